@@ -1,0 +1,135 @@
+"""The one place that reads configuration.
+
+Values come from, in order of precedence: keyword arguments, ``LEDGER_*`` environment
+variables, a TOML file named by ``LEDGER_CONFIG`` (or ``ledger.toml`` in the working
+directory), then the defaults below. Nothing else in the project reads ``os.environ``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+__all__ = ["Settings"]
+
+
+class Settings(BaseSettings):
+    """Settings for the library, the CLI, the embedded node and the gateway."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="LEDGER_",
+        extra="forbid",
+        validate_default=True,
+    )
+
+    config: Path | None = Field(
+        default=None,
+        description="Optional TOML file with any of these settings (LEDGER_CONFIG).",
+    )
+    rpc_url: str | None = Field(
+        default=None,
+        description="JSON-RPC endpoint of the chain. Unset: start the embedded anvil node.",
+    )
+    chain_id: int = Field(default=31337, ge=1, description="Chain id of the network.")
+    data_dir: Path = Field(
+        default=Path(".data"),
+        description="Node state, deployment manifests, key store, index and outbox live here.",
+    )
+    node_host: str = Field(default="127.0.0.1", description="Embedded node listen address.")
+    node_port: int = Field(default=8545, ge=1, le=65535, description="Embedded node port.")
+    free_gas: bool = Field(
+        default=True,
+        description="Embedded node: gas price 0 and base fee 0, as on a Besu free-gas network.",
+    )
+    block_time: float | None = Field(
+        default=None,
+        gt=0,
+        description="Embedded node: seconds between blocks (interval mining); unset = automine.",
+    )
+    gateway_host: str = Field(default="127.0.0.1", description="Gateway listen address.")
+    gateway_port: int = Field(default=8000, ge=1, le=65535, description="Gateway port.")
+    keystore_dir: Path | None = Field(
+        default=None,
+        description="Encrypted key store directory (default: <data_dir>/keystore).",
+    )
+    keystore_secret: SecretStr = Field(
+        default=SecretStr("change-me-local-only"),
+        description="Secret that unlocks the key store. Set a real one outside local use.",
+    )
+    relayer_key: SecretStr | None = Field(
+        default=None,
+        description="Private key of the relayer account (default on anvil: its first dev account).",
+    )
+    confirmations: int = Field(
+        default=0, ge=0, description="Blocks a receipt must be buried under to count as final."
+    )
+    database_url: str | None = Field(
+        default=None,
+        description="SQLAlchemy URL of the index (default: SQLite file in <data_dir>).",
+    )
+    unlocode_csv: Path | None = Field(
+        default=None, description="Optional full UN/LOCODE list (CSV) to check codes against."
+    )
+    hs_csv: Path | None = Field(
+        default=None, description="Optional HS 2022 nomenclature (CSV) to check codes against."
+    )
+
+    @field_validator("rpc_url")
+    @classmethod
+    def _check_rpc_url(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("http://", "https://", "ws://", "wss://")):
+            raise ValueError("rpc_url must be an http(s):// or ws(s):// URL")
+        return value
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        config_file = _config_file(init_settings, env_settings)
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        if config_file is not None:
+            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=config_file))
+        return tuple(sources)
+
+    @property
+    def keystore_path(self) -> Path:
+        return self.keystore_dir if self.keystore_dir is not None else self.data_dir / "keystore"
+
+    @property
+    def index_url(self) -> str:
+        if self.database_url is not None:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'index.sqlite3').resolve()}"
+
+    @property
+    def embedded(self) -> bool:
+        """True when the project starts and owns the node (no RPC URL given)."""
+        return self.rpc_url is None
+
+    @property
+    def effective_rpc_url(self) -> str:
+        if self.rpc_url is not None:
+            return self.rpc_url
+        return f"http://{self.node_host}:{self.node_port}"
+
+
+def _config_file(*sources: PydanticBaseSettingsSource) -> Path | None:
+    for source in sources:
+        values: dict[str, Any] = source()
+        if values.get("config"):
+            return Path(values["config"])
+    default = Path("ledger.toml")
+    return default if default.is_file() else None
