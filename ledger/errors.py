@@ -10,15 +10,40 @@ One root, with standard-library mix-ins so that callers can catch either::
     ├── DeploymentError
     │   └── ManifestMismatch         (a manifest whose code is not on chain)
     └── ValidationError (ValueError) (a domain value broke a rule; names field and rule)
+        ├── InvalidLocode            (UN/LOCODE)
+        ├── InvalidContainerNumber   (ISO 6346)
+        ├── InvalidHsCode            (HS 2022 subheading)
+        ├── InvalidCountryCode       (ISO 3166-1 alpha-2)
+        ├── InvalidBusinessStep      (CBV 2.0 bizStep)
+        ├── InvalidDisposition       (CBV 2.0 disposition)
+        ├── InvalidQuantity          (amount, scale, bounds)
+        ├── InvalidUnit              (UN/ECE Recommendation 20 unit code)
+        ├── InvalidGln               (GS1 Global Location Number)
+        ├── InvalidTypedData         (an EIP-712 message that cannot be encoded)
+        └── InvalidSignature         (malformed, malleable or unrecoverable signature)
 
 Modules that add errors extend this tree here, so that it stays in one place.
 """
+
+# Names follow the house style (httpx: ``InvalidURL``, ``StaleArtifacts``), not an "Error" suffix.
+# ruff: noqa: N818
 
 from __future__ import annotations
 
 __all__ = [
     "ConfigurationError",
     "DeploymentError",
+    "InvalidBusinessStep",
+    "InvalidContainerNumber",
+    "InvalidCountryCode",
+    "InvalidDisposition",
+    "InvalidGln",
+    "InvalidHsCode",
+    "InvalidLocode",
+    "InvalidQuantity",
+    "InvalidSignature",
+    "InvalidTypedData",
+    "InvalidUnit",
     "LedgerError",
     "ManifestMismatch",
     "NodeError",
@@ -65,3 +90,47 @@ class ValidationError(LedgerError, ValueError):
         self.value = value
         shown = "" if value is None else f" (got {value!r})"
         super().__init__(f"{field}: {rule}{shown}")
+
+
+class InvalidLocode(ValidationError):
+    """A UN/LOCODE is malformed, names no country, or is not in the loaded code list."""
+
+
+class InvalidContainerNumber(ValidationError):
+    """An ISO 6346 container number is malformed or its check digit does not match."""
+
+
+class InvalidHsCode(ValidationError):
+    """An HS 2022 code is not six digits, names no chapter, or is not in the nomenclature."""
+
+
+class InvalidCountryCode(ValidationError):
+    """A country code is not an ISO 3166-1 alpha-2 code."""
+
+
+class InvalidBusinessStep(ValidationError):
+    """A business step is not a CBV 2.0 bizStep word (or its URN/URI form)."""
+
+
+class InvalidDisposition(ValidationError):
+    """A disposition is not a CBV 2.0 disposition word (or its URN/URI form)."""
+
+
+class InvalidQuantity(ValidationError):
+    """A quantity is not positive, has too many fractional digits, or is out of range."""
+
+
+class InvalidUnit(ValidationError):
+    """A unit is not in the accepted subset of UN/ECE Recommendation 20 codes."""
+
+
+class InvalidGln(ValidationError):
+    """A GS1 Global Location Number is not 13 digits or its check digit does not match."""
+
+
+class InvalidTypedData(ValidationError):
+    """An EIP-712 typed-data message is malformed and cannot be encoded."""
+
+
+class InvalidSignature(ValidationError):
+    """A signature is malformed (length, v), malleable (high s, EIP-2) or unrecoverable."""
