@@ -9,18 +9,25 @@ One root, with standard-library mix-ins so that callers can catch either::
     ├── NodeError                    (the embedded anvil node)
     ├── DeploymentError
     │   └── ManifestMismatch         (a manifest whose code is not on chain)
-    └── ValidationError (ValueError) (a domain value broke a rule; names field and rule)
-        ├── InvalidLocode            (UN/LOCODE)
-        ├── InvalidContainerNumber   (ISO 6346)
-        ├── InvalidHsCode            (HS 2022 subheading)
-        ├── InvalidCountryCode       (ISO 3166-1 alpha-2)
-        ├── InvalidBusinessStep      (CBV 2.0 bizStep)
-        ├── InvalidDisposition       (CBV 2.0 disposition)
-        ├── InvalidQuantity          (amount, scale, bounds)
-        ├── InvalidUnit              (UN/ECE Recommendation 20 unit code)
-        ├── InvalidGln               (GS1 Global Location Number)
-        ├── InvalidTypedData         (an EIP-712 message that cannot be encoded)
-        └── InvalidSignature         (malformed, malleable or unrecoverable signature)
+    ├── ValidationError (ValueError) (a domain value broke a rule; names field and rule)
+    │   ├── InvalidLocode            (UN/LOCODE)
+    │   ├── InvalidContainerNumber   (ISO 6346)
+    │   ├── InvalidHsCode            (HS 2022 subheading)
+    │   ├── InvalidCountryCode       (ISO 3166-1 alpha-2)
+    │   ├── InvalidBusinessStep      (CBV 2.0 bizStep)
+    │   ├── InvalidDisposition       (CBV 2.0 disposition)
+    │   ├── InvalidQuantity          (amount, scale, bounds)
+    │   ├── InvalidUnit              (UN/ECE Recommendation 20 unit code)
+    │   ├── InvalidGln               (GS1 Global Location Number)
+    │   ├── InvalidTypedData         (an EIP-712 message that cannot be encoded)
+    │   └── InvalidSignature         (malformed, malleable or unrecoverable signature)
+    └── TransactionError             (a relayer transaction; ``tx_hash``/``nonce`` when known)
+        ├── TransactionReverted      (a call or a mined transaction reverted; ``data``)
+        ├── GasLimitExceeded (ValueError) (more gas than the per-transaction or block cap)
+        ├── TransactionRejected      (the node refused it: insufficient funds, bad params)
+        ├── NonceConflict            (another transaction took this nonce)
+        ├── RpcUnavailable (ConnectionError) (transient RPC errors outlasted the retries)
+        └── TransactionTimeout (TimeoutError) (not mined or confirmed in time)
 
 Modules that add errors extend this tree here, so that it stays in one place.
 """
@@ -33,6 +40,7 @@ from __future__ import annotations
 __all__ = [
     "ConfigurationError",
     "DeploymentError",
+    "GasLimitExceeded",
     "InvalidBusinessStep",
     "InvalidContainerNumber",
     "InvalidCountryCode",
@@ -47,8 +55,14 @@ __all__ = [
     "LedgerError",
     "ManifestMismatch",
     "NodeError",
+    "NonceConflict",
+    "RpcUnavailable",
     "StaleArtifacts",
     "ToolchainError",
+    "TransactionError",
+    "TransactionRejected",
+    "TransactionReverted",
+    "TransactionTimeout",
     "ValidationError",
 ]
 
@@ -134,3 +148,55 @@ class InvalidTypedData(ValidationError):
 
 class InvalidSignature(ValidationError):
     """A signature is malformed (length, v), malleable (high s, EIP-2) or unrecoverable."""
+
+
+class TransactionError(LedgerError):
+    """A relayer transaction failed. ``tx_hash`` and ``nonce`` are set when known."""
+
+    def __init__(
+        self, message: str, *, tx_hash: str | None = None, nonce: int | None = None
+    ) -> None:
+        super().__init__(message)
+        self.tx_hash = tx_hash
+        self.nonce = nonce
+
+
+class TransactionReverted(TransactionError):
+    """A call, a gas estimate or a mined transaction reverted.
+
+    ``data`` is the raw revert data (``0x``-prefixed hex, ``"0x"`` when the node gave none),
+    for the caller to decode custom errors; ``receipt`` is set when the transaction was mined.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        data: str,
+        tx_hash: str | None = None,
+        nonce: int | None = None,
+        receipt: object = None,
+    ) -> None:
+        super().__init__(message, tx_hash=tx_hash, nonce=nonce)
+        self.data = data
+        self.receipt = receipt
+
+
+class GasLimitExceeded(TransactionError, ValueError):
+    """A transaction needs more gas than the per-transaction cap or the block gas limit."""
+
+
+class TransactionRejected(TransactionError):
+    """The node refused the transaction (insufficient funds, invalid parameters, ...)."""
+
+
+class NonceConflict(TransactionError):
+    """A transaction we did not track was mined with our nonce; ours can never be mined."""
+
+
+class RpcUnavailable(TransactionError, ConnectionError):
+    """Transient RPC errors persisted after every retry; the outcome may be unknown."""
+
+
+class TransactionTimeout(TransactionError, TimeoutError):
+    """The transaction was not mined, or not confirmed, within the timeout."""
