@@ -15,7 +15,6 @@ import atexit
 import ctypes
 import json
 import logging
-
 import shutil
 import signal
 import subprocess
@@ -130,6 +129,20 @@ class AnvilNode:
             args += ["--state-interval", str(self.state_interval)]
         return args + list(self.extra_args)
 
+    def _check_state_chain_id(self) -> None:
+        """Refuse to start a chain id on the state of another chain (anvil would not)."""
+        assert self.state_dir is not None
+        marker = self.state_dir / "chain.json"
+        if marker.is_file():
+            recorded = int(json.loads(marker.read_text(encoding="utf-8"))["chain_id"])
+            if recorded != self.chain_id:
+                raise NodeError(
+                    f"node state in {self.state_dir} is for chain id {recorded}, "
+                    f"not {self.chain_id}: use another data directory"
+                )
+        else:
+            marker.write_text(json.dumps({"chain_id": self.chain_id}) + "\n", encoding="utf-8")
+
     def _port_in_use(self) -> bool:
         try:
             rpc_call(self.rpc_url, "web3_clientVersion", timeout=0.5)
@@ -149,17 +162,18 @@ class AnvilNode:
         log_path = None
         if self.state_dir is not None:
             self.state_dir.mkdir(parents=True, exist_ok=True)
+            self._check_state_chain_id()
             log_path = self.state_dir / "anvil.log"
             self._log_file = log_path.open("ab")
         output = self._log_file if self._log_file is not None else subprocess.DEVNULL
         command = self.command()
         log.info("starting anvil: %s", " ".join(command))
-        self._process = subprocess.Popen(  # noqa: S603 - fixed binary and arguments
+        self._process = subprocess.Popen(
             command,
             stdout=output,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
-            preexec_fn=_die_with_parent,  # noqa: PLW1509 - only sets PDEATHSIG
+            preexec_fn=_die_with_parent,
         )
         atexit.register(self.stop)
         deadline = time.monotonic() + timeout
@@ -224,5 +238,3 @@ class AnvilNode:
         if self._process is None:
             raise NodeError("anvil is not running")
         return self._process.wait()
-
-

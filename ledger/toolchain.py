@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import solcx
-from eth_utils import keccak
+from eth_utils.crypto import keccak
 
 from ledger.errors import StaleArtifacts, ToolchainError
 
@@ -38,6 +38,7 @@ __all__ = [
     "load_artifact",
     "load_build_info",
     "solc_binary",
+    "sources_changed",
     "write_artifacts",
 ]
 
@@ -148,31 +149,28 @@ def _resolve(import_path: str, importer: str) -> str:
     return import_path
 
 
-def _read_unit(unit: str) -> str:
-    if unit.startswith("node_modules/"):
-        path = REPO_ROOT / unit
-    else:
-        path = CONTRACTS_DIR / unit
+def _read_unit(unit: str, contracts_dir: Path) -> str:
+    path = REPO_ROOT / unit if unit.startswith("node_modules/") else contracts_dir / unit
     try:
         return path.read_text(encoding="utf-8")
     except FileNotFoundError as exc:
         raise ToolchainError(f"cannot read Solidity source {unit} ({path})") from exc
 
 
-def build_input() -> dict[str, Any]:
+def build_input(contracts_dir: Path = CONTRACTS_DIR) -> dict[str, Any]:
     """The solc standard-JSON input: every source under contracts/src and all it imports."""
     roots = sorted(
-        p.relative_to(CONTRACTS_DIR).as_posix() for p in (CONTRACTS_DIR / "src").rglob("*.sol")
+        p.relative_to(contracts_dir).as_posix() for p in (contracts_dir / "src").rglob("*.sol")
     )
     if not roots:
-        raise ToolchainError(f"no Solidity sources under {CONTRACTS_DIR / 'src'}")
+        raise ToolchainError(f"no Solidity sources under {contracts_dir / 'src'}")
     sources: dict[str, str] = {}
     pending = list(roots)
     while pending:
         unit = pending.pop()
         if unit in sources:
             continue
-        text = _read_unit(unit)
+        text = _read_unit(unit, contracts_dir)
         sources[unit] = text
         pending.extend(_resolve(imp, unit) for imp in _IMPORT.findall(text))
     return {
@@ -182,9 +180,11 @@ def build_input() -> dict[str, Any]:
     }
 
 
-def compile_contracts() -> tuple[dict[str, dict[str, Any]], dict[str, Any]]:
+def compile_contracts(
+    contracts_dir: Path = CONTRACTS_DIR,
+) -> tuple[dict[str, dict[str, Any]], dict[str, Any]]:
     """Compile the suite. Returns (artifact JSON by contract name, build info)."""
-    data = build_input()
+    data = build_input(contracts_dir)
     binary = solc_binary()
     log.info("compiling %d sources with %s", len(data["sources"]), binary)
     try:
@@ -232,9 +232,11 @@ def _dump(data: Any) -> str:
     return json.dumps(data, indent=1, sort_keys=True) + "\n"
 
 
-def write_artifacts(directory: Path = ARTIFACTS_DIR) -> list[Path]:
+def write_artifacts(
+    directory: Path = ARTIFACTS_DIR, *, contracts_dir: Path = CONTRACTS_DIR
+) -> list[Path]:
     """Compile and write one JSON file per contract plus ``build-info.json``."""
-    artifacts, build_info = compile_contracts()
+    artifacts, build_info = compile_contracts(contracts_dir)
     directory.mkdir(parents=True, exist_ok=True)
     written: list[Path] = []
     for stale in directory.glob("*.json"):
@@ -254,10 +256,12 @@ def write_artifacts(directory: Path = ARTIFACTS_DIR) -> list[Path]:
     return written
 
 
-def sources_changed(directory: Path = ARTIFACTS_DIR) -> list[str]:
+def sources_changed(
+    directory: Path = ARTIFACTS_DIR, *, contracts_dir: Path = CONTRACTS_DIR
+) -> list[str]:
     """Source units whose content differs from the build info (cheap; no compiler run)."""
     info = load_build_info(directory)
-    current = build_input()["sources"]
+    current = build_input(contracts_dir)["sources"]
     recorded: dict[str, str] = info["sources"]
     changed = [
         unit
@@ -268,9 +272,11 @@ def sources_changed(directory: Path = ARTIFACTS_DIR) -> list[str]:
     return sorted(changed)
 
 
-def check_artifacts(directory: Path = ARTIFACTS_DIR) -> None:
+def check_artifacts(
+    directory: Path = ARTIFACTS_DIR, *, contracts_dir: Path = CONTRACTS_DIR
+) -> None:
     """Recompile and raise :class:`StaleArtifacts` unless the artifacts are byte-identical."""
-    artifacts, build_info = compile_contracts()
+    artifacts, build_info = compile_contracts(contracts_dir)
     problems: list[str] = []
     expected = {f"{name}.json": _dump(data) for name, data in artifacts.items()}
     expected[BUILD_INFO] = _dump(build_info)

@@ -1,0 +1,51 @@
+# The two commands of the quick start are `make run` and `make test`; both set up
+# everything they need (Python venv, npm toolchain) and are fast the second time.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PY_STAMP := $(VENV)/.installed
+NPM_STAMP := node_modules/.installed
+FORGE := node_modules/.bin/forge
+
+.PHONY: setup compile run test test-contracts test-python lint format bench bench-quick clean
+
+setup: $(PY_STAMP) $(NPM_STAMP)
+
+$(PY_STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade pip
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	touch $@
+
+$(NPM_STAMP): package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+compile: setup
+	$(BIN)/ledger compile
+
+run: compile
+	$(BIN)/ledger up
+
+test: setup test-contracts test-python
+
+test-contracts: setup
+	cd contracts && ../$(FORGE) test $(if $(CI),--summary,)
+
+test-python: setup
+	$(BIN)/pytest
+
+lint: setup
+	$(BIN)/ruff check ledger gateway tests scripts
+	$(BIN)/ruff format --check ledger gateway tests scripts
+	$(BIN)/mypy
+	cd contracts && ../$(FORGE) fmt --check
+
+format: setup
+	$(BIN)/ruff format ledger gateway tests scripts
+	$(BIN)/ruff check --fix ledger gateway tests scripts
+	cd contracts && ../$(FORGE) fmt
+
+clean:
+	rm -rf contracts/out contracts/cache .pytest_cache .mypy_cache .ruff_cache
