@@ -1,0 +1,343 @@
+"""API keys: issued per organisation user, stored only as hashes, scoped and revocable.
+
+A key looks like ``clk_<key id>_<secret>``: the key id (16 hex characters) is public and is
+used to find the row; the secret is 32 random bytes (base64url). The table stores only
+SHA-256 of the secret; with 256 bits of entropy a fast hash is enough (there is nothing to
+brute-force), and comparisons are constant-time.
+
+Every key belongs to exactly one organisation (``org_id``, bytes32 hex) and a request made with
+it acts for that organisation only (:class:`Caller`). The organisation's ``kind`` and
+``country`` are kept on the key row as a *cache* of the membership registry on chain: today they
+are given when the key is issued; the gateway will refresh them from the chain
+(:meth:`KeyStore.refresh_organisation`).
+
+:func:`issue_key` is the entry point for the ``ledger apikey`` CLI command.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import re
+import secrets
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any
+
+import pycountry
+from sqlalchemy import (
+    Column,
+    Engine,
+    Float,
+    Index,
+    MetaData,
+    String,
+    Table,
+    insert,
+    select,
+    update,
+)
+
+from gateway.config import GatewaySettings
+from gateway.db import create_gateway_engine
+from gateway.errors import InvalidRequest, NotFound, Unauthenticated
+
+__all__ = [
+    "BYTES32_PATTERN",
+    "Caller",
+    "IssuedKey",
+    "KeyRecord",
+    "KeyStore",
+    "OrgKind",
+    "Scope",
+    "issue_key",
+    "normalize_org_id",
+]
+
+BYTES32_PATTERN = r"^0x[0-9a-fA-F]{64}$"
+_BYTES32 = re.compile(BYTES32_PATTERN)
+_TOKEN = re.compile(r"^clk_([0-9a-f]{16})_([A-Za-z0-9_-]{43})$")
+KEY_PREFIX = "clk"
+
+
+class Scope(StrEnum):
+    """What a key may do. ``read`` covers the caller's own records; ``admin`` its own keys."""
+
+    EVENTS_WRITE = "events:write"
+    CERTIFICATES_WRITE = "certificates:write"
+    ATTESTATIONS_WRITE = "attestations:write"
+    AEO_WRITE = "aeo:write"
+    GOVERNANCE_WRITE = "governance:write"
+    READ = "read"
+    ADMIN = "admin"
+
+
+class OrgKind(StrEnum):
+    """Kinds of member organisation (mirrors the membership registry on chain)."""
+
+    CUSTOMS = "customs"
+    CARRIER = "carrier"
+    TRADER = "trader"
+    ISSUING_BODY = "issuing_body"
+    POSTAL_OPERATOR = "postal_operator"
+
+
+@dataclass(frozen=True, slots=True)
+class Caller:
+    """The authenticated organisation a request acts for (one, never another)."""
+
+    org_id: str
+    org_kind: OrgKind
+    country: str
+    scopes: frozenset[Scope]
+    key_id: str
+
+    def has(self, scope: Scope) -> bool:
+        return scope in self.scopes
+
+
+@dataclass(frozen=True, slots=True)
+class KeyRecord:
+    """A stored key, without its secret (the store never has it)."""
+
+    key_id: str
+    org_id: str
+    org_kind: OrgKind
+    country: str
+    scopes: frozenset[Scope]
+    label: str | None
+    created_at: datetime
+    expires_at: datetime | None
+    revoked_at: datetime | None
+
+    @property
+    def active(self) -> bool:
+        now = datetime.now(UTC)
+        return self.revoked_at is None and (self.expires_at is None or self.expires_at > now)
+
+    def caller(self) -> Caller:
+        return Caller(self.org_id, self.org_kind, self.country, self.scopes, self.key_id)
+
+
+@dataclass(frozen=True, slots=True)
+class IssuedKey:
+    """A newly issued key: ``token`` is shown once and is not stored anywhere."""
+
+    token: str
+    record: KeyRecord
+
+
+metadata = MetaData()
+
+api_keys = Table(
+    "gateway_api_keys",
+    metadata,
+    Column("key_id", String(16), primary_key=True),
+    Column("org_id", String(66), nullable=False),
+    Column("org_kind", String(32), nullable=False, comment="cache of the on-chain registry"),
+    Column("country", String(2), nullable=False, comment="cache of the on-chain registry"),
+    Column("scopes", String(512), nullable=False, comment="space-separated"),
+    Column("label", String(200)),
+    Column("secret_sha256", String(64), nullable=False),
+    Column("created_at", Float, nullable=False),
+    Column("expires_at", Float),
+    Column("revoked_at", Float),
+    Index("ix_gateway_api_keys_org", "org_id"),
+)
+
+
+def normalize_org_id(value: str) -> str:
+    """A bytes32 organisation id in canonical form (``0x`` + 64 lower-case hex)."""
+    if not _BYTES32.match(value):
+        raise InvalidRequest(
+            "org_id must be 0x followed by 64 hex digits", field="org_id", rule="bytes32"
+        )
+    return value.lower()
+
+
+def _country(value: str) -> str:
+    code = value.upper()
+    if len(code) != 2 or pycountry.countries.get(alpha_2=code) is None:
+        raise InvalidRequest(
+            "country must be an ISO 3166-1 alpha-2 code", field="country", rule="iso3166_alpha2"
+        )
+    return code
+
+
+def _scopes(values: Iterable[str]) -> frozenset[Scope]:
+    result: set[Scope] = set()
+    for value in values:
+        try:
+            result.add(Scope(value))
+        except ValueError:
+            raise InvalidRequest(
+                f"unknown scope {value!r}", field="scopes", rule="known_scope"
+            ) from None
+    if not result:
+        raise InvalidRequest("at least one scope is required", field="scopes", rule="non_empty")
+    return frozenset(result)
+
+
+def _hash_secret(secret: str) -> str:
+    return hashlib.sha256(secret.encode("ascii")).hexdigest()
+
+
+def _ts(value: float | None) -> datetime | None:
+    return None if value is None else datetime.fromtimestamp(value, UTC)
+
+
+def _row_to_record(row: Any) -> KeyRecord:
+    return KeyRecord(
+        key_id=row.key_id,
+        org_id=row.org_id,
+        org_kind=OrgKind(row.org_kind),
+        country=row.country,
+        scopes=frozenset(Scope(s) for s in row.scopes.split()),
+        label=row.label,
+        created_at=datetime.fromtimestamp(row.created_at, UTC),
+        expires_at=_ts(row.expires_at),
+        revoked_at=_ts(row.revoked_at),
+    )
+
+
+class KeyStore:
+    """API keys in the gateway database (SQLite or PostgreSQL through SQLAlchemy Core)."""
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+        metadata.create_all(engine)
+
+    @classmethod
+    def open(cls, url: str) -> KeyStore:
+        return cls(create_gateway_engine(url))
+
+    def close(self) -> None:
+        self._engine.dispose()
+
+    def __enter__(self) -> KeyStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def issue(
+        self,
+        *,
+        org_id: str,
+        org_kind: OrgKind | str,
+        country: str,
+        scopes: Iterable[Scope | str],
+        label: str | None = None,
+        expires_at: datetime | None = None,
+    ) -> IssuedKey:
+        """Create a key for one user of ``org_id``; the returned token is never stored."""
+        try:
+            kind = OrgKind(org_kind)
+        except ValueError:
+            raise InvalidRequest(
+                f"unknown organisation kind {org_kind!r}", field="org_kind", rule="known_kind"
+            ) from None
+        key_id = secrets.token_hex(8)
+        secret = base64.urlsafe_b64encode(secrets.token_bytes(32)).rstrip(b"=").decode("ascii")
+        scope_set = _scopes(str(s) for s in scopes)
+        now = time.time()
+        row = {
+            "key_id": key_id,
+            "org_id": normalize_org_id(org_id),
+            "org_kind": kind.value,
+            "country": _country(country),
+            "scopes": " ".join(sorted(s.value for s in scope_set)),
+            "label": label,
+            "secret_sha256": _hash_secret(secret),
+            "created_at": now,
+            "expires_at": None if expires_at is None else expires_at.timestamp(),
+            "revoked_at": None,
+        }
+        with self._engine.begin() as conn:
+            conn.execute(insert(api_keys).values(**row))
+        record = self.get(key_id)
+        assert record is not None
+        return IssuedKey(token=f"{KEY_PREFIX}_{key_id}_{secret}", record=record)
+
+    def authenticate(self, token: str) -> Caller:
+        """The caller a presented key acts for; :class:`Unauthenticated` if it is not valid."""
+        match = _TOKEN.match(token.strip())
+        if match is None:
+            raise Unauthenticated("malformed API key", code="invalid_api_key")
+        key_id, secret = match.groups()
+        with self._engine.connect() as conn:
+            row = conn.execute(select(api_keys).where(api_keys.c.key_id == key_id)).first()
+        presented = _hash_secret(secret)
+        stored = row.secret_sha256 if row is not None else "0" * 64
+        if row is None or not hmac.compare_digest(presented, stored):
+            raise Unauthenticated("unknown API key", code="invalid_api_key")
+        record = _row_to_record(row)
+        if record.revoked_at is not None:
+            raise Unauthenticated("API key revoked", code="revoked_api_key")
+        if not record.active:
+            raise Unauthenticated("API key expired", code="expired_api_key")
+        return record.caller()
+
+    def get(self, key_id: str) -> KeyRecord | None:
+        with self._engine.connect() as conn:
+            row = conn.execute(select(api_keys).where(api_keys.c.key_id == key_id)).first()
+        return None if row is None else _row_to_record(row)
+
+    def list_keys(self, *, org_id: str | None = None, include_revoked: bool = True) -> list[KeyRecord]:
+        query = select(api_keys).order_by(api_keys.c.created_at, api_keys.c.key_id)
+        if org_id is not None:
+            query = query.where(api_keys.c.org_id == normalize_org_id(org_id))
+        if not include_revoked:
+            query = query.where(api_keys.c.revoked_at.is_(None))
+        with self._engine.connect() as conn:
+            return [_row_to_record(row) for row in conn.execute(query)]
+
+    def revoke(self, key_id: str, *, org_id: str | None = None) -> KeyRecord:
+        """Revoke a key (idempotent). With ``org_id``, only a key of that organisation."""
+        query = update(api_keys).where(
+            api_keys.c.key_id == key_id, api_keys.c.revoked_at.is_(None)
+        )
+        if org_id is not None:
+            query = query.where(api_keys.c.org_id == org_id)
+        with self._engine.begin() as conn:
+            conn.execute(query.values(revoked_at=time.time()))
+        record = self.get(key_id)
+        if record is None or (org_id is not None and record.org_id != org_id):
+            raise NotFound(f"no API key {key_id!r}")
+        return record
+
+    def refresh_organisation(self, *, org_id: str, org_kind: OrgKind, country: str) -> int:
+        """Update the cached kind and country of every key of ``org_id`` (from the chain)."""
+        with self._engine.begin() as conn:
+            result = conn.execute(
+                update(api_keys)
+                .where(api_keys.c.org_id == normalize_org_id(org_id))
+                .values(org_kind=OrgKind(org_kind).value, country=_country(country))
+            )
+        return int(result.rowcount)
+
+
+def issue_key(
+    settings: GatewaySettings,
+    *,
+    org_id: str,
+    org_kind: OrgKind | str,
+    country: str,
+    scopes: Iterable[Scope | str],
+    label: str | None = None,
+    expires_at: datetime | None = None,
+) -> IssuedKey:
+    """Issue a key in the gateway database named by ``settings`` (for the CLI)."""
+    with KeyStore.open(settings.gateway_db_url) as store:
+        return store.issue(
+            org_id=org_id,
+            org_kind=org_kind,
+            country=country,
+            scopes=scopes,
+            label=label,
+            expires_at=expires_at,
+        )

@@ -1,0 +1,247 @@
+"""Gateway errors and the one place where errors become HTTP responses.
+
+The gateway extends the library's error tree (:mod:`ledger.errors`) with the errors of its own
+edge; every one carries the HTTP status and the machine-readable ``code`` it is answered with::
+
+    LedgerError                       (ledger.errors)
+    ├── ValidationError (ValueError)  -> 422, code derived from the class (invalid_locode, ...)
+    ├── NodeError, DeploymentError    -> 503 chain_unavailable
+    └── GatewayError
+        ├── InvalidRequest (ValueError)   422  (the request's shape; names field and rule)
+        ├── Unauthenticated               401
+        ├── PermissionDenied              403
+        ├── NotFound                      404
+        ├── Conflict                      409
+        │   └── IdempotencyConflict       409  (same key or record id, different content)
+        ├── PayloadTooLarge               413
+        ├── ServiceUnavailable            503
+        └── ApiError                      (client side: any other status from the gateway)
+
+Every error response has the body ``{"error": {"code", "message", "field"?, "rule"?}}``.
+:func:`install_exception_handlers` registers the handlers: ledger and gateway errors, FastAPI's
+``RequestValidationError`` (422 naming the first failing field and the pydantic rule), Starlette's
+``HTTPException`` (unknown route 404, wrong method 405, ...) and anything else (500, logged with
+its traceback; the message does not leak internals).
+
+The same classes are raised by :class:`gateway.client.GatewayClient` from an error response.
+"""
+
+# ruff: noqa: N818
+
+from __future__ import annotations
+
+import logging
+import re
+from typing import Any, ClassVar
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from ledger.errors import DeploymentError, LedgerError, NodeError, ValidationError
+
+__all__ = [
+    "ApiError",
+    "Conflict",
+    "GatewayError",
+    "IdempotencyConflict",
+    "InvalidRequest",
+    "NotFound",
+    "PayloadTooLarge",
+    "PermissionDenied",
+    "ServiceUnavailable",
+    "Unauthenticated",
+    "error_body",
+    "install_exception_handlers",
+]
+
+logger = logging.getLogger("gateway.errors")
+
+
+class GatewayError(LedgerError):
+    """Root of the gateway's own errors; ``status_code`` and ``code`` say how it is answered."""
+
+    status_code: ClassVar[int] = 400
+    default_code: ClassVar[str] = "bad_request"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        code: str | None = None,
+        field: str | None = None,
+        rule: str | None = None,
+        status_code: int | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.code = code or self.default_code
+        self.field = field
+        self.rule = rule
+        if status_code is not None:
+            self.status_code = status_code  # type: ignore[misc]
+
+
+class InvalidRequest(GatewayError, ValueError):
+    """The request does not have the required shape (422); ``field`` and ``rule`` say why."""
+
+    status_code = 422
+    default_code = "invalid_request"
+
+
+class Unauthenticated(GatewayError):
+    """No API key, an unknown or malformed one, or a revoked or expired one (401)."""
+
+    status_code = 401
+    default_code = "unauthenticated"
+
+
+class PermissionDenied(GatewayError):
+    """The key lacks the scope, or the request would act for another organisation (403)."""
+
+    status_code = 403
+    default_code = "forbidden"
+
+
+class NotFound(GatewayError):
+    """No such resource, or not one the caller's organisation may see (404)."""
+
+    status_code = 404
+    default_code = "not_found"
+
+
+class Conflict(GatewayError):
+    """The request conflicts with the stored state (409)."""
+
+    status_code = 409
+    default_code = "conflict"
+
+
+class IdempotencyConflict(Conflict):
+    """An Idempotency-Key or record id was reused for a different record (409)."""
+
+    default_code = "idempotency_conflict"
+
+
+class PayloadTooLarge(GatewayError):
+    """The request body is larger than ``max_request_bytes`` (413)."""
+
+    status_code = 413
+    default_code = "payload_too_large"
+
+
+class ServiceUnavailable(GatewayError):
+    """A dependency (chain node, database) is not available right now (503)."""
+
+    status_code = 503
+    default_code = "unavailable"
+
+
+class ApiError(GatewayError):
+    """Client side: an error response whose status has no more specific class."""
+
+
+def error_body(
+    code: str, message: str, *, field: str | None = None, rule: str | None = None
+) -> dict[str, Any]:
+    """The JSON body of every error response."""
+    error: dict[str, Any] = {"code": code, "message": message}
+    if field is not None:
+        error["field"] = field
+    if rule is not None:
+        error["rule"] = rule
+    return {"error": error}
+
+
+def _snake(name: str) -> str:
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
+
+
+def _ledger_error_response(exc: LedgerError) -> JSONResponse:
+    if isinstance(exc, GatewayError):
+        return JSONResponse(
+            error_body(exc.code, exc.message, field=exc.field, rule=exc.rule),
+            status_code=exc.status_code,
+        )
+    if isinstance(exc, ValidationError):
+        code = "invalid_value" if type(exc) is ValidationError else _snake(type(exc).__name__)
+        return JSONResponse(
+            error_body(code, str(exc), field=exc.field, rule=exc.rule), status_code=422
+        )
+    if isinstance(exc, NodeError | DeploymentError):
+        logger.warning("chain unavailable: %s", exc)
+        return JSONResponse(
+            error_body("chain_unavailable", "the chain node is not available"), status_code=503
+        )
+    logger.error("unhandled ledger error", exc_info=exc)
+    return JSONResponse(error_body("internal_error", "internal error"), status_code=500)
+
+
+def _field_of(loc: tuple[Any, ...] | list[Any]) -> str:
+    parts = [str(part) for part in loc]
+    if parts and parts[0] in {"body", "query", "path", "header", "cookie"}:
+        parts = parts[1:]
+    return ".".join(parts) or "body"
+
+
+async def _on_ledger_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, LedgerError)
+    return _ledger_error_response(exc)
+
+
+async def _on_request_validation(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    errors = list(exc.errors())
+    if not errors:
+        return JSONResponse(error_body("invalid_request", "invalid request"), status_code=422)
+    first = errors[0]
+    field = _field_of(first.get("loc", ()))
+    rule = str(first.get("type", "invalid"))
+    message = f"{field}: {first.get('msg', 'invalid value')}"
+    body = error_body("invalid_request", message, field=field, rule=rule)
+    body["error"]["details"] = [
+        {
+            "field": _field_of(err.get("loc", ())),
+            "rule": str(err.get("type", "invalid")),
+            "message": str(err.get("msg", "")),
+        }
+        for err in errors
+    ]
+    return JSONResponse(body, status_code=422)
+
+
+_HTTP_CODES = {
+    400: "bad_request",
+    401: "unauthenticated",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    413: "payload_too_large",
+}
+
+
+async def _on_http_exception(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    code = _HTTP_CODES.get(exc.status_code, f"http_{exc.status_code}")
+    message = exc.detail if isinstance(exc.detail, str) else code.replace("_", " ")
+    if exc.status_code == 404 and exc.detail == "Not Found":
+        message = f"no route {request.method} {request.url.path}"
+    return JSONResponse(
+        error_body(code, message), status_code=exc.status_code, headers=exc.headers
+    )
+
+
+async def _on_unexpected(request: Request, exc: Exception) -> JSONResponse:
+    logger.error(
+        "unhandled error on %s %s", request.method, request.url.path, exc_info=exc
+    )
+    return JSONResponse(error_body("internal_error", "internal error"), status_code=500)
+
+
+def install_exception_handlers(app: FastAPI) -> None:
+    """Register the gateway's error handlers on ``app`` (see the module docstring)."""
+    app.add_exception_handler(LedgerError, _on_ledger_error)
+    app.add_exception_handler(RequestValidationError, _on_request_validation)
+    app.add_exception_handler(StarletteHTTPException, _on_http_exception)
+    app.add_exception_handler(Exception, _on_unexpected)

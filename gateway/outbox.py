@@ -1,0 +1,867 @@
+"""The durable relay outbox: every accepted record reaches the chain exactly once.
+
+Records and states
+------------------
+A record is one signed domain record (an event, a certificate issue, an attestation, ...) of
+one organisation. It moves through these states; every arrow is one database transaction::
+
+    accepted ──sign+store tx──▶ submitted ──mined, record ok──────▶ confirmed
+       ▲                           │  ├──mined, record rejected───▶ failed (code, reason)
+       │                           │  └──reverted, batch of one───▶ failed (code "reverted")
+       └──tx dropped / reverted────┘
+          in a batch of several (re-batched; after a revert each record is sent alone)
+
+    submitted ──tx unknown to the node──▶ submitted (the *same* signed tx is broadcast again)
+
+``accepted`` rows are written by :meth:`Outbox.accept`; the :class:`Submitter` (one background
+thread) does the rest through a pluggable :class:`Relayer`, which the ledger implements with the
+contracts and the transaction manager. A batch holds records of one kind only, at most
+``max_batch`` of them, and waits at most ``linger`` seconds to fill up.
+
+Why a record accepted is never lost
+-----------------------------------
+* ``202 Accepted`` is sent only after :meth:`Outbox.accept` has committed the row. On SQLite the
+  database is in WAL mode with ``synchronous=FULL``, so the commit has been fsync'd; on
+  PostgreSQL a commit is durable by default.
+* No transition deletes a record or moves it backwards except into ``accepted``, and every
+  non-terminal state is picked up again by the submitter, also after a restart: ``accepted`` rows
+  are batched, ``submitted`` rows are followed through their stored transaction. A relayer that
+  raises at any step leaves the rows where they were, and the step is retried.
+
+Why a record is never on chain twice
+------------------------------------
+1. *Sign, store, then broadcast.* The relayer signs the batch transaction first
+   (:meth:`Relayer.sign`, no side effect on the chain); the outbox then commits, in one
+   transaction, the batch row with the transaction hash *and the raw signed transaction*, and the
+   records as ``submitted`` with that hash. Only then is it broadcast. A crash before the commit
+   leaves the records ``accepted`` and nothing was sent; a crash after it leaves everything
+   needed to finish the job, and nothing that was sent is unknown to the outbox.
+2. *A record is in at most one live transaction.* The commit in (1) only moves rows that are
+   still ``accepted`` (guarded ``UPDATE ... WHERE status = 'accepted'``; a mismatch rolls back and
+   nothing is broadcast), so two submitters cannot put one record in two transactions.
+3. *Re-sending never creates a second transaction.* When the node does not know a stored
+   transaction (``TxState.UNKNOWN``: not mined, not in its pool, e.g. lost in a crash before the
+   broadcast or evicted), the outbox broadcasts the *same raw bytes* again. A given signed
+   transaction (same hash, same sender nonce) can be included in the chain at most once.
+4. *A record leaves its transaction only when that transaction can never be mined.* Records go
+   back to ``accepted`` (and into a new transaction) only if the relayer reports
+   ``TxState.DROPPED`` -- defined as: no receipt for the hash and the sender's nonce at a
+   block buried under ``confirmations`` blocks is already past the transaction's nonce, i.e.
+   the nonce was consumed by another transaction and ours is invalid forever -- or
+   ``TxState.REVERTED``, where the receipt shows the transaction had no effect. "Not found right
+   now" is never a reason to build a new transaction; it is a reason to re-send the old one.
+5. *Last line of defence.* The contracts reject a second submission of the same signed record
+   (unique record id / nonce in the EIP-712 message), so even an operator mistake (restoring an
+   old outbox file, two gateways on copies of it) cannot put a record on chain twice; it can
+   only produce a per-record rejection, which the relayer reports as such.
+
+The relayer must therefore: make ``sign`` free of side effects that ``broadcast`` would not
+repeat (take the nonce from the node's pending count plus the outbox's live transactions, never
+from a counter that a crash between ``sign`` and the commit would leave with a gap); make
+``broadcast`` idempotent (a node answering "already known" or "nonce too low" for the same
+hash is success); and report ``DROPPED`` only on the proof in (4).
+
+Threads
+-------
+The outbox object is thread-safe (each call uses its own connection and transaction); the
+FastAPI routes call :meth:`Outbox.accept` from the thread pool, the submitter runs in its own
+thread. ``close()`` the outbox (or use it as a context manager) to release the database.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib
+import json
+import logging
+import threading
+import time
+import uuid
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any, Protocol, runtime_checkable
+
+from sqlalchemy import (
+    Boolean,
+    Column,
+    Engine,
+    Float,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    func,
+    insert,
+    or_,
+    select,
+    update,
+)
+from sqlalchemy.exc import IntegrityError
+
+from gateway.db import create_gateway_engine
+from gateway.errors import Conflict, IdempotencyConflict, PermissionDenied
+from gateway.metrics import GatewayMetrics
+
+__all__ = [
+    "AcceptResult",
+    "Batch",
+    "BatchResult",
+    "Outbox",
+    "OutboxRecord",
+    "RecordKind",
+    "RecordOutcome",
+    "RecordStatus",
+    "Relayer",
+    "SignedTx",
+    "Submitter",
+    "TxState",
+    "load_relayer_factory",
+]
+
+logger = logging.getLogger("gateway.outbox")
+
+
+class RecordKind(StrEnum):
+    """Kinds of signed record; a batch transaction carries one kind only."""
+
+    EVENT = "event"
+    CONSIGNMENT = "consignment"
+    CERTIFICATE_ISSUE = "certificate_issue"
+    CERTIFICATE_REVOKE = "certificate_revoke"
+    DRAWDOWN = "drawdown"
+    ATTESTATION = "attestation"
+    ATTESTATION_REVOKE = "attestation_revoke"
+    AEO = "aeo"
+    MRA = "mra"
+    GOVERNANCE = "governance"
+    KEY = "key"
+
+
+class RecordStatus(StrEnum):
+    """Where a record is on its way to the chain (see the module docstring)."""
+
+    ACCEPTED = "accepted"
+    SUBMITTED = "submitted"
+    CONFIRMED = "confirmed"
+    FAILED = "failed"
+
+
+class TxState(StrEnum):
+    """What the relayer knows about a stored batch transaction."""
+
+    PENDING = "pending"  # known to the node, not mined yet: wait
+    MINED = "mined"  # mined and successful (with enough confirmations): per-record outcomes
+    REVERTED = "reverted"  # mined and reverted: no effect on chain
+    UNKNOWN = "unknown"  # not mined, not known to the node: broadcast the same tx again
+    DROPPED = "dropped"  # provably never minable (its nonce was used by another tx)
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxRecord:
+    """A stored record and its relay state."""
+
+    seq: int
+    record_id: str
+    org_id: str
+    kind: RecordKind
+    payload: Mapping[str, Any]
+    signature: str
+    status: RecordStatus
+    idempotency_key: str | None
+    batch_id: str | None
+    tx_hash: str | None
+    block_number: int | None
+    block_hash: str | None
+    log_index: int | None
+    error_code: str | None
+    error_reason: str | None
+    attempts: int
+    isolate: bool
+    created_at: datetime
+    updated_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class AcceptResult:
+    """The stored record and whether this call created it (False: an idempotent repeat)."""
+
+    record: OutboxRecord
+    created: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Batch:
+    """Records of one kind that travel in one transaction."""
+
+    batch_id: str
+    kind: RecordKind
+    records: tuple[OutboxRecord, ...]
+
+    @property
+    def record_ids(self) -> tuple[str, ...]:
+        return tuple(r.record_id for r in self.records)
+
+
+@dataclass(frozen=True, slots=True)
+class SignedTx:
+    """A signed, not necessarily broadcast, transaction: stored before it is sent."""
+
+    tx_hash: str
+    raw_tx: bytes
+    nonce: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RecordOutcome:
+    """What the mined transaction did with one record (default: accepted, log index unknown)."""
+
+    ok: bool = True
+    log_index: int | None = None
+    code: str | None = None
+    reason: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class BatchResult:
+    """The relayer's answer about a batch transaction."""
+
+    state: TxState
+    block_number: int | None = None
+    block_hash: str | None = None
+    outcomes: Mapping[str, RecordOutcome] = field(default_factory=dict)
+    reason: str | None = None
+
+
+@runtime_checkable
+class Relayer(Protocol):
+    """Sends batches of signed records to the chain (implemented by the ledger).
+
+    Three steps instead of one ``relay(batch)`` call, because the outbox has to store the
+    signed transaction between signing and sending (see the module docstring).
+    """
+
+    def sign(self, batch: Batch) -> SignedTx:
+        """Build and sign the batch transaction; no effect on the chain."""
+        ...
+
+    def broadcast(self, batch: Batch, tx: SignedTx) -> None:
+        """Send ``tx`` (idempotent: sending the same signed transaction again is harmless)."""
+        ...
+
+    def receipt(self, batch: Batch, tx: SignedTx) -> BatchResult:
+        """Where ``tx`` is: pending, mined (with per-record outcomes), reverted, unknown, dropped."""
+        ...
+
+
+metadata = MetaData()
+
+records_table = Table(
+    "gateway_outbox_records",
+    metadata,
+    Column("seq", Integer, primary_key=True, autoincrement=True),
+    Column("record_id", String(66), nullable=False, unique=True),
+    Column("org_id", String(66), nullable=False),
+    Column("kind", String(32), nullable=False),
+    Column("idempotency_key", String(255)),
+    Column("request_sha256", String(64), nullable=False),
+    Column("payload", Text, nullable=False),
+    Column("signature", String(200), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("batch_id", String(32)),
+    Column("tx_hash", String(66)),
+    Column("block_number", Integer),
+    Column("block_hash", String(66)),
+    Column("log_index", Integer),
+    Column("error_code", String(64)),
+    Column("error_reason", Text),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("isolate", Boolean, nullable=False, default=False),
+    Column("created_at", Float, nullable=False),
+    Column("updated_at", Float, nullable=False),
+    UniqueConstraint("org_id", "idempotency_key", name="uq_gateway_outbox_idempotency"),
+    Index("ix_gateway_outbox_status_seq", "status", "seq"),
+    Index("ix_gateway_outbox_org_seq", "org_id", "seq"),
+    Index("ix_gateway_outbox_batch", "batch_id"),
+)
+
+batches_table = Table(
+    "gateway_outbox_batches",
+    metadata,
+    Column("batch_id", String(32), primary_key=True),
+    Column("kind", String(32), nullable=False),
+    Column("tx_hash", String(66), nullable=False),
+    Column("raw_tx", LargeBinary, nullable=False),
+    Column("nonce", Integer),
+    Column("size", Integer, nullable=False),
+    Column("state", String(16), nullable=False, comment="live, mined, reverted, dropped"),
+    Column("broadcasts", Integer, nullable=False, default=0),
+    Column("block_number", Integer),
+    Column("block_hash", String(66)),
+    Column("reason", Text),
+    Column("created_at", Float, nullable=False),
+    Column("updated_at", Float, nullable=False),
+    Index("ix_gateway_outbox_batches_state", "state"),
+)
+
+_LIVE = "live"
+
+
+def _canonical(value: object) -> bytes:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def request_digest(
+    *, kind: RecordKind, record_id: str, payload: Mapping[str, Any], signature: str
+) -> str:
+    """SHA-256 of what makes two submissions "the same record"."""
+    body = {"kind": kind.value, "record_id": record_id, "payload": payload, "signature": signature}
+    return hashlib.sha256(_canonical(body)).hexdigest()
+
+
+def _dt(value: float) -> datetime:
+    return datetime.fromtimestamp(value, UTC)
+
+
+def _row_to_record(row: Any) -> OutboxRecord:
+    return OutboxRecord(
+        seq=row.seq,
+        record_id=row.record_id,
+        org_id=row.org_id,
+        kind=RecordKind(row.kind),
+        payload=json.loads(row.payload),
+        signature=row.signature,
+        status=RecordStatus(row.status),
+        idempotency_key=row.idempotency_key,
+        batch_id=row.batch_id,
+        tx_hash=row.tx_hash,
+        block_number=row.block_number,
+        block_hash=row.block_hash,
+        log_index=row.log_index,
+        error_code=row.error_code,
+        error_reason=row.error_reason,
+        attempts=row.attempts,
+        isolate=bool(row.isolate),
+        created_at=_dt(row.created_at),
+        updated_at=_dt(row.updated_at),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class _Ready:
+    batches: list[tuple[RecordKind, list[OutboxRecord]]]
+    next_deadline: float | None
+
+
+class Outbox:
+    """The durable outbox in the gateway database (see the module docstring)."""
+
+    def __init__(self, engine: Engine, *, clock: Callable[[], float] = time.time) -> None:
+        self._engine = engine
+        self._clock = clock
+        self._listeners: list[Callable[[], None]] = []
+        metadata.create_all(engine)
+
+    @classmethod
+    def open(cls, url: str, *, clock: Callable[[], float] = time.time) -> Outbox:
+        """Open (creating if needed) the outbox at a SQLAlchemy URL."""
+        return cls(create_gateway_engine(url), clock=clock)
+
+    def close(self) -> None:
+        self._engine.dispose()
+
+    def __enter__(self) -> Outbox:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def on_accept(self, listener: Callable[[], None]) -> None:
+        """Call ``listener`` after each newly accepted record (the submitter's wake-up)."""
+        self._listeners.append(listener)
+
+    # --- the API side -------------------------------------------------------------------
+
+    def accept(
+        self,
+        *,
+        org_id: str,
+        kind: RecordKind,
+        record_id: str,
+        payload: Mapping[str, Any],
+        signature: str,
+        idempotency_key: str | None = None,
+    ) -> AcceptResult:
+        """Store a record durably, once.
+
+        Submitting the same record again (same record id, or the same ``idempotency_key`` from
+        the same organisation) returns the stored one with ``created=False``. Raises
+        :class:`IdempotencyConflict` if the id or key was used for different content, and
+        :class:`PermissionDenied` if the record id belongs to another organisation.
+        """
+        digest = request_digest(
+            kind=kind, record_id=record_id, payload=payload, signature=signature
+        )
+        now = self._clock()
+        try:
+            with self._engine.begin() as conn:
+                conn.execute(
+                    insert(records_table).values(
+                        record_id=record_id,
+                        org_id=org_id,
+                        kind=kind.value,
+                        idempotency_key=idempotency_key,
+                        request_sha256=digest,
+                        payload=_canonical(payload).decode(),
+                        signature=signature,
+                        status=RecordStatus.ACCEPTED.value,
+                        attempts=0,
+                        isolate=False,
+                        created_at=now,
+                        updated_at=now,
+                    )
+                )
+        except IntegrityError:
+            existing = self._find_existing(
+                org_id=org_id, record_id=record_id, idempotency_key=idempotency_key
+            )
+            if existing is None:  # pragma: no cover - a constraint we do not know of
+                raise
+            row_org, row_digest, record = existing
+            if row_org != org_id:
+                raise PermissionDenied(
+                    "this record id belongs to another organisation",
+                    code="record_id_taken",
+                    field="record_id",
+                ) from None
+            if row_digest != digest:
+                which = "record id" if record.record_id == record_id else "Idempotency-Key"
+                raise IdempotencyConflict(
+                    f"this {which} was already used for a different record",
+                    field="record_id" if which == "record id" else "Idempotency-Key",
+                    rule="same_content",
+                ) from None
+            return AcceptResult(record, created=False)
+        stored = self.get(record_id)
+        assert stored is not None
+        for listener in self._listeners:
+            listener()
+        return AcceptResult(stored, created=True)
+
+    def _find_existing(
+        self, *, org_id: str, record_id: str, idempotency_key: str | None
+    ) -> tuple[str, str, OutboxRecord] | None:
+        condition = records_table.c.record_id == record_id
+        if idempotency_key is not None:
+            condition = or_(
+                condition,
+                (records_table.c.org_id == org_id)
+                & (records_table.c.idempotency_key == idempotency_key),
+            )
+        # Prefer the idempotency-key match: it is the client's own statement of identity.
+        with self._engine.connect() as conn:
+            rows = list(conn.execute(select(records_table).where(condition)).all())
+        if not rows:
+            return None
+        rows.sort(key=lambda r: r.idempotency_key != idempotency_key or r.org_id != org_id)
+        row = rows[0]
+        return row.org_id, row.request_sha256, _row_to_record(row)
+
+    def get(self, record_id: str) -> OutboxRecord | None:
+        with self._engine.connect() as conn:
+            row = conn.execute(
+                select(records_table).where(records_table.c.record_id == record_id)
+            ).first()
+        return None if row is None else _row_to_record(row)
+
+    def records(
+        self,
+        *,
+        org_id: str,
+        status: RecordStatus | None = None,
+        kind: RecordKind | None = None,
+        after: int = 0,
+        limit: int = 100,
+    ) -> list[OutboxRecord]:
+        """Records of one organisation in acceptance order, after the cursor ``after`` (seq)."""
+        query = (
+            select(records_table)
+            .where(records_table.c.org_id == org_id, records_table.c.seq > after)
+            .order_by(records_table.c.seq)
+            .limit(limit)
+        )
+        if status is not None:
+            query = query.where(records_table.c.status == status.value)
+        if kind is not None:
+            query = query.where(records_table.c.kind == kind.value)
+        with self._engine.connect() as conn:
+            return [_row_to_record(row) for row in conn.execute(query)]
+
+    def counts(self) -> dict[RecordStatus, int]:
+        """Number of records in each state."""
+        query = select(records_table.c.status, func.count()).group_by(records_table.c.status)
+        counts = dict.fromkeys(RecordStatus, 0)
+        with self._engine.connect() as conn:
+            for row in conn.execute(query):
+                counts[RecordStatus(str(row[0]))] = int(row[1])
+        return counts
+
+    def ping(self) -> None:
+        """Raise if the database cannot be read (a readiness check)."""
+        with self._engine.connect() as conn:
+            conn.execute(select(func.count()).select_from(batches_table)).scalar_one()
+
+    # --- the submitter side -------------------------------------------------------------
+
+    def ready_batches(
+        self, *, max_size: int, linger: float, scan_limit: int = 5_000
+    ) -> _Ready:
+        """Accepted records packed into batches (one kind each, at most ``max_size``).
+
+        Full batches are ready at once; a partial one when its oldest record has waited
+        ``linger`` seconds. ``next_deadline`` is when the next partial batch becomes ready.
+        Records marked ``isolate`` (their batch reverted) travel alone.
+        """
+        query = (
+            select(records_table)
+            .where(records_table.c.status == RecordStatus.ACCEPTED.value)
+            .order_by(records_table.c.seq)
+            .limit(scan_limit)
+        )
+        with self._engine.connect() as conn:
+            rows = [_row_to_record(row) for row in conn.execute(query)]
+        now = self._clock()
+        by_kind: dict[RecordKind, list[OutboxRecord]] = {}
+        ready: list[tuple[RecordKind, list[OutboxRecord]]] = []
+        for record in rows:
+            if record.isolate:
+                ready.append((record.kind, [record]))
+            else:
+                by_kind.setdefault(record.kind, []).append(record)
+        deadline: float | None = None
+        for kind, records in by_kind.items():
+            for start in range(0, len(records), max_size):
+                chunk = records[start : start + max_size]
+                due = chunk[0].created_at.timestamp() + linger
+                if len(chunk) == max_size or due <= now:
+                    ready.append((kind, chunk))
+                else:
+                    deadline = due if deadline is None else min(deadline, due)
+        ready.sort(key=lambda item: item[1][0].seq)
+        return _Ready(ready, deadline)
+
+    def mark_submitted(self, batch: Batch, tx: SignedTx) -> None:
+        """Store the signed transaction and move the batch's records to ``submitted``.
+
+        One transaction: either the batch row exists and all its records point at it, or
+        nothing changed. Raises :class:`Conflict` (and changes nothing) if any record is no
+        longer ``accepted``.
+        """
+        now = self._clock()
+        ids = [r.record_id for r in batch.records]
+        with self._engine.begin() as conn:
+            moved = conn.execute(
+                update(records_table)
+                .where(
+                    records_table.c.record_id.in_(ids),
+                    records_table.c.status == RecordStatus.ACCEPTED.value,
+                )
+                .values(
+                    status=RecordStatus.SUBMITTED.value,
+                    batch_id=batch.batch_id,
+                    tx_hash=tx.tx_hash,
+                    updated_at=now,
+                )
+            ).rowcount
+            if moved != len(ids):
+                raise Conflict(f"batch {batch.batch_id}: some records are no longer accepted")
+            conn.execute(
+                insert(batches_table).values(
+                    batch_id=batch.batch_id,
+                    kind=batch.kind.value,
+                    tx_hash=tx.tx_hash,
+                    raw_tx=tx.raw_tx,
+                    nonce=tx.nonce,
+                    size=len(ids),
+                    state=_LIVE,
+                    broadcasts=0,
+                    created_at=now,
+                    updated_at=now,
+                )
+            )
+
+    def note_broadcast(self, batch_id: str) -> None:
+        with self._engine.begin() as conn:
+            conn.execute(
+                update(batches_table)
+                .where(batches_table.c.batch_id == batch_id)
+                .values(broadcasts=batches_table.c.broadcasts + 1, updated_at=self._clock())
+            )
+
+    def live_batches(self) -> list[tuple[Batch, SignedTx]]:
+        """Stored transactions not yet known to be mined, reverted or dropped."""
+        with self._engine.connect() as conn:
+            batch_rows = conn.execute(
+                select(batches_table)
+                .where(batches_table.c.state == _LIVE)
+                .order_by(batches_table.c.created_at)
+            ).all()
+            result = []
+            for row in batch_rows:
+                records = conn.execute(
+                    select(records_table)
+                    .where(
+                        records_table.c.batch_id == row.batch_id,
+                        records_table.c.status == RecordStatus.SUBMITTED.value,
+                    )
+                    .order_by(records_table.c.seq)
+                ).all()
+                batch = Batch(
+                    row.batch_id, RecordKind(row.kind), tuple(_row_to_record(r) for r in records)
+                )
+                result.append((batch, SignedTx(row.tx_hash, bytes(row.raw_tx), row.nonce)))
+        return result
+
+    def apply(self, batch: Batch, result: BatchResult) -> list[OutboxRecord]:
+        """Record the final fate of a batch transaction; returns the records it changed.
+
+        ``PENDING`` and ``UNKNOWN`` change nothing (the caller waits or re-broadcasts).
+        """
+        if result.state in (TxState.PENDING, TxState.UNKNOWN):
+            return []
+        now = self._clock()
+        rc = records_table.c
+        in_batch = (rc.batch_id == batch.batch_id) & (rc.status == RecordStatus.SUBMITTED.value)
+        with self._engine.begin() as conn:
+            claimed = conn.execute(
+                update(batches_table)
+                .where(batches_table.c.batch_id == batch.batch_id, batches_table.c.state == _LIVE)
+                .values(
+                    state=result.state.value,
+                    block_number=result.block_number,
+                    block_hash=result.block_hash,
+                    reason=result.reason,
+                    updated_at=now,
+                )
+            ).rowcount
+            if claimed != 1:
+                return []
+            if result.state is TxState.MINED:
+                for record in batch.records:
+                    outcome = result.outcomes.get(record.record_id, RecordOutcome())
+                    values: dict[str, Any] = {
+                        "block_number": result.block_number,
+                        "block_hash": result.block_hash,
+                        "log_index": outcome.log_index,
+                        "updated_at": now,
+                    }
+                    if outcome.ok:
+                        values["status"] = RecordStatus.CONFIRMED.value
+                    else:
+                        values["status"] = RecordStatus.FAILED.value
+                        values["error_code"] = outcome.code or "rejected"
+                        values["error_reason"] = outcome.reason or "rejected by the contract"
+                    conn.execute(
+                        update(records_table)
+                        .where(in_batch, rc.record_id == record.record_id)
+                        .values(**values)
+                    )
+            elif result.state is TxState.REVERTED and len(batch.records) <= 1:
+                conn.execute(
+                    update(records_table)
+                    .where(in_batch)
+                    .values(
+                        status=RecordStatus.FAILED.value,
+                        error_code="reverted",
+                        error_reason=result.reason or "transaction reverted",
+                        block_number=result.block_number,
+                        block_hash=result.block_hash,
+                        updated_at=now,
+                    )
+                )
+            else:  # DROPPED, or REVERTED with several records: none of them is on chain
+                requeue: dict[str, Any] = {
+                    "status": RecordStatus.ACCEPTED.value,
+                    "batch_id": None,
+                    "tx_hash": None,
+                    "attempts": rc.attempts + 1,
+                    "updated_at": now,
+                }
+                if result.state is TxState.REVERTED:
+                    requeue["isolate"] = True
+                conn.execute(update(records_table).where(in_batch).values(**requeue))
+            changed = conn.execute(
+                select(records_table).where(rc.record_id.in_(batch.record_ids))
+            ).all()
+        return [_row_to_record(row) for row in changed]
+
+
+def load_relayer_factory(path: str) -> Callable[..., Relayer]:
+    """Import ``module:callable`` (the ``relayer_factory`` setting)."""
+    module_name, _, attr = path.partition(":")
+    factory = getattr(importlib.import_module(module_name), attr)
+    if not callable(factory):
+        raise TypeError(f"{path} is not callable")
+    return factory  # type: ignore[no-any-return]
+
+
+class Submitter:
+    """The background worker that moves records from ``accepted`` to a final state.
+
+    :meth:`run_once` does one pass (follow live transactions, then send ready batches) and is
+    what tests call; :meth:`start` runs passes in a daemon thread until :meth:`stop`.
+    """
+
+    def __init__(
+        self,
+        outbox: Outbox,
+        relayer: Relayer,
+        *,
+        max_batch: int = 50,
+        linger: float = 0.2,
+        poll_interval: float = 0.5,
+        retry_interval: float = 2.0,
+        metrics: GatewayMetrics | None = None,
+    ) -> None:
+        self.outbox = outbox
+        self.relayer = relayer
+        self.max_batch = max_batch
+        self.linger = linger
+        self.poll_interval = poll_interval
+        self.retry_interval = retry_interval
+        self.metrics = metrics
+        self._wake = threading.Event()
+        self._stopping = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._sign_blocked_until = 0.0
+        outbox.on_accept(self._wake.set)
+
+    # --- lifecycle ----------------------------------------------------------------------
+
+    def start(self) -> None:
+        if self._thread is not None:
+            return
+        self._stopping.clear()
+        self._thread = threading.Thread(target=self._run, name="gateway-submitter", daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        self._stopping.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+            if self._thread.is_alive():
+                logger.error("submitter did not stop within %.1f s", timeout)
+            self._thread = None
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    def _run(self) -> None:
+        logger.info("submitter started")
+        delay = 0.0
+        while not self._stopping.is_set():
+            self._wake.wait(delay)
+            self._wake.clear()
+            if self._stopping.is_set():
+                break
+            try:
+                delay = self.run_once()
+            except Exception:
+                logger.exception("submitter pass failed")
+                delay = self.retry_interval
+        logger.info("submitter stopped")
+
+    # --- one pass -----------------------------------------------------------------------
+
+    def run_once(self) -> float:
+        """Follow live transactions, then send ready batches; returns seconds to next pass."""
+        live = self.follow()
+        next_deadline = self.dispatch()
+        delay = self.poll_interval if live or self._stopping.is_set() else 5 * self.poll_interval
+        if next_deadline is not None:
+            delay = min(delay, max(0.0, next_deadline - time.time()))
+        return max(delay, 0.001)
+
+    def follow(self) -> int:
+        """Check every stored transaction; returns how many are still live."""
+        still_live = 0
+        for batch, tx in self.outbox.live_batches():
+            try:
+                result = self.relayer.receipt(batch, tx)
+            except Exception:
+                self._error("receipt", batch)
+                still_live += 1
+                continue
+            if result.state is TxState.UNKNOWN:
+                logger.info("batch %s tx %s unknown to the node: re-sent", batch.batch_id, tx.tx_hash)
+                self._broadcast(batch, tx)
+                still_live += 1
+                continue
+            if result.state is TxState.PENDING:
+                still_live += 1
+                continue
+            changed = self.outbox.apply(batch, result)
+            logger.info(
+                "batch %s tx %s %s (%d records)",
+                batch.batch_id,
+                tx.tx_hash,
+                result.state.value,
+                len(changed),
+            )
+            self._observe(changed)
+        return still_live
+
+    def dispatch(self) -> float | None:
+        """Sign, store and send every ready batch; returns the next linger deadline."""
+        if time.time() < self._sign_blocked_until:
+            return self._sign_blocked_until
+        ready = self.outbox.ready_batches(max_size=self.max_batch, linger=self.linger)
+        for kind, records in ready.batches:
+            batch = Batch(uuid.uuid4().hex, kind, tuple(records))
+            try:
+                tx = self.relayer.sign(batch)
+            except Exception:
+                self._error("sign", batch)
+                self._sign_blocked_until = time.time() + self.retry_interval
+                return self._sign_blocked_until
+            try:
+                self.outbox.mark_submitted(batch, tx)
+            except Conflict:
+                logger.warning("batch %s: records changed under us; not sent", batch.batch_id)
+                continue
+            if self.metrics is not None:
+                self.metrics.batch_size.labels(kind.value).observe(len(records))
+            self._broadcast(batch, tx)
+        return ready.next_deadline
+
+    def _broadcast(self, batch: Batch, tx: SignedTx) -> None:
+        try:
+            self.relayer.broadcast(batch, tx)
+        except Exception:
+            # Stored already: the next pass finds it unknown (or pending) and re-sends it.
+            self._error("broadcast", batch)
+            return
+        self.outbox.note_broadcast(batch.batch_id)
+
+    def _error(self, step: str, batch: Batch) -> None:
+        logger.exception("relayer %s failed for batch %s", step, batch.batch_id)
+        if self.metrics is not None:
+            self.metrics.relay_errors.labels(step).inc()
+
+    def _observe(self, changed: Sequence[OutboxRecord]) -> None:
+        if self.metrics is None:
+            return
+        now = time.time()
+        for record in changed:
+            if record.status is RecordStatus.CONFIRMED:
+                self.metrics.confirmation_seconds.labels(record.kind.value).observe(
+                    max(0.0, now - record.created_at.timestamp())
+                )
+            elif record.status is RecordStatus.FAILED:
+                self.metrics.records_failed.labels(record.error_code or "unknown").inc()
