@@ -1,0 +1,179 @@
+// SPDX-License-Identifier: Apache-2.0
+pragma solidity 0.8.30;
+
+import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
+import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
+import {ISignedRecords} from "../interfaces/ISignedRecords.sol";
+import {Kinds} from "../libraries/Kinds.sol";
+
+/// @title SignedRecords
+/// @notice Shared logic of every record contract: relayer gate, EIP-712 signature recovery,
+/// signer authorisation (key window, revocation, member status, kind), Permit2-style unordered
+/// nonces, deadlines, and batch error wrapping.
+/// @dev Errors raised while a batch item is processed go through `_fail`, which wraps them in
+/// `BatchItemFailed(index, reason)`; the current item index lives in transient storage and is
+/// zero outside batches, so a single-record call reverts with the plain custom error.
+abstract contract SignedRecords is ISignedRecords, EIP712 {
+    /// @inheritdoc ISignedRecords
+    uint40 public constant MAX_FUTURE_SKEW = 300;
+
+    /// @dev A batch's memo of the last resolved signer, so that a run of records signed by one
+    /// key costs one Membership lookup.
+    struct SignerCache {
+        address signer;
+        KeyInfo info;
+    }
+
+    mapping(address signer => mapping(uint256 word => uint256 bits)) private _nonceBitmap;
+
+    /// @dev Index + 1 of the batch item being processed; zero outside batches.
+    uint256 private transient _batchItem;
+
+    constructor(string memory name, string memory version) EIP712(name, version) {}
+
+    modifier onlyRelayer() {
+        if (!_isRelayer(msg.sender)) revert RelayerNotAllowed(msg.sender);
+        _;
+    }
+
+    /// @inheritdoc ISignedRecords
+    function nonceBitmap(address signer, uint256 word) external view returns (uint256) {
+        return _nonceBitmap[signer][word];
+    }
+
+    /// @inheritdoc ISignedRecords
+    function isNonceUsed(address signer, uint256 nonce) external view returns (bool) {
+        return _nonceBitmap[signer][nonce >> 8] & (1 << (nonce & 0xff)) != 0;
+    }
+
+    /// @inheritdoc ISignedRecords
+    function domainSeparator() external view returns (bytes32) {
+        return _domainSeparatorV4();
+    }
+
+    /// @inheritdoc ISignedRecords
+    function hashTypedData(bytes32 structHash) external view returns (bytes32) {
+        return _hashTypedDataV4(structHash);
+    }
+
+    /// @dev Whether `account` may send write transactions.
+    function _isRelayer(address account) internal view virtual returns (bool);
+
+    /// @dev The key's organisation and window (zero `orgId` for an unknown key).
+    function _keyInfo(address key) internal view virtual returns (KeyInfo memory);
+
+    /// @dev Recover the signer of the record with `structHash`; returns the signer and the
+    /// EIP-712 digest that was signed.
+    function _recover(bytes32 structHash, Sig calldata sig)
+        internal
+        view
+        returns (address signer, bytes32 digest)
+    {
+        digest = _hashTypedDataV4(structHash);
+        ECDSA.RecoverError err;
+        (signer, err,) = ECDSA.tryRecover(digest, sig.r, sig.vs);
+        if (err != ECDSA.RecoverError.NoError) _fail(abi.encodeWithSelector(InvalidSignature.selector));
+    }
+
+    /// @dev Resolve `signer` and check it may sign a record with own time `recordTime` as one of
+    /// the kinds in `kindMask`.
+    function _authorise(address signer, uint40 recordTime, uint256 kindMask)
+        internal
+        view
+        returns (KeyInfo memory info)
+    {
+        info = _keyInfo(signer);
+        _check(info, signer, recordTime, kindMask);
+    }
+
+    /// @dev As `_authorise`, reusing the batch's memo when the signer repeats.
+    function _authoriseCached(
+        address signer,
+        uint40 recordTime,
+        uint256 kindMask,
+        SignerCache memory cache
+    ) internal view returns (KeyInfo memory info) {
+        if (cache.signer != signer) {
+            cache.info = _keyInfo(signer);
+            cache.signer = signer;
+        }
+        info = cache.info;
+        _check(info, signer, recordTime, kindMask);
+    }
+
+    /// @dev The authorisation rule: the key is known and not revoked; it is valid (validFrom <=
+    /// t < validUntil) both now and at the record's own time; the record time is not more than
+    /// MAX_FUTURE_SKEW ahead; the organisation is active and of a kind in `kindMask`.
+    function _check(KeyInfo memory info, address key, uint40 recordTime, uint256 kindMask)
+        internal
+        view
+    {
+        if (info.orgId == bytes32(0)) _fail(abi.encodeWithSelector(UnknownKey.selector, key));
+        if (info.revokedAt != 0) {
+            _fail(abi.encodeWithSelector(KeyRevoked.selector, key, info.revokedAt));
+        }
+        uint40 nowTs = uint40(block.timestamp);
+        if (recordTime > nowTs + MAX_FUTURE_SKEW) {
+            _fail(abi.encodeWithSelector(RecordTimeInFuture.selector, recordTime, nowTs));
+        }
+        uint40 earliest = recordTime < nowTs ? recordTime : nowTs;
+        uint40 latest = recordTime > nowTs ? recordTime : nowTs;
+        if (earliest < info.validFrom) {
+            _fail(abi.encodeWithSelector(KeyNotYetValid.selector, key, info.validFrom, earliest));
+        }
+        if (latest >= info.validUntil) {
+            _fail(abi.encodeWithSelector(KeyExpired.selector, key, info.validUntil, latest));
+        }
+        if (info.status != Kinds.STATUS_ACTIVE) {
+            _fail(abi.encodeWithSelector(MemberNotActive.selector, info.orgId, info.status));
+        }
+        if (kindMask & (1 << info.kind) == 0) {
+            _fail(abi.encodeWithSelector(WrongKind.selector, info.orgId, info.kind));
+        }
+    }
+
+    /// @dev Consume `signer`'s unordered nonce (word = nonce >> 8, bit = nonce & 255).
+    function _useNonce(address signer, uint256 nonce) internal {
+        uint256 bit = 1 << (nonce & 0xff);
+        uint256 flipped = _nonceBitmap[signer][nonce >> 8] ^= bit;
+        if (flipped & bit == 0) {
+            _fail(abi.encodeWithSelector(NonceAlreadyUsed.selector, signer, nonce));
+        }
+    }
+
+    /// @dev Refuse a record whose deadline has passed.
+    function _checkDeadline(uint40 deadline) internal view {
+        if (block.timestamp > deadline) {
+            _fail(
+                abi.encodeWithSelector(
+                    DeadlineExpired.selector, deadline, uint40(block.timestamp)
+                )
+            );
+        }
+    }
+
+    /// @dev Refuse batch arrays of different lengths.
+    function _checkLengths(uint256 records, uint256 signatures) internal pure {
+        if (records != signatures) revert LengthMismatch(records, signatures);
+    }
+
+    /// @dev Mark batch item `index` as the one being processed.
+    function _enterItem(uint256 index) internal {
+        _batchItem = index + 1;
+    }
+
+    /// @dev Leave batch mode (call after the last item).
+    function _leaveBatch() internal {
+        _batchItem = 0;
+    }
+
+    /// @dev Revert with the ABI-encoded custom error `reason`, wrapped in
+    /// `BatchItemFailed(index, reason)` while a batch item is processed.
+    function _fail(bytes memory reason) internal view {
+        uint256 item = _batchItem;
+        if (item != 0) revert BatchItemFailed(item - 1, reason);
+        assembly ("memory-safe") {
+            revert(add(reason, 0x20), mload(reason))
+        }
+    }
+}

@@ -1,0 +1,148 @@
+// SPDX-License-Identifier: Apache-2.0
+pragma solidity ^0.8.24;
+
+import {ISignedRecords} from "./ISignedRecords.sol";
+
+/// @title IConsignments
+/// @notice Consignments and their EPCIS 2.0 / CBV 2.0 aligned events, kept as a per-consignment
+/// hash chain. EIP-712 domain: name "TradeLedger Consignments", version "1".
+/// @dev Events are logs; storage keeps only the hash-chain head (bytes28) and the event count
+/// (uint32) in one slot, plus one slot of consignment metadata. Who may post an event: an active
+/// customs administration, carrier or postal operator (any country), or an active organisation
+/// that is a party of the consignment (its registrant, consignor or consignee).
+interface IConsignments is ISignedRecords {
+    /// @notice A consignment registration. Signed by a customs administration, carrier, trader
+    /// or postal operator. Replay protection: the consignment id is registered once.
+    struct Registration {
+        bytes32 consignmentId; // keccak256 of the business key (e.g. the WCO UCR), chosen off chain
+        bytes2 origin; // ISO 3166-1 alpha-2 country of origin (dispatch)
+        bytes2 destination; // ISO 3166-1 alpha-2 country of destination
+        bytes32 consignor; // orgId of the consignor, or zero
+        bytes32 consignee; // orgId of the consignee, or zero
+    }
+
+    /// @notice A consignment event as sent on chain. The small fields are packed in `meta`
+    /// (layout in EventMeta / RECORDS.md); the signed EIP-712 type carries them unpacked:
+    /// `ConsignmentEvent(bytes32 consignmentId,uint8 bizStep,uint8 disposition,bytes5 location,
+    /// uint40 eventTime,bytes11 container,bytes32 sealDigest,bytes32 documentsDigest,
+    /// bytes32 epcisEventHash,uint32 nonce,uint40 deadline)`.
+    struct EventRecord {
+        bytes32 consignmentId; // the consignment
+        bytes32 meta; // bizStep | disposition | location | eventTime | container | deadline | nonce
+        bytes32 sealDigest; // keccak256 of the seal number(s), or zero
+        bytes32 documentsDigest; // digest of the event's documents, or zero
+        bytes32 epcisEventHash; // GS1 EPCIS event hash id (sha-256), or zero
+    }
+
+    /// @notice The consignment's stored state.
+    struct Consignment {
+        bytes28 head; // hash-chain head (zero: not registered)
+        uint32 eventCount; // events appended after the registration
+        bytes2 origin;
+        bytes2 destination;
+        bytes32 registrant; // orgId of the registering organisation
+        bytes32 consignor; // orgId or zero
+        bytes32 consignee; // orgId or zero
+        uint40 registeredAt; // block time
+    }
+
+    /// @notice The event fields unpacked from `meta`.
+    struct EventFields {
+        uint8 bizStep;
+        uint8 disposition;
+        bytes5 location;
+        uint40 eventTime;
+        bytes11 container;
+        uint40 deadline;
+        uint32 nonce;
+    }
+
+    /// @notice A consignment was registered; `head` is the chain's first link.
+    event ConsignmentRegistered(
+        bytes32 indexed consignmentId,
+        bytes32 indexed registrant,
+        address indexed signer,
+        bytes2 origin,
+        bytes2 destination,
+        bytes32 consignor,
+        bytes32 consignee,
+        bytes28 head
+    );
+
+    /// @notice An event was appended. `meta` packs bizStep, disposition, location, eventTime,
+    /// container, deadline and nonce (see EventMeta); `head` and `eventCount` are the new state.
+    event ConsignmentEventRecorded(
+        bytes32 indexed consignmentId,
+        bytes32 indexed orgId,
+        address indexed signer,
+        bytes32 meta,
+        bytes32 sealDigest,
+        bytes32 documentsDigest,
+        bytes32 epcisEventHash,
+        bytes28 head,
+        uint32 eventCount
+    );
+
+    /// @notice Zero consignment id or zero country.
+    error InvalidRegistration(bytes32 consignmentId);
+    /// @notice The consignment is registered already.
+    error ConsignmentExists(bytes32 consignmentId);
+    /// @notice The consignment is not registered.
+    error UnknownConsignment(bytes32 consignmentId);
+    /// @notice bizStep is not a CBV 2.0 bizStep code (1..41).
+    error InvalidBizStep(uint8 bizStep);
+    /// @notice disposition is not a CBV 2.0 disposition code (0..33).
+    error InvalidDisposition(uint8 disposition);
+    /// @notice The location is zero.
+    error InvalidLocation(bytes5 location);
+    /// @notice The signer's organisation is neither a carrier, postal operator or customs
+    /// administration nor a party of the consignment.
+    error NotConsignmentParty(bytes32 consignmentId, bytes32 orgId);
+    /// @notice The consignment's event count reached 2^32 - 1.
+    error EventCountOverflow(bytes32 consignmentId);
+
+    /// @notice EIP-712 type hash of `ConsignmentRegistration(bytes32 consignmentId,bytes2 origin,
+    /// bytes2 destination,bytes32 consignor,bytes32 consignee)`.
+    function REGISTRATION_TYPEHASH() external view returns (bytes32);
+
+    /// @notice EIP-712 type hash of `ConsignmentEvent(...)` (see EventRecord).
+    function EVENT_TYPEHASH() external view returns (bytes32);
+
+    /// @notice Register a consignment.
+    function register(Registration calldata record, Sig calldata sig) external;
+
+    /// @notice Register many consignments. The whole batch reverts with
+    /// `BatchItemFailed(index, reason)` if any item fails.
+    function registerBatch(Registration[] calldata records, Sig[] calldata sigs) external;
+
+    /// @notice Append a signed event to a consignment's chain.
+    function postEvent(EventRecord calldata record, Sig calldata sig) external;
+
+    /// @notice Append many signed events (any consignments, in order). The whole batch reverts
+    /// with `BatchItemFailed(index, reason)` if any item fails; nothing is recorded then.
+    function postEvents(EventRecord[] calldata records, Sig[] calldata sigs) external;
+
+    /// @notice Whether the consignment is registered.
+    function exists(bytes32 consignmentId) external view returns (bool);
+
+    /// @notice The hash-chain head and event count.
+    function head(bytes32 consignmentId) external view returns (bytes28 head_, uint32 eventCount);
+
+    /// @notice The consignment's stored state.
+    function consignment(bytes32 consignmentId) external view returns (Consignment memory);
+
+    /// @notice EIP-712 struct hash of a registration.
+    function hashRegistration(Registration calldata record) external pure returns (bytes32);
+
+    /// @notice EIP-712 struct hash of an event (unpacking `meta`).
+    function hashEvent(EventRecord calldata record) external pure returns (bytes32);
+
+    /// @notice Pack the small event fields into `meta`.
+    function packEventMeta(EventFields calldata fields) external pure returns (bytes32);
+
+    /// @notice Unpack `meta` into the small event fields.
+    function unpackEventMeta(bytes32 meta) external pure returns (EventFields memory);
+
+    /// @notice The chain step: `bytes28(keccak256(abi.encode(previous, digest)))`.
+    function nextHead(bytes28 previous, bytes32 digest) external pure returns (bytes28);
+}
