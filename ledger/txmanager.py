@@ -104,6 +104,7 @@ _TRANSIENT_RPC_CODES = (-32005, 429)  # limit exceeded (EIP-1474), too many requ
 _ALREADY_KNOWN = ("already known", "already imported", "known transaction")
 _NONCE_TOO_LOW = ("nonce too low", "nonce has already been used", "oldnonce")
 _UNDERPRICED = ("replacement transaction underpriced", "replacement underpriced")
+_OVER_ALLOWANCE = ("gas required exceeds", "exceeds block gas limit", "out of gas")
 _CALLER_FIELDS = (
     "to",
     "value",
@@ -525,6 +526,11 @@ class TxManager:
             raise TransactionReverted(
                 f"transaction would revert: {exc.message}", data=_revert_data(exc)
             ) from exc
+        except Web3RPCError as exc:
+            _, message = _rpc_error(exc)
+            if any(phrase in message for phrase in _OVER_ALLOWANCE):
+                raise GasLimitExceeded(f"gas estimate failed: {message}") from exc
+            raise
 
     def _priority_fee(self) -> int:
         if self.priority_fee is not None:
