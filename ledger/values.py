@@ -35,7 +35,7 @@ import math
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Final, Self
 
@@ -1153,32 +1153,41 @@ class Quantity:
                 raise InvalidQuantity(
                     "quantity", "must be a plain decimal number like '12.5'", amount
                 )
-            try:
-                number = Decimal(amount.strip())
-            except InvalidOperation:  # pragma: no cover - guarded by the regex
-                raise InvalidQuantity("quantity", "is not a number", amount) from None
+            number = Decimal(amount.strip())
         else:
             raise InvalidQuantity("quantity", "must be a decimal string, int or Decimal", amount)
         if not number.is_finite():
             raise InvalidQuantity("quantity", "must be finite", amount)
         if number <= 0:
             raise InvalidQuantity("quantity", "must be positive", amount)
-        scaled = number * _QUANTITY_SCALE
-        if scaled != scaled.to_integral_value():
-            raise InvalidQuantity(
-                "quantity", f"at most {QUANTITY_DECIMALS} fractional digits are allowed", amount
-            )
-        base = int(scaled)
+        # Exact integer arithmetic on the digits: Decimal arithmetic would round to the
+        # context precision (28 digits), and uint128 needs 39.
+        _sign, digits, exponent = number.as_tuple()
+        assert isinstance(exponent, int)  # finite
+        mantissa = int("".join(map(str, digits)))
+        shift = exponent + QUANTITY_DECIMALS
+        if shift >= 0:
+            base = mantissa * int(10**shift)
+        else:
+            base, remainder = divmod(mantissa, int(10**-shift))
+            if remainder:
+                raise InvalidQuantity(
+                    "quantity",
+                    f"at most {QUANTITY_DECIMALS} fractional digits are allowed",
+                    amount,
+                )
         if base > QUANTITY_MAX_BASE_UNITS:
             raise InvalidQuantity("quantity", "is too large for uint128 base units", amount)
         return base
 
     @property
     def amount(self) -> Decimal:
-        """The human amount, e.g. ``Decimal("12.5")`` (normalised, no trailing zeros)."""
-        value = Decimal(self.base_units).scaleb(-QUANTITY_DECIMALS).normalize()
-        # normalize() would print 1E+3 for 1000; quantize back to an integer exponent.
-        return value.quantize(Decimal(1)) if value == value.to_integral_value() else value
+        """The human amount, exact, no trailing zeros: ``Decimal("12.5")``, ``Decimal("1000")``."""
+        whole, fraction = divmod(self.base_units, _QUANTITY_SCALE)
+        if not fraction:
+            return Decimal(whole)
+        digits = f"{fraction:0{QUANTITY_DECIMALS}d}".rstrip("0")
+        return Decimal(f"{whole}.{digits}")
 
     def to_chain(self) -> tuple[int, bytes]:
         """``(uint128 base units, bytes8 unit)`` as passed to the contracts."""
