@@ -287,7 +287,9 @@ class KeyStore:
             row = conn.execute(select(api_keys).where(api_keys.c.key_id == key_id)).first()
         return None if row is None else _row_to_record(row)
 
-    def list_keys(self, *, org_id: str | None = None, include_revoked: bool = True) -> list[KeyRecord]:
+    def list_keys(
+        self, *, org_id: str | None = None, include_revoked: bool = True
+    ) -> list[KeyRecord]:
         query = select(api_keys).order_by(api_keys.c.created_at, api_keys.c.key_id)
         if org_id is not None:
             query = query.where(api_keys.c.org_id == normalize_org_id(org_id))
@@ -298,9 +300,7 @@ class KeyStore:
 
     def revoke(self, key_id: str, *, org_id: str | None = None) -> KeyRecord:
         """Revoke a key (idempotent). With ``org_id``, only a key of that organisation."""
-        query = update(api_keys).where(
-            api_keys.c.key_id == key_id, api_keys.c.revoked_at.is_(None)
-        )
+        query = update(api_keys).where(api_keys.c.key_id == key_id, api_keys.c.revoked_at.is_(None))
         if org_id is not None:
             query = query.where(api_keys.c.org_id == org_id)
         with self._engine.begin() as conn:

@@ -255,7 +255,7 @@ class Relayer(Protocol):
         ...
 
     def receipt(self, batch: Batch, tx: SignedTx) -> BatchResult:
-        """Where ``tx`` is: pending, mined (with per-record outcomes), reverted, unknown, dropped."""
+        """Where ``tx`` is: pending, mined (per-record outcomes), reverted, unknown, dropped."""
         ...
 
 
@@ -518,9 +518,7 @@ class Outbox:
 
     # --- the submitter side -------------------------------------------------------------
 
-    def ready_batches(
-        self, *, max_size: int, linger: float, scan_limit: int = 5_000
-    ) -> _Ready:
+    def ready_batches(self, *, max_size: int, linger: float, scan_limit: int = 5_000) -> _Ready:
         """Accepted records packed into batches (one kind each, at most ``max_size``).
 
         Full batches are ready at once; a partial one when its oldest record has waited
@@ -762,6 +760,10 @@ class Submitter:
     def wake(self) -> None:
         self._wake.set()
 
+    @property
+    def running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
     def _run(self) -> None:
         logger.info("submitter started")
         delay = 0.0
@@ -799,7 +801,9 @@ class Submitter:
                 still_live += 1
                 continue
             if result.state is TxState.UNKNOWN:
-                logger.info("batch %s tx %s unknown to the node: re-sent", batch.batch_id, tx.tx_hash)
+                logger.info(
+                    "batch %s tx %s unknown to the node: re-sent", batch.batch_id, tx.tx_hash
+                )
                 self._broadcast(batch, tx)
                 still_live += 1
                 continue

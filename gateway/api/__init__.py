@@ -1,0 +1,1 @@
+"""HTTP API: dependencies (:mod:`gateway.api.deps`) and one router per resource."""

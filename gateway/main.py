@@ -1,0 +1,132 @@
+"""The FastAPI application.
+
+``create_app(settings, *, services=...)`` builds an app; its lifespan opens the gateway
+database (API keys, outbox), starts the submitter thread if there is a relayer, and on
+shutdown stops the thread and closes the database. To serve::
+
+    uvicorn --factory gateway.main:app_factory   # settings from LEDGER_* / ledger.toml
+
+``app.state`` holds ``settings``, ``metrics`` (at once) and ``keys``, ``outbox``,
+``submitter`` (while the lifespan runs).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+
+from gateway.api.routes import api_keys, health, records
+from gateway.auth import KeyStore
+from gateway.config import GatewaySettings
+from gateway.db import create_gateway_engine
+from gateway.errors import install_exception_handlers
+from gateway.logs import configure_logging
+from gateway.metrics import GatewayMetrics
+from gateway.middleware import BodyLimitMiddleware, RequestContextMiddleware
+from gateway.outbox import Outbox, Submitter, load_relayer_factory
+from gateway.services import GatewayServices
+
+__all__ = ["app_factory", "create_app"]
+
+logger = logging.getLogger("gateway.main")
+
+DESCRIPTION = """\
+Relays EIP-712-signed records of carriers, customs administrations, AEOs and issuing bodies
+to the permissioned ledger, in batches, through a durable outbox.
+
+Authenticate with an API key: `Authorization: Bearer clk_<id>_<secret>`. A key acts for one
+organisation only. Errors have the body `{"error": {"code", "message", "field"?, "rule"?}}`.
+"""
+
+
+def _services_from_settings(settings: GatewaySettings) -> GatewayServices:
+    if settings.relayer_factory is None:
+        return GatewayServices()
+    factory = load_relayer_factory(settings.relayer_factory)
+    return GatewayServices(relayer=factory(settings))
+
+
+def create_app(
+    settings: GatewaySettings | None = None, *, services: GatewayServices | None = None
+) -> FastAPI:
+    """Build the gateway app.
+
+    ``settings`` default to :class:`GatewaySettings` from the environment; ``services``
+    default to a relayer built by the ``relayer_factory`` setting (or none).
+    """
+    settings = settings if settings is not None else GatewaySettings()
+    services = services if services is not None else _services_from_settings(settings)
+    metrics = GatewayMetrics()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        engine = create_gateway_engine(settings.gateway_db_url)
+        keys = KeyStore(engine)
+        outbox = Outbox(engine)
+        submitter: Submitter | None = None
+        if services.relayer is not None:
+            submitter = Submitter(
+                outbox,
+                services.relayer,
+                max_batch=settings.batch_max_size,
+                linger=settings.batch_linger_seconds,
+                poll_interval=settings.relay_poll_seconds,
+                retry_interval=settings.relay_retry_seconds,
+                metrics=metrics,
+            )
+        app.state.keys = keys
+        app.state.outbox = outbox
+        app.state.submitter = submitter
+        if submitter is not None:
+            submitter.start()
+        logger.info("gateway started (relayer: %s)", type(services.relayer).__name__)
+        try:
+            yield
+        finally:
+            if submitter is not None:
+                submitter.stop()
+            engine.dispose()
+            logger.info("gateway stopped")
+
+    app = FastAPI(
+        title="Customs ledger gateway",
+        version="0.1.0",
+        description=DESCRIPTION,
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.services = services
+    app.state.metrics = metrics
+    app.state.submitter = None
+    install_exception_handlers(app)
+    app.include_router(health.router)
+    app.include_router(records.router)
+    app.include_router(api_keys.router)
+    # Added last = outermost: request ids and metrics see every answer, 413 included.
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_request_bytes)
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["GET", "POST", "DELETE"],
+            allow_headers=[
+                "Authorization",
+                "Content-Type",
+                "Idempotency-Key",
+                "X-API-Key",
+                "X-Request-ID",
+            ],
+            expose_headers=["X-Request-ID", "Location", "Idempotent-Replayed"],
+        )
+    app.add_middleware(RequestContextMiddleware, metrics=metrics)
+    return app
+
+
+def app_factory() -> FastAPI:
+    """Entry point for ``uvicorn --factory``: JSON logs, settings from the environment."""
+    configure_logging()
+    return create_app(GatewaySettings())

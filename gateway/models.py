@@ -1,0 +1,359 @@
+"""Request, stored and response models of the API.
+
+Request models (``...Create``, :class:`RecordSubmission`) say what a client may send; stored
+models are the dataclasses of :mod:`gateway.outbox` and :mod:`gateway.auth`; response models
+(``...View``, ``...Page``) say what the API answers and are built from stored ones with
+``from_stored``. Each carries an OpenAPI example.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from gateway.auth import BYTES32_PATTERN, IssuedKey, KeyRecord, OrgKind, Scope
+from gateway.outbox import OutboxRecord, RecordKind, RecordStatus
+
+__all__ = [
+    "ApiKeyCreate",
+    "ApiKeyIssued",
+    "ApiKeyList",
+    "ApiKeyView",
+    "CheckView",
+    "Health",
+    "Readiness",
+    "RecordError",
+    "RecordPage",
+    "RecordSubmission",
+    "RecordView",
+]
+
+Bytes32 = Annotated[str, Field(pattern=BYTES32_PATTERN, examples=["0x" + "ab" * 32])]
+Signature = Annotated[
+    str,
+    Field(
+        pattern=r"^0x[0-9a-fA-F]{130}$",
+        description="65-byte secp256k1 signature (r, s, v) over the EIP-712 digest, hex.",
+    ),
+]
+
+_ORG = "0x" + "0a" * 32
+_RECORD = "0x" + "5e" * 32
+_TX = "0x" + "7c" * 32
+_BLOCK = "0x" + "b1" * 32
+_SIG = "0x" + "11" * 64 + "1b"
+_WHEN = "2026-11-23T18:00:00Z"
+
+
+class RecordSubmission(BaseModel):
+    """A signed record to relay to the chain."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "kind": "event",
+                    "record_id": _RECORD,
+                    "payload": {
+                        "consignmentId": "0x" + "c0" * 32,
+                        "bizStep": "departing",
+                        "location": "NLRTM",
+                        "eventTime": 1795456800,
+                        "container": "MSCU1234566",
+                        "orgId": _ORG,
+                        "nonce": 7,
+                        "deadline": 1795460400,
+                    },
+                    "signature": _SIG,
+                }
+            ]
+        },
+    )
+
+    kind: RecordKind = Field(description="What the record is; a batch carries one kind only.")
+    record_id: Bytes32 | None = Field(
+        default=None,
+        description=(
+            "Unique id of the record (part of the signed message). Omitted: derived from the "
+            "kind and payload. Submitting the same id again returns the stored record."
+        ),
+    )
+    payload: dict[str, Any] = Field(
+        description="The EIP-712 message that was signed, as JSON (field names as in the type)."
+    )
+    signature: Signature
+
+
+class RecordError(BaseModel):
+    code: str = Field(examples=["reverted"])
+    reason: str = Field(examples=["ConsignmentUnknown(0xc0c0...)"])
+
+
+class RecordView(BaseModel):
+    """A record and where it is on its way to the chain."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "record_id": _RECORD,
+                    "kind": "event",
+                    "org_id": _ORG,
+                    "status": "confirmed",
+                    "batch_id": "4f1c2d0e9b8a47d6a1e3c5b7d9f0a2c4",
+                    "tx_hash": _TX,
+                    "block_number": 1042,
+                    "block_hash": _BLOCK,
+                    "log_index": 3,
+                    "error": None,
+                    "created_at": _WHEN,
+                    "updated_at": _WHEN,
+                }
+            ]
+        }
+    )
+
+    record_id: str
+    kind: RecordKind
+    org_id: str
+    status: RecordStatus = Field(description="accepted, submitted, confirmed or failed.")
+    batch_id: str | None = None
+    tx_hash: str | None = None
+    block_number: int | None = None
+    block_hash: str | None = None
+    log_index: int | None = None
+    error: RecordError | None = None
+    created_at: datetime
+    updated_at: datetime
+
+    @classmethod
+    def from_stored(cls, record: OutboxRecord) -> RecordView:
+        error = None
+        if record.status is RecordStatus.FAILED:
+            error = RecordError(
+                code=record.error_code or "failed", reason=record.error_reason or ""
+            )
+        return cls(
+            record_id=record.record_id,
+            kind=record.kind,
+            org_id=record.org_id,
+            status=record.status,
+            batch_id=record.batch_id,
+            tx_hash=record.tx_hash,
+            block_number=record.block_number,
+            block_hash=record.block_hash,
+            log_index=record.log_index,
+            error=error,
+            created_at=record.created_at,
+            updated_at=record.updated_at,
+        )
+
+
+class RecordPage(BaseModel):
+    """One page of the caller's records; pass ``next_after`` as ``after`` for the next."""
+
+    items: list[RecordView]
+    next_after: int | None = Field(default=None, examples=[1042])
+
+
+class ApiKeyCreate(BaseModel):
+    """Issue an API key for one user of one organisation."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "org_id": _ORG,
+                    "org_kind": "carrier",
+                    "country": "NL",
+                    "scopes": ["events:write", "read"],
+                    "label": "rotterdam terminal integration",
+                }
+            ]
+        },
+    )
+
+    org_id: Bytes32
+    org_kind: OrgKind = Field(description="Cached from the membership registry on chain.")
+    country: str = Field(
+        pattern=r"^[A-Za-z]{2}$", description="ISO 3166-1 alpha-2; cached from the chain."
+    )
+    scopes: list[Scope] = Field(min_length=1)
+    label: str | None = Field(default=None, max_length=200)
+    expires_at: datetime | None = None
+
+
+class ApiKeyView(BaseModel):
+    """A stored API key (its secret is not stored and never shown again)."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "key_id": "3f9a1c0d2b4e6f81",
+                    "org_id": _ORG,
+                    "org_kind": "carrier",
+                    "country": "NL",
+                    "scopes": ["events:write", "read"],
+                    "label": "rotterdam terminal integration",
+                    "created_at": _WHEN,
+                    "expires_at": None,
+                    "revoked_at": None,
+                }
+            ]
+        }
+    )
+
+    key_id: str
+    org_id: str
+    org_kind: OrgKind
+    country: str
+    scopes: list[Scope]
+    label: str | None
+    created_at: datetime
+    expires_at: datetime | None
+    revoked_at: datetime | None
+
+    @classmethod
+    def from_stored(cls, record: KeyRecord) -> ApiKeyView:
+        return cls(
+            key_id=record.key_id,
+            org_id=record.org_id,
+            org_kind=record.org_kind,
+            country=record.country,
+            scopes=sorted(record.scopes),
+            label=record.label,
+            created_at=record.created_at,
+            expires_at=record.expires_at,
+            revoked_at=record.revoked_at,
+        )
+
+
+class ApiKeyIssued(ApiKeyView):
+    """A new key; ``api_key`` is shown this once."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "key_id": "3f9a1c0d2b4e6f81",
+                    "api_key": "clk_3f9a1c0d2b4e6f81_" + "x" * 43,
+                    "org_id": _ORG,
+                    "org_kind": "carrier",
+                    "country": "NL",
+                    "scopes": ["events:write", "read"],
+                    "label": "rotterdam terminal integration",
+                    "created_at": _WHEN,
+                    "expires_at": None,
+                    "revoked_at": None,
+                }
+            ]
+        }
+    )
+
+    api_key: str = Field(description="Send as 'Authorization: Bearer <api_key>'.")
+
+    @classmethod
+    def from_issued(cls, issued: IssuedKey) -> ApiKeyIssued:
+        view = ApiKeyView.from_stored(issued.record)
+        return cls(api_key=issued.token, **view.model_dump())
+
+
+class ApiKeyList(BaseModel):
+    items: list[ApiKeyView]
+
+
+class Health(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"status": "ok"}]})
+
+    status: Literal["ok"] = "ok"
+
+
+class CheckView(BaseModel):
+    ok: bool
+    detail: str | None = None
+
+
+class Readiness(BaseModel):
+    """Every readiness check by name; ``failing`` names the ones that did not pass."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "status": "not_ready",
+                    "failing": ["rpc"],
+                    "checks": {
+                        "outbox": {"ok": True, "detail": None},
+                        "rpc": {"ok": False, "detail": "connection refused"},
+                    },
+                }
+            ]
+        }
+    )
+
+    status: Literal["ready", "not_ready"]
+    failing: list[str]
+    checks: dict[str, CheckView]
+
+
+class ErrorDetail(BaseModel):
+    code: str = Field(examples=["missing_scope"])
+    message: str = Field(examples=["the API key lacks the scope 'events:write'"])
+    field: str | None = Field(default=None, examples=["payload.location"])
+    rule: str | None = Field(default=None, examples=["unlocode"])
+
+
+class ErrorResponse(BaseModel):
+    """The body of every error response."""
+
+    error: ErrorDetail
+
+
+def _error_example(code: str, message: str, **extra: str) -> dict[str, Any]:
+    return {
+        "model": ErrorResponse,
+        "description": message,
+        "content": {
+            "application/json": {"example": {"error": {"code": code, "message": message, **extra}}}
+        },
+    }
+
+
+ERROR_401: dict[int | str, dict[str, Any]] = {
+    401: _error_example("invalid_api_key", "unknown API key")
+}
+ERROR_403: dict[int | str, dict[str, Any]] = {
+    403: _error_example("missing_scope", "the API key lacks the scope 'read'")
+}
+ERROR_404: dict[int | str, dict[str, Any]] = {
+    404: _error_example("not_found", "no record 0x5e5e...")
+}
+ERROR_409: dict[int | str, dict[str, Any]] = {
+    409: _error_example(
+        "idempotency_conflict",
+        "this Idempotency-Key was already used for a different record",
+        field="Idempotency-Key",
+        rule="same_content",
+    )
+}
+ERROR_413: dict[int | str, dict[str, Any]] = {
+    413: _error_example(
+        "payload_too_large",
+        "request body larger than 1048576 bytes",
+        field="body",
+        rule="max_request_bytes",
+    )
+}
+ERROR_422: dict[int | str, dict[str, Any]] = {
+    422: _error_example(
+        "invalid_request",
+        "signature: String should match pattern",
+        field="signature",
+        rule="string_pattern_mismatch",
+    )
+}
