@@ -1,0 +1,224 @@
+// SPDX-License-Identifier: Apache-2.0
+pragma solidity 0.8.30;
+
+import {MembershipClient} from "./base/MembershipClient.sol";
+import {IAttestations} from "./interfaces/IAttestations.sol";
+import {IMembership} from "./interfaces/IMembership.sol";
+import {Kinds} from "./libraries/Kinds.sol";
+
+/// @title Attestations
+/// @notice Schema registry and signed attestations with revocation by the attester.
+contract Attestations is IAttestations, MembershipClient {
+    /// @inheritdoc IAttestations
+    bytes32 public constant SCHEMA_TYPEHASH = keccak256("SchemaRegistration(string definition)");
+    /// @inheritdoc IAttestations
+    bytes32 public constant ATTESTATION_TYPEHASH = keccak256(
+        "Attestation(bytes32 schemaId,uint8 subjectType,bytes32 subjectId,bytes32 dataDigest,bytes32 refUid,uint40 expiresAt)"
+    );
+    /// @inheritdoc IAttestations
+    bytes32 public constant REVOCATION_TYPEHASH =
+        keccak256("AttestationRevocation(bytes32 uid,bytes32 reasonDigest)");
+
+    uint8 private constant _SUBJECT_ATTESTATION = 4;
+
+    /// @dev An attestation, one slot.
+    struct Record {
+        uint32 attester; // organisation index of the attester (zero: none)
+        uint40 attestedAt; // block time
+        uint40 expiresAt; // zero: never
+        uint40 revokedAt; // zero: not revoked
+    }
+
+    /// @dev A schema, one slot.
+    struct SchemaRecord {
+        uint32 registrant; // organisation index (zero: not registered)
+        uint40 registeredAt; // block time
+    }
+
+    mapping(bytes32 schemaId => SchemaRecord) private _schemas;
+    mapping(bytes32 uid => Record) private _records;
+
+    /// @param membership_ The Membership contract.
+    constructor(IMembership membership_)
+        MembershipClient(membership_, "TradeLedger Attestations", "1")
+    {}
+
+    // ------------------------------------------------------------------ writes
+
+    /// @inheritdoc IAttestations
+    function registerSchema(string calldata definition, Sig calldata sig)
+        external
+        onlyRelayer
+        returns (bytes32 schemaId)
+    {
+        (address signer,) = _recover(hashSchema(definition), sig);
+        KeyInfo memory info = _authorise(signer, uint40(block.timestamp), Kinds.MASK_ANY);
+        if (bytes(definition).length == 0) revert EmptySchema();
+        schemaId = keccak256(bytes(definition));
+        if (_schemas[schemaId].registrant != 0) revert SchemaExists(schemaId);
+        _schemas[schemaId] =
+            SchemaRecord({registrant: info.orgIndex, registeredAt: uint40(block.timestamp)});
+        emit SchemaRegistered(schemaId, info.orgId, signer, definition);
+    }
+
+    /// @inheritdoc IAttestations
+    function attest(Attestation calldata record, Sig calldata sig)
+        external
+        onlyRelayer
+        returns (bytes32)
+    {
+        SignerCache memory cache;
+        return _attest(record, sig, cache);
+    }
+
+    /// @inheritdoc IAttestations
+    function attestBatch(Attestation[] calldata records, Sig[] calldata sigs) external onlyRelayer {
+        uint256 n = records.length;
+        _checkLengths(n, sigs.length);
+        SignerCache memory cache;
+        for (uint256 i; i < n; ++i) {
+            _enterItem(i);
+            _attest(records[i], sigs[i], cache);
+        }
+        _leaveBatch();
+    }
+
+    /// @inheritdoc IAttestations
+    function revoke(Revocation calldata record, Sig calldata sig) external onlyRelayer {
+        SignerCache memory cache;
+        _revoke(record, sig, cache);
+    }
+
+    /// @inheritdoc IAttestations
+    function revokeBatch(Revocation[] calldata records, Sig[] calldata sigs) external onlyRelayer {
+        uint256 n = records.length;
+        _checkLengths(n, sigs.length);
+        SignerCache memory cache;
+        for (uint256 i; i < n; ++i) {
+            _enterItem(i);
+            _revoke(records[i], sigs[i], cache);
+        }
+        _leaveBatch();
+    }
+
+    // ------------------------------------------------------------------ views
+
+    /// @inheritdoc IAttestations
+    function isValid(bytes32 uid) external view returns (bool) {
+        Record memory r = _records[uid];
+        return r.attester != 0 && r.revokedAt == 0
+            && (r.expiresAt == 0 || block.timestamp < r.expiresAt);
+    }
+
+    /// @inheritdoc IAttestations
+    function attestation(bytes32 uid) external view returns (Stored memory s) {
+        Record memory r = _records[uid];
+        if (r.attester != 0) s.attester = _membership.organisationId(r.attester);
+        s.attestedAt = r.attestedAt;
+        s.expiresAt = r.expiresAt;
+        s.revokedAt = r.revokedAt;
+    }
+
+    /// @inheritdoc IAttestations
+    function schema(bytes32 schemaId) external view returns (Schema memory s) {
+        SchemaRecord memory r = _schemas[schemaId];
+        if (r.registrant != 0) s.registrant = _membership.organisationId(r.registrant);
+        s.registeredAt = r.registeredAt;
+    }
+
+    /// @inheritdoc IAttestations
+    function attestationUid(bytes32 attester, Attestation calldata record)
+        public
+        pure
+        returns (bytes32)
+    {
+        return _uid(attester, hashAttestation(record));
+    }
+
+    /// @inheritdoc IAttestations
+    function hashSchema(string calldata definition) public pure returns (bytes32) {
+        return keccak256(abi.encode(SCHEMA_TYPEHASH, keccak256(bytes(definition))));
+    }
+
+    /// @inheritdoc IAttestations
+    function hashAttestation(Attestation calldata r) public pure returns (bytes32) {
+        return keccak256(abi.encode(ATTESTATION_TYPEHASH, r));
+    }
+
+    /// @inheritdoc IAttestations
+    function hashRevocation(Revocation calldata r) public pure returns (bytes32) {
+        return keccak256(abi.encode(REVOCATION_TYPEHASH, r.uid, r.reasonDigest));
+    }
+
+    // ------------------------------------------------------------------ internals
+
+    function _uid(bytes32 attester, bytes32 structHash) private pure returns (bytes32) {
+        return keccak256(abi.encode(attester, structHash));
+    }
+
+    function _attest(Attestation calldata r, Sig calldata sig, SignerCache memory cache)
+        private
+        returns (bytes32 uid)
+    {
+        bytes32 structHash = hashAttestation(r);
+        (address signer,) = _recover(structHash, sig);
+        KeyInfo memory info =
+            _authoriseCached(signer, uint40(block.timestamp), Kinds.MASK_ANY, cache);
+        _checkAttestation(r);
+        uid = _uid(info.orgId, structHash);
+        if (_records[uid].attester != 0) _fail(abi.encodeWithSelector(AttestationExists.selector, uid));
+
+        _records[uid] = Record({
+            attester: info.orgIndex,
+            attestedAt: uint40(block.timestamp),
+            expiresAt: r.expiresAt,
+            revokedAt: 0
+        });
+        emit Attested(
+            uid,
+            r.subjectId,
+            info.orgId,
+            signer,
+            r.schemaId,
+            r.subjectType,
+            r.dataDigest,
+            r.refUid,
+            r.expiresAt
+        );
+    }
+
+    function _checkAttestation(Attestation calldata r) private view {
+        if (_schemas[r.schemaId].registrant == 0) {
+            _fail(abi.encodeWithSelector(UnknownSchema.selector, r.schemaId));
+        }
+        uint8 subjectType = r.subjectType;
+        if (subjectType == 0 || subjectType > _SUBJECT_ATTESTATION || r.subjectId == bytes32(0)) {
+            _fail(abi.encodeWithSelector(InvalidSubject.selector, subjectType, r.subjectId));
+        }
+        if (subjectType == _SUBJECT_ATTESTATION && _records[r.subjectId].attester == 0) {
+            _fail(abi.encodeWithSelector(UnknownAttestation.selector, r.subjectId));
+        }
+        if (r.refUid != bytes32(0) && _records[r.refUid].attester == 0) {
+            _fail(abi.encodeWithSelector(UnknownAttestation.selector, r.refUid));
+        }
+        if (r.expiresAt != 0 && r.expiresAt <= block.timestamp) {
+            _fail(abi.encodeWithSelector(InvalidExpiry.selector, r.expiresAt));
+        }
+    }
+
+    function _revoke(Revocation calldata r, Sig calldata sig, SignerCache memory cache) private {
+        (address signer,) = _recover(hashRevocation(r), sig);
+        KeyInfo memory info =
+            _authoriseCached(signer, uint40(block.timestamp), Kinds.MASK_ANY, cache);
+        bytes32 uid = r.uid;
+        Record storage rec = _records[uid];
+        uint32 attester = rec.attester;
+        if (attester == 0) _fail(abi.encodeWithSelector(UnknownAttestation.selector, uid));
+        if (attester != info.orgIndex) {
+            _fail(abi.encodeWithSelector(NotAttester.selector, uid, info.orgId));
+        }
+        if (rec.revokedAt != 0) _fail(abi.encodeWithSelector(AttestationAlreadyRevoked.selector, uid));
+        rec.revokedAt = uint40(block.timestamp);
+        emit AttestationRevoked(uid, info.orgId, signer, r.reasonDigest);
+    }
+}

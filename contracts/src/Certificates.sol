@@ -1,0 +1,266 @@
+// SPDX-License-Identifier: Apache-2.0
+pragma solidity 0.8.30;
+
+import {MembershipClient} from "./base/MembershipClient.sol";
+import {ICertificates} from "./interfaces/ICertificates.sol";
+import {IConsignments} from "./interfaces/IConsignments.sol";
+import {IMembership} from "./interfaces/IMembership.sol";
+import {HsCodes} from "./libraries/HsCodes.sol";
+import {Kinds} from "./libraries/Kinds.sol";
+
+/// @title Certificates
+/// @notice Certificates of origin and their quantity ledger.
+contract Certificates is ICertificates, MembershipClient {
+    /// @inheritdoc ICertificates
+    bytes32 public constant ISSUE_TYPEHASH = keccak256(
+        "CertificateIssue(bytes32 certificateNumber,bytes32 exporter,bytes2 origin,bytes2 destination,bytes32 documentDigest,bytes32 hsCodesDigest,uint64 quantity,bytes8 unit,uint40 validFrom,uint40 validUntil,uint40 issuedAt)"
+    );
+    /// @inheritdoc ICertificates
+    bytes32 public constant REVOCATION_TYPEHASH =
+        keccak256("CertificateRevocation(bytes32 certificateNumber,bytes32 reasonDigest)");
+    /// @inheritdoc ICertificates
+    bytes32 public constant DRAWDOWN_TYPEHASH =
+        keccak256("Drawdown(bytes32 certificateId,bytes32 consignmentId,uint64 quantity)");
+
+    uint8 private constant _ISSUED = 1;
+    uint8 private constant _REVOKED = 2;
+
+    /// @dev A certificate, two slots: the first holds everything a drawdown by the exporter needs.
+    struct Stored {
+        uint64 quantity; // total quantity
+        uint64 drawn; // sum of drawdowns, <= quantity
+        uint40 validFrom; // inclusive
+        uint40 validUntil; // exclusive
+        uint8 status; // 0 none, 1 issued, 2 revoked
+        uint32 exporter; // organisation index of the exporter
+        // --- slot 2
+        bytes2 origin; // ISO 3166-1 alpha-2
+        bytes2 destination; // ISO 3166-1 alpha-2
+        bytes28 recordHash; // top 224 bits of the issue record's struct hash
+    }
+
+    IConsignments private immutable _consignments;
+
+    mapping(bytes32 certificateId => Stored) private _certificates;
+    mapping(bytes32 certificateId => mapping(bytes32 consignmentId => uint64 quantity)) private
+        _drawdowns;
+
+    /// @param membership_ The Membership contract.
+    /// @param consignments_ The Consignments contract (drawdowns need a registered consignment).
+    constructor(IMembership membership_, IConsignments consignments_)
+        MembershipClient(membership_, "TradeLedger Certificates", "1")
+    {
+        _consignments = consignments_;
+    }
+
+    // ------------------------------------------------------------------ writes
+
+    /// @inheritdoc ICertificates
+    function issue(CertificateIssue calldata record, Sig calldata sig)
+        external
+        onlyRelayer
+        returns (bytes32)
+    {
+        return _issue(record, sig);
+    }
+
+    /// @inheritdoc ICertificates
+    function issueBatch(CertificateIssue[] calldata records, Sig[] calldata sigs)
+        external
+        onlyRelayer
+    {
+        uint256 n = records.length;
+        _checkLengths(n, sigs.length);
+        for (uint256 i; i < n; ++i) {
+            _enterItem(i);
+            _issue(records[i], sigs[i]);
+        }
+        _leaveBatch();
+    }
+
+    /// @inheritdoc ICertificates
+    function revoke(CertificateRevocation calldata record, Sig calldata sig) external onlyRelayer {
+        (address signer,) = _recover(hashRevocation(record), sig);
+        KeyInfo memory info = _authorise(
+            signer, uint40(block.timestamp), Kinds.MASK_ISSUING_BODY | Kinds.MASK_CUSTOMS
+        );
+        bytes32 id = certificateId(info.orgId, record.certificateNumber);
+        Stored storage c = _certificates[id];
+        uint8 status = c.status;
+        if (status == 0) revert UnknownCertificate(id);
+        if (status == _REVOKED) revert CertificateIsRevoked(id);
+        c.status = _REVOKED;
+        emit CertificateRevoked(id, info.orgId, signer, record.reasonDigest);
+    }
+
+    /// @inheritdoc ICertificates
+    function drawDown(Drawdown calldata record, Sig calldata sig) external onlyRelayer {
+        SignerCache memory cache;
+        _drawDown(record, sig, cache);
+    }
+
+    /// @inheritdoc ICertificates
+    function drawDownBatch(Drawdown[] calldata records, Sig[] calldata sigs) external onlyRelayer {
+        uint256 n = records.length;
+        _checkLengths(n, sigs.length);
+        SignerCache memory cache;
+        for (uint256 i; i < n; ++i) {
+            _enterItem(i);
+            _drawDown(records[i], sigs[i], cache);
+        }
+        _leaveBatch();
+    }
+
+    // ------------------------------------------------------------------ views
+
+    /// @inheritdoc ICertificates
+    function consignments() external view returns (address) {
+        return address(_consignments);
+    }
+
+    /// @inheritdoc ICertificates
+    function certificate(bytes32 id) external view returns (Certificate memory c) {
+        Stored memory s = _certificates[id];
+        c.quantity = s.quantity;
+        c.drawn = s.drawn;
+        c.validFrom = s.validFrom;
+        c.validUntil = s.validUntil;
+        c.status = s.status;
+        if (s.exporter != 0) c.exporter = _membership.organisationId(s.exporter);
+        c.origin = s.origin;
+        c.destination = s.destination;
+        c.recordHash = s.recordHash;
+    }
+
+    /// @inheritdoc ICertificates
+    function drawnFor(bytes32 id, bytes32 consignmentId) external view returns (uint64) {
+        return _drawdowns[id][consignmentId];
+    }
+
+    /// @inheritdoc ICertificates
+    function remaining(bytes32 id) external view returns (uint64) {
+        Stored storage s = _certificates[id];
+        return s.quantity - s.drawn;
+    }
+
+    /// @inheritdoc ICertificates
+    function certificateId(bytes32 issuer, bytes32 certificateNumber) public pure returns (bytes32) {
+        return keccak256(abi.encode(issuer, certificateNumber));
+    }
+
+    /// @inheritdoc ICertificates
+    function hsCodesDigest(bytes6[] calldata codes) external pure returns (bytes32) {
+        return HsCodes.digest(codes);
+    }
+
+    /// @inheritdoc ICertificates
+    function hashIssue(CertificateIssue calldata r) public pure returns (bytes32) {
+        return keccak256(abi.encode(ISSUE_TYPEHASH, r));
+    }
+
+    /// @inheritdoc ICertificates
+    function hashRevocation(CertificateRevocation calldata r) public pure returns (bytes32) {
+        return keccak256(abi.encode(REVOCATION_TYPEHASH, r.certificateNumber, r.reasonDigest));
+    }
+
+    /// @inheritdoc ICertificates
+    function hashDrawdown(Drawdown calldata r) public pure returns (bytes32) {
+        return keccak256(abi.encode(DRAWDOWN_TYPEHASH, r.certificateId, r.consignmentId, r.quantity));
+    }
+
+    // ------------------------------------------------------------------ internals
+
+    function _issue(CertificateIssue calldata r, Sig calldata sig) private returns (bytes32 id) {
+        bytes32 structHash = hashIssue(r);
+        (address signer,) = _recover(structHash, sig);
+        KeyInfo memory info =
+            _authorise(signer, r.issuedAt, Kinds.MASK_ISSUING_BODY | Kinds.MASK_CUSTOMS);
+        if (info.country != r.origin) {
+            _fail(abi.encodeWithSelector(WrongCountry.selector, info.orgId, info.country, r.origin));
+        }
+        _checkIssue(r);
+        id = certificateId(info.orgId, r.certificateNumber);
+        if (_certificates[id].status != 0) {
+            _fail(abi.encodeWithSelector(CertificateExists.selector, id));
+        }
+        IMembership.Organisation memory exporter = _organisation(r.exporter);
+        if (exporter.kind != Kinds.TRADER) {
+            _fail(abi.encodeWithSelector(ExporterNotTrader.selector, r.exporter, exporter.kind));
+        }
+
+        _certificates[id] = Stored({
+            quantity: r.quantity,
+            drawn: 0,
+            validFrom: r.validFrom,
+            validUntil: r.validUntil,
+            status: _ISSUED,
+            exporter: exporter.index,
+            origin: r.origin,
+            destination: r.destination,
+            recordHash: bytes28(structHash)
+        });
+        emit CertificateIssued(id, info.orgId, r.exporter, signer, r);
+    }
+
+    function _checkIssue(CertificateIssue calldata r) private view {
+        if (
+            r.certificateNumber == bytes32(0) || r.quantity == 0 || r.unit == bytes8(0)
+                || r.destination == bytes2(0)
+        ) _fail(abi.encodeWithSelector(InvalidCertificate.selector, r.certificateNumber));
+        if (r.validUntil <= r.validFrom || r.validUntil <= block.timestamp) {
+            _fail(abi.encodeWithSelector(InvalidValidity.selector, r.validFrom, r.validUntil));
+        }
+    }
+
+    function _drawDown(Drawdown calldata r, Sig calldata sig, SignerCache memory cache) private {
+        (address signer,) = _recover(hashDrawdown(r), sig);
+        KeyInfo memory info =
+            _authoriseCached(signer, uint40(block.timestamp), Kinds.MASK_ANY, cache);
+        bytes32 id = r.certificateId;
+        Stored storage c = _certificates[id];
+        uint64 quantity = c.quantity;
+        uint64 drawn = c.drawn;
+        _checkDrawable(id, c);
+        if (info.orgIndex != c.exporter) _checkCustomsOfCertificate(id, c, info);
+
+        uint64 q = r.quantity;
+        if (q == 0) _fail(abi.encodeWithSelector(ZeroQuantity.selector));
+        if (q > quantity - drawn) {
+            _fail(abi.encodeWithSelector(QuantityExceeded.selector, id, q, quantity - drawn));
+        }
+        bytes32 consignmentId = r.consignmentId;
+        if (_drawdowns[id][consignmentId] != 0) {
+            _fail(abi.encodeWithSelector(AlreadyDrawn.selector, id, consignmentId));
+        }
+        if (!_consignments.exists(consignmentId)) {
+            _fail(abi.encodeWithSelector(UnknownConsignment.selector, consignmentId));
+        }
+
+        drawn += q;
+        c.drawn = drawn;
+        _drawdowns[id][consignmentId] = q;
+        emit QuantityDrawn(id, consignmentId, info.orgId, signer, q, drawn);
+    }
+
+    function _checkDrawable(bytes32 id, Stored storage c) private view {
+        uint8 status = c.status;
+        if (status == 0) _fail(abi.encodeWithSelector(UnknownCertificate.selector, id));
+        if (status == _REVOKED) _fail(abi.encodeWithSelector(CertificateIsRevoked.selector, id));
+        if (block.timestamp < c.validFrom) {
+            _fail(abi.encodeWithSelector(CertificateNotYetValid.selector, id, c.validFrom));
+        }
+        if (block.timestamp >= c.validUntil) {
+            _fail(abi.encodeWithSelector(CertificateExpired.selector, id, c.validUntil));
+        }
+    }
+
+    function _checkCustomsOfCertificate(bytes32 id, Stored storage c, KeyInfo memory info)
+        private
+        view
+    {
+        if (
+            info.kind != Kinds.CUSTOMS
+                || (info.country != c.origin && info.country != c.destination)
+        ) _fail(abi.encodeWithSelector(NotAuthorisedToDraw.selector, id, info.orgId));
+    }
+}

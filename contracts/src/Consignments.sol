@@ -1,0 +1,268 @@
+// SPDX-License-Identifier: Apache-2.0
+pragma solidity 0.8.30;
+
+import {MembershipClient} from "./base/MembershipClient.sol";
+import {IConsignments} from "./interfaces/IConsignments.sol";
+import {IMembership} from "./interfaces/IMembership.sol";
+import {Cbv} from "./libraries/Cbv.sol";
+import {EventMeta} from "./libraries/EventMeta.sol";
+import {HashChain} from "./libraries/HashChain.sol";
+import {Kinds} from "./libraries/Kinds.sol";
+
+/// @title Consignments
+/// @notice Consignment registrations and signed events, kept as a per-consignment hash chain.
+contract Consignments is IConsignments, MembershipClient {
+    /// @inheritdoc IConsignments
+    bytes32 public constant REGISTRATION_TYPEHASH = keccak256(
+        "ConsignmentRegistration(bytes32 consignmentId,bytes2 origin,bytes2 destination,bytes32 consignor,bytes32 consignee)"
+    );
+    /// @inheritdoc IConsignments
+    bytes32 public constant EVENT_TYPEHASH = keccak256(
+        "ConsignmentEvent(bytes32 consignmentId,uint8 bizStep,uint8 disposition,bytes5 location,uint40 eventTime,bytes11 container,bytes32 sealDigest,bytes32 documentsDigest,bytes32 epcisEventHash,uint32 nonce,uint40 deadline)"
+    );
+
+    /// @dev Kinds that may post events on any consignment.
+    uint256 private constant _POSTERS = Kinds.MASK_CUSTOMS | Kinds.MASK_CARRIER | Kinds.MASK_POSTAL;
+    /// @dev Kinds that may register a consignment.
+    uint256 private constant _REGISTRARS =
+        Kinds.MASK_CUSTOMS | Kinds.MASK_CARRIER | Kinds.MASK_TRADER | Kinds.MASK_POSTAL;
+
+    /// @dev The hash chain, one slot.
+    struct Chain {
+        bytes28 head; // top 224 bits of the chain head; zero: not registered
+        uint32 eventCount; // events appended after the registration
+    }
+
+    /// @dev Consignment metadata, one slot. Parties are organisation indexes (see Membership).
+    struct Parties {
+        bytes2 origin; // ISO 3166-1 alpha-2
+        bytes2 destination; // ISO 3166-1 alpha-2
+        uint32 registrant; // organisation index of the registrant
+        uint32 consignor; // organisation index, or zero
+        uint32 consignee; // organisation index, or zero
+        uint40 registeredAt; // block time
+    }
+
+    mapping(bytes32 consignmentId => Chain) private _chains;
+    mapping(bytes32 consignmentId => Parties) private _parties;
+
+    /// @param membership_ The Membership contract (deploy it first).
+    constructor(IMembership membership_)
+        MembershipClient(membership_, "TradeLedger Consignments", "1")
+    {}
+
+    // ------------------------------------------------------------------ writes
+
+    /// @inheritdoc IConsignments
+    function register(Registration calldata record, Sig calldata sig) external onlyRelayer {
+        _register(record, sig);
+    }
+
+    /// @inheritdoc IConsignments
+    function registerBatch(Registration[] calldata records, Sig[] calldata sigs)
+        external
+        onlyRelayer
+    {
+        uint256 n = records.length;
+        _checkLengths(n, sigs.length);
+        for (uint256 i; i < n; ++i) {
+            _enterItem(i);
+            _register(records[i], sigs[i]);
+        }
+        _leaveBatch();
+    }
+
+    /// @inheritdoc IConsignments
+    function postEvent(EventRecord calldata record, Sig calldata sig) external onlyRelayer {
+        SignerCache memory cache;
+        _postEvent(record, sig, cache);
+    }
+
+    /// @inheritdoc IConsignments
+    function postEvents(EventRecord[] calldata records, Sig[] calldata sigs) external onlyRelayer {
+        uint256 n = records.length;
+        _checkLengths(n, sigs.length);
+        SignerCache memory cache;
+        for (uint256 i; i < n; ++i) {
+            _enterItem(i);
+            _postEvent(records[i], sigs[i], cache);
+        }
+        _leaveBatch();
+    }
+
+    // ------------------------------------------------------------------ views
+
+    /// @inheritdoc IConsignments
+    function exists(bytes32 consignmentId) external view returns (bool) {
+        return _chains[consignmentId].head != bytes28(0);
+    }
+
+    /// @inheritdoc IConsignments
+    function head(bytes32 consignmentId) external view returns (bytes28 head_, uint32 eventCount) {
+        Chain memory c = _chains[consignmentId];
+        return (c.head, c.eventCount);
+    }
+
+    /// @inheritdoc IConsignments
+    function consignment(bytes32 consignmentId) external view returns (Consignment memory c) {
+        Chain memory chain = _chains[consignmentId];
+        Parties memory p = _parties[consignmentId];
+        c.head = chain.head;
+        c.eventCount = chain.eventCount;
+        c.origin = p.origin;
+        c.destination = p.destination;
+        c.registeredAt = p.registeredAt;
+        if (p.registrant != 0) c.registrant = _membership.organisationId(p.registrant);
+        if (p.consignor != 0) c.consignor = _membership.organisationId(p.consignor);
+        if (p.consignee != 0) c.consignee = _membership.organisationId(p.consignee);
+    }
+
+    /// @inheritdoc IConsignments
+    function hashRegistration(Registration calldata r) public pure returns (bytes32) {
+        return keccak256(
+            abi.encode(
+                REGISTRATION_TYPEHASH, r.consignmentId, r.origin, r.destination, r.consignor, r.consignee
+            )
+        );
+    }
+
+    /// @inheritdoc IConsignments
+    function hashEvent(EventRecord calldata r) public pure returns (bytes32 h) {
+        bytes32 typehash = EVENT_TYPEHASH;
+        // abi.encode(EVENT_TYPEHASH, consignmentId, bizStep, disposition, location, eventTime,
+        // container, sealDigest, documentsDigest, epcisEventHash, nonce, deadline), unpacking meta.
+        assembly ("memory-safe") {
+            let m := calldataload(add(r, 0x20))
+            let p := mload(0x40)
+            mstore(p, typehash)
+            mstore(add(p, 0x20), calldataload(r))
+            mstore(add(p, 0x40), shr(248, m))
+            mstore(add(p, 0x60), and(shr(240, m), 0xff))
+            mstore(add(p, 0x80), and(shl(16, m), shl(216, 0xffffffffff)))
+            mstore(add(p, 0xa0), and(shr(160, m), 0xffffffffff))
+            mstore(add(p, 0xc0), and(shl(96, m), shl(168, 0xffffffffffffffffffffff)))
+            mstore(add(p, 0xe0), calldataload(add(r, 0x40)))
+            mstore(add(p, 0x100), calldataload(add(r, 0x60)))
+            mstore(add(p, 0x120), calldataload(add(r, 0x80)))
+            mstore(add(p, 0x140), and(m, 0xffffffff))
+            mstore(add(p, 0x160), and(shr(32, m), 0xffffffffff))
+            h := keccak256(p, 0x180)
+        }
+    }
+
+    /// @inheritdoc IConsignments
+    function packEventMeta(EventFields calldata f) external pure returns (bytes32) {
+        return EventMeta.pack(
+            f.bizStep, f.disposition, f.location, f.eventTime, f.container, f.deadline, f.nonce
+        );
+    }
+
+    /// @inheritdoc IConsignments
+    function unpackEventMeta(bytes32 meta) external pure returns (EventFields memory f) {
+        f.bizStep = EventMeta.bizStep(meta);
+        f.disposition = EventMeta.disposition(meta);
+        f.location = EventMeta.location(meta);
+        f.eventTime = EventMeta.eventTime(meta);
+        f.container = EventMeta.container(meta);
+        f.deadline = EventMeta.deadline(meta);
+        f.nonce = EventMeta.nonce(meta);
+    }
+
+    /// @inheritdoc IConsignments
+    function nextHead(bytes28 previous, bytes32 digest) external pure returns (bytes28) {
+        return HashChain.next(previous, digest);
+    }
+
+    // ------------------------------------------------------------------ internals
+
+    function _register(Registration calldata r, Sig calldata sig) private {
+        (address signer, bytes32 digest) = _recover(hashRegistration(r), sig);
+        KeyInfo memory info = _authorise(signer, uint40(block.timestamp), _REGISTRARS);
+        bytes32 id = r.consignmentId;
+        if (id == bytes32(0) || r.origin == bytes2(0) || r.destination == bytes2(0)) {
+            _fail(abi.encodeWithSelector(InvalidRegistration.selector, id));
+        }
+        if (_chains[id].head != bytes28(0)) {
+            _fail(abi.encodeWithSelector(ConsignmentExists.selector, id));
+        }
+        uint32 consignor = r.consignor == bytes32(0) ? 0 : _organisation(r.consignor).index;
+        uint32 consignee = r.consignee == bytes32(0) ? 0 : _organisation(r.consignee).index;
+
+        bytes28 first = HashChain.next(bytes28(0), digest);
+        _chains[id] = Chain({head: first, eventCount: 0});
+        _parties[id] = Parties({
+            origin: r.origin,
+            destination: r.destination,
+            registrant: info.orgIndex,
+            consignor: consignor,
+            consignee: consignee,
+            registeredAt: uint40(block.timestamp)
+        });
+        emit ConsignmentRegistered(
+            id, info.orgId, signer, r.origin, r.destination, r.consignor, r.consignee, first
+        );
+    }
+
+    function _postEvent(EventRecord calldata r, Sig calldata sig, SignerCache memory cache) private {
+        bytes32 meta = r.meta;
+        (address signer, bytes32 digest) = _recover(hashEvent(r), sig);
+        KeyInfo memory info =
+            _authoriseCached(signer, EventMeta.eventTime(meta), Kinds.MASK_ANY, cache);
+        _checkDeadline(EventMeta.deadline(meta));
+        _useNonce(signer, EventMeta.nonce(meta));
+        _checkCodes(meta);
+
+        bytes32 id = r.consignmentId;
+        Chain memory chain = _chains[id];
+        if (chain.head == bytes28(0)) _fail(abi.encodeWithSelector(UnknownConsignment.selector, id));
+        if ((1 << info.kind) & _POSTERS == 0) _checkParty(id, info);
+        if (chain.eventCount == type(uint32).max) {
+            _fail(abi.encodeWithSelector(EventCountOverflow.selector, id));
+        }
+        _append(r, chain, digest, info.orgId, signer);
+    }
+
+    function _append(
+        EventRecord calldata r,
+        Chain memory chain,
+        bytes32 digest,
+        bytes32 orgId,
+        address signer
+    ) private {
+        bytes28 next = HashChain.next(chain.head, digest);
+        uint32 count = chain.eventCount + 1;
+        _chains[r.consignmentId] = Chain({head: next, eventCount: count});
+        emit ConsignmentEventRecorded(
+            r.consignmentId,
+            orgId,
+            signer,
+            r.meta,
+            r.sealDigest,
+            r.documentsDigest,
+            r.epcisEventHash,
+            next,
+            count
+        );
+    }
+
+    function _checkCodes(bytes32 meta) private view {
+        uint8 bizStep = EventMeta.bizStep(meta);
+        if (bizStep == 0 || bizStep > Cbv.MAX_BIZ_STEP) {
+            _fail(abi.encodeWithSelector(InvalidBizStep.selector, bizStep));
+        }
+        uint8 disposition = EventMeta.disposition(meta);
+        if (disposition > Cbv.MAX_DISPOSITION) {
+            _fail(abi.encodeWithSelector(InvalidDisposition.selector, disposition));
+        }
+        bytes5 location = EventMeta.location(meta);
+        if (location == bytes5(0)) _fail(abi.encodeWithSelector(InvalidLocation.selector, location));
+    }
+
+    function _checkParty(bytes32 id, KeyInfo memory info) private view {
+        Parties memory p = _parties[id];
+        uint32 index = info.orgIndex;
+        if (index != p.registrant && index != p.consignor && index != p.consignee) {
+            _fail(abi.encodeWithSelector(NotConsignmentParty.selector, id, info.orgId));
+        }
+    }
+}

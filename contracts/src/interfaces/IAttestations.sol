@@ -1,0 +1,136 @@
+// SPDX-License-Identifier: Apache-2.0
+pragma solidity ^0.8.24;
+
+import {ISignedRecords} from "./ISignedRecords.sol";
+
+/// @title IAttestations
+/// @notice A schema registry and signed attestations about consignments, certificates,
+/// organisations or other attestations. EIP-712 domain: name "TradeLedger Attestations",
+/// version "1".
+/// @dev Schema id = keccak256(bytes(definition)). Attestation uid =
+/// keccak256(abi.encode(attesterOrgId, structHash)) where structHash is the EIP-712 struct hash
+/// of the Attestation record, so the same organisation cannot record the same content twice.
+/// Subject types: 1 consignment, 2 certificate, 3 organisation, 4 attestation. Only attestation
+/// subjects (and `refUid`) are checked for existence on chain; the others are digests/ids checked
+/// off chain by the indexer.
+interface IAttestations is ISignedRecords {
+    /// @notice An attestation record, signed by any active member. Replay protection: the uid.
+    struct Attestation {
+        bytes32 schemaId; // a registered schema
+        uint8 subjectType; // 1 consignment, 2 certificate, 3 organisation, 4 attestation
+        bytes32 subjectId; // consignmentId, certificateId, orgId or uid
+        bytes32 dataDigest; // digest of the attestation data (off chain)
+        bytes32 refUid; // a related attestation, or zero
+        uint40 expiresAt; // zero: never expires
+    }
+
+    /// @notice A revocation, signed by a key of the attesting organisation. Once per uid.
+    struct Revocation {
+        bytes32 uid;
+        bytes32 reasonDigest;
+    }
+
+    /// @notice An attestation's stored state.
+    struct Stored {
+        bytes32 attester; // orgId of the attesting organisation (zero: no such attestation)
+        uint40 attestedAt; // block time
+        uint40 expiresAt; // zero: never
+        uint40 revokedAt; // zero: not revoked
+    }
+
+    /// @notice A schema's stored state.
+    struct Schema {
+        bytes32 registrant; // orgId (zero: not registered)
+        uint40 registeredAt;
+    }
+
+    /// @notice A schema was registered; `definition` is the full schema string.
+    event SchemaRegistered(
+        bytes32 indexed schemaId, bytes32 indexed registrant, address signer, string definition
+    );
+    /// @notice An attestation was recorded.
+    event Attested(
+        bytes32 indexed uid,
+        bytes32 indexed subjectId,
+        bytes32 indexed attester,
+        address signer,
+        bytes32 schemaId,
+        uint8 subjectType,
+        bytes32 dataDigest,
+        bytes32 refUid,
+        uint40 expiresAt
+    );
+    /// @notice An attestation was revoked by its attester.
+    event AttestationRevoked(
+        bytes32 indexed uid, bytes32 indexed attester, address signer, bytes32 reasonDigest
+    );
+
+    /// @notice The schema is registered already.
+    error SchemaExists(bytes32 schemaId);
+    /// @notice The schema definition is empty.
+    error EmptySchema();
+    /// @notice No schema with this id.
+    error UnknownSchema(bytes32 schemaId);
+    /// @notice Subject type outside 1..4, or zero subject id.
+    error InvalidSubject(uint8 subjectType, bytes32 subjectId);
+    /// @notice expiresAt is not zero and not in the future.
+    error InvalidExpiry(uint40 expiresAt);
+    /// @notice The attestation (same attester, same content) is recorded already.
+    error AttestationExists(bytes32 uid);
+    /// @notice No attestation with this uid.
+    error UnknownAttestation(bytes32 uid);
+    /// @notice The attestation is revoked already.
+    error AttestationAlreadyRevoked(bytes32 uid);
+    /// @notice Only the attesting organisation may revoke.
+    error NotAttester(bytes32 uid, bytes32 orgId);
+
+    /// @notice EIP-712 type hash of `SchemaRegistration(string definition)`.
+    function SCHEMA_TYPEHASH() external view returns (bytes32);
+    /// @notice EIP-712 type hash of `Attestation(bytes32 schemaId,uint8 subjectType,bytes32 subjectId,
+    /// bytes32 dataDigest,bytes32 refUid,uint40 expiresAt)`.
+    function ATTESTATION_TYPEHASH() external view returns (bytes32);
+    /// @notice EIP-712 type hash of `AttestationRevocation(bytes32 uid,bytes32 reasonDigest)`.
+    function REVOCATION_TYPEHASH() external view returns (bytes32);
+
+    /// @notice Register a schema (any active member).
+    /// @return schemaId keccak256(bytes(definition)).
+    function registerSchema(string calldata definition, Sig calldata sig)
+        external
+        returns (bytes32 schemaId);
+
+    /// @notice Record an attestation.
+    /// @return uid The attestation uid.
+    function attest(Attestation calldata record, Sig calldata sig) external returns (bytes32 uid);
+
+    /// @notice Record many attestations; the whole batch reverts with
+    /// `BatchItemFailed(index, reason)` if any item fails.
+    function attestBatch(Attestation[] calldata records, Sig[] calldata sigs) external;
+
+    /// @notice Revoke an attestation (attesting organisation only).
+    function revoke(Revocation calldata record, Sig calldata sig) external;
+
+    /// @notice Revoke many; the whole batch reverts with `BatchItemFailed(index, reason)`.
+    function revokeBatch(Revocation[] calldata records, Sig[] calldata sigs) external;
+
+    /// @notice Whether the attestation exists, is not revoked and has not expired.
+    function isValid(bytes32 uid) external view returns (bool);
+
+    /// @notice The attestation's stored state.
+    function attestation(bytes32 uid) external view returns (Stored memory);
+
+    /// @notice The schema's stored state.
+    function schema(bytes32 schemaId) external view returns (Schema memory);
+
+    /// @notice The uid the record gets when attested by `attester`.
+    function attestationUid(bytes32 attester, Attestation calldata record)
+        external
+        pure
+        returns (bytes32);
+
+    /// @notice EIP-712 struct hash of a schema registration.
+    function hashSchema(string calldata definition) external pure returns (bytes32);
+    /// @notice EIP-712 struct hash of an attestation.
+    function hashAttestation(Attestation calldata record) external pure returns (bytes32);
+    /// @notice EIP-712 struct hash of a revocation.
+    function hashRevocation(Revocation calldata record) external pure returns (bytes32);
+}

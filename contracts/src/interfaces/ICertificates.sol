@@ -1,0 +1,158 @@
+// SPDX-License-Identifier: Apache-2.0
+pragma solidity ^0.8.24;
+
+import {ISignedRecords} from "./ISignedRecords.sol";
+
+/// @title ICertificates
+/// @notice Certificates of origin and their quantity ledger.
+/// EIP-712 domain: name "TradeLedger Certificates", version "1".
+/// @dev Certificate id = keccak256(abi.encode(issuerOrgId, certificateNumber)). The issuer is an
+/// issuing body or customs administration of the origin country. A drawdown is signed by the
+/// certificate's exporter or by a customs administration of the certificate's origin or
+/// destination country; the drawn sum never exceeds the total; one drawdown per (certificate,
+/// consignment); revoked, expired or not-yet-valid certificates cannot be drawn.
+interface ICertificates is ISignedRecords {
+    /// @notice A certificate issue record. Replay protection: the certificate id is unique.
+    struct CertificateIssue {
+        bytes32 certificateNumber; // keccak256 of the issuer's certificate number (UTF-8)
+        bytes32 exporter; // orgId of the exporter (a registered trader)
+        bytes2 origin; // ISO 3166-1 alpha-2; must be the issuer's country
+        bytes2 destination; // ISO 3166-1 alpha-2
+        bytes32 documentDigest; // digest of the certificate document
+        bytes32 hsCodesDigest; // HsCodes digest of the sorted 6-digit HS 2022 codes
+        uint64 quantity; // total quantity, > 0, in `unit`
+        bytes8 unit; // UN/ECE Rec 20 unit code, ASCII right-padded, e.g. "KGM"
+        uint40 validFrom; // inclusive, unix seconds
+        uint40 validUntil; // exclusive, unix seconds
+        uint40 issuedAt; // the record's own time (key checked at it and now)
+    }
+
+    /// @notice A certificate revocation, signed by the issuer. The certificate is
+    /// keccak256(abi.encode(signer's orgId, certificateNumber)). Replay protection: once.
+    struct CertificateRevocation {
+        bytes32 certificateNumber;
+        bytes32 reasonDigest; // digest of the reason text, or zero
+    }
+
+    /// @notice A drawdown. Replay protection: one per (certificateId, consignmentId).
+    struct Drawdown {
+        bytes32 certificateId;
+        bytes32 consignmentId; // must be registered in Consignments
+        uint64 quantity; // > 0
+    }
+
+    /// @notice A certificate's stored state.
+    struct Certificate {
+        uint64 quantity; // total
+        uint64 drawn; // sum of drawdowns
+        uint40 validFrom;
+        uint40 validUntil;
+        uint8 status; // 0 none, 1 issued, 2 revoked
+        bytes32 exporter; // orgId
+        bytes2 origin;
+        bytes2 destination;
+        bytes28 recordHash; // top 224 bits of the issue record's EIP-712 struct hash
+    }
+
+    /// @notice A certificate was issued (every field of the record, plus id, issuer and signer).
+    event CertificateIssued(
+        bytes32 indexed certificateId,
+        bytes32 indexed issuer,
+        bytes32 indexed exporter,
+        address signer,
+        CertificateIssue record
+    );
+    /// @notice A certificate was revoked by its issuer.
+    event CertificateRevoked(
+        bytes32 indexed certificateId, bytes32 indexed issuer, address signer, bytes32 reasonDigest
+    );
+    /// @notice Quantity was drawn for a consignment; `drawn` is the certificate's new total drawn.
+    event QuantityDrawn(
+        bytes32 indexed certificateId,
+        bytes32 indexed consignmentId,
+        bytes32 indexed orgId,
+        address signer,
+        uint64 quantity,
+        uint64 drawn
+    );
+
+    /// @notice A certificate with this id exists already.
+    error CertificateExists(bytes32 certificateId);
+    /// @notice No certificate with this id.
+    error UnknownCertificate(bytes32 certificateId);
+    /// @notice The certificate is revoked.
+    error CertificateIsRevoked(bytes32 certificateId);
+    /// @notice The certificate is not valid yet.
+    error CertificateNotYetValid(bytes32 certificateId, uint40 validFrom);
+    /// @notice The certificate has expired.
+    error CertificateExpired(bytes32 certificateId, uint40 validUntil);
+    /// @notice validUntil must be after validFrom and in the future.
+    error InvalidValidity(uint40 validFrom, uint40 validUntil);
+    /// @notice Zero quantity, zero unit, zero number or zero countries.
+    error InvalidCertificate(bytes32 certificateNumber);
+    /// @notice Zero drawdown quantity.
+    error ZeroQuantity();
+    /// @notice The exporter is not a trader.
+    error ExporterNotTrader(bytes32 exporter, uint8 kind);
+    /// @notice The drawdown would exceed the certificate's remaining quantity.
+    error QuantityExceeded(bytes32 certificateId, uint64 requested, uint64 remaining);
+    /// @notice The certificate was already drawn for this consignment.
+    error AlreadyDrawn(bytes32 certificateId, bytes32 consignmentId);
+    /// @notice The consignment is not registered.
+    error UnknownConsignment(bytes32 consignmentId);
+    /// @notice The signer is neither the exporter nor a customs administration of the
+    /// certificate's origin or destination country.
+    error NotAuthorisedToDraw(bytes32 certificateId, bytes32 orgId);
+
+    /// @notice EIP-712 type hash of `CertificateIssue(...)`.
+    function ISSUE_TYPEHASH() external view returns (bytes32);
+    /// @notice EIP-712 type hash of `CertificateRevocation(bytes32 certificateNumber,bytes32 reasonDigest)`.
+    function REVOCATION_TYPEHASH() external view returns (bytes32);
+    /// @notice EIP-712 type hash of `Drawdown(bytes32 certificateId,bytes32 consignmentId,uint64 quantity)`.
+    function DRAWDOWN_TYPEHASH() external view returns (bytes32);
+
+    /// @notice Issue a certificate of origin.
+    /// @return certificateId keccak256(abi.encode(issuerOrgId, certificateNumber)).
+    function issue(CertificateIssue calldata record, Sig calldata sig)
+        external
+        returns (bytes32 certificateId);
+
+    /// @notice Issue many certificates; the whole batch reverts with
+    /// `BatchItemFailed(index, reason)` if any item fails.
+    function issueBatch(CertificateIssue[] calldata records, Sig[] calldata sigs) external;
+
+    /// @notice Revoke a certificate (issuer only).
+    function revoke(CertificateRevocation calldata record, Sig calldata sig) external;
+
+    /// @notice Draw quantity for a consignment.
+    function drawDown(Drawdown calldata record, Sig calldata sig) external;
+
+    /// @notice Many drawdowns; the whole batch reverts with `BatchItemFailed(index, reason)` if
+    /// any item fails.
+    function drawDownBatch(Drawdown[] calldata records, Sig[] calldata sigs) external;
+
+    /// @notice The Consignments contract that drawdowns check.
+    function consignments() external view returns (address);
+
+    /// @notice The certificate's stored state (zero status: none).
+    function certificate(bytes32 certificateId) external view returns (Certificate memory);
+
+    /// @notice Quantity drawn for `consignmentId` (zero: none).
+    function drawnFor(bytes32 certificateId, bytes32 consignmentId) external view returns (uint64);
+
+    /// @notice Quantity still available.
+    function remaining(bytes32 certificateId) external view returns (uint64);
+
+    /// @notice keccak256(abi.encode(issuer, certificateNumber)).
+    function certificateId(bytes32 issuer, bytes32 certificateNumber) external pure returns (bytes32);
+
+    /// @notice The HS-codes digest of strictly ascending 6-digit ASCII codes (reverts otherwise).
+    function hsCodesDigest(bytes6[] calldata codes) external pure returns (bytes32);
+
+    /// @notice EIP-712 struct hash of an issue record.
+    function hashIssue(CertificateIssue calldata record) external pure returns (bytes32);
+    /// @notice EIP-712 struct hash of a revocation record.
+    function hashRevocation(CertificateRevocation calldata record) external pure returns (bytes32);
+    /// @notice EIP-712 struct hash of a drawdown record.
+    function hashDrawdown(Drawdown calldata record) external pure returns (bytes32);
+}
