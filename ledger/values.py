@@ -773,8 +773,9 @@ def hs_codes_digest(codes: Iterable[str]) -> bytes:
     count once), sorted as ASCII strings, each packed as its 6 ASCII bytes (no padding,
     no length prefix). At least one code is required.
 
-    The contracts' specification in ``contracts/RECORDS.md`` is authoritative for this
-    encoding; if it disagrees, it wins and this function must follow it.
+    This is the rule of ``contracts/src/libraries/HsCodes.sol`` (which also rejects an empty or
+    non-ascending list). The contracts' specification in ``contracts/RECORDS.md`` is
+    authoritative for this encoding; if it disagrees, it wins and this function must follow it.
     """
     if isinstance(codes, str):
         raise InvalidHsCode("hs_codes", "must be a collection of HS codes, not one string", codes)
@@ -847,102 +848,92 @@ class HsNomenclature:
 # CBV 2.0 business steps and dispositions
 # --------------------------------------------------------------------------------------------
 
-#: CBV 2.0 business steps and their ``uint8`` codes. 0 is reserved for "absent".
-#: The order is the CBV 2.0 / EPCIS 2.0 JSON Schema order (the CBV 1.2 words, then
-#: ``sensor_reporting`` and ``sampling``); never renumber, only append.
-#: The contracts' table in contracts/RECORDS.md is authoritative; tests compare with it.
+#: CBV 2.0 business steps and their ``uint8`` codes: the 41 words in ASCII (``sorted()``) order,
+#: 1-based (1 accepting .. 41 void_shipping); 0 is never a valid business step. This is the
+#: contracts' table (``contracts/src/libraries/Cbv.sol``; ``contracts/RECORDS.md`` is
+#: authoritative and tests compare with it when it is present). Codes are signed into records:
+#: never renumber.
 BUSINESS_STEP_CODES: Final[Mapping[str, int]] = {
-    word: code
-    for code, word in enumerate(
-        (
-            "accepting",
-            "arriving",
-            "assembling",
-            "collecting",
-            "commissioning",
-            "consigning",
-            "creating_class_instance",
-            "cycle_counting",
-            "decommissioning",
-            "departing",
-            "destroying",
-            "disassembling",
-            "dispensing",
-            "encoding",
-            "entering_exiting",
-            "holding",
-            "inspecting",
-            "installing",
-            "killing",
-            "loading",
-            "other",
-            "packing",
-            "picking",
-            "receiving",
-            "removing",
-            "repackaging",
-            "repairing",
-            "replacing",
-            "reserving",
-            "retail_selling",
-            "shipping",
-            "staging_outbound",
-            "stock_taking",
-            "stocking",
-            "storing",
-            "transporting",
-            "unloading",
-            "unpacking",
-            "void_shipping",
-            "sensor_reporting",
-            "sampling",
-        ),
-        start=1,
-    )
+    "accepting": 1,
+    "arriving": 2,
+    "assembling": 3,
+    "collecting": 4,
+    "commissioning": 5,
+    "consigning": 6,
+    "creating_class_instance": 7,
+    "cycle_counting": 8,
+    "decommissioning": 9,
+    "departing": 10,
+    "destroying": 11,
+    "disassembling": 12,
+    "dispensing": 13,
+    "encoding": 14,
+    "entering_exiting": 15,
+    "holding": 16,
+    "inspecting": 17,
+    "installing": 18,
+    "killing": 19,
+    "loading": 20,
+    "other": 21,
+    "packing": 22,
+    "picking": 23,
+    "receiving": 24,
+    "removing": 25,
+    "repackaging": 26,
+    "repairing": 27,
+    "replacing": 28,
+    "reserving": 29,
+    "retail_selling": 30,
+    "sampling": 31,
+    "sensor_reporting": 32,
+    "shipping": 33,
+    "staging_outbound": 34,
+    "stock_taking": 35,
+    "stocking": 36,
+    "storing": 37,
+    "transporting": 38,
+    "unloading": 39,
+    "unpacking": 40,
+    "void_shipping": 41,
 }
 
-#: CBV 2.0 dispositions and their ``uint8`` codes. 0 is reserved for "absent".
-#: Same ordering and stability rules as :data:`BUSINESS_STEP_CODES`.
+#: CBV 2.0 dispositions and their ``uint8`` codes: the 33 words in ASCII (``sorted()``) order,
+#: 1-based (1 active .. 33 unknown); 0 means "no disposition" on chain. Same source and
+#: stability rule as :data:`BUSINESS_STEP_CODES`.
 DISPOSITION_CODES: Final[Mapping[str, int]] = {
-    word: code
-    for code, word in enumerate(
-        (
-            "active",
-            "container_closed",
-            "damaged",
-            "destroyed",
-            "dispensed",
-            "disposed",
-            "encoded",
-            "expired",
-            "in_progress",
-            "in_transit",
-            "inactive",
-            "no_pedigree_match",
-            "non_sellable_other",
-            "partially_dispensed",
-            "recalled",
-            "reserved",
-            "retail_sold",
-            "returned",
-            "sellable_accessible",
-            "sellable_not_accessible",
-            "stolen",
-            "unknown",
-            "available",
-            "completeness_verified",
-            "completeness_inferred",
-            "conformant",
-            "container_open",
-            "mismatch_instance",
-            "mismatch_class",
-            "mismatch_quantity",
-            "needs_replacement",
-            "non_conformant",
-            "unavailable",
-        ),
-        start=1,
-    )
+    "active": 1,
+    "available": 2,
+    "completeness_inferred": 3,
+    "completeness_verified": 4,
+    "conformant": 5,
+    "container_closed": 6,
+    "container_open": 7,
+    "damaged": 8,
+    "destroyed": 9,
+    "dispensed": 10,
+    "disposed": 11,
+    "encoded": 12,
+    "expired": 13,
+    "in_progress": 14,
+    "in_transit": 15,
+    "inactive": 16,
+    "mismatch_class": 17,
+    "mismatch_instance": 18,
+    "mismatch_quantity": 19,
+    "needs_replacement": 20,
+    "no_pedigree_match": 21,
+    "non_conformant": 22,
+    "non_sellable_other": 23,
+    "partially_dispensed": 24,
+    "recalled": 25,
+    "reserved": 26,
+    "retail_sold": 27,
+    "returned": 28,
+    "sellable_accessible": 29,
+    "sellable_not_accessible": 30,
+    "stolen": 31,
+    "unavailable": 32,
+    "unknown": 33,
 }
 
 

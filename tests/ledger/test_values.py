@@ -676,13 +676,15 @@ def _schema_enum(schema: dict[str, Any], name: str) -> list[str]:
 
 
 def test_business_steps_are_exactly_the_cbv_2_0_list(epcis_schema: dict[str, Any]) -> None:
-    assert list(BUSINESS_STEP_CODES) == _schema_enum(epcis_schema, "bizStep")
-    assert len(BUSINESS_STEP_CODES) == 41
+    words = _schema_enum(epcis_schema, "bizStep")
+    assert len(words) == len(set(words)) == 41
+    assert set(BUSINESS_STEP_CODES) == set(words)
 
 
 def test_dispositions_are_exactly_the_cbv_2_0_list(epcis_schema: dict[str, Any]) -> None:
-    assert list(DISPOSITION_CODES) == _schema_enum(epcis_schema, "disposition")
-    assert len(DISPOSITION_CODES) == 33
+    words = _schema_enum(epcis_schema, "disposition")
+    assert len(words) == len(set(words)) == 33
+    assert set(DISPOSITION_CODES) == set(words)
 
 
 def test_cbv_words_match_the_epcis_json_ld_context() -> None:
@@ -692,24 +694,63 @@ def test_cbv_words_match_the_epcis_json_ld_context() -> None:
 
 
 @pytest.mark.parametrize("table", [BUSINESS_STEP_CODES, DISPOSITION_CODES], ids=["biz", "disp"])
-def test_cbv_codes_are_distinct_uint8_from_one(table: dict[str, int]) -> None:
-    assert sorted(table.values()) == list(range(1, len(table) + 1))
+def test_cbv_codes_are_ascii_order_from_one(table: dict[str, int]) -> None:
+    # the contracts' rule (contracts/src/libraries/Cbv.sol): words in order, 1-based
+    assert {code: word for word, code in table.items()} == dict(enumerate(sorted(table), 1))
     assert max(table.values()) <= 255
 
 
 def test_cbv_codes_are_stable() -> None:
     # Codes are signed and stored on chain: changing one breaks every record that used it.
-    assert {w: BUSINESS_STEP_CODES[w] for w in ("arriving", "departing", "shipping")} == {
-        "arriving": 2,
+    assert {w: BUSINESS_STEP_CODES[w] for w in ("accepting", "departing", "shipping")} == {
+        "accepting": 1,
         "departing": 10,
-        "shipping": 31,
+        "shipping": 33,
     }
-    assert BUSINESS_STEP_CODES["sampling"] == 41
-    assert {w: DISPOSITION_CODES[w] for w in ("active", "in_transit", "unavailable")} == {
-        "active": 1,
-        "in_transit": 10,
-        "unavailable": 33,
+    assert BUSINESS_STEP_CODES["void_shipping"] == 41
+    # "_" sorts before letters: in_progress, in_transit, inactive; no_pedigree_match, non_...
+    assert {w: DISPOSITION_CODES[w] for w in ("in_transit", "inactive", "no_pedigree_match")} == {
+        "in_transit": 15,
+        "inactive": 16,
+        "no_pedigree_match": 21,
     }
+    assert (DISPOSITION_CODES["active"], DISPOSITION_CODES["unknown"]) == (1, 33)
+
+
+def _records_md_cbv_table(text: str) -> dict[str, int]:
+    """(word -> code) from every Markdown table row that has a CBV word and an integer."""
+    words = set(BUSINESS_STEP_CODES) | set(DISPOSITION_CODES)
+    found: dict[str, int] = {}
+    for line in text.splitlines():
+        if not line.lstrip().startswith("|"):
+            continue
+        cells = [cell.strip().strip("`*") for cell in line.strip().strip("|").split("|")]
+        numbers = [int(cell) for cell in cells if re.fullmatch(r"[0-9]{1,3}", cell)]
+        named = [cell for cell in cells if cell in words]
+        if len(numbers) == 1 and len(named) == 1:
+            found[named[0]] = numbers[0]
+    return found
+
+
+def test_cbv_codes_match_contracts_records_md() -> None:
+    records = REPO_ROOT / "contracts" / "RECORDS.md"
+    if not records.exists():
+        pytest.skip("contracts/RECORDS.md not written yet; codes follow contracts/.../Cbv.sol")
+    table = _records_md_cbv_table(records.read_text(encoding="utf-8"))
+    if len(table) < len(BUSINESS_STEP_CODES) + len(DISPOSITION_CODES):
+        pytest.skip(f"RECORDS.md has no machine-readable CBV table ({len(table)} words found)")
+    assert table == {**BUSINESS_STEP_CODES, **DISPOSITION_CODES}
+
+
+def test_records_md_table_parser_reads_markdown_rows() -> None:
+    text = "| code | bizStep |\n|---|---|\n| 1 | `accepting` |\n| 33 | shipping |\n| x | y |\n"
+    text += "| 15 | **in_transit** | CBV 2.0 |\n"
+    assert _records_md_cbv_table(text) == {"accepting": 1, "shipping": 33, "in_transit": 15}
+
+
+def test_business_step_and_disposition_words_are_disjoint() -> None:
+    # what lets one parser read both RECORDS.md tables
+    assert not set(BUSINESS_STEP_CODES) & set(DISPOSITION_CODES)
 
 
 @pytest.mark.parametrize(
@@ -782,6 +823,8 @@ def test_cbv_from_code_round_trips_and_rejects_unknown() -> None:
         assert Disposition.from_code(code) == word
     with pytest.raises(InvalidBusinessStep, match="0 is not a BizStep code"):
         BusinessStep.from_code(0)
+    with pytest.raises(InvalidDisposition, match="0 is not a Disp code"):
+        Disposition.from_code(0)
     with pytest.raises(InvalidDisposition, match="34 is not a Disp code"):
         Disposition.from_code(34)
 
