@@ -399,6 +399,15 @@ def test_pydantic_error_names_the_field_and_rule(field: str, value: Any, rule: s
     assert rule in error["msg"]
 
 
+def test_pydantic_model_accepts_instances_and_has_a_json_schema() -> None:
+    quantity = Quantity.parse("3", "C62")
+    event = _EventIn.model_validate(_event_json(quantity=quantity, location=Locode("NLRTM")))
+    assert event.quantity is quantity
+    schema = _EventIn.model_json_schema()  # what FastAPI puts in OpenAPI
+    assert schema["properties"]["location"]["type"] == "string"
+    assert set(schema["properties"]["quantity"]["properties"]) == {"amount", "unit"}
+
+
 def test_pydantic_quantity_rejects_json_float() -> None:
     with pytest.raises(pydantic.ValidationError) as caught:
         _EventIn.model_validate_json(
