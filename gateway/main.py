@@ -59,6 +59,7 @@ def create_app(
     default to a relayer built by the ``relayer_factory`` setting (or none).
     """
     settings = settings if settings is not None else GatewaySettings()
+    owns_relayer = services is None
     services = services if services is not None else _services_from_settings(settings)
     metrics = GatewayMetrics()
 
@@ -89,6 +90,9 @@ def create_app(
         finally:
             if submitter is not None:
                 submitter.stop()
+            close = getattr(services.relayer, "close", None)
+            if owns_relayer and callable(close):
+                close()
             engine.dispose()
             logger.info("gateway stopped")
 
