@@ -14,7 +14,7 @@ type                        rule                                       on chain
 :class:`BusinessStep`       CBV 2.0 bizStep word                       ``uint8``
 :class:`Disposition`        CBV 2.0 disposition word                   ``uint8``
 :class:`UnitCode`           UN/ECE Rec. 20 code (accepted subset)      ``bytes8``
-:class:`Quantity`           positive decimal, 3 fractional digits      ``uint128``
+:class:`Quantity`           positive decimal, 3 fractional digits      ``uint64``
 :class:`Gln`                GS1 GLN, 13 digits with check digit        ``bytes13``
 ==========================  =========================================  ==================
 
@@ -478,7 +478,7 @@ class LocodeDirectory:
     they moved, and what the conversion lost (status; functions in the compact file) is
     ``None`` unless another loaded file gives it.
 
-    Loading the full list (116,029 rows) takes about 0.2 s; rows are kept as tuples and
+    Loading the full list (116,029 rows) takes about 0.3 s; rows are kept as tuples and
     :class:`LocodeEntry` objects are built on lookup.
     """
 
@@ -1091,8 +1091,9 @@ class UnitCode(_ValidatedStr):
 
 #: Fractional digits of a quantity: amounts are stored in milli-units (1 KGM = 1000).
 QUANTITY_DECIMALS: Final = 3
-#: Largest quantity in base units: what fits a ``uint128``.
-QUANTITY_MAX_BASE_UNITS: Final = 2**128 - 1
+#: Largest quantity in base units: what fits the contracts' ``uint64`` (Certificates.sol),
+#: i.e. 18,446,744,073,709,551.615 units.
+QUANTITY_MAX_BASE_UNITS: Final = 2**64 - 1
 _QUANTITY_SCALE: Final = 10**QUANTITY_DECIMALS
 
 
@@ -1105,7 +1106,8 @@ class Quantity:
     :data:`QUANTITY_DECIMALS` (3) fractional digits; trailing zeros do not count
     (``"1.2500"`` is fine). On chain it is an integer of **milli-units** (``base_units`` =
     amount x 1000, so 12.5 TNE is 12500), at most :data:`QUANTITY_MAX_BASE_UNITS`
-    (``uint128``), and the unit is a ``bytes8`` :class:`UnitCode`.
+    (``uint64``, as in ``contracts/src/Certificates.sol``), and the unit is a ``bytes8``
+    :class:`UnitCode`. Arithmetic is exact integer arithmetic on the digits, never rounded.
     """
 
     base_units: int
@@ -1117,7 +1119,7 @@ class Quantity:
         if not 0 < self.base_units <= QUANTITY_MAX_BASE_UNITS:
             raise InvalidQuantity(
                 "quantity",
-                f"must be positive and at most {QUANTITY_MAX_BASE_UNITS} base units (uint128)",
+                f"must be positive and at most {QUANTITY_MAX_BASE_UNITS} base units (uint64)",
                 self.base_units,
             )
         unit: object = self.unit
@@ -1152,7 +1154,7 @@ class Quantity:
         if number <= 0:
             raise InvalidQuantity("quantity", "must be positive", amount)
         # Exact integer arithmetic on the digits: Decimal arithmetic would round to the
-        # context precision (28 digits), and uint128 needs 39.
+        # context precision (28 digits); exactness must not depend on the context.
         _sign, digits, exponent = number.as_tuple()
         assert isinstance(exponent, int)  # finite
         mantissa = int("".join(map(str, digits)))
@@ -1168,7 +1170,7 @@ class Quantity:
                     amount,
                 )
         if base > QUANTITY_MAX_BASE_UNITS:
-            raise InvalidQuantity("quantity", "is too large for uint128 base units", amount)
+            raise InvalidQuantity("quantity", "is too large for uint64 base units", amount)
         return base
 
     @property
@@ -1181,7 +1183,7 @@ class Quantity:
         return Decimal(f"{whole}.{digits}")
 
     def to_chain(self) -> tuple[int, bytes]:
-        """``(uint128 base units, bytes8 unit)`` as passed to the contracts."""
+        """``(uint64 base units, bytes8 unit)`` as passed to the contracts."""
         return (self.base_units, self.unit.to_bytes8())
 
     @classmethod

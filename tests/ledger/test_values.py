@@ -957,7 +957,8 @@ def test_unit_from_bytes8_validates(raw: bytes) -> None:
         (" 7 ", 7_000),
         (5, 5_000),
         (Decimal("2.25"), 2_250),
-        ("340282366920938463463374607431768211.455", QUANTITY_MAX_BASE_UNITS),
+        ("18446744073709551.615", QUANTITY_MAX_BASE_UNITS),
+        ("18446744073709551.61500000000000000000000000", QUANTITY_MAX_BASE_UNITS),
     ],
 )
 def test_quantity_scales_to_milli_units(amount: Any, base_units: int) -> None:
@@ -986,7 +987,10 @@ def test_quantity_scales_to_milli_units(amount: Any, base_units: int) -> None:
         (Decimal("NaN"), "must be finite"),
         (Decimal("Infinity"), "must be finite"),
         (Decimal("-2"), "must be positive"),
-        ("340282366920938463463374607431768211.456", "too large for uint128"),
+        ("18446744073709551.616", "too large for uint64"),
+        ("18446744073709551616", "too large for uint64"),
+        # 38 significant digits: the default Decimal context (28) would round this silently
+        ("1000000000000000000000000000000000.0001", "at most 3 fractional digits"),
         (None, "must be a decimal string"),
     ],
 )
@@ -1019,7 +1023,7 @@ def test_quantity_amount_and_str() -> None:
 def test_quantity_amount_round_trips(base_units: int, unit: str) -> None:
     quantity = Quantity(base_units=base_units, unit=UnitCode(unit))
     assert Quantity.parse(str(quantity.amount), unit) == quantity
-    with localcontext(prec=100):  # uint128 needs 39 digits; the default context has 28
+    with localcontext(prec=50):  # exact, whatever the default context's precision
         assert quantity.amount * 1000 == base_units
 
 
