@@ -99,9 +99,10 @@ logger = logging.getLogger("ledger.values")
 class _ValidatedStr(str):
     """A ``str`` whose construction normalises and validates; the result is the canonical form.
 
-    Subclasses implement :meth:`_normalise`, which receives the raw input and returns the
-    canonical string or raises the subclass's error. Constructing from an instance is a
-    no-op validation (the canonical form is a fixed point of ``_normalise``).
+    Input must be a ``str`` of ASCII characters (every code here is ASCII). Subclasses
+    implement :meth:`_normalise`, which receives the raw input and returns the canonical
+    string or raises the subclass's error. Constructing from an instance is a no-op
+    validation (the canonical form is a fixed point of ``_normalise``).
     """
 
     __slots__ = ()
@@ -120,6 +121,10 @@ class _ValidatedStr(str):
     def _require_str(cls, value: object) -> str:
         if not isinstance(value, str):
             raise cls.error(cls.field, "must be a string", value)
+        if not value.isascii():
+            # every code here is ASCII; this also stops Unicode digits ("٢٢٠٤٢١") and case
+            # folding ("ß".upper() == "SS") from producing a valid-looking code
+            raise cls.error(cls.field, "must contain only ASCII characters", value)
         return value
 
     @classmethod

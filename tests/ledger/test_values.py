@@ -111,6 +111,25 @@ def test_locode_rejects_non_strings() -> None:
         Locode(12345)
 
 
+@pytest.mark.parametrize(
+    ("kind", "raw"),
+    [
+        (HsCode, "\u0662\u0662\u0660\u0664\u0662\u0661"),  # Arabic-Indic digits 220421
+        (Locode, "cnßa"),  # "ß".upper() == "SS" would give CNSSA
+        (CountryCode, "\uff21\uff35"),  # fullwidth AU
+        (ContainerNumber, "CSQU\uff13054383"),  # fullwidth 3
+        (BusinessStep, "shipping\u200b"),
+        (UnitCode, "KGM\u00a0"),
+        (Gln, "401234500000\u0669"),
+    ],
+    ids=lambda v: v.__name__ if isinstance(v, type) else None,
+)
+def test_non_ascii_input_is_rejected(kind: type[Any], raw: str) -> None:
+    with pytest.raises(ValidationError, match="only ASCII") as caught:
+        kind(raw)
+    assert caught.value.field == kind.field
+
+
 def test_locode_errors_are_validation_and_value_errors() -> None:
     with pytest.raises(ValidationError):
         Locode("??")
