@@ -250,7 +250,7 @@ LOCODE_FUNCTIONS: Final[Mapping[str, str]] = {
     "B": "Cross Border (former code; not to be used)",
 }
 
-_LOCODE_RE: Final = re.compile(r"([A-Z]{2}) ?([A-Z2-9]{3})")
+_LOCODE_RE: Final = re.compile(r"[A-Z]{2}[A-Z2-9]{3}")
 _LOCODE_SHAPE_RE: Final = re.compile(r"([A-Z]{2}) ?([A-Z0-9]{3})")
 
 
@@ -270,9 +270,9 @@ class Locode(_ValidatedStr):
     * characters 3-5 are ``[A-Z2-9]``: UN/LOCODE uses letters and, when letters run out, the
       digits 2-9 (0 and 1 are avoided because they read as O and I);
     * exception: the codes in :data:`LOCODE_LISTED_WITH_ZERO` (DE9B0, DEB90, IT940) contain a
-      ``0`` and are real entries of the official list, so they are accepted as well. A code
-      list loaded with :class:`LocodeDirectory` accepts every code it contains, whatever its
-      characters (``[A-Z0-9]``).
+      ``0`` and are real entries of the official list, so they are accepted as well.
+      :meth:`LocodeDirectory.parse` accepts every code of the loaded list even if its
+      location part has another 0 or 1 (none does in the 2024 list; a test watches this).
 
     On chain: ``bytes5`` (ASCII).
     """
@@ -635,7 +635,7 @@ _CONTAINER_RULE: Final = (
 class ContainerNumber(_ValidatedStr):
     """An ISO 6346 container number with a valid check digit, e.g. ``"CSQU3054383"``.
 
-    Rule (python-stdnum ``iso6346`` plus two stricter checks):
+    Rule (python-stdnum ``iso6346`` plus stricter checks):
 
     * spaces are removed and letters upper-cased (``"csqu 305438 3"`` is accepted), but
       mixed-case letters (``"NyKu3086856"``) are rejected as a likely transcription error;
