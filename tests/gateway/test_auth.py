@@ -31,8 +31,12 @@ def test_issued_key_authenticates_as_its_organisation(keys: KeyStore, make_key: 
 
 def test_issue_key_for_the_cli(settings: GatewaySettings) -> None:
     issued = issue_key(
-        settings, org_id=ORG_B.upper().replace("0X", "0x"), org_kind="customs", country="de",
-        scopes=["read"], label="cli",
+        settings,
+        org_id=ORG_B.upper().replace("0X", "0x"),
+        org_kind="customs",
+        country="de",
+        scopes=["read"],
+        label="cli",
     )
     with KeyStore.open(settings.gateway_db_url) as store:
         caller = store.authenticate(issued.token)
@@ -51,9 +55,7 @@ def test_key_is_usable_on_the_api(client: httpx.Client, make_key: KeyMaker) -> N
     assert len(via_header.json()["items"]) == 1
 
 
-def test_missing_wrong_and_malformed_keys_are_401(
-    client: httpx.Client, make_key: KeyMaker
-) -> None:
+def test_missing_wrong_and_malformed_keys_are_401(client: httpx.Client, make_key: KeyMaker) -> None:
     key = make_key()
     wrong_secret = key.token[:-4] + ("AAAA" if not key.token.endswith("AAAA") else "BBBB")
     unknown_id = "clk_0000000000000000_" + key.token.split("_", 2)[2]
@@ -85,7 +87,10 @@ def test_revoked_key_is_401(client: httpx.Client, make_key: KeyMaker) -> None:
 
 def test_expired_key_is_401(keys: KeyStore, client: httpx.Client) -> None:
     key = keys.issue(
-        org_id=ORG_A, org_kind="carrier", country="NL", scopes=["read"],
+        org_id=ORG_A,
+        org_kind="carrier",
+        country="NL",
+        scopes=["read"],
         expires_at=datetime.now(UTC) - timedelta(seconds=1),
     )
     response = client.get("/records", headers=auth(key))

@@ -1,0 +1,322 @@
+"""The relay outbox and its submitter, driven one pass at a time with a fake relayer."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+
+import pytest
+
+from gateway.config import GatewaySettings
+from gateway.errors import Conflict, IdempotencyConflict, PermissionDenied
+from gateway.outbox import (
+    AcceptResult,
+    Batch,
+    Outbox,
+    OutboxRecord,
+    RecordKind,
+    RecordStatus,
+    SignedTx,
+    Submitter,
+)
+from gateway.testing import FakeChain, FakeRelayer
+from tests.gateway.conftest import ORG_A, ORG_B, SIGNATURE
+
+
+def rid(n: int) -> str:
+    return f"0x{n:064x}"
+
+
+def accept(
+    outbox: Outbox,
+    n: int,
+    *,
+    kind: RecordKind = RecordKind.EVENT,
+    org: str = ORG_A,
+    key: str | None = None,
+    payload: dict[str, object] | None = None,
+) -> AcceptResult:
+    return outbox.accept(
+        org_id=org,
+        kind=kind,
+        record_id=rid(n),
+        payload=payload if payload is not None else {"n": n},
+        signature=SIGNATURE,
+        idempotency_key=key,
+    )
+
+
+@pytest.fixture
+def outbox(settings: GatewaySettings) -> Iterator[Outbox]:
+    with Outbox.open(settings.gateway_db_url) as box:
+        yield box
+
+
+def submitter_for(outbox: Outbox, relayer: FakeRelayer, *, max_batch: int = 3) -> Submitter:
+    return Submitter(outbox, relayer, max_batch=max_batch, linger=0.0, retry_interval=0.0)
+
+
+def drain(submitter: Submitter, rounds: int = 4) -> None:
+    for _ in range(rounds):
+        submitter.run_once()
+
+
+def statuses(outbox: Outbox, org: str = ORG_A) -> dict[str, RecordStatus]:
+    return {r.record_id: r.status for r in outbox.records(org_id=org, limit=10_000)}
+
+
+def test_accept_is_idempotent_by_record_id(outbox: Outbox) -> None:
+    first = accept(outbox, 1)
+    again = accept(outbox, 1)
+    assert first.created and not again.created
+    assert again.record == first.record
+    assert first.record.status is RecordStatus.ACCEPTED
+    assert outbox.counts()[RecordStatus.ACCEPTED] == 1
+
+
+def test_accept_is_idempotent_by_key_per_organisation(outbox: Outbox) -> None:
+    first = accept(outbox, 1, key="k-1")
+    again = accept(outbox, 1, key="k-1")
+    assert not again.created and again.record.record_id == first.record.record_id
+    # The same key from another organisation is another record.
+    other = accept(outbox, 2, key="k-1", org=ORG_B)
+    assert other.created
+    assert outbox.counts()[RecordStatus.ACCEPTED] == 2
+
+
+def test_reused_key_or_id_with_other_content_conflicts(outbox: Outbox) -> None:
+    accept(outbox, 1, key="k-1")
+    with pytest.raises(IdempotencyConflict) as by_key:
+        accept(outbox, 2, key="k-1")
+    assert by_key.value.field == "Idempotency-Key"
+    with pytest.raises(IdempotencyConflict) as by_id:
+        accept(outbox, 1, payload={"n": "changed"})
+    assert by_id.value.field == "record_id"
+    with pytest.raises(PermissionDenied):
+        accept(outbox, 1, org=ORG_B)
+    assert outbox.counts()[RecordStatus.ACCEPTED] == 1
+
+
+def test_batches_are_formed_by_kind_with_max_size(
+    outbox: Outbox, relayer: FakeRelayer, chain: FakeChain
+) -> None:
+    for n in range(7):
+        accept(outbox, n)
+        if n < 2:
+            accept(outbox, 100 + n, kind=RecordKind.CERTIFICATE_ISSUE)
+    submitter = submitter_for(outbox, relayer, max_batch=3)
+    drain(submitter)
+    batches = [json.loads(tx.raw_tx) for tx in relayer.signed]
+    sizes = sorted((b["kind"], len(b["record_ids"])) for b in batches)
+    assert sizes == [("certificate_issue", 2), ("event", 1), ("event", 3), ("event", 3)]
+    records = outbox.records(org_id=ORG_A)
+    assert {r.status for r in records} == {RecordStatus.CONFIRMED}
+    for record in records:
+        tx = next(tx for tx in relayer.signed if tx.tx_hash == record.tx_hash)
+        assert record.record_id in json.loads(tx.raw_tx)["record_ids"]
+        assert record.kind.value == json.loads(tx.raw_tx)["kind"]
+        assert record.block_number is not None and record.block_hash is not None
+        assert record.log_index is not None
+    assert set(chain.inclusions().values()) == {1}
+    assert len(chain.inclusions()) == 9
+
+
+def test_partial_batch_waits_for_linger(settings: GatewaySettings) -> None:
+    now = [1_000.0]
+    with Outbox.open(settings.gateway_db_url, clock=lambda: now[0]) as box:
+        accept(box, 1)
+        accept(box, 2)
+        waiting = box.ready_batches(max_size=10, linger=0.5)
+        assert waiting.batches == []
+        assert waiting.next_deadline == pytest.approx(1_000.5)
+        now[0] += 0.5
+        ready = box.ready_batches(max_size=10, linger=0.5)
+        assert [len(records) for _, records in ready.batches] == [2]
+        for n in range(3, 12):
+            accept(box, n)
+        full = box.ready_batches(max_size=10, linger=60)
+        assert [len(records) for _, records in full.batches] == [10]
+
+
+def test_states_accepted_submitted_confirmed(outbox: Outbox, chain: FakeChain) -> None:
+    relayer = FakeRelayer(chain, mine_on_broadcast=False)
+    accept(outbox, 1)
+    submitter = submitter_for(outbox, relayer)
+    submitter.run_once()
+    submitted = outbox.get(rid(1))
+    assert submitted is not None and submitted.status is RecordStatus.SUBMITTED
+    assert submitted.tx_hash == relayer.signed[0].tx_hash
+    assert submitted.batch_id is not None
+    submitter.run_once()  # pending: nothing changes
+    still = outbox.get(rid(1))
+    assert still is not None and still.status is RecordStatus.SUBMITTED
+    relayer.mine_pending()
+    submitter.run_once()
+    confirmed = outbox.get(rid(1))
+    assert confirmed is not None and confirmed.status is RecordStatus.CONFIRMED
+    assert confirmed.block_number == 1
+    assert confirmed.log_index == 0
+
+
+def test_rejected_record_fails_with_reason(outbox: Outbox, chain: FakeChain) -> None:
+    def reject(record: OutboxRecord) -> str | None:
+        return "SignerKeyRevoked(0x01)" if record.record_id == rid(2) else None
+
+    relayer = FakeRelayer(chain, reject=reject)
+    for n in range(1, 4):
+        accept(outbox, n)
+    drain(submitter_for(outbox, relayer))
+    failed = outbox.get(rid(2))
+    assert failed is not None and failed.status is RecordStatus.FAILED
+    assert failed.error_code == "rejected"
+    assert failed.error_reason == "SignerKeyRevoked(0x01)"
+    assert statuses(outbox)[rid(1)] is RecordStatus.CONFIRMED
+    assert statuses(outbox)[rid(3)] is RecordStatus.CONFIRMED
+
+
+def test_reverted_batch_is_split_and_the_bad_record_fails_alone(
+    outbox: Outbox, chain: FakeChain
+) -> None:
+    relayer = FakeRelayer(chain)
+    for n in range(1, 4):
+        accept(outbox, n)
+    submitter = submitter_for(outbox, relayer)
+    submitter.dispatch()
+    relayer.reverted.add(relayer.signed[0].tx_hash)
+    submitter.follow()
+    assert set(statuses(outbox).values()) == {RecordStatus.ACCEPTED}
+    assert all(r.isolate and r.attempts == 1 for r in outbox.records(org_id=ORG_A))
+    submitter.dispatch()
+    assert len(relayer.signed) == 4  # three single-record transactions
+    bad = next(tx for tx in relayer.signed[1:] if rid(2).encode() in tx.raw_tx)
+    relayer.reverted.add(bad.tx_hash)
+    submitter.follow()
+    final = outbox.get(rid(2))
+    assert final is not None and final.status is RecordStatus.FAILED
+    assert final.error_code == "reverted" and final.error_reason == "BatchReverted()"
+    assert statuses(outbox)[rid(1)] is RecordStatus.CONFIRMED
+    assert statuses(outbox)[rid(3)] is RecordStatus.CONFIRMED
+
+
+def test_dropped_transaction_is_rebatched_once(outbox: Outbox, chain: FakeChain) -> None:
+    relayer = FakeRelayer(chain, mine_on_broadcast=False)
+    for n in range(1, 3):
+        accept(outbox, n)
+    submitter = submitter_for(outbox, relayer)
+    submitter.run_once()
+    first = relayer.signed[0]
+    relayer.pool.clear()
+    relayer.dropped.add(first.tx_hash)  # its nonce was taken by another transaction
+    submitter.run_once()  # requeued and sent again in a new transaction
+    assert len(relayer.signed) == 2
+    second = relayer.signed[1]
+    assert second.tx_hash != first.tx_hash
+    relayer.mine_pending()
+    submitter.run_once()
+    assert set(statuses(outbox).values()) == {RecordStatus.CONFIRMED}
+    assert chain.block_of(first.tx_hash) is None
+    assert chain.inclusions() == {rid(1): 1, rid(2): 1}
+    record = outbox.get(rid(1))
+    assert record is not None and record.attempts == 1 and record.tx_hash == second.tx_hash
+
+
+def test_mark_submitted_refuses_records_no_longer_accepted(
+    outbox: Outbox, relayer: FakeRelayer
+) -> None:
+    record = accept(outbox, 1).record
+    batch = Batch("b" * 32, RecordKind.EVENT, (record,))
+    tx = relayer.sign(batch)
+    outbox.mark_submitted(batch, tx)
+    with pytest.raises(Conflict):
+        outbox.mark_submitted(Batch("c" * 32, RecordKind.EVENT, (record,)), SignedTx("0x1", b"{}"))
+    assert [b.batch_id for b, _ in outbox.live_batches()] == [batch.batch_id]
+
+
+# --- restarts: close and reopen the outbox on the same file ------------------------------
+
+
+def reopen(settings: GatewaySettings, old: Outbox) -> Outbox:
+    old.close()
+    return Outbox.open(settings.gateway_db_url)
+
+
+def test_restart_sends_accepted_but_unsent_records_once(
+    settings: GatewaySettings, outbox: Outbox, chain: FakeChain
+) -> None:
+    for n in range(5):
+        accept(outbox, n)
+    with reopen(settings, outbox) as box:
+        relayer = FakeRelayer(chain)
+        drain(submitter_for(box, relayer))
+        assert set(statuses(box).values()) == {RecordStatus.CONFIRMED}
+        assert len(relayer.signed) == 2  # 3 + 2
+    assert chain.inclusions() == {rid(n): 1 for n in range(5)}
+
+
+def test_restart_confirms_mined_transactions_without_resending(
+    settings: GatewaySettings, outbox: Outbox, chain: FakeChain
+) -> None:
+    for n in range(4):
+        accept(outbox, n)
+    submitter_for(outbox, FakeRelayer(chain)).dispatch()  # mined, then "crash"
+    assert set(statuses(outbox).values()) == {RecordStatus.SUBMITTED}
+    with reopen(settings, outbox) as box:
+        relayer = FakeRelayer(chain)
+        drain(submitter_for(box, relayer))
+        assert set(statuses(box).values()) == {RecordStatus.CONFIRMED}
+        assert relayer.signed == [] and relayer.broadcasts == []
+    assert chain.inclusions() == {rid(n): 1 for n in range(4)}
+
+
+def test_restart_resends_unknown_transactions_unchanged(
+    settings: GatewaySettings, outbox: Outbox, chain: FakeChain
+) -> None:
+    for n in range(3):
+        accept(outbox, n)
+    before = FakeRelayer(chain, mine_on_broadcast=False)
+    submitter_for(outbox, before).dispatch()  # in the node's pool only, then "crash"
+    sent = before.signed[0]
+    with reopen(settings, outbox) as box:
+        after = FakeRelayer(chain, mine_on_broadcast=False)  # the pool is gone
+        submitter = submitter_for(box, after)
+        submitter.run_once()
+        assert after.signed == []
+        assert after.broadcasts == [sent.tx_hash]
+        assert after.pool == {sent.tx_hash: sent}
+        after.mine_pending()
+        submitter.run_once()
+        assert set(statuses(box).values()) == {RecordStatus.CONFIRMED}
+    assert chain.inclusions() == {rid(n): 1 for n in range(3)}
+
+
+def test_crash_between_store_and_broadcast_resends_the_stored_tx(
+    settings: GatewaySettings, outbox: Outbox, chain: FakeChain
+) -> None:
+    accept(outbox, 1)
+    before = FakeRelayer(chain)
+    before.fail("broadcast")
+    submitter_for(outbox, before).dispatch()
+    assert statuses(outbox)[rid(1)] is RecordStatus.SUBMITTED
+    assert chain.tx_count() == 0
+    with reopen(settings, outbox) as box:
+        after = FakeRelayer(chain)
+        drain(submitter_for(box, after))
+        assert after.broadcasts == [before.signed[0].tx_hash]
+        assert statuses(box)[rid(1)] is RecordStatus.CONFIRMED
+    assert chain.inclusions() == {rid(1): 1}
+
+
+def test_relayer_raising_at_every_step_loses_nothing(outbox: Outbox, chain: FakeChain) -> None:
+    relayer = FakeRelayer(chain)
+    for n in range(10):
+        accept(outbox, n, kind=RecordKind.EVENT if n % 2 else RecordKind.ATTESTATION)
+    relayer.fail("sign")
+    relayer.fail("broadcast")
+    relayer.fail("broadcast_after")  # sent, but the caller sees an error
+    relayer.fail("receipt", times=2)
+    submitter = submitter_for(outbox, relayer)
+    for _ in range(10):
+        submitter.run_once()
+    assert set(statuses(outbox).values()) == {RecordStatus.CONFIRMED}
+    assert chain.inclusions() == {rid(n): 1 for n in range(10)}
+    assert len(set(relayer.broadcasts)) == len(relayer.signed)  # re-sends reuse the signed tx
