@@ -22,7 +22,7 @@ from gateway.main import create_app
 from gateway.services import GatewayServices
 from gateway.testing import FakeChain, FakeRelayer
 
-ADMIN_TOKEN = "operator-token-for-tests"  # noqa: S105
+ADMIN_TOKEN = "operator-token-for-tests"
 ORG_A = "0x" + "a1" * 32
 ORG_B = "0x" + "b2" * 32
 SIGNATURE = "0x" + "11" * 64 + "1b"

@@ -68,7 +68,8 @@ def statuses(outbox: Outbox, org: str = ORG_A) -> dict[str, RecordStatus]:
 def test_accept_is_idempotent_by_record_id(outbox: Outbox) -> None:
     first = accept(outbox, 1)
     again = accept(outbox, 1)
-    assert first.created and not again.created
+    assert first.created
+    assert not again.created
     assert again.record == first.record
     assert first.record.status is RecordStatus.ACCEPTED
     assert outbox.counts()[RecordStatus.ACCEPTED] == 1
@@ -77,7 +78,8 @@ def test_accept_is_idempotent_by_record_id(outbox: Outbox) -> None:
 def test_accept_is_idempotent_by_key_per_organisation(outbox: Outbox) -> None:
     first = accept(outbox, 1, key="k-1")
     again = accept(outbox, 1, key="k-1")
-    assert not again.created and again.record.record_id == first.record.record_id
+    assert not again.created
+    assert again.record.record_id == first.record.record_id
     # The same key from another organisation is another record.
     other = accept(outbox, 2, key="k-1", org=ORG_B)
     assert other.created
@@ -115,7 +117,8 @@ def test_batches_are_formed_by_kind_with_max_size(
         tx = next(tx for tx in relayer.signed if tx.tx_hash == record.tx_hash)
         assert record.record_id in json.loads(tx.raw_tx)["record_ids"]
         assert record.kind.value == json.loads(tx.raw_tx)["kind"]
-        assert record.block_number is not None and record.block_hash is not None
+        assert record.block_number is not None
+        assert record.block_hash is not None
         assert record.log_index is not None
     assert set(chain.inclusions().values()) == {1}
     assert len(chain.inclusions()) == 9
@@ -144,16 +147,19 @@ def test_states_accepted_submitted_confirmed(outbox: Outbox, chain: FakeChain) -
     submitter = submitter_for(outbox, relayer)
     submitter.run_once()
     submitted = outbox.get(rid(1))
-    assert submitted is not None and submitted.status is RecordStatus.SUBMITTED
+    assert submitted is not None
+    assert submitted.status is RecordStatus.SUBMITTED
     assert submitted.tx_hash == relayer.signed[0].tx_hash
     assert submitted.batch_id is not None
     submitter.run_once()  # pending: nothing changes
     still = outbox.get(rid(1))
-    assert still is not None and still.status is RecordStatus.SUBMITTED
+    assert still is not None
+    assert still.status is RecordStatus.SUBMITTED
     relayer.mine_pending()
     submitter.run_once()
     confirmed = outbox.get(rid(1))
-    assert confirmed is not None and confirmed.status is RecordStatus.CONFIRMED
+    assert confirmed is not None
+    assert confirmed.status is RecordStatus.CONFIRMED
     assert confirmed.block_number == 1
     assert confirmed.log_index == 0
 
@@ -167,7 +173,8 @@ def test_rejected_record_fails_with_reason(outbox: Outbox, chain: FakeChain) -> 
         accept(outbox, n)
     drain(submitter_for(outbox, relayer))
     failed = outbox.get(rid(2))
-    assert failed is not None and failed.status is RecordStatus.FAILED
+    assert failed is not None
+    assert failed.status is RecordStatus.FAILED
     assert failed.error_code == "rejected"
     assert failed.error_reason == "SignerKeyRevoked(0x01)"
     assert statuses(outbox)[rid(1)] is RecordStatus.CONFIRMED
@@ -192,8 +199,10 @@ def test_reverted_batch_is_split_and_the_bad_record_fails_alone(
     relayer.reverted.add(bad.tx_hash)
     submitter.follow()
     final = outbox.get(rid(2))
-    assert final is not None and final.status is RecordStatus.FAILED
-    assert final.error_code == "reverted" and final.error_reason == "BatchReverted()"
+    assert final is not None
+    assert final.status is RecordStatus.FAILED
+    assert final.error_code == "reverted"
+    assert final.error_reason == "BatchReverted()"
     assert statuses(outbox)[rid(1)] is RecordStatus.CONFIRMED
     assert statuses(outbox)[rid(3)] is RecordStatus.CONFIRMED
 
@@ -217,7 +226,9 @@ def test_dropped_transaction_is_rebatched_once(outbox: Outbox, chain: FakeChain)
     assert chain.block_of(first.tx_hash) is None
     assert chain.inclusions() == {rid(1): 1, rid(2): 1}
     record = outbox.get(rid(1))
-    assert record is not None and record.attempts == 1 and record.tx_hash == second.tx_hash
+    assert record is not None
+    assert record.attempts == 1
+    assert record.tx_hash == second.tx_hash
 
 
 def test_mark_submitted_refuses_records_no_longer_accepted(
@@ -264,7 +275,8 @@ def test_restart_confirms_mined_transactions_without_resending(
         relayer = FakeRelayer(chain)
         drain(submitter_for(box, relayer))
         assert set(statuses(box).values()) == {RecordStatus.CONFIRMED}
-        assert relayer.signed == [] and relayer.broadcasts == []
+        assert relayer.signed == []
+        assert relayer.broadcasts == []
     assert chain.inclusions() == {rid(n): 1 for n in range(4)}
 
 
