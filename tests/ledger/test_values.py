@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import itertools
 import json
 import math
 import re
@@ -629,14 +630,19 @@ def test_hs_codes_digest_ignores_order_duplicates_and_notation(
     assert hs_codes_digest(codes) == keccak(b"".join(c.encode() for c in sorted(set(codes))))
 
 
-def test_records_md_hs_digest_rule_when_published() -> None:
+def test_hs_codes_digest_follows_records_md() -> None:
     records = REPO_ROOT / "contracts" / "RECORDS.md"
     if not records.exists():
-        pytest.skip("contracts/RECORDS.md not written yet; hs_codes_digest follows DESIGN")
+        pytest.skip("contracts/RECORDS.md not written yet; hs_codes_digest follows HsCodes.sol")
     text = records.read_text(encoding="utf-8")
-    if "hs" not in text.lower():
-        pytest.skip("contracts/RECORDS.md does not specify the HS codes digest")
-    assert "bytes6" in text, "RECORDS.md describes the HS digest without bytes6: re-check"
+    section = re.search(r"\*\*HS codes digest\*\*(.*?)(?:\n- \*\*|\n#)", text, re.S)
+    assert section is not None, "RECORDS.md no longer specifies the HS codes digest: re-check"
+    rule = " ".join(section.group(1).split())
+    # the rule as RECORDS.md states it, and its Python one-liner
+    assert "6 ASCII bytes each, sorted ascending without duplicates, no separators" in rule
+    assert 'keccak(b"".join(sorted(set(codes))))' in rule
+    codes = [b"220421", b"010121", b"220421", b"847130"]
+    assert hs_codes_digest([c.decode() for c in codes]) == keccak(b"".join(sorted(set(codes))))
 
 
 # --------------------------------------------------------------------------------------------
@@ -746,17 +752,17 @@ def test_cbv_codes_are_stable() -> None:
 
 
 def _records_md_cbv_table(text: str) -> dict[str, int]:
-    """(word -> code) from every Markdown table row that has a CBV word and an integer."""
+    """(word -> code) from Markdown table rows of ``| code | word | code | word | ... |``."""
     words = set(BUSINESS_STEP_CODES) | set(DISPOSITION_CODES)
     found: dict[str, int] = {}
     for line in text.splitlines():
         if not line.lstrip().startswith("|"):
             continue
         cells = [cell.strip().strip("`*") for cell in line.strip().strip("|").split("|")]
-        numbers = [int(cell) for cell in cells if re.fullmatch(r"[0-9]{1,3}", cell)]
-        named = [cell for cell in cells if cell in words]
-        if len(numbers) == 1 and len(named) == 1:
-            found[named[0]] = numbers[0]
+        for number, word in itertools.pairwise(cells):
+            if re.fullmatch(r"[0-9]{1,3}", number) and word in words:
+                assert word not in found, f"{word} listed twice in RECORDS.md"
+                found[word] = int(number)
     return found
 
 
@@ -771,8 +777,8 @@ def test_cbv_codes_match_contracts_records_md() -> None:
 
 
 def test_records_md_table_parser_reads_markdown_rows() -> None:
-    text = "| code | bizStep |\n|---|---|\n| 1 | `accepting` |\n| 33 | shipping |\n| x | y |\n"
-    text += "| 15 | **in_transit** | CBV 2.0 |\n"
+    text = "| code | word | code | word |\n|---|---|---|---|\n| 1 | `accepting` | 33 | shipping |\n"
+    text += "| x | y |\n| 15 | **in_transit** | | |\nnot | 2 | arriving\n"
     assert _records_md_cbv_table(text) == {"accepting": 1, "shipping": 33, "in_transit": 15}
 
 
