@@ -9,7 +9,8 @@
 Error responses raise the classes of :mod:`gateway.errors` (``Unauthenticated``,
 ``PermissionDenied``, ``NotFound``, ``IdempotencyConflict``, ``InvalidRequest``, ...), built from
 the JSON error body: ``code``, ``message``, ``field`` and ``rule`` are on the exception,
-``status_code`` too.
+``status_code`` too. Request bodies are checked locally first with the same models as the
+server; a broken rule raises :class:`~gateway.errors.InvalidRequest` before anything is sent.
 """
 
 from __future__ import annotations
@@ -17,9 +18,11 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable, Mapping
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
+import pydantic
+from pydantic import BaseModel
 
 from gateway.auth import OrgKind, Scope
 from gateway.errors import (
@@ -57,6 +60,21 @@ _BY_STATUS: dict[int, type[GatewayError]] = {
     422: InvalidRequest,
     503: ServiceUnavailable,
 }
+
+
+_M = TypeVar("_M", bound=BaseModel)
+
+
+def _build(model: type[_M], **data: Any) -> _M:
+    """Validate a request body locally; a broken rule raises :class:`InvalidRequest`."""
+    try:
+        return model.model_validate(data)
+    except pydantic.ValidationError as exc:
+        first = exc.errors()[0]
+        field = ".".join(str(p) for p in first["loc"]) or "body"
+        raise InvalidRequest(
+            f"{field}: {first['msg']}", code="invalid_request", field=field, rule=first["type"]
+        ) from None
 
 
 def _raise_for(response: httpx.Response) -> None:
@@ -139,8 +157,12 @@ class GatewayClient:
         Without an ``idempotency_key`` one is generated, so a retry of *this call* is safe
         only if the caller passes the same key again (or gives a ``record_id``).
         """
-        body = RecordSubmission(
-            kind=RecordKind(kind), record_id=record_id, payload=dict(payload), signature=signature
+        body = _build(
+            RecordSubmission,
+            kind=kind,
+            record_id=record_id,
+            payload=dict(payload),
+            signature=signature,
         )
         key = idempotency_key or str(uuid.uuid4())
         response = self._request(
@@ -194,11 +216,12 @@ class GatewayClient:
         label: str | None = None,
         expires_at: datetime | None = None,
     ) -> ApiKeyIssued:
-        body = ApiKeyCreate(
+        body = _build(
+            ApiKeyCreate,
             org_id=org_id,
-            org_kind=OrgKind(org_kind),
+            org_kind=org_kind,
             country=country,
-            scopes=[Scope(s) for s in scopes],
+            scopes=list(scopes),
             label=label,
             expires_at=expires_at,
         )
