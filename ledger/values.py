@@ -14,7 +14,7 @@ type                        rule                                       on chain
 :class:`BusinessStep`       CBV 2.0 bizStep word                       ``uint8``
 :class:`Disposition`        CBV 2.0 disposition word                   ``uint8``
 :class:`UnitCode`           UN/ECE Rec. 20 code (accepted subset)      ``bytes8``
-:class:`Quantity`           positive decimal, 3 fractional digits      ``uint64``
+:class:`Quantity`           positive decimal, whole units on chain     ``uint64``
 :class:`Gln`                GS1 GLN, 13 digits with check digit        ``bytes13``
 ==========================  =========================================  ==================
 
@@ -70,8 +70,9 @@ __all__ = [
     "LOCODE_FUNCTIONS",
     "LOCODE_LISTED_WITH_ZERO",
     "QUANTITY_DECIMALS",
-    "QUANTITY_MAX_BASE_UNITS",
+    "QUANTITY_MAX",
     "UNIT_CODES",
+    "UNIT_CONVERSIONS",
     "BusinessStep",
     "ContainerNumber",
     "CountryCode",
@@ -1094,107 +1095,170 @@ class UnitCode(_ValidatedStr):
         return cls(_from_ascii_fixed(raw, size=8, field=cls.field, error=InvalidUnit))
 
 
-#: Fractional digits of a quantity: amounts are stored in milli-units (1 KGM = 1000).
+#: Unit conversions that are exact: unit -> (dimension, size in the dimension's smallest unit).
+#: Only units of the same dimension convert; the others (LPA, MTK, MTR, H87, NAR, NPR, PR, SET,
+#: KWH) stand alone.
+UNIT_CONVERSIONS: Final[Mapping[str, tuple[str, int]]] = {
+    "GRM": ("mass", 1),
+    "KGM": ("mass", 1_000),
+    "TNE": ("mass", 1_000_000),
+    "MLT": ("volume", 1),
+    "LTR": ("volume", 1_000),
+    "HLT": ("volume", 100_000),
+    "MTQ": ("volume", 1_000_000),
+    "C62": ("count", 1),
+    "DZN": ("count", 12),
+}
+
+#: Fractional digits a quantity may have when entered (thousandths of its unit).
 QUANTITY_DECIMALS: Final = 3
-#: Largest quantity in base units: what fits the contracts' ``uint64`` (Certificates.sol),
-#: i.e. 18,446,744,073,709,551.615 units.
-QUANTITY_MAX_BASE_UNITS: Final = 2**64 - 1
-_QUANTITY_SCALE: Final = 10**QUANTITY_DECIMALS
+#: Largest on-chain quantity: the contracts' ``uint64`` (Certificates.sol), in whole units.
+QUANTITY_MAX: Final = 2**64 - 1
+_MILLI: Final = 10**QUANTITY_DECIMALS
+
+
+def _to_milli(number: Decimal) -> int | None:
+    """``number`` x 1000 as an exact ``int``, or ``None`` if it has more than 3 decimals.
+
+    Works on the digits: ``Decimal`` arithmetic and ``normalize()`` round to the context
+    precision (28 digits by default). The caller bounds the magnitude first, so the power of
+    ten below stays small.
+    """
+    sign, digits, exponent = number.as_tuple()
+    assert isinstance(exponent, int)  # finite
+    end = len(digits)
+    while end > 1 and digits[end - 1] == 0:  # trailing zeros are not fractional digits
+        end -= 1
+        exponent += 1
+    if exponent < -QUANTITY_DECIMALS:
+        return None
+    mantissa = int("".join(map(str, digits[:end])))
+    return (-1 if sign else 1) * mantissa * int(10 ** (exponent + QUANTITY_DECIMALS))
+
+
+def _from_milli(milli: int) -> Decimal:
+    """Exact inverse of :func:`_to_milli`, without trailing zeros (``12500`` -> ``12.5``)."""
+    whole, fraction = divmod(milli, _MILLI)
+    if not fraction:
+        return Decimal(whole)
+    return Decimal(f"{whole}.{f'{fraction:0{QUANTITY_DECIMALS}d}'.rstrip('0')}")
 
 
 @dataclass(frozen=True, slots=True)
 class Quantity:
-    """A positive quantity with its unit, e.g. ``Quantity.parse("12.5", "TNE")``.
+    """A positive quantity of a unit, e.g. ``Quantity.parse("12.5", "TNE")``.
 
-    Rule: the amount is a decimal string, ``int`` or ``Decimal`` (never ``float``, which
-    cannot represent most decimals), finite, strictly positive, with at most
-    :data:`QUANTITY_DECIMALS` (3) fractional digits; trailing zeros do not count
-    (``"1.2500"`` is fine). On chain it is an integer of **milli-units** (``base_units`` =
-    amount x 1000, so 12.5 TNE is 12500), at most :data:`QUANTITY_MAX_BASE_UNITS`
-    (``uint64``, as in ``contracts/src/Certificates.sol``), and the unit is a ``bytes8``
-    :class:`UnitCode`. Arithmetic is exact integer arithmetic on the digits, never rounded.
+    Rule for the amount: a decimal string (``"12.5"``), ``int`` or ``Decimal`` -- never a
+    ``float``, which cannot hold most decimals exactly -- that is finite, strictly positive and
+    has at most :data:`QUANTITY_DECIMALS` (3) fractional digits (trailing zeros do not count:
+    ``"1.2500"`` is 1.25). It is kept exactly, normalised (``Decimal("12.5")``).
+
+    On chain (``contracts/RECORDS.md``, Certificates): the quantity is a ``uint64`` **whole
+    number of its unit**, with the unit as ``bytes8``; fractions are recorded in a smaller unit.
+    :meth:`to_chain` therefore refuses a fractional amount, and :meth:`to` converts exactly
+    between units of one dimension (:data:`UNIT_CONVERSIONS`):
+    ``Quantity.parse("12.5", "TNE").to("KGM").to_chain() == (12500, b"KGM\0\0\0\0\0")``.
+    A drawdown carries no unit, so it must be expressed in its certificate's unit.
     """
 
-    base_units: int
+    amount: Decimal
     unit: UnitCode
 
     def __post_init__(self) -> None:
-        if isinstance(self.base_units, bool) or not isinstance(self.base_units, int):
-            raise InvalidQuantity("quantity", "base units must be an integer", self.base_units)
-        if not 0 < self.base_units <= QUANTITY_MAX_BASE_UNITS:
-            raise InvalidQuantity(
-                "quantity",
-                f"must be positive and at most {QUANTITY_MAX_BASE_UNITS} base units (uint64)",
-                self.base_units,
-            )
+        amount: object = self.amount
+        if not isinstance(amount, Decimal):
+            raise InvalidQuantity("quantity", "amount must be a Decimal (use Quantity.parse)")
         unit: object = self.unit
         if not isinstance(unit, UnitCode):
             object.__setattr__(self, "unit", UnitCode(unit))
+        if not amount.is_finite():
+            raise InvalidQuantity("quantity", "must be finite", amount)
+        if amount <= 0:
+            raise InvalidQuantity("quantity", "must be positive", amount)
+        if amount > QUANTITY_MAX:  # exact comparison, before any scaling
+            raise InvalidQuantity("quantity", f"must be at most {QUANTITY_MAX} (uint64)", amount)
+        milli = _to_milli(amount)
+        if milli is None:
+            raise InvalidQuantity(
+                "quantity", f"at most {QUANTITY_DECIMALS} fractional digits are allowed", amount
+            )
+        object.__setattr__(self, "amount", _from_milli(milli))
 
     @classmethod
     def parse(cls, amount: str | int | Decimal, unit: str) -> Quantity:
-        """Validate a human amount and unit; see the class docstring for the rule."""
-        return cls(base_units=cls._to_base_units(amount), unit=UnitCode(unit))
+        """Validate a human amount and a unit code; see the class docstring for the rule."""
+        return cls(amount=cls._decimal(amount), unit=UnitCode(unit))
 
     @staticmethod
-    def _to_base_units(amount: object) -> int:
+    def _decimal(amount: object) -> Decimal:
         if isinstance(amount, float | bool):
             raise InvalidQuantity(
                 "quantity", "must be a decimal string, int or Decimal, not float/bool", amount
             )
         if isinstance(amount, int):
-            number = Decimal(amount)
-        elif isinstance(amount, Decimal):
-            number = amount
-        elif isinstance(amount, str):
-            if not re.fullmatch(r"\s*[0-9]+(\.[0-9]+)?\s*", amount):
+            return Decimal(amount)
+        if isinstance(amount, Decimal):
+            return amount
+        if isinstance(amount, str):
+            if not re.fullmatch(r"[0-9]+(\.[0-9]+)?", amount.strip()):
                 raise InvalidQuantity(
                     "quantity", "must be a plain decimal number like '12.5'", amount
                 )
-            number = Decimal(amount.strip())
-        else:
-            raise InvalidQuantity("quantity", "must be a decimal string, int or Decimal", amount)
-        if not number.is_finite():
-            raise InvalidQuantity("quantity", "must be finite", amount)
-        if number <= 0:
-            raise InvalidQuantity("quantity", "must be positive", amount)
-        # Exact integer arithmetic on the digits: Decimal arithmetic would round to the
-        # context precision (28 digits); exactness must not depend on the context.
-        _sign, digits, exponent = number.as_tuple()
-        assert isinstance(exponent, int)  # finite
-        mantissa = int("".join(map(str, digits)))
-        shift = exponent + QUANTITY_DECIMALS
-        if shift >= 0:
-            base = mantissa * int(10**shift)
-        else:
-            base, remainder = divmod(mantissa, int(10**-shift))
-            if remainder:
-                raise InvalidQuantity(
-                    "quantity",
-                    f"at most {QUANTITY_DECIMALS} fractional digits are allowed",
-                    amount,
-                )
-        if base > QUANTITY_MAX_BASE_UNITS:
-            raise InvalidQuantity("quantity", "is too large for uint64 base units", amount)
-        return base
+            return Decimal(amount.strip())
+        raise InvalidQuantity("quantity", "must be a decimal string, int or Decimal", amount)
 
     @property
-    def amount(self) -> Decimal:
-        """The human amount, exact, no trailing zeros: ``Decimal("12.5")``, ``Decimal("1000")``."""
-        whole, fraction = divmod(self.base_units, _QUANTITY_SCALE)
-        if not fraction:
-            return Decimal(whole)
-        digits = f"{fraction:0{QUANTITY_DECIMALS}d}".rstrip("0")
-        return Decimal(f"{whole}.{digits}")
+    def is_whole(self) -> bool:
+        """Whether the amount is a whole number of the unit (what the chain can record)."""
+        return self.amount == self.amount.to_integral_value()
+
+    def to(self, unit: str) -> Quantity:
+        """The same quantity in another unit of its dimension, exactly.
+
+        Raises :class:`~ledger.errors.InvalidQuantity` if the units do not convert
+        (different dimensions, or a unit without conversions) or if the result would need
+        more than 3 fractional digits (``Quantity.parse("1", "GRM").to("TNE")``).
+        """
+        target = UnitCode(unit)
+        if target == self.unit:
+            return self
+        here, there = UNIT_CONVERSIONS.get(self.unit), UNIT_CONVERSIONS.get(target)
+        if here is None or there is None or here[0] != there[0]:
+            raise InvalidQuantity(
+                "quantity", f"{self.unit} does not convert to {target}", str(self)
+            )
+        milli = _to_milli(self.amount)
+        assert milli is not None  # guaranteed by construction
+        scaled, remainder = divmod(milli * here[1], there[1])
+        if remainder:
+            raise InvalidQuantity(
+                "quantity",
+                f"in {target} it would need more than {QUANTITY_DECIMALS} fractional digits",
+                str(self),
+            )
+        return Quantity(amount=_from_milli(scaled), unit=target)
 
     def to_chain(self) -> tuple[int, bytes]:
-        """``(uint64 base units, bytes8 unit)`` as passed to the contracts."""
-        return (self.base_units, self.unit.to_bytes8())
+        """``(uint64 quantity, bytes8 unit)`` as the contracts take them.
+
+        Raises :class:`~ledger.errors.InvalidQuantity` if the amount is not a whole number of
+        the unit: convert it to a smaller unit first (:meth:`to`).
+        """
+        if not self.is_whole:
+            raise InvalidQuantity(
+                "quantity",
+                "on chain a quantity is a whole number of its unit (contracts/RECORDS.md); "
+                "convert it to a smaller unit first",
+                str(self),
+            )
+        return (int(self.amount), self.unit.to_bytes8())
 
     @classmethod
-    def from_chain(cls, base_units: int, unit: bytes) -> Quantity:
+    def from_chain(cls, quantity: int, unit: bytes) -> Quantity:
         """Inverse of :meth:`to_chain`."""
-        return cls(base_units=base_units, unit=UnitCode.from_bytes8(unit))
+        if isinstance(quantity, bool) or not isinstance(quantity, int):
+            raise InvalidQuantity("quantity", "on-chain quantity must be an integer", quantity)
+        return cls(amount=Decimal(quantity), unit=UnitCode.from_bytes8(unit))
 
     def __str__(self) -> str:
         return f"{self.amount} {self.unit}"
@@ -1203,7 +1267,10 @@ class Quantity:
     def __get_pydantic_core_schema__(
         cls, source_type: Any, handler: GetCoreSchemaHandler
     ) -> CoreSchema:
-        """As a pydantic field: ``{"amount": "12.5", "unit": "TNE"}`` in, the same out."""
+        """As a pydantic field: ``{"amount": "12.5", "unit": "TNE"}`` in, the same out.
+
+        ``amount`` is a JSON string or integer; a JSON float (``12.5``) is refused.
+        """
         from pydantic_core import core_schema
 
         def from_mapping(data: Mapping[str, Any]) -> Quantity:

@@ -38,8 +38,9 @@ from ledger.values import (
     BUSINESS_STEP_CODES,
     DISPOSITION_CODES,
     LOCODE_LISTED_WITH_ZERO,
-    QUANTITY_MAX_BASE_UNITS,
+    QUANTITY_MAX,
     UNIT_CODES,
+    UNIT_CONVERSIONS,
     BusinessStep,
     ContainerNumber,
     CountryCode,
@@ -386,7 +387,7 @@ def test_pydantic_model_normalises_values() -> None:
     assert event.container == "CSQU3054383"
     assert event.step == "loading"
     assert event.hs == "220421"
-    assert event.quantity == Quantity(base_units=12_500, unit=UnitCode("TNE"))
+    assert event.quantity == Quantity(amount=Decimal("12.5"), unit=UnitCode("TNE"))
 
 
 def test_pydantic_model_serialises_canonical_forms() -> None:
@@ -974,24 +975,25 @@ def test_unit_from_bytes8_validates(raw: bytes) -> None:
 
 
 @pytest.mark.parametrize(
-    ("amount", "base_units"),
+    ("amount", "canonical"),
     [
-        ("12.5", 12_500),
-        ("1.2500", 1_250),
-        ("0.001", 1),
-        (" 7 ", 7_000),
-        (5, 5_000),
-        (Decimal("2.25"), 2_250),
-        ("18446744073709551.615", QUANTITY_MAX_BASE_UNITS),
-        ("18446744073709551.61500000000000000000000000", QUANTITY_MAX_BASE_UNITS),
+        ("12.5", "12.5"),
+        ("1.2500", "1.25"),
+        ("0.001", "0.001"),
+        (" 7 ", "7"),
+        ("1000", "1000"),
+        (5, "5"),
+        (Decimal("2.250"), "2.25"),
+        (Decimal("1E+2"), "100"),
+        ("18446744073709551615", "18446744073709551615"),
+        ("18446744073709551614.999", "18446744073709551614.999"),
     ],
 )
-def test_quantity_scales_to_milli_units(amount: Any, base_units: int) -> None:
+def test_quantity_keeps_the_exact_amount(amount: Any, canonical: str) -> None:
     quantity = Quantity.parse(amount, "kgm")
-    assert quantity.base_units == base_units
+    assert str(quantity.amount) == canonical
     assert quantity.unit == "KGM"
-    assert quantity.to_chain() == (base_units, b"KGM\x00\x00\x00\x00\x00")
-    assert Quantity.from_chain(*quantity.to_chain()) == quantity
+    assert type(quantity.unit) is UnitCode
 
 
 @pytest.mark.parametrize(
@@ -1012,10 +1014,11 @@ def test_quantity_scales_to_milli_units(amount: Any, base_units: int) -> None:
         (Decimal("NaN"), "must be finite"),
         (Decimal("Infinity"), "must be finite"),
         (Decimal("-2"), "must be positive"),
-        ("18446744073709551.616", "too large for uint64"),
-        ("18446744073709551616", "too large for uint64"),
+        (Decimal("1E-100000000"), "at most 3 fractional digits"),  # no 10**100000000 built
+        (Decimal("1E+100000000"), "must be at most 18446744073709551615"),
+        ("18446744073709551615.001", "must be at most 18446744073709551615 (uint64)"),
         # 38 significant digits: the default Decimal context (28) would round this silently
-        ("1000000000000000000000000000000000.0001", "at most 3 fractional digits"),
+        ("1000000000000000000.0000000000000000001", "at most 3 fractional digits"),
         (None, "must be a decimal string"),
     ],
 )
@@ -1025,31 +1028,111 @@ def test_quantity_rejects_with_the_rule(amount: Any, rule: str) -> None:
     assert caught.value.field == "quantity"
 
 
-def test_quantity_rejects_bad_unit_and_bad_base_units() -> None:
+def test_quantity_constructor_validates_too() -> None:
     with pytest.raises(InvalidUnit):
         Quantity.parse("1", "KG")
     with pytest.raises(InvalidQuantity, match="must be positive"):
-        Quantity(base_units=0, unit=UnitCode("KGM"))
+        Quantity(amount=Decimal(0), unit=UnitCode("KGM"))
+    with pytest.raises(InvalidQuantity, match="must be a Decimal"):
+        Quantity(amount=12, unit=UnitCode("KGM"))  # type: ignore[arg-type]
+    assert Quantity(amount=Decimal("1.50"), unit="LTR").unit == UnitCode("LTR")  # type: ignore[arg-type]
+
+
+def test_quantity_on_chain_is_a_whole_number_of_its_unit() -> None:
+    # contracts/RECORDS.md: "quantity > 0 (uint64, integer in unit; use a smaller unit ...)"
+    assert Quantity.parse("12", "TNE").to_chain() == (12, b"TNE\x00\x00\x00\x00\x00")
+    with pytest.raises(InvalidQuantity, match="whole number of its unit"):
+        Quantity.parse("12.5", "TNE").to_chain()
+    assert Quantity.parse("12.5", "TNE").to("KGM").to_chain() == (12_500, b"KGM" + b"\x00" * 5)
+
+
+def test_quantity_from_chain_round_trips_and_validates() -> None:
+    quantity = Quantity.parse("340", "NAR")
+    assert Quantity.from_chain(*quantity.to_chain()) == quantity
+    assert Quantity.from_chain(2**64 - 1, b"C62" + b"\x00" * 5).amount == 2**64 - 1
+    with pytest.raises(InvalidQuantity, match="must be positive"):
+        Quantity.from_chain(0, b"KGM" + b"\x00" * 5)
     with pytest.raises(InvalidQuantity, match="must be an integer"):
-        Quantity(base_units=True, unit=UnitCode("KGM"))
+        Quantity.from_chain(True, b"KGM" + b"\x00" * 5)
+    with pytest.raises(InvalidUnit):
+        Quantity.from_chain(1, b"KGM")
+
+
+@pytest.mark.parametrize(
+    ("amount", "unit", "target", "expected"),
+    [
+        ("12.5", "TNE", "KGM", "12500"),
+        ("1", "GRM", "KGM", "0.001"),
+        ("1000", "GRM", "TNE", "0.001"),
+        ("0.75", "LTR", "MLT", "750"),
+        ("2.5", "HLT", "LTR", "250"),
+        ("1", "MTQ", "HLT", "10"),
+        ("3", "DZN", "C62", "36"),
+        ("7", "KGM", "KGM", "7"),
+    ],
+)
+def test_quantity_converts_exactly(amount: str, unit: str, target: str, expected: str) -> None:
+    converted = Quantity.parse(amount, unit).to(target)
+    assert (str(converted.amount), converted.unit) == (expected, target)
+
+
+@pytest.mark.parametrize(
+    ("amount", "unit", "target", "rule"),
+    [
+        ("1", "KGM", "LTR", "KGM does not convert to LTR"),
+        ("1", "NAR", "C62", "NAR does not convert to C62"),
+        ("1", "LPA", "LTR", "LPA does not convert to LTR"),
+        ("1", "GRM", "TNE", "more than 3 fractional digits"),
+        ("1", "C62", "DZN", "more than 3 fractional digits"),
+    ],
+)
+def test_quantity_refuses_inexact_or_foreign_conversions(
+    amount: str, unit: str, target: str, rule: str
+) -> None:
+    with pytest.raises(InvalidQuantity, match=re.escape(rule)):
+        Quantity.parse(amount, unit).to(target)
+
+
+def test_quantity_conversion_table_uses_accepted_units() -> None:
+    assert set(UNIT_CONVERSIONS) <= set(UNIT_CODES)
+    assert all(size > 0 for _, size in UNIT_CONVERSIONS.values())
 
 
 def test_quantity_amount_and_str() -> None:
     assert Quantity.parse("12.500", "TNE").amount == Decimal("12.5")
     assert str(Quantity.parse("1000", "KGM")) == "1000 KGM"
     assert str(Quantity.parse("0.05", "LTR")) == "0.05 LTR"
+    assert Quantity.parse("1.0", "KGM") == Quantity.parse("1", "KGM")
 
 
 @settings(max_examples=200)
 @given(
-    base_units=st.integers(min_value=1, max_value=QUANTITY_MAX_BASE_UNITS),
+    milli=st.integers(min_value=1, max_value=QUANTITY_MAX * 1000),
     unit=st.sampled_from(sorted(UNIT_CODES)),
 )
-def test_quantity_amount_round_trips(base_units: int, unit: str) -> None:
-    quantity = Quantity(base_units=base_units, unit=UnitCode(unit))
+def test_quantity_amount_round_trips_through_text(milli: int, unit: str) -> None:
+    whole, fraction = divmod(milli, 1000)
+    text = f"{whole}.{fraction:03d}"
+    quantity = Quantity.parse(text, unit)
     assert Quantity.parse(str(quantity.amount), unit) == quantity
     with localcontext(prec=50):  # exact, whatever the default context's precision
-        assert quantity.amount * 1000 == base_units
+        assert quantity.amount * 1000 == milli
+    assert quantity.is_whole == (fraction == 0)
+
+
+@settings(max_examples=100)
+@given(
+    milli=st.integers(min_value=1, max_value=10**15),
+    path=st.sampled_from([("TNE", "KGM", "GRM"), ("MTQ", "LTR", "MLT"), ("HLT", "LTR", "MLT")]),
+)
+def test_quantity_conversion_down_and_back_is_identity(
+    milli: int, path: tuple[str, str, str]
+) -> None:
+    big, middle, small = path
+    quantity = Quantity.parse(f"{milli // 1000}.{milli % 1000:03d}", big)
+    assert quantity.to(middle).to(big) == quantity
+    assert quantity.to(small).to(big) == quantity
+    assert quantity.to(small).is_whole
 
 
 # --------------------------------------------------------------------------------------------
