@@ -67,6 +67,7 @@ COMPILER_SETTINGS: dict[str, Any] = {
                 "evm.deployedBytecode.object",
                 "evm.deployedBytecode.immutableReferences",
                 "evm.methodIdentifiers",
+                "userdoc",
             ]
         }
     },
@@ -197,8 +198,8 @@ def compile_contracts(
     version = solcx.wrapper.get_version_str_from_solc_binary(binary)
     artifacts: dict[str, dict[str, Any]] = {}
     for unit, contracts in sorted(output["contracts"].items()):
-        if not unit.startswith("src/"):
-            continue
+        if not unit.startswith("src/") or unit.count("/") != 1:
+            continue  # deployable contracts live directly in src/; not libraries or interfaces
         for name, result in sorted(contracts.items()):
             bytecode = result["evm"]["bytecode"]["object"]
             if not bytecode:
@@ -215,6 +216,7 @@ def compile_contracts(
                     "immutableReferences", {}
                 ),
                 "methodIdentifiers": result["evm"].get("methodIdentifiers", {}),
+                "userdoc": result.get("userdoc", {}),
             }
     build_info = {
         "compiler": {"name": "solc", "version": version.split("+")[0], "build": version},
