@@ -52,11 +52,13 @@ __all__ = [
     "domain_separator",
     "encode_struct",
     "encode_type_string",
+    "from_compact_signature",
     "hash_typed_data",
     "recover_typed_data",
     "sign_typed_data",
     "signable_message",
     "struct_hash",
+    "to_compact_signature",
     "type_hash",
 ]
 
@@ -229,6 +231,28 @@ def check_signature(signature: bytes | str) -> bytes:
     if not 0 < s <= _HALF_N:
         raise InvalidSignature("signature", "s must be in [1, n/2] (EIP-2 low s)")
     return raw
+
+
+def to_compact_signature(signature: bytes | str) -> tuple[bytes, bytes]:
+    """EIP-2098 compact form ``(r, vs)`` that the contracts take (``Sig { r; vs; }``).
+
+    ``vs = s | ((v - 27) << 255)``, as specified in ``contracts/RECORDS.md``. The signature
+    is checked first (:func:`check_signature`), so ``s`` never has its top bit set.
+    """
+    raw = check_signature(signature)
+    s = int.from_bytes(raw[32:64], "big")
+    vs = s | ((raw[64] - 27) << 255)
+    return raw[:32], vs.to_bytes(32, "big")
+
+
+def from_compact_signature(r: bytes, vs: bytes) -> bytes:
+    """Inverse of :func:`to_compact_signature`: 65 bytes ``r ‖ s ‖ v``, checked."""
+    if len(r) != 32 or len(vs) != 32:
+        raise InvalidSignature("signature", "compact form needs 32-byte r and vs")
+    value = int.from_bytes(vs, "big")
+    s = value & ((1 << 255) - 1)
+    v = 27 + (value >> 255)
+    return check_signature(bytes(r) + s.to_bytes(32, "big") + bytes([v]))
 
 
 def sign_typed_data(private_key: bytes | str, full_message: Mapping[str, Any]) -> bytes:

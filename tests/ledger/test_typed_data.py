@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -14,18 +15,21 @@ from hypothesis import strategies as st
 
 from ledger.errors import InvalidSignature, InvalidTypedData, ValidationError
 from ledger.typed_data import (
+    DOMAIN_FIELDS,
     SECP256K1_N,
     check_signature,
     domain_separator,
     encode_struct,
     encode_type_string,
+    from_compact_signature,
     hash_typed_data,
     recover_typed_data,
     sign_typed_data,
     struct_hash,
+    to_compact_signature,
     type_hash,
 )
-from tests.data_paths import data_params, shared_file
+from tests.data_paths import REPO_ROOT, data_params, shared_file
 
 EIP712 = ("eip712",)
 
@@ -451,3 +455,92 @@ def test_sign_then_recover_gives_the_signer(
     signature = sign_typed_data(private_key, message)
     check_signature(signature)  # always low-s, v in {27, 28}
     assert recover_typed_data(message, signature) == Account.from_key(private_key).address
+
+
+# --------------------------------------------------------------------------------------------
+# contracts/RECORDS.md: compact signatures, domain and record type hashes
+# --------------------------------------------------------------------------------------------
+
+RECORDS_MD = REPO_ROOT / "contracts" / "RECORDS.md"
+_RECORD_ROW = re.compile(r"^\|\s*(\w+)\s*\|\s*`(\w+)\(([^`]*)\)`\s*\|\s*`(0x[0-9a-fA-F]{64})`\s*\|")
+
+
+def _records_md() -> str:
+    if not RECORDS_MD.exists():
+        pytest.skip("contracts/RECORDS.md not written yet")
+    return RECORDS_MD.read_text(encoding="utf-8")
+
+
+def _record_types() -> list[Any]:
+    if not RECORDS_MD.exists():
+        reason = "contracts/RECORDS.md not written yet"
+        return [pytest.param(None, marks=pytest.mark.skip(reason=reason), id="records-md-missing")]
+    rows = []
+    for line in RECORDS_MD.read_text(encoding="utf-8").splitlines():
+        match = _RECORD_ROW.match(line)
+        if match is not None:
+            rows.append(pytest.param(match.groups(), id=match.group(1)))
+    return rows
+
+
+RECORD_TYPES_MD = _record_types()
+
+
+def test_records_md_lists_the_record_types() -> None:
+    _records_md()
+    assert len(RECORD_TYPES_MD) >= 16
+
+
+@pytest.mark.parametrize("row", RECORD_TYPES_MD)
+def test_records_md_type_hash_matches_its_type_string(row: tuple[str, str, str, str]) -> None:
+    record, name, fields, expected = row
+    assert record == name
+    types = {
+        name: [
+            {"name": field.split(" ")[1], "type": field.split(" ")[0]}
+            for field in fields.split(",")
+        ]
+    }
+    assert encode_type_string(name, types) == f"{name}({fields})"
+    assert type_hash(name, types) == _hex(expected)
+
+
+def test_records_md_domain_type_is_canonical_without_salt() -> None:
+    text = _records_md()
+    assert (
+        "`EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)`"
+        in text
+    )
+    domain_types = {
+        "EIP712Domain": [
+            {"name": name, "type": type_} for name, type_ in DOMAIN_FIELDS if name != "salt"
+        ]
+    }
+    assert encode_type_string("EIP712Domain", domain_types) == (
+        "EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)"
+    )
+
+
+def test_compact_signature_is_the_records_md_formula(mail_signature: bytes) -> None:
+    r, vs = to_compact_signature(mail_signature)
+    # RECORDS.md: vs = (int.from_bytes(sig[32:64], "big") | ((sig[64] - 27) << 255))
+    expected_vs = int.from_bytes(mail_signature[32:64], "big") | ((mail_signature[64] - 27) << 255)
+    assert r == mail_signature[:32]
+    assert vs == expected_vs.to_bytes(32, "big")
+    assert from_compact_signature(r, vs) == mail_signature
+
+
+@settings(max_examples=30, deadline=None)
+@given(key=st.integers(min_value=1, max_value=SECP256K1_N - 1), text=st.text(max_size=20))
+def test_compact_signature_round_trips_for_both_v(key: int, text: str) -> None:
+    message = _mail_message()
+    message["message"]["contents"] = text
+    signature = sign_typed_data(key.to_bytes(32, "big"), message)
+    r, vs = to_compact_signature(signature)
+    assert (vs[0] >> 7) == signature[64] - 27
+    assert from_compact_signature(r, vs) == signature
+
+
+def test_compact_signature_rejects_bad_lengths() -> None:
+    with pytest.raises(InvalidSignature, match="32-byte r and vs"):
+        from_compact_signature(b"\x01" * 31, b"\x01" * 32)
