@@ -141,7 +141,13 @@ class BenchContext:
             raise BenchError("deployment receipt has no contract address")
         return self.w3.eth.contract(address=address, abi=abi), receipt
 
-    def median_gas(self, make_call: Callable[[int], ContractFunction], samples: int) -> int:
-        """Send ``samples`` calls (``make_call(i)``) one by one; median of their gasUsed."""
+    def median_gas(
+        self, make_call: Callable[[int], ContractFunction], samples: int, *, section: str, key: str
+    ) -> int:
+        """Send ``samples`` calls (``make_call(i)``) one by one; the median of their gasUsed.
+
+        Every sample is put on record under ``meta.sections[section][key + "_samples"]``.
+        """
         used = [int(self.transact(make_call(i))["gasUsed"]) for i in range(samples)]
+        self.note(section, f"{key}_samples", used)
         return int(median(used))
