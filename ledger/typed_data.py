@@ -15,7 +15,11 @@ and the hashing helpers in ``eth_account._utils.encode_typed_data``), adding:
   declaration that differs would describe a separator other than the one signed;
 * strict signatures: 65 bytes ``r ‖ s ‖ v``, ``v`` 27 or 28, ``0 < r < n``,
   ``0 < s <= n/2`` (EIP-2 low s, as OpenZeppelin ``ECDSA.recover`` demands), else
-  :class:`~ledger.errors.InvalidSignature` naming the field ``signature``.
+  :class:`~ledger.errors.InvalidSignature` naming the field ``signature``;
+* the EIP-2098 compact form ``(r, vs)`` the contracts take (:func:`to_compact_signature`).
+
+The contracts' domains and record types are specified in ``contracts/RECORDS.md``; the tests
+check every type hash listed there against this module's encoder.
 
 A *full message* is the JSON form used by ``eth_signTypedData_v4``::
 

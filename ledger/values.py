@@ -1018,7 +1018,8 @@ class Disposition(_CbvWord):
 
     Accepted inputs as for :class:`BusinessStep` with ``urn:epcglobal:cbv:disp:``,
     ``https://ref.gs1.org/cbv/Disp-`` and ``cbv:Disp-``. Words outside CBV 2.0
-    (``in_transport``) are rejected. On chain: ``uint8`` from :data:`DISPOSITION_CODES`.
+    (``in_transport``) are rejected. On chain: ``uint8`` from :data:`DISPOSITION_CODES`, where
+    an event without disposition has code 0 (:meth:`code_of`, :meth:`from_optional_code`).
     """
 
     __slots__ = ()
@@ -1027,6 +1028,16 @@ class Disposition(_CbvWord):
     codes = DISPOSITION_CODES
     urn_prefix = "urn:epcglobal:cbv:disp:"
     web_name = "Disp"
+
+    @staticmethod
+    def code_of(disposition: Disposition | None) -> int:
+        """The on-chain code of an optional disposition: 0 for ``None``."""
+        return 0 if disposition is None else disposition.code
+
+    @classmethod
+    def from_optional_code(cls, code: int) -> Disposition | None:
+        """``None`` for code 0 (no disposition), else :meth:`from_code`."""
+        return None if code == 0 else cls.from_code(code)
 
 
 # --------------------------------------------------------------------------------------------

@@ -864,6 +864,15 @@ def test_cbv_from_code_round_trips_and_rejects_unknown() -> None:
         Disposition.from_code(34)
 
 
+def test_disposition_zero_means_none_on_chain() -> None:
+    assert Disposition.code_of(None) == 0
+    assert Disposition.code_of(Disposition("in_transit")) == 15
+    assert Disposition.from_optional_code(0) is None
+    assert Disposition.from_optional_code(15) == "in_transit"
+    with pytest.raises(InvalidDisposition, match="34 is not a Disp code"):
+        Disposition.from_optional_code(34)
+
+
 def _cbv_values(node: Any, key: str | None = None) -> Iterator[tuple[str, str]]:
     """Every (kind, value) for bizStep, disposition and persistentDisposition set/unset."""
     if isinstance(node, dict):
