@@ -1,0 +1,730 @@
+// SPDX-License-Identifier: Apache-2.0
+pragma solidity 0.8.30;
+
+import {Fixture} from "./utils/Fixture.sol";
+import {Membership} from "../src/Membership.sol";
+import {IMembership} from "../src/interfaces/IMembership.sol";
+import {ISignedRecords} from "../src/interfaces/ISignedRecords.sol";
+import {Kinds} from "../src/libraries/Kinds.sol";
+
+contract MembershipTest is Fixture {
+    // ------------------------------------------------------------------ constructor
+
+    function test_constructor_bootstrapsAdministrationsRelayersAndThreshold() public view {
+        assertEq(membership.threshold(), 2, "threshold");
+        assertEq(membership.activeCustomsCount(), 3, "active customs");
+        assertEq(membership.organisationCount(), 8, "organisations");
+        IMembership.Organisation memory o = membership.organisation(CUSTOMS_NL);
+        assertEq(o.kind, Kinds.CUSTOMS, "kind");
+        assertEq(o.status, Kinds.STATUS_ACTIVE, "status");
+        assertEq(bytes32(o.country), bytes32(bytes2("NL")), "country");
+        assertEq(o.index, 2, "index");
+        assertEq(membership.organisationId(2), CUSTOMS_NL, "id by index");
+        assertTrue(membership.isRelayer(address(this)), "relayer");
+        IMembership.Key memory k = membership.key(vm.addr(PK_CUSTOMS_CN));
+        assertEq(k.orgId, CUSTOMS_CN, "key org");
+        assertEq(k.validUntil, T0 + KEY_LIFETIME, "key until");
+    }
+
+    function test_constructor_emitsBootstrapEvents() public {
+        IMembership.BootstrapAdministration[] memory admins =
+            new IMembership.BootstrapAdministration[](1);
+        admins[0] = _bootstrap(CUSTOMS_DE, "DE", PK_CUSTOMS_DE);
+        address[] memory relayers = new address[](1);
+        relayers[0] = address(0x1234);
+        vm.recordLogs();
+        new Membership(admins, relayers, 1);
+        assertEq(vm.getRecordedLogs().length, 4, "admitted, key, relayer, threshold");
+    }
+
+    function test_constructor_revertsOnZeroThreshold() public {
+        IMembership.BootstrapAdministration[] memory admins =
+            new IMembership.BootstrapAdministration[](1);
+        admins[0] = _bootstrap(CUSTOMS_DE, "DE", PK_CUSTOMS_DE);
+        vm.expectRevert(abi.encodeWithSelector(IMembership.InvalidThreshold.selector, 0, 1));
+        new Membership(admins, new address[](0), 0);
+    }
+
+    function test_constructor_revertsOnThresholdAboveAdministrations() public {
+        IMembership.BootstrapAdministration[] memory admins =
+            new IMembership.BootstrapAdministration[](1);
+        admins[0] = _bootstrap(CUSTOMS_DE, "DE", PK_CUSTOMS_DE);
+        vm.expectRevert(abi.encodeWithSelector(IMembership.InvalidThreshold.selector, 2, 1));
+        new Membership(admins, new address[](0), 2);
+    }
+
+    function test_constructor_revertsOnDuplicateOrganisation() public {
+        IMembership.BootstrapAdministration[] memory admins =
+            new IMembership.BootstrapAdministration[](2);
+        admins[0] = _bootstrap(CUSTOMS_DE, "DE", PK_CUSTOMS_DE);
+        admins[1] = _bootstrap(CUSTOMS_DE, "DE", PK_CUSTOMS_NL);
+        vm.expectRevert(abi.encodeWithSelector(IMembership.OrganisationExists.selector, CUSTOMS_DE));
+        new Membership(admins, new address[](0), 1);
+    }
+
+    function test_constructor_revertsOnDuplicateKey() public {
+        IMembership.BootstrapAdministration[] memory admins =
+            new IMembership.BootstrapAdministration[](2);
+        admins[0] = _bootstrap(CUSTOMS_DE, "DE", PK_CUSTOMS_DE);
+        admins[1] = _bootstrap(CUSTOMS_NL, "NL", PK_CUSTOMS_DE);
+        vm.expectRevert(
+            abi.encodeWithSelector(IMembership.KeyAlreadyRegistered.selector, vm.addr(PK_CUSTOMS_DE))
+        );
+        new Membership(admins, new address[](0), 1);
+    }
+
+    function test_constructor_revertsOnZeroCountry() public {
+        IMembership.BootstrapAdministration[] memory admins =
+            new IMembership.BootstrapAdministration[](1);
+        admins[0] = _bootstrap(CUSTOMS_DE, bytes2(0), PK_CUSTOMS_DE);
+        vm.expectRevert(abi.encodeWithSelector(IMembership.InvalidCountry.selector, bytes2(0)));
+        new Membership(admins, new address[](0), 1);
+    }
+
+    // ------------------------------------------------------------------ EIP-712
+
+    function test_hashTypedData_matchesIndependentDigest() public view {
+        bytes32 structHash = membership.hashApproval(bytes32(uint256(7)));
+        assertEq(
+            membership.hashTypedData(structHash),
+            _digest(address(membership), "TradeLedger Membership", structHash),
+            "digest"
+        );
+        (, string memory name, string memory version, uint256 chainId, address verifying,,) =
+            membership.eip712Domain();
+        assertEq(keccak256(bytes(name)), keccak256("TradeLedger Membership"), "name");
+        assertEq(keccak256(bytes(version)), keccak256("1"), "version");
+        assertEq(chainId, block.chainid, "chain");
+        assertEq(verifying, address(membership), "contract");
+    }
+
+    function test_typehashes_matchTypeStrings() public view {
+        assertEq(
+            membership.PROPOSAL_TYPEHASH(),
+            keccak256(
+                "Proposal(uint8 action,bytes32 orgId,uint8 kind,bytes2 country,address account,uint40 validFrom,uint40 validUntil,uint16 threshold,uint40 expiresAt,bytes32 salt)"
+            ),
+            "proposal"
+        );
+        assertEq(membership.APPROVAL_TYPEHASH(), keccak256("Approval(bytes32 proposalId)"), "approval");
+        assertEq(
+            membership.KEY_ADDITION_TYPEHASH(),
+            keccak256("KeyAddition(bytes32 orgId,address key,uint40 validFrom,uint40 validUntil)"),
+            "key addition"
+        );
+        assertEq(
+            membership.KEY_REVOCATION_TYPEHASH(),
+            keccak256("KeyRevocation(bytes32 orgId,address key)"),
+            "key revocation"
+        );
+    }
+
+    // ------------------------------------------------------------------ propose
+
+    function test_propose_recordsProposalAndProposerApproval() public {
+        IMembership.Proposal memory p = _proposal(7);
+        p.account = address(0xAAAA);
+        bytes32 id = _propose(p, PK_CUSTOMS_DE);
+        assertEq(id, membership.hashProposal(p), "id is struct hash");
+        IMembership.ProposalState memory s = membership.proposalState(id);
+        assertEq(s.action, 7, "action");
+        assertEq(s.approvals, 1, "approvals");
+        assertEq(s.expiresAt, p.expiresAt, "expiry");
+        assertFalse(s.executed, "executed");
+        assertTrue(membership.hasApproved(id, CUSTOMS_DE), "proposer approved");
+    }
+
+    function test_propose_revertsWhenRelayerNotAllowed() public {
+        IMembership.Proposal memory p = _proposal(7);
+        ISignedRecords.Sig memory sig =
+            _sig(PK_CUSTOMS_DE, membership.hashTypedData(membership.hashProposal(p)));
+        vm.prank(OUTSIDER_RELAYER);
+        vm.expectRevert(
+            abi.encodeWithSelector(ISignedRecords.RelayerNotAllowed.selector, OUTSIDER_RELAYER)
+        );
+        membership.propose(p, sig);
+    }
+
+    function test_propose_revertsForWrongKind() public {
+        IMembership.Proposal memory p = _proposal(7);
+        ISignedRecords.Sig memory sig =
+            _sig(PK_CARRIER, membership.hashTypedData(membership.hashProposal(p)));
+        vm.expectRevert(
+            abi.encodeWithSelector(ISignedRecords.WrongKind.selector, CARRIER, Kinds.CARRIER)
+        );
+        membership.propose(p, sig);
+    }
+
+    function test_propose_revertsForUnknownKey() public {
+        IMembership.Proposal memory p = _proposal(7);
+        ISignedRecords.Sig memory sig =
+            _sig(PK_OUTSIDER, membership.hashTypedData(membership.hashProposal(p)));
+        vm.expectRevert(
+            abi.encodeWithSelector(ISignedRecords.UnknownKey.selector, vm.addr(PK_OUTSIDER))
+        );
+        membership.propose(p, sig);
+    }
+
+    function test_propose_revertsForMalformedSignature() public {
+        IMembership.Proposal memory p = _proposal(7);
+        ISignedRecords.Sig memory sig = ISignedRecords.Sig({r: bytes32(0), vs: bytes32(0)});
+        vm.expectRevert(ISignedRecords.InvalidSignature.selector);
+        membership.propose(p, sig);
+    }
+
+    function test_propose_revertsWhenFieldAltered() public {
+        IMembership.Proposal memory p = _proposal(7);
+        p.account = address(0xAAAA);
+        ISignedRecords.Sig memory sig =
+            _sig(PK_CUSTOMS_DE, membership.hashTypedData(membership.hashProposal(p)));
+        p.account = address(0xBBBB); // the relayer alters the record: another signer recovers
+        vm.expectRevert(); // UnknownKey(<random recovered address>)
+        membership.propose(p, sig);
+    }
+
+    function test_propose_revertsForUnknownAction() public {
+        IMembership.Proposal memory p = _proposal(9);
+        ISignedRecords.Sig memory sig =
+            _sig(PK_CUSTOMS_DE, membership.hashTypedData(membership.hashProposal(p)));
+        vm.expectRevert(abi.encodeWithSelector(IMembership.UnknownAction.selector, 9));
+        membership.propose(p, sig);
+    }
+
+    function test_propose_revertsForExpiryOutOfRange() public {
+        IMembership.Proposal memory p = _proposal(7);
+        p.expiresAt = uint40(block.timestamp + 31 days);
+        bytes32 id = membership.hashProposal(p);
+        ISignedRecords.Sig memory sig = _sig(PK_CUSTOMS_DE, membership.hashTypedData(id));
+        vm.expectRevert(abi.encodeWithSelector(IMembership.ProposalExpired.selector, id, p.expiresAt));
+        membership.propose(p, sig);
+    }
+
+    function test_propose_revertsWhenReplayed() public {
+        IMembership.Proposal memory p = _proposal(7);
+        p.account = address(0xAAAA);
+        bytes32 id = membership.hashProposal(p);
+        ISignedRecords.Sig memory sig = _sig(PK_CUSTOMS_DE, membership.hashTypedData(id));
+        membership.propose(p, sig);
+        vm.expectRevert(abi.encodeWithSelector(IMembership.ProposalExists.selector, id));
+        membership.propose(p, sig);
+    }
+
+    function test_propose_revertsForSuspendedAdministration() public {
+        _suspend(CUSTOMS_CN);
+        IMembership.Proposal memory p = _proposal(7);
+        ISignedRecords.Sig memory sig =
+            _sig(PK_CUSTOMS_CN, membership.hashTypedData(membership.hashProposal(p)));
+        vm.expectRevert(
+            abi.encodeWithSelector(
+                ISignedRecords.MemberNotActive.selector, CUSTOMS_CN, Kinds.STATUS_SUSPENDED
+            )
+        );
+        membership.propose(p, sig);
+    }
+
+    // ------------------------------------------------------------------ approve
+
+    function test_approve_countsDistinctAdministrations() public {
+        IMembership.Proposal memory p = _proposal(7);
+        p.account = address(0xAAAA);
+        bytes32 id = _propose(p, PK_CUSTOMS_DE);
+        _approve(id, PK_CUSTOMS_NL);
+        _approve(id, PK_CUSTOMS_CN);
+        assertEq(membership.proposalState(id).approvals, 3, "approvals");
+        assertTrue(membership.hasApproved(id, CUSTOMS_CN), "cn approved");
+    }
+
+    function test_approve_revertsWhenAlreadyApproved() public {
+        IMembership.Proposal memory p = _proposal(7);
+        bytes32 id = _propose(p, PK_CUSTOMS_DE);
+        ISignedRecords.Sig memory sig =
+            _sig(PK_CUSTOMS_DE, membership.hashTypedData(membership.hashApproval(id)));
+        vm.expectRevert(abi.encodeWithSelector(IMembership.AlreadyApproved.selector, id, CUSTOMS_DE));
+        membership.approve(id, sig);
+    }
+
+    function test_approve_revertsWhenReplayedWithSecondKeyOfSameAdministration() public {
+        uint256 second = 0xC0DE99;
+        _addKey(CUSTOMS_NL, PK_CUSTOMS_NL, vm.addr(second), T0, T0 + 30 days);
+        IMembership.Proposal memory p = _proposal(7);
+        bytes32 id = _propose(p, PK_CUSTOMS_DE);
+        _approve(id, PK_CUSTOMS_NL);
+        ISignedRecords.Sig memory sig =
+            _sig(second, membership.hashTypedData(membership.hashApproval(id)));
+        vm.expectRevert(abi.encodeWithSelector(IMembership.AlreadyApproved.selector, id, CUSTOMS_NL));
+        membership.approve(id, sig);
+    }
+
+    function test_approve_revertsForUnknownProposal() public {
+        bytes32 id = keccak256("nothing");
+        ISignedRecords.Sig memory sig =
+            _sig(PK_CUSTOMS_NL, membership.hashTypedData(membership.hashApproval(id)));
+        vm.expectRevert(abi.encodeWithSelector(IMembership.UnknownProposal.selector, id));
+        membership.approve(id, sig);
+    }
+
+    function test_approve_revertsWhenExpired() public {
+        IMembership.Proposal memory p = _proposal(7);
+        bytes32 id = _propose(p, PK_CUSTOMS_DE);
+        vm.warp(p.expiresAt);
+        ISignedRecords.Sig memory sig =
+            _sig(PK_CUSTOMS_NL, membership.hashTypedData(membership.hashApproval(id)));
+        vm.expectRevert(abi.encodeWithSelector(IMembership.ProposalExpired.selector, id, p.expiresAt));
+        membership.approve(id, sig);
+    }
+
+    function test_approve_revertsForNonCustoms() public {
+        IMembership.Proposal memory p = _proposal(7);
+        bytes32 id = _propose(p, PK_CUSTOMS_DE);
+        ISignedRecords.Sig memory sig =
+            _sig(PK_ISSUER, membership.hashTypedData(membership.hashApproval(id)));
+        vm.expectRevert(
+            abi.encodeWithSelector(ISignedRecords.WrongKind.selector, ISSUER, Kinds.ISSUING_BODY)
+        );
+        membership.approve(id, sig);
+    }
+
+    // ------------------------------------------------------------------ execute
+
+    function test_execute_revertsWithInsufficientApprovals() public {
+        IMembership.Proposal memory p = _proposal(7);
+        p.account = address(0xAAAA);
+        bytes32 id = _propose(p, PK_CUSTOMS_DE);
+        vm.expectRevert(
+            abi.encodeWithSelector(IMembership.InsufficientApprovals.selector, id, 1, 2)
+        );
+        membership.execute(p);
+    }
+
+    function test_execute_revertsWhenExecutedTwice() public {
+        IMembership.Proposal memory p = _proposal(7);
+        p.account = address(0xAAAA);
+        bytes32 id = _govern(p);
+        vm.expectRevert(abi.encodeWithSelector(IMembership.ProposalAlreadyExecuted.selector, id));
+        membership.execute(p);
+    }
+
+    function test_execute_revertsWhenExpired() public {
+        IMembership.Proposal memory p = _proposal(7);
+        p.account = address(0xAAAA);
+        bytes32 id = _propose(p, PK_CUSTOMS_DE);
+        _approve(id, PK_CUSTOMS_NL);
+        vm.warp(p.expiresAt + 1);
+        vm.expectRevert(abi.encodeWithSelector(IMembership.ProposalExpired.selector, id, p.expiresAt));
+        membership.execute(p);
+    }
+
+    function test_execute_revertsWhenRelayerNotAllowed() public {
+        IMembership.Proposal memory p = _proposal(7);
+        p.account = address(0xAAAA);
+        bytes32 id = _propose(p, PK_CUSTOMS_DE);
+        _approve(id, PK_CUSTOMS_NL);
+        vm.prank(OUTSIDER_RELAYER);
+        vm.expectRevert(
+            abi.encodeWithSelector(ISignedRecords.RelayerNotAllowed.selector, OUTSIDER_RELAYER)
+        );
+        membership.execute(p);
+    }
+
+    function test_execute_admitsMemberWithFirstKey() public {
+        bytes32 orgId = keccak256("org:new-carrier");
+        uint256 pk = 0xCA0002;
+        _admitChecked(orgId, pk);
+        IMembership.Organisation memory o = membership.organisation(orgId);
+        assertEq(o.kind, Kinds.CARRIER, "kind");
+        assertEq(o.index, 9, "index");
+        assertEq(membership.keyInfo(vm.addr(pk)).orgId, orgId, "first key");
+    }
+
+    function _admitChecked(bytes32 orgId, uint256 pk) private {
+        IMembership.Proposal memory p = _proposal(1);
+        p.orgId = orgId;
+        p.kind = Kinds.CARRIER;
+        p.country = "SG";
+        p.account = vm.addr(pk);
+        p.validFrom = uint40(block.timestamp);
+        p.validUntil = uint40(block.timestamp + 1 days);
+        bytes32 id = _propose(p, PK_CUSTOMS_DE);
+        _approve(id, PK_CUSTOMS_NL);
+        vm.expectEmit(true, true, true, true, address(membership));
+        emit IMembership.OrganisationAdmitted(orgId, Kinds.CARRIER, "SG", 9, id);
+        membership.execute(p);
+    }
+
+    function test_execute_revertsAdmitWithCustomsKind() public {
+        IMembership.Proposal memory p = _proposal(1);
+        p.orgId = keccak256("org:x");
+        p.kind = Kinds.CUSTOMS;
+        p.country = "FR";
+        p.account = address(0x1111);
+        p.validUntil = uint40(block.timestamp + 1 days);
+        bytes32 id = _propose(p, PK_CUSTOMS_DE);
+        _approve(id, PK_CUSTOMS_NL);
+        vm.expectRevert(abi.encodeWithSelector(IMembership.InvalidKind.selector, Kinds.CUSTOMS));
+        membership.execute(p);
+    }
+
+    function test_execute_revertsAdmitOfExistingOrganisation() public {
+        IMembership.Proposal memory p = _proposal(1);
+        p.orgId = CARRIER;
+        p.kind = Kinds.CARRIER;
+        p.country = "NL";
+        p.account = address(0x1111);
+        p.validUntil = uint40(block.timestamp + 1 days);
+        bytes32 id = _propose(p, PK_CUSTOMS_DE);
+        _approve(id, PK_CUSTOMS_NL);
+        vm.expectRevert(abi.encodeWithSelector(IMembership.OrganisationExists.selector, CARRIER));
+        membership.execute(p);
+    }
+
+    function test_execute_addsCustomsAdministration() public {
+        _admit(keccak256("org:customs-fr"), Kinds.CUSTOMS, "FR", 0xC0DE04);
+        assertEq(membership.activeCustomsCount(), 4, "n");
+        assertEq(membership.organisation(keccak256("org:customs-fr")).kind, Kinds.CUSTOMS, "kind");
+    }
+
+    function test_execute_revertsAddCustomsWithOtherKind() public {
+        IMembership.Proposal memory p = _proposal(4);
+        p.orgId = keccak256("org:x");
+        p.kind = Kinds.TRADER;
+        p.country = "FR";
+        p.account = address(0x1111);
+        p.validUntil = uint40(block.timestamp + 1 days);
+        bytes32 id = _propose(p, PK_CUSTOMS_DE);
+        _approve(id, PK_CUSTOMS_NL);
+        vm.expectRevert(abi.encodeWithSelector(IMembership.InvalidKind.selector, Kinds.TRADER));
+        membership.execute(p);
+    }
+
+    function test_execute_suspendsAndReinstatesMember() public {
+        _suspend(CARRIER);
+        assertEq(membership.organisation(CARRIER).status, Kinds.STATUS_SUSPENDED, "suspended");
+        IMembership.Proposal memory p = _proposal(3);
+        p.orgId = CARRIER;
+        _govern(p);
+        assertEq(membership.organisation(CARRIER).status, Kinds.STATUS_ACTIVE, "reinstated");
+    }
+
+    function test_execute_revertsReinstateOfActiveMember() public {
+        IMembership.Proposal memory p = _proposal(3);
+        p.orgId = CARRIER;
+        bytes32 id = _propose(p, PK_CUSTOMS_DE);
+        _approve(id, PK_CUSTOMS_NL);
+        vm.expectRevert(
+            abi.encodeWithSelector(IMembership.InvalidStatus.selector, CARRIER, Kinds.STATUS_ACTIVE)
+        );
+        membership.execute(p);
+    }
+
+    function test_execute_revertsSuspendOfUnknownOrganisation() public {
+        IMembership.Proposal memory p = _proposal(2);
+        p.orgId = keccak256("org:none");
+        bytes32 id = _propose(p, PK_CUSTOMS_DE);
+        _approve(id, PK_CUSTOMS_NL);
+        vm.expectRevert(abi.encodeWithSelector(ISignedRecords.UnknownOrganisation.selector, p.orgId));
+        membership.execute(p);
+    }
+
+    function test_execute_suspendingCustomsUpdatesCount() public {
+        _suspend(CUSTOMS_CN);
+        assertEq(membership.activeCustomsCount(), 2, "n");
+        IMembership.Proposal memory p = _proposal(3);
+        p.orgId = CUSTOMS_CN;
+        _govern(p);
+        assertEq(membership.activeCustomsCount(), 3, "n after reinstate");
+    }
+
+    function test_execute_revertsSuspensionBelowThreshold() public {
+        _suspend(CUSTOMS_CN);
+        IMembership.Proposal memory p = _proposal(2);
+        p.orgId = CUSTOMS_NL;
+        bytes32 id = _propose(p, PK_CUSTOMS_DE);
+        _approve(id, PK_CUSTOMS_NL);
+        vm.expectRevert(abi.encodeWithSelector(IMembership.ThresholdUnreachable.selector, 2, 1));
+        membership.execute(p);
+    }
+
+    function test_execute_setsThreshold() public {
+        IMembership.Proposal memory p = _proposal(5);
+        p.threshold = 3;
+        _govern(p);
+        assertEq(membership.threshold(), 3, "k");
+    }
+
+    function test_execute_revertsThresholdAboveAdministrations() public {
+        IMembership.Proposal memory p = _proposal(5);
+        p.threshold = 4;
+        bytes32 id = _propose(p, PK_CUSTOMS_DE);
+        _approve(id, PK_CUSTOMS_NL);
+        vm.expectRevert(abi.encodeWithSelector(IMembership.InvalidThreshold.selector, 4, 3));
+        membership.execute(p);
+    }
+
+    function test_execute_revokesAnyKeyInEmergency() public {
+        IMembership.Proposal memory p = _proposal(6);
+        p.account = vm.addr(PK_CARRIER);
+        _govern(p);
+        assertEq(membership.key(vm.addr(PK_CARRIER)).revokedAt, block.timestamp, "revoked");
+    }
+
+    function test_execute_revertsRevokeOfUnknownKey() public {
+        IMembership.Proposal memory p = _proposal(6);
+        p.account = address(0x1234);
+        bytes32 id = _propose(p, PK_CUSTOMS_DE);
+        _approve(id, PK_CUSTOMS_NL);
+        vm.expectRevert(abi.encodeWithSelector(IMembership.KeyNotRegistered.selector, address(0x1234)));
+        membership.execute(p);
+    }
+
+    function test_execute_addsAndRemovesRelayer() public {
+        IMembership.Proposal memory p = _proposal(7);
+        p.account = OUTSIDER_RELAYER;
+        _govern(p);
+        assertTrue(membership.isRelayer(OUTSIDER_RELAYER), "added");
+        p = _proposal(8);
+        p.account = OUTSIDER_RELAYER;
+        _govern(p);
+        assertFalse(membership.isRelayer(OUTSIDER_RELAYER), "removed");
+    }
+
+    function test_execute_revertsAddingListedRelayer() public {
+        IMembership.Proposal memory p = _proposal(7);
+        p.account = address(this);
+        bytes32 id = _propose(p, PK_CUSTOMS_DE);
+        _approve(id, PK_CUSTOMS_NL);
+        vm.expectRevert(
+            abi.encodeWithSelector(IMembership.RelayerAlreadyAllowed.selector, address(this))
+        );
+        membership.execute(p);
+    }
+
+    function test_execute_revertsRemovingUnlistedRelayer() public {
+        IMembership.Proposal memory p = _proposal(8);
+        p.account = OUTSIDER_RELAYER;
+        bytes32 id = _propose(p, PK_CUSTOMS_DE);
+        _approve(id, PK_CUSTOMS_NL);
+        vm.expectRevert(
+            abi.encodeWithSelector(IMembership.RelayerNotListed.selector, OUTSIDER_RELAYER)
+        );
+        membership.execute(p);
+    }
+
+    // ------------------------------------------------------------------ own keys
+
+    function test_addKey_registersKeyWithWindow() public {
+        address k = address(0x5555);
+        vm.expectEmit(true, true, true, true, address(membership));
+        emit IMembership.SigningKeyAdded(
+            CARRIER, k, T0 + 10, T0 + 100, vm.addr(PK_CARRIER), bytes32(0)
+        );
+        _addKey(CARRIER, PK_CARRIER, k, T0 + 10, T0 + 100);
+        ISignedRecords.KeyInfo memory info = membership.keyInfo(k);
+        assertEq(info.orgId, CARRIER, "org");
+        assertEq(info.validFrom, T0 + 10, "from");
+        assertEq(info.validUntil, T0 + 100, "until");
+        assertEq(info.kind, Kinds.CARRIER, "kind");
+    }
+
+    function test_addKey_revertsForOtherOrganisation() public {
+        IMembership.KeyAddition memory r = IMembership.KeyAddition({
+            orgId: EXPORTER,
+            key: address(0x5555),
+            validFrom: T0,
+            validUntil: T0 + 100
+        });
+        ISignedRecords.Sig memory sig =
+            _sig(PK_CARRIER, membership.hashTypedData(membership.hashKeyAddition(r)));
+        vm.expectRevert(
+            abi.encodeWithSelector(IMembership.NotOrganisationKey.selector, CARRIER, EXPORTER)
+        );
+        membership.addKey(r, sig);
+    }
+
+    function test_addKey_revertsForRegisteredKey() public {
+        IMembership.KeyAddition memory r = IMembership.KeyAddition({
+            orgId: CARRIER,
+            key: vm.addr(PK_EXPORTER),
+            validFrom: T0,
+            validUntil: T0 + 100
+        });
+        ISignedRecords.Sig memory sig =
+            _sig(PK_CARRIER, membership.hashTypedData(membership.hashKeyAddition(r)));
+        vm.expectRevert(
+            abi.encodeWithSelector(IMembership.KeyAlreadyRegistered.selector, vm.addr(PK_EXPORTER))
+        );
+        membership.addKey(r, sig);
+    }
+
+    function test_addKey_revertsForInvalidWindow() public {
+        IMembership.KeyAddition memory r = IMembership.KeyAddition({
+            orgId: CARRIER,
+            key: address(0x5555),
+            validFrom: T0 + 100,
+            validUntil: T0 + 100
+        });
+        ISignedRecords.Sig memory sig =
+            _sig(PK_CARRIER, membership.hashTypedData(membership.hashKeyAddition(r)));
+        vm.expectRevert(abi.encodeWithSelector(IMembership.InvalidValidity.selector, T0 + 100, T0 + 100));
+        membership.addKey(r, sig);
+    }
+
+    function test_addKey_revertsForSuspendedMember() public {
+        _suspend(CARRIER);
+        IMembership.KeyAddition memory r = IMembership.KeyAddition({
+            orgId: CARRIER,
+            key: address(0x5555),
+            validFrom: T0,
+            validUntil: T0 + 100
+        });
+        ISignedRecords.Sig memory sig =
+            _sig(PK_CARRIER, membership.hashTypedData(membership.hashKeyAddition(r)));
+        vm.expectRevert(
+            abi.encodeWithSelector(
+                ISignedRecords.MemberNotActive.selector, CARRIER, Kinds.STATUS_SUSPENDED
+            )
+        );
+        membership.addKey(r, sig);
+    }
+
+    function test_addKey_revertsWhenReplayed() public {
+        IMembership.KeyAddition memory r = IMembership.KeyAddition({
+            orgId: CARRIER,
+            key: address(0x5555),
+            validFrom: T0,
+            validUntil: T0 + 100
+        });
+        ISignedRecords.Sig memory sig =
+            _sig(PK_CARRIER, membership.hashTypedData(membership.hashKeyAddition(r)));
+        membership.addKey(r, sig);
+        vm.expectRevert(
+            abi.encodeWithSelector(IMembership.KeyAlreadyRegistered.selector, address(0x5555))
+        );
+        membership.addKey(r, sig);
+    }
+
+    function test_revokeKey_revokesOwnKey() public {
+        uint256 second = 0xCA0099;
+        _addKey(CARRIER, PK_CARRIER, vm.addr(second), T0, T0 + 100);
+        vm.warp(T0 + 5);
+        _revokeKey(CARRIER, PK_CARRIER, vm.addr(second));
+        assertEq(membership.key(vm.addr(second)).revokedAt, T0 + 5, "revokedAt");
+        vm.expectRevert(
+            abi.encodeWithSelector(ISignedRecords.KeyRevoked.selector, vm.addr(second), T0 + 5)
+        );
+        membership.authorise(vm.addr(second), T0 + 5, Kinds.MASK_ANY);
+    }
+
+    function test_revokeKey_revertsForKeyOfOtherOrganisation() public {
+        IMembership.KeyRevocation memory r =
+            IMembership.KeyRevocation({orgId: CARRIER, key: vm.addr(PK_EXPORTER)});
+        ISignedRecords.Sig memory sig =
+            _sig(PK_CARRIER, membership.hashTypedData(membership.hashKeyRevocation(r)));
+        vm.expectRevert(
+            abi.encodeWithSelector(
+                IMembership.KeyNotOfOrganisation.selector, vm.addr(PK_EXPORTER), CARRIER
+            )
+        );
+        membership.revokeKey(r, sig);
+    }
+
+    function test_revokeKey_revertsWhenAlreadyRevoked() public {
+        uint256 second = 0xCA0099;
+        _addKey(CARRIER, PK_CARRIER, vm.addr(second), T0, T0 + 100);
+        _revokeKey(CARRIER, PK_CARRIER, vm.addr(second));
+        IMembership.KeyRevocation memory r =
+            IMembership.KeyRevocation({orgId: CARRIER, key: vm.addr(second)});
+        ISignedRecords.Sig memory sig =
+            _sig(PK_CARRIER, membership.hashTypedData(membership.hashKeyRevocation(r)));
+        vm.expectRevert(
+            abi.encodeWithSelector(IMembership.KeyAlreadyRevoked.selector, vm.addr(second))
+        );
+        membership.revokeKey(r, sig);
+    }
+
+    function test_revokeKey_revertsWhenSignedByRevokedKey() public {
+        _revokeKey(CARRIER, PK_CARRIER, vm.addr(PK_CARRIER));
+        IMembership.KeyAddition memory r = IMembership.KeyAddition({
+            orgId: CARRIER,
+            key: address(0x5555),
+            validFrom: T0,
+            validUntil: T0 + 100
+        });
+        ISignedRecords.Sig memory sig =
+            _sig(PK_CARRIER, membership.hashTypedData(membership.hashKeyAddition(r)));
+        vm.expectRevert(
+            abi.encodeWithSelector(ISignedRecords.KeyRevoked.selector, vm.addr(PK_CARRIER), T0)
+        );
+        membership.addKey(r, sig);
+    }
+
+    // ------------------------------------------------------------------ authorise
+
+    function test_authorise_revertsBeforeWindow() public {
+        address k = address(0x5555);
+        _addKey(CARRIER, PK_CARRIER, k, T0 + 10, T0 + 100);
+        vm.expectRevert(
+            abi.encodeWithSelector(ISignedRecords.KeyNotYetValid.selector, k, T0 + 10, T0)
+        );
+        membership.authorise(k, T0, Kinds.MASK_ANY);
+    }
+
+    function test_authorise_revertsWhenRecordTimeBeforeWindow() public {
+        address k = address(0x5555);
+        _addKey(CARRIER, PK_CARRIER, k, T0 + 10, T0 + 100);
+        vm.warp(T0 + 20);
+        vm.expectRevert(
+            abi.encodeWithSelector(ISignedRecords.KeyNotYetValid.selector, k, T0 + 10, T0 + 5)
+        );
+        membership.authorise(k, T0 + 5, Kinds.MASK_ANY);
+    }
+
+    function test_authorise_revertsAfterWindow() public {
+        address k = address(0x5555);
+        _addKey(CARRIER, PK_CARRIER, k, T0, T0 + 100);
+        vm.warp(T0 + 100);
+        vm.expectRevert(abi.encodeWithSelector(ISignedRecords.KeyExpired.selector, k, T0 + 100, T0 + 100));
+        membership.authorise(k, T0 + 50, Kinds.MASK_ANY);
+    }
+
+    function test_authorise_revertsForRecordTimeInFuture() public {
+        vm.expectRevert(
+            abi.encodeWithSelector(ISignedRecords.RecordTimeInFuture.selector, T0 + 301, T0)
+        );
+        membership.authorise(vm.addr(PK_CARRIER), T0 + 301, Kinds.MASK_ANY);
+    }
+
+    function test_authorise_resolvesActiveKey() public view {
+        ISignedRecords.KeyInfo memory info =
+            membership.authorise(vm.addr(PK_EXPORTER), T0, Kinds.MASK_TRADER);
+        assertEq(info.orgId, EXPORTER, "org");
+        assertEq(bytes32(info.country), bytes32(bytes2("CN")), "country");
+        assertEq(info.orgIndex, 5, "index");
+    }
+
+    function testFuzz_authorise_window(uint40 from, uint40 length, uint40 nowTs, uint40 recordTime)
+        public
+    {
+        from = uint40(bound(from, T0, T0 + 1000 days));
+        length = uint40(bound(length, 1, 1000 days));
+        uint40 until = from + length;
+        address k = address(0x5555);
+        _addKey(CARRIER, PK_CARRIER, k, from, until);
+        nowTs = uint40(bound(nowTs, T0, T0 + 3000 days));
+        recordTime = uint40(bound(recordTime, T0 - 10 days, uint256(nowTs) + 600));
+        vm.warp(nowTs);
+        bool ok = recordTime <= nowTs + 300 && from <= nowTs && nowTs < until && from <= recordTime
+            && recordTime < until;
+        if (!ok) vm.expectRevert();
+        membership.authorise(k, recordTime, Kinds.MASK_ANY);
+    }
+
+    function testFuzz_propose_rejectsUnregisteredSigner(uint256 pk) public {
+        pk = bound(pk, 1, 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364140);
+        vm.assume(membership.keyInfo(vm.addr(pk)).orgId == bytes32(0));
+        IMembership.Proposal memory p = _proposal(7);
+        ISignedRecords.Sig memory sig =
+            _sig(pk, membership.hashTypedData(membership.hashProposal(p)));
+        vm.expectRevert(abi.encodeWithSelector(ISignedRecords.UnknownKey.selector, vm.addr(pk)));
+        membership.propose(p, sig);
+    }
+}
