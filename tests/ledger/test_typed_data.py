@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 from eth_account import Account
+from eth_keys.datatypes import Signature
 from eth_utils.crypto import keccak
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -377,11 +378,9 @@ def test_high_s_twin_is_otherwise_a_valid_signature(mail_signature: bytes) -> No
     s = int.from_bytes(mail_signature[32:64], "big")
     twin = mail_signature[:32] + (SECP256K1_N - s).to_bytes(32, "big")
     twin += bytes([55 - mail_signature[64]])
-    from eth_keys import keys
-
     digest = hash_typed_data(_mail_message())
     vrs = (twin[64] - 27, int.from_bytes(twin[:32], "big"), SECP256K1_N - s)
-    public_key = keys.Signature(vrs=vrs).recover_public_key_from_msg_hash(digest)
+    public_key = Signature(vrs=vrs).recover_public_key_from_msg_hash(digest)
     assert public_key.to_checksum_address() == Account.from_key(COW_KEY).address
 
 
