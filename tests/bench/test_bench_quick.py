@@ -1,0 +1,96 @@
+"""The benchmark runner in quick mode: every section runs and gives positive figures.
+
+No timing thresholds: the figures depend on the machine. What is checked is that the run
+completes on a fresh anvil, writes every result key as a positive number, and that the
+peers were built as their vendors build them.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bench.run import RATIOS, SECTIONS, compute_ratios
+from bench.toolchain import solc_version_from_runtime
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+GAS_KEYS = ("eas_gas_attest", "docstore_gas_issue", "baseline_gas_emit_single")
+PER_ITEM_KEYS = (
+    "eas_gas_multiattest100",
+    "docstore_gas_bulkissue100",
+    "baseline_gas_emit_batch100",
+)
+RATE_KEYS = ("naive_events_per_s",)
+
+
+@pytest.fixture(scope="module")
+def quick_results(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    out = tmp_path_factory.mktemp("bench") / "results.json"
+    run = subprocess.run(
+        [sys.executable, "-m", "bench.run", "--quick", "--out", str(out)],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert run.returncode == 0, f"bench --quick failed:\n{run.stdout}\n{run.stderr}"
+    results: dict[str, Any] = json.loads(out.read_text())
+    return results
+
+
+def test_quick_run_gives_every_figure_as_a_positive_number(quick_results: dict[str, Any]) -> None:
+    for key in GAS_KEYS:
+        value = quick_results[key]
+        assert type(value) is int, key
+        assert value > 0, key
+    for key in PER_ITEM_KEYS + RATE_KEYS:
+        value = quick_results[key]
+        assert type(value) in (int, float), key
+        assert value > 0, key
+
+
+def test_quick_run_batches_cost_less_per_item_than_single_calls(
+    quick_results: dict[str, Any],
+) -> None:
+    # Batching saves at least the 21,000-gas transaction base per item (minus 1/100 of it).
+    assert (
+        quick_results["baseline_gas_emit_batch100"]
+        < quick_results["baseline_gas_emit_single"] - 20_000
+    )
+    assert quick_results["eas_gas_multiattest100"] < quick_results["eas_gas_attest"] - 20_000
+
+
+def test_quick_run_records_meta_and_peer_builds(quick_results: dict[str, Any]) -> None:
+    meta = quick_results["meta"]
+    assert meta["mode"] == "quick"
+    assert meta["machine"]["cores"] >= 1
+    assert meta["versions"]["anvil"].startswith("anvil Version:")
+    assert set(meta["sections"]) == {s.name for s in SECTIONS}
+    eas = meta["sections"]["eas"]["compiler"]
+    assert eas["solc"].startswith("0.8.29+")
+    assert eas["matches_shipped_artifacts"] is True
+    assert meta["sections"]["docstore"]["compiler"]["solc"] == "0.8.2"
+    # Ratios appear exactly for the pairs whose keys both exist.
+    figures = {k: v for k, v in quick_results.items() if k != "meta" and not k.startswith("ratio")}
+    assert {k for k in quick_results if k.startswith("ratio_")} == set(compute_ratios(figures))
+
+
+def test_compute_ratios_uses_only_present_keys() -> None:
+    key, numerator, denominator = RATIOS[0]
+    assert compute_ratios({numerator: 300.0, denominator: 100.0}) == {key: 3.0}
+    assert compute_ratios({numerator: 300.0}) == {}
+
+
+def test_solc_version_is_read_from_cbor_metadata() -> None:
+    # a1 64 "solc" 43 00 08 1d -> 0.8.29 (bytecodeHash none), then the 2-byte CBOR length.
+    cbor = bytes.fromhex("a164736f6c634300081d")
+    code = bytes.fromhex("6080604052") + cbor + len(cbor).to_bytes(2, "big")
+    assert solc_version_from_runtime(code) == "0.8.29"
+    assert solc_version_from_runtime(b"\x00\x00") is None
