@@ -32,9 +32,6 @@ One root, with standard-library mix-ins so that callers can catch either::
 Modules that add errors extend this tree here, so that it stays in one place.
 """
 
-# Names follow the house style (httpx: ``InvalidURL``, ``StaleArtifacts``), not an "Error" suffix.
-# ruff: noqa: N818
-
 from __future__ import annotations
 
 __all__ = [
