@@ -26,7 +26,6 @@ its traceback; the message does not leak internals).
 The same classes are raised by :class:`gateway.client.GatewayClient` from an error response.
 """
 
-# ruff: noqa: N818
 
 from __future__ import annotations
 

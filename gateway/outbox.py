@@ -13,10 +13,17 @@ one organisation. It moves through these states; every arrow is one database tra
 
     submitted ──tx unknown to the node──▶ submitted (the *same* signed tx is broadcast again)
 
+    accepted ──sign raises ValidationError, alone in its batch──▶ failed (never sent)
+
 ``accepted`` rows are written by :meth:`Outbox.accept`; the :class:`Submitter` (one background
 thread) does the rest through a pluggable :class:`Relayer`, which the ledger implements with the
 contracts and the transaction manager. A batch holds records of one kind only, at most
 ``max_batch`` of them, and waits at most ``linger`` seconds to fill up.
+
+A record the relayer cannot even sign (``sign`` raises :class:`ledger.errors.ValidationError`)
+is first isolated (its batch's records are retried one per batch), then failed on its own, so
+that one bad record does not hold up the others. Any other exception from ``sign`` is taken as
+transient: back off, retry.
 
 Why a record accepted is never lost
 -----------------------------------
@@ -107,6 +114,7 @@ from sqlalchemy.exc import IntegrityError
 from gateway.db import create_gateway_engine
 from gateway.errors import Conflict, IdempotencyConflict, PermissionDenied
 from gateway.metrics import GatewayMetrics
+from ledger.errors import ValidationError
 
 __all__ = [
     "AcceptResult",
@@ -593,6 +601,37 @@ class Outbox:
                 )
             )
 
+    def isolate(self, record_ids: Sequence[str]) -> int:
+        """Mark accepted records to travel alone (their batch could not be built)."""
+        with self._engine.begin() as conn:
+            result = conn.execute(
+                update(records_table)
+                .where(
+                    records_table.c.record_id.in_(list(record_ids)),
+                    records_table.c.status == RecordStatus.ACCEPTED.value,
+                )
+                .values(isolate=True, updated_at=self._clock())
+            )
+        return int(result.rowcount)
+
+    def fail_unsent(self, record_id: str, *, code: str, reason: str) -> OutboxRecord | None:
+        """Fail an accepted record that can never be sent (nothing of it reached the chain)."""
+        with self._engine.begin() as conn:
+            conn.execute(
+                update(records_table)
+                .where(
+                    records_table.c.record_id == record_id,
+                    records_table.c.status == RecordStatus.ACCEPTED.value,
+                )
+                .values(
+                    status=RecordStatus.FAILED.value,
+                    error_code=code,
+                    error_reason=reason,
+                    updated_at=self._clock(),
+                )
+            )
+        return self.get(record_id)
+
     def note_broadcast(self, batch_id: str) -> None:
         with self._engine.begin() as conn:
             conn.execute(
@@ -830,6 +869,20 @@ class Submitter:
             batch = Batch(uuid.uuid4().hex, kind, tuple(records))
             try:
                 tx = self.relayer.sign(batch)
+            except ValidationError as exc:
+                # Deterministic: a record the relayer cannot encode. Find it (send the batch's
+                # records alone), then fail it; it never reached the chain, so this is safe.
+                self._error("sign", batch)
+                if len(records) > 1:
+                    self.outbox.isolate(batch.record_ids)
+                else:
+                    failed = self.outbox.fail_unsent(
+                        records[0].record_id,
+                        code=exc.rule or "invalid_record",
+                        reason=str(exc),
+                    )
+                    self._observe([failed] if failed is not None else [])
+                continue
             except Exception:
                 self._error("sign", batch)
                 self._sign_blocked_until = time.time() + self.retry_interval

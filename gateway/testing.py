@@ -35,7 +35,7 @@ from gateway.outbox import (
 __all__ = ["FakeChain", "FakeRelayer", "RelayerFault", "make_relayer"]
 
 
-class RelayerFault(RuntimeError):  # noqa: N818 (house style: no Error suffix)
+class RelayerFault(RuntimeError):
     """Raised by :class:`FakeRelayer` where a fault was injected."""
 
 

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 import pytest
 
 from gateway.config import GatewaySettings
+from gateway.db import create_gateway_engine
 from gateway.errors import Conflict, IdempotencyConflict, PermissionDenied
 from gateway.outbox import (
     AcceptResult,
@@ -20,6 +21,7 @@ from gateway.outbox import (
     Submitter,
 )
 from gateway.testing import FakeChain, FakeRelayer
+from ledger.errors import InvalidTypedData
 from tests.gateway.conftest import ORG_A, ORG_B, SIGNATURE
 
 
@@ -332,3 +334,46 @@ def test_relayer_raising_at_every_step_loses_nothing(outbox: Outbox, chain: Fake
     assert set(statuses(outbox).values()) == {RecordStatus.CONFIRMED}
     assert chain.inclusions() == {rid(n): 1 for n in range(10)}
     assert len(set(relayer.broadcasts)) == len(relayer.signed)  # re-sends reuse the signed tx
+
+
+def test_record_that_cannot_be_signed_fails_alone(outbox: Outbox, chain: FakeChain) -> None:
+    class PickyRelayer(FakeRelayer):
+        def sign(self, batch: Batch) -> SignedTx:
+            if rid(2) in batch.record_ids:
+                raise InvalidTypedData("payload.eventTime", "uint64", -1)
+            return super().sign(batch)
+
+    relayer = PickyRelayer(chain)
+    for n in range(1, 5):
+        accept(outbox, n)
+    drain(submitter_for(outbox, relayer, max_batch=10), rounds=8)
+    bad = outbox.get(rid(2))
+    assert bad is not None
+    assert bad.status is RecordStatus.FAILED
+    assert bad.error_code == "uint64"
+    assert bad.tx_hash is None
+    others = {n: statuses(outbox)[rid(n)] for n in (1, 3, 4)}
+    assert set(others.values()) == {RecordStatus.CONFIRMED}
+    assert chain.inclusions() == {rid(1): 1, rid(3): 1, rid(4): 1}
+
+
+def test_transient_sign_errors_back_off_and_keep_records(
+    outbox: Outbox, relayer: FakeRelayer
+) -> None:
+    accept(outbox, 1)
+    relayer.fail("sign", times=1)
+    submitter = Submitter(outbox, relayer, linger=0.0, retry_interval=60.0)
+    submitter.run_once()
+    submitter.run_once()  # still backing off: not even tried
+    assert relayer.signed == []
+    assert statuses(outbox)[rid(1)] is RecordStatus.ACCEPTED
+
+
+def test_sqlite_outbox_is_wal_with_full_sync(outbox: Outbox, settings: GatewaySettings) -> None:
+    engine = create_gateway_engine(settings.gateway_db_url)
+    try:
+        with engine.connect() as conn:
+            assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+            assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == 2  # FULL
+    finally:
+        engine.dispose()
