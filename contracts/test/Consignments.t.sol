@@ -1,0 +1,571 @@
+// SPDX-License-Identifier: Apache-2.0
+pragma solidity 0.8.30;
+
+import {Fixture} from "./utils/Fixture.sol";
+import {IConsignments} from "../src/interfaces/IConsignments.sol";
+import {ISignedRecords} from "../src/interfaces/ISignedRecords.sol";
+import {EventMeta} from "../src/libraries/EventMeta.sol";
+import {Kinds} from "../src/libraries/Kinds.sol";
+
+contract ConsignmentsTest is Fixture {
+    bytes32 internal constant UCR = keccak256("UCR:6CN1234567890-2026-0001");
+
+    function setUp() public override {
+        super.setUp();
+        _register(UCR);
+    }
+
+    /// @dev The chain step computed independently of HashChain.
+    function _step(bytes28 previous, bytes32 digest) internal pure returns (bytes28) {
+        return bytes28(keccak256(abi.encodePacked(previous, bytes4(0), digest)));
+    }
+
+    function _post(IConsignments.EventRecord memory r, uint256 pk) internal {
+        consignments.postEvent(r, _signEvent(r, pk));
+    }
+
+    // ------------------------------------------------------------------ register
+
+    function test_register_startsChainWithRegistrationDigest() public {
+        bytes32 id = keccak256("UCR:2");
+        IConsignments.Registration memory r = _registration(id);
+        bytes32 digest = _digest(
+            address(consignments), "TradeLedger Consignments", consignments.hashRegistration(r)
+        );
+        ISignedRecords.Sig memory sig = _signRegistration(r, PK_CARRIER);
+        vm.expectEmit(true, true, true, true, address(consignments));
+        emit IConsignments.ConsignmentRegistered(
+            id, CARRIER, vm.addr(PK_CARRIER), "CN", "DE", EXPORTER, CONSIGNEE, _step(0, digest)
+        );
+        consignments.register(r, sig);
+        (bytes28 head, uint32 count) = consignments.head(id);
+        assertEq(bytes32(head), bytes32(_step(0, digest)), "head");
+        assertEq(count, 0, "count");
+        assertTrue(consignments.exists(id), "exists");
+        IConsignments.Consignment memory c = consignments.consignment(id);
+        assertEq(c.registrant, CARRIER, "registrant");
+        assertEq(c.consignor, EXPORTER, "consignor");
+        assertEq(c.consignee, CONSIGNEE, "consignee");
+        assertEq(bytes32(c.origin), bytes32(bytes2("CN")), "origin");
+        assertEq(c.registeredAt, block.timestamp, "registeredAt");
+    }
+
+    function test_register_revertsWhenReplayed() public {
+        IConsignments.Registration memory r = _registration(UCR);
+        ISignedRecords.Sig memory sig = _signRegistration(r, PK_CARRIER);
+        vm.expectRevert(abi.encodeWithSelector(IConsignments.ConsignmentExists.selector, UCR));
+        consignments.register(r, sig);
+    }
+
+    function test_register_revertsForWrongKind() public {
+        IConsignments.Registration memory r = _registration(keccak256("UCR:2"));
+        ISignedRecords.Sig memory sig = _signRegistration(r, PK_ISSUER);
+        vm.expectRevert(
+            abi.encodeWithSelector(ISignedRecords.WrongKind.selector, ISSUER, Kinds.ISSUING_BODY)
+        );
+        consignments.register(r, sig);
+    }
+
+    function test_register_revertsForZeroCountry() public {
+        IConsignments.Registration memory r = _registration(keccak256("UCR:2"));
+        r.destination = bytes2(0);
+        ISignedRecords.Sig memory sig = _signRegistration(r, PK_CARRIER);
+        vm.expectRevert(
+            abi.encodeWithSelector(IConsignments.InvalidRegistration.selector, r.consignmentId)
+        );
+        consignments.register(r, sig);
+    }
+
+    function test_register_revertsForUnknownParty() public {
+        IConsignments.Registration memory r = _registration(keccak256("UCR:2"));
+        r.consignee = keccak256("org:none");
+        ISignedRecords.Sig memory sig = _signRegistration(r, PK_CARRIER);
+        vm.expectRevert(
+            abi.encodeWithSelector(ISignedRecords.UnknownOrganisation.selector, r.consignee)
+        );
+        consignments.register(r, sig);
+    }
+
+    function test_register_revertsWhenRelayerNotAllowed() public {
+        IConsignments.Registration memory r = _registration(keccak256("UCR:2"));
+        ISignedRecords.Sig memory sig = _signRegistration(r, PK_CARRIER);
+        vm.prank(OUTSIDER_RELAYER);
+        vm.expectRevert(
+            abi.encodeWithSelector(ISignedRecords.RelayerNotAllowed.selector, OUTSIDER_RELAYER)
+        );
+        consignments.register(r, sig);
+    }
+
+    function test_registerBatch_registersAll() public {
+        IConsignments.Registration[] memory rs = new IConsignments.Registration[](3);
+        ISignedRecords.Sig[] memory sigs = new ISignedRecords.Sig[](3);
+        for (uint256 i; i < 3; ++i) {
+            rs[i] = _registration(keccak256(abi.encode("batch", i)));
+            sigs[i] = _signRegistration(rs[i], PK_POSTAL);
+        }
+        consignments.registerBatch(rs, sigs);
+        for (uint256 i; i < 3; ++i) {
+            assertTrue(consignments.exists(rs[i].consignmentId), "exists");
+        }
+    }
+
+    function test_registerBatch_revertsNamingFailingItem() public {
+        IConsignments.Registration[] memory rs = new IConsignments.Registration[](3);
+        ISignedRecords.Sig[] memory sigs = new ISignedRecords.Sig[](3);
+        for (uint256 i; i < 3; ++i) {
+            rs[i] = _registration(keccak256(abi.encode("batch", i)));
+        }
+        rs[2] = _registration(UCR); // exists already
+        for (uint256 i; i < 3; ++i) {
+            sigs[i] = _signRegistration(rs[i], PK_CARRIER);
+        }
+        vm.expectRevert(
+            abi.encodeWithSelector(
+                ISignedRecords.BatchItemFailed.selector,
+                2,
+                abi.encodeWithSelector(IConsignments.ConsignmentExists.selector, UCR)
+            )
+        );
+        consignments.registerBatch(rs, sigs);
+        assertFalse(consignments.exists(rs[0].consignmentId), "nothing recorded");
+    }
+
+    function test_registerBatch_revertsOnLengthMismatch() public {
+        vm.expectRevert(abi.encodeWithSelector(ISignedRecords.LengthMismatch.selector, 1, 0));
+        consignments.registerBatch(new IConsignments.Registration[](1), new ISignedRecords.Sig[](0));
+    }
+
+    // ------------------------------------------------------------------ postEvent
+
+    function test_postEvent_extendsChainAndEmitsAllFields() public {
+        (bytes28 before,) = consignments.head(UCR);
+        IConsignments.EventRecord memory r = _event(UCR, 1);
+        bytes32 digest =
+            _digest(address(consignments), "TradeLedger Consignments", consignments.hashEvent(r));
+        ISignedRecords.Sig memory sig = _signEvent(r, PK_CARRIER);
+        bytes28 expected = _step(before, digest);
+        vm.expectEmit(true, true, true, true, address(consignments));
+        emit IConsignments.ConsignmentEventRecorded(
+            UCR,
+            CARRIER,
+            vm.addr(PK_CARRIER),
+            r.meta,
+            r.sealDigest,
+            r.documentsDigest,
+            r.epcisEventHash,
+            expected,
+            1
+        );
+        consignments.postEvent(r, sig);
+        (bytes28 head, uint32 count) = consignments.head(UCR);
+        assertEq(bytes32(head), bytes32(expected), "head");
+        assertEq(count, 1, "count");
+        assertTrue(consignments.isNonceUsed(vm.addr(PK_CARRIER), 1), "nonce used");
+    }
+
+    function test_postEvent_hashMatchesTypedFields() public view {
+        IConsignments.EventRecord memory r = _event(UCR, 77);
+        bytes32 expected = keccak256(
+            abi.encode(
+                keccak256(
+                    "ConsignmentEvent(bytes32 consignmentId,uint8 bizStep,uint8 disposition,bytes5 location,uint40 eventTime,bytes11 container,bytes32 sealDigest,bytes32 documentsDigest,bytes32 epcisEventHash,uint32 nonce,uint40 deadline)"
+                ),
+                UCR,
+                uint8(20),
+                uint8(15),
+                bytes5("CNSHA"),
+                uint40(block.timestamp),
+                bytes11("MSCU1234565"),
+                r.sealDigest,
+                r.documentsDigest,
+                r.epcisEventHash,
+                uint32(77),
+                uint40(block.timestamp + 1 hours)
+            )
+        );
+        assertEq(consignments.hashEvent(r), expected, "struct hash");
+        assertEq(consignments.EVENT_TYPEHASH(), bytes32(uint256(0x3aeff2b2369ad2940f4cf53c4afce40074410aca6481fded2f19f7d775caf431)), "typehash as documented");
+    }
+
+    function test_postEvent_allowsConsignmentParty() public {
+        _post(_event(UCR, 1), PK_CONSIGNEE);
+        (, uint32 count) = consignments.head(UCR);
+        assertEq(count, 1, "count");
+    }
+
+    function test_postEvent_allowsPostalOperatorAndCustoms() public {
+        _post(_event(UCR, 1), PK_POSTAL);
+        _post(_event(UCR, 1), PK_CUSTOMS_DE); // nonces are per signing key
+        (, uint32 count) = consignments.head(UCR);
+        assertEq(count, 2, "count");
+    }
+
+    function test_postEvent_revertsForNonParty() public {
+        IConsignments.EventRecord memory r = _event(UCR, 1);
+        ISignedRecords.Sig memory sig = _signEvent(r, PK_ISSUER);
+        vm.expectRevert(
+            abi.encodeWithSelector(IConsignments.NotConsignmentParty.selector, UCR, ISSUER)
+        );
+        consignments.postEvent(r, sig);
+    }
+
+    function test_postEvent_revertsForUnknownConsignment() public {
+        IConsignments.EventRecord memory r = _event(keccak256("nope"), 1);
+        ISignedRecords.Sig memory sig = _signEvent(r, PK_CARRIER);
+        vm.expectRevert(
+            abi.encodeWithSelector(IConsignments.UnknownConsignment.selector, keccak256("nope"))
+        );
+        consignments.postEvent(r, sig);
+    }
+
+    function test_postEvent_revertsWhenReplayed() public {
+        IConsignments.EventRecord memory r = _event(UCR, 1);
+        ISignedRecords.Sig memory sig = _signEvent(r, PK_CARRIER);
+        consignments.postEvent(r, sig);
+        vm.expectRevert(
+            abi.encodeWithSelector(ISignedRecords.NonceAlreadyUsed.selector, vm.addr(PK_CARRIER), 1)
+        );
+        consignments.postEvent(r, sig);
+    }
+
+    function test_postEvent_revertsForReusedNonceInOtherRecord() public {
+        _post(_event(UCR, 5), PK_CARRIER);
+        IConsignments.EventRecord memory r = _event(UCR, 5);
+        r.documentsDigest = keccak256("other");
+        ISignedRecords.Sig memory sig = _signEvent(r, PK_CARRIER);
+        vm.expectRevert(
+            abi.encodeWithSelector(ISignedRecords.NonceAlreadyUsed.selector, vm.addr(PK_CARRIER), 5)
+        );
+        consignments.postEvent(r, sig);
+    }
+
+    function test_postEvent_revertsAfterDeadline() public {
+        IConsignments.EventRecord memory r = _event(UCR, 1);
+        ISignedRecords.Sig memory sig = _signEvent(r, PK_CARRIER);
+        vm.warp(block.timestamp + 1 hours + 1);
+        vm.expectRevert(
+            abi.encodeWithSelector(
+                ISignedRecords.DeadlineExpired.selector, T0 + 1 hours, T0 + 1 hours + 1
+            )
+        );
+        consignments.postEvent(r, sig);
+    }
+
+    function test_postEvent_revertsWhenEventTimeBeforeKeyWindow() public {
+        uint256 pk = 0xCA0077;
+        _addKey(CARRIER, PK_CARRIER, vm.addr(pk), T0, T0 + 10 days);
+        IConsignments.EventRecord memory r = _eventAt(UCR, 1, T0 - 1);
+        ISignedRecords.Sig memory sig = _signEvent(r, pk);
+        vm.expectRevert(
+            abi.encodeWithSelector(ISignedRecords.KeyNotYetValid.selector, vm.addr(pk), T0, T0 - 1)
+        );
+        consignments.postEvent(r, sig);
+    }
+
+    function test_postEvent_revertsWhenKeyExpired() public {
+        uint256 pk = 0xCA0077;
+        _addKey(CARRIER, PK_CARRIER, vm.addr(pk), T0, T0 + 10 days);
+        vm.warp(T0 + 10 days);
+        IConsignments.EventRecord memory r = _eventAt(UCR, 1, T0 + 1 days);
+        ISignedRecords.Sig memory sig = _signEvent(r, pk);
+        vm.expectRevert(
+            abi.encodeWithSelector(
+                ISignedRecords.KeyExpired.selector, vm.addr(pk), T0 + 10 days, T0 + 10 days
+            )
+        );
+        consignments.postEvent(r, sig);
+    }
+
+    function test_postEvent_revertsForRevokedKey() public {
+        IConsignments.EventRecord memory r = _event(UCR, 1);
+        ISignedRecords.Sig memory sig = _signEvent(r, PK_CARRIER);
+        _revokeKey(CARRIER, PK_CARRIER, vm.addr(PK_CARRIER));
+        vm.expectRevert(
+            abi.encodeWithSelector(ISignedRecords.KeyRevoked.selector, vm.addr(PK_CARRIER), T0)
+        );
+        consignments.postEvent(r, sig);
+    }
+
+    function test_postEvent_revertsForSuspendedMember() public {
+        _suspend(CARRIER);
+        IConsignments.EventRecord memory r = _event(UCR, 1);
+        ISignedRecords.Sig memory sig = _signEvent(r, PK_CARRIER);
+        vm.expectRevert(
+            abi.encodeWithSelector(
+                ISignedRecords.MemberNotActive.selector, CARRIER, Kinds.STATUS_SUSPENDED
+            )
+        );
+        consignments.postEvent(r, sig);
+    }
+
+    function test_postEvent_revertsForEventTimeInFuture() public {
+        IConsignments.EventRecord memory r = _eventAt(UCR, 1, T0 + 301);
+        ISignedRecords.Sig memory sig = _signEvent(r, PK_CARRIER);
+        vm.expectRevert(
+            abi.encodeWithSelector(ISignedRecords.RecordTimeInFuture.selector, T0 + 301, T0)
+        );
+        consignments.postEvent(r, sig);
+    }
+
+    function test_postEvent_revertsForInvalidBizStep() public {
+        IConsignments.EventRecord memory r = _event(UCR, 1);
+        r.meta = _withByte(r.meta, 0, 42);
+        ISignedRecords.Sig memory sig = _signEvent(r, PK_CARRIER);
+        vm.expectRevert(abi.encodeWithSelector(IConsignments.InvalidBizStep.selector, 42));
+        consignments.postEvent(r, sig);
+    }
+
+    function test_postEvent_revertsForZeroBizStep() public {
+        IConsignments.EventRecord memory r = _event(UCR, 1);
+        r.meta = _withByte(r.meta, 0, 0);
+        ISignedRecords.Sig memory sig = _signEvent(r, PK_CARRIER);
+        vm.expectRevert(abi.encodeWithSelector(IConsignments.InvalidBizStep.selector, 0));
+        consignments.postEvent(r, sig);
+    }
+
+    function test_postEvent_revertsForInvalidDisposition() public {
+        IConsignments.EventRecord memory r = _event(UCR, 1);
+        r.meta = _withByte(r.meta, 1, 34);
+        ISignedRecords.Sig memory sig = _signEvent(r, PK_CARRIER);
+        vm.expectRevert(abi.encodeWithSelector(IConsignments.InvalidDisposition.selector, 34));
+        consignments.postEvent(r, sig);
+    }
+
+    function test_postEvent_revertsForZeroLocation() public {
+        IConsignments.EventRecord memory r = _event(UCR, 1);
+        r.meta = EventMeta.pack(20, 15, bytes5(0), T0, bytes11(0), T0 + 10, 1);
+        ISignedRecords.Sig memory sig = _signEvent(r, PK_CARRIER);
+        vm.expectRevert(abi.encodeWithSelector(IConsignments.InvalidLocation.selector, bytes5(0)));
+        consignments.postEvent(r, sig);
+    }
+
+    function test_postEvent_revertsWhenRecordAltered() public {
+        IConsignments.EventRecord memory r = _event(UCR, 1);
+        ISignedRecords.Sig memory sig = _signEvent(r, PK_CARRIER);
+        r.sealDigest = keccak256("forged seal");
+        vm.expectRevert(); // recovers some unregistered address: UnknownKey(random)
+        consignments.postEvent(r, sig);
+        (, uint32 count) = consignments.head(UCR);
+        assertEq(count, 0, "nothing recorded");
+    }
+
+    function test_postEvent_revertsWhenRelayerNotAllowed() public {
+        IConsignments.EventRecord memory r = _event(UCR, 1);
+        ISignedRecords.Sig memory sig = _signEvent(r, PK_CARRIER);
+        vm.prank(OUTSIDER_RELAYER);
+        vm.expectRevert(
+            abi.encodeWithSelector(ISignedRecords.RelayerNotAllowed.selector, OUTSIDER_RELAYER)
+        );
+        consignments.postEvent(r, sig);
+    }
+
+    function test_postEvent_revertsForSignatureFromOtherContractDomain() public {
+        IConsignments.EventRecord memory r = _event(UCR, 1);
+        // signed for Certificates' domain: recovers a different address
+        ISignedRecords.Sig memory sig =
+            _sig(PK_CARRIER, certificates.hashTypedData(consignments.hashEvent(r)));
+        vm.expectRevert();
+        consignments.postEvent(r, sig);
+    }
+
+    // ------------------------------------------------------------------ postEvents
+
+    function test_postEvents_appliesInOrder() public {
+        bytes32 second = keccak256("UCR:2");
+        _register(second);
+        IConsignments.EventRecord[] memory rs = new IConsignments.EventRecord[](4);
+        ISignedRecords.Sig[] memory sigs = new ISignedRecords.Sig[](4);
+        for (uint256 i; i < 4; ++i) {
+            rs[i] = _event(i % 2 == 0 ? UCR : second, uint32(i));
+            sigs[i] = _signEvent(rs[i], PK_CARRIER);
+        }
+        (bytes28 h,) = consignments.head(UCR);
+        h = _step(h, consignments.hashTypedData(consignments.hashEvent(rs[0])));
+        h = _step(h, consignments.hashTypedData(consignments.hashEvent(rs[2])));
+        consignments.postEvents(rs, sigs);
+        (bytes28 head, uint32 count) = consignments.head(UCR);
+        assertEq(bytes32(head), bytes32(h), "folded head");
+        assertEq(count, 2, "count");
+        assertEq(consignments.nonceBitmap(vm.addr(PK_CARRIER), 0), 0xf, "nonces 0..3 share a word");
+    }
+
+    function test_postEvents_revertsNamingFailingItem() public {
+        IConsignments.EventRecord[] memory rs = new IConsignments.EventRecord[](3);
+        ISignedRecords.Sig[] memory sigs = new ISignedRecords.Sig[](3);
+        rs[0] = _event(UCR, 1);
+        rs[1] = _event(UCR, 2);
+        rs[2] = _event(UCR, 1); // replays nonce 1
+        for (uint256 i; i < 3; ++i) {
+            sigs[i] = _signEvent(rs[i], PK_CARRIER);
+        }
+        vm.expectRevert(
+            abi.encodeWithSelector(
+                ISignedRecords.BatchItemFailed.selector,
+                2,
+                abi.encodeWithSelector(
+                    ISignedRecords.NonceAlreadyUsed.selector, vm.addr(PK_CARRIER), 1
+                )
+            )
+        );
+        consignments.postEvents(rs, sigs);
+    }
+
+    function test_postEvents_wrapsAuthorisationErrors() public {
+        IConsignments.EventRecord[] memory rs = new IConsignments.EventRecord[](2);
+        ISignedRecords.Sig[] memory sigs = new ISignedRecords.Sig[](2);
+        rs[0] = _event(UCR, 1);
+        rs[1] = _event(UCR, 2);
+        sigs[0] = _signEvent(rs[0], PK_CARRIER);
+        sigs[1] = _signEvent(rs[1], PK_ISSUER);
+        vm.expectRevert(
+            abi.encodeWithSelector(
+                ISignedRecords.BatchItemFailed.selector,
+                1,
+                abi.encodeWithSelector(IConsignments.NotConsignmentParty.selector, UCR, ISSUER)
+            )
+        );
+        consignments.postEvents(rs, sigs);
+    }
+
+    function test_postEvents_wrapsInvalidSignature() public {
+        IConsignments.EventRecord[] memory rs = new IConsignments.EventRecord[](1);
+        ISignedRecords.Sig[] memory sigs = new ISignedRecords.Sig[](1);
+        rs[0] = _event(UCR, 1);
+        vm.expectRevert(
+            abi.encodeWithSelector(
+                ISignedRecords.BatchItemFailed.selector,
+                0,
+                abi.encodeWithSelector(ISignedRecords.InvalidSignature.selector)
+            )
+        );
+        consignments.postEvents(rs, sigs);
+    }
+
+    function test_postEvents_revertsOnLengthMismatch() public {
+        vm.expectRevert(abi.encodeWithSelector(ISignedRecords.LengthMismatch.selector, 2, 1));
+        consignments.postEvents(new IConsignments.EventRecord[](2), new ISignedRecords.Sig[](1));
+    }
+
+    function test_postEvent_afterBatchDoesNotWrapErrors() public {
+        IConsignments.EventRecord[] memory rs = new IConsignments.EventRecord[](1);
+        ISignedRecords.Sig[] memory sigs = new ISignedRecords.Sig[](1);
+        rs[0] = _event(UCR, 1);
+        sigs[0] = _signEvent(rs[0], PK_CARRIER);
+        consignments.postEvents(rs, sigs);
+        vm.expectRevert(
+            abi.encodeWithSelector(ISignedRecords.NonceAlreadyUsed.selector, vm.addr(PK_CARRIER), 1)
+        );
+        consignments.postEvent(rs[0], sigs[0]);
+    }
+
+    // ------------------------------------------------------------------ meta packing
+
+    function test_unpackEventMeta_returnsFields() public view {
+        IConsignments.EventFields memory f = consignments.unpackEventMeta(_event(UCR, 9).meta);
+        assertEq(f.bizStep, 20, "bizStep");
+        assertEq(f.disposition, 15, "disposition");
+        assertEq(bytes32(f.location), bytes32(bytes5("CNSHA")), "location");
+        assertEq(f.eventTime, T0, "time");
+        assertEq(bytes32(f.container), bytes32(bytes11("MSCU1234565")), "container");
+        assertEq(f.deadline, T0 + 1 hours, "deadline");
+        assertEq(f.nonce, 9, "nonce");
+    }
+
+    function test_packEventMeta_matchesDocumentedByteLayout() public view {
+        IConsignments.EventFields memory f = IConsignments.EventFields({
+            bizStep: 20,
+            disposition: 15,
+            location: "NLRTM",
+            eventTime: 0x0102030405,
+            container: "MSCU1234565",
+            deadline: 0x0a0b0c0d0e,
+            nonce: 0x11223344
+        });
+        bytes memory expected = abi.encodePacked(
+            uint8(20), uint8(15), bytes5("NLRTM"), uint40(0x0102030405), bytes11("MSCU1234565"),
+            uint40(0x0a0b0c0d0e), uint32(0x11223344)
+        );
+        assertEq(expected.length, 32, "32 bytes");
+        assertEq(consignments.packEventMeta(f), bytes32(expected), "layout");
+    }
+
+    function testFuzz_packEventMeta_roundTrip(
+        uint8 bizStep,
+        uint8 disposition,
+        bytes5 location,
+        uint40 eventTime,
+        bytes11 container,
+        uint40 deadline,
+        uint32 nonce
+    ) public view {
+        IConsignments.EventFields memory f = IConsignments.EventFields(
+            bizStep, disposition, location, eventTime, container, deadline, nonce
+        );
+        IConsignments.EventFields memory g =
+            consignments.unpackEventMeta(consignments.packEventMeta(f));
+        assertEq(keccak256(abi.encode(f)), keccak256(abi.encode(g)), "round trip");
+    }
+
+    function testFuzz_nextHead_matchesDocumentedRule(bytes28 previous, bytes32 digest) public view {
+        assertEq(
+            bytes32(consignments.nextHead(previous, digest)),
+            bytes32(bytes28(keccak256(abi.encode(previous, digest)))),
+            "rule"
+        );
+    }
+
+    // ------------------------------------------------------------------ fuzz: signatures, time
+
+    function testFuzz_postEvent_rejectsUnregisteredSigner(uint256 pk) public {
+        pk = bound(pk, 1, 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364140);
+        vm.assume(membership.keyInfo(vm.addr(pk)).orgId == bytes32(0));
+        IConsignments.EventRecord memory r = _event(UCR, 1);
+        ISignedRecords.Sig memory sig = _signEvent(r, pk);
+        vm.expectRevert(abi.encodeWithSelector(ISignedRecords.UnknownKey.selector, vm.addr(pk)));
+        consignments.postEvent(r, sig);
+    }
+
+    function testFuzz_postEvent_rejectsTamperedSignature(bytes32 flip) public {
+        vm.assume(flip != bytes32(0));
+        IConsignments.EventRecord memory r = _event(UCR, 1);
+        ISignedRecords.Sig memory sig = _signEvent(r, PK_CARRIER);
+        sig.r ^= flip;
+        vm.expectRevert();
+        consignments.postEvent(r, sig);
+    }
+
+    function testFuzz_postEvent_keyWindow(uint40 from, uint40 length, uint40 eventTime, uint40 nowTs)
+        public
+    {
+        uint256 pk = 0xCA0077;
+        from = uint40(bound(from, T0, T0 + 100 days));
+        length = uint40(bound(length, 1, 100 days));
+        _addKey(CARRIER, PK_CARRIER, vm.addr(pk), from, from + length);
+        nowTs = uint40(bound(nowTs, T0, T0 + 300 days));
+        eventTime = uint40(bound(eventTime, T0 - 1 days, uint256(nowTs) + 1000));
+        vm.warp(nowTs);
+        IConsignments.EventRecord memory r = _eventAt(UCR, 1, eventTime);
+        ISignedRecords.Sig memory sig = _signEvent(r, pk);
+        bool ok = eventTime <= nowTs + 300 && from <= nowTs && nowTs < from + length
+            && from <= eventTime && eventTime < from + length;
+        if (!ok) vm.expectRevert();
+        consignments.postEvent(r, sig);
+        (, uint32 count) = consignments.head(UCR);
+        assertEq(count, ok ? 1 : 0, "recorded iff key valid at both times");
+    }
+
+    function testFuzz_postEvent_nonceBitmap(uint32 nonce) public {
+        _post(_event(UCR, nonce), PK_CARRIER);
+        assertTrue(consignments.isNonceUsed(vm.addr(PK_CARRIER), nonce), "used");
+        assertEq(
+            consignments.nonceBitmap(vm.addr(PK_CARRIER), uint256(nonce) >> 8),
+            uint256(1) << (nonce & 0xff),
+            "bit"
+        );
+    }
+
+    function _withByte(bytes32 word, uint256 index, uint8 value) internal pure returns (bytes32) {
+        bytes32 mask = bytes32(uint256(0xff) << (8 * (31 - index)));
+        return (word & ~mask) | bytes32(uint256(value) << (8 * (31 - index)));
+    }
+}
