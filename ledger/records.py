@@ -29,7 +29,7 @@ from eth_utils.address import to_checksum_address
 from eth_utils.crypto import keccak
 
 from ledger.errors import InvalidSignature, ValidationError
-from ledger.typed_data import check_signature
+from ledger.typed_data import check_signature, to_compact_signature
 
 __all__ = [
     "DOMAIN_NAMES",
@@ -701,10 +701,7 @@ class SignedRecord(Generic[R]):
 
     def sig(self) -> tuple[bytes, bytes]:
         """The compact EIP-2098 form the contracts take: ``(r, vs)``."""
-        r = self.signature[:32]
-        s = int.from_bytes(self.signature[32:64], "big")
-        v = self.signature[64]
-        return r, (s | ((v - 27) << 255)).to_bytes(32, "big")
+        return to_compact_signature(self.signature)
 
     def signer(self, domain: Domain) -> ChecksumAddress:
         """The address that signed (recovered from the signature)."""

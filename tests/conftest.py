@@ -14,7 +14,11 @@ import pytest
 from web3 import Web3
 from web3.providers import HTTPProvider
 
+from ledger.client import Ledger
+from ledger.demo import DEMO_PARTIES, DemoWorld, bootstrap_for, seed_demo
+from ledger.deploy import Deployment, deploy_suite
 from ledger.node import AnvilNode
+from ledger.txmanager import TxManager
 
 CHAIN_ID = 31337
 
@@ -42,11 +46,52 @@ def session_w3(anvil: AnvilNode) -> Web3:
 
 
 @pytest.fixture
-def w3(session_w3: Web3) -> Iterator[Web3]:
+def w3(session_w3: Web3, request: pytest.FixtureRequest) -> Iterator[Web3]:
     """Web3 on the session node; the chain is reverted to its prior state after the test."""
     snapshot = session_w3.provider.make_request("evm_snapshot", [])["result"]  # type: ignore[arg-type]
     try:
         yield session_w3
     finally:
         reverted = session_w3.provider.make_request("evm_revert", [snapshot])  # type: ignore[arg-type]
+        assert reverted.get("result") is True, f"evm_revert failed: {reverted}"
+        if "relayer_tx" in request.fixturenames:
+            request.getfixturevalue("relayer_tx").resync()
+
+
+# ------------------------------------------------------------------------------------------
+# The deployed suite and the demo world, created once per session on the session node.
+# Tests that use ``ledger`` get the chain as the demo left it and their changes are reverted.
+# ------------------------------------------------------------------------------------------
+
+RELAYER_KEY = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80"
+
+
+@pytest.fixture(scope="session")
+def relayer_tx(session_w3: Web3) -> TxManager:
+    return TxManager(session_w3, RELAYER_KEY, poll_interval=0.05)
+
+
+@pytest.fixture(scope="session")
+def deployment(session_w3: Web3, relayer_tx: TxManager) -> Deployment:
+    now = int(session_w3.eth.get_block("latest")["timestamp"])
+    bootstrap = bootstrap_for(DEMO_PARTIES, relayers=[relayer_tx.address], now=now)
+    return deploy_suite(session_w3, relayer_tx, bootstrap)
+
+
+@pytest.fixture(scope="session")
+def world(session_w3: Web3, deployment: Deployment, relayer_tx: TxManager) -> DemoWorld:
+    return seed_demo(Ledger(session_w3, deployment, tx=relayer_tx))
+
+
+@pytest.fixture
+def ledger(
+    session_w3: Web3, deployment: Deployment, relayer_tx: TxManager, world: DemoWorld
+) -> Iterator[Ledger]:
+    """The seeded suite; every change the test makes is reverted afterwards."""
+    snapshot = session_w3.provider.make_request("evm_snapshot", [])["result"]  # type: ignore[arg-type]
+    try:
+        yield Ledger(session_w3, deployment, tx=relayer_tx)
+    finally:
+        reverted = session_w3.provider.make_request("evm_revert", [snapshot])  # type: ignore[arg-type]
+        relayer_tx.resync()
         assert reverted.get("result") is True, f"evm_revert failed: {reverted}"
