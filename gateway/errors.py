@@ -15,6 +15,7 @@ edge; every one carries the HTTP status and the machine-readable ``code`` it is 
         │   └── IdempotencyConflict       409  (same key or record id, different content)
         ├── PayloadTooLarge               413
         ├── ServiceUnavailable            503
+        ├── RecordRejected                (relayer -> outbox: this record can never be sent)
         └── ApiError                      (client side: any other status from the gateway)
 
 Every error response has the body ``{"error": {"code", "message", "field"?, "rule"?}}``.
@@ -25,7 +26,6 @@ its traceback; the message does not leak internals).
 
 The same classes are raised by :class:`gateway.client.GatewayClient` from an error response.
 """
-
 
 from __future__ import annotations
 
@@ -49,6 +49,7 @@ __all__ = [
     "NotFound",
     "PayloadTooLarge",
     "PermissionDenied",
+    "RecordRejected",
     "ServiceUnavailable",
     "Unauthenticated",
     "error_body",
@@ -135,6 +136,20 @@ class ServiceUnavailable(GatewayError):
 
     status_code = 503
     default_code = "unavailable"
+
+
+class RecordRejected(GatewayError):
+    """Raised by a relayer's ``sign``: the contract would refuse this record (not transient).
+
+    ``code`` and ``message`` end up as the failed record's error code and reason.
+    """
+
+    status_code = 422
+    default_code = "rejected"
+
+    def __init__(self, record_id: str, message: str, *, code: str | None = None) -> None:
+        super().__init__(message, code=code, field="record_id")
+        self.record_id = record_id
 
 
 class ApiError(GatewayError):

@@ -5,24 +5,28 @@ Records and states
 A record is one signed domain record (an event, a certificate issue, an attestation, ...) of
 one organisation. It moves through these states; every arrow is one database transaction::
 
-    accepted ──sign+store tx──▶ submitted ──mined, record ok──────▶ confirmed
-       ▲                           │  ├──mined, record rejected───▶ failed (code, reason)
-       │                           │  └──reverted, batch of one───▶ failed (code "reverted")
-       └──tx dropped / reverted────┘
-          in a batch of several (re-batched; after a revert each record is sent alone)
+    accepted ──sign+store tx──▶ submitted ──mined, record ok────────────▶ confirmed
+       ▲                           │  ├──mined, record rejected─────────▶ failed (code, reason)
+       │                           │  └──reverted, record blamed (or alone)─▶ failed
+       └──tx dropped; reverted, ───┘
+          record not blamed (batched again; with no one blamed, each record is sent alone)
 
     submitted ──tx unknown to the node──▶ submitted (the *same* signed tx is broadcast again)
 
-    accepted ──sign raises ValidationError, alone in its batch──▶ failed (never sent)
+    accepted ──sign raises RecordRejected for it, or ValidationError when alone──▶ failed
+             (never sent)
 
 ``accepted`` rows are written by :meth:`Outbox.accept`; the :class:`Submitter` (one background
 thread) does the rest through a pluggable :class:`Relayer`, which the ledger implements with the
 contracts and the transaction manager. A batch holds records of one kind only, at most
 ``max_batch`` of them, and waits at most ``linger`` seconds to fill up.
 
-A record the relayer cannot even sign (``sign`` raises :class:`ledger.errors.ValidationError`)
-is first isolated (its batch's records are retried one per batch), then failed on its own, so
-that one bad record does not hold up the others. Any other exception from ``sign`` is taken as
+Per ``contracts/RECORDS.md`` a batch reverts as a whole (``BatchItemFailed(index, reason)``)
+if one item fails, so one bad record must not hold up the others: the relayer pre-validates
+in ``sign`` (``eth_call``) and raises :class:`gateway.errors.RecordRejected` naming the item,
+which fails alone, unsent; after a revert it names the item in ``BatchResult.outcomes``. A
+``ledger.errors.ValidationError`` from ``sign`` without a culprit isolates the batch's records
+(one per transaction) until the bad one fails alone. Any other exception from ``sign`` is
 transient: back off, retry.
 
 Why a record accepted is never lost
@@ -62,11 +66,20 @@ Why a record is never on chain twice
    old outbox file, two gateways on copies of it) cannot put a record on chain twice; it can
    only produce a per-record rejection, which the relayer reports as such.
 
-The relayer must therefore: make ``sign`` free of side effects that ``broadcast`` would not
-repeat (take the nonce from the node's pending count plus the outbox's live transactions, never
-from a counter that a crash between ``sign`` and the commit would leave with a gap); make
-``broadcast`` idempotent (a node answering "already known" or "nonce too low" for the same
-hash is success); and report ``DROPPED`` only on the proof in (4).
+The relayer must therefore:
+
+* make ``sign`` free of side effects that ``broadcast`` would not repeat (take the nonce from
+  the node's pending count plus the outbox's live transactions, never from a counter that a
+  crash between ``sign`` and the commit would leave with a gap);
+* make ``broadcast`` idempotent (a node answering "already known", or "nonce too low" with our
+  hash on chain, for the same bytes is success);
+* treat a fee-bumped replacement (same nonce, *same calldata*) as the same transaction: report
+  ``MINED`` when any of them is mined, and ``DROPPED`` only when the nonce went to a transaction
+  with other calldata. On free-gas networks (Besu with ``zeroBaseFee``, the production setting)
+  ``ledger.txmanager`` re-sends the same bytes instead of bumping, so the hash never changes;
+* report a record that the contract refuses as a replay *of the same signed record* (e.g.
+  ``NonceAlreadyUsed`` where the nonce was used by this record) as ``ok``: it is on chain.
+
 
 Threads
 -------
@@ -112,7 +125,7 @@ from sqlalchemy import (
 from sqlalchemy.exc import IntegrityError
 
 from gateway.db import create_gateway_engine
-from gateway.errors import Conflict, IdempotencyConflict, PermissionDenied
+from gateway.errors import Conflict, IdempotencyConflict, PermissionDenied, RecordRejected
 from gateway.metrics import GatewayMetrics
 from ledger.errors import ValidationError
 
@@ -708,20 +721,28 @@ class Outbox:
                         .where(in_batch, rc.record_id == record.record_id)
                         .values(**values)
                     )
-            elif result.state is TxState.REVERTED and len(batch.records) <= 1:
-                conn.execute(
-                    update(records_table)
-                    .where(in_batch)
-                    .values(
-                        status=RecordStatus.FAILED.value,
-                        error_code="reverted",
-                        error_reason=result.reason or "transaction reverted",
-                        block_number=result.block_number,
-                        block_hash=result.block_hash,
-                        updated_at=now,
+            elif result.state is TxState.REVERTED:
+                # Nothing of a reverted batch is on chain. The items the relayer blames
+                # (BatchItemFailed(index, reason)) fail; the others go back to be batched again.
+                # With no culprit named, a lone record fails and several are retried one by one.
+                culprits = {rid for rid, o in result.outcomes.items() if not o.ok}
+                culprits &= set(batch.record_ids)
+                if not culprits and len(batch.records) <= 1:
+                    culprits = set(batch.record_ids)
+                for record_id in culprits:
+                    outcome = result.outcomes.get(record_id, RecordOutcome(ok=False))
+                    conn.execute(
+                        update(records_table)
+                        .where(in_batch, rc.record_id == record_id)
+                        .values(
+                            status=RecordStatus.FAILED.value,
+                            error_code=outcome.code or "reverted",
+                            error_reason=outcome.reason or result.reason or "transaction reverted",
+                            block_number=result.block_number,
+                            block_hash=result.block_hash,
+                            updated_at=now,
+                        )
                     )
-                )
-            else:  # DROPPED, or REVERTED with several records: none of them is on chain
                 requeue: dict[str, Any] = {
                     "status": RecordStatus.ACCEPTED.value,
                     "batch_id": None,
@@ -729,9 +750,21 @@ class Outbox:
                     "attempts": rc.attempts + 1,
                     "updated_at": now,
                 }
-                if result.state is TxState.REVERTED:
+                if not culprits:
                     requeue["isolate"] = True
                 conn.execute(update(records_table).where(in_batch).values(**requeue))
+            else:  # DROPPED: the transaction can never be mined; none of it is on chain
+                conn.execute(
+                    update(records_table)
+                    .where(in_batch)
+                    .values(
+                        status=RecordStatus.ACCEPTED.value,
+                        batch_id=None,
+                        tx_hash=None,
+                        attempts=rc.attempts + 1,
+                        updated_at=now,
+                    )
+                )
             changed = conn.execute(
                 select(records_table).where(rc.record_id.in_(batch.record_ids))
             ).all()
@@ -869,6 +902,13 @@ class Submitter:
             batch = Batch(uuid.uuid4().hex, kind, tuple(records))
             try:
                 tx = self.relayer.sign(batch)
+            except RecordRejected as exc:
+                # Pre-validation (e.g. eth_call) named the item the contract would refuse: fail
+                # it, never sent; the rest of the batch is formed again on the next pass.
+                self._error("sign", batch)
+                failed = self.outbox.fail_unsent(exc.record_id, code=exc.code, reason=exc.message)
+                self._observe([failed] if failed is not None else [])
+                continue
             except ValidationError as exc:
                 # Deterministic: a record the relayer cannot encode. Find it (send the batch's
                 # records alone), then fail it; it never reached the chain, so this is safe.

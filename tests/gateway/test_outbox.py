@@ -9,16 +9,19 @@ import pytest
 
 from gateway.config import GatewaySettings
 from gateway.db import create_gateway_engine
-from gateway.errors import Conflict, IdempotencyConflict, PermissionDenied
+from gateway.errors import Conflict, IdempotencyConflict, PermissionDenied, RecordRejected
 from gateway.outbox import (
     AcceptResult,
     Batch,
+    BatchResult,
     Outbox,
     OutboxRecord,
     RecordKind,
+    RecordOutcome,
     RecordStatus,
     SignedTx,
     Submitter,
+    TxState,
 )
 from gateway.testing import FakeChain, FakeRelayer
 from ledger.errors import InvalidTypedData
@@ -377,3 +380,54 @@ def test_sqlite_outbox_is_wal_with_full_sync(outbox: Outbox, settings: GatewaySe
             assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == 2  # FULL
     finally:
         engine.dispose()
+
+
+def test_reverted_batch_fails_the_blamed_record_and_rebatches_the_rest(
+    outbox: Outbox, chain: FakeChain
+) -> None:
+    class BlamingRelayer(FakeRelayer):
+        def receipt(self, batch: Batch, tx: SignedTx) -> BatchResult:
+            result = super().receipt(batch, tx)
+            if rid(2) not in batch.record_ids:
+                return result
+            blamed = RecordOutcome(ok=False, code="KeyRevoked", reason="KeyRevoked(0xk, 17)")
+            return BatchResult(
+                TxState.REVERTED,
+                result.block_number,
+                result.block_hash,
+                {rid(2): blamed},
+                reason="BatchItemFailed(1, KeyRevoked)",
+            )
+
+    relayer = BlamingRelayer(chain)
+    for n in range(1, 5):
+        accept(outbox, n)
+    drain(submitter_for(outbox, relayer, max_batch=10))
+    failed = outbox.get(rid(2))
+    assert failed is not None
+    assert failed.status is RecordStatus.FAILED
+    assert failed.error_code == "KeyRevoked"
+    assert failed.error_reason == "KeyRevoked(0xk, 17)"
+    assert len(relayer.signed) == 2  # the rest went again together, not one by one
+    second = json.loads(relayer.signed[1].raw_tx)["record_ids"]
+    assert second == [rid(1), rid(3), rid(4)]
+    assert {statuses(outbox)[rid(n)] for n in (1, 3, 4)} == {RecordStatus.CONFIRMED}
+
+
+def test_record_rejected_at_signing_fails_unsent(outbox: Outbox, chain: FakeChain) -> None:
+    class PrevalidatingRelayer(FakeRelayer):
+        def sign(self, batch: Batch) -> SignedTx:
+            if rid(3) in batch.record_ids:
+                raise RecordRejected(rid(3), "DeadlineExpired(5, 9)", code="DeadlineExpired")
+            return super().sign(batch)
+
+    relayer = PrevalidatingRelayer(chain)
+    for n in range(1, 5):
+        accept(outbox, n)
+    drain(submitter_for(outbox, relayer, max_batch=10))
+    rejected = outbox.get(rid(3))
+    assert rejected is not None
+    assert rejected.status is RecordStatus.FAILED
+    assert rejected.error_code == "DeadlineExpired"
+    assert rejected.tx_hash is None
+    assert chain.inclusions() == {rid(1): 1, rid(2): 1, rid(4): 1}
