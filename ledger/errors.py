@@ -21,6 +21,9 @@ One root, with standard-library mix-ins so that callers can catch either::
     │   ├── InvalidGln               (GS1 Global Location Number)
     │   ├── InvalidTypedData         (an EIP-712 message that cannot be encoded)
     │   └── InvalidSignature         (malformed, malleable or unrecoverable signature)
+    ├── IndexingError (RuntimeError)  (the log index, ``ledger.index``)
+    │   ├── IndexMismatch            (the database was built for another chain or deployment)
+    │   └── HeadMismatch             (a recomputed consignment head differs from the chain's)
     └── TransactionError             (a relayer transaction; ``tx_hash``/``nonce`` when known)
         ├── TransactionReverted      (a call or a mined transaction reverted; ``data``)
         ├── GasLimitExceeded (ValueError) (more gas than the per-transaction or block cap)
@@ -38,6 +41,9 @@ __all__ = [
     "ConfigurationError",
     "DeploymentError",
     "GasLimitExceeded",
+    "HeadMismatch",
+    "IndexMismatch",
+    "IndexingError",
     "InvalidBusinessStep",
     "InvalidContainerNumber",
     "InvalidCountryCode",
@@ -197,3 +203,22 @@ class RpcUnavailable(TransactionError, ConnectionError):
 
 class TransactionTimeout(TransactionError, TimeoutError):
     """The transaction was not mined, or not confirmed, within the timeout."""
+
+
+class IndexingError(LedgerError, RuntimeError):
+    """The log index cannot follow the chain or found it inconsistent."""
+
+
+class IndexMismatch(IndexingError):
+    """The index database was built for another chain id or deployment."""
+
+
+class HeadMismatch(IndexingError):
+    """A consignment's head recomputed from indexed rows differs from the on-chain head.
+
+    ``consignment_ids`` names every consignment that failed (the index may be tampered with).
+    """
+
+    def __init__(self, message: str, *, consignment_ids: tuple[bytes, ...]) -> None:
+        super().__init__(message)
+        self.consignment_ids = consignment_ids
