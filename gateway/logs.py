@@ -20,7 +20,7 @@ request_id_var: ContextVar[str | None] = ContextVar("gateway_request_id", defaul
 
 _STANDARD = frozenset(
     logging.LogRecord("", 0, "", 0, "", None, None).__dict__.keys()
-    | {"message", "asctime", "taskName"}
+    | {"message", "asctime", "taskName", "color_message"}
 )
 
 

@@ -5,6 +5,7 @@ database (API keys, outbox), starts the submitter thread if there is a relayer, 
 shutdown stops the thread and closes the database. To serve::
 
     uvicorn --factory gateway.main:app_factory   # settings from LEDGER_* / ledger.toml
+    python -m gateway                            # the same, on gateway_host:gateway_port
 
 ``app.state`` holds ``settings``, ``metrics`` (at once) and ``keys``, ``outbox``,
 ``submitter`` (while the lifespan runs).
@@ -30,7 +31,7 @@ from gateway.middleware import BodyLimitMiddleware, RequestContextMiddleware
 from gateway.outbox import Outbox, Submitter, load_relayer_factory
 from gateway.services import GatewayServices
 
-__all__ = ["app_factory", "create_app"]
+__all__ = ["app_factory", "create_app", "serve"]
 
 logger = logging.getLogger("gateway.main")
 
@@ -84,7 +85,8 @@ def create_app(
         app.state.submitter = submitter
         if submitter is not None:
             submitter.start()
-        logger.info("gateway started (relayer: %s)", type(services.relayer).__name__)
+        relayer_name = "none" if services.relayer is None else type(services.relayer).__name__
+        logger.info("gateway started (relayer: %s)", relayer_name)
         try:
             yield
         finally:
@@ -134,3 +136,22 @@ def app_factory() -> FastAPI:
     """Entry point for ``uvicorn --factory``: JSON logs, settings from the environment."""
     configure_logging()
     return create_app(GatewaySettings())
+
+
+def serve(settings: GatewaySettings | None = None) -> None:
+    """Run the gateway on ``gateway_host:gateway_port`` (for the CLI; blocks until stopped).
+
+    Logs are JSON lines; uvicorn's own access log is off (``gateway.access`` has the same,
+    with request ids).
+    """
+    import uvicorn
+
+    settings = settings if settings is not None else GatewaySettings()
+    configure_logging()
+    uvicorn.run(
+        create_app(settings),
+        host=settings.gateway_host,
+        port=settings.gateway_port,
+        access_log=False,
+        log_config=None,
+    )
