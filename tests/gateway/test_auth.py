@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import httpx
 
-from gateway.auth import KeyStore, Scope, issue_key
+from gateway.auth import KeyStore, OrgKind, Scope, issue_key
 from gateway.config import GatewaySettings
 from tests.gateway.conftest import (
     ADMIN_TOKEN,
@@ -190,3 +190,16 @@ def test_admin_scoped_key_manages_its_own_organisation_only(
         == 404
     )
     assert client.get("/admin/api-keys", headers=auth(plain_a)).status_code == 403
+
+
+def test_cached_kind_and_country_are_refreshed_from_the_chain(
+    keys: KeyStore, make_key: KeyMaker
+) -> None:
+    first = make_key(ORG_A)
+    second = make_key(ORG_A, scopes=("read",))
+    other = make_key(ORG_B)
+    assert keys.refresh_organisation(org_id=ORG_A, org_kind=OrgKind.TRADER, country="be") == 2
+    for key in (first, second):
+        caller = keys.authenticate(key.token)
+        assert (caller.org_kind, caller.country) == (OrgKind.TRADER, "BE")
+    assert keys.authenticate(other.token).org_kind is OrgKind.CARRIER
