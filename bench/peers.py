@@ -87,8 +87,9 @@ def _matches_shipped(compiled: dict[str, dict[str, Any]]) -> bool:
             NODE_MODULES / EAS_PACKAGE / "artifacts" / "contracts" / f"{name}.sol" / f"{name}.json"
         )
         shipped = json.loads(shipped_path.read_text())
-        if shipped["deployedBytecode"].lower() != artifact["deployedBytecode"].lower():
-            return False
+        for field in ("bytecode", "deployedBytecode"):
+            if shipped[field].lower() != artifact[field].lower():
+                return False
     return True
 
 

@@ -206,7 +206,7 @@ def run(sections: Sequence[Section], *, quick: bool, port: int | None = None) ->
             "naive_events": sizes.naive_events,
         },
         "machine": machine_meta(),
-        "versions": versions_meta(),
+        "versions": {**versions_meta(), "solc": _compilers(ctx)},
         "node": {
             "hardfork": info.get("hardFork"),
             "chain_id": CHAIN_ID,
@@ -219,6 +219,16 @@ def run(sections: Sequence[Section], *, quick: bool, port: int | None = None) ->
         },
     }
     return results
+
+
+def _compilers(ctx: BenchContext) -> dict[str, str]:
+    """Section -> the solc that built the contracts it measured (details in its meta)."""
+    out: dict[str, str] = {}
+    for name, details in ctx.meta.items():
+        compiler = details.get("compiler")
+        if isinstance(compiler, dict) and compiler.get("solc"):
+            out[name] = str(compiler["solc"])
+    return out
 
 
 def _format(value: float) -> str:
