@@ -1,0 +1,343 @@
+// SPDX-License-Identifier: Apache-2.0
+pragma solidity 0.8.30;
+
+import {Fixture} from "./utils/Fixture.sol";
+import {IAeoRegistry} from "../src/interfaces/IAeoRegistry.sol";
+import {ISignedRecords} from "../src/interfaces/ISignedRecords.sol";
+import {Kinds} from "../src/libraries/Kinds.sol";
+
+contract AeoRegistryTest is Fixture {
+    bytes32 internal certId;
+
+    function setUp() public override {
+        super.setUp();
+        // CN customs certifies the CN exporter as AEOF
+        certId = _applyAeo(_aeoAction(1, EXPORTER, "AEOF"), PK_CUSTOMS_CN);
+    }
+
+    function _mraProposal(bytes32 counterpart, uint32 scope)
+        internal
+        view
+        returns (IAeoRegistry.MraProposal memory)
+    {
+        return IAeoRegistry.MraProposal({
+            counterpart: counterpart,
+            scope: scope,
+            validFrom: uint40(block.timestamp),
+            validUntil: uint40(block.timestamp + 5 * 365 days)
+        });
+    }
+
+    function _proposeMra(IAeoRegistry.MraProposal memory r, uint256 pk) internal returns (bytes32) {
+        return aeo.proposeMra(r, _sig(pk, aeo.hashTypedData(aeo.hashMraProposal(r))));
+    }
+
+    function _acceptMra(bytes32 id, uint256 pk) internal {
+        aeo.acceptMra(id, _sig(pk, aeo.hashTypedData(aeo.hashMraAcceptance(id))));
+    }
+
+    function _terminateMra(bytes32 id, uint256 pk) internal {
+        aeo.terminateMra(id, _sig(pk, aeo.hashTypedData(aeo.hashMraTermination(id))));
+    }
+
+    // ------------------------------------------------------------------ certify
+
+    function test_applyAction_certifiesOperator() public view {
+        assertEq(certId, keccak256(abi.encode(CUSTOMS_CN, EXPORTER, bytes8("AEOF"))), "id");
+        IAeoRegistry.Certification memory c = aeo.certification(certId);
+        assertEq(c.administration, CUSTOMS_CN, "administration");
+        assertEq(c.operatorId, EXPORTER, "operator");
+        assertEq(c.status, 1, "active");
+        assertEq(c.validUntil, T0 + 3 * 365 days, "until");
+        assertEq(aeo.statusHistory(certId).length, 1, "history");
+        assertEq(aeo.certificationsOf(EXPORTER).length, 1, "operator list");
+    }
+
+    function test_applyAction_revertsForCustomsOfOtherCountry() public {
+        IAeoRegistry.AeoAction memory a = _aeoAction(1, EXPORTER, "AEOS");
+        ISignedRecords.Sig memory sig = _sig(PK_CUSTOMS_DE, aeo.hashTypedData(aeo.hashAeoAction(a)));
+        vm.expectRevert(
+            abi.encodeWithSelector(
+                ISignedRecords.WrongCountry.selector, CUSTOMS_DE, bytes2("DE"), bytes2("CN")
+            )
+        );
+        aeo.applyAction(a, sig);
+    }
+
+    function test_applyAction_revertsForNonCustoms() public {
+        IAeoRegistry.AeoAction memory a = _aeoAction(1, EXPORTER, "AEOS");
+        ISignedRecords.Sig memory sig = _sig(PK_ISSUER, aeo.hashTypedData(aeo.hashAeoAction(a)));
+        vm.expectRevert(
+            abi.encodeWithSelector(ISignedRecords.WrongKind.selector, ISSUER, Kinds.ISSUING_BODY)
+        );
+        aeo.applyAction(a, sig);
+    }
+
+    function test_applyAction_revertsForUnknownProgramme() public {
+        IAeoRegistry.AeoAction memory a = _aeoAction(1, EXPORTER, "CTPAT");
+        ISignedRecords.Sig memory sig = _sig(PK_CUSTOMS_CN, aeo.hashTypedData(aeo.hashAeoAction(a)));
+        vm.expectRevert(abi.encodeWithSelector(IAeoRegistry.UnknownProgramme.selector, bytes8("CTPAT")));
+        aeo.applyAction(a, sig);
+    }
+
+    function test_applyAction_revertsForIssuingBodyOperator() public {
+        IAeoRegistry.AeoAction memory a = _aeoAction(1, ISSUER, "AEOS");
+        ISignedRecords.Sig memory sig = _sig(PK_CUSTOMS_CN, aeo.hashTypedData(aeo.hashAeoAction(a)));
+        vm.expectRevert(
+            abi.encodeWithSelector(IAeoRegistry.InvalidOperator.selector, ISSUER, Kinds.ISSUING_BODY)
+        );
+        aeo.applyAction(a, sig);
+    }
+
+    function test_applyAction_revertsForCertificationInForce() public {
+        IAeoRegistry.AeoAction memory a = _aeoAction(1, EXPORTER, "AEOF");
+        ISignedRecords.Sig memory sig = _sig(PK_CUSTOMS_CN, aeo.hashTypedData(aeo.hashAeoAction(a)));
+        vm.expectRevert(abi.encodeWithSelector(IAeoRegistry.CertificationInForce.selector, certId));
+        aeo.applyAction(a, sig);
+    }
+
+    function test_applyAction_revertsWhenReplayed() public {
+        IAeoRegistry.AeoAction memory a = _aeoAction(2, EXPORTER, "AEOF");
+        ISignedRecords.Sig memory sig = _sig(PK_CUSTOMS_CN, aeo.hashTypedData(aeo.hashAeoAction(a)));
+        aeo.applyAction(a, sig);
+        vm.expectRevert(
+            abi.encodeWithSelector(
+                ISignedRecords.NonceAlreadyUsed.selector, vm.addr(PK_CUSTOMS_CN), a.nonce
+            )
+        );
+        aeo.applyAction(a, sig);
+    }
+
+    function test_applyAction_revertsAfterDeadline() public {
+        IAeoRegistry.AeoAction memory a = _aeoAction(2, EXPORTER, "AEOF");
+        ISignedRecords.Sig memory sig = _sig(PK_CUSTOMS_CN, aeo.hashTypedData(aeo.hashAeoAction(a)));
+        vm.warp(a.deadline + 1);
+        vm.expectRevert(
+            abi.encodeWithSelector(ISignedRecords.DeadlineExpired.selector, a.deadline, a.deadline + 1)
+        );
+        aeo.applyAction(a, sig);
+    }
+
+    function test_applyAction_revertsForInvalidValidity() public {
+        IAeoRegistry.AeoAction memory a = _aeoAction(1, CARRIER, "AEOS");
+        a.validUntil = a.validFrom;
+        // the carrier is in NL: NL customs certifies
+        ISignedRecords.Sig memory sig = _sig(PK_CUSTOMS_NL, aeo.hashTypedData(aeo.hashAeoAction(a)));
+        vm.expectRevert(
+            abi.encodeWithSelector(IAeoRegistry.InvalidValidity.selector, a.validFrom, a.validUntil)
+        );
+        aeo.applyAction(a, sig);
+    }
+
+    function test_applyAction_suspendReinstateRevokeHistory() public {
+        vm.warp(T0 + 10);
+        _applyAeo(_aeoAction(2, EXPORTER, "AEOF"), PK_CUSTOMS_CN);
+        assertEq(aeo.certification(certId).status, 2, "suspended");
+        vm.warp(T0 + 20);
+        _applyAeo(_aeoAction(3, EXPORTER, "AEOF"), PK_CUSTOMS_CN);
+        assertEq(aeo.certification(certId).status, 1, "reinstated");
+        vm.warp(T0 + 30);
+        _applyAeo(_aeoAction(4, EXPORTER, "AEOF"), PK_CUSTOMS_CN);
+        assertEq(aeo.certification(certId).status, 3, "revoked");
+        IAeoRegistry.StatusChange[] memory h = aeo.statusHistory(certId);
+        assertEq(h.length, 4, "history length");
+        assertEq(h[1].status, 2, "h1");
+        assertEq(h[1].at, T0 + 10, "h1 time");
+        assertEq(h[3].status, 3, "h3");
+    }
+
+    function test_applyAction_emitsSuspended() public {
+        IAeoRegistry.AeoAction memory a = _aeoAction(2, EXPORTER, "AEOF");
+        ISignedRecords.Sig memory sig = _sig(PK_CUSTOMS_CN, aeo.hashTypedData(aeo.hashAeoAction(a)));
+        vm.expectEmit(true, true, true, true, address(aeo));
+        emit IAeoRegistry.AeoSuspended(certId, EXPORTER, CUSTOMS_CN, vm.addr(PK_CUSTOMS_CN), a.nonce);
+        aeo.applyAction(a, sig);
+    }
+
+    function test_applyAction_revertsReinstateOfActive() public {
+        IAeoRegistry.AeoAction memory a = _aeoAction(3, EXPORTER, "AEOF");
+        ISignedRecords.Sig memory sig = _sig(PK_CUSTOMS_CN, aeo.hashTypedData(aeo.hashAeoAction(a)));
+        vm.expectRevert(
+            abi.encodeWithSelector(IAeoRegistry.InvalidStatusTransition.selector, certId, 1, 3)
+        );
+        aeo.applyAction(a, sig);
+    }
+
+    function test_applyAction_revertsStatusChangeOfUnknownCertification() public {
+        IAeoRegistry.AeoAction memory a = _aeoAction(2, EXPORTER, "AEOC");
+        ISignedRecords.Sig memory sig = _sig(PK_CUSTOMS_CN, aeo.hashTypedData(aeo.hashAeoAction(a)));
+        bytes32 id = keccak256(abi.encode(CUSTOMS_CN, EXPORTER, bytes8("AEOC")));
+        vm.expectRevert(abi.encodeWithSelector(IAeoRegistry.UnknownCertification.selector, id));
+        aeo.applyAction(a, sig);
+    }
+
+    function test_applyAction_revertsForUnknownAction() public {
+        IAeoRegistry.AeoAction memory a = _aeoAction(5, EXPORTER, "AEOF");
+        ISignedRecords.Sig memory sig = _sig(PK_CUSTOMS_CN, aeo.hashTypedData(aeo.hashAeoAction(a)));
+        vm.expectRevert(abi.encodeWithSelector(IAeoRegistry.InvalidAeoAction.selector, 5));
+        aeo.applyAction(a, sig);
+    }
+
+    function test_applyAction_recertifiesAfterRevocation() public {
+        _applyAeo(_aeoAction(4, EXPORTER, "AEOF"), PK_CUSTOMS_CN);
+        vm.warp(T0 + 100);
+        _applyAeo(_aeoAction(1, EXPORTER, "AEOF"), PK_CUSTOMS_CN);
+        assertEq(aeo.certification(certId).status, 1, "active again");
+        assertEq(aeo.certificationsOf(EXPORTER).length, 1, "same certification id");
+    }
+
+    // ------------------------------------------------------------------ MRA
+
+    function test_proposeMra_andAccept() public {
+        bytes32 id = _proposeMra(_mraProposal(CUSTOMS_DE, 0x6), PK_CUSTOMS_CN);
+        IAeoRegistry.Mra memory m = aeo.mra(id);
+        assertEq(m.proposer, CUSTOMS_CN, "proposer");
+        assertEq(m.acceptedAt, 0, "pending");
+        vm.warp(T0 + 5);
+        _acceptMra(id, PK_CUSTOMS_DE);
+        assertEq(aeo.mra(id).acceptedAt, T0 + 5, "accepted");
+        assertEq(aeo.mrasBetween(CUSTOMS_DE, CUSTOMS_CN).length, 1, "pair list");
+    }
+
+    function test_proposeMra_revertsForNonCustomsCounterpart() public {
+        IAeoRegistry.MraProposal memory r = _mraProposal(CARRIER, 0x6);
+        ISignedRecords.Sig memory sig = _sig(PK_CUSTOMS_CN, aeo.hashTypedData(aeo.hashMraProposal(r)));
+        vm.expectRevert(abi.encodeWithSelector(IAeoRegistry.InvalidCounterpart.selector, CARRIER));
+        aeo.proposeMra(r, sig);
+    }
+
+    function test_proposeMra_revertsForSelf() public {
+        IAeoRegistry.MraProposal memory r = _mraProposal(CUSTOMS_CN, 0x6);
+        ISignedRecords.Sig memory sig = _sig(PK_CUSTOMS_CN, aeo.hashTypedData(aeo.hashMraProposal(r)));
+        vm.expectRevert(abi.encodeWithSelector(IAeoRegistry.InvalidCounterpart.selector, CUSTOMS_CN));
+        aeo.proposeMra(r, sig);
+    }
+
+    function test_proposeMra_revertsForInvalidScope() public {
+        IAeoRegistry.MraProposal memory r = _mraProposal(CUSTOMS_DE, 0x8);
+        ISignedRecords.Sig memory sig = _sig(PK_CUSTOMS_CN, aeo.hashTypedData(aeo.hashMraProposal(r)));
+        vm.expectRevert(abi.encodeWithSelector(IAeoRegistry.InvalidScope.selector, 0x8));
+        aeo.proposeMra(r, sig);
+    }
+
+    function test_proposeMra_revertsWhenReplayed() public {
+        IAeoRegistry.MraProposal memory r = _mraProposal(CUSTOMS_DE, 0x6);
+        ISignedRecords.Sig memory sig = _sig(PK_CUSTOMS_CN, aeo.hashTypedData(aeo.hashMraProposal(r)));
+        bytes32 id = aeo.proposeMra(r, sig);
+        vm.expectRevert(abi.encodeWithSelector(IAeoRegistry.MraExists.selector, id));
+        aeo.proposeMra(r, sig);
+    }
+
+    function test_acceptMra_revertsForProposer() public {
+        bytes32 id = _proposeMra(_mraProposal(CUSTOMS_DE, 0x6), PK_CUSTOMS_CN);
+        ISignedRecords.Sig memory sig = _sig(PK_CUSTOMS_CN, aeo.hashTypedData(aeo.hashMraAcceptance(id)));
+        vm.expectRevert(abi.encodeWithSelector(IAeoRegistry.NotMraCounterpart.selector, id, CUSTOMS_CN));
+        aeo.acceptMra(id, sig);
+    }
+
+    function test_acceptMra_revertsWhenReplayed() public {
+        bytes32 id = _proposeMra(_mraProposal(CUSTOMS_DE, 0x6), PK_CUSTOMS_CN);
+        ISignedRecords.Sig memory sig = _sig(PK_CUSTOMS_DE, aeo.hashTypedData(aeo.hashMraAcceptance(id)));
+        aeo.acceptMra(id, sig);
+        vm.expectRevert(abi.encodeWithSelector(IAeoRegistry.MraNotPending.selector, id));
+        aeo.acceptMra(id, sig);
+    }
+
+    function test_acceptMra_revertsForUnknown() public {
+        bytes32 id = keccak256("none");
+        ISignedRecords.Sig memory sig = _sig(PK_CUSTOMS_DE, aeo.hashTypedData(aeo.hashMraAcceptance(id)));
+        vm.expectRevert(abi.encodeWithSelector(IAeoRegistry.UnknownMra.selector, id));
+        aeo.acceptMra(id, sig);
+    }
+
+    function test_terminateMra_byEitherParty() public {
+        bytes32 id = _proposeMra(_mraProposal(CUSTOMS_DE, 0x6), PK_CUSTOMS_CN);
+        _acceptMra(id, PK_CUSTOMS_DE);
+        vm.warp(T0 + 50);
+        _terminateMra(id, PK_CUSTOMS_DE);
+        assertEq(aeo.mra(id).terminatedAt, T0 + 50, "terminated");
+    }
+
+    function test_terminateMra_revertsForThirdAdministration() public {
+        bytes32 id = _proposeMra(_mraProposal(CUSTOMS_DE, 0x6), PK_CUSTOMS_CN);
+        ISignedRecords.Sig memory sig =
+            _sig(PK_CUSTOMS_NL, aeo.hashTypedData(aeo.hashMraTermination(id)));
+        vm.expectRevert(abi.encodeWithSelector(IAeoRegistry.NotMraParty.selector, id, CUSTOMS_NL));
+        aeo.terminateMra(id, sig);
+    }
+
+    function test_terminateMra_revertsWhenReplayed() public {
+        bytes32 id = _proposeMra(_mraProposal(CUSTOMS_DE, 0x6), PK_CUSTOMS_CN);
+        ISignedRecords.Sig memory sig =
+            _sig(PK_CUSTOMS_CN, aeo.hashTypedData(aeo.hashMraTermination(id)));
+        aeo.terminateMra(id, sig);
+        vm.expectRevert(abi.encodeWithSelector(IAeoRegistry.MraAlreadyTerminated.selector, id));
+        aeo.terminateMra(id, sig);
+    }
+
+    // ------------------------------------------------------------------ recognition
+
+    function test_recognition_ownCertification() public view {
+        IAeoRegistry.Recognition memory r = aeo.recognition(EXPORTER, CUSTOMS_CN, T0 + 1);
+        assertTrue(r.recognised, "recognised");
+        assertEq(r.certificationId, certId, "certification");
+        assertEq(r.mraId, bytes32(0), "no MRA");
+    }
+
+    function test_recognition_throughMra() public {
+        bytes32 id = _proposeMra(_mraProposal(CUSTOMS_DE, 0x4), PK_CUSTOMS_CN);
+        assertFalse(aeo.recognition(EXPORTER, CUSTOMS_DE, T0).recognised, "pending MRA");
+        vm.warp(T0 + 10);
+        _acceptMra(id, PK_CUSTOMS_DE);
+        IAeoRegistry.Recognition memory r = aeo.recognition(EXPORTER, CUSTOMS_DE, T0 + 10);
+        assertTrue(r.recognised, "recognised");
+        assertEq(r.certificationId, certId, "certification");
+        assertEq(r.mraId, id, "mra");
+        assertFalse(aeo.recognition(EXPORTER, CUSTOMS_DE, T0 + 9).recognised, "before acceptance");
+        assertFalse(aeo.recognition(EXPORTER, CUSTOMS_NL, T0 + 10).recognised, "no MRA with NL");
+    }
+
+    function test_recognition_requiresProgrammeInScope() public {
+        bytes32 id = _proposeMra(_mraProposal(CUSTOMS_DE, 0x2), PK_CUSTOMS_CN); // AEOS only
+        _acceptMra(id, PK_CUSTOMS_DE);
+        assertFalse(aeo.recognition(EXPORTER, CUSTOMS_DE, T0).recognised, "AEOF not in scope");
+    }
+
+    function test_recognition_endsWithTermination() public {
+        bytes32 id = _proposeMra(_mraProposal(CUSTOMS_DE, 0x7), PK_CUSTOMS_CN);
+        _acceptMra(id, PK_CUSTOMS_DE);
+        vm.warp(T0 + 100);
+        _terminateMra(id, PK_CUSTOMS_CN);
+        assertTrue(aeo.recognition(EXPORTER, CUSTOMS_DE, T0 + 99).recognised, "before");
+        assertFalse(aeo.recognition(EXPORTER, CUSTOMS_DE, T0 + 100).recognised, "after");
+    }
+
+    function test_recognition_followsStatusHistory() public {
+        vm.warp(T0 + 10);
+        _applyAeo(_aeoAction(2, EXPORTER, "AEOF"), PK_CUSTOMS_CN);
+        vm.warp(T0 + 20);
+        _applyAeo(_aeoAction(3, EXPORTER, "AEOF"), PK_CUSTOMS_CN);
+        assertTrue(aeo.recognition(EXPORTER, CUSTOMS_CN, T0 + 9).recognised, "before suspension");
+        assertFalse(aeo.recognition(EXPORTER, CUSTOMS_CN, T0 + 15).recognised, "suspended");
+        assertTrue(aeo.recognition(EXPORTER, CUSTOMS_CN, T0 + 25).recognised, "reinstated");
+        assertFalse(
+            aeo.recognition(EXPORTER, CUSTOMS_CN, T0 + 3 * 365 days).recognised, "expired"
+        );
+        assertFalse(aeo.recognition(EXPORTER, CUSTOMS_CN, T0 - 1).recognised, "before certification");
+    }
+
+    function testFuzz_recognition_matchesMraWindow(uint40 at, uint40 acceptDelay, uint40 terminateDelay)
+        public
+    {
+        acceptDelay = uint40(bound(acceptDelay, 0, 100 days));
+        terminateDelay = uint40(bound(terminateDelay, 1, 100 days));
+        bytes32 id = _proposeMra(_mraProposal(CUSTOMS_DE, 0x4), PK_CUSTOMS_CN);
+        vm.warp(T0 + acceptDelay);
+        _acceptMra(id, PK_CUSTOMS_DE);
+        vm.warp(T0 + acceptDelay + terminateDelay);
+        _terminateMra(id, PK_CUSTOMS_DE);
+        at = uint40(bound(at, T0 - 10, T0 + 300 days));
+        bool expected = at >= T0 + acceptDelay && at < T0 + acceptDelay + terminateDelay;
+        assertEq(aeo.recognition(EXPORTER, CUSTOMS_DE, at).recognised, expected, "window");
+    }
+}
