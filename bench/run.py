@@ -238,11 +238,16 @@ def _format(value: float) -> str:
 
 
 def table(results: dict[str, Any]) -> str:
-    rows = [(k, _format(v)) for k, v in results.items() if k != "meta"]
-    width = max((len(k) for k, _ in rows), default=10)
-    vwidth = max((len(v) for _, v in rows), default=5)
-    lines = [f"{'figure':<{width}}  {'value':>{vwidth}}", f"{'-' * width}  {'-' * vwidth}"]
-    lines += [f"{k:<{width}}  {v:>{vwidth}}" for k, v in rows]
+    figures = [(k, _format(v)) for k, v in results.items() if k != "meta"]
+    width = max((len(k) for k, _ in figures), default=10)
+    vwidth = max((len(v) for _, v in figures), default=5)
+    rule = f"{'-' * width}  {'-' * vwidth}"
+    lines = [f"{'figure':<{width}}  {'value':>{vwidth}}", rule]
+    for kind in ("figures", "ratios"):
+        rows = [(k, v) for k, v in figures if k.startswith("ratio_") == (kind == "ratios")]
+        if kind == "ratios" and rows:
+            lines.append(rule)
+        lines += [f"{k:<{width}}  {v:>{vwidth}}" for k, v in rows]
     meta = results["meta"]
     lines.append("")
     lines.append(
