@@ -16,7 +16,7 @@ import logging
 import signal
 import sys
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from types import FrameType
 from typing import Any
@@ -88,6 +88,23 @@ def cmd_node(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_deploy(args: argparse.Namespace) -> int:
+    from ledger.deploy import SUITE, manifest_path
+    from ledger.stack import connect, deploy, relayer_key
+    from ledger.txmanager import TxManager
+
+    settings = _settings(args)
+    w3 = connect(settings)
+    tx = TxManager(w3, relayer_key(settings, w3), confirmations=settings.confirmations)
+    deployment, created = deploy(settings, w3, tx, bootstrap_file=args.bootstrap, fresh=args.fresh)
+    verb = "deployed" if created else "re-used"
+    _out(f"{verb} the contract suite on chain {deployment.chain_id} (block {deployment.block}):")
+    for name, _ in SUITE:
+        _out(f"  {name:<13} {deployment.address(name)}")
+    _out(f"manifest: {manifest_path(settings.data_dir, deployment.chain_id)}")
+    return 0
+
+
 def _add_common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--config", type=Path, help="TOML settings file")
     parser.add_argument("--data-dir", dest="data_dir", type=Path, help="data directory")
@@ -107,10 +124,14 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("node", help="run the embedded anvil node")
     _add_common(p)
     p.set_defaults(func=cmd_node)
+
+    p = sub.add_parser("deploy", help="deploy the contract suite or re-use its deployment")
+    _add_common(p)
+    p.add_argument("--rpc", dest="rpc_url", help="JSON-RPC URL of the chain")
+    p.add_argument("--bootstrap", type=Path, help="TOML file with the first administrations")
+    p.add_argument("--fresh", action="store_true", help="deploy anew even if a manifest exists")
+    p.set_defaults(func=cmd_deploy)
     return parser
-
-
-COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
