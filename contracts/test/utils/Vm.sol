@@ -3,6 +3,14 @@ pragma solidity ^0.8.24;
 
 /// @notice The subset of Foundry cheatcodes the tests use (hevm at 0x7109...12D).
 interface Vm {
+    struct Gas {
+        uint64 gasLimit;
+        uint64 gasTotalUsed;
+        uint64 gasMemoryUsed;
+        int64 gasRefunded;
+        uint64 gasRemaining;
+    }
+
     struct Log {
         bytes32[] topics;
         bytes data;
@@ -35,6 +43,7 @@ interface Vm {
     function stopSnapshotGas() external returns (uint256 gasUsed);
     function snapshotValue(string calldata name, uint256 value) external;
     function snapshotGasLastCall(string calldata name) external returns (uint256 gasUsed);
+    function lastCallGas() external view returns (Gas memory);
     function pauseGasMetering() external;
     function resumeGasMetering() external;
     function toString(uint256 value) external pure returns (string memory);

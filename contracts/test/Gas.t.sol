@@ -1,0 +1,232 @@
+// SPDX-License-Identifier: Apache-2.0
+pragma solidity 0.8.30;
+
+import {Fixture} from "./utils/Fixture.sol";
+import {Vm} from "./utils/Vm.sol";
+import {Console} from "./utils/Console.sol";
+import {IConsignments} from "../src/interfaces/IConsignments.sol";
+import {ICertificates} from "../src/interfaces/ICertificates.sol";
+import {IAttestations} from "../src/interfaces/IAttestations.sol";
+import {ISignedRecords} from "../src/interfaces/ISignedRecords.sol";
+
+/// @notice Whole-transaction gas of the record entry points, as a relayer would pay it.
+/// @dev Each test makes exactly one measured call; storage touched by it is cold (setUp runs in
+/// its own transaction, and nothing before the measured call reads contract storage). Reported
+/// figure = 21,000 + calldata (4 gas per zero byte, 16 per non-zero byte) + gas used inside the
+/// called frame (`vm.lastCallGas`), or the EIP-7623 floor 21,000 + 10 * (zeros + 4 * non-zeros)
+/// when that is higher (Prague and later). Values are written to snapshots/GasTest.json.
+contract GasTest is Fixture {
+    uint256 internal constant N = 100;
+
+    bytes32 internal schemaId;
+    bytes32[] internal ucrs;
+    bytes32[] internal certs;
+
+    function setUp() public override {
+        super.setUp();
+        IConsignments.Registration[] memory rs = new IConsignments.Registration[](N + 1);
+        ISignedRecords.Sig[] memory sigs = new ISignedRecords.Sig[](N + 1);
+        for (uint256 i; i <= N; ++i) {
+            bytes32 id = keccak256(abi.encode("UCR", i));
+            ucrs.push(id);
+            rs[i] = _registration(id);
+            sigs[i] = _signRegistration(rs[i], PK_CARRIER);
+        }
+        consignments.registerBatch(rs, sigs);
+
+        ICertificates.CertificateIssue[] memory cs = new ICertificates.CertificateIssue[](N + 1);
+        ISignedRecords.Sig[] memory csigs = new ISignedRecords.Sig[](N + 1);
+        for (uint256 i; i <= N; ++i) {
+            cs[i] = _issueRecord(keccak256(abi.encode("CO", i)), 1_000_000);
+            csigs[i] = _signIssue(cs[i], PK_ISSUER);
+            certs.push(keccak256(abi.encode(ISSUER, cs[i].certificateNumber)));
+        }
+        certificates.issueBatch(cs, csigs);
+
+        schemaId = _registerSchema(SCHEMA, PK_CUSTOMS_DE);
+        // A first event by the carrier, so that its nonce word exists (steady state).
+        IConsignments.EventRecord memory e = _event(ucrs[N], 1000);
+        consignments.postEvent(e, _signEvent(e, PK_CARRIER));
+    }
+
+    // ------------------------------------------------------------------ measurement
+
+    function _measure(string memory name, address target, bytes memory data, uint256 items)
+        internal
+        returns (uint256 total)
+    {
+        (bool ok, bytes memory ret) = target.call(data);
+        if (!ok) {
+            assembly ("memory-safe") {
+                revert(add(ret, 0x20), mload(ret))
+            }
+        }
+        Vm.Gas memory g = vm.lastCallGas();
+        uint256 zeros;
+        uint256 nonZeros;
+        for (uint256 i; i < data.length; ++i) {
+            if (data[i] == 0) ++zeros;
+            else ++nonZeros;
+        }
+        uint256 standard = 21_000 + 4 * zeros + 16 * nonZeros + g.gasTotalUsed;
+        uint256 floor = 21_000 + 10 * (zeros + 4 * nonZeros);
+        total = standard > floor ? standard : floor;
+        Console.log(string.concat(name, " calldata bytes"), data.length);
+        Console.log(string.concat(name, " execution"), g.gasTotalUsed);
+        Console.log(string.concat(name, " tx total"), total);
+        Console.log(string.concat(name, " eip7623 floor"), floor);
+        Console.log(string.concat(name, " per item"), total / items);
+        vm.snapshotValue(string.concat(name, ".tx"), total);
+        vm.snapshotValue(string.concat(name, ".perItem"), total / items);
+    }
+
+    // ------------------------------------------------------------------ events
+
+    function _events(uint256 consignmentCount, uint32 firstNonce)
+        internal
+        view
+        returns (IConsignments.EventRecord[] memory rs, ISignedRecords.Sig[] memory sigs)
+    {
+        rs = new IConsignments.EventRecord[](N);
+        sigs = new ISignedRecords.Sig[](N);
+        for (uint256 i; i < N; ++i) {
+            rs[i] = _event(ucrs[i % consignmentCount], firstNonce + uint32(i));
+            sigs[i] = _signEvent(rs[i], PK_CARRIER);
+        }
+    }
+
+    function test_gas_postEvent_single() public {
+        IConsignments.EventRecord memory r = _event(ucrs[0], 1001);
+        ISignedRecords.Sig memory sig = _signEvent(r, PK_CARRIER);
+        uint256 total = _measure(
+            "postEvent", address(consignments), abi.encodeCall(consignments.postEvent, (r, sig)), 1
+        );
+        assertLe(total, 60_000, "single event");
+    }
+
+    function test_gas_postEvents_100_distinctConsignments() public {
+        (IConsignments.EventRecord[] memory rs, ISignedRecords.Sig[] memory sigs) = _events(N, 1001);
+        _measure(
+            "postEvents100.distinct",
+            address(consignments),
+            abi.encodeCall(consignments.postEvents, (rs, sigs)),
+            N
+        );
+    }
+
+    function test_gas_postEvents_100_tenConsignments() public {
+        (IConsignments.EventRecord[] memory rs, ISignedRecords.Sig[] memory sigs) = _events(10, 1001);
+        _measure(
+            "postEvents100.ten",
+            address(consignments),
+            abi.encodeCall(consignments.postEvents, (rs, sigs)),
+            N
+        );
+    }
+
+    function test_gas_postEvents_100_oneConsignment() public {
+        (IConsignments.EventRecord[] memory rs, ISignedRecords.Sig[] memory sigs) = _events(1, 1001);
+        _measure(
+            "postEvents100.one",
+            address(consignments),
+            abi.encodeCall(consignments.postEvents, (rs, sigs)),
+            N
+        );
+    }
+
+    // ------------------------------------------------------------------ registration
+
+    function test_gas_register_single() public {
+        IConsignments.Registration memory r = _registration(keccak256("UCR:new"));
+        ISignedRecords.Sig memory sig = _signRegistration(r, PK_CARRIER);
+        _measure("register", address(consignments), abi.encodeCall(consignments.register, (r, sig)), 1);
+    }
+
+    function test_gas_registerBatch_100() public {
+        IConsignments.Registration[] memory rs = new IConsignments.Registration[](N);
+        ISignedRecords.Sig[] memory sigs = new ISignedRecords.Sig[](N);
+        for (uint256 i; i < N; ++i) {
+            rs[i] = _registration(keccak256(abi.encode("UCR:new", i)));
+            sigs[i] = _signRegistration(rs[i], PK_CARRIER);
+        }
+        _measure(
+            "registerBatch100",
+            address(consignments),
+            abi.encodeCall(consignments.registerBatch, (rs, sigs)),
+            N
+        );
+    }
+
+    // ------------------------------------------------------------------ certificates
+
+    function test_gas_issue_single() public {
+        ICertificates.CertificateIssue memory r = _issueRecord(keccak256("CO:new"), 1000);
+        ISignedRecords.Sig memory sig = _signIssue(r, PK_ISSUER);
+        uint256 total =
+            _measure("issue", address(certificates), abi.encodeCall(certificates.issue, (r, sig)), 1);
+        assertLe(total, 110_000, "certificate issue budget");
+    }
+
+    function test_gas_drawDown_single() public {
+        ICertificates.Drawdown memory r =
+            ICertificates.Drawdown({certificateId: certs[0], consignmentId: ucrs[0], quantity: 10});
+        ISignedRecords.Sig memory sig = _signDrawdown(r, PK_EXPORTER);
+        _measure("drawDown", address(certificates), abi.encodeCall(certificates.drawDown, (r, sig)), 1);
+    }
+
+    function test_gas_drawDownBatch_100_distinctCertificates() public {
+        ICertificates.Drawdown[] memory rs = new ICertificates.Drawdown[](N);
+        ISignedRecords.Sig[] memory sigs = new ISignedRecords.Sig[](N);
+        for (uint256 i; i < N; ++i) {
+            rs[i] = ICertificates.Drawdown({certificateId: certs[i], consignmentId: ucrs[i], quantity: 10});
+            sigs[i] = _signDrawdown(rs[i], PK_EXPORTER);
+        }
+        _measure(
+            "drawDownBatch100.distinct",
+            address(certificates),
+            abi.encodeCall(certificates.drawDownBatch, (rs, sigs)),
+            N
+        );
+    }
+
+    function test_gas_drawDownBatch_100_oneCertificate() public {
+        ICertificates.Drawdown[] memory rs = new ICertificates.Drawdown[](N);
+        ISignedRecords.Sig[] memory sigs = new ISignedRecords.Sig[](N);
+        for (uint256 i; i < N; ++i) {
+            rs[i] = ICertificates.Drawdown({certificateId: certs[0], consignmentId: ucrs[i], quantity: 10});
+            sigs[i] = _signDrawdown(rs[i], PK_EXPORTER);
+        }
+        _measure(
+            "drawDownBatch100.one",
+            address(certificates),
+            abi.encodeCall(certificates.drawDownBatch, (rs, sigs)),
+            N
+        );
+    }
+
+    // ------------------------------------------------------------------ attestations
+
+    function test_gas_attest_single() public {
+        IAttestations.Attestation memory r = _attestation(schemaId, ucrs[0], keccak256("ok"));
+        ISignedRecords.Sig memory sig = _signAttestation(r, PK_CUSTOMS_DE);
+        uint256 total =
+            _measure("attest", address(attestations), abi.encodeCall(attestations.attest, (r, sig)), 1);
+        assertLe(total, 80_000, "attestation budget");
+    }
+
+    function test_gas_attestBatch_100() public {
+        IAttestations.Attestation[] memory rs = new IAttestations.Attestation[](N);
+        ISignedRecords.Sig[] memory sigs = new ISignedRecords.Sig[](N);
+        for (uint256 i; i < N; ++i) {
+            rs[i] = _attestation(schemaId, ucrs[i], keccak256(abi.encode("ok", i)));
+            sigs[i] = _signAttestation(rs[i], PK_CUSTOMS_DE);
+        }
+        uint256 total = _measure(
+            "attestBatch100",
+            address(attestations),
+            abi.encodeCall(attestations.attestBatch, (rs, sigs)),
+            N
+        );
+        assertLe(total / N, 35_000, "attestation batch budget");
+    }
+}
