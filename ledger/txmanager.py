@@ -53,6 +53,7 @@ from web3 import Web3
 from web3.exceptions import (
     BlockNotFound,
     ContractLogicError,
+    MethodUnavailable,
     RequestTimedOut,
     TooManyRequests,
     TransactionNotFound,
@@ -198,7 +199,9 @@ class _NonceTakenError(Exception):
 
 def is_transient(exc: BaseException) -> bool:
     """Whether an RPC failure is worth retrying (never a revert or a node's refusal)."""
-    if isinstance(exc, ContractLogicError | TransactionNotFound | BlockNotFound):
+    if isinstance(
+        exc, ContractLogicError | TransactionNotFound | BlockNotFound | MethodUnavailable
+    ):
         return False
     if isinstance(exc, RequestTimedOut | TooManyRequests | TimeoutError | ConnectionError):
         return True
@@ -386,12 +389,15 @@ class TxManager:
             return 0
         limit = math.floor(self.gas_cap / self.gas_margin)
         sizes = sorted({min(count, max(1, size)) for size in probes} | {1})
-        measured = {size: self._estimate_raw(build(size)) for size in sizes}
         if per_item_gas is not None:
-            measured = {1: measured[1], 2: measured[1] + per_item_gas}
+            sizes = [1]
+        measured = {size: self._estimate_raw(build(size)) for size in sizes}
+        model = dict(measured)
+        if per_item_gas is not None:
+            model[2] = measured[1] + per_item_gas
         if measured[1] > limit:
             raise GasLimitExceeded(f"one item needs {measured[1]} gas; the limit is {limit}")
-        size = max(1, fit_batch_size(measured, limit=limit, count=count))
+        size = max(1, fit_batch_size(model, limit=limit, count=count))
         for _ in range(32):
             gas = measured.get(size) or self._estimate_raw(build(size))
             if gas <= limit:
@@ -489,8 +495,16 @@ class TxManager:
     async def send_async(self, tx: Mapping[str, Any]) -> PendingTx:
         return await asyncio.to_thread(self.send, tx)
 
-    async def wait_async(self, pending: PendingTx, *, timeout: float | None = None) -> Receipt:
-        return await asyncio.to_thread(self.wait, pending, timeout=timeout)
+    async def wait_async(
+        self,
+        pending: PendingTx,
+        *,
+        timeout: float | None = None,
+        confirmations: int | None = None,
+    ) -> Receipt:
+        return await asyncio.to_thread(
+            self.wait, pending, timeout=timeout, confirmations=confirmations
+        )
 
     async def send_and_wait_async(
         self, tx: Mapping[str, Any], *, timeout: float | None = None

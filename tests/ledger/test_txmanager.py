@@ -299,7 +299,7 @@ def test_nonce_taken_by_an_outside_sender_is_resynchronised(w3: Web3) -> None:
         }
     )
     w3.eth.send_raw_transaction(outside.raw_transaction)
-    start = w3.eth.get_transaction_count(ADDRESS)
+    start = w3.eth.get_transaction_count(ADDRESS, "pending")
 
     receipt = tm.send_and_wait({"to": OTHER, "value": 3}, timeout=10)
 
@@ -504,7 +504,7 @@ def test_reorged_out_transaction_is_pending_again_and_mined_anew(w3: Web3) -> No
     tm = manager(w3, confirmations=2)
     snapshot = rpc(w3, "evm_snapshot")
     pending = tm.send({"to": OTHER, "value": 1})
-    first = w3.eth.get_transaction_receipt(pending.tx_hash)  # type: ignore[arg-type]
+    first = tm.wait(pending, confirmations=0, timeout=10)
     rpc(w3, "evm_revert", snapshot)  # the block with our transaction is gone
     for _ in range(3):
         rpc(w3, "evm_mine")  # a longer chain without it
@@ -516,8 +516,8 @@ def test_reorged_out_transaction_is_pending_again_and_mined_anew(w3: Web3) -> No
     receipt = join()
 
     assert receipt.tx_hash == pending.tx_hash
-    assert receipt.block_number > first["blockNumber"]
-    assert receipt.block_hash != first["blockHash"].to_0x_hex()
+    assert receipt.block_number > first.block_number
+    assert receipt.block_hash != first.block_hash
     assert w3.eth.get_block(receipt.block_number)["hash"].to_0x_hex() == receipt.block_hash
 
 
