@@ -32,6 +32,7 @@ from web3.providers import HTTPProvider
 from ledger.errors import (
     GasLimitExceeded,
     NonceConflict,
+    RpcUnavailable,
     TransactionRejected,
     TransactionReverted,
     TransactionTimeout,
@@ -355,6 +356,44 @@ def test_lost_send_replies_are_not_double_sent_and_keep_nonces_contiguous(
         assert sorted(r.nonce for r in receipts) == list(range(start, start + 8))
         assert w3.eth.get_transaction_count(ADDRESS) == start + 8
         assert sink.functions.count().call() == 8  # each record applied exactly once
+
+
+def test_unknown_send_outcome_raises_and_the_next_send_resynchronises(
+    w3: Web3, anvil: AnvilNode
+) -> None:
+    with flaky(anvil.rpc_url) as (proxy, proxied):
+        tm = manager(proxied, retry=RetryPolicy(attempts=3, base_delay=0.01, max_delay=0.02))
+        start = w3.eth.get_transaction_count(ADDRESS)
+        proxy.inject("eth_sendRawTransaction", Fault(FaultKind.LOSE_REPLY))
+        proxy.inject("eth_sendRawTransaction", Fault(FaultKind.DROP), times=2)
+
+        with pytest.raises(RpcUnavailable) as raised:
+            tm.send({"to": OTHER, "value": 1})
+        lost = raised.value
+        mined = w3.eth.wait_for_transaction_receipt(lost.tx_hash, timeout=10)  # type: ignore[arg-type]
+        receipt = tm.send_and_wait({"to": OTHER, "value": 2}, timeout=10)
+
+        assert lost.nonce == start
+        assert mined["status"] == 1  # it reached the node although the caller saw an error
+        assert receipt.nonce == start + 1  # the nonce was re-read, not reused
+        assert w3.eth.get_transaction_count(ADDRESS) == start + 2
+
+
+def test_send_many_uses_consecutive_nonces_and_estimates_all_before_sending(
+    w3: Web3, sink: Contract
+) -> None:
+    tm = manager(w3)
+    start = w3.eth.get_transaction_count(ADDRESS)
+
+    with pytest.raises(TransactionReverted):
+        tm.send_many([call_tx(sink, "bump"), call_tx(sink, "refuse", 1)])
+    assert w3.eth.get_transaction_count(ADDRESS, "pending") == start  # nothing sent
+    sent = tm.send_many([call_tx(sink, "bump") for _ in range(5)])
+    receipts = [tm.wait(p, timeout=10) for p in sent]
+
+    assert [p.nonce for p in sent] == list(range(start, start + 5))
+    assert [r.nonce for r in receipts] == [p.nonce for p in sent]
+    assert sink.functions.count().call() == 5
 
 
 def test_revert_raises_at_once_with_revert_data_and_is_not_retried(
