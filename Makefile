@@ -37,15 +37,21 @@ test-python: setup
 	$(BIN)/pytest
 
 lint: setup
-	$(BIN)/ruff check ledger gateway tests scripts
-	$(BIN)/ruff format --check ledger gateway tests scripts
-	$(BIN)/mypy
+	$(BIN)/ruff check ledger gateway tests scripts bench
+	$(BIN)/ruff format --check ledger gateway tests scripts bench
+	$(BIN)/mypy ledger gateway bench
 	cd contracts && ../$(FORGE) fmt --check
 
 format: setup
-	$(BIN)/ruff format ledger gateway tests scripts
-	$(BIN)/ruff check --fix ledger gateway tests scripts
+	$(BIN)/ruff format ledger gateway tests scripts bench
+	$(BIN)/ruff check --fix ledger gateway tests scripts bench
 	cd contracts && ../$(FORGE) fmt
+
+bench: setup
+	$(BIN)/python -m bench.run
+
+bench-quick: setup
+	$(BIN)/python -m bench.run --quick
 
 clean:
 	rm -rf contracts/out contracts/cache .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,250 @@
+"""The ``ledger`` command: the library's commands plus those that need the gateway.
+
+    ledger up [--rpc URL]         node (unless --rpc) + deploy + demo data + gateway, until Ctrl-C
+    ledger serve                  the gateway alone, on an existing deployment
+    ledger apikey issue|list|revoke
+
+The library's own commands (``compile``, ``node``, ``deploy``) are defined in
+:mod:`ledger.cli`; this module adds to that parser, so that ``ledger`` never imports the
+gateway.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from collections.abc import Sequence
+from contextlib import ExitStack
+from pathlib import Path
+from typing import Any
+
+from gateway.auth import OrgKind, Scope, issue_key
+from gateway.config import GatewaySettings
+from ledger import cli as base
+from ledger.client import Ledger
+from ledger.demo import DEMO_PARTIES
+from ledger.deploy import SUITE
+from ledger.stack import connect, deploy, embedded_node, is_anvil, relayer_key, seed_if_new
+from ledger.txmanager import TxManager
+
+__all__ = ["main"]
+
+log = logging.getLogger("gateway.cli")
+
+KIND_NAMES = {
+    1: OrgKind.CUSTOMS,
+    2: OrgKind.CARRIER,
+    3: OrgKind.TRADER,
+    4: OrgKind.ISSUING_BODY,
+    5: OrgKind.POSTAL_OPERATOR,
+}
+DEMO_KEYS_FILE = "demo-api-keys.json"
+DEMO_FILE = "demo.json"
+
+
+def _settings(args: argparse.Namespace) -> GatewaySettings:
+    settings = base.settings_from_args(args)
+    assert isinstance(settings, GatewaySettings)
+    return settings
+
+
+def _demo_api_keys(settings: GatewaySettings) -> Path:
+    """Issue one API key per demo organisation (once) and keep them in the data directory."""
+    path = settings.data_dir / DEMO_KEYS_FILE
+    if path.is_file():
+        return path
+    keys: dict[str, Any] = {}
+    for party in DEMO_PARTIES:
+        issued = issue_key(
+            settings,
+            org_id="0x" + party.org_id.hex(),
+            org_kind=KIND_NAMES[party.kind],
+            country=party.country,
+            scopes=[s.value for s in Scope if s is not Scope.ADMIN],
+            label=f"demo key of {party.name}",
+        )
+        keys[party.name] = {"org_id": "0x" + party.org_id.hex(), "api_key": issued.token}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(keys, indent=2) + "\n", encoding="utf-8")
+    path.chmod(0o600)
+    return path
+
+
+def _build_app(settings: GatewaySettings, ledger: Ledger) -> Any:
+    from gateway.main import create_app
+
+    try:
+        from gateway.stack import build_services
+    except ImportError:  # the full stack wiring is not available: serve without a relayer
+        return create_app(settings)
+    return create_app(settings, services=build_services(settings, ledger=ledger))
+
+
+def _serve(settings: GatewaySettings, app: Any, *, json_logs: bool) -> None:
+    """Serve until SIGINT or SIGTERM, then shut the gateway down cleanly.
+
+    uvicorn runs in a thread so that this process, not uvicorn, owns the signals: the node
+    and everything else started here are stopped in order after the gateway.
+    """
+    import threading
+
+    import uvicorn
+
+    from gateway.logs import configure_logging
+
+    if json_logs:
+        root = logging.getLogger()
+        for handler in list(root.handlers):
+            root.removeHandler(handler)
+        configure_logging()
+    config = uvicorn.Config(
+        app,
+        host=settings.gateway_host,
+        port=settings.gateway_port,
+        access_log=False,
+        log_config=None,
+    )
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, name="gateway", daemon=True)
+    thread.start()
+    base.wait_for_stop()
+    server.should_exit = True
+    thread.join(timeout=30)
+
+
+def cmd_up(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    with ExitStack() as stack:
+        if settings.embedded:
+            node = embedded_node(settings)
+            node.start()
+            stack.callback(node.stop)
+        w3 = connect(settings)
+        tx = TxManager(w3, relayer_key(settings, w3), confirmations=settings.confirmations)
+        deployment, created = deploy(settings, w3, tx)
+        ledger = Ledger(w3, deployment, tx=tx)
+        demo_file = settings.data_dir / DEMO_FILE
+        world = seed_if_new(ledger) if is_anvil(w3) else None
+        if world is not None:
+            demo_file.write_text(json.dumps(world.summary(), indent=2) + "\n", encoding="utf-8")
+        keys_file = _demo_api_keys(settings) if is_anvil(w3) else None
+        base_url = f"http://{settings.gateway_host}:{settings.gateway_port}"
+        lines = [
+            "",
+            "Customs ledger is up.",
+            f"  chain       {settings.effective_rpc_url} (chain id {deployment.chain_id})",
+            f"  contracts   {'deployed now' if created else 're-used'} at block {deployment.block}",
+        ]
+        lines += [f"    {name:<13} {deployment.address(name)}" for name, _ in SUITE]
+        lines += [
+            f"  gateway     {base_url}  (API docs {base_url}/docs, health {base_url}/healthz)",
+            f"  verifier    {base_url}/verify",
+            f"  data        {settings.data_dir.resolve()}",
+        ]
+        if keys_file is not None:
+            lines.append(f"  API keys    {keys_file.resolve()} (demo organisations)")
+        if world is not None:
+            lines.append(
+                f"  demo        consignment {world.consignment_ref}, "
+                f"certificate {world.certificate_number}"
+            )
+        lines.append("Ctrl-C stops everything.")
+        base.out("\n".join(lines))
+        _serve(settings, _build_app(settings, ledger), json_logs=False)
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    w3 = connect(settings)
+    from ledger.deploy import Deployment, manifest_path
+
+    deployment = Deployment.load(manifest_path(settings.data_dir, settings.chain_id))
+    tx = TxManager(w3, relayer_key(settings, w3), confirmations=settings.confirmations)
+    _serve(settings, _build_app(settings, Ledger(w3, deployment, tx=tx)), json_logs=True)
+    return 0
+
+
+def cmd_apikey(args: argparse.Namespace) -> int:
+    from gateway.auth import KeyStore
+
+    settings = _settings(args)
+    if args.action == "issue":
+        issued = issue_key(
+            settings,
+            org_id=args.org_id,
+            org_kind=args.kind,
+            country=args.country,
+            scopes=args.scope or [s.value for s in Scope if s is not Scope.ADMIN],
+            label=args.label,
+        )
+        base.out(issued.token)
+        return 0
+    with KeyStore.open(settings.gateway_db_url) as store:
+        if args.action == "list":
+            for record in store.list_keys(org_id=args.org_id):
+                base.out(json.dumps(_key_json(record), sort_keys=True))
+            return 0
+        store.revoke(args.key_id)
+        base.out(f"revoked {args.key_id}")
+    return 0
+
+
+def _key_json(record: Any) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for name in (
+        "key_id",
+        "org_id",
+        "org_kind",
+        "country",
+        "label",
+        "created_at",
+        "revoked_at",
+        "expires_at",
+    ):
+        value = getattr(record, name, None)
+        out[name] = value if value is None or isinstance(value, int | str) else str(value)
+    out["scopes"] = sorted(str(s) for s in getattr(record, "scopes", ()))
+    return out
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser, sub = base.build_parser()
+
+    p = sub.add_parser("up", help="node + deploy + demo data + gateway, until Ctrl-C")
+    base.add_common(p)
+    p.add_argument("--rpc", dest="rpc_url", help="use this chain instead of the embedded node")
+    p.add_argument("--gateway-port", dest="gateway_port", type=int, help="gateway port")
+    p.set_defaults(func=cmd_up)
+
+    p = sub.add_parser("serve", help="serve the gateway on an existing deployment")
+    base.add_common(p)
+    p.add_argument("--rpc", dest="rpc_url", help="JSON-RPC URL of the chain")
+    p.add_argument("--gateway-port", dest="gateway_port", type=int, help="gateway port")
+    p.set_defaults(func=cmd_serve)
+
+    p = sub.add_parser("apikey", help="issue, list or revoke gateway API keys")
+    base.add_common(p)
+    keys = p.add_subparsers(dest="action", required=True)
+    issue = keys.add_parser("issue", help="issue a key; prints it once")
+    issue.add_argument("--org-id", required=True, help="organisation id (0x + 64 hex)")
+    issue.add_argument("--kind", required=True, choices=[k.value for k in OrgKind])
+    issue.add_argument("--country", required=True, help="ISO 3166-1 alpha-2")
+    issue.add_argument("--scope", action="append", choices=[s.value for s in Scope])
+    issue.add_argument("--label", help="a note for the operator")
+    listing = keys.add_parser("list", help="list keys (no secrets)")
+    listing.add_argument("--org-id", help="only this organisation's keys")
+    revoke = keys.add_parser("revoke", help="revoke a key")
+    revoke.add_argument("key_id", help="the key id (the part after clk_)")
+    p.set_defaults(func=cmd_apikey)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    return base.main(argv, parser=build_parser(), settings_cls=GatewaySettings)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
