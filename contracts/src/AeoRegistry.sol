@@ -204,13 +204,21 @@ contract AeoRegistry is IAeoRegistry, MembershipClient {
     }
 
     /// @inheritdoc IAeoRegistry
-    function hashAeoAction(AeoAction calldata r) public pure returns (bytes32) {
-        return keccak256(abi.encode(AEO_ACTION_TYPEHASH, r));
+    function hashAeoAction(AeoAction calldata r) public pure returns (bytes32 h) {
+        uint256 offset;
+        assembly ("memory-safe") {
+            offset := r
+        }
+        h = _hashStatic(AEO_ACTION_TYPEHASH, offset, 7);
     }
 
     /// @inheritdoc IAeoRegistry
-    function hashMraProposal(MraProposal calldata r) public pure returns (bytes32) {
-        return keccak256(abi.encode(MRA_PROPOSAL_TYPEHASH, r));
+    function hashMraProposal(MraProposal calldata r) public pure returns (bytes32 h) {
+        uint256 offset;
+        assembly ("memory-safe") {
+            offset := r
+        }
+        h = _hashStatic(MRA_PROPOSAL_TYPEHASH, offset, 4);
     }
 
     /// @inheritdoc IAeoRegistry

@@ -141,19 +141,32 @@ contract Attestations is IAttestations, MembershipClient {
     }
 
     /// @inheritdoc IAttestations
-    function hashAttestation(Attestation calldata r) public pure returns (bytes32) {
-        return keccak256(abi.encode(ATTESTATION_TYPEHASH, r));
+    function hashAttestation(Attestation calldata r) public pure returns (bytes32 h) {
+        uint256 offset;
+        assembly ("memory-safe") {
+            offset := r
+        }
+        h = _hashStatic(ATTESTATION_TYPEHASH, offset, 6);
     }
 
     /// @inheritdoc IAttestations
-    function hashRevocation(Revocation calldata r) public pure returns (bytes32) {
-        return keccak256(abi.encode(REVOCATION_TYPEHASH, r.uid, r.reasonDigest));
+    function hashRevocation(Revocation calldata r) public pure returns (bytes32 h) {
+        uint256 offset;
+        assembly ("memory-safe") {
+            offset := r
+        }
+        h = _hashStatic(REVOCATION_TYPEHASH, offset, 2);
     }
 
     // ------------------------------------------------------------------ internals
 
-    function _uid(bytes32 attester, bytes32 structHash) private pure returns (bytes32) {
-        return keccak256(abi.encode(attester, structHash));
+    /// @dev keccak256(abi.encode(attester, structHash)), in scratch space.
+    function _uid(bytes32 attester, bytes32 structHash) private pure returns (bytes32 uid) {
+        assembly ("memory-safe") {
+            mstore(0x00, attester)
+            mstore(0x20, structHash)
+            uid := keccak256(0x00, 0x40)
+        }
     }
 
     function _attest(Attestation calldata r, Sig calldata sig, SignerCache memory cache)

@@ -154,18 +154,30 @@ contract Certificates is ICertificates, MembershipClient {
     }
 
     /// @inheritdoc ICertificates
-    function hashIssue(CertificateIssue calldata r) public pure returns (bytes32) {
-        return keccak256(abi.encode(ISSUE_TYPEHASH, r));
+    function hashIssue(CertificateIssue calldata r) public pure returns (bytes32 h) {
+        uint256 offset;
+        assembly ("memory-safe") {
+            offset := r
+        }
+        h = _hashStatic(ISSUE_TYPEHASH, offset, 11);
     }
 
     /// @inheritdoc ICertificates
-    function hashRevocation(CertificateRevocation calldata r) public pure returns (bytes32) {
-        return keccak256(abi.encode(REVOCATION_TYPEHASH, r.certificateNumber, r.reasonDigest));
+    function hashRevocation(CertificateRevocation calldata r) public pure returns (bytes32 h) {
+        uint256 offset;
+        assembly ("memory-safe") {
+            offset := r
+        }
+        h = _hashStatic(REVOCATION_TYPEHASH, offset, 2);
     }
 
     /// @inheritdoc ICertificates
-    function hashDrawdown(Drawdown calldata r) public pure returns (bytes32) {
-        return keccak256(abi.encode(DRAWDOWN_TYPEHASH, r.certificateId, r.consignmentId, r.quantity));
+    function hashDrawdown(Drawdown calldata r) public pure returns (bytes32 h) {
+        uint256 offset;
+        assembly ("memory-safe") {
+            offset := r
+        }
+        h = _hashStatic(DRAWDOWN_TYPEHASH, offset, 3);
     }
 
     // ------------------------------------------------------------------ internals

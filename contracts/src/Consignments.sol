@@ -118,12 +118,12 @@ contract Consignments is IConsignments, MembershipClient {
     }
 
     /// @inheritdoc IConsignments
-    function hashRegistration(Registration calldata r) public pure returns (bytes32) {
-        return keccak256(
-            abi.encode(
-                REGISTRATION_TYPEHASH, r.consignmentId, r.origin, r.destination, r.consignor, r.consignee
-            )
-        );
+    function hashRegistration(Registration calldata r) public pure returns (bytes32 h) {
+        uint256 offset;
+        assembly ("memory-safe") {
+            offset := r
+        }
+        h = _hashStatic(REGISTRATION_TYPEHASH, offset, 5);
     }
 
     /// @inheritdoc IConsignments

@@ -232,22 +232,12 @@ contract Membership is IMembership, SignedRecords {
     }
 
     /// @inheritdoc IMembership
-    function hashProposal(Proposal calldata p) public pure returns (bytes32) {
-        return keccak256(
-            abi.encode(
-                PROPOSAL_TYPEHASH,
-                p.action,
-                p.orgId,
-                p.kind,
-                p.country,
-                p.account,
-                p.validFrom,
-                p.validUntil,
-                p.threshold,
-                p.expiresAt,
-                p.salt
-            )
-        );
+    function hashProposal(Proposal calldata r) public pure returns (bytes32 h) {
+        uint256 offset;
+        assembly ("memory-safe") {
+            offset := r
+        }
+        h = _hashStatic(PROPOSAL_TYPEHASH, offset, 10);
     }
 
     /// @inheritdoc IMembership
@@ -256,13 +246,21 @@ contract Membership is IMembership, SignedRecords {
     }
 
     /// @inheritdoc IMembership
-    function hashKeyAddition(KeyAddition calldata r) public pure returns (bytes32) {
-        return keccak256(abi.encode(KEY_ADDITION_TYPEHASH, r.orgId, r.key, r.validFrom, r.validUntil));
+    function hashKeyAddition(KeyAddition calldata r) public pure returns (bytes32 h) {
+        uint256 offset;
+        assembly ("memory-safe") {
+            offset := r
+        }
+        h = _hashStatic(KEY_ADDITION_TYPEHASH, offset, 4);
     }
 
     /// @inheritdoc IMembership
-    function hashKeyRevocation(KeyRevocation calldata r) public pure returns (bytes32) {
-        return keccak256(abi.encode(KEY_REVOCATION_TYPEHASH, r.orgId, r.key));
+    function hashKeyRevocation(KeyRevocation calldata r) public pure returns (bytes32 h) {
+        uint256 offset;
+        assembly ("memory-safe") {
+            offset := r
+        }
+        h = _hashStatic(KEY_REVOCATION_TYPEHASH, offset, 2);
     }
 
     // ------------------------------------------------------------------ internals

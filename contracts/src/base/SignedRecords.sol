@@ -20,8 +20,10 @@ abstract contract SignedRecords is ISignedRecords, EIP712 {
     /// @dev A batch's memo of the last resolved signer, so that a run of records signed by one
     /// key costs one Membership lookup.
     struct SignerCache {
-        address signer;
-        KeyInfo info;
+        address signer; // last resolved signer
+        KeyInfo info; // its key and organisation
+        uint40 checkedTime; // record time it last passed `_check` at (with `checkedMask`)
+        uint256 checkedMask; // kind mask it last passed `_check` with
     }
 
     mapping(address signer => mapping(uint256 word => uint256 bits)) private _nonceBitmap;
@@ -56,6 +58,22 @@ abstract contract SignedRecords is ISignedRecords, EIP712 {
         return _hashTypedDataV4(structHash);
     }
 
+    /// @dev EIP-712 struct hash of a record whose fields are all static ABI words:
+    /// keccak256(typehash || the record's `words` calldata words). Equal to
+    /// keccak256(abi.encode(typehash, record)); the tests check this for every record type.
+    function _hashStatic(bytes32 typehash, uint256 offset, uint256 words)
+        internal
+        pure
+        returns (bytes32 h)
+    {
+        assembly ("memory-safe") {
+            let p := mload(0x40)
+            mstore(p, typehash)
+            calldatacopy(add(p, 0x20), offset, shl(5, words))
+            h := keccak256(p, add(0x20, shl(5, words)))
+        }
+    }
+
     /// @dev Whether `account` may send write transactions.
     function _isRelayer(address account) internal view virtual returns (bool);
 
@@ -86,7 +104,9 @@ abstract contract SignedRecords is ISignedRecords, EIP712 {
         _check(info, signer, recordTime, kindMask);
     }
 
-    /// @dev As `_authorise`, reusing the batch's memo when the signer repeats.
+    /// @dev As `_authorise`, reusing the batch's memo when the signer repeats. Key and member
+    /// state cannot change during a batch, so a check passed for the same record time and kinds
+    /// need not run again.
     function _authoriseCached(
         address signer,
         uint40 recordTime,
@@ -96,9 +116,14 @@ abstract contract SignedRecords is ISignedRecords, EIP712 {
         if (cache.signer != signer) {
             cache.info = _keyInfo(signer);
             cache.signer = signer;
+            cache.checkedMask = 0;
+        } else if (cache.checkedMask == kindMask && cache.checkedTime == recordTime) {
+            return cache.info;
         }
         info = cache.info;
         _check(info, signer, recordTime, kindMask);
+        cache.checkedTime = recordTime;
+        cache.checkedMask = kindMask;
     }
 
     /// @dev The authorisation rule: the key is known and not revoked; it is valid (validFrom <=
@@ -112,17 +137,23 @@ abstract contract SignedRecords is ISignedRecords, EIP712 {
         if (info.revokedAt != 0) {
             _fail(abi.encodeWithSelector(KeyRevoked.selector, key, info.revokedAt));
         }
-        uint40 nowTs = uint40(block.timestamp);
-        if (recordTime > nowTs + MAX_FUTURE_SKEW) {
-            _fail(abi.encodeWithSelector(RecordTimeInFuture.selector, recordTime, nowTs));
+        // uint40 values widened to uint256: no overflow is possible below.
+        uint256 nowTs = block.timestamp;
+        uint256 t = recordTime;
+        if (t > nowTs + MAX_FUTURE_SKEW) {
+            _fail(abi.encodeWithSelector(RecordTimeInFuture.selector, recordTime, uint40(nowTs)));
         }
-        uint40 earliest = recordTime < nowTs ? recordTime : nowTs;
-        uint40 latest = recordTime > nowTs ? recordTime : nowTs;
+        uint256 earliest = t < nowTs ? t : nowTs;
+        uint256 latest = t > nowTs ? t : nowTs;
         if (earliest < info.validFrom) {
-            _fail(abi.encodeWithSelector(KeyNotYetValid.selector, key, info.validFrom, earliest));
+            _fail(
+                abi.encodeWithSelector(KeyNotYetValid.selector, key, info.validFrom, uint40(earliest))
+            );
         }
         if (latest >= info.validUntil) {
-            _fail(abi.encodeWithSelector(KeyExpired.selector, key, info.validUntil, latest));
+            _fail(
+                abi.encodeWithSelector(KeyExpired.selector, key, info.validUntil, uint40(latest))
+            );
         }
         if (info.status != Kinds.STATUS_ACTIVE) {
             _fail(abi.encodeWithSelector(MemberNotActive.selector, info.orgId, info.status));
@@ -159,7 +190,9 @@ abstract contract SignedRecords is ISignedRecords, EIP712 {
 
     /// @dev Mark batch item `index` as the one being processed.
     function _enterItem(uint256 index) internal {
-        _batchItem = index + 1;
+        unchecked {
+            _batchItem = index + 1;
+        }
     }
 
     /// @dev Leave batch mode (call after the last item).
