@@ -1,0 +1,171 @@
+"""The index on PostgreSQL: the same schema and queries as on SQLite, against a throwaway
+PostgreSQL 15 cluster started in a temporary directory (skipped when the binaries or the
+psycopg driver are missing)."""
+
+from __future__ import annotations
+
+import importlib.util
+import logging
+import os
+import pwd
+import shutil
+import socket
+import subprocess
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, create_engine, text, update
+from test_index import check_seeded_world, post_event, register
+
+from ledger.client import Ledger
+from ledger.demo import DemoWorld
+from ledger.errors import HeadMismatch
+from ledger.index import Index
+from ledger.index_schema import consignment_events, metadata
+
+PG_BIN = Path("/usr/local/bin")
+
+
+def _binary(name: str) -> str | None:
+    candidate = PG_BIN / name
+    return str(candidate) if candidate.exists() else shutil.which(name)
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@pytest.fixture(scope="module")
+def pg_url() -> Iterator[str]:
+    initdb, pg_ctl = _binary("initdb"), _binary("pg_ctl")
+    if initdb is None or pg_ctl is None or _binary("postgres") is None:
+        pytest.skip("PostgreSQL binaries (initdb, pg_ctl, postgres) not found in /usr/local/bin")
+    if importlib.util.find_spec("psycopg") is None:
+        pytest.skip("the psycopg (v3) driver is not installed: pip install 'psycopg[binary]'")
+    # PostgreSQL refuses to run as root: as root, run the cluster as an unprivileged user.
+    prefix: list[str] = []
+    owner: pwd.struct_passwd | None = None
+    if os.geteuid() == 0:
+        runuser = shutil.which("runuser")
+        users = [u for u in ("postgres", "nobody") if _user(u) is not None]
+        if runuser is None or not users:
+            pytest.skip("running as root without runuser or an unprivileged user for PostgreSQL")
+        owner = _user(users[0])
+        prefix = [runuser, "-u", users[0], "--"]
+    base = Path(tempfile.mkdtemp(prefix="ledger-index-pg-"))
+    data, sockets = base / "data", base / "sock"
+    sockets.mkdir()
+    if owner is not None:
+        for path in (base, sockets):
+            os.chown(path, owner.pw_uid, owner.pw_gid)
+    base.chmod(0o755)
+    try:
+        subprocess.run(
+            [*prefix, initdb, "-D", str(data), "-U", "ledger", "--auth=trust", "--no-sync"],
+            check=True,
+            capture_output=True,
+        )
+        port = _free_port()
+        options = f"-p {port} -k {sockets} -c listen_addresses='' -c fsync=off"
+        subprocess.run(
+            [
+                *prefix,
+                pg_ctl,
+                "-D",
+                str(data),
+                "-o",
+                options,
+                "-l",
+                str(base / "log"),
+                "-w",
+                "start",
+            ],
+            check=True,
+            capture_output=True,
+        )
+        try:
+            yield f"postgresql+psycopg://ledger@/postgres?host={sockets}&port={port}"
+        finally:
+            subprocess.run(
+                [*prefix, pg_ctl, "-D", str(data), "-m", "immediate", "-w", "stop"],
+                check=False,
+                capture_output=True,
+            )
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
+
+
+def _user(name: str) -> pwd.struct_passwd | None:
+    try:
+        return pwd.getpwnam(name)
+    except KeyError:
+        return None
+
+
+@pytest.fixture
+def pg_engine(pg_url: str) -> Iterator[Engine]:
+    engine = create_engine(pg_url)
+    metadata.drop_all(engine)  # a fresh schema per test
+    try:
+        yield engine
+    finally:
+        engine.dispose()
+
+
+def test_postgres_is_the_dialect(pg_engine: Engine) -> None:
+    with pg_engine.connect() as conn:
+        version = conn.execute(text("select version()")).scalar_one()
+    assert str(version).startswith("PostgreSQL")
+
+
+def test_seeded_world_every_query_on_postgres(
+    pg_engine: Engine, ledger: Ledger, world: DemoWorld
+) -> None:
+    index = Index(pg_engine, ledger)
+    result = index.sync()
+    assert result.to_block == ledger.w3.eth.block_number
+    assert result.consignment_events == 5
+    check_seeded_world(index, ledger, world)
+
+
+def test_follow_reorg_and_tamper_on_postgres(
+    pg_engine: Engine, ledger: Ledger, world: DemoWorld, relayer_tx: object
+) -> None:
+    index = Index(pg_engine, ledger)
+    index.sync()
+    snapshot = ledger.w3.provider.make_request("evm_snapshot", [])["result"]  # type: ignore[arg-type]
+    orphan = register(ledger, world, "postgres-orphan")
+    index.sync()
+    assert index.consignment(orphan) is not None
+    assert ledger.w3.provider.make_request("evm_revert", [snapshot])["result"] is True  # type: ignore[arg-type]
+    relayer_tx.resync()  # type: ignore[attr-defined]
+    post_event(ledger, world, world.consignment_id, "receiving", "CNSHA")
+    result = index.sync()
+    assert result.reorgs == 1
+    assert index.consignment(orphan) is None
+    assert [e.biz_step for e in index.consignment_timeline(world.consignment_id)][-1] == (
+        "receiving"
+    )
+    assert index.verify_heads().ok
+
+    # Resume on the same database with a new Index object: no duplicates.
+    again = Index(pg_engine, ledger)
+    assert again.sync().blocks == 0
+    assert len(again.consignment_timeline(world.consignment_id)) == 6
+
+    with pg_engine.begin() as conn:
+        conn.execute(
+            update(consignment_events)
+            .where(consignment_events.c.seq == 1)
+            .values(event_time=consignment_events.c.event_time + 1)
+        )
+    with pytest.raises(HeadMismatch) as raised:
+        again.verify_heads()
+    assert raised.value.consignment_ids == (world.consignment_id,)
+    assert [f.kind for f in again.findings()] == ["chain_head_mismatch"]
+    logging.getLogger("ledger.index").debug("postgres tamper test done")
