@@ -18,9 +18,9 @@ from typing import Any
 
 import pytest
 import solcx
-from eth_abi import encode
+from eth_abi.abi import encode
 from eth_account import Account
-from eth_utils import keccak
+from eth_utils.crypto import keccak
 from flaky_proxy import Fault, FaultKind, FlakyProxy
 from hypothesis import given
 from hypothesis import strategies as st
@@ -115,7 +115,8 @@ def manager(w3: Web3, **kwargs: Any) -> TxManager:
 def deploy_sink(w3: Web3, artifact: dict[str, Any]) -> Contract:
     receipt = manager(w3).send_and_wait({"data": artifact["bytecode"]}, timeout=30)
     assert receipt.contract_address is not None
-    return w3.eth.contract(address=receipt.contract_address, abi=artifact["abi"])
+    address = Web3.to_checksum_address(receipt.contract_address)
+    return w3.eth.contract(address=address, abi=artifact["abi"])
 
 
 @pytest.fixture
