@@ -1,0 +1,168 @@
+// SPDX-License-Identifier: Apache-2.0
+pragma solidity 0.8.30;
+
+import {Fixture} from "./utils/Fixture.sol";
+import {LedgerHandler} from "./handlers/LedgerHandler.sol";
+import {GovernanceHandler} from "./handlers/GovernanceHandler.sol";
+import {ICertificates} from "../src/interfaces/ICertificates.sol";
+import {IMembership} from "../src/interfaces/IMembership.sol";
+import {Kinds} from "../src/libraries/Kinds.sol";
+
+/// @notice Quantity ledger, hash chain and key-validity invariants under random events,
+/// drawdowns, time jumps, key revocations and member suspensions.
+contract LedgerInvariantsTest is Fixture {
+    LedgerHandler internal handler;
+
+    function setUp() public override {
+        super.setUp();
+        uint256[] memory governors = new uint256[](2);
+        governors[0] = PK_CUSTOMS_NL;
+        governors[1] = PK_CUSTOMS_CN;
+        handler = new LedgerHandler(membership, consignments, certificates, governors);
+        IMembership.Proposal memory p = _proposal(7);
+        p.account = address(handler);
+        _govern(p);
+
+        for (uint256 i; i < 3; ++i) {
+            bytes32 id = keccak256(abi.encode("UCR", i));
+            _register(id);
+            handler.track(id);
+        }
+        handler.trackCertificate(_issue(keccak256("CO-1"), 1000));
+        handler.trackCertificate(_issue(keccak256("CO-2"), 300));
+
+        uint256 carrier = handler.addOrg(CARRIER, PK_CARRIER);
+        uint256 postal = handler.addOrg(POSTAL, PK_POSTAL);
+        uint256 exporter = handler.addOrg(EXPORTER, PK_EXPORTER);
+        uint256 customsDe = handler.addOrg(CUSTOMS_DE, PK_CUSTOMS_DE);
+        uint40 from = T0 - 1 days;
+        uint40 until = T0 + KEY_LIFETIME;
+        handler.addKey(PK_CARRIER, carrier, from, until);
+        handler.addKey(PK_POSTAL, postal, from, until);
+        handler.addKey(PK_EXPORTER, exporter, from, until);
+        handler.addKey(PK_CUSTOMS_DE, customsDe, from, until);
+        // narrow windows, one starting later
+        _addKey(CARRIER, PK_CARRIER, vm.addr(0xCA0101), T0, T0 + 1 days);
+        handler.addKey(0xCA0101, carrier, T0, T0 + 1 days);
+        _addKey(CARRIER, PK_CARRIER, vm.addr(0xCA0102), T0 + 1 days, T0 + 3 days);
+        handler.addKey(0xCA0102, carrier, T0 + 1 days, T0 + 3 days);
+        _addKey(EXPORTER, PK_EXPORTER, vm.addr(0x7AD101), T0 + 12 hours, T0 + 2 days);
+        handler.addKey(0x7AD101, exporter, T0 + 12 hours, T0 + 2 days);
+
+        targetContract(address(handler));
+        bytes4[] memory selectors = new bytes4[](5);
+        selectors[0] = handler.postEvent.selector;
+        selectors[1] = handler.drawDown.selector;
+        selectors[2] = handler.warp.selector;
+        selectors[3] = handler.revokeKey.selector;
+        selectors[4] = handler.toggleSuspension.selector;
+        targetSelector(FuzzSelector({addr: address(handler), selectors: selectors}));
+    }
+
+    function invariant_drawnNeverExceedsTotal() public view {
+        for (uint256 i; i < handler.certificateCount(); ++i) {
+            bytes32 id = handler.certificateIds(i);
+            ICertificates.Certificate memory c = certificates.certificate(id);
+            assertLe(c.drawn, c.quantity, "drawn <= total");
+            assertEq(c.drawn, handler.ghostDrawn(id), "drawn == sum of accepted drawdowns");
+        }
+    }
+
+    function invariant_headIsFoldOfEmittedEventDigests() public view {
+        for (uint256 i; i < handler.consignmentCount(); ++i) {
+            bytes32 id = handler.consignmentIds(i);
+            (bytes28 head, uint32 count) = consignments.head(id);
+            assertEq(bytes32(head), bytes32(handler.ghostHead(id)), "head == fold of logs");
+            assertEq(count, handler.ghostCount(id), "count == emitted events");
+        }
+    }
+
+    function invariant_noRecordUnderInvalidKeyOrSuspendedMember() public view {
+        assertEq(handler.violations(), 0, "violations");
+    }
+
+    /// @dev The handler is not vacuous: a fixed sequence accepts and refuses records.
+    function test_handler_acceptsAndRefuses() public {
+        handler.postEvent(0, 0, 0); // carrier, valid
+        handler.drawDown(2, 0, 0, 10); // exporter, valid
+        assertEq(handler.acceptedEvents(), 1, "event accepted");
+        assertEq(handler.acceptedDrawdowns(), 1, "drawdown accepted");
+        handler.postEvent(5, 1, 0); // key valid from T0 + 1 day: refused now
+        assertEq(handler.acceptedEvents(), 1, "not-yet-valid key refused");
+        handler.toggleSuspension(0); // suspend the carrier
+        handler.postEvent(0, 1, 0);
+        assertEq(handler.acceptedEvents(), 1, "suspended member refused");
+        handler.warp(2 days);
+        handler.postEvent(1, 1, 0); // postal operator, still valid
+        assertEq(handler.acceptedEvents(), 2, "postal accepted");
+        assertEq(handler.violations(), 0, "no violations");
+        invariant_headIsFoldOfEmittedEventDigests();
+        invariant_drawnNeverExceedsTotal();
+    }
+}
+
+/// @notice Membership changes only through executed proposals with at least k approvals.
+contract GovernanceInvariantsTest is Fixture {
+    GovernanceHandler internal handler;
+    bytes32 internal constant CUSTOMS_FR = keccak256("org:customs-fr");
+
+    function setUp() public override {
+        super.setUp();
+        _admit(CUSTOMS_FR, Kinds.CUSTOMS, "FR", 0xC0DE04);
+        uint256[] memory pks = new uint256[](4);
+        bytes32[] memory ids = new bytes32[](4);
+        (pks[0], ids[0]) = (PK_CUSTOMS_DE, CUSTOMS_DE);
+        (pks[1], ids[1]) = (PK_CUSTOMS_NL, CUSTOMS_NL);
+        (pks[2], ids[2]) = (PK_CUSTOMS_CN, CUSTOMS_CN);
+        (pks[3], ids[3]) = (0xC0DE04, CUSTOMS_FR);
+        handler = new GovernanceHandler(membership, pks, ids);
+        IMembership.Proposal memory p = _proposal(7);
+        p.account = address(handler);
+        _govern(p);
+        handler.trackOrg(CARRIER);
+        handler.trackOrg(EXPORTER);
+        handler.trackOrg(CUSTOMS_CN);
+        handler.trackOrg(CUSTOMS_FR);
+
+        targetContract(address(handler));
+        bytes4[] memory selectors = new bytes4[](4);
+        selectors[0] = handler.propose.selector;
+        selectors[1] = handler.approve.selector;
+        selectors[2] = handler.execute.selector;
+        selectors[3] = handler.warp.selector;
+        targetSelector(FuzzSelector({addr: address(handler), selectors: selectors}));
+    }
+
+    function invariant_changesOnlyWithThresholdApprovals() public view {
+        assertEq(handler.violations(), 0, "violations");
+        for (uint256 i; i < handler.orgCount(); ++i) {
+            bytes32 id = handler.orgIds(i);
+            assertEq(membership.organisation(id).status, handler.ghostStatus(id), "status");
+        }
+        assertEq(membership.threshold(), handler.ghostThreshold(), "threshold");
+        uint16 k = membership.threshold();
+        uint16 n = membership.activeCustomsCount();
+        assertTrue(k >= 1 && k <= n, "1 <= k <= n");
+        assertEq(membership.organisationCount(), 9, "no admissions");
+    }
+
+    function test_handler_executesWithEnoughApprovals() public {
+        handler.propose(0, 2, 0, 3); // DE proposes threshold 3
+        handler.execute(0);
+        assertEq(handler.executions(), 0, "one approval is not enough");
+        handler.approve(1, 0); // NL approves
+        handler.approve(1, 0); // NL again: refused
+        handler.execute(0);
+        assertEq(handler.executions(), 1, "executed with 2 of 4");
+        assertEq(membership.threshold(), 3, "k = 3");
+        handler.propose(0, 0, 0, 0); // suspend carrier
+        handler.approve(1, 1);
+        handler.execute(1);
+        assertEq(handler.executions(), 1, "2 approvals < 3");
+        handler.approve(2, 1);
+        handler.execute(1);
+        assertEq(handler.executions(), 2, "3 approvals");
+        assertEq(handler.violations(), 0, "no violations");
+        invariant_changesOnlyWithThresholdApprovals();
+    }
+}

@@ -1,0 +1,223 @@
+// SPDX-License-Identifier: Apache-2.0
+pragma solidity 0.8.30;
+
+import {Test} from "../utils/Test.sol";
+import {Vm} from "../utils/Vm.sol";
+import {Membership} from "../../src/Membership.sol";
+import {Consignments} from "../../src/Consignments.sol";
+import {Certificates} from "../../src/Certificates.sol";
+import {IMembership} from "../../src/interfaces/IMembership.sol";
+import {IConsignments} from "../../src/interfaces/IConsignments.sol";
+import {ICertificates} from "../../src/interfaces/ICertificates.sol";
+import {ISignedRecords} from "../../src/interfaces/ISignedRecords.sol";
+import {EventMeta} from "../../src/libraries/EventMeta.sol";
+
+/// @notice Drives events, drawdowns, time, key revocations and member suspensions with random
+/// inputs, and keeps an independent model: the fold of emitted event digests per consignment,
+/// the drawn sum per certificate, and which keys/members are valid. Any record the contracts
+/// accept while the model says its key or member was not valid is counted in `violations`.
+contract LedgerHandler is Test {
+    struct ModelKey {
+        uint256 pk;
+        uint256 org; // index into orgs
+        uint40 validFrom;
+        uint40 validUntil;
+        bool revoked;
+    }
+
+    struct ModelOrg {
+        bytes32 id;
+        uint256 mainPk; // signs self-revocations
+        bool suspended;
+    }
+
+    Membership public immutable membership;
+    Consignments public immutable consignments;
+    Certificates public immutable certificates;
+    uint256[] internal _governors; // customs keys that sign governance (never revoked here)
+
+    ModelKey[] internal _keys;
+    ModelOrg[] internal _orgs;
+    bytes32[] public consignmentIds;
+    bytes32[] public certificateIds;
+
+    mapping(bytes32 consignmentId => bytes28 head) public ghostHead;
+    mapping(bytes32 consignmentId => uint32 count) public ghostCount;
+    mapping(bytes32 certificateId => uint256 drawn) public ghostDrawn;
+    mapping(bytes32 certificateId => mapping(bytes32 consignmentId => bool)) internal _drawn;
+
+    uint256 public violations;
+    uint256 public acceptedEvents;
+    uint256 public acceptedDrawdowns;
+    uint32 internal _nonce;
+    uint256 internal _salt;
+
+    constructor(
+        Membership membership_,
+        Consignments consignments_,
+        Certificates certificates_,
+        uint256[] memory governors
+    ) {
+        membership = membership_;
+        consignments = consignments_;
+        certificates = certificates_;
+        _governors = governors;
+    }
+
+    // ------------------------------------------------------------------ set-up (by the test)
+
+    function addOrg(bytes32 id, uint256 mainPk) external returns (uint256) {
+        _orgs.push(ModelOrg({id: id, mainPk: mainPk, suspended: false}));
+        return _orgs.length - 1;
+    }
+
+    function addKey(uint256 pk, uint256 org, uint40 validFrom, uint40 validUntil) external {
+        _keys.push(ModelKey({pk: pk, org: org, validFrom: validFrom, validUntil: validUntil, revoked: false}));
+    }
+
+    function track(bytes32 consignmentId) external {
+        consignmentIds.push(consignmentId);
+        (ghostHead[consignmentId], ghostCount[consignmentId]) = consignments.head(consignmentId);
+    }
+
+    function trackCertificate(bytes32 certificateId) external {
+        certificateIds.push(certificateId);
+    }
+
+    function consignmentCount() external view returns (uint256) {
+        return consignmentIds.length;
+    }
+
+    function certificateCount() external view returns (uint256) {
+        return certificateIds.length;
+    }
+
+    // ------------------------------------------------------------------ actions
+
+    function postEvent(uint256 keySeed, uint256 consignmentSeed, uint256 timeBack) external {
+        ModelKey memory k = _keys[keySeed % _keys.length];
+        bytes32 id = consignmentIds[consignmentSeed % consignmentIds.length];
+        uint40 eventTime = uint40(block.timestamp - bound(timeBack, 0, 3 days));
+        IConsignments.EventRecord memory r = IConsignments.EventRecord({
+            consignmentId: id,
+            meta: EventMeta.pack(
+                39, 15, "DEHAM", eventTime, bytes11(0), uint40(block.timestamp + 1 hours), ++_nonce
+            ),
+            sealDigest: keccak256(abi.encode("seal", _nonce)),
+            documentsDigest: bytes32(0),
+            epcisEventHash: keccak256(abi.encode("epcis", _nonce))
+        });
+        ISignedRecords.Sig memory sig =
+            _sig(k.pk, consignments.hashTypedData(consignments.hashEvent(r)));
+        vm.recordLogs();
+        try consignments.postEvent(r, sig) {
+            ++acceptedEvents;
+            if (!_valid(k, eventTime)) ++violations;
+            _foldLogs(vm.getRecordedLogs());
+        } catch {}
+    }
+
+    function drawDown(uint256 keySeed, uint256 certSeed, uint256 consignmentSeed, uint64 quantity)
+        external
+    {
+        ModelKey memory k = _keys[keySeed % _keys.length];
+        bytes32 certId = certificateIds[certSeed % certificateIds.length];
+        bytes32 id = consignmentIds[consignmentSeed % consignmentIds.length];
+        quantity = uint64(bound(quantity, 0, 400));
+        ICertificates.Drawdown memory r =
+            ICertificates.Drawdown({certificateId: certId, consignmentId: id, quantity: quantity});
+        ISignedRecords.Sig memory sig =
+            _sig(k.pk, certificates.hashTypedData(certificates.hashDrawdown(r)));
+        try certificates.drawDown(r, sig) {
+            ++acceptedDrawdowns;
+            if (!_valid(k, uint40(block.timestamp))) ++violations;
+            if (_drawn[certId][id]) ++violations; // drawn twice for one consignment
+            _drawn[certId][id] = true;
+            ghostDrawn[certId] += quantity;
+        } catch {}
+    }
+
+    function warp(uint256 seconds_) external {
+        vm.warp(block.timestamp + bound(seconds_, 1, 2 days));
+    }
+
+    function revokeKey(uint256 keySeed) external {
+        uint256 i = keySeed % _keys.length;
+        ModelKey storage k = _keys[i];
+        ModelOrg memory o = _orgs[k.org];
+        IMembership.KeyRevocation memory r =
+            IMembership.KeyRevocation({orgId: o.id, key: vm.addr(k.pk)});
+        ISignedRecords.Sig memory sig =
+            _sig(o.mainPk, membership.hashTypedData(membership.hashKeyRevocation(r)));
+        try membership.revokeKey(r, sig) {
+            k.revoked = true;
+        } catch {}
+    }
+
+    function toggleSuspension(uint256 orgSeed) external {
+        uint256 i = orgSeed % _orgs.length;
+        ModelOrg storage o = _orgs[i];
+        IMembership.Proposal memory p;
+        p.action = o.suspended ? 3 : 2;
+        p.orgId = o.id;
+        p.expiresAt = uint40(block.timestamp + 1 days);
+        p.salt = bytes32(++_salt);
+        bytes32 id = membership.hashProposal(p);
+        membership.propose(p, _sig(_governors[0], membership.hashTypedData(id)));
+        membership.approve(
+            id, _sig(_governors[1], membership.hashTypedData(membership.hashApproval(id)))
+        );
+        try membership.execute(p) {
+            o.suspended = !o.suspended;
+        } catch {}
+    }
+
+    // ------------------------------------------------------------------ model
+
+    /// @dev The model's view of validity: key window contains both now and the record time,
+    /// key not revoked, organisation not suspended.
+    function _valid(ModelKey memory k, uint40 recordTime) internal view returns (bool) {
+        uint256 nowTs = block.timestamp;
+        return !k.revoked && !_orgs[k.org].suspended && k.validFrom <= nowTs
+            && nowTs < k.validUntil && k.validFrom <= recordTime && recordTime < k.validUntil;
+    }
+
+    function _foldLogs(Vm.Log[] memory logs) internal {
+        for (uint256 i; i < logs.length; ++i) {
+            Vm.Log memory l = logs[i];
+            if (
+                l.emitter != address(consignments)
+                    || l.topics[0] != IConsignments.ConsignmentEventRecorded.selector
+            ) continue;
+            bytes32 id = l.topics[1];
+            (bytes32 meta, bytes32 seal, bytes32 docs, bytes32 epcis, bytes28 head, uint32 count) =
+                abi.decode(l.data, (bytes32, bytes32, bytes32, bytes32, bytes28, uint32));
+            IConsignments.EventRecord memory r = IConsignments.EventRecord(id, meta, seal, docs, epcis);
+            bytes32 digest = _digest(consignments.hashEvent(r));
+            bytes28 next = bytes28(keccak256(abi.encodePacked(ghostHead[id], bytes4(0), digest)));
+            if (next != head || count != ghostCount[id] + 1) ++violations; // log disagrees
+            ghostHead[id] = next;
+            ghostCount[id] += 1;
+        }
+    }
+
+    function _digest(bytes32 structHash) internal view returns (bytes32) {
+        bytes32 domain = keccak256(
+            abi.encode(
+                keccak256(
+                    "EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)"
+                ),
+                keccak256("TradeLedger Consignments"),
+                keccak256("1"),
+                block.chainid,
+                address(consignments)
+            )
+        );
+        return keccak256(abi.encodePacked("\x19\x01", domain, structHash));
+    }
+
+    function _sig(uint256 pk, bytes32 digest) internal pure returns (ISignedRecords.Sig memory) {
+        (uint8 v, bytes32 r, bytes32 s) = vm.sign(pk, digest);
+        return ISignedRecords.Sig({r: r, vs: bytes32(uint256(s) | (uint256(v - 27) << 255))});
+    }
+}
