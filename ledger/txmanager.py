@@ -62,6 +62,7 @@ from web3.exceptions import (
 from web3.types import LogReceipt, TxReceipt
 
 from ledger.errors import (
+    ConfigurationError,
     GasLimitExceeded,
     NonceConflict,
     RpcUnavailable,
@@ -242,7 +243,7 @@ def fit_batch_size(probes: Mapping[int, int], *, limit: int, count: int) -> int:
     as 0 and the gas as proportional). Returns 0 if even one item does not fit.
     """
     if not probes:
-        raise ValueError("at least one probe is needed")
+        raise ConfigurationError("at least one probe is needed")
     sizes = sorted(probes)
     low, high = sizes[0], sizes[-1]
     if low == high:
@@ -283,9 +284,9 @@ class TxManager:
         chain_id: int | None = None,
     ) -> None:
         if fee_bump < 0.10:
-            raise ValueError("fee_bump must be at least 0.10 (nodes reject smaller bumps)")
+            raise ConfigurationError("fee_bump must be at least 0.10 (nodes refuse smaller bumps)")
         if confirmations < 0 or gas_margin < 1:
-            raise ValueError("confirmations must be >= 0 and gas_margin >= 1")
+            raise ConfigurationError("confirmations must be >= 0 and gas_margin >= 1")
         self.w3 = w3
         self._account: LocalAccount = Account.from_key(private_key)
         self.confirmations = confirmations

@@ -184,6 +184,17 @@ def wait_in_thread(tm: TxManager, pending: PendingTx, **kwargs: Any) -> Callable
     return join
 
 
+def node_has(w3: Web3, tx_hash: str, *, mined: bool = False) -> bool:
+    try:
+        if mined:
+            w3.eth.get_transaction_receipt(tx_hash)  # type: ignore[arg-type]
+        else:
+            w3.eth.get_transaction(tx_hash)  # type: ignore[arg-type]
+    except TransactionNotFound:
+        return False
+    return True
+
+
 def until(condition: Callable[[], bool], timeout: float = 15) -> None:
     deadline = time.monotonic() + timeout
     while not condition():
@@ -490,7 +501,7 @@ def test_dropped_transaction_is_rebroadcast() -> None:
             w3.eth.get_transaction(pending.tx_hash)  # type: ignore[arg-type]
         join = wait_in_thread(tm, pending, timeout=25)
 
-        until(lambda: tm._known(pending.tx_hash))
+        until(lambda: node_has(w3, pending.tx_hash))
         rpc(w3, "evm_mine")
         receipt = join()
 
@@ -550,7 +561,7 @@ def test_reorged_out_transaction_is_pending_again_and_mined_anew(w3: Web3) -> No
         rpc(w3, "evm_mine")  # a longer chain without it
     join = wait_in_thread(tm, pending, timeout=25)
 
-    until(lambda: tm._receipt(pending) is not None)  # rebroadcast and mined again
+    until(lambda: node_has(w3, pending.tx_hash, mined=True))  # rebroadcast, mined again
     rpc(w3, "evm_mine")
     rpc(w3, "evm_mine")
     receipt = join()
