@@ -65,6 +65,17 @@ class GatewaySettings(Settings):
             "create_app is given no services (unset: records are accepted but not relayed)."
         ),
     )
+    keystore_scrypt_n: int = Field(
+        default=2**18,
+        ge=2**10,
+        description="scrypt cost (N) of new custodial key files (2**18: about 0.3 s to unlock).",
+    )
+    index_sync_seconds: float = Field(
+        default=1.0,
+        gt=0,
+        le=600,
+        description="How often the background task syncs the log index (when there is one).",
+    )
     readiness_max_index_lag: int = Field(
         default=12, ge=0, description="Index lag in blocks above which /readyz reports 503."
     )

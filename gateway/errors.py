@@ -5,7 +5,12 @@ edge; every one carries the HTTP status and the machine-readable ``code`` it is 
 
     LedgerError                       (ledger.errors)
     ├── ValidationError (ValueError)  -> 422, code derived from the class (invalid_locode, ...)
-    ├── NodeError, DeploymentError    -> 503 chain_unavailable
+    ├── NodeError, DeploymentError,
+    │   TransactionError              -> 503 chain_unavailable
+    ├── ContractError                 -> by category, code = the contract error's name:
+    │                                    SignerNotAuthorised 403, DuplicateRecord 409,
+    │                                    RecordNotFound 404, RecordStateConflict 409,
+    │                                    InvalidRecord (and unknown reverts) 422
     └── GatewayError
         ├── InvalidRequest (ValueError)   422  (the request's shape; names field and rule)
         ├── Unauthenticated               401
@@ -16,6 +21,7 @@ edge; every one carries the HTTP status and the machine-readable ``code`` it is 
         ├── PayloadTooLarge               413
         ├── ServiceUnavailable            503
         ├── RecordRejected                (relayer -> outbox: this record can never be sent)
+        ├── BatchTooLarge                 (relayer -> outbox: form smaller batches of this kind)
         └── ApiError                      (client side: any other status from the gateway)
 
 Every error response has the body ``{"error": {"code", "message", "field"?, "rule"?}}``.
@@ -38,10 +44,25 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from ledger.errors import DeploymentError, LedgerError, NodeError, ValidationError
+from ledger.contract_errors import (
+    BatchItemFailed,
+    ContractError,
+    DuplicateRecord,
+    RecordNotFound,
+    RecordStateConflict,
+    SignerNotAuthorised,
+)
+from ledger.errors import (
+    DeploymentError,
+    LedgerError,
+    NodeError,
+    TransactionError,
+    ValidationError,
+)
 
 __all__ = [
     "ApiError",
+    "BatchTooLarge",
     "Conflict",
     "GatewayError",
     "IdempotencyConflict",
@@ -52,6 +73,7 @@ __all__ = [
     "RecordRejected",
     "ServiceUnavailable",
     "Unauthenticated",
+    "contract_error_status",
     "error_body",
     "install_exception_handlers",
 ]
@@ -152,6 +174,17 @@ class RecordRejected(GatewayError):
         self.record_id = record_id
 
 
+class BatchTooLarge(GatewayError):
+    """Raised by a relayer's ``sign``: the batch does not fit one transaction's gas.
+
+    Nothing is failed: the relayer has lowered its limit for the kind, and the submitter
+    forms smaller batches on its next pass.
+    """
+
+    status_code = 503
+    default_code = "batch_too_large"
+
+
 class ApiError(GatewayError):
     """Client side: an error response whose status has no more specific class."""
 
@@ -172,7 +205,26 @@ def _snake(name: str) -> str:
     return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
 
 
+def contract_error_status(exc: ContractError) -> int:
+    """The HTTP status of a contract error, by its category (``ledger.contract_errors``)."""
+    if isinstance(exc, BatchItemFailed):
+        return contract_error_status(exc.cause)
+    if isinstance(exc, SignerNotAuthorised):
+        return 403
+    if isinstance(exc, DuplicateRecord | RecordStateConflict):
+        return 409
+    if isinstance(exc, RecordNotFound):
+        return 404
+    return 422  # InvalidRecord, and revert data we cannot name
+
+
 def _ledger_error_response(exc: LedgerError) -> JSONResponse:
+    if isinstance(exc, ContractError):
+        cause = exc.cause if isinstance(exc, BatchItemFailed) else exc
+        return JSONResponse(
+            error_body(cause.name, str(cause), rule="contract"),
+            status_code=contract_error_status(exc),
+        )
     if isinstance(exc, GatewayError):
         return JSONResponse(
             error_body(exc.code, exc.message, field=exc.field, rule=exc.rule),
@@ -180,10 +232,9 @@ def _ledger_error_response(exc: LedgerError) -> JSONResponse:
         )
     if isinstance(exc, ValidationError):
         code = "invalid_value" if type(exc) is ValidationError else _snake(type(exc).__name__)
-        return JSONResponse(
-            error_body(code, str(exc), field=exc.field, rule=exc.rule), status_code=422
-        )
-    if isinstance(exc, NodeError | DeploymentError):
+        rule = _STANDARD_RULES.get(type(exc).__name__, exc.rule)
+        return JSONResponse(error_body(code, str(exc), field=exc.field, rule=rule), status_code=422)
+    if isinstance(exc, NodeError | DeploymentError | TransactionError):
         logger.warning("chain unavailable: %s", exc)
         return JSONResponse(
             error_body("chain_unavailable", "the chain node is not available"), status_code=503
@@ -204,6 +255,38 @@ async def _on_ledger_error(request: Request, exc: Exception) -> JSONResponse:
     return _ledger_error_response(exc)
 
 
+_STANDARD_RULES: dict[str, str] = {
+    "InvalidLocode": "unlocode",
+    "InvalidContainerNumber": "iso6346",
+    "InvalidHsCode": "hs2022",
+    "InvalidCountryCode": "iso3166_alpha2",
+    "InvalidBusinessStep": "cbv_bizstep",
+    "InvalidDisposition": "cbv_disposition",
+    "InvalidQuantity": "quantity",
+    "InvalidUnit": "unece_rec20",
+    "InvalidGln": "gs1_gln",
+    "InvalidSignature": "signature",
+    "InvalidTypedData": "eip712",
+}
+"""The standard a domain value type enforces, as the ``rule`` of a 422."""
+
+
+def _rule_of(err: Any) -> tuple[str, str]:
+    """(code, rule) of one pydantic error: a domain value names its standard."""
+    cause = (err.get("ctx") or {}).get("error")
+    if isinstance(cause, ValidationError):
+        name = type(cause).__name__
+        return _snake(name), _STANDARD_RULES.get(name, cause.rule)
+    return "invalid_request", str(err.get("type", "invalid"))
+
+
+def _message_of(err: Any) -> str:
+    cause = (err.get("ctx") or {}).get("error")
+    if isinstance(cause, ValidationError):
+        return str(cause)
+    return str(err.get("msg", "invalid value"))
+
+
 async def _on_request_validation(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
     errors = list(exc.errors())
@@ -211,14 +294,14 @@ async def _on_request_validation(request: Request, exc: Exception) -> JSONRespon
         return JSONResponse(error_body("invalid_request", "invalid request"), status_code=422)
     first = errors[0]
     field = _field_of(first.get("loc", ()))
-    rule = str(first.get("type", "invalid"))
-    message = f"{field}: {first.get('msg', 'invalid value')}"
-    body = error_body("invalid_request", message, field=field, rule=rule)
+    code, rule = _rule_of(first)
+    message = f"{field}: {_message_of(first)}"
+    body = error_body(code, message, field=field, rule=rule)
     body["error"]["details"] = [
         {
             "field": _field_of(err.get("loc", ())),
-            "rule": str(err.get("type", "invalid")),
-            "message": str(err.get("msg", "")),
+            "rule": _rule_of(err)[1],
+            "message": _message_of(err),
         }
         for err in errors
     ]

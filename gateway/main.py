@@ -14,13 +14,27 @@ shutdown stops the thread and closes the database. To serve::
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
-from gateway.api.routes import api_keys, health, records
+from gateway.api.routes import (
+    aeo,
+    api_keys,
+    attestations,
+    certificates,
+    consignments,
+    events,
+    governance,
+    health,
+    organisations,
+    records,
+    signing_keys,
+)
+from gateway.api.writes import typed_data_router
 from gateway.auth import KeyStore
 from gateway.config import GatewaySettings
 from gateway.db import create_gateway_engine
@@ -44,6 +58,30 @@ organisation only. Errors have the body `{"error": {"code", "message", "field"?,
 """
 
 
+def _start_index_sync(
+    services: GatewayServices, settings: GatewaySettings, stop: threading.Event
+) -> threading.Thread | None:
+    """Follow the chain's logs into the index in a daemon thread until ``stop`` is set."""
+    index = services.chain.index if services.chain is not None else None
+    if index is None:
+        return None
+    stop.clear()
+
+    def run() -> None:
+        logger.info("index sync started")
+        while not stop.is_set():
+            try:
+                index.run_forever(stop, poll_interval=settings.index_sync_seconds)
+            except Exception:
+                logger.exception("index sync failed; retrying")
+                stop.wait(settings.relay_retry_seconds)
+        logger.info("index sync stopped")
+
+    thread = threading.Thread(target=run, name="gateway-index", daemon=True)
+    thread.start()
+    return thread
+
+
 def _services_from_settings(settings: GatewaySettings) -> GatewayServices:
     if settings.relayer_factory is None:
         return GatewayServices()
@@ -63,6 +101,7 @@ def create_app(
     owns_relayer = services is None
     services = services if services is not None else _services_from_settings(settings)
     metrics = GatewayMetrics()
+    stop_index = threading.Event()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -85,11 +124,17 @@ def create_app(
         app.state.submitter = submitter
         if submitter is not None:
             submitter.start()
+        index_thread = _start_index_sync(services, settings, stop_index)
         relayer_name = "none" if services.relayer is None else type(services.relayer).__name__
         logger.info("gateway started (relayer: %s)", relayer_name)
         try:
             yield
         finally:
+            stop_index.set()
+            if index_thread is not None:
+                index_thread.join(timeout=30)
+                if index_thread.is_alive():
+                    logger.error("index sync did not stop within 30 s")
             if submitter is not None:
                 submitter.stop()
             close = getattr(services.relayer, "close", None)
@@ -111,7 +156,16 @@ def create_app(
     install_exception_handlers(app)
     app.include_router(health.router)
     app.include_router(records.router)
+    app.include_router(consignments.router)
+    app.include_router(events.router)
+    app.include_router(certificates.router)
+    app.include_router(attestations.router)
+    app.include_router(aeo.router)
+    app.include_router(governance.router)
+    app.include_router(organisations.router)
+    app.include_router(typed_data_router())
     app.include_router(api_keys.router)
+    app.include_router(signing_keys.router)
     # Added last = outermost: request ids and metrics see every answer, 413 included.
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_request_bytes)
     if settings.cors_origins:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 from gateway.auth import BYTES32_PATTERN, IssuedKey, KeyRecord, OrgKind, Scope
 from gateway.outbox import OutboxRecord, RecordKind, RecordStatus
@@ -21,6 +21,8 @@ __all__ = [
     "ApiKeyIssued",
     "ApiKeyList",
     "ApiKeyView",
+    "BulkItemResult",
+    "BulkResult",
     "CheckView",
     "Health",
     "Readiness",
@@ -28,6 +30,10 @@ __all__ = [
     "RecordPage",
     "RecordSubmission",
     "RecordView",
+    "SigningKeyCreate",
+    "SigningKeyList",
+    "SigningKeyView",
+    "TypedDataView",
 ]
 
 Bytes32 = Annotated[str, Field(pattern=BYTES32_PATTERN, examples=["0x" + "ab" * 32])]
@@ -357,3 +363,142 @@ ERROR_422: dict[int | str, dict[str, Any]] = {
         rule="string_pattern_mismatch",
     )
 }
+
+
+class TypedDataView(BaseModel):
+    """A record to sign: the ``eth_signTypedData_v4`` JSON, its digest and its record id.
+
+    Sign ``typed_data`` (e.g. ``eth_account.Account.sign_typed_data(full_message=...)``) and
+    submit ``{"message": typed_data["message"], "signature": ...}`` to the kind's ``/signed``
+    route.
+    """
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "kind": "consignment",
+                    "record_id": _RECORD,
+                    "digest": _RECORD,
+                    "typed_data": {
+                        "types": {
+                            "EIP712Domain": [
+                                {"name": "name", "type": "string"},
+                                {"name": "version", "type": "string"},
+                                {"name": "chainId", "type": "uint256"},
+                                {"name": "verifyingContract", "type": "address"},
+                            ],
+                            "ConsignmentRegistration": [
+                                {"name": "consignmentId", "type": "bytes32"},
+                                {"name": "origin", "type": "bytes2"},
+                                {"name": "destination", "type": "bytes2"},
+                                {"name": "consignor", "type": "bytes32"},
+                                {"name": "consignee", "type": "bytes32"},
+                            ],
+                        },
+                        "primaryType": "ConsignmentRegistration",
+                        "domain": {
+                            "name": "TradeLedger Consignments",
+                            "version": "1",
+                            "chainId": 31337,
+                            "verifyingContract": "0x" + "5f" * 20,
+                        },
+                        "message": {
+                            "consignmentId": "0x" + "c0" * 32,
+                            "origin": "0x4155",
+                            "destination": "0x434e",
+                            "consignor": _ORG,
+                            "consignee": "0x" + "00" * 32,
+                        },
+                    },
+                }
+            ]
+        }
+    )
+
+    kind: RecordKind
+    record_id: str = Field(description="The record id it will have (its EIP-712 digest).")
+    digest: str = Field(description="The EIP-712 digest to sign.")
+    typed_data: dict[str, Any]
+
+
+class BulkItemResult(BaseModel):
+    """What happened to one item of a bulk request."""
+
+    index: int
+    status: int = Field(description="202 accepted (200: already stored), or the error status.")
+    record: RecordView | None = None
+    error: ErrorDetail | None = None
+
+
+class BulkResult(BaseModel):
+    """Per-item answers of a bulk request, in request order."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "accepted": 1,
+                    "replayed": 0,
+                    "rejected": 1,
+                    "items": [
+                        {
+                            "index": 0,
+                            "status": 202,
+                            "record": {
+                                "record_id": _RECORD,
+                                "kind": "event",
+                                "org_id": _ORG,
+                                "status": "accepted",
+                                "created_at": _WHEN,
+                                "updated_at": _WHEN,
+                            },
+                            "error": None,
+                        },
+                        {
+                            "index": 1,
+                            "status": 404,
+                            "record": None,
+                            "error": {
+                                "code": "UnknownConsignment",
+                                "message": "UnknownConsignment: ...",
+                                "rule": "contract",
+                            },
+                        },
+                    ],
+                }
+            ]
+        }
+    )
+
+    accepted: int
+    replayed: int
+    rejected: int
+    items: list[BulkItemResult]
+
+
+class SigningKeyCreate(BaseModel):
+    """Store a custodial signing key for an organisation (generated when not given)."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"org_id": _ORG}]})
+
+    org_id: Bytes32
+    private_key: SecretStr | None = Field(
+        default=None, description="0x-hex private key to import; omitted: a new random key."
+    )
+    replace: bool = Field(default=False, description="Replace the organisation's current key.")
+
+
+class SigningKeyView(BaseModel):
+    """A custodial key: its organisation and address (the key itself never leaves)."""
+
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"org_id": _ORG, "address": "0x" + "5a" * 20}]}
+    )
+
+    org_id: str
+    address: str
+
+
+class SigningKeyList(BaseModel):
+    items: list[SigningKeyView]

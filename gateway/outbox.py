@@ -125,7 +125,13 @@ from sqlalchemy import (
 from sqlalchemy.exc import IntegrityError
 
 from gateway.db import create_gateway_engine
-from gateway.errors import Conflict, IdempotencyConflict, PermissionDenied, RecordRejected
+from gateway.errors import (
+    BatchTooLarge,
+    Conflict,
+    IdempotencyConflict,
+    PermissionDenied,
+    RecordRejected,
+)
 from gateway.metrics import GatewayMetrics
 from ledger.errors import ValidationError
 
@@ -149,19 +155,25 @@ logger = logging.getLogger("gateway.outbox")
 
 
 class RecordKind(StrEnum):
-    """Kinds of signed record; a batch transaction carries one kind only."""
+    """Kinds of signed record, one per contract function; a batch carries one kind only."""
 
-    EVENT = "event"
-    CONSIGNMENT = "consignment"
-    CERTIFICATE_ISSUE = "certificate_issue"
-    CERTIFICATE_REVOKE = "certificate_revoke"
-    DRAWDOWN = "drawdown"
-    ATTESTATION = "attestation"
-    ATTESTATION_REVOKE = "attestation_revoke"
-    AEO = "aeo"
-    MRA = "mra"
-    GOVERNANCE = "governance"
-    KEY = "key"
+    CONSIGNMENT = "consignment"  # ConsignmentRegistration -> register / registerBatch
+    EVENT = "event"  # ConsignmentEvent -> postEvent / postEvents
+    CERTIFICATE_ISSUE = "certificate_issue"  # CertificateIssue -> issue / issueBatch
+    CERTIFICATE_REVOKE = "certificate_revoke"  # CertificateRevocation -> revoke
+    DRAWDOWN = "drawdown"  # Drawdown -> drawDown / drawDownBatch
+    SCHEMA = "schema"  # SchemaRegistration -> registerSchema
+    ATTESTATION = "attestation"  # Attestation -> attest / attestBatch
+    ATTESTATION_REVOKE = "attestation_revoke"  # AttestationRevocation -> revoke / revokeBatch
+    AEO_ACTION = "aeo_action"  # AeoAction -> applyAction
+    MRA_PROPOSAL = "mra_proposal"  # MraProposal -> proposeMra
+    MRA_ACCEPTANCE = "mra_acceptance"  # MraAcceptance -> acceptMra
+    MRA_TERMINATION = "mra_termination"  # MraTermination -> terminateMra
+    PROPOSAL = "proposal"  # Proposal -> propose
+    APPROVAL = "approval"  # Approval -> approve
+    EXECUTION = "execution"  # Proposal (unsigned) -> execute
+    KEY_ADDITION = "key_addition"  # KeyAddition -> addKey
+    KEY_REVOCATION = "key_revocation"  # KeyRevocation -> revokeKey
 
 
 class RecordStatus(StrEnum):
@@ -493,6 +505,17 @@ class Outbox:
         row = rows[0]
         return row.org_id, row.request_sha256, _row_to_record(row)
 
+    def by_idempotency_key(self, *, org_id: str, idempotency_key: str) -> OutboxRecord | None:
+        """The record an organisation stored under ``idempotency_key``, if any."""
+        with self._engine.connect() as conn:
+            row = conn.execute(
+                select(records_table).where(
+                    records_table.c.org_id == org_id,
+                    records_table.c.idempotency_key == idempotency_key,
+                )
+            ).first()
+        return None if row is None else _row_to_record(row)
+
     def get(self, record_id: str) -> OutboxRecord | None:
         with self._engine.connect() as conn:
             row = conn.execute(
@@ -532,6 +555,25 @@ class Outbox:
                 counts[RecordStatus(str(row[0]))] = int(row[1])
         return counts
 
+    def pending(self, kind: RecordKind) -> list[OutboxRecord]:
+        """Records of ``kind`` on their way to the chain (accepted or submitted), oldest first.
+
+        Pre-validation uses it for what ``eth_call`` cannot see: e.g. drawdowns of one
+        certificate that are accepted but not mined yet.
+        """
+        query = (
+            select(records_table)
+            .where(
+                records_table.c.kind == kind.value,
+                records_table.c.status.in_(
+                    [RecordStatus.ACCEPTED.value, RecordStatus.SUBMITTED.value]
+                ),
+            )
+            .order_by(records_table.c.seq)
+        )
+        with self._engine.connect() as conn:
+            return [_row_to_record(row) for row in conn.execute(query)]
+
     def ping(self) -> None:
         """Raise if the database cannot be read (a readiness check)."""
         with self._engine.connect() as conn:
@@ -539,8 +581,15 @@ class Outbox:
 
     # --- the submitter side -------------------------------------------------------------
 
-    def ready_batches(self, *, max_size: int, linger: float, scan_limit: int = 5_000) -> _Ready:
-        """Accepted records packed into batches (one kind each, at most ``max_size``).
+    def ready_batches(
+        self,
+        *,
+        max_size: int | Callable[[RecordKind], int],
+        linger: float,
+        scan_limit: int = 5_000,
+    ) -> _Ready:
+        """Accepted records packed into batches (one kind each, at most ``max_size``, which may
+        be a function of the kind: the relayer's limit for it).
 
         Full batches are ready at once; a partial one when its oldest record has waited
         ``linger`` seconds. ``next_deadline`` is when the next partial batch becomes ready.
@@ -564,10 +613,11 @@ class Outbox:
                 by_kind.setdefault(record.kind, []).append(record)
         deadline: float | None = None
         for kind, records in by_kind.items():
-            for start in range(0, len(records), max_size):
-                chunk = records[start : start + max_size]
+            size = max(1, max_size(kind) if callable(max_size) else max_size)
+            for start in range(0, len(records), size):
+                chunk = records[start : start + size]
                 due = chunk[0].created_at.timestamp() + linger
-                if len(chunk) == max_size or due <= now:
+                if len(chunk) == size or due <= now:
                     ready.append((kind, chunk))
                 else:
                     deadline = due if deadline is None else min(deadline, due)
@@ -897,11 +947,16 @@ class Submitter:
         """Sign, store and send every ready batch; returns the next linger deadline."""
         if time.time() < self._sign_blocked_until:
             return self._sign_blocked_until
-        ready = self.outbox.ready_batches(max_size=self.max_batch, linger=self.linger)
+        ready = self.outbox.ready_batches(max_size=self._limit, linger=self.linger)
         for kind, records in ready.batches:
             batch = Batch(uuid.uuid4().hex, kind, tuple(records))
             try:
                 tx = self.relayer.sign(batch)
+            except BatchTooLarge as exc:
+                # The relayer learnt a smaller limit for this kind; the records stay accepted
+                # and are batched again (smaller) on the next pass.
+                logger.info("batch %s: %s; re-batching", batch.batch_id, exc)
+                continue
             except RecordRejected as exc:
                 # Pre-validation (e.g. eth_call) named the item the contract would refuse: fail
                 # it, never sent; the rest of the batch is formed again on the next pass.
@@ -936,6 +991,13 @@ class Submitter:
                 self.metrics.batch_size.labels(kind.value).observe(len(records))
             self._broadcast(batch, tx)
         return ready.next_deadline
+
+    def _limit(self, kind: RecordKind) -> int:
+        """The most records of ``kind`` in one transaction (the relayer may know fewer fit)."""
+        limit = getattr(self.relayer, "batch_limit", None)
+        if callable(limit):
+            return max(1, min(self.max_batch, int(limit(kind))))
+        return self.max_batch
 
     def _broadcast(self, batch: Batch, tx: SignedTx) -> None:
         try:

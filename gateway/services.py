@@ -23,6 +23,7 @@ from gateway.auth import Caller
 from gateway.errors import PermissionDenied
 
 if TYPE_CHECKING:
+    from gateway.chain import LedgerServices
     from gateway.models import RecordSubmission
     from gateway.outbox import Relayer
 
@@ -78,3 +79,5 @@ class GatewayServices:
     readiness_checks: Mapping[str, ReadinessCheck] = field(default_factory=dict)
     index_lag: Callable[[], int] | None = None
     record_validator: RecordValidator = default_record_validator
+    chain: LedgerServices | None = None
+    """The deployed suite (typed write routes, reads, signature checks); None: no chain."""

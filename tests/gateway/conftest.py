@@ -15,12 +15,20 @@ import anyio.from_thread
 import httpx
 import pytest
 from fastapi import FastAPI
+from pydantic import SecretStr
 
 from gateway.auth import IssuedKey, KeyStore, Scope
+from gateway.chain import LedgerServices
 from gateway.config import GatewaySettings
 from gateway.main import create_app
+from gateway.relayer import ContractRelayer
 from gateway.services import GatewayServices
+from gateway.signing_keys import SigningKeyStore
 from gateway.testing import FakeChain, FakeRelayer
+from ledger.client import Ledger
+from ledger.demo import DemoWorld, Party
+from ledger.txmanager import TxManager
+from tests.conftest import RELAYER_KEY
 
 ADMIN_TOKEN = "operator-token-for-tests"
 ORG_A = "0x" + "a1" * 32
@@ -132,4 +140,74 @@ def record_body(n: int = 0, *, kind: str = "event", **payload: object) -> dict[s
         "record_id": f"0x{n:064x}",
         "payload": {"seq": n, **payload},
         "signature": SIGNATURE,
+    }
+
+
+# ------------------------------------------------------------------------------------------
+# The gateway on the session chain: the real relayer and validator over the seeded demo world.
+# ``ledger`` reverts the chain after each test; the app (and its submitter thread) is shut
+# down before that, because ``chain_client`` depends on ``ledger``.
+# ------------------------------------------------------------------------------------------
+
+ALL_WRITE_SCOPES = (
+    Scope.EVENTS_WRITE,
+    Scope.CERTIFICATES_WRITE,
+    Scope.ATTESTATIONS_WRITE,
+    Scope.AEO_WRITE,
+    Scope.GOVERNANCE_WRITE,
+    Scope.READ,
+)
+KIND_NAMES = {1: "customs", 2: "carrier", 3: "trader", 4: "issuing_body", 5: "postal_operator"}
+
+
+def org_hex(party: Party) -> str:
+    return "0x" + party.org_id.hex()
+
+
+def signing_key_store(path: Path) -> SigningKeyStore:
+    return SigningKeyStore(path, SecretStr("keystore secret for tests"), scrypt_n=2**10)
+
+
+@pytest.fixture
+def chain_services(ledger: Ledger, relayer_tx: TxManager, tmp_path: Path) -> GatewayServices:
+    relayer = ContractRelayer(ledger, relayer_tx, RELAYER_KEY)
+    store = signing_key_store(tmp_path / "keystore")
+    chain = LedgerServices(ledger=ledger, signing_keys=store)
+    return GatewayServices(relayer=relayer, chain=chain)
+
+
+@pytest.fixture
+def custodial(chain_services: GatewayServices, world: DemoWorld) -> dict[str, str]:
+    """Every demo party's key in the custodial store; role -> address."""
+    assert chain_services.chain is not None
+    assert chain_services.chain.signing_keys is not None
+    store = chain_services.chain.signing_keys
+    return {
+        role: store.add(org_hex(party), party.private_key).address
+        for role, party in world.parties.items()
+    }
+
+
+@pytest.fixture
+def chain_app(settings: GatewaySettings, chain_services: GatewayServices) -> FastAPI:
+    return create_app(settings, services=chain_services)
+
+
+@pytest.fixture
+def chain_client(chain_app: FastAPI, custodial: dict[str, str]) -> Iterator[httpx.Client]:
+    with serve(chain_app) as http:
+        yield http
+
+
+@pytest.fixture
+def party_keys(keys: KeyStore, world: DemoWorld) -> dict[str, IssuedKey]:
+    """An API key with every write scope for each demo party, by role (au, cn, carrier, ...)."""
+    return {
+        role: keys.issue(
+            org_id=org_hex(party),
+            org_kind=KIND_NAMES[party.kind],
+            country=party.country,
+            scopes=ALL_WRITE_SCOPES,
+        )
+        for role, party in world.parties.items()
     }

@@ -279,7 +279,7 @@ def test_typed_client_round_trip_and_errors(client: httpx.Client, make_key: KeyM
     with pytest.raises(NotFound):
         gateway.get_record("0x" + "ff" * 32)
     with pytest.raises(PermissionDenied) as denied:
-        gateway.submit_record(kind="aeo", payload={}, signature=SIGNATURE)
+        gateway.submit_record(kind="aeo_action", payload={}, signature=SIGNATURE)
     assert denied.value.code == "missing_scope"
     with pytest.raises(InvalidRequest) as invalid:
         gateway.submit_record(kind="event", payload={}, signature="0x00")

@@ -7,8 +7,9 @@ from typing import Annotated
 from fastapi import APIRouter, Header, Path, Query, Response
 
 from gateway.api.deps import CurrentCaller, OutboxDep, ReadCaller, ServicesDep
-from gateway.auth import BYTES32_PATTERN, Scope
+from gateway.auth import BYTES32_PATTERN
 from gateway.errors import NotFound, PermissionDenied
+from gateway.kinds import KIND_SCOPES, UNSIGNED
 from gateway.models import (
     ERROR_401,
     ERROR_403,
@@ -21,25 +22,12 @@ from gateway.models import (
     RecordView,
 )
 from gateway.outbox import RecordKind, RecordStatus
+from gateway.writes import accept_execution, accept_message
 
 __all__ = ["KIND_SCOPES", "router"]
 
 router = APIRouter(prefix="/records", tags=["records"])
 
-KIND_SCOPES: dict[RecordKind, Scope] = {
-    RecordKind.EVENT: Scope.EVENTS_WRITE,
-    RecordKind.CONSIGNMENT: Scope.EVENTS_WRITE,
-    RecordKind.CERTIFICATE_ISSUE: Scope.CERTIFICATES_WRITE,
-    RecordKind.CERTIFICATE_REVOKE: Scope.CERTIFICATES_WRITE,
-    RecordKind.DRAWDOWN: Scope.CERTIFICATES_WRITE,
-    RecordKind.ATTESTATION: Scope.ATTESTATIONS_WRITE,
-    RecordKind.ATTESTATION_REVOKE: Scope.ATTESTATIONS_WRITE,
-    RecordKind.AEO: Scope.AEO_WRITE,
-    RecordKind.MRA: Scope.AEO_WRITE,
-    RecordKind.GOVERNANCE: Scope.GOVERNANCE_WRITE,
-    RecordKind.KEY: Scope.GOVERNANCE_WRITE,
-}
-"""The scope a key needs to submit each kind of record."""
 
 RecordIdPath = Annotated[
     str,
@@ -83,15 +71,38 @@ def submit_record(
         raise PermissionDenied(
             f"the API key lacks the scope {needed.value!r}", code="missing_scope"
         )
-    record_id = services.record_validator(caller, submission)
-    result = outbox.accept(
-        org_id=caller.org_id,
-        kind=submission.kind,
-        record_id=record_id,
-        payload=submission.payload,
-        signature=submission.signature.lower(),
-        idempotency_key=idempotency_key,
-    )
+    if services.chain is not None:
+        # With a ledger, the payload is the EIP-712 message and every check applies (the
+        # same path as the typed routes' /signed variants).
+        if submission.kind in UNSIGNED:
+            result = accept_execution(
+                services.chain,
+                outbox,
+                caller,
+                submission.payload,
+                idempotency_key=idempotency_key,
+            )
+        else:
+            result = accept_message(
+                services.chain,
+                outbox,
+                caller,
+                submission.kind,
+                submission.payload,
+                submission.signature,
+                idempotency_key=idempotency_key,
+            )
+    else:
+        record_id = services.record_validator(caller, submission)
+        result = outbox.accept(
+            org_id=caller.org_id,
+            kind=submission.kind,
+            record_id=record_id,
+            payload=submission.payload,
+            signature=submission.signature.lower(),
+            idempotency_key=idempotency_key,
+        )
+    record_id = result.record.record_id
     response.headers["Location"] = f"/records/{record_id}"
     if not result.created:
         response.headers["Idempotent-Replayed"] = "true"

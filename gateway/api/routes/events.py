@@ -1,0 +1,157 @@
+"""Shipment events: one at a time (custodial or signed), or up to 1,000 per request."""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import APIRouter, Response
+from pydantic import BaseModel, ConfigDict, Field
+
+from gateway.api.deps import CurrentCaller, KeyStoreDep, OutboxDep, ServicesDep
+from gateway.api.writes import WRITE_RESPONSES, IdempotencyKey, add_write_routes, scoped_caller
+from gateway.errors import GatewayError, contract_error_status
+from gateway.models import BulkItemResult, BulkResult, ErrorDetail, RecordView
+from gateway.outbox import RecordKind
+from gateway.record_models import EventCreate, SignedSubmission
+from gateway.writes import accept_custodial, accept_message, require_ledger, sync_caller
+from ledger.contract_errors import BatchItemFailed, ContractError
+from ledger.errors import LedgerError, ValidationError
+
+__all__ = ["BULK_MAX", "BulkEvents", "router"]
+
+logger = logging.getLogger("gateway.api.events")
+
+router = APIRouter(prefix="/events", tags=["events"])
+
+BULK_MAX = 1000
+
+add_write_routes(
+    router,
+    kind=RecordKind.EVENT,
+    path="",
+    summary="Post a shipment event",
+    description=(
+        "A consignment was packed, loaded, departed, arrived, unloaded, delivered, ...: CBV "
+        "2.0 business step and disposition, UN/LOCODE, time, ISO 6346 container, seals. "
+        "Carriers, customs and postal operators may post events of any consignment; others "
+        "only of consignments they are a party to."
+    ),
+)
+
+
+class BulkEvents(BaseModel):
+    """Up to 1,000 events, each custodial (human-friendly) or signed by the client."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "items": [
+                        {
+                            "consignment_ref": "AU-UCR-2026-000042",
+                            "biz_step": "departing",
+                            "disposition": "in_transit",
+                            "location": "AUADL",
+                            "event_time": "2026-11-23T10:00:00Z",
+                            "container": "CSQU3054383",
+                        }
+                    ]
+                }
+            ]
+        },
+    )
+
+    items: list[EventCreate | SignedSubmission] = Field(min_length=1, max_length=BULK_MAX)
+
+
+def _error(exc: LedgerError) -> tuple[int, ErrorDetail]:
+    if isinstance(exc, ContractError):
+        cause = exc.cause if isinstance(exc, BatchItemFailed) else exc
+        return contract_error_status(exc), ErrorDetail(
+            code=cause.name, message=str(cause), rule="contract"
+        )
+    if isinstance(exc, GatewayError):
+        return exc.status_code, ErrorDetail(
+            code=exc.code, message=exc.message, field=exc.field, rule=exc.rule
+        )
+    if isinstance(exc, ValidationError):
+        return 422, ErrorDetail(
+            code="invalid_value", message=str(exc), field=exc.field, rule=exc.rule
+        )
+    raise exc
+
+
+@router.post(
+    "/bulk",
+    status_code=202,
+    response_model=BulkResult,
+    summary="Post up to 1,000 events",
+    responses={
+        **WRITE_RESPONSES,
+        207: {"model": BulkResult, "description": "Some items were rejected (see each item)."},
+    },
+)
+def post_events_bulk(
+    body: BulkEvents,
+    caller: CurrentCaller,
+    outbox: OutboxDep,
+    services: ServicesDep,
+    keys: KeyStoreDep,
+    response: Response,
+    idempotency_key: IdempotencyKey = None,
+) -> BulkResult:
+    """Each item is checked and stored on its own, exactly as by `POST /events` (custodial
+    items) or `POST /events/signed` (items with `message` and `signature`): a rejected item
+    (unknown consignment, wrong role, used nonce, ...) is answered with its error and does
+    not hold up the others, and never reaches a batch transaction.
+
+    With an `Idempotency-Key` header, item *i* is stored under `<key>:<i>`, so the same
+    request sent again answers with the same records (`status` 200 for a stored one).
+    Answers 202 when every item was accepted, 207 when some were rejected.
+    """
+    scoped_caller(caller, RecordKind.EVENT)
+    chain = require_ledger(services.chain)
+    acting = sync_caller(chain, caller, keys)
+    items: list[BulkItemResult] = []
+    counts = {"accepted": 0, "replayed": 0, "rejected": 0}
+    for index, item in enumerate(body.items):
+        key = None if idempotency_key is None else f"{idempotency_key}:{index}"
+        try:
+            if isinstance(item, SignedSubmission):
+                result = accept_message(
+                    chain,
+                    outbox,
+                    acting,
+                    RecordKind.EVENT,
+                    item.message,
+                    item.signature,
+                    idempotency_key=key,
+                )
+            else:
+                result = accept_custodial(chain, outbox, acting, item, idempotency_key=key)
+        except LedgerError as exc:
+            status, detail = _error(exc)
+            if status >= 500:
+                raise
+            counts["rejected"] += 1
+            items.append(BulkItemResult(index=index, status=status, error=detail))
+            continue
+        counts["accepted" if result.created else "replayed"] += 1
+        items.append(
+            BulkItemResult(
+                index=index,
+                status=202 if result.created else 200,
+                record=RecordView.from_stored(result.record),
+            )
+        )
+    if counts["rejected"]:
+        response.status_code = 207
+    logger.info(
+        "bulk events from %s: %d accepted, %d replayed, %d rejected",
+        caller.org_id,
+        counts["accepted"],
+        counts["replayed"],
+        counts["rejected"],
+    )
+    return BulkResult(items=items, **counts)

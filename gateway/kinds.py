@@ -1,0 +1,169 @@
+"""Record kinds of the outbox and the ledger's record types: one kind per contract function.
+
+A stored record is its EIP-712 message as JSON (field names as in the type, bytes as 0x-hex)
+and its 65-byte signature; :func:`decode` turns it back into a
+:class:`~ledger.records.SignedRecord`. ``execution`` is the one unsigned kind (governance
+``execute(Proposal)``, which any relayer may call once a proposal has its approvals): its
+payload is the proposal's message and its signature is ``0x``.
+
+Record ids (:func:`record_id`) are the EIP-712 digest that was signed (it binds the chain and
+the contract), so the same record submitted custodially or non-custodially has the same id.
+An execution's id is ``keccak256("execute" ‖ proposalId)``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from eth_utils.crypto import keccak
+
+from gateway.auth import Scope
+from gateway.outbox import RecordKind
+from ledger.client import Ledger
+from ledger.errors import InvalidSignature
+from ledger.records import (
+    AeoAction,
+    Approval,
+    Attestation,
+    AttestationRevocation,
+    CertificateIssue,
+    CertificateRevocation,
+    ConsignmentEvent,
+    ConsignmentRegistration,
+    Drawdown,
+    KeyAddition,
+    KeyRevocation,
+    MraAcceptance,
+    MraProposal,
+    MraTermination,
+    Proposal,
+    Record,
+    SchemaRegistration,
+    SignedRecord,
+)
+
+__all__ = [
+    "BATCH_FUNCTIONS",
+    "KIND_EVENTS",
+    "KIND_SCOPES",
+    "KIND_TYPES",
+    "UNSIGNED",
+    "decode",
+    "decode_record",
+    "execution_id",
+    "kind_of",
+    "record_id",
+]
+
+KIND_TYPES: Mapping[RecordKind, type[Record]] = {
+    RecordKind.CONSIGNMENT: ConsignmentRegistration,
+    RecordKind.EVENT: ConsignmentEvent,
+    RecordKind.CERTIFICATE_ISSUE: CertificateIssue,
+    RecordKind.CERTIFICATE_REVOKE: CertificateRevocation,
+    RecordKind.DRAWDOWN: Drawdown,
+    RecordKind.SCHEMA: SchemaRegistration,
+    RecordKind.ATTESTATION: Attestation,
+    RecordKind.ATTESTATION_REVOKE: AttestationRevocation,
+    RecordKind.AEO_ACTION: AeoAction,
+    RecordKind.MRA_PROPOSAL: MraProposal,
+    RecordKind.MRA_ACCEPTANCE: MraAcceptance,
+    RecordKind.MRA_TERMINATION: MraTermination,
+    RecordKind.PROPOSAL: Proposal,
+    RecordKind.APPROVAL: Approval,
+    RecordKind.EXECUTION: Proposal,
+    RecordKind.KEY_ADDITION: KeyAddition,
+    RecordKind.KEY_REVOCATION: KeyRevocation,
+}
+"""The record type each kind carries (``execution`` carries the proposal it executes)."""
+
+UNSIGNED = frozenset({RecordKind.EXECUTION})
+
+KIND_SCOPES: Mapping[RecordKind, Scope] = {
+    RecordKind.CONSIGNMENT: Scope.EVENTS_WRITE,
+    RecordKind.EVENT: Scope.EVENTS_WRITE,
+    RecordKind.CERTIFICATE_ISSUE: Scope.CERTIFICATES_WRITE,
+    RecordKind.CERTIFICATE_REVOKE: Scope.CERTIFICATES_WRITE,
+    RecordKind.DRAWDOWN: Scope.CERTIFICATES_WRITE,
+    RecordKind.SCHEMA: Scope.ATTESTATIONS_WRITE,
+    RecordKind.ATTESTATION: Scope.ATTESTATIONS_WRITE,
+    RecordKind.ATTESTATION_REVOKE: Scope.ATTESTATIONS_WRITE,
+    RecordKind.AEO_ACTION: Scope.AEO_WRITE,
+    RecordKind.MRA_PROPOSAL: Scope.AEO_WRITE,
+    RecordKind.MRA_ACCEPTANCE: Scope.AEO_WRITE,
+    RecordKind.MRA_TERMINATION: Scope.AEO_WRITE,
+    RecordKind.PROPOSAL: Scope.GOVERNANCE_WRITE,
+    RecordKind.APPROVAL: Scope.GOVERNANCE_WRITE,
+    RecordKind.EXECUTION: Scope.GOVERNANCE_WRITE,
+    RecordKind.KEY_ADDITION: Scope.GOVERNANCE_WRITE,
+    RecordKind.KEY_REVOCATION: Scope.GOVERNANCE_WRITE,
+}
+"""The API-key scope needed to submit each kind of record."""
+
+BATCH_FUNCTIONS: Mapping[RecordKind, str] = {
+    RecordKind.CONSIGNMENT: "registerBatch",
+    RecordKind.EVENT: "postEvents",
+    RecordKind.CERTIFICATE_ISSUE: "issueBatch",
+    RecordKind.DRAWDOWN: "drawDownBatch",
+    RecordKind.ATTESTATION: "attestBatch",
+    RecordKind.ATTESTATION_REVOKE: "revokeBatch",
+}
+"""Kinds with a batch function; every other kind travels one record per transaction."""
+
+KIND_EVENTS: Mapping[RecordKind, frozenset[str]] = {
+    RecordKind.CONSIGNMENT: frozenset({"ConsignmentRegistered"}),
+    RecordKind.EVENT: frozenset({"ConsignmentEventRecorded"}),
+    RecordKind.CERTIFICATE_ISSUE: frozenset({"CertificateIssued"}),
+    RecordKind.CERTIFICATE_REVOKE: frozenset({"CertificateRevoked"}),
+    RecordKind.DRAWDOWN: frozenset({"QuantityDrawn"}),
+    RecordKind.SCHEMA: frozenset({"SchemaRegistered"}),
+    RecordKind.ATTESTATION: frozenset({"Attested"}),
+    RecordKind.ATTESTATION_REVOKE: frozenset({"AttestationRevoked"}),
+    RecordKind.AEO_ACTION: frozenset(
+        {"AeoCertified", "AeoSuspended", "AeoReinstated", "AeoRevoked"}
+    ),
+    RecordKind.MRA_PROPOSAL: frozenset({"MraProposed"}),
+    RecordKind.MRA_ACCEPTANCE: frozenset({"MraAccepted"}),
+    RecordKind.MRA_TERMINATION: frozenset({"MraTerminated"}),
+    RecordKind.PROPOSAL: frozenset({"ProposalCreated"}),
+    RecordKind.APPROVAL: frozenset({"ProposalApproved"}),
+    RecordKind.EXECUTION: frozenset({"ProposalExecuted"}),
+    RecordKind.KEY_ADDITION: frozenset({"SigningKeyAdded"}),
+    RecordKind.KEY_REVOCATION: frozenset({"SigningKeyRevoked"}),
+}
+"""The log each record of a kind emits once (in item order): its log index is the record's."""
+
+_SIGNED_KIND: Mapping[type[Record], RecordKind] = {
+    cls: kind for kind, cls in KIND_TYPES.items() if kind not in UNSIGNED
+}
+
+
+def kind_of(record: Record) -> RecordKind:
+    """The outbox kind of a signed record."""
+    return _SIGNED_KIND[type(record)]
+
+
+def decode_record(kind: RecordKind, message: Mapping[str, Any]) -> Record:
+    """The record of ``kind`` from its EIP-712 message (raises ``ValidationError``)."""
+    return KIND_TYPES[kind].from_message(message)
+
+
+def decode(kind: RecordKind, message: Mapping[str, Any], signature: str) -> SignedRecord[Any]:
+    """A stored (or submitted) signed record; raises ``ValidationError`` if it is malformed."""
+    record = decode_record(kind, message)
+    text = signature.removeprefix("0x")
+    try:
+        raw = bytes.fromhex(text)
+    except ValueError:
+        raise InvalidSignature("signature", "must be 0x-hex", signature) from None
+    return SignedRecord(record, raw)
+
+
+def execution_id(proposal: Proposal) -> str:
+    """The record id of the execution of ``proposal``."""
+    return "0x" + keccak(b"execute" + proposal.proposal_id).hex()
+
+
+def record_id(ledger: Ledger, record: Record) -> str:
+    """The record id of a signed record: its EIP-712 digest, 0x-hex."""
+    return "0x" + record.digest(ledger.domain(record)).hex()

@@ -1,0 +1,321 @@
+"""The real :class:`~gateway.outbox.Relayer`: outbox batches to contract transactions.
+
+``ContractRelayer(ledger, tx, private_key)`` implements the outbox's three steps over the
+deployed suite (:class:`ledger.client.Ledger`) and the relayer account:
+
+``sign(batch)``
+    Decode the stored records, build the call -- the kind's batch function (``postEvents``,
+    ``registerBatch``, ``issueBatch``, ``drawDownBatch``, ``attestBatch``, ``revokeBatch``)
+    or its single-record function for one record -- and run it as ``eth_call`` from the
+    relayer on the *pending* block. A revert names the record to blame: ``BatchItemFailed(i,
+    cause)`` blames item ``i``, a single call its record; either raises
+    :class:`~gateway.errors.RecordRejected` (the outbox fails it unsent, with the contract
+    error's name as the code). Then estimate the gas; a batch over the per-transaction cap
+    (EIP-7825's 16,777,216, or the block gas limit) lowers the kind's limit and raises
+    :class:`~gateway.errors.BatchTooLarge`. Finally sign locally at the next nonce. Nothing
+    is sent.
+
+``broadcast(batch, tx)``
+    ``eth_sendRawTransaction`` of the stored bytes. Idempotent: "already known", or "nonce
+    too low" while the node knows our hash, is success.
+
+``receipt(batch, tx)``
+    Mined (with ``confirmations`` blocks on top): per-record log index from the receipt's
+    decoded logs (the kind's log, in item order, see :data:`gateway.kinds.KIND_EVENTS`);
+    reverted: the culprit from replaying the call on the parent block; not mined but known
+    to the node: pending; unknown with the account's nonce (at the confirmed block) past
+    ours: dropped; otherwise unknown (the outbox sends the same bytes again).
+
+Nonces without gaps: the nonce of a new transaction is the larger of the node's pending
+count and one past the highest nonce of this relayer's *stored* transactions that are still
+live (learnt from ``broadcast`` and ``receipt``, which the outbox calls only for stored
+transactions, and after a restart for every live one before it signs anything new). A
+signed transaction that was never stored (crash or conflict before the outbox commit) leaves
+no trace, so its nonce is simply used again.
+
+Batch size: at most the submitter's ``max_batch``; per kind the relayer learns the gas of one
+item from its estimates and keeps batches under ``gas_cap / gas_margin`` (see
+:meth:`ContractRelayer.batch_limit`).
+
+``TxManager`` offers no public "sign without sending" or "broadcast these raw bytes", so the
+relayer signs with eth-account itself and broadcasts with ``send_raw_transaction``; it uses
+the manager's public ``fees``, ``gas_cap``, ``chain_id`` and ``address``.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import threading
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from eth_account import Account
+from eth_account.signers.local import LocalAccount
+from hexbytes import HexBytes
+from web3.exceptions import ContractLogicError, TransactionNotFound, Web3RPCError
+
+from gateway.errors import BatchTooLarge, RecordRejected
+from gateway.kinds import BATCH_FUNCTIONS, KIND_EVENTS, UNSIGNED, decode, decode_record
+from gateway.outbox import Batch, BatchResult, RecordKind, RecordOutcome, SignedTx, TxState
+from ledger.client import ContractClient, Ledger
+from ledger.contract_errors import BatchItemFailed, ContractError, decode_revert
+from ledger.errors import ConfigurationError
+from ledger.records import Proposal, SignedRecord
+from ledger.txmanager import TxManager
+
+__all__ = ["ContractRelayer"]
+
+logger = logging.getLogger("gateway.relayer")
+
+_ALREADY_KNOWN = ("already known", "already imported", "known transaction")
+_NONCE_TOO_LOW = ("nonce too low", "nonce has already been used", "oldnonce")
+_DEFAULT_LIMIT = 200
+
+
+def _revert_data(exc: ContractLogicError) -> str:
+    data = exc.data
+    if isinstance(data, Mapping):
+        data = data.get("data")
+    return data if isinstance(data, str) and data.startswith("0x") else "0x"
+
+
+def _rpc_message(exc: Web3RPCError) -> str:
+    response = exc.rpc_response or {}
+    error = response.get("error")
+    if isinstance(error, Mapping):
+        return str(error.get("message", "")).lower()
+    return str(exc.message).lower()
+
+
+class ContractRelayer:
+    """Relays outbox batches through the contracts from one relayer account (thread-safe)."""
+
+    def __init__(
+        self,
+        ledger: Ledger,
+        tx: TxManager,
+        private_key: str | bytes,
+        *,
+        confirmations: int = 0,
+        gas_margin: float = 1.2,
+        default_limit: int = _DEFAULT_LIMIT,
+    ) -> None:
+        self.ledger = ledger
+        self.w3 = ledger.w3
+        self.tx = tx
+        self._account: LocalAccount = Account.from_key(private_key)
+        if self._account.address.lower() != tx.address.lower():
+            raise ConfigurationError("the relayer key is not the transaction manager's account")
+        self.confirmations = confirmations
+        self.gas_margin = gas_margin
+        self.default_limit = default_limit
+        self._lock = threading.Lock()
+        self._live: dict[str, int] = {}  # tx hash -> nonce of stored, not final, transactions
+        self._item_gas: dict[RecordKind, float] = {}
+
+    @property
+    def address(self) -> str:
+        return str(self._account.address)
+
+    # --- batch sizing -------------------------------------------------------------------
+
+    def batch_limit(self, kind: RecordKind) -> int:
+        """How many records of ``kind`` go in one transaction.
+
+        One for kinds without a batch function; otherwise what fits under the gas cap at the
+        per-item gas seen so far (``default_limit`` before the first estimate).
+        """
+        if kind not in BATCH_FUNCTIONS:
+            return 1
+        per_item = self._item_gas.get(kind)
+        if per_item is None:
+            return self.default_limit
+        return max(1, math.floor(self.tx.gas_cap / self.gas_margin / per_item))
+
+    # --- the three steps ----------------------------------------------------------------
+
+    def sign(self, batch: Batch) -> SignedTx:
+        client, data = self._call_for(batch)
+        request: dict[str, Any] = {"from": self.address, "to": client.address, "data": data}
+        self._prevalidate(batch, request)
+        gas = self._estimate(batch, request)
+        with self._lock:
+            nonce = self._next_nonce()
+            fields: dict[str, Any] = {
+                "to": client.address,
+                "data": data,
+                "value": 0,
+                "gas": gas,
+                "nonce": nonce,
+                "chainId": self.tx.chain_id,
+                **self.tx.fees(),
+            }
+            signed = self._account.sign_transaction(fields)
+        tx_hash = HexBytes(signed.hash).to_0x_hex()
+        logger.debug(
+            "signed batch %s (%s x%d) nonce %d",
+            batch.batch_id,
+            batch.kind,
+            len(batch.records),
+            nonce,
+        )
+        return SignedTx(tx_hash, bytes(signed.raw_transaction), nonce)
+
+    def broadcast(self, batch: Batch, tx: SignedTx) -> None:
+        if tx.nonce is not None:
+            with self._lock:
+                self._live[tx.tx_hash] = tx.nonce
+        try:
+            self.w3.eth.send_raw_transaction(tx.raw_tx)
+        except Web3RPCError as exc:
+            message = _rpc_message(exc)
+            if any(phrase in message for phrase in _ALREADY_KNOWN):
+                return
+            if any(phrase in message for phrase in _NONCE_TOO_LOW) and self._known(tx.tx_hash):
+                return
+            raise
+        logger.info("batch %s sent: %s (nonce %s)", batch.batch_id, tx.tx_hash, tx.nonce)
+
+    def receipt(self, batch: Batch, tx: SignedTx) -> BatchResult:
+        try:
+            found = self.w3.eth.get_transaction_receipt(tx.tx_hash)  # type: ignore[arg-type]
+        except TransactionNotFound:
+            found = None
+        if found is None:
+            return self._not_mined(tx)
+        number = int(found["blockNumber"])
+        head = int(self.w3.eth.block_number)
+        if head - number < self.confirmations:
+            self._remember(tx)
+            return BatchResult(TxState.PENDING)
+        block_hash = HexBytes(found["blockHash"]).to_0x_hex()
+        self._forget(tx)
+        if int(found["status"]) == 1:
+            return BatchResult(
+                TxState.MINED, number, block_hash, self._outcomes(batch, found["logs"])
+            )
+        outcomes, reason = self._blame(batch, number)
+        return BatchResult(TxState.REVERTED, number, block_hash, outcomes, reason=reason)
+
+    # --- helpers ------------------------------------------------------------------------
+
+    def _call_for(self, batch: Batch) -> tuple[ContractClient, bytes]:
+        """The contract and calldata that record the batch (ValidationError if malformed)."""
+        kind = batch.kind
+        if kind in UNSIGNED:
+            if len(batch.records) != 1:
+                raise ValueError("an execution travels alone")
+            record = decode_record(kind, batch.records[0].payload)
+            assert isinstance(record, Proposal)
+            membership: ContractClient = self.ledger.membership
+            return membership, membership.calldata("execute", record.onchain())
+        signed: list[SignedRecord[Any]] = [
+            decode(kind, r.payload, r.signature) for r in batch.records
+        ]
+        if len(signed) == 1:
+            client, function, args = self.ledger.call_for(signed[0])
+        else:
+            client, function, args = self.ledger.batch_call_for(signed)
+        return client, client.calldata(function, *args)
+
+    def _prevalidate(self, batch: Batch, request: Mapping[str, Any]) -> None:
+        try:
+            self.w3.eth.call(dict(request), "pending")  # type: ignore[arg-type]
+        except ContractLogicError as exc:
+            error = decode_revert(_revert_data(exc))
+            culprit = self._culprit(batch, error)
+            if culprit is None:
+                raise  # not a record's fault (e.g. RelayerNotAllowed): transient, retried
+            record_id, cause = culprit
+            raise RecordRejected(record_id, str(cause), code=cause.name) from exc
+
+    @staticmethod
+    def _culprit(batch: Batch, error: ContractError) -> tuple[str, ContractError] | None:
+        if isinstance(error, BatchItemFailed) and 0 <= error.index < len(batch.records):
+            return batch.records[error.index].record_id, error.cause
+        if len(batch.records) == 1 and error.name != "RelayerNotAllowed":
+            return batch.records[0].record_id, error
+        return None
+
+    def _estimate(self, batch: Batch, request: Mapping[str, Any]) -> int:
+        estimate = int(self.w3.eth.estimate_gas(dict(request)))  # type: ignore[arg-type]
+        count = len(batch.records)
+        if batch.kind in BATCH_FUNCTIONS:
+            self._item_gas[batch.kind] = estimate / count
+        cap = self.tx.gas_cap
+        gas = math.ceil(estimate * self.gas_margin)
+        if gas > cap:
+            if count > 1:
+                raise BatchTooLarge(
+                    f"{count} {batch.kind} records need {estimate} gas; the cap is {cap}"
+                )
+            gas = cap  # one record: the estimate fits, the margin is trimmed
+        return gas
+
+    def _next_nonce(self) -> int:
+        pending = int(self.w3.eth.get_transaction_count(self._account.address, "pending"))
+        live = max(self._live.values(), default=-1) + 1
+        return max(pending, live)
+
+    def _remember(self, tx: SignedTx) -> None:
+        if tx.nonce is not None:
+            with self._lock:
+                self._live[tx.tx_hash] = tx.nonce
+
+    def _forget(self, tx: SignedTx) -> None:
+        with self._lock:
+            self._live.pop(tx.tx_hash, None)
+
+    def _known(self, tx_hash: str) -> bool:
+        try:
+            self.w3.eth.get_transaction(tx_hash)  # type: ignore[arg-type]
+        except TransactionNotFound:
+            return False
+        return True
+
+    def _not_mined(self, tx: SignedTx) -> BatchResult:
+        if self._known(tx.tx_hash):
+            self._remember(tx)
+            return BatchResult(TxState.PENDING)
+        if tx.nonce is not None:
+            head = int(self.w3.eth.block_number)
+            at = max(0, head - self.confirmations)
+            used = int(self.w3.eth.get_transaction_count(self._account.address, at))
+            if used > tx.nonce:
+                self._forget(tx)
+                return BatchResult(
+                    TxState.DROPPED, reason=f"nonce {tx.nonce} was used by another transaction"
+                )
+        self._remember(tx)
+        return BatchResult(TxState.UNKNOWN)
+
+    def _outcomes(self, batch: Batch, logs: Sequence[Any]) -> dict[str, RecordOutcome]:
+        wanted = KIND_EVENTS[batch.kind]
+        indices = [d.log_index for d in self.ledger.decode_logs(logs) if d.event in wanted]
+        outcomes: dict[str, RecordOutcome] = {}
+        for position, record in enumerate(batch.records):
+            index = indices[position] if position < len(indices) else None
+            outcomes[record.record_id] = RecordOutcome(ok=True, log_index=index)
+        return outcomes
+
+    def _blame(self, batch: Batch, block: int) -> tuple[dict[str, RecordOutcome], str]:
+        """Replay a reverted batch on its parent block to find the item to blame."""
+        try:
+            client, data = self._call_for(batch)
+            self.w3.eth.call(
+                {"from": self.address, "to": client.address, "data": data},
+                block - 1,
+            )
+        except ContractLogicError as exc:
+            error = decode_revert(_revert_data(exc))
+            culprit = self._culprit(batch, error)
+            if culprit is not None:
+                record_id, cause = culprit
+                return {
+                    record_id: RecordOutcome(ok=False, code=cause.name, reason=str(cause))
+                }, str(error)
+            return {}, str(error)
+        except Exception as exc:  # best effort: the receipt already says it reverted
+            logger.warning("could not replay reverted batch %s: %r", batch.batch_id, exc)
+        return {}, "transaction reverted"

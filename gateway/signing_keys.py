@@ -1,0 +1,152 @@
+"""Custodial signing keys: one encrypted key per organisation, for clients that cannot sign.
+
+Each organisation's key is an eth-account keystore file (Web3 Secret Storage v3: scrypt key
+derivation, AES-128-CTR, keccak MAC) named ``<org id>.json`` in ``settings.keystore_path``
+(default ``<data_dir>/keystore``), encrypted with ``settings.keystore_secret``. Files are
+written atomically with mode 0600; the directory is 0700. The address is readable without
+the secret (the file's ``address`` field), so listing never decrypts. A key is decrypted the
+first time it signs and kept in memory by this process only.
+
+The key must also be registered on chain for its organisation (Membership ``addKey``, or the
+admission's first key); until it is, the gateway refuses records it signs (403 ``UnknownKey``).
+
+:func:`add_signing_key` and :func:`list_signing_keys` are what the CLI calls; the
+``/admin/signing-keys`` routes do the same over HTTP.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+from eth_account import Account
+from eth_account.signers.local import LocalAccount
+from eth_utils.address import to_checksum_address
+from pydantic import SecretStr
+
+from gateway.auth import normalize_org_id
+from gateway.config import GatewaySettings
+from gateway.errors import Conflict, NotFound
+
+__all__ = ["SigningKey", "SigningKeyStore", "add_signing_key", "list_signing_keys"]
+
+logger = logging.getLogger("gateway.signing_keys")
+
+DEFAULT_SCRYPT_N = 2**18
+
+
+@dataclass(frozen=True, slots=True)
+class SigningKey:
+    """A stored custodial key: the organisation and the key's address (never the key)."""
+
+    org_id: str
+    address: str
+
+
+class SigningKeyStore:
+    """The encrypted per-organisation key files in one directory (thread-safe)."""
+
+    def __init__(self, path: Path, secret: SecretStr, *, scrypt_n: int = DEFAULT_SCRYPT_N) -> None:
+        self.path = path
+        self._secret = secret
+        self._scrypt_n = scrypt_n
+        self._unlocked: dict[str, LocalAccount] = {}
+        self._lock = threading.Lock()
+
+    @classmethod
+    def from_settings(cls, settings: GatewaySettings) -> SigningKeyStore:
+        return cls(
+            settings.keystore_path, settings.keystore_secret, scrypt_n=settings.keystore_scrypt_n
+        )
+
+    def _file(self, org_id: str) -> Path:
+        return self.path / f"{normalize_org_id(org_id)}.json"
+
+    def add(
+        self, org_id: str, private_key: str | None = None, *, replace: bool = False
+    ) -> SigningKey:
+        """Store ``private_key`` (or a new random key) for ``org_id``; returns its address.
+
+        Refuses (409) to overwrite an organisation's key unless ``replace``.
+        """
+        org = normalize_org_id(org_id)
+        account: LocalAccount = (
+            Account.create() if private_key is None else Account.from_key(private_key)
+        )
+        encrypted = Account.encrypt(
+            account.key, self._secret.get_secret_value(), kdf="scrypt", iterations=self._scrypt_n
+        )
+        target = self._file(org)
+        with self._lock:
+            if target.exists() and not replace:
+                raise Conflict(f"organisation {org} already has a custodial key", code="key_exists")
+            self.path.mkdir(parents=True, exist_ok=True)
+            os.chmod(self.path, 0o700)
+            tmp = target.with_suffix(".tmp")
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with os.fdopen(fd, "w", encoding="utf-8") as out:
+                json.dump(encrypted, out)
+                out.flush()
+                os.fsync(out.fileno())
+            tmp.replace(target)
+            self._unlocked[org] = account
+        logger.info("custodial key %s stored for %s", account.address, org)
+        return SigningKey(org, str(account.address))
+
+    def get(self, org_id: str) -> SigningKey | None:
+        target = self._file(org_id)
+        if not target.is_file():
+            return None
+        data = json.loads(target.read_text(encoding="utf-8"))
+        return SigningKey(normalize_org_id(org_id), to_checksum_address("0x" + data["address"]))
+
+    def list(self) -> list[SigningKey]:
+        if not self.path.is_dir():
+            return []
+        keys = []
+        for file in sorted(self.path.glob("0x*.json")):
+            found = self.get(file.stem)
+            if found is not None:
+                keys.append(found)
+        return keys
+
+    def account(self, org_id: str) -> LocalAccount:
+        """The organisation's unlocked key (404 ``no_custodial_key`` if there is none)."""
+        org = normalize_org_id(org_id)
+        with self._lock:
+            unlocked = self._unlocked.get(org)
+            if unlocked is not None:
+                return unlocked
+            target = self._file(org)
+            if not target.is_file():
+                raise NotFound(
+                    "the organisation has no custodial key in this gateway: sign the record "
+                    "yourself and submit it to the /signed route",
+                    code="no_custodial_key",
+                )
+            key = Account.decrypt(
+                json.loads(target.read_text(encoding="utf-8")), self._secret.get_secret_value()
+            )
+            account: LocalAccount = Account.from_key(key)
+            self._unlocked[org] = account
+            return account
+
+
+def add_signing_key(
+    settings: GatewaySettings,
+    *,
+    org_id: str,
+    private_key: str | None = None,
+    replace: bool = False,
+) -> SigningKey:
+    """Store an organisation's custodial key in the key store named by ``settings`` (CLI)."""
+    return SigningKeyStore.from_settings(settings).add(org_id, private_key, replace=replace)
+
+
+def list_signing_keys(settings: GatewaySettings) -> list[SigningKey]:
+    """The custodial keys in the key store named by ``settings`` (CLI)."""
+    return SigningKeyStore.from_settings(settings).list()

@@ -1,0 +1,110 @@
+"""The gateway on the real stack: node, deployment, relayer, custodial keys, index.
+
+``build_services(settings)`` connects to the node (``settings.effective_rpc_url``), attaches
+the deployment recorded in ``<data_dir>/deployments/<chain id>.json`` (checked against the
+code on chain), builds the relayer's :class:`~ledger.txmanager.TxManager` and the
+:class:`~gateway.relayer.ContractRelayer`, opens the custodial key store and (when
+``ledger.index`` is available) the log index, and readiness checks for all of them::
+
+    app = create_app(settings, services=build_services(settings))
+
+``ledger up`` passes the :class:`~ledger.client.Ledger` it already built (``ledger=``).
+``uvicorn --factory gateway.stack:app_factory`` serves the same from the environment
+(``LEDGER_*``).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI
+
+from gateway.chain import LedgerServices
+from gateway.config import GatewaySettings
+from gateway.logs import configure_logging
+from gateway.main import create_app
+from gateway.relayer import ContractRelayer
+from gateway.services import GatewayServices, ReadinessCheck
+from gateway.signing_keys import SigningKeyStore
+from ledger.client import Ledger
+from ledger.deploy import Deployment, manifest_path, verify_deployment
+from ledger.stack import connect, relayer_key
+from ledger.txmanager import TxManager
+
+__all__ = ["app_factory", "build_services"]
+
+logger = logging.getLogger("gateway.stack")
+
+
+def _open_index(settings: GatewaySettings, ledger: Ledger) -> Any:
+    try:
+        from ledger.index import Index
+    except ImportError:  # pragma: no cover - the index ships with the ledger package
+        logger.warning("ledger.index is not available: reads use contract views and logs")
+        return None
+    return Index(settings.index_url, ledger, confirmations=settings.confirmations)
+
+
+def build_services(
+    settings: GatewaySettings,
+    *,
+    ledger: Ledger | None = None,
+    with_index: bool = True,
+) -> GatewayServices:
+    """Everything ``create_app`` needs to relay to, validate against and read the chain."""
+    if ledger is None:
+        w3 = connect(settings)
+        deployment = Deployment.load(manifest_path(settings.data_dir, settings.chain_id))
+        verify_deployment(w3, deployment)
+        key = relayer_key(settings, w3)
+        tx = TxManager(w3, key, confirmations=settings.confirmations)
+        ledger = Ledger.attach(w3, deployment, tx=tx)
+    else:
+        w3 = ledger.w3
+        key = relayer_key(settings, w3)
+        tx = TxManager(w3, key, confirmations=settings.confirmations)
+    relayer = ContractRelayer(
+        ledger, tx, key, confirmations=settings.confirmations, default_limit=settings.batch_max_size
+    )
+    index = _open_index(settings, ledger) if with_index else None
+    chain = LedgerServices(
+        ledger=ledger, signing_keys=SigningKeyStore.from_settings(settings), index=index
+    )
+    deployment = ledger.deployment
+
+    def rpc() -> str:
+        return f"block {int(w3.eth.block_number)}"
+
+    def deployment_check() -> str:
+        verify_deployment(w3, deployment)
+        return f"verified at {deployment.address('Membership')}"
+
+    def relayer_allowed() -> bool:
+        return ledger.membership.is_relayer(relayer.address)
+
+    checks: dict[str, ReadinessCheck] = {
+        "rpc": rpc,
+        "deployment": deployment_check,
+        "relayer_allowed": relayer_allowed,
+    }
+    logger.info(
+        "stack: chain %d, Membership %s, relayer %s, index %s",
+        deployment.chain_id,
+        deployment.address("Membership"),
+        relayer.address,
+        "on" if index is not None else "off",
+    )
+    return GatewayServices(
+        relayer=relayer,
+        readiness_checks=checks,
+        index_lag=None if index is None else index.lag,
+        chain=chain,
+    )
+
+
+def app_factory() -> FastAPI:
+    """``uvicorn --factory gateway.stack:app_factory``: settings from the environment."""
+    configure_logging()
+    settings = GatewaySettings()
+    return create_app(settings, services=build_services(settings))

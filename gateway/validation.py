@@ -1,0 +1,322 @@
+"""What the gateway checks before it accepts a record: signer, organisation, role, contract.
+
+:class:`ChainValidator` answers "may this caller put this record in the outbox?" against the
+chain, in this order (the first failure is the answer):
+
+1. **Shape**: the message decodes into the record type (422, ``ValidationError``) and the
+   signature is a valid low-s secp256k1 signature that recovers (422 ``invalid_signature``).
+2. **One organisation**: the recovered key is registered (403 ``UnknownKey``) and belongs to
+   the caller's organisation (403 ``wrong_organisation``). A key of one organisation never
+   acts for another, whatever the request says.
+3. **Membership from the chain**: the caller's organisation is registered (403
+   ``UnknownOrganisation``) and active (403 ``MemberNotActive``); its kind and country are
+   read from Membership, not trusted from the API-key table.
+4. **Role** (:func:`authorise`, the domain rules of ``contracts/RECORDS.md``): carriers,
+   customs and postal operators, or the parties to a consignment, post its events; an issuing
+   body or customs of the origin country issues its certificates; the exporter or customs of
+   origin or destination draws them down; customs of the operator's country writes AEO
+   records; customs govern and sign MRAs; attestations and schemas by any member; an
+   organisation manages its own keys. Denials are 403 with the contract's error name
+   (``WrongKind``, ``WrongCountry``, ``NotConsignmentParty``, ``NotAuthorisedToDraw``, ...).
+5. **The contract itself**: the record's single-record function runs as ``eth_call`` from the
+   relayer on the pending block; a revert is raised as the decoded
+   :class:`~ledger.contract_errors.ContractError` (revoked or expired key 403, duplicate or
+   used nonce 409, unknown consignment 404, overdraw 409, invalid field 422).
+6. **What the chain cannot see yet**: drawdowns accepted but not mined count against the
+   certificate's balance (409 ``QuantityExceeded``, ``AlreadyDrawn``); an event whose
+   consignment registration is accepted but not mined is accepted.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from web3.exceptions import Web3Exception
+
+from gateway.auth import Caller, OrgKind
+from gateway.errors import Conflict, PermissionDenied, ServiceUnavailable
+from gateway.kinds import decode, execution_id, kind_of, record_id
+from gateway.outbox import Outbox, RecordKind
+from ledger.client import Ledger, Organisation
+from ledger.contract_errors import (
+    ContractError,
+    QuantityExceeded,
+    UnknownConsignment,
+)
+from ledger.errors import InvalidSignature
+from ledger.records import (
+    AeoAction,
+    CertificateIssue,
+    ConsignmentEvent,
+    Drawdown,
+    KeyAddition,
+    KeyRevocation,
+    Proposal,
+    Record,
+    SignedRecord,
+)
+from ledger.txmanager import is_transient
+
+__all__ = ["KIND_BY_CODE", "ChainValidator", "authorise"]
+
+logger = logging.getLogger("gateway.validation")
+
+KIND_BY_CODE: dict[int, OrgKind] = {
+    1: OrgKind.CUSTOMS,
+    2: OrgKind.CARRIER,
+    3: OrgKind.TRADER,
+    4: OrgKind.ISSUING_BODY,
+    5: OrgKind.POSTAL_OPERATOR,
+}
+ACTIVE = 1
+
+_GOVERNANCE = {
+    RecordKind.PROPOSAL,
+    RecordKind.APPROVAL,
+    RecordKind.EXECUTION,
+    RecordKind.MRA_PROPOSAL,
+    RecordKind.MRA_ACCEPTANCE,
+    RecordKind.MRA_TERMINATION,
+}
+_ANY_MEMBER = {RecordKind.SCHEMA, RecordKind.ATTESTATION, RecordKind.ATTESTATION_REVOKE}
+
+
+def _hex(value: bytes) -> str:
+    return "0x" + value.hex()
+
+
+def _deny(code: str, message: str, *, field: str | None = None) -> PermissionDenied:
+    return PermissionDenied(message, code=code, field=field, rule="role")
+
+
+@contextmanager
+def _chain_calls() -> Iterator[None]:
+    """RPC failures while validating are 503 (try again), never 500."""
+    try:
+        yield
+    except ContractError:
+        raise
+    except (Web3Exception, OSError) as exc:
+        if isinstance(exc, OSError) or is_transient(exc):
+            logger.warning("chain unavailable while validating: %r", exc)
+            raise ServiceUnavailable(
+                "the chain node is not available", code="chain_unavailable"
+            ) from exc
+        raise
+
+
+def authorise(ledger: Ledger, *, org: Organisation, kind: RecordKind, record: Record) -> None:
+    """The domain's role rules for ``org`` writing ``record`` (raises PermissionDenied)."""
+    org_kind = KIND_BY_CODE.get(org.kind)
+    if kind in _ANY_MEMBER:
+        return
+    if kind in _GOVERNANCE:
+        if org_kind is not OrgKind.CUSTOMS:
+            raise _deny("WrongKind", f"only customs administrations may submit {kind} records")
+        return
+    if kind is RecordKind.CONSIGNMENT:
+        if org_kind is OrgKind.ISSUING_BODY:
+            raise _deny("WrongKind", "issuing bodies do not register consignments")
+        return
+    if isinstance(record, ConsignmentEvent):
+        if org_kind in (OrgKind.CUSTOMS, OrgKind.CARRIER, OrgKind.POSTAL_OPERATOR):
+            return
+        state = ledger.consignments.consignment(record.consignment_id)
+        parties = {state.registrant, state.consignor, state.consignee}
+        if state.registered and org.org_id not in parties:
+            raise _deny(
+                "NotConsignmentParty",
+                "only carriers, customs, postal operators and the consignment's parties post "
+                "its events",
+                field="consignmentId",
+            )
+        return
+    if isinstance(record, CertificateIssue):
+        if org_kind not in (OrgKind.ISSUING_BODY, OrgKind.CUSTOMS):
+            raise _deny("WrongKind", "only issuing bodies and customs issue certificates")
+        if record.origin.decode("ascii", "replace") != org.country:
+            raise _deny(
+                "WrongCountry",
+                f"an organisation of {org.country} cannot issue certificates of origin for "
+                f"{record.origin.decode('ascii', 'replace')}",
+                field="origin",
+            )
+        return
+    if kind is RecordKind.CERTIFICATE_REVOKE:
+        if org_kind not in (OrgKind.ISSUING_BODY, OrgKind.CUSTOMS):
+            raise _deny("WrongKind", "only the issuer revokes a certificate")
+        return
+    if isinstance(record, Drawdown):
+        cert = ledger.certificates.certificate(record.certificate_id)
+        if cert.status == 0:
+            return  # the contract answers UnknownCertificate (404)
+        customs_here = org_kind is OrgKind.CUSTOMS and org.country in (
+            cert.origin,
+            cert.destination,
+        )
+        if org.org_id != cert.exporter and not customs_here:
+            raise _deny(
+                "NotAuthorisedToDraw",
+                "only the certificate's exporter or customs of its origin or destination "
+                "country draws it down",
+                field="certificateId",
+            )
+        return
+    if isinstance(record, AeoAction):
+        if org_kind is not OrgKind.CUSTOMS:
+            raise _deny("WrongKind", "only customs administrations write AEO records")
+        operator = ledger.membership.organisation(record.operator_id)
+        if operator.registered and operator.country != org.country:
+            raise _deny(
+                "WrongCountry",
+                f"customs of {org.country} cannot write AEO records for an operator of "
+                f"{operator.country}",
+                field="operatorId",
+            )
+        return
+    if isinstance(record, KeyAddition | KeyRevocation):
+        if record.org_id != org.org_id:
+            raise _deny(
+                "wrong_organisation",
+                "an organisation manages its own keys only",
+                field="orgId",
+            )
+        return
+    raise AssertionError(f"no rule for {kind}")  # pragma: no cover - every kind has one
+
+
+class ChainValidator:
+    """Checks records against the chain before the outbox accepts them (see the module)."""
+
+    def __init__(self, ledger: Ledger) -> None:
+        self.ledger = ledger
+        self.drawdown_lock = threading.Lock()
+        """Held from the drawdown balance check until the record is in the outbox."""
+
+    # --- lookups ------------------------------------------------------------------------
+
+    def organisation(self, caller: Caller) -> Organisation:
+        """The caller's organisation as the chain has it (403 if unknown)."""
+        with _chain_calls():
+            org = self.ledger.membership.organisation(bytes.fromhex(caller.org_id[2:]))
+        if not org.registered:
+            raise PermissionDenied(
+                "the API key's organisation is not a member on chain",
+                code="UnknownOrganisation",
+            )
+        return org
+
+    # --- the checks ---------------------------------------------------------------------
+
+    def check_signed(self, caller: Caller, signed: SignedRecord[Any], *, outbox: Outbox) -> str:
+        """Checks 2-6 for a signed record; returns its record id."""
+        kind = kind_of(signed.record)
+        with _chain_calls():
+            signer = self.ledger.signer(signed)
+            key = self.ledger.membership.key_info(signer)
+            if not key.known:
+                raise PermissionDenied(
+                    f"the signing key {signer} is not registered to any member",
+                    code="UnknownKey",
+                    field="signature",
+                )
+            if _hex(key.org_id) != caller.org_id:
+                raise PermissionDenied(
+                    f"the record is signed by a key of organisation {_hex(key.org_id)}, "
+                    "not the API key's",
+                    code="wrong_organisation",
+                    field="signature",
+                )
+            org = self._active(caller)
+            authorise(self.ledger, org=org, kind=kind, record=signed.record)
+            self._simulate(kind, signed, outbox=outbox)
+            if isinstance(signed.record, Drawdown):
+                self._check_pending_drawdowns(signed.record, outbox=outbox)
+        return record_id(self.ledger, signed.record)
+
+    def check_execution(self, caller: Caller, proposal: Proposal) -> str:
+        """Checks for an execution (unsigned): a customs caller, and the call would pass."""
+        with _chain_calls():
+            org = self._active(caller)
+            authorise(self.ledger, org=org, kind=RecordKind.EXECUTION, record=proposal)
+            self.ledger.membership.call("execute", proposal.onchain(), block="pending")
+        return execution_id(proposal)
+
+    def decode(
+        self, kind: RecordKind, message: dict[str, Any], signature: str
+    ) -> SignedRecord[Any]:
+        """Check 1: the record and its signature (422 if malformed)."""
+        signed = decode(kind, message, signature)
+        try:
+            self.ledger.signer(signed)
+        except InvalidSignature:
+            raise
+        return signed
+
+    # --- internals ----------------------------------------------------------------------
+
+    def _active(self, caller: Caller) -> Organisation:
+        org = self.organisation(caller)
+        if org.status != ACTIVE:
+            raise PermissionDenied(
+                "the organisation is suspended", code="MemberNotActive", rule="membership"
+            )
+        return org
+
+    def _simulate(self, kind: RecordKind, signed: SignedRecord[Any], *, outbox: Outbox) -> None:
+        client, function, args = self.ledger.call_for(signed)
+        try:
+            client.call(function, *args, block="pending")
+        except UnknownConsignment:
+            record = signed.record
+            if isinstance(record, ConsignmentEvent) and self._registration_pending(
+                record.consignment_id, outbox=outbox
+            ):
+                return
+            raise
+
+    @staticmethod
+    def _registration_pending(consignment_id: bytes, *, outbox: Outbox) -> bool:
+        wanted = _hex(consignment_id)
+        return any(
+            str(r.payload.get("consignmentId", "")).lower() == wanted
+            for r in outbox.pending(RecordKind.CONSIGNMENT)
+        )
+
+    def _check_pending_drawdowns(self, record: Drawdown, *, outbox: Outbox) -> None:
+        certificate = _hex(record.certificate_id)
+        consignment = _hex(record.consignment_id)
+        pending = 0
+        for stored in outbox.pending(RecordKind.DRAWDOWN):
+            if str(stored.payload.get("certificateId", "")).lower() != certificate:
+                continue
+            if str(stored.payload.get("consignmentId", "")).lower() == consignment:
+                raise Conflict(
+                    "a drawdown of this certificate for this consignment is already on its way",
+                    code="AlreadyDrawn",
+                    field="consignmentId",
+                    rule="contract",
+                )
+            pending += int(stored.payload.get("quantity", 0))
+        if pending == 0:
+            return
+        remaining = self.ledger.certificates.remaining(record.certificate_id) - pending
+        if record.quantity > remaining:
+            error = QuantityExceeded(
+                "QuantityExceeded",
+                {
+                    "certificateId": record.certificate_id,
+                    "requested": record.quantity,
+                    "remaining": max(remaining, 0),
+                },
+            )
+            raise Conflict(
+                f"{error} (counting {pending} in drawdowns accepted but not yet on chain)",
+                code="QuantityExceeded",
+                field="quantity",
+                rule="contract",
+            )
