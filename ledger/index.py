@@ -40,6 +40,7 @@ import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from eth_hash.auto import keccak as _eth_keccak
@@ -49,6 +50,7 @@ from sqlalchemy import (
     Connection,
     Engine,
     Row,
+    Table,
     and_,
     create_engine,
     delete,
@@ -143,8 +145,8 @@ def _fast_keccak() -> Callable[[bytes], bytes]:
         from Crypto.Hash import keccak as pycryptodome_keccak
         from Crypto.Util import _raw_api
 
-        ffi: Any = _raw_api.ffi  # type: ignore[attr-defined]
-        lib: Any = pycryptodome_keccak._raw_keccak_lib
+        ffi: Any = getattr(_raw_api, "ffi")  # noqa: B009 - private, untyped
+        lib: Any = getattr(pycryptodome_keccak, "_raw_keccak_lib")  # noqa: B009
         voidpp, out_t = ffi.typeof("void **"), ffi.typeof("uint8_t[32]")
         new, buffer = ffi.new, ffi.buffer
         init, absorb, digest, destroy = (
@@ -280,6 +282,7 @@ def _addr(value: Any) -> bytes:
     return bytes.fromhex(str(value)[2:])
 
 
+@lru_cache(maxsize=8192)
 def _checksum(raw: bytes) -> ChecksumAddress:
     return to_checksum_address(raw)
 
@@ -692,10 +695,12 @@ class Index:
         self._provider: Any = ledger.w3.provider
         self._separator = ledger.consignments.domain.separator
         self._heads: dict[bytes, tuple[bytes, int]] = {}
+        self._compiled: dict[tuple[str, tuple[str, ...]], tuple[str, tuple[str, ...] | None]] = {}
         self._lock = threading.Lock()
         self._addresses = {name: ledger.clients[name].address.lower() for name in _CONTRACTS}
         self._by_address = {addr: name for name, addr in self._addresses.items()}
         self._decoders: dict[tuple[str, bytes], tuple[str, _Decoder]] = {}
+        self._event_topic0 = contract_abi("Consignments").event("ConsignmentEventRecorded").topic0
         for name in _CONTRACTS:
             for topic0, abi_event in contract_abi(name).events.items():
                 self._decoders[(name, topic0)] = (abi_event.name, _static_decoder(abi_event))
@@ -943,7 +948,11 @@ class Index:
                     row.update(pos)
                     rows[table].append(row)
                     if table is consignment_events:
+                        # The event row holds every bit of its log (raw_logs() rebuilds it):
+                        # no raw copy of the highest-volume log.
+                        row["tx_index"] = entry.tx_index
                         n_events += 1
+                        continue
                 topics: list[bytes | None] = [*entry.topics, None, None, None]
                 rows[raw_logs].append(
                     {
@@ -961,7 +970,10 @@ class Index:
                     }
                 )
             for table, table_rows in rows.items():
-                conn.execute(table.insert(), table_rows)
+                if table is raw_logs or table is consignment_events:
+                    self._bulk_insert(conn, table, table_rows)
+                else:
+                    conn.execute(table.insert(), table_rows)
             if found:
                 conn.execute(findings.insert(), found)
             known = {number: h for number, (h, _) in headers.items()}
@@ -979,6 +991,21 @@ class Index:
             self._heads.clear()
         log.debug("indexed blocks %d..%d: %d logs", cursor + 1, end, len(logs))
         return n_events
+
+    def _bulk_insert(self, conn: Connection, table: Table, rows: list[dict[str, Any]]) -> None:
+        """executemany of a statement compiled once per dialect, without SQLAlchemy's per-row
+        parameter processing (for the high-volume tables, whose values need no conversion)."""
+        keys = tuple(rows[0])
+        cached = self._compiled.get((table.name, keys))
+        if cached is None:
+            compiled = table.insert().compile(dialect=conn.dialect, column_keys=list(keys))
+            order = tuple(compiled.positiontup or ()) if compiled.positional else None
+            cached = self._compiled[(table.name, keys)] = (str(compiled), order)
+        sql, order = cached
+        if order is None:
+            conn.exec_driver_sql(sql, rows)
+        else:
+            conn.exec_driver_sql(sql, [tuple(row[k] for k in order) for row in rows])
 
     def _previous_head(self, conn: Connection, consignment_id: bytes) -> tuple[bytes, int] | None:
         cached = self._heads.get(consignment_id)
@@ -1465,15 +1492,7 @@ class Index:
         )
         problem = "" if head == bytes(registration.head) else "stored registration head differs"
         for n, r in enumerate(events, start=1):
-            meta = _pack_meta(
-                biz_step=r.biz_step,
-                disposition=r.disposition,
-                location=_raw(r.location, 5),
-                event_time=r.event_time,
-                container=bytes(11) if r.container is None else _raw(r.container, 11),
-                deadline=r.deadline,
-                nonce=r.nonce,
-            )
+            meta = self._stored_meta(r)
             digest = event_digest(
                 self._separator,
                 consignment_id=cid,
@@ -1605,31 +1624,78 @@ class Index:
 
     def raw_logs(self, consignment_id: bytes) -> list[RawLog]:
         """The raw logs about a consignment (registration, events, drawdowns, attestations
-        on it), in chain order: the material of a proof bundle."""
-        query = (
-            select(raw_logs)
-            .where(raw_logs.c.consignment_id == consignment_id)
-            .order_by(raw_logs.c.block_number, raw_logs.c.log_index)
+        on it), in chain order: the material of a proof bundle.
+
+        ``ConsignmentEventRecorded`` logs are rebuilt bit for bit from their event rows (every
+        topic and data word is a stored field); the others are stored as received."""
+        query = select(raw_logs).where(raw_logs.c.consignment_id == consignment_id)
+        events = select(consignment_events).where(
+            consignment_events.c.consignment_id == consignment_id
         )
+        out: list[RawLog] = []
         with self.engine.connect() as conn:
-            return [
-                RawLog(
-                    address=_checksum(bytes(r.address)),
-                    contract=r.contract,
-                    event=r.event,
-                    topics=tuple(
-                        bytes(t) for t in (r.topic0, r.topic1, r.topic2, r.topic3) if t is not None
-                    ),
-                    data=bytes(r.data),
-                    block_number=r.block_number,
-                    block_hash=_hex(bytes(r.block_hash)),
-                    tx_hash=_hex(bytes(r.tx_hash)),
-                    tx_index=r.tx_index,
-                    log_index=r.log_index,
-                    block_time=r.block_time,
+            for r in conn.execute(query):
+                out.append(
+                    RawLog(
+                        address=_checksum(bytes(r.address)),
+                        contract=r.contract,
+                        event=r.event,
+                        topics=tuple(
+                            bytes(t)
+                            for t in (r.topic0, r.topic1, r.topic2, r.topic3)
+                            if t is not None
+                        ),
+                        data=bytes(r.data),
+                        block_number=r.block_number,
+                        block_hash=_hex(bytes(r.block_hash)),
+                        tx_hash=_hex(bytes(r.tx_hash)),
+                        tx_index=r.tx_index,
+                        log_index=r.log_index,
+                        block_time=r.block_time,
+                    )
                 )
-                for r in conn.execute(query)
-            ]
+            address = _checksum(bytes.fromhex(self._addresses["Consignments"][2:]))
+            for r in conn.execute(events):
+                out.append(
+                    RawLog(
+                        address=address,
+                        contract="Consignments",
+                        event="ConsignmentEventRecorded",
+                        topics=(
+                            self._event_topic0,
+                            bytes(r.consignment_id),
+                            bytes(r.org_id),
+                            bytes(r.signer).rjust(32, b"\0"),
+                        ),
+                        data=self._stored_meta(r)
+                        + bytes(r.seal_digest)
+                        + bytes(r.documents_digest)
+                        + bytes(r.epcis_event_hash)
+                        + bytes(r.emitted_head).ljust(32, b"\0")
+                        + int(r.seq).to_bytes(32, "big"),
+                        block_number=r.block_number,
+                        block_hash=_hex(bytes(r.block_hash)),
+                        tx_hash=_hex(bytes(r.tx_hash)),
+                        tx_index=r.tx_index,
+                        log_index=r.log_index,
+                        block_time=r.block_time,
+                    )
+                )
+        out.sort(key=lambda x: (x.block_number, x.log_index))
+        return out
+
+    @staticmethod
+    def _stored_meta(r: Row[Any]) -> bytes:
+        """The packed ``meta`` word of a stored event row."""
+        return _pack_meta(
+            biz_step=r.biz_step,
+            disposition=r.disposition,
+            location=_raw(r.location, 5),
+            event_time=r.event_time,
+            container=bytes(11) if r.container is None else _raw(r.container, 11),
+            deadline=r.deadline,
+            nonce=r.nonce,
+        )
 
     # ------------------------------------------------------------------ certificates
 

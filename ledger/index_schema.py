@@ -118,6 +118,7 @@ blocks = Table(
     Column("block_hash", B32, nullable=False),
 )
 
+# Logs as received, except ConsignmentEventRecorded (rebuilt from index_consignment_events).
 raw_logs = Table(
     "index_raw_logs",
     metadata,
@@ -227,6 +228,7 @@ consignment_events = Table(
     "index_consignment_events",
     metadata,
     *_position(),
+    Column("tx_index", Integer, nullable=False),
     Column("consignment_id", B32, nullable=False),
     Column("seq", BigInteger, nullable=False),  # eventCount after this event (1-based)
     Column("org_id", B32, nullable=False),

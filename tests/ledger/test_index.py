@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import logging
 import secrets
+import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -215,6 +217,24 @@ def check_seeded_world(index: Index, ledger: Ledger, world: DemoWorld) -> None:
         assert decoded is not None
         assert decoded.event == lg.event
     assert logs[2].as_rpc()["transactionHash"] == timeline[0].tx_hash
+    chain_logs = {
+        (int(x["blockNumber"], 16), int(x["logIndex"], 16)): x
+        for x in rpc(
+            ledger,
+            "eth_getLogs",
+            {
+                "fromBlock": hex(ledger.deployment.block),
+                "toBlock": "latest",
+                "address": [c.address for c in ledger.clients.values()],
+            },
+        )
+    }
+    for lg in logs:  # bit for bit what the chain returns (event logs are rebuilt from rows)
+        mine, theirs = lg.as_rpc(), chain_logs[(lg.block_number, lg.log_index)]
+        for name in ("topics", "data", "blockHash", "transactionHash", "blockNumber", "logIndex"):
+            assert mine[name] == theirs[name], name
+        assert int(mine["transactionIndex"], 16) == int(theirs["transactionIndex"], 16)
+        assert mine["address"].lower() == theirs["address"].lower()
 
     # Certificate of origin and drawdowns.
     cert = index.certificate(world.certificate_id)
@@ -731,8 +751,6 @@ def test_adaptive_span_halves_on_too_many_results(
 
 
 def test_timeline_query_is_fast(index: Index, ledger: Ledger, world: DemoWorld) -> None:
-    import time
-
     index.sync()
     started = time.perf_counter()
     for _ in range(50):
@@ -740,3 +758,22 @@ def test_timeline_query_is_fast(index: Index, ledger: Ledger, world: DemoWorld) 
     assert (time.perf_counter() - started) / 50 < 0.005
     with index.engine.connect() as conn:
         assert conn.execute(select(func.count()).select_from(consignment_events)).scalar() == 5
+
+
+def test_run_forever_follows_the_chain_until_stopped(
+    index: Index, ledger: Ledger, world: DemoWorld
+) -> None:
+    stop = threading.Event()
+    worker = threading.Thread(target=index.run_forever, args=(stop, 0.02), daemon=True)
+    worker.start()
+    try:
+        post_event(ledger, world, world.consignment_id, "inspecting", "CNSGH")
+        deadline = time.monotonic() + 10
+        while len(index.consignment_timeline(world.consignment_id)) < 6:
+            assert time.monotonic() < deadline, "the background task did not index the event"
+            time.sleep(0.02)
+    finally:
+        stop.set()
+        worker.join(timeout=5)
+    assert not worker.is_alive()
+    assert index.lag() == 0
