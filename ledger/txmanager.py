@@ -29,9 +29,16 @@ low" with our hash on chain) rather than sent twice. A transaction not mined wit
 ``stuck_after`` seconds is replaced at the same nonce with fees bumped by ``fee_bump``
 (at least +10 %, the geth/Besu rule; on free-gas networks the same bytes are rebroadcast);
 every hash sent for a nonce is tracked and whichever is mined is accepted. A dropped
-transaction is rebroadcast. :meth:`TxManager.wait` returns once the receipt has
+transaction is rebroadcast, and so are lost lower nonces of this manager that would block a
+stuck one. If another transaction takes a nonce, :class:`~ledger.errors.NonceConflict` is
+raised and the next send re-reads the nonce from the node. :meth:`TxManager.wait` returns
+once the receipt has
 ``confirmations`` blocks on top and its block is still canonical; a transaction reorged out
 is treated as pending again.
+
+Callers that must store signed bytes before sending them (a durable outbox) use
+:meth:`TxManager.prepare` (gas and fees), sign at a nonce they own, and send with
+:meth:`TxManager.broadcast`, which is idempotent and retried like the rest.
 """
 
 from __future__ import annotations
@@ -48,6 +55,7 @@ from typing import Any, TypeVar
 
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
+from eth_utils.crypto import keccak
 from hexbytes import HexBytes
 from web3 import Web3
 from web3.exceptions import (
@@ -431,6 +439,25 @@ class TxManager:
             start += size
         return batches
 
+    def prepare(self, tx: Mapping[str, Any]) -> dict[str, Any]:
+        """``tx`` completed for signing, without a nonce: gas (estimated with the margin,
+        checked against the cap), fees for this network and the chain id."""
+        return self._prepare(tx)
+
+    def broadcast(self, raw: bytes) -> str:
+        """Send signed bytes (for callers that sign and store them first); idempotent.
+
+        Returns the hash. "Already known", or "nonce too low" while the node has this hash,
+        count as success. Raises NonceConflict if other bytes hold the nonce,
+        TransactionRejected if the node refuses them, RpcUnavailable after the retries.
+        """
+        attempt = _Attempt(_hex(keccak(raw)), bytes(raw), {})
+        try:
+            self._broadcast(attempt)
+        except _NonceTakenError as exc:
+            raise NonceConflict(str(exc), tx_hash=attempt.tx_hash) from exc
+        return attempt.tx_hash
+
     def send(self, tx: Mapping[str, Any]) -> PendingTx:
         """Sign and broadcast ``tx`` (to, data, value; optional gas and fees) at the next
         nonce. Returns once the node has accepted it."""
@@ -632,10 +659,11 @@ class TxManager:
                 if self._known(attempt.tx_hash):
                     return
                 raise _NonceTakenError(message) from exc
+            nonce = attempt.fields.get("nonce")
             raise TransactionRejected(
                 f"node refused transaction: {message}",
                 tx_hash=attempt.tx_hash,
-                nonce=int(attempt.fields["nonce"]),
+                nonce=None if nonce is None else int(nonce),
             ) from exc
 
     def _known(self, tx_hash: str) -> bool:
@@ -693,6 +721,8 @@ class TxManager:
         stuck = time.monotonic() - pending.last_broadcast >= self.stuck_after
         if not stuck and any(self._known(h) for h in reversed(pending.hashes)):
             return
+        if stuck:
+            self._fill_gaps(below=pending.nonce)
         latest = pending._latest()
         if stuck and not self.free_gas:
             attempt = self._sign(self._bumped(latest.fields))
@@ -721,6 +751,27 @@ class TxManager:
         if attempt.tx_hash not in pending.hashes:
             pending._add(attempt)
         pending.last_broadcast = time.monotonic()
+
+    def _fill_gaps(self, *, below: int) -> None:
+        """Rebroadcast our unmined transactions with lower nonces that the node has lost
+        (after a node restart, say): a gap below a nonce keeps it from ever being mined."""
+        mined = self._call(
+            lambda: int(self.w3.eth.get_transaction_count(self._account.address, "latest"))
+        )
+        for earlier in self.in_flight():
+            if not mined <= earlier.nonce < below:
+                continue
+            if any(self._known(h) for h in reversed(earlier.hashes)):
+                continue
+            attempt = earlier._latest()
+            log.warning(
+                "nonce %d lost by the node; rebroadcasting %s", earlier.nonce, attempt.tx_hash
+            )
+            try:
+                self._broadcast(attempt)
+            except _NonceTakenError:
+                continue  # its own wait() sorts this out
+            earlier.last_broadcast = time.monotonic()
 
     def _bumped(self, fields: Mapping[str, Any]) -> dict[str, Any]:
         """The same transaction with fees raised by ``fee_bump`` (and to the market)."""

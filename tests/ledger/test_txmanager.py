@@ -408,6 +408,25 @@ def test_send_many_uses_consecutive_nonces_and_estimates_all_before_sending(
     assert sink.functions.count().call() == 5
 
 
+def test_broadcast_of_stored_bytes_is_idempotent(w3: Web3) -> None:
+    tm = manager(w3)
+    start = w3.eth.get_transaction_count(ADDRESS, "pending")
+    fields = tm.prepare({"to": OTHER, "value": 1})
+    raw = Account.from_key(KEY).sign_transaction({**fields, "nonce": start}).raw_transaction
+    other = Account.from_key(KEY).sign_transaction({**fields, "nonce": start, "value": 2})
+
+    first = tm.broadcast(raw)
+    w3.eth.wait_for_transaction_receipt(first, timeout=10)  # type: ignore[arg-type]
+    again = tm.broadcast(raw)  # the reply of the first was "lost": send the same bytes
+    with pytest.raises(NonceConflict):
+        tm.broadcast(other.raw_transaction)
+
+    assert "nonce" not in fields
+    assert fields["chainId"] == w3.eth.chain_id
+    assert first == again
+    assert w3.eth.get_transaction_count(ADDRESS) == start + 1
+
+
 def test_revert_raises_at_once_with_revert_data_and_is_not_retried(
     w3: Web3, anvil: AnvilNode, sink: Contract
 ) -> None:
@@ -507,6 +526,21 @@ def test_dropped_transaction_is_rebroadcast() -> None:
 
         assert receipt.tx_hash == pending.tx_hash
         assert receipt.nonce == pending.nonce
+
+
+def test_lost_lower_nonce_is_rebroadcast_when_a_later_one_is_stuck() -> None:
+    with own_node(free_gas=True, no_mining=True) as w3:
+        tm = manager(w3, stuck_after=0.2)
+        first, second = tm.send_many([{"to": OTHER, "value": 1}, {"to": OTHER, "value": 2}])
+        rpc(w3, "anvil_dropTransaction", first.tx_hash)  # a gap below ``second``
+        join = wait_in_thread(tm, second, timeout=25)  # nobody waits for ``first``
+
+        until(lambda: node_has(w3, first.tx_hash))
+        rpc(w3, "evm_mine")
+        receipt = join()
+
+        assert receipt.nonce == first.nonce + 1
+        assert node_has(w3, first.tx_hash, mined=True)
 
 
 def test_nonce_used_by_a_foreign_replacement_raises_nonce_conflict() -> None:
