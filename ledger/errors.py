@@ -24,6 +24,9 @@ One root, with standard-library mix-ins so that callers can catch either::
     ├── IndexingError (RuntimeError)  (the log index, ``ledger.index``)
     │   ├── IndexMismatch            (the database was built for another chain or deployment)
     │   └── HeadMismatch             (a recomputed consignment head differs from the chain's)
+    ├── VerificationError            (``ledger.verify`` / ``ledger.bundle``: cannot be checked)
+    │   ├── InvalidClaim (ValueError) (a claim that names nothing to verify, or a bad value)
+    │   └── InvalidBundle (ValueError) (a proof bundle file that is not a JSON object)
     └── TransactionError             (a relayer transaction; ``tx_hash``/``nonce`` when known)
         ├── TransactionReverted      (a call or a mined transaction reverted; ``data``)
         ├── GasLimitExceeded (ValueError) (more gas than the per-transaction or block cap)
@@ -44,7 +47,9 @@ __all__ = [
     "HeadMismatch",
     "IndexMismatch",
     "IndexingError",
+    "InvalidBundle",
     "InvalidBusinessStep",
+    "InvalidClaim",
     "InvalidContainerNumber",
     "InvalidCountryCode",
     "InvalidDisposition",
@@ -67,6 +72,7 @@ __all__ = [
     "TransactionReverted",
     "TransactionTimeout",
     "ValidationError",
+    "VerificationError",
 ]
 
 
@@ -222,3 +228,18 @@ class HeadMismatch(IndexingError):
     def __init__(self, message: str, *, consignment_ids: tuple[bytes, ...]) -> None:
         super().__init__(message)
         self.consignment_ids = consignment_ids
+
+
+class VerificationError(LedgerError):
+    """A claim or a proof bundle cannot be checked at all (not: it was checked and failed;
+    that is a verdict with findings, see :mod:`ledger.verify`)."""
+
+
+class InvalidClaim(VerificationError, ValueError):
+    """A claim names nothing to verify (no consignment, container or certificate), or holds a
+    value that cannot be interpreted (an unknown unit, a malformed HS code)."""
+
+
+class InvalidBundle(VerificationError, ValueError):
+    """A proof bundle file is not JSON or not a JSON object (a bundle that parses but was
+    altered is not an error: :func:`ledger.bundle.verify_bundle` reports what fails)."""
