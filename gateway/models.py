@@ -355,6 +355,11 @@ ERROR_413: dict[int | str, dict[str, Any]] = {
         rule="max_request_bytes",
     )
 }
+ERROR_503: dict[int | str, dict[str, Any]] = {
+    503: _error_example(
+        "index_unavailable", "this query needs the log index, which this gateway does not run"
+    )
+}
 ERROR_422: dict[int | str, dict[str, Any]] = {
     422: _error_example(
         "invalid_request",

@@ -2,10 +2,19 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from datetime import UTC, datetime
+from typing import Annotated
 
+from fastapi import APIRouter, Path, Query
+
+from gateway import reads
+from gateway.api.deps import ReadCaller, ServicesDep
 from gateway.api.writes import add_write_routes
+from gateway.auth import BYTES32_PATTERN
+from gateway.models import ERROR_401, ERROR_403, ERROR_422, ERROR_503
 from gateway.outbox import RecordKind
+from gateway.read_models import MraList, OperatorAeoView, RecognitionView
+from gateway.writes import require_ledger
 
 __all__ = ["router"]
 
@@ -42,3 +51,82 @@ add_write_routes(
     summary="Terminate a mutual recognition agreement",
     description="Either party terminates an MRA (or withdraws a pending proposal).",
 )
+
+OrgIdQuery = Annotated[str, Query(pattern=BYTES32_PATTERN, examples=["0x" + "0a" * 32])]
+AtQuery = Annotated[
+    datetime | None,
+    Query(
+        description="As of this time (ISO 8601); default: now.", examples=["2026-11-23T18:00:00Z"]
+    ),
+]
+
+
+def _at(value: datetime | None) -> int | None:
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return int(value.timestamp())
+
+
+@router.get(
+    "/operators/{operator_id}",
+    response_model=OperatorAeoView,
+    summary="An operator's AEO certifications as of a time",
+    responses={**ERROR_401, **ERROR_403, **ERROR_422, **ERROR_503},
+)
+def get_operator(
+    operator_id: Annotated[str, Path(pattern=BYTES32_PATTERN, examples=["0x" + "0a" * 32])],
+    caller: ReadCaller,
+    services: ServicesDep,
+    at: AtQuery = None,
+) -> OperatorAeoView:
+    """Every certification of the operator with its status (active, suspended, revoked) and
+    validity as they stood at ``at`` (from the status history in the index; "now" is also
+    answered from the contract without an index)."""
+    return reads.operator_aeo(
+        require_ledger(services.chain), bytes.fromhex(operator_id[2:]), _at(at)
+    )
+
+
+@router.get(
+    "/recognition",
+    response_model=RecognitionView,
+    summary="Is an operator recognised by an administration",
+    responses={**ERROR_401, **ERROR_403, **ERROR_422},
+)
+def get_recognition(
+    operator_id: OrgIdQuery,
+    administration: OrgIdQuery,
+    caller: ReadCaller,
+    services: ServicesDep,
+    at: AtQuery = None,
+) -> RecognitionView:
+    """The contract's answer: certified by the administration itself, or by another one with
+    an MRA in force at ``at`` that covers the programme (and which certification and MRA)."""
+    return reads.recognition(
+        require_ledger(services.chain),
+        operator=bytes.fromhex(operator_id[2:]),
+        administration=bytes.fromhex(administration[2:]),
+        at=_at(at),
+    )
+
+
+@router.get(
+    "/mras",
+    response_model=MraList,
+    summary="MRAs between two administrations",
+    responses={**ERROR_401, **ERROR_403, **ERROR_422, **ERROR_503},
+)
+def list_mras(
+    a: OrgIdQuery,
+    b: OrgIdQuery,
+    caller: ReadCaller,
+    services: ServicesDep,
+    at: AtQuery = None,
+) -> MraList:
+    """Every MRA proposed between ``a`` and ``b`` (either way), its programmes, dates and
+    whether it is in force at ``at``."""
+    return reads.mras(
+        require_ledger(services.chain), bytes.fromhex(a[2:]), bytes.fromhex(b[2:]), _at(at)
+    )

@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Annotated
 
+from fastapi import APIRouter, Path
+
+from gateway import reads
+from gateway.api.deps import ReadCaller, ServicesDep
 from gateway.api.writes import add_write_routes
+from gateway.auth import BYTES32_PATTERN
+from gateway.models import ERROR_401, ERROR_403, ERROR_404
 from gateway.outbox import RecordKind
+from gateway.read_models import CertificateView
+from gateway.writes import require_ledger
 
 __all__ = ["router"]
 
@@ -40,3 +48,20 @@ add_write_routes(
         "counting drawdowns accepted but not yet on chain; once per consignment."
     ),
 )
+
+
+@router.get(
+    "/{certificate_id}",
+    response_model=CertificateView,
+    summary="A certificate's status, balance and drawdowns",
+    responses={**ERROR_401, **ERROR_403, **ERROR_404},
+)
+def get_certificate(
+    certificate_id: Annotated[str, Path(pattern=BYTES32_PATTERN, examples=["0x" + "ce" * 32])],
+    caller: ReadCaller,
+    services: ServicesDep,
+) -> CertificateView:
+    """Is the certificate genuine, unrevoked, valid and not used up: status, validity and
+    balance from the contract, its unit and every drawdown (consignment, quantity) from the
+    index."""
+    return reads.certificate(require_ledger(services.chain), bytes.fromhex(certificate_id[2:]))

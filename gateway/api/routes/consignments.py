@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Annotated
 
+from fastapi import APIRouter, Path
+
+from gateway import reads
+from gateway.api.deps import ReadCaller, ServicesDep
 from gateway.api.writes import add_write_routes
+from gateway.models import ERROR_401, ERROR_403, ERROR_404, ERROR_503
 from gateway.outbox import RecordKind
+from gateway.read_models import ConsignmentView, TimelineView
+from gateway.writes import require_ledger
 
 __all__ = ["router"]
 
@@ -22,3 +29,42 @@ add_write_routes(
         "Customs, carriers, traders and postal operators register consignments."
     ),
 )
+
+ConsignmentKey = Annotated[
+    str,
+    Path(
+        min_length=1,
+        max_length=256,
+        description="The consignment id (0x + 64 hex) or its business key (UCR).",
+        examples=["AU-UCR-2026-000042"],
+    ),
+]
+
+
+@router.get(
+    "/{consignment}",
+    response_model=ConsignmentView,
+    summary="A consignment and its on-chain head",
+    responses={**ERROR_401, **ERROR_403, **ERROR_404},
+)
+def get_consignment(
+    consignment: ConsignmentKey, caller: ReadCaller, services: ServicesDep
+) -> ConsignmentView:
+    """Countries, parties, registration time, and the hash-chain head and event count as the
+    contract holds them (what a verifier checks a proof bundle against)."""
+    return reads.consignment(require_ledger(services.chain), reads.parse_key(consignment))
+
+
+@router.get(
+    "/{consignment}/events",
+    response_model=TimelineView,
+    summary="A consignment's timeline",
+    responses={**ERROR_401, **ERROR_403, **ERROR_404, **ERROR_503},
+)
+def get_timeline(
+    consignment: ConsignmentKey, caller: ReadCaller, services: ServicesDep
+) -> TimelineView:
+    """Every event in chain order from the index, each with its record id and the head after
+    it; ``head_matches_chain`` says whether the index's last head and count equal the
+    contract's (false while the index is catching up)."""
+    return reads.timeline(require_ledger(services.chain), reads.parse_key(consignment))

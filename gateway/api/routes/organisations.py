@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Annotated
 
+from fastapi import APIRouter, Path
+
+from gateway import reads
+from gateway.api.deps import ReadCaller, ServicesDep
 from gateway.api.writes import add_write_routes
+from gateway.auth import BYTES32_PATTERN
+from gateway.models import ERROR_401, ERROR_403, ERROR_404
 from gateway.outbox import RecordKind
+from gateway.read_models import OrganisationList, OrganisationView
+from gateway.writes import require_ledger
 
 __all__ = ["router"]
 
@@ -31,3 +39,30 @@ add_write_routes(
         "submitted after it (a key may revoke itself)."
     ),
 )
+
+
+@router.get(
+    "",
+    response_model=OrganisationList,
+    summary="The organisation directory",
+    responses={**ERROR_401, **ERROR_403},
+)
+def list_organisations(caller: ReadCaller, services: ServicesDep) -> OrganisationList:
+    """Every member: kind, country, status, admission time and (from the index) its signing
+    keys with their validity."""
+    return reads.organisations(require_ledger(services.chain))
+
+
+@router.get(
+    "/{org_id}",
+    response_model=OrganisationView,
+    summary="One organisation",
+    responses={**ERROR_401, **ERROR_403, **ERROR_404},
+)
+def get_organisation(
+    org_id: Annotated[str, Path(pattern=BYTES32_PATTERN, examples=["0x" + "0a" * 32])],
+    caller: ReadCaller,
+    services: ServicesDep,
+) -> OrganisationView:
+    """One member of the directory."""
+    return reads.organisation(require_ledger(services.chain), bytes.fromhex(org_id[2:]))
