@@ -43,6 +43,8 @@ interface Vm {
     function stopSnapshotGas() external returns (uint256 gasUsed);
     function snapshotValue(string calldata name, uint256 value) external;
     function snapshotGasLastCall(string calldata name) external returns (uint256 gasUsed);
+    function startBroadcast(uint256 privateKey) external;
+    function stopBroadcast() external;
     function lastCallGas() external view returns (Gas memory);
     function pauseGasMetering() external;
     function resumeGasMetering() external;
