@@ -598,6 +598,43 @@ class _Log:
 
 _Decoder = Callable[[list[bytes], bytes], dict[str, Any]]
 
+# A ConsignmentEventRecorded log kept raw for the hot path:
+# (block number, log index, block hash, tx hash hex, tx index, topics hex, data)
+_HotEvent = tuple[int, int, bytes, str, int, list[str], bytes]
+
+_EVENT_COLUMNS = (
+    "block_number",
+    "log_index",
+    "block_hash",
+    "tx_hash",
+    "block_time",
+    "tx_index",
+    "consignment_id",
+    "seq",
+    "org_id",
+    "signer",
+    "biz_step",
+    "disposition",
+    "location",
+    "event_time",
+    "container",
+    "seal_digest",
+    "documents_digest",
+    "epcis_event_hash",
+    "nonce",
+    "deadline",
+    "digest",
+    "head",
+    "emitted_head",
+)
+_ZERO11 = bytes(11)
+
+
+def _position(entry: _Log | _HotEvent) -> tuple[int, int]:
+    if isinstance(entry, tuple):
+        return entry[0], entry[1]
+    return entry.block_number, entry.log_index
+
 
 def _static_decoder(event: AbiEvent) -> _Decoder:
     """A word-by-word decoder for events whose parameters are all static value types."""
@@ -866,9 +903,9 @@ class Index:
 
     def _fetch(
         self, start: int, end: int
-    ) -> tuple[list[_Log], dict[int, tuple[bytes, int]], bytes] | None:
-        """Logs of ``start..end`` decoded, headers of their blocks, end hash; None if the chain
-        changed under the request."""
+    ) -> tuple[list[_Log | _HotEvent], dict[int, tuple[bytes, int]], bytes] | None:
+        """Logs of ``start..end`` (decoded, or raw for the hot event kind), headers of their
+        blocks, the end block's hash; None if the chain changed under the request."""
         before = self._headers([end])[end]
         if before is None:
             return None
@@ -880,24 +917,42 @@ class Index:
         if after is None or after[0] != before[0]:
             return None
         complete: dict[int, tuple[bytes, int]] = {}
+        hashes: dict[int, str] = {}
         for number, header in headers.items():
             if header is None:
                 return None
             complete[number] = header
-        out: list[_Log] = []
+            hashes[number] = _hex(header[0])
+        consignments_address = self._addresses["Consignments"]
+        hot_topic = _hex(self._event_topic0)
+        out: list[_Log | _HotEvent] = []
         for entry in raw:
             if entry.get("removed"):
                 return None
             block_number = int(entry["blockNumber"], 16)
-            block_hash = bytes.fromhex(entry["blockHash"][2:])
-            if complete[block_number][0] != block_hash:
+            if entry["blockHash"].lower() != hashes[block_number]:
                 return None
-            contract = self._by_address.get(entry["address"].lower())
+            address = entry["address"].lower()
+            topics_hex = entry["topics"]
+            if not topics_hex:
+                continue
+            if address == consignments_address and topics_hex[0].lower() == hot_topic:
+                out.append(
+                    (
+                        block_number,
+                        int(entry["logIndex"], 16),
+                        complete[block_number][0],
+                        entry["transactionHash"],
+                        int(entry["transactionIndex"], 16),
+                        topics_hex,
+                        bytes.fromhex(entry["data"][2:]),
+                    )
+                )
+                continue
+            contract = self._by_address.get(address)
             if contract is None:
                 continue
-            topics = [bytes.fromhex(t[2:]) for t in entry["topics"]]
-            if not topics:
-                continue
+            topics = [bytes.fromhex(t[2:]) for t in topics_hex]
             decoder = self._decoders.get((contract, topics[0]))
             if decoder is None:
                 continue
@@ -908,17 +963,17 @@ class Index:
                     contract=contract,
                     event=name,
                     args=decode(topics, data),
-                    address=bytes.fromhex(entry["address"][2:]),
+                    address=bytes.fromhex(address[2:]),
                     topics=topics,
                     data=data,
                     block_number=block_number,
-                    block_hash=block_hash,
+                    block_hash=complete[block_number][0],
                     tx_hash=bytes.fromhex(entry["transactionHash"][2:]),
                     tx_index=int(entry["transactionIndex"], 16),
                     log_index=int(entry["logIndex"], 16),
                 )
             )
-        out.sort(key=lambda x: (x.block_number, x.log_index))
+        out.sort(key=_position)
         return out, complete, complete[end][0]
 
     def _write(
@@ -926,15 +981,19 @@ class Index:
         cursor: int,
         end: int,
         end_hash: bytes,
-        logs: list[_Log],
+        logs: list[_Log | _HotEvent],
         headers: Mapping[int, tuple[bytes, int]],
     ) -> int:
         """Write one range and the new cursor in one transaction; returns consignment events."""
         rows: dict[Any, list[dict[str, Any]]] = defaultdict(list)
+        event_rows: list[tuple[Any, ...]] = []
         found: list[dict[str, Any]] = []
         n_events = 0
         with self.engine.begin() as conn:
             for entry in logs:
+                if isinstance(entry, tuple):
+                    event_rows.append(self._event_row(conn, entry, headers[entry[0]][1], found))
+                    continue
                 block_time = headers[entry.block_number][1]
                 pos = {
                     "block_number": entry.block_number,
@@ -947,12 +1006,6 @@ class Index:
                 if table is not None and row is not None:
                     row.update(pos)
                     rows[table].append(row)
-                    if table is consignment_events:
-                        # The event row holds every bit of its log (raw_logs() rebuilds it):
-                        # no raw copy of the highest-volume log.
-                        row["tx_index"] = entry.tx_index
-                        n_events += 1
-                        continue
                 topics: list[bytes | None] = [*entry.topics, None, None, None]
                 rows[raw_logs].append(
                     {
@@ -970,10 +1023,15 @@ class Index:
                     }
                 )
             for table, table_rows in rows.items():
-                if table is raw_logs or table is consignment_events:
+                if table is raw_logs:
                     self._bulk_insert(conn, table, table_rows)
                 else:
                     conn.execute(table.insert(), table_rows)
+            if event_rows:
+                # The event row holds every bit of its log (raw_logs() rebuilds it): no raw copy
+                # of the highest-volume log.
+                self._bulk_insert_tuples(conn, consignment_events, _EVENT_COLUMNS, event_rows)
+                n_events = len(event_rows)
             if found:
                 conn.execute(findings.insert(), found)
             known = {number: h for number, (h, _) in headers.items()}
@@ -1007,6 +1065,27 @@ class Index:
         else:
             conn.exec_driver_sql(sql, [tuple(row[k] for k in order) for row in rows])
 
+    def _bulk_insert_tuples(
+        self,
+        conn: Connection,
+        table: Table,
+        columns: tuple[str, ...],
+        rows: list[tuple[Any, ...]],
+    ) -> None:
+        cached = self._compiled.get((table.name, columns))
+        if cached is None:
+            compiled = table.insert().compile(dialect=conn.dialect, column_keys=list(columns))
+            order = tuple(compiled.positiontup or ()) if compiled.positional else None
+            cached = self._compiled[(table.name, columns)] = (str(compiled), order)
+        sql, order = cached
+        if order is None:
+            conn.exec_driver_sql(sql, [dict(zip(columns, row, strict=True)) for row in rows])
+        elif order == columns:
+            conn.exec_driver_sql(sql, rows)
+        else:
+            picks = [columns.index(name) for name in order]
+            conn.exec_driver_sql(sql, [tuple(row[i] for i in picks) for row in rows])
+
     def _previous_head(self, conn: Connection, consignment_id: bytes) -> tuple[bytes, int] | None:
         cached = self._heads.get(consignment_id)
         if cached is not None:
@@ -1027,7 +1106,7 @@ class Index:
     def _log_mismatch(
         self,
         found: list[dict[str, Any]],
-        entry: _Log,
+        position: tuple[int, int],
         consignment_id: bytes,
         *,
         computed: bytes,
@@ -1038,8 +1117,8 @@ class Index:
             "head mismatch in the log stream: consignment %s at block %d log %d: recomputed "
             "%s, log says %s (%s)",
             _hex(consignment_id),
-            entry.block_number,
-            entry.log_index,
+            position[0],
+            position[1],
             _hex(computed),
             _hex(emitted),
             detail,
@@ -1048,12 +1127,85 @@ class Index:
             {
                 "kind": "log_head_mismatch",
                 "consignment_id": consignment_id,
-                "block_number": entry.block_number,
+                "block_number": position[0],
                 "expected": emitted,
                 "found": computed,
                 "detail": detail,
                 "recorded_at": int(time.time()),
             }
+        )
+
+    def _event_row(
+        self,
+        conn: Connection,
+        hot: _HotEvent,
+        block_time: int,
+        found: list[dict[str, Any]],
+    ) -> tuple[Any, ...]:
+        """The row of a ConsignmentEventRecorded log (the hot path: decoded word by word, row
+        as a tuple in ``_EVENT_COLUMNS`` order); checks the emitted head against the fold."""
+        block_number, log_index, block_hash, tx_hash, tx_index, topics, data = hot
+        cid = bytes.fromhex(topics[1][2:])
+        meta = data[:32]
+        seal, documents, epcis = data[32:64], data[64:96], data[96:128]
+        emitted = data[128:156]
+        seq = int.from_bytes(data[160:192], "big")
+        digest = event_digest(
+            self._separator,
+            consignment_id=cid,
+            meta=meta,
+            seal_digest=seal,
+            documents_digest=documents,
+            epcis_event_hash=epcis,
+        )
+        previous = self._previous_head(conn, cid)
+        if previous is None:
+            head = next_head(ZERO28, digest)
+            self._log_mismatch(
+                found,
+                (block_number, log_index),
+                cid,
+                computed=head,
+                emitted=emitted,
+                detail="event for a consignment the index never saw registered",
+            )
+        else:
+            head = next_head(previous[0], digest)
+            if head != emitted or seq != previous[1] + 1:
+                self._log_mismatch(
+                    found,
+                    (block_number, log_index),
+                    cid,
+                    computed=head,
+                    emitted=emitted,
+                    detail=f"event #{seq} after #{previous[1]}",
+                )
+        self._heads[cid] = (head, seq)
+        container = meta[12:23]
+        return (
+            block_number,
+            log_index,
+            block_hash,
+            bytes.fromhex(tx_hash[2:]),
+            block_time,
+            tx_index,
+            cid,
+            seq,
+            bytes.fromhex(topics[2][2:]),
+            bytes.fromhex(topics[3][26:]),
+            meta[0],
+            meta[1],
+            _text(meta[2:7]),
+            int.from_bytes(meta[7:12], "big"),
+            None if container == _ZERO11 else _text(container),
+            seal,
+            documents,
+            epcis,
+            int.from_bytes(meta[28:32], "big"),
+            int.from_bytes(meta[23:28], "big"),
+            digest,
+            head,
+            emitted,
         )
 
     def _row(  # one branch per event kind
@@ -1062,66 +1214,6 @@ class Index:
         """The domain table and row for a log, and the consignment it concerns (if any)."""
         a = entry.args
         ev = entry.event
-        if ev == "ConsignmentEventRecorded":
-            cid = a["consignmentId"]
-            meta = a["meta"]
-            digest = event_digest(
-                self._separator,
-                consignment_id=cid,
-                meta=meta,
-                seal_digest=a["sealDigest"],
-                documents_digest=a["documentsDigest"],
-                epcis_event_hash=a["epcisEventHash"],
-            )
-            previous = self._previous_head(conn, cid)
-            emitted = a["head"]
-            seq = a["eventCount"]
-            if previous is None:
-                head = next_head(ZERO28, digest)
-                self._log_mismatch(
-                    found,
-                    entry,
-                    cid,
-                    computed=head,
-                    emitted=emitted,
-                    detail="event for a consignment the index never saw registered",
-                )
-            else:
-                head = next_head(previous[0], digest)
-                if head != emitted or seq != previous[1] + 1:
-                    self._log_mismatch(
-                        found,
-                        entry,
-                        cid,
-                        computed=head,
-                        emitted=emitted,
-                        detail=f"event #{seq} after #{previous[1]}",
-                    )
-            self._heads[cid] = (head, seq)
-            container = meta[12:23]
-            return (
-                consignment_events,
-                {
-                    "consignment_id": cid,
-                    "seq": seq,
-                    "org_id": a["orgId"],
-                    "signer": a["signer"],
-                    "biz_step": meta[0],
-                    "disposition": meta[1],
-                    "location": _text(meta[2:7]),
-                    "event_time": int.from_bytes(meta[7:12], "big"),
-                    "container": None if container == bytes(11) else _text(container),
-                    "seal_digest": a["sealDigest"],
-                    "documents_digest": a["documentsDigest"],
-                    "epcis_event_hash": a["epcisEventHash"],
-                    "nonce": int.from_bytes(meta[28:32], "big"),
-                    "deadline": int.from_bytes(meta[23:28], "big"),
-                    "digest": digest,
-                    "head": head,
-                    "emitted_head": emitted,
-                },
-                cid,
-            )
         if ev == "ConsignmentRegistered":
             cid = a["consignmentId"]
             digest = registration_digest(
@@ -1135,7 +1227,12 @@ class Index:
             head = next_head(ZERO28, digest)
             if head != a["head"]:
                 self._log_mismatch(
-                    found, entry, cid, computed=head, emitted=a["head"], detail="registration"
+                    found,
+                    (entry.block_number, entry.log_index),
+                    cid,
+                    computed=head,
+                    emitted=a["head"],
+                    detail="registration",
                 )
             self._heads[cid] = (head, 0)
             return (
