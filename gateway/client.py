@@ -3,8 +3,18 @@
 ::
 
     with GatewayClient("https://gateway.example", api_key) as client:
-        view = client.submit_record(kind=RecordKind.EVENT, payload=message, signature=sig)
+        # custodial: the gateway signs with the organisation's key
+        view = client.post_event(EventCreate(consignment_ref="UCR-1", biz_step="loading",
+                                             location="AUADL", event_time=now))
+        # non-custodial: sign here with ledger.records, the gateway only relays
+        signed = client.sign(ConsignmentEvent(...), carrier_key)
+        view = client.submit(signed)
         client.get_record(view.record_id).status
+
+Client-side signing builds and signs the record locally (:mod:`ledger.records`); only the
+EIP-712 domains (chain id and contract addresses) come from the gateway
+(``GET /typed-data/domains``), so a gateway cannot get a client to sign a record other than
+the one it built.
 
 Error responses raise the classes of :mod:`gateway.errors` (``Unauthenticated``,
 ``PermissionDenied``, ``NotFound``, ``IdempotencyConflict``, ``InvalidRequest``, ...), built from
@@ -37,19 +47,43 @@ from gateway.errors import (
     ServiceUnavailable,
     Unauthenticated,
 )
+from gateway.kinds import KIND_PATHS, kind_of
 from gateway.models import (
     ApiKeyCreate,
     ApiKeyIssued,
     ApiKeyList,
     ApiKeyView,
+    BulkResult,
+    DomainList,
     Readiness,
     RecordPage,
     RecordSubmission,
     RecordView,
+    SigningKeyCreate,
+    SigningKeyList,
+    SigningKeyView,
+    TypedDataView,
 )
 from gateway.outbox import RecordKind, RecordStatus
+from gateway.read_models import (
+    AttestationList,
+    AttestationView,
+    CertificateView,
+    ConsignmentView,
+    MraList,
+    OperatorAeoView,
+    OrganisationList,
+    OrganisationView,
+    RecognitionView,
+    TimelineView,
+)
+from gateway.record_models import CREATE_MODELS, EventCreate, RecordCreate, SignedSubmission
+from ledger.records import Domain, Proposal, Record, SignedRecord, sign
 
 __all__ = ["GatewayClient"]
+
+Body = RecordCreate | Mapping[str, Any]
+"""A human-friendly request body: the kind's model, or a mapping that validates as it."""
 
 _BY_STATUS: dict[int, type[GatewayError]] = {
     401: Unauthenticated,
@@ -111,6 +145,7 @@ class GatewayClient:
         self._http = http if http is not None else httpx.Client(base_url=base_url, timeout=timeout)
         self._base = base_url.rstrip("/")
         self._headers = {"Authorization": f"Bearer {api_key}"}
+        self._domains: dict[str, Domain] | None = None
 
     def close(self) -> None:
         if self._owned:
@@ -238,3 +273,244 @@ class GatewayClient:
         return ApiKeyView.model_validate(
             self._request("DELETE", f"/admin/api-keys/{key_id}").json()
         )
+
+    def add_signing_key(
+        self, *, org_id: str, private_key: str | None = None, replace: bool = False
+    ) -> SigningKeyView:
+        """Store (import, or generate when ``private_key`` is None) a custodial key."""
+        body = _build(SigningKeyCreate, org_id=org_id, private_key=private_key, replace=replace)
+        payload = body.model_dump(mode="json", exclude_none=True)
+        if body.private_key is not None:
+            payload["private_key"] = body.private_key.get_secret_value()
+        response = self._request("POST", "/admin/signing-keys", json=payload)
+        return SigningKeyView.model_validate(response.json())
+
+    def list_signing_keys(self) -> list[SigningKeyView]:
+        response = self._request("GET", "/admin/signing-keys")
+        return SigningKeyList.model_validate(response.json()).items
+
+    # --- typed writes: custodial (the gateway signs) --------------------------------------
+
+    def _key_headers(self, idempotency_key: str | None) -> dict[str, str]:
+        return {"Idempotency-Key": idempotency_key or str(uuid.uuid4())}
+
+    def create(
+        self, kind: RecordKind | str, body: Body, *, idempotency_key: str | None = None
+    ) -> RecordView:
+        """Submit a human-friendly record of ``kind`` for the gateway to sign (202).
+
+        An idempotency key is generated when none is given; pass the same one to retry.
+        """
+        record_kind = RecordKind(kind)
+        model = CREATE_MODELS[record_kind]
+        validated = body if isinstance(body, model) else _build(model, **dict(body))
+        response = self._request(
+            "POST",
+            KIND_PATHS[record_kind],
+            json=validated.model_dump(mode="json", exclude_none=True, by_alias=True),
+            headers=self._key_headers(idempotency_key),
+        )
+        return RecordView.model_validate(response.json())
+
+    def register_consignment(self, body: Body, **kw: Any) -> RecordView:
+        return self.create(RecordKind.CONSIGNMENT, body, **kw)
+
+    def post_event(self, body: Body, **kw: Any) -> RecordView:
+        return self.create(RecordKind.EVENT, body, **kw)
+
+    def issue_certificate(self, body: Body, **kw: Any) -> RecordView:
+        return self.create(RecordKind.CERTIFICATE_ISSUE, body, **kw)
+
+    def revoke_certificate(self, body: Body, **kw: Any) -> RecordView:
+        return self.create(RecordKind.CERTIFICATE_REVOKE, body, **kw)
+
+    def draw_down(self, body: Body, **kw: Any) -> RecordView:
+        return self.create(RecordKind.DRAWDOWN, body, **kw)
+
+    def register_schema(self, body: Body, **kw: Any) -> RecordView:
+        return self.create(RecordKind.SCHEMA, body, **kw)
+
+    def attest(self, body: Body, **kw: Any) -> RecordView:
+        return self.create(RecordKind.ATTESTATION, body, **kw)
+
+    def revoke_attestation(self, body: Body, **kw: Any) -> RecordView:
+        return self.create(RecordKind.ATTESTATION_REVOKE, body, **kw)
+
+    def aeo_action(self, body: Body, **kw: Any) -> RecordView:
+        return self.create(RecordKind.AEO_ACTION, body, **kw)
+
+    def propose_mra(self, body: Body, **kw: Any) -> RecordView:
+        return self.create(RecordKind.MRA_PROPOSAL, body, **kw)
+
+    def accept_mra(self, body: Body, **kw: Any) -> RecordView:
+        return self.create(RecordKind.MRA_ACCEPTANCE, body, **kw)
+
+    def terminate_mra(self, body: Body, **kw: Any) -> RecordView:
+        return self.create(RecordKind.MRA_TERMINATION, body, **kw)
+
+    def propose(self, body: Body, **kw: Any) -> RecordView:
+        return self.create(RecordKind.PROPOSAL, body, **kw)
+
+    def approve(self, body: Body, **kw: Any) -> RecordView:
+        return self.create(RecordKind.APPROVAL, body, **kw)
+
+    def add_key(self, body: Body, **kw: Any) -> RecordView:
+        return self.create(RecordKind.KEY_ADDITION, body, **kw)
+
+    def revoke_key(self, body: Body, **kw: Any) -> RecordView:
+        return self.create(RecordKind.KEY_REVOCATION, body, **kw)
+
+    def execute(self, proposal: Proposal | Mapping[str, Any], **kw: Any) -> RecordView:
+        """Execute an approved proposal (its record or its EIP-712 message)."""
+        message = proposal.json_message() if isinstance(proposal, Proposal) else dict(proposal)
+        response = self._request(
+            "POST",
+            KIND_PATHS[RecordKind.EXECUTION],
+            json={"proposal": message},
+            headers=self._key_headers(kw.get("idempotency_key")),
+        )
+        return RecordView.model_validate(response.json())
+
+    def post_events(
+        self,
+        items: Iterable[SignedRecord[Any] | EventCreate | Mapping[str, Any]],
+        *,
+        idempotency_key: str | None = None,
+    ) -> BulkResult:
+        """Up to 1,000 events in one request: signed records, or bodies for the gateway to
+        sign. Item i is stored under ``<idempotency_key>:<i>``: retry with the same key."""
+        body: list[dict[str, Any]] = []
+        for item in items:
+            if isinstance(item, SignedRecord):
+                body.append(
+                    {
+                        "message": item.record.json_message(),
+                        "signature": "0x" + item.signature.hex(),
+                    }
+                )
+            elif isinstance(item, EventCreate):
+                body.append(item.model_dump(mode="json", exclude_none=True))
+            else:
+                body.append(dict(item))
+        response = self._request(
+            "POST",
+            "/events/bulk",
+            json={"items": body},
+            headers=self._key_headers(idempotency_key),
+        )
+        return BulkResult.model_validate(response.json())
+
+    # --- typed writes: non-custodial (signed here) ----------------------------------------
+
+    def domains(self) -> dict[str, Domain]:
+        """The contracts' EIP-712 domains (fetched once)."""
+        if self._domains is None:
+            listed = DomainList.model_validate(self._request("GET", "/typed-data/domains").json())
+            self._domains = {
+                name: Domain(d["name"], d["version"], int(d["chainId"]), d["verifyingContract"])
+                for name, d in listed.domains.items()
+            }
+        return self._domains
+
+    def sign(self, record: Record, private_key: bytes | str) -> SignedRecord[Any]:
+        """Sign ``record`` locally with ``private_key`` in its contract's domain."""
+        return sign(record, private_key, self.domains()[record.CONTRACT])
+
+    def submit(
+        self, signed: SignedRecord[Any], *, idempotency_key: str | None = None
+    ) -> RecordView:
+        """Submit a record signed by the client (``POST {path}/signed``)."""
+        kind = kind_of(signed.record)
+        body = SignedSubmission(
+            message=signed.record.json_message(), signature="0x" + signed.signature.hex()
+        )
+        response = self._request(
+            "POST",
+            f"{KIND_PATHS[kind]}/signed",
+            json=body.model_dump(mode="json"),
+            headers=self._key_headers(idempotency_key),
+        )
+        return RecordView.model_validate(response.json())
+
+    def sign_and_submit(
+        self, record: Record, private_key: bytes | str, *, idempotency_key: str | None = None
+    ) -> RecordView:
+        return self.submit(self.sign(record, private_key), idempotency_key=idempotency_key)
+
+    def submit_signed(
+        self,
+        kind: RecordKind | str,
+        *,
+        message: Mapping[str, Any],
+        signature: str,
+        idempotency_key: str | None = None,
+    ) -> RecordView:
+        """Submit an EIP-712 message signed elsewhere (e.g. over :meth:`typed_data`)."""
+        body = _build(SignedSubmission, message=dict(message), signature=signature)
+        response = self._request(
+            "POST",
+            f"{KIND_PATHS[RecordKind(kind)]}/signed",
+            json=body.model_dump(mode="json"),
+            headers=self._key_headers(idempotency_key),
+        )
+        return RecordView.model_validate(response.json())
+
+    def typed_data(self, kind: RecordKind | str, body: Body) -> TypedDataView:
+        """The typed data the gateway builds from a human-friendly body (nothing stored)."""
+        record_kind = RecordKind(kind)
+        model = CREATE_MODELS[record_kind]
+        validated = body if isinstance(body, model) else _build(model, **dict(body))
+        response = self._request(
+            "POST",
+            f"/typed-data/{record_kind.value}",
+            json=validated.model_dump(mode="json", exclude_none=True, by_alias=True),
+        )
+        return TypedDataView.model_validate(response.json())
+
+    # --- reads ----------------------------------------------------------------------------
+
+    def consignment(self, key: str) -> ConsignmentView:
+        """A consignment by id (0x...) or business key."""
+        return ConsignmentView.model_validate(self._request("GET", f"/consignments/{key}").json())
+
+    def timeline(self, key: str) -> TimelineView:
+        response = self._request("GET", f"/consignments/{key}/events")
+        return TimelineView.model_validate(response.json())
+
+    def certificate(self, certificate_id: str) -> CertificateView:
+        response = self._request("GET", f"/certificates/{certificate_id}")
+        return CertificateView.model_validate(response.json())
+
+    def attestations(self, subject: str) -> AttestationList:
+        response = self._request("GET", "/attestations", params={"subject": subject})
+        return AttestationList.model_validate(response.json())
+
+    def attestation(self, uid: str) -> AttestationView:
+        return AttestationView.model_validate(self._request("GET", f"/attestations/{uid}").json())
+
+    def operator_aeo(self, operator_id: str, *, at: datetime | None = None) -> OperatorAeoView:
+        params = {"at": None if at is None else at.isoformat()}
+        response = self._request("GET", f"/aeo/operators/{operator_id}", params=params)
+        return OperatorAeoView.model_validate(response.json())
+
+    def recognition(
+        self, *, operator_id: str, administration: str, at: datetime | None = None
+    ) -> RecognitionView:
+        params = {
+            "operator_id": operator_id,
+            "administration": administration,
+            "at": None if at is None else at.isoformat(),
+        }
+        response = self._request("GET", "/aeo/recognition", params=params)
+        return RecognitionView.model_validate(response.json())
+
+    def mras(self, a: str, b: str, *, at: datetime | None = None) -> MraList:
+        params = {"a": a, "b": b, "at": None if at is None else at.isoformat()}
+        return MraList.model_validate(self._request("GET", "/aeo/mras", params=params).json())
+
+    def organisations(self) -> OrganisationList:
+        return OrganisationList.model_validate(self._request("GET", "/organisations").json())
+
+    def organisation(self, org_id: str) -> OrganisationView:
+        response = self._request("GET", f"/organisations/{org_id}")
+        return OrganisationView.model_validate(response.json())

@@ -7,8 +7,9 @@ and its 65-byte signature; :func:`decode` turns it back into a
 payload is the proposal's message and its signature is ``0x``.
 
 Record ids (:func:`record_id`) are the EIP-712 digest that was signed (it binds the chain and
-the contract), so the same record submitted custodially or non-custodially has the same id.
-An execution's id is ``keccak256("execute" ‖ proposalId)``.
+the contract), so the same record submitted custodially or non-custodially has the same id;
+attestations and approvals use the chain's per-organisation id instead (see there). An
+execution's id is ``keccak256("execute" ‖ proposalId ‖ orgId)``.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from eth_abi.abi import encode
 from eth_utils.crypto import keccak
 
 from gateway.auth import Scope
@@ -46,6 +48,7 @@ from ledger.records import (
 __all__ = [
     "BATCH_FUNCTIONS",
     "KIND_EVENTS",
+    "KIND_PATHS",
     "KIND_SCOPES",
     "KIND_TYPES",
     "UNSIGNED",
@@ -99,6 +102,27 @@ KIND_SCOPES: Mapping[RecordKind, Scope] = {
     RecordKind.KEY_REVOCATION: Scope.GOVERNANCE_WRITE,
 }
 """The API-key scope needed to submit each kind of record."""
+
+KIND_PATHS: Mapping[RecordKind, str] = {
+    RecordKind.CONSIGNMENT: "/consignments",
+    RecordKind.EVENT: "/events",
+    RecordKind.CERTIFICATE_ISSUE: "/certificates",
+    RecordKind.CERTIFICATE_REVOKE: "/certificates/revocations",
+    RecordKind.DRAWDOWN: "/certificates/drawdowns",
+    RecordKind.SCHEMA: "/attestations/schemas",
+    RecordKind.ATTESTATION: "/attestations",
+    RecordKind.ATTESTATION_REVOKE: "/attestations/revocations",
+    RecordKind.AEO_ACTION: "/aeo/actions",
+    RecordKind.MRA_PROPOSAL: "/aeo/mras",
+    RecordKind.MRA_ACCEPTANCE: "/aeo/mras/acceptances",
+    RecordKind.MRA_TERMINATION: "/aeo/mras/terminations",
+    RecordKind.PROPOSAL: "/governance/proposals",
+    RecordKind.APPROVAL: "/governance/approvals",
+    RecordKind.EXECUTION: "/governance/executions",
+    RecordKind.KEY_ADDITION: "/organisations/keys",
+    RecordKind.KEY_REVOCATION: "/organisations/keys/revocations",
+}
+"""Where each kind is submitted: ``POST {path}`` (custodial), ``POST {path}/signed``."""
 
 BATCH_FUNCTIONS: Mapping[RecordKind, str] = {
     RecordKind.CONSIGNMENT: "registerBatch",
@@ -159,11 +183,22 @@ def decode(kind: RecordKind, message: Mapping[str, Any], signature: str) -> Sign
     return SignedRecord(record, raw)
 
 
-def execution_id(proposal: Proposal) -> str:
-    """The record id of the execution of ``proposal``."""
-    return "0x" + keccak(b"execute" + proposal.proposal_id).hex()
+def execution_id(proposal: Proposal, org_id: str) -> str:
+    """The record id of ``org_id``'s request to execute ``proposal``."""
+    return "0x" + keccak(b"execute" + proposal.proposal_id + bytes.fromhex(org_id[2:])).hex()
 
 
-def record_id(ledger: Ledger, record: Record) -> str:
-    """The record id of a signed record: its EIP-712 digest, 0x-hex."""
+def record_id(ledger: Ledger, record: Record, *, org_id: str) -> str:
+    """The record id of a signed record of organisation ``org_id`` (0x-hex).
+
+    The EIP-712 digest that was signed, except where the chain's own unique id of the record
+    depends on the signing organisation, so that two organisations' identical records are
+    two records: an attestation's id is its uid (``keccak256(attester, structHash)``), an
+    approval's is ``keccak256(abi.encode(proposalId, approver))`` (one per administration).
+    """
+    org = bytes.fromhex(org_id[2:])
+    if isinstance(record, Attestation):
+        return "0x" + record.uid(org).hex()
+    if isinstance(record, Approval):
+        return "0x" + keccak(encode(["bytes32", "bytes32"], [record.proposal_id, org])).hex()
     return "0x" + record.digest(ledger.domain(record)).hex()

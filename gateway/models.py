@@ -24,6 +24,7 @@ __all__ = [
     "BulkItemResult",
     "BulkResult",
     "CheckView",
+    "DomainList",
     "Health",
     "Readiness",
     "RecordError",
@@ -422,7 +423,10 @@ class TypedDataView(BaseModel):
     )
 
     kind: RecordKind
-    record_id: str = Field(description="The record id it will have (its EIP-712 digest).")
+    record_id: str = Field(
+        description="The record id it will have (its EIP-712 digest; for attestations the "
+        "uid, for approvals keccak256(proposalId, orgId))."
+    )
     digest: str = Field(description="The EIP-712 digest to sign.")
     typed_data: dict[str, Any]
 
@@ -507,3 +511,26 @@ class SigningKeyView(BaseModel):
 
 class SigningKeyList(BaseModel):
     items: list[SigningKeyView]
+
+
+class DomainList(BaseModel):
+    """EIP-712 domains by contract name."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "domains": {
+                        "Consignments": {
+                            "name": "TradeLedger Consignments",
+                            "version": "1",
+                            "chainId": 31337,
+                            "verifyingContract": "0x" + "5f" * 20,
+                        }
+                    }
+                }
+            ]
+        }
+    )
+
+    domains: dict[str, dict[str, Any]]

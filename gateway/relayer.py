@@ -100,6 +100,7 @@ class ContractRelayer:
         confirmations: int = 0,
         gas_margin: float = 1.2,
         default_limit: int = _DEFAULT_LIMIT,
+        gas_cap: int | None = None,
     ) -> None:
         self.ledger = ledger
         self.w3 = ledger.w3
@@ -110,6 +111,7 @@ class ContractRelayer:
         self.confirmations = confirmations
         self.gas_margin = gas_margin
         self.default_limit = default_limit
+        self._gas_cap = gas_cap
         self._lock = threading.Lock()
         self._live: dict[str, int] = {}  # tx hash -> nonce of stored, not final, transactions
         self._item_gas: dict[RecordKind, float] = {}
@@ -117,6 +119,11 @@ class ContractRelayer:
     @property
     def address(self) -> str:
         return str(self._account.address)
+
+    @property
+    def gas_cap(self) -> int:
+        """Most gas of one transaction: EIP-7825's cap or the block gas limit (or as given)."""
+        return self.tx.gas_cap if self._gas_cap is None else min(self._gas_cap, self.tx.gas_cap)
 
     # --- batch sizing -------------------------------------------------------------------
 
@@ -131,7 +138,7 @@ class ContractRelayer:
         per_item = self._item_gas.get(kind)
         if per_item is None:
             return self.default_limit
-        return max(1, math.floor(self.tx.gas_cap / self.gas_margin / per_item))
+        return max(1, math.floor(self.gas_cap / self.gas_margin / per_item))
 
     # --- the three steps ----------------------------------------------------------------
 
@@ -243,7 +250,7 @@ class ContractRelayer:
         count = len(batch.records)
         if batch.kind in BATCH_FUNCTIONS:
             self._item_gas[batch.kind] = estimate / count
-        cap = self.tx.gas_cap
+        cap = self.gas_cap
         gas = math.ceil(estimate * self.gas_margin)
         if gas > cap:
             if count > 1:

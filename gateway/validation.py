@@ -39,7 +39,7 @@ from web3.exceptions import Web3Exception
 
 from gateway.auth import Caller, OrgKind
 from gateway.errors import Conflict, PermissionDenied, ServiceUnavailable
-from gateway.kinds import decode, execution_id, kind_of, record_id
+from gateway.kinds import execution_id, kind_of, record_id
 from gateway.outbox import Outbox, RecordKind
 from ledger.client import Ledger, Organisation
 from ledger.contract_errors import (
@@ -47,7 +47,6 @@ from ledger.contract_errors import (
     QuantityExceeded,
     UnknownConsignment,
 )
-from ledger.errors import InvalidSignature
 from ledger.records import (
     AeoAction,
     CertificateIssue,
@@ -212,12 +211,25 @@ class ChainValidator:
 
     # --- the checks ---------------------------------------------------------------------
 
-    def check_signed(self, caller: Caller, signed: SignedRecord[Any], *, outbox: Outbox) -> str:
-        """Checks 2-6 for a signed record; returns its record id."""
+    def check_signed(
+        self,
+        caller: Caller,
+        signed: SignedRecord[Any],
+        *,
+        outbox: Outbox,
+        memo: dict[str, Any] | None = None,
+    ) -> str:
+        """Checks 2-6 for a signed record; returns its record id.
+
+        ``memo`` (one per request) keeps the key and organisation lookups of a bulk request.
+        """
         kind = kind_of(signed.record)
+        memo = {} if memo is None else memo
         with _chain_calls():
             signer = self.ledger.signer(signed)
-            key = self.ledger.membership.key_info(signer)
+            key = memo.get(signer)
+            if key is None:
+                key = memo[signer] = self.ledger.membership.key_info(signer)
             if not key.known:
                 raise PermissionDenied(
                     f"the signing key {signer} is not registered to any member",
@@ -231,12 +243,14 @@ class ChainValidator:
                     code="wrong_organisation",
                     field="signature",
                 )
-            org = self._active(caller)
+            org = memo.get(caller.org_id)
+            if org is None:
+                org = memo[caller.org_id] = self._active(caller)
             authorise(self.ledger, org=org, kind=kind, record=signed.record)
             self._simulate(kind, signed, outbox=outbox)
             if isinstance(signed.record, Drawdown):
                 self._check_pending_drawdowns(signed.record, outbox=outbox)
-        return record_id(self.ledger, signed.record)
+        return record_id(self.ledger, signed.record, org_id=caller.org_id)
 
     def check_execution(self, caller: Caller, proposal: Proposal) -> str:
         """Checks for an execution (unsigned): a customs caller, and the call would pass."""
@@ -244,18 +258,7 @@ class ChainValidator:
             org = self._active(caller)
             authorise(self.ledger, org=org, kind=RecordKind.EXECUTION, record=proposal)
             self.ledger.membership.call("execute", proposal.onchain(), block="pending")
-        return execution_id(proposal)
-
-    def decode(
-        self, kind: RecordKind, message: dict[str, Any], signature: str
-    ) -> SignedRecord[Any]:
-        """Check 1: the record and its signature (422 if malformed)."""
-        signed = decode(kind, message, signature)
-        try:
-            self.ledger.signer(signed)
-        except InvalidSignature:
-            raise
-        return signed
+        return execution_id(proposal, caller.org_id)
 
     # --- internals ----------------------------------------------------------------------
 

@@ -75,16 +75,17 @@ def accept_signed(
     signed: SignedRecord[Any],
     *,
     idempotency_key: str | None,
+    memo: dict[str, Any] | None = None,
 ) -> AcceptResult:
     """Validate (unless already stored) and store a signed record."""
     kind = kind_of(signed.record)
-    rid = record_id(chain.ledger, signed.record)
+    rid = record_id(chain.ledger, signed.record, org_id=caller.org_id)
     payload = signed.record.json_message()
     signature = "0x" + signed.signature.hex()
     with _serialised(chain, kind):
         existing = outbox.get(rid)
         if existing is None:
-            checked = chain.validator.check_signed(caller, signed, outbox=outbox)
+            checked = chain.validator.check_signed(caller, signed, outbox=outbox, memo=memo)
             assert checked == rid
         return outbox.accept(
             org_id=caller.org_id,
@@ -105,11 +106,12 @@ def accept_message(
     signature: str,
     *,
     idempotency_key: str | None,
+    memo: dict[str, Any] | None = None,
 ) -> AcceptResult:
     """A non-custodial submission: the EIP-712 message as signed, and its signature."""
     signed = decode(kind, message, signature)
     chain.ledger.signer(signed)  # a signature that does not recover is a 422 here
-    return accept_signed(chain, outbox, caller, signed, idempotency_key=idempotency_key)
+    return accept_signed(chain, outbox, caller, signed, idempotency_key=idempotency_key, memo=memo)
 
 
 def _replay(
@@ -136,6 +138,7 @@ def accept_custodial(
     body: RecordCreate,
     *,
     idempotency_key: str | None,
+    memo: dict[str, Any] | None = None,
 ) -> AcceptResult:
     """A custodial submission: build the record, sign it with the organisation's key."""
     replay = _replay(outbox, caller, body.KIND, idempotency_key)
@@ -146,7 +149,7 @@ def accept_custodial(
     account = chain.signing_keys.account(caller.org_id)
     record = body.to_record(chain.context(caller, signer=account.address))
     signed = sign(record, account.key, chain.ledger.domain(record))
-    return accept_signed(chain, outbox, caller, signed, idempotency_key=idempotency_key)
+    return accept_signed(chain, outbox, caller, signed, idempotency_key=idempotency_key, memo=memo)
 
 
 def accept_execution(
@@ -160,7 +163,7 @@ def accept_execution(
     """Execute a governance proposal (unsigned; any customs administration may ask)."""
     proposal = decode_record(RecordKind.EXECUTION, message)
     assert isinstance(proposal, Proposal)
-    rid = execution_id(proposal)
+    rid = execution_id(proposal, caller.org_id)
     if outbox.get(rid) is None:
         rid = chain.validator.check_execution(caller, proposal)
     return outbox.accept(

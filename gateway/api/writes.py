@@ -22,7 +22,7 @@ from fastapi import APIRouter, Body, Header, Response
 from gateway.api.deps import CurrentCaller, KeyStoreDep, OutboxDep, ServicesDep
 from gateway.auth import Caller, Scope
 from gateway.errors import PermissionDenied
-from gateway.kinds import KIND_SCOPES, KIND_TYPES
+from gateway.kinds import KIND_PATHS, KIND_SCOPES, KIND_TYPES, record_id
 from gateway.models import (
     ERROR_401,
     ERROR_403,
@@ -30,6 +30,7 @@ from gateway.models import (
     ERROR_409,
     ERROR_413,
     ERROR_422,
+    DomainList,
     RecordView,
     TypedDataView,
 )
@@ -89,6 +90,7 @@ def add_write_routes(
     """Add ``POST {path}`` (custodial) and ``POST {path}/signed`` for ``kind`` to ``router``."""
     model = CREATE_MODELS[kind]
     primary = KIND_TYPES[kind].PRIMARY_TYPE
+    assert router.prefix + path == KIND_PATHS[kind], f"{kind} belongs at {KIND_PATHS[kind]}"
 
     def custodial(
         body: Annotated[model, Body()],  # type: ignore[valid-type]
@@ -175,9 +177,11 @@ def _typed_data_route(router: APIRouter, kind: RecordKind) -> None:
         request: RecordCreate = body
         record = request.to_record(chain.context(caller))
         domain = chain.ledger.domain(record)
-        digest = "0x" + record.digest(domain).hex()
         return TypedDataView(
-            kind=kind, record_id=digest, digest=digest, typed_data=record.typed_data(domain)
+            kind=kind,
+            record_id=record_id(chain.ledger, record, org_id=caller.org_id),
+            digest="0x" + record.digest(domain).hex(),
+            typed_data=record.typed_data(domain),
         )
 
     typed_data.__doc__ = (
@@ -196,9 +200,26 @@ def _typed_data_route(router: APIRouter, kind: RecordKind) -> None:
     )
 
 
+def _domains(caller: CurrentCaller, services: ServicesDep) -> DomainList:
+    """The EIP-712 domain of every contract (name, version, chain id, address): what a
+    client needs to sign records itself, with its own copy of the record types."""
+    chain = require_ledger(services.chain)
+    return DomainList(
+        domains={name: client.domain.as_dict() for name, client in chain.ledger.clients.items()}
+    )
+
+
 def typed_data_router() -> APIRouter:
-    """``POST /typed-data/{kind}`` for every signed kind."""
+    """``GET /typed-data/domains`` and ``POST /typed-data/{kind}`` for every signed kind."""
     router = APIRouter(prefix="/typed-data", tags=["typed data"])
+    router.add_api_route(
+        "/domains",
+        _domains,
+        methods=["GET"],
+        response_model=DomainList,
+        summary="EIP-712 domains of the contracts",
+        responses=ERROR_401,
+    )
     for kind in CREATE_MODELS:
         _typed_data_route(router, kind)
     return router

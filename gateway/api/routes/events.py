@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from fastapi import APIRouter, Response
 from pydantic import BaseModel, ConfigDict, Field
@@ -115,6 +116,7 @@ def post_events_bulk(
     acting = sync_caller(chain, caller, keys)
     items: list[BulkItemResult] = []
     counts = {"accepted": 0, "replayed": 0, "rejected": 0}
+    memo: dict[str, Any] = {}  # key and organisation lookups, once per request
     for index, item in enumerate(body.items):
         key = None if idempotency_key is None else f"{idempotency_key}:{index}"
         try:
@@ -127,9 +129,12 @@ def post_events_bulk(
                     item.message,
                     item.signature,
                     idempotency_key=key,
+                    memo=memo,
                 )
             else:
-                result = accept_custodial(chain, outbox, acting, item, idempotency_key=key)
+                result = accept_custodial(
+                    chain, outbox, acting, item, idempotency_key=key, memo=memo
+                )
         except LedgerError as exc:
             status, detail = _error(exc)
             if status >= 500:
