@@ -1,8 +1,28 @@
 """A permissioned provenance ledger for customs and trade: the Python library.
 
-Public names are re-exported here; see each module for details.
+The public names are re-exported here; each module's docstring has the details:
+
+* :mod:`ledger.records` — every record kind, its EIP-712 typed data and signing;
+* :mod:`ledger.client` — typed clients for the deployed contracts (:class:`Ledger`);
+* :mod:`ledger.contract_errors` — the contracts' custom errors as exceptions;
+* :mod:`ledger.values` — UN/LOCODE, ISO 6346, HS 2022, ISO 3166, CBV 2.0, units, quantities;
+* :mod:`ledger.txmanager` — reliable relayer transactions;
+* :mod:`ledger.deploy`, :mod:`ledger.node`, :mod:`ledger.toolchain` — deploy, run, compile;
+* :mod:`ledger.settings` — the one settings class;
+* :mod:`ledger.errors` — the exception tree rooted at :class:`LedgerError`.
 """
 
+from ledger.client import Ledger, org_id
+from ledger.contract_errors import (
+    BatchItemFailed,
+    ContractError,
+    DuplicateRecord,
+    InvalidRecord,
+    RecordNotFound,
+    RecordStateConflict,
+    SignerNotAuthorised,
+)
+from ledger.deploy import Bootstrap, BootstrapAdministration, Deployment, ensure_deployment
 from ledger.errors import (
     ConfigurationError,
     DeploymentError,
@@ -11,20 +31,106 @@ from ledger.errors import (
     NodeError,
     StaleArtifacts,
     ToolchainError,
+    TransactionError,
+    TransactionReverted,
     ValidationError,
 )
 from ledger.node import AnvilNode
+from ledger.records import (
+    AeoAction,
+    Approval,
+    Attestation,
+    AttestationRevocation,
+    CertificateIssue,
+    CertificateRevocation,
+    ConsignmentEvent,
+    ConsignmentRegistration,
+    Domain,
+    Drawdown,
+    KeyAddition,
+    KeyRevocation,
+    MraAcceptance,
+    MraProposal,
+    MraTermination,
+    Proposal,
+    Record,
+    SchemaRegistration,
+    SignedRecord,
+    certificate_id,
+    consignment_id,
+    sign,
+)
 from ledger.settings import Settings
+from ledger.txmanager import Receipt, TxManager
+from ledger.values import (
+    BusinessStep,
+    ContainerNumber,
+    CountryCode,
+    Disposition,
+    HsCode,
+    Locode,
+    LocodeDirectory,
+    Quantity,
+    UnitCode,
+)
 
 __all__ = [
+    "AeoAction",
     "AnvilNode",
+    "Approval",
+    "Attestation",
+    "AttestationRevocation",
+    "BatchItemFailed",
+    "Bootstrap",
+    "BootstrapAdministration",
+    "BusinessStep",
+    "CertificateIssue",
+    "CertificateRevocation",
     "ConfigurationError",
+    "ConsignmentEvent",
+    "ConsignmentRegistration",
+    "ContainerNumber",
+    "ContractError",
+    "CountryCode",
+    "Deployment",
     "DeploymentError",
+    "Disposition",
+    "Domain",
+    "Drawdown",
+    "DuplicateRecord",
+    "HsCode",
+    "InvalidRecord",
+    "KeyAddition",
+    "KeyRevocation",
+    "Ledger",
     "LedgerError",
+    "Locode",
+    "LocodeDirectory",
     "ManifestMismatch",
+    "MraAcceptance",
+    "MraProposal",
+    "MraTermination",
     "NodeError",
+    "Proposal",
+    "Quantity",
+    "Receipt",
+    "Record",
+    "RecordNotFound",
+    "RecordStateConflict",
+    "SchemaRegistration",
     "Settings",
+    "SignedRecord",
+    "SignerNotAuthorised",
     "StaleArtifacts",
     "ToolchainError",
+    "TransactionError",
+    "TransactionReverted",
+    "TxManager",
+    "UnitCode",
     "ValidationError",
+    "certificate_id",
+    "consignment_id",
+    "ensure_deployment",
+    "org_id",
+    "sign",
 ]

@@ -275,10 +275,16 @@ def sources_changed(
 
 
 def check_artifacts(
-    directory: Path = ARTIFACTS_DIR, *, contracts_dir: Path = CONTRACTS_DIR
+    directory: Path = ARTIFACTS_DIR,
+    *,
+    contracts_dir: Path = CONTRACTS_DIR,
+    compiled: tuple[dict[str, dict[str, Any]], dict[str, Any]] | None = None,
 ) -> None:
-    """Recompile and raise :class:`StaleArtifacts` unless the artifacts are byte-identical."""
-    artifacts, build_info = compile_contracts(contracts_dir)
+    """Recompile and raise :class:`StaleArtifacts` unless the artifacts are byte-identical.
+
+    ``compiled`` is a fresh :func:`compile_contracts` result to compare with (saves a run).
+    """
+    artifacts, build_info = compiled if compiled is not None else compile_contracts(contracts_dir)
     problems: list[str] = []
     expected = {f"{name}.json": _dump(data) for name, data in artifacts.items()}
     expected[BUILD_INFO] = _dump(build_info)

@@ -28,12 +28,15 @@ def test_compile_is_reproducible(
     assert json.dumps(again, sort_keys=True) == json.dumps(compiled, sort_keys=True)
 
 
-def test_committed_artifacts_match_the_sources() -> None:
-    toolchain.check_artifacts()
+Compiled = tuple[dict[str, dict[str, object]], dict[str, object]]
+
+
+def test_committed_artifacts_match_the_sources(compiled: Compiled) -> None:
+    toolchain.check_artifacts(compiled=compiled)  # type: ignore[arg-type]
     assert toolchain.sources_changed() == []
 
 
-def test_altered_artifact_is_stale(tmp_path: Path) -> None:
+def test_altered_artifact_is_stale(tmp_path: Path, compiled: Compiled) -> None:
     copy = tmp_path / "artifacts"
     shutil.copytree(toolchain.ARTIFACTS_DIR, copy)
     victim = next(p for p in sorted(copy.glob("*.json")) if p.name != "build-info.json")
@@ -41,7 +44,7 @@ def test_altered_artifact_is_stale(tmp_path: Path) -> None:
     data["bytecode"] = data["bytecode"][:-2] + ("00" if data["bytecode"][-2:] != "00" else "01")
     victim.write_text(json.dumps(data, indent=1, sort_keys=True) + "\n")
     with pytest.raises(StaleArtifacts, match=f"{victim.name} differs from a fresh compile"):
-        toolchain.check_artifacts(copy)
+        toolchain.check_artifacts(copy, compiled=compiled)  # type: ignore[arg-type]
 
 
 def test_changed_source_makes_artifacts_stale(tmp_path: Path) -> None:
@@ -55,13 +58,13 @@ def test_changed_source_makes_artifacts_stale(tmp_path: Path) -> None:
         toolchain.check_artifacts(contracts_dir=contracts)
 
 
-def test_missing_artifact_is_stale(tmp_path: Path) -> None:
+def test_missing_artifact_is_stale(tmp_path: Path, compiled: Compiled) -> None:
     copy = tmp_path / "artifacts"
     shutil.copytree(toolchain.ARTIFACTS_DIR, copy)
     victim = next(p for p in sorted(copy.glob("*.json")) if p.name != "build-info.json")
     victim.unlink()
     with pytest.raises(StaleArtifacts, match=f"{victim.name} is missing"):
-        toolchain.check_artifacts(copy)
+        toolchain.check_artifacts(copy, compiled=compiled)  # type: ignore[arg-type]
 
 
 def test_build_info_records_compiler_and_sources() -> None:
