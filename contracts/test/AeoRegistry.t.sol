@@ -340,4 +340,131 @@ contract AeoRegistryTest is Fixture {
         bool expected = at >= T0 + acceptDelay && at < T0 + acceptDelay + terminateDelay;
         assertEq(aeo.recognition(EXPORTER, CUSTOMS_DE, at).recognised, expected, "window");
     }
+
+    // ------------------------------------------------------------------ more revert paths
+
+    function test_applyAction_revertsForUnknownOperator() public {
+        IAeoRegistry.AeoAction memory a = _aeoAction(1, keccak256("org:none"), "AEOS");
+        ISignedRecords.Sig memory sig = _sig(PK_CUSTOMS_CN, aeo.hashTypedData(aeo.hashAeoAction(a)));
+        vm.expectRevert(
+            abi.encodeWithSelector(ISignedRecords.UnknownOrganisation.selector, keccak256("org:none"))
+        );
+        aeo.applyAction(a, sig);
+    }
+
+    function test_applyAction_revertsForValidityOnStatusAction() public {
+        IAeoRegistry.AeoAction memory a = _aeoAction(2, EXPORTER, "AEOF");
+        a.validUntil = 1;
+        ISignedRecords.Sig memory sig = _sig(PK_CUSTOMS_CN, aeo.hashTypedData(aeo.hashAeoAction(a)));
+        vm.expectRevert(abi.encodeWithSelector(IAeoRegistry.InvalidAeoAction.selector, 2));
+        aeo.applyAction(a, sig);
+    }
+
+    function test_applyAction_revertsWhenRelayerNotAllowed() public {
+        IAeoRegistry.AeoAction memory a = _aeoAction(2, EXPORTER, "AEOF");
+        ISignedRecords.Sig memory sig = _sig(PK_CUSTOMS_CN, aeo.hashTypedData(aeo.hashAeoAction(a)));
+        vm.prank(OUTSIDER_RELAYER);
+        vm.expectRevert(
+            abi.encodeWithSelector(ISignedRecords.RelayerNotAllowed.selector, OUTSIDER_RELAYER)
+        );
+        aeo.applyAction(a, sig);
+    }
+
+    function test_applyAction_revertsForSuspendedAdministration() public {
+        _suspend(CUSTOMS_CN);
+        IAeoRegistry.AeoAction memory a = _aeoAction(2, EXPORTER, "AEOF");
+        ISignedRecords.Sig memory sig = _sig(PK_CUSTOMS_CN, aeo.hashTypedData(aeo.hashAeoAction(a)));
+        vm.expectRevert(
+            abi.encodeWithSelector(
+                ISignedRecords.MemberNotActive.selector, CUSTOMS_CN, Kinds.STATUS_SUSPENDED
+            )
+        );
+        aeo.applyAction(a, sig);
+    }
+
+    function test_applyAction_recertifiesAfterExpiry() public {
+        // the CN customs key expires with the fixture's one-year lifetime: add a fresh one first
+        vm.warp(T0 + 300 days);
+        uint256 fresh = 0xC0DE33;
+        _addKey(CUSTOMS_CN, PK_CUSTOMS_CN, vm.addr(fresh), T0 + 300 days, T0 + 5 * 365 days);
+        vm.warp(T0 + 3 * 365 days);
+        IAeoRegistry.AeoAction memory a = _aeoAction(1, EXPORTER, "AEOF");
+        aeo.applyAction(a, _sig(fresh, aeo.hashTypedData(aeo.hashAeoAction(a))));
+        assertEq(aeo.certification(certId).validUntil, a.validUntil, "renewed");
+        assertEq(aeo.statusHistory(certId).length, 2, "history");
+    }
+
+    function test_proposeMra_revertsForInvalidValidity() public {
+        IAeoRegistry.MraProposal memory r = _mraProposal(CUSTOMS_DE, 0x6);
+        r.validUntil = r.validFrom;
+        ISignedRecords.Sig memory sig = _sig(PK_CUSTOMS_CN, aeo.hashTypedData(aeo.hashMraProposal(r)));
+        vm.expectRevert(
+            abi.encodeWithSelector(IAeoRegistry.InvalidValidity.selector, r.validFrom, r.validUntil)
+        );
+        aeo.proposeMra(r, sig);
+    }
+
+    function test_proposeMra_revertsForNonCustomsSigner() public {
+        IAeoRegistry.MraProposal memory r = _mraProposal(CUSTOMS_DE, 0x6);
+        ISignedRecords.Sig memory sig = _sig(PK_CARRIER, aeo.hashTypedData(aeo.hashMraProposal(r)));
+        vm.expectRevert(
+            abi.encodeWithSelector(ISignedRecords.WrongKind.selector, CARRIER, Kinds.CARRIER)
+        );
+        aeo.proposeMra(r, sig);
+    }
+
+    function test_proposeMra_emitsProposed() public {
+        IAeoRegistry.MraProposal memory r = _mraProposal(CUSTOMS_DE, 0x6);
+        ISignedRecords.Sig memory sig = _sig(PK_CUSTOMS_CN, aeo.hashTypedData(aeo.hashMraProposal(r)));
+        bytes32 id = keccak256(abi.encode(CUSTOMS_CN, aeo.hashMraProposal(r)));
+        vm.expectEmit(true, true, true, true, address(aeo));
+        emit IAeoRegistry.MraProposed(
+            id, CUSTOMS_CN, CUSTOMS_DE, vm.addr(PK_CUSTOMS_CN), 0x6, r.validFrom, r.validUntil
+        );
+        assertEq(aeo.proposeMra(r, sig), id, "id");
+    }
+
+    function test_acceptMra_revertsAfterValidity() public {
+        IAeoRegistry.MraProposal memory r = _mraProposal(CUSTOMS_DE, 0x6);
+        r.validUntil = T0 + 10 days;
+        bytes32 id = _proposeMra(r, PK_CUSTOMS_CN);
+        vm.warp(T0 + 10 days);
+        ISignedRecords.Sig memory sig = _sig(PK_CUSTOMS_DE, aeo.hashTypedData(aeo.hashMraAcceptance(id)));
+        vm.expectRevert(abi.encodeWithSelector(IAeoRegistry.MraNotPending.selector, id));
+        aeo.acceptMra(id, sig);
+    }
+
+    function test_acceptMra_revertsAfterWithdrawal() public {
+        bytes32 id = _proposeMra(_mraProposal(CUSTOMS_DE, 0x6), PK_CUSTOMS_CN);
+        _terminateMra(id, PK_CUSTOMS_CN);
+        ISignedRecords.Sig memory sig = _sig(PK_CUSTOMS_DE, aeo.hashTypedData(aeo.hashMraAcceptance(id)));
+        vm.expectRevert(abi.encodeWithSelector(IAeoRegistry.MraNotPending.selector, id));
+        aeo.acceptMra(id, sig);
+    }
+
+    function test_terminateMra_revertsForUnknown() public {
+        bytes32 id = keccak256("none");
+        ISignedRecords.Sig memory sig =
+            _sig(PK_CUSTOMS_CN, aeo.hashTypedData(aeo.hashMraTermination(id)));
+        vm.expectRevert(abi.encodeWithSelector(IAeoRegistry.UnknownMra.selector, id));
+        aeo.terminateMra(id, sig);
+    }
+
+    function test_recognition_falseForUnknownOperator() public view {
+        IAeoRegistry.Recognition memory r = aeo.recognition(keccak256("none"), CUSTOMS_CN, T0);
+        assertFalse(r.recognised, "not recognised");
+        assertEq(r.certificationId, bytes32(0), "no certification");
+    }
+
+    function test_recognition_prefersOwnCertification() public {
+        // NL customs certifies the NL carrier; an MRA CN<->NL exists too
+        bytes32 own = _applyAeo(_aeoAction(1, CARRIER, "AEOS"), PK_CUSTOMS_NL);
+        bytes32 id = _proposeMra(_mraProposal(CUSTOMS_NL, 0x7), PK_CUSTOMS_CN);
+        _acceptMra(id, PK_CUSTOMS_NL);
+        IAeoRegistry.Recognition memory r = aeo.recognition(CARRIER, CUSTOMS_NL, T0);
+        assertEq(r.certificationId, own, "own certification");
+        assertEq(r.mraId, bytes32(0), "no MRA needed");
+        r = aeo.recognition(CARRIER, CUSTOMS_CN, T0);
+        assertEq(r.mraId, id, "CN recognises through the MRA");
+    }
 }

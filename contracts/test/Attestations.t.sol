@@ -324,4 +324,50 @@ contract AttestationsTest is Fixture {
         vm.expectRevert(abi.encodeWithSelector(ISignedRecords.UnknownKey.selector, vm.addr(pk)));
         attestations.attest(r, sig);
     }
+
+    // ------------------------------------------------------------------ more paths
+
+    function test_revokeBatch_revokesAll() public {
+        bytes32 a = _attest(_attestation(schemaId, UCR, keccak256("a")), PK_CUSTOMS_DE);
+        bytes32 b = _attest(_attestation(schemaId, UCR, keccak256("b")), PK_CUSTOMS_DE);
+        IAttestations.Revocation[] memory rs = new IAttestations.Revocation[](2);
+        ISignedRecords.Sig[] memory sigs = new ISignedRecords.Sig[](2);
+        (rs[0], sigs[0]) = _revocation(a, PK_CUSTOMS_DE);
+        (rs[1], sigs[1]) = _revocation(b, PK_CUSTOMS_DE);
+        attestations.revokeBatch(rs, sigs);
+        assertFalse(attestations.isValid(a), "a revoked");
+        assertFalse(attestations.isValid(b), "b revoked");
+    }
+
+    function test_revokeBatch_revertsOnLengthMismatch() public {
+        vm.expectRevert(abi.encodeWithSelector(ISignedRecords.LengthMismatch.selector, 1, 0));
+        attestations.revokeBatch(new IAttestations.Revocation[](1), new ISignedRecords.Sig[](0));
+    }
+
+    function test_schema_zeroForUnknown() public view {
+        assertEq(attestations.schema(keccak256("none")).registrant, bytes32(0), "none");
+    }
+
+    function test_registerSchema_revertsWhenRelayerNotAllowed() public {
+        ISignedRecords.Sig memory sig =
+            _sig(PK_CUSTOMS_DE, attestations.hashTypedData(attestations.hashSchema("y")));
+        vm.prank(OUTSIDER_RELAYER);
+        vm.expectRevert(
+            abi.encodeWithSelector(ISignedRecords.RelayerNotAllowed.selector, OUTSIDER_RELAYER)
+        );
+        attestations.registerSchema("y", sig);
+    }
+
+    function test_attest_revertsForZeroSubject() public {
+        IAttestations.Attestation memory r = _attestation(schemaId, bytes32(0), keccak256("ok"));
+        ISignedRecords.Sig memory sig = _signAttestation(r, PK_CUSTOMS_DE);
+        vm.expectRevert(abi.encodeWithSelector(IAttestations.InvalidSubject.selector, 1, bytes32(0)));
+        attestations.attest(r, sig);
+    }
+
+    function test_attest_remainsRecordedAfterAttesterSuspended() public {
+        bytes32 uid = _attest(_attestation(schemaId, UCR, keccak256("ok")), PK_CARRIER);
+        _suspend(CARRIER);
+        assertTrue(attestations.isValid(uid), "validity is about the attestation, not the member");
+    }
 }

@@ -512,4 +512,68 @@ contract CertificatesTest is Fixture {
         vm.expectRevert(abi.encodeWithSelector(ISignedRecords.UnknownKey.selector, vm.addr(pk)));
         certificates.issue(r, sig);
     }
+
+    // ------------------------------------------------------------------ more revert paths
+
+    function test_issue_revertsForZeroUnit() public {
+        ICertificates.CertificateIssue memory r = _issueRecord(keccak256("n2"), 5);
+        r.unit = bytes8(0);
+        ISignedRecords.Sig memory sig = _signIssue(r, PK_ISSUER);
+        vm.expectRevert(
+            abi.encodeWithSelector(ICertificates.InvalidCertificate.selector, r.certificateNumber)
+        );
+        certificates.issue(r, sig);
+    }
+
+    function test_issue_revertsForSuspendedIssuer() public {
+        _suspend(ISSUER);
+        ICertificates.CertificateIssue memory r = _issueRecord(keccak256("n2"), 5);
+        ISignedRecords.Sig memory sig = _signIssue(r, PK_ISSUER);
+        vm.expectRevert(
+            abi.encodeWithSelector(
+                ISignedRecords.MemberNotActive.selector, ISSUER, Kinds.STATUS_SUSPENDED
+            )
+        );
+        certificates.issue(r, sig);
+    }
+
+    function test_issue_revertsWhenRecordAltered() public {
+        ICertificates.CertificateIssue memory r = _issueRecord(keccak256("n2"), 5);
+        ISignedRecords.Sig memory sig = _signIssue(r, PK_ISSUER);
+        r.quantity = 5000; // the relayer inflates the quantity
+        vm.expectRevert();
+        certificates.issue(r, sig);
+    }
+
+    function test_issueBatch_revertsOnLengthMismatch() public {
+        vm.expectRevert(abi.encodeWithSelector(ISignedRecords.LengthMismatch.selector, 2, 0));
+        certificates.issueBatch(new ICertificates.CertificateIssue[](2), new ISignedRecords.Sig[](0));
+    }
+
+    function test_revoke_revertsWhenRelayerNotAllowed() public {
+        (ICertificates.CertificateRevocation memory r, ISignedRecords.Sig memory sig) =
+            _revocation(PK_ISSUER);
+        vm.prank(OUTSIDER_RELAYER);
+        vm.expectRevert(
+            abi.encodeWithSelector(ISignedRecords.RelayerNotAllowed.selector, OUTSIDER_RELAYER)
+        );
+        certificates.revoke(r, sig);
+    }
+
+    function test_certificate_zeroForUnknown() public view {
+        ICertificates.Certificate memory c = certificates.certificate(keccak256("none"));
+        assertEq(c.status, 0, "none");
+        assertEq(c.exporter, bytes32(0), "no exporter");
+    }
+
+    function test_drawDown_revertsWhenKeyRevokedAfterSigning() public {
+        ICertificates.Drawdown memory r =
+            ICertificates.Drawdown({certificateId: certId, consignmentId: UCR1, quantity: 1});
+        ISignedRecords.Sig memory sig = _signDrawdown(r, PK_EXPORTER);
+        _revokeKey(EXPORTER, PK_EXPORTER, vm.addr(PK_EXPORTER));
+        vm.expectRevert(
+            abi.encodeWithSelector(ISignedRecords.KeyRevoked.selector, vm.addr(PK_EXPORTER), T0)
+        );
+        certificates.drawDown(r, sig);
+    }
 }

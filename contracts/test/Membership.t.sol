@@ -727,4 +727,130 @@ contract MembershipTest is Fixture {
         vm.expectRevert(abi.encodeWithSelector(ISignedRecords.UnknownKey.selector, vm.addr(pk)));
         membership.propose(p, sig);
     }
+
+    // ------------------------------------------------------------------ more revert paths
+
+    function test_constructor_revertsOnExpiredBootstrapKey() public {
+        IMembership.BootstrapAdministration[] memory admins =
+            new IMembership.BootstrapAdministration[](1);
+        admins[0] = _bootstrap(CUSTOMS_DE, "DE", PK_CUSTOMS_DE);
+        admins[0].validUntil = T0;
+        vm.expectRevert(
+            abi.encodeWithSelector(IMembership.InvalidValidity.selector, T0 - 1 days, T0)
+        );
+        new Membership(admins, new address[](0), 1);
+    }
+
+    function test_constructor_revertsOnZeroRelayer() public {
+        IMembership.BootstrapAdministration[] memory admins =
+            new IMembership.BootstrapAdministration[](1);
+        admins[0] = _bootstrap(CUSTOMS_DE, "DE", PK_CUSTOMS_DE);
+        vm.expectRevert(IMembership.ZeroAddress.selector);
+        new Membership(admins, new address[](1), 1);
+    }
+
+    function test_propose_emitsCreatedAndApproved() public {
+        IMembership.Proposal memory p = _proposal(7);
+        p.account = address(0xAAAA);
+        bytes32 id = membership.hashProposal(p);
+        ISignedRecords.Sig memory sig = _sig(PK_CUSTOMS_DE, membership.hashTypedData(id));
+        vm.expectEmit(true, true, true, true, address(membership));
+        emit IMembership.ProposalCreated(id, CUSTOMS_DE, 7, p);
+        vm.expectEmit(true, true, true, true, address(membership));
+        emit IMembership.ProposalApproved(id, CUSTOMS_DE, vm.addr(PK_CUSTOMS_DE), 1);
+        membership.propose(p, sig);
+    }
+
+    function test_approve_revertsAfterExecution() public {
+        IMembership.Proposal memory p = _proposal(7);
+        p.account = address(0xAAAA);
+        bytes32 id = _govern(p);
+        ISignedRecords.Sig memory sig =
+            _sig(PK_CUSTOMS_CN, membership.hashTypedData(membership.hashApproval(id)));
+        vm.expectRevert(abi.encodeWithSelector(IMembership.ProposalAlreadyExecuted.selector, id));
+        membership.approve(id, sig);
+    }
+
+    function test_execute_revertsForUnknownProposal() public {
+        IMembership.Proposal memory p = _proposal(7);
+        bytes32 id = membership.hashProposal(p);
+        vm.expectRevert(abi.encodeWithSelector(IMembership.UnknownProposal.selector, id));
+        membership.execute(p);
+    }
+
+    function test_execute_revertsSuspendOfSuspendedMember() public {
+        _suspend(CARRIER);
+        IMembership.Proposal memory p = _proposal(2);
+        p.orgId = CARRIER;
+        bytes32 id = _propose(p, PK_CUSTOMS_DE);
+        _approve(id, PK_CUSTOMS_NL);
+        vm.expectRevert(
+            abi.encodeWithSelector(IMembership.InvalidStatus.selector, CARRIER, Kinds.STATUS_SUSPENDED)
+        );
+        membership.execute(p);
+    }
+
+    function test_execute_revertsAdmitWithZeroCountry() public {
+        IMembership.Proposal memory p = _proposal(1);
+        p.orgId = keccak256("org:x");
+        p.kind = Kinds.TRADER;
+        p.account = address(0x1111);
+        p.validUntil = uint40(block.timestamp + 1 days);
+        bytes32 id = _propose(p, PK_CUSTOMS_DE);
+        _approve(id, PK_CUSTOMS_NL);
+        vm.expectRevert(abi.encodeWithSelector(IMembership.InvalidCountry.selector, bytes2(0)));
+        membership.execute(p);
+    }
+
+    function test_execute_emitsProposalExecutedThenAction() public {
+        IMembership.Proposal memory p = _proposal(7);
+        p.account = OUTSIDER_RELAYER;
+        bytes32 id = _propose(p, PK_CUSTOMS_DE);
+        _approve(id, PK_CUSTOMS_NL);
+        vm.expectEmit(true, true, true, true, address(membership));
+        emit IMembership.ProposalExecuted(id, 7, 2);
+        vm.expectEmit(true, true, true, true, address(membership));
+        emit IMembership.RelayerAdded(OUTSIDER_RELAYER, id);
+        membership.execute(p);
+    }
+
+    function test_revokeKey_emitsSigningKeyRevoked() public {
+        uint256 second = 0xCA0099;
+        _addKey(CARRIER, PK_CARRIER, vm.addr(second), T0, T0 + 100);
+        IMembership.KeyRevocation memory r =
+            IMembership.KeyRevocation({orgId: CARRIER, key: vm.addr(second)});
+        ISignedRecords.Sig memory sig =
+            _sig(second, membership.hashTypedData(membership.hashKeyRevocation(r)));
+        vm.expectEmit(true, true, true, true, address(membership));
+        emit IMembership.SigningKeyRevoked(CARRIER, vm.addr(second), T0, vm.addr(second), bytes32(0));
+        membership.revokeKey(r, sig); // a key may revoke itself
+    }
+
+    function test_addKey_revertsWhenRelayerNotAllowed() public {
+        IMembership.KeyAddition memory r = IMembership.KeyAddition({
+            orgId: CARRIER,
+            key: address(0x5555),
+            validFrom: T0,
+            validUntil: T0 + 100
+        });
+        ISignedRecords.Sig memory sig =
+            _sig(PK_CARRIER, membership.hashTypedData(membership.hashKeyAddition(r)));
+        vm.prank(OUTSIDER_RELAYER);
+        vm.expectRevert(
+            abi.encodeWithSelector(ISignedRecords.RelayerNotAllowed.selector, OUTSIDER_RELAYER)
+        );
+        membership.addKey(r, sig);
+    }
+
+    function test_authorise_revertsForWrongKind() public {
+        vm.expectRevert(
+            abi.encodeWithSelector(ISignedRecords.WrongKind.selector, CARRIER, Kinds.CARRIER)
+        );
+        membership.authorise(vm.addr(PK_CARRIER), T0, Kinds.MASK_CUSTOMS);
+    }
+
+    function test_keyInfo_zeroForUnknownKey() public view {
+        assertEq(membership.keyInfo(address(0x9999)).orgId, bytes32(0), "unknown");
+        assertEq(membership.organisation(keccak256("none")).index, 0, "unknown org");
+    }
 }
