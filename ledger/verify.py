@@ -159,6 +159,7 @@ from ledger.index_schema import (
     certificates,
     mra_events,
     org_status_changes,
+    signing_keys_revoked,
 )
 from ledger.index_schema import consignments as consignments_table
 from ledger.records import CertificateIssue, certificate_id, consignment_id, fixed_ascii
@@ -202,6 +203,7 @@ ZERO32 = bytes(32)
 SEA_KMH: Final = 60.0
 AIR_KMH: Final = 1000.0
 DISTANCE_SLACK_KM: Final = 50.0
+_END = (2**62, 0)  # a chain position after every log
 
 _KIND_NAMES = {
     1: "customs administration",
@@ -959,11 +961,14 @@ class Verifier:
                 )
         self._org_status = dict(rows)
 
-    def _status_at(self, org: bytes, t: int) -> tuple[int, tuple[int, int, int, str, int] | None]:
-        """(status, the change that set it) of ``org`` at time ``t`` (1 active, 2 suspended)."""
+    def _status_at(
+        self, org: bytes, position: tuple[int, int]
+    ) -> tuple[int, tuple[int, int, int, str, int] | None]:
+        """(status, the change that set it) of ``org`` just before the log at ``position``
+        (block number, log index) in chain order: 1 active, 2 suspended."""
         status, change = 1, None
         for row in self._org_status.get(org, []):
-            if row[0] <= t:
+            if (row[2], row[4]) < position:
                 status, change = row[1], row
         return status, change
 
@@ -972,6 +977,19 @@ class Verifier:
         if key not in self._keys:
             self._keys[key] = self.ledger.membership.key_info(key)
         return self._keys[key]
+
+    def _revoked_before(self, key: str, evidence: Evidence) -> bool:
+        """Whether ``key``'s revocation log comes before the record's log in chain order."""
+        with self.index.engine.connect() as conn:
+            row = conn.execute(
+                select(signing_keys_revoked.c.block_number, signing_keys_revoked.c.log_index)
+                .where(signing_keys_revoked.c.key == bytes.fromhex(key[2:]))
+                .limit(1)
+            ).first()
+        if row is None:  # the index lacks it: fall back on the contract's revocation time
+            return False
+        position = (evidence.block_number or 0, evidence.log_index or 0)
+        return (int(row[0]), int(row[1])) < position
 
     def _org_name(self, org: bytes) -> str:
         record = self._orgs.get(org)
@@ -1313,7 +1331,7 @@ class Verifier:
                 problems.append(
                     f"the issuer, in {issuer.country}, cannot certify origin {claimed} as claimed"
                 )
-            status, _ = self._status_at(cert.issuer, cert.recorded_at)
+            status, _ = self._status_at(cert.issuer, (cert.block_number, evidence.log_index or 0))
             if status != 1:
                 problems.append("the issuer was suspended when the certificate was recorded")
         key = self._key(cert.signer)
@@ -1766,11 +1784,12 @@ class Verifier:
                         [evidence],
                     )
                 )
-            latest = max(t, block_time)
-            if not (key.valid_from <= t < key.valid_until) or (
-                key.revoked_at and key.revoked_at <= latest
-            ):
-                if key.revoked_at and key.revoked_at <= latest:
+            revoked_before = bool(key.revoked_at) and (
+                t > key.revoked_at or self._revoked_before(key.key, evidence)
+            )
+            window = all(key.valid_from <= x < key.valid_until for x in (t, block_time))
+            if not window or revoked_before:
+                if revoked_before:
                     why = f"it was revoked on {_date(key.revoked_at)}"
                 elif t < key.valid_from:
                     why = f"it became valid only on {_date(key.valid_from)}"
@@ -1785,7 +1804,9 @@ class Verifier:
                 )
             elif key.revoked_at:
                 revoked_later[key.key].append(evidence)
-            status, change = self._status_at(org, block_time)
+            status, change = self._status_at(
+                org, (evidence.block_number or 0, evidence.log_index or 0)
+            )
             if status != 1:
                 run.add(
                     make_finding(
@@ -1796,7 +1817,7 @@ class Verifier:
                     )
                 )
             else:
-                now_status, _ = self._status_at(org, 2**63)
+                now_status, _ = self._status_at(org, _END)
                 if now_status != 1:
                     suspended_later[org].append(evidence)
         for key_address, evidence_list in revoked_later.items():
@@ -1812,7 +1833,7 @@ class Verifier:
                 )
             )
         for org, evidence_list in suspended_later.items():
-            _, change = self._status_at(org, 2**63)
+            _, change = self._status_at(org, _END)
             since = "" if change is None else f" since {_date(change[0])}"
             ev_change = (
                 []

@@ -1,0 +1,612 @@
+"""Proof bundles: a consignment's on-chain evidence in one JSON file, checkable against any node.
+
+    bundle = export_bundle(index, consignment_id)      # from the index, anchored at its block
+    write_bundle(bundle, path)
+    verdict = verify_bundle(load_bundle(path), w3)      # any node: no gateway, no index
+
+**What a bundle holds** (``format`` ``customs-ledger/proof-bundle``, ``version`` 1)::
+
+    chain_id      the chain's id
+    block         {number, hash}: the block at which the head is asserted
+    contracts     {name: {address, code_hash}} for the five contracts (code_hash: keccak256 of the
+                  runtime code at that block)
+    consignment   {id, head, event_count}: Consignments.head(id) at ``block``
+    logs          every log about the consignment (registration, events, drawdowns, attestations
+                  on it) and the issue/revocation logs of the certificates it drew on, in chain
+                  order, each {contract, event, address, topics, data, block_number, block_hash,
+                  tx_hash, tx_index, log_index, block_time, record}
+
+``record`` is the log decoded with the contracts' ABI (ids and digests as 0x-hex, the signer's
+key address included: the chain proves who signed through the contract's signature check and
+the log carries the recovered signer; the 65-byte signatures of events are calldata, not logs,
+so the bundle carries the signer address, not the signature). Consignment events also carry
+``fields``: the packed ``meta`` word unpacked (CBV step and disposition words, UN/LOCODE, time,
+container, nonce, deadline).
+
+**What** :func:`verify_bundle` **checks**, each failure a finding of :mod:`ledger.verify`:
+
+* the bundle has exactly the fields above, well typed (``BUNDLE_MALFORMED``);
+* the node's chain id is the bundle's (``BUNDLE_CHAIN_MISMATCH``) and its block at
+  ``block.number`` has ``block.hash`` (``BUNDLE_BLOCK_MISMATCH``);
+* the code at each contract address, at that block, hashes to ``code_hash`` and is the runtime
+  code of the build artifacts, immutables aside (``BUNDLE_CODE_MISMATCH``);
+* every log is in its transaction's receipt (``eth_getTransactionReceipt``) at its log index
+  (``BUNDLE_LOG_NOT_FOUND``) with the same address, topics, data, block number, block hash and
+  block time, from a suite contract, at or before the bundle's block (``BUNDLE_LOG_MISMATCH``);
+* every ``record`` is exactly the decoding of its log (``BUNDLE_RECORD_MISMATCH``);
+* the hash chain recomputed from the registration and event logs matches each event's emitted
+  head, the bundle's head and count, and ``Consignments.head(id)`` at the bundle's block
+  (``BUNDLE_HEAD_MISMATCH``).
+
+So changing any field of a bundle makes one of these checks fail, and the finding says which.
+What a bundle does not prove: that no *other* logs exist about the consignment beyond those it
+lists, except for events, whose completeness the head proves.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from eth_utils.address import to_checksum_address
+from eth_utils.crypto import keccak
+from sqlalchemy import and_, select
+from web3 import Web3
+from web3.exceptions import TransactionNotFound
+
+from ledger.abi import contract_abi
+from ledger.errors import InvalidBundle
+from ledger.index import Index, RawLog, event_digest, next_head, registration_digest
+from ledger.index_schema import raw_logs
+from ledger.records import ConsignmentEvent, Domain
+from ledger.toolchain import load_artifact
+from ledger.values import BUSINESS_STEP_CODES, DISPOSITION_CODES
+from ledger.verify import (
+    Check,
+    Evidence,
+    Finding,
+    Verdict,
+    make_finding,
+    status_of,
+)
+
+__all__ = [
+    "BUNDLE_FORMAT",
+    "BUNDLE_VERSION",
+    "export_bundle",
+    "load_bundle",
+    "verify_bundle",
+    "write_bundle",
+]
+
+log = logging.getLogger("ledger.verify")
+
+BUNDLE_FORMAT = "customs-ledger/proof-bundle"
+BUNDLE_VERSION = 1
+CONTRACTS = ("Membership", "Consignments", "Certificates", "Attestations", "AeoRegistry")
+_TOP_KEYS = {"format", "version", "chain_id", "block", "contracts", "consignment", "logs"}
+_LOG_KEYS = {
+    "contract",
+    "event",
+    "address",
+    "topics",
+    "data",
+    "block_number",
+    "block_hash",
+    "tx_hash",
+    "tx_index",
+    "log_index",
+    "block_time",
+    "record",
+}
+_BIZ = {code: word for word, code in BUSINESS_STEP_CODES.items()}
+_DISP = {code: word for word, code in DISPOSITION_CODES.items()}
+
+
+def _hex(raw: bytes) -> str:
+    return "0x" + raw.hex()
+
+
+def _json_value(value: Any) -> Any:
+    if isinstance(value, bytes | bytearray):
+        return _hex(bytes(value))
+    if isinstance(value, Mapping):
+        return {str(k): _json_value(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_json_value(v) for v in value]
+    return value
+
+
+def _text(raw: bytes) -> str:
+    return raw.rstrip(b"\0").decode("latin-1")
+
+
+def decode_record(contract: str, topics: Sequence[bytes], data: bytes) -> dict[str, Any]:
+    """The ``record`` of a bundle log: the log decoded with the contract's ABI, JSON-ready."""
+    abi = contract_abi(contract)
+    event = abi.events.get(topics[0]) if topics else None
+    if event is None:
+        raise ValueError("the log is not an event of the contract")
+    args = event.decode(list(topics), data)
+    record: dict[str, Any] = _json_value(args)
+    if event.name == "ConsignmentEventRecorded":
+        meta = ConsignmentEvent.unpack_meta(bytes(args["meta"]))
+        record["fields"] = {
+            "biz_step": _BIZ.get(meta["biz_step"], str(meta["biz_step"])),
+            "disposition": _DISP.get(meta["disposition"]) if meta["disposition"] else None,
+            "location": _text(meta["location"]),
+            "event_time": meta["event_time"],
+            "container": _text(meta["container"]) or None,
+            "nonce": meta["nonce"],
+            "deadline": meta["deadline"],
+        }
+    return record
+
+
+def _log_entry(raw: RawLog) -> dict[str, Any]:
+    return {
+        "contract": raw.contract,
+        "event": raw.event,
+        "address": raw.address,
+        "topics": [_hex(t) for t in raw.topics],
+        "data": _hex(raw.data),
+        "block_number": raw.block_number,
+        "block_hash": raw.block_hash,
+        "tx_hash": raw.tx_hash,
+        "tx_index": raw.tx_index,
+        "log_index": raw.log_index,
+        "block_time": raw.block_time,
+        "record": decode_record(raw.contract, raw.topics, raw.data),
+    }
+
+
+def _certificate_logs(index: Index, certificate_ids: Sequence[bytes]) -> list[RawLog]:
+    if not certificate_ids:
+        return []
+    query = (
+        select(raw_logs)
+        .where(
+            and_(
+                raw_logs.c.contract == "Certificates",
+                raw_logs.c.event.in_(["CertificateIssued", "CertificateRevoked"]),
+                raw_logs.c.topic1.in_(list(certificate_ids)),
+            )
+        )
+        .order_by(raw_logs.c.block_number, raw_logs.c.log_index)
+    )
+    with index.engine.connect() as conn:
+        return [
+            RawLog(
+                address=to_checksum_address(bytes(r.address)),
+                contract=r.contract,
+                event=r.event,
+                topics=tuple(
+                    bytes(t) for t in (r.topic0, r.topic1, r.topic2, r.topic3) if t is not None
+                ),
+                data=bytes(r.data),
+                block_number=r.block_number,
+                block_hash=_hex(bytes(r.block_hash)),
+                tx_hash=_hex(bytes(r.tx_hash)),
+                tx_index=r.tx_index,
+                log_index=r.log_index,
+                block_time=r.block_time,
+            )
+            for r in conn.execute(query)
+        ]
+
+
+def export_bundle(index: Index, consignment_id: bytes, *, sync: bool = True) -> dict[str, Any]:
+    """The proof bundle of a consignment, anchored at the index's block.
+
+    The index provides the logs; the chain is asked for the head, block hash and code at that
+    block, so a bundle exported from a tampered index fails :func:`verify_bundle`.
+    """
+    if sync:
+        index.sync()
+    ledger = index.ledger
+    w3 = ledger.w3
+    block, _ = index.cursor()
+    header = w3.eth.get_block(block)
+    logs = index.raw_logs(consignment_id)
+    if not logs:
+        raise InvalidBundle(f"consignment {_hex(consignment_id)} has no logs in the index")
+    cert_ids = [d.certificate_id for d in index.drawdowns_for_consignment(consignment_id)]
+    logs = sorted(
+        [*logs, *_certificate_logs(index, cert_ids)], key=lambda r: (r.block_number, r.log_index)
+    )
+    head, count = ledger.consignments.head(consignment_id, block=block)
+    contracts = {}
+    for name in CONTRACTS:
+        address = ledger.clients[name].address
+        code = bytes(w3.eth.get_code(address, block))
+        contracts[name] = {"address": address, "code_hash": _hex(keccak(code))}
+    bundle = {
+        "format": BUNDLE_FORMAT,
+        "version": BUNDLE_VERSION,
+        "chain_id": ledger.deployment.chain_id,
+        "block": {"number": block, "hash": _hex(bytes(header["hash"]))},
+        "contracts": contracts,
+        "consignment": {"id": _hex(consignment_id), "head": _hex(head), "event_count": count},
+        "logs": [_log_entry(r) for r in logs],
+    }
+    log.info(
+        "exported proof bundle of %s: %d logs at block %d", _hex(consignment_id), len(logs), block
+    )
+    return bundle
+
+
+def write_bundle(bundle: Mapping[str, Any], path: str | Path) -> None:
+    Path(path).write_text(json.dumps(bundle, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+
+
+def load_bundle(path: str | Path) -> dict[str, Any]:
+    """Read a bundle file (raises :class:`~ledger.errors.InvalidBundle` if it is not a JSON
+    object; everything else is :func:`verify_bundle`'s business)."""
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise InvalidBundle(f"cannot read proof bundle {path}: {exc}") from exc
+    if not isinstance(data, dict):
+        raise InvalidBundle(f"proof bundle {path} is not a JSON object")
+    return data
+
+
+# ----------------------------------------------------------------------------------------------
+# Verification
+# ----------------------------------------------------------------------------------------------
+
+
+class _Malformed(Exception):
+    pass
+
+
+def _need(data: Mapping[str, Any], key: str, kind: type | tuple[type, ...], where: str) -> Any:
+    if key not in data:
+        raise _Malformed(f"{where}.{key} is missing")
+    value = data[key]
+    if not isinstance(value, kind) or isinstance(value, bool):
+        raise _Malformed(f"{where}.{key} has the wrong type")
+    return value
+
+
+def _bytes(value: Any, where: str, size: int | None = None) -> bytes:
+    if not isinstance(value, str) or not value.startswith("0x"):
+        raise _Malformed(f"{where} must be 0x-hex")
+    try:
+        raw = bytes.fromhex(value[2:])
+    except ValueError:
+        raise _Malformed(f"{where} must be 0x-hex") from None
+    if size is not None and len(raw) != size:
+        raise _Malformed(f"{where} must be {size} bytes")
+    return raw
+
+
+def _exact_keys(data: Mapping[str, Any], keys: set[str], where: str) -> None:
+    missing, extra = keys - set(data), set(data) - keys
+    if missing or extra:
+        parts = []
+        if missing:
+            parts.append("missing " + ", ".join(sorted(missing)))
+        if extra:
+            parts.append("unexpected " + ", ".join(sorted(extra)))
+        raise _Malformed(f"{where}: " + "; ".join(parts))
+
+
+def _log_evidence(entry: Mapping[str, Any]) -> Evidence:
+    tx = entry.get("tx_hash")
+    block = entry.get("block_number")
+    index = entry.get("log_index")
+    return Evidence(
+        "log",
+        f"{tx}:{index}",
+        tx if isinstance(tx, str) else None,
+        block if isinstance(block, int) else None,
+        index if isinstance(index, int) else None,
+        str(entry.get("event", "")),
+    )
+
+
+def _verdict(
+    findings: list[Finding], checks: list[Check], block: int, cid: bytes | None, at: int
+) -> Verdict:
+    return Verdict(
+        status=status_of(findings),
+        subject="proof bundle" + ("" if cid is None else f" of consignment {_hex(cid)}"),
+        findings=tuple(findings),
+        checks=tuple(checks),
+        at=at,
+        block_number=block,
+        consignment_id=cid,
+    )
+
+
+def verify_bundle(bundle: Mapping[str, Any], w3: Web3) -> Verdict:
+    """Check a proof bundle against the node behind ``w3`` (see the module docstring)."""
+    findings: list[Finding] = []
+    checks: list[Check] = []
+    try:
+        _exact_keys(bundle, _TOP_KEYS, "bundle")
+        if bundle["format"] != BUNDLE_FORMAT or bundle["version"] != BUNDLE_VERSION:
+            raise _Malformed(f"not a {BUNDLE_FORMAT} version {BUNDLE_VERSION} file")
+        chain_id = _need(bundle, "chain_id", int, "bundle")
+        block_info = _need(bundle, "block", dict, "bundle")
+        _exact_keys(block_info, {"number", "hash"}, "block")
+        block = _need(block_info, "number", int, "block")
+        block_hash = _bytes(block_info["hash"], "block.hash", 32)
+        contracts = _need(bundle, "contracts", dict, "bundle")
+        _exact_keys(contracts, set(CONTRACTS), "contracts")
+        addresses: dict[str, str] = {}
+        code_hashes: dict[str, bytes] = {}
+        for name in CONTRACTS:
+            entry = _need(contracts, name, dict, "contracts")
+            _exact_keys(entry, {"address", "code_hash"}, f"contracts.{name}")
+            addresses[name] = to_checksum_address(_bytes(entry["address"], f"{name}.address", 20))
+            code_hashes[name] = _bytes(entry["code_hash"], f"{name}.code_hash", 32)
+        cons = _need(bundle, "consignment", dict, "bundle")
+        _exact_keys(cons, {"id", "head", "event_count"}, "consignment")
+        cid = _bytes(cons["id"], "consignment.id", 32)
+        claimed_head = _bytes(cons["head"], "consignment.head", 28)
+        claimed_count = _need(cons, "event_count", int, "consignment")
+        entries = _need(bundle, "logs", list, "bundle")
+        for n, entry in enumerate(entries):
+            if not isinstance(entry, dict):
+                raise _Malformed(f"logs[{n}] is not an object")
+            _exact_keys(entry, _LOG_KEYS, f"logs[{n}]")
+            for key in ("block_number", "tx_index", "log_index", "block_time"):
+                _need(entry, key, int, f"logs[{n}]")
+            for key in ("contract", "event", "address", "data", "block_hash", "tx_hash"):
+                _need(entry, key, str, f"logs[{n}]")
+            _need(entry, "topics", list, f"logs[{n}]")
+            _need(entry, "record", dict, f"logs[{n}]")
+        positions = [(e["block_number"], e["log_index"]) for e in entries]
+        if positions != sorted(set(positions)):
+            raise _Malformed("logs are not in chain order or are listed twice")
+    except _Malformed as exc:
+        findings.append(make_finding("BUNDLE_MALFORMED", f"The proof bundle is malformed: {exc}."))
+        checks.append(Check("bundle format", "failed", str(exc)))
+        return _verdict(findings, checks, 0, None, 0)
+    checks.append(Check("bundle format", "passed"))
+
+    # chain and anchor block
+    node_chain = w3.eth.chain_id
+    if node_chain != chain_id:
+        findings.append(
+            make_finding(
+                "BUNDLE_CHAIN_MISMATCH",
+                f"The bundle is for chain {chain_id}; the node serves chain {node_chain}.",
+            )
+        )
+        return _verdict(findings, checks, block, cid, 0)
+    try:
+        header = w3.eth.get_block(block)
+    except Exception:  # web3 raises BlockNotFound or a provider error
+        header = None
+    if header is None or bytes(header["hash"]) != block_hash:
+        findings.append(
+            make_finding(
+                "BUNDLE_BLOCK_MISMATCH",
+                f"The node's block {block} is not the block {_hex(block_hash)} the bundle "
+                "was anchored at (another chain, a reorganisation, or an edited bundle).",
+                [Evidence("block", _hex(block_hash), None, block)],
+            )
+        )
+        return _verdict(findings, checks, block, cid, 0)
+    at = int(header["timestamp"])
+    checks.append(Check("chain id and anchor block", "passed"))
+
+    # contract code
+    before = len(findings)
+    for name in CONTRACTS:
+        code = bytes(w3.eth.get_code(addresses[name], block))  # type: ignore[arg-type]
+        if keccak(code) != code_hashes[name] or not load_artifact(name).runtime_matches(code):
+            findings.append(
+                make_finding(
+                    "BUNDLE_CODE_MISMATCH",
+                    f"The code at {addresses[name]} is not the {name} contract of this build "
+                    "(or not the code the bundle recorded): its logs prove nothing.",
+                    [Evidence("contract", addresses[name], None, block)],
+                )
+            )
+    checks.append(Check("contract code", "failed" if len(findings) > before else "passed"))
+
+    # logs against receipts
+    before = len(findings)
+    by_address = {a.lower(): n for n, a in addresses.items()}
+    receipts: dict[str, Any] = {}
+    times: dict[int, int] = {block: at}
+    verified_logs: list[tuple[str, str, list[bytes], bytes]] = []
+    for entry in entries:
+        evidence = _log_evidence(entry)
+        try:
+            topics = [_bytes(t, "topic", 32) for t in entry["topics"]]
+            data = _bytes(entry["data"], "data")
+            tx_hash = _bytes(entry["tx_hash"], "tx_hash", 32)
+        except _Malformed as exc:
+            findings.append(make_finding("BUNDLE_MALFORMED", f"A log: {exc}.", [evidence]))
+            continue
+        contract = by_address.get(entry["address"].lower())
+        if contract is None or contract != entry["contract"]:
+            findings.append(
+                make_finding(
+                    "BUNDLE_LOG_MISMATCH",
+                    f"A log names address {entry['address']} as {entry['contract']}, which is "
+                    "not that contract of the bundle's suite.",
+                    [evidence],
+                )
+            )
+            continue
+        if entry["block_number"] > block:
+            findings.append(
+                make_finding(
+                    "BUNDLE_LOG_MISMATCH",
+                    f"A log is dated block {entry['block_number']}, after the bundle's block "
+                    f"{block}.",
+                    [evidence],
+                )
+            )
+            continue
+        key = _hex(tx_hash)
+        if key not in receipts:
+            try:
+                receipts[key] = w3.eth.get_transaction_receipt(key)  # type: ignore[arg-type]
+            except TransactionNotFound:
+                receipts[key] = None
+        receipt = receipts[key]
+        onchain = None
+        if receipt is not None:
+            onchain = next(
+                (lg for lg in receipt["logs"] if int(lg["logIndex"]) == entry["log_index"]), None
+            )
+        if onchain is None:
+            findings.append(
+                make_finding(
+                    "BUNDLE_LOG_NOT_FOUND",
+                    f"Transaction {key} has no log {entry['log_index']} on this chain.",
+                    [evidence],
+                )
+            )
+            continue
+        differences = []
+        if to_checksum_address(onchain["address"]) != to_checksum_address(entry["address"]):
+            differences.append("address")
+        if [bytes(t) for t in onchain["topics"]] != topics:
+            differences.append("topics")
+        if bytes(onchain["data"]) != data:
+            differences.append("data")
+        if int(onchain["blockNumber"]) != entry["block_number"]:
+            differences.append("block number")
+        if bytes(onchain["blockHash"]) != _bytes(entry["block_hash"], "block_hash", 32):
+            differences.append("block hash")
+        if int(onchain["transactionIndex"]) != entry["tx_index"]:
+            differences.append("transaction index")
+        number = entry["block_number"]
+        if number not in times:
+            times[number] = int(w3.eth.get_block(number)["timestamp"])
+        if times[number] != entry["block_time"]:
+            differences.append("block time")
+        if differences:
+            findings.append(
+                make_finding(
+                    "BUNDLE_LOG_MISMATCH",
+                    f"The {entry['event']} log differs from the chain in: "
+                    + ", ".join(differences)
+                    + ".",
+                    [evidence],
+                )
+            )
+            continue
+        expected_event = contract_abi(contract).events.get(topics[0]) if topics else None
+        try:
+            expected = decode_record(contract, topics, data)
+        except ValueError:
+            expected = None
+        if expected_event is None or expected_event.name != entry["event"]:
+            findings.append(
+                make_finding(
+                    "BUNDLE_RECORD_MISMATCH",
+                    f"The log is labelled {entry['event']} but is not that event.",
+                    [evidence],
+                )
+            )
+            continue
+        if expected != entry["record"]:
+            changed = sorted(
+                k
+                for k in set(entry["record"]) | set(expected or {})
+                if entry["record"].get(k) != (expected or {}).get(k)
+            )
+            findings.append(
+                make_finding(
+                    "BUNDLE_RECORD_MISMATCH",
+                    f"The decoded {entry['event']} record differs from its log in: "
+                    + ", ".join(changed)
+                    + ".",
+                    [evidence],
+                )
+            )
+            continue
+        verified_logs.append((contract, entry["event"], topics, data))
+    checks.append(Check("logs against receipts", "failed" if len(findings) > before else "passed"))
+
+    # hash chain
+    before = len(findings)
+    domain = Domain.for_contract(
+        "Consignments", chain_id=chain_id, address=addresses["Consignments"]
+    )
+    separator = domain.separator
+    head: bytes | None = None
+    count = 0
+    problem = ""
+    for contract, event, topics, data in verified_logs:
+        if contract != "Consignments" or len(topics) < 2 or topics[1] != cid:
+            continue
+        args = contract_abi("Consignments").events[topics[0]].decode(topics, data)
+        if event == "ConsignmentRegistered":
+            head = next_head(
+                bytes(28),
+                registration_digest(
+                    separator,
+                    consignment_id=cid,
+                    origin=bytes(args["origin"]),
+                    destination=bytes(args["destination"]),
+                    consignor=bytes(args["consignor"]),
+                    consignee=bytes(args["consignee"]),
+                ),
+            )
+            if bytes(args["head"]) != head:
+                problem = problem or "the registration's head does not recompute"
+        elif event == "ConsignmentEventRecorded":
+            if head is None:
+                problem = problem or "an event comes before the registration"
+                continue
+            head = next_head(
+                head,
+                event_digest(
+                    separator,
+                    consignment_id=cid,
+                    meta=bytes(args["meta"]),
+                    seal_digest=bytes(args["sealDigest"]),
+                    documents_digest=bytes(args["documentsDigest"]),
+                    epcis_event_hash=bytes(args["epcisEventHash"]),
+                ),
+            )
+            count += 1
+            if bytes(args["head"]) != head or int(args["eventCount"]) != count:
+                problem = problem or (
+                    f"event #{int(args['eventCount'])} does not follow the events before it in "
+                    "the bundle (an event is missing or out of order)"
+                )
+    fn = contract_abi("Consignments").fn("head")
+    raw = w3.eth.call(
+        {"to": addresses["Consignments"], "data": _hex(fn.encode(cid))},  # type: ignore[typeddict-item]
+        block,
+    )
+    out = fn.decode_output(bytes(raw))
+    chain_head, chain_count = bytes(out["head_"]), int(out["eventCount"])
+    if head is None:
+        problem = problem or "the bundle has no registration of the consignment"
+    elif head != claimed_head or count != claimed_count:
+        problem = problem or (
+            f"the logs fold to head {_hex(head)} after {count} events, the bundle states "
+            f"{_hex(claimed_head)} after {claimed_count}"
+        )
+    if not problem and (chain_head != claimed_head or chain_count != claimed_count):
+        problem = (
+            f"the chain's head at block {block} is {_hex(chain_head)} after {chain_count} "
+            f"events, the bundle states {_hex(claimed_head)} after {claimed_count}"
+        )
+    if problem:
+        findings.append(
+            make_finding(
+                "BUNDLE_HEAD_MISMATCH",
+                f"The consignment's hash chain does not verify: {problem}.",
+                [Evidence("head", _hex(chain_head), None, block)],
+            )
+        )
+    checks.append(Check("hash chain", "failed" if len(findings) > before else "passed"))
+    verdict = _verdict(findings, checks, block, cid, at)
+    log.info("proof bundle of %s: %s", _hex(cid), verdict.status)
+    return verdict
