@@ -720,7 +720,9 @@ class Index:
         if confirmations < 0 or span < 1:
             raise ValueError("confirmations must be >= 0 and span >= 1")
         engine = create_engine(engine_or_url) if isinstance(engine_or_url, str) else engine_or_url
-        if engine.dialect.name == "sqlite":
+        if engine.dialect.name == "sqlite" and not event.contains(
+            engine, "connect", _sqlite_pragmas
+        ):
             event.listen(engine, "connect", _sqlite_pragmas)
             engine.dispose()  # connections opened before the listener get the pragmas too
         self.engine = engine
