@@ -94,6 +94,8 @@ class BenchContext:
     receipt_timeout: float = 60.0
     meta: dict[str, Any] = field(default_factory=dict)
     """Details a section wants on record (compilers, samples); ends up in ``meta.sections``."""
+    shared: dict[str, Any] = field(default_factory=dict)
+    """Objects sections share within one run (e.g. our deployed suite); not recorded."""
 
     @property
     def deployer(self) -> LocalAccount:

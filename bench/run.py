@@ -33,6 +33,7 @@ from web3.providers import HTTPProvider
 
 from bench.context import FULL, QUICK, BenchContext, BenchError, Figures, dev_accounts
 from bench.naive import bench_baseline_gas, bench_naive_throughput
+from bench.ours import bench_our_gas
 from bench.peers import bench_docstore, bench_eas
 from bench.toolchain import BENCH_DIR, ensure_node_modules
 from ledger.node import AnvilNode, anvil_binary, rpc_call
@@ -64,6 +65,7 @@ SECTIONS: tuple[Section, ...] = (
     Section("docstore", bench_docstore, "TradeTrust DocumentStore issue gas", needs_peers=True),
     Section("baseline", bench_baseline_gas, "bare event emit gas, single and batched"),
     Section("naive", bench_naive_throughput, "naive web3.py send-and-wait events/s"),
+    Section("ours_gas", bench_our_gas, "our contracts: signed events, certificates, attestations"),
 )
 
 # (ratio key, numerator key, denominator key): computed when both keys exist.

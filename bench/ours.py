@@ -1,0 +1,198 @@
+"""Our contracts' gas, measured on the bench node with real signed records.
+
+The suite is deployed with the demo bootstrap and the demo world is seeded (real governance,
+real signatures); then each figure is the ``gasUsed`` of real receipts: the whole
+transaction as the relayer pays it (21,000 base, calldata, execution).
+
+* ``gas_event_single``: one signed event on an existing consignment; the signer's nonce word
+  is already in use (steady state: a key's sequential nonces share one storage word).
+* ``gas_event_batch100``: 100 signed events in one ``postEvents`` over 10 existing
+  consignments (a carrier's batch), per event; ``gas_event_batch100_distinct`` the same over
+  100 distinct consignments (every event pays a cold head update).
+* ``gas_coo_issue``, ``gas_coo_drawdown``: a certificate of origin issued; a drawdown alone.
+* ``gas_attest_single``, ``gas_attest_batch100``: an attestation alone; per attestation in a
+  batch of 100.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from statistics import median
+
+from eth_utils.crypto import keccak
+
+from bench.context import BenchContext, Figures
+from ledger.client import Ledger
+from ledger.demo import DEMO_PARTIES, DemoWorld, bootstrap_for, seed_demo
+from ledger.deploy import deploy_suite
+from ledger.records import (
+    Attestation,
+    CertificateIssue,
+    ConsignmentEvent,
+    ConsignmentRegistration,
+    Drawdown,
+    SignedRecord,
+    SubjectType,
+    certificate_id,
+    consignment_id,
+    fixed_ascii,
+)
+from ledger.txmanager import TxManager
+from ledger.values import BusinessStep, Disposition, Locode, hs_codes_digest
+
+__all__ = ["OurSuite", "bench_our_gas", "our_suite"]
+
+log = logging.getLogger("bench.ours")
+
+SECTION = "ours_gas"
+
+
+class OurSuite:
+    """Our deployed suite on the bench node, with the seeded demo world."""
+
+    def __init__(self, ctx: BenchContext) -> None:
+        relayer = ctx.accounts[1]
+        self.tx = TxManager(ctx.w3, relayer.key, poll_interval=0.05)
+        now = int(ctx.w3.eth.get_block("latest")["timestamp"])
+        bootstrap = bootstrap_for(DEMO_PARTIES, relayers=[self.tx.address], now=now)
+        self.deployment = deploy_suite(ctx.w3, self.tx, bootstrap)
+        self.ledger = Ledger(ctx.w3, self.deployment, tx=self.tx)
+        self.world: DemoWorld = seed_demo(self.ledger)
+        self._nonces: dict[str, int] = {}
+
+    def now(self) -> int:
+        return int(self.ledger.w3.eth.get_block("latest")["timestamp"])
+
+    def next_nonce(self, signer: str) -> int:
+        """Sequential nonces per key, starting in a fresh word, as a careful signer does."""
+        if signer not in self._nonces:
+            self._nonces[signer] = (secrets.randbits(22) + 1) << 8
+        self._nonces[signer] += 1
+        return self._nonces[signer]
+
+    def register(self, count: int) -> list[bytes]:
+        carrier = self.world.parties["carrier"]
+        ids = [consignment_id(f"BENCH-{secrets.token_hex(6)}") for _ in range(count)]
+        records = [
+            self.ledger.sign(
+                ConsignmentRegistration(consignment_id=cid, origin=b"AU", destination=b"CN"),
+                carrier.private_key,
+            )
+            for cid in ids
+        ]
+        for start in range(0, count, 100):
+            self.ledger.consignments.register_batch(records[start : start + 100])
+        return ids
+
+    def events(self, consignments: list[bytes], count: int) -> list[SignedRecord[ConsignmentEvent]]:
+        carrier = self.world.parties["carrier"]
+        t = self.now()
+        out = []
+        for i in range(count):
+            event = ConsignmentEvent(
+                consignment_id=consignments[i % len(consignments)],
+                biz_step=BusinessStep("departing").code,
+                disposition=Disposition("in_transit").code,
+                location=Locode("AUADL").to_bytes5(),
+                event_time=t - 60,
+                container=b"CSQU3054383",
+                seal_digest=keccak(text=f"seal {i}"),
+                documents_digest=keccak(text=f"docs {i}"),
+                epcis_event_hash=keccak(text=f"epcis {i}"),
+                nonce=self.next_nonce(carrier.address),
+                deadline=t + 3600,
+            )
+            out.append(self.ledger.sign(event, carrier.private_key))
+        return out
+
+
+def our_suite(ctx: BenchContext) -> OurSuite:
+    """The suite for this run (deployed and seeded once, shared by our sections)."""
+    suite = ctx.shared.get("our_suite")
+    if not isinstance(suite, OurSuite):
+        suite = OurSuite(ctx)
+        ctx.shared["our_suite"] = suite
+    return suite
+
+
+def _per_item(gas: int, items: int) -> float:
+    return round(gas / items, 1)
+
+
+def bench_our_gas(ctx: BenchContext) -> Figures:
+    suite = our_suite(ctx)
+    ledger, world = suite.ledger, suite.world
+    samples = max(ctx.sizes.gas_samples, 1)
+
+    # Events: warm the carrier's nonce word first, then measure single events.
+    consignments = suite.register(10)
+    ledger.consignments.post_event(suite.events(consignments, 1)[0])
+    singles = [
+        ledger.consignments.post_event(e).gas_used for e in suite.events(consignments, samples)
+    ]
+    ctx.note(SECTION, "gas_event_single_samples", singles)
+    batch = ledger.consignments.post_events(suite.events(consignments, 100))
+    distinct = suite.register(100)
+    batch_distinct = ledger.consignments.post_events(suite.events(distinct, 100))
+
+    # Certificates: issue, then drawdowns (each on a new consignment).
+    chamber, exporter = world.parties["chamber"], world.parties["exporter"]
+    issues = []
+    cert_ids = []
+    for _ in range(samples):
+        t = suite.now()
+        number = keccak(text=f"BENCH-COO-{secrets.token_hex(6)}")
+        record = CertificateIssue(
+            certificate_number=number,
+            exporter=exporter.org_id,
+            origin=b"AU",
+            destination=b"CN",
+            document_digest=keccak(number),
+            hs_codes_digest=hs_codes_digest(["220421", "220422"]),
+            quantity=1_000_000,
+            unit=fixed_ascii("LTR", 8),
+            valid_from=t - 60,
+            valid_until=t + 86400,
+            issued_at=t - 30,
+        )
+        issues.append(ledger.certificates.issue(ledger.sign(record, chamber.private_key)).gas_used)
+        cert_ids.append(certificate_id(chamber.org_id, number))
+    ctx.note(SECTION, "gas_coo_issue_samples", issues)
+    targets = suite.register(samples)
+    drawdowns = [
+        ledger.certificates.draw_down(
+            ledger.sign(
+                Drawdown(certificate_id=cert_ids[0], consignment_id=cid, quantity=10),
+                exporter.private_key,
+            )
+        ).gas_used
+        for cid in targets
+    ]
+    ctx.note(SECTION, "gas_coo_drawdown_samples", drawdowns)
+
+    # Attestations by a customs administration.
+    cn = world.parties["cn"]
+
+    def attestation(i: int) -> SignedRecord[Attestation]:
+        record = Attestation(
+            schema_id=world.schema_ids["seal-check"],
+            subject_type=SubjectType.CONSIGNMENT,
+            subject_id=distinct[i % len(distinct)],
+            data_digest=keccak(text=f"seal check {secrets.token_hex(8)}"),
+        )
+        return ledger.sign(record, cn.private_key)
+
+    attests = [ledger.attestations.attest(attestation(i)).gas_used for i in range(samples)]
+    ctx.note(SECTION, "gas_attest_single_samples", attests)
+    attest_batch = ledger.attestations.attest_batch([attestation(i) for i in range(100)])
+
+    return {
+        "gas_event_single": int(median(singles)),
+        "gas_event_batch100": _per_item(batch.gas_used, 100),
+        "gas_event_batch100_distinct": _per_item(batch_distinct.gas_used, 100),
+        "gas_coo_issue": int(median(issues)),
+        "gas_coo_drawdown": int(median(drawdowns)),
+        "gas_attest_single": int(median(attests)),
+        "gas_attest_batch100": _per_item(attest_batch.gas_used, 100),
+    }
