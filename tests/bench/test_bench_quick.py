@@ -20,11 +20,21 @@ from bench.toolchain import solc_version_from_runtime
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
-GAS_KEYS = ("eas_gas_attest", "docstore_gas_issue", "baseline_gas_emit_single")
+GAS_KEYS = (
+    "eas_gas_attest",
+    "docstore_gas_issue",
+    "baseline_gas_emit_single",
+    "gas_event_single",
+    "gas_coo_issue",
+    "gas_coo_drawdown",
+    "gas_attest_single",
+)
 PER_ITEM_KEYS = (
     "eas_gas_multiattest100",
     "docstore_gas_bulkissue100",
     "baseline_gas_emit_batch100",
+    "gas_event_batch100",
+    "gas_attest_batch100",
 )
 RATE_KEYS = ("naive_events_per_s",)
 
@@ -65,6 +75,9 @@ def test_quick_run_batches_cost_less_per_item_than_single_calls(
         < quick_results["baseline_gas_emit_single"] - 20_000
     )
     assert quick_results["eas_gas_multiattest100"] < quick_results["eas_gas_attest"] - 20_000
+    assert quick_results["gas_event_batch100"] < quick_results["gas_event_single"] - 20_000
+    assert quick_results["gas_attest_batch100"] < quick_results["gas_attest_single"] - 20_000
+    assert quick_results["ratio_eas_over_event_batch100"] > 1
 
 
 def test_quick_run_records_meta_and_peer_builds(quick_results: dict[str, Any]) -> None:
