@@ -6,10 +6,11 @@ and its 65-byte signature; :func:`decode` turns it back into a
 ``execute(Proposal)``, which any relayer may call once a proposal has its approvals): its
 payload is the proposal's message and its signature is ``0x``.
 
-Record ids (:func:`record_id`) are the EIP-712 digest that was signed (it binds the chain and
-the contract), so the same record submitted custodially or non-custodially has the same id;
-attestations and approvals use the chain's per-organisation id instead (see there). An
-execution's id is ``keccak256("execute" ‖ proposalId ‖ orgId)``.
+Record ids (:func:`record_id`) are ``keccak256(abi.encode(orgId, digest))`` over the EIP-712
+digest that was signed (which binds the chain, the contract and every field), so the same
+record of one organisation submitted custodially or non-custodially has the same id, and
+identical content of two organisations is two records. An execution's id is
+``keccak256("execute" ‖ proposalId ‖ orgId)``.
 """
 
 from __future__ import annotations
@@ -189,16 +190,13 @@ def execution_id(proposal: Proposal, org_id: str) -> str:
 
 
 def record_id(ledger: Ledger, record: Record, *, org_id: str) -> str:
-    """The record id of a signed record of organisation ``org_id`` (0x-hex).
+    """The record id of a signed record of organisation ``org_id`` (0x-hex):
+    ``keccak256(abi.encode(orgId, digest))`` with ``digest`` the EIP-712 digest it signed.
 
-    The EIP-712 digest that was signed, except where the chain's own unique id of the record
-    depends on the signing organisation, so that two organisations' identical records are
-    two records: an attestation's id is its uid (``keccak256(attester, structHash)``), an
-    approval's is ``keccak256(abi.encode(proposalId, approver))`` (one per administration).
+    The organisation is part of the id because identical content signed by two members is
+    two records (two approvals of one proposal, two attestations of the same content, two
+    issuers' certificates with the same number); the digest binds chain, contract and
+    every field. Custodial or not, the same record of the same organisation has one id.
     """
-    org = bytes.fromhex(org_id[2:])
-    if isinstance(record, Attestation):
-        return "0x" + record.uid(org).hex()
-    if isinstance(record, Approval):
-        return "0x" + keccak(encode(["bytes32", "bytes32"], [record.proposal_id, org])).hex()
-    return "0x" + record.digest(ledger.domain(record)).hex()
+    digest = record.digest(ledger.domain(record))
+    return "0x" + keccak(encode(["bytes32", "bytes32"], [bytes.fromhex(org_id[2:]), digest])).hex()

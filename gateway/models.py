@@ -424,8 +424,7 @@ class TypedDataView(BaseModel):
 
     kind: RecordKind
     record_id: str = Field(
-        description="The record id it will have (its EIP-712 digest; for attestations the "
-        "uid, for approvals keccak256(proposalId, orgId))."
+        description="The record id it will have: keccak256(abi.encode(orgId, digest))."
     )
     digest: str = Field(description="The EIP-712 digest to sign.")
     typed_data: dict[str, Any]

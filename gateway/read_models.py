@@ -88,7 +88,7 @@ class EventView(BaseModel):
     epcis_event_hash: str
     org_id: str
     signer: str
-    record_id: str = Field(description="The event's EIP-712 digest (its record id).")
+    digest: str = Field(description="The event's EIP-712 digest (what was signed).")
     head: str
     tx_hash: str
     block_number: int
@@ -120,7 +120,7 @@ class TimelineView(BaseModel):
                             "epcis_event_hash": "0x" + "00" * 32,
                             "org_id": _ORG,
                             "signer": "0x" + "5a" * 20,
-                            "record_id": "0x" + "5e" * 32,
+                            "digest": "0x" + "5e" * 32,
                             "head": "0x" + "4e" * 28,
                             "tx_hash": _TX,
                             "block_number": 42,

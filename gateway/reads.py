@@ -125,7 +125,7 @@ def timeline(chain: LedgerServices, cid: bytes) -> TimelineView:
                 epcis_event_hash=hx(e.epcis_event_hash),
                 org_id=hx(e.org_id),
                 signer=str(e.signer),
-                record_id=hx(e.digest),
+                digest=hx(e.digest),
                 head=hx(e.head),
                 tx_hash=e.tx_hash,
                 block_number=e.block_number,

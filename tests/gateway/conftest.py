@@ -211,3 +211,14 @@ def party_keys(keys: KeyStore, world: DemoWorld) -> dict[str, IssuedKey]:
         )
         for role, party in world.parties.items()
     }
+
+
+@pytest.fixture
+def unrelayed_client(
+    settings: GatewaySettings, chain_services: GatewayServices, custodial: dict[str, str]
+) -> Iterator[httpx.Client]:
+    """The gateway on the session chain without a relayer: accepted records stay accepted,
+    so every request is judged against the same chain state."""
+    services = GatewayServices(chain=chain_services.chain)
+    with serve(create_app(settings, services=services)) as http:
+        yield http

@@ -1,0 +1,287 @@
+"""Request bodies for every write route, valid for the seeded demo world, and the on-chain
+prerequisites some of them need (consignments to draw on, a pending MRA, open proposals).
+
+``body(kind, role, ...)`` is what party ``role`` would send to the custodial route of
+``kind``; :data:`EXPECTED` is the domain's answer for each (kind, role): 202, or the status
+and error code of the refusal.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from eth_account import Account
+from eth_utils.crypto import keccak
+
+from gateway.outbox import RecordKind
+from ledger.client import Ledger
+from ledger.demo import SEAL_CHECK_SCHEMA, DemoWorld
+from ledger.records import (
+    Approval,
+    ConsignmentRegistration,
+    MraProposal,
+    Proposal,
+    ProposalAction,
+    consignment_id,
+)
+
+ROLES = ("au", "cn", "carrier", "exporter", "chamber")
+DAY = 86_400
+
+
+def hx(value: bytes) -> str:
+    return "0x" + value.hex()
+
+
+def iso(t: int) -> str:
+    return datetime.fromtimestamp(t, UTC).isoformat().replace("+00:00", "Z")
+
+
+def chain_now(ledger: Ledger) -> int:
+    return int(ledger.w3.eth.get_block("latest")["timestamp"])
+
+
+@dataclass
+class Prepared:
+    """On-chain state the bodies refer to, created by :func:`prepare`."""
+
+    now: int
+    consignment_refs: dict[str, str]  # role -> a registered consignment (consignor exporter)
+    pending_mra: bytes  # proposed by au to cn, not accepted
+    open_proposal: Proposal  # proposed by au, approvals 1 (threshold 2)
+    ready_proposal: Proposal  # proposed by au, approved by cn: executable
+
+
+def prepare(ledger: Ledger, world: DemoWorld) -> Prepared:
+    p = world.parties
+    now = chain_now(ledger)
+    refs: dict[str, str] = {}
+    for role in ROLES:
+        ref = f"MATRIX-{role}-{secrets.token_hex(4)}"
+        registration = ConsignmentRegistration(
+            consignment_id=consignment_id(ref),
+            origin=b"AU",
+            destination=b"CN",
+            consignor=p["exporter"].org_id,
+        )
+        ledger.consignments.register(ledger.sign(registration, p["carrier"].private_key))
+        refs[role] = ref
+    mra = MraProposal(
+        counterpart=p["cn"].org_id, scope=0x2, valid_from=now - 60, valid_until=now + 365 * DAY
+    )
+    receipt = ledger.aeo.propose_mra(ledger.sign(mra, p["au"].private_key))
+    mra_id = next(
+        d.args["mraId"] for d in ledger.decode_logs(receipt.logs) if d.event == "MraProposed"
+    )
+    proposals = []
+    for threshold in (1, 2):
+        proposal = Proposal(
+            action=ProposalAction.SET_THRESHOLD,
+            threshold=threshold,
+            expires_at=now + 7 * DAY,
+            salt=secrets.token_bytes(32),
+        )
+        ledger.membership.propose(ledger.sign(proposal, p["au"].private_key))
+        proposals.append(proposal)
+    ready = proposals[1]
+    ledger.membership.approve(
+        ledger.sign(Approval(proposal_id=ready.proposal_id), p["cn"].private_key)
+    )
+    return Prepared(now, refs, mra_id, proposals[0], ready)
+
+
+def body(kind: RecordKind, role: str, world: DemoWorld, prep: Prepared) -> dict[str, Any]:
+    """A custodial request body of ``kind`` as party ``role`` would send it."""
+    p = world.parties
+    now = prep.now
+    other_customs = p["au"] if role == "cn" else p["cn"]
+    match kind:
+        case RecordKind.CONSIGNMENT:
+            return {
+                "consignment_ref": f"NEW-{role}-{secrets.token_hex(4)}",
+                "origin": "AU",
+                "destination": "CN",
+                "consignor": hx(p["exporter"].org_id),
+            }
+        case RecordKind.EVENT:
+            return {
+                "consignment_ref": world.consignment_ref,
+                "biz_step": "inspecting",
+                "disposition": "in_progress",
+                "location": "CNSHA",
+                "event_time": iso(now - 60),
+                "container": "CSQU3054383",
+                "seals": ["ML-AU 1234567"],
+            }
+        case RecordKind.CERTIFICATE_ISSUE:
+            return {
+                "certificate_number": f"CERT-{role}-{secrets.token_hex(4)}",
+                "exporter": hx(p["exporter"].org_id),
+                "origin": "AU",
+                "destination": "CN",
+                "document_digest": hx(keccak(text=f"doc {role}")),
+                "hs_codes": ["2204.21", "2204.29"],
+                "quantity": {"amount": "1000", "unit": "LTR"},
+                "valid_from": iso(now - 3600),
+                "valid_until": iso(now + 30 * DAY),
+            }
+        case RecordKind.CERTIFICATE_REVOKE:
+            return {"certificate_number": world.certificate_number, "reason": "issued in error"}
+        case RecordKind.DRAWDOWN:
+            return {
+                "certificate_id": hx(world.certificate_id),
+                "consignment_ref": prep.consignment_refs[role],
+                "quantity": {"amount": "100", "unit": "LTR"},
+            }
+        case RecordKind.SCHEMA:
+            return {"definition": f"matrix-{role}-{secrets.token_hex(4)}(bytes32 x)"}
+        case RecordKind.ATTESTATION:
+            return {
+                "schema": SEAL_CHECK_SCHEMA,
+                "subject_type": "consignment",
+                "subject_ref": world.consignment_ref,
+                "data_digest": hx(secrets.token_bytes(32)),
+            }
+        case RecordKind.ATTESTATION_REVOKE:
+            return {"uid": hx(world.attestation_uids[0]), "reason": "superseded"}
+        case RecordKind.AEO_ACTION:
+            return {"action": "suspend", "operator_id": hx(p["exporter"].org_id), "programme": "AEOF"}
+        case RecordKind.MRA_PROPOSAL:
+            return {
+                "counterpart": hx(other_customs.org_id),
+                "programmes": ["AEOS"],
+                "valid_from": iso(now),
+                "valid_until": iso(now + 365 * DAY),
+            }
+        case RecordKind.MRA_ACCEPTANCE:
+            return {"mra_id": hx(prep.pending_mra)}
+        case RecordKind.MRA_TERMINATION:
+            return {"mra_id": hx(world.mra_id)}
+        case RecordKind.PROPOSAL:
+            return {"action": "suspend_member", "org_id": hx(p["carrier"].org_id)}
+        case RecordKind.APPROVAL:
+            return {"proposal_id": hx(prep.open_proposal.proposal_id)}
+        case RecordKind.EXECUTION:
+            return {"proposal": prep.ready_proposal.json_message()}
+        case RecordKind.KEY_ADDITION:
+            return {
+                "key": Account.create().address,
+                "valid_from": iso(now - 60),
+                "valid_until": iso(now + 365 * DAY),
+            }
+        case RecordKind.KEY_REVOCATION:
+            return {"key": p[role].address}
+    raise AssertionError(kind)
+
+
+OK = (202, None)
+KIND_DENIED = (403, "WrongKind")
+
+EXPECTED: dict[RecordKind, dict[str, tuple[int, str | None]]] = {
+    RecordKind.CONSIGNMENT: {
+        "au": OK,
+        "cn": OK,
+        "carrier": OK,
+        "exporter": OK,
+        "chamber": KIND_DENIED,
+    },
+    RecordKind.EVENT: {
+        "au": OK,
+        "cn": OK,
+        "carrier": OK,
+        "exporter": OK,  # the consignor: a party to the consignment
+        "chamber": (403, "NotConsignmentParty"),
+    },
+    RecordKind.CERTIFICATE_ISSUE: {
+        "au": OK,
+        "cn": (403, "WrongCountry"),
+        "carrier": KIND_DENIED,
+        "exporter": KIND_DENIED,
+        "chamber": OK,
+    },
+    RecordKind.CERTIFICATE_REVOKE: {
+        "au": (404, "UnknownCertificate"),  # not its certificate: the id includes the issuer
+        "cn": (404, "UnknownCertificate"),
+        "carrier": KIND_DENIED,
+        "exporter": KIND_DENIED,
+        "chamber": OK,
+    },
+    RecordKind.DRAWDOWN: {
+        "au": OK,  # customs of the origin country
+        "cn": OK,  # customs of the destination country
+        "carrier": (403, "NotAuthorisedToDraw"),
+        "exporter": OK,
+        "chamber": (403, "NotAuthorisedToDraw"),
+    },
+    RecordKind.SCHEMA: dict.fromkeys(ROLES, OK),
+    RecordKind.ATTESTATION: dict.fromkeys(ROLES, OK),
+    RecordKind.ATTESTATION_REVOKE: {
+        "au": OK,
+        "cn": (403, "NotAttester"),
+        "carrier": (403, "NotAttester"),
+        "exporter": (403, "NotAttester"),
+        "chamber": (403, "NotAttester"),
+    },
+    RecordKind.AEO_ACTION: {
+        "au": OK,
+        "cn": (403, "WrongCountry"),
+        "carrier": KIND_DENIED,
+        "exporter": KIND_DENIED,
+        "chamber": KIND_DENIED,
+    },
+    RecordKind.MRA_PROPOSAL: {
+        "au": OK,
+        "cn": OK,
+        "carrier": KIND_DENIED,
+        "exporter": KIND_DENIED,
+        "chamber": KIND_DENIED,
+    },
+    RecordKind.MRA_ACCEPTANCE: {
+        "au": (403, "NotMraCounterpart"),
+        "cn": OK,
+        "carrier": KIND_DENIED,
+        "exporter": KIND_DENIED,
+        "chamber": KIND_DENIED,
+    },
+    RecordKind.MRA_TERMINATION: {
+        "au": OK,
+        "cn": OK,
+        "carrier": KIND_DENIED,
+        "exporter": KIND_DENIED,
+        "chamber": KIND_DENIED,
+    },
+    RecordKind.PROPOSAL: {
+        "au": OK,
+        "cn": OK,
+        "carrier": KIND_DENIED,
+        "exporter": KIND_DENIED,
+        "chamber": KIND_DENIED,
+    },
+    RecordKind.APPROVAL: {
+        "au": (409, "AlreadyApproved"),  # the proposer's approval is counted already
+        "cn": OK,
+        "carrier": KIND_DENIED,
+        "exporter": KIND_DENIED,
+        "chamber": KIND_DENIED,
+    },
+    RecordKind.EXECUTION: {
+        "au": OK,
+        "cn": OK,
+        "carrier": KIND_DENIED,
+        "exporter": KIND_DENIED,
+        "chamber": KIND_DENIED,
+    },
+    RecordKind.KEY_ADDITION: dict.fromkeys(ROLES, OK),
+    RecordKind.KEY_REVOCATION: dict.fromkeys(ROLES, OK),
+}
+"""What each party gets from each write route (status, error code) on the demo world."""
+
+assert set(EXPECTED) == set(RecordKind)
+
+
+def allowed_role(kind: RecordKind) -> str:
+    """A party that may write ``kind`` (for tests of other failures)."""
+    return next(role for role in ROLES if EXPECTED[kind][role] == OK)
