@@ -47,9 +47,12 @@ contract GasBench {
         uint40 t = uint40(block.timestamp);
         IMembership.BootstrapAdministration[] memory admins =
             new IMembership.BootstrapAdministration[](3);
-        admins[0] = IMembership.BootstrapAdministration(DE, "DE", vm.addr(PK_DE), t - 1 days, t + 365 days);
-        admins[1] = IMembership.BootstrapAdministration(NL, "NL", vm.addr(PK_NL), t - 1 days, t + 365 days);
-        admins[2] = IMembership.BootstrapAdministration(CN, "CN", vm.addr(PK_CN), t - 1 days, t + 365 days);
+        admins[0] =
+            IMembership.BootstrapAdministration(DE, "DE", vm.addr(PK_DE), t - 1 days, t + 365 days);
+        admins[1] =
+            IMembership.BootstrapAdministration(NL, "NL", vm.addr(PK_NL), t - 1 days, t + 365 days);
+        admins[2] =
+            IMembership.BootstrapAdministration(CN, "CN", vm.addr(PK_CN), t - 1 days, t + 365 days);
         address[] memory relayers = new address[](1);
         relayers[0] = vm.addr(relayerPk);
         membership = new Membership(admins, relayers, 2);
@@ -66,7 +69,9 @@ contract GasBench {
         for (uint256 i; i < N; ++i) {
             ucrs[i] = keccak256(abi.encode("UCR", i));
             regs[i] = IConsignments.Registration(ucrs[i], "CN", "DE", EXPORTER, bytes32(0));
-            sigs[i] = _sig(PK_CARRIER, consignments.hashTypedData(consignments.hashRegistration(regs[i])));
+            sigs[i] = _sig(
+                PK_CARRIER, consignments.hashTypedData(consignments.hashRegistration(regs[i]))
+            );
         }
         consignments.registerBatch(regs, sigs); // tx: registerBatch100
 
@@ -80,7 +85,12 @@ contract GasBench {
         certificates.issueBatch(cs, sigs);
         bytes32 schemaId = attestations.registerSchema(
             "inspection(bytes32 report,uint8 result)",
-            _sig(PK_DE, attestations.hashTypedData(attestations.hashSchema("inspection(bytes32 report,uint8 result)")))
+            _sig(
+                PK_DE,
+                attestations.hashTypedData(
+                    attestations.hashSchema("inspection(bytes32 report,uint8 result)")
+                )
+            )
         );
         _postEvent(ucrs[0], 1000); // warms the nonce word (steady state)
 
@@ -89,22 +99,31 @@ contract GasBench {
         _postEvents(ucrs, 1, 1100); // postEvents 100, one consignment
         _postEvents(ucrs, N, 1200); // postEvents 100, distinct consignments
         ICertificates.CertificateIssue memory ci = _issueRecord(keccak256("CO:new"));
-        certificates.issue(ci, _sig(PK_ISSUER, certificates.hashTypedData(certificates.hashIssue(ci))));
+        certificates.issue(
+            ci, _sig(PK_ISSUER, certificates.hashTypedData(certificates.hashIssue(ci)))
+        );
         ICertificates.Drawdown memory d = ICertificates.Drawdown(certs[0], ucrs[0], 10);
-        certificates.drawDown(d, _sig(PK_EXPORTER, certificates.hashTypedData(certificates.hashDrawdown(d))));
+        certificates.drawDown(
+            d, _sig(PK_EXPORTER, certificates.hashTypedData(certificates.hashDrawdown(d)))
+        );
         ICertificates.Drawdown[] memory ds = new ICertificates.Drawdown[](N);
         for (uint256 i; i < N; ++i) {
             ds[i] = ICertificates.Drawdown(certs[i], ucrs[i], 10);
             if (i == 0) ds[i].consignmentId = ucrs[1];
-            sigs[i] = _sig(PK_EXPORTER, certificates.hashTypedData(certificates.hashDrawdown(ds[i])));
+            sigs[i] =
+                _sig(PK_EXPORTER, certificates.hashTypedData(certificates.hashDrawdown(ds[i])));
         }
         certificates.drawDownBatch(ds, sigs);
         IAttestations.Attestation memory a =
             IAttestations.Attestation(schemaId, 1, ucrs[0], keccak256("ok"), bytes32(0), 0);
-        attestations.attest(a, _sig(PK_DE, attestations.hashTypedData(attestations.hashAttestation(a))));
+        attestations.attest(
+            a, _sig(PK_DE, attestations.hashTypedData(attestations.hashAttestation(a)))
+        );
         IAttestations.Attestation[] memory as_ = new IAttestations.Attestation[](N);
         for (uint256 i; i < N; ++i) {
-            as_[i] = IAttestations.Attestation(schemaId, 1, ucrs[i], keccak256(abi.encode("ok", i)), bytes32(0), 0);
+            as_[i] = IAttestations.Attestation(
+                schemaId, 1, ucrs[i], keccak256(abi.encode("ok", i)), bytes32(0), 0
+            );
             sigs[i] = _sig(PK_DE, attestations.hashTypedData(attestations.hashAttestation(as_[i])));
         }
         attestations.attestBatch(as_, sigs);
@@ -113,7 +132,9 @@ contract GasBench {
 
     function _postEvent(bytes32 ucr, uint32 nonce) internal {
         IConsignments.EventRecord memory r = _event(ucr, nonce);
-        consignments.postEvent(r, _sig(PK_CARRIER, consignments.hashTypedData(consignments.hashEvent(r))));
+        consignments.postEvent(
+            r, _sig(PK_CARRIER, consignments.hashTypedData(consignments.hashEvent(r)))
+        );
     }
 
     function _postEvents(bytes32[] memory ucrs, uint256 distinct, uint32 firstNonce) internal {
@@ -126,17 +147,33 @@ contract GasBench {
         consignments.postEvents(rs, sigs);
     }
 
-    function _event(bytes32 ucr, uint32 nonce) internal view returns (IConsignments.EventRecord memory) {
+    function _event(bytes32 ucr, uint32 nonce)
+        internal
+        view
+        returns (IConsignments.EventRecord memory)
+    {
         return IConsignments.EventRecord({
             consignmentId: ucr,
-            meta: EventMeta.pack(20, 15, "CNSHA", uint40(block.timestamp - 60), "MSCU1234565", uint40(block.timestamp + 1 hours), nonce),
+            meta: EventMeta.pack(
+                20,
+                15,
+                "CNSHA",
+                uint40(block.timestamp - 60),
+                "MSCU1234565",
+                uint40(block.timestamp + 1 hours),
+                nonce
+            ),
             sealDigest: keccak256(abi.encode("seal", nonce)),
             documentsDigest: keccak256(abi.encode("docs", nonce)),
             epcisEventHash: keccak256(abi.encode("epcis", nonce))
         });
     }
 
-    function _issueRecord(bytes32 number) internal view returns (ICertificates.CertificateIssue memory) {
+    function _issueRecord(bytes32 number)
+        internal
+        view
+        returns (ICertificates.CertificateIssue memory)
+    {
         return ICertificates.CertificateIssue({
             certificateNumber: number,
             exporter: EXPORTER,

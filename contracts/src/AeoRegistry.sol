@@ -42,7 +42,9 @@ contract AeoRegistry is IAeoRegistry, MembershipClient {
     mapping(bytes32 pairKey => bytes32[] mraIds) private _pairMras;
 
     /// @param membership_ The Membership contract.
-    constructor(IMembership membership_) MembershipClient(membership_, "TradeLedger AeoRegistry", "1") {}
+    constructor(IMembership membership_)
+        MembershipClient(membership_, "TradeLedger AeoRegistry", "1")
+    {}
 
     // ------------------------------------------------------------------ AEO
 
@@ -109,7 +111,9 @@ contract AeoRegistry is IAeoRegistry, MembershipClient {
             acceptedAt: 0,
             terminatedAt: 0
         });
-        emit MraProposed(mraId, info.orgId, r.counterpart, signer, r.scope, r.validFrom, r.validUntil);
+        emit MraProposed(
+            mraId, info.orgId, r.counterpart, signer, r.scope, r.validFrom, r.validUntil
+        );
     }
 
     /// @inheritdoc IAeoRegistry
@@ -260,7 +264,14 @@ contract AeoRegistry is IAeoRegistry, MembershipClient {
             })
         );
         emit AeoCertified(
-            id, r.operatorId, administration, r.programme, r.validFrom, r.validUntil, signer, r.nonce
+            id,
+            r.operatorId,
+            administration,
+            r.programme,
+            r.validFrom,
+            r.validUntil,
+            signer,
+            r.nonce
         );
     }
 

@@ -106,8 +106,9 @@ contract Attestations is IAttestations, MembershipClient {
     /// @inheritdoc IAttestations
     function isValid(bytes32 uid) external view returns (bool) {
         Record memory r = _records[uid];
-        return r.attester != 0 && r.revokedAt == 0
-            && (r.expiresAt == 0 || block.timestamp < r.expiresAt);
+        return
+            r.attester != 0 && r.revokedAt == 0
+                && (r.expiresAt == 0 || block.timestamp < r.expiresAt);
     }
 
     /// @inheritdoc IAttestations
@@ -179,7 +180,9 @@ contract Attestations is IAttestations, MembershipClient {
             _authoriseCached(signer, uint40(block.timestamp), Kinds.MASK_ANY, cache);
         _checkAttestation(r);
         uid = _uid(info.orgId, structHash);
-        if (_records[uid].attester != 0) _fail(abi.encodeWithSelector(AttestationExists.selector, uid));
+        if (_records[uid].attester != 0) {
+            _fail(abi.encodeWithSelector(AttestationExists.selector, uid));
+        }
 
         _records[uid] = Record({
             attester: info.orgIndex,
@@ -230,7 +233,9 @@ contract Attestations is IAttestations, MembershipClient {
         if (attester != info.orgIndex) {
             _fail(abi.encodeWithSelector(NotAttester.selector, uid, info.orgId));
         }
-        if (rec.revokedAt != 0) _fail(abi.encodeWithSelector(AttestationAlreadyRevoked.selector, uid));
+        if (rec.revokedAt != 0) {
+            _fail(abi.encodeWithSelector(AttestationAlreadyRevoked.selector, uid));
+        }
         rec.revokedAt = uint40(block.timestamp);
         emit AttestationRevoked(uid, info.orgId, signer, r.reasonDigest);
     }

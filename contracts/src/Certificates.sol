@@ -144,7 +144,11 @@ contract Certificates is ICertificates, MembershipClient {
     }
 
     /// @inheritdoc ICertificates
-    function certificateId(bytes32 issuer, bytes32 certificateNumber) public pure returns (bytes32) {
+    function certificateId(bytes32 issuer, bytes32 certificateNumber)
+        public
+        pure
+        returns (bytes32)
+    {
         return keccak256(abi.encode(issuer, certificateNumber));
     }
 

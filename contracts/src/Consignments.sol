@@ -203,7 +203,9 @@ contract Consignments is IConsignments, MembershipClient {
         );
     }
 
-    function _postEvent(EventRecord calldata r, Sig calldata sig, SignerCache memory cache) private {
+    function _postEvent(EventRecord calldata r, Sig calldata sig, SignerCache memory cache)
+        private
+    {
         bytes32 meta = r.meta;
         (address signer, bytes32 digest) = _recover(hashEvent(r), sig);
         KeyInfo memory info =
@@ -214,7 +216,9 @@ contract Consignments is IConsignments, MembershipClient {
 
         bytes32 id = r.consignmentId;
         Chain memory chain = _chains[id];
-        if (chain.head == bytes28(0)) _fail(abi.encodeWithSelector(UnknownConsignment.selector, id));
+        if (chain.head == bytes28(0)) {
+            _fail(abi.encodeWithSelector(UnknownConsignment.selector, id));
+        }
         if ((1 << info.kind) & _POSTERS == 0) _checkParty(id, info);
         if (chain.eventCount == type(uint32).max) {
             _fail(abi.encodeWithSelector(EventCountOverflow.selector, id));
@@ -255,7 +259,9 @@ contract Consignments is IConsignments, MembershipClient {
             _fail(abi.encodeWithSelector(InvalidDisposition.selector, disposition));
         }
         bytes5 location = EventMeta.location(meta);
-        if (location == bytes5(0)) _fail(abi.encodeWithSelector(InvalidLocation.selector, location));
+        if (location == bytes5(0)) {
+            _fail(abi.encodeWithSelector(InvalidLocation.selector, location));
+        }
     }
 
     function _checkParty(bytes32 id, KeyInfo memory info) private view {

@@ -87,10 +87,7 @@ contract Membership is IMembership, SignedRecords {
         if (_proposals[proposalId].action != 0) revert ProposalExists(proposalId);
 
         _proposals[proposalId] = ProposalState({
-            action: proposal.action,
-            approvals: 1,
-            expiresAt: proposal.expiresAt,
-            executed: false
+            action: proposal.action, approvals: 1, expiresAt: proposal.expiresAt, executed: false
         });
         _approvals[proposalId][info.orgId] = true;
         emit ProposalCreated(proposalId, info.orgId, proposal.action, proposal);
@@ -157,7 +154,9 @@ contract Membership is IMembership, SignedRecords {
         (address signer,) = _recover(hashKeyAddition(record), sig);
         KeyInfo memory info = _authorise(signer, uint40(block.timestamp), Kinds.MASK_ANY);
         if (info.orgId != record.orgId) revert NotOrganisationKey(info.orgId, record.orgId);
-        _registerKey(record.orgId, record.key, record.validFrom, record.validUntil, signer, bytes32(0));
+        _registerKey(
+            record.orgId, record.key, record.validFrom, record.validUntil, signer, bytes32(0)
+        );
     }
 
     /// @inheritdoc IMembership
@@ -299,7 +298,9 @@ contract Membership is IMembership, SignedRecords {
     }
 
     function _admit(bytes32 orgId, uint8 kind, bytes2 country, bytes32 proposalId) private {
-        if (orgId == bytes32(0) || _organisations[orgId].index != 0) revert OrganisationExists(orgId);
+        if (orgId == bytes32(0) || _organisations[orgId].index != 0) {
+            revert OrganisationExists(orgId);
+        }
         if (country == bytes2(0)) revert InvalidCountry(country);
         Config memory c = _config;
         uint32 index = c.organisationCount + 1;
@@ -324,11 +325,14 @@ contract Membership is IMembership, SignedRecords {
         address signer,
         bytes32 proposalId
     ) private {
-        if (key_ == address(0) || _keys[key_].orgId != bytes32(0)) revert KeyAlreadyRegistered(key_);
+        if (key_ == address(0) || _keys[key_].orgId != bytes32(0)) {
+            revert KeyAlreadyRegistered(key_);
+        }
         if (validUntil <= validFrom || validUntil <= block.timestamp) {
             revert InvalidValidity(validFrom, validUntil);
         }
-        _keys[key_] = Key({orgId: orgId, validFrom: validFrom, validUntil: validUntil, revokedAt: 0});
+        _keys[key_] =
+            Key({orgId: orgId, validFrom: validFrom, validUntil: validUntil, revokedAt: 0});
         emit SigningKeyAdded(orgId, key_, validFrom, validUntil, signer, proposalId);
     }
 

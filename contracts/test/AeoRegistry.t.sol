@@ -76,7 +76,9 @@ contract AeoRegistryTest is Fixture {
     function test_applyAction_revertsForUnknownProgramme() public {
         IAeoRegistry.AeoAction memory a = _aeoAction(1, EXPORTER, "CTPAT");
         ISignedRecords.Sig memory sig = _sig(PK_CUSTOMS_CN, aeo.hashTypedData(aeo.hashAeoAction(a)));
-        vm.expectRevert(abi.encodeWithSelector(IAeoRegistry.UnknownProgramme.selector, bytes8("CTPAT")));
+        vm.expectRevert(
+            abi.encodeWithSelector(IAeoRegistry.UnknownProgramme.selector, bytes8("CTPAT"))
+        );
         aeo.applyAction(a, sig);
     }
 
@@ -84,7 +86,9 @@ contract AeoRegistryTest is Fixture {
         IAeoRegistry.AeoAction memory a = _aeoAction(1, ISSUER, "AEOS");
         ISignedRecords.Sig memory sig = _sig(PK_CUSTOMS_CN, aeo.hashTypedData(aeo.hashAeoAction(a)));
         vm.expectRevert(
-            abi.encodeWithSelector(IAeoRegistry.InvalidOperator.selector, ISSUER, Kinds.ISSUING_BODY)
+            abi.encodeWithSelector(
+                IAeoRegistry.InvalidOperator.selector, ISSUER, Kinds.ISSUING_BODY
+            )
         );
         aeo.applyAction(a, sig);
     }
@@ -113,7 +117,9 @@ contract AeoRegistryTest is Fixture {
         ISignedRecords.Sig memory sig = _sig(PK_CUSTOMS_CN, aeo.hashTypedData(aeo.hashAeoAction(a)));
         vm.warp(a.deadline + 1);
         vm.expectRevert(
-            abi.encodeWithSelector(ISignedRecords.DeadlineExpired.selector, a.deadline, a.deadline + 1)
+            abi.encodeWithSelector(
+                ISignedRecords.DeadlineExpired.selector, a.deadline, a.deadline + 1
+            )
         );
         aeo.applyAction(a, sig);
     }
@@ -150,7 +156,9 @@ contract AeoRegistryTest is Fixture {
         IAeoRegistry.AeoAction memory a = _aeoAction(2, EXPORTER, "AEOF");
         ISignedRecords.Sig memory sig = _sig(PK_CUSTOMS_CN, aeo.hashTypedData(aeo.hashAeoAction(a)));
         vm.expectEmit(true, true, true, true, address(aeo));
-        emit IAeoRegistry.AeoSuspended(certId, EXPORTER, CUSTOMS_CN, vm.addr(PK_CUSTOMS_CN), a.nonce);
+        emit IAeoRegistry.AeoSuspended(
+            certId, EXPORTER, CUSTOMS_CN, vm.addr(PK_CUSTOMS_CN), a.nonce
+        );
         aeo.applyAction(a, sig);
     }
 
@@ -201,28 +209,34 @@ contract AeoRegistryTest is Fixture {
 
     function test_proposeMra_revertsForNonCustomsCounterpart() public {
         IAeoRegistry.MraProposal memory r = _mraProposal(CARRIER, 0x6);
-        ISignedRecords.Sig memory sig = _sig(PK_CUSTOMS_CN, aeo.hashTypedData(aeo.hashMraProposal(r)));
+        ISignedRecords.Sig memory sig =
+            _sig(PK_CUSTOMS_CN, aeo.hashTypedData(aeo.hashMraProposal(r)));
         vm.expectRevert(abi.encodeWithSelector(IAeoRegistry.InvalidCounterpart.selector, CARRIER));
         aeo.proposeMra(r, sig);
     }
 
     function test_proposeMra_revertsForSelf() public {
         IAeoRegistry.MraProposal memory r = _mraProposal(CUSTOMS_CN, 0x6);
-        ISignedRecords.Sig memory sig = _sig(PK_CUSTOMS_CN, aeo.hashTypedData(aeo.hashMraProposal(r)));
-        vm.expectRevert(abi.encodeWithSelector(IAeoRegistry.InvalidCounterpart.selector, CUSTOMS_CN));
+        ISignedRecords.Sig memory sig =
+            _sig(PK_CUSTOMS_CN, aeo.hashTypedData(aeo.hashMraProposal(r)));
+        vm.expectRevert(
+            abi.encodeWithSelector(IAeoRegistry.InvalidCounterpart.selector, CUSTOMS_CN)
+        );
         aeo.proposeMra(r, sig);
     }
 
     function test_proposeMra_revertsForInvalidScope() public {
         IAeoRegistry.MraProposal memory r = _mraProposal(CUSTOMS_DE, 0x8);
-        ISignedRecords.Sig memory sig = _sig(PK_CUSTOMS_CN, aeo.hashTypedData(aeo.hashMraProposal(r)));
+        ISignedRecords.Sig memory sig =
+            _sig(PK_CUSTOMS_CN, aeo.hashTypedData(aeo.hashMraProposal(r)));
         vm.expectRevert(abi.encodeWithSelector(IAeoRegistry.InvalidScope.selector, 0x8));
         aeo.proposeMra(r, sig);
     }
 
     function test_proposeMra_revertsWhenReplayed() public {
         IAeoRegistry.MraProposal memory r = _mraProposal(CUSTOMS_DE, 0x6);
-        ISignedRecords.Sig memory sig = _sig(PK_CUSTOMS_CN, aeo.hashTypedData(aeo.hashMraProposal(r)));
+        ISignedRecords.Sig memory sig =
+            _sig(PK_CUSTOMS_CN, aeo.hashTypedData(aeo.hashMraProposal(r)));
         bytes32 id = aeo.proposeMra(r, sig);
         vm.expectRevert(abi.encodeWithSelector(IAeoRegistry.MraExists.selector, id));
         aeo.proposeMra(r, sig);
@@ -230,14 +244,18 @@ contract AeoRegistryTest is Fixture {
 
     function test_acceptMra_revertsForProposer() public {
         bytes32 id = _proposeMra(_mraProposal(CUSTOMS_DE, 0x6), PK_CUSTOMS_CN);
-        ISignedRecords.Sig memory sig = _sig(PK_CUSTOMS_CN, aeo.hashTypedData(aeo.hashMraAcceptance(id)));
-        vm.expectRevert(abi.encodeWithSelector(IAeoRegistry.NotMraCounterpart.selector, id, CUSTOMS_CN));
+        ISignedRecords.Sig memory sig =
+            _sig(PK_CUSTOMS_CN, aeo.hashTypedData(aeo.hashMraAcceptance(id)));
+        vm.expectRevert(
+            abi.encodeWithSelector(IAeoRegistry.NotMraCounterpart.selector, id, CUSTOMS_CN)
+        );
         aeo.acceptMra(id, sig);
     }
 
     function test_acceptMra_revertsWhenReplayed() public {
         bytes32 id = _proposeMra(_mraProposal(CUSTOMS_DE, 0x6), PK_CUSTOMS_CN);
-        ISignedRecords.Sig memory sig = _sig(PK_CUSTOMS_DE, aeo.hashTypedData(aeo.hashMraAcceptance(id)));
+        ISignedRecords.Sig memory sig =
+            _sig(PK_CUSTOMS_DE, aeo.hashTypedData(aeo.hashMraAcceptance(id)));
         aeo.acceptMra(id, sig);
         vm.expectRevert(abi.encodeWithSelector(IAeoRegistry.MraNotPending.selector, id));
         aeo.acceptMra(id, sig);
@@ -245,7 +263,8 @@ contract AeoRegistryTest is Fixture {
 
     function test_acceptMra_revertsForUnknown() public {
         bytes32 id = keccak256("none");
-        ISignedRecords.Sig memory sig = _sig(PK_CUSTOMS_DE, aeo.hashTypedData(aeo.hashMraAcceptance(id)));
+        ISignedRecords.Sig memory sig =
+            _sig(PK_CUSTOMS_DE, aeo.hashTypedData(aeo.hashMraAcceptance(id)));
         vm.expectRevert(abi.encodeWithSelector(IAeoRegistry.UnknownMra.selector, id));
         aeo.acceptMra(id, sig);
     }
@@ -320,15 +339,17 @@ contract AeoRegistryTest is Fixture {
         assertTrue(aeo.recognition(EXPORTER, CUSTOMS_CN, T0 + 9).recognised, "before suspension");
         assertFalse(aeo.recognition(EXPORTER, CUSTOMS_CN, T0 + 15).recognised, "suspended");
         assertTrue(aeo.recognition(EXPORTER, CUSTOMS_CN, T0 + 25).recognised, "reinstated");
+        assertFalse(aeo.recognition(EXPORTER, CUSTOMS_CN, T0 + 3 * 365 days).recognised, "expired");
         assertFalse(
-            aeo.recognition(EXPORTER, CUSTOMS_CN, T0 + 3 * 365 days).recognised, "expired"
+            aeo.recognition(EXPORTER, CUSTOMS_CN, T0 - 1).recognised, "before certification"
         );
-        assertFalse(aeo.recognition(EXPORTER, CUSTOMS_CN, T0 - 1).recognised, "before certification");
     }
 
-    function testFuzz_recognition_matchesMraWindow(uint40 at, uint40 acceptDelay, uint40 terminateDelay)
-        public
-    {
+    function testFuzz_recognition_matchesMraWindow(
+        uint40 at,
+        uint40 acceptDelay,
+        uint40 terminateDelay
+    ) public {
         acceptDelay = uint40(bound(acceptDelay, 0, 100 days));
         terminateDelay = uint40(bound(terminateDelay, 1, 100 days));
         bytes32 id = _proposeMra(_mraProposal(CUSTOMS_DE, 0x4), PK_CUSTOMS_CN);
@@ -347,7 +368,9 @@ contract AeoRegistryTest is Fixture {
         IAeoRegistry.AeoAction memory a = _aeoAction(1, keccak256("org:none"), "AEOS");
         ISignedRecords.Sig memory sig = _sig(PK_CUSTOMS_CN, aeo.hashTypedData(aeo.hashAeoAction(a)));
         vm.expectRevert(
-            abi.encodeWithSelector(ISignedRecords.UnknownOrganisation.selector, keccak256("org:none"))
+            abi.encodeWithSelector(
+                ISignedRecords.UnknownOrganisation.selector, keccak256("org:none")
+            )
         );
         aeo.applyAction(a, sig);
     }
@@ -397,7 +420,8 @@ contract AeoRegistryTest is Fixture {
     function test_proposeMra_revertsForInvalidValidity() public {
         IAeoRegistry.MraProposal memory r = _mraProposal(CUSTOMS_DE, 0x6);
         r.validUntil = r.validFrom;
-        ISignedRecords.Sig memory sig = _sig(PK_CUSTOMS_CN, aeo.hashTypedData(aeo.hashMraProposal(r)));
+        ISignedRecords.Sig memory sig =
+            _sig(PK_CUSTOMS_CN, aeo.hashTypedData(aeo.hashMraProposal(r)));
         vm.expectRevert(
             abi.encodeWithSelector(IAeoRegistry.InvalidValidity.selector, r.validFrom, r.validUntil)
         );
@@ -415,7 +439,8 @@ contract AeoRegistryTest is Fixture {
 
     function test_proposeMra_emitsProposed() public {
         IAeoRegistry.MraProposal memory r = _mraProposal(CUSTOMS_DE, 0x6);
-        ISignedRecords.Sig memory sig = _sig(PK_CUSTOMS_CN, aeo.hashTypedData(aeo.hashMraProposal(r)));
+        ISignedRecords.Sig memory sig =
+            _sig(PK_CUSTOMS_CN, aeo.hashTypedData(aeo.hashMraProposal(r)));
         bytes32 id = keccak256(abi.encode(CUSTOMS_CN, aeo.hashMraProposal(r)));
         vm.expectEmit(true, true, true, true, address(aeo));
         emit IAeoRegistry.MraProposed(
@@ -429,7 +454,8 @@ contract AeoRegistryTest is Fixture {
         r.validUntil = T0 + 10 days;
         bytes32 id = _proposeMra(r, PK_CUSTOMS_CN);
         vm.warp(T0 + 10 days);
-        ISignedRecords.Sig memory sig = _sig(PK_CUSTOMS_DE, aeo.hashTypedData(aeo.hashMraAcceptance(id)));
+        ISignedRecords.Sig memory sig =
+            _sig(PK_CUSTOMS_DE, aeo.hashTypedData(aeo.hashMraAcceptance(id)));
         vm.expectRevert(abi.encodeWithSelector(IAeoRegistry.MraNotPending.selector, id));
         aeo.acceptMra(id, sig);
     }
@@ -437,7 +463,8 @@ contract AeoRegistryTest is Fixture {
     function test_acceptMra_revertsAfterWithdrawal() public {
         bytes32 id = _proposeMra(_mraProposal(CUSTOMS_DE, 0x6), PK_CUSTOMS_CN);
         _terminateMra(id, PK_CUSTOMS_CN);
-        ISignedRecords.Sig memory sig = _sig(PK_CUSTOMS_DE, aeo.hashTypedData(aeo.hashMraAcceptance(id)));
+        ISignedRecords.Sig memory sig =
+            _sig(PK_CUSTOMS_DE, aeo.hashTypedData(aeo.hashMraAcceptance(id)));
         vm.expectRevert(abi.encodeWithSelector(IAeoRegistry.MraNotPending.selector, id));
         aeo.acceptMra(id, sig);
     }

@@ -71,7 +71,11 @@ contract AttestationsTest is Fixture {
     function test_hashSchema_matchesTypeString() public view {
         assertEq(
             attestations.hashSchema(SCHEMA),
-            keccak256(abi.encode(keccak256("SchemaRegistration(string definition)"), keccak256(bytes(SCHEMA)))),
+            keccak256(
+                abi.encode(
+                    keccak256("SchemaRegistration(string definition)"), keccak256(bytes(SCHEMA))
+                )
+            ),
             "struct hash"
         );
     }
@@ -80,8 +84,7 @@ contract AttestationsTest is Fixture {
 
     function test_attest_recordsAndIsValid() public {
         IAttestations.Attestation memory r = _attestation(schemaId, UCR, keccak256("ok"));
-        bytes32 expectedUid =
-            keccak256(abi.encode(CUSTOMS_DE, attestations.hashAttestation(r)));
+        bytes32 expectedUid = keccak256(abi.encode(CUSTOMS_DE, attestations.hashAttestation(r)));
         ISignedRecords.Sig memory sig = _signAttestation(r, PK_CUSTOMS_DE);
         vm.expectEmit(true, true, true, true, address(attestations));
         emit IAttestations.Attested(
@@ -124,7 +127,9 @@ contract AttestationsTest is Fixture {
     function test_attest_revertsForUnknownSchema() public {
         IAttestations.Attestation memory r = _attestation(keccak256("nope"), UCR, keccak256("ok"));
         ISignedRecords.Sig memory sig = _signAttestation(r, PK_CUSTOMS_DE);
-        vm.expectRevert(abi.encodeWithSelector(IAttestations.UnknownSchema.selector, keccak256("nope")));
+        vm.expectRevert(
+            abi.encodeWithSelector(IAttestations.UnknownSchema.selector, keccak256("nope"))
+        );
         attestations.attest(r, sig);
     }
 
@@ -137,7 +142,8 @@ contract AttestationsTest is Fixture {
     }
 
     function test_attest_revertsForUnknownAttestationSubject() public {
-        IAttestations.Attestation memory r = _attestation(schemaId, keccak256("uid?"), keccak256("ok"));
+        IAttestations.Attestation memory r =
+            _attestation(schemaId, keccak256("uid?"), keccak256("ok"));
         r.subjectType = 4;
         ISignedRecords.Sig memory sig = _signAttestation(r, PK_CUSTOMS_DE);
         vm.expectRevert(
@@ -254,7 +260,9 @@ contract AttestationsTest is Fixture {
         (IAttestations.Revocation memory r, ISignedRecords.Sig memory sig) =
             _revocation(uid, PK_CUSTOMS_DE);
         vm.expectEmit(true, true, true, true, address(attestations));
-        emit IAttestations.AttestationRevoked(uid, CUSTOMS_DE, vm.addr(PK_CUSTOMS_DE), keccak256("withdrawn"));
+        emit IAttestations.AttestationRevoked(
+            uid, CUSTOMS_DE, vm.addr(PK_CUSTOMS_DE), keccak256("withdrawn")
+        );
         attestations.revoke(r, sig);
         assertFalse(attestations.isValid(uid), "revoked");
         assertEq(attestations.attestation(uid).revokedAt, T0, "revokedAt");
@@ -273,7 +281,9 @@ contract AttestationsTest is Fixture {
         (IAttestations.Revocation memory r, ISignedRecords.Sig memory sig) =
             _revocation(uid, PK_CUSTOMS_DE);
         attestations.revoke(r, sig);
-        vm.expectRevert(abi.encodeWithSelector(IAttestations.AttestationAlreadyRevoked.selector, uid));
+        vm.expectRevert(
+            abi.encodeWithSelector(IAttestations.AttestationAlreadyRevoked.selector, uid)
+        );
         attestations.revoke(r, sig);
     }
 
@@ -361,7 +371,9 @@ contract AttestationsTest is Fixture {
     function test_attest_revertsForZeroSubject() public {
         IAttestations.Attestation memory r = _attestation(schemaId, bytes32(0), keccak256("ok"));
         ISignedRecords.Sig memory sig = _signAttestation(r, PK_CUSTOMS_DE);
-        vm.expectRevert(abi.encodeWithSelector(IAttestations.InvalidSubject.selector, 1, bytes32(0)));
+        vm.expectRevert(
+            abi.encodeWithSelector(IAttestations.InvalidSubject.selector, 1, bytes32(0))
+        );
         attestations.attest(r, sig);
     }
 

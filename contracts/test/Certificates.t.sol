@@ -136,7 +136,9 @@ contract CertificatesTest is Fixture {
         r.validUntil = r.validFrom;
         ISignedRecords.Sig memory sig = _signIssue(r, PK_ISSUER);
         vm.expectRevert(
-            abi.encodeWithSelector(ICertificates.InvalidValidity.selector, r.validFrom, r.validUntil)
+            abi.encodeWithSelector(
+                ICertificates.InvalidValidity.selector, r.validFrom, r.validUntil
+            )
         );
         certificates.issue(r, sig);
     }
@@ -198,8 +200,14 @@ contract CertificatesTest is Fixture {
 
     // ------------------------------------------------------------------ revoke
 
-    function _revocation(uint256 pk) internal view returns (ICertificates.CertificateRevocation memory r, ISignedRecords.Sig memory sig) {
-        r = ICertificates.CertificateRevocation({certificateNumber: NUMBER, reasonDigest: keccak256("fraud")});
+    function _revocation(uint256 pk)
+        internal
+        view
+        returns (ICertificates.CertificateRevocation memory r, ISignedRecords.Sig memory sig)
+    {
+        r = ICertificates.CertificateRevocation({
+            certificateNumber: NUMBER, reasonDigest: keccak256("fraud")
+        });
         sig = _sig(pk, certificates.hashTypedData(certificates.hashRevocation(r)));
     }
 
@@ -207,7 +215,9 @@ contract CertificatesTest is Fixture {
         (ICertificates.CertificateRevocation memory r, ISignedRecords.Sig memory sig) =
             _revocation(PK_ISSUER);
         vm.expectEmit(true, true, true, true, address(certificates));
-        emit ICertificates.CertificateRevoked(certId, ISSUER, vm.addr(PK_ISSUER), keccak256("fraud"));
+        emit ICertificates.CertificateRevoked(
+            certId, ISSUER, vm.addr(PK_ISSUER), keccak256("fraud")
+        );
         certificates.revoke(r, sig);
         assertEq(certificates.certificate(certId).status, 2, "revoked");
     }
@@ -342,9 +352,7 @@ contract CertificatesTest is Fixture {
 
     function test_drawDown_revertsForUnknownCertificate() public {
         ICertificates.Drawdown memory r = ICertificates.Drawdown({
-            certificateId: keccak256("forged"),
-            consignmentId: UCR1,
-            quantity: 1
+            certificateId: keccak256("forged"), consignmentId: UCR1, quantity: 1
         });
         ISignedRecords.Sig memory sig = _signDrawdown(r, PK_EXPORTER);
         vm.expectRevert(
@@ -355,9 +363,7 @@ contract CertificatesTest is Fixture {
 
     function test_drawDown_revertsForUnknownConsignment() public {
         ICertificates.Drawdown memory r = ICertificates.Drawdown({
-            certificateId: certId,
-            consignmentId: keccak256("nope"),
-            quantity: 1
+            certificateId: certId, consignmentId: keccak256("nope"), quantity: 1
         });
         ISignedRecords.Sig memory sig = _signDrawdown(r, PK_EXPORTER);
         vm.expectRevert(
@@ -547,7 +553,9 @@ contract CertificatesTest is Fixture {
 
     function test_issueBatch_revertsOnLengthMismatch() public {
         vm.expectRevert(abi.encodeWithSelector(ISignedRecords.LengthMismatch.selector, 2, 0));
-        certificates.issueBatch(new ICertificates.CertificateIssue[](2), new ISignedRecords.Sig[](0));
+        certificates.issueBatch(
+            new ICertificates.CertificateIssue[](2), new ISignedRecords.Sig[](0)
+        );
     }
 
     function test_revoke_revertsWhenRelayerNotAllowed() public {

@@ -184,7 +184,11 @@ contract ConsignmentsTest is Fixture {
             )
         );
         assertEq(consignments.hashEvent(r), expected, "struct hash");
-        assertEq(consignments.EVENT_TYPEHASH(), bytes32(uint256(0x3aeff2b2369ad2940f4cf53c4afce40074410aca6481fded2f19f7d775caf431)), "typehash as documented");
+        assertEq(
+            consignments.EVENT_TYPEHASH(),
+            bytes32(uint256(0x3aeff2b2369ad2940f4cf53c4afce40074410aca6481fded2f19f7d775caf431)),
+            "typehash as documented"
+        );
     }
 
     function test_postEvent_allowsConsignmentParty() public {
@@ -482,8 +486,13 @@ contract ConsignmentsTest is Fixture {
             nonce: 0x11223344
         });
         bytes memory expected = abi.encodePacked(
-            uint8(20), uint8(15), bytes5("NLRTM"), uint40(0x0102030405), bytes11("MSCU1234565"),
-            uint40(0x0a0b0c0d0e), uint32(0x11223344)
+            uint8(20),
+            uint8(15),
+            bytes5("NLRTM"),
+            uint40(0x0102030405),
+            bytes11("MSCU1234565"),
+            uint40(0x0a0b0c0d0e),
+            uint32(0x11223344)
         );
         assertEq(expected.length, 32, "32 bytes");
         assertEq(consignments.packEventMeta(f), bytes32(expected), "layout");
@@ -534,9 +543,12 @@ contract ConsignmentsTest is Fixture {
         consignments.postEvent(r, sig);
     }
 
-    function testFuzz_postEvent_keyWindow(uint40 from, uint40 length, uint40 eventTime, uint40 nowTs)
-        public
-    {
+    function testFuzz_postEvent_keyWindow(
+        uint40 from,
+        uint40 length,
+        uint40 eventTime,
+        uint40 nowTs
+    ) public {
         uint256 pk = 0xCA0077;
         from = uint40(bound(from, T0, T0 + 100 days));
         length = uint40(bound(length, 1, 100 days));

@@ -117,7 +117,8 @@ contract GasTest is Fixture {
     }
 
     function test_gas_postEvents_100_tenConsignments() public {
-        (IConsignments.EventRecord[] memory rs, ISignedRecords.Sig[] memory sigs) = _events(10, 1001);
+        (IConsignments.EventRecord[] memory rs, ISignedRecords.Sig[] memory sigs) =
+            _events(10, 1001);
         _measure(
             "postEvents100.ten",
             address(consignments),
@@ -142,7 +143,9 @@ contract GasTest is Fixture {
     function test_gas_register_single() public {
         IConsignments.Registration memory r = _registration(keccak256("UCR:new"));
         ISignedRecords.Sig memory sig = _signRegistration(r, PK_CARRIER);
-        _measure("register", address(consignments), abi.encodeCall(consignments.register, (r, sig)), 1);
+        _measure(
+            "register", address(consignments), abi.encodeCall(consignments.register, (r, sig)), 1
+        );
     }
 
     function test_gas_registerBatch_100() public {
@@ -165,8 +168,9 @@ contract GasTest is Fixture {
     function test_gas_issue_single() public {
         ICertificates.CertificateIssue memory r = _issueRecord(keccak256("CO:new"), 1000);
         ISignedRecords.Sig memory sig = _signIssue(r, PK_ISSUER);
-        uint256 total =
-            _measure("issue", address(certificates), abi.encodeCall(certificates.issue, (r, sig)), 1);
+        uint256 total = _measure(
+            "issue", address(certificates), abi.encodeCall(certificates.issue, (r, sig)), 1
+        );
         assertLe(total, 110_000, "certificate issue budget");
     }
 
@@ -174,14 +178,18 @@ contract GasTest is Fixture {
         ICertificates.Drawdown memory r =
             ICertificates.Drawdown({certificateId: certs[0], consignmentId: ucrs[0], quantity: 10});
         ISignedRecords.Sig memory sig = _signDrawdown(r, PK_EXPORTER);
-        _measure("drawDown", address(certificates), abi.encodeCall(certificates.drawDown, (r, sig)), 1);
+        _measure(
+            "drawDown", address(certificates), abi.encodeCall(certificates.drawDown, (r, sig)), 1
+        );
     }
 
     function test_gas_drawDownBatch_100_distinctCertificates() public {
         ICertificates.Drawdown[] memory rs = new ICertificates.Drawdown[](N);
         ISignedRecords.Sig[] memory sigs = new ISignedRecords.Sig[](N);
         for (uint256 i; i < N; ++i) {
-            rs[i] = ICertificates.Drawdown({certificateId: certs[i], consignmentId: ucrs[i], quantity: 10});
+            rs[i] = ICertificates.Drawdown({
+                certificateId: certs[i], consignmentId: ucrs[i], quantity: 10
+            });
             sigs[i] = _signDrawdown(rs[i], PK_EXPORTER);
         }
         _measure(
@@ -196,7 +204,9 @@ contract GasTest is Fixture {
         ICertificates.Drawdown[] memory rs = new ICertificates.Drawdown[](N);
         ISignedRecords.Sig[] memory sigs = new ISignedRecords.Sig[](N);
         for (uint256 i; i < N; ++i) {
-            rs[i] = ICertificates.Drawdown({certificateId: certs[0], consignmentId: ucrs[i], quantity: 10});
+            rs[i] = ICertificates.Drawdown({
+                certificateId: certs[0], consignmentId: ucrs[i], quantity: 10
+            });
             sigs[i] = _signDrawdown(rs[i], PK_EXPORTER);
         }
         _measure(
@@ -212,8 +222,9 @@ contract GasTest is Fixture {
     function test_gas_attest_single() public {
         IAttestations.Attestation memory r = _attestation(schemaId, ucrs[0], keccak256("ok"));
         ISignedRecords.Sig memory sig = _signAttestation(r, PK_CUSTOMS_DE);
-        uint256 total =
-            _measure("attest", address(attestations), abi.encodeCall(attestations.attest, (r, sig)), 1);
+        uint256 total = _measure(
+            "attest", address(attestations), abi.encodeCall(attestations.attest, (r, sig)), 1
+        );
         assertLe(total, 80_000, "attestation budget");
     }
 

@@ -72,7 +72,9 @@ contract HashingTest is Fixture {
         );
         assertEq(
             membership.hashKeyRevocation(IMembership.KeyRevocation(orgId, key)),
-            keccak256(abi.encode(keccak256("KeyRevocation(bytes32 orgId,address key)"), orgId, key)),
+            keccak256(
+                abi.encode(keccak256("KeyRevocation(bytes32 orgId,address key)"), orgId, key)
+            ),
             "key revocation"
         );
         assertEq(
@@ -117,9 +119,8 @@ contract HashingTest is Fixture {
             f.eventTime,
             f.container
         );
-        bytes memory tail = abi.encode(
-            r.sealDigest, r.documentsDigest, r.epcisEventHash, f.nonce, f.deadline
-        );
+        bytes memory tail =
+            abi.encode(r.sealDigest, r.documentsDigest, r.epcisEventHash, f.nonce, f.deadline);
         assertEq(consignments.hashEvent(r), keccak256(bytes.concat(head, tail)), "event");
     }
 
@@ -145,7 +146,9 @@ contract HashingTest is Fixture {
             certificates.hashDrawdown(d),
             keccak256(
                 abi.encode(
-                    keccak256("Drawdown(bytes32 certificateId,bytes32 consignmentId,uint64 quantity)"),
+                    keccak256(
+                        "Drawdown(bytes32 certificateId,bytes32 consignmentId,uint64 quantity)"
+                    ),
                     d.certificateId,
                     d.consignmentId,
                     d.quantity
@@ -157,7 +160,9 @@ contract HashingTest is Fixture {
             certificates.hashRevocation(v),
             keccak256(
                 abi.encode(
-                    keccak256("CertificateRevocation(bytes32 certificateNumber,bytes32 reasonDigest)"),
+                    keccak256(
+                        "CertificateRevocation(bytes32 certificateNumber,bytes32 reasonDigest)"
+                    ),
                     v.certificateNumber,
                     v.reasonDigest
                 )
@@ -202,7 +207,9 @@ contract HashingTest is Fixture {
         assertEq(
             attestations.hashSchema(definition),
             keccak256(
-                abi.encode(keccak256("SchemaRegistration(string definition)"), keccak256(bytes(definition)))
+                abi.encode(
+                    keccak256("SchemaRegistration(string definition)"), keccak256(bytes(definition))
+                )
             ),
             "schema"
         );

@@ -68,7 +68,9 @@ contract MembershipTest is Fixture {
         admins[0] = _bootstrap(CUSTOMS_DE, "DE", PK_CUSTOMS_DE);
         admins[1] = _bootstrap(CUSTOMS_NL, "NL", PK_CUSTOMS_DE);
         vm.expectRevert(
-            abi.encodeWithSelector(IMembership.KeyAlreadyRegistered.selector, vm.addr(PK_CUSTOMS_DE))
+            abi.encodeWithSelector(
+                IMembership.KeyAlreadyRegistered.selector, vm.addr(PK_CUSTOMS_DE)
+            )
         );
         new Membership(admins, new address[](0), 1);
     }
@@ -106,7 +108,9 @@ contract MembershipTest is Fixture {
             ),
             "proposal"
         );
-        assertEq(membership.APPROVAL_TYPEHASH(), keccak256("Approval(bytes32 proposalId)"), "approval");
+        assertEq(
+            membership.APPROVAL_TYPEHASH(), keccak256("Approval(bytes32 proposalId)"), "approval"
+        );
         assertEq(
             membership.KEY_ADDITION_TYPEHASH(),
             keccak256("KeyAddition(bytes32 orgId,address key,uint40 validFrom,uint40 validUntil)"),
@@ -195,7 +199,9 @@ contract MembershipTest is Fixture {
         p.expiresAt = uint40(block.timestamp + 31 days);
         bytes32 id = membership.hashProposal(p);
         ISignedRecords.Sig memory sig = _sig(PK_CUSTOMS_DE, membership.hashTypedData(id));
-        vm.expectRevert(abi.encodeWithSelector(IMembership.ProposalExpired.selector, id, p.expiresAt));
+        vm.expectRevert(
+            abi.encodeWithSelector(IMembership.ProposalExpired.selector, id, p.expiresAt)
+        );
         membership.propose(p, sig);
     }
 
@@ -239,7 +245,9 @@ contract MembershipTest is Fixture {
         bytes32 id = _propose(p, PK_CUSTOMS_DE);
         ISignedRecords.Sig memory sig =
             _sig(PK_CUSTOMS_DE, membership.hashTypedData(membership.hashApproval(id)));
-        vm.expectRevert(abi.encodeWithSelector(IMembership.AlreadyApproved.selector, id, CUSTOMS_DE));
+        vm.expectRevert(
+            abi.encodeWithSelector(IMembership.AlreadyApproved.selector, id, CUSTOMS_DE)
+        );
         membership.approve(id, sig);
     }
 
@@ -251,7 +259,9 @@ contract MembershipTest is Fixture {
         _approve(id, PK_CUSTOMS_NL);
         ISignedRecords.Sig memory sig =
             _sig(second, membership.hashTypedData(membership.hashApproval(id)));
-        vm.expectRevert(abi.encodeWithSelector(IMembership.AlreadyApproved.selector, id, CUSTOMS_NL));
+        vm.expectRevert(
+            abi.encodeWithSelector(IMembership.AlreadyApproved.selector, id, CUSTOMS_NL)
+        );
         membership.approve(id, sig);
     }
 
@@ -269,7 +279,9 @@ contract MembershipTest is Fixture {
         vm.warp(p.expiresAt);
         ISignedRecords.Sig memory sig =
             _sig(PK_CUSTOMS_NL, membership.hashTypedData(membership.hashApproval(id)));
-        vm.expectRevert(abi.encodeWithSelector(IMembership.ProposalExpired.selector, id, p.expiresAt));
+        vm.expectRevert(
+            abi.encodeWithSelector(IMembership.ProposalExpired.selector, id, p.expiresAt)
+        );
         membership.approve(id, sig);
     }
 
@@ -310,7 +322,9 @@ contract MembershipTest is Fixture {
         bytes32 id = _propose(p, PK_CUSTOMS_DE);
         _approve(id, PK_CUSTOMS_NL);
         vm.warp(p.expiresAt + 1);
-        vm.expectRevert(abi.encodeWithSelector(IMembership.ProposalExpired.selector, id, p.expiresAt));
+        vm.expectRevert(
+            abi.encodeWithSelector(IMembership.ProposalExpired.selector, id, p.expiresAt)
+        );
         membership.execute(p);
     }
 
@@ -421,7 +435,9 @@ contract MembershipTest is Fixture {
         p.orgId = keccak256("org:none");
         bytes32 id = _propose(p, PK_CUSTOMS_DE);
         _approve(id, PK_CUSTOMS_NL);
-        vm.expectRevert(abi.encodeWithSelector(ISignedRecords.UnknownOrganisation.selector, p.orgId));
+        vm.expectRevert(
+            abi.encodeWithSelector(ISignedRecords.UnknownOrganisation.selector, p.orgId)
+        );
         membership.execute(p);
     }
 
@@ -472,7 +488,9 @@ contract MembershipTest is Fixture {
         p.account = address(0x1234);
         bytes32 id = _propose(p, PK_CUSTOMS_DE);
         _approve(id, PK_CUSTOMS_NL);
-        vm.expectRevert(abi.encodeWithSelector(IMembership.KeyNotRegistered.selector, address(0x1234)));
+        vm.expectRevert(
+            abi.encodeWithSelector(IMembership.KeyNotRegistered.selector, address(0x1234))
+        );
         membership.execute(p);
     }
 
@@ -527,10 +545,7 @@ contract MembershipTest is Fixture {
 
     function test_addKey_revertsForOtherOrganisation() public {
         IMembership.KeyAddition memory r = IMembership.KeyAddition({
-            orgId: EXPORTER,
-            key: address(0x5555),
-            validFrom: T0,
-            validUntil: T0 + 100
+            orgId: EXPORTER, key: address(0x5555), validFrom: T0, validUntil: T0 + 100
         });
         ISignedRecords.Sig memory sig =
             _sig(PK_CARRIER, membership.hashTypedData(membership.hashKeyAddition(r)));
@@ -542,10 +557,7 @@ contract MembershipTest is Fixture {
 
     function test_addKey_revertsForRegisteredKey() public {
         IMembership.KeyAddition memory r = IMembership.KeyAddition({
-            orgId: CARRIER,
-            key: vm.addr(PK_EXPORTER),
-            validFrom: T0,
-            validUntil: T0 + 100
+            orgId: CARRIER, key: vm.addr(PK_EXPORTER), validFrom: T0, validUntil: T0 + 100
         });
         ISignedRecords.Sig memory sig =
             _sig(PK_CARRIER, membership.hashTypedData(membership.hashKeyAddition(r)));
@@ -557,24 +569,20 @@ contract MembershipTest is Fixture {
 
     function test_addKey_revertsForInvalidWindow() public {
         IMembership.KeyAddition memory r = IMembership.KeyAddition({
-            orgId: CARRIER,
-            key: address(0x5555),
-            validFrom: T0 + 100,
-            validUntil: T0 + 100
+            orgId: CARRIER, key: address(0x5555), validFrom: T0 + 100, validUntil: T0 + 100
         });
         ISignedRecords.Sig memory sig =
             _sig(PK_CARRIER, membership.hashTypedData(membership.hashKeyAddition(r)));
-        vm.expectRevert(abi.encodeWithSelector(IMembership.InvalidValidity.selector, T0 + 100, T0 + 100));
+        vm.expectRevert(
+            abi.encodeWithSelector(IMembership.InvalidValidity.selector, T0 + 100, T0 + 100)
+        );
         membership.addKey(r, sig);
     }
 
     function test_addKey_revertsForSuspendedMember() public {
         _suspend(CARRIER);
         IMembership.KeyAddition memory r = IMembership.KeyAddition({
-            orgId: CARRIER,
-            key: address(0x5555),
-            validFrom: T0,
-            validUntil: T0 + 100
+            orgId: CARRIER, key: address(0x5555), validFrom: T0, validUntil: T0 + 100
         });
         ISignedRecords.Sig memory sig =
             _sig(PK_CARRIER, membership.hashTypedData(membership.hashKeyAddition(r)));
@@ -588,10 +596,7 @@ contract MembershipTest is Fixture {
 
     function test_addKey_revertsWhenReplayed() public {
         IMembership.KeyAddition memory r = IMembership.KeyAddition({
-            orgId: CARRIER,
-            key: address(0x5555),
-            validFrom: T0,
-            validUntil: T0 + 100
+            orgId: CARRIER, key: address(0x5555), validFrom: T0, validUntil: T0 + 100
         });
         ISignedRecords.Sig memory sig =
             _sig(PK_CARRIER, membership.hashTypedData(membership.hashKeyAddition(r)));
@@ -644,10 +649,7 @@ contract MembershipTest is Fixture {
     function test_revokeKey_revertsWhenSignedByRevokedKey() public {
         _revokeKey(CARRIER, PK_CARRIER, vm.addr(PK_CARRIER));
         IMembership.KeyAddition memory r = IMembership.KeyAddition({
-            orgId: CARRIER,
-            key: address(0x5555),
-            validFrom: T0,
-            validUntil: T0 + 100
+            orgId: CARRIER, key: address(0x5555), validFrom: T0, validUntil: T0 + 100
         });
         ISignedRecords.Sig memory sig =
             _sig(PK_CARRIER, membership.hashTypedData(membership.hashKeyAddition(r)));
@@ -682,7 +684,9 @@ contract MembershipTest is Fixture {
         address k = address(0x5555);
         _addKey(CARRIER, PK_CARRIER, k, T0, T0 + 100);
         vm.warp(T0 + 100);
-        vm.expectRevert(abi.encodeWithSelector(ISignedRecords.KeyExpired.selector, k, T0 + 100, T0 + 100));
+        vm.expectRevert(
+            abi.encodeWithSelector(ISignedRecords.KeyExpired.selector, k, T0 + 100, T0 + 100)
+        );
         membership.authorise(k, T0 + 50, Kinds.MASK_ANY);
     }
 
@@ -785,7 +789,9 @@ contract MembershipTest is Fixture {
         bytes32 id = _propose(p, PK_CUSTOMS_DE);
         _approve(id, PK_CUSTOMS_NL);
         vm.expectRevert(
-            abi.encodeWithSelector(IMembership.InvalidStatus.selector, CARRIER, Kinds.STATUS_SUSPENDED)
+            abi.encodeWithSelector(
+                IMembership.InvalidStatus.selector, CARRIER, Kinds.STATUS_SUSPENDED
+            )
         );
         membership.execute(p);
     }
@@ -822,16 +828,15 @@ contract MembershipTest is Fixture {
         ISignedRecords.Sig memory sig =
             _sig(second, membership.hashTypedData(membership.hashKeyRevocation(r)));
         vm.expectEmit(true, true, true, true, address(membership));
-        emit IMembership.SigningKeyRevoked(CARRIER, vm.addr(second), T0, vm.addr(second), bytes32(0));
+        emit IMembership.SigningKeyRevoked(
+            CARRIER, vm.addr(second), T0, vm.addr(second), bytes32(0)
+        );
         membership.revokeKey(r, sig); // a key may revoke itself
     }
 
     function test_addKey_revertsWhenRelayerNotAllowed() public {
         IMembership.KeyAddition memory r = IMembership.KeyAddition({
-            orgId: CARRIER,
-            key: address(0x5555),
-            validFrom: T0,
-            validUntil: T0 + 100
+            orgId: CARRIER, key: address(0x5555), validFrom: T0, validUntil: T0 + 100
         });
         ISignedRecords.Sig memory sig =
             _sig(PK_CARRIER, membership.hashTypedData(membership.hashKeyAddition(r)));

@@ -30,7 +30,11 @@ abstract contract MembershipClient is SignedRecords {
 
     /// @dev The organisation's index, kind, status and country; reverts (or wraps in a batch)
     /// with UnknownOrganisation when `orgId` is not registered.
-    function _organisation(bytes32 orgId) internal view returns (IMembership.Organisation memory org) {
+    function _organisation(bytes32 orgId)
+        internal
+        view
+        returns (IMembership.Organisation memory org)
+    {
         org = _membership.organisation(orgId);
         if (org.index == 0) _fail(abi.encodeWithSelector(UnknownOrganisation.selector, orgId));
     }

@@ -90,7 +90,9 @@ abstract contract SignedRecords is ISignedRecords, EIP712 {
         digest = _hashTypedDataV4(structHash);
         ECDSA.RecoverError err;
         (signer, err,) = ECDSA.tryRecover(digest, sig.r, sig.vs);
-        if (err != ECDSA.RecoverError.NoError) _fail(abi.encodeWithSelector(InvalidSignature.selector));
+        if (err != ECDSA.RecoverError.NoError) {
+            _fail(abi.encodeWithSelector(InvalidSignature.selector));
+        }
     }
 
     /// @dev Resolve `signer` and check it may sign a record with own time `recordTime` as one of
@@ -133,7 +135,9 @@ abstract contract SignedRecords is ISignedRecords, EIP712 {
         internal
         view
     {
-        if (info.orgId == bytes32(0)) _fail(abi.encodeWithSelector(UnknownKey.selector, key));
+        if (info.orgId == bytes32(0)) {
+            _fail(abi.encodeWithSelector(UnknownKey.selector, key));
+        }
         if (info.revokedAt != 0) {
             _fail(abi.encodeWithSelector(KeyRevoked.selector, key, info.revokedAt));
         }
@@ -147,13 +151,13 @@ abstract contract SignedRecords is ISignedRecords, EIP712 {
         uint256 latest = t > nowTs ? t : nowTs;
         if (earliest < info.validFrom) {
             _fail(
-                abi.encodeWithSelector(KeyNotYetValid.selector, key, info.validFrom, uint40(earliest))
+                abi.encodeWithSelector(
+                    KeyNotYetValid.selector, key, info.validFrom, uint40(earliest)
+                )
             );
         }
         if (latest >= info.validUntil) {
-            _fail(
-                abi.encodeWithSelector(KeyExpired.selector, key, info.validUntil, uint40(latest))
-            );
+            _fail(abi.encodeWithSelector(KeyExpired.selector, key, info.validUntil, uint40(latest)));
         }
         if (info.status != Kinds.STATUS_ACTIVE) {
             _fail(abi.encodeWithSelector(MemberNotActive.selector, info.orgId, info.status));
@@ -176,9 +180,7 @@ abstract contract SignedRecords is ISignedRecords, EIP712 {
     function _checkDeadline(uint40 deadline) internal view {
         if (block.timestamp > deadline) {
             _fail(
-                abi.encodeWithSelector(
-                    DeadlineExpired.selector, deadline, uint40(block.timestamp)
-                )
+                abi.encodeWithSelector(DeadlineExpired.selector, deadline, uint40(block.timestamp))
             );
         }
     }

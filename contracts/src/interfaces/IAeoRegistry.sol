@@ -70,7 +70,7 @@ interface IAeoRegistry is ISignedRecords {
         bool recognised;
         bytes32 certificationId; // the certification that counts (zero if none)
         bytes32 mraId; // the MRA through which it counts; zero when the administration certified
-            // the operator itself or when not recognised
+        // the operator itself or when not recognised
     }
 
     /// @notice An operator was certified (or re-certified).
@@ -174,7 +174,9 @@ interface IAeoRegistry is ISignedRecords {
 
     /// @notice Propose an MRA to another administration.
     /// @return mraId The MRA id.
-    function proposeMra(MraProposal calldata record, Sig calldata sig) external returns (bytes32 mraId);
+    function proposeMra(MraProposal calldata record, Sig calldata sig)
+        external
+        returns (bytes32 mraId);
 
     /// @notice Accept an MRA (counterpart only); signed `MraAcceptance(mraId)`.
     function acceptMra(bytes32 mraId, Sig calldata sig) external;

@@ -144,7 +144,10 @@ interface ICertificates is ISignedRecords {
     function remaining(bytes32 certificateId) external view returns (uint64);
 
     /// @notice keccak256(abi.encode(issuer, certificateNumber)).
-    function certificateId(bytes32 issuer, bytes32 certificateNumber) external pure returns (bytes32);
+    function certificateId(bytes32 issuer, bytes32 certificateNumber)
+        external
+        pure
+        returns (bytes32);
 
     /// @notice The HS-codes digest of strictly ascending 6-digit ASCII codes (reverts otherwise).
     function hsCodesDigest(bytes6[] calldata codes) external pure returns (bytes32);

@@ -83,7 +83,11 @@ interface IMembership is ISignedRecords {
 
     /// @notice An organisation was admitted (also for bootstrap and added administrations).
     event OrganisationAdmitted(
-        bytes32 indexed orgId, uint8 indexed kind, bytes2 indexed country, uint32 index, bytes32 proposalId
+        bytes32 indexed orgId,
+        uint8 indexed kind,
+        bytes2 indexed country,
+        uint32 index,
+        bytes32 proposalId
     );
     /// @notice An organisation was suspended by governance.
     event OrganisationSuspended(bytes32 indexed orgId, bytes32 indexed proposalId);
@@ -101,7 +105,11 @@ interface IMembership is ISignedRecords {
     /// @notice A signing key was revoked, by its organisation (`signer` set) or by governance
     /// (`proposalId` set).
     event SigningKeyRevoked(
-        bytes32 indexed orgId, address indexed key, uint40 revokedAt, address signer, bytes32 proposalId
+        bytes32 indexed orgId,
+        address indexed key,
+        uint40 revokedAt,
+        address signer,
+        bytes32 proposalId
     );
     /// @notice A relayer was allow-listed (`proposalId` zero at bootstrap).
     event RelayerAdded(address indexed account, bytes32 indexed proposalId);
@@ -111,7 +119,10 @@ interface IMembership is ISignedRecords {
     event ThresholdChanged(uint16 previous, uint16 threshold, bytes32 indexed proposalId);
     /// @notice A proposal was created; the proposer's approval is counted (ProposalApproved).
     event ProposalCreated(
-        bytes32 indexed proposalId, bytes32 indexed proposer, uint8 indexed action, Proposal proposal
+        bytes32 indexed proposalId,
+        bytes32 indexed proposer,
+        uint8 indexed action,
+        Proposal proposal
     );
     /// @notice A customs administration approved a proposal.
     event ProposalApproved(
@@ -180,7 +191,9 @@ interface IMembership is ISignedRecords {
     /// @param proposal The proposal; its id is `hashProposal(proposal)`.
     /// @param sig The proposer's signature over the Proposal typed data.
     /// @return proposalId The proposal's id.
-    function propose(Proposal calldata proposal, Sig calldata sig) external returns (bytes32 proposalId);
+    function propose(Proposal calldata proposal, Sig calldata sig)
+        external
+        returns (bytes32 proposalId);
 
     /// @notice Approve a proposal; signed `Approval(bytes32 proposalId)` by a customs administration.
     /// @dev Replay protection: one approval per (proposal, administration).

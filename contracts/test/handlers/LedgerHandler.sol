@@ -72,7 +72,11 @@ contract LedgerHandler is Test {
     }
 
     function addKey(uint256 pk, uint256 org, uint40 validFrom, uint40 validUntil) external {
-        _keys.push(ModelKey({pk: pk, org: org, validFrom: validFrom, validUntil: validUntil, revoked: false}));
+        _keys.push(
+            ModelKey({
+                pk: pk, org: org, validFrom: validFrom, validUntil: validUntil, revoked: false
+            })
+        );
     }
 
     function track(bytes32 consignmentId) external {
@@ -178,8 +182,8 @@ contract LedgerHandler is Test {
     /// key not revoked, organisation not suspended.
     function _valid(ModelKey memory k, uint40 recordTime) internal view returns (bool) {
         uint256 nowTs = block.timestamp;
-        return !k.revoked && !_orgs[k.org].suspended && k.validFrom <= nowTs
-            && nowTs < k.validUntil && k.validFrom <= recordTime && recordTime < k.validUntil;
+        return !k.revoked && !_orgs[k.org].suspended && k.validFrom <= nowTs && nowTs < k.validUntil
+            && k.validFrom <= recordTime && recordTime < k.validUntil;
     }
 
     function _foldLogs(Vm.Log[] memory logs) internal {
@@ -192,7 +196,8 @@ contract LedgerHandler is Test {
             bytes32 id = l.topics[1];
             (bytes32 meta, bytes32 seal, bytes32 docs, bytes32 epcis, bytes28 head, uint32 count) =
                 abi.decode(l.data, (bytes32, bytes32, bytes32, bytes32, bytes28, uint32));
-            IConsignments.EventRecord memory r = IConsignments.EventRecord(id, meta, seal, docs, epcis);
+            IConsignments.EventRecord memory r =
+                IConsignments.EventRecord(id, meta, seal, docs, epcis);
             bytes32 digest = _digest(consignments.hashEvent(r));
             bytes28 next = bytes28(keccak256(abi.encodePacked(ghostHead[id], bytes4(0), digest)));
             if (next != head || count != ghostCount[id] + 1) ++violations; // log disagrees

@@ -6,7 +6,8 @@ library Console {
     address internal constant CONSOLE = 0x000000000000000000636F6e736F6c652e6c6f67;
 
     function log(string memory message, uint256 value) internal view {
-        (bool ok,) = CONSOLE.staticcall(abi.encodeWithSignature("log(string,uint256)", message, value));
+        (bool ok,) =
+            CONSOLE.staticcall(abi.encodeWithSignature("log(string,uint256)", message, value));
         ok;
     }
 

@@ -164,7 +164,9 @@ abstract contract Fixture is Test {
     {
         IMembership.KeyAddition memory r =
             IMembership.KeyAddition({orgId: orgId, key: key, validFrom: from, validUntil: until});
-        membership.addKey(r, _sig(signerPk, membership.hashTypedData(membership.hashKeyAddition(r))));
+        membership.addKey(
+            r, _sig(signerPk, membership.hashTypedData(membership.hashKeyAddition(r)))
+        );
     }
 
     function _revokeKey(bytes32 orgId, uint256 signerPk, address key) internal {
@@ -282,8 +284,9 @@ abstract contract Fixture is Test {
     }
 
     function _draw(bytes32 certId, bytes32 consignmentId, uint64 q, uint256 pk) internal {
-        ICertificates.Drawdown memory r =
-            ICertificates.Drawdown({certificateId: certId, consignmentId: consignmentId, quantity: q});
+        ICertificates.Drawdown memory r = ICertificates.Drawdown({
+            certificateId: certId, consignmentId: consignmentId, quantity: q
+        });
         certificates.drawDown(r, _signDrawdown(r, pk));
     }
 

@@ -66,7 +66,17 @@ abstract contract Test {
     }
 
     function assertEq(address a, address b, string memory message) internal pure {
-        if (a != b) revert(string.concat(message, ": ", _h(bytes32(uint256(uint160(a)))), " != ", _h(bytes32(uint256(uint160(b))))));
+        if (a != b) {
+            revert(
+                string.concat(
+                    message,
+                    ": ",
+                    _h(bytes32(uint256(uint160(a)))),
+                    " != ",
+                    _h(bytes32(uint256(uint160(b))))
+                )
+            );
+        }
     }
 
     function assertEq(bool a, bool b, string memory message) internal pure {
