@@ -30,6 +30,10 @@ only accepted if the chain did not change under it (the end block's hash before 
 the stored rows and compares it with ``Consignments.head(id)`` on chain at the indexed block.
 A mismatch is logged as an error on ``ledger.index``, stored as a finding and (by default)
 raised as :class:`~ledger.errors.HeadMismatch`.
+
+The queries and their read models live in :mod:`ledger.queries` (:class:`Index` inherits them;
+:class:`~ledger.queries.IndexQueries` alone opens an index read-only); the tables in
+:mod:`ledger.index_schema`.
 """
 
 from __future__ import annotations
@@ -40,23 +44,17 @@ import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import Any
 
 from eth_hash.auto import keccak as _eth_keccak
-from eth_typing import ChecksumAddress
-from eth_utils.address import to_checksum_address
 from sqlalchemy import (
     Connection,
     Engine,
     Row,
     Table,
-    and_,
     create_engine,
     delete,
     event,
-    func,
-    or_,
     select,
 )
 from sqlalchemy.pool import ConnectionPoolEntry
@@ -86,8 +84,28 @@ from ledger.index_schema import (
     signing_keys_revoked,
     state,
 )
+from ledger.queries import (
+    AeoStatus,
+    AttestationRecord,
+    CertificateRecord,
+    ConsignmentRecord,
+    DrawdownRecord,
+    Finding,
+    HeadVerification,
+    IndexQueries,
+    KeyRecord,
+    KeyValidity,
+    MraRecord,
+    OrganisationRecord,
+    RawLog,
+    SyncResult,
+    TimelineEvent,
+    _addr,
+    _hex,
+    _raw,
+    _text,
+)
 from ledger.records import ConsignmentEvent, ConsignmentRegistration
-from ledger.values import BUSINESS_STEP_CODES, DISPOSITION_CODES
 
 __all__ = [
     "AeoStatus",
@@ -98,6 +116,7 @@ __all__ = [
     "Finding",
     "HeadVerification",
     "Index",
+    "IndexQueries",
     "KeyRecord",
     "KeyValidity",
     "MraRecord",
@@ -118,18 +137,12 @@ DEFAULT_SPAN = 2000
 KEEP_BLOCKS = 4096  # block hashes kept for the fork-point search (in blocks behind the cursor)
 HEAD_CACHE_LIMIT = 200_000
 
-_BIZ_WORDS = {code: word for word, code in BUSINESS_STEP_CODES.items()}
-_DISP_WORDS = {code: word for word, code in DISPOSITION_CODES.items()}
-_KIND_NAMES = {1: "customs", 2: "carrier", 3: "trader", 4: "issuing_body", 5: "postal_operator"}
-_ORG_STATUS = {1: "active", 2: "suspended"}
-_AEO_STATUS = {1: "active", 2: "suspended", 3: "revoked"}
 _AEO_EVENTS = {
     "AeoCertified": (1, 1),
     "AeoSuspended": (2, 2),
     "AeoReinstated": (3, 1),
     "AeoRevoked": (4, 3),
 }  # event -> (action, status after)
-_PROGRAMME_SCOPE = {"AEOC": 0x1, "AEOS": 0x2, "AEOF": 0x4}
 _CONTRACTS = ("Membership", "Consignments", "Certificates", "Attestations", "AeoRegistry")
 
 
@@ -241,335 +254,6 @@ def event_digest(
 def next_head(previous: bytes, digest: bytes) -> bytes:
     """One step of the hash chain: ``bytes28(keccak(abi.encode(bytes28 previous, digest)))``."""
     return keccak(previous[:28].ljust(32, b"\0") + digest)[:28]
-
-
-def _pack_meta(
-    *,
-    biz_step: int,
-    disposition: int,
-    location: bytes,
-    event_time: int,
-    container: bytes,
-    deadline: int,
-    nonce: int,
-) -> bytes:
-    return (
-        bytes([biz_step, disposition])
-        + location
-        + event_time.to_bytes(5, "big")
-        + container
-        + deadline.to_bytes(5, "big")
-        + nonce.to_bytes(4, "big")
-    )
-
-
-def _text(raw: bytes) -> str:
-    """``bytesN`` ASCII to text; latin-1 so that every byte value round-trips."""
-    return raw.rstrip(b"\0").decode("latin-1")
-
-
-def _raw(text: str, size: int) -> bytes:
-    return text.encode("latin-1").ljust(size, b"\0")
-
-
-def _hex(raw: bytes) -> str:
-    return "0x" + raw.hex()
-
-
-def _addr(value: Any) -> bytes:
-    if isinstance(value, bytes | bytearray):
-        return bytes(value[-20:])
-    return bytes.fromhex(str(value)[2:])
-
-
-@lru_cache(maxsize=8192)
-def _checksum(raw: bytes) -> ChecksumAddress:
-    return to_checksum_address(raw)
-
-
-# ----------------------------------------------------------------------------------------------
-# Read models
-# ----------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class SyncResult:
-    """What one :meth:`Index.sync` call did."""
-
-    from_block: int  # first block processed (cursor + 1 at the start)
-    to_block: int  # the cursor at the end
-    blocks: int  # blocks processed (after any reorg rollback)
-    logs: int  # logs indexed
-    consignment_events: int
-    reorgs: int  # fork points walked back to
-    seconds: float
-
-
-@dataclass(frozen=True, slots=True)
-class TimelineEvent:
-    """One consignment event, every field decoded, with its position and the head after it."""
-
-    consignment_id: bytes
-    seq: int  # 1-based position in the consignment's chain (eventCount after it)
-    biz_step: str  # CBV 2.0 word
-    biz_step_code: int
-    disposition: str | None  # CBV 2.0 word, None when 0
-    disposition_code: int
-    location: str  # UN/LOCODE
-    event_time: int
-    container: str | None  # ISO 6346, None when zero
-    seal_digest: bytes
-    documents_digest: bytes
-    epcis_event_hash: bytes
-    signer: ChecksumAddress
-    org_id: bytes
-    nonce: int
-    deadline: int
-    digest: bytes  # the record's EIP-712 digest
-    head: bytes  # head after this event (bytes28), recomputed by the index
-    emitted_head: bytes  # head in the log
-    tx_hash: str
-    block_number: int
-    block_hash: str
-    log_index: int
-    block_time: int
-
-
-@dataclass(frozen=True, slots=True)
-class ConsignmentRecord:
-    consignment_id: bytes
-    registrant: bytes
-    signer: ChecksumAddress
-    origin: str
-    destination: str
-    consignor: bytes
-    consignee: bytes
-    registered_at: int  # block time
-    digest: bytes  # EIP-712 digest of the registration
-    head: bytes  # current recomputed head (bytes28)
-    event_count: int
-    tx_hash: str
-    block_number: int
-    log_index: int
-
-
-@dataclass(frozen=True, slots=True)
-class DrawdownRecord:
-    certificate_id: bytes
-    consignment_id: bytes
-    org_id: bytes
-    signer: ChecksumAddress
-    quantity: int
-    drawn: int  # the certificate's total drawn after this drawdown
-    drawn_at: int  # block time
-    tx_hash: str
-    block_number: int
-    log_index: int
-
-
-@dataclass(frozen=True, slots=True)
-class CertificateRecord:
-    certificate_id: bytes
-    issuer: bytes
-    exporter: bytes
-    signer: ChecksumAddress
-    certificate_number: bytes
-    origin: str
-    destination: str
-    document_digest: bytes
-    hs_codes_digest: bytes
-    quantity: int
-    unit: str
-    valid_from: int
-    valid_until: int
-    issued_at: int
-    recorded_at: int  # block time of issue
-    revoked_at: int | None  # block time of revocation
-    revocation_reason: bytes | None
-    drawn: int
-    drawdowns: tuple[DrawdownRecord, ...]
-    tx_hash: str
-    block_number: int
-
-    @property
-    def remaining(self) -> int:
-        return self.quantity - self.drawn
-
-    @property
-    def status(self) -> str:
-        return "revoked" if self.revoked_at is not None else "issued"
-
-    def usable_at(self, t: int) -> bool:
-        """Issued, not revoked by ``t``, validity window covers ``t``, quantity left."""
-        revoked = self.revoked_at is not None and self.revoked_at <= t
-        return not revoked and self.valid_from <= t < self.valid_until and self.remaining > 0
-
-
-@dataclass(frozen=True, slots=True)
-class AeoStatus:
-    """An AEO certification's state at time ``at``, from its status-change events."""
-
-    certification_id: bytes
-    operator_id: bytes
-    administration: bytes
-    programme: str
-    status: str  # active | suspended | revoked
-    valid_from: int
-    valid_until: int
-    changed_at: int  # block time of the last change at or before ``at``
-    at: int
-
-    @property
-    def in_force(self) -> bool:
-        return self.status == "active" and self.valid_from <= self.at < self.valid_until
-
-
-@dataclass(frozen=True, slots=True)
-class MraRecord:
-    mra_id: bytes
-    proposer: bytes
-    counterpart: bytes
-    scope: int  # bit mask: 0x1 AEOC, 0x2 AEOS, 0x4 AEOF
-    valid_from: int
-    valid_until: int
-    proposed_at: int
-    accepted_at: int | None
-    terminated_at: int | None
-
-    @property
-    def programmes(self) -> tuple[str, ...]:
-        return tuple(p for p, bit in _PROGRAMME_SCOPE.items() if self.scope & bit)
-
-    def in_force(self, t: int) -> bool:
-        return (
-            self.accepted_at is not None
-            and self.accepted_at <= t
-            and self.valid_from <= t < self.valid_until
-            and (self.terminated_at is None or t < self.terminated_at)
-        )
-
-    def covers(self, programme: str) -> bool:
-        return bool(self.scope & _PROGRAMME_SCOPE.get(programme.strip(), 0))
-
-
-@dataclass(frozen=True, slots=True)
-class AttestationRecord:
-    uid: bytes
-    schema_id: bytes
-    subject_type: int  # 1 consignment, 2 certificate, 3 organisation, 4 attestation
-    subject_id: bytes
-    attester: bytes
-    signer: ChecksumAddress
-    data_digest: bytes
-    ref_uid: bytes
-    expires_at: int  # 0: never
-    attested_at: int  # block time
-    revoked_at: int | None  # block time
-    revocation_reason: bytes | None
-    tx_hash: str
-    block_number: int
-    log_index: int
-
-    @property
-    def revoked(self) -> bool:
-        return self.revoked_at is not None
-
-    def valid_at(self, t: int) -> bool:
-        if t < self.attested_at or (self.revoked_at is not None and self.revoked_at <= t):
-            return False
-        return self.expires_at == 0 or t < self.expires_at
-
-
-@dataclass(frozen=True, slots=True)
-class KeyRecord:
-    key: ChecksumAddress
-    org_id: bytes
-    valid_from: int
-    valid_until: int
-    revoked_at: int | None
-    added_at: int  # block time
-    signer: ChecksumAddress | None  # the key that signed the addition (None: governance)
-
-    def valid_at(self, t: int) -> bool:
-        if not self.valid_from <= t < self.valid_until:
-            return False
-        return self.revoked_at is None or t < self.revoked_at
-
-
-@dataclass(frozen=True, slots=True)
-class KeyValidity:
-    """Whether ``key`` could sign at ``at``, and why not."""
-
-    key: ChecksumAddress
-    at: int
-    valid: bool
-    reason: str  # "valid" | "unknown" | "not_yet_valid" | "expired" | "revoked"
-    record: KeyRecord | None
-
-
-@dataclass(frozen=True, slots=True)
-class OrganisationRecord:
-    org_id: bytes
-    kind: int
-    kind_name: str
-    country: str
-    status: str  # active | suspended
-    org_index: int
-    admitted_at: int  # block time
-    keys: tuple[KeyRecord, ...]
-
-
-@dataclass(frozen=True, slots=True)
-class RawLog:
-    """A log exactly as the chain returned it (for proof bundles)."""
-
-    address: ChecksumAddress
-    contract: str
-    event: str
-    topics: tuple[bytes, ...]
-    data: bytes
-    block_number: int
-    block_hash: str
-    tx_hash: str
-    tx_index: int
-    log_index: int
-    block_time: int
-
-    def as_rpc(self) -> dict[str, Any]:
-        """The ``eth_getLogs`` JSON form."""
-        return {
-            "address": self.address,
-            "topics": [_hex(t) for t in self.topics],
-            "data": _hex(self.data),
-            "blockNumber": hex(self.block_number),
-            "blockHash": self.block_hash,
-            "transactionHash": self.tx_hash,
-            "transactionIndex": hex(self.tx_index),
-            "logIndex": hex(self.log_index),
-            "removed": False,
-        }
-
-
-@dataclass(frozen=True, slots=True)
-class Finding:
-    kind: str  # "log_head_mismatch" (while indexing) | "chain_head_mismatch" (verify_heads)
-    consignment_id: bytes
-    block_number: int
-    expected: bytes | None  # the chain's head
-    found: bytes | None  # the index's recomputed head
-    detail: str
-    recorded_at: int
-
-
-@dataclass(frozen=True, slots=True)
-class HeadVerification:
-    block_number: int  # the indexed block the heads were compared at
-    checked: int
-    mismatches: tuple[Finding, ...]
-
-    @property
-    def ok(self) -> bool:
-        return not self.mismatches
 
 
 # ----------------------------------------------------------------------------------------------
@@ -700,7 +384,7 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None
     cursor.close()
 
 
-class Index:
+class Index(IndexQueries):
     """A database index of the suite's logs, kept in step with the chain.
 
     ``engine_or_url`` is an SQLAlchemy engine or URL (``sqlite:///path.db``,
@@ -725,7 +409,7 @@ class Index:
         ):
             event.listen(engine, "connect", _sqlite_pragmas)
             engine.dispose()  # connections opened before the listener get the pragmas too
-        self.engine = engine
+        super().__init__(engine)
         self.ledger = ledger
         self.confirmations = confirmations
         self.max_span = span
@@ -739,7 +423,6 @@ class Index:
         self._addresses = {name: ledger.clients[name].address.lower() for name in _CONTRACTS}
         self._by_address = {addr: name for name, addr in self._addresses.items()}
         self._decoders: dict[tuple[str, bytes], tuple[str, _Decoder]] = {}
-        self._event_topic0 = contract_abi("Consignments").event("ConsignmentEventRecorded").topic0
         for name in _CONTRACTS:
             for topic0, abi_event in contract_abi(name).events.items():
                 self._decoders[(name, topic0)] = (abi_event.name, _static_decoder(abi_event))
@@ -1604,511 +1287,3 @@ class Index:
             if not problem and (r.seq != n or head != bytes(r.head) or digest != bytes(r.digest)):
                 problem = f"stored event #{r.seq} does not match its recomputed digest or head"
         return head, len(events), problem
-
-    def findings(self, consignment_id: bytes | None = None) -> list[Finding]:
-        """Head mismatches recorded while indexing or by :meth:`verify_heads`."""
-        query = select(findings).order_by(findings.c.id)
-        if consignment_id is not None:
-            query = query.where(findings.c.consignment_id == consignment_id)
-        with self.engine.connect() as conn:
-            return [
-                Finding(
-                    r.kind,
-                    bytes(r.consignment_id),
-                    r.block_number,
-                    None if r.expected is None else bytes(r.expected),
-                    None if r.found is None else bytes(r.found),
-                    r.detail,
-                    r.recorded_at,
-                )
-                for r in conn.execute(query)
-            ]
-
-    # ------------------------------------------------------------------ consignment queries
-
-    @staticmethod
-    def _timeline_event(r: Row[Any]) -> TimelineEvent:
-        return TimelineEvent(
-            consignment_id=bytes(r.consignment_id),
-            seq=r.seq,
-            biz_step=_BIZ_WORDS.get(r.biz_step, f"unknown({r.biz_step})"),
-            biz_step_code=r.biz_step,
-            disposition=(
-                None
-                if r.disposition == 0
-                else _DISP_WORDS.get(r.disposition, f"unknown({r.disposition})")
-            ),
-            disposition_code=r.disposition,
-            location=r.location,
-            event_time=r.event_time,
-            container=r.container,
-            seal_digest=bytes(r.seal_digest),
-            documents_digest=bytes(r.documents_digest),
-            epcis_event_hash=bytes(r.epcis_event_hash),
-            signer=_checksum(bytes(r.signer)),
-            org_id=bytes(r.org_id),
-            nonce=r.nonce,
-            deadline=r.deadline,
-            digest=bytes(r.digest),
-            head=bytes(r.head),
-            emitted_head=bytes(r.emitted_head),
-            tx_hash=_hex(bytes(r.tx_hash)),
-            block_number=r.block_number,
-            block_hash=_hex(bytes(r.block_hash)),
-            log_index=r.log_index,
-            block_time=r.block_time,
-        )
-
-    def consignment_timeline(self, consignment_id: bytes) -> list[TimelineEvent]:
-        """Every event of a consignment, in chain order."""
-        query = (
-            select(consignment_events)
-            .where(consignment_events.c.consignment_id == consignment_id)
-            .order_by(consignment_events.c.seq)
-        )
-        with self.engine.connect() as conn:
-            return [self._timeline_event(r) for r in conn.execute(query)]
-
-    def events_by_container(self, container: str) -> list[TimelineEvent]:
-        """Every event that names ISO 6346 container number ``container``, in chain order."""
-        query = (
-            select(consignment_events)
-            .where(consignment_events.c.container == container.strip().upper())
-            .order_by(consignment_events.c.block_number, consignment_events.c.log_index)
-        )
-        with self.engine.connect() as conn:
-            return [self._timeline_event(r) for r in conn.execute(query)]
-
-    def consignment(self, consignment_id: bytes) -> ConsignmentRecord | None:
-        """The registration of a consignment with its current head and event count."""
-        with self.engine.connect() as conn:
-            r = conn.execute(
-                select(consignments).where(consignments.c.consignment_id == consignment_id)
-            ).first()
-            if r is None:
-                return None
-            last = conn.execute(
-                select(consignment_events.c.head, consignment_events.c.seq)
-                .where(consignment_events.c.consignment_id == consignment_id)
-                .order_by(consignment_events.c.seq.desc())
-                .limit(1)
-            ).first()
-        return ConsignmentRecord(
-            consignment_id=bytes(r.consignment_id),
-            registrant=bytes(r.registrant),
-            signer=_checksum(bytes(r.signer)),
-            origin=r.origin,
-            destination=r.destination,
-            consignor=bytes(r.consignor),
-            consignee=bytes(r.consignee),
-            registered_at=r.block_time,
-            digest=bytes(r.digest),
-            head=bytes(r.head) if last is None else bytes(last.head),
-            event_count=0 if last is None else int(last.seq),
-            tx_hash=_hex(bytes(r.tx_hash)),
-            block_number=r.block_number,
-            log_index=r.log_index,
-        )
-
-    def consignment_ids(self) -> list[bytes]:
-        with self.engine.connect() as conn:
-            return [
-                bytes(r[0])
-                for r in conn.execute(
-                    select(consignments.c.consignment_id).order_by(
-                        consignments.c.block_number, consignments.c.log_index
-                    )
-                )
-            ]
-
-    def raw_logs(self, consignment_id: bytes) -> list[RawLog]:
-        """The raw logs about a consignment (registration, events, drawdowns, attestations
-        on it), in chain order: the material of a proof bundle.
-
-        ``ConsignmentEventRecorded`` logs are rebuilt bit for bit from their event rows (every
-        topic and data word is a stored field); the others are stored as received."""
-        query = select(raw_logs).where(raw_logs.c.consignment_id == consignment_id)
-        events = select(consignment_events).where(
-            consignment_events.c.consignment_id == consignment_id
-        )
-        out: list[RawLog] = []
-        with self.engine.connect() as conn:
-            for r in conn.execute(query):
-                out.append(
-                    RawLog(
-                        address=_checksum(bytes(r.address)),
-                        contract=r.contract,
-                        event=r.event,
-                        topics=tuple(
-                            bytes(t)
-                            for t in (r.topic0, r.topic1, r.topic2, r.topic3)
-                            if t is not None
-                        ),
-                        data=bytes(r.data),
-                        block_number=r.block_number,
-                        block_hash=_hex(bytes(r.block_hash)),
-                        tx_hash=_hex(bytes(r.tx_hash)),
-                        tx_index=r.tx_index,
-                        log_index=r.log_index,
-                        block_time=r.block_time,
-                    )
-                )
-            address = _checksum(bytes.fromhex(self._addresses["Consignments"][2:]))
-            for r in conn.execute(events):
-                out.append(
-                    RawLog(
-                        address=address,
-                        contract="Consignments",
-                        event="ConsignmentEventRecorded",
-                        topics=(
-                            self._event_topic0,
-                            bytes(r.consignment_id),
-                            bytes(r.org_id),
-                            bytes(r.signer).rjust(32, b"\0"),
-                        ),
-                        data=self._stored_meta(r)
-                        + bytes(r.seal_digest)
-                        + bytes(r.documents_digest)
-                        + bytes(r.epcis_event_hash)
-                        + bytes(r.emitted_head).ljust(32, b"\0")
-                        + int(r.seq).to_bytes(32, "big"),
-                        block_number=r.block_number,
-                        block_hash=_hex(bytes(r.block_hash)),
-                        tx_hash=_hex(bytes(r.tx_hash)),
-                        tx_index=r.tx_index,
-                        log_index=r.log_index,
-                        block_time=r.block_time,
-                    )
-                )
-        out.sort(key=lambda x: (x.block_number, x.log_index))
-        return out
-
-    @staticmethod
-    def _stored_meta(r: Row[Any]) -> bytes:
-        """The packed ``meta`` word of a stored event row."""
-        return _pack_meta(
-            biz_step=r.biz_step,
-            disposition=r.disposition,
-            location=_raw(r.location, 5),
-            event_time=r.event_time,
-            container=bytes(11) if r.container is None else _raw(r.container, 11),
-            deadline=r.deadline,
-            nonce=r.nonce,
-        )
-
-    # ------------------------------------------------------------------ certificates
-
-    @staticmethod
-    def _drawdown(r: Row[Any]) -> DrawdownRecord:
-        return DrawdownRecord(
-            certificate_id=bytes(r.certificate_id),
-            consignment_id=bytes(r.consignment_id),
-            org_id=bytes(r.org_id),
-            signer=_checksum(bytes(r.signer)),
-            quantity=r.quantity,
-            drawn=r.drawn,
-            drawn_at=r.block_time,
-            tx_hash=_hex(bytes(r.tx_hash)),
-            block_number=r.block_number,
-            log_index=r.log_index,
-        )
-
-    def certificate(self, certificate_id: bytes) -> CertificateRecord | None:
-        """A certificate of origin with its revocation state and drawdowns."""
-        with self.engine.connect() as conn:
-            r = conn.execute(
-                select(certificates).where(certificates.c.certificate_id == certificate_id)
-            ).first()
-            if r is None:
-                return None
-            revocation = conn.execute(
-                select(certificate_revocations)
-                .where(certificate_revocations.c.certificate_id == certificate_id)
-                .limit(1)
-            ).first()
-            draws = conn.execute(
-                select(drawdowns)
-                .where(drawdowns.c.certificate_id == certificate_id)
-                .order_by(drawdowns.c.block_number, drawdowns.c.log_index)
-            ).all()
-        records = tuple(self._drawdown(d) for d in draws)
-        return CertificateRecord(
-            certificate_id=bytes(r.certificate_id),
-            issuer=bytes(r.issuer),
-            exporter=bytes(r.exporter),
-            signer=_checksum(bytes(r.signer)),
-            certificate_number=bytes(r.certificate_number),
-            origin=r.origin,
-            destination=r.destination,
-            document_digest=bytes(r.document_digest),
-            hs_codes_digest=bytes(r.hs_codes_digest),
-            quantity=r.quantity,
-            unit=r.unit,
-            valid_from=r.valid_from,
-            valid_until=r.valid_until,
-            issued_at=r.issued_at,
-            recorded_at=r.block_time,
-            revoked_at=None if revocation is None else revocation.block_time,
-            revocation_reason=None if revocation is None else bytes(revocation.reason_digest),
-            drawn=sum(d.quantity for d in records),
-            drawdowns=records,
-            tx_hash=_hex(bytes(r.tx_hash)),
-            block_number=r.block_number,
-        )
-
-    def drawdowns_for_consignment(self, consignment_id: bytes) -> list[DrawdownRecord]:
-        """The certificates a consignment drew on (one drawdown each), in chain order."""
-        with self.engine.connect() as conn:
-            return [
-                self._drawdown(r)
-                for r in conn.execute(
-                    select(drawdowns)
-                    .where(drawdowns.c.consignment_id == consignment_id)
-                    .order_by(drawdowns.c.block_number, drawdowns.c.log_index)
-                )
-            ]
-
-    def consignments_for_certificate(self, certificate_id: bytes) -> list[DrawdownRecord]:
-        """The consignments linked to a certificate by their drawdowns, in chain order."""
-        with self.engine.connect() as conn:
-            return [
-                self._drawdown(r)
-                for r in conn.execute(
-                    select(drawdowns)
-                    .where(drawdowns.c.certificate_id == certificate_id)
-                    .order_by(drawdowns.c.block_number, drawdowns.c.log_index)
-                )
-            ]
-
-    # ------------------------------------------------------------------ attestations
-
-    def _attestations(self, condition: Any) -> list[AttestationRecord]:
-        revoked = attestation_revocations.alias("revoked")
-        query = (
-            select(
-                attestations,
-                revoked.c.block_time.label("revoked_at"),
-                revoked.c.reason_digest.label("revocation_reason"),
-            )
-            .outerjoin(revoked, revoked.c.uid == attestations.c.uid)
-            .where(condition)
-            .order_by(attestations.c.block_number, attestations.c.log_index)
-        )
-        with self.engine.connect() as conn:
-            return [
-                AttestationRecord(
-                    uid=bytes(r.uid),
-                    schema_id=bytes(r.schema_id),
-                    subject_type=r.subject_type,
-                    subject_id=bytes(r.subject_id),
-                    attester=bytes(r.attester),
-                    signer=_checksum(bytes(r.signer)),
-                    data_digest=bytes(r.data_digest),
-                    ref_uid=bytes(r.ref_uid),
-                    expires_at=r.expires_at,
-                    attested_at=r.block_time,
-                    revoked_at=r.revoked_at,
-                    revocation_reason=(
-                        None if r.revocation_reason is None else bytes(r.revocation_reason)
-                    ),
-                    tx_hash=_hex(bytes(r.tx_hash)),
-                    block_number=r.block_number,
-                    log_index=r.log_index,
-                )
-                for r in conn.execute(query)
-            ]
-
-    def attestations_for(self, subject_id: bytes) -> list[AttestationRecord]:
-        """Attestations about a subject (consignment, certificate, organisation, attestation)."""
-        return self._attestations(attestations.c.subject_id == subject_id)
-
-    def attestation(self, uid: bytes) -> AttestationRecord | None:
-        found = self._attestations(attestations.c.uid == uid)
-        return found[0] if found else None
-
-    # ------------------------------------------------------------------ AEO and MRAs
-
-    def aeo_status(self, certification_id: bytes, *, at: int) -> AeoStatus | None:
-        """A certification's status at time ``at`` (None: not certified at or before ``at``)."""
-        query = (
-            select(aeo_status_changes)
-            .where(
-                aeo_status_changes.c.certification_id == certification_id,
-                aeo_status_changes.c.block_time <= at,
-            )
-            .order_by(aeo_status_changes.c.block_number, aeo_status_changes.c.log_index)
-        )
-        with self.engine.connect() as conn:
-            changes = conn.execute(query).all()
-        return self._aeo_state(changes, at)
-
-    @staticmethod
-    def _aeo_state(changes: Sequence[Row[Any]], at: int) -> AeoStatus | None:
-        certified = [c for c in changes if c.action == 1]
-        if not certified:
-            return None
-        cert, last = certified[-1], changes[-1]
-        return AeoStatus(
-            certification_id=bytes(last.certification_id),
-            operator_id=bytes(last.operator_id),
-            administration=bytes(last.administration),
-            programme=cert.programme,
-            status=_AEO_STATUS[last.status],
-            valid_from=cert.valid_from,
-            valid_until=cert.valid_until,
-            changed_at=last.block_time,
-            at=at,
-        )
-
-    def aeo_certifications(self, operator_id: bytes, *, at: int) -> list[AeoStatus]:
-        """Every certification of an operator as it stood at ``at``."""
-        query = (
-            select(aeo_status_changes)
-            .where(
-                aeo_status_changes.c.operator_id == operator_id,
-                aeo_status_changes.c.block_time <= at,
-            )
-            .order_by(aeo_status_changes.c.block_number, aeo_status_changes.c.log_index)
-        )
-        grouped: dict[bytes, list[Row[Any]]] = defaultdict(list)
-        with self.engine.connect() as conn:
-            for r in conn.execute(query):
-                grouped[bytes(r.certification_id)].append(r)
-        out = [self._aeo_state(changes, at) for changes in grouped.values()]
-        return [s for s in out if s is not None]
-
-    def mras_between(self, a: bytes, b: bytes) -> list[MraRecord]:
-        """Every MRA proposed between administrations ``a`` and ``b`` (either direction)."""
-        with self.engine.connect() as conn:
-            proposed = conn.execute(
-                select(mra_events)
-                .where(
-                    mra_events.c.kind == "proposed",
-                    or_(
-                        and_(mra_events.c.proposer == a, mra_events.c.counterpart == b),
-                        and_(mra_events.c.proposer == b, mra_events.c.counterpart == a),
-                    ),
-                )
-                .order_by(mra_events.c.block_number, mra_events.c.log_index)
-            ).all()
-            ids = [bytes(p.mra_id) for p in proposed]
-            later = (
-                conn.execute(
-                    select(mra_events.c.mra_id, mra_events.c.kind, mra_events.c.block_time).where(
-                        mra_events.c.mra_id.in_(ids), mra_events.c.kind != "proposed"
-                    )
-                ).all()
-                if ids
-                else []
-            )
-        times: dict[tuple[bytes, str], int] = {}
-        for r in later:
-            times.setdefault((bytes(r.mra_id), r.kind), r.block_time)
-        return [
-            MraRecord(
-                mra_id=bytes(p.mra_id),
-                proposer=bytes(p.proposer),
-                counterpart=bytes(p.counterpart),
-                scope=p.scope,
-                valid_from=p.valid_from,
-                valid_until=p.valid_until,
-                proposed_at=p.block_time,
-                accepted_at=times.get((bytes(p.mra_id), "accepted")),
-                terminated_at=times.get((bytes(p.mra_id), "terminated")),
-            )
-            for p in proposed
-        ]
-
-    def mras_in_force(self, a: bytes, b: bytes, *, at: int) -> list[MraRecord]:
-        """The MRAs between ``a`` and ``b`` in force at ``at`` (their scope says what for)."""
-        return [m for m in self.mras_between(a, b) if m.in_force(at)]
-
-    # ------------------------------------------------------------------ organisations and keys
-
-    def _keys(self, condition: Any) -> list[KeyRecord]:
-        revoked = signing_keys_revoked.alias("revoked")
-        query = (
-            select(
-                signing_keys_added,
-                revoked.c.revoked_at.label("revoked_at"),
-            )
-            .outerjoin(revoked, revoked.c.key == signing_keys_added.c.key)
-            .where(condition)
-            .order_by(signing_keys_added.c.block_number, signing_keys_added.c.log_index)
-        )
-        with self.engine.connect() as conn:
-            return [
-                KeyRecord(
-                    key=_checksum(bytes(r.key)),
-                    org_id=bytes(r.org_id),
-                    valid_from=r.valid_from,
-                    valid_until=r.valid_until,
-                    revoked_at=r.revoked_at,
-                    added_at=r.block_time,
-                    signer=None if bytes(r.signer) == bytes(20) else _checksum(bytes(r.signer)),
-                )
-                for r in conn.execute(query)
-            ]
-
-    def organisations(self) -> list[OrganisationRecord]:
-        """The organisation directory: kind, country, current status and keys."""
-        keys: dict[bytes, list[KeyRecord]] = defaultdict(list)
-        for k in self._keys(signing_keys_added.c.org_id.is_not(None)):
-            keys[k.org_id].append(k)
-        with self.engine.connect() as conn:
-            admitted = conn.execute(
-                select(org_admissions).order_by(org_admissions.c.org_index)
-            ).all()
-            status: dict[bytes, int] = {}
-            for r in conn.execute(
-                select(org_status_changes.c.org_id, org_status_changes.c.status).order_by(
-                    org_status_changes.c.block_number, org_status_changes.c.log_index
-                )
-            ):
-                status[bytes(r.org_id)] = r.status
-        return [
-            OrganisationRecord(
-                org_id=bytes(r.org_id),
-                kind=r.kind,
-                kind_name=_KIND_NAMES.get(r.kind, str(r.kind)),
-                country=r.country,
-                status=_ORG_STATUS[status.get(bytes(r.org_id), 1)],
-                org_index=r.org_index,
-                admitted_at=r.block_time,
-                keys=tuple(keys.get(bytes(r.org_id), [])),
-            )
-            for r in admitted
-        ]
-
-    def organisation(self, org_id: bytes) -> OrganisationRecord | None:
-        for org in self.organisations():
-            if org.org_id == org_id:
-                return org
-        return None
-
-    def key_validity(self, key: str, *, at: int) -> KeyValidity:
-        """Whether a signing key was valid at ``at`` (window and revocation, from the logs)."""
-        address = to_checksum_address(key)
-        found = self._keys(signing_keys_added.c.key == _addr(address))
-        if not found:
-            return KeyValidity(address, at, False, "unknown", None)
-        record = found[0]
-        if at < record.valid_from:
-            reason = "not_yet_valid"
-        elif at >= record.valid_until:
-            reason = "expired"
-        elif record.revoked_at is not None and at >= record.revoked_at:
-            reason = "revoked"
-        else:
-            reason = "valid"
-        return KeyValidity(address, at, reason == "valid", reason, record)
-
-    # ------------------------------------------------------------------ statistics
-
-    def counts(self) -> dict[str, int]:
-        """Rows per table (diagnostics)."""
-        with self.engine.connect() as conn:
-            return {
-                t.name: int(conn.execute(select(func.count()).select_from(t)).scalar_one())
-                for t in CHAIN_TABLES
-            }

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from eth_account import Account
 from eth_utils.crypto import keccak
-from sqlalchemy import func, select, update
+from sqlalchemy import create_engine, func, select, update
 
 from ledger.abi import contract_abi
 from ledger.client import Ledger
@@ -22,6 +22,7 @@ from ledger.demo import DemoWorld
 from ledger.errors import HeadMismatch, IndexMismatch
 from ledger.index import Index, event_digest, next_head, registration_digest
 from ledger.index_schema import consignment_events, raw_logs
+from ledger.queries import IndexQueries
 from ledger.records import (
     AeoAction,
     AeoActionCode,
@@ -375,6 +376,13 @@ def test_seeded_world_every_query(index: Index, ledger: Ledger, world: DemoWorld
     assert result.reorgs == 0
     assert index.lag() == 0
     check_seeded_world(index, ledger, world)
+    # A read-only reader on the same database (e.g. another process) answers the same.
+    reader = IndexQueries(create_engine(str(index.engine.url)))
+    cid = world.consignment_id
+    assert reader.consignment_timeline(cid) == index.consignment_timeline(cid)
+    assert reader.raw_logs(cid) == index.raw_logs(cid)
+    assert reader.organisations() == index.organisations()
+    reader.engine.dispose()
 
 
 def test_follows_new_records(index: Index, ledger: Ledger, world: DemoWorld) -> None:
