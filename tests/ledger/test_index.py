@@ -785,3 +785,23 @@ def test_run_forever_follows_the_chain_until_stopped(
         worker.join(timeout=5)
     assert not worker.is_alive()
     assert index.lag() == 0
+
+
+def test_a_failed_range_leaves_nothing_behind(
+    index: Index, ledger: Ledger, world: DemoWorld, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    before = index.cursor()
+
+    def crash(*args: Any, **kwargs: Any) -> None:
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(index, "_bulk_insert_tuples", crash)  # after the other tables' inserts
+    with pytest.raises(RuntimeError, match="disk full"):
+        index.sync()
+    assert index.cursor() == before
+    assert set(index.counts().values()) == {0}
+    monkeypatch.undo()
+    index.sync()
+    assert len(index.consignment_timeline(world.consignment_id)) == 5
+    assert index.counts()["index_consignments"] == 1
+    assert index.verify_heads().ok
