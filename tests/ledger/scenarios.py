@@ -31,7 +31,6 @@ from ledger.demo import (
 )
 from ledger.records import (
     AeoAction,
-    AeoActionCode,
     Approval,
     Attestation,
     CertificateIssue,
@@ -277,7 +276,9 @@ class Builder:
             from ledger.records import SchemaRegistration
 
             self.ledger.attestations.register_schema(
-                self.ledger.sign(SchemaRegistration(definition=schema), self.parties["au"].private_key)
+                self.ledger.sign(
+                    SchemaRegistration(definition=schema), self.parties["au"].private_key
+                )
             )
         attestation = Attestation(
             schema_id=schema_id,
@@ -364,9 +365,7 @@ class Builder:
 
     def terminate_demo_mra(self) -> None:
         termination = MraTermination(mra_id=self.world.mra_id)
-        self.ledger.aeo.terminate_mra(
-            self.ledger.sign(termination, self.parties["au"].private_key)
-        )
+        self.ledger.aeo.terminate_mra(self.ledger.sign(termination, self.parties["au"].private_key))
 
     def mra(self, scope: int) -> None:
         t = now(self.ledger)

@@ -80,8 +80,10 @@ def assert_verdict(verdict: Verdict, status: VerdictStatus, *codes: str) -> None
         assert finding.evidence or finding.code in {"CERT_NOT_FOUND", "QUANTITY_UNIT_MISMATCH"}
         for evidence in finding.evidence:
             if evidence.kind in {"event", "registration", "drawdown", "attestation"}:
-                assert evidence.tx_hash and evidence.tx_hash.startswith("0x")
-                assert evidence.block_number is not None and evidence.log_index is not None
+                assert evidence.tx_hash
+                assert evidence.tx_hash.startswith("0x")
+                assert evidence.block_number is not None
+                assert evidence.log_index is not None
 
 
 # ------------------------------------------------------------------------------------------
@@ -95,7 +97,8 @@ def test_genuine_direct_consignment_verifies(build: Builder, verifier: Verifier)
     assert_verdict(verdict, VerdictStatus.VERIFIED)
     assert verdict.findings == ()
     assert {c.outcome for c in verdict.checks} <= {"passed", "skipped"}
-    assert verdict.risk is not None and verdict.risk.band == "low"
+    assert verdict.risk is not None
+    assert verdict.risk.band == "low"
     assert "VERIFIED" in render_report(verdict)
 
 
@@ -109,9 +112,7 @@ def test_genuine_transshipment_with_customs_attestation_verifies(
     assert_verdict(verdict, VerdictStatus.VERIFIED)
 
 
-def test_genuine_aeo_under_mra_verifies_and_lowers_risk(
-    build: Builder, verifier: Verifier
-) -> None:
+def test_genuine_aeo_under_mra_verifies_and_lowers_risk(build: Builder, verifier: Verifier) -> None:
     shipment = build.shipment()
     with_aeo = verifier.verify(build.claim(shipment))
     without = verifier.verify(build.claim(shipment, aeo_operators=()))
@@ -428,9 +429,7 @@ def test_cloned_serial(ledger: Ledger, index: Index, build: Builder, tmp_path: P
     original = build.shipment(legs=serial_journey(serials, start=start), start=start)
     copy = build.shipment(legs=serial_journey(serials[:1], start=start + 3600), start=start + 3600)
     index.sync()
-    registry.ingest(
-        timeline=index.consignment_timeline(original.cid), epcis_events=original.epcis
-    )
+    registry.ingest(timeline=index.consignment_timeline(original.cid), epcis_events=original.epcis)
     verifier = Verifier(ledger, index, serials=registry)
     genuine = verifier.verify(build.claim(original))
     cloned = verifier.verify(build.claim(copy))
