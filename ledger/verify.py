@@ -109,6 +109,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import time
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
@@ -193,7 +194,10 @@ __all__ = [
     "claim_from_json",
     "epcis_event_hash",
     "epcis_serials",
+    "make_finding",
     "render_report",
+    "status_of",
+    "verdict_json",
     "verify_claim",
 ]
 
@@ -888,6 +892,7 @@ class Verifier:
             and claim.certificate is None
         ):
             raise InvalidClaim("a claim must name a consignment, a container or a certificate")
+        started = time.perf_counter()
         if sync:
             self.index.sync()
         block, _ = self.index.cursor()
@@ -920,7 +925,13 @@ class Verifier:
         )
         status = status_of(run.findings)
         subject = self._subject(run)
-        log.info("verified %s: %s (%d findings)", subject, status, len(run.findings))
+        log.info(
+            "verified %s: %s (%d findings) in %.3f s",
+            subject,
+            status,
+            len(run.findings),
+            time.perf_counter() - started,
+        )
         return Verdict(
             status=status,
             subject=subject,
