@@ -47,6 +47,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -325,6 +326,7 @@ def _verdict(
 
 def verify_bundle(bundle: Mapping[str, Any], w3: Web3) -> Verdict:
     """Check a proof bundle against the node behind ``w3`` (see the module docstring)."""
+    started = time.perf_counter()
     findings: list[Finding] = []
     checks: list[Check] = []
     try:
@@ -608,5 +610,11 @@ def verify_bundle(bundle: Mapping[str, Any], w3: Web3) -> Verdict:
         )
     checks.append(Check("hash chain", "failed" if len(findings) > before else "passed"))
     verdict = _verdict(findings, checks, block, cid, at)
-    log.info("proof bundle of %s: %s", _hex(cid), verdict.status)
+    log.info(
+        "proof bundle of %s: %s (%d logs) in %.3f s",
+        _hex(cid),
+        verdict.status,
+        len(entries),
+        time.perf_counter() - started,
+    )
     return verdict
