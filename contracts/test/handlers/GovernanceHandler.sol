@@ -22,6 +22,7 @@ contract GovernanceHandler is Test {
     mapping(bytes32 proposalId => uint256) public ghostApprovals;
     mapping(bytes32 orgId => uint8 status) public ghostStatus;
     uint16 public ghostThreshold;
+    uint32 public ghostOrganisationCount;
 
     uint256 public violations;
     uint256 public executions;
@@ -32,6 +33,7 @@ contract GovernanceHandler is Test {
         _adminPks = adminPks;
         _adminIds = adminIds;
         ghostThreshold = membership_.threshold();
+        ghostOrganisationCount = membership_.organisationCount();
     }
 
     function trackOrg(bytes32 orgId) external {
@@ -48,8 +50,15 @@ contract GovernanceHandler is Test {
     function propose(uint256 adminSeed, uint256 actionSeed, uint256 targetSeed, uint16 k) external {
         uint256 a = adminSeed % _adminPks.length;
         IMembership.Proposal memory p;
-        uint256 kind = actionSeed % 3;
-        if (kind == 0) {
+        uint256 kind = actionSeed % 4;
+        if (kind == 3) {
+            p.action = 1; // admit a trader with a fresh key
+            p.orgId = keccak256(abi.encode("org:new", targetSeed % 8));
+            p.kind = 3;
+            p.country = "IT";
+            p.account = address(uint160(uint256(keccak256(abi.encode("key", _salt)))));
+            p.validUntil = uint40(block.timestamp + 30 days);
+        } else if (kind == 0) {
             p.action = 2; // suspend
             p.orgId = orgIds[targetSeed % orgIds.length];
         } else if (kind == 1) {
@@ -90,7 +99,8 @@ contract GovernanceHandler is Test {
         try membership.execute(p) {
             ++executions;
             if (ghostApprovals[id] < k || k != ghostThreshold) ++violations;
-            if (p.action == 2) ghostStatus[p.orgId] = 2;
+            if (p.action == 1) ++ghostOrganisationCount;
+            else if (p.action == 2) ghostStatus[p.orgId] = 2;
             else if (p.action == 3) ghostStatus[p.orgId] = 1;
             else ghostThreshold = p.threshold;
         } catch {}

@@ -6,6 +6,8 @@ import {Vm} from "../utils/Vm.sol";
 import {Membership} from "../../src/Membership.sol";
 import {Consignments} from "../../src/Consignments.sol";
 import {Certificates} from "../../src/Certificates.sol";
+import {Attestations} from "../../src/Attestations.sol";
+import {IAttestations} from "../../src/interfaces/IAttestations.sol";
 import {IMembership} from "../../src/interfaces/IMembership.sol";
 import {IConsignments} from "../../src/interfaces/IConsignments.sol";
 import {ICertificates} from "../../src/interfaces/ICertificates.sol";
@@ -34,6 +36,8 @@ contract LedgerHandler is Test {
     Membership public immutable membership;
     Consignments public immutable consignments;
     Certificates public immutable certificates;
+    Attestations public immutable attestations;
+    bytes32 public immutable schemaId;
     uint256[] internal _governors; // customs keys that sign governance (never revoked here)
 
     ModelKey[] internal _keys;
@@ -49,6 +53,7 @@ contract LedgerHandler is Test {
     uint256 public violations;
     uint256 public acceptedEvents;
     uint256 public acceptedDrawdowns;
+    uint256 public acceptedAttestations;
     uint32 internal _nonce;
     uint256 internal _salt;
 
@@ -56,11 +61,15 @@ contract LedgerHandler is Test {
         Membership membership_,
         Consignments consignments_,
         Certificates certificates_,
+        Attestations attestations_,
+        bytes32 schemaId_,
         uint256[] memory governors
     ) {
         membership = membership_;
         consignments = consignments_;
         certificates = certificates_;
+        attestations = attestations_;
+        schemaId = schemaId_;
         _governors = governors;
     }
 
@@ -138,6 +147,24 @@ contract LedgerHandler is Test {
             if (_drawn[certId][id]) ++violations; // drawn twice for one consignment
             _drawn[certId][id] = true;
             ghostDrawn[certId] += quantity;
+        } catch {}
+    }
+
+    function attest(uint256 keySeed, uint256 consignmentSeed, bytes32 data) external {
+        ModelKey memory k = _keys[keySeed % _keys.length];
+        IAttestations.Attestation memory r = IAttestations.Attestation({
+            schemaId: schemaId,
+            subjectType: 1,
+            subjectId: consignmentIds[consignmentSeed % consignmentIds.length],
+            dataDigest: data,
+            refUid: bytes32(0),
+            expiresAt: 0
+        });
+        ISignedRecords.Sig memory sig =
+            _sig(k.pk, attestations.hashTypedData(attestations.hashAttestation(r)));
+        try attestations.attest(r, sig) {
+            ++acceptedAttestations;
+            if (!_valid(k, uint40(block.timestamp))) ++violations;
         } catch {}
     }
 
