@@ -136,6 +136,7 @@ ZERO32 = bytes(32)
 DEFAULT_SPAN = 2000
 KEEP_BLOCKS = 4096  # block hashes kept for the fork-point search (in blocks behind the cursor)
 HEAD_CACHE_LIMIT = 200_000
+VERIFY_CHUNK = 500  # consignments per verify_heads() round (rows in memory, eth_call batch)
 
 _AEO_EVENTS = {
     "AeoCertified": (1, 1),
@@ -1184,36 +1185,18 @@ class Index(IndexQueries):
         Every mismatch is logged as an error, stored as a ``chain_head_mismatch`` finding and,
         unless ``raise_on_mismatch`` is false, raised as :class:`HeadMismatch`.
         """
-        block, _ = self.cursor()
-        wanted = None if consignment_ids is None else list(dict.fromkeys(consignment_ids))
-        with self.engine.connect() as conn:
-            reg_query = select(consignments)
-            ev_query = select(consignment_events).order_by(
-                consignment_events.c.consignment_id, consignment_events.c.seq
-            )
-            if wanted is not None:
-                reg_query = reg_query.where(consignments.c.consignment_id.in_(wanted))
-                ev_query = ev_query.where(consignment_events.c.consignment_id.in_(wanted))
-            registrations = {bytes(r.consignment_id): r for r in conn.execute(reg_query)}
-            events: dict[bytes, list[Row[Any]]] = defaultdict(list)
-            for r in conn.execute(ev_query):
-                events[bytes(r.consignment_id)].append(r)
-        ids = wanted if wanted is not None else sorted(registrations)
-        computed: dict[bytes, tuple[bytes, int, str]] = {}
-        for cid in ids:
-            computed[cid] = self._recompute(cid, registrations.get(cid), events.get(cid, []))
-        fn = self.ledger.consignments.abi.fn("head")
-        address = self.ledger.consignments.address
-        calls = [
-            ("eth_call", [{"to": address, "data": _hex(fn.encode(cid))}, hex(block)]) for cid in ids
-        ]
-        results = self._rpc_batch(calls) if calls else []
+        with self._lock:  # rows and cursor must not move under the comparison
+            block, _ = self.cursor()
+            if consignment_ids is None:
+                ids = self.consignment_ids()
+            else:
+                ids = list(dict.fromkeys(consignment_ids))
+            pairs: list[tuple[bytes, tuple[bytes, int, str], bytes, int]] = []
+            for start in range(0, len(ids), VERIFY_CHUNK):
+                pairs.extend(self._verify_chunk(ids[start : start + VERIFY_CHUNK], block))
         mismatches: list[Finding] = []
         now = int(time.time())
-        for cid, raw in zip(ids, results, strict=True):
-            out = fn.decode_output(bytes.fromhex(raw[2:]))
-            chain_head, chain_count = bytes(out["head_"]), int(out["eventCount"])
-            head, count, problem = computed[cid]
+        for cid, (head, count, problem), chain_head, chain_count in pairs:
             if head != chain_head or count != chain_count or problem:
                 detail = problem or (
                     f"recomputed head {_hex(head)} after {count} events, chain has "
@@ -1254,6 +1237,37 @@ class Index(IndexQueries):
                 consignment_ids=tuple(f.consignment_id for f in mismatches),
             )
         return result
+
+    def _verify_chunk(
+        self, ids: list[bytes], block: int
+    ) -> list[tuple[bytes, tuple[bytes, int, str], bytes, int]]:
+        """(id, (recomputed head, count, problem), chain head, chain count) for some ids."""
+        with self.engine.connect() as conn:
+            registrations = {
+                bytes(r.consignment_id): r
+                for r in conn.execute(
+                    select(consignments).where(consignments.c.consignment_id.in_(ids))
+                )
+            }
+            events: dict[bytes, list[Row[Any]]] = defaultdict(list)
+            for r in conn.execute(
+                select(consignment_events)
+                .where(consignment_events.c.consignment_id.in_(ids))
+                .order_by(consignment_events.c.consignment_id, consignment_events.c.seq)
+            ):
+                events[bytes(r.consignment_id)].append(r)
+        fn = self.ledger.consignments.abi.fn("head")
+        address = self.ledger.consignments.address
+        calls = [
+            ("eth_call", [{"to": address, "data": _hex(fn.encode(cid))}, hex(block)]) for cid in ids
+        ]
+        results = self._rpc_batch(calls) if calls else []
+        out = []
+        for cid, raw in zip(ids, results, strict=True):
+            decoded = fn.decode_output(bytes.fromhex(raw[2:]))
+            computed = self._recompute(cid, registrations.get(cid), events.get(cid, []))
+            out.append((cid, computed, bytes(decoded["head_"]), int(decoded["eventCount"])))
+        return out
 
     def _recompute(
         self, cid: bytes, registration: Row[Any] | None, events: Sequence[Row[Any]]
