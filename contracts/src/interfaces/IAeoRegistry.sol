@@ -167,12 +167,16 @@ interface IAeoRegistry is ISignedRecords {
     function MRA_TERMINATION_TYPEHASH() external view returns (bytes32);
 
     /// @notice Apply an AEO action.
+    /// @param record The action (certify, suspend, reinstate, revoke) with nonce and deadline.
+    /// @param sig Signature of a customs administration of the operator's country.
     /// @return certificationId The certification acted on.
     function applyAction(AeoAction calldata record, Sig calldata sig)
         external
         returns (bytes32 certificationId);
 
     /// @notice Propose an MRA to another administration.
+    /// @param record Counterpart, scope bit mask and validity.
+    /// @param sig Signature of the proposing customs administration.
     /// @return mraId The MRA id.
     function proposeMra(MraProposal calldata record, Sig calldata sig)
         external

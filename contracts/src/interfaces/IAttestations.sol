@@ -93,12 +93,16 @@ interface IAttestations is ISignedRecords {
     function REVOCATION_TYPEHASH() external view returns (bytes32);
 
     /// @notice Register a schema (any active member).
+    /// @param definition The schema definition string (UTF-8, non-empty).
+    /// @param sig Signature over `SchemaRegistration(string definition)`.
     /// @return schemaId keccak256(bytes(definition)).
     function registerSchema(string calldata definition, Sig calldata sig)
         external
         returns (bytes32 schemaId);
 
     /// @notice Record an attestation.
+    /// @param record The attestation; the schema must be registered.
+    /// @param sig Signature of any active member's key.
     /// @return uid The attestation uid.
     function attest(Attestation calldata record, Sig calldata sig) external returns (bytes32 uid);
 
@@ -107,6 +111,8 @@ interface IAttestations is ISignedRecords {
     function attestBatch(Attestation[] calldata records, Sig[] calldata sigs) external;
 
     /// @notice Revoke an attestation (attesting organisation only).
+    /// @param record The uid and a reason digest.
+    /// @param sig Signature of a key of the attesting organisation.
     function revoke(Revocation calldata record, Sig calldata sig) external;
 
     /// @notice Revoke many; the whole batch reverts with `BatchItemFailed(index, reason)`.

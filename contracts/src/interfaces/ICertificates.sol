@@ -112,6 +112,8 @@ interface ICertificates is ISignedRecords {
     function DRAWDOWN_TYPEHASH() external view returns (bytes32);
 
     /// @notice Issue a certificate of origin.
+    /// @param record The certificate; `origin` must be the issuer's country.
+    /// @param sig Signature of an issuing body or customs administration key.
     /// @return certificateId keccak256(abi.encode(issuerOrgId, certificateNumber)).
     function issue(CertificateIssue calldata record, Sig calldata sig)
         external
@@ -122,9 +124,13 @@ interface ICertificates is ISignedRecords {
     function issueBatch(CertificateIssue[] calldata records, Sig[] calldata sigs) external;
 
     /// @notice Revoke a certificate (issuer only).
+    /// @param record The certificate number (the id is derived from the signer's organisation).
+    /// @param sig Signature of a key of the issuing organisation.
     function revoke(CertificateRevocation calldata record, Sig calldata sig) external;
 
     /// @notice Draw quantity for a consignment.
+    /// @param record Certificate, registered consignment and quantity (> 0, <= remaining).
+    /// @param sig Signature of the exporter, or of customs of the origin or destination country.
     function drawDown(Drawdown calldata record, Sig calldata sig) external;
 
     /// @notice Many drawdowns; the whole batch reverts with `BatchItemFailed(index, reason)` if

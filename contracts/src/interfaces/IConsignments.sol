@@ -108,7 +108,9 @@ interface IConsignments is ISignedRecords {
     /// @notice EIP-712 type hash of `ConsignmentEvent(...)` (see EventRecord).
     function EVENT_TYPEHASH() external view returns (bytes32);
 
-    /// @notice Register a consignment.
+    /// @notice Register a consignment; its first hash-chain link is the registration digest.
+    /// @param record The registration.
+    /// @param sig Signature of a customs administration, carrier, trader or postal operator key.
     function register(Registration calldata record, Sig calldata sig) external;
 
     /// @notice Register many consignments. The whole batch reverts with
@@ -116,6 +118,8 @@ interface IConsignments is ISignedRecords {
     function registerBatch(Registration[] calldata records, Sig[] calldata sigs) external;
 
     /// @notice Append a signed event to a consignment's chain.
+    /// @param record The event, small fields packed in `meta`.
+    /// @param sig Signature over the ConsignmentEvent typed data (fields unpacked).
     function postEvent(EventRecord calldata record, Sig calldata sig) external;
 
     /// @notice Append many signed events (any consignments, in order). The whole batch reverts

@@ -197,6 +197,8 @@ interface IMembership is ISignedRecords {
 
     /// @notice Approve a proposal; signed `Approval(bytes32 proposalId)` by a customs administration.
     /// @dev Replay protection: one approval per (proposal, administration).
+    /// @param proposalId The proposal's id (its struct hash).
+    /// @param sig The approver's signature over the Approval typed data.
     function approve(bytes32 proposalId, Sig calldata sig) external;
 
     /// @notice Execute a proposal that has reached the current threshold and has not expired.
@@ -204,9 +206,13 @@ interface IMembership is ISignedRecords {
     function execute(Proposal calldata proposal) external;
 
     /// @notice Add a signing key to an organisation; signed by one of its currently valid keys.
+    /// @param record The organisation, the new key and its validity window.
+    /// @param sig Signature of a currently valid key of `record.orgId`.
     function addKey(KeyAddition calldata record, Sig calldata sig) external;
 
     /// @notice Revoke one of the organisation's keys; signed by one of its currently valid keys.
+    /// @param record The organisation and the key to revoke (it may be the signing key itself).
+    /// @param sig Signature of a currently valid key of `record.orgId`.
     function revokeKey(KeyRevocation calldata record, Sig calldata sig) external;
 
     /// @notice Whether `account` is an allow-listed relayer.
