@@ -145,10 +145,11 @@ def cmd_up(args: argparse.Namespace) -> int:
         ]
         if keys_file is not None:
             lines.append(f"  API keys    {keys_file.resolve()} (demo organisations)")
-        if world is not None:
+        if demo_file.is_file():
+            demo = json.loads(demo_file.read_text(encoding="utf-8"))
             lines.append(
-                f"  demo        consignment {world.consignment_ref}, "
-                f"certificate {world.certificate_number}"
+                f"  demo        consignment {demo['consignment']['ref']}, "
+                f"certificate {demo['certificate']['number']} ({demo_file.resolve()})"
             )
         lines.append("Ctrl-C stops everything.")
         base.out("\n".join(lines))
