@@ -580,4 +580,53 @@ contract ConsignmentsTest is Fixture {
         bytes32 mask = bytes32(uint256(0xff) << (8 * (31 - index)));
         return (word & ~mask) | bytes32(uint256(value) << (8 * (31 - index)));
     }
+
+    function test_postEvent_revertsForSignatureFromOtherChain() public {
+        IConsignments.EventRecord memory r = _event(UCR, 1);
+        bytes32 structHash = consignments.hashEvent(r);
+        bytes32 otherChain = keccak256(
+            abi.encodePacked(
+                "\x19\x01",
+                keccak256(
+                    abi.encode(
+                        keccak256(
+                            "EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)"
+                        ),
+                        keccak256("TradeLedger Consignments"),
+                        keccak256("1"),
+                        block.chainid + 1,
+                        address(consignments)
+                    )
+                ),
+                structHash
+            )
+        );
+        ISignedRecords.Sig memory sig = _sig(PK_CARRIER, otherChain);
+        vm.expectRevert(); // recovers an unregistered address
+        consignments.postEvent(r, sig);
+        (, uint32 count) = consignments.head(UCR);
+        assertEq(count, 0, "nothing recorded");
+    }
+
+    function testFuzz_postEvents_namesFailingIndex(uint8 size, uint8 bad) public {
+        uint256 n = bound(size, 1, 12);
+        uint256 failing = bound(bad, 0, n - 1);
+        IConsignments.EventRecord[] memory rs = new IConsignments.EventRecord[](n);
+        ISignedRecords.Sig[] memory sigs = new ISignedRecords.Sig[](n);
+        for (uint256 i; i < n; ++i) {
+            rs[i] = _event(UCR, uint32(100 + i));
+            if (i == failing) rs[i].consignmentId = keccak256("missing");
+            sigs[i] = _signEvent(rs[i], PK_CARRIER);
+        }
+        vm.expectRevert(
+            abi.encodeWithSelector(
+                ISignedRecords.BatchItemFailed.selector,
+                failing,
+                abi.encodeWithSelector(
+                    IConsignments.UnknownConsignment.selector, keccak256("missing")
+                )
+            )
+        );
+        consignments.postEvents(rs, sigs);
+    }
 }
