@@ -244,7 +244,13 @@ def _ledger_error_response(exc: LedgerError) -> JSONResponse:
 
 
 def _field_of(loc: tuple[Any, ...] | list[Any]) -> str:
-    parts = [str(part) for part in loc]
+    # Union and validator branches show up in pydantic locations ("is-instance[Quantity]",
+    # "function-after[...]", "typed-dict", a union member's model name): not field names.
+    parts = [
+        str(part)
+        for part in loc
+        if not (isinstance(part, str) and ("[" in part or part in _BRANCH_TAGS))
+    ]
     if parts and parts[0] in {"body", "query", "path", "header", "cookie"}:
         parts = parts[1:]
     return ".".join(parts) or "body"
@@ -287,9 +293,19 @@ def _message_of(err: Any) -> str:
     return str(err.get("msg", "invalid value"))
 
 
+_BRANCH_TAGS = frozenset({"typed-dict", "EventCreate", "SignedSubmission"})
+
+
+def _domain_first(err: Any) -> int:
+    cause = (err.get("ctx") or {}).get("error")
+    return 0 if isinstance(cause, ValidationError) else 1
+
+
 async def _on_request_validation(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
-    errors = list(exc.errors())
+    # A domain rule (UN/LOCODE, ISO 6346, ...) says more than a union branch that did not
+    # match, so errors that carry one come first.
+    errors = sorted(exc.errors(), key=_domain_first)
     if not errors:
         return JSONResponse(error_body("invalid_request", "invalid request"), status_code=422)
     first = errors[0]

@@ -55,11 +55,21 @@ class Prepared:
     ready_proposal: Proposal  # proposed by au, approved by cn: executable
 
 
-def prepare(ledger: Ledger, world: DemoWorld) -> Prepared:
+def prepare(ledger: Ledger, world: DemoWorld, kind: RecordKind | None = None) -> Prepared:
+    """Create what ``kind``'s bodies refer to (everything when ``kind`` is None)."""
     p = world.parties
     now = chain_now(ledger)
     refs: dict[str, str] = {}
-    for role in ROLES:
+    prep = Prepared(now, refs, bytes(32), _dummy_proposal(now), _dummy_proposal(now))
+    if kind not in (
+        None,
+        RecordKind.DRAWDOWN,
+        RecordKind.MRA_ACCEPTANCE,
+        RecordKind.APPROVAL,
+        RecordKind.EXECUTION,
+    ):
+        return prep
+    for role in ROLES if kind in (None, RecordKind.DRAWDOWN) else ():
         ref = f"MATRIX-{role}-{secrets.token_hex(4)}"
         registration = ConsignmentRegistration(
             consignment_id=consignment_id(ref),
@@ -69,13 +79,31 @@ def prepare(ledger: Ledger, world: DemoWorld) -> Prepared:
         )
         ledger.consignments.register(ledger.sign(registration, p["carrier"].private_key))
         refs[role] = ref
+    if kind in (None, RecordKind.MRA_ACCEPTANCE):
+        prep.pending_mra = _pending_mra(ledger, world, now)
+    if kind in (None, RecordKind.APPROVAL, RecordKind.EXECUTION):
+        prep.open_proposal, prep.ready_proposal = _proposals(ledger, world, now)
+    return prep
+
+
+def _dummy_proposal(now: int) -> Proposal:
+    return Proposal(action=ProposalAction.SET_THRESHOLD, threshold=1, expires_at=now + DAY)
+
+
+def _pending_mra(ledger: Ledger, world: DemoWorld, now: int) -> bytes:
+    p = world.parties
     mra = MraProposal(
         counterpart=p["cn"].org_id, scope=0x2, valid_from=now - 60, valid_until=now + 365 * DAY
     )
     receipt = ledger.aeo.propose_mra(ledger.sign(mra, p["au"].private_key))
-    mra_id = next(
+    mra_id: bytes = next(
         d.args["mraId"] for d in ledger.decode_logs(receipt.logs) if d.event == "MraProposed"
     )
+    return mra_id
+
+
+def _proposals(ledger: Ledger, world: DemoWorld, now: int) -> tuple[Proposal, Proposal]:
+    p = world.parties
     proposals = []
     for threshold in (1, 2):
         proposal = Proposal(
@@ -90,7 +118,7 @@ def prepare(ledger: Ledger, world: DemoWorld) -> Prepared:
     ledger.membership.approve(
         ledger.sign(Approval(proposal_id=ready.proposal_id), p["cn"].private_key)
     )
-    return Prepared(now, refs, mra_id, proposals[0], ready)
+    return proposals[0], ready
 
 
 def body(kind: RecordKind, role: str, world: DemoWorld, prep: Prepared) -> dict[str, Any]:
@@ -148,7 +176,11 @@ def body(kind: RecordKind, role: str, world: DemoWorld, prep: Prepared) -> dict[
         case RecordKind.ATTESTATION_REVOKE:
             return {"uid": hx(world.attestation_uids[0]), "reason": "superseded"}
         case RecordKind.AEO_ACTION:
-            return {"action": "suspend", "operator_id": hx(p["exporter"].org_id), "programme": "AEOF"}
+            return {
+                "action": "suspend",
+                "operator_id": hx(p["exporter"].org_id),
+                "programme": "AEOF",
+            }
         case RecordKind.MRA_PROPOSAL:
             return {
                 "counterpart": hx(other_customs.org_id),

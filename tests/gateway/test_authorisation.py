@@ -38,7 +38,7 @@ def test_own_organisation_matrix(
     ledger: Ledger,
     world: DemoWorld,
 ) -> None:
-    prep = prepare(ledger, world)
+    prep = prepare(ledger, world, kind)
     got = {}
     for role in ROLES:
         response = unrelayed_client.post(
@@ -56,7 +56,7 @@ def test_acting_for_another_organisation_is_refused(
     ledger: Ledger,
     world: DemoWorld,
 ) -> None:
-    prep = prepare(ledger, world)
+    prep = prepare(ledger, world, kind)
     got = {}
     for index, role in enumerate(ROLES):
         signer = ROLES[(index + 1) % len(ROLES)]
@@ -86,7 +86,7 @@ def test_execution_cannot_name_another_organisation(
     world: DemoWorld,
 ) -> None:
     """An execution is unsigned: it acts for the caller, whose record it is."""
-    prep = prepare(ledger, world)
+    prep = prepare(ledger, world, RecordKind.EXECUTION)
     response = unrelayed_client.post(
         KIND_PATHS[RecordKind.EXECUTION],
         json=body(RecordKind.EXECUTION, "cn", world, prep),
