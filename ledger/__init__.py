@@ -35,6 +35,7 @@ from ledger.errors import (
     TransactionReverted,
     ValidationError,
 )
+from ledger.index import Index, IndexQueries
 from ledger.node import AnvilNode
 from ledger.records import (
     AeoAction,
@@ -99,6 +100,8 @@ __all__ = [
     "Drawdown",
     "DuplicateRecord",
     "HsCode",
+    "Index",
+    "IndexQueries",
     "InvalidRecord",
     "KeyAddition",
     "KeyRevocation",
