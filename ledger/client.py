@@ -667,4 +667,3 @@ class Ledger:
 
 def suite_names() -> list[str]:
     return [name for name, _ in SUITE]
-

@@ -122,7 +122,9 @@ def bootstrap_for(
 ) -> Bootstrap:
     """Membership's constructor arguments: the customs parties, with keys valid from ``now``."""
     admins = tuple(
-        BootstrapAdministration(p.org_id, p.country, p.address, now - KEY_BACKDATE, now + KEY_LIFETIME)
+        BootstrapAdministration(
+            p.org_id, p.country, p.address, now - KEY_BACKDATE, now + KEY_LIFETIME
+        )
         for p in parties
         if p.kind == CUSTOMS
     )
