@@ -584,4 +584,16 @@ contract CertificatesTest is Fixture {
         );
         certificates.drawDown(r, sig);
     }
+
+    function test_drawDown_revertsForDirtyCalldataWord() public {
+        ICertificates.Drawdown memory r =
+            ICertificates.Drawdown({certificateId: certId, consignmentId: UCR1, quantity: 10});
+        ISignedRecords.Sig memory sig = _signDrawdown(r, PK_EXPORTER);
+        bytes memory data = abi.encodeCall(certificates.drawDown, (r, sig));
+        // set a high bit in the uint64 quantity word (selector + 2 words)
+        data[4 + 64] = 0x01;
+        (bool ok,) = address(certificates).call(data);
+        assertFalse(ok, "dirty word refused");
+        assertEq(certificates.drawnFor(certId, UCR1), 0, "nothing drawn");
+    }
 }

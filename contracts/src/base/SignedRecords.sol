@@ -61,6 +61,9 @@ abstract contract SignedRecords is ISignedRecords, EIP712 {
     /// @dev EIP-712 struct hash of a record whose fields are all static ABI words:
     /// keccak256(typehash || the record's `words` calldata words). Equal to
     /// keccak256(abi.encode(typehash, record)); the tests check this for every record type.
+    /// Raw words are hashed: a word with dirty high bits (never produced by an EIP-712 encoder)
+    /// hashes differently from the signed value, so it recovers another signer and is refused;
+    /// Solidity's calldata validation also reverts when such a field is read.
     function _hashStatic(bytes32 typehash, uint256 offset, uint256 words)
         internal
         pure
