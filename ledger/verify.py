@@ -20,6 +20,17 @@ warning, **verified** when there is none. Every check that ran or was skipped is
 ``verdict.checks``; a check that cannot run (no locode coordinates, no serial registry, nothing
 claimed) is *skipped*, never silently passed.
 
+For the CLI and the gateway
+---------------------------
+* ``ledger verify``: :func:`claim_from_json` (a JSON claim file or request body) then
+  :func:`verify_claim` (``ledger``, ``index``, optional ``locodes``, ``serials``, ``policy``),
+  then :func:`render_report` (text) or :func:`verdict_json` (``--json``). Exit status: 0
+  verified, 1 suspicious, 2 failed is a natural mapping of :attr:`Verdict.status`.
+  :class:`~ledger.errors.InvalidClaim` is a usage error (HTTP 422).
+* ``ledger verify-bundle``: :func:`ledger.bundle.load_bundle` then
+  :func:`ledger.bundle.verify_bundle` (``bundle``, ``w3``) and the same rendering;
+  :func:`ledger.bundle.export_bundle` + :func:`ledger.bundle.write_bundle` to produce one.
+
 Findings
 --------
 Every finding has a stable ``code``, a ``severity`` (``critical`` fails the claim, ``warning``
