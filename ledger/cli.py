@@ -3,6 +3,10 @@
     ledger compile [--check]     compile contracts into ledger/artifacts (or check they are fresh)
     ledger node                  run the embedded anvil node until Ctrl-C
     ledger deploy [--rpc URL]    deploy the contract suite (or re-use a matching deployment)
+    ledger verify CLAIM.json     verify a claim about goods (exit 0 verified, 3 suspicious,
+                                 4 failed); or --consignment-ref REF [--origin ..]
+    ledger export-bundle         write a consignment's proof bundle (--consignment-ref, -o)
+    ledger verify-bundle FILE    check a proof bundle against any node (--rpc URL)
     ledger up [--rpc URL]        node + deploy + demo data + gateway, until Ctrl-C
 
 Every option can also be set as a ``LEDGER_*`` environment variable or in a TOML file
@@ -108,6 +112,74 @@ def cmd_deploy(args: argparse.Namespace) -> int:
     return 0
 
 
+EXIT_SUSPICIOUS = 3
+EXIT_FAILED = 4
+
+
+def _verdict_exit(status: str) -> int:
+    return {"verified": 0, "suspicious": EXIT_SUSPICIOUS, "failed": EXIT_FAILED}[status]
+
+
+def _attached(settings: Settings) -> Any:
+    """The Ledger and Index of the configured chain and its deployment manifest."""
+    from ledger.client import Ledger
+    from ledger.deploy import Deployment, manifest_path
+    from ledger.index import Index
+    from ledger.stack import connect
+
+    w3 = connect(settings)
+    deployment = Deployment.load(manifest_path(settings.data_dir, settings.chain_id))
+    ledger = Ledger(w3, deployment)
+    return ledger, Index(settings.index_url, ledger, confirmations=settings.confirmations)
+
+
+def cmd_verify(args: argparse.Namespace) -> int:
+    import json
+
+    from ledger.values import LocodeDirectory
+    from ledger.verify import claim_from_json, render_report, verdict_json, verify_claim
+
+    settings = settings_from_args(args)
+    data: dict[str, Any] = {}
+    if args.claim is not None:
+        data = json.loads(args.claim.read_text(encoding="utf-8"))
+    for name in ("consignment_ref", "container", "origin", "administration"):
+        value = getattr(args, name)
+        if value is not None:
+            data[name] = value
+    claim = claim_from_json(data)
+    ledger, index = _attached(settings)
+    locodes = LocodeDirectory.from_csv(settings.unlocode_csv) if settings.unlocode_csv else None
+    verdict = verify_claim(claim, ledger=ledger, index=index, locodes=locodes)
+    out(verdict_json(verdict) if args.json else render_report(verdict))
+    return _verdict_exit(str(verdict.status))
+
+
+def cmd_export_bundle(args: argparse.Namespace) -> int:
+    from ledger.bundle import export_bundle, write_bundle
+    from ledger.records import consignment_id
+
+    settings = settings_from_args(args)
+    _, index = _attached(settings)
+    bundle = export_bundle(index, consignment_id(args.consignment_ref))
+    write_bundle(bundle, args.output)
+    out(f"proof bundle of {args.consignment_ref} written to {args.output}")
+    return 0
+
+
+def cmd_verify_bundle(args: argparse.Namespace) -> int:
+    from ledger.bundle import load_bundle, verify_bundle
+    from ledger.stack import connect
+    from ledger.verify import render_report, verdict_json
+
+    settings = settings_from_args(args)
+    bundle = load_bundle(args.bundle)
+    w3 = connect(settings.model_copy(update={"chain_id": int(bundle.get("chain_id", 0))}))
+    verdict = verify_bundle(bundle, w3)
+    out(verdict_json(verdict) if args.json else render_report(verdict))
+    return _verdict_exit(str(verdict.status))
+
+
 def add_common(parser: argparse.ArgumentParser) -> None:
     """Options every chain-facing command takes."""
     parser.add_argument("--config", type=Path, help="TOML settings file")
@@ -137,6 +209,38 @@ def build_parser() -> tuple[argparse.ArgumentParser, Any]:
     p.add_argument("--bootstrap", type=Path, help="TOML file with the first administrations")
     p.add_argument("--fresh", action="store_true", help="deploy anew even if a manifest exists")
     p.set_defaults(func=cmd_deploy)
+
+    p = sub.add_parser(
+        "verify",
+        help="verify a claim about goods against the ledger (exit 0 verified, 3 suspicious, "
+        "4 failed)",
+    )
+    add_common(p)
+    p.add_argument("claim", nargs="?", type=Path, help="claim JSON file (see ledger.verify)")
+    p.add_argument("--rpc", dest="rpc_url", help="JSON-RPC URL of the chain")
+    p.add_argument("--consignment-ref", dest="consignment_ref", help="consignment reference")
+    p.add_argument("--container", help="container number (ISO 6346)")
+    p.add_argument("--origin", help="claimed origin country (ISO 3166-1 alpha-2)")
+    p.add_argument("--administration", help="verifying customs administration (name or id)")
+    p.add_argument("--json", action="store_true", help="print the verdict as JSON")
+    p.set_defaults(func=cmd_verify)
+
+    p = sub.add_parser("export-bundle", help="write a consignment's proof bundle")
+    add_common(p)
+    p.add_argument("--rpc", dest="rpc_url", help="JSON-RPC URL of the chain")
+    p.add_argument("--consignment-ref", dest="consignment_ref", required=True)
+    p.add_argument("-o", "--output", type=Path, required=True, help="bundle file to write")
+    p.set_defaults(func=cmd_export_bundle)
+
+    p = sub.add_parser(
+        "verify-bundle",
+        help="check a proof bundle against any node, with no gateway and no index",
+    )
+    add_common(p)
+    p.add_argument("bundle", type=Path, help="the bundle JSON file")
+    p.add_argument("--rpc", dest="rpc_url", help="JSON-RPC URL of any node of the network")
+    p.add_argument("--json", action="store_true", help="print the verdict as JSON")
+    p.set_defaults(func=cmd_verify_bundle)
     return parser, sub
 
 
