@@ -328,6 +328,7 @@ contract Membership is IMembership, SignedRecords {
         if (key_ == address(0) || _keys[key_].orgId != bytes32(0)) {
             revert KeyAlreadyRegistered(key_);
         }
+        if (_relayers[key_]) revert RelayerCannotSign(key_);
         if (validUntil <= validFrom || validUntil <= block.timestamp) {
             revert InvalidValidity(validFrom, validUntil);
         }
@@ -378,6 +379,7 @@ contract Membership is IMembership, SignedRecords {
     function _addRelayer(address account, bytes32 proposalId) private {
         if (account == address(0)) revert ZeroAddress();
         if (_relayers[account]) revert RelayerAlreadyAllowed(account);
+        if (_keys[account].orgId != bytes32(0)) revert SignerCannotRelay(account);
         _relayers[account] = true;
         emit RelayerAdded(account, proposalId);
     }

@@ -858,4 +858,27 @@ contract MembershipTest is Fixture {
         assertEq(membership.keyInfo(address(0x9999)).orgId, bytes32(0), "unknown");
         assertEq(membership.organisation(keccak256("none")).index, 0, "unknown org");
     }
+
+    function test_addKey_revertsForRelayerAccount() public {
+        IMembership.KeyAddition memory r = IMembership.KeyAddition({
+            orgId: CARRIER, key: address(this), validFrom: T0, validUntil: T0 + 100
+        });
+        ISignedRecords.Sig memory sig =
+            _sig(PK_CARRIER, membership.hashTypedData(membership.hashKeyAddition(r)));
+        vm.expectRevert(
+            abi.encodeWithSelector(IMembership.RelayerCannotSign.selector, address(this))
+        );
+        membership.addKey(r, sig);
+    }
+
+    function test_execute_revertsAddingSigningKeyAsRelayer() public {
+        IMembership.Proposal memory p = _proposal(7);
+        p.account = vm.addr(PK_CARRIER);
+        bytes32 id = _propose(p, PK_CUSTOMS_DE);
+        _approve(id, PK_CUSTOMS_NL);
+        vm.expectRevert(
+            abi.encodeWithSelector(IMembership.SignerCannotRelay.selector, vm.addr(PK_CARRIER))
+        );
+        membership.execute(p);
+    }
 }

@@ -175,6 +175,10 @@ interface IMembership is ISignedRecords {
     error RelayerNotListed(address account);
     /// @notice A zero account.
     error ZeroAddress();
+    /// @notice Relayers are not signers: the account is an allow-listed relayer.
+    error RelayerCannotSign(address account);
+    /// @notice Relayers are not signers: the account is a registered signing key.
+    error SignerCannotRelay(address account);
 
     /// @notice EIP-712 type hash of `Proposal(...)`.
     function PROPOSAL_TYPEHASH() external view returns (bytes32);
