@@ -481,3 +481,22 @@ def test_unknown_consignment(build: Builder, verifier: Verifier) -> None:
 def test_claim_must_name_something(verifier: Verifier) -> None:
     with pytest.raises(InvalidClaim):
         verifier.verify(Claim(origin="AU"))
+
+
+def test_certificate_only_claim(build: Builder, verifier: Verifier) -> None:
+    number, _, document = build.certificate(quantity=100)
+    issuer = build.parties["chamber"].org_id
+    claim = Claim(
+        certificate=CertificateClaim(number=number, issuer=issuer, document=document),
+        origin="AU",
+        hs_codes=("2204.21",),
+        quantity=100,
+    )
+    assert_verdict(verifier.verify(claim), VerdictStatus.VERIFIED)
+    build.revoke_certificate(number)
+    too_much = Claim(
+        certificate=CertificateClaim(number=number, issuer=issuer), origin="AU", quantity=101
+    )
+    assert_verdict(
+        verifier.verify(too_much), VerdictStatus.FAILED, "CERT_REVOKED", "CERT_QUANTITY_EXCEEDED"
+    )
