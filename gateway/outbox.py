@@ -128,6 +128,7 @@ from gateway.db import create_gateway_engine
 from gateway.errors import (
     BatchTooLarge,
     Conflict,
+    GatewayError,
     IdempotencyConflict,
     PermissionDenied,
     RecordRejected,
@@ -139,6 +140,7 @@ __all__ = [
     "AcceptResult",
     "Batch",
     "BatchResult",
+    "NewRecord",
     "Outbox",
     "OutboxRecord",
     "RecordKind",
@@ -218,6 +220,18 @@ class OutboxRecord:
     isolate: bool
     created_at: datetime
     updated_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class NewRecord:
+    """A record to store with :meth:`Outbox.accept_many`."""
+
+    org_id: str
+    kind: RecordKind
+    record_id: str
+    payload: Mapping[str, Any]
+    signature: str
+    idempotency_key: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -485,6 +499,71 @@ class Outbox:
         for listener in self._listeners:
             listener()
         return AcceptResult(stored, created=True)
+
+    def accept_many(self, items: Sequence[NewRecord]) -> list[AcceptResult | GatewayError]:
+        """Store several records durably in one database transaction (one fsync).
+
+        The answer for each item is what :meth:`accept` would give; if any item collides with
+        a stored one (same record id or idempotency key), the items are stored one by one
+        instead and the colliding ones answer as :meth:`accept` does (a repeat, or the
+        :class:`IdempotencyConflict` / :class:`PermissionDenied` it raises, returned).
+        """
+        if not items:
+            return []
+        now = self._clock()
+        rows = [
+            {
+                "record_id": item.record_id,
+                "org_id": item.org_id,
+                "kind": item.kind.value,
+                "idempotency_key": item.idempotency_key,
+                "request_sha256": request_digest(
+                    kind=item.kind,
+                    record_id=item.record_id,
+                    payload=item.payload,
+                    signature=item.signature,
+                ),
+                "payload": _canonical(item.payload).decode(),
+                "signature": item.signature,
+                "status": RecordStatus.ACCEPTED.value,
+                "attempts": 0,
+                "isolate": False,
+                "created_at": now,
+                "updated_at": now,
+            }
+            for item in items
+        ]
+        try:
+            with self._engine.begin() as conn:
+                conn.execute(insert(records_table), rows)
+        except IntegrityError:
+            results: list[AcceptResult | GatewayError] = []
+            for item in items:
+                try:
+                    results.append(
+                        self.accept(
+                            org_id=item.org_id,
+                            kind=item.kind,
+                            record_id=item.record_id,
+                            payload=item.payload,
+                            signature=item.signature,
+                            idempotency_key=item.idempotency_key,
+                        )
+                    )
+                except GatewayError as exc:
+                    results.append(exc)
+            return results
+        ids = [item.record_id for item in items]
+        with self._engine.connect() as conn:
+            stored = {
+                row.record_id: _row_to_record(row)
+                for row in conn.execute(
+                    select(records_table).where(records_table.c.record_id.in_(ids))
+                )
+            }
+        for listener in self._listeners:
+            listener()
+        return [AcceptResult(stored[rid], created=True) for rid in ids]
 
     def _find_existing(
         self, *, org_id: str, record_id: str, idempotency_key: str | None

@@ -23,7 +23,7 @@ from gateway.auth import Caller, KeyStore
 from gateway.chain import LedgerServices
 from gateway.errors import IdempotencyConflict, ServiceUnavailable
 from gateway.kinds import decode, decode_record, execution_id, kind_of, record_id
-from gateway.outbox import AcceptResult, Outbox, RecordKind
+from gateway.outbox import AcceptResult, NewRecord, Outbox, RecordKind
 from gateway.record_models import RecordCreate
 from gateway.validation import KIND_BY_CODE
 from ledger.records import Proposal, SignedRecord, sign
@@ -33,7 +33,9 @@ __all__ = [
     "accept_execution",
     "accept_message",
     "accept_signed",
+    "prepare_signed",
     "require_ledger",
+    "sign_custodial",
     "sync_caller",
 ]
 
@@ -68,6 +70,47 @@ def _serialised(chain: LedgerServices, kind: RecordKind) -> Iterator[None]:
         yield
 
 
+def prepare_signed(
+    chain: LedgerServices,
+    outbox: Outbox,
+    caller: Caller,
+    signed: SignedRecord[Any],
+    *,
+    idempotency_key: str | None,
+    memo: dict[str, Any] | None = None,
+) -> AcceptResult | NewRecord:
+    """Check a signed record; a record already stored is answered from the outbox at once.
+
+    Returns the stored answer (an :class:`AcceptResult`) or the checked record to store.
+    """
+    kind = kind_of(signed.record)
+    rid = record_id(chain.ledger, signed.record, org_id=caller.org_id)
+    new = NewRecord(
+        org_id=caller.org_id,
+        kind=kind,
+        record_id=rid,
+        payload=signed.record.json_message(),
+        signature="0x" + signed.signature.hex(),
+        idempotency_key=idempotency_key,
+    )
+    if outbox.get(rid) is not None:
+        return _store(outbox, new)
+    checked = chain.validator.check_signed(caller, signed, outbox=outbox, memo=memo)
+    assert checked == rid
+    return new
+
+
+def _store(outbox: Outbox, new: NewRecord) -> AcceptResult:
+    return outbox.accept(
+        org_id=new.org_id,
+        kind=new.kind,
+        record_id=new.record_id,
+        payload=new.payload,
+        signature=new.signature,
+        idempotency_key=new.idempotency_key,
+    )
+
+
 def accept_signed(
     chain: LedgerServices,
     outbox: Outbox,
@@ -78,23 +121,11 @@ def accept_signed(
     memo: dict[str, Any] | None = None,
 ) -> AcceptResult:
     """Validate (unless already stored) and store a signed record."""
-    kind = kind_of(signed.record)
-    rid = record_id(chain.ledger, signed.record, org_id=caller.org_id)
-    payload = signed.record.json_message()
-    signature = "0x" + signed.signature.hex()
-    with _serialised(chain, kind):
-        existing = outbox.get(rid)
-        if existing is None:
-            checked = chain.validator.check_signed(caller, signed, outbox=outbox, memo=memo)
-            assert checked == rid
-        return outbox.accept(
-            org_id=caller.org_id,
-            kind=kind,
-            record_id=rid,
-            payload=payload,
-            signature=signature,
-            idempotency_key=idempotency_key,
+    with _serialised(chain, kind_of(signed.record)):
+        prepared = prepare_signed(
+            chain, outbox, caller, signed, idempotency_key=idempotency_key, memo=memo
         )
+        return prepared if isinstance(prepared, AcceptResult) else _store(outbox, prepared)
 
 
 def accept_message(
@@ -131,6 +162,26 @@ def _replay(
     return AcceptResult(stored, created=False)
 
 
+def sign_custodial(
+    chain: LedgerServices,
+    outbox: Outbox,
+    caller: Caller,
+    body: RecordCreate,
+    *,
+    idempotency_key: str | None,
+) -> AcceptResult | SignedRecord[Any]:
+    """Build the record and sign it with the organisation's custodial key, unless the
+    idempotency key was used already (then the stored answer)."""
+    replay = _replay(outbox, caller, body.KIND, idempotency_key)
+    if replay is not None:
+        return replay
+    if chain.signing_keys is None:
+        raise ServiceUnavailable("this gateway holds no custodial keys", code="no_custodial_keys")
+    account = chain.signing_keys.account(caller.org_id)
+    record = body.to_record(chain.context(caller, signer=account.address))
+    return sign(record, account.key, chain.ledger.domain(record))
+
+
 def accept_custodial(
     chain: LedgerServices,
     outbox: Outbox,
@@ -141,14 +192,9 @@ def accept_custodial(
     memo: dict[str, Any] | None = None,
 ) -> AcceptResult:
     """A custodial submission: build the record, sign it with the organisation's key."""
-    replay = _replay(outbox, caller, body.KIND, idempotency_key)
-    if replay is not None:
-        return replay
-    if chain.signing_keys is None:
-        raise ServiceUnavailable("this gateway holds no custodial keys", code="no_custodial_keys")
-    account = chain.signing_keys.account(caller.org_id)
-    record = body.to_record(chain.context(caller, signer=account.address))
-    signed = sign(record, account.key, chain.ledger.domain(record))
+    signed = sign_custodial(chain, outbox, caller, body, idempotency_key=idempotency_key)
+    if isinstance(signed, AcceptResult):
+        return signed
     return accept_signed(chain, outbox, caller, signed, idempotency_key=idempotency_key, memo=memo)
 
 

@@ -10,13 +10,14 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from gateway.api.deps import CurrentCaller, KeyStoreDep, OutboxDep, ServicesDep
 from gateway.api.writes import WRITE_RESPONSES, IdempotencyKey, add_write_routes, scoped_caller
-from gateway.errors import GatewayError, contract_error_status
+from gateway.errors import GatewayError, ServiceUnavailable, contract_error_status
+from gateway.kinds import decode
 from gateway.models import BulkItemResult, BulkResult, ErrorDetail, RecordView
-from gateway.outbox import RecordKind
+from gateway.outbox import AcceptResult, NewRecord, RecordKind
 from gateway.record_models import EventCreate, SignedSubmission
-from gateway.writes import accept_custodial, accept_message, require_ledger, sync_caller
+from gateway.writes import prepare_signed, require_ledger, sign_custodial, sync_caller
 from ledger.contract_errors import BatchItemFailed, ContractError
-from ledger.errors import LedgerError, ValidationError
+from ledger.errors import LedgerError, NodeError, ValidationError
 
 __all__ = ["BULK_MAX", "BulkEvents", "router"]
 
@@ -114,42 +115,53 @@ def post_events_bulk(
     scoped_caller(caller, RecordKind.EVENT)
     chain = require_ledger(services.chain)
     acting = sync_caller(chain, caller, keys)
-    items: list[BulkItemResult] = []
-    counts = {"accepted": 0, "replayed": 0, "rejected": 0}
+    answers: dict[int, AcceptResult | LedgerError] = {}
+    to_store: list[tuple[int, NewRecord]] = []
     memo: dict[str, Any] = {}  # key and organisation lookups, once per request
     for index, item in enumerate(body.items):
         key = None if idempotency_key is None else f"{idempotency_key}:{index}"
         try:
             if isinstance(item, SignedSubmission):
-                result = accept_message(
-                    chain,
-                    outbox,
-                    acting,
-                    RecordKind.EVENT,
-                    item.message,
-                    item.signature,
-                    idempotency_key=key,
-                    memo=memo,
-                )
+                signed = decode(RecordKind.EVENT, item.message, item.signature)
+                chain.ledger.signer(signed)
             else:
-                result = accept_custodial(
-                    chain, outbox, acting, item, idempotency_key=key, memo=memo
-                )
+                custodial = sign_custodial(chain, outbox, acting, item, idempotency_key=key)
+                if isinstance(custodial, AcceptResult):
+                    answers[index] = custodial
+                    continue
+                signed = custodial
+            prepared = prepare_signed(chain, outbox, acting, signed, idempotency_key=key, memo=memo)
         except LedgerError as exc:
-            status, detail = _error(exc)
-            if status >= 500:
+            if isinstance(exc, ServiceUnavailable | NodeError):
                 raise
+            answers[index] = exc
+            continue
+        if isinstance(prepared, AcceptResult):
+            answers[index] = prepared
+        else:
+            to_store.append((index, prepared))
+    # Everything checked is stored in one transaction: one fsync, and the submitter sees
+    # the request's records at once (so they travel in full batches).
+    stored = outbox.accept_many([new for _, new in to_store])
+    for (index, _), result in zip(to_store, stored, strict=True):
+        answers[index] = result
+    items: list[BulkItemResult] = []
+    counts = {"accepted": 0, "replayed": 0, "rejected": 0}
+    for index in range(len(body.items)):
+        answer = answers[index]
+        if isinstance(answer, AcceptResult):
+            counts["accepted" if answer.created else "replayed"] += 1
+            items.append(
+                BulkItemResult(
+                    index=index,
+                    status=202 if answer.created else 200,
+                    record=RecordView.from_stored(answer.record),
+                )
+            )
+        else:
+            status, detail = _error(answer)
             counts["rejected"] += 1
             items.append(BulkItemResult(index=index, status=status, error=detail))
-            continue
-        counts["accepted" if result.created else "replayed"] += 1
-        items.append(
-            BulkItemResult(
-                index=index,
-                status=202 if result.created else 200,
-                record=RecordView.from_stored(result.record),
-            )
-        )
     if counts["rejected"]:
         response.status_code = 207
     logger.info(

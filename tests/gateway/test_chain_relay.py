@@ -1,0 +1,416 @@
+"""Records through the real relayer to the session chain: every write route end to end, bulk
+events batched and confirmed, the two ways to sign giving one record, idempotency, and the
+relayer's three steps against the node (nonces, idempotent broadcast, drops, blame)."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from eth_account import Account
+
+from gateway.auth import IssuedKey
+from gateway.client import GatewayClient
+from gateway.errors import RecordRejected
+from gateway.kinds import KIND_PATHS, record_id
+from gateway.outbox import Batch, Outbox, RecordKind, RecordStatus, Submitter, TxState
+from gateway.relayer import ContractRelayer
+from ledger.client import Ledger
+from ledger.demo import DemoWorld
+from ledger.errors import ConfigurationError
+from ledger.records import ConsignmentEvent, consignment_id
+from ledger.txmanager import TxManager
+from ledger.values import BusinessStep, Locode
+from tests.conftest import RELAYER_KEY
+from tests.gateway.chain_cases import EXPECTED, ROLES, body, chain_now, prepare
+from tests.gateway.conftest import auth
+
+
+def wait_final(
+    client: httpx.Client, key: IssuedKey, ids: list[str], timeout: float = 30
+) -> dict[str, Any]:
+    """Poll until every record is confirmed or failed; returns their views by id."""
+    deadline = time.monotonic() + timeout
+    views: dict[str, Any] = {}
+    pending = set(ids)
+    while pending and time.monotonic() < deadline:
+        for rid in list(pending):
+            view = client.get(f"/records/{rid}", headers=auth(key)).json()
+            if view["status"] in ("confirmed", "failed"):
+                views[rid] = view
+                pending.discard(rid)
+        if pending:
+            time.sleep(0.05)
+    assert not pending, f"{len(pending)} records not final in {timeout} s"
+    return views
+
+
+@pytest.mark.parametrize("kind", list(RecordKind), ids=str)
+def test_every_write_route_reaches_the_chain(
+    kind: RecordKind,
+    chain_client: httpx.Client,
+    party_keys: dict[str, IssuedKey],
+    ledger: Ledger,
+    world: DemoWorld,
+) -> None:
+    prep = prepare(ledger, world, kind)
+    role = next(r for r in ROLES if EXPECTED[kind][r] == (202, None))
+    key = party_keys[role]
+    response = chain_client.post(
+        KIND_PATHS[kind], json=body(kind, role, world, prep), headers=auth(key)
+    )
+    assert response.status_code == 202, response.text
+    view = wait_final(chain_client, key, [response.json()["record_id"]])[
+        response.json()["record_id"]
+    ]
+    assert view["status"] == "confirmed", view
+    receipt = ledger.w3.eth.get_transaction_receipt(view["tx_hash"])
+    assert receipt["status"] == 1
+    assert receipt["blockNumber"] == view["block_number"]
+    logged = {d.log_index: d.event for d in ledger.decode_logs(receipt["logs"])}
+    assert view["log_index"] in logged, "the record's log index points at one of its logs"
+
+
+def test_bulk_events_are_batched_and_recorded_in_order(
+    chain_client: httpx.Client,
+    party_keys: dict[str, IssuedKey],
+    ledger: Ledger,
+    world: DemoWorld,
+) -> None:
+    carrier = world.parties["carrier"]
+    client = GatewayClient("http://testserver", party_keys["carrier"].token, http=chain_client)
+    head_before, count_before = ledger.consignments.head(world.consignment_id)
+    now = chain_now(ledger)
+    events = [
+        client.sign(
+            ConsignmentEvent(
+                consignment_id=world.consignment_id,
+                biz_step=BusinessStep("sensor_reporting").code,
+                location=Locode("CNSHA").to_bytes5(),
+                event_time=now - 300 + i,
+                nonce=(77 << 8) + i,
+                deadline=now + 3600,
+            ),
+            carrier.private_key,
+        )
+        for i in range(250)
+    ]
+    result = client.post_events(events, idempotency_key=str(uuid.uuid4()))
+    assert (result.accepted, result.rejected) == (250, 0)
+    ids = [item.record.record_id for item in result.items if item.record is not None]
+    views = wait_final(chain_client, party_keys["carrier"], ids)
+    assert all(v["status"] == "confirmed" for v in views.values())
+    head, count = ledger.consignments.head(world.consignment_id)
+    assert count == count_before + 250
+    # The chain folded the events in submission order: recompute the head the same way.
+    expected = head_before
+    for signed in events:
+        digest = signed.record.digest(ledger.consignments.domain)
+        expected = ledger.consignments.next_head(expected, digest)
+    assert head == expected
+    # Batched: far fewer transactions than records, each record with its own log.
+    txs = {v["tx_hash"] for v in views.values()}
+    assert len(txs) < 250 / 5
+    assert len({(v["tx_hash"], v["log_index"]) for v in views.values()}) == 250
+
+
+def test_custodial_and_signed_submissions_are_one_record(
+    chain_client: httpx.Client,
+    party_keys: dict[str, IssuedKey],
+    ledger: Ledger,
+    world: DemoWorld,
+) -> None:
+    """The typed data of a body, signed with eth-account by the client, is the record the
+    gateway would sign for it: same id, and the second submission is an idempotent repeat."""
+    key = party_keys["carrier"]
+    data = dict(body(RecordKind.EVENT, "carrier", world, prepare(ledger, world, RecordKind.EVENT)))
+    data.update(nonce=4242, deadline="2099-01-01T00:00:00Z")
+    typed = chain_client.post("/typed-data/event", json=data, headers=auth(key)).json()
+    signature = Account.sign_typed_data(
+        world.parties["carrier"].private_key, full_message=typed["typed_data"]
+    ).signature
+    custodial = chain_client.post("/events", json=data, headers=auth(key))
+    assert custodial.status_code == 202
+    assert custodial.json()["record_id"] == typed["record_id"]
+    signed = chain_client.post(
+        "/events/signed",
+        json={
+            "message": typed["typed_data"]["message"],
+            "signature": "0x" + bytes(signature).hex(),
+        },
+        headers=auth(key),
+    )
+    assert signed.status_code == 202
+    assert signed.json()["record_id"] == typed["record_id"]
+    assert signed.headers["idempotent-replayed"] == "true"
+    view = wait_final(chain_client, key, [typed["record_id"]])[typed["record_id"]]
+    assert view["status"] == "confirmed"
+    assert (
+        typed["digest"]
+        == "0x"
+        + ledger.consignments.call(
+            "hashTypedData",
+            ledger.consignments.call(
+                "hashEvent",
+                ConsignmentEvent.from_message(typed["typed_data"]["message"]).onchain(),
+            ),
+        ).hex()
+    )
+
+
+def test_typed_data_signed_by_eth_account_is_accepted_for_every_kind(
+    chain_client: httpx.Client,
+    party_keys: dict[str, IssuedKey],
+    ledger: Ledger,
+    world: DemoWorld,
+) -> None:
+    for kind in (k for k in RecordKind if k is not RecordKind.EXECUTION):
+        prep = prepare(ledger, world, kind)
+        role = next(r for r in ROLES if EXPECTED[kind][r] == (202, None))
+        key = party_keys[role]
+        typed = chain_client.post(
+            f"/typed-data/{kind.value}", json=body(kind, role, world, prep), headers=auth(key)
+        ).json()
+        signature = Account.sign_typed_data(
+            world.parties[role].private_key, full_message=typed["typed_data"]
+        ).signature
+        response = chain_client.post(
+            f"{KIND_PATHS[kind]}/signed",
+            json={
+                "message": typed["typed_data"]["message"],
+                "signature": "0x" + bytes(signature).hex(),
+            },
+            headers=auth(key),
+        )
+        assert response.status_code == 202, (kind, response.text)
+        assert response.json()["record_id"] == typed["record_id"]
+
+
+def test_idempotency_keys_and_repeats(
+    chain_client: httpx.Client,
+    party_keys: dict[str, IssuedKey],
+    ledger: Ledger,
+    world: DemoWorld,
+) -> None:
+    key = party_keys["carrier"]
+    data = body(RecordKind.EVENT, "carrier", world, prepare(ledger, world, RecordKind.EVENT))
+    headers = {**auth(key), "Idempotency-Key": "evt-1"}
+    first = chain_client.post("/events", json=data, headers=headers)
+    again = chain_client.post("/events", json=data, headers=headers)
+    assert first.status_code == again.status_code == 202
+    assert again.json()["record_id"] == first.json()["record_id"]
+    assert again.headers["idempotent-replayed"] == "true"
+    assert "idempotent-replayed" not in first.headers
+    # The same key for another kind of record is a conflict, not a silent replay.
+    other = chain_client.post(
+        "/attestations/schemas", json={"definition": "x(bytes32 y)"}, headers=headers
+    )
+    assert (other.status_code, other.json()["error"]["code"]) == (409, "idempotency_conflict")
+    # After confirmation the repeat still answers with the stored record (not a 409 from
+    # the chain, where it now is).
+    wait_final(chain_client, key, [first.json()["record_id"]])
+    late = chain_client.post("/events", json=data, headers=headers)
+    assert late.status_code == 202
+    assert late.json()["status"] == "confirmed"
+    # Bulk: item i under "<key>:<i>", so a repeated request replays every item.
+    bulk = [dict(data, biz_step="departing"), dict(data, biz_step="arriving")]
+    bulk_headers = {**auth(key), "Idempotency-Key": "bulk-1"}
+    one = chain_client.post("/events/bulk", json={"items": bulk}, headers=bulk_headers).json()
+    two = chain_client.post("/events/bulk", json={"items": bulk}, headers=bulk_headers).json()
+    assert [i["status"] for i in one["items"]] == [202, 202]
+    assert [i["status"] for i in two["items"]] == [200, 200]
+    assert [i["record"]["record_id"] for i in one["items"]] == [
+        i["record"]["record_id"] for i in two["items"]
+    ]
+
+
+def test_drawdowns_that_together_overdraw_are_refused(
+    unrelayed_client: httpx.Client,
+    party_keys: dict[str, IssuedKey],
+    ledger: Ledger,
+    world: DemoWorld,
+) -> None:
+    """Each drawdown alone fits the certificate's balance (4,500 LTR); the pending ones in
+    the outbox count too, so the one that would overdraw is refused at submission."""
+    prep = prepare(ledger, world, RecordKind.DRAWDOWN)
+    key = party_keys["exporter"]
+    answers = []
+    for role in ("au", "cn", "exporter"):
+        data = {
+            "certificate_id": "0x" + world.certificate_id.hex(),
+            "consignment_ref": prep.consignment_refs[role],
+            "quantity": {"amount": "2000", "unit": "LTR"},
+        }
+        response = unrelayed_client.post("/certificates/drawdowns", json=data, headers=auth(key))
+        answers.append((response.status_code, response.json().get("error", {}).get("code")))
+    assert answers == [(202, None), (202, None), (409, "QuantityExceeded")]
+    # A second drawdown of the same certificate for the same consignment, while the first
+    # is on its way, is refused too.
+    again = {
+        "certificate_id": "0x" + world.certificate_id.hex(),
+        "consignment_ref": prep.consignment_refs["au"],
+        "quantity": {"amount": "1", "unit": "LTR"},
+    }
+    response = unrelayed_client.post("/certificates/drawdowns", json=again, headers=auth(key))
+    assert (response.status_code, response.json()["error"]["code"]) == (409, "AlreadyDrawn")
+
+
+def test_drawdown_quantity_is_converted_to_the_certificate_unit(
+    chain_client: httpx.Client,
+    party_keys: dict[str, IssuedKey],
+    ledger: Ledger,
+    world: DemoWorld,
+) -> None:
+    prep = prepare(ledger, world, RecordKind.DRAWDOWN)
+    key = party_keys["exporter"]
+    data = {
+        "certificate_id": "0x" + world.certificate_id.hex(),
+        "consignment_ref": prep.consignment_refs["exporter"],
+        "quantity": {"amount": "1.5", "unit": "HLT"},  # 150 LTR
+    }
+    response = chain_client.post("/certificates/drawdowns", json=data, headers=auth(key))
+    assert response.status_code == 202, response.text
+    wait_final(chain_client, key, [response.json()["record_id"]])
+    cid = consignment_id(prep.consignment_refs["exporter"])
+    assert ledger.certificates.drawn_for(world.certificate_id, cid) == 150
+
+
+# --- the relayer's three steps against the node -------------------------------------------
+
+
+def _event(world: DemoWorld, ledger: Ledger, nonce: int, step: str = "arriving") -> Any:
+    now = chain_now(ledger)
+    record = ConsignmentEvent(
+        consignment_id=world.consignment_id,
+        biz_step=BusinessStep(step).code,
+        location=Locode("CNSHA").to_bytes5(),
+        event_time=now - 60,
+        nonce=nonce,
+        deadline=now + 3600,
+    )
+    return ledger.sign(record, world.parties["carrier"].private_key)
+
+
+def _accept(outbox: Outbox, ledger: Ledger, world: DemoWorld, signed: Any) -> str:
+    org = "0x" + world.parties["carrier"].org_id.hex()
+    rid = record_id(ledger, signed.record, org_id=org)
+    outbox.accept(
+        org_id=org,
+        kind=RecordKind.EVENT,
+        record_id=rid,
+        payload=signed.record.json_message(),
+        signature="0x" + signed.signature.hex(),
+    )
+    return rid
+
+
+@pytest.fixture
+def outbox(tmp_path: Path) -> Any:
+    with Outbox.open(f"sqlite:///{tmp_path / 'outbox.sqlite3'}") as box:
+        yield box
+
+
+def test_sign_has_no_side_effect_and_reuses_an_unstored_nonce(
+    ledger: Ledger, relayer_tx: TxManager, world: DemoWorld, outbox: Outbox
+) -> None:
+    relayer = ContractRelayer(ledger, relayer_tx, RELAYER_KEY)
+    _accept(outbox, ledger, world, _event(world, ledger, 9001))
+    records = outbox.ready_batches(max_size=10, linger=0).batches[0][1]
+    batch = Batch("b1", RecordKind.EVENT, tuple(records))
+    first = relayer.sign(batch)
+    second = relayer.sign(Batch("b2", RecordKind.EVENT, tuple(records)))
+    assert first.nonce == second.nonce  # the first was never stored: its nonce is free
+    assert relayer.receipt(batch, first).state is TxState.UNKNOWN
+    relayer.broadcast(batch, first)
+    relayer.broadcast(batch, first)  # the same bytes again: harmless
+    result = relayer.receipt(batch, first)
+    assert result.state is TxState.MINED
+    assert result.outcomes[records[0].record_id].log_index is not None
+    # A transaction at the same nonce that was never sent can now never be mined.
+    assert relayer.receipt(batch, second).state is TxState.DROPPED
+
+
+def test_a_record_that_would_fail_its_batch_is_failed_alone(
+    ledger: Ledger, relayer_tx: TxManager, world: DemoWorld, outbox: Outbox
+) -> None:
+    """Two events with one nonce: pre-validation of the batch names the second
+    (BatchItemFailed), which fails unsent; the first is confirmed."""
+    relayer = ContractRelayer(ledger, relayer_tx, RELAYER_KEY)
+    good = _accept(outbox, ledger, world, _event(world, ledger, 9100, "arriving"))
+    bad = _accept(outbox, ledger, world, _event(world, ledger, 9100, "departing"))
+    submitter = Submitter(outbox, relayer, max_batch=10, linger=0)
+    for _ in range(5):
+        submitter.run_once()
+    assert outbox.get(good).status is RecordStatus.CONFIRMED
+    failed = outbox.get(bad)
+    assert failed.status is RecordStatus.FAILED
+    assert failed.error_code == "NonceAlreadyUsed"
+    assert failed.tx_hash is None
+
+
+def test_a_reverted_batch_blames_the_record_and_resends_the_others(
+    ledger: Ledger, relayer_tx: TxManager, world: DemoWorld, outbox: Outbox
+) -> None:
+    relayer = ContractRelayer(ledger, relayer_tx, RELAYER_KEY)
+    first = _accept(outbox, ledger, world, _event(world, ledger, 9200))
+    clash = _event(world, ledger, 9201)
+    second = _accept(outbox, ledger, world, clash)
+    records = outbox.ready_batches(max_size=10, linger=0).batches[0][1]
+    batch = Batch("b-revert", RecordKind.EVENT, tuple(records))
+    tx = relayer.sign(batch)
+    outbox.mark_submitted(batch, tx)
+    ledger.submit(clash)  # someone else records the second event first
+    relayer.broadcast(batch, tx)
+    result = relayer.receipt(batch, tx)
+    assert result.state is TxState.REVERTED
+    assert not result.outcomes[second].ok
+    assert result.outcomes[second].code == "NonceAlreadyUsed"
+    outbox.apply(batch, result)
+    assert outbox.get(second).status is RecordStatus.FAILED
+    assert outbox.get(first).status is RecordStatus.ACCEPTED
+    submitter = Submitter(outbox, relayer, max_batch=10, linger=0)
+    for _ in range(5):
+        submitter.run_once()
+    assert outbox.get(first).status is RecordStatus.CONFIRMED
+
+
+def test_batches_shrink_to_fit_the_gas_cap(
+    ledger: Ledger, relayer_tx: TxManager, world: DemoWorld, outbox: Outbox
+) -> None:
+    relayer = ContractRelayer(ledger, relayer_tx, RELAYER_KEY, gas_cap=1_000_000, default_limit=200)
+    ids = [_accept(outbox, ledger, world, _event(world, ledger, 9300 + i)) for i in range(60)]
+    submitter = Submitter(outbox, relayer, max_batch=200, linger=0)
+    for _ in range(20):
+        submitter.run_once()
+        if all(outbox.get(i).status is RecordStatus.CONFIRMED for i in ids):
+            break
+    assert all(outbox.get(i).status is RecordStatus.CONFIRMED for i in ids)
+    limit = relayer.batch_limit(RecordKind.EVENT)
+    assert 1 < limit < 60
+    for tx_hash in {outbox.get(i).tx_hash for i in ids}:
+        assert ledger.w3.eth.get_transaction(tx_hash)["gas"] <= 1_000_000
+
+
+def test_rejected_by_prevalidation_is_a_record_rejected(
+    ledger: Ledger, relayer_tx: TxManager, world: DemoWorld, outbox: Outbox
+) -> None:
+    relayer = ContractRelayer(ledger, relayer_tx, RELAYER_KEY)
+    signed = _event(world, ledger, 9400)
+    ledger.submit(signed)
+    rid = _accept(outbox, ledger, world, signed)
+    records = outbox.ready_batches(max_size=10, linger=0).batches[0][1]
+    with pytest.raises(RecordRejected) as caught:
+        relayer.sign(Batch("b-dup", RecordKind.EVENT, tuple(records)))
+    assert caught.value.record_id == rid
+    assert caught.value.code == "NonceAlreadyUsed"
+
+
+def test_the_relayer_key_must_be_the_transaction_managers(
+    ledger: Ledger, relayer_tx: TxManager
+) -> None:
+    with pytest.raises(ConfigurationError):
+        ContractRelayer(ledger, relayer_tx, Account.create().key)
