@@ -123,7 +123,7 @@ import logging
 import time
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any, Final
@@ -456,6 +456,9 @@ class VerificationPolicy:
     #: (schema definition, whose customs must attest: "origin" | "destination")
     required_attestations: tuple[tuple[str, str], ...] = ((EXPORT_RELEASE_SCHEMA, "origin"),)
     inspection_schema: str = INSPECTION_SCHEMA
+    #: Re-read the registration and event logs from their transaction receipts, so that the
+    #: index cannot misattribute records (the hash chain covers records, not their signers).
+    check_receipts: bool = True
 
 
 def _hex_bytes(value: Any, size: int | None, name: str) -> bytes:
@@ -918,6 +921,8 @@ class Verifier:
         self._locate_consignment(run)
         if run.consignment is not None:
             self._check_head(run)
+            if self.policy.check_receipts:
+                self._check_attribution(run)
             self._check_container(run)
         self._check_certificate(run)
         if run.consignment is not None:
@@ -1059,7 +1064,37 @@ class Verifier:
             return
         run.consignment = record
         run.timeline = self.index.consignment_timeline(cid)
-        run.attestations = self.index.attestations_for(cid)
+        run.attestations = self._confirmed_attestations(run, self.index.attestations_for(cid))
+
+    def _confirmed_attestations(
+        self, run: _Run, found: list[AttestationRecord]
+    ) -> list[AttestationRecord]:
+        """The index's attestations as the contract holds them: an attestation whose attester
+        differs on chain is dropped, a revocation the index lacks is applied (both reported)."""
+        out: list[AttestationRecord] = []
+        for a in found:
+            state = self.ledger.attestations.attestation(a.uid)
+            if state.attester != a.attester:
+                run.add(
+                    make_finding(
+                        "INDEX_MISMATCH",
+                        f"The index shows an attestation by {self._org_name(a.attester)} that "
+                        "the contract does not hold as such; it is ignored.",
+                        [ev_attestation(a)],
+                    )
+                )
+                continue
+            if state.revoked_at and a.revoked_at is None:
+                run.add(
+                    make_finding(
+                        "INDEX_MISMATCH",
+                        "An attestation is revoked on chain but the index shows it as valid.",
+                        [ev_attestation(a)],
+                    )
+                )
+                a = replace(a, revoked_at=state.revoked_at)
+            out.append(a)
+        return out
 
     # ------------------------------------------------------------------ hash chain
 
@@ -1119,6 +1154,60 @@ class Verifier:
                 )
             )
         run.check("hash chain equals on-chain head", before)
+
+    def _check_attribution(self, run: _Run) -> None:
+        """Each event's organisation and signer as the chain's log has them (receipts)."""
+        assert run.consignment is not None
+        before = len(run.findings)
+        cons = run.consignment
+        address = self.ledger.consignments.address.lower()
+        receipts: dict[str, Any] = {}
+        items: list[tuple[str, str, int, int, bytes, str, Evidence]] = [
+            (
+                "the registration",
+                cons.tx_hash,
+                cons.block_number,
+                cons.log_index,
+                cons.registrant,
+                cons.signer,
+                ev_registration(cons),
+            )
+        ]
+        items += [
+            (
+                f"event #{e.seq}",
+                e.tx_hash,
+                e.block_number,
+                e.log_index,
+                e.org_id,
+                e.signer,
+                ev_event(e),
+            )
+            for e in run.timeline
+        ]
+        for what, tx, block, log_index, org, signer, evidence in items:
+            if tx not in receipts:
+                receipts[tx] = self.ledger.w3.eth.get_transaction_receipt(tx)  # type: ignore[arg-type]
+            entry = next(
+                (lg for lg in receipts[tx]["logs"] if int(lg["logIndex"]) == log_index), None
+            )
+            expected = [cons.consignment_id, org, bytes.fromhex(signer[2:]).rjust(32, b"\0")]
+            if (
+                entry is None
+                or str(entry["address"]).lower() != address
+                or int(entry["blockNumber"]) != block
+                or [bytes(t) for t in entry["topics"][1:4]] != expected
+            ):
+                run.add(
+                    make_finding(
+                        "INDEX_MISMATCH",
+                        f"The index attributes {what} to {self._org_name(org)} (key {signer}), "
+                        "but the transaction's log on chain does not say so: the index is not "
+                        "reliable for who recorded this consignment's history.",
+                        [evidence],
+                    )
+                )
+        run.check("record attribution (receipts)", before)
 
     def _check_container(self, run: _Run) -> None:
         before = len(run.findings)
@@ -1465,6 +1554,17 @@ class Verifier:
         cid = run.consignment.consignment_id
         mine = [d for d in cert.drawdowns if d.consignment_id == cid]
         drawn_here = sum(d.quantity for d in mine)
+        on_chain = self.ledger.certificates.drawn_for(cert.certificate_id, cid)
+        if on_chain != drawn_here:
+            run.add(
+                make_finding(
+                    "INDEX_MISMATCH",
+                    f"The index shows {drawn_here} {cert.unit} drawn for this consignment, the "
+                    f"contract holds {on_chain} {cert.unit}.",
+                    [evidence, *(ev_drawdown(d) for d in mine)],
+                )
+            )
+            drawn_here = on_chain
         if not mine:
             run.add(
                 make_finding(
@@ -1892,21 +1992,7 @@ class Verifier:
                 and org.kind == CUSTOMS
                 and org.country == country
             ]
-            valid = []
-            for a in candidates:
-                state = self.ledger.attestations.attestation(a.uid)
-                revoked_on_chain = state.revoked_at != 0 and state.revoked_at <= run.at
-                if revoked_on_chain and a.revoked_at is None:
-                    run.add(
-                        make_finding(
-                            "INDEX_MISMATCH",
-                            f"The {name} attestation is revoked on chain but the index shows "
-                            "it as valid.",
-                            [ev_attestation(a)],
-                        )
-                    )
-                if a.valid_at(run.at) and not revoked_on_chain:
-                    valid.append(a)
+            valid = [a for a in candidates if a.valid_at(run.at)]
             if valid:
                 continue
             if candidates:

@@ -15,11 +15,11 @@ import pytest
 from sqlalchemy import update
 
 from ledger.client import Ledger
-from ledger.demo import CARRIER, CUSTOMS, ISSUING_BODY, DemoWorld
+from ledger.demo import CARRIER, CUSTOMS, EXPORT_RELEASE_SCHEMA, ISSUING_BODY, DemoWorld
 from ledger.errors import InvalidClaim
 from ledger.index import Index
-from ledger.index_schema import consignment_events
-from ledger.records import AeoActionCode
+from ledger.index_schema import attestation_revocations, consignment_events
+from ledger.records import AeoActionCode, AttestationRevocation
 from ledger.values import LocodeDirectory
 from ledger.verify import (
     CATALOGUE,
@@ -500,3 +500,35 @@ def test_certificate_only_claim(build: Builder, verifier: Verifier) -> None:
     assert_verdict(
         verifier.verify(too_much), VerdictStatus.FAILED, "CERT_REVOKED", "CERT_QUANTITY_EXCEEDED"
     )
+
+
+def test_index_misattributing_an_event(index: Index, build: Builder, verifier: Verifier) -> None:
+    shipment = build.shipment()
+    index.sync()
+    exporter = build.parties["exporter"]
+    with index.engine.begin() as conn:  # records are hashed, signers are not: receipts decide
+        conn.execute(
+            update(consignment_events)
+            .where(
+                consignment_events.c.consignment_id == shipment.cid,
+                consignment_events.c.seq == 2,
+            )
+            .values(org_id=exporter.org_id, signer=bytes.fromhex(exporter.address[2:]))
+        )
+    verdict = verifier.verify(build.claim(shipment))
+    assert_verdict(verdict, VerdictStatus.FAILED, "INDEX_MISMATCH")
+
+
+def test_index_hiding_a_revoked_export_release(
+    index: Index, build: Builder, verifier: Verifier
+) -> None:
+    shipment = build.shipment(release=False)
+    uid = build.attest(EXPORT_RELEASE_SCHEMA, shipment.cid, "au")
+    build.ledger.attestations.revoke(
+        build.ledger.sign(AttestationRevocation(uid=uid), build.parties["au"].private_key)
+    )
+    index.sync()
+    with index.engine.begin() as conn:
+        conn.execute(attestation_revocations.delete().where(attestation_revocations.c.uid == uid))
+    verdict = verifier.verify(build.claim(shipment))
+    assert_verdict(verdict, VerdictStatus.FAILED, "INDEX_MISMATCH", "ATTESTATION_REVOKED")
