@@ -12,9 +12,11 @@
                   runtime code at that block)
     consignment   {id, head, event_count}: Consignments.head(id) at ``block``
     logs          every log about the consignment (registration, events, drawdowns, attestations
-                  on it) and the issue/revocation logs of the certificates it drew on, in chain
-                  order, each {contract, event, address, topics, data, block_number, block_hash,
-                  tx_hash, tx_index, log_index, block_time, record}
+                  on it), the issue/revocation logs of the certificates it drew on, and the
+                  admission/status logs of the signing organisations and the addition/revocation
+                  logs of their keys, in chain order, each {contract, event, address, topics,
+                  data, block_number, block_hash, tx_hash, tx_index, log_index, block_time,
+                  record}
 
 ``record`` is the log decoded with the contracts' ABI (ids and digests as 0x-hex, the signer's
 key address included: the chain proves who signed through the contract's signature check and
@@ -34,6 +36,8 @@ container, nonce, deadline).
   (``BUNDLE_LOG_NOT_FOUND``) with the same address, topics, data, block number, block hash and
   block time, from a suite contract, at or before the bundle's block (``BUNDLE_LOG_MISMATCH``);
 * every ``record`` is exactly the decoding of its log (``BUNDLE_RECORD_MISMATCH``);
+* every signed record's key is bound to the record's organisation by a verified
+  ``SigningKeyAdded`` log in the bundle (``BUNDLE_SIGNER_UNPROVEN``);
 * the hash chain recomputed from the registration and event logs matches each event's emitted
   head, the bundle's head and count, and ``Consignments.head(id)`` at the bundle's block
   (``BUNDLE_HEAD_MISMATCH``).
@@ -54,7 +58,7 @@ from typing import Any
 
 from eth_utils.address import to_checksum_address
 from eth_utils.crypto import keccak
-from sqlalchemy import and_, select
+from sqlalchemy import and_, or_, select
 from web3 import Web3
 from web3.exceptions import TransactionNotFound
 
@@ -178,6 +182,10 @@ def _certificate_logs(index: Index, certificate_ids: Sequence[bytes]) -> list[Ra
         )
         .order_by(raw_logs.c.block_number, raw_logs.c.log_index)
     )
+    return _raw_rows(index, query)
+
+
+def _raw_rows(index: Index, query: Any) -> list[RawLog]:
     with index.engine.connect() as conn:
         return [
             RawLog(
@@ -199,6 +207,46 @@ def _certificate_logs(index: Index, certificate_ids: Sequence[bytes]) -> list[Ra
         ]
 
 
+# record event -> the argument naming the organisation whose key signed it
+SIGNING_ORG = {
+    "ConsignmentRegistered": "registrant",
+    "ConsignmentEventRecorded": "orgId",
+    "QuantityDrawn": "orgId",
+    "Attested": "attester",
+    "AttestationRevoked": "attester",
+    "CertificateIssued": "issuer",
+    "CertificateRevoked": "issuer",
+}
+_ORG_EVENTS = ("OrganisationAdmitted", "OrganisationSuspended", "OrganisationReinstated")
+_KEY_EVENTS = ("SigningKeyAdded", "SigningKeyRevoked")
+
+
+def _membership_logs(index: Index, logs: Sequence[RawLog]) -> list[RawLog]:
+    """The admission and status logs of the organisations that signed ``logs``, and the
+    addition and revocation logs of their signing keys."""
+    orgs: set[bytes] = set()
+    keys: set[bytes] = set()
+    for raw in logs:
+        args = contract_abi(raw.contract).events[raw.topics[0]].decode(list(raw.topics), raw.data)
+        field = SIGNING_ORG.get(raw.event)
+        if field is None:
+            continue
+        orgs.add(bytes(args[field]))
+        keys.add(bytes.fromhex(str(args["signer"])[2:]).rjust(32, b"\0"))
+    query = (
+        select(raw_logs)
+        .where(
+            raw_logs.c.contract == "Membership",
+            or_(
+                and_(raw_logs.c.event.in_(_ORG_EVENTS), raw_logs.c.topic1.in_(sorted(orgs))),
+                and_(raw_logs.c.event.in_(_KEY_EVENTS), raw_logs.c.topic2.in_(sorted(keys))),
+            ),
+        )
+        .order_by(raw_logs.c.block_number, raw_logs.c.log_index)
+    )
+    return _raw_rows(index, query)
+
+
 def export_bundle(index: Index, consignment_id: bytes, *, sync: bool = True) -> dict[str, Any]:
     """The proof bundle of a consignment, anchored at the index's block.
 
@@ -217,6 +265,9 @@ def export_bundle(index: Index, consignment_id: bytes, *, sync: bool = True) -> 
     cert_ids = [d.certificate_id for d in index.drawdowns_for_consignment(consignment_id)]
     logs = sorted(
         [*logs, *_certificate_logs(index, cert_ids)], key=lambda r: (r.block_number, r.log_index)
+    )
+    logs = sorted(
+        [*logs, *_membership_logs(index, logs)], key=lambda r: (r.block_number, r.log_index)
     )
     head, count = ledger.consignments.head(consignment_id, block=block)
     contracts = {}
@@ -419,7 +470,7 @@ def verify_bundle(bundle: Mapping[str, Any], w3: Web3) -> Verdict:
     by_address = {a.lower(): n for n, a in addresses.items()}
     receipts: dict[str, Any] = {}
     times: dict[int, int] = {block: at}
-    verified_logs: list[tuple[str, str, list[bytes], bytes]] = []
+    verified_logs: list[tuple[tuple[str, str, list[bytes], bytes], dict[str, Any]]] = []
     for entry in entries:
         evidence = _log_evidence(entry)
         try:
@@ -530,8 +581,32 @@ def verify_bundle(bundle: Mapping[str, Any], w3: Web3) -> Verdict:
                 )
             )
             continue
-        verified_logs.append((contract, entry["event"], topics, data))
+        verified_logs.append(((contract, entry["event"], topics, data), entry))
     checks.append(Check("logs against receipts", "failed" if len(findings) > before else "passed"))
+
+    # signers: every signed record's key is bound to its organisation by a SigningKeyAdded log
+    before = len(findings)
+    bound: set[tuple[bytes, bytes]] = set()
+    signed: list[tuple[str, bytes, bytes, Evidence]] = []
+    for (contract, event, topics, data), entry in verified_logs:
+        args = contract_abi(contract).events[topics[0]].decode(topics, data)
+        if event == "SigningKeyAdded":
+            bound.add((bytes(args["orgId"]), bytes.fromhex(str(args["key"])[2:])))
+        elif event in SIGNING_ORG:
+            signer = bytes.fromhex(str(args["signer"])[2:])
+            signed.append((event, bytes(args[SIGNING_ORG[event]]), signer, _log_evidence(entry)))
+    for event, org, signer, evidence in signed:
+        if (org, signer) not in bound:
+            findings.append(
+                make_finding(
+                    "BUNDLE_SIGNER_UNPROVEN",
+                    f"The {event} record was signed by key {to_checksum_address(signer)} for "
+                    f"organisation {_hex(org)}, but the bundle holds no log that registered "
+                    "that key for that organisation.",
+                    [evidence],
+                )
+            )
+    checks.append(Check("signing keys", "failed" if len(findings) > before else "passed"))
 
     # hash chain
     before = len(findings)
@@ -542,7 +617,7 @@ def verify_bundle(bundle: Mapping[str, Any], w3: Web3) -> Verdict:
     head: bytes | None = None
     count = 0
     problem = ""
-    for contract, event, topics, data in verified_logs:
+    for (contract, event, topics, data), _ in verified_logs:
         if contract != "Consignments" or len(topics) < 2 or topics[1] != cid:
             continue
         args = contract_abi("Consignments").events[topics[0]].decode(topics, data)

@@ -92,6 +92,7 @@ code                                severity  meaning
 ``BUNDLE_LOG_MISMATCH``             critical  log on chain differs (address, topics, data)
 ``BUNDLE_RECORD_MISMATCH``          critical  the decoded record differs from the log's data
 ``BUNDLE_HEAD_MISMATCH``            critical  the recomputed hash chain differs from the head
+``BUNDLE_SIGNER_UNPROVEN``          critical  no key-registration log binds a signer to its org
 ``BUNDLE_CODE_MISMATCH``            critical  contract code at an address is not the built contract
 ==================================  ========  =====================================================
 
@@ -313,6 +314,7 @@ CATALOGUE: Mapping[str, FindingSpec] = dict(
         _spec("BUNDLE_RECORD_MISMATCH", "critical", "Proof bundle record differs from its log"),
         _spec("BUNDLE_HEAD_MISMATCH", "critical", "Proof bundle hash chain differs"),
         _spec("BUNDLE_CODE_MISMATCH", "critical", "Contract code differs from the build"),
+        _spec("BUNDLE_SIGNER_UNPROVEN", "critical", "Proof bundle signer key unproven"),
     ]
 )
 

@@ -60,6 +60,8 @@ def test_genuine_bundle_verifies(
         "QuantityDrawn",
         "Attested",
         "CertificateIssued",
+        "SigningKeyAdded",
+        "OrganisationAdmitted",
     } <= events
     path = tmp_path / "bundle.json"
     write_bundle(shipment_bundle, path)
@@ -110,6 +112,15 @@ def _drop_event(bundle: dict[str, Any]) -> None:
     bundle["logs"].remove(entry)
 
 
+def _drop_carrier_key(bundle: dict[str, Any]) -> None:
+    signer = _log(bundle, "ConsignmentEventRecorded", 1)["record"]["signer"].lower()
+    bundle["logs"] = [
+        e
+        for e in bundle["logs"]
+        if not (e["event"] == "SigningKeyAdded" and e["record"]["key"].lower() == signer)
+    ]
+
+
 def _drop_all(bundle: dict[str, Any]) -> None:
     bundle["logs"] = [e for e in bundle["logs"] if e["event"] != "ConsignmentRegistered"]
 
@@ -134,6 +145,7 @@ TAMPERING: dict[str, tuple[Callable[[dict[str, Any]], None], str]] = {
     "transaction hash": (_mutate_event(1, "tx_hash", _flip), "BUNDLE_LOG_NOT_FOUND"),
     "event dropped": (_drop_event, "BUNDLE_HEAD_MISMATCH"),
     "registration dropped": (_drop_all, "BUNDLE_HEAD_MISMATCH"),
+    "signing key log dropped": (_drop_carrier_key, "BUNDLE_SIGNER_UNPROVEN"),
     "stated head": (_set(("consignment", "head"), _flip), "BUNDLE_HEAD_MISMATCH"),
     "event count": (_set(("consignment", "event_count"), lambda n: n - 1), "BUNDLE_HEAD_MISMATCH"),
     "anchor block hash": (_set(("block", "hash"), _flip), "BUNDLE_BLOCK_MISMATCH"),
