@@ -551,25 +551,32 @@ def verify_bundle(bundle: Mapping[str, Any], w3: Web3) -> Verdict:
                 )
             )
             continue
+        # The raw log is proven by its receipt: it counts for the hash chain and the signers
+        # even when its human-readable part (label, record) was edited, which is reported.
         expected_event = contract_abi(contract).events.get(topics[0]) if topics else None
-        try:
-            expected = decode_record(contract, topics, data)
-        except ValueError:
-            expected = None
-        if expected_event is None or expected_event.name != entry["event"]:
+        if expected_event is None:
             findings.append(
                 make_finding(
                     "BUNDLE_RECORD_MISMATCH",
-                    f"The log is labelled {entry['event']} but is not that event.",
+                    f"The log at {key}:{entry['log_index']} is not an event of {contract}.",
                     [evidence],
                 )
             )
             continue
-        if expected != entry["record"]:
+        expected = decode_record(contract, topics, data)
+        if expected_event.name != entry["event"]:
+            findings.append(
+                make_finding(
+                    "BUNDLE_RECORD_MISMATCH",
+                    f"The log is labelled {entry['event']} but is a {expected_event.name} log.",
+                    [evidence],
+                )
+            )
+        elif expected != entry["record"]:
             changed = sorted(
                 k
-                for k in set(entry["record"]) | set(expected or {})
-                if entry["record"].get(k) != (expected or {}).get(k)
+                for k in set(entry["record"]) | set(expected)
+                if entry["record"].get(k) != expected.get(k)
             )
             findings.append(
                 make_finding(
@@ -580,8 +587,7 @@ def verify_bundle(bundle: Mapping[str, Any], w3: Web3) -> Verdict:
                     [evidence],
                 )
             )
-            continue
-        verified_logs.append(((contract, entry["event"], topics, data), entry))
+        verified_logs.append(((contract, expected_event.name, topics, data), entry))
     checks.append(Check("logs against receipts", "failed" if len(findings) > before else "passed"))
 
     # signers: every signed record's key is bound to its organisation by a SigningKeyAdded log

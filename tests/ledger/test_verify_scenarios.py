@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import update
 
+from ledger.bundle import export_bundle, verify_bundle
 from ledger.client import Ledger
 from ledger.demo import CARRIER, CUSTOMS, EXPORT_RELEASE_SCHEMA, ISSUING_BODY, DemoWorld
 from ledger.errors import InvalidClaim
@@ -532,3 +533,14 @@ def test_index_hiding_a_revoked_export_release(
         conn.execute(attestation_revocations.delete().where(attestation_revocations.c.uid == uid))
     verdict = verifier.verify(build.claim(shipment))
     assert_verdict(verdict, VerdictStatus.FAILED, "INDEX_MISMATCH", "ATTESTATION_REVOKED")
+
+
+def test_tampered_bundle(ledger: Ledger, index: Index, build: Builder) -> None:
+    shipment = build.shipment()
+    bundle = export_bundle(index, shipment.cid)
+    assert_verdict(verify_bundle(bundle, ledger.w3), VerdictStatus.VERIFIED)
+    arrival = [e for e in bundle["logs"] if e["event"] == "ConsignmentEventRecorded"][3]
+    arrival["record"]["fields"]["location"] = "SGSIN"  # "it came through Singapore"
+    verdict = verify_bundle(bundle, ledger.w3)
+    assert_verdict(verdict, VerdictStatus.FAILED, "BUNDLE_RECORD_MISMATCH")
+    assert "fields" in verdict.findings[0].explanation
