@@ -148,6 +148,7 @@ abstract contract SignedRecords is ISignedRecords, EIP712 {
         uint256 nowTs = block.timestamp;
         uint256 t = recordTime;
         if (t > nowTs + MAX_FUTURE_SKEW) {
+            // forge-lint: disable-next-line(unsafe-typecast) -- block times fit uint40
             _fail(abi.encodeWithSelector(RecordTimeInFuture.selector, recordTime, uint40(nowTs)));
         }
         uint256 earliest = t < nowTs ? t : nowTs;
@@ -155,11 +156,16 @@ abstract contract SignedRecords is ISignedRecords, EIP712 {
         if (earliest < info.validFrom) {
             _fail(
                 abi.encodeWithSelector(
-                    KeyNotYetValid.selector, key, info.validFrom, uint40(earliest)
+                    // forge-lint: disable-next-line(unsafe-typecast) -- min of two uint40 values
+                    KeyNotYetValid.selector,
+                    key,
+                    info.validFrom,
+                    uint40(earliest)
                 )
             );
         }
         if (latest >= info.validUntil) {
+            // forge-lint: disable-next-line(unsafe-typecast) -- max of two uint40 values
             _fail(abi.encodeWithSelector(KeyExpired.selector, key, info.validUntil, uint40(latest)));
         }
         if (info.status != Kinds.STATUS_ACTIVE) {

@@ -39,6 +39,7 @@ library EventMeta {
     }
 
     function location(bytes32 meta) internal pure returns (bytes5) {
+        // forge-lint: disable-next-line(unsafe-typecast) -- slices bytes 2..6
         return bytes5(meta << 16);
     }
 
@@ -47,6 +48,7 @@ library EventMeta {
     }
 
     function container(bytes32 meta) internal pure returns (bytes11) {
+        // forge-lint: disable-next-line(unsafe-typecast) -- slices bytes 12..22
         return bytes11(meta << 96);
     }
 
