@@ -193,6 +193,28 @@ class CertificateView(BaseModel):
 
 
 class AttestationView(BaseModel):
+    """An attestation: who attested what about which subject, and whether it holds now."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "uid": "0x" + "a7" * 32,
+                    "schema_id": "0x" + "5c" * 32,
+                    "subject_type": 1,
+                    "subject_id": _ID,
+                    "attester": _ORG,
+                    "data_digest": "0x" + "da" * 32,
+                    "ref_uid": "0x" + "00" * 32,
+                    "attested_at": _T,
+                    "expires_at": None,
+                    "revoked_at": None,
+                    "valid": True,
+                }
+            ]
+        }
+    )
+
     uid: str
     schema_id: str | None = None
     subject_type: int | None = None

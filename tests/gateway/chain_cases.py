@@ -9,6 +9,7 @@ and error code of the refusal.
 from __future__ import annotations
 
 import secrets
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -41,7 +42,9 @@ def iso(t: int) -> str:
 
 
 def chain_now(ledger: Ledger) -> int:
-    return int(ledger.w3.eth.get_block("latest")["timestamp"])
+    """The time of the next block, near enough: automine stamps blocks with the wall clock,
+    so the latest block may be older than now."""
+    return max(int(ledger.w3.eth.get_block("latest")["timestamp"]), int(time.time()))
 
 
 @dataclass

@@ -22,7 +22,13 @@ from gateway.relayer import ContractRelayer
 from ledger.client import Ledger
 from ledger.demo import DemoWorld
 from ledger.errors import ConfigurationError
-from ledger.records import ConsignmentEvent, consignment_id
+from ledger.records import (
+    Approval,
+    ConsignmentEvent,
+    Proposal,
+    ProposalAction,
+    consignment_id,
+)
 from ledger.txmanager import TxManager
 from ledger.values import BusinessStep, Locode
 from tests.conftest import RELAYER_KEY
@@ -163,7 +169,7 @@ def test_custodial_and_signed_submissions_are_one_record(
 
 
 def test_typed_data_signed_by_eth_account_is_accepted_for_every_kind(
-    chain_client: httpx.Client,
+    unrelayed_client: httpx.Client,
     party_keys: dict[str, IssuedKey],
     ledger: Ledger,
     world: DemoWorld,
@@ -172,13 +178,13 @@ def test_typed_data_signed_by_eth_account_is_accepted_for_every_kind(
         prep = prepare(ledger, world, kind)
         role = next(r for r in ROLES if EXPECTED[kind][r] == (202, None))
         key = party_keys[role]
-        typed = chain_client.post(
+        typed = unrelayed_client.post(
             f"/typed-data/{kind.value}", json=body(kind, role, world, prep), headers=auth(key)
         ).json()
         signature = Account.sign_typed_data(
             world.parties[role].private_key, full_message=typed["typed_data"]
         ).signature
-        response = chain_client.post(
+        response = unrelayed_client.post(
             f"{KIND_PATHS[kind]}/signed",
             json={
                 "message": typed["typed_data"]["message"],
@@ -246,7 +252,7 @@ def test_drawdowns_that_together_overdraw_are_refused(
             "quantity": {"amount": "2000", "unit": "LTR"},
         }
         response = unrelayed_client.post("/certificates/drawdowns", json=data, headers=auth(key))
-        answers.append((response.status_code, response.json().get("error", {}).get("code")))
+        answers.append((response.status_code, (response.json().get("error") or {}).get("code")))
     assert answers == [(202, None), (202, None), (409, "QuantityExceeded")]
     # A second drawdown of the same certificate for the same consignment, while the first
     # is on its way, is refused too.
@@ -314,24 +320,44 @@ def outbox(tmp_path: Path) -> Any:
         yield box
 
 
-def test_sign_has_no_side_effect_and_reuses_an_unstored_nonce(
+def test_sign_has_no_side_effect_and_broadcast_is_idempotent(
     ledger: Ledger, relayer_tx: TxManager, world: DemoWorld, outbox: Outbox
 ) -> None:
     relayer = ContractRelayer(ledger, relayer_tx, RELAYER_KEY)
     _accept(outbox, ledger, world, _event(world, ledger, 9001))
-    records = outbox.ready_batches(max_size=10, linger=0).batches[0][1]
-    batch = Batch("b1", RecordKind.EVENT, tuple(records))
-    first = relayer.sign(batch)
-    second = relayer.sign(Batch("b2", RecordKind.EVENT, tuple(records)))
-    assert first.nonce == second.nonce  # the first was never stored: its nonce is free
-    assert relayer.receipt(batch, first).state is TxState.UNKNOWN
-    relayer.broadcast(batch, first)
-    relayer.broadcast(batch, first)  # the same bytes again: harmless
-    result = relayer.receipt(batch, first)
-    assert result.state is TxState.MINED
-    assert result.outcomes[records[0].record_id].log_index is not None
-    # A transaction at the same nonce that was never sent can now never be mined.
-    assert relayer.receipt(batch, second).state is TxState.DROPPED
+    _accept(outbox, ledger, world, _event(world, ledger, 9002))
+    first, second = outbox.ready_batches(max_size=1, linger=0).batches
+    one = Batch("b1", RecordKind.EVENT, tuple(first[1]))
+    two = Batch("b2", RecordKind.EVENT, tuple(second[1]))
+    t1 = relayer.sign(one)
+    t2 = relayer.sign(two)
+    assert t1.nonce == t2.nonce  # t1 was never stored or sent: its nonce is still free
+    assert relayer.receipt(one, t1).state is TxState.UNKNOWN  # stored, not sent: send again
+    relayer.broadcast(two, t2)
+    relayer.broadcast(two, t2)  # the same bytes again: harmless
+    mined = relayer.receipt(two, t2)
+    assert mined.state is TxState.MINED
+    assert mined.outcomes[second[1][0].record_id].log_index is not None
+    # t1's nonce went to t2: t1 can never be mined, its records go back to be batched.
+    assert relayer.receipt(one, t1).state is TxState.DROPPED
+    # The next transaction takes the next nonce: no gap, no reuse.
+    t3 = relayer.sign(one)
+    assert t3.nonce == t2.nonce + 1
+
+
+def _second_relayer(ledger: Ledger, world: DemoWorld) -> TxManager:
+    """Another allow-listed relayer account (by governance: propose, approve, execute)."""
+    key = "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d"  # anvil #1
+    other = TxManager(ledger.w3, key, poll_interval=0.05)
+    now = chain_now(ledger)
+    proposal = Proposal(
+        action=ProposalAction.ADD_RELAYER, account=other.address, expires_at=now + 86_400
+    )
+    ledger.membership.propose(ledger.sign(proposal, world.parties["au"].private_key))
+    approval = Approval(proposal_id=proposal.proposal_id)
+    ledger.membership.approve(ledger.sign(approval, world.parties["cn"].private_key))
+    ledger.membership.execute(proposal)
+    return other
 
 
 def test_a_record_that_would_fail_its_batch_is_failed_alone(
@@ -359,11 +385,13 @@ def test_a_reverted_batch_blames_the_record_and_resends_the_others(
     first = _accept(outbox, ledger, world, _event(world, ledger, 9200))
     clash = _event(world, ledger, 9201)
     second = _accept(outbox, ledger, world, clash)
+    other_relayer = _second_relayer(ledger, world)
     records = outbox.ready_batches(max_size=10, linger=0).batches[0][1]
     batch = Batch("b-revert", RecordKind.EVENT, tuple(records))
     tx = relayer.sign(batch)
     outbox.mark_submitted(batch, tx)
-    ledger.submit(clash)  # someone else records the second event first
+    other = Ledger(ledger.w3, ledger.deployment, tx=other_relayer)
+    other.submit(clash)  # another relayer records the second event first
     relayer.broadcast(batch, tx)
     result = relayer.receipt(batch, tx)
     assert result.state is TxState.REVERTED
