@@ -1661,9 +1661,10 @@ class Verifier:
                 )
             )
         # transshipment through third countries
-        start = 0 if loading is None else run.timeline.index(loading)
+        # every event counts: goods packed or stored in a third country before their "first"
+        # loading are as suspect as goods transshipped there
         third: dict[str, list[TimelineEvent]] = defaultdict(list)
-        for e in run.timeline[start:]:
+        for e in run.timeline:
             country = e.location[:2]
             if country not in (claimed, cons.origin, cons.destination):
                 third[country].append(e)
