@@ -33,6 +33,7 @@ from gateway.api.routes import (
     organisations,
     records,
     signing_keys,
+    verify,
 )
 from gateway.api.writes import typed_data_router
 from gateway.auth import KeyStore
@@ -166,6 +167,7 @@ def create_app(
     app.include_router(typed_data_router())
     app.include_router(api_keys.router)
     app.include_router(signing_keys.router)
+    app.include_router(verify.router)
     # Added last = outermost: request ids and metrics see every answer, 413 included.
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_request_bytes)
     if settings.cors_origins:
