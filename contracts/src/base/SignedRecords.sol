@@ -144,11 +144,11 @@ abstract contract SignedRecords is ISignedRecords, EIP712 {
         if (info.revokedAt != 0) {
             _fail(abi.encodeWithSelector(KeyRevoked.selector, key, info.revokedAt));
         }
+        // forge-lint: disable-start(unsafe-typecast) -- narrowing back values that came from uint40
         // uint40 values widened to uint256: no overflow is possible below.
         uint256 nowTs = block.timestamp;
         uint256 t = recordTime;
         if (t > nowTs + MAX_FUTURE_SKEW) {
-            // forge-lint: disable-next-line(unsafe-typecast) -- block times fit uint40
             _fail(abi.encodeWithSelector(RecordTimeInFuture.selector, recordTime, uint40(nowTs)));
         }
         uint256 earliest = t < nowTs ? t : nowTs;
@@ -156,18 +156,14 @@ abstract contract SignedRecords is ISignedRecords, EIP712 {
         if (earliest < info.validFrom) {
             _fail(
                 abi.encodeWithSelector(
-                    // forge-lint: disable-next-line(unsafe-typecast) -- min of two uint40 values
-                    KeyNotYetValid.selector,
-                    key,
-                    info.validFrom,
-                    uint40(earliest)
+                    KeyNotYetValid.selector, key, info.validFrom, uint40(earliest)
                 )
             );
         }
         if (latest >= info.validUntil) {
-            // forge-lint: disable-next-line(unsafe-typecast) -- max of two uint40 values
             _fail(abi.encodeWithSelector(KeyExpired.selector, key, info.validUntil, uint40(latest)));
         }
+        // forge-lint: disable-end(unsafe-typecast)
         if (info.status != Kinds.STATUS_ACTIVE) {
             _fail(abi.encodeWithSelector(MemberNotActive.selector, info.orgId, info.status));
         }
