@@ -72,13 +72,22 @@ def _demo_api_keys(settings: GatewaySettings) -> Path:
     return path
 
 
+def _demo_custodial_keys(settings: GatewaySettings) -> None:
+    """Put the demo organisations' keys in the custodial key store (once), so that the demo
+    API keys can submit records for the gateway to sign."""
+    from gateway.signing_keys import SigningKeyStore
+
+    store = SigningKeyStore.from_settings(settings)
+    for party in DEMO_PARTIES:
+        org = "0x" + party.org_id.hex()
+        if store.get(org) is None:
+            store.add(org, party.private_key)
+
+
 def _build_app(settings: GatewaySettings, ledger: Ledger) -> Any:
     from gateway.main import create_app
+    from gateway.stack import build_services
 
-    try:
-        from gateway.stack import build_services
-    except ImportError:  # the full stack wiring is not available: serve without a relayer
-        return create_app(settings)
     return create_app(settings, services=build_services(settings, ledger=ledger))
 
 
@@ -129,7 +138,10 @@ def cmd_up(args: argparse.Namespace) -> int:
         world = seed_if_new(ledger) if is_anvil(w3) else None
         if world is not None:
             demo_file.write_text(json.dumps(world.summary(), indent=2) + "\n", encoding="utf-8")
-        keys_file = _demo_api_keys(settings) if is_anvil(w3) else None
+        keys_file = None
+        if is_anvil(w3):
+            keys_file = _demo_api_keys(settings)
+            _demo_custodial_keys(settings)
         base_url = f"http://{settings.gateway_host}:{settings.gateway_port}"
         lines = [
             "",
