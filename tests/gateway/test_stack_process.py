@@ -1,0 +1,298 @@
+"""The gateway on the real stack, as processes: uvicorn running ``gateway.stack:app_factory``
+against an anvil of its own (deployed and seeded here), killed with SIGKILL in the middle of
+a bulk submission, and an anvil stopped and restarted from its state directory while records
+are on their way. Afterwards the chain holds every record exactly once.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from web3 import Web3
+from web3.providers import HTTPProvider
+
+from gateway.auth import issue_key
+from gateway.client import GatewayClient
+from gateway.config import GatewaySettings
+from ledger.client import Ledger
+from ledger.demo import DEMO_PARTIES, DemoWorld, bootstrap_for, seed_demo
+from ledger.deploy import deploy_suite, manifest_path
+from ledger.node import AnvilNode
+from ledger.records import ConsignmentEvent, SignedRecord
+from ledger.txmanager import TxManager
+from ledger.values import BusinessStep, Locode
+from tests.conftest import CHAIN_ID, RELAYER_KEY, free_port
+
+REPO = Path(__file__).resolve().parents[2]
+
+pytestmark = pytest.mark.slow
+
+
+@dataclass
+class Stack:
+    data_dir: Path
+    node: AnvilNode
+    w3: Web3
+    ledger: Ledger
+    world: DemoWorld
+    api_key: str
+
+
+def _start_node(state_dir: Path, port: int, block_time: float | None) -> AnvilNode:
+    node = AnvilNode(
+        port=port, chain_id=CHAIN_ID, state_dir=state_dir, free_gas=True, block_time=block_time
+    )
+    node.start()
+    return node
+
+
+@contextmanager
+def stack(tmp_path: Path, *, block_time: float | None = None) -> Iterator[Stack]:
+    """A fresh anvil with the suite deployed (manifest in the data dir) and the demo seeded."""
+    data_dir = tmp_path / "data"
+    node = _start_node(data_dir / "node", free_port(), block_time)
+    try:
+        w3 = Web3(HTTPProvider(node.rpc_url, request_kwargs={"timeout": 30}))
+        tx = TxManager(w3, RELAYER_KEY, poll_interval=0.05)
+        now = int(w3.eth.get_block("latest")["timestamp"])
+        deployment = deploy_suite(
+            w3, tx, bootstrap_for(DEMO_PARTIES, relayers=[tx.address], now=now)
+        )
+        deployment.save(manifest_path(data_dir, CHAIN_ID))
+        ledger = Ledger(w3, deployment, tx=tx)
+        world = seed_demo(ledger)
+        carrier = world.parties["carrier"]
+        issued = issue_key(
+            GatewaySettings(data_dir=data_dir),
+            org_id="0x" + carrier.org_id.hex(),
+            org_kind="carrier",
+            country=carrier.country,
+            scopes=["events:write", "read"],
+        )
+        yield Stack(data_dir, node, w3, ledger, world, issued.token)
+    finally:
+        node.stop()
+
+
+@contextmanager
+def gateway_process(s: Stack, port: int, log: Path) -> Iterator[subprocess.Popen[bytes]]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LEDGER_")}
+    env.update(
+        {
+            "PYTHONPATH": str(REPO),
+            "LEDGER_DATA_DIR": str(s.data_dir),
+            "LEDGER_RPC_URL": s.node.rpc_url,
+            "LEDGER_CHAIN_ID": str(CHAIN_ID),
+            "LEDGER_RELAYER_KEY": RELAYER_KEY,
+            "LEDGER_BATCH_MAX_SIZE": "400",
+            "LEDGER_BATCH_LINGER_SECONDS": "0.1",
+            "LEDGER_RELAY_POLL_SECONDS": "0.1",
+            "LEDGER_RELAY_RETRY_SECONDS": "0.3",
+            "LEDGER_KEYSTORE_SCRYPT_N": "1024",
+        }
+    )
+    command = [
+        sys.executable,
+        "-m",
+        "uvicorn",
+        "--factory",
+        "gateway.stack:app_factory",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--log-level",
+        "warning",
+    ]
+    with log.open("ab") as out:
+        process = subprocess.Popen(command, cwd=s.data_dir, env=env, stdout=out, stderr=out)
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).is_success:
+                    break
+            except httpx.TransportError:
+                pass
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise AssertionError(f"gateway did not start:\n{log.read_text()}")
+            time.sleep(0.05)
+        yield process
+    finally:
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+
+def signed_events(s: Stack, count: int) -> list[SignedRecord[ConsignmentEvent]]:
+    carrier = s.world.parties["carrier"]
+    now = int(s.w3.eth.get_block("latest")["timestamp"])
+    base = secrets.randbits(16) << 12
+    location = Locode("CNSHA").to_bytes5()
+    step = BusinessStep("sensor_reporting").code
+    return [
+        s.ledger.sign(
+            ConsignmentEvent(
+                consignment_id=s.world.consignment_id,
+                biz_step=step,
+                location=location,
+                event_time=now - 3600 + i,
+                nonce=base + i,
+                deadline=now + 86_400,
+            ),
+            carrier.private_key,
+        )
+        for i in range(count)
+    ]
+
+
+def chain_events(s: Stack) -> Counter[int]:
+    """How many times each event nonce was recorded for the consignment (from the logs)."""
+    client = s.ledger.consignments
+    logs = s.w3.eth.get_logs(
+        {
+            "address": client.address,
+            "fromBlock": s.ledger.deployment.block,
+            "toBlock": "latest",
+            "topics": [None, "0x" + s.world.consignment_id.hex()],
+        }
+    )
+    return Counter(
+        ConsignmentEvent.unpack_meta(d.args["meta"])["nonce"]
+        for d in client.decode_logs(logs)
+        if d.event == "ConsignmentEventRecorded"
+    )
+
+
+def wait_for_count(s: Stack, expected: int, timeout: float) -> int:
+    deadline = time.monotonic() + timeout
+    count = -1
+    while time.monotonic() < deadline:
+        try:
+            _, count = s.ledger.consignments.head(s.world.consignment_id)
+        except Exception:  # the node may be restarting
+            count = -1
+        if count >= expected:
+            return count
+        time.sleep(0.2)
+    return count
+
+
+def post_chunks(client: GatewayClient, chunks: list[list[Any]], keys: list[str]) -> list[Any]:
+    return [
+        client.post_events(chunk, idempotency_key=key)
+        for chunk, key in zip(chunks, keys, strict=True)
+    ]
+
+
+SEEDED_EVENTS = 5
+
+
+def test_kill_9_in_the_middle_of_a_bulk_submission_delivers_every_event_once(
+    tmp_path: Path,
+) -> None:
+    total, size = 2000, 200
+    with stack(tmp_path) as s:
+        events = signed_events(s, total)
+        chunks = [events[i : i + size] for i in range(0, total, size)]
+        keys = [f"bulk-{i}" for i in range(len(chunks))]
+        port = free_port()
+        log = tmp_path / "gateway.log"
+        base = f"http://127.0.0.1:{port}"
+        with gateway_process(s, port, log) as process:
+            client = GatewayClient(base, s.api_key, timeout=60)
+            first = post_chunks(client, chunks[:5], keys[:5])
+            assert all(r.accepted == size for r in first)
+            interrupted: list[BaseException] = []
+
+            def sixth() -> None:
+                try:
+                    client.post_events(chunks[5], idempotency_key=keys[5])
+                except httpx.TransportError as exc:  # the process is killed under it
+                    interrupted.append(exc)
+
+            thread = threading.Thread(target=sixth)
+            thread.start()
+            time.sleep(0.4)
+            process.send_signal(signal.SIGKILL)
+            process.wait(timeout=10)
+            thread.join(timeout=30)
+            client.close()
+        assert process.returncode == -signal.SIGKILL
+        assert interrupted, "the sixth bulk request was answered before the kill"
+        relayed_before = sum(chain_events(s).values())
+        assert relayed_before < SEEDED_EVENTS + total, "killed before everything was relayed"
+
+        with gateway_process(s, port, log):
+            with GatewayClient(base, s.api_key, timeout=60) as client:
+                again = post_chunks(client, chunks, keys)
+            assert sum(r.rejected for r in again) == 0
+            assert sum(r.replayed for r in again) >= 5 * size  # the first five were stored
+            assert sum(r.accepted + r.replayed for r in again) == total
+            count = wait_for_count(s, SEEDED_EVENTS + total, timeout=60)
+            assert count == SEEDED_EVENTS + total
+            with GatewayClient(base, s.api_key) as client:
+                failed = client.list_records(status="failed", limit=1000).items
+            assert failed == []
+        nonces = chain_events(s)
+        ours = {e.record.nonce for e in events}
+        assert {n: c for n, c in nonces.items() if n in ours} == dict.fromkeys(ours, 1)
+        assert sum(nonces.values()) == SEEDED_EVENTS + total
+
+
+def test_node_stopped_and_restarted_while_records_are_queued(tmp_path: Path) -> None:
+    total = 300
+    with stack(tmp_path) as s:
+        # Interval mining from now on (deploying and seeding ran on automine, faster).
+        s.w3.provider.make_request("evm_setAutomine", [False])  # type: ignore[arg-type]
+        s.w3.provider.make_request("evm_setIntervalMining", [1])  # type: ignore[arg-type]
+        events = signed_events(s, total)
+        port = free_port()
+        log = tmp_path / "gateway.log"
+        with (
+            gateway_process(s, port, log),
+            GatewayClient(f"http://127.0.0.1:{port}", s.api_key, timeout=60) as client,
+        ):
+            result = client.post_events(events, idempotency_key="queued")
+            assert result.accepted == total
+            # Stop the node while the records are accepted or submitted (interval mining:
+            # a transaction waits up to a second in the pool, which dies with the node).
+            deadline = time.monotonic() + 5
+            submitted: list[Any] = []
+            while not submitted and time.monotonic() < deadline:
+                submitted = client.list_records(status="submitted", limit=1000).items
+            assert submitted, "no transaction was waiting in the node's pool"
+            assert client.list_records(status="confirmed").items == []
+            s.node.stop()
+            time.sleep(2)  # the submitter keeps failing and retrying meanwhile
+            s.node = _start_node(s.data_dir / "node", s.node.port, 1)
+            count = wait_for_count(s, SEEDED_EVENTS + total, timeout=60)
+            assert count == SEEDED_EVENTS + total
+            deadline = time.monotonic() + 30
+            while time.monotonic() < deadline:
+                confirmed = client.list_records(status="confirmed", limit=1000).items
+                if len(confirmed) == total:
+                    break
+                time.sleep(0.2)
+            assert len(confirmed) == total
+        nonces = chain_events(s)
+        ours = {e.record.nonce for e in events}
+        assert {n: c for n, c in nonces.items() if n in ours} == dict.fromkeys(ours, 1)
