@@ -24,7 +24,7 @@ from ledger.bundle import export_bundle, verify_bundle
 from ledger.errors import InvalidBundle, InvalidClaim, ValidationError
 from ledger.records import consignment_id
 from ledger.values import LocodeDirectory
-from ledger.verify import Verdict, Verifier, claim_from_json
+from ledger.verify import Verifier, claim_from_json
 
 __all__ = ["router"]
 
@@ -45,6 +45,57 @@ CLAIM_EXAMPLE: dict[str, Any] = {
 }
 
 
+VERDICT_EXAMPLE: dict[str, Any] = {
+    "status": "failed",
+    "subject": "consignment AU-UCR-1795458359-0001",
+    "at": 1795458400,
+    "block_number": 29,
+    "consignment_id": "0x79c233d18d6c2cb5c4875766070716c7254eadf87765b45c2bbfc2b87435d8fe",
+    "certificate_id": None,
+    "findings": [
+        {
+            "code": "ORIGIN_MISMATCH",
+            "severity": "critical",
+            "title": "Goods did not start in the claimed origin",
+            "explanation": "The goods were first loaded at AUADL in AU, not in the claimed "
+            "origin NZ.",
+            "evidence": [
+                {
+                    "kind": "event",
+                    "record_id": "0x79c2...#2",
+                    "tx_hash": "0x6cf3350bbad327510f26f0a5f834fc28941553b9fe826a0515c1032950adef0a",
+                    "block_number": 25,
+                    "log_index": 0,
+                    "note": "event #2: loading at AUADL on 2026-11-09 19:34 UTC",
+                }
+            ],
+        }
+    ],
+    "checks": [{"name": "origin and route", "outcome": "failed", "note": ""}],
+    "risk": {
+        "score": 75,
+        "band": "high",
+        "contributions": [
+            {"reason": "base", "points": 40},
+            {"reason": "ORIGIN_MISMATCH (critical)", "points": 35},
+        ],
+    },
+}
+BUNDLE_EXAMPLE: dict[str, Any] = {
+    "format": "customs-ledger/proof-bundle",
+    "version": 1,
+    "chain_id": 31337,
+    "block": {"number": 29, "hash": "0x4bde7d5a..."},
+    "contracts": {"Consignments": {"address": "0xe7f1...", "code_hash": "0x..."}},
+    "consignment": {"id": "0x79c2...", "head": "0x1fe41770...", "event_count": 5},
+    "logs": ["..."],
+}
+
+
+def _json_example(example: dict[str, Any]) -> dict[int | str, dict[str, Any]]:
+    return {200: {"content": {"application/json": {"example": example}}}}
+
+
 @cache
 def _page() -> str:
     return resources.files("gateway").joinpath("static/verify.html").read_text(encoding="utf-8")
@@ -55,12 +106,12 @@ def _locodes(path: Path) -> LocodeDirectory:
     return LocodeDirectory.from_csv(path)
 
 
-def _verdict_body(verdict: Verdict) -> dict[str, Any]:
-    body = verdict.as_dict()
-    return body
-
-
-@router.get("", response_class=HTMLResponse, summary="The verifier page", include_in_schema=True)
+@router.get(
+    "",
+    response_class=HTMLResponse,
+    summary="The verifier page",
+    responses={200: {"content": {"text/html": {"example": "<!doctype html><html>...</html>"}}}},
+)
 def page() -> HTMLResponse:
     """A page for customs officers: enter a claim, see the verdict, findings and evidence."""
     return HTMLResponse(_page())
@@ -69,7 +120,7 @@ def page() -> HTMLResponse:
 @router.post(
     "",
     summary="Verify a claim about goods",
-    responses={**ERROR_401, **ERROR_403},
+    responses={**_json_example(VERDICT_EXAMPLE), **ERROR_401, **ERROR_403},
 )
 def verify(
     caller: ReadCaller,
@@ -97,13 +148,13 @@ def verify(
         verdict = verifier.verify(parsed, sync=False)
     except InvalidClaim as exc:
         raise InvalidRequest(str(exc), code="invalid_claim", field="claim") from exc
-    return _verdict_body(verdict)
+    return verdict.as_dict()
 
 
 @router.get(
     "/bundle",
     summary="Export a consignment's proof bundle",
-    responses={**ERROR_401, **ERROR_403, **ERROR_404},
+    responses={**_json_example(BUNDLE_EXAMPLE), **ERROR_401, **ERROR_403, **ERROR_404},
 )
 def bundle(
     caller: ReadCaller,
@@ -129,12 +180,15 @@ def bundle(
 @router.post(
     "/bundle",
     summary="Check a proof bundle against this gateway's node",
-    responses={**ERROR_401, **ERROR_403},
+    responses={**_json_example(VERDICT_EXAMPLE), **ERROR_401, **ERROR_403},
 )
 def check_bundle(
     caller: ReadCaller,
     services: ServicesDep,
-    payload: Annotated[dict[str, Any], Body(description="A bundle from GET /verify/bundle")],
+    payload: Annotated[
+        dict[str, Any],
+        Body(description="A bundle from GET /verify/bundle", examples=[BUNDLE_EXAMPLE]),
+    ],
 ) -> dict[str, Any]:
     """Every log at its transaction, block and log index; the recomputed hash chain against
     the on-chain head; the contract code against the build. A changed field fails with the
@@ -144,4 +198,4 @@ def check_bundle(
         verdict = verify_bundle(payload, chain.ledger.w3)
     except InvalidBundle as exc:
         raise InvalidRequest(str(exc), code="invalid_bundle", field="bundle") from exc
-    return _verdict_body(verdict)
+    return verdict.as_dict()
