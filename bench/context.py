@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Callable, Mapping
+import math
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from statistics import median
 from typing import Any
@@ -34,6 +35,7 @@ __all__ = [
     "Sizes",
     "dev_accounts",
     "digest",
+    "percentile",
 ]
 
 log = logging.getLogger("bench.context")
@@ -57,12 +59,38 @@ class Sizes:
     batch: int  # items per batched transaction (multiAttest, bulkIssue, batch emit)
     gas_samples: int  # single-call transactions measured; the median is reported
     naive_events: int  # events sent one by one, each awaited, for naive throughput
+    index_sizes: tuple[int, ...]  # consignment events on chain at which verification is timed
+    verify_samples: int  # verifications timed at each of those sizes
+    ingest_events: int  # pre-signed events sent through the gateway's HTTP API
 
 
 # Batches stay at 100 in quick mode: the result keys name that size, and one batched
 # transaction costs milliseconds; the timed loops are what quick mode cuts.
-FULL = Sizes(batch=100, gas_samples=3, naive_events=20)
-QUICK = Sizes(batch=100, gas_samples=1, naive_events=3)
+FULL = Sizes(
+    batch=100,
+    gas_samples=3,
+    naive_events=20,
+    index_sizes=(10_000, 50_000, 200_000),
+    verify_samples=300,
+    ingest_events=20_000,
+)
+QUICK = Sizes(
+    batch=100,
+    gas_samples=1,
+    naive_events=3,
+    index_sizes=(2_000,),
+    verify_samples=40,
+    ingest_events=500,
+)
+
+
+def percentile(values: Sequence[float], q: float) -> float:
+    """The ``q``-th percentile (0-100) by the nearest-rank method (a value that occurred)."""
+    if not values:
+        raise ValueError("no values")
+    ordered = sorted(values)
+    rank = max(1, math.ceil(q / 100 * len(ordered)))
+    return ordered[rank - 1]
 
 
 def dev_accounts(count: int) -> list[LocalAccount]:
