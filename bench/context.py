@@ -79,7 +79,7 @@ QUICK = Sizes(
     gas_samples=1,
     naive_events=3,
     index_sizes=(2_000,),
-    verify_samples=40,
+    verify_samples=20,
     ingest_events=500,
 )
 

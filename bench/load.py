@@ -52,6 +52,7 @@ from ledger.records import (
     ConsignmentRegistration,
     Domain,
     Record,
+    SignedRecord,
     SubjectType,
     consignment_id,
     sign,
@@ -114,11 +115,10 @@ def size_label(events: int) -> str:
 
 @dataclass(frozen=True, slots=True)
 class _Task:
-    contract: str
-    function: str
     domain: Domain
     private_key: str
     records: tuple[Record, ...]
+    call: tuple[str, str] | None = None  # (contract, batch function): return its calldata
 
 
 @cache
@@ -132,16 +132,20 @@ def _signature(key: coincurve.PrivateKey, digest: bytes) -> bytes:
     return raw[:64] + bytes([27 + raw[64]])
 
 
-def sign_and_encode(task: _Task) -> bytes:
-    """Sign every record of ``task`` and return the calldata of its batch call."""
+def sign_task(task: _Task) -> bytes | list[bytes]:
+    """Sign every record of ``task``: the calldata of its batch call if ``task.call`` names
+    one, else the signatures."""
     key = _signer(task.private_key)
     signatures = [_signature(key, record.digest(task.domain)) for record in task.records]
     reference = sign(task.records[0], task.private_key, task.domain).signature
     if signatures[0] != reference:
         raise BenchError("coincurve signature differs from ledger.records.sign")
+    if task.call is None:
+        return signatures
+    contract, function = task.call
     return (
-        contract_abi(task.contract)
-        .fn(task.function)
+        contract_abi(contract)
+        .fn(function)
         .encode(
             [record.onchain() for record in task.records],
             [to_compact_signature(signature) for signature in signatures],
@@ -168,7 +172,7 @@ class EventLoad:
         self.stages: list[dict[str, Any]] = []
         self.gas: dict[str, list[int]] = {"registration": [], "attestation": [], "event": []}
         self.items: dict[str, int] = {"registration": 0, "attestation": 0, "event": 0}
-        self.verified_signature_path = False
+        self._next_id = 0
         world = suite.world
         self._carrier = world.parties["carrier"]
         self._customs = world.parties["au"]
@@ -198,12 +202,12 @@ class EventLoad:
             for cid in ids
         ]
 
-    def _events(self, ids: Sequence[bytes], now: int) -> list[Record]:
+    def _events(self, ids: Sequence[bytes], now: int) -> list[ConsignmentEvent]:
         """Round ``i`` of every consignment, then round ``i + 1``: each batch spans many
         consignments, and each consignment's events land in order across many blocks."""
         start = now - 14 * DAY
         deadline = now + 6 * 3600
-        out: list[Record] = []
+        out: list[ConsignmentEvent] = []
         for step, disposition, where, hours in JOURNEY:
             biz = BusinessStep(step).code
             disp = Disposition(disposition).code if disposition else 0
@@ -229,37 +233,45 @@ class EventLoad:
 
     # -- growth --------------------------------------------------------------------------
 
+    def _tasks(
+        self, kind: str, records: Sequence[Record], size: int
+    ) -> list[tuple[str, str, _Task]]:
+        """Batch tasks of one record kind: (kind, contract address, task)."""
+        ledger = self.suite.ledger
+        if kind == "attestation":
+            contract, function, key = "Attestations", "attestBatch", self._customs.private_key
+        elif kind == "registration":
+            contract, function, key = "Consignments", "registerBatch", self._carrier.private_key
+        else:
+            contract, function, key = "Consignments", "postEvents", self._carrier.private_key
+        to = ledger.clients[contract].address
+        domain = ledger.domain(contract)
+        return [
+            (kind, to, _Task(domain, key, batch, (contract, function)))
+            for batch in _chunks(records, size)
+        ]
+
+    def new_ids(self, count: int, *, prefix: str = "BENCH-UCR") -> list[bytes]:
+        """Ids of ``count`` consignments not used yet in this run."""
+        first = self._next_id
+        self._next_id += count
+        return [consignment_id(f"{prefix}-{first + i:07d}") for i in range(count)]
+
     def grow_to(self, events: int) -> None:
         """Register consignments and relay their journeys until ``events`` events of this
         load are on chain (rounded up to whole journeys)."""
         if events <= self.events:
             return
         count = -(-(events - self.events) // EVENTS_PER_CONSIGNMENT)
-        first = len(self.consignments)
-        ids = [consignment_id(f"BENCH-UCR-{first + i:07d}") for i in range(count)]
-        ledger = self.suite.ledger
+        ids = self.new_ids(count)
         now = self.suite.now()
-        consignments = ledger.consignments.address
-        attestations = ledger.attestations.address
-        carrier_key, customs_key = self._carrier.private_key, self._customs.private_key
-        tasks: list[tuple[str, str, _Task]] = []
-        for batch in _chunks(self._registrations(ids), REGISTRATION_BATCH):
-            task = _Task(
-                "Consignments", "registerBatch", ledger.domain("Consignments"), carrier_key, batch
-            )
-            tasks.append(("registration", consignments, task))
-        for batch in _chunks(self._attestations(ids), ATTESTATION_BATCH):
-            task = _Task(
-                "Attestations", "attestBatch", ledger.domain("Attestations"), customs_key, batch
-            )
-            tasks.append(("attestation", attestations, task))
-        for batch in _chunks(self._events(ids, now), EVENT_BATCH):
-            task = _Task(
-                "Consignments", "postEvents", ledger.domain("Consignments"), carrier_key, batch
-            )
-            tasks.append(("event", consignments, task))
+        tasks = [
+            *self._tasks("registration", self._registrations(ids), REGISTRATION_BATCH),
+            *self._tasks("attestation", self._attestations(ids), ATTESTATION_BATCH),
+            *self._tasks("event", self._events(ids, now), EVENT_BATCH),
+        ]
         started = time.perf_counter()
-        block_before = int(ledger.w3.eth.block_number)
+        block_before = int(self.suite.ledger.w3.eth.block_number)
         self._relay(tasks)
         seconds = time.perf_counter() - started
         added = count * EVENTS_PER_CONSIGNMENT
@@ -270,19 +282,43 @@ class EventLoad:
             "consignments_added": count,
             "events_added": added,
             "transactions": len(tasks),
-            "blocks": int(ledger.w3.eth.block_number) - block_before,
+            "blocks": int(self.suite.ledger.w3.eth.block_number) - block_before,
             "seconds": round(seconds, 2),
             "events_per_s": round(added / seconds, 1),
         }
         self.stages.append(stage)
         log.info("load: %s", stage)
 
+    def register(self, ids: Sequence[bytes]) -> None:
+        """Register consignments (relayed here, as the load is), with their export releases."""
+        self._relay(
+            [
+                *self._tasks("registration", self._registrations(ids), REGISTRATION_BATCH),
+                *self._tasks("attestation", self._attestations(ids), ATTESTATION_BATCH),
+            ]
+        )
+
+    def sign_journeys(self, ids: Sequence[bytes]) -> list[SignedRecord[ConsignmentEvent]]:
+        """The journeys of ``ids``, signed (in the pool) and not sent: round by round."""
+        events = self._events(ids, self.suite.now())
+        domain = self.suite.ledger.domain("Consignments")
+        key = self._carrier.private_key
+        tasks = [_Task(domain, key, batch) for batch in _chunks(events, EVENT_BATCH)]
+        out: list[SignedRecord[ConsignmentEvent]] = []
+        with multiprocessing.get_context("spawn").Pool(WORKERS) as pool:
+            for task, signatures in zip(tasks, pool.imap(sign_task, tasks), strict=True):
+                assert isinstance(signatures, list)
+                for record, signature in zip(task.records, signatures, strict=True):
+                    assert isinstance(record, ConsignmentEvent)
+                    out.append(SignedRecord(record, signature))
+        return out
+
     def _relay(self, tasks: Sequence[tuple[str, str, _Task]]) -> None:
         """Sign in the pool, send in order as batches come out, await every receipt."""
         context = multiprocessing.get_context("spawn")
         window: deque[tuple[str, int, PendingTx]] = deque()
         with context.Pool(WORKERS) as pool:
-            calldata = pool.imap(sign_and_encode, [task for _, _, task in tasks], chunksize=1)
+            calldata = pool.imap(sign_task, [task for _, _, task in tasks], chunksize=1)
             group: list[tuple[str, int, dict[str, Any]]] = []
             for (kind, to, task), data in zip(tasks, calldata, strict=True):
                 group.append((kind, len(task.records), {"to": to, "data": data}))
@@ -293,7 +329,6 @@ class EventLoad:
                     self._await(window.popleft())
             if group:
                 self._send(group, window)
-        self.verified_signature_path = True
         while window:
             self._await(window.popleft())
 

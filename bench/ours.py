@@ -54,8 +54,13 @@ class OurSuite:
     def __init__(self, ctx: BenchContext) -> None:
         relayer = ctx.accounts[1]
         self.tx = TxManager(ctx.w3, relayer.key, poll_interval=0.05)
+        # A second allowed relayer, for the gateway that the ingest section starts: its
+        # nonces are its own, so the two never compete for one account.
+        self.gateway_relayer = ctx.accounts[2]
         now = int(ctx.w3.eth.get_block("latest")["timestamp"])
-        bootstrap = bootstrap_for(DEMO_PARTIES, relayers=[self.tx.address], now=now)
+        bootstrap = bootstrap_for(
+            DEMO_PARTIES, relayers=[self.tx.address, self.gateway_relayer.address], now=now
+        )
         self.deployment = deploy_suite(ctx.w3, self.tx, bootstrap)
         self.ledger = Ledger(ctx.w3, self.deployment, tx=self.tx)
         self.world: DemoWorld = seed_demo(self.ledger)

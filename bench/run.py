@@ -33,6 +33,7 @@ from web3.providers import HTTPProvider
 
 from bench.context import FULL, QUICK, BenchContext, BenchError, Figures, dev_accounts
 from bench.index_verify import bench_index, bench_verification
+from bench.ingest import bench_ingest
 from bench.naive import bench_baseline_gas, bench_naive_throughput
 from bench.ours import bench_our_gas
 from bench.peers import bench_docstore, bench_eas
@@ -74,6 +75,7 @@ SECTIONS: tuple[Section, ...] = (
     # verify grows the signed load to each size; index then catches up over all of it.
     Section("verify", bench_verification, "claim verification latency at growing index sizes"),
     Section("index", bench_index, "index catch-up from chain logs into a fresh SQLite file"),
+    Section("ingest", bench_ingest, "pre-signed events through the gateway's HTTP API"),
 )
 
 # (ratio key, numerator key, denominator key): computed when both keys exist.

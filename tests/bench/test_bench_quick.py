@@ -15,6 +15,8 @@ from typing import Any
 
 import pytest
 
+from bench.context import QUICK
+from bench.load import size_label
 from bench.run import RATIOS, SECTIONS, compute_ratios
 from bench.toolchain import solc_version_from_runtime
 
@@ -36,7 +38,19 @@ PER_ITEM_KEYS = (
     "gas_event_batch100",
     "gas_attest_batch100",
 )
-RATE_KEYS = ("naive_events_per_s",)
+SIZE = size_label(QUICK.index_sizes[-1])
+RATE_KEYS = (
+    "naive_events_per_s",
+    "index_events_per_s",
+    f"verify_per_s_{SIZE}",
+    "ingest_events_per_s",
+)
+LATENCY_PAIRS = (  # (p50, p99) in ms
+    (f"verify_p50_ms_{SIZE}", f"verify_p99_ms_{SIZE}"),
+    (f"timeline_p50_ms_{SIZE}", f"timeline_p99_ms_{SIZE}"),
+    ("submit_to_confirmed_p50_ms", "submit_to_confirmed_p99_ms"),
+)
+OTHER_KEYS = ("gateway_rss_mb",)
 
 
 @pytest.fixture(scope="module")
@@ -60,10 +74,15 @@ def test_quick_run_gives_every_figure_as_a_positive_number(quick_results: dict[s
         value = quick_results[key]
         assert type(value) is int, key
         assert value > 0, key
-    for key in PER_ITEM_KEYS + RATE_KEYS:
+    latency_keys = tuple(key for pair in LATENCY_PAIRS for key in pair)
+    for key in PER_ITEM_KEYS + RATE_KEYS + latency_keys + OTHER_KEYS:
         value = quick_results[key]
         assert type(value) in (int, float), key
         assert value > 0, key
+    for p50, p99 in LATENCY_PAIRS:
+        assert quick_results[p50] <= quick_results[p99], (p50, p99)
+    for key in ("ratio_ingest_over_naive", "ratio_eas_over_event_batch100"):
+        assert quick_results[key] > 0, key
 
 
 def test_quick_run_batches_cost_less_per_item_than_single_calls(
@@ -93,6 +112,23 @@ def test_quick_run_records_meta_and_peer_builds(quick_results: dict[str, Any]) -
     # Ratios appear exactly for the pairs whose keys both exist.
     figures = {k: v for k, v in quick_results.items() if k != "meta" and not k.startswith("ratio")}
     assert {k for k in quick_results if k.startswith("ratio_")} == set(compute_ratios(figures))
+
+
+def test_quick_run_loads_real_records_and_verifies_them(quick_results: dict[str, Any]) -> None:
+    sections = quick_results["meta"]["sections"]
+    load = sections["index"]["load"]
+    # The load is on chain in full: every event of every consignment, relayed in batches.
+    assert load["events"] == load["consignments"] * load["events_per_consignment"]
+    assert load["events"] >= QUICK.index_sizes[-1]
+    assert 0 < load["max_tx_gas"]["event"] <= 16_777_216
+    # A fresh index read every load event back from the chain's logs (and a few more).
+    assert sections["index"]["catch_up"]["consignment_events"] >= load["events"]
+    # The load's journeys are consistent: every verified claim about them passes.
+    (verified,) = sections["verify"]["sizes"]
+    assert verified["verdicts"] == {"verified": verified["verify_samples"]}
+    assert verified["indexed_consignment_events"] >= QUICK.index_sizes[-1]
+    # Ingest: every event accepted by the gateway was confirmed and is on chain.
+    assert sections["ingest"]["run"]["events"] >= QUICK.ingest_events
 
 
 def test_compute_ratios_uses_only_present_keys() -> None:
