@@ -46,13 +46,17 @@ def _extra_keys(ledger: Ledger, world: DemoWorld, role: str) -> tuple[LocalAccou
     revoked, expiring = Account.create(), Account.create()
     now = chain_now(ledger)
     for key, until in ((revoked, now + 365 * DAY), (expiring, now + 5)):
+        # Valid from a day back, so that records dated "now" on any clock are covered.
         addition = KeyAddition(
-            org_id=party.org_id, key=key.address, valid_from=now - 60, valid_until=until
+            org_id=party.org_id, key=key.address, valid_from=now - DAY, valid_until=until
         )
         ledger.membership.add_key(ledger.sign(addition, party.private_key))
     revocation = KeyRevocation(org_id=party.org_id, key=revoked.address)
     ledger.membership.revoke_key(ledger.sign(revocation, party.private_key))
-    ledger.w3.provider.make_request("evm_increaseTime", [30])  # type: ignore[arg-type]
+    # Past the expiring key's end (an absolute time: increaseTime is relative to an offset
+    # that evm_revert resets).
+    later = max(chain_now(ledger), now) + 30
+    ledger.w3.provider.make_request("evm_setNextBlockTimestamp", [later])  # type: ignore[arg-type]
     ledger.w3.provider.make_request("evm_mine", [])  # type: ignore[arg-type]
     return revoked, expiring
 
