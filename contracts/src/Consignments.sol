@@ -21,6 +21,13 @@ contract Consignments is IConsignments, MembershipClient {
         "ConsignmentEvent(bytes32 consignmentId,uint8 bizStep,uint8 disposition,bytes5 location,uint40 eventTime,bytes11 container,bytes32 sealDigest,bytes32 documentsDigest,bytes32 epcisEventHash,uint32 nonce,uint40 deadline)"
     );
 
+    /// @inheritdoc IConsignments
+    bytes32 public constant EVENT_BATCH_TYPEHASH =
+        keccak256("EventBatch(bytes32 eventsHash,uint32 nonce,uint40 deadline)");
+
+    /// @dev The bits of `meta` that hold deadline and nonce (bytes 23..31), set by a batch.
+    uint256 private constant _BATCH_TERMS = (1 << 72) - 1;
+
     /// @dev Kinds that may post events on any consignment.
     uint256 private constant _POSTERS = Kinds.MASK_CUSTOMS | Kinds.MASK_CARRIER | Kinds.MASK_POSTAL;
     /// @dev Kinds that may register a consignment.
@@ -90,6 +97,39 @@ contract Consignments is IConsignments, MembershipClient {
         _leaveBatch();
     }
 
+    /// @inheritdoc IConsignments
+    function postEventBatch(
+        EventRecord[] calldata records,
+        uint32 nonce,
+        uint40 deadline,
+        Sig calldata sig
+    ) external onlyRelayer {
+        uint256 n = records.length;
+        if (n == 0) revert LengthMismatch(0, 1);
+        uint256 terms = _batchTerms(nonce, deadline);
+        bytes32[] memory structHashes = _eventStructHashes(records, terms);
+        (address signer,) =
+            _recover(_hashEventBatch(_concatHash(structHashes), nonce, deadline), sig);
+        KeyInfo memory info = _authorise(signer, uint40(block.timestamp), Kinds.MASK_ANY);
+        _checkDeadline(deadline);
+        _useNonce(signer, nonce);
+
+        uint40 checkedTime = uint40(block.timestamp); // the key was checked at the block time
+        for (uint256 i; i < n; ++i) {
+            _enterItem(i);
+            EventRecord calldata r = records[i];
+            bytes32 meta = _withTerms(r.meta, terms);
+            uint40 eventTime = EventMeta.eventTime(meta);
+            if (eventTime != checkedTime) {
+                _checkTime(info, signer, eventTime);
+                checkedTime = eventTime;
+            }
+            _checkCodes(meta);
+            _record(r, meta, _hashTypedDataV4(structHashes[i]), info, signer);
+        }
+        _leaveBatch();
+    }
+
     // ------------------------------------------------------------------ views
 
     /// @inheritdoc IConsignments
@@ -127,27 +167,22 @@ contract Consignments is IConsignments, MembershipClient {
     }
 
     /// @inheritdoc IConsignments
-    function hashEvent(EventRecord calldata r) public pure returns (bytes32 h) {
-        bytes32 typehash = EVENT_TYPEHASH;
-        // abi.encode(EVENT_TYPEHASH, consignmentId, bizStep, disposition, location, eventTime,
-        // container, sealDigest, documentsDigest, epcisEventHash, nonce, deadline), unpacking meta.
-        assembly ("memory-safe") {
-            let m := calldataload(add(r, 0x20))
-            let p := mload(0x40)
-            mstore(p, typehash)
-            mstore(add(p, 0x20), calldataload(r))
-            mstore(add(p, 0x40), shr(248, m))
-            mstore(add(p, 0x60), and(shr(240, m), 0xff))
-            mstore(add(p, 0x80), and(shl(16, m), shl(216, 0xffffffffff)))
-            mstore(add(p, 0xa0), and(shr(160, m), 0xffffffffff))
-            mstore(add(p, 0xc0), and(shl(96, m), shl(168, 0xffffffffffffffffffffff)))
-            mstore(add(p, 0xe0), calldataload(add(r, 0x40)))
-            mstore(add(p, 0x100), calldataload(add(r, 0x60)))
-            mstore(add(p, 0x120), calldataload(add(r, 0x80)))
-            mstore(add(p, 0x140), and(m, 0xffffffff))
-            mstore(add(p, 0x160), and(shr(32, m), 0xffffffffff))
-            h := keccak256(p, 0x180)
-        }
+    function hashEvent(EventRecord calldata r) public pure returns (bytes32) {
+        return _hashEvent(r, r.meta);
+    }
+
+    /// @inheritdoc IConsignments
+    function eventsHash(EventRecord[] calldata records, uint32 nonce, uint40 deadline)
+        external
+        pure
+        returns (bytes32)
+    {
+        return _concatHash(_eventStructHashes(records, _batchTerms(nonce, deadline)));
+    }
+
+    /// @inheritdoc IConsignments
+    function hashEventBatch(EventBatch calldata batch) external pure returns (bytes32) {
+        return _hashEventBatch(batch.eventsHash, batch.nonce, batch.deadline);
     }
 
     /// @inheritdoc IConsignments
@@ -174,6 +209,70 @@ contract Consignments is IConsignments, MembershipClient {
     }
 
     // ------------------------------------------------------------------ internals
+
+    /// @dev EIP-712 struct hash of event `r` with packed fields `m` (its own `meta`, or the
+    /// `meta` a batch gives it).
+    function _hashEvent(EventRecord calldata r, bytes32 m) private pure returns (bytes32 h) {
+        bytes32 typehash = EVENT_TYPEHASH;
+        // abi.encode(EVENT_TYPEHASH, consignmentId, bizStep, disposition, location, eventTime,
+        // container, sealDigest, documentsDigest, epcisEventHash, nonce, deadline), unpacking meta.
+        assembly ("memory-safe") {
+            let p := mload(0x40)
+            mstore(p, typehash)
+            mstore(add(p, 0x20), calldataload(r))
+            mstore(add(p, 0x40), shr(248, m))
+            mstore(add(p, 0x60), and(shr(240, m), 0xff))
+            mstore(add(p, 0x80), and(shl(16, m), shl(216, 0xffffffffff)))
+            mstore(add(p, 0xa0), and(shr(160, m), 0xffffffffff))
+            mstore(add(p, 0xc0), and(shl(96, m), shl(168, 0xffffffffffffffffffffff)))
+            mstore(add(p, 0xe0), calldataload(add(r, 0x40)))
+            mstore(add(p, 0x100), calldataload(add(r, 0x60)))
+            mstore(add(p, 0x120), calldataload(add(r, 0x80)))
+            mstore(add(p, 0x140), and(m, 0xffffffff))
+            mstore(add(p, 0x160), and(shr(32, m), 0xffffffffff))
+            h := keccak256(p, 0x180)
+        }
+    }
+
+    /// @dev EIP-712 struct hash of an EventBatch.
+    function _hashEventBatch(bytes32 eventsHash_, uint32 nonce, uint40 deadline)
+        private
+        pure
+        returns (bytes32)
+    {
+        return keccak256(abi.encode(EVENT_BATCH_TYPEHASH, eventsHash_, nonce, deadline));
+    }
+
+    /// @dev A batch's deadline and nonce as the low 72 bits of `meta`.
+    function _batchTerms(uint32 nonce, uint40 deadline) private pure returns (uint256) {
+        return (uint256(deadline) << 32) | nonce;
+    }
+
+    /// @dev `meta` with its deadline and nonce replaced by a batch's `terms`.
+    function _withTerms(bytes32 meta, uint256 terms) private pure returns (bytes32) {
+        return bytes32((uint256(meta) & ~_BATCH_TERMS) | terms);
+    }
+
+    /// @dev The ConsignmentEvent struct hash of every record of a batch with `terms`.
+    function _eventStructHashes(EventRecord[] calldata records, uint256 terms)
+        private
+        pure
+        returns (bytes32[] memory hashes)
+    {
+        uint256 n = records.length;
+        hashes = new bytes32[](n);
+        for (uint256 i; i < n; ++i) {
+            EventRecord calldata r = records[i];
+            hashes[i] = _hashEvent(r, _withTerms(r.meta, terms));
+        }
+    }
+
+    /// @dev keccak256(abi.encodePacked(hashes)).
+    function _concatHash(bytes32[] memory hashes) private pure returns (bytes32 h) {
+        assembly ("memory-safe") {
+            h := keccak256(add(hashes, 0x20), shl(5, mload(hashes)))
+        }
+    }
 
     function _register(Registration calldata r, Sig calldata sig) private {
         (address signer, bytes32 digest) = _recover(hashRegistration(r), sig);
@@ -207,13 +306,24 @@ contract Consignments is IConsignments, MembershipClient {
         private
     {
         bytes32 meta = r.meta;
-        (address signer, bytes32 digest) = _recover(hashEvent(r), sig);
+        (address signer, bytes32 digest) = _recover(_hashEvent(r, meta), sig);
         KeyInfo memory info =
             _authoriseCached(signer, EventMeta.eventTime(meta), Kinds.MASK_ANY, cache);
         _checkDeadline(EventMeta.deadline(meta));
         _useNonce(signer, EventMeta.nonce(meta));
         _checkCodes(meta);
+        _record(r, meta, digest, info, signer);
+    }
 
+    /// @dev Check that the signer's organisation may post to the consignment, then append the
+    /// event with packed fields `meta` and EIP-712 digest `digest`.
+    function _record(
+        EventRecord calldata r,
+        bytes32 meta,
+        bytes32 digest,
+        KeyInfo memory info,
+        address signer
+    ) private {
         bytes32 id = r.consignmentId;
         Chain memory chain = _chains[id];
         if (chain.head == bytes28(0)) {
@@ -223,11 +333,12 @@ contract Consignments is IConsignments, MembershipClient {
         if (chain.eventCount == type(uint32).max) {
             _fail(abi.encodeWithSelector(EventCountOverflow.selector, id));
         }
-        _append(r, chain, digest, info.orgId, signer);
+        _append(r, meta, chain, digest, info.orgId, signer);
     }
 
     function _append(
         EventRecord calldata r,
+        bytes32 meta,
         Chain memory chain,
         bytes32 digest,
         bytes32 orgId,
@@ -240,7 +351,7 @@ contract Consignments is IConsignments, MembershipClient {
             r.consignmentId,
             orgId,
             signer,
-            r.meta,
+            meta,
             r.sealDigest,
             r.documentsDigest,
             r.epcisEventHash,

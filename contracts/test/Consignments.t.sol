@@ -2,6 +2,7 @@
 pragma solidity 0.8.30;
 
 import {Fixture} from "./utils/Fixture.sol";
+import {Vm} from "./utils/Vm.sol";
 import {IConsignments} from "../src/interfaces/IConsignments.sol";
 import {ISignedRecords} from "../src/interfaces/ISignedRecords.sol";
 import {EventMeta} from "../src/libraries/EventMeta.sol";
@@ -9,6 +10,8 @@ import {Kinds} from "../src/libraries/Kinds.sol";
 
 contract ConsignmentsTest is Fixture {
     bytes32 internal constant UCR = keccak256("UCR:6CN1234567890-2026-0001");
+    uint256 internal constant TYPEHASH_EVENT_BATCH_DOCUMENTED =
+        0x85928ce74740dea390accb306073f50f1a1cf0b8ff92e8f4862cc23ae3c9ccd2;
 
     function setUp() public override {
         super.setUp();
@@ -460,6 +463,432 @@ contract ConsignmentsTest is Fixture {
             abi.encodeWithSelector(ISignedRecords.NonceAlreadyUsed.selector, vm.addr(PK_CARRIER), 1)
         );
         consignments.postEvent(rs[0], sigs[0]);
+    }
+
+    // ------------------------------------------------------------------ postEventBatch
+
+    uint40 internal constant BATCH_DEADLINE = T0 + 1 hours;
+
+    /// @dev `n` events on UCR (even items) and `other` (odd items), one batch nonce.
+    function _mixedBatch(bytes32 other, uint256 n, uint32 nonce)
+        internal
+        view
+        returns (IConsignments.EventRecord[] memory)
+    {
+        bytes32[] memory ids = new bytes32[](2);
+        ids[0] = UCR;
+        ids[1] = other;
+        return _batchEvents(ids, n, nonce);
+    }
+
+    function _postBatch(IConsignments.EventRecord[] memory rs, uint32 nonce, uint256 pk) internal {
+        consignments.postEventBatch(
+            rs, nonce, BATCH_DEADLINE, _signEventBatch(rs, nonce, BATCH_DEADLINE, pk)
+        );
+    }
+
+    /// @dev The address a signature recovers to for a batch (the "other key" of a forgery).
+    function _recovered(
+        IConsignments.EventRecord[] memory rs,
+        uint32 nonce,
+        uint40 deadline,
+        ISignedRecords.Sig memory sig
+    ) internal view returns (address) {
+        bytes32 digest = consignments.hashTypedData(
+            consignments.hashEventBatch(
+                IConsignments.EventBatch(
+                    consignments.eventsHash(rs, nonce, deadline), nonce, deadline
+                )
+            )
+        );
+        bytes32 s = sig.vs & bytes32(type(uint256).max >> 1);
+        uint8 v = uint8(uint256(sig.vs) >> 255) + 27;
+        return ecrecover(digest, v, sig.r, s);
+    }
+
+    function test_postEventBatch_recordsEachEventAsASignedEvent() public {
+        bytes32 second = keccak256("UCR:2");
+        _register(second);
+        IConsignments.EventRecord[] memory rs = _mixedBatch(second, 4, 7);
+        (bytes28 h1,) = consignments.head(UCR);
+        (bytes28 h2,) = consignments.head(second);
+        vm.recordLogs();
+        _postBatch(rs, 7, PK_CARRIER);
+        Vm.Log[] memory logs = vm.getRecordedLogs();
+        assertEq(logs.length, 4, "one log per event");
+        for (uint256 i; i < 4; ++i) {
+            // the digest of the same event signed alone
+            bytes32 digest = _digest(
+                address(consignments), "TradeLedger Consignments", consignments.hashEvent(rs[i])
+            );
+            bytes28 expected;
+            if (i % 2 == 0) expected = h1 = _step(h1, digest);
+            else expected = h2 = _step(h2, digest);
+            assertEq(logs[i].topics[0], IConsignments.ConsignmentEventRecorded.selector, "event");
+            assertEq(logs[i].topics[1], rs[i].consignmentId, "consignment");
+            assertEq(logs[i].topics[2], CARRIER, "orgId");
+            assertEq(logs[i].topics[3], bytes32(uint256(uint160(vm.addr(PK_CARRIER)))), "signer");
+            assertEq(
+                logs[i].data,
+                abi.encode(
+                    rs[i].meta,
+                    rs[i].sealDigest,
+                    rs[i].documentsDigest,
+                    rs[i].epcisEventHash,
+                    expected,
+                    uint32(i / 2 + 1)
+                ),
+                "fields, head, count"
+            );
+        }
+        (bytes28 head, uint32 count) = consignments.head(UCR);
+        assertEq(bytes32(head), bytes32(h1), "head of UCR");
+        assertEq(count, 2, "count of UCR");
+        (head, count) = consignments.head(second);
+        assertEq(bytes32(head), bytes32(h2), "head of the second consignment");
+        assertEq(count, 2, "count of the second consignment");
+        assertEq(
+            consignments.nonceBitmap(vm.addr(PK_CARRIER), 0), 1 << 7, "one nonce for the batch"
+        );
+    }
+
+    function test_postEventBatch_setsBatchTermsInEveryMeta() public {
+        IConsignments.EventRecord[] memory rs = _batchEvents(_ids(UCR), 2, 7);
+        bytes32 signedMeta = rs[1].meta;
+        rs[1].meta = EventMeta.pack(20, 15, "CNSHA", T0, "MSCU1234565", 0, 0); // no terms sent
+        ISignedRecords.Sig memory sig = _signEventBatch(rs, 7, BATCH_DEADLINE, PK_CARRIER);
+        vm.recordLogs();
+        consignments.postEventBatch(rs, 7, BATCH_DEADLINE, sig);
+        Vm.Log[] memory logs = vm.getRecordedLogs();
+        (bytes32 meta) = abi.decode(logs[1].data, (bytes32));
+        assertEq(meta, signedMeta, "meta carries the batch's deadline and nonce");
+        assertEq(EventMeta.nonce(meta), 7, "nonce");
+        assertEq(EventMeta.deadline(meta), BATCH_DEADLINE, "deadline");
+    }
+
+    function test_postEventBatch_revertsForWrongSigner() public {
+        uint256 pk = 0xBAD002;
+        IConsignments.EventRecord[] memory rs = _batchEvents(_ids(UCR), 3, 1);
+        ISignedRecords.Sig memory sig = _signEventBatch(rs, 1, BATCH_DEADLINE, pk);
+        vm.expectRevert(abi.encodeWithSelector(ISignedRecords.UnknownKey.selector, vm.addr(pk)));
+        consignments.postEventBatch(rs, 1, BATCH_DEADLINE, sig);
+    }
+
+    function test_postEventBatch_revertsForRevokedKey() public {
+        IConsignments.EventRecord[] memory rs = _batchEvents(_ids(UCR), 3, 1);
+        ISignedRecords.Sig memory sig = _signEventBatch(rs, 1, BATCH_DEADLINE, PK_CARRIER);
+        _revokeKey(CARRIER, PK_CARRIER, vm.addr(PK_CARRIER));
+        vm.expectRevert(
+            abi.encodeWithSelector(ISignedRecords.KeyRevoked.selector, vm.addr(PK_CARRIER), T0)
+        );
+        consignments.postEventBatch(rs, 1, BATCH_DEADLINE, sig);
+    }
+
+    function test_postEventBatch_revertsNamingEventBeforeKeyWindow() public {
+        uint256 pk = 0xCA0077;
+        _addKey(CARRIER, PK_CARRIER, vm.addr(pk), T0, T0 + 10 days);
+        IConsignments.EventRecord[] memory rs = _batchEvents(_ids(UCR), 3, 1);
+        rs[1].meta = _eventAt(UCR, 1, T0 - 1).meta; // one event before the key's window
+        ISignedRecords.Sig memory sig = _signEventBatch(rs, 1, BATCH_DEADLINE, pk);
+        vm.expectRevert(
+            abi.encodeWithSelector(
+                ISignedRecords.BatchItemFailed.selector,
+                1,
+                abi.encodeWithSelector(
+                    ISignedRecords.KeyNotYetValid.selector, vm.addr(pk), T0, T0 - 1
+                )
+            )
+        );
+        consignments.postEventBatch(rs, 1, BATCH_DEADLINE, sig);
+    }
+
+    function test_postEventBatch_revertsNamingEventAfterKeyWindow() public {
+        uint256 pk = 0xCA0077;
+        _addKey(CARRIER, PK_CARRIER, vm.addr(pk), T0 - 1 days, T0 + 100);
+        IConsignments.EventRecord[] memory rs = _batchEvents(_ids(UCR), 3, 1);
+        rs[2].meta = _eventAt(UCR, 1, T0 + 200).meta; // within the skew, after the window
+        ISignedRecords.Sig memory sig = _signEventBatch(rs, 1, BATCH_DEADLINE, pk);
+        vm.expectRevert(
+            abi.encodeWithSelector(
+                ISignedRecords.BatchItemFailed.selector,
+                2,
+                abi.encodeWithSelector(
+                    ISignedRecords.KeyExpired.selector, vm.addr(pk), T0 + 100, T0 + 200
+                )
+            )
+        );
+        consignments.postEventBatch(rs, 1, BATCH_DEADLINE, sig);
+    }
+
+    function test_postEventBatch_revertsNamingEventInFuture() public {
+        IConsignments.EventRecord[] memory rs = _batchEvents(_ids(UCR), 2, 1);
+        rs[1].meta = _eventAt(UCR, 1, T0 + 301).meta;
+        ISignedRecords.Sig memory sig = _signEventBatch(rs, 1, BATCH_DEADLINE, PK_CARRIER);
+        vm.expectRevert(
+            abi.encodeWithSelector(
+                ISignedRecords.BatchItemFailed.selector,
+                1,
+                abi.encodeWithSelector(ISignedRecords.RecordTimeInFuture.selector, T0 + 301, T0)
+            )
+        );
+        consignments.postEventBatch(rs, 1, BATCH_DEADLINE, sig);
+    }
+
+    function test_postEventBatch_revertsForSuspendedMember() public {
+        _suspend(CARRIER);
+        IConsignments.EventRecord[] memory rs = _batchEvents(_ids(UCR), 2, 1);
+        ISignedRecords.Sig memory sig = _signEventBatch(rs, 1, BATCH_DEADLINE, PK_CARRIER);
+        vm.expectRevert(
+            abi.encodeWithSelector(
+                ISignedRecords.MemberNotActive.selector, CARRIER, Kinds.STATUS_SUSPENDED
+            )
+        );
+        consignments.postEventBatch(rs, 1, BATCH_DEADLINE, sig);
+    }
+
+    function test_postEventBatch_revertsNamingConsignmentOfWhichSignerIsNoParty() public {
+        bytes32 other = keccak256("UCR:2");
+        IConsignments.Registration memory reg = _registration(other);
+        reg.consignee = bytes32(0); // CONSIGNEE is no party of `other`
+        consignments.register(reg, _signRegistration(reg, PK_CARRIER));
+        IConsignments.EventRecord[] memory rs = _mixedBatch(other, 2, 1);
+        ISignedRecords.Sig memory sig = _signEventBatch(rs, 1, BATCH_DEADLINE, PK_CONSIGNEE);
+        vm.expectRevert(
+            abi.encodeWithSelector(
+                ISignedRecords.BatchItemFailed.selector,
+                1,
+                abi.encodeWithSelector(IConsignments.NotConsignmentParty.selector, other, CONSIGNEE)
+            )
+        );
+        consignments.postEventBatch(rs, 1, BATCH_DEADLINE, sig);
+        (, uint32 count) = consignments.head(UCR);
+        assertEq(count, 0, "nothing of the batch recorded");
+    }
+
+    function test_postEventBatch_revertsForKindThatMayNotPost() public {
+        IConsignments.EventRecord[] memory rs = _batchEvents(_ids(UCR), 2, 1);
+        ISignedRecords.Sig memory sig = _signEventBatch(rs, 1, BATCH_DEADLINE, PK_ISSUER);
+        vm.expectRevert(
+            abi.encodeWithSelector(
+                ISignedRecords.BatchItemFailed.selector,
+                0,
+                abi.encodeWithSelector(IConsignments.NotConsignmentParty.selector, UCR, ISSUER)
+            )
+        );
+        consignments.postEventBatch(rs, 1, BATCH_DEADLINE, sig);
+    }
+
+    function test_postEventBatch_revertsNamingInvalidItem() public {
+        IConsignments.EventRecord[] memory rs = _batchEvents(_ids(UCR), 4, 1);
+        rs[2].consignmentId = keccak256("missing");
+        rs[3].meta = _withByte(rs[3].meta, 0, 42);
+        ISignedRecords.Sig memory sig = _signEventBatch(rs, 1, BATCH_DEADLINE, PK_CARRIER);
+        vm.expectRevert(
+            abi.encodeWithSelector(
+                ISignedRecords.BatchItemFailed.selector,
+                2,
+                abi.encodeWithSelector(
+                    IConsignments.UnknownConsignment.selector, keccak256("missing")
+                )
+            )
+        );
+        consignments.postEventBatch(rs, 1, BATCH_DEADLINE, sig);
+    }
+
+    function test_postEventBatch_revertsWhenReplayed() public {
+        IConsignments.EventRecord[] memory rs = _batchEvents(_ids(UCR), 3, 9);
+        ISignedRecords.Sig memory sig = _signEventBatch(rs, 9, BATCH_DEADLINE, PK_CARRIER);
+        consignments.postEventBatch(rs, 9, BATCH_DEADLINE, sig);
+        vm.expectRevert(
+            abi.encodeWithSelector(ISignedRecords.NonceAlreadyUsed.selector, vm.addr(PK_CARRIER), 9)
+        );
+        consignments.postEventBatch(rs, 9, BATCH_DEADLINE, sig);
+    }
+
+    function test_postEventBatch_sharesNonceBitmapWithSingleEvents() public {
+        _post(_event(UCR, 9), PK_CARRIER);
+        IConsignments.EventRecord[] memory rs = _batchEvents(_ids(UCR), 2, 9);
+        ISignedRecords.Sig memory sig = _signEventBatch(rs, 9, BATCH_DEADLINE, PK_CARRIER);
+        vm.expectRevert(
+            abi.encodeWithSelector(ISignedRecords.NonceAlreadyUsed.selector, vm.addr(PK_CARRIER), 9)
+        );
+        consignments.postEventBatch(rs, 9, BATCH_DEADLINE, sig);
+        // and a batch's nonce cannot be used by a single event afterwards
+        _postBatch(_batchEvents(_ids(UCR), 2, 10), 10, PK_CARRIER);
+        IConsignments.EventRecord memory single = _event(UCR, 10);
+        ISignedRecords.Sig memory singleSig = _signEvent(single, PK_CARRIER);
+        vm.expectRevert(
+            abi.encodeWithSelector(
+                ISignedRecords.NonceAlreadyUsed.selector, vm.addr(PK_CARRIER), 10
+            )
+        );
+        consignments.postEvent(single, singleSig);
+    }
+
+    function test_postEventBatch_revertsAfterDeadline() public {
+        IConsignments.EventRecord[] memory rs = _batchEvents(_ids(UCR), 2, 1);
+        ISignedRecords.Sig memory sig = _signEventBatch(rs, 1, BATCH_DEADLINE, PK_CARRIER);
+        vm.warp(BATCH_DEADLINE + 1);
+        vm.expectRevert(
+            abi.encodeWithSelector(
+                ISignedRecords.DeadlineExpired.selector, BATCH_DEADLINE, BATCH_DEADLINE + 1
+            )
+        );
+        consignments.postEventBatch(rs, 1, BATCH_DEADLINE, sig);
+    }
+
+    function test_postEventBatch_revertsWhenEventAlteredAfterSigning() public {
+        IConsignments.EventRecord[] memory rs = _batchEvents(_ids(UCR), 3, 1);
+        ISignedRecords.Sig memory sig = _signEventBatch(rs, 1, BATCH_DEADLINE, PK_CARRIER);
+        rs[1].sealDigest = keccak256("forged seal");
+        address other = _recovered(rs, 1, BATCH_DEADLINE, sig);
+        assertTrue(other != vm.addr(PK_CARRIER), "recovers another key");
+        vm.expectRevert(abi.encodeWithSelector(ISignedRecords.UnknownKey.selector, other));
+        consignments.postEventBatch(rs, 1, BATCH_DEADLINE, sig);
+    }
+
+    function test_postEventBatch_revertsWhenEventsReorderedDroppedOrTermsChanged() public {
+        IConsignments.EventRecord[] memory rs = _batchEvents(_ids(UCR), 3, 1);
+        ISignedRecords.Sig memory sig = _signEventBatch(rs, 1, BATCH_DEADLINE, PK_CARRIER);
+        IConsignments.EventRecord[] memory swapped = _batchEvents(_ids(UCR), 3, 1);
+        (swapped[0], swapped[1]) = (rs[1], rs[0]);
+        vm.expectRevert(
+            abi.encodeWithSelector(
+                ISignedRecords.UnknownKey.selector, _recovered(swapped, 1, BATCH_DEADLINE, sig)
+            )
+        );
+        consignments.postEventBatch(swapped, 1, BATCH_DEADLINE, sig);
+        IConsignments.EventRecord[] memory dropped = new IConsignments.EventRecord[](2);
+        (dropped[0], dropped[1]) = (rs[0], rs[1]);
+        vm.expectRevert(
+            abi.encodeWithSelector(
+                ISignedRecords.UnknownKey.selector, _recovered(dropped, 1, BATCH_DEADLINE, sig)
+            )
+        );
+        consignments.postEventBatch(dropped, 1, BATCH_DEADLINE, sig);
+        vm.expectRevert(
+            abi.encodeWithSelector(
+                ISignedRecords.UnknownKey.selector, _recovered(rs, 2, BATCH_DEADLINE + 1, sig)
+            )
+        );
+        consignments.postEventBatch(rs, 2, BATCH_DEADLINE + 1, sig);
+    }
+
+    function test_postEventBatch_refusesSingleEventSignatureAsBatchOfOne() public {
+        IConsignments.EventRecord[] memory rs = _batchEvents(_ids(UCR), 1, 1);
+        ISignedRecords.Sig memory sig = _signEvent(rs[0], PK_CARRIER);
+        vm.expectRevert(
+            abi.encodeWithSelector(
+                ISignedRecords.UnknownKey.selector, _recovered(rs, 1, BATCH_DEADLINE, sig)
+            )
+        );
+        consignments.postEventBatch(rs, 1, BATCH_DEADLINE, sig);
+    }
+
+    function test_postEventBatch_revertsForEmptyBatch() public {
+        IConsignments.EventRecord[] memory rs = new IConsignments.EventRecord[](0);
+        ISignedRecords.Sig memory sig = _signEventBatch(rs, 1, BATCH_DEADLINE, PK_CARRIER);
+        vm.expectRevert(abi.encodeWithSelector(ISignedRecords.LengthMismatch.selector, 0, 1));
+        consignments.postEventBatch(rs, 1, BATCH_DEADLINE, sig);
+    }
+
+    function test_postEventBatch_revertsWhenRelayerNotAllowed() public {
+        IConsignments.EventRecord[] memory rs = _batchEvents(_ids(UCR), 2, 1);
+        ISignedRecords.Sig memory sig = _signEventBatch(rs, 1, BATCH_DEADLINE, PK_CARRIER);
+        vm.prank(OUTSIDER_RELAYER);
+        vm.expectRevert(
+            abi.encodeWithSelector(ISignedRecords.RelayerNotAllowed.selector, OUTSIDER_RELAYER)
+        );
+        consignments.postEventBatch(rs, 1, BATCH_DEADLINE, sig);
+    }
+
+    function test_postEvent_afterEventBatchDoesNotWrapErrors() public {
+        _postBatch(_batchEvents(_ids(UCR), 2, 1), 1, PK_CARRIER);
+        IConsignments.EventRecord memory r = _event(keccak256("missing"), 2);
+        ISignedRecords.Sig memory sig = _signEvent(r, PK_CARRIER);
+        vm.expectRevert(
+            abi.encodeWithSelector(IConsignments.UnknownConsignment.selector, keccak256("missing"))
+        );
+        consignments.postEvent(r, sig);
+    }
+
+    function test_eventsHash_andHashEventBatch_matchDocumentedRule() public view {
+        IConsignments.EventRecord[] memory rs = _batchEvents(_ids(UCR), 3, 5);
+        rs[2].meta = EventMeta.pack(20, 15, "CNSHA", T0, "MSCU1234565", 0, 0); // terms unset
+        bytes memory packed;
+        for (uint256 i; i < 3; ++i) {
+            IConsignments.EventRecord memory e = rs[i];
+            e.meta = EventMeta.pack(20, 15, "CNSHA", T0, "MSCU1234565", BATCH_DEADLINE, 5);
+            packed = abi.encodePacked(packed, consignments.hashEvent(e));
+        }
+        bytes32 expected = keccak256(packed);
+        assertEq(consignments.eventsHash(rs, 5, BATCH_DEADLINE), expected, "eventsHash");
+        bytes32 typehash = keccak256("EventBatch(bytes32 eventsHash,uint32 nonce,uint40 deadline)");
+        assertEq(consignments.EVENT_BATCH_TYPEHASH(), typehash, "typehash");
+        assertEq(
+            typehash, bytes32(uint256(TYPEHASH_EVENT_BATCH_DOCUMENTED)), "typehash as documented"
+        );
+        assertEq(
+            consignments.hashEventBatch(IConsignments.EventBatch(expected, 5, BATCH_DEADLINE)),
+            keccak256(abi.encode(typehash, expected, uint32(5), BATCH_DEADLINE)),
+            "struct hash"
+        );
+    }
+
+    function testFuzz_postEventBatch_namesFailingIndex(uint8 size, uint8 bad, uint8 kind) public {
+        uint256 n = bound(size, 1, 12);
+        uint256 failing = bound(bad, 0, n - 1);
+        uint256 pk = 0xCA0077;
+        _addKey(CARRIER, PK_CARRIER, vm.addr(pk), T0 - 1 hours, T0 + 10 days);
+        IConsignments.EventRecord[] memory rs = _batchEvents(_ids(UCR), n, 3);
+        bytes memory reason;
+        if (kind % 3 == 0) {
+            rs[failing].consignmentId = keccak256("missing");
+            reason = abi.encodeWithSelector(
+                IConsignments.UnknownConsignment.selector, keccak256("missing")
+            );
+        } else if (kind % 3 == 1) {
+            rs[failing].meta = _eventAt(UCR, 3, T0 - 2 hours).meta;
+            reason = abi.encodeWithSelector(
+                ISignedRecords.KeyNotYetValid.selector, vm.addr(pk), T0 - 1 hours, T0 - 2 hours
+            );
+        } else {
+            rs[failing].meta = _withByte(rs[failing].meta, 1, 34);
+            reason = abi.encodeWithSelector(IConsignments.InvalidDisposition.selector, 34);
+        }
+        ISignedRecords.Sig memory sig = _signEventBatch(rs, 3, BATCH_DEADLINE, pk);
+        vm.expectRevert(
+            abi.encodeWithSelector(ISignedRecords.BatchItemFailed.selector, failing, reason)
+        );
+        consignments.postEventBatch(rs, 3, BATCH_DEADLINE, sig);
+    }
+
+    function testFuzz_postEventBatch_headEqualsSingleEvents(uint8 size, uint32 nonce) public {
+        uint256 n = bound(size, 1, 16);
+        bytes32 second = keccak256("UCR:2");
+        _register(second);
+        IConsignments.EventRecord[] memory rs = _mixedBatch(second, n, nonce);
+        // the fold of the digests the same events have when signed alone
+        (bytes28 h1,) = consignments.head(UCR);
+        (bytes28 h2,) = consignments.head(second);
+        for (uint256 i; i < n; ++i) {
+            bytes32 d = consignments.hashTypedData(consignments.hashEvent(rs[i]));
+            if (i % 2 == 0) h1 = _step(h1, d);
+            else h2 = _step(h2, d);
+        }
+        _postBatch(rs, nonce, PK_CARRIER);
+        (bytes28 head1, uint32 c1) = consignments.head(UCR);
+        (bytes28 head2, uint32 c2) = consignments.head(second);
+        assertEq(bytes32(head1), bytes32(h1), "head of UCR = fold of single-event digests");
+        assertEq(bytes32(head2), bytes32(h2), "head of second = fold of single-event digests");
+        assertEq(c1, (n + 1) / 2, "count of UCR");
+        assertEq(c2, n / 2, "count of second");
+        assertTrue(consignments.isNonceUsed(vm.addr(PK_CARRIER), nonce), "batch nonce used");
+    }
+
+    function _ids(bytes32 id) internal pure returns (bytes32[] memory ids) {
+        ids = new bytes32[](1);
+        ids[0] = id;
     }
 
     // ------------------------------------------------------------------ meta packing

@@ -138,6 +138,43 @@ contract GasTest is Fixture {
         assertLe(total / N, 15_500, "event batch regression (budget 12,000 missed)");
     }
 
+    // ------------------------------------------------------------------ batch-signed events
+
+    /// @dev 100 events on the first `consignmentCount` consignments, one EventBatch signature.
+    function _measureEventBatch(string memory name, uint256 consignmentCount)
+        internal
+        returns (uint256 total)
+    {
+        bytes32[] memory ids = new bytes32[](consignmentCount);
+        for (uint256 i; i < consignmentCount; ++i) {
+            ids[i] = ucrs[i];
+        }
+        uint32 nonce = 1001;
+        uint40 deadline = uint40(block.timestamp + 1 hours);
+        IConsignments.EventRecord[] memory rs = _batchEvents(ids, N, nonce);
+        ISignedRecords.Sig memory sig = _signEventBatch(rs, nonce, deadline, PK_CARRIER);
+        total = _measure(
+            name,
+            address(consignments),
+            abi.encodeCall(consignments.postEventBatch, (rs, nonce, deadline, sig)),
+            N
+        );
+    }
+
+    function test_gas_postEventBatch_100_oneConsignment() public {
+        uint256 total = _measureEventBatch("postEventBatch100.one", 1);
+        assertLe(total / N, 12_000, "batch-signed event budget");
+    }
+
+    function test_gas_postEventBatch_100_tenConsignments() public {
+        uint256 total = _measureEventBatch("postEventBatch100.ten", 10);
+        assertLe(total / N, 12_000, "batch-signed event budget");
+    }
+
+    function test_gas_postEventBatch_100_distinctConsignments() public {
+        _measureEventBatch("postEventBatch100.distinct", N);
+    }
+
     // ------------------------------------------------------------------ registration
 
     function test_gas_register_single() public {

@@ -53,13 +53,14 @@ contract LedgerInvariantsTest is Fixture {
         handler.addKey(0x7AD101, exporter, T0 + 12 hours, T0 + 2 days);
 
         targetContract(address(handler));
-        bytes4[] memory selectors = new bytes4[](6);
+        bytes4[] memory selectors = new bytes4[](7);
         selectors[0] = handler.postEvent.selector;
         selectors[1] = handler.drawDown.selector;
         selectors[2] = handler.warp.selector;
         selectors[3] = handler.revokeKey.selector;
         selectors[4] = handler.toggleSuspension.selector;
         selectors[5] = handler.attest.selector;
+        selectors[6] = handler.postEventBatch.selector;
         targetSelector(FuzzSelector({addr: address(handler), selectors: selectors}));
     }
 
@@ -95,12 +96,19 @@ contract LedgerInvariantsTest is Fixture {
         assertEq(handler.acceptedAttestations(), 1, "attestation accepted");
         handler.postEvent(5, 1, 0); // key valid from T0 + 1 day: refused now
         assertEq(handler.acceptedEvents(), 1, "not-yet-valid key refused");
+        handler.postEventBatch(0, 0, 0, 3); // carrier, three events in one signature
+        assertEq(handler.acceptedBatches(), 1, "batch accepted");
+        assertEq(handler.acceptedEvents(), 4, "batch events counted");
+        handler.postEventBatch(5, 0, 0, 2); // key valid from T0 + 1 day: batch refused
+        assertEq(handler.acceptedBatches(), 1, "not-yet-valid key refused for a batch");
         handler.toggleSuspension(0); // suspend the carrier
         handler.postEvent(0, 1, 0);
-        assertEq(handler.acceptedEvents(), 1, "suspended member refused");
+        assertEq(handler.acceptedEvents(), 4, "suspended member refused");
         handler.warp(2 days);
+        handler.postEventBatch(0, 1, 0, 2);
+        assertEq(handler.acceptedBatches(), 1, "suspended member refused for a batch");
         handler.postEvent(1, 1, 0); // postal operator, still valid
-        assertEq(handler.acceptedEvents(), 2, "postal accepted");
+        assertEq(handler.acceptedEvents(), 5, "postal accepted");
         assertEq(handler.violations(), 0, "no violations");
         invariant_headIsFoldOfEmittedEventDigests();
         invariant_drawnNeverExceedsTotal();

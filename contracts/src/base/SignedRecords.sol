@@ -144,6 +144,19 @@ abstract contract SignedRecords is ISignedRecords, EIP712 {
         if (info.revokedAt != 0) {
             _fail(abi.encodeWithSelector(KeyRevoked.selector, key, info.revokedAt));
         }
+        _checkTime(info, key, recordTime);
+        if (info.status != Kinds.STATUS_ACTIVE) {
+            _fail(abi.encodeWithSelector(MemberNotActive.selector, info.orgId, info.status));
+        }
+        if (kindMask & (1 << info.kind) == 0) {
+            _fail(abi.encodeWithSelector(WrongKind.selector, info.orgId, info.kind));
+        }
+    }
+
+    /// @dev Steps 3 and 4 of the authorisation rule: the record time is not more than
+    /// MAX_FUTURE_SKEW ahead, and the key is valid (validFrom <= t < validUntil) both now and at
+    /// the record's own time. `_check` runs it; batch-signed records run it once per record time.
+    function _checkTime(KeyInfo memory info, address key, uint40 recordTime) internal view {
         // forge-lint: disable-start(unsafe-typecast) -- narrowing back values that came from uint40
         // uint40 values widened to uint256: no overflow is possible below.
         uint256 nowTs = block.timestamp;
@@ -164,12 +177,6 @@ abstract contract SignedRecords is ISignedRecords, EIP712 {
             _fail(abi.encodeWithSelector(KeyExpired.selector, key, info.validUntil, uint40(latest)));
         }
         // forge-lint: disable-end(unsafe-typecast)
-        if (info.status != Kinds.STATUS_ACTIVE) {
-            _fail(abi.encodeWithSelector(MemberNotActive.selector, info.orgId, info.status));
-        }
-        if (kindMask & (1 << info.kind) == 0) {
-            _fail(abi.encodeWithSelector(WrongKind.selector, info.orgId, info.kind));
-        }
     }
 
     /// @dev Consume `signer`'s unordered nonce (word = nonce >> 8, bit = nonce & 255).

@@ -46,6 +46,15 @@ interface IConsignments is ISignedRecords {
         uint40 registeredAt; // block time
     }
 
+    /// @notice A batch-signed list of events: one signature of the acting organisation's key
+    /// covers every event of the list (see `postEventBatch`). EIP-712 type
+    /// `EventBatch(bytes32 eventsHash,uint32 nonce,uint40 deadline)`.
+    struct EventBatch {
+        bytes32 eventsHash; // keccak256 of the events' ConsignmentEvent struct hashes, in order
+        uint32 nonce; // the signer's unordered nonce; every event of the batch carries it
+        uint40 deadline; // last block time the batch is accepted at; every event carries it
+    }
+
     /// @notice The event fields unpacked from `meta`.
     struct EventFields {
         uint8 bizStep;
@@ -108,6 +117,9 @@ interface IConsignments is ISignedRecords {
     /// @notice EIP-712 type hash of `ConsignmentEvent(...)` (see EventRecord).
     function EVENT_TYPEHASH() external view returns (bytes32);
 
+    /// @notice EIP-712 type hash of `EventBatch(bytes32 eventsHash,uint32 nonce,uint40 deadline)`.
+    function EVENT_BATCH_TYPEHASH() external view returns (bytes32);
+
     /// @notice Register a consignment; its first hash-chain link is the registration digest.
     /// @param record The registration.
     /// @param sig Signature of a customs administration, carrier, trader or postal operator key.
@@ -126,6 +138,31 @@ interface IConsignments is ISignedRecords {
     /// with `BatchItemFailed(index, reason)` if any item fails; nothing is recorded then.
     function postEvents(EventRecord[] calldata records, Sig[] calldata sigs) external;
 
+    /// @notice Append many events signed together: one EIP-712 `EventBatch` signature by the
+    /// acting organisation's key covers the whole list. Event `i` is the ConsignmentEvent
+    /// `records[i]` with the batch's `deadline` and `nonce` in its `meta` (bytes 23..31 of each
+    /// `meta` are set from the arguments, whatever the calldata holds there), so its EIP-712
+    /// digest, its hash-chain step and its `ConsignmentEventRecorded` log are exactly those of a
+    /// singly signed event with these fields, with `signer` the batch signer.
+    /// @dev Batch-level rules (plain custom errors): at least one record, else
+    /// `LengthMismatch(0, 1)`; the signer authorised at the block time (`UnknownKey`,
+    /// `KeyRevoked`, `KeyNotYetValid`, `KeyExpired`, `MemberNotActive`), `deadline` not passed
+    /// (`DeadlineExpired`), `nonce` unused in the signer's bitmap (`NonceAlreadyUsed`; consumed
+    /// once for the whole batch). Per-event rules, wrapped in `BatchItemFailed(index, reason)`:
+    /// the key valid at the event's `eventTime` and `eventTime <= now + MAX_FUTURE_SKEW`, valid
+    /// codes and location, consignment registered, signer's organisation allowed to post to it.
+    /// A failing event reverts the whole batch; nothing is recorded then.
+    /// @param records The events, small fields packed in `meta`, applied in order.
+    /// @param nonce The batch's nonce (the signer's unordered nonce bitmap).
+    /// @param deadline The batch's deadline (unix seconds, inclusive).
+    /// @param sig Signature over the EventBatch typed data.
+    function postEventBatch(
+        EventRecord[] calldata records,
+        uint32 nonce,
+        uint40 deadline,
+        Sig calldata sig
+    ) external;
+
     /// @notice Whether the consignment is registered.
     function exists(bytes32 consignmentId) external view returns (bool);
 
@@ -140,6 +177,16 @@ interface IConsignments is ISignedRecords {
 
     /// @notice EIP-712 struct hash of an event (unpacking `meta`).
     function hashEvent(EventRecord calldata record) external pure returns (bytes32);
+
+    /// @notice The `eventsHash` of a batch: keccak256 of the concatenated ConsignmentEvent struct
+    /// hashes of `records`, each with the batch's `nonce` and `deadline` set in its `meta`.
+    function eventsHash(EventRecord[] calldata records, uint32 nonce, uint40 deadline)
+        external
+        pure
+        returns (bytes32);
+
+    /// @notice EIP-712 struct hash of an event batch.
+    function hashEventBatch(EventBatch calldata batch) external pure returns (bytes32);
 
     /// @notice Pack the small event fields into `meta`.
     function packEventMeta(EventFields calldata fields) external pure returns (bytes32);

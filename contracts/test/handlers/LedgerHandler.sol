@@ -54,6 +54,7 @@ contract LedgerHandler is Test {
     uint256 public acceptedEvents;
     uint256 public acceptedDrawdowns;
     uint256 public acceptedAttestations;
+    uint256 public acceptedBatches;
     uint32 internal _nonce;
     uint256 internal _salt;
 
@@ -128,6 +129,62 @@ contract LedgerHandler is Test {
             if (!_valid(k, eventTime)) ++violations;
             _foldLogs(vm.getRecordedLogs());
         } catch {}
+    }
+
+    /// @dev One EventBatch signature over 1..4 events on random consignments, at times from
+    /// `timeBack` before now. The batch is signed over the single-event struct hashes (`hashEvent`), so the
+    /// contract's batch hashing is checked against the single-event rule.
+    function postEventBatch(uint256 keySeed, uint256 consignmentSeed, uint256 timeBack, uint8 size)
+        external
+    {
+        ModelKey memory k = _keys[keySeed % _keys.length];
+        uint256 n = bound(size, 1, 4);
+        uint32 nonce = ++_nonce;
+        uint40 deadline = uint40(block.timestamp + 1 hours);
+        IConsignments.EventRecord[] memory rs = new IConsignments.EventRecord[](n);
+        bytes32[] memory structHashes = new bytes32[](n);
+        uint256 back = bound(timeBack, 0, 3 days);
+        bool valid = true;
+        for (uint256 i; i < n; ++i) {
+            // the events go forward one hour at a time from `back` before now, up to now, so
+            // that some batches straddle a key's validFrom
+            uint256 step = i * 1 hours < back ? i * 1 hours : back;
+            uint40 eventTime = uint40(block.timestamp - back + step);
+            uint256 c = uint256(keccak256(abi.encode(consignmentSeed, i))) % consignmentIds.length;
+            rs[i] = _batchEvent(consignmentIds[c], eventTime, deadline, nonce, i);
+            structHashes[i] = consignments.hashEvent(rs[i]);
+            valid = valid && _valid(k, eventTime);
+        }
+        bytes32 batchHash = keccak256(
+            abi.encode(
+                keccak256("EventBatch(bytes32 eventsHash,uint32 nonce,uint40 deadline)"),
+                keccak256(abi.encodePacked(structHashes)),
+                nonce,
+                deadline
+            )
+        );
+        ISignedRecords.Sig memory sig = _sig(k.pk, _digest(batchHash));
+        vm.recordLogs();
+        try consignments.postEventBatch(rs, nonce, deadline, sig) {
+            ++acceptedBatches;
+            acceptedEvents += n;
+            if (!valid) ++violations;
+            _foldLogs(vm.getRecordedLogs());
+        } catch {}
+    }
+
+    function _batchEvent(bytes32 id, uint40 eventTime, uint40 deadline, uint32 nonce, uint256 i)
+        internal
+        pure
+        returns (IConsignments.EventRecord memory)
+    {
+        return IConsignments.EventRecord({
+            consignmentId: id,
+            meta: EventMeta.pack(39, 15, "DEHAM", eventTime, bytes11(0), deadline, nonce),
+            sealDigest: keccak256(abi.encode("seal", nonce, i)),
+            documentsDigest: bytes32(0),
+            epcisEventHash: keccak256(abi.encode("epcis", nonce, i))
+        });
     }
 
     function drawDown(uint256 keySeed, uint256 certSeed, uint256 consignmentSeed, uint64 quantity)

@@ -240,6 +240,38 @@ abstract contract Fixture is Test {
         return _sig(pk, consignments.hashTypedData(consignments.hashEvent(r)));
     }
 
+    /// @dev `count` events on `consignmentIds` (round robin), each carrying the batch's nonce
+    /// and deadline in its `meta` as a batch-signed event does.
+    function _batchEvents(bytes32[] memory consignmentIds, uint256 count, uint32 nonce)
+        internal
+        view
+        returns (IConsignments.EventRecord[] memory rs)
+    {
+        rs = new IConsignments.EventRecord[](count);
+        for (uint256 i; i < count; ++i) {
+            rs[i] = _event(consignmentIds[i % consignmentIds.length], nonce);
+            // distinct events: the digests make them unique within the batch
+            rs[i].sealDigest = keccak256(abi.encode("seal", nonce, i));
+            rs[i].documentsDigest = keccak256(abi.encode("docs", nonce, i));
+            rs[i].epcisEventHash = keccak256(abi.encode("epcis", nonce, i));
+        }
+    }
+
+    /// @dev The EventBatch signature over `rs` with `nonce` and `deadline`.
+    function _signEventBatch(
+        IConsignments.EventRecord[] memory rs,
+        uint32 nonce,
+        uint40 deadline,
+        uint256 pk
+    ) internal view returns (ISignedRecords.Sig memory) {
+        IConsignments.EventBatch memory b = IConsignments.EventBatch({
+            eventsHash: consignments.eventsHash(rs, nonce, deadline),
+            nonce: nonce,
+            deadline: deadline
+        });
+        return _sig(pk, consignments.hashTypedData(consignments.hashEventBatch(b)));
+    }
+
     // ------------------------------------------------------------------ certificates
 
     function _issueRecord(bytes32 number, uint64 quantity)
