@@ -98,6 +98,9 @@ contract GasBench {
         _postEvent(ucrs[1], 1001); // postEvent single
         _postEvents(ucrs, 1, 1100); // postEvents 100, one consignment
         _postEvents(ucrs, N, 1200); // postEvents 100, distinct consignments
+        _postEventBatch(ucrs, 1, 1300); // postEventBatch 100, one consignment
+        _postEventBatch(ucrs, 10, 1301); // postEventBatch 100, ten consignments
+        _postEventBatch(ucrs, N, 1302); // postEventBatch 100, distinct consignments
         ICertificates.CertificateIssue memory ci = _issueRecord(keccak256("CO:new"));
         certificates.issue(
             ci, _sig(PK_ISSUER, certificates.hashTypedData(certificates.hashIssue(ci)))
@@ -145,6 +148,29 @@ contract GasBench {
             sigs[i] = _sig(PK_CARRIER, consignments.hashTypedData(consignments.hashEvent(rs[i])));
         }
         consignments.postEvents(rs, sigs);
+    }
+
+    /// @dev 100 events with one EventBatch signature; event i at 100 - i seconds ago.
+    function _postEventBatch(bytes32[] memory ucrs, uint256 distinct, uint32 nonce) internal {
+        IConsignments.EventRecord[] memory rs = new IConsignments.EventRecord[](N);
+        uint40 deadline = uint40(block.timestamp + 1 hours);
+        for (uint256 i; i < N; ++i) {
+            rs[i] = _event(ucrs[i % distinct], nonce);
+            rs[i].meta = EventMeta.pack(
+                20, 15, "CNSHA", uint40(block.timestamp - N + i), "MSCU1234565", deadline, nonce
+            );
+            rs[i].sealDigest = keccak256(abi.encode("seal", nonce, i));
+            rs[i].documentsDigest = keccak256(abi.encode("docs", nonce, i));
+            rs[i].epcisEventHash = keccak256(abi.encode("epcis", nonce, i));
+        }
+        IConsignments.EventBatch memory b =
+            IConsignments.EventBatch(consignments.eventsHash(rs, nonce, deadline), nonce, deadline);
+        consignments.postEventBatch(
+            rs,
+            nonce,
+            deadline,
+            _sig(PK_CARRIER, consignments.hashTypedData(consignments.hashEventBatch(b)))
+        );
     }
 
     function _event(bytes32 ucr, uint32 nonce)

@@ -8,6 +8,7 @@ import {IConsignments} from "../src/interfaces/IConsignments.sol";
 import {ICertificates} from "../src/interfaces/ICertificates.sol";
 import {IAttestations} from "../src/interfaces/IAttestations.sol";
 import {ISignedRecords} from "../src/interfaces/ISignedRecords.sol";
+import {EventMeta} from "../src/libraries/EventMeta.sol";
 
 /// @notice Whole-transaction gas of the record entry points, as a relayer would pay it.
 /// @dev Each test makes exactly one measured call; storage touched by it is cold (setUp runs in
@@ -141,7 +142,7 @@ contract GasTest is Fixture {
     // ------------------------------------------------------------------ batch-signed events
 
     /// @dev 100 events on the first `consignmentCount` consignments, one EventBatch signature.
-    function _measureEventBatch(string memory name, uint256 consignmentCount)
+    function _measureEventBatch(string memory name, uint256 consignmentCount, bool distinctTimes)
         internal
         returns (uint256 total)
     {
@@ -152,6 +153,14 @@ contract GasTest is Fixture {
         uint32 nonce = 1001;
         uint40 deadline = uint40(block.timestamp + 1 hours);
         IConsignments.EventRecord[] memory rs = _batchEvents(ids, N, nonce);
+        if (distinctTimes) {
+            // event i at N - i seconds ago: the key window is checked for every event
+            for (uint256 i; i < N; ++i) {
+                rs[i].meta = EventMeta.pack(
+                    20, 15, "CNSHA", uint40(block.timestamp - N + i), "MSCU1234565", deadline, nonce
+                );
+            }
+        }
         ISignedRecords.Sig memory sig = _signEventBatch(rs, nonce, deadline, PK_CARRIER);
         total = _measure(
             name,
@@ -162,17 +171,24 @@ contract GasTest is Fixture {
     }
 
     function test_gas_postEventBatch_100_oneConsignment() public {
-        uint256 total = _measureEventBatch("postEventBatch100.one", 1);
+        uint256 total = _measureEventBatch("postEventBatch100.one", 1, false);
+        assertLe(total / N, 12_000, "batch-signed event budget");
+    }
+
+    function test_gas_postEventBatch_100_oneConsignment_distinctTimes() public {
+        uint256 total = _measureEventBatch("postEventBatch100.one.distinctTimes", 1, true);
         assertLe(total / N, 12_000, "batch-signed event budget");
     }
 
     function test_gas_postEventBatch_100_tenConsignments() public {
-        uint256 total = _measureEventBatch("postEventBatch100.ten", 10);
+        uint256 total = _measureEventBatch("postEventBatch100.ten", 10, true);
         assertLe(total / N, 12_000, "batch-signed event budget");
     }
 
     function test_gas_postEventBatch_100_distinctConsignments() public {
-        _measureEventBatch("postEventBatch100.distinct", N);
+        uint256 total = _measureEventBatch("postEventBatch100.distinct", N, true);
+        // Budget 12,000 is missed: every event pays a cold head update (see RECORDS.md "Gas").
+        assertLe(total / N, 14_500, "batch-signed event regression");
     }
 
     // ------------------------------------------------------------------ registration
