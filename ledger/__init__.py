@@ -48,6 +48,7 @@ from ledger.records import (
     ConsignmentRegistration,
     Domain,
     Drawdown,
+    EventBatch,
     KeyAddition,
     KeyRevocation,
     MraAcceptance,
@@ -56,10 +57,12 @@ from ledger.records import (
     Proposal,
     Record,
     SchemaRegistration,
+    SignedEventBatch,
     SignedRecord,
     certificate_id,
     consignment_id,
     sign,
+    sign_event_batch,
 )
 from ledger.settings import Settings
 from ledger.txmanager import Receipt, TxManager
@@ -99,6 +102,7 @@ __all__ = [
     "Domain",
     "Drawdown",
     "DuplicateRecord",
+    "EventBatch",
     "HsCode",
     "Index",
     "IndexQueries",
@@ -122,6 +126,7 @@ __all__ = [
     "RecordStateConflict",
     "SchemaRegistration",
     "Settings",
+    "SignedEventBatch",
     "SignedRecord",
     "SignerNotAuthorised",
     "StaleArtifacts",
@@ -136,4 +141,5 @@ __all__ = [
     "ensure_deployment",
     "org_id",
     "sign",
+    "sign_event_batch",
 ]

@@ -10,6 +10,12 @@ matching :class:`~ledger.contract_errors.ContractError` subclass.
     signed = ledger.sign(ConsignmentEvent(...), carrier_key)
     ledger.submit(signed)
     ledger.consignments.head(consignment_id)
+
+Many consignment events signed together with one signature (:class:`~ledger.records.EventBatch`)
+go through the same :meth:`Ledger.submit`, or :meth:`ConsignmentsClient.post_event_batch`:
+
+    batch = ledger.sign_event_batch(events, carrier_key, nonce=n, deadline=t + 600)
+    ledger.submit(batch)
 """
 
 from __future__ import annotations
@@ -40,6 +46,7 @@ from ledger.records import (
     ConsignmentRegistration,
     Domain,
     Drawdown,
+    EventBatch,
     KeyAddition,
     KeyRevocation,
     MraAcceptance,
@@ -48,8 +55,10 @@ from ledger.records import (
     Proposal,
     Record,
     SchemaRegistration,
+    SignedEventBatch,
     SignedRecord,
     sign,
+    sign_event_batch,
 )
 from ledger.txmanager import Receipt, TxManager
 
@@ -388,6 +397,23 @@ class ConsignmentsClient(ContractClient):
     def post_events(self, batch: Sequence[SignedRecord[ConsignmentEvent]]) -> Receipt:
         return self.transact("postEvents", *_batch_args(batch))
 
+    def post_event_batch(self, signed: SignedEventBatch) -> Receipt:
+        """Record events signed together (``postEventBatch``): one signature, one nonce.
+
+        The whole batch reverts if any event fails: ``BatchItemFailed`` names the event.
+        """
+        return self.transact("postEventBatch", *signed.onchain())
+
+    def events_hash(
+        self, events: Sequence[ConsignmentEvent], *, nonce: int, deadline: int
+    ) -> bytes:
+        """The contract's ``eventsHash`` of ``events`` with the batch's nonce and deadline."""
+        return bytes(self.call("eventsHash", [e.onchain() for e in events], nonce, deadline))
+
+    def hash_event_batch(self, batch: EventBatch) -> bytes:
+        """The contract's EIP-712 struct hash of ``batch``."""
+        return bytes(self.call("hashEventBatch", batch.onchain()))
+
     def exists(self, consignment_id: bytes) -> bool:
         return bool(self.call("exists", consignment_id))
 
@@ -550,7 +576,9 @@ def _batch_args(batch: Sequence[SignedRecord[Any]]) -> tuple[list[Any], list[Any
 # --------------------------------------------------------------------------------------------
 
 # record type -> (contract, single function, batch function or None, argument style)
-# "struct": f(record, sig); "value": f(first field, sig); "proposal": execute-style (no sig)
+# "struct": f(record, sig); "value": f(first field, sig); "proposal": execute-style (no sig);
+# "events": f(event records, nonce, deadline, sig), from a SignedEventBatch (the EventBatch
+# record alone cannot be sent: the events travel with it).
 ROUTES: Mapping[type[Record], tuple[str, str, str | None, str]] = {
     Proposal: ("Membership", "propose", None, "struct"),
     Approval: ("Membership", "approve", None, "value"),
@@ -558,6 +586,7 @@ ROUTES: Mapping[type[Record], tuple[str, str, str | None, str]] = {
     KeyRevocation: ("Membership", "revokeKey", None, "struct"),
     ConsignmentRegistration: ("Consignments", "register", "registerBatch", "struct"),
     ConsignmentEvent: ("Consignments", "postEvent", "postEvents", "struct"),
+    EventBatch: ("Consignments", "postEventBatch", None, "events"),
     CertificateIssue: ("Certificates", "issue", "issueBatch", "struct"),
     CertificateRevocation: ("Certificates", "revoke", None, "struct"),
     Drawdown: ("Certificates", "drawDown", "drawDownBatch", "struct"),
@@ -618,14 +647,33 @@ class Ledger:
     def sign(self, record: R, private_key: bytes | str) -> SignedRecord[R]:
         return sign(record, private_key, self.domain(record))
 
-    def signer(self, signed: SignedRecord[Any]) -> ChecksumAddress:
+    def sign_event_batch(
+        self,
+        events: Sequence[ConsignmentEvent],
+        private_key: bytes | str,
+        *,
+        nonce: int | None = None,
+        deadline: int | None = None,
+    ) -> SignedEventBatch:
+        """Sign ``events`` with one EventBatch signature (see ``records.sign_event_batch``)."""
+        return sign_event_batch(
+            events, private_key, self.consignments.domain, nonce=nonce, deadline=deadline
+        )
+
+    def signer(self, signed: SignedRecord[Any] | SignedEventBatch) -> ChecksumAddress:
         return signed.signer(self.domain(signed.record))
 
-    def call_for(self, signed: SignedRecord[Any]) -> tuple[ContractClient, str, tuple[Any, ...]]:
+    def call_for(
+        self, signed: SignedRecord[Any] | SignedEventBatch
+    ) -> tuple[ContractClient, str, tuple[Any, ...]]:
         """The client, function and arguments that record ``signed`` on chain."""
         contract, function, _, style = ROUTES[type(signed.record)]
         args: tuple[Any, ...]
-        if style == "value":
+        if style == "events":
+            if not isinstance(signed, SignedEventBatch):
+                raise ValueError("an EventBatch is sent with its events: use sign_event_batch")
+            args = signed.onchain()
+        elif style == "value":
             args = (signed.record.onchain()[0], signed.sig())
         else:
             args = (signed.record.onchain(), signed.sig())
@@ -644,12 +692,12 @@ class Ledger:
             raise ValueError(f"{kind.__name__} records have no batch function")
         return self.clients[contract], batch_fn, _batch_args(batch)
 
-    def simulate(self, signed: SignedRecord[Any]) -> None:
+    def simulate(self, signed: SignedRecord[Any] | SignedEventBatch) -> None:
         """Raise the contract error that recording ``signed`` would revert with, if any."""
         client, function, args = self.call_for(signed)
         client.simulate(function, *args)
 
-    def submit(self, signed: SignedRecord[Any]) -> Receipt:
+    def submit(self, signed: SignedRecord[Any] | SignedEventBatch) -> Receipt:
         client, function, args = self.call_for(signed)
         return client.transact(function, *args)
 

@@ -12,13 +12,18 @@ test compares every type hash and struct hash with the deployed contracts. From 
 * :meth:`Record.digest` and :func:`sign`: the EIP-712 digest and a signature over it.
 
 The signature goes on chain in compact EIP-2098 form ``(r, vs)`` (:meth:`SignedRecord.sig`).
+
+Consignment events can also be signed together: one :class:`EventBatch` signature covers a
+list of :class:`ConsignmentEvent` records that all carry the batch's nonce and deadline
+(:func:`sign_event_batch` gives a :class:`SignedEventBatch`). Each event's own digest, and so
+the hash chain and the index, are the same as if it had been signed alone.
 """
 
 from __future__ import annotations
 
 import secrets
-from collections.abc import Mapping
-from dataclasses import dataclass, fields
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, fields, replace
 from functools import cache
 from typing import Any, ClassVar, Generic, Self, TypeVar
 
@@ -44,6 +49,7 @@ __all__ = [
     "ConsignmentRegistration",
     "Domain",
     "Drawdown",
+    "EventBatch",
     "KeyAddition",
     "KeyRevocation",
     "MraAcceptance",
@@ -53,12 +59,15 @@ __all__ = [
     "ProposalAction",
     "Record",
     "SchemaRegistration",
+    "SignedEventBatch",
     "SignedRecord",
     "certificate_id",
     "consignment_id",
     "fixed_ascii",
     "new_nonce",
     "sign",
+    "sign_event_batch",
+    "with_batch_terms",
 ]
 
 DOMAIN_VERSION = "1"
@@ -468,6 +477,69 @@ class ConsignmentEvent(Record):
         )
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class EventBatch(Record):
+    """One signature over many consignment events (``Consignments.postEventBatch``).
+
+    ``events_hash`` is keccak256 of the events' ConsignmentEvent struct hashes concatenated in
+    order; every event carries the batch's ``nonce`` and ``deadline`` in its own fields. The
+    nonce comes from the signer's unordered bitmap, as a single event's does, and is used once
+    for the whole batch. Build it with :meth:`of`.
+    """
+
+    CONTRACT: ClassVar[str] = "Consignments"
+    PRIMARY_TYPE: ClassVar[str] = "EventBatch"
+    FIELDS: ClassVar[tuple[tuple[str, str, str], ...]] = (
+        ("events_hash", "eventsHash", "bytes32"),
+        ("nonce", "nonce", "uint32"),
+        ("deadline", "deadline", "uint40"),
+    )
+    events_hash: bytes
+    nonce: int
+    deadline: int
+
+    @classmethod
+    def of(
+        cls,
+        events: Sequence[ConsignmentEvent],
+        *,
+        nonce: int | None = None,
+        deadline: int | None = None,
+    ) -> EventBatch:
+        """The batch record of ``events``, which must all carry its nonce and deadline.
+
+        Without ``nonce`` / ``deadline`` the first event's are the batch's. Raises
+        :class:`~ledger.errors.ValidationError` for an empty list or an event whose nonce or
+        deadline differs (:func:`with_batch_terms` sets them).
+        """
+        if not events:
+            raise ValidationError("events", "a batch holds at least one event")
+        batch_nonce = events[0].nonce if nonce is None else nonce
+        batch_deadline = events[0].deadline if deadline is None else deadline
+        for i, event in enumerate(events):
+            if not isinstance(event, ConsignmentEvent):
+                raise ValidationError(f"events[{i}]", "must be a ConsignmentEvent", event)
+            if event.nonce != batch_nonce or event.deadline != batch_deadline:
+                raise ValidationError(
+                    f"events[{i}]",
+                    f"must carry the batch's nonce {batch_nonce} and deadline {batch_deadline}",
+                    (event.nonce, event.deadline),
+                )
+        return cls(events_hash=events_hash(events), nonce=batch_nonce, deadline=batch_deadline)
+
+
+def events_hash(events: Iterable[ConsignmentEvent]) -> bytes:
+    """keccak256 of the events' struct hashes, concatenated in order (``eventsHash``)."""
+    return keccak(b"".join(event.struct_hash() for event in events))
+
+
+def with_batch_terms(
+    events: Iterable[ConsignmentEvent], *, nonce: int, deadline: int
+) -> tuple[ConsignmentEvent, ...]:
+    """The events with the batch's ``nonce`` and ``deadline`` set in each."""
+    return tuple(replace(event, nonce=nonce, deadline=deadline) for event in events)
+
+
 # --------------------------------------------------------------------------------------------
 # Certificates of origin
 # --------------------------------------------------------------------------------------------
@@ -670,6 +742,7 @@ RECORD_TYPES: tuple[type[Record], ...] = (
     KeyRevocation,
     ConsignmentRegistration,
     ConsignmentEvent,
+    EventBatch,
     CertificateIssue,
     CertificateRevocation,
     Drawdown,
@@ -716,6 +789,71 @@ def sign(record: R, private_key: bytes | str, domain: Domain) -> SignedRecord[R]
     """Sign ``record``'s EIP-712 digest in ``domain`` with ``private_key``."""
     signed = Account.unsafe_sign_hash(record.digest(domain), private_key)
     return SignedRecord(record, bytes(signed.signature))
+
+
+@dataclass(frozen=True, slots=True)
+class SignedEventBatch:
+    """Consignment events with the one 65-byte signature of their :class:`EventBatch`.
+
+    ``record`` is the batch record (derived from the events); ``sig()`` and ``signer()`` work
+    as for a :class:`SignedRecord`, so the batch signer is what the contract recovers.
+    """
+
+    events: tuple[ConsignmentEvent, ...]
+    signature: bytes
+    record: EventBatch = field(init=False)
+
+    def __post_init__(self) -> None:
+        check_signature(self.signature)
+        events = tuple(self.events)
+        object.__setattr__(self, "events", events)
+        object.__setattr__(self, "record", EventBatch.of(events))
+
+    def __len__(self) -> int:
+        return len(self.events)
+
+    def sig(self) -> tuple[bytes, bytes]:
+        """The compact EIP-2098 form the contract takes: ``(r, vs)``."""
+        return to_compact_signature(self.signature)
+
+    def signer(self, domain: Domain) -> ChecksumAddress:
+        """The address that signed the batch (recovered from the signature)."""
+        try:
+            address = Account._recover_hash(self.record.digest(domain), signature=self.signature)
+        except (ValueError, TypeError) as exc:
+            raise InvalidSignature("signature", f"does not recover: {exc}") from exc
+        return to_checksum_address(address)
+
+    def onchain(self) -> tuple[list[tuple[Any, ...]], int, int, tuple[bytes, bytes]]:
+        """The arguments of ``postEventBatch(records, nonce, deadline, sig)``."""
+        return (
+            [event.onchain() for event in self.events],
+            self.record.nonce,
+            self.record.deadline,
+            self.sig(),
+        )
+
+
+def sign_event_batch(
+    events: Sequence[ConsignmentEvent],
+    private_key: bytes | str,
+    domain: Domain,
+    *,
+    nonce: int | None = None,
+    deadline: int | None = None,
+) -> SignedEventBatch:
+    """Sign ``events`` together with one :class:`EventBatch` signature in ``domain``.
+
+    With ``nonce`` and ``deadline`` they are set in every event (:func:`with_batch_terms`);
+    without them the events must already share one nonce and one deadline.
+    """
+    if (nonce is None) != (deadline is None):
+        raise ValidationError("nonce", "give both the batch's nonce and deadline, or neither")
+    if nonce is not None and deadline is not None:
+        events = with_batch_terms(events, nonce=nonce, deadline=deadline)
+    batch = EventBatch.of(events)
+    signed = Account.unsafe_sign_hash(batch.digest(domain), private_key)
+    return SignedEventBatch(tuple(events), bytes(signed.signature))
 
 
 def record_fields(record: Record) -> dict[str, Any]:

@@ -22,6 +22,7 @@ from ledger.records import (
     ConsignmentEvent,
     ConsignmentRegistration,
     Drawdown,
+    EventBatch,
     KeyAddition,
     KeyRevocation,
     MraAcceptance,
@@ -113,6 +114,7 @@ SAMPLES: list[Record] = [
     MraProposal(counterpart=B32, scope=7, valid_from=1, valid_until=2),
     MraAcceptance(mra_id=B32),
     MraTermination(mra_id=B32),
+    EventBatch(events_hash=keccak(text="events"), nonce=0xDEADBEEF, deadline=1_800_000_000),
 ]
 
 TYPEHASH_CONSTANTS = {
@@ -122,6 +124,7 @@ TYPEHASH_CONSTANTS = {
     KeyRevocation: "KEY_REVOCATION_TYPEHASH",
     ConsignmentRegistration: "REGISTRATION_TYPEHASH",
     ConsignmentEvent: "EVENT_TYPEHASH",
+    EventBatch: "EVENT_BATCH_TYPEHASH",
     CertificateIssue: "ISSUE_TYPEHASH",
     CertificateRevocation: "REVOCATION_TYPEHASH",
     Drawdown: "DRAWDOWN_TYPEHASH",
@@ -141,6 +144,7 @@ HASH_FUNCTIONS: dict[type[Record], tuple[str, Any]] = {
     KeyRevocation: ("hashKeyRevocation", lambda r: (r.onchain(),)),
     ConsignmentRegistration: ("hashRegistration", lambda r: (r.onchain(),)),
     ConsignmentEvent: ("hashEvent", lambda r: (r.onchain(),)),
+    EventBatch: ("hashEventBatch", lambda r: (r.onchain(),)),
     CertificateIssue: ("hashIssue", lambda r: (r.onchain(),)),
     CertificateRevocation: ("hashRevocation", lambda r: (r.onchain(),)),
     Drawdown: ("hashDrawdown", lambda r: (r.onchain(),)),
