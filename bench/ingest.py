@@ -59,11 +59,11 @@ log = logging.getLogger("bench.ingest")
 SECTION = "ingest"
 REPO = Path(__file__).resolve().parents[1]
 REQUEST_ITEMS = 1000  # the bulk route's maximum
-CLIENTS = 2  # concurrent clients posting
+CLIENTS = 4  # concurrent clients posting
 BATCH_MAX_SIZE = 1000  # LEDGER_BATCH_MAX_SIZE; the relayer keeps batches under the gas cap
 START_TIMEOUT_S = 120.0  # startup and index catch-up over everything on the chain
 CONFIRM_TIMEOUT_S = 300.0
-POLL_S = 0.25
+POLL_S = 0.5
 
 
 def _free_port() -> int:
