@@ -362,12 +362,20 @@ class RelayerAlreadyAllowed(DuplicateRecord):
     """The account is already an allow-listed relayer."""
 
 
+class RelayerCannotSign(InvalidRecord):
+    """Relayers are not signers: the account is an allow-listed relayer."""
+
+
 class RelayerNotAllowed(SignerNotAuthorised):
     """`msg.sender` is not an allow-listed relayer."""
 
 
 class RelayerNotListed(RecordNotFound):
     """The account is not an allow-listed relayer."""
+
+
+class SignerCannotRelay(InvalidRecord):
+    """Relayers are not signers: the account is a registered signing key."""
 
 
 class SchemaExists(DuplicateRecord):
