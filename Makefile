@@ -30,8 +30,9 @@ run: compile
 
 test: setup test-contracts test-python
 
+# In CI (CI=true) the forge `ci` profile: 10,000 runs per fuzz test, longer invariant campaigns.
 test-contracts: setup
-	cd contracts && ../$(FORGE) test $(if $(CI),--summary,)
+	cd contracts && FOUNDRY_PROFILE=$(if $(CI),ci,default) ../$(FORGE) test $(if $(CI),--summary,)
 
 test-python: setup
 	$(BIN)/pytest
