@@ -18,7 +18,7 @@ from gateway.auth import IssuedKey, KeyStore
 from gateway.client import GatewayClient
 from gateway.config import GatewaySettings
 from gateway.errors import Conflict, PermissionDenied
-from gateway.kinds import decode_record
+from gateway.kinds import KIND_PATHS, decode_record
 from gateway.outbox import RecordKind
 from gateway.signing_keys import SigningKeyStore, add_signing_key, list_signing_keys
 from ledger.client import Ledger
@@ -201,3 +201,15 @@ def test_signing_key_admin_routes(
     plain = GatewayClient("http://testserver", party_keys["carrier"].token, http=chain_client)
     with pytest.raises(PermissionDenied):
         plain.list_signing_keys()
+
+
+def test_docs_page_and_openapi_name_every_write_route(chain_client: httpx.Client) -> None:
+    docs = chain_client.get("/docs")
+    assert docs.status_code == 200
+    assert "swagger-ui" in docs.text.lower()
+    paths = chain_client.get("/openapi.json").json()["paths"]
+    for kind in RecordKind:
+        assert "post" in paths[KIND_PATHS[kind]], kind
+        if kind is not RecordKind.EXECUTION:
+            assert "post" in paths[f"{KIND_PATHS[kind]}/signed"], kind
+            assert "post" in paths[f"/typed-data/{kind.value}"], kind

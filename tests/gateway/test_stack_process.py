@@ -251,7 +251,15 @@ def test_kill_9_in_the_middle_of_a_bulk_submission_delivers_every_event_once(
             assert count == SEEDED_EVENTS + total
             with GatewayClient(base, s.api_key) as client:
                 failed = client.list_records(status="failed", limit=1000).items
-            assert failed == []
+                assert failed == []
+                # Ready: node reachable, deployment verified, relayer allowed, index caught up.
+                deadline = time.monotonic() + 15
+                readiness = client.readyz()
+                while readiness.status != "ready" and time.monotonic() < deadline:
+                    time.sleep(0.2)
+                    readiness = client.readyz()
+            assert readiness.status == "ready", readiness
+            assert {"rpc", "deployment", "relayer_allowed", "index_lag"} <= set(readiness.checks)
         nonces = chain_events(s)
         ours = {e.record.nonce for e in events}
         assert {n: c for n, c in nonces.items() if n in ours} == dict.fromkeys(ours, 1)
