@@ -213,3 +213,59 @@ def test_docs_page_and_openapi_name_every_write_route(chain_client: httpx.Client
         if kind is not RecordKind.EXECUTION:
             assert "post" in paths[f"{KIND_PATHS[kind]}/signed"], kind
             assert "post" in paths[f"/typed-data/{kind.value}"], kind
+
+
+def test_events_of_a_consignment_registered_but_not_yet_mined(
+    chain_client: httpx.Client, party_keys: dict[str, IssuedKey], ledger: Ledger, world: DemoWorld
+) -> None:
+    """A carrier registers a consignment and posts its first events at once: the events are
+    accepted while the registration is still on its way, and relayed after it."""
+    from tests.gateway.test_chain_relay import wait_final
+
+    key = party_keys["carrier"]
+    ref = f"FRESH-{__import__('secrets').token_hex(4)}"
+    registration = chain_client.post(
+        "/consignments",
+        json={"consignment_ref": ref, "origin": "SG", "destination": "NL"},
+        headers=auth(key),
+    )
+    assert registration.status_code == 202
+    event = {
+        "consignment_ref": ref,
+        "biz_step": "loading",
+        "location": "SGSIN",
+        "event_time": "2026-11-23T10:00:00Z",
+    }
+    first = chain_client.post("/events", json=event, headers=auth(key))
+    assert first.status_code == 202, first.text
+    ids = [registration.json()["record_id"], first.json()["record_id"]]
+    views = wait_final(chain_client, key, ids)
+    assert [views[i]["status"] for i in ids] == ["confirmed", "confirmed"]
+    assert views[ids[0]]["block_number"] <= views[ids[1]]["block_number"]
+    unknown = chain_client.post(
+        "/events", json=dict(event, consignment_ref=ref + "-nope"), headers=auth(key)
+    )
+    assert (unknown.status_code, unknown.json()["error"]["code"]) == (404, "UnknownConsignment")
+
+
+def test_an_event_on_a_pending_registration_is_accepted(
+    unrelayed_client: httpx.Client, party_keys: dict[str, IssuedKey]
+) -> None:
+    key = party_keys["carrier"]
+    ref = "PENDING-REGISTRATION-1"
+    event = {
+        "consignment_ref": ref,
+        "biz_step": "loading",
+        "location": "SGSIN",
+        "event_time": "2026-11-23T10:00:00Z",
+    }
+    before = unrelayed_client.post("/events", json=event, headers=auth(key))
+    assert (before.status_code, before.json()["error"]["code"]) == (404, "UnknownConsignment")
+    registration = unrelayed_client.post(
+        "/consignments",
+        json={"consignment_ref": ref, "origin": "SG", "destination": "NL"},
+        headers=auth(key),
+    )
+    assert registration.json()["status"] == "accepted"  # no relayer: it stays in the outbox
+    after = unrelayed_client.post("/events", json=event, headers=auth(key))
+    assert after.status_code == 202, after.text
