@@ -7,6 +7,7 @@ deprecated) and warnings are errors here. ``serve`` does what it does with an an
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -222,3 +223,13 @@ def unrelayed_client(
     services = GatewayServices(chain=chain_services.chain)
     with serve(create_app(settings, services=services)) as http:
         yield http
+
+
+@pytest.fixture(autouse=True)
+def no_gateway_threads_left() -> Iterator[None]:
+    """Every test leaves no submitter or index thread behind (the chain is reverted next)."""
+    yield
+    left = [
+        t.name for t in threading.enumerate() if t.name in {"gateway-submitter", "gateway-index"}
+    ]
+    assert left == [], f"background threads still running: {left}"

@@ -269,9 +269,9 @@ def test_kill_9_in_the_middle_of_a_bulk_submission_delivers_every_event_once(
 def test_node_stopped_and_restarted_while_records_are_queued(tmp_path: Path) -> None:
     total = 300
     with stack(tmp_path) as s:
-        # Interval mining from now on (deploying and seeding ran on automine, faster).
+        # From now on nothing is mined: a transaction the gateway sends waits in the pool,
+        # which dies with the node. (The restarted node automines.)
         s.w3.provider.make_request("evm_setAutomine", [False])  # type: ignore[arg-type]
-        s.w3.provider.make_request("evm_setIntervalMining", [1])  # type: ignore[arg-type]
         events = signed_events(s, total)
         port = free_port()
         log = tmp_path / "gateway.log"
@@ -281,8 +281,7 @@ def test_node_stopped_and_restarted_while_records_are_queued(tmp_path: Path) -> 
         ):
             result = client.post_events(events, idempotency_key="queued")
             assert result.accepted == total
-            # Stop the node while the records are accepted or submitted (interval mining:
-            # a transaction waits up to a second in the pool, which dies with the node).
+            # Stop the node while the records' transaction is in its pool.
             deadline = time.monotonic() + 5
             submitted: list[Any] = []
             while not submitted and time.monotonic() < deadline:
@@ -291,7 +290,7 @@ def test_node_stopped_and_restarted_while_records_are_queued(tmp_path: Path) -> 
             assert client.list_records(status="confirmed").items == []
             s.node.stop()
             time.sleep(2)  # the submitter keeps failing and retrying meanwhile
-            s.node = _start_node(s.data_dir / "node", s.node.port, 1)
+            s.node = _start_node(s.data_dir / "node", s.node.port, None)
             count = wait_for_count(s, SEEDED_EVENTS + total, timeout=60)
             assert count == SEEDED_EVENTS + total
             deadline = time.monotonic() + 30
