@@ -38,7 +38,13 @@ class GatewaySettings(Settings):
         description="Operator token for /admin routes (unset: only admin-scoped API keys).",
     )
     batch_max_size: int = Field(
-        default=50, ge=1, le=10_000, description="Most records of one kind in one transaction."
+        default=1000,
+        ge=1,
+        le=10_000,
+        description=(
+            "Most records of one kind in one transaction; the relayer also keeps every batch "
+            "under the per-transaction gas cap (16,777,216), learning the gas per record."
+        ),
     )
     batch_linger_seconds: float = Field(
         default=0.2,

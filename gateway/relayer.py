@@ -70,6 +70,7 @@ logger = logging.getLogger("gateway.relayer")
 
 _ALREADY_KNOWN = ("already known", "already imported", "known transaction")
 _NONCE_TOO_LOW = ("nonce too low", "nonce has already been used", "oldnonce")
+_OUT_OF_GAS = ("out of gas", "gas required exceeds", "exceeds block gas limit", "gas limit")
 _DEFAULT_LIMIT = 200
 
 
@@ -233,9 +234,30 @@ class ContractRelayer:
             error = decode_revert(_revert_data(exc))
             culprit = self._culprit(batch, error)
             if culprit is None:
+                if self._out_of_gas(batch, str(exc)):
+                    raise self._too_large(batch, "ran out of gas in eth_call") from exc
                 raise  # not a record's fault (e.g. RelayerNotAllowed): transient, retried
             record_id, cause = culprit
             raise RecordRejected(record_id, str(cause), code=cause.name) from exc
+        except Web3RPCError as exc:
+            if self._out_of_gas(batch, _rpc_message(exc)):
+                raise self._too_large(batch, "ran out of gas in eth_call") from exc
+            raise
+
+    @staticmethod
+    def _out_of_gas(batch: Batch, message: str) -> bool:
+        """A multi-record batch the node could not even run: too big, not a record's fault."""
+        text = message.lower()
+        return len(batch.records) > 1 and any(phrase in text for phrase in _OUT_OF_GAS)
+
+    def _too_large(self, batch: Batch, why: str) -> BatchTooLarge:
+        """Halve the kind's limit (at least) and say so; the records are batched again."""
+        count = len(batch.records)
+        smaller = max(1, count // 2)
+        self._item_gas[batch.kind] = max(
+            self._item_gas.get(batch.kind, 0.0), self.gas_cap / self.gas_margin / smaller
+        )
+        return BatchTooLarge(f"{count} {batch.kind} records {why}; at most {smaller} next")
 
     @staticmethod
     def _culprit(batch: Batch, error: ContractError) -> tuple[str, ContractError] | None:
@@ -246,8 +268,13 @@ class ContractRelayer:
         return None
 
     def _estimate(self, batch: Batch, request: Mapping[str, Any]) -> int:
-        estimate = int(self.w3.eth.estimate_gas(dict(request)))  # type: ignore[arg-type]
         count = len(batch.records)
+        try:
+            estimate = int(self.w3.eth.estimate_gas(dict(request)))  # type: ignore[arg-type]
+        except (ContractLogicError, Web3RPCError) as exc:
+            if self._out_of_gas(batch, str(exc)):
+                raise self._too_large(batch, "exceed the node's gas allowance") from exc
+            raise
         if batch.kind in BATCH_FUNCTIONS:
             self._item_gas[batch.kind] = estimate / count
         cap = self.gas_cap

@@ -17,7 +17,14 @@ from gateway.auth import IssuedKey
 from gateway.client import GatewayClient
 from gateway.errors import RecordRejected
 from gateway.kinds import KIND_PATHS, record_id
-from gateway.outbox import Batch, Outbox, RecordKind, RecordStatus, Submitter, TxState
+from gateway.outbox import (
+    Batch,
+    Outbox,
+    RecordKind,
+    RecordStatus,
+    Submitter,
+    TxState,
+)
 from gateway.relayer import ContractRelayer
 from ledger.client import Ledger
 from ledger.demo import DemoWorld
