@@ -44,11 +44,11 @@ __all__ = ["bench_index", "bench_verification"]
 
 log = logging.getLogger("bench.index_verify")
 
-WARMUP = 3  # verifications before the timed ones at each size (caches, connections)
+WARMUP = 1  # verifications before the timed ones at each size (caches, connections)
 MIN_SAMPLES = 10
 BUDGET_S = 20.0  # timed verifications per size stop after this (full run) ...
 QUICK_BUDGET_S = 5.0  # ... or this (quick run), once MIN_SAMPLES are done
-PROFILED = 3  # verifications profiled (cProfile) at the largest size, for the record
+PROFILED = 1  # verifications profiled (cProfile) at the largest size, for the record
 SEED = 20261123
 
 

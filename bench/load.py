@@ -177,7 +177,7 @@ class EventLoad:
         self._carrier = world.parties["carrier"]
         self._customs = world.parties["au"]
         self._exporter = world.parties["exporter"]
-        self._release_schema = world.schema_ids["export-release"]
+        self._release_schema = world.schema_ids.get("export-release", bytes(32))
         self._container = ContainerNumber(CONTAINER).to_bytes11()
         self._seal = keccak(text="seal ML-AU bench")
 
@@ -290,13 +290,8 @@ class EventLoad:
         log.info("load: %s", stage)
 
     def register(self, ids: Sequence[bytes]) -> None:
-        """Register consignments (relayed here, as the load is), with their export releases."""
-        self._relay(
-            [
-                *self._tasks("registration", self._registrations(ids), REGISTRATION_BATCH),
-                *self._tasks("attestation", self._attestations(ids), ATTESTATION_BATCH),
-            ]
-        )
+        """Register consignments (relayed here, as the load is)."""
+        self._relay(self._tasks("registration", self._registrations(ids), REGISTRATION_BATCH))
 
     def sign_journeys(self, ids: Sequence[bytes]) -> list[SignedRecord[ConsignmentEvent]]:
         """The journeys of ``ids``, signed (in the pool) and not sent: round by round."""

@@ -27,7 +27,7 @@ from eth_utils.crypto import keccak
 
 from bench.context import BenchContext, Figures
 from ledger.client import Ledger
-from ledger.demo import DEMO_PARTIES, DemoWorld, bootstrap_for, seed_demo
+from ledger.demo import DEMO_PARTIES, DemoWorld, admit, bootstrap_for, demo_world, seed_demo
 from ledger.deploy import deploy_suite
 from ledger.records import (
     Attestation,
@@ -54,19 +54,26 @@ SECTION = "ours_gas"
 class OurSuite:
     """Our deployed suite on the bench node, with the seeded demo world."""
 
-    def __init__(self, ctx: BenchContext) -> None:
-        relayer = ctx.accounts[1]
-        self.tx = TxManager(ctx.w3, relayer.key, poll_interval=0.05)
-        # A second allowed relayer, for the gateway that the ingest section starts: its
-        # nonces are its own, so the two never compete for one account.
-        self.gateway_relayer = ctx.accounts[2]
+    def __init__(
+        self, ctx: BenchContext, *, relayer: int = 1, gateway_relayer: int = 2, seed: bool = True
+    ) -> None:
+        self.tx = TxManager(ctx.w3, ctx.accounts[relayer].key, poll_interval=0.05)
+        # A second allowed relayer, for a gateway started by a section: its nonces are its
+        # own, so the two never compete for one account.
+        self.gateway_relayer = ctx.accounts[gateway_relayer]
         now = int(ctx.w3.eth.get_block("latest")["timestamp"])
         bootstrap = bootstrap_for(
             DEMO_PARTIES, relayers=[self.tx.address, self.gateway_relayer.address], now=now
         )
         self.deployment = deploy_suite(ctx.w3, self.tx, bootstrap)
         self.ledger = Ledger(ctx.w3, self.deployment, tx=self.tx)
-        self.world: DemoWorld = seed_demo(self.ledger)
+        if seed:
+            self.world: DemoWorld = seed_demo(self.ledger)
+        else:  # only the carrier and the exporter admitted: what a stream of events needs
+            parties = demo_world()
+            for name in ("carrier", "exporter"):
+                admit(self.ledger, parties[name], governors=[parties["au"], parties["cn"]], now=now)
+            self.world = DemoWorld(parties, "", bytes(32), "", bytes(32))
         self._nonces: dict[str, int] = {}
 
     def now(self) -> int:

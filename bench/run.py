@@ -72,10 +72,11 @@ SECTIONS: tuple[Section, ...] = (
     Section("baseline", bench_baseline_gas, "bare event emit gas, single and batched"),
     Section("naive", bench_naive_throughput, "naive web3.py send-and-wait events/s"),
     Section("ours_gas", bench_our_gas, "our contracts: signed events, certificates, attestations"),
-    # verify grows the signed load to each size; index then catches up over all of it.
+    # ingest relays to a deployment of its own, on a still small chain; verify grows the
+    # signed load of the main deployment to each size; index catches up over all of it.
+    Section("ingest", bench_ingest, "pre-signed events through the gateway's HTTP API"),
     Section("verify", bench_verification, "claim verification latency at growing index sizes"),
     Section("index", bench_index, "index catch-up from chain logs into a fresh SQLite file"),
-    Section("ingest", bench_ingest, "pre-signed events through the gateway's HTTP API"),
 )
 
 # (ratio key, numerator key, denominator key): computed when both keys exist.
@@ -151,6 +152,30 @@ def versions_meta() -> dict[str, Any]:
     }
 
 
+def git_meta() -> dict[str, Any]:
+    """The commit measured and any uncommitted changes to the code that the figures depend on
+    (several people work in one tree: a figure must say what it measured)."""
+    root = Path(__file__).resolve().parents[1]
+    try:
+        out = subprocess.run(
+            ["git", "-C", str(root), "status", "--porcelain", "--", *_MEASURED_PATHS],
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=30,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return {"commit": "unknown"}
+    changed = [line[3:] for line in out.stdout.splitlines() if not line.startswith("??")]
+    return {
+        "commit": _tool_version("git", "-C", str(root), "rev-parse", "HEAD"),
+        "uncommitted": changed,
+    }
+
+
+_MEASURED_PATHS = ("contracts/src", "ledger", "gateway", "bench")
+
+
 # -- running ---------------------------------------------------------------------------------
 
 
@@ -178,6 +203,7 @@ def _check_figures(section: str, figures: Figures) -> None:
 def run(sections: Sequence[Section], *, quick: bool, port: int | None = None) -> dict[str, Any]:
     """Run ``sections`` on one fresh anvil; figures, ratios and ``meta`` in one dict."""
     started = dt.datetime.now(dt.UTC)
+    git = git_meta()  # at the start: the tree may change while the run goes on
     if any(s.needs_peers for s in sections):
         ensure_node_modules()
     node = AnvilNode(
@@ -222,11 +248,13 @@ def run(sections: Sequence[Section], *, quick: bool, port: int | None = None) ->
         },
         "machine": machine_meta(),
         "versions": {**versions_meta(), "solc": _compilers(ctx)},
+        "git": git,
         "node": {
             "hardfork": info.get("hardFork"),
             "chain_id": CHAIN_ID,
             "block_time_s": BLOCK_TIME_S,
             "gas_limit": _as_int(info.get("environment", {}).get("gasLimit")),
+            "gas_limit_arg": BLOCK_GAS_LIMIT,
             "free_gas": True,
         },
         "sections": {
