@@ -9,7 +9,8 @@ typed clients (as the ``ingest`` section does) and samples every thread's stack 
 (``sys._current_frames``; cProfile sees one thread only, and the gateway's work is spread
 over the request workers, the submitter and the index thread). Printed: the share of samples
 per thread, then per function (cumulative: the function is on the stack) for the request
-workers and for the submitter.
+workers and for the submitter while busy (samples of an idle worker, waiting for a request,
+or of the submitter waiting for its next pass, are counted apart).
 """
 
 from __future__ import annotations
@@ -42,6 +43,7 @@ from ledger.deploy import manifest_path
 from ledger.node import AnvilNode
 
 INTERVAL_S = 0.003
+_IDLE = ("get (python3.11/queue.py", "wait (python3.11/threading.py")
 
 
 def _name(frame: FrameType) -> str:
@@ -78,17 +80,20 @@ class Sampler:
                 if group.startswith("ThreadPoolExecutor"):
                     continue  # the benchmark's own clients
                 group = "request workers" if group.startswith("AnyIO") else group
-                self.samples[group] += 1
                 seen: set[str] = set()
-                counter = self.functions.setdefault(group, Counter())
                 current: FrameType | None = frame
                 while current is not None:
                     seen.add(_name(current))
                     current = current.f_back
-                counter.update(seen)
+                if any(name.startswith(_IDLE) for name in seen) and not any(
+                    name.startswith(("run_once", "post_events_bulk")) for name in seen
+                ):
+                    group += " (idle)"  # a worker or the submitter waiting for work
+                self.samples[group] += 1
+                self.functions.setdefault(group, Counter()).update(seen)
             time.sleep(INTERVAL_S)
 
-    def report(self, top: int = 30) -> str:
+    def report(self, top: int = 45) -> str:
         lines = ["samples per thread group:"]
         lines += [f"  {n:7d}  {group}" for group, n in self.samples.most_common()]
         for group in ("request workers", "gateway-submitter"):
