@@ -38,6 +38,7 @@ from ledger.errors import (
     TransactionTimeout,
 )
 from ledger.node import AnvilNode
+from ledger.toolchain import solc_binary
 from ledger.txmanager import (
     MAX_TX_GAS,
     PendingTx,
@@ -93,7 +94,7 @@ def sink_artifact() -> dict[str, Any]:
                 "outputSelection": {"*": {"*": ["abi", "evm.bytecode.object"]}},
             },
         },
-        solc_binary="/work/main/scripts/solc",
+        solc_binary=str(solc_binary()),
     )
     contract: dict[str, Any] = out["contracts"]["Sink.sol"]["Sink"]
     return {"abi": contract["abi"], "bytecode": "0x" + contract["evm"]["bytecode"]["object"]}
