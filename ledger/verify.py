@@ -94,6 +94,8 @@ code                                severity  meaning
 ``BUNDLE_HEAD_MISMATCH``            critical  the recomputed hash chain differs from the head
 ``BUNDLE_SIGNER_UNPROVEN``          critical  no key-registration log binds a signer to its org
 ``BUNDLE_CODE_MISMATCH``            critical  contract code at an address is not the built contract
+``BUNDLE_INCOMPLETE``               critical  the node holds a log in the bundle's scope it omits
+``BUNDLE_LOG_UNRELATED``            critical  a log outside the bundle's scope (another subject)
 ==================================  ========  =====================================================
 
 Limits, honestly
@@ -315,6 +317,8 @@ CATALOGUE: Mapping[str, FindingSpec] = dict(
         _spec("BUNDLE_HEAD_MISMATCH", "critical", "Proof bundle hash chain differs"),
         _spec("BUNDLE_CODE_MISMATCH", "critical", "Contract code differs from the build"),
         _spec("BUNDLE_SIGNER_UNPROVEN", "critical", "Proof bundle signer key unproven"),
+        _spec("BUNDLE_INCOMPLETE", "critical", "Proof bundle omits a record"),
+        _spec("BUNDLE_LOG_UNRELATED", "critical", "Proof bundle log outside its scope"),
     ]
 )
 
