@@ -2,7 +2,13 @@
 
     ledger up [--rpc URL]         node (unless --rpc) + deploy + demo data + gateway, until Ctrl-C
     ledger serve                  the gateway alone, on an existing deployment
-    ledger apikey issue|list|revoke
+    ledger apikey issue --org-id ID --kind KIND --country CC [--scope S ...] [--expires WHEN]
+    ledger apikey list [--org-id ID]
+    ledger apikey revoke KEY_ID
+
+``--expires`` takes a duration from now (``90d``, ``12h``, ``30m``, ``2w``, ``3600s``) or a
+timestamp (ISO 8601, ``2027-01-31`` or ``2027-01-31T12:00:00Z``; no offset means UTC); it must
+lie in the future. A key past its expiry is refused (401 ``expired_api_key``).
 
 The library's own commands (``compile``, ``node``, ``deploy``) are defined in
 :mod:`ledger.cli`; this module adds to that parser, so that ``ledger`` never imports the
@@ -14,9 +20,11 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import re
 import sys
 from collections.abc import Sequence
 from contextlib import ExitStack
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -42,6 +50,43 @@ KIND_NAMES = {
 }
 DEMO_KEYS_FILE = "demo-api-keys.json"
 DEMO_FILE = "demo.json"
+
+_DURATION = re.compile(r"^(\d+)([smhdw])$")
+_UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86_400, "w": 7 * 86_400}
+
+
+def parse_expiry(value: str, *, now: datetime | None = None) -> datetime:
+    """When a key given ``--expires VALUE`` expires: ``now`` + a duration (``90d``, ``12h``,
+    ``30m``, ``2w``, ``3600s``) or an ISO 8601 date or timestamp (no offset: UTC).
+
+    Raises :class:`argparse.ArgumentTypeError` for anything else, a zero duration or a time
+    that is not in the future (a key that is born expired is a mistake, not a request).
+    """
+    now = now if now is not None else datetime.now(UTC)
+    text = value.strip()
+    duration = _DURATION.match(text.lower())
+    if duration is not None:
+        amount, unit = int(duration.group(1)), duration.group(2)
+        if amount == 0:
+            raise argparse.ArgumentTypeError(f"{value!r}: a duration must be more than zero")
+        try:
+            return now + timedelta(seconds=amount * _UNIT_SECONDS[unit])
+        except OverflowError:
+            raise argparse.ArgumentTypeError(f"{value!r}: duration too long") from None
+    try:
+        when = datetime.fromisoformat(text.replace("z", "Z"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{value!r}: expected a duration (90d, 12h, 30m, 2w, 3600s) or an ISO 8601 "
+            "date or timestamp (2027-01-31, 2027-01-31T12:00:00Z)"
+        ) from None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    if when <= now:
+        raise argparse.ArgumentTypeError(
+            f"{value!r}: the expiry must be in the future (now {now.isoformat()})"
+        )
+    return when
 
 
 def _settings(args: argparse.Namespace) -> GatewaySettings:
@@ -192,6 +237,7 @@ def cmd_apikey(args: argparse.Namespace) -> int:
             country=args.country,
             scopes=args.scope or [s.value for s in Scope if s is not Scope.ADMIN],
             label=args.label,
+            expires_at=args.expires,
         )
         base.out(issued.token)
         return 0
@@ -218,9 +264,23 @@ def _key_json(record: Any) -> dict[str, Any]:
         "expires_at",
     ):
         value = getattr(record, name, None)
+        if isinstance(value, datetime):
+            value = value.isoformat()
         out[name] = value if value is None or isinstance(value, int | str) else str(value)
     out["scopes"] = sorted(str(s) for s in getattr(record, "scopes", ()))
     return out
+
+
+def _add_common_after_action(parser: argparse.ArgumentParser) -> None:
+    """The common options also after the action (``ledger apikey issue --data-dir D``).
+
+    Their default is "not given", so that a value given before the action is kept.
+    """
+    unset = argparse.SUPPRESS
+    parser.add_argument("--config", type=Path, default=unset, help="TOML settings file")
+    parser.add_argument("--data-dir", dest="data_dir", type=Path, default=unset)
+    parser.add_argument("--chain-id", dest="chain_id", type=int, default=unset)
+    parser.add_argument("--node-port", dest="node_port", type=int, default=unset)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -247,10 +307,19 @@ def build_parser() -> argparse.ArgumentParser:
     issue.add_argument("--country", required=True, help="ISO 3166-1 alpha-2")
     issue.add_argument("--scope", action="append", choices=[s.value for s in Scope])
     issue.add_argument("--label", help="a note for the operator")
+    issue.add_argument(
+        "--expires",
+        type=parse_expiry,
+        metavar="WHEN",
+        help="expiry: a duration from now (90d, 12h, 30m, 2w, 3600s) or an ISO 8601 date or "
+        "timestamp (2027-01-31T12:00:00Z; no offset = UTC); default: never",
+    )
     listing = keys.add_parser("list", help="list keys (no secrets)")
     listing.add_argument("--org-id", help="only this organisation's keys")
     revoke = keys.add_parser("revoke", help="revoke a key")
     revoke.add_argument("key_id", help="the key id (the part after clk_)")
+    for action in (issue, listing, revoke):
+        _add_common_after_action(action)
     p.set_defaults(func=cmd_apikey)
     return parser
 
