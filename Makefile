@@ -6,9 +6,11 @@ VENV := .venv
 BIN := $(VENV)/bin
 PY_STAMP := $(VENV)/.installed
 NPM_STAMP := node_modules/.installed
+COMPILE_STAMP := $(VENV)/.compiled
+SOURCES := $(shell find contracts/src -name '*.sol') package-lock.json
 FORGE := node_modules/.bin/forge
 
-.PHONY: setup compile run test test-contracts test-python lint format bench bench-quick clean
+.PHONY: setup system-deps compile run test test-contracts test-python lint format bench bench-quick clean
 
 setup: $(PY_STAMP) $(NPM_STAMP)
 
@@ -22,13 +24,22 @@ $(NPM_STAMP): package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
-compile: setup
+# PostgreSQL and Chromium for the PostgreSQL index and browser tests (apt-get when root).
+system-deps:
+	scripts/system-deps
+
+# The committed artifacts are rebuilt (byte-identical when the sources are unchanged) once per
+# change of the sources, not on every run.
+compile: setup $(COMPILE_STAMP)
+
+$(COMPILE_STAMP): $(SOURCES) $(PY_STAMP) $(NPM_STAMP)
 	$(BIN)/ledger compile
+	touch $@
 
 run: compile
 	$(BIN)/ledger up
 
-test: setup test-contracts test-python
+test: setup system-deps test-contracts test-python
 
 # In CI (CI=true) the forge `ci` profile: 10,000 runs per fuzz test, longer invariant campaigns.
 test-contracts: setup
