@@ -2,10 +2,13 @@
 
 :class:`GatewayMetrics` owns a :class:`~prometheus_client.CollectorRegistry` (so that several
 apps, e.g. in tests, do not collide in the global registry) and exposes the metric objects so
-that other code (the indexer, the relayer) can update them::
+that other code (the submitter, the middleware) can update them::
 
     metrics = app.state.metrics
-    metrics.index_lag.set(3)
+    metrics.relay_errors.labels("sign").inc()
+
+Gauges of state elsewhere are measured when ``/metrics`` is scraped: outbox depth from the
+outbox, index lag from ``GatewayServices.index_lag`` (NaN while it cannot be measured).
 """
 
 from __future__ import annotations
@@ -74,6 +77,7 @@ class GatewayMetrics:
         )
         self.index_lag = Gauge(
             "gateway_index_lag_blocks",
-            "Blocks between the chain head and the last block the index has processed.",
+            "Blocks between the chain head and the last block the index has processed "
+            "(measured on scrape; NaN when it cannot be measured).",
             registry=r,
         )

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterator
+import math
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import httpx
 import pytest
 from fastapi import FastAPI
+from prometheus_client.parser import text_string_to_metric_families
 
 from gateway.client import GatewayClient
 from gateway.config import GatewaySettings
@@ -23,7 +27,7 @@ from gateway.logs import JsonFormatter
 from gateway.main import create_app
 from gateway.outbox import RecordKind, RecordStatus
 from gateway.services import GatewayServices
-from gateway.testing import FakeRelayer
+from gateway.testing import FakeChain, FakeRelayer
 from ledger.errors import InvalidLocode
 from tests.gateway.conftest import (
     ADMIN_TOKEN,
@@ -190,6 +194,94 @@ def test_metrics_exposes_the_metric_names(client: httpx.Client, make_key: KeyMak
         assert f"# TYPE {name.removesuffix('_total')}" in text, name
     assert 'route="/records",status="202"' in text
     assert 'route="<unmatched>",status="404"' in text
+
+
+def _samples(client: httpx.Client) -> dict[tuple[str, frozenset[tuple[str, str]]], float]:
+    """Every sample of one scrape of /metrics: (name, labels) -> value."""
+    text = client.get("/metrics").text
+    return {
+        (sample.name, frozenset(sample.labels.items())): sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+    }
+
+
+def _value(
+    samples: dict[tuple[str, frozenset[tuple[str, str]]], float], name: str, **labels: str
+) -> float:
+    return samples[(name, frozenset(labels.items()))]
+
+
+def _observed(samples: dict[tuple[str, frozenset[tuple[str, str]]], float], name: str) -> float:
+    """A labelled histogram's ``_count`` or ``_sum`` for events (0 before its first one)."""
+    return samples.get((name, frozenset({("kind", "event")})), 0.0)
+
+
+def _scrape_until(
+    client: httpx.Client,
+    done: Callable[[dict[tuple[str, frozenset[tuple[str, str]]], float]], bool],
+) -> dict[tuple[str, frozenset[tuple[str, str]]], float]:
+    deadline = time.monotonic() + 15
+    samples = _samples(client)
+    while not done(samples) and time.monotonic() < deadline:
+        time.sleep(0.02)
+        samples = _samples(client)
+    return samples
+
+
+def test_metrics_values_follow_the_outbox_the_relay_and_the_index(
+    tmp_path: Path, chain: FakeChain, make_key: KeyMaker
+) -> None:
+    """Values, not only names: outbox depth by state as records queue, are sent and are
+    confirmed; batch sizes and confirmation latency once a batch is relayed; the index lag
+    measured on every scrape (no /readyz call needed), NaN while it cannot be measured."""
+    relayer = FakeRelayer(chain, mine_on_broadcast=False)  # sent transactions wait in a pool
+    lag: dict[str, int | None] = {"blocks": 7}
+
+    def index_lag() -> int:
+        if lag["blocks"] is None:
+            raise ConnectionError("node unreachable")
+        return lag["blocks"]
+
+    # A batch of 10 goes at once; fewer records wait a minute for company.
+    settings = make_settings(tmp_path, batch_max_size=10, batch_linger_seconds=60)
+    services = GatewayServices(relayer=relayer, index_lag=index_lag)
+    headers = auth(make_key())
+    depth = "gateway_outbox_records"
+    with serve(create_app(settings, services=services)) as client:
+        samples = _samples(client)
+        assert _value(samples, "gateway_index_lag_blocks") == 7
+        assert _value(samples, depth, state="accepted") == 0
+        lag["blocks"] = 2
+        assert _value(_samples(client), "gateway_index_lag_blocks") == 2
+
+        for n in range(3):
+            assert client.post("/records", json=record_body(n), headers=headers).status_code == 202
+        samples = _samples(client)
+        assert _value(samples, depth, state="accepted") == 3
+        assert _value(samples, depth, state="submitted") == 0
+        assert _observed(samples, "gateway_relay_batch_size_count") == 0
+
+        for n in range(3, 10):
+            assert client.post("/records", json=record_body(n), headers=headers).status_code == 202
+        samples = _scrape_until(client, lambda s: _value(s, depth, state="submitted") == 10)
+        assert _value(samples, depth, state="submitted") == 10
+        assert _value(samples, depth, state="accepted") == 0
+        assert _observed(samples, "gateway_relay_batch_size_count") == 1
+        assert _observed(samples, "gateway_relay_batch_size_sum") == 10
+        assert _observed(samples, "gateway_relay_confirmation_seconds_count") == 0
+
+        assert relayer.mine_pending() == 1
+        samples = _scrape_until(client, lambda s: _value(s, depth, state="confirmed") == 10)
+        assert _value(samples, depth, state="confirmed") == 10
+        assert _value(samples, depth, state="submitted") == 0
+        assert _observed(samples, "gateway_relay_confirmation_seconds_count") == 10
+        assert _observed(samples, "gateway_relay_confirmation_seconds_sum") > 0
+
+        lag["blocks"] = None
+        assert math.isnan(_value(_samples(client), "gateway_index_lag_blocks"))
+        lag["blocks"] = 0
+        assert _value(_samples(client), "gateway_index_lag_blocks") == 0
 
 
 def test_two_apps_have_separate_registries(settings: GatewaySettings) -> None:

@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import logging
+
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from gateway.api.deps import MetricsDep, OutboxDep, ServicesDep, SettingsDep
+from gateway.metrics import GatewayMetrics
 from gateway.models import CheckView, Health, Readiness
-from gateway.services import ReadinessCheck
+from gateway.services import GatewayServices, ReadinessCheck
 
 __all__ = ["router"]
+
+logger = logging.getLogger("gateway.metrics")
 
 router = APIRouter(prefix="", tags=["operations"])
 
@@ -47,8 +52,8 @@ def readyz(
     """Ready for traffic: the outbox database answers, a relayer runs, every check passes.
 
     Checks given to ``create_app`` (e.g. ``rpc``, ``deployment``) run as they are; the index
-    lag check also sets the ``gateway_index_lag_blocks`` gauge and fails above
-    ``readiness_max_index_lag`` blocks.
+    lag check fails above ``readiness_max_index_lag`` blocks (and sets the
+    ``gateway_index_lag_blocks`` gauge, which every scrape of ``/metrics`` also measures).
     """
     checks: dict[str, CheckView] = {"outbox": _run(outbox.ping)}
     submitter = request.app.state.submitter
@@ -94,8 +99,25 @@ def readyz(
         }
     },
 )
-def metrics_endpoint(metrics: MetricsDep, outbox: OutboxDep) -> Response:
-    """Metrics in the Prometheus text format (outbox depth is refreshed on each scrape)."""
+def metrics_endpoint(metrics: MetricsDep, outbox: OutboxDep, services: ServicesDep) -> Response:
+    """Metrics in the Prometheus text format.
+
+    Outbox depth and index lag are measured on each scrape; the index lag is NaN when it
+    cannot be measured (e.g. the node does not answer), not the last value seen.
+    """
     for state, count in outbox.counts().items():
         metrics.outbox_depth.labels(state.value).set(count)
+    _refresh_index_lag(metrics, services)
     return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
+
+
+def _refresh_index_lag(metrics: GatewayMetrics, services: GatewayServices) -> None:
+    if services.index_lag is None:
+        return
+    try:
+        lag = services.index_lag()
+    except Exception as exc:  # a scrape never fails because the chain does not answer
+        logger.warning("index lag unknown: %s", exc)
+        metrics.index_lag.set(float("nan"))
+        return
+    metrics.index_lag.set(lag)
