@@ -7,6 +7,13 @@ written atomically with mode 0600; the directory is 0700. The address is readabl
 the secret (the file's ``address`` field), so listing never decrypts. A key is decrypted the
 first time it signs and kept in memory by this process only.
 
+The default ``keystore_secret`` is public (it is in the source), so
+:meth:`SigningKeyStore.from_settings` (how the gateway, ``ledger up`` and the CLI open the
+store) refuses it, and an empty secret, with a :class:`~ledger.errors.ConfigurationError`
+unless the gateway runs on the local development chain (``settings.local_chain``: chain id
+31337 on the embedded node or at a loopback RPC URL, as ``ledger up`` and ``ledger node`` run
+it) or ``allow_insecure_keystore_secret`` is set. See :func:`check_keystore_secret`.
+
 The key must also be registered on chain for its organisation (Membership ``addKey``, or the
 admission's first key); until it is, the gateway refuses records it signs (403 ``UnknownKey``).
 
@@ -31,12 +38,49 @@ from pydantic import SecretStr
 from gateway.auth import normalize_org_id
 from gateway.config import GatewaySettings
 from gateway.errors import Conflict, NotFound
+from ledger.errors import ConfigurationError
+from ledger.settings import DEFAULT_KEYSTORE_SECRET, LOCAL_CHAIN_ID
 
-__all__ = ["SigningKey", "SigningKeyStore", "add_signing_key", "list_signing_keys"]
+__all__ = [
+    "SigningKey",
+    "SigningKeyStore",
+    "add_signing_key",
+    "check_keystore_secret",
+    "list_signing_keys",
+]
 
 logger = logging.getLogger("gateway.signing_keys")
 
 DEFAULT_SCRYPT_N = 2**18
+
+
+def check_keystore_secret(settings: GatewaySettings) -> None:
+    """Refuse a guessable ``keystore_secret`` (the public default, or empty) off the local chain.
+
+    Allowed: a secret of one's own anywhere; a guessable one on the local development chain
+    (``settings.local_chain``), or anywhere with ``allow_insecure_keystore_secret`` (logged).
+    Raises :class:`~ledger.errors.ConfigurationError` naming the setting and the rule.
+    """
+    secret = settings.keystore_secret.get_secret_value()
+    if secret not in (DEFAULT_KEYSTORE_SECRET, "") or settings.local_chain:
+        return
+    if settings.allow_insecure_keystore_secret:
+        logger.warning(
+            "custodial key store opened with a guessable keystore_secret on chain id %d "
+            "(allow_insecure_keystore_secret is set): anyone can decrypt its keys",
+            settings.chain_id,
+        )
+        return
+    what = "empty" if secret == "" else f"the public default {DEFAULT_KEYSTORE_SECRET!r}"
+    raise ConfigurationError(
+        f"keystore_secret (LEDGER_KEYSTORE_SECRET) is {what}: the custodial key store is "
+        f"opened with it only on the local development chain (chain id {LOCAL_CHAIN_ID} on the "
+        "embedded node or at a loopback RPC URL), and this gateway runs on chain id "
+        f"{settings.chain_id} at {settings.effective_rpc_url}. Set a secret of your own "
+        "(LEDGER_KEYSTORE_SECRET), or set allow_insecure_keystore_secret "
+        "(LEDGER_ALLOW_INSECURE_KEYSTORE_SECRET=true) on a throwaway network where anyone may "
+        "read the custodial keys"
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +103,9 @@ class SigningKeyStore:
 
     @classmethod
     def from_settings(cls, settings: GatewaySettings) -> SigningKeyStore:
+        """The store the settings name; refuses a public secret off the local chain
+        (:func:`check_keystore_secret`)."""
+        check_keystore_secret(settings)
         return cls(
             settings.keystore_path, settings.keystore_secret, scrypt_n=settings.keystore_scrypt_n
         )

@@ -7,8 +7,10 @@ directory), then the defaults below. Nothing else in the project reads ``os.envi
 
 from __future__ import annotations
 
+import ipaddress
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import (
@@ -18,7 +20,13 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
-__all__ = ["Settings"]
+__all__ = ["DEFAULT_KEYSTORE_SECRET", "LOCAL_CHAIN_ID", "Settings"]
+
+DEFAULT_KEYSTORE_SECRET = "change-me-local-only"  # noqa: S105 - public on purpose, see below
+"""The key store secret when none is set: public, so fit for the local development chain only."""
+
+LOCAL_CHAIN_ID = 31337
+"""anvil's chain id: the local development chain that ``ledger up`` and ``ledger node`` run."""
 
 
 class Settings(BaseSettings):
@@ -61,8 +69,19 @@ class Settings(BaseSettings):
         description="Encrypted key store directory (default: <data_dir>/keystore).",
     )
     keystore_secret: SecretStr = Field(
-        default=SecretStr("change-me-local-only"),
-        description="Secret that unlocks the key store. Set a real one outside local use.",
+        default=SecretStr(DEFAULT_KEYSTORE_SECRET),
+        description=(
+            "Secret that unlocks the custodial key store. The default is public: the gateway "
+            "refuses it except on the local development chain (chain id 31337 on the embedded "
+            "node or a loopback RPC URL) or with allow_insecure_keystore_secret."
+        ),
+    )
+    allow_insecure_keystore_secret: bool = Field(
+        default=False,
+        description=(
+            "Open the custodial key store with the public default (or an empty) keystore_secret "
+            "on any chain. For throwaway test networks only: anyone can decrypt those keys."
+        ),
     )
     relayer_key: SecretStr | None = Field(
         default=None,
@@ -118,6 +137,22 @@ class Settings(BaseSettings):
     def embedded(self) -> bool:
         """True when the project starts and owns the node (no RPC URL given)."""
         return self.rpc_url is None
+
+    @property
+    def local_chain(self) -> bool:
+        """True on the local development chain: chain id 31337 (anvil's) on the embedded node
+        or at a loopback RPC URL (``ledger node`` then ``ledger serve --rpc``, the tests)."""
+        if self.chain_id != LOCAL_CHAIN_ID:
+            return False
+        if self.embedded:
+            return True
+        host = urlsplit(self.effective_rpc_url).hostname or ""
+        if host == "localhost":
+            return True
+        try:
+            return ipaddress.ip_address(host).is_loopback
+        except ValueError:
+            return False
 
     @property
     def effective_rpc_url(self) -> str:
