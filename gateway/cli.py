@@ -1,6 +1,7 @@
 """The ``ledger`` command: the library's commands plus those that need the gateway.
 
-    ledger up [--rpc URL]         node (unless --rpc) + deploy + demo data + gateway, until Ctrl-C
+    ledger up [--rpc URL] [--bootstrap FILE]
+                                  node (unless --rpc) + deploy + demo data + gateway, until Ctrl-C
     ledger serve                  the gateway alone, on an existing deployment
     ledger apikey issue --org-id ID --kind KIND --country CC [--scope S ...] [--expires WHEN]
     ledger apikey list [--org-id ID]
@@ -34,7 +35,16 @@ from ledger import cli as base
 from ledger.client import Ledger
 from ledger.demo import DEMO_PARTIES
 from ledger.deploy import SUITE
-from ledger.stack import connect, deploy, embedded_node, is_anvil, relayer_key, seed_if_new
+from ledger.stack import (
+    DEMO_FILE,
+    connect,
+    demo_governed,
+    deploy,
+    embedded_node,
+    is_dev_chain,
+    relayer_key,
+    seed_if_new,
+)
 from ledger.txmanager import TxManager
 
 __all__ = ["main"]
@@ -49,7 +59,6 @@ KIND_NAMES = {
     5: OrgKind.POSTAL_OPERATOR,
 }
 DEMO_KEYS_FILE = "demo-api-keys.json"
-DEMO_FILE = "demo.json"
 
 _DURATION = re.compile(r"^(\d+)([smhdw])$")
 _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86_400, "w": 7 * 86_400}
@@ -177,14 +186,14 @@ def cmd_up(args: argparse.Namespace) -> int:
             stack.callback(node.stop)
         w3 = connect(settings)
         tx = TxManager(w3, relayer_key(settings, w3), confirmations=settings.confirmations)
-        deployment, created = deploy(settings, w3, tx)
+        deployment, created = deploy(settings, w3, tx, bootstrap_file=args.bootstrap)
         ledger = Ledger(w3, deployment, tx=tx)
         demo_file = settings.data_dir / DEMO_FILE
-        world = seed_if_new(ledger) if is_anvil(w3) else None
-        if world is not None:
-            demo_file.write_text(json.dumps(world.summary(), indent=2) + "\n", encoding="utf-8")
+        demo = is_dev_chain(w3) and demo_governed(ledger)
+        if demo:
+            seed_if_new(ledger, data_dir=settings.data_dir)
         keys_file = None
-        if is_anvil(w3):
+        if demo:
             keys_file = _demo_api_keys(settings)
             _demo_custodial_keys(settings)
         base_url = f"http://{settings.gateway_host}:{settings.gateway_port}"
@@ -202,11 +211,11 @@ def cmd_up(args: argparse.Namespace) -> int:
         ]
         if keys_file is not None:
             lines.append(f"  API keys    {keys_file.resolve()} (demo organisations)")
-        if demo_file.is_file():
-            demo = json.loads(demo_file.read_text(encoding="utf-8"))
+        if demo and demo_file.is_file():
+            summary = json.loads(demo_file.read_text(encoding="utf-8"))
             lines.append(
-                f"  demo        consignment {demo['consignment']['ref']}, "
-                f"certificate {demo['certificate']['number']} ({demo_file.resolve()})"
+                f"  demo        consignment {summary['consignment']['ref']}, "
+                f"certificate {summary['certificate']['number']} ({demo_file.resolve()})"
             )
         lines.append("Ctrl-C stops everything.")
         base.out("\n".join(lines))
@@ -289,6 +298,11 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("up", help="node + deploy + demo data + gateway, until Ctrl-C")
     base.add_common(p)
     p.add_argument("--rpc", dest="rpc_url", help="use this chain instead of the embedded node")
+    p.add_argument(
+        "--bootstrap",
+        type=Path,
+        help="TOML file with the first administrations (needed to deploy to a network)",
+    )
     p.add_argument("--gateway-port", dest="gateway_port", type=int, help="gateway port")
     p.set_defaults(func=cmd_up)
 

@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from eth_abi.abi import encode
 from eth_account import Account
 from eth_typing import ChecksumAddress
 from eth_utils.crypto import keccak
@@ -189,43 +190,96 @@ def demo_world(parties: Sequence[Party] = DEMO_PARTIES) -> dict[str, Party]:
     return {"au": au, "cn": cn, "carrier": carrier, "exporter": exporter, "chamber": chamber}
 
 
-def seed_demo(ledger: Ledger, *, parties: Sequence[Party] = DEMO_PARTIES) -> DemoWorld:
+def _admit_resumable(
+    ledger: Ledger, party: Party, *, governors: Sequence[Party], now: int, clock: int
+) -> None:
+    """:func:`admit`, continuing a proposal for the same admission that an interrupted run
+    left open (proposed, maybe partly approved); an expired one is proposed afresh."""
+    action = ProposalAction.ADD_CUSTOMS if party.kind == CUSTOMS else ProposalAction.ADMIT_MEMBER
+    salt = bytes(32)
+    proposal = _admission(party, action=action, now=now, salt=salt)
+    state = ledger.membership.proposal_state(proposal.proposal_id)
+    if state.action != 0 and not state.executed and state.expires_at <= clock:
+        salt = keccak(text=f"demo admission of {party.name} at {clock}")
+        proposal = _admission(party, action=action, now=now, salt=salt)
+        state = ledger.membership.proposal_state(proposal.proposal_id)
+    if state.action == 0:
+        ledger.membership.propose(ledger.sign(proposal, governors[0].private_key))
+    threshold = ledger.membership.threshold()
+    approvals = 1 if state.action == 0 else state.approvals
+    for governor in governors[1:]:
+        if approvals >= threshold:
+            break
+        if not ledger.membership.has_approved(proposal.proposal_id, governor.org_id):
+            approval = Approval(proposal_id=proposal.proposal_id)
+            ledger.membership.approve(ledger.sign(approval, governor.private_key))
+            approvals += 1
+    ledger.membership.execute(proposal)
+
+
+def _admission(party: Party, *, action: int, now: int, salt: bytes) -> Proposal:
+    return Proposal(
+        action=action,
+        org_id=party.org_id,
+        kind=party.kind,
+        country=party.country.encode("ascii"),
+        account=party.address,
+        valid_from=now - KEY_BACKDATE,
+        valid_until=now + KEY_LIFETIME,
+        expires_at=now + 7 * 24 * 3600,
+        salt=salt,
+    )
+
+
+def seed_demo(
+    ledger: Ledger, *, parties: Sequence[Party] = DEMO_PARTIES, now: int | None = None
+) -> DemoWorld:
     """Admit the demo members and record the demo consignment, certificate and attestations.
 
     Expects a deployment bootstrapped with :func:`bootstrap_for` over the same parties.
+
+    ``now`` anchors the demo world: the consignment reference and certificate number, the
+    validity windows and the journey's times derive from it (default: the latest block's
+    time). Seeding is resumable: each step first looks on chain for what it would create, so
+    that running again with the ``now`` of an interrupted run records only what that run did
+    not (signature deadlines are taken from the chain's current time).
     """
     roles = demo_world(parties)
     au, cn, carrier, exporter, chamber = (roles[k] for k in roles)
-    now = int(ledger.w3.eth.get_block("latest")["timestamp"])
+    clock = int(ledger.w3.eth.get_block("latest")["timestamp"])
+    now = clock if now is None else now
     governors = [au, cn]
     for party in (carrier, exporter, chamber):
         if not ledger.membership.organisation(party.org_id).registered:
-            admit(ledger, party, governors=governors, now=now)
+            _admit_resumable(ledger, party, governors=governors, now=now, clock=clock)
             log.info("admitted %s", party.name)
 
     # AEO: Australia certifies the exporter (full AEO); an MRA between Australia and China.
-    nonce = secrets.randbits(32)
-    certify = AeoAction(
-        action=AeoActionCode.CERTIFY,
-        operator_id=exporter.org_id,
-        programme=fixed_ascii("AEOF", 8),
-        valid_from=now - 3600,
-        valid_until=now + 3 * 365 * 24 * 3600,
-        nonce=nonce,
-        deadline=now + 3600,
-    )
-    ledger.aeo.apply_action(ledger.sign(certify, au.private_key))
-    certification_id = ledger.aeo.certification_id(
-        au.org_id, exporter.org_id, fixed_ascii("AEOF", 8)
-    )
+    programme = fixed_ascii("AEOF", 8)
+    certification_id = ledger.aeo.certification_id(au.org_id, exporter.org_id, programme)
+    if ledger.aeo.certification(certification_id).status == 0:
+        certify = AeoAction(
+            action=AeoActionCode.CERTIFY,
+            operator_id=exporter.org_id,
+            programme=programme,
+            valid_from=now - 3600,
+            valid_until=now + 3 * 365 * 24 * 3600,
+            nonce=secrets.randbits(32),
+            deadline=clock + 3600,
+        )
+        ledger.aeo.apply_action(ledger.sign(certify, au.private_key))
     mra = MraProposal(
         counterpart=cn.org_id, scope=0x7, valid_from=now - 3600, valid_until=now + 10 * 365 * 86400
     )
-    receipt = ledger.aeo.propose_mra(ledger.sign(mra, au.private_key))
-    mra_id = next(
-        d.args["mraId"] for d in ledger.decode_logs(receipt.logs) if d.event == "MraProposed"
-    )
-    ledger.aeo.accept_mra(ledger.sign(MraAcceptance(mra_id=mra_id), cn.private_key))
+    # The contract's MRA id: keccak256(abi.encode(proposer orgId, struct hash)).
+    mra_id = keccak(encode(["bytes32", "bytes32"], [au.org_id, mra.struct_hash()]))
+    if ledger.aeo.mra(mra_id).proposed_at == 0:
+        receipt = ledger.aeo.propose_mra(ledger.sign(mra, au.private_key))
+        mra_id = next(
+            d.args["mraId"] for d in ledger.decode_logs(receipt.logs) if d.event == "MraProposed"
+        )
+    if ledger.aeo.mra(mra_id).accepted_at == 0:
+        ledger.aeo.accept_mra(ledger.sign(MraAcceptance(mra_id=mra_id), cn.private_key))
 
     # Schemas for customs attestations.
     schema_ids: dict[str, bytes] = {}
@@ -237,35 +291,38 @@ def seed_demo(ledger: Ledger, *, parties: Sequence[Party] = DEMO_PARTIES) -> Dem
 
     # The certificate of origin.
     number = f"CHAFTA-AU-{now}"
-    issue = CertificateIssue(
-        certificate_number=keccak(text=number),
-        exporter=exporter.org_id,
-        origin=b"AU",
-        destination=b"CN",
-        document_digest=keccak(text=f"certificate document {number}"),
-        hs_codes_digest=hs_codes_digest([HsCode("2204.21")]),
-        quantity=9000,
-        unit=fixed_ascii("LTR", 8),
-        valid_from=now - 3600,
-        valid_until=now + 365 * 86400,
-        issued_at=now,
-    )
-    ledger.certificates.issue(ledger.sign(issue, chamber.private_key))
     cert_id = certificate_id(chamber.org_id, number)
+    if ledger.certificates.certificate(cert_id).status == 0:
+        issue = CertificateIssue(
+            certificate_number=keccak(text=number),
+            exporter=exporter.org_id,
+            origin=b"AU",
+            destination=b"CN",
+            document_digest=keccak(text=f"certificate document {number}"),
+            hs_codes_digest=hs_codes_digest([HsCode("2204.21")]),
+            quantity=9000,
+            unit=fixed_ascii("LTR", 8),
+            valid_from=now - 3600,
+            valid_until=now + 365 * 86400,
+            issued_at=now,
+        )
+        ledger.certificates.issue(ledger.sign(issue, chamber.private_key))
 
     # The consignment and its journey.
     ref = f"AU-UCR-{now}-0001"
     cid = consignment_id(ref)
-    consignment = ConsignmentRegistration(
-        consignment_id=cid, origin=b"AU", destination=b"CN", consignor=exporter.org_id
-    )
-    ledger.consignments.register(ledger.sign(consignment, carrier.private_key))
-    ledger.certificates.draw_down(
-        ledger.sign(
-            Drawdown(certificate_id=cert_id, consignment_id=cid, quantity=4500),
-            exporter.private_key,
+    if not ledger.consignments.exists(cid):
+        consignment = ConsignmentRegistration(
+            consignment_id=cid, origin=b"AU", destination=b"CN", consignor=exporter.org_id
         )
-    )
+        ledger.consignments.register(ledger.sign(consignment, carrier.private_key))
+    if ledger.certificates.drawn_for(cert_id, cid) == 0:
+        ledger.certificates.draw_down(
+            ledger.sign(
+                Drawdown(certificate_id=cert_id, consignment_id=cid, quantity=4500),
+                exporter.private_key,
+            )
+        )
     container = ContainerNumber("CSQU3054383").to_bytes11()
     seal = keccak(text="seal ML-AU 1234567")
     journey = [
@@ -276,8 +333,11 @@ def seed_demo(ledger: Ledger, *, parties: Sequence[Party] = DEMO_PARTIES) -> Dem
         ("unloading", "in_progress", "CNSGH", carrier, 7200 + 12 * 86400 + 3600),
     ]
     start = now - 14 * 86400
+    recorded = ledger.consignments.consignment(cid).event_count
     events = []
     for i, (step, disposition, where, actor, offset) in enumerate(journey):
+        if i < recorded:
+            continue
         event = ConsignmentEvent(
             consignment_id=cid,
             biz_step=BusinessStep(step).code,
@@ -287,7 +347,7 @@ def seed_demo(ledger: Ledger, *, parties: Sequence[Party] = DEMO_PARTIES) -> Dem
             container=container if step != "packing" else bytes(11),
             seal_digest=seal if step != "packing" else bytes(32),
             nonce=secrets.randbits(24) << 8 | i,
-            deadline=now + 3600,
+            deadline=clock + 3600,
         )
         events.append(ledger.sign(event, actor.private_key))
     for signed in events:
@@ -299,7 +359,9 @@ def seed_demo(ledger: Ledger, *, parties: Sequence[Party] = DEMO_PARTIES) -> Dem
         subject_id=cid,
         data_digest=keccak(text=f"export declaration for {ref}"),
     )
-    ledger.attestations.attest(ledger.sign(release, au.private_key))
+    release_uid = release.uid(au.org_id)
+    if ledger.attestations.attestation(release_uid).attested_at == 0:
+        ledger.attestations.attest(ledger.sign(release, au.private_key))
     return DemoWorld(
         parties=roles,
         consignment_ref=ref,
@@ -309,5 +371,5 @@ def seed_demo(ledger: Ledger, *, parties: Sequence[Party] = DEMO_PARTIES) -> Dem
         schema_ids=schema_ids,
         mra_id=mra_id,
         certification_id=certification_id,
-        attestation_uids=[release.uid(au.org_id)],
+        attestation_uids=[release_uid],
     )

@@ -44,6 +44,7 @@ __all__ = [
     "deploy_suite",
     "ensure_deployment",
     "manifest_path",
+    "recorded_deployment",
     "verify_deployment",
 ]
 
@@ -240,25 +241,44 @@ def deploy_suite(
     )
 
 
+def recorded_deployment(w3: Web3, *, data_dir: Path) -> Deployment | None:
+    """The deployment recorded for this chain in ``data_dir``, checked against the chain.
+
+    ``None`` when there is no manifest for the chain; raises like :func:`verify_deployment`
+    when there is one whose code is missing, differs, or is an older build.
+    """
+    path = manifest_path(data_dir, w3.eth.chain_id)
+    if not path.is_file():
+        return None
+    deployment = Deployment.load(path)
+    verify_deployment(w3, deployment, source=f"manifest {path}")
+    return deployment
+
+
 def ensure_deployment(
     w3: Web3,
     tx: TxManager,
-    bootstrap: Bootstrap,
+    bootstrap: Bootstrap | Callable[[], Bootstrap],
     *,
     data_dir: Path,
     fresh: bool = False,
 ) -> tuple[Deployment, bool]:
     """Re-use the recorded deployment of this chain, or deploy one and record it.
 
-    Returns the deployment and whether it was deployed now.
+    ``bootstrap`` may be a function that gives it: it is called only when a deployment is
+    made, so that re-using one needs no bootstrap. Returns the deployment and whether it was
+    deployed now.
     """
+    if not fresh:
+        existing = recorded_deployment(w3, data_dir=data_dir)
+        if existing is not None:
+            log.info(
+                "re-using the deployment recorded in %s", manifest_path(data_dir, w3.eth.chain_id)
+            )
+            return existing, False
+    args = bootstrap if isinstance(bootstrap, Bootstrap) else bootstrap()
     path = manifest_path(data_dir, w3.eth.chain_id)
-    if path.is_file() and not fresh:
-        deployment = Deployment.load(path)
-        verify_deployment(w3, deployment, source=f"manifest {path}")
-        log.info("re-using the deployment recorded in %s", path)
-        return deployment, False
-    deployment = deploy_suite(w3, tx, bootstrap)
+    deployment = deploy_suite(w3, tx, args)
     verify_deployment(w3, deployment, source="the new deployment")
     deployment.save(path)
     log.info("deployment recorded in %s", path)

@@ -11,10 +11,17 @@ import sys
 import time
 import urllib.request
 from pathlib import Path
+from typing import Any
 
 import pytest
+from web3 import Web3
 
-from ledger.node import rpc_call
+from ledger.client import Ledger
+from ledger.demo import DEMO_PARTIES, bootstrap_for
+from ledger.deploy import deploy_suite
+from ledger.node import AnvilNode, rpc_call
+from ledger.stack import DEMO_FILE, SEEDING_FILE, demo_complete, seed_if_new
+from ledger.txmanager import TxManager
 from tests.conftest import free_port
 
 
@@ -30,7 +37,14 @@ def _wait_http(url: str, timeout: float = 90) -> bytes:
             time.sleep(0.2)
 
 
-def _start(data: Path, node_port: int, gateway_port: int, log: Path) -> subprocess.Popen[bytes]:
+def _start(
+    data: Path,
+    node_port: int,
+    gateway_port: int,
+    log: Path,
+    *options: str,
+    env: dict[str, str] | None = None,
+) -> subprocess.Popen[bytes]:
     handle = log.open("ab")
     try:
         return subprocess.Popen(
@@ -45,10 +59,12 @@ def _start(data: Path, node_port: int, gateway_port: int, log: Path) -> subproce
                 str(node_port),
                 "--gateway-port",
                 str(gateway_port),
+                *options,
             ],
             stdout=handle,
             stderr=subprocess.STDOUT,
             cwd=data.parent,
+            env=env,
         )
     finally:
         handle.close()
@@ -112,3 +128,157 @@ def test_up_serves_then_stops_cleanly_and_restarts_on_the_same_chain(tmp_path: P
     assert "re-used at block" in second
     assert demo["consignment"]["ref"] in second
     assert os.stat(data / "demo-api-keys.json").st_mode & 0o077 == 0
+
+
+BOOTSTRAP = """
+threshold = 1
+relayers = ["0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266"]
+
+[[administrations]]
+name = "Australian Border Force"
+country = "AU"
+key = "0x70997970C51812dc3A010C7d01b50e0d17dc79C8"
+valid_from = "2026-01-01T00:00:00Z"
+valid_until = "2031-01-01T00:00:00Z"
+"""
+
+
+@pytest.mark.slow
+def test_up_on_a_network_deploys_with_a_bootstrap_then_reuses_without(tmp_path: Path) -> None:
+    """``ledger up --rpc URL --bootstrap FILE`` on a chain that is not the local development
+    chain (an anvil with its own chain id), then ``ledger up --rpc URL`` re-uses it."""
+    data = tmp_path / "data"
+    bootstrap = tmp_path / "bootstrap.toml"
+    bootstrap.write_text(BOOTSTRAP)
+    gateway_port = free_port()
+    log = tmp_path / "up.log"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LEDGER_")}
+    env["LEDGER_KEYSTORE_SECRET"] = "a secret for this test network"
+    with AnvilNode(port=free_port(), chain_id=4242, free_gas=True) as network:
+        options = ("--rpc", network.rpc_url, "--chain-id", "4242")
+        proc = _start(
+            data, free_port(), gateway_port, log, *options, "--bootstrap", str(bootstrap), env=env
+        )
+        try:
+            _wait_http(f"http://127.0.0.1:{gateway_port}/healthz")
+            manifest = json.loads((data / "deployments" / "4242.json").read_text())
+        finally:
+            code = _stop(proc, signal.SIGINT)
+        first = log.read_text()
+        assert code == 0, first
+        assert "deployed now" in first
+        assert "  demo " not in first, "no demo data on a network"
+        assert "API keys" not in first
+        assert not (data / DEMO_FILE).exists()
+        height = rpc_call(network.rpc_url, "eth_blockNumber")
+
+        proc = _start(data, free_port(), gateway_port, log, *options, env=env)
+        try:
+            _wait_http(f"http://127.0.0.1:{gateway_port}/healthz")
+        finally:
+            code = _stop(proc, signal.SIGTERM)
+        second = log.read_text()[len(first) :]
+        assert code == 0, second
+        assert "re-used at block" in second
+        assert rpc_call(network.rpc_url, "eth_blockNumber") == height, "re-use sends no transaction"
+        assert json.loads((data / "deployments" / "4242.json").read_text()) == manifest
+
+
+# ------------------------------------------------------------------------------------------
+# The demo data: seeded once per deployment, completed after an interruption
+# ------------------------------------------------------------------------------------------
+
+
+def _fresh_ledger(w3: Web3, tx: TxManager) -> Ledger:
+    now = int(w3.eth.get_block("latest")["timestamp"])
+    bootstrap = bootstrap_for(DEMO_PARTIES, relayers=[tx.address], now=now)
+    return Ledger(w3, deploy_suite(w3, tx, bootstrap), tx=tx)
+
+
+def _interrupt_after(
+    monkeypatch: pytest.MonkeyPatch, client: object, method: str, calls: int
+) -> None:
+    """Make ``client.method`` raise KeyboardInterrupt (Ctrl-C) right after its n-th call has
+    been mined: the chain has moved on, the seeding process has not noticed."""
+    real = getattr(client, method)
+    seen = 0
+
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        nonlocal seen
+        result = real(*args, **kwargs)
+        seen += 1
+        if seen == calls:
+            raise KeyboardInterrupt
+        return result
+
+    monkeypatch.setattr(client, method, wrapper)
+
+
+@pytest.mark.parametrize(
+    ("client", "method", "calls"),
+    [
+        ("membership", "propose", 2),  # the exporter's admission proposed, not approved
+        ("membership", "approve", 1),  # the carrier's admission approved, not executed
+        ("aeo", "propose_mra", 1),  # the MRA proposed, not accepted
+        ("certificates", "issue", 1),  # the certificate issued, no consignment yet
+        ("consignments", "post_event", 3),  # three of the five events recorded
+        ("attestations", "attest", 1),  # everything on chain, demo.json not written
+    ],
+)
+def test_interrupted_demo_seeding_is_completed_by_the_next_run(
+    w3: Web3,
+    relayer_tx: TxManager,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    client: str,
+    method: str,
+    calls: int,
+) -> None:
+    ledger = _fresh_ledger(w3, relayer_tx)
+    with monkeypatch.context() as patch:
+        _interrupt_after(patch, getattr(ledger, client), method, calls)
+        with pytest.raises(KeyboardInterrupt):
+            seed_if_new(ledger, data_dir=tmp_path)
+    assert not (tmp_path / DEMO_FILE).exists(), "an interrupted seeding is not complete"
+    assert not demo_complete(ledger, data_dir=tmp_path)
+    anchor = json.loads((tmp_path / SEEDING_FILE).read_text())["anchor"]
+
+    world = seed_if_new(ledger, data_dir=tmp_path)
+
+    assert world is not None
+    assert world.consignment_ref == f"AU-UCR-{anchor}-0001", "the interrupted demo, not a new one"
+    assert world.certificate_number == f"CHAFTA-AU-{anchor}"
+    for party in DEMO_PARTIES:
+        assert ledger.membership.organisation(party.org_id).registered, party.name
+    assert ledger.membership.organisation_count() == len(DEMO_PARTIES)
+    assert ledger.consignments.consignment(world.consignment_id).event_count == 5
+    assert ledger.certificates.drawn_for(world.certificate_id, world.consignment_id) == 4500
+    assert ledger.certificates.remaining(world.certificate_id) == 4500
+    au, cn, exporter = (world.parties[k] for k in ("au", "cn", "exporter"))
+    assert len(ledger.aeo.mras_between(au.org_id, cn.org_id)) == 1
+    now = int(w3.eth.get_block("latest")["timestamp"])
+    assert ledger.aeo.recognition(exporter.org_id, cn.org_id, now).recognised
+    assert all(ledger.attestations.is_valid(uid) for uid in world.attestation_uids)
+
+    done = json.loads((tmp_path / DEMO_FILE).read_text())
+    assert done["consignment"]["ref"] == world.consignment_ref
+    assert done["deployment"]["membership"] == ledger.deployment.address("Membership")
+    assert not (tmp_path / SEEDING_FILE).exists()
+    height = w3.eth.block_number
+    assert seed_if_new(ledger, data_dir=tmp_path) is None
+    assert w3.eth.block_number == height, "a complete demo is not seeded again"
+
+
+def test_demo_of_another_deployment_does_not_count(
+    w3: Web3, relayer_tx: TxManager, tmp_path: Path
+) -> None:
+    first = _fresh_ledger(w3, relayer_tx)
+    assert seed_if_new(first, data_dir=tmp_path) is not None
+    assert demo_complete(first, data_dir=tmp_path)
+    second = _fresh_ledger(w3, relayer_tx)  # e.g. `ledger deploy --fresh`
+    assert not demo_complete(second, data_dir=tmp_path)
+    world = seed_if_new(second, data_dir=tmp_path)
+    assert world is not None
+    assert second.consignments.consignment(world.consignment_id).event_count == 5
+    done = json.loads((tmp_path / DEMO_FILE).read_text())
+    assert done["deployment"]["membership"] == second.deployment.address("Membership")

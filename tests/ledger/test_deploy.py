@@ -3,18 +3,24 @@
 from __future__ import annotations
 
 import json
+import os
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 from pathlib import Path
 
 import pytest
+from eth_utils.crypto import keccak
 from web3 import Web3
 
 from ledger.bootstrap import load_bootstrap
+from ledger.cli import main as cli_main
 from ledger.demo import DEMO_PARTIES, bootstrap_for
 from ledger.deploy import SUITE, Deployment, ensure_deployment, manifest_path, verify_deployment
 from ledger.errors import ConfigurationError, DeploymentError, ManifestMismatch
+from ledger.node import AnvilNode, rpc_call
 from ledger.toolchain import load_artifact
 from ledger.txmanager import TxManager
+from tests.conftest import free_port
 
 
 def _bootstrap(w3: Web3, tx: TxManager):  # type: ignore[no-untyped-def]
@@ -149,3 +155,117 @@ def test_bootstrap_errors_name_the_field(
     path.write_text(BOOTSTRAP.replace(*change, 1))
     with pytest.raises(ConfigurationError, match=message):
         load_bootstrap(path)
+
+
+# ------------------------------------------------------------------------------------------
+# `ledger deploy` through the command line, on a network and against an older build
+# ------------------------------------------------------------------------------------------
+
+NETWORK_CHAIN_ID = 4242  # not anvil's 31337: the node stands in for a production network
+
+
+@pytest.fixture(scope="module")
+def network() -> Iterator[AnvilNode]:
+    """A second anvil with its own chain id, which the CLI treats as an external network."""
+    node = AnvilNode(port=free_port(), chain_id=NETWORK_CHAIN_ID, free_gas=True)
+    node.start()
+    try:
+        yield node
+    finally:
+        node.stop()
+
+
+@pytest.fixture
+def cli(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> Callable[..., tuple[int, str, str]]:
+    """Run ``ledger`` in-process in an empty working directory with no LEDGER_* variables."""
+    for name in list(os.environ):
+        if name.startswith("LEDGER_"):
+            monkeypatch.delenv(name)
+    monkeypatch.chdir(tmp_path)
+
+    def run(*argv: str) -> tuple[int, str, str]:
+        code = cli_main(list(argv))
+        captured = capsys.readouterr()
+        return code, captured.out, captured.err
+
+    return run
+
+
+def _height(url: str) -> int:
+    return int(rpc_call(url, "eth_blockNumber"), 16)
+
+
+def test_deploy_to_a_network_needs_a_bootstrap_only_to_deploy(
+    network: AnvilNode, cli: Callable[..., tuple[int, str, str]], tmp_path: Path
+) -> None:
+    bootstrap = tmp_path / "bootstrap.toml"
+    bootstrap.write_text(BOOTSTRAP)
+    data = tmp_path / "data"
+    common = ("deploy", "--rpc", network.rpc_url, "--chain-id", str(NETWORK_CHAIN_ID))
+    common += ("--data-dir", str(data))
+
+    height = _height(network.rpc_url)
+    code, _, err = cli(*common)
+    assert code == 1
+    assert "needs a bootstrap file (--bootstrap)" in err
+    assert _height(network.rpc_url) == height, "a refused deployment sends no transaction"
+
+    code, out, err = cli(*common, "--bootstrap", str(bootstrap))
+    assert code == 0, err
+    assert out.startswith(f"deployed the contract suite on chain {NETWORK_CHAIN_ID}")
+    manifest = json.loads(manifest_path(data, NETWORK_CHAIN_ID).read_text())
+    height = _height(network.rpc_url)
+
+    code, out, err = cli(*common, "--bootstrap", str(bootstrap))
+    assert code == 0, err
+    assert out.startswith(f"re-used the contract suite on chain {NETWORK_CHAIN_ID}")
+    assert _height(network.rpc_url) == height, "re-use sends no transaction"
+
+    code, out, err = cli(*common)
+    assert code == 0, err
+    assert out.startswith(f"re-used the contract suite on chain {NETWORK_CHAIN_ID}")
+    assert _height(network.rpc_url) == height, "re-use sends no transaction"
+    for name, record in manifest["contracts"].items():
+        assert f"{name:<13} {record['address']}" in out
+    assert json.loads(manifest_path(data, NETWORK_CHAIN_ID).read_text()) == manifest
+
+
+def test_deploy_refuses_a_manifest_whose_code_is_an_older_build(
+    w3: Web3,
+    relayer_tx: TxManager,
+    anvil: AnvilNode,
+    cli: Callable[..., tuple[int, str, str]],
+    tmp_path: Path,
+) -> None:
+    data = tmp_path / "data"
+    deployment, _ = ensure_deployment(w3, relayer_tx, _bootstrap(w3, relayer_tx), data_dir=data)
+    # What an older build of Membership looks like on chain: other runtime code (here the
+    # current code with another metadata hash), recorded as such in the manifest.
+    record = deployment.contracts["Membership"]
+    code = bytearray(w3.eth.get_code(record.address))
+    code[-40] ^= 0xFF
+    w3.provider.make_request("anvil_setCode", [record.address, "0x" + code.hex()])  # type: ignore[arg-type]
+    older = replace(
+        deployment,
+        contracts={
+            **deployment.contracts,
+            "Membership": replace(record, code_hash="0x" + keccak(bytes(code)).hex()),
+        },
+    )
+    older.save(manifest_path(data, deployment.chain_id))
+    height = w3.eth.block_number
+
+    code_, _, err = cli("deploy", "--rpc", anvil.rpc_url, "--data-dir", str(data))
+    assert code_ == 1
+    assert f"Membership at {record.address} is an older build than ledger/artifacts" in err
+    assert "ledger deploy --fresh" in err
+    assert w3.eth.block_number == height
+
+    code_, out, err = cli("deploy", "--rpc", anvil.rpc_url, "--data-dir", str(data), "--fresh")
+    assert code_ == 0, err
+    assert out.startswith("deployed the contract suite")
+    assert Deployment.load(manifest_path(data, deployment.chain_id)).address("Membership") != (
+        record.address
+    )
