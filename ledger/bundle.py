@@ -11,12 +11,23 @@
     contracts     {name: {address, code_hash}} for the five contracts (code_hash: keccak256 of the
                   runtime code at that block)
     consignment   {id, head, event_count}: Consignments.head(id) at ``block``
-    logs          every log about the consignment (registration, events, drawdowns, attestations
-                  on it), the issue/revocation logs of the certificates it drew on, and the
-                  admission/status logs of the signing organisations and the addition/revocation
-                  logs of their keys, in chain order, each {contract, event, address, topics,
-                  data, block_number, block_hash, tx_hash, tx_index, log_index, block_time,
-                  record}
+    logs          every log of the consignment's scope (below), in chain order, each
+                  {contract, event, address, topics, data, block_number, block_hash, tx_hash,
+                  tx_index, log_index, block_time, record}
+
+**Scope**: the logs a bundle holds, defined by indexed topics alone (:func:`bundle_scope`), so
+that the node can be asked for the same set:
+
+1. ``Consignments`` logs with the consignment id (registration and events);
+2. ``QuantityDrawn`` logs with the consignment id (its drawdowns), which name its certificates;
+3. every ``CertificateIssued``, ``CertificateRevoked`` and ``QuantityDrawn`` log of those
+   certificates (drawdowns by *other* consignments included);
+4. ``Attested`` logs whose subject is the consignment, one of its certificates, or an
+   attestation found so far (repeated until no new one), and the ``AttestationRevoked`` logs of
+   all of them;
+5. for every signed record above, the ``OrganisationAdmitted``, ``OrganisationSuspended`` and
+   ``OrganisationReinstated`` logs of its organisation and the ``SigningKeyAdded`` and
+   ``SigningKeyRevoked`` logs of its key.
 
 ``record`` is the log decoded with the contracts' ABI (ids and digests as 0x-hex, the signer's
 key address included: the chain proves who signed through the contract's signature check and
@@ -40,11 +51,28 @@ container, nonce, deadline).
   ``SigningKeyAdded`` log in the bundle (``BUNDLE_SIGNER_UNPROVEN``);
 * the hash chain recomputed from the registration and event logs matches each event's emitted
   head, the bundle's head and count, and ``Consignments.head(id)`` at the bundle's block
-  (``BUNDLE_HEAD_MISMATCH``).
+  (``BUNDLE_HEAD_MISMATCH``);
+* **completeness**: the scope is computed again from the node alone, each filter an
+  ``eth_getLogs`` by address, event topics and the indexed id, from block 0 to the bundle's block
+  (the range halved when the node refuses it as too wide), and the bundle's logs must be that set
+  exactly: a log the node has and the bundle lacks is ``BUNDLE_INCOMPLETE`` (a hidden
+  certificate revocation, drawdown by another consignment, attestation, attestation
+  revocation, key revocation or member suspension), a proven log outside the scope is
+  ``BUNDLE_LOG_UNRELATED``.
 
-So changing any field of a bundle makes one of these checks fail, and the finding says which.
-What a bundle does not prove: that no *other* logs exist about the consignment beyond those it
-lists, except for events, whose completeness the head proves.
+Completeness is proven by the node's logs rather than by its state (``eth_call`` of
+``certificate``, ``attestation``, ``key``, ``organisation`` at the bundle's block) because
+state shows only the outcome: it cannot list the attestations on a consignment, and a
+suspension followed by a reinstatement, hidden together, leaves it unchanged; the logs are
+what the contracts emit for every change ("every change an event"), and the events' own
+completeness is still proven by the head as well. It trusts the node's log filter as much as
+the rest trusts its receipts and state (a node that no longer serves old logs cannot serve
+their receipts either, and fails the receipts check).
+
+So changing any field of a bundle, adding a log or removing one makes one of these checks
+fail, and the finding says which. What a bundle does not prove: anything outside its scope, in
+particular AEO certifications and MRAs (it carries none: ask the node's ``recognition`` view,
+``ledger verify``), the schemas of its attestations, and the keys that signed key additions.
 """
 
 from __future__ import annotations
@@ -52,15 +80,15 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from eth_utils.address import to_checksum_address
 from eth_utils.crypto import keccak
-from sqlalchemy import and_, or_, select
+from sqlalchemy import select
 from web3 import Web3
-from web3.exceptions import TransactionNotFound
+from web3.exceptions import TransactionNotFound, Web3RPCError
 
 from ledger.abi import contract_abi
 from ledger.errors import InvalidBundle
@@ -81,6 +109,7 @@ from ledger.verify import (
 __all__ = [
     "BUNDLE_FORMAT",
     "BUNDLE_VERSION",
+    "bundle_scope",
     "export_bundle",
     "load_bundle",
     "verify_bundle",
@@ -168,23 +197,6 @@ def _log_entry(raw: RawLog) -> dict[str, Any]:
     }
 
 
-def _certificate_logs(index: Index, certificate_ids: Sequence[bytes]) -> list[RawLog]:
-    if not certificate_ids:
-        return []
-    query = (
-        select(raw_logs)
-        .where(
-            and_(
-                raw_logs.c.contract == "Certificates",
-                raw_logs.c.event.in_(["CertificateIssued", "CertificateRevoked"]),
-                raw_logs.c.topic1.in_(list(certificate_ids)),
-            )
-        )
-        .order_by(raw_logs.c.block_number, raw_logs.c.log_index)
-    )
-    return _raw_rows(index, query)
-
-
 def _raw_rows(index: Index, query: Any) -> list[RawLog]:
     with index.engine.connect() as conn:
         return [
@@ -217,34 +229,121 @@ SIGNING_ORG = {
     "CertificateIssued": "issuer",
     "CertificateRevoked": "issuer",
 }
+_CONSIGNMENT_EVENTS = ("ConsignmentRegistered", "ConsignmentEventRecorded")
+_CERTIFICATE_EVENTS = ("CertificateIssued", "CertificateRevoked", "QuantityDrawn")
 _ORG_EVENTS = ("OrganisationAdmitted", "OrganisationSuspended", "OrganisationReinstated")
 _KEY_EVENTS = ("SigningKeyAdded", "SigningKeyRevoked")
 
 
-def _membership_logs(index: Index, logs: Sequence[RawLog]) -> list[RawLog]:
-    """The admission and status logs of the organisations that signed ``logs``, and the
-    addition and revocation logs of their signing keys."""
-    orgs: set[bytes] = set()
-    keys: set[bytes] = set()
-    for raw in logs:
-        args = contract_abi(raw.contract).events[raw.topics[0]].decode(list(raw.topics), raw.data)
-        field = SIGNING_ORG.get(raw.event)
-        if field is None:
-            continue
-        orgs.add(bytes(args[field]))
-        keys.add(bytes.fromhex(str(args["signer"])[2:]).rjust(32, b"\0"))
-    query = (
-        select(raw_logs)
-        .where(
-            raw_logs.c.contract == "Membership",
-            or_(
-                and_(raw_logs.c.event.in_(_ORG_EVENTS), raw_logs.c.topic1.in_(sorted(orgs))),
-                and_(raw_logs.c.event.in_(_KEY_EVENTS), raw_logs.c.topic2.in_(sorted(keys))),
-            ),
+# A fetch answers one filter of the scope: the logs of ``contract`` named one of ``events``
+# whose indexed topic at ``position`` (1..3) is one of ``values``, in any order.
+Fetch = Callable[[str, tuple[str, ...], int, Sequence[bytes]], list[RawLog]]
+
+
+def _signed_by(raw: RawLog) -> tuple[bytes, bytes] | None:
+    """(organisation id, key as a 32-byte topic) of a signed record's log, else None."""
+    field = SIGNING_ORG.get(raw.event)
+    if field is None:
+        return None
+    args = contract_abi(raw.contract).events[raw.topics[0]].decode(list(raw.topics), raw.data)
+    return bytes(args[field]), bytes.fromhex(str(args["signer"])[2:]).rjust(32, b"\0")
+
+
+def bundle_scope(fetch: Fetch, consignment_id: bytes) -> list[RawLog]:
+    """Every log a bundle of ``consignment_id`` must hold, found through ``fetch`` alone, in
+    chain order (see "Scope" in the module docstring).
+
+    The same definition serves :func:`export_bundle` (``fetch`` reads the index) and
+    :func:`verify_bundle` (``fetch`` is ``eth_getLogs`` on the node), so a genuine bundle is
+    exactly the node's answer."""
+    found: dict[tuple[str, int], RawLog] = {}
+
+    def add(logs: Sequence[RawLog]) -> list[RawLog]:
+        for raw in logs:
+            found.setdefault((raw.tx_hash.lower(), raw.log_index), raw)
+        return list(logs)
+
+    add(fetch("Consignments", _CONSIGNMENT_EVENTS, 1, [consignment_id]))
+    drawn = add(fetch("Certificates", ("QuantityDrawn",), 2, [consignment_id]))
+    certs = sorted({raw.topics[1] for raw in drawn})
+    add(fetch("Certificates", _CERTIFICATE_EVENTS, 1, certs))
+    # attestations on the consignment, on its certificates, and on those attestations (closure)
+    subjects, asked = {consignment_id, *certs}, set[bytes]()
+    while subjects - asked:
+        new = sorted(subjects - asked)
+        asked.update(new)
+        subjects.update(raw.topics[1] for raw in add(fetch("Attestations", ("Attested",), 2, new)))
+    uids = sorted(subjects - {consignment_id, *certs})
+    add(fetch("Attestations", ("AttestationRevoked",), 1, uids))
+    signed = [s for raw in list(found.values()) if (s := _signed_by(raw)) is not None]
+    add(fetch("Membership", _ORG_EVENTS, 1, sorted({org for org, _ in signed})))
+    add(fetch("Membership", _KEY_EVENTS, 2, sorted({key for _, key in signed})))
+    return sorted(found.values(), key=lambda r: (r.block_number, r.log_index))
+
+
+def _index_fetch(index: Index, consignment_id: bytes) -> Fetch:
+    def fetch(
+        contract: str, events: tuple[str, ...], position: int, values: Sequence[bytes]
+    ) -> list[RawLog]:
+        if not values:
+            return []
+        if contract == "Consignments":  # event logs are rebuilt from their rows
+            return [
+                r
+                for r in index.raw_logs(consignment_id)
+                if r.contract == contract and r.event in events and r.topics[position] in values
+            ]
+        topic = raw_logs.c[f"topic{position}"]
+        query = select(raw_logs).where(
+            raw_logs.c.contract == contract,
+            raw_logs.c.event.in_(events),
+            topic.in_(list(values)),
         )
-        .order_by(raw_logs.c.block_number, raw_logs.c.log_index)
-    )
-    return _raw_rows(index, query)
+        return _raw_rows(index, query)
+
+    return fetch
+
+
+def _node_fetch(w3: Web3, addresses: Mapping[str, str], block: int) -> Fetch:
+    def fetch(
+        contract: str, events: tuple[str, ...], position: int, values: Sequence[bytes]
+    ) -> list[RawLog]:
+        if not values:
+            return []
+        abi = contract_abi(contract)
+        topics: list[Any] = [[_hex(abi.event(e).topic0) for e in events]]
+        topics += [None] * (position - 1) + [[_hex(v) for v in values]]
+        params = {"address": addresses[contract], "topics": topics}
+        return [
+            RawLog(
+                address=to_checksum_address(lg["address"]),
+                contract=contract,
+                event=abi.events[bytes(lg["topics"][0])].name,
+                topics=tuple(bytes(t) for t in lg["topics"]),
+                data=bytes(lg["data"]),
+                block_number=int(lg["blockNumber"]),
+                block_hash=_hex(bytes(lg["blockHash"])),
+                tx_hash=_hex(bytes(lg["transactionHash"])),
+                tx_index=int(lg["transactionIndex"]),
+                log_index=int(lg["logIndex"]),
+                block_time=0,  # not asked: the receipts check compares block times
+            )
+            for lg in _get_logs(w3, params, 0, block)
+        ]
+
+    return fetch
+
+
+def _get_logs(w3: Web3, params: Mapping[str, Any], first: int, last: int) -> list[Any]:
+    """``eth_getLogs`` from block ``first`` to ``last``, halving the range when the node refuses
+    it (Besu's ``--rpc-max-logs-range``, providers' result caps)."""
+    try:
+        return list(w3.eth.get_logs({**params, "fromBlock": first, "toBlock": last}))  # type: ignore[typeddict-item]
+    except (Web3RPCError, ValueError):
+        if last <= first:  # refused for one block: not a range limit
+            raise
+        middle = (first + last) // 2
+        return _get_logs(w3, params, first, middle) + _get_logs(w3, params, middle + 1, last)
 
 
 def export_bundle(index: Index, consignment_id: bytes, *, sync: bool = True) -> dict[str, Any]:
@@ -259,16 +358,9 @@ def export_bundle(index: Index, consignment_id: bytes, *, sync: bool = True) -> 
     w3 = ledger.w3
     block, _ = index.cursor()
     header = w3.eth.get_block(block)
-    logs = index.raw_logs(consignment_id)
-    if not logs:
-        raise InvalidBundle(f"consignment {_hex(consignment_id)} has no logs in the index")
-    cert_ids = [d.certificate_id for d in index.drawdowns_for_consignment(consignment_id)]
-    logs = sorted(
-        [*logs, *_certificate_logs(index, cert_ids)], key=lambda r: (r.block_number, r.log_index)
-    )
-    logs = sorted(
-        [*logs, *_membership_logs(index, logs)], key=lambda r: (r.block_number, r.log_index)
-    )
+    logs = bundle_scope(_index_fetch(index, consignment_id), consignment_id)
+    if not any(r.event == "ConsignmentRegistered" for r in logs):
+        raise InvalidBundle(f"consignment {_hex(consignment_id)} is not in the index")
     head, count = ledger.consignments.head(consignment_id, block=block)
     contracts = {}
     for name in CONTRACTS:
@@ -359,6 +451,33 @@ def _log_evidence(entry: Mapping[str, Any]) -> Evidence:
         index if isinstance(index, int) else None,
         str(entry.get("event", "")),
     )
+
+
+def _describe(raw: RawLog) -> str:
+    """A log in words, for a finding: what it records and about what."""
+    args = contract_abi(raw.contract).events[raw.topics[0]].decode(list(raw.topics), raw.data)
+    h = {k: _hex(v) if isinstance(v, bytes) else v for k, v in args.items()}
+    match raw.event:
+        case "CertificateRevoked":
+            return f"the revocation of certificate {h['certificateId']}"
+        case "CertificateIssued":
+            return f"the issue of certificate {h['certificateId']}"
+        case "QuantityDrawn":
+            return (
+                f"a drawdown of {h['quantity']} on certificate {h['certificateId']} for "
+                f"consignment {h['consignmentId']}"
+            )
+        case "Attested":
+            return f"attestation {h['uid']} by {h['attester']} on {h['subjectId']}"
+        case "AttestationRevoked":
+            return f"the revocation of attestation {h['uid']}"
+        case "SigningKeyAdded" | "SigningKeyRevoked":
+            what = "addition" if raw.event == "SigningKeyAdded" else "revocation"
+            return f"the {what} of signing key {h['key']} of organisation {h['orgId']}"
+        case "OrganisationAdmitted" | "OrganisationSuspended" | "OrganisationReinstated":
+            return f"an {raw.event} log of organisation {h['orgId']}"
+        case _:
+            return f"a {raw.event} log of consignment {_hex(raw.topics[1])}"
 
 
 def _verdict(
@@ -463,7 +582,10 @@ def verify_bundle(bundle: Mapping[str, Any], w3: Web3) -> Verdict:
                     [Evidence("contract", addresses[name], None, block)],
                 )
             )
-    checks.append(Check("contract code", "failed" if len(findings) > before else "passed"))
+    if len(findings) > before:  # the logs and state of other code prove nothing
+        checks.append(Check("contract code", "failed"))
+        return _verdict(findings, checks, block, cid, at)
+    checks.append(Check("contract code", "passed"))
 
     # logs against receipts
     before = len(findings)
@@ -589,6 +711,48 @@ def verify_bundle(bundle: Mapping[str, Any], w3: Web3) -> Verdict:
             )
         verified_logs.append(((contract, expected_event.name, topics, data), entry))
     checks.append(Check("logs against receipts", "failed" if len(findings) > before else "passed"))
+
+    # completeness: the bundle's logs are exactly the node's logs of the bundle's scope
+    before = len(findings)
+    scope = bundle_scope(_node_fetch(w3, addresses, block), cid)
+    in_scope = {(node_log.tx_hash.lower(), node_log.log_index): node_log for node_log in scope}
+    carried = {(e["tx_hash"].lower(), e["log_index"]): e for _, e in verified_logs}
+    for ident, node_log in in_scope.items():
+        if ident not in carried:
+            findings.append(
+                make_finding(
+                    "BUNDLE_INCOMPLETE",
+                    f"The node holds {_describe(node_log)} (block {node_log.block_number}), "
+                    "which the bundle omits: a bundle that hides it cannot be relied on.",
+                    [
+                        Evidence(
+                            "log",
+                            f"{node_log.tx_hash}:{node_log.log_index}",
+                            node_log.tx_hash,
+                            node_log.block_number,
+                            node_log.log_index,
+                            node_log.event,
+                        )
+                    ],
+                )
+            )
+    for ident, entry in carried.items():
+        if ident not in in_scope:
+            findings.append(
+                make_finding(
+                    "BUNDLE_LOG_UNRELATED",
+                    f"The bundle holds a {entry['event']} log that is not about the consignment, "
+                    "its certificates, their attestations or their signers.",
+                    [_log_evidence(entry)],
+                )
+            )
+    checks.append(
+        Check(
+            "completeness (eth_getLogs)",
+            "failed" if len(findings) > before else "passed",
+            f"{len(in_scope)} logs in scope",
+        )
+    )
 
     # signers: every signed record's key is bound to its organisation by a SigningKeyAdded log
     before = len(findings)

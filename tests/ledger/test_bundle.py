@@ -5,22 +5,38 @@ from __future__ import annotations
 
 import copy
 import json
+import secrets
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
+from eth_account import Account
+from eth_utils.crypto import keccak
 from sqlalchemy import update
 from web3 import Web3
+from web3.exceptions import Web3RPCError
+from web3.providers import HTTPProvider
+from web3.types import RPCEndpoint, RPCResponse
 
 from ledger.bundle import export_bundle, load_bundle, verify_bundle, write_bundle
 from ledger.client import Ledger
-from ledger.demo import DemoWorld
+from ledger.demo import CARRIER, EXPORT_RELEASE_SCHEMA, INSPECTION_SCHEMA, DemoWorld
 from ledger.errors import InvalidBundle
 from ledger.index import Index
 from ledger.index_schema import raw_logs
+from ledger.node import AnvilNode
+from ledger.records import (
+    Attestation,
+    AttestationRevocation,
+    Proposal,
+    ProposalAction,
+    SchemaRegistration,
+    SubjectType,
+)
 from ledger.verify import VerdictStatus, render_report
-from tests.ledger.scenarios import Builder
+from tests.ledger.scenarios import DAY, DIRECT, Builder, Leg, now
 
 
 @pytest.fixture
@@ -216,3 +232,282 @@ def test_load_bundle_rejects_non_json(tmp_path: Path) -> None:
     path.write_text("{not json")
     with pytest.raises(InvalidBundle):
         load_bundle(path)
+
+
+# ------------------------------------------------------------------------------------------
+# Completeness: a bundle cannot hide a record of its scope, nor carry one from outside it
+# ------------------------------------------------------------------------------------------
+
+
+class CachingProvider(HTTPProvider):
+    """The node's answers, remembered: the chain does not move while one bundle is checked
+    hundreds of times over (every request of :func:`verify_bundle` is a read)."""
+
+    def __init__(self, url: str) -> None:
+        super().__init__(url, request_kwargs={"timeout": 30})
+        self.answers: dict[str, RPCResponse] = {}
+
+    def make_request(self, method: RPCEndpoint, params: Any) -> RPCResponse:
+        key = json.dumps([method, params], sort_keys=True, default=str)
+        if key not in self.answers:
+            self.answers[key] = super().make_request(method, params)
+        return self.answers[key]
+
+
+def _attest_on(build: Builder, subject_type: int, subject_id: bytes, by: str) -> bytes:
+    """An inspection attestation by ``by`` on any subject; its uid."""
+    schema_id = keccak(text=INSPECTION_SCHEMA)
+    if build.ledger.attestations.schema_registrant(schema_id) == bytes(32):
+        build.ledger.attestations.register_schema(
+            build.ledger.sign(
+                SchemaRegistration(definition=INSPECTION_SCHEMA), build.parties["au"].private_key
+            )
+        )
+    attestation = Attestation(
+        schema_id=schema_id,
+        subject_type=subject_type,
+        subject_id=subject_id,
+        data_digest=keccak(text=f"inspection {subject_id.hex()}"),
+    )
+    party = build.parties[by]
+    build.ledger.attestations.attest(build.ledger.sign(attestation, party.private_key))
+    return attestation.uid(party.org_id)
+
+
+@dataclass
+class Rich:
+    """A consignment with a record of every kind a bundle carries, and its bundle."""
+
+    bundle: dict[str, Any]
+    cid: bytes
+    other_cid: bytes
+    certificate_id: bytes
+    release_uid: bytes
+    inspection_uid: bytes
+    rogue_org: bytes
+    key: str
+
+
+@pytest.fixture
+def rich(ledger: Ledger, world: DemoWorld, index: Index) -> Rich:
+    build = Builder(ledger, world)
+    rogue = build.admit("rogue", "Fly-by-Night Shipping", CARRIER, "SG")
+    key = build.add_key("carrier", valid_from=now(ledger) - 60 * DAY)
+    certificate = build.certificate(quantity=9000)
+    other = build.shipment(certificate=certificate, draw=3000, release=False)
+    legs = list(DIRECT)
+    legs[3] = Leg("arriving", "CNSGH", 3 + 12 * 24, actor="rogue", disposition="in_transit")
+    shipment = build.shipment(
+        certificate=certificate, draw=4500, legs=legs, keys={"carrier": key}, release=False
+    )
+    release = build.attest(EXPORT_RELEASE_SCHEMA, shipment.cid, "au")
+    inspection = build.attest(INSPECTION_SCHEMA, shipment.cid, "cn")
+    build.ledger.attestations.revoke(
+        build.ledger.sign(AttestationRevocation(uid=inspection), build.parties["cn"].private_key)
+    )
+    _attest_on(build, SubjectType.ATTESTATION, release, "cn")  # on the export release
+    _attest_on(build, SubjectType.CERTIFICATE, shipment.certificate_id, "cn")
+    build.revoke_key("carrier", key)
+    build.suspend(rogue)
+    build.govern(
+        Proposal(
+            action=ProposalAction.REINSTATE_MEMBER,
+            org_id=rogue.org_id,
+            expires_at=now(ledger) + 3600,
+            salt=secrets.token_bytes(32),
+        )
+    )
+    build.revoke_certificate(shipment.certificate_number)
+    return Rich(
+        bundle=export_bundle(index, shipment.cid),
+        cid=shipment.cid,
+        other_cid=other.cid,
+        certificate_id=shipment.certificate_id,
+        release_uid=release,
+        inspection_uid=inspection,
+        rogue_org=rogue.org_id,
+        key=Account.from_key(key).address,
+    )
+
+
+def _is(event: str, **record: Any) -> Callable[[Rich, dict[str, Any]], bool]:
+    """Selects the logs named ``event`` whose record has these values (callables of the
+    scenario, for ids known only once it is built)."""
+
+    def match(rich: Rich, entry: dict[str, Any]) -> bool:
+        if entry["event"] != event:
+            return False
+        for name, value in record.items():
+            wanted = value(rich) if callable(value) else value
+            if isinstance(wanted, bytes):
+                wanted = "0x" + wanted.hex()
+            if str(entry["record"][name]).lower() != str(wanted).lower():
+                return False
+        return True
+
+    return match
+
+
+# what is removed -> (which logs, what the finding must name)
+HIDDEN: dict[str, tuple[Callable[[Rich, dict[str, Any]], bool], str]] = {
+    "certificate revocation": (_is("CertificateRevoked"), "revocation of certificate"),
+    "certificate issue": (_is("CertificateIssued"), "issue of certificate"),
+    "the consignment's drawdown": (
+        _is("QuantityDrawn", consignmentId=lambda r: r.cid),
+        "drawdown of 4500",
+    ),
+    "a drawdown by another consignment": (
+        _is("QuantityDrawn", consignmentId=lambda r: r.other_cid),
+        "drawdown of 3000",
+    ),
+    "export release attestation": (_is("Attested", uid=lambda r: r.release_uid), "attestation"),
+    "attestation on an attestation": (
+        _is("Attested", subjectId=lambda r: r.release_uid),
+        "attestation",
+    ),
+    "attestation on the certificate": (
+        _is("Attested", subjectId=lambda r: r.certificate_id),
+        "attestation",
+    ),
+    "attestation revocation": (_is("AttestationRevoked"), "revocation of attestation"),
+    "key revocation": (_is("SigningKeyRevoked", key=lambda r: r.key), "revocation of signing key"),
+    "member suspension": (_is("OrganisationSuspended"), "OrganisationSuspended"),
+    "member reinstatement": (_is("OrganisationReinstated"), "OrganisationReinstated"),
+    "suspension and reinstatement together": (
+        lambda r, e: e["event"] in {"OrganisationSuspended", "OrganisationReinstated"},
+        "organisation",
+    ),
+    "member admission": (_is("OrganisationAdmitted", orgId=lambda r: r.rogue_org), "Admitted"),
+}
+
+
+def test_rich_bundle_verifies_and_holds_every_kind(rich: Rich, session_w3: Web3) -> None:
+    verdict = verify_bundle(rich.bundle, session_w3)
+    assert verdict.status is VerdictStatus.VERIFIED, render_report(verdict)
+    assert {e["event"] for e in rich.bundle["logs"]} == {
+        "ConsignmentRegistered",
+        "ConsignmentEventRecorded",
+        "CertificateIssued",
+        "CertificateRevoked",
+        "QuantityDrawn",
+        "Attested",
+        "AttestationRevoked",
+        "OrganisationAdmitted",
+        "OrganisationSuspended",
+        "OrganisationReinstated",
+        "SigningKeyAdded",
+        "SigningKeyRevoked",
+    }
+    completeness = next(c for c in verdict.checks if c.name.startswith("completeness"))
+    assert completeness.outcome == "passed"
+    assert completeness.note == f"{len(rich.bundle['logs'])} logs in scope"
+
+
+@pytest.mark.parametrize("what", list(HIDDEN))
+def test_hidden_record_fails_as_incomplete(rich: Rich, session_w3: Web3, what: str) -> None:
+    select, named = HIDDEN[what]
+    bundle = copy.deepcopy(rich.bundle)
+    hidden = [e for e in bundle["logs"] if select(rich, e)]
+    assert hidden, what
+    bundle["logs"] = [e for e in bundle["logs"] if not select(rich, e)]
+    verdict = verify_bundle(bundle, session_w3)
+    assert verdict.status is VerdictStatus.FAILED, render_report(verdict)
+    assert set(verdict.codes) == {"BUNDLE_INCOMPLETE"}, render_report(verdict)
+    assert len(verdict.findings) == len(hidden)
+    for finding, entry in zip(verdict.findings, hidden, strict=True):
+        assert named in finding.explanation, finding.explanation
+        assert finding.evidence[0].tx_hash == entry["tx_hash"]
+        assert finding.evidence[0].log_index == entry["log_index"]
+
+
+def test_hidden_key_addition_fails_as_incomplete_and_unproven(rich: Rich, session_w3: Web3) -> None:
+    bundle = copy.deepcopy(rich.bundle)
+    select = _is("SigningKeyAdded", key=rich.key)
+    assert sum(select(rich, e) for e in bundle["logs"]) == 1
+    bundle["logs"] = [e for e in bundle["logs"] if not select(rich, e)]
+    verdict = verify_bundle(bundle, session_w3)
+    assert set(verdict.codes) == {"BUNDLE_INCOMPLETE", "BUNDLE_SIGNER_UNPROVEN"}
+
+
+def test_log_of_another_consignment_is_unrelated(
+    rich: Rich, index: Index, session_w3: Web3
+) -> None:
+    other = export_bundle(index, rich.other_cid, sync=False)
+    intruder = next(e for e in other["logs"] if e["event"] == "ConsignmentRegistered")
+    bundle = copy.deepcopy(rich.bundle)
+    bundle["logs"] = sorted(
+        [*bundle["logs"], intruder], key=lambda e: (e["block_number"], e["log_index"])
+    )
+    verdict = verify_bundle(bundle, session_w3)
+    assert verdict.status is VerdictStatus.FAILED
+    assert set(verdict.codes) == {"BUNDLE_LOG_UNRELATED"}, render_report(verdict)
+
+
+def test_completeness_survives_a_node_limiting_log_ranges(
+    rich: Rich, anvil: AnvilNode, session_w3: Web3
+) -> None:
+    class Limited(HTTPProvider):
+        widest = 0
+
+        def make_request(self, method: RPCEndpoint, params: Any) -> RPCResponse:
+            if method == "eth_getLogs":
+                span = int(params[0]["toBlock"], 16) - int(params[0]["fromBlock"], 16)
+                if span > 8:
+                    raise Web3RPCError("exceeds max block range 8")
+                Limited.widest = max(Limited.widest, span)
+            return super().make_request(method, params)
+
+    assert session_w3.eth.block_number > 32
+    limited = Web3(Limited(anvil.rpc_url, request_kwargs={"timeout": 30}))
+    verdict = verify_bundle(rich.bundle, limited)
+    assert verdict.status is VerdictStatus.VERIFIED, render_report(verdict)
+    assert 0 < Limited.widest <= 8
+    hidden = copy.deepcopy(rich.bundle)
+    hidden["logs"] = [e for e in hidden["logs"] if e["event"] != "CertificateRevoked"]
+    assert verify_bundle(hidden, limited).codes == ["BUNDLE_INCOMPLETE"]
+
+
+def _leaves(value: Any, path: tuple[Any, ...] = ()) -> Iterator[tuple[tuple[Any, ...], Any]]:
+    if isinstance(value, dict):
+        for key in sorted(value):
+            yield from _leaves(value[key], (*path, key))
+    elif isinstance(value, list):
+        for n, item in enumerate(value):
+            yield from _leaves(item, (*path, n))
+    else:
+        yield path, value
+
+
+def _changed(value: Any) -> Any:
+    if isinstance(value, bool):
+        return not value
+    if isinstance(value, int):
+        return value + 1
+    if isinstance(value, str) and value.startswith("0x") and len(value) > 2:
+        return _flip(value)
+    if isinstance(value, str):
+        return value + "X"
+    assert value is None, value
+    return "0x00"
+
+
+# Leaves whose change does not touch what the bundle proves, each with the reason. (None so
+# far: every leaf is either compared with the chain or is the decoding of one that is.)
+IRRELEVANT: dict[tuple[Any, ...], str] = {}
+
+
+def test_changing_any_leaf_fails(rich: Rich, anvil: AnvilNode) -> None:
+    w3 = Web3(CachingProvider(anvil.rpc_url))
+    assert verify_bundle(rich.bundle, w3).status is VerdictStatus.VERIFIED
+    leaves = list(_leaves(rich.bundle))
+    assert len(leaves) > 300
+    passed: list[tuple[Any, ...]] = []
+    for path, value in leaves:
+        bundle = copy.deepcopy(rich.bundle)
+        _set(path, _changed(value))(bundle)
+        verdict = verify_bundle(bundle, w3)
+        if verdict.status is not VerdictStatus.FAILED:
+            passed.append(path)
+    # IRRELEVANT names a leaf of a log with "*" for the log's position
+    general = {(p[0], "*", *p[2:]) if p[0] == "logs" else p for p in passed}
+    assert general == set(IRRELEVANT), passed
