@@ -3,13 +3,19 @@
 Values come from, in order of precedence: keyword arguments, ``LEDGER_*`` environment
 variables, a TOML file named by ``LEDGER_CONFIG`` (or ``ledger.toml`` in the working
 directory), then the defaults below. Nothing else in the project reads ``os.environ``.
+
+One settings file serves the library and the gateway: :class:`Settings` ignores the gateway's
+keys (:data:`GATEWAY_KEYS`) in the file, and refuses any other key it does not know, naming
+it. A file named by ``LEDGER_CONFIG`` (or ``config=``) that does not exist is an error.
 """
 
 from __future__ import annotations
 
 import ipaddress
+import tomllib
+from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Final
 from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, field_validator
@@ -20,13 +26,39 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
-__all__ = ["DEFAULT_KEYSTORE_SECRET", "LOCAL_CHAIN_ID", "Settings"]
+from ledger.errors import ConfigurationError
+
+if TYPE_CHECKING:
+    from ledger.values import CodeLists
+
+__all__ = ["DEFAULT_KEYSTORE_SECRET", "GATEWAY_KEYS", "LOCAL_CHAIN_ID", "Settings"]
 
 DEFAULT_KEYSTORE_SECRET = "change-me-local-only"  # noqa: S105 - public on purpose, see below
 """The key store secret when none is set: public, so fit for the local development chain only."""
 
 LOCAL_CHAIN_ID = 31337
 """anvil's chain id: the local development chain that ``ledger up`` and ``ledger node`` run."""
+
+
+GATEWAY_KEYS: Final = frozenset(
+    {
+        "admin_token",
+        "batch_linger_seconds",
+        "batch_max_size",
+        "cors_origins",
+        "gateway_database_url",
+        "index_sync_seconds",
+        "keystore_scrypt_n",
+        "max_request_bytes",
+        "readiness_max_index_lag",
+        "relay_poll_seconds",
+        "relay_retry_seconds",
+        "relayer_factory",
+    }
+)
+"""The settings that only the gateway's ``GatewaySettings`` defines (``gateway/config.py``;
+the library never imports the gateway, a test keeps the two in step). :class:`Settings`
+ignores them in the settings file, so that one ``ledger.toml`` holds both."""
 
 
 class Settings(BaseSettings):
@@ -95,10 +127,14 @@ class Settings(BaseSettings):
         description="SQLAlchemy URL of the index (default: SQLite file in <data_dir>).",
     )
     unlocode_csv: Path | None = Field(
-        default=None, description="Optional full UN/LOCODE list (CSV) to check codes against."
+        default=None,
+        description=(
+            "Optional full UN/LOCODE list (CSV) that locations must be in (code_lists())."
+        ),
     )
     hs_csv: Path | None = Field(
-        default=None, description="Optional HS 2022 nomenclature (CSV) to check codes against."
+        default=None,
+        description="Optional HS 2022 nomenclature (CSV) that HS codes must be in (code_lists()).",
     )
 
     @field_validator("rpc_url")
@@ -117,11 +153,19 @@ class Settings(BaseSettings):
         dotenv_settings: PydanticBaseSettingsSource,
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
-        config_file = _config_file(init_settings, env_settings)
+        config_file = _config_file(init=init_settings, env=env_settings)
         sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
         if config_file is not None:
-            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=config_file))
+            sources.append(_SettingsFile(settings_cls, toml_file=config_file))
         return tuple(sources)
+
+    def code_lists(self) -> CodeLists:
+        """The code lists that input is checked against: the UN/LOCODE list
+        (``unlocode_csv``) and the HS 2022 nomenclature (``hs_csv``), each optional.
+
+        Loaded once per pair of files (the full UN/LOCODE list takes about 0.3 s).
+        """
+        return _code_lists(self.unlocode_csv, self.hs_csv)
 
     @property
     def keystore_path(self) -> Path:
@@ -161,10 +205,42 @@ class Settings(BaseSettings):
         return f"http://{self.node_host}:{self.node_port}"
 
 
-def _config_file(*sources: PydanticBaseSettingsSource) -> Path | None:
-    for source in sources:
+class _SettingsFile(TomlConfigSettingsSource):
+    """The TOML settings file, less the keys that belong to the gateway's settings (when read
+    for a class that does not define them). Other unknown keys stay, to be refused by name."""
+
+    def __init__(self, settings_cls: type[BaseSettings], *, toml_file: Path) -> None:
+        self._own = frozenset(settings_cls.model_fields)
+        super().__init__(settings_cls, toml_file=toml_file)
+
+    def _read_file(self, file_path: Any) -> dict[str, Any]:
+        try:
+            data = super()._read_file(file_path)
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigurationError(f"settings file {file_path} is not valid TOML: {exc}") from exc
+        return {k: v for k, v in data.items() if k in self._own or k not in GATEWAY_KEYS}
+
+
+def _config_file(
+    *, init: PydanticBaseSettingsSource, env: PydanticBaseSettingsSource
+) -> Path | None:
+    """The settings file: the one named by ``config=`` or ``LEDGER_CONFIG`` (which must
+    exist), else ``ledger.toml`` in the working directory if there is one."""
+    for source, name in ((init, "config"), (env, "LEDGER_CONFIG")):
         values: dict[str, Any] = source()
         if values.get("config"):
-            return Path(values["config"])
+            path = Path(values["config"])
+            if not path.is_file():
+                raise ConfigurationError(
+                    f"{name} names the settings file {path}, but there is no such file"
+                )
+            return path
     default = Path("ledger.toml")
     return default if default.is_file() else None
+
+
+@lru_cache(maxsize=4)
+def _code_lists(unlocode_csv: Path | None, hs_csv: Path | None) -> CodeLists:
+    from ledger.values import CodeLists
+
+    return CodeLists.load(unlocode_csv=unlocode_csv, hs_csv=hs_csv)

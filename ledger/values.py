@@ -24,7 +24,9 @@ that names the field (pydantic turns the ``ValueError`` into a field error).
 
 Code lists that are too large to ship (the full UN/LOCODE list, the HS nomenclature) are
 optional: :class:`LocodeDirectory` and :class:`HsNomenclature` load them from CSV files and
-add the check "this code exists" on top of the format rule.
+add the check "this code exists" on top of the format rule. :class:`CodeLists` holds the ones
+configured (settings ``unlocode_csv`` and ``hs_csv``: ``Settings.code_lists()``) and checks
+input against them.
 """
 
 from __future__ import annotations
@@ -74,6 +76,7 @@ __all__ = [
     "UNIT_CODES",
     "UNIT_CONVERSIONS",
     "BusinessStep",
+    "CodeLists",
     "ContainerNumber",
     "CountryCode",
     "Disposition",
@@ -848,6 +851,68 @@ class HsNomenclature:
                 except InvalidHsCode:
                     continue
         return frozenset(out)
+
+
+# --------------------------------------------------------------------------------------------
+# The configured code lists
+# --------------------------------------------------------------------------------------------
+
+
+def _as_field(exc: ValidationError, field: str) -> ValidationError:
+    """The same error, naming the caller's field (``location``, ``hs_codes[2]``)."""
+    return exc if exc.field == field else type(exc)(field, exc.rule, exc.value)
+
+
+@dataclass(frozen=True, slots=True)
+class CodeLists:
+    """The code lists that input is checked against on top of the format rules.
+
+    ``locodes`` (the UN/LOCODE list) and ``hs`` (the HS 2022 nomenclature) are each optional:
+    without a list, only the format rule of :class:`Locode` or :class:`HsCode` applies; with
+    one, a well-formed code that the list does not hold is refused too. Errors name the
+    caller's ``field`` and the broken rule (``InvalidLocode``: ``"is not in the UN/LOCODE
+    list"``; ``InvalidHsCode``: ``"is not an HS 2022 subheading"``).
+
+    :meth:`ledger.settings.Settings.code_lists` builds one from the ``unlocode_csv`` and
+    ``hs_csv`` settings.
+    """
+
+    locodes: LocodeDirectory | None = None
+    hs: HsNomenclature | None = None
+
+    @classmethod
+    def load(
+        cls, *, unlocode_csv: str | Path | None = None, hs_csv: str | Path | None = None
+    ) -> CodeLists:
+        """Load the lists named (raises :class:`~ledger.errors.ConfigurationError`)."""
+        return cls(
+            locodes=LocodeDirectory.from_csv(unlocode_csv) if unlocode_csv is not None else None,
+            hs=HsNomenclature.from_csv(hs_csv) if hs_csv is not None else None,
+        )
+
+    def locode(self, value: object, *, field: str = Locode.field) -> Locode:
+        """``value`` as a :class:`Locode` that is in the UN/LOCODE list, if one is loaded."""
+        try:
+            return self.locodes.parse(value) if self.locodes is not None else Locode(value)
+        except InvalidLocode as exc:
+            raise _as_field(exc, field) from None
+
+    def hs_code(self, value: object, *, field: str = HsCode.field) -> HsCode:
+        """``value`` as an :class:`HsCode` that is in the nomenclature, if one is loaded."""
+        try:
+            return self.hs.parse(value) if self.hs is not None else HsCode(value)
+        except InvalidHsCode as exc:
+            raise _as_field(exc, field) from None
+
+    def hs_codes(self, values: Iterable[object], *, field: str = "hs_codes") -> list[HsCode]:
+        """Each of ``values`` checked by :meth:`hs_code`; an error names ``field[i]``."""
+        if isinstance(values, str):
+            raise InvalidHsCode(field, "must be a collection of HS codes, not one string", values)
+        return [self.hs_code(v, field=f"{field}[{i}]") for i, v in enumerate(values)]
+
+    def hs_codes_digest(self, values: Iterable[object], *, field: str = "hs_codes") -> bytes:
+        """:func:`hs_codes_digest` of ``values`` after :meth:`hs_codes`."""
+        return hs_codes_digest(self.hs_codes(values, field=field))
 
 
 # --------------------------------------------------------------------------------------------
