@@ -1,0 +1,293 @@
+"""One scenario per finding code that the counterfeit suite (``test_verify_scenarios.py``)
+does not reach: each built on chain through signed records, or, where the contracts make the
+pattern impossible, by tampering with the index, and each asserting the verdict and the exact
+set of finding codes.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from eth_account import Account
+from eth_utils.crypto import keccak
+from sqlalchemy import update
+
+from ledger.client import Ledger
+from ledger.demo import ISSUING_BODY, TRADER, DemoWorld
+from ledger.index import Index
+from ledger.index_schema import consignment_events, drawdowns
+from ledger.records import (
+    AeoAction,
+    AeoActionCode,
+    CertificateIssue,
+    Drawdown,
+    certificate_id,
+    fixed_ascii,
+)
+from ledger.values import LocodeDirectory, hs_codes_digest
+from ledger.verify import (
+    CATALOGUE,
+    CertificateClaim,
+    Claim,
+    Verdict,
+    VerdictStatus,
+    Verifier,
+    render_report,
+)
+from tests.data_paths import shared_file
+from tests.ledger.scenarios import DAY, WINE, Builder, Leg, advance, now
+
+
+@pytest.fixture(scope="module")
+def locodes() -> LocodeDirectory:
+    return LocodeDirectory.from_csv(shared_file("unlocode", "unlocode_seaports.csv"))
+
+
+@pytest.fixture
+def index(ledger: Ledger, tmp_path: Path) -> Iterator[Index]:
+    idx = Index(f"sqlite:///{tmp_path / 'index.db'}", ledger)
+    try:
+        yield idx
+    finally:
+        idx.engine.dispose()
+
+
+@pytest.fixture
+def build(ledger: Ledger, world: DemoWorld) -> Builder:
+    return Builder(ledger, world)
+
+
+@pytest.fixture
+def verifier(ledger: Ledger, index: Index, locodes: LocodeDirectory) -> Verifier:
+    return Verifier(ledger, index, locodes=locodes)
+
+
+def assert_verdict(verdict: Verdict, status: VerdictStatus, *codes: str) -> None:
+    """The verdict has this status and exactly these finding codes, each explained."""
+    report = render_report(verdict)
+    assert verdict.status is status, report
+    assert sorted(set(verdict.codes)) == sorted(set(codes)), report
+    for finding in verdict.findings:
+        assert finding.code in CATALOGUE
+        assert finding.explanation
+        assert finding.evidence, report
+
+
+def issue(
+    build: Builder,
+    *,
+    destination: str = "CN",
+    exporter: str = "exporter",
+    valid_from: int | None = None,
+    quantity: int = 9000,
+) -> tuple[str, bytes, bytes]:
+    """A certificate of origin of the chamber (AU) with these terms: (number, id, document)."""
+    t = now(build.ledger)
+    number = f"COO-AU-{t}-{secrets.token_hex(4)}"
+    document = f"Certificate of origin {number}: wine, {quantity} LTR to {destination}".encode()
+    record = CertificateIssue(
+        certificate_number=keccak(text=number),
+        exporter=build.parties[exporter].org_id,
+        origin=b"AU",
+        destination=destination.encode(),
+        document_digest=keccak(document),
+        hs_codes_digest=hs_codes_digest(WINE),
+        quantity=quantity,
+        unit=fixed_ascii("LTR", 8),
+        valid_from=t - 3600 if valid_from is None else valid_from,
+        valid_until=t + 365 * DAY,
+        issued_at=t,
+    )
+    chamber = build.parties["chamber"]
+    build.ledger.certificates.issue(build.ledger.sign(record, chamber.private_key))
+    return number, certificate_id(chamber.org_id, number), document
+
+
+def certify_aeo(build: Builder, operator: str, *, valid_from: int, valid_until: int) -> None:
+    """An AEOF certification of ``operator`` by the AU customs with this validity."""
+    record = AeoAction(
+        action=AeoActionCode.CERTIFY,
+        operator_id=build.parties[operator].org_id,
+        programme=fixed_ascii("AEOF", 8),
+        valid_from=valid_from,
+        valid_until=valid_until,
+        nonce=secrets.randbits(32),
+        deadline=now(build.ledger) + 3600,
+    )
+    build.ledger.aeo.apply_action(build.ledger.sign(record, build.parties["au"].private_key))
+
+
+def tamper_event(index: Index, cid: bytes, seq: int, **values: object) -> None:
+    """The index rewrites event ``seq`` of ``cid`` (who signed it is not in the hash chain)."""
+    index.sync()
+    with index.engine.begin() as conn:
+        changed = conn.execute(
+            update(consignment_events)
+            .where(consignment_events.c.consignment_id == cid, consignment_events.c.seq == seq)
+            .values(**values)
+        )
+        assert changed.rowcount == 1
+
+
+# ------------------------------------------------------------------------------------------
+# Certificates of origin
+# ------------------------------------------------------------------------------------------
+
+
+def test_certificate_not_yet_valid(ledger: Ledger, build: Builder, verifier: Verifier) -> None:
+    """A certificate issued today for exports from next week, presented today."""
+    number, _, document = issue(build, valid_from=now(ledger) + 7 * DAY)
+    claim = Claim(
+        certificate=CertificateClaim(
+            number=number, issuer=build.parties["chamber"].org_id, document=document
+        ),
+        origin="AU",
+        hs_codes=WINE,
+        quantity=100,
+    )
+    verdict = verifier.verify(claim)
+    assert_verdict(verdict, VerdictStatus.FAILED, "CERT_NOT_YET_VALID")
+
+
+@pytest.mark.parametrize("presented", ["full code list", "declared goods only"])
+def test_certificate_hs_codes_differ(build: Builder, verifier: Verifier, presented: str) -> None:
+    shipment = build.shipment()
+    certificate = CertificateClaim(
+        number=shipment.certificate_number,
+        issuer=shipment.certificate_issuer.org_id,
+        document=shipment.document,
+        hs_codes=("2204.21", "2204.29") if presented == "full code list" else None,
+    )
+    goods = WINE if presented == "full code list" else ("2204.29",)
+    verdict = verifier.verify(build.claim(shipment, certificate=certificate, hs_codes=goods))
+    assert_verdict(verdict, VerdictStatus.FAILED, "CERT_HS_MISMATCH")
+
+
+def test_certificate_for_another_destination(build: Builder, verifier: Verifier) -> None:
+    """A certificate for wine to New Zealand drawn for a consignment to China."""
+    shipment = build.shipment(certificate=issue(build, destination="NZ"))
+    verdict = verifier.verify(build.claim(shipment))
+    assert_verdict(verdict, VerdictStatus.FAILED, "CERT_DESTINATION_MISMATCH")
+
+
+def test_certificate_of_another_exporter(
+    ledger: Ledger, build: Builder, verifier: Verifier
+) -> None:
+    """Another trader's certificate, drawn by that trader, for the exporter's consignment."""
+    other = build.admit("other_exporter", "Barossa Bulk Wines", TRADER, "AU")
+    shipment = build.shipment(certificate=issue(build, exporter="other_exporter"), draw=None)
+    drawdown = Drawdown(
+        certificate_id=shipment.certificate_id, consignment_id=shipment.cid, quantity=4500
+    )
+    ledger.certificates.draw_down(ledger.sign(drawdown, other.private_key))
+    verdict = verifier.verify(build.claim(shipment, quantity=4500))
+    assert_verdict(verdict, VerdictStatus.SUSPICIOUS, "CERT_EXPORTER_MISMATCH")
+
+
+def test_index_overdrawing_a_certificate(index: Index, build: Builder, verifier: Verifier) -> None:
+    """The contract refuses to overdraw; an index that shows 10,000 of 9,000 drawn is caught,
+    and disagrees with the contract."""
+    shipment = build.shipment(draw=4500)
+    index.sync()
+    with index.engine.begin() as conn:
+        conn.execute(
+            update(drawdowns)
+            .where(drawdowns.c.consignment_id == shipment.cid)
+            .values(quantity=10000, drawn=10000)
+        )
+    verdict = verifier.verify(build.claim(shipment))
+    assert_verdict(verdict, VerdictStatus.FAILED, "CERT_OVERDRAWN", "INDEX_MISMATCH")
+
+
+# ------------------------------------------------------------------------------------------
+# Origin
+# ------------------------------------------------------------------------------------------
+
+
+def test_origin_unproven_without_loading_or_departure(build: Builder, verifier: Verifier) -> None:
+    legs = (
+        Leg("packing", "AUADL", 0, actor="exporter", seal=None, container=None),
+        Leg("storing", "AUADL", 5, seal=None, container=None),
+    )
+    shipment = build.shipment(legs=legs)
+    verdict = verifier.verify(build.claim(shipment, container=None))
+    assert_verdict(verdict, VerdictStatus.SUSPICIOUS, "ORIGIN_UNPROVEN")
+
+
+# ------------------------------------------------------------------------------------------
+# Signers (the contracts refuse these records: only an index can show them)
+# ------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("how", ["key of another organisation", "kind that may not sign"])
+def test_index_showing_an_unauthorised_signer(
+    index: Index, build: Builder, verifier: Verifier, how: str
+) -> None:
+    shipment = build.shipment()
+    if how == "key of another organisation":  # the carrier's key, attributed to the AU customs
+        tamper_event(index, shipment.cid, 2, org_id=build.parties["au"].org_id)
+    else:  # signed, says the index, by the chamber of commerce (an issuing body)
+        chamber = build.parties["chamber"]
+        assert chamber.kind == ISSUING_BODY
+        tamper_event(
+            index,
+            shipment.cid,
+            2,
+            org_id=chamber.org_id,
+            signer=bytes.fromhex(chamber.address[2:]),
+        )
+    verdict = verifier.verify(build.claim(shipment))
+    # the receipts disagree with the index's attribution, hence INDEX_MISMATCH as well
+    assert_verdict(verdict, VerdictStatus.FAILED, "SIGNER_NOT_AUTHORISED", "INDEX_MISMATCH")
+
+
+@pytest.mark.parametrize("how", ["not yet valid", "revoked before"])
+def test_index_showing_an_invalid_signing_key(
+    ledger: Ledger, index: Index, build: Builder, verifier: Verifier, how: str
+) -> None:
+    if how == "not yet valid":  # a carrier key valid only from now, for a 20-day-old event
+        key = build.add_key("carrier", valid_from=now(ledger))
+        shipment = build.shipment()
+    else:  # a carrier key revoked before the journey was recorded
+        key = build.add_key("carrier", valid_from=now(ledger) - 60 * DAY)
+        build.revoke_key("carrier", key)
+        shipment = build.shipment()
+    address = Account.from_key(key).address
+    tamper_event(index, shipment.cid, 2, signer=bytes.fromhex(address[2:]))
+    verdict = verifier.verify(build.claim(shipment))
+    assert_verdict(verdict, VerdictStatus.FAILED, "SIGNER_KEY_INVALID", "INDEX_MISMATCH")
+    invalid = next(f for f in verdict.findings if f.code == "SIGNER_KEY_INVALID")
+    assert address in invalid.explanation
+    assert ("became valid only" if how == "not yet valid" else "revoked") in invalid.explanation
+
+
+# ------------------------------------------------------------------------------------------
+# AEO
+# ------------------------------------------------------------------------------------------
+
+
+def test_aeo_revoked(build: Builder, verifier: Verifier) -> None:
+    shipment = build.shipment()
+    build.aeo(AeoActionCode.REVOKE)
+    verdict = verifier.verify(build.claim(shipment))
+    assert_verdict(verdict, VerdictStatus.FAILED, "AEO_REVOKED")
+
+
+@pytest.mark.parametrize("when", ["expired", "not yet valid"])
+def test_aeo_outside_its_validity(
+    ledger: Ledger, build: Builder, verifier: Verifier, when: str
+) -> None:
+    forwarder = build.admit("forwarder", "Port Adelaide Forwarding", TRADER, "AU")
+    t = now(ledger)
+    if when == "expired":
+        certify_aeo(build, "forwarder", valid_from=t - DAY, valid_until=t + 3600)
+        shipment = build.shipment()
+        advance(ledger, 2 * 3600)
+    else:
+        certify_aeo(build, "forwarder", valid_from=t + 30 * DAY, valid_until=t + 365 * DAY)
+        shipment = build.shipment()
+    verdict = verifier.verify(build.claim(shipment, aeo_operators=(forwarder.org_id,)))
+    assert_verdict(verdict, VerdictStatus.FAILED, "AEO_EXPIRED")
