@@ -72,7 +72,9 @@ their receipts either, and fails the receipts check).
 So changing any field of a bundle, adding a log or removing one makes one of these checks
 fail, and the finding says which. What a bundle does not prove: anything outside its scope, in
 particular AEO certifications and MRAs (it carries none: ask the node's ``recognition`` view,
-``ledger verify``), the schemas of its attestations, and the keys that signed key additions.
+``ledger verify``), attestations on the signing organisations or that only refer to one of
+its attestations (``refUid`` is not indexed), the schemas of its attestations, and the keys
+that signed key additions.
 """
 
 from __future__ import annotations
