@@ -42,6 +42,7 @@ from ledger.values import (
     UNIT_CODES,
     UNIT_CONVERSIONS,
     BusinessStep,
+    CodeLists,
     ContainerNumber,
     CountryCode,
     Disposition,
@@ -592,6 +593,31 @@ def test_nomenclature_has_5612_hs_subheadings(hs: HsNomenclature) -> None:
     assert "999999" in hs  # listed, but rejected by the chapter rule:
     with pytest.raises(InvalidHsCode, match="chapter"):
         hs.parse("999999")
+
+
+def test_code_lists_check_input_against_the_full_lists(
+    locodes: LocodeDirectory, hs: HsNomenclature
+) -> None:
+    codes = CodeLists(locodes=locodes, hs=hs)
+    assert [codes.locode(c, field="location") for c in ("AUADL", "CN SGH", "JPOGI")] == [
+        "AUADL",
+        "CNSGH",
+        "JPOGI",  # a row the conversion split at the comma in its name ("Ogi, Niigata")
+    ]
+    assert codes.hs_codes(["2204.21", "010121"]) == ["220421", "010121"]
+    assert "AUZZZ" not in locodes
+    with pytest.raises(InvalidLocode) as caught:
+        codes.locode("AUZZZ", field="location")
+    assert (caught.value.field, caught.value.rule) == ("location", "is not in the UN/LOCODE list")
+    with pytest.raises(InvalidLocode, match=r"^location: must be 2 letters"):
+        codes.locode("AU-ADL", field="location")
+    with pytest.raises(InvalidHsCode) as hs_caught:
+        codes.hs_codes_digest(["2204.21", "2204.99"])
+    assert (hs_caught.value.field, hs_caught.value.rule) == (
+        "hs_codes[1]",
+        "is not an HS 2022 subheading",
+    )
+    assert codes.hs_codes_digest(["2204.21"]) == hs_codes_digest(["220421"])
 
 
 def test_nomenclature_chapters_are_the_ones_the_rule_allows(hs: HsNomenclature) -> None:
