@@ -6,12 +6,13 @@ are on their way. Afterwards the chain holds every record exactly once.
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 import signal
+import socket
 import subprocess
 import sys
-import threading
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -28,6 +29,7 @@ from web3.providers import HTTPProvider
 from gateway.auth import issue_key
 from gateway.client import GatewayClient
 from gateway.config import GatewaySettings
+from gateway.outbox import Outbox, RecordStatus
 from ledger.client import Ledger
 from ledger.demo import DEMO_PARTIES, DemoWorld, bootstrap_for, seed_demo
 from ledger.deploy import deploy_suite, manifest_path
@@ -206,9 +208,57 @@ def post_chunks(client: GatewayClient, chunks: list[list[Any]], keys: list[str])
 SEEDED_EVENTS = 5
 
 
+def send_bulk(port: int, api_key: str, chunk: list[Any], idempotency_key: str) -> socket.socket:
+    """POST /events/bulk as the typed client would, without waiting for the answer."""
+    items = [
+        {"message": e.record.json_message(), "signature": "0x" + e.signature.hex()} for e in chunk
+    ]
+    body = json.dumps({"items": items}).encode()
+    head = (
+        "POST /events/bulk HTTP/1.1\r\n"
+        f"Host: 127.0.0.1:{port}\r\n"
+        f"Authorization: Bearer {api_key}\r\n"
+        f"Idempotency-Key: {idempotency_key}\r\n"
+        "Content-Type: application/json\r\n"
+        f"Content-Length: {len(body)}\r\n"
+        "Connection: close\r\n\r\n"
+    ).encode()
+    sock = socket.create_connection(("127.0.0.1", port), timeout=30)
+    sock.sendall(head + body)
+    return sock
+
+
+def receive_all(sock: socket.socket) -> bytes:
+    """Whatever the server answered before its connection closed (b"" if nothing)."""
+    data = b""
+    with sock:
+        try:
+            while chunk := sock.recv(65536):
+                data += chunk
+        except ConnectionResetError:
+            pass
+    return data
+
+
+def outbox_counts(s: Stack) -> dict[RecordStatus, int]:
+    """Records in each state in the gateway's outbox database (read while it is down)."""
+    with Outbox.open(GatewaySettings(data_dir=s.data_dir).gateway_db_url) as outbox:
+        return outbox.counts()
+
+
+def rpc(s: Stack, method: str, *params: Any) -> Any:
+    response = s.w3.provider.make_request(method, list(params))  # type: ignore[arg-type]
+    assert "error" not in response, response
+    return response.get("result")
+
+
 def test_kill_9_in_the_middle_of_a_bulk_submission_delivers_every_event_once(
     tmp_path: Path,
 ) -> None:
+    """The first bulk request is relayed and mined; then the node stops mining, so that the
+    next four (accepted, 202) are still accepted or submitted -- their transactions waiting in
+    the node's pool -- when the gateway is killed during the sixth. The restarted gateway must
+    follow the stored transactions and send what was never sent: exactly 2,000 on chain."""
     total, size = 2000, 200
     with stack(tmp_path) as s:
         events = signed_events(s, total)
@@ -219,31 +269,44 @@ def test_kill_9_in_the_middle_of_a_bulk_submission_delivers_every_event_once(
         base = f"http://127.0.0.1:{port}"
         with gateway_process(s, port, log) as process:
             client = GatewayClient(base, s.api_key, timeout=60)
-            first = post_chunks(client, chunks[:5], keys[:5])
-            assert all(r.accepted == size for r in first)
-            interrupted: list[BaseException] = []
-
-            def sixth() -> None:
-                try:
-                    client.post_events(chunks[5], idempotency_key=keys[5])
-                except httpx.TransportError as exc:  # the process is killed under it
-                    interrupted.append(exc)
-
-            thread = threading.Thread(target=sixth)
-            thread.start()
-            time.sleep(0.4)
+            assert post_chunks(client, chunks[:1], keys[:1])[0].accepted == size
+            assert wait_for_count(s, SEEDED_EVENTS + size, timeout=30) == SEEDED_EVENTS + size
+            rpc(s, "evm_setAutomine", False)  # from now on nothing is mined
+            more = post_chunks(client, chunks[1:4], keys[1:4])
+            started = time.monotonic()
+            more += post_chunks(client, chunks[4:5], keys[4:5])
+            one_request = time.monotonic() - started
+            assert all(r.accepted == size for r in more)
+            deadline = time.monotonic() + 10
+            submitted: list[Any] = []
+            while not submitted and time.monotonic() < deadline:
+                submitted = client.list_records(status="submitted", limit=1).items
+            assert submitted, "no transaction was sent to the node before the kill"
+            client.close()
+            # The sixth request is sent whole; the kill lands while the gateway checks it
+            # (a quarter of the time the fifth took), before it can answer.
+            sixth = send_bulk(port, s.api_key, chunks[5], keys[5])
+            time.sleep(one_request / 4)
             process.send_signal(signal.SIGKILL)
             process.wait(timeout=10)
-            thread.join(timeout=30)
-            client.close()
+            answer = receive_all(sixth)
         assert process.returncode == -signal.SIGKILL
-        assert interrupted, "the sixth bulk request was answered before the kill"
-        relayed_before = sum(chain_events(s).values())
-        assert relayed_before < SEEDED_EVENTS + total, "killed before everything was relayed"
+        assert answer == b"", f"the sixth bulk request was answered before the kill: {answer!r}"
+        # What the kill left: the first request on chain, the next four in the outbox on
+        # their way (accepted, or submitted with a transaction in the pool), none lost.
+        assert sum(chain_events(s).values()) == SEEDED_EVENTS + size
+        left = outbox_counts(s)
+        assert left[RecordStatus.FAILED] == 0
+        assert left[RecordStatus.CONFIRMED] <= size
+        unconfirmed = left[RecordStatus.ACCEPTED] + left[RecordStatus.SUBMITTED]
+        assert unconfirmed >= 4 * size, left
+        assert left[RecordStatus.SUBMITTED] > 0, left
+        assert int(rpc(s, "txpool_status")["pending"], 16) > 0
 
         with gateway_process(s, port, log):
             with GatewayClient(base, s.api_key, timeout=60) as client:
                 again = post_chunks(client, chunks, keys)
+            rpc(s, "evm_setIntervalMining", 1)  # the pool is mined again, a block a second
             assert sum(r.rejected for r in again) == 0
             assert sum(r.replayed for r in again) >= 5 * size  # the first five were stored
             assert sum(r.accepted + r.replayed for r in again) == total
@@ -260,6 +323,13 @@ def test_kill_9_in_the_middle_of_a_bulk_submission_delivers_every_event_once(
                     readiness = client.readyz()
             assert readiness.status == "ready", readiness
             assert {"rpc", "deployment", "relayer_allowed", "index_lag"} <= set(readiness.checks)
+            deadline = time.monotonic() + 30
+            final = outbox_counts(s)
+            while final[RecordStatus.CONFIRMED] < total and time.monotonic() < deadline:
+                time.sleep(0.2)
+                final = outbox_counts(s)
+        assert final[RecordStatus.CONFIRMED] == total, final
+        assert sum(final.values()) == total  # one row per event: nothing stored twice
         nonces = chain_events(s)
         ours = {e.record.nonce for e in events}
         assert {n: c for n, c in nonces.items() if n in ours} == dict.fromkeys(ours, 1)
