@@ -42,7 +42,8 @@ container, nonce, deadline).
 * the node's chain id is the bundle's (``BUNDLE_CHAIN_MISMATCH``) and its block at
   ``block.number`` has ``block.hash`` (``BUNDLE_BLOCK_MISMATCH``);
 * the code at each contract address, at that block, hashes to ``code_hash`` and is the runtime
-  code of the build artifacts, immutables aside (``BUNDLE_CODE_MISMATCH``);
+  code of the build artifacts, immutables aside (``BUNDLE_CODE_MISMATCH``, which ends the
+  check: the logs and state of other code prove nothing);
 * every log is in its transaction's receipt (``eth_getTransactionReceipt``) at its log index
   (``BUNDLE_LOG_NOT_FOUND``) with the same address, topics, data, block number, block hash and
   block time, from a suite contract, at or before the bundle's block (``BUNDLE_LOG_MISMATCH``);
@@ -52,22 +53,26 @@ container, nonce, deadline).
 * the hash chain recomputed from the registration and event logs matches each event's emitted
   head, the bundle's head and count, and ``Consignments.head(id)`` at the bundle's block
   (``BUNDLE_HEAD_MISMATCH``);
-* **completeness**: the scope is computed again from the node alone, each filter an
-  ``eth_getLogs`` by address, event topics and the indexed id, from block 0 to the bundle's block
-  (the range halved when the node refuses it as too wide), and the bundle's logs must be that set
-  exactly: a log the node has and the bundle lacks is ``BUNDLE_INCOMPLETE`` (a hidden
-  certificate revocation, drawdown by another consignment, attestation, attestation
-  revocation, key revocation or member suspension), a proven log outside the scope is
-  ``BUNDLE_LOG_UNRELATED``.
+* **completeness**, in two legs:
 
-Completeness is proven by the node's logs rather than by its state (``eth_call`` of
-``certificate``, ``attestation``, ``key``, ``organisation`` at the bundle's block) because
-state shows only the outcome: it cannot list the attestations on a consignment, and a
-suspension followed by a reinstatement, hidden together, leaves it unchanged; the logs are
-what the contracts emit for every change ("every change an event"), and the events' own
-completeness is still proven by the head as well. It trusts the node's log filter as much as
-the rest trusts its receipts and state (a node that no longer serves old logs cannot serve
-their receipts either, and fails the receipts check).
+  - *the node's logs*: the scope is computed again from the node alone, each filter an
+    ``eth_getLogs`` by address, event topics and the indexed id, from block 0 to the bundle's
+    block (the range halved when the node refuses it as too wide), and the bundle's proven
+    logs must be that set exactly: a log the node has and the bundle lacks is
+    ``BUNDLE_INCOMPLETE`` (a hidden certificate revocation, drawdown by another consignment,
+    attestation, attestation revocation, key revocation or member suspension), a proven log
+    outside the scope is ``BUNDLE_LOG_UNRELATED``;
+  - *the contracts' state* at the bundle's block (``eth_call``): each certificate's status and
+    drawn total, each attestation's and key's revocation, each member's status must be what
+    the bundle's logs add up to (``BUNDLE_INCOMPLETE``).
+
+The logs are the proof of completeness; the state is the cross-check. Logs prove more: the
+contracts emit one for every change ("every change an event"), a filter by indexed id lists
+them all, while state shows only the outcome (it cannot list the attestations on a
+consignment, and a suspension hidden together with the reinstatement that followed leaves it
+unchanged). State holds where a node's log filter fails (log filters have had bugs; a node
+that drops a log from ``eth_getLogs`` still has its effect in state). Events are proven
+complete by the head as well. Both legs trust the node as much as the rest of the check does.
 
 So changing any field of a bundle, adding a log or removing one makes one of these checks
 fail, and the finding says which. What a bundle does not prove: anything outside its scope, in
@@ -455,6 +460,99 @@ def _log_evidence(entry: Mapping[str, Any]) -> Evidence:
     )
 
 
+def _view(w3: Web3, address: str, contract: str, function: str, arg: Any, block: int) -> Any:
+    fn = contract_abi(contract).fn(function)
+    raw = w3.eth.call({"to": address, "data": _hex(fn.encode(arg))}, block)  # type: ignore[typeddict-item]
+    return fn.decode_output(bytes(raw))
+
+
+def _state_findings(
+    w3: Web3,
+    addresses: Mapping[str, str],
+    block: int,
+    logs: Sequence[tuple[str, str, list[bytes], bytes]],
+) -> list[Finding]:
+    """The second leg of completeness: the state the carried logs add up to (certificate status
+    and drawn total, attestation and key revocation, member status) against the contracts'
+    views at ``block``. It holds even if the node's log filter missed a log."""
+    revoked_certs: set[bytes] = set()
+    drawn: dict[bytes, int] = {}
+    attestations: dict[bytes, bool] = {}  # uid -> revocation carried
+    keys: dict[str, bool] = {}  # key address -> revocation carried
+    status: dict[bytes, int] = {}  # org -> 1 active, 2 suspended, after the carried logs
+    for contract, event, topics, data in logs:
+        args = contract_abi(contract).events[topics[0]].decode(topics, data)
+        if event == "CertificateIssued":
+            drawn.setdefault(bytes(args["certificateId"]), 0)
+        elif event == "CertificateRevoked":
+            revoked_certs.add(bytes(args["certificateId"]))
+        elif event == "QuantityDrawn":
+            cert = bytes(args["certificateId"])
+            drawn[cert] = drawn.get(cert, 0) + int(args["quantity"])
+        elif event == "Attested":
+            attestations.setdefault(bytes(args["uid"]), False)
+        elif event == "AttestationRevoked":
+            attestations[bytes(args["uid"])] = True
+        elif event == "SigningKeyAdded":
+            keys.setdefault(to_checksum_address(args["key"]), False)
+        elif event == "SigningKeyRevoked":
+            keys[to_checksum_address(args["key"])] = True
+        elif event in _ORG_EVENTS:
+            status[bytes(args["orgId"])] = 2 if event == "OrganisationSuspended" else 1
+    problems: list[tuple[str, Evidence]] = []
+    for cert, total in drawn.items():
+        state = _view(w3, addresses["Certificates"], "Certificates", "certificate", cert, block)
+        evidence = Evidence("certificate", _hex(cert), None, block)
+        if int(state["status"]) == 2 and cert not in revoked_certs:
+            problems.append(("the certificate is revoked, the bundle has no revocation", evidence))
+        if int(state["drawn"]) != total:
+            problems.append(
+                (
+                    f"{int(state['drawn'])} were drawn on the certificate, the bundle's "
+                    f"drawdowns add up to {total}",
+                    evidence,
+                )
+            )
+    for uid, carried in attestations.items():
+        state = _view(w3, addresses["Attestations"], "Attestations", "attestation", uid, block)
+        if int(state["revokedAt"]) and not carried:
+            problems.append(
+                (
+                    "the attestation is revoked, the bundle has no revocation",
+                    Evidence("attestation", _hex(uid), None, block),
+                )
+            )
+    for key, carried in keys.items():
+        state = _view(w3, addresses["Membership"], "Membership", "key", key, block)
+        if int(state["revokedAt"]) and not carried:
+            problems.append(
+                (
+                    "the signing key is revoked, the bundle has no revocation",
+                    Evidence("key", key, None, block),
+                )
+            )
+    words = {1: "active", 2: "suspended"}
+    for org, carried_status in status.items():
+        state = _view(w3, addresses["Membership"], "Membership", "organisation", org, block)
+        if int(state["status"]) != carried_status:
+            problems.append(
+                (
+                    f"the organisation is {words.get(int(state['status']), 'unknown')}, the "
+                    f"bundle's logs leave it {words[carried_status]}",
+                    Evidence("organisation", _hex(org), None, block),
+                )
+            )
+    return [
+        make_finding(
+            "BUNDLE_INCOMPLETE",
+            f"The contracts' state at block {block} is not what the bundle's logs add up to: "
+            f"{problem} ({evidence.kind} {evidence.record_id}).",
+            [evidence],
+        )
+        for problem, evidence in problems
+    ]
+
+
 def _describe(raw: RawLog) -> str:
     """A log in words, for a finding: what it records and about what."""
     args = contract_abi(raw.contract).events[raw.topics[0]].decode(list(raw.topics), raw.data)
@@ -754,6 +852,13 @@ def verify_bundle(bundle: Mapping[str, Any], w3: Web3) -> Verdict:
             "failed" if len(findings) > before else "passed",
             f"{len(in_scope)} logs in scope",
         )
+    )
+
+    # state: the outcome the carried logs add up to is the contracts' state at the bundle's block
+    before = len(findings)
+    findings.extend(_state_findings(w3, addresses, block, [lg for lg, _ in verified_logs]))
+    checks.append(
+        Check("state at the anchor block", "failed" if len(findings) > before else "passed")
     )
 
     # signers: every signed record's key is bound to its organisation by a SigningKeyAdded log

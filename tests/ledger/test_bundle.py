@@ -239,19 +239,24 @@ def test_load_bundle_rejects_non_json(tmp_path: Path) -> None:
 # ------------------------------------------------------------------------------------------
 
 
-class CachingProvider(HTTPProvider):
-    """The node's answers, remembered: the chain does not move while one bundle is checked
-    hundreds of times over (every request of :func:`verify_bundle` is a read)."""
+def _remembered(asked: Callable[..., Any]) -> Callable[..., Any]:
+    answers: dict[str, Any] = {}
 
-    def __init__(self, url: str) -> None:
-        super().__init__(url, request_kwargs={"timeout": 30})
-        self.answers: dict[str, RPCResponse] = {}
+    def remembered(*args: Any) -> Any:
+        key = json.dumps(args, sort_keys=True, default=str)
+        if key not in answers:
+            answers[key] = asked(*args)
+        return answers[key]
 
-    def make_request(self, method: RPCEndpoint, params: Any) -> RPCResponse:
-        key = json.dumps([method, params], sort_keys=True, default=str)
-        if key not in self.answers:
-            self.answers[key] = super().make_request(method, params)
-        return self.answers[key]
+    return remembered
+
+
+def remembering(w3: Web3) -> Web3:
+    """``w3`` with the node's answers remembered: the chain does not move while one bundle is
+    checked hundreds of times over (every request of :func:`verify_bundle` is a read)."""
+    for name in ("get_transaction_receipt", "get_block", "get_code", "call", "get_logs"):
+        setattr(w3.eth, name, _remembered(getattr(w3.eth, name)))
+    return w3
 
 
 def _attest_on(build: Builder, subject_type: int, subject_id: bytes, by: str) -> bytes:
@@ -348,36 +353,61 @@ def _is(event: str, **record: Any) -> Callable[[Rich, dict[str, Any]], bool]:
     return match
 
 
-# what is removed -> (which logs, what the finding must name)
-HIDDEN: dict[str, tuple[Callable[[Rich, dict[str, Any]], bool], str]] = {
-    "certificate revocation": (_is("CertificateRevoked"), "revocation of certificate"),
-    "certificate issue": (_is("CertificateIssued"), "issue of certificate"),
+REVOKED = "is revoked, the bundle has no revocation"
+
+# what is removed -> (which logs, what the log finding names, what the state finding says or
+# None when the state the remaining logs add up to is still the contracts')
+HIDDEN: dict[str, tuple[Callable[[Rich, dict[str, Any]], bool], str, str | None]] = {
+    "certificate revocation": (_is("CertificateRevoked"), "revocation of certificate", REVOKED),
+    "certificate issue": (_is("CertificateIssued"), "issue of certificate", None),
     "the consignment's drawdown": (
         _is("QuantityDrawn", consignmentId=lambda r: r.cid),
         "drawdown of 4500",
+        "drawdowns add up to 3000",
     ),
     "a drawdown by another consignment": (
         _is("QuantityDrawn", consignmentId=lambda r: r.other_cid),
         "drawdown of 3000",
+        "drawdowns add up to 4500",
     ),
-    "export release attestation": (_is("Attested", uid=lambda r: r.release_uid), "attestation"),
+    "export release attestation": (
+        _is("Attested", uid=lambda r: r.release_uid),
+        "attestation",
+        None,
+    ),
     "attestation on an attestation": (
         _is("Attested", subjectId=lambda r: r.release_uid),
         "attestation",
+        None,
     ),
     "attestation on the certificate": (
         _is("Attested", subjectId=lambda r: r.certificate_id),
         "attestation",
+        None,
     ),
-    "attestation revocation": (_is("AttestationRevoked"), "revocation of attestation"),
-    "key revocation": (_is("SigningKeyRevoked", key=lambda r: r.key), "revocation of signing key"),
-    "member suspension": (_is("OrganisationSuspended"), "OrganisationSuspended"),
-    "member reinstatement": (_is("OrganisationReinstated"), "OrganisationReinstated"),
+    "attestation revocation": (_is("AttestationRevoked"), "revocation of attestation", REVOKED),
+    "key revocation": (
+        _is("SigningKeyRevoked", key=lambda r: r.key),
+        "revocation of signing key",
+        REVOKED,
+    ),
+    "member suspension": (_is("OrganisationSuspended"), "OrganisationSuspended", None),
+    "member reinstatement": (
+        _is("OrganisationReinstated"),
+        "OrganisationReinstated",
+        "logs leave it suspended",
+    ),
+    # the state is unchanged by the pair: only the node's logs show what was hidden
     "suspension and reinstatement together": (
         lambda r, e: e["event"] in {"OrganisationSuspended", "OrganisationReinstated"},
         "organisation",
+        None,
     ),
-    "member admission": (_is("OrganisationAdmitted", orgId=lambda r: r.rogue_org), "Admitted"),
+    "member admission": (
+        _is("OrganisationAdmitted", orgId=lambda r: r.rogue_org),
+        "Admitted",
+        None,
+    ),
 }
 
 
@@ -405,7 +435,7 @@ def test_rich_bundle_verifies_and_holds_every_kind(rich: Rich, session_w3: Web3)
 
 @pytest.mark.parametrize("what", list(HIDDEN))
 def test_hidden_record_fails_as_incomplete(rich: Rich, session_w3: Web3, what: str) -> None:
-    select, named = HIDDEN[what]
+    select, named, state = HIDDEN[what]
     bundle = copy.deepcopy(rich.bundle)
     hidden = [e for e in bundle["logs"] if select(rich, e)]
     assert hidden, what
@@ -413,11 +443,45 @@ def test_hidden_record_fails_as_incomplete(rich: Rich, session_w3: Web3, what: s
     verdict = verify_bundle(bundle, session_w3)
     assert verdict.status is VerdictStatus.FAILED, render_report(verdict)
     assert set(verdict.codes) == {"BUNDLE_INCOMPLETE"}, render_report(verdict)
-    assert len(verdict.findings) == len(hidden)
-    for finding, entry in zip(verdict.findings, hidden, strict=True):
+    by_logs = [f for f in verdict.findings if f.evidence[0].kind == "log"]
+    by_state = [f for f in verdict.findings if f.evidence[0].kind != "log"]
+    assert len(by_logs) == len(hidden)
+    for finding, entry in zip(by_logs, hidden, strict=True):
         assert named in finding.explanation, finding.explanation
         assert finding.evidence[0].tx_hash == entry["tx_hash"]
         assert finding.evidence[0].log_index == entry["log_index"]
+    if state is None:
+        assert by_state == []
+    else:
+        assert [state in f.explanation for f in by_state] == [True], render_report(verdict)
+    checks = {c.name: c.outcome for c in verdict.checks}
+    assert checks["completeness (eth_getLogs)"] == "failed"
+    assert checks["state at the anchor block"] == ("passed" if state is None else "failed")
+
+
+def test_state_catches_what_a_faulty_log_filter_misses(
+    rich: Rich, anvil: AnvilNode, session_w3: Web3
+) -> None:
+    """A node whose eth_getLogs loses certificate revocations (a log filter bug): the bundle
+    that hides the revocation is still caught, by the certificate's state."""
+    revoked = next(e for e in rich.bundle["logs"] if e["event"] == "CertificateRevoked")
+
+    class Forgetful(HTTPProvider):
+        def make_request(self, method: RPCEndpoint, params: Any) -> RPCResponse:
+            response = super().make_request(method, params)
+            if method == "eth_getLogs":
+                kept = [lg for lg in response["result"] if lg["topics"][0] != revoked["topics"][0]]
+                response = {**response, "result": kept}
+            return response
+
+    forgetful = Web3(Forgetful(anvil.rpc_url, request_kwargs={"timeout": 30}))
+    assert verify_bundle(rich.bundle, forgetful).codes == ["BUNDLE_LOG_UNRELATED"]
+    bundle = copy.deepcopy(rich.bundle)
+    bundle["logs"].remove(revoked)
+    verdict = verify_bundle(bundle, forgetful)
+    assert verdict.codes == ["BUNDLE_INCOMPLETE"], render_report(verdict)
+    assert REVOKED in verdict.findings[0].explanation
+    assert verdict.findings[0].evidence[0].record_id == "0x" + rich.certificate_id.hex()
 
 
 def test_hidden_key_addition_fails_as_incomplete_and_unproven(rich: Rich, session_w3: Web3) -> None:
@@ -464,7 +528,9 @@ def test_completeness_survives_a_node_limiting_log_ranges(
     assert 0 < Limited.widest <= 8
     hidden = copy.deepcopy(rich.bundle)
     hidden["logs"] = [e for e in hidden["logs"] if e["event"] != "CertificateRevoked"]
-    assert verify_bundle(hidden, limited).codes == ["BUNDLE_INCOMPLETE"]
+    caught = verify_bundle(hidden, limited)
+    assert [f.evidence[0].kind for f in caught.findings] == ["log", "certificate"]
+    assert set(caught.codes) == {"BUNDLE_INCOMPLETE"}
 
 
 def _leaves(value: Any, path: tuple[Any, ...] = ()) -> Iterator[tuple[tuple[Any, ...], Any]]:
@@ -497,7 +563,7 @@ IRRELEVANT: dict[tuple[Any, ...], str] = {}
 
 
 def test_changing_any_leaf_fails(rich: Rich, anvil: AnvilNode) -> None:
-    w3 = Web3(CachingProvider(anvil.rpc_url))
+    w3 = remembering(Web3(HTTPProvider(anvil.rpc_url, request_kwargs={"timeout": 30})))
     assert verify_bundle(rich.bundle, w3).status is VerdictStatus.VERIFIED
     leaves = list(_leaves(rich.bundle))
     assert len(leaves) > 300
