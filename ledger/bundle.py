@@ -73,6 +73,9 @@ consignment, and a suspension hidden together with the reinstatement that follow
 unchanged). State holds where a node's log filter fails (log filters have had bugs; a node
 that drops a log from ``eth_getLogs`` still has its effect in state). Events are proven
 complete by the head as well. Both legs trust the node as much as the rest of the check does.
+The filters start at block 0 (a hidden attestation or certificate log may be older than anything
+the bundle carries): on Besu, give the node a verifier uses ``--rpc-max-logs-range=0``, or the
+check walks a long chain in pieces of the node's limit (5,000 blocks by default).
 
 So changing any field of a bundle, adding a log or removing one makes one of these checks
 fail, and the finding says which. What a bundle does not prove: anything outside its scope, in
