@@ -288,7 +288,6 @@ class Rich:
     other_cid: bytes
     certificate_id: bytes
     release_uid: bytes
-    inspection_uid: bytes
     rogue_org: bytes
     key: str
 
@@ -329,7 +328,6 @@ def rich(ledger: Ledger, world: DemoWorld, index: Index) -> Rich:
         other_cid=other.cid,
         certificate_id=shipment.certificate_id,
         release_uid=release,
-        inspection_uid=inspection,
         rogue_org=rogue.org_id,
         key=Account.from_key(key).address,
     )
