@@ -89,6 +89,7 @@ from ledger.queries import (
     AttestationRecord,
     CertificateRecord,
     ConsignmentRecord,
+    ConsignmentView,
     DrawdownRecord,
     Finding,
     HeadVerification,
@@ -112,6 +113,7 @@ __all__ = [
     "AttestationRecord",
     "CertificateRecord",
     "ConsignmentRecord",
+    "ConsignmentView",
     "DrawdownRecord",
     "Finding",
     "HeadVerification",
@@ -145,6 +147,7 @@ _AEO_EVENTS = {
     "AeoRevoked": (4, 3),
 }  # event -> (action, status after)
 _CONTRACTS = ("Membership", "Consignments", "Certificates", "Attestations", "AeoRegistry")
+_CURSOR = select(state.c.cursor_block, state.c.cursor_hash)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -428,6 +431,9 @@ class Index(IndexQueries):
             for topic0, abi_event in contract_abi(name).events.items():
                 self._decoders[(name, topic0)] = (abi_event.name, _static_decoder(abi_event))
         metadata.create_all(engine)
+        for table in metadata.sorted_tables:  # indexes added to the schema after the file was made
+            for table_index in table.indexes:
+                table_index.create(engine, checkfirst=True)
         self._init_state()
 
     # ------------------------------------------------------------------ state and cursor
@@ -464,7 +470,7 @@ class Index(IndexQueries):
     def cursor(self) -> tuple[int, bytes | None]:
         """The last processed block number and its hash."""
         with self.engine.connect() as conn:
-            row = conn.execute(select(state.c.cursor_block, state.c.cursor_hash)).one()
+            row = conn.execute(_CURSOR).one()
         return int(row.cursor_block), row.cursor_hash
 
     def lag(self) -> int:

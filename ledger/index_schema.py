@@ -222,6 +222,7 @@ consignments = Table(
     Column("head", B32, nullable=False),  # recomputed head_0 (bytes28)
     Column("emitted_head", B32, nullable=False),  # head in the log
     Index("ix_index_consignments_id", "consignment_id"),
+    Index("ix_index_consignments_consignor", "consignor", "block_number"),  # history (risk)
 )
 
 consignment_events = Table(

@@ -16,7 +16,7 @@ from typing import Any
 
 from eth_typing import ChecksumAddress
 from eth_utils.address import to_checksum_address
-from sqlalchemy import Engine, Row, and_, func, or_, select
+from sqlalchemy import Connection, Engine, Row, and_, bindparam, exists, func, or_, select
 
 from ledger.abi import contract_abi
 from ledger.index_schema import (
@@ -45,6 +45,7 @@ __all__ = [
     "AttestationRecord",
     "CertificateRecord",
     "ConsignmentRecord",
+    "ConsignmentView",
     "DrawdownRecord",
     "Finding",
     "HeadVerification",
@@ -108,6 +109,65 @@ def _addr(value: Any) -> bytes:
 @lru_cache(maxsize=8192)
 def _checksum(raw: bytes) -> ChecksumAddress:
     return to_checksum_address(raw)
+
+
+# Statements of the per-consignment queries, built once (parameters bound at execution): the
+# expression building would otherwise cost about as much as running them.
+_CONSIGNMENT = select(consignments).where(consignments.c.consignment_id == bindparam("cid"))
+_LAST_EVENT = (
+    select(consignment_events.c.head, consignment_events.c.seq)
+    .where(consignment_events.c.consignment_id == bindparam("cid"))
+    .order_by(consignment_events.c.seq.desc())
+    .limit(1)
+)
+_TIMELINE = (
+    select(consignment_events)
+    .where(consignment_events.c.consignment_id == bindparam("cid"))
+    .order_by(consignment_events.c.seq)
+)
+_DRAWDOWNS_OF_CONSIGNMENT = (
+    select(drawdowns)
+    .where(drawdowns.c.consignment_id == bindparam("cid"))
+    .order_by(drawdowns.c.block_number, drawdowns.c.log_index)
+)
+
+
+def _attestation_query(condition: Any) -> Any:
+    """Attestations with their revocation (if any), in chain order."""
+    revoked = attestation_revocations.alias("revoked")
+    return (
+        select(
+            attestations,
+            revoked.c.block_time.label("revoked_at"),
+            revoked.c.reason_digest.label("revocation_reason"),
+        )
+        .outerjoin(revoked, revoked.c.uid == attestations.c.uid)
+        .where(condition)
+        .order_by(attestations.c.block_number, attestations.c.log_index)
+    )
+
+
+_ATTESTATIONS_FOR = _attestation_query(attestations.c.subject_id == bindparam("key"))
+_ATTESTATION = _attestation_query(attestations.c.uid == bindparam("key"))
+# (earlier consignments of a consignor, a revoked certificate of it, an AEO sanction of it)
+_CONSIGNOR_HISTORY = select(
+    select(func.count())
+    .where(
+        consignments.c.consignor == bindparam("consignor"),
+        consignments.c.block_number < bindparam("block"),
+    )
+    .scalar_subquery(),
+    exists()
+    .where(
+        certificates.c.exporter == bindparam("consignor"),
+        certificate_revocations.c.certificate_id == certificates.c.certificate_id,
+    )
+    .select_from(certificates, certificate_revocations),
+    exists().where(
+        aeo_status_changes.c.operator_id == bindparam("consignor"),
+        aeo_status_changes.c.action.in_([2, 4]),  # suspended, revoked
+    ),
+)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -385,6 +445,17 @@ class Finding:
 
 
 @dataclass(frozen=True, slots=True)
+class ConsignmentView:
+    """What the index holds about one consignment, read on one connection: the registration,
+    every event in chain order, the attestations about it and its drawdowns."""
+
+    consignment: ConsignmentRecord
+    timeline: list[TimelineEvent]
+    attestations: list[AttestationRecord]
+    drawdowns: list[DrawdownRecord]
+
+
+@dataclass(frozen=True, slots=True)
 class HeadVerification:
     block_number: int  # the indexed block the heads were compared at
     checked: int
@@ -473,13 +544,25 @@ class IndexQueries:
 
     def consignment_timeline(self, consignment_id: bytes) -> list[TimelineEvent]:
         """Every event of a consignment, in chain order."""
-        query = (
-            select(consignment_events)
-            .where(consignment_events.c.consignment_id == consignment_id)
-            .order_by(consignment_events.c.seq)
-        )
         with self.engine.connect() as conn:
-            return [self._timeline_event(r) for r in conn.execute(query)]
+            return self._timeline(conn, consignment_id)
+
+    def _timeline(self, conn: Connection, consignment_id: bytes) -> list[TimelineEvent]:
+        return [self._timeline_event(r) for r in conn.execute(_TIMELINE, {"cid": consignment_id})]
+
+    def consignment_view(self, consignment_id: bytes) -> ConsignmentView | None:
+        """The registration, events, attestations and drawdowns of a consignment (None: not
+        registered in the index), on one connection."""
+        with self.engine.connect() as conn:
+            r = conn.execute(_CONSIGNMENT, {"cid": consignment_id}).first()
+            if r is None:
+                return None
+            timeline = self._timeline(conn, consignment_id)
+            last = timeline[-1] if timeline else None
+            record = self._consignment_record(r, None if last is None else (last.head, last.seq))
+            found = self._attestation_rows(conn, _ATTESTATIONS_FOR, consignment_id)
+            draws = conn.execute(_DRAWDOWNS_OF_CONSIGNMENT, {"cid": consignment_id})
+            return ConsignmentView(record, timeline, found, [self._drawdown(d) for d in draws])
 
     def events_by_container(self, container: str) -> list[TimelineEvent]:
         """Every event that names ISO 6346 container number ``container``, in chain order."""
@@ -494,17 +577,17 @@ class IndexQueries:
     def consignment(self, consignment_id: bytes) -> ConsignmentRecord | None:
         """The registration of a consignment with its current head and event count."""
         with self.engine.connect() as conn:
-            r = conn.execute(
-                select(consignments).where(consignments.c.consignment_id == consignment_id)
-            ).first()
+            r = conn.execute(_CONSIGNMENT, {"cid": consignment_id}).first()
             if r is None:
                 return None
-            last = conn.execute(
-                select(consignment_events.c.head, consignment_events.c.seq)
-                .where(consignment_events.c.consignment_id == consignment_id)
-                .order_by(consignment_events.c.seq.desc())
-                .limit(1)
-            ).first()
+            last = conn.execute(_LAST_EVENT, {"cid": consignment_id}).first()
+        return self._consignment_record(
+            r, None if last is None else (bytes(last.head), int(last.seq))
+        )
+
+    @staticmethod
+    def _consignment_record(r: Row[Any], last: tuple[bytes, int] | None) -> ConsignmentRecord:
+        """A registration row, with the head and count after its last event (if any)."""
         return ConsignmentRecord(
             consignment_id=bytes(r.consignment_id),
             registrant=bytes(r.registrant),
@@ -515,12 +598,22 @@ class IndexQueries:
             consignee=bytes(r.consignee),
             registered_at=r.block_time,
             digest=bytes(r.digest),
-            head=bytes(r.head) if last is None else bytes(last.head),
-            event_count=0 if last is None else int(last.seq),
+            head=bytes(r.head) if last is None else last[0],
+            event_count=0 if last is None else last[1],
             tx_hash=_hex(bytes(r.tx_hash)),
             block_number=r.block_number,
             log_index=r.log_index,
         )
+
+    def consignor_history(self, consignor: bytes, *, before_block: int) -> tuple[int, bool]:
+        """(consignments of ``consignor`` registered in blocks before ``before_block``, whether
+        its record is clean: no certificate of its revoked, no AEO suspension or revocation)."""
+        with self.engine.connect() as conn:
+            row = conn.execute(
+                _CONSIGNOR_HISTORY, {"consignor": consignor, "block": before_block}
+            ).one()
+        earlier: int = row[0]
+        return earlier, not row[1] and not row[2]
 
     def consignment_ids(self) -> list[bytes]:
         with self.engine.connect() as conn:
@@ -671,14 +764,8 @@ class IndexQueries:
     def drawdowns_for_consignment(self, consignment_id: bytes) -> list[DrawdownRecord]:
         """The certificates a consignment drew on (one drawdown each), in chain order."""
         with self.engine.connect() as conn:
-            return [
-                self._drawdown(r)
-                for r in conn.execute(
-                    select(drawdowns)
-                    .where(drawdowns.c.consignment_id == consignment_id)
-                    .order_by(drawdowns.c.block_number, drawdowns.c.log_index)
-                )
-            ]
+            rows = conn.execute(_DRAWDOWNS_OF_CONSIGNMENT, {"cid": consignment_id})
+            return [self._drawdown(r) for r in rows]
 
     def consignments_for_certificate(self, certificate_id: bytes) -> list[DrawdownRecord]:
         """The consignments linked to a certificate by their drawdowns, in chain order."""
@@ -694,48 +781,41 @@ class IndexQueries:
 
     # ------------------------------------------------------------------ attestations
 
-    def _attestations(self, condition: Any) -> list[AttestationRecord]:
-        revoked = attestation_revocations.alias("revoked")
-        query = (
-            select(
-                attestations,
-                revoked.c.block_time.label("revoked_at"),
-                revoked.c.reason_digest.label("revocation_reason"),
-            )
-            .outerjoin(revoked, revoked.c.uid == attestations.c.uid)
-            .where(condition)
-            .order_by(attestations.c.block_number, attestations.c.log_index)
-        )
+    def _attestations(self, query: Any, key: bytes) -> list[AttestationRecord]:
         with self.engine.connect() as conn:
-            return [
-                AttestationRecord(
-                    uid=bytes(r.uid),
-                    schema_id=bytes(r.schema_id),
-                    subject_type=r.subject_type,
-                    subject_id=bytes(r.subject_id),
-                    attester=bytes(r.attester),
-                    signer=_checksum(bytes(r.signer)),
-                    data_digest=bytes(r.data_digest),
-                    ref_uid=bytes(r.ref_uid),
-                    expires_at=r.expires_at,
-                    attested_at=r.block_time,
-                    revoked_at=r.revoked_at,
-                    revocation_reason=(
-                        None if r.revocation_reason is None else bytes(r.revocation_reason)
-                    ),
-                    tx_hash=_hex(bytes(r.tx_hash)),
-                    block_number=r.block_number,
-                    log_index=r.log_index,
-                )
-                for r in conn.execute(query)
-            ]
+            return self._attestation_rows(conn, query, key)
+
+    @staticmethod
+    def _attestation_rows(conn: Connection, query: Any, key: bytes) -> list[AttestationRecord]:
+        return [
+            AttestationRecord(
+                uid=bytes(r.uid),
+                schema_id=bytes(r.schema_id),
+                subject_type=r.subject_type,
+                subject_id=bytes(r.subject_id),
+                attester=bytes(r.attester),
+                signer=_checksum(bytes(r.signer)),
+                data_digest=bytes(r.data_digest),
+                ref_uid=bytes(r.ref_uid),
+                expires_at=r.expires_at,
+                attested_at=r.block_time,
+                revoked_at=r.revoked_at,
+                revocation_reason=(
+                    None if r.revocation_reason is None else bytes(r.revocation_reason)
+                ),
+                tx_hash=_hex(bytes(r.tx_hash)),
+                block_number=r.block_number,
+                log_index=r.log_index,
+            )
+            for r in conn.execute(query, {"key": key})
+        ]
 
     def attestations_for(self, subject_id: bytes) -> list[AttestationRecord]:
         """Attestations about a subject (consignment, certificate, organisation, attestation)."""
-        return self._attestations(attestations.c.subject_id == subject_id)
+        return self._attestations(_ATTESTATIONS_FOR, subject_id)
 
     def attestation(self, uid: bytes) -> AttestationRecord | None:
-        found = self._attestations(attestations.c.uid == uid)
+        found = self._attestations(_ATTESTATION, uid)
         return found[0] if found else None
 
     # ------------------------------------------------------------------ AEO and MRAs
