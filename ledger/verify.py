@@ -120,6 +120,7 @@ Limits, honestly
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import json
 import logging
@@ -129,8 +130,10 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
-from typing import Any, Final
+from functools import lru_cache
+from typing import Any, Final, TypeVar
 
+from eth_typing import ChecksumAddress
 from eth_utils.address import to_checksum_address
 from eth_utils.crypto import keccak
 from sqlalchemy import (
@@ -145,7 +148,8 @@ from sqlalchemy import (
     select,
 )
 
-from ledger.client import KeyInfo, Ledger
+from ledger.client import ContractClient, KeyInfo, Ledger
+from ledger.contract_errors import decode_revert
 from ledger.demo import (
     CARRIER,
     CUSTOMS,
@@ -157,6 +161,7 @@ from ledger.demo import (
 )
 from ledger.errors import InvalidClaim, LedgerError, VerificationError
 from ledger.index import (
+    DEFAULT_SPAN,
     AttestationRecord,
     CertificateRecord,
     ConsignmentRecord,
@@ -176,7 +181,6 @@ from ledger.index_schema import (
     org_status_changes,
     signing_keys_revoked,
 )
-from ledger.index_schema import consignments as consignments_table
 from ledger.records import CertificateIssue, certificate_id, consignment_id, fixed_ascii
 from ledger.values import (
     BUSINESS_STEP_CODES,
@@ -462,9 +466,10 @@ class VerificationPolicy:
     #: (schema definition, whose customs must attest: "origin" | "destination")
     required_attestations: tuple[tuple[str, str], ...] = ((EXPORT_RELEASE_SCHEMA, "origin"),)
     inspection_schema: str = INSPECTION_SCHEMA
-    #: Re-read the registration and event logs from their transaction receipts, so that the
-    #: index cannot misattribute records (the hash chain covers records, not their signers).
-    check_receipts: bool = True
+    #: Re-read the registration and event logs from the node (``eth_getLogs`` by consignment
+    #: id), so that the index cannot misattribute records (the hash chain covers records, not
+    #: their signers).
+    check_attribution: bool = True
 
 
 def _hex_bytes(value: Any, size: int | None, name: str) -> bytes:
@@ -847,8 +852,201 @@ def ev_attestation(a: AttestationRecord, note: str = "") -> Evidence:
 
 
 # ----------------------------------------------------------------------------------------------
+# Chain reads: one JSON-RPC batch per verification
+# ----------------------------------------------------------------------------------------------
+
+_ClientT = TypeVar("_ClientT", bound=ContractClient)
+_ReadKey = tuple[Any, ...]
+_LOG_SPAN: Final = DEFAULT_SPAN  # largest eth_getLogs block range asked for at once
+
+
+class _ChainReads:
+    """The chain reads of one verification: contract calls, log queries and a block header,
+    sent as raw JSON-RPC (no web3 middleware round trips, no result formatters), those known
+    in advance in one batch request (:meth:`want_call`, :meth:`want_logs`, then
+    :meth:`flush`). Each answer is kept for the rest of the verification only, so every
+    verification reads the chain afresh; a read that was not asked for in advance is sent on
+    its own when it is needed. A revert is raised as the contract's error (as
+    :meth:`ledger.client.ContractClient.call` does), where the answer is used."""
+
+    def __init__(self, ledger: Ledger) -> None:
+        self._provider: Any = ledger.w3.provider
+        self._answers: dict[_ReadKey, Any] = {}
+        self._pending: dict[_ReadKey, tuple[str, list[Any]]] = {}
+
+    # -- what to read ---------------------------------------------------------------------
+
+    @staticmethod
+    def _call_request(
+        client: ContractClient, function: str, args: tuple[Any, ...], block: int | str
+    ) -> tuple[_ReadKey, tuple[str, list[Any]]]:
+        request: dict[str, Any] = {
+            "to": client.address,
+            "data": "0x" + client.abi.fn(function).encode(*args).hex(),
+        }
+        if client.tx is not None:  # as ContractClient.call: from the relayer when it has one
+            request["from"] = client.tx.address
+        tag = hex(block) if isinstance(block, int) else block
+        return ("call", client.address, function, args, tag), ("eth_call", [request, tag])
+
+    @staticmethod
+    def _logs_request(
+        address: str, topics: Sequence[Any], start: int, end: int
+    ) -> tuple[_ReadKey, tuple[str, list[Any]]]:
+        frozen = tuple(t if isinstance(t, str) else tuple(t) for t in topics)
+        query = {
+            "fromBlock": hex(start),
+            "toBlock": hex(end),
+            "address": address,
+            "topics": [t if isinstance(t, str) else list(t) for t in topics],
+        }
+        return ("logs", address.lower(), frozen, start, end), ("eth_getLogs", [query])
+
+    def want_call(
+        self, client: ContractClient, function: str, *args: Any, block: int | str = "latest"
+    ) -> None:
+        key, request = self._call_request(client, function, args, block)
+        if key not in self._answers:
+            self._pending[key] = request
+
+    def want_logs(self, address: str, topics: Sequence[Any], start: int, end: int) -> None:
+        key, request = self._logs_request(address, topics, start, end)
+        if key not in self._answers:
+            self._pending[key] = request
+
+    def want_block(self, number: int) -> None:
+        key = ("block", number)
+        if key not in self._answers:
+            self._pending[key] = ("eth_getBlockByNumber", [hex(number), False])
+
+    def flush(self) -> None:
+        """Send what is wanted and not answered yet, in one batch request."""
+        pending, self._pending = self._pending, {}
+        if not pending:
+            return
+        keys = list(pending)
+        requests = [pending[k] for k in keys]
+        batch = getattr(self._provider, "make_batch_request", None)
+        if batch is None or len(requests) == 1:
+            responses = [self._provider.make_request(m, p) for m, p in requests]
+        else:
+            responses = batch(requests)
+            if not isinstance(responses, list) or len(responses) != len(requests):
+                raise VerificationError(f"the node refused a batch request: {responses}")
+        for key, (method, _), response in zip(keys, requests, responses, strict=True):
+            self._answers[key] = self._answer(method, response)
+
+    @staticmethod
+    def _answer(method: str, response: Mapping[str, Any]) -> Any:
+        """The result, or the error to raise where it is used."""
+        error = response.get("error")
+        if error is None:
+            return response.get("result")
+        if method == "eth_call" and isinstance(error, Mapping):
+            data = error.get("data")
+            if isinstance(data, Mapping):
+                data = data.get("data")
+            reverted = "revert" in str(error.get("message", "")).lower()
+            if reverted or (isinstance(data, str) and data.startswith("0x")):
+                return decode_revert(data if isinstance(data, str) else None)
+        return VerificationError(f"{method} failed on the node: {error}")
+
+    def _get(self, key: _ReadKey, request: tuple[str, list[Any]]) -> Any:
+        if key not in self._answers:
+            self._pending[key] = request
+            self.flush()
+        answer = self._answers[key]
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
+
+    # -- answers --------------------------------------------------------------------------
+
+    def call(
+        self, client: ContractClient, function: str, *args: Any, block: int | str = "latest"
+    ) -> Any:
+        """As :meth:`ContractClient.call`: the decoded output of ``function(*args)``."""
+        key, request = self._call_request(client, function, args, block)
+        raw = self._get(key, request)
+        return client.abi.fn(function).decode_output(bytes.fromhex(str(raw)[2:]))
+
+    def logs(
+        self, address: str, topics: Sequence[Any], start: int, end: int
+    ) -> list[dict[str, Any]]:
+        """``eth_getLogs`` as the node answers it (hex strings)."""
+        key, request = self._logs_request(address, topics, start, end)
+        answer: list[dict[str, Any]] = self._get(key, request) or []
+        return answer
+
+    def block_time(self, number: int) -> int:
+        header = self._get(("block", number), ("eth_getBlockByNumber", [hex(number), False]))
+        if header is None:
+            raise VerificationError(f"the node has no block {number}")
+        return int(header["timestamp"], 16)
+
+    def served(self, client: _ClientT) -> _ClientT:
+        """A copy of ``client`` whose reads are answered here: its typed methods
+        (``key_info``, ``head``, ...) stay the client's own, their calls come from the batch."""
+        clone = copy.copy(client)
+
+        def call(function: str, *args: Any, block: int | str = "latest") -> Any:
+            return self.call(client, function, *args, block=block)
+
+        clone.call = call  # type: ignore[method-assign]
+        return clone
+
+
+# ----------------------------------------------------------------------------------------------
 # The verifier
 # ----------------------------------------------------------------------------------------------
+
+
+@lru_cache(maxsize=4096)
+def _checksummed(address: str) -> ChecksumAddress:
+    return to_checksum_address(address)
+
+
+def _topic_address(address: str) -> str:
+    """An address as an indexed topic (left-padded to 32 bytes), lower-case 0x-hex."""
+    return "0x" + address.lower().removeprefix("0x").rjust(64, "0")
+
+
+def _log_ranges(blocks: Iterable[int], span: int = _LOG_SPAN) -> list[tuple[int, int]]:
+    """The fewest block ranges of at most ``span`` blocks that cover ``blocks`` (only the
+    ranges that hold one of them: a record placed far away costs one more range, not a scan of
+    everything in between)."""
+    out: list[tuple[int, int]] = []
+    for block in sorted({b for b in blocks if b >= 0}):
+        if out and block - out[-1][0] < span:
+            out[-1] = (out[-1][0], block)
+        else:
+            out.append((block, block))
+    return out
+
+
+@dataclass(frozen=True, slots=True)
+class _Attributed:
+    """A record of the consignment as the index places and attributes it."""
+
+    what: str
+    tx_hash: str
+    block_number: int
+    log_index: int
+    org: bytes
+    signer: str
+    topics: tuple[str, str, str, str]  # 0x-hex, lower case: event, consignment, org, signer
+    evidence: Evidence
+
+    def matches(self, entry: Mapping[str, Any], address: str) -> bool:
+        """Whether the node's log ``entry`` is this record, as the index has it."""
+        return (
+            not entry.get("removed", False)
+            and str(entry.get("address", "")).lower() == address.lower()
+            and int(entry["blockNumber"], 16) == self.block_number
+            and int(entry["logIndex"], 16) == self.log_index
+            and str(entry.get("transactionHash", "")).lower() == self.tx_hash.lower()
+            and tuple(str(t).lower() for t in entry.get("topics", ())) == self.topics
+        )
 
 
 @dataclass
@@ -861,6 +1059,8 @@ class _Run:
     consignment: ConsignmentRecord | None = None
     timeline: list[TimelineEvent] = field(default_factory=list)
     attestations: list[AttestationRecord] = field(default_factory=list)
+    drawdowns: list[DrawdownRecord] = field(default_factory=list)
+    found_certificate: CertificateRecord | None = None  # what the claim's certificate resolves to
     certificate: CertificateRecord | None = None
     recognised_aeos: list[bytes] = field(default_factory=list)
 
@@ -900,6 +1100,26 @@ class Verifier:
         self._orgs: dict[bytes, OrganisationRecord] = {}
         self._keys: dict[str, KeyInfo] = {}
         self._org_status: dict[bytes, list[tuple[int, int, int, str, int]]] = {}
+        # The index cursor (block number, block hash) at which _orgs and _org_status were read.
+        # They are index rows, and the index writes rows only in the transaction that moves
+        # its cursor to a new block (and removes them only by moving it back, on a reorg):
+        # rows read at one cursor are the rows at that cursor, until it moves.
+        self._directory_at: tuple[int, bytes | None] | None = None
+        consignments_abi = ledger.consignments.abi
+        self._attribution_topic0 = {
+            "registration": _h(consignments_abi.event("ConsignmentRegistered").topic0),
+            "event": _h(consignments_abi.event("ConsignmentEventRecorded").topic0),
+        }
+        self._begin_reads()
+
+    def _begin_reads(self) -> None:
+        """Fresh chain reads (one verification's), and the typed clients answered from them."""
+        self._chain = chain = _ChainReads(self.ledger)
+        self._membership = chain.served(self.ledger.membership)
+        self._consignments = chain.served(self.ledger.consignments)
+        self._certificates = chain.served(self.ledger.certificates)
+        self._attestations = chain.served(self.ledger.attestations)
+        self._aeo = chain.served(self.ledger.aeo)
 
     # ------------------------------------------------------------------ entry point
 
@@ -915,19 +1135,26 @@ class Verifier:
         started = time.perf_counter()
         if sync:
             self.index.sync()
-        block, _ = self.index.cursor()
-        at = claim.at
-        if at is None:
-            at = int(self.ledger.w3.eth.get_block(block)["timestamp"])
-        self._orgs = {o.org_id: o for o in self.index.organisations()}
+        cursor = self.index.cursor()
+        block = cursor[0]
+        self._begin_reads()
+        if self._directory_at != cursor:
+            self._orgs = {o.org_id: o for o in self.index.organisations()}
+            self._load_org_status()
+            self._directory_at = cursor
         self._keys = {}
-        self._load_org_status()
-        run = _Run(claim=claim, at=at, block=block)
+        run = _Run(claim=claim, at=0 if claim.at is None else claim.at, block=block)
 
         self._locate_consignment(run)
+        run.found_certificate = self._find_certificate(run)
+        self._read_chain(run)
+        at = claim.at
+        if at is None:
+            at = run.at = self._chain.block_time(block)
         if run.consignment is not None:
+            run.attestations = self._confirmed_attestations(run, run.attestations)
             self._check_head(run)
-            if self.policy.check_receipts:
+            if self.policy.check_attribution:
                 self._check_attribution(run)
             self._check_container(run)
         self._check_certificate(run)
@@ -1006,9 +1233,9 @@ class Verifier:
         return status, change
 
     def _key(self, signer: str) -> KeyInfo:
-        key = to_checksum_address(signer)
+        key = _checksummed(signer)
         if key not in self._keys:
-            self._keys[key] = self.ledger.membership.key_info(key)
+            self._keys[key] = self._membership.key_info(key)
         return self._keys[key]
 
     def _revoked_before(self, key: str, evidence: Evidence) -> bool:
@@ -1053,10 +1280,10 @@ class Verifier:
                 return
         if cid is None:
             return
-        record = self.index.consignment(cid)
-        if record is None:
+        view = self.index.consignment_view(cid)
+        if view is None:
             # the index might be behind or hide it: ask the chain before concluding
-            on_chain = self.ledger.consignments.exists(cid)
+            on_chain = self._consignments.exists(cid)
             what = c.consignment_ref or _h(cid)
             run.add(
                 make_finding(
@@ -1068,9 +1295,43 @@ class Verifier:
                 )
             )
             return
-        run.consignment = record
-        run.timeline = self.index.consignment_timeline(cid)
-        run.attestations = self._confirmed_attestations(run, self.index.attestations_for(cid))
+        run.consignment = view.consignment
+        run.timeline = view.timeline
+        run.attestations = view.attestations  # confirmed against the contract in verify()
+        run.drawdowns = view.drawdowns
+
+    def _read_chain(self, run: _Run) -> None:
+        """Ask the node, in one batch, for what the checks will read from the chain: the
+        head at the indexed block, the consignment's logs, its attestations' and every
+        signer's state on chain, the certificate's state, the block time."""
+        chain = self._chain
+        if run.claim.at is None:
+            chain.want_block(run.block)
+        signers: list[str] = []
+        cons = run.consignment
+        if cons is not None:
+            cid = cons.consignment_id
+            chain.want_call(self.ledger.consignments, "head", cid, block=run.block)
+            if self.policy.check_attribution:
+                address = self.ledger.consignments.address
+                topics = self._attribution_filter(cons)
+                for start, end in _log_ranges(i.block_number for i in self._attributed(run)):
+                    chain.want_logs(address, topics, start, end)
+            for a in run.attestations:
+                chain.want_call(self.ledger.attestations, "attestation", a.uid)
+            signers += [cons.signer, *(e.signer for e in run.timeline)]
+            signers += [d.signer for d in run.drawdowns] + [a.signer for a in run.attestations]
+        cert = run.found_certificate
+        if cert is not None:
+            chain.want_call(self.ledger.certificates, "certificate", cert.certificate_id)
+            if cons is not None:
+                chain.want_call(
+                    self.ledger.certificates, "drawnFor", cert.certificate_id, cons.consignment_id
+                )
+            signers.append(cert.signer)
+        for signer in dict.fromkeys(signers):
+            chain.want_call(self.ledger.membership, "keyInfo", _checksummed(signer))
+        chain.flush()
 
     def _confirmed_attestations(
         self, run: _Run, found: list[AttestationRecord]
@@ -1079,7 +1340,7 @@ class Verifier:
         differs on chain is dropped, a revocation the index lacks is applied (both reported)."""
         out: list[AttestationRecord] = []
         for a in found:
-            state = self.ledger.attestations.attestation(a.uid)
+            state = self._attestations.attestation(a.uid)
             if state.attester != a.attester:
                 run.add(
                     make_finding(
@@ -1142,9 +1403,7 @@ class Verifier:
                 epcis_event_hash=e.epcis_event_hash,
             )
             head = next_head(head, digest)
-        chain_head, chain_count = self.ledger.consignments.head(
-            cons.consignment_id, block=run.block
-        )
+        chain_head, chain_count = self._consignments.head(cons.consignment_id, block=run.block)
         if head != chain_head or len(run.timeline) != chain_count or problems:
             detail = "; ".join(problems) or (
                 f"the {len(run.timeline)} events shown fold to head {_h(head)}, the contract "
@@ -1161,59 +1420,74 @@ class Verifier:
             )
         run.check("hash chain equals on-chain head", before)
 
-    def _check_attribution(self, run: _Run) -> None:
-        """Each event's organisation and signer as the chain's log has them (receipts)."""
+    def _attributed(self, run: _Run) -> list[_Attributed]:
+        """The registration and every event, as the index attributes them."""
         assert run.consignment is not None
-        before = len(run.findings)
         cons = run.consignment
-        address = self.ledger.consignments.address.lower()
-        receipts: dict[str, Any] = {}
-        items: list[tuple[str, str, int, int, bytes, str, Evidence]] = [
-            (
+        cid = _h(cons.consignment_id)
+        topic0 = self._attribution_topic0
+        items = [
+            _Attributed(
                 "the registration",
                 cons.tx_hash,
                 cons.block_number,
                 cons.log_index,
                 cons.registrant,
                 cons.signer,
+                (topic0["registration"], cid, _h(cons.registrant), _topic_address(cons.signer)),
                 ev_registration(cons),
             )
         ]
         items += [
-            (
+            _Attributed(
                 f"event #{e.seq}",
                 e.tx_hash,
                 e.block_number,
                 e.log_index,
                 e.org_id,
                 e.signer,
+                (topic0["event"], cid, _h(e.org_id), _topic_address(e.signer)),
                 ev_event(e),
             )
             for e in run.timeline
         ]
-        for what, tx, block, log_index, org, signer, evidence in items:
-            if tx not in receipts:
-                receipts[tx] = self.ledger.w3.eth.get_transaction_receipt(tx)  # type: ignore[arg-type]
-            entry = next(
-                (lg for lg in receipts[tx]["logs"] if int(lg["logIndex"]) == log_index), None
-            )
-            expected = [cons.consignment_id, org, bytes.fromhex(signer[2:]).rjust(32, b"\0")]
-            if (
-                entry is None
-                or str(entry["address"]).lower() != address
-                or int(entry["blockNumber"]) != block
-                or [bytes(t) for t in entry["topics"][1:4]] != expected
-            ):
+        return items
+
+    def _attribution_filter(self, cons: ConsignmentRecord) -> list[Any]:
+        """``eth_getLogs`` topics: a registration or an event, of this consignment id."""
+        topic0 = self._attribution_topic0
+        return [[topic0["registration"], topic0["event"]], _h(cons.consignment_id)]
+
+    def _check_attribution(self, run: _Run) -> None:
+        """Each record's organisation and signer as the chain's own log has them.
+
+        The node is asked for the consignment's logs (``eth_getLogs`` on the Consignments
+        address, topics [registration or event, consignment id], over the blocks the index
+        names); each record shown must be a log there at the same block and log index, in the
+        same transaction, with the same topics (event, consignment, organisation, signer)."""
+        assert run.consignment is not None
+        before = len(run.findings)
+        address = self.ledger.consignments.address
+        items = self._attributed(run)
+        topics = self._attribution_filter(run.consignment)
+        on_chain: dict[tuple[int, int], Mapping[str, Any]] = {}
+        for start, end in _log_ranges(i.block_number for i in items):
+            for log_entry in self._chain.logs(address, topics, start, end):
+                position = (int(log_entry["blockNumber"], 16), int(log_entry["logIndex"], 16))
+                on_chain[position] = log_entry
+        for item in items:
+            entry = on_chain.get((item.block_number, item.log_index))
+            if entry is None or not item.matches(entry, address):
                 run.add(
                     make_finding(
                         "INDEX_MISMATCH",
-                        f"The index attributes {what} to {self._org_name(org)} (key {signer}), "
-                        "but the transaction's log on chain does not say so: the index is not "
-                        "reliable for who recorded this consignment's history.",
-                        [evidence],
+                        f"The index attributes {item.what} to {self._org_name(item.org)} (key "
+                        f"{item.signer}), but the transaction's log on chain does not say so: "
+                        "the index is not reliable for who recorded this consignment's history.",
+                        [item.evidence],
                     )
                 )
-        run.check("record attribution (receipts)", before)
+        run.check("record attribution (chain logs)", before)
 
     def _check_container(self, run: _Run) -> None:
         before = len(run.findings)
@@ -1269,10 +1543,8 @@ class Verifier:
                     )
                 ).first()
             return None if row is None else self.index.certificate(bytes(row[0]))
-        if run.consignment is not None:
-            draws = self.index.drawdowns_for_consignment(run.consignment.consignment_id)
-            if len(draws) == 1:
-                return self.index.certificate(draws[0].certificate_id)
+        if run.consignment is not None and len(run.drawdowns) == 1:
+            return self.index.certificate(run.drawdowns[0].certificate_id)
         return None
 
     def _cert_evidence(self, cert: CertificateRecord) -> Evidence:
@@ -1295,7 +1567,7 @@ class Verifier:
     def _check_certificate(self, run: _Run) -> None:
         cc = run.claim.certificate
         wants = cc is not None or run.claim.hs_codes or run.claim.quantity is not None
-        cert = self._find_certificate(run)
+        cert = run.found_certificate
         if cert is None:
             if cc is not None:
                 what = cc.number or "the presented document"
@@ -1316,7 +1588,7 @@ class Verifier:
         evidence = self._cert_evidence(cert)
         before = len(run.findings)
         # the index against the contract: record hash, status, drawn quantity
-        state = self.ledger.certificates.certificate(cert.certificate_id)
+        state = self._certificates.certificate(cert.certificate_id)
         issue = CertificateIssue(
             certificate_number=cert.certificate_number,
             exporter=cert.exporter,
@@ -1560,7 +1832,7 @@ class Verifier:
         cid = run.consignment.consignment_id
         mine = [d for d in cert.drawdowns if d.consignment_id == cid]
         drawn_here = sum(d.quantity for d in mine)
-        on_chain = self.ledger.certificates.drawn_for(cert.certificate_id, cid)
+        on_chain = self._certificates.drawn_for(cert.certificate_id, cid)
         if on_chain != drawn_here:
             run.add(
                 make_finding(
@@ -1863,7 +2135,7 @@ class Verifier:
                     ev_event(e),
                 )
             )
-        for d in self.index.drawdowns_for_consignment(cons.consignment_id):
+        for d in run.drawdowns:
             records.append(
                 (
                     "drawdown",
@@ -2113,8 +2385,11 @@ class Verifier:
         if admin_org is None or admin_org.kind != CUSTOMS:
             raise InvalidClaim("the verifying administration is not a customs administration")
         before = len(run.findings)
+        for op in operators:  # one batch request for all of them
+            self._chain.want_call(self.ledger.aeo, "recognition", op, admin, run.at)
+        self._chain.flush()
         for op in operators:
-            recognition = self.ledger.aeo.recognition(op, admin, run.at)
+            recognition = self._aeo.recognition(op, admin, run.at)
             if recognition.recognised:
                 run.recognised_aeos.append(op)
                 continue
@@ -2240,31 +2515,7 @@ class Verifier:
         if run.consignment is None or run.consignment.consignor == ZERO32:
             return 0, False
         cons = run.consignment
-        with self.index.engine.connect() as conn:
-            earlier = conn.execute(
-                select(consignments_table.c.consignment_id).where(
-                    consignments_table.c.consignor == cons.consignor,
-                    consignments_table.c.block_number < cons.block_number,
-                )
-            ).all()
-            revoked = conn.execute(
-                select(certificate_revocations.c.certificate_id)
-                .join(
-                    certificates,
-                    certificates.c.certificate_id == certificate_revocations.c.certificate_id,
-                )
-                .where(certificates.c.exporter == cons.consignor)
-                .limit(1)
-            ).first()
-            sanctioned = conn.execute(
-                select(aeo_status_changes.c.action)
-                .where(
-                    aeo_status_changes.c.operator_id == cons.consignor,
-                    aeo_status_changes.c.action.in_([2, 4]),
-                )
-                .limit(1)
-            ).first()
-        return len(earlier), revoked is None and sanctioned is None
+        return self.index.consignor_history(cons.consignor, before_block=cons.block_number)
 
 
 def verify_claim(
