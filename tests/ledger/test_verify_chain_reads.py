@@ -1,0 +1,309 @@
+"""How the verifier reads the chain: the consignment's own logs decide attribution, the reads
+of a verification go to the node in one batch, and what is kept between verifications is
+re-read when the index moves.
+
+The node is the session's anvil; where a test needs a node that answers differently, a
+provider in front of it edits the answers to ``eth_getLogs`` (the chain itself is untouched).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import select, update
+from web3 import Web3
+from web3.providers import HTTPProvider
+
+from ledger.client import Ledger
+from ledger.contract_errors import ContractError
+from ledger.demo import CARRIER
+from ledger.errors import VerificationError
+from ledger.index import Index
+from ledger.index_schema import consignment_events, consignments
+from ledger.verify import Verdict, VerdictStatus, VerificationPolicy, Verifier, render_report
+from ledger.verify import _ChainReads as ChainReads
+from ledger.verify import _log_ranges as log_ranges
+from tests.ledger.scenarios import Builder, Shipment
+
+LogEdit = Callable[[list[dict[str, Any]]], list[dict[str, Any]]]
+
+
+class EditingProvider(HTTPProvider):
+    """The node as it is, except that ``edit`` rewrites every ``eth_getLogs`` answer; counts
+    the HTTP round trips (single requests and batches)."""
+
+    def __init__(self, url: str, edit: LogEdit | None = None) -> None:
+        super().__init__(url, request_kwargs={"timeout": 30})
+        self.edit = edit
+        self.single: list[str] = []
+        self.batches: list[list[str]] = []
+
+    def _edited(self, method: str, response: Any) -> Any:
+        if method == "eth_getLogs" and self.edit is not None and "result" in response:
+            response = dict(response, result=self.edit(list(response["result"])))
+        return response
+
+    def make_request(self, method: Any, params: Any) -> Any:
+        self.single.append(str(method))
+        return self._edited(str(method), super().make_request(method, params))
+
+    def make_batch_request(self, batch_requests: Any) -> Any:
+        self.batches.append([str(m) for m, _ in batch_requests])
+        responses = super().make_batch_request(batch_requests)
+        assert isinstance(responses, list)
+        return [
+            self._edited(str(m), r) for (m, _), r in zip(batch_requests, responses, strict=True)
+        ]
+
+
+def node_url(ledger: Ledger) -> str:
+    provider = ledger.w3.provider
+    assert isinstance(provider, HTTPProvider)
+    return str(provider.endpoint_uri)
+
+
+def through(ledger: Ledger, provider: EditingProvider) -> Ledger:
+    """The same deployment, read through ``provider``."""
+    return Ledger(Web3(provider), ledger.deployment)
+
+
+@pytest.fixture
+def index(ledger: Ledger, tmp_path: Path) -> Iterator[Index]:
+    idx = Index(f"sqlite:///{tmp_path / 'index.db'}", ledger)
+    try:
+        yield idx
+    finally:
+        idx.engine.dispose()
+
+
+@pytest.fixture
+def build(ledger: Ledger, world: Any) -> Builder:
+    return Builder(ledger, world)
+
+
+def codes(verdict: Verdict) -> list[str]:
+    return sorted(set(verdict.codes))
+
+
+def event_log_position(index: Index, shipment: Shipment, seq: int) -> tuple[int, int]:
+    with index.engine.connect() as conn:
+        row = conn.execute(
+            select(consignment_events.c.block_number, consignment_events.c.log_index).where(
+                consignment_events.c.consignment_id == shipment.cid,
+                consignment_events.c.seq == seq,
+            )
+        ).one()
+    return int(row[0]), int(row[1])
+
+
+def at_position(entry: dict[str, Any], position: tuple[int, int]) -> bool:
+    return (int(entry["blockNumber"], 16), int(entry["logIndex"], 16)) == position
+
+
+# ------------------------------------------------------------------------------------------
+# Attribution against the chain's logs
+# ------------------------------------------------------------------------------------------
+
+
+def test_genuine_consignment_is_attributed_by_its_logs(
+    ledger: Ledger, index: Index, build: Builder
+) -> None:
+    shipment = build.shipment()
+    verdict = Verifier(ledger, index).verify(build.claim(shipment))
+    assert verdict.status is VerdictStatus.VERIFIED, render_report(verdict)
+    assert ("record attribution (chain logs)", "passed") in [
+        (c.name, c.outcome) for c in verdict.checks
+    ]
+
+
+def test_a_log_missing_from_the_nodes_answer_fails_the_claim(
+    ledger: Ledger, index: Index, build: Builder
+) -> None:
+    shipment = build.shipment()
+    index.sync()
+    hidden = event_log_position(index, shipment, 3)
+    provider = EditingProvider(
+        node_url(ledger), lambda logs: [e for e in logs if not at_position(e, hidden)]
+    )
+    verdict = Verifier(through(ledger, provider), index).verify(build.claim(shipment))
+    assert verdict.status is VerdictStatus.FAILED, render_report(verdict)
+    assert codes(verdict) == ["INDEX_MISMATCH"]
+    (finding,) = verdict.findings
+    assert "event #3" in finding.explanation
+    assert [(e.block_number, e.log_index) for e in finding.evidence] == [hidden]
+    assert ("record attribution (chain logs)", "failed") in [
+        (c.name, c.outcome) for c in verdict.checks
+    ]
+
+
+def test_a_log_whose_signer_topic_differs_from_the_index_row(
+    ledger: Ledger, index: Index, build: Builder
+) -> None:
+    shipment = build.shipment()
+    index.sync()
+    registration = index.consignment(shipment.cid)
+    assert registration is not None
+    position = (registration.block_number, registration.log_index)
+    other = "0x" + build.parties["exporter"].address[2:].lower().rjust(64, "0")
+
+    def forge_signer(logs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        return [
+            dict(e, topics=[*e["topics"][:3], other]) if at_position(e, position) else e
+            for e in logs
+        ]
+
+    provider = EditingProvider(node_url(ledger), forge_signer)
+    verdict = Verifier(through(ledger, provider), index).verify(build.claim(shipment))
+    assert codes(verdict) == ["INDEX_MISMATCH"], render_report(verdict)
+    (finding,) = verdict.findings
+    assert "the registration" in finding.explanation
+    assert finding.evidence[0].kind == "registration"
+
+
+def test_index_placing_an_event_in_another_transaction(
+    ledger: Ledger, index: Index, build: Builder
+) -> None:
+    shipment = build.shipment()
+    index.sync()
+    with index.engine.begin() as conn:
+        registration_tx = conn.execute(
+            select(consignments.c.tx_hash).where(consignments.c.consignment_id == shipment.cid)
+        ).scalar_one()
+        conn.execute(
+            update(consignment_events)
+            .where(
+                consignment_events.c.consignment_id == shipment.cid,
+                consignment_events.c.seq == 1,
+            )
+            .values(tx_hash=registration_tx)
+        )
+    verdict = Verifier(ledger, index).verify(build.claim(shipment))
+    assert codes(verdict) == ["INDEX_MISMATCH"], render_report(verdict)
+    assert "event #1" in verdict.findings[0].explanation
+
+
+def test_without_the_check_the_misattribution_is_not_seen(
+    ledger: Ledger, index: Index, build: Builder
+) -> None:
+    """The check is what catches it (the policy switch is honoured, and off is visible)."""
+    shipment = build.shipment()
+    index.sync()
+    hidden = event_log_position(index, shipment, 2)
+    provider = EditingProvider(
+        node_url(ledger), lambda logs: [e for e in logs if not at_position(e, hidden)]
+    )
+    policy = VerificationPolicy(check_attribution=False)
+    verdict = Verifier(through(ledger, provider), index, policy=policy).verify(
+        build.claim(shipment)
+    )
+    assert verdict.status is VerdictStatus.VERIFIED, render_report(verdict)
+    assert "record attribution (chain logs)" not in [c.name for c in verdict.checks]
+    assert not any("eth_getLogs" in batch for batch in provider.batches)
+
+
+# ------------------------------------------------------------------------------------------
+# One batch per verification
+# ------------------------------------------------------------------------------------------
+
+
+def test_a_verification_reads_the_chain_in_one_batch(
+    ledger: Ledger, index: Index, build: Builder
+) -> None:
+    shipment = build.shipment()
+    index.sync()
+    provider = EditingProvider(node_url(ledger))
+    verifier = Verifier(through(ledger, provider), index)
+    verdict = verifier.verify(build.claim(shipment, aeo_operators=()), sync=False)
+    assert verdict.status is VerdictStatus.VERIFIED, render_report(verdict)
+    assert provider.single == []
+    (batch,) = provider.batches
+    assert batch.count("eth_getLogs") == 1  # the consignment's blocks are close together
+    assert batch.count("eth_getBlockByNumber") == 1  # the verification date: the block's time
+    assert "eth_call" in batch  # head, attestation, drawn quantity, certificate, keys
+    # an AEO claim needs the verification date first: one more round trip for recognition
+    provider.batches.clear()
+    verdict = verifier.verify(build.claim(shipment), sync=False)
+    assert verdict.status is VerdictStatus.VERIFIED, render_report(verdict)
+    assert len(provider.batches) + len(provider.single) == 2
+    assert provider.single == ["eth_call"]
+
+
+def test_log_ranges_cover_only_the_blocks_that_hold_records() -> None:
+    assert log_ranges([]) == []
+    assert log_ranges([7, 3, 3, 5]) == [(3, 7)]
+    assert log_ranges([10, 5_000_000, 12], span=100) == [(10, 12), (5_000_000, 5_000_000)]
+    assert log_ranges([0, 99, 100], span=100) == [(0, 99), (100, 100)]
+    assert log_ranges([-1, 4]) == [(4, 4)]  # no block before the first
+
+
+class _Answers:
+    """A provider that answers a batch with fixed responses."""
+
+    def __init__(self, responses: list[dict[str, Any]]) -> None:
+        self.responses = responses
+
+    def make_batch_request(self, requests: Any) -> list[dict[str, Any]]:
+        assert len(requests) == len(self.responses)
+        return self.responses
+
+    def make_request(self, method: Any, params: Any) -> dict[str, Any]:
+        return self.responses[0]
+
+
+def test_an_error_in_a_batch_is_raised_where_the_answer_is_used(ledger: Ledger) -> None:
+    reads = ChainReads(ledger)
+    reads._provider = _Answers(
+        [
+            {"id": 1, "result": "0x" + "00" * 32 + "00" * 31 + "05"},
+            {"id": 2, "error": {"code": 3, "message": "execution reverted", "data": "0x"}},
+            {"id": 3, "error": {"code": -32000, "message": "header not found"}},
+        ]
+    )
+    cid = bytes(32)
+    reads.want_call(ledger.consignments, "head", cid, block=1)
+    reads.want_call(ledger.consignments, "head", cid, block=2)
+    reads.want_block(3)
+    reads.flush()  # nothing is raised for answers nobody used yet
+    assert reads.call(ledger.consignments, "head", cid, block=1)["eventCount"] == 5
+    with pytest.raises(ContractError):
+        reads.call(ledger.consignments, "head", cid, block=2)
+    with pytest.raises(VerificationError, match="header not found"):
+        reads.block_time(3)
+
+
+# ------------------------------------------------------------------------------------------
+# What is kept between verifications
+# ------------------------------------------------------------------------------------------
+
+
+def test_the_organisation_directory_is_re_read_when_the_index_moves(
+    ledger: Ledger, index: Index, build: Builder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    rogue = build.admit("rogue", "Fly-by-Night Shipping", CARRIER, "SG")
+    shipment = build.shipment(keys={"carrier": rogue.private_key})
+    index.sync()
+    verifier = Verifier(ledger, index)
+    reads: list[int] = []
+    directory = index.organisations
+
+    def counted() -> Any:
+        reads.append(1)
+        return directory()
+
+    monkeypatch.setattr(index, "organisations", counted)
+    claim = build.claim(shipment)
+    assert verifier.verify(claim, sync=False).status is VerdictStatus.VERIFIED
+    assert verifier.verify(claim, sync=False).status is VerdictStatus.VERIFIED
+    assert len(reads) == 1  # same cursor, same rows: read once
+    build.suspend(rogue)
+    # the index has not seen the suspension yet (same cursor): nothing is re-read
+    assert verifier.verify(claim, sync=False).status is VerdictStatus.VERIFIED
+    assert len(reads) == 1
+    index.sync()  # the cursor moves: the suspension is in the directory now
+    verdict = verifier.verify(claim, sync=False)
+    assert len(reads) == 2
+    assert verdict.status is VerdictStatus.SUSPICIOUS, render_report(verdict)
+    assert codes(verdict) == ["SIGNER_MEMBER_SUSPENDED"]
