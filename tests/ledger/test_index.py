@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from eth_account import Account
 from eth_utils.crypto import keccak
-from sqlalchemy import create_engine, func, select, update
+from sqlalchemy import create_engine, func, inspect, select, update
 
 from ledger.abi import contract_abi
 from ledger.client import Ledger
@@ -808,3 +808,61 @@ def test_a_failed_range_leaves_nothing_behind(
     assert len(index.consignment_timeline(world.consignment_id)) == 5
     assert index.counts()["index_consignments"] == 1
     assert index.verify_heads().ok
+
+
+def test_consignment_view_is_the_separate_queries_on_one_connection(
+    index: Index, ledger: Ledger, world: DemoWorld
+) -> None:
+    index.sync()
+    cid = world.consignment_id
+    view = index.consignment_view(cid)
+    assert view is not None
+    assert view.consignment == index.consignment(cid)
+    assert view.timeline == index.consignment_timeline(cid)
+    assert view.attestations == index.attestations_for(cid)
+    assert view.drawdowns == index.drawdowns_for_consignment(cid)
+    assert len(view.timeline) == view.consignment.event_count == 5
+    assert view.attestations  # the demo has both: the comparisons above bite
+    assert view.drawdowns
+    assert index.consignment_view(consignment_id("NO-SUCH-UCR")) is None
+    fresh = register(ledger, world, "AU-UCR-VIEW-NO-EVENTS")
+    index.sync()
+    empty = index.consignment_view(fresh)
+    assert empty is not None
+    assert empty.consignment == index.consignment(fresh)
+    assert (empty.timeline, empty.consignment.event_count) == ([], 0)
+
+
+def test_consignor_history_counts_earlier_registrations(
+    index: Index, ledger: Ledger, world: DemoWorld
+) -> None:
+    exporter = world.parties["exporter"].org_id
+    index.sync()
+    before = index.consignor_history(exporter, before_block=ledger.w3.eth.block_number + 1)
+    first = register(ledger, world, "AU-UCR-HISTORY-1")
+    register(ledger, world, "AU-UCR-HISTORY-2")
+    index.sync()
+    record = index.consignment(first)
+    assert record is not None
+    assert index.consignor_history(exporter, before_block=record.block_number) == before
+    latest = ledger.w3.eth.block_number + 1
+    assert index.consignor_history(exporter, before_block=latest) == (before[0] + 2, before[1])
+    assert index.consignor_history(bytes(32), before_block=latest) == (0, True)
+
+
+def test_an_index_added_to_the_schema_is_created_on_an_existing_file(
+    ledger: Ledger, tmp_path: Path
+) -> None:
+    make_index(tmp_path, ledger).engine.dispose()
+    engine = create_engine(f"sqlite:///{tmp_path / 'index.db'}")
+    with engine.begin() as conn:
+        conn.exec_driver_sql("DROP INDEX ix_index_consignments_consignor")
+    assert "ix_index_consignments_consignor" not in {
+        i["name"] for i in inspect(engine).get_indexes("index_consignments")
+    }
+    reopened = make_index(tmp_path, ledger)
+    assert "ix_index_consignments_consignor" in {
+        i["name"] for i in inspect(engine).get_indexes("index_consignments")
+    }
+    reopened.engine.dispose()
+    engine.dispose()
