@@ -126,11 +126,11 @@ import json
 import logging
 import time
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
-from functools import lru_cache
+from functools import lru_cache, partial
 from typing import Any, Final, TypeVar
 
 from eth_typing import ChecksumAddress
@@ -877,17 +877,22 @@ class _ChainReads:
     # -- what to read ---------------------------------------------------------------------
 
     @staticmethod
+    def _call_key(
+        client: ContractClient, function: str, args: tuple[Any, ...], block: int | str
+    ) -> _ReadKey:
+        return ("call", client.address, function, args, block)
+
+    @staticmethod
     def _call_request(
         client: ContractClient, function: str, args: tuple[Any, ...], block: int | str
-    ) -> tuple[_ReadKey, tuple[str, list[Any]]]:
+    ) -> tuple[str, list[Any]]:
         request: dict[str, Any] = {
             "to": client.address,
             "data": "0x" + client.abi.fn(function).encode(*args).hex(),
         }
         if client.tx is not None:  # as ContractClient.call: from the relayer when it has one
             request["from"] = client.tx.address
-        tag = hex(block) if isinstance(block, int) else block
-        return ("call", client.address, function, args, tag), ("eth_call", [request, tag])
+        return "eth_call", [request, hex(block) if isinstance(block, int) else block]
 
     @staticmethod
     def _logs_request(
@@ -905,9 +910,9 @@ class _ChainReads:
     def want_call(
         self, client: ContractClient, function: str, *args: Any, block: int | str = "latest"
     ) -> None:
-        key, request = self._call_request(client, function, args, block)
-        if key not in self._answers:
-            self._pending[key] = request
+        key = self._call_key(client, function, args, block)
+        if key not in self._answers and key not in self._pending:
+            self._pending[key] = self._call_request(client, function, args, block)
 
     def want_logs(self, address: str, topics: Sequence[Any], start: int, end: int) -> None:
         key, request = self._logs_request(address, topics, start, end)
@@ -951,9 +956,11 @@ class _ChainReads:
                 return decode_revert(data if isinstance(data, str) else None)
         return VerificationError(f"{method} failed on the node: {error}")
 
-    def _get(self, key: _ReadKey, request: tuple[str, list[Any]]) -> Any:
+    def _get(self, key: _ReadKey, request: tuple[str, list[Any]] | None = None) -> Any:
+        """The answer for ``key`` (sent now, with what else is pending, if not in yet)."""
         if key not in self._answers:
-            self._pending[key] = request
+            if request is not None:
+                self._pending[key] = request
             self.flush()
         answer = self._answers[key]
         if isinstance(answer, Exception):
@@ -966,8 +973,10 @@ class _ChainReads:
         self, client: ContractClient, function: str, *args: Any, block: int | str = "latest"
     ) -> Any:
         """As :meth:`ContractClient.call`: the decoded output of ``function(*args)``."""
-        key, request = self._call_request(client, function, args, block)
-        raw = self._get(key, request)
+        key = self._call_key(client, function, args, block)
+        if key not in self._answers:
+            self._pending[key] = self._call_request(client, function, args, block)
+        raw = self._get(key)
         return client.abi.fn(function).decode_output(bytes.fromhex(str(raw)[2:]))
 
     def logs(
@@ -1035,7 +1044,7 @@ class _Attributed:
     org: bytes
     signer: str
     topics: tuple[str, str, str, str]  # 0x-hex, lower case: event, consignment, org, signer
-    evidence: Evidence
+    evidence: Callable[[], Evidence]  # built only for a finding
 
     def matches(self, entry: Mapping[str, Any], address: str) -> bool:
         """Whether the node's log ``entry`` is this record, as the index has it."""
@@ -1060,6 +1069,7 @@ class _Run:
     timeline: list[TimelineEvent] = field(default_factory=list)
     attestations: list[AttestationRecord] = field(default_factory=list)
     drawdowns: list[DrawdownRecord] = field(default_factory=list)
+    attributed: list[_Attributed] = field(default_factory=list)  # registration and events
     found_certificate: CertificateRecord | None = None  # what the claim's certificate resolves to
     certificate: CertificateRecord | None = None
     recognised_aeos: list[bytes] = field(default_factory=list)
@@ -1238,7 +1248,7 @@ class Verifier:
             self._keys[key] = self._membership.key_info(key)
         return self._keys[key]
 
-    def _revoked_before(self, key: str, evidence: Evidence) -> bool:
+    def _revoked_before(self, key: str, position: tuple[int, int]) -> bool:
         """Whether ``key``'s revocation log comes before the record's log in chain order."""
         with self.index.engine.connect() as conn:
             row = conn.execute(
@@ -1248,7 +1258,6 @@ class Verifier:
             ).first()
         if row is None:  # the index lacks it: fall back on the contract's revocation time
             return False
-        position = (evidence.block_number or 0, evidence.log_index or 0)
         return (int(row[0]), int(row[1])) < position
 
     def _org_name(self, org: bytes) -> str:
@@ -1315,7 +1324,8 @@ class Verifier:
             if self.policy.check_attribution:
                 address = self.ledger.consignments.address
                 topics = self._attribution_filter(cons)
-                for start, end in _log_ranges(i.block_number for i in self._attributed(run)):
+                run.attributed = self._attributed(run)
+                for start, end in _log_ranges(i.block_number for i in run.attributed):
                     chain.want_logs(address, topics, start, end)
             for a in run.attestations:
                 chain.want_call(self.ledger.attestations, "attestation", a.uid)
@@ -1435,7 +1445,7 @@ class Verifier:
                 cons.registrant,
                 cons.signer,
                 (topic0["registration"], cid, _h(cons.registrant), _topic_address(cons.signer)),
-                ev_registration(cons),
+                partial(ev_registration, cons),
             )
         ]
         items += [
@@ -1447,7 +1457,7 @@ class Verifier:
                 e.org_id,
                 e.signer,
                 (topic0["event"], cid, _h(e.org_id), _topic_address(e.signer)),
-                ev_event(e),
+                partial(ev_event, e),
             )
             for e in run.timeline
         ]
@@ -1468,7 +1478,7 @@ class Verifier:
         assert run.consignment is not None
         before = len(run.findings)
         address = self.ledger.consignments.address
-        items = self._attributed(run)
+        items = run.attributed or self._attributed(run)
         topics = self._attribution_filter(run.consignment)
         on_chain: dict[tuple[int, int], Mapping[str, Any]] = {}
         for start, end in _log_ranges(i.block_number for i in items):
@@ -1484,7 +1494,7 @@ class Verifier:
                         f"The index attributes {item.what} to {self._org_name(item.org)} (key "
                         f"{item.signer}), but the transaction's log on chain does not say so: "
                         "the index is not reliable for who recorded this consignment's history.",
-                        [item.evidence],
+                        [item.evidence()],
                     )
                 )
         run.check("record attribution (chain logs)", before)
@@ -2110,7 +2120,21 @@ class Verifier:
         before = len(run.findings)
         cons = run.consignment
         parties = {cons.registrant, cons.consignor, cons.consignee} - {ZERO32}
-        records: list[tuple[str, str, bytes, int, int, frozenset[int], bool, Evidence]] = [
+        # (what, signer, org, record time, block time, kinds that may sign it, a party of the
+        # consignment, its log position, its evidence: built only for a finding)
+        records: list[
+            tuple[
+                str,
+                str,
+                bytes,
+                int,
+                int,
+                frozenset[int],
+                bool,
+                tuple[int, int],
+                Callable[[], Evidence],
+            ]
+        ] = [
             (
                 "registration",
                 cons.signer,
@@ -2119,7 +2143,8 @@ class Verifier:
                 cons.registered_at,
                 frozenset({CUSTOMS, CARRIER, TRADER, POSTAL_OPERATOR}),
                 False,
-                ev_registration(cons),
+                (cons.block_number, cons.log_index),
+                partial(ev_registration, cons),
             )
         ]
         for e in run.timeline:
@@ -2132,7 +2157,8 @@ class Verifier:
                     e.block_time,
                     frozenset({CUSTOMS, CARRIER, POSTAL_OPERATOR}),
                     e.org_id in parties,
-                    ev_event(e),
+                    (e.block_number, e.log_index),
+                    partial(ev_event, e),
                 )
             )
         for d in run.drawdowns:
@@ -2145,7 +2171,8 @@ class Verifier:
                     d.drawn_at,
                     frozenset({CUSTOMS, TRADER}),
                     False,
-                    ev_drawdown(d),
+                    (d.block_number, d.log_index),
+                    partial(ev_drawdown, d),
                 )
             )
         for a in run.attestations:
@@ -2158,12 +2185,13 @@ class Verifier:
                     a.attested_at,
                     frozenset({CUSTOMS, CARRIER, TRADER, ISSUING_BODY, POSTAL_OPERATOR}),
                     False,
-                    ev_attestation(a),
+                    (a.block_number, a.log_index),
+                    partial(ev_attestation, a),
                 )
             )
         revoked_later: dict[str, list[Evidence]] = defaultdict(list)
         suspended_later: dict[bytes, list[Evidence]] = defaultdict(list)
-        for what, signer, org, t, block_time, kinds, party, evidence in records:
+        for what, signer, org, t, block_time, kinds, party, position, evidence in records:
             key = self._key(signer)
             if key.org_id != org:
                 run.add(
@@ -2171,7 +2199,7 @@ class Verifier:
                         "SIGNER_NOT_AUTHORISED",
                         f"The {what} is attributed to {self._org_name(org)} but was signed "
                         f"with key {signer}, which is not one of its keys.",
-                        [evidence],
+                        [evidence()],
                     )
                 )
                 continue
@@ -2182,11 +2210,11 @@ class Verifier:
                         "SIGNER_NOT_AUTHORISED",
                         f"The {what} was signed by a {_KIND_NAMES.get(member.kind)}, which may "
                         "not sign such records for this consignment.",
-                        [evidence],
+                        [evidence()],
                     )
                 )
             revoked_before = bool(key.revoked_at) and (
-                t > key.revoked_at or self._revoked_before(key.key, evidence)
+                t > key.revoked_at or self._revoked_before(key.key, position)
             )
             window = all(key.valid_from <= x < key.valid_until for x in (t, block_time))
             if not window or revoked_before:
@@ -2200,27 +2228,25 @@ class Verifier:
                     make_finding(
                         "SIGNER_KEY_INVALID",
                         f"The {what} ({_date(t)}) was signed with key {signer}, but {why}.",
-                        [evidence],
+                        [evidence()],
                     )
                 )
             elif key.revoked_at:
-                revoked_later[key.key].append(evidence)
-            status, change = self._status_at(
-                org, (evidence.block_number or 0, evidence.log_index or 0)
-            )
+                revoked_later[key.key].append(evidence())
+            status, change = self._status_at(org, position)
             if status != 1:
                 run.add(
                     make_finding(
                         "SIGNER_MEMBER_SUSPENDED",
                         f"The {what} was recorded while {self._org_name(org)} was suspended.",
-                        [evidence],
+                        [evidence()],
                         severity=Severity.CRITICAL,
                     )
                 )
             else:
                 now_status, _ = self._status_at(org, _END)
                 if now_status != 1:
-                    suspended_later[org].append(evidence)
+                    suspended_later[org].append(evidence())
         for key_address, evidence_list in revoked_later.items():
             info = self._keys[key_address]
             run.add(
