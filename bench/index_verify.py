@@ -12,13 +12,17 @@ export release attestation, really signed, relayed and mined), grown to each siz
   ``verify_p50_ms_<size>``, ``verify_p99_ms_<size>`` (nearest rank) and ``verify_per_s_<size>``
   (claims per second, one thread). Each verification reads the consignment, its 20 events,
   attestations and drawdowns from the index, recomputes the hash chain and compares it with
-  ``Consignments.head`` on chain at the indexed block, and checks the container, origin and
-  route, custody, seals, signers (key state on chain) and the required export release
-  (attestation state on chain). The verdicts are put on record. The timed loop stops after
-  ``BUDGET_S`` per size once ``MIN_SAMPLES`` claims are done (the engine takes seconds per
-  claim today); the sample count is on record. ``timeline_p50_ms_<size>`` /
-  ``timeline_p99_ms_<size>`` time the index's part alone, ``consignment_timeline`` plus
-  ``verify_heads([id])``: not a verification, and named so.
+  ``Consignments.head`` on chain at the indexed block, confirms who recorded each record
+  against the consignment's own logs on the node (``eth_getLogs`` by consignment id), and
+  checks the container, origin and route, custody, seals, signers (key state on chain) and
+  the required export release (attestation state on chain). The verdicts are put on record.
+  The timed loop stops after ``BUDGET_S`` per size once ``MIN_SAMPLES`` claims are done (so
+  that a slow engine cannot blow the run's time); the sample count is on record.
+  ``BENCH_VERIFY_SIZES`` (event counts, comma-separated, e.g. ``50000``) replaces the sizes
+  of this section alone, for a run between the quick and the full one (``make bench``
+  leaves it unset). ``timeline_p50_ms_<size>`` / ``timeline_p99_ms_<size>`` time the index's
+  part alone, ``consignment_timeline`` plus ``verify_heads([id])``: not a verification, and
+  named so.
 * ``index`` (:func:`bench_index`): a fresh index file catches up over everything on the chain
   (all sections' logs, the load's 200,000 events among them) in one :meth:`Index.sync`;
   ``index_events_per_s`` = consignment events indexed / wall-clock seconds of that call.
@@ -28,6 +32,7 @@ from __future__ import annotations
 
 import cProfile
 import logging
+import os
 import pstats
 import random
 import tempfile
@@ -38,7 +43,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from bench.context import BenchContext, Figures, percentile
+from bench.context import BenchContext, BenchError, Figures, percentile
 from bench.load import CONTAINER, event_load, size_label
 from ledger.demo import DemoWorld
 from ledger.index import Index
@@ -52,7 +57,8 @@ WARMUP = 1  # verifications before the timed ones at each size (caches, connecti
 MIN_SAMPLES = 10
 BUDGET_S = 20.0  # timed verifications per size stop after this (full run) ...
 QUICK_BUDGET_S = 5.0  # ... or this (quick run), once MIN_SAMPLES are done
-PROFILED = 1  # verifications profiled (cProfile) at the largest size, for the record
+PROFILED = 20  # verifications profiled (cProfile) at the largest size, for the record
+SIZES_VARIABLE = "BENCH_VERIFY_SIZES"
 SEED = 20261123
 
 
@@ -94,8 +100,24 @@ def _profile(calls: Sequence[Callable[[], object]], top: int = 15) -> list[str]:
     return [text for _, text in rows[:top]]
 
 
+def verify_sizes(ctx: BenchContext) -> tuple[int, ...]:
+    """The sizes of the verify section: ``ctx.sizes.index_sizes`` unless ``BENCH_VERIFY_SIZES``
+    names others."""
+    named = os.environ.get(SIZES_VARIABLE, "").strip()
+    if not named:
+        return ctx.sizes.index_sizes
+    try:
+        sizes = tuple(sorted({int(part) for part in named.split(",") if part.strip()}))
+    except ValueError:
+        raise BenchError(f"{SIZES_VARIABLE}={named!r}: not a list of event counts") from None
+    if not sizes or sizes[0] <= 0:
+        raise BenchError(f"{SIZES_VARIABLE}={named!r}: sizes must be positive")
+    return sizes
+
+
 def bench_verification(ctx: BenchContext) -> Figures:
     section = "verify"
+    sizes = verify_sizes(ctx)
     load = event_load(ctx)
     ledger = load.suite.ledger
     world = load.suite.world
@@ -111,7 +133,7 @@ def bench_verification(ctx: BenchContext) -> Figures:
             path = Path(tmp) / "index.db"
             index = Index(f"sqlite:///{path}", ledger)
             verifier = Verifier(ledger, index)
-            for size in ctx.sizes.index_sizes:
+            for size in sizes:
                 load.grow_to(size)
                 t0 = time.perf_counter()
                 synced = index.sync()
@@ -146,7 +168,7 @@ def bench_verification(ctx: BenchContext) -> Figures:
                     "finding_codes": dict(verify.codes),
                     "timeline_samples": len(reads),
                 }
-                if size == max(ctx.sizes.index_sizes):
+                if size == max(sizes):
                     profiled = _Verifications(verifier, world)
                     entry["verify_profile"] = _profile(
                         [partial(profiled, c) for c in chosen[:PROFILED]]
@@ -169,6 +191,8 @@ def bench_verification(ctx: BenchContext) -> Figures:
         "only: not a verification)",
     )
     ctx.note(section, "time_budget_s_per_size", budget)
+    if sizes != ctx.sizes.index_sizes:
+        ctx.note(section, "sizes_from", f"{SIZES_VARIABLE}={os.environ[SIZES_VARIABLE]}")
     ctx.note(section, "sizes", sizes_meta)
     ctx.note(section, "load", load.summary())
     return figures
