@@ -13,10 +13,12 @@ certificate of origin by number and issuer, or the document itself; the origin c
 goods (HS codes, quantity); the operators presented as AEOs; the verifying customs
 administration and the date). The :class:`Verifier` reads the log index
 (:class:`ledger.index.Index`) for the history and the chain (typed clients) for everything the
-index could hide: consignment heads at the indexed block, certificate state and record hash,
-attestation revocation, key state, organisation status, AEO recognition. It returns a
-:class:`Verdict`: **failed** when any finding is critical, **suspicious** when any is a
-warning, **verified** when there is none. Every check that ran or was skipped is listed in
+index could hide: consignment heads at the indexed block, who recorded each record (the
+consignment's own logs, by its indexed id), certificate state and record hash, attestation
+revocation, key state, organisation status, AEO recognition. Those chain reads go to the node
+as raw JSON-RPC, in one batch request per verification where they can be known in advance.
+It returns a :class:`Verdict`: **failed** when any finding is critical, **suspicious** when
+any is a warning, **verified** when there is none. Every check that ran or was skipped is listed in
 ``verdict.checks``; a check that cannot run (no locode coordinates, no serial registry, nothing
 claimed) is *skipped*, never silently passed.
 
@@ -932,12 +934,18 @@ class _ChainReads:
         keys = list(pending)
         requests = [pending[k] for k in keys]
         batch = getattr(self._provider, "make_batch_request", None)
-        if batch is None or len(requests) == 1:
-            responses = [self._provider.make_request(m, p) for m, p in requests]
-        else:
+        responses: Any = None
+        if batch is not None and len(requests) > 1:
             responses = batch(requests)
-            if not isinstance(responses, list) or len(responses) != len(requests):
-                raise VerificationError(f"the node refused a batch request: {responses}")
+            if not isinstance(responses, list):  # a node that takes no batches: one by one
+                log.info("the node refused a batch request (%s): sending one by one", responses)
+                responses = None
+            elif len(responses) != len(requests):
+                raise VerificationError(
+                    f"the node answered {len(responses)} of {len(requests)} batched requests"
+                )
+        if responses is None:
+            responses = [self._provider.make_request(m, p) for m, p in requests]
         for key, (method, _), response in zip(keys, requests, responses, strict=True):
             self._answers[key] = self._answer(method, response)
 
@@ -1091,6 +1099,10 @@ class Verifier:
 
     ``locodes``: a :class:`~ledger.values.LocodeDirectory` with coordinates enables the travel
     time check; ``serials``: a :class:`SerialRegistry` enables the cloned-serial checks.
+
+    Kept between verifications: only the index's organisation directory and members' status
+    history, while the index cursor (block number and hash) stays where it was read. Every
+    verification reads the chain afresh (keys, heads, logs, attestations, certificates).
     """
 
     def __init__(

@@ -231,6 +231,28 @@ def test_a_verification_reads_the_chain_in_one_batch(
     assert provider.single == ["eth_call"]
 
 
+class NoBatches(EditingProvider):
+    """A node that refuses batch requests (one error object for the whole batch)."""
+
+    def make_batch_request(self, batch_requests: Any) -> Any:
+        self.batches.append([str(m) for m, _ in batch_requests])
+        return {"jsonrpc": "2.0", "id": None, "error": {"code": -32600, "message": "no batches"}}
+
+
+def test_a_node_that_takes_no_batches_is_asked_one_by_one(
+    ledger: Ledger, index: Index, build: Builder
+) -> None:
+    shipment = build.shipment()
+    index.sync()
+    provider = NoBatches(node_url(ledger))
+    verdict = Verifier(through(ledger, provider), index).verify(
+        build.claim(shipment, aeo_operators=()), sync=False
+    )
+    assert verdict.status is VerdictStatus.VERIFIED, render_report(verdict)
+    (refused,) = provider.batches
+    assert sorted(provider.single) == sorted(refused)  # every read, asked again on its own
+
+
 def test_log_ranges_cover_only_the_blocks_that_hold_records() -> None:
     assert log_ranges([]) == []
     assert log_ranges([7, 3, 3, 5]) == [(3, 7)]
