@@ -1,13 +1,13 @@
 // SPDX-License-Identifier: Apache-2.0
 pragma solidity 0.8.30;
 
-import {Fixture} from "./utils/Fixture.sol";
+import {Checks} from "./utils/Checks.sol";
 import {ICertificates} from "../src/interfaces/ICertificates.sol";
 import {ISignedRecords} from "../src/interfaces/ISignedRecords.sol";
 import {HsCodes} from "../src/libraries/HsCodes.sol";
 import {Kinds} from "../src/libraries/Kinds.sol";
 
-contract CertificatesTest is Fixture {
+contract CertificatesTest is Checks {
     bytes32 internal constant NUMBER = keccak256("CCPIT-2026-000123");
     bytes32 internal constant UCR1 = keccak256("UCR:1");
     bytes32 internal constant UCR2 = keccak256("UCR:2");
@@ -478,13 +478,23 @@ contract CertificatesTest is Fixture {
         ICertificates.Drawdown memory r =
             ICertificates.Drawdown({certificateId: id, consignmentId: UCR1, quantity: first});
         ISignedRecords.Sig memory sig = _signDrawdown(r, PK_EXPORTER);
-        if (!firstOk) vm.expectRevert();
+        if (!firstOk) {
+            vm.expectRevert(
+                abi.encodeWithSelector(ICertificates.QuantityExceeded.selector, id, first, total)
+            );
+        }
         certificates.drawDown(r, sig);
         uint64 drawn = firstOk ? first : 0;
         r = ICertificates.Drawdown({certificateId: id, consignmentId: UCR2, quantity: second});
         sig = _signDrawdown(r, PK_EXPORTER);
         bool secondOk = uint256(drawn) + second <= total;
-        if (!secondOk) vm.expectRevert();
+        if (!secondOk) {
+            vm.expectRevert(
+                abi.encodeWithSelector(
+                    ICertificates.QuantityExceeded.selector, id, second, total - drawn
+                )
+            );
+        }
         certificates.drawDown(r, sig);
         if (secondOk) drawn += second;
         ICertificates.Certificate memory c = certificates.certificate(id);
@@ -505,7 +515,19 @@ contract CertificatesTest is Fixture {
             ICertificates.Drawdown({certificateId: id, consignmentId: UCR1, quantity: 1});
         ISignedRecords.Sig memory sig = _signDrawdown(r, PK_EXPORTER);
         bool ok = from <= nowTs && nowTs < from + length && nowTs < T0 + KEY_LIFETIME;
-        if (!ok) vm.expectRevert();
+        // the signer check comes first, then the certificate's own window
+        bytes memory expected =
+            _timeError(vm.addr(PK_EXPORTER), T0 - 1 days, T0 + KEY_LIFETIME, nowTs);
+        if (expected.length == 0 && nowTs < from) {
+            expected =
+                abi.encodeWithSelector(ICertificates.CertificateNotYetValid.selector, id, from);
+        } else if (expected.length == 0 && nowTs >= from + length) {
+            expected = abi.encodeWithSelector(
+                ICertificates.CertificateExpired.selector, id, from + length
+            );
+        }
+        assertEq(expected.length == 0, ok, "the rule and the expected error agree");
+        if (!ok) vm.expectRevert(expected);
         certificates.drawDown(r, sig);
         assertEq(certificates.drawnFor(id, UCR1), ok ? 1 : 0, "drawn iff valid");
     }
@@ -547,7 +569,9 @@ contract CertificatesTest is Fixture {
         ICertificates.CertificateIssue memory r = _issueRecord(keccak256("n2"), 5);
         ISignedRecords.Sig memory sig = _signIssue(r, PK_ISSUER);
         r.quantity = 5000; // the relayer inflates the quantity
-        vm.expectRevert();
+        bytes32 digest = certificates.hashTypedData(certificates.hashIssue(r));
+        assertTrue(_recoverCompact(digest, sig) != vm.addr(PK_ISSUER), "recovers another key");
+        vm.expectRevert(_signatureError(digest, sig));
         certificates.issue(r, sig);
     }
 

@@ -1,14 +1,14 @@
 // SPDX-License-Identifier: Apache-2.0
 pragma solidity 0.8.30;
 
-import {Fixture} from "./utils/Fixture.sol";
+import {Checks} from "./utils/Checks.sol";
 import {Vm} from "./utils/Vm.sol";
 import {IConsignments} from "../src/interfaces/IConsignments.sol";
 import {ISignedRecords} from "../src/interfaces/ISignedRecords.sol";
 import {EventMeta} from "../src/libraries/EventMeta.sol";
 import {Kinds} from "../src/libraries/Kinds.sol";
 
-contract ConsignmentsTest is Fixture {
+contract ConsignmentsTest is Checks {
     bytes32 internal constant UCR = keccak256("UCR:6CN1234567890-2026-0001");
     uint256 internal constant TYPEHASH_EVENT_BATCH_DOCUMENTED =
         0x85928ce74740dea390accb306073f50f1a1cf0b8ff92e8f4862cc23ae3c9ccd2;
@@ -350,7 +350,9 @@ contract ConsignmentsTest is Fixture {
         IConsignments.EventRecord memory r = _event(UCR, 1);
         ISignedRecords.Sig memory sig = _signEvent(r, PK_CARRIER);
         r.sealDigest = keccak256("forged seal");
-        vm.expectRevert(); // recovers some unregistered address: UnknownKey(random)
+        bytes32 digest = consignments.hashTypedData(consignments.hashEvent(r));
+        assertTrue(_recoverCompact(digest, sig) != vm.addr(PK_CARRIER), "recovers another key");
+        vm.expectRevert(_signatureError(digest, sig)); // UnknownKey(the address it recovers to)
         consignments.postEvent(r, sig);
         (, uint32 count) = consignments.head(UCR);
         assertEq(count, 0, "nothing recorded");
@@ -371,7 +373,9 @@ contract ConsignmentsTest is Fixture {
         // signed for Certificates' domain: recovers a different address
         ISignedRecords.Sig memory sig =
             _sig(PK_CARRIER, certificates.hashTypedData(consignments.hashEvent(r)));
-        vm.expectRevert();
+        bytes32 digest = consignments.hashTypedData(consignments.hashEvent(r));
+        assertTrue(_recoverCompact(digest, sig) != vm.addr(PK_CARRIER), "recovers another key");
+        vm.expectRevert(_signatureError(digest, sig));
         consignments.postEvent(r, sig);
     }
 
@@ -968,7 +972,10 @@ contract ConsignmentsTest is Fixture {
         IConsignments.EventRecord memory r = _event(UCR, 1);
         ISignedRecords.Sig memory sig = _signEvent(r, PK_CARRIER);
         sig.r ^= flip;
-        vm.expectRevert();
+        bytes32 digest = consignments.hashTypedData(consignments.hashEvent(r));
+        // a flipped r recovers another address, or none (r not on the curve, r >= n)
+        assertTrue(_recoverCompact(digest, sig) != vm.addr(PK_CARRIER), "recovers another key");
+        vm.expectRevert(_signatureError(digest, sig));
         consignments.postEvent(r, sig);
     }
 
@@ -989,7 +996,9 @@ contract ConsignmentsTest is Fixture {
         ISignedRecords.Sig memory sig = _signEvent(r, pk);
         bool ok = eventTime <= nowTs + 300 && from <= nowTs && nowTs < from + length
             && from <= eventTime && eventTime < from + length;
-        if (!ok) vm.expectRevert();
+        bytes memory expected = _timeError(vm.addr(pk), from, from + length, eventTime);
+        assertEq(expected.length == 0, ok, "the rule and the expected error agree");
+        if (!ok) vm.expectRevert(expected);
         consignments.postEvent(r, sig);
         (, uint32 count) = consignments.head(UCR);
         assertEq(count, ok ? 1 : 0, "recorded iff key valid at both times");
@@ -1031,7 +1040,9 @@ contract ConsignmentsTest is Fixture {
             )
         );
         ISignedRecords.Sig memory sig = _sig(PK_CARRIER, otherChain);
-        vm.expectRevert(); // recovers an unregistered address
+        bytes32 digest = consignments.hashTypedData(structHash);
+        assertTrue(_recoverCompact(digest, sig) != vm.addr(PK_CARRIER), "recovers another key");
+        vm.expectRevert(_signatureError(digest, sig)); // recovers an unregistered address
         consignments.postEvent(r, sig);
         (, uint32 count) = consignments.head(UCR);
         assertEq(count, 0, "nothing recorded");

@@ -1,13 +1,13 @@
 // SPDX-License-Identifier: Apache-2.0
 pragma solidity 0.8.30;
 
-import {Fixture} from "./utils/Fixture.sol";
+import {Checks} from "./utils/Checks.sol";
 import {Membership} from "../src/Membership.sol";
 import {IMembership} from "../src/interfaces/IMembership.sol";
 import {ISignedRecords} from "../src/interfaces/ISignedRecords.sol";
 import {Kinds} from "../src/libraries/Kinds.sol";
 
-contract MembershipTest is Fixture {
+contract MembershipTest is Checks {
     // ------------------------------------------------------------------ constructor
 
     function test_constructor_bootstrapsAdministrationsRelayersAndThreshold() public view {
@@ -182,7 +182,9 @@ contract MembershipTest is Fixture {
         ISignedRecords.Sig memory sig =
             _sig(PK_CUSTOMS_DE, membership.hashTypedData(membership.hashProposal(p)));
         p.account = address(0xBBBB); // the relayer alters the record: another signer recovers
-        vm.expectRevert(); // UnknownKey(<random recovered address>)
+        bytes32 digest = membership.hashTypedData(membership.hashProposal(p));
+        assertTrue(_recoverCompact(digest, sig) != vm.addr(PK_CUSTOMS_DE), "another key");
+        vm.expectRevert(_signatureError(digest, sig)); // UnknownKey(<the recovered address>)
         membership.propose(p, sig);
     }
 
@@ -718,7 +720,9 @@ contract MembershipTest is Fixture {
         vm.warp(nowTs);
         bool ok = recordTime <= nowTs + 300 && from <= nowTs && nowTs < until && from <= recordTime
             && recordTime < until;
-        if (!ok) vm.expectRevert();
+        bytes memory expected = _timeError(k, from, until, recordTime);
+        assertEq(expected.length == 0, ok, "the rule and the expected error agree");
+        if (!ok) vm.expectRevert(expected);
         membership.authorise(k, recordTime, Kinds.MASK_ANY);
     }
 
