@@ -33,8 +33,8 @@ from eth_typing import ChecksumAddress
 from eth_utils.address import to_checksum_address
 from eth_utils.crypto import keccak
 
-from ledger.errors import InvalidSignature, ValidationError
-from ledger.typed_data import check_signature, to_compact_signature
+from ledger.errors import ValidationError
+from ledger.typed_data import check_signature, recover_digest, to_compact_signature
 
 __all__ = [
     "DOMAIN_NAMES",
@@ -204,20 +204,12 @@ class Record:
         return out
 
     def struct_hash(self) -> bytes:
-        types: list[str] = ["bytes32"]
-        values: list[Any] = [self.typehash()]
+        """``keccak(typehash ‖ enc(field_1) ‖ …)``; every field is one 32-byte word (static
+        types encoded here, checked as eth-abi checks them; ``string``/``bytes`` hashed)."""
+        words = [self.typehash()]
         for attr, _, typ in self.FIELDS:
-            value = getattr(self, attr)
-            if typ == "string":
-                types.append("bytes32")
-                values.append(keccak(text=value))
-            elif typ == "bytes":
-                types.append("bytes32")
-                values.append(keccak(value))
-            else:
-                types.append(typ)
-                values.append(value)
-        return keccak(encode(types, values))
+            words.append(_word(attr, typ, getattr(self, attr)))
+        return keccak(b"".join(words))
 
     def digest(self, domain: Domain) -> bytes:
         return keccak(b"\x19\x01" + domain.separator + self.struct_hash())
@@ -253,6 +245,44 @@ class Record:
 @cache
 def _typehash(type_string: str) -> bytes:
     return keccak(text=type_string)
+
+
+@cache
+def _static_type(typ: str) -> tuple[str, int]:
+    """("uint", bits), ("int", bits), ("bytes", size), or (typ, 0) for the others."""
+    if typ.startswith("uint"):
+        return "uint", int(typ[4:] or 256)
+    if typ.startswith("int"):
+        return "int", int(typ[3:] or 256)
+    if typ.startswith("bytes") and typ != "bytes":
+        return "bytes", int(typ[5:])
+    return typ, 0
+
+
+def _word(name: str, typ: str, value: Any) -> bytes:
+    """The EIP-712 encoding of one field (``encodeData``'s 32-byte word)."""
+    base, size = _static_type(typ)
+    if base == "bytes":
+        if not isinstance(value, bytes | bytearray) or len(value) > size:
+            raise ValidationError(name, f"must be at most {size} bytes", value)
+        return bytes(value).ljust(32, b"\0")  # left-aligned, as eth-abi pads bytesN
+    if base == "uint":
+        if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < 2**size:
+            raise ValidationError(name, f"must fit in {typ}", value)
+        number: int = value
+        return number.to_bytes(32, "big")
+    if base == "int":
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ValidationError(name, f"must be an integer ({typ})", value)
+        if not -(2 ** (size - 1)) <= value < 2 ** (size - 1):
+            raise ValidationError(name, f"must fit in {typ}", value)
+        signed: int = value
+        return signed.to_bytes(32, "big", signed=True)
+    if typ == "string":
+        return keccak(text=value)
+    if typ == "bytes":
+        return keccak(value)
+    return encode([typ], [value])  # address, bool: as eth-abi encodes them
 
 
 def _coerce(name: str, typ: str, value: Any) -> Any:
@@ -778,11 +808,7 @@ class SignedRecord(Generic[R]):
 
     def signer(self, domain: Domain) -> ChecksumAddress:
         """The address that signed (recovered from the signature)."""
-        try:
-            address = Account._recover_hash(self.record.digest(domain), signature=self.signature)
-        except (ValueError, TypeError) as exc:
-            raise InvalidSignature("signature", f"does not recover: {exc}") from exc
-        return to_checksum_address(address)
+        return recover_digest(self.record.digest(domain), self.signature)
 
 
 def sign(record: R, private_key: bytes | str, domain: Domain) -> SignedRecord[R]:
@@ -818,11 +844,7 @@ class SignedEventBatch:
 
     def signer(self, domain: Domain) -> ChecksumAddress:
         """The address that signed the batch (recovered from the signature)."""
-        try:
-            address = Account._recover_hash(self.record.digest(domain), signature=self.signature)
-        except (ValueError, TypeError) as exc:
-            raise InvalidSignature("signature", f"does not recover: {exc}") from exc
-        return to_checksum_address(address)
+        return recover_digest(self.record.digest(domain), self.signature)
 
     def onchain(self) -> tuple[list[tuple[Any, ...]], int, int, tuple[bytes, bytes]]:
         """The arguments of ``postEventBatch(records, nonce, deadline, sig)``."""

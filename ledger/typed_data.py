@@ -32,8 +32,10 @@ given must match the derived one).
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from functools import lru_cache
 from typing import Any, Final
 
+from coincurve import PublicKey
 from eth_account import Account
 from eth_account._utils.encode_typed_data.encoding_and_hashing import (
     encode_data,
@@ -45,6 +47,7 @@ from eth_account._utils.encode_typed_data.encoding_and_hashing import (
 from eth_account.messages import SignableMessage, _hash_eip191_message, encode_typed_data
 from eth_typing import ChecksumAddress
 from eth_utils.address import to_checksum_address
+from eth_utils.crypto import keccak
 from eth_utils.exceptions import ValidationError as EthUtilsValidationError
 
 from ledger.errors import InvalidSignature, InvalidTypedData
@@ -58,6 +61,7 @@ __all__ = [
     "encode_type_string",
     "from_compact_signature",
     "hash_typed_data",
+    "recover_digest",
     "recover_typed_data",
     "sign_typed_data",
     "signable_message",
@@ -287,3 +291,27 @@ def recover_typed_data(full_message: Mapping[str, Any], signature: bytes | str) 
         return to_checksum_address(Account.recover_message(signable, signature=raw))
     except (ValueError, TypeError, EthUtilsValidationError) as exc:
         raise InvalidSignature("signature", f"does not recover to a public key: {exc}") from exc
+
+
+@lru_cache(maxsize=4096)
+def _checksummed(address: bytes) -> ChecksumAddress:
+    return to_checksum_address(address)
+
+
+def recover_digest(digest: bytes, signature: bytes) -> ChecksumAddress:
+    """The address whose key signed the 32-byte ``digest`` with ``signature`` (r ‖ s ‖ v).
+
+    The same answer as ``Account._recover_hash`` (libsecp256k1 through coincurve, as eth-keys
+    uses it), with the checksum of addresses seen before cached. Raises
+    :class:`~ledger.errors.InvalidSignature` if nothing recovers; check the signature's form
+    first (:func:`check_signature`).
+    """
+    if len(digest) != 32 or len(signature) != 65 or signature[64] not in (27, 28):
+        raise InvalidSignature("signature", "does not recover: not a 65-byte r, s, v signature")
+    try:
+        public = PublicKey.from_signature_and_message(
+            signature[:64] + bytes([signature[64] - 27]), digest, hasher=None
+        )
+    except (ValueError, TypeError) as exc:
+        raise InvalidSignature("signature", f"does not recover: {exc}") from exc
+    return _checksummed(keccak(public.format(compressed=False)[1:])[-20:])
