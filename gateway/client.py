@@ -10,6 +10,9 @@
         signed = client.sign(ConsignmentEvent(...), carrier_key)
         view = client.submit(signed)
         client.get_record(view.record_id).status
+        # many events, one signature (postEventBatch): one record per event
+        batch = client.sign_event_batch(events, carrier_key, nonce=n, deadline=t)
+        client.post_event_batch(batch).records
 
 Client-side signing builds and signs the record locally (:mod:`ledger.records`); only the
 EIP-712 domains (chain id and contract addresses) come from the gateway
@@ -55,6 +58,8 @@ from gateway.models import (
     ApiKeyView,
     BulkResult,
     DomainList,
+    EventBatchTypedDataView,
+    EventBatchView,
     Readiness,
     RecordPage,
     RecordSubmission,
@@ -77,8 +82,23 @@ from gateway.read_models import (
     RecognitionView,
     TimelineView,
 )
-from gateway.record_models import CREATE_MODELS, EventCreate, RecordCreate, SignedSubmission
-from ledger.records import Domain, Proposal, Record, SignedRecord, sign
+from gateway.record_models import (
+    CREATE_MODELS,
+    EventBatchCreate,
+    EventCreate,
+    RecordCreate,
+    SignedSubmission,
+)
+from ledger.records import (
+    ConsignmentEvent,
+    Domain,
+    Proposal,
+    Record,
+    SignedEventBatch,
+    SignedRecord,
+    sign,
+    sign_event_batch,
+)
 
 __all__ = ["GatewayClient"]
 
@@ -454,6 +474,65 @@ class GatewayClient:
             headers=self._key_headers(idempotency_key),
         )
         return RecordView.model_validate(response.json())
+
+    def sign_event_batch(
+        self,
+        events: Iterable[ConsignmentEvent],
+        private_key: bytes | str,
+        *,
+        nonce: int | None = None,
+        deadline: int | None = None,
+    ) -> SignedEventBatch:
+        """Sign ``events`` locally with one EventBatch signature (Consignments domain).
+
+        With ``nonce`` and ``deadline`` they are set in every event; without, the events
+        must already share one nonce and one deadline.
+        """
+        return sign_event_batch(
+            list(events),
+            private_key,
+            self.domains()["Consignments"],
+            nonce=nonce,
+            deadline=deadline,
+        )
+
+    def post_event_batch(
+        self, batch: SignedEventBatch, *, idempotency_key: str | None = None
+    ) -> EventBatchView:
+        """Submit events signed together (``POST /events/batch/signed``): one record per
+        event, relayed in one transaction. Sending the same batch again is safe."""
+        response = self._request(
+            "POST",
+            "/events/batch/signed",
+            json={
+                "events": [event.json_message() for event in batch.events],
+                "signature": "0x" + batch.signature.hex(),
+            },
+            headers=self._key_headers(idempotency_key),
+        )
+        return EventBatchView.model_validate(response.json())
+
+    def event_batch_typed_data(
+        self,
+        items: Iterable[EventCreate | Mapping[str, Any]],
+        *,
+        nonce: int | None = None,
+        deadline: datetime | None = None,
+    ) -> EventBatchTypedDataView:
+        """The EventBatch typed data the gateway builds from event bodies (nothing stored):
+        sign ``typed_data`` and submit ``events`` with the signature."""
+        body = _build(
+            EventBatchCreate,
+            items=[i if isinstance(i, EventCreate) else dict(i) for i in items],
+            nonce=nonce,
+            deadline=deadline,
+        )
+        response = self._request(
+            "POST",
+            "/typed-data/event_batch",
+            json=body.model_dump(mode="json", exclude_none=True, by_alias=True),
+        )
+        return EventBatchTypedDataView.model_validate(response.json())
 
     def typed_data(self, kind: RecordKind | str, body: Body) -> TypedDataView:
         """The typed data the gateway builds from a human-friendly body (nothing stored)."""

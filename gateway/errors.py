@@ -221,8 +221,10 @@ def contract_error_status(exc: ContractError) -> int:
 def _ledger_error_response(exc: LedgerError) -> JSONResponse:
     if isinstance(exc, ContractError):
         cause = exc.cause if isinstance(exc, BatchItemFailed) else exc
+        # A batch answered as a whole (events signed together) names the event that fails.
+        field = f"events[{exc.index}]" if isinstance(exc, BatchItemFailed) else None
         return JSONResponse(
-            error_body(cause.name, str(cause), rule="contract"),
+            error_body(cause.name, str(cause), field=field, rule="contract"),
             status_code=contract_error_status(exc),
         )
     if isinstance(exc, GatewayError):

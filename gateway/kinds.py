@@ -18,7 +18,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from eth_abi.abi import encode
 from eth_utils.crypto import keccak
 
 from gateway.auth import Scope
@@ -45,6 +44,7 @@ from ledger.records import (
     SchemaRegistration,
     SignedRecord,
 )
+from ledger.typed_data import recover_digest
 
 __all__ = [
     "BATCH_FUNCTIONS",
@@ -58,6 +58,8 @@ __all__ = [
     "execution_id",
     "kind_of",
     "record_id",
+    "record_id_for",
+    "recover",
 ]
 
 KIND_TYPES: Mapping[RecordKind, type[Record]] = {
@@ -189,6 +191,16 @@ def execution_id(proposal: Proposal, org_id: str) -> str:
     return "0x" + keccak(b"execute" + proposal.proposal_id + bytes.fromhex(org_id[2:])).hex()
 
 
+def record_id_for(digest: bytes, *, org_id: str) -> str:
+    """The record id of ``org_id``'s record with the EIP-712 ``digest`` (see :func:`record_id`)."""
+    return "0x" + keccak(bytes.fromhex(org_id[2:]).ljust(32, b"\0") + digest).hex()
+
+
+def recover(digest: bytes, signature: bytes) -> str:
+    """The checksummed address that signed ``digest`` (422 ``InvalidSignature`` if none)."""
+    return str(recover_digest(digest, signature))
+
+
 def record_id(ledger: Ledger, record: Record, *, org_id: str) -> str:
     """The record id of a signed record of organisation ``org_id`` (0x-hex):
     ``keccak256(abi.encode(orgId, digest))`` with ``digest`` the EIP-712 digest it signed.
@@ -198,5 +210,4 @@ def record_id(ledger: Ledger, record: Record, *, org_id: str) -> str:
     issuers' certificates with the same number); the digest binds chain, contract and
     every field. Custodial or not, the same record of the same organisation has one id.
     """
-    digest = record.digest(ledger.domain(record))
-    return "0x" + keccak(encode(["bytes32", "bytes32"], [bytes.fromhex(org_id[2:]), digest])).hex()
+    return record_id_for(record.digest(ledger.domain(record)), org_id=org_id)

@@ -25,6 +25,8 @@ __all__ = [
     "BulkResult",
     "CheckView",
     "DomainList",
+    "EventBatchTypedDataView",
+    "EventBatchView",
     "Health",
     "Readiness",
     "RecordError",
@@ -135,6 +137,14 @@ class RecordView(BaseModel):
     error: RecordError | None = None
     created_at: datetime
     updated_at: datetime
+    signed_batch: str | None = Field(
+        default=None,
+        description=(
+            "For an event signed with others in one EventBatch signature "
+            "(`POST /events/batch/signed`): the id of that batch. Its events travel in one "
+            "transaction and share its fate; `signature` is the batch's."
+        ),
+    )
 
     @classmethod
     def from_stored(cls, record: OutboxRecord) -> RecordView:
@@ -156,6 +166,7 @@ class RecordView(BaseModel):
             error=error,
             created_at=record.created_at,
             updated_at=record.updated_at,
+            signed_batch=record.signed_batch,
         )
 
 
@@ -533,3 +544,85 @@ class DomainList(BaseModel):
     )
 
     domains: dict[str, dict[str, Any]]
+
+
+class EventBatchView(BaseModel):
+    """Events signed together, as stored: one record per event, in batch order."""
+
+    batch_id: str = Field(
+        description="keccak256(abi.encode(orgId, digest)) of the EventBatch digest signed."
+    )
+    signer: str = Field(description="The key that signed the batch.")
+    nonce: int
+    deadline: int
+    records: list[RecordView] = Field(description="One per event, in the order signed.")
+
+
+class EventBatchTypedDataView(BaseModel):
+    """An EventBatch to sign: its typed data, and the events it covers as they must be sent.
+
+    Sign ``typed_data`` and submit ``{"events": events, "signature": ...}`` to
+    ``POST /events/batch/signed``.
+    """
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "batch_id": _RECORD,
+                    "digest": _RECORD,
+                    "typed_data": {
+                        "types": {
+                            "EIP712Domain": [
+                                {"name": "name", "type": "string"},
+                                {"name": "version", "type": "string"},
+                                {"name": "chainId", "type": "uint256"},
+                                {"name": "verifyingContract", "type": "address"},
+                            ],
+                            "EventBatch": [
+                                {"name": "eventsHash", "type": "bytes32"},
+                                {"name": "nonce", "type": "uint32"},
+                                {"name": "deadline", "type": "uint40"},
+                            ],
+                        },
+                        "primaryType": "EventBatch",
+                        "domain": {
+                            "name": "TradeLedger Consignments",
+                            "version": "1",
+                            "chainId": 31337,
+                            "verifyingContract": "0x" + "c1" * 20,
+                        },
+                        "message": {
+                            "eventsHash": "0x" + "e5" * 32,
+                            "nonce": 1793,
+                            "deadline": 1795509000,
+                        },
+                    },
+                    "events": [
+                        {
+                            "consignmentId": "0x" + "c0" * 32,
+                            "bizStep": 20,
+                            "disposition": 15,
+                            "location": "0x415541444c",
+                            "eventTime": 1795422600,
+                            "container": "0x43535155333035343338330000",
+                            "sealDigest": "0x" + "5e" * 32,
+                            "documentsDigest": "0x" + "00" * 32,
+                            "epcisEventHash": "0x" + "00" * 32,
+                            "nonce": 1793,
+                            "deadline": 1795509000,
+                        }
+                    ],
+                    "record_ids": [_RECORD],
+                }
+            ]
+        }
+    )
+
+    batch_id: str
+    digest: str = Field(description="The EIP-712 digest of the EventBatch (what is signed).")
+    typed_data: dict[str, Any] = Field(description="`eth_signTypedData_v4` JSON of the batch.")
+    events: list[dict[str, Any]] = Field(
+        description="The ConsignmentEvent messages, with the batch's nonce and deadline."
+    )
+    record_ids: list[str] = Field(description="The record id of each event, in order.")

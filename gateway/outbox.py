@@ -116,10 +116,13 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    bindparam,
     func,
     insert,
+    inspect,
     or_,
     select,
+    text,
     update,
 )
 from sqlalchemy.exc import IntegrityError
@@ -220,6 +223,16 @@ class OutboxRecord:
     isolate: bool
     created_at: datetime
     updated_at: datetime
+    signer_nonce: str | None = None
+    """``<contract>:<signer>:<nonce>`` for records that use a signer's nonce (events, AEO
+    actions): a nonce that a record on its way to the chain holds (see
+    :meth:`Outbox.claimed_nonces`)."""
+    signed_batch: str | None = None
+    """The id of the signed event batch (``postEventBatch``) this record travels with: the
+    records of one signed batch go in one transaction, together, in order, or fail together."""
+    simulated_at: datetime | None = None
+    """When the intake ran the record on the pending block (with the records of its request)
+    and it passed; None when it was accepted without that (the relayer checks it then)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -232,6 +245,9 @@ class NewRecord:
     payload: Mapping[str, Any]
     signature: str
     idempotency_key: str | None = None
+    signer_nonce: str | None = None
+    signed_batch: str | None = None
+    simulated_at: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -253,6 +269,11 @@ class Batch:
     @property
     def record_ids(self) -> tuple[str, ...]:
         return tuple(r.record_id for r in self.records)
+
+    @property
+    def signed_batch(self) -> str | None:
+        """The signed event batch these records are (all of it), or None."""
+        return self.records[0].signed_batch if self.records else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -283,6 +304,9 @@ class BatchResult:
     block_hash: str | None = None
     outcomes: Mapping[str, RecordOutcome] = field(default_factory=dict)
     reason: str | None = None
+    isolate: bool = True
+    """``REVERTED`` with no record blamed: send the records alone next (the default), or,
+    when False (the transaction ran out of gas: no record's fault), batch them again."""
 
 
 @runtime_checkable
@@ -331,11 +355,19 @@ records_table = Table(
     Column("isolate", Boolean, nullable=False, default=False),
     Column("created_at", Float, nullable=False),
     Column("updated_at", Float, nullable=False),
+    Column("signer_nonce", String(160), comment="contract:signer:nonce of nonce records"),
+    Column("signed_batch", String(66), comment="signed event batch the record travels with"),
+    Column("simulated_at", Float, comment="when the intake simulated it (passed)"),
     UniqueConstraint("org_id", "idempotency_key", name="uq_gateway_outbox_idempotency"),
     Index("ix_gateway_outbox_status_seq", "status", "seq"),
     Index("ix_gateway_outbox_org_seq", "org_id", "seq"),
     Index("ix_gateway_outbox_batch", "batch_id"),
+    Index("ix_gateway_outbox_signer_nonce", "signer_nonce"),
+    Index("ix_gateway_outbox_signed_batch", "signed_batch"),
 )
+
+_ADDED_COLUMNS = ("signer_nonce", "signed_batch", "simulated_at")
+"""Columns added after the first release: added to an existing table when it is opened."""
 
 batches_table = Table(
     "gateway_outbox_batches",
@@ -357,6 +389,22 @@ batches_table = Table(
 )
 
 _LIVE = "live"
+_IN_CHUNK = 900  # SQLite's default limit of bound parameters is 999 before 3.32
+
+
+def _add_missing_columns(engine: Engine) -> None:
+    """Add the columns of :data:`_ADDED_COLUMNS` to an outbox table created before them."""
+    inspector = inspect(engine)
+    if not inspector.has_table(records_table.name):
+        return
+    present = {column["name"] for column in inspector.get_columns(records_table.name)}
+    with engine.begin() as conn:
+        for name in _ADDED_COLUMNS:
+            if name not in present:
+                column = records_table.c[name]
+                kind = column.type.compile(dialect=engine.dialect)
+                conn.execute(text(f"ALTER TABLE {records_table.name} ADD COLUMN {name} {kind}"))
+                logger.info("outbox: column %s added to %s", name, records_table.name)
 
 
 def _canonical(value: object) -> bytes:
@@ -373,6 +421,60 @@ def request_digest(
 
 def _dt(value: float) -> datetime:
     return datetime.fromtimestamp(value, UTC)
+
+
+def _row_values(item: NewRecord, now: float) -> dict[str, Any]:
+    """The row of a new record."""
+    return {
+        "record_id": item.record_id,
+        "org_id": item.org_id,
+        "kind": item.kind.value,
+        "idempotency_key": item.idempotency_key,
+        "request_sha256": request_digest(
+            kind=item.kind,
+            record_id=item.record_id,
+            payload=item.payload,
+            signature=item.signature,
+        ),
+        "payload": _canonical(item.payload).decode(),
+        "signature": item.signature,
+        "status": RecordStatus.ACCEPTED.value,
+        "attempts": 0,
+        "isolate": False,
+        "created_at": now,
+        "updated_at": now,
+        "signer_nonce": item.signer_nonce,
+        "signed_batch": item.signed_batch,
+        "simulated_at": item.simulated_at,
+    }
+
+
+def _new_outbox_record(seq: int, item: NewRecord, at: datetime) -> OutboxRecord:
+    """The stored form of a record just inserted (as :func:`_row_to_record` would read it)."""
+    return OutboxRecord(
+        seq=seq,
+        record_id=item.record_id,
+        org_id=item.org_id,
+        kind=item.kind,
+        payload=item.payload,
+        signature=item.signature,
+        status=RecordStatus.ACCEPTED,
+        idempotency_key=item.idempotency_key,
+        batch_id=None,
+        tx_hash=None,
+        block_number=None,
+        block_hash=None,
+        log_index=None,
+        error_code=None,
+        error_reason=None,
+        attempts=0,
+        isolate=False,
+        created_at=at,
+        updated_at=at,
+        signer_nonce=item.signer_nonce,
+        signed_batch=item.signed_batch,
+        simulated_at=None if item.simulated_at is None else _dt(item.simulated_at),
+    )
 
 
 def _row_to_record(row: Any) -> OutboxRecord:
@@ -396,6 +498,9 @@ def _row_to_record(row: Any) -> OutboxRecord:
         isolate=bool(row.isolate),
         created_at=_dt(row.created_at),
         updated_at=_dt(row.updated_at),
+        signer_nonce=row.signer_nonce,
+        signed_batch=row.signed_batch,
+        simulated_at=None if row.simulated_at is None else _dt(row.simulated_at),
     )
 
 
@@ -403,6 +508,7 @@ def _row_to_record(row: Any) -> OutboxRecord:
 class _Ready:
     batches: list[tuple[RecordKind, list[OutboxRecord]]]
     next_deadline: float | None
+    more: bool = False  # the scan was cut short: more accepted records wait behind these
 
 
 class Outbox:
@@ -412,6 +518,7 @@ class Outbox:
         self._engine = engine
         self._clock = clock
         self._listeners: list[Callable[[], None]] = []
+        _add_missing_columns(engine)
         metadata.create_all(engine)
 
     @classmethod
@@ -443,6 +550,8 @@ class Outbox:
         payload: Mapping[str, Any],
         signature: str,
         idempotency_key: str | None = None,
+        signer_nonce: str | None = None,
+        signed_batch: str | None = None,
     ) -> AcceptResult:
         """Store a record durably, once.
 
@@ -471,6 +580,8 @@ class Outbox:
                         isolate=False,
                         created_at=now,
                         updated_at=now,
+                        signer_nonce=signer_nonce,
+                        signed_batch=signed_batch,
                     )
                 )
         except IntegrityError:
@@ -510,60 +621,77 @@ class Outbox:
         """
         if not items:
             return []
-        now = self._clock()
-        rows = [
-            {
-                "record_id": item.record_id,
-                "org_id": item.org_id,
-                "kind": item.kind.value,
-                "idempotency_key": item.idempotency_key,
-                "request_sha256": request_digest(
-                    kind=item.kind,
-                    record_id=item.record_id,
-                    payload=item.payload,
-                    signature=item.signature,
-                ),
-                "payload": _canonical(item.payload).decode(),
-                "signature": item.signature,
-                "status": RecordStatus.ACCEPTED.value,
-                "attempts": 0,
-                "isolate": False,
-                "created_at": now,
-                "updated_at": now,
-            }
-            for item in items
-        ]
         try:
-            with self._engine.begin() as conn:
-                conn.execute(insert(records_table), rows)
+            return list(self.accept_many_atomic(items))
         except IntegrityError:
-            results: list[AcceptResult | GatewayError] = []
-            for item in items:
-                try:
-                    results.append(
-                        self.accept(
-                            org_id=item.org_id,
-                            kind=item.kind,
-                            record_id=item.record_id,
-                            payload=item.payload,
-                            signature=item.signature,
-                            idempotency_key=item.idempotency_key,
-                        )
+            pass
+        results: list[AcceptResult | GatewayError] = []
+        for item in items:
+            try:
+                results.append(
+                    self.accept(
+                        org_id=item.org_id,
+                        kind=item.kind,
+                        record_id=item.record_id,
+                        payload=item.payload,
+                        signature=item.signature,
+                        idempotency_key=item.idempotency_key,
+                        signer_nonce=item.signer_nonce,
+                        signed_batch=item.signed_batch,
                     )
-                except GatewayError as exc:
-                    results.append(exc)
-            return results
-        ids = [item.record_id for item in items]
-        with self._engine.connect() as conn:
-            stored = {
-                row.record_id: _row_to_record(row)
-                for row in conn.execute(
-                    select(records_table).where(records_table.c.record_id.in_(ids))
                 )
-            }
+            except GatewayError as exc:
+                results.append(exc)
+        return results
+
+    def accept_batch(self, items: Sequence[NewRecord]) -> list[AcceptResult]:
+        """Store the records of one signed event batch (``signed_batch`` set, the same for
+        all) durably in one transaction, all or none.
+
+        Sent again, the same batch answers with the stored records (``created=False``).
+        Raises :class:`IdempotencyConflict` (and stores nothing) if any record id or
+        idempotency key was used for another record: a signed batch is never stored in part.
+        """
+        if not items:
+            return []
+        group = items[0].signed_batch
+        if group is None or any(item.signed_batch != group for item in items):
+            raise ValueError("accept_batch takes the records of one signed batch")
+        try:
+            results = self.accept_many_atomic(items)
+        except IntegrityError:
+            stored = self.get_many([item.record_id for item in items])
+            same = len(stored) == len(items) and all(
+                stored[item.record_id].signed_batch == group
+                and stored[item.record_id].org_id == item.org_id
+                for item in items
+            )
+            if not same:
+                raise IdempotencyConflict(
+                    "an event of this batch (or its Idempotency-Key) was already used for "
+                    "another record",
+                    field="events",
+                    rule="same_content",
+                ) from None
+            return [AcceptResult(stored[item.record_id], created=False) for item in items]
+        return results
+
+    def accept_many_atomic(self, items: Sequence[NewRecord]) -> list[AcceptResult]:
+        """Store new records in one transaction; raises ``IntegrityError`` (nothing stored)
+        if any collides with a stored one. :meth:`accept_many` answers collisions instead."""
+        now = self._clock()
+        rows = [_row_values(item, now) for item in items]
+        with self._engine.begin() as conn:
+            returned = conn.execute(
+                insert(records_table).returning(records_table.c.seq, sort_by_parameter_order=True),
+                rows,
+            )
+            seqs = [int(row.seq) for row in returned]
+        at = _dt(now)
+        stored = [_new_outbox_record(seq, item, at) for seq, item in zip(seqs, items, strict=True)]
         for listener in self._listeners:
             listener()
-        return [AcceptResult(stored[rid], created=True) for rid in ids]
+        return [AcceptResult(record, created=True) for record in stored]
 
     def _find_existing(
         self, *, org_id: str, record_id: str, idempotency_key: str | None
@@ -594,6 +722,38 @@ class Outbox:
                 )
             ).first()
         return None if row is None else _row_to_record(row)
+
+    def get_many(self, record_ids: Sequence[str]) -> dict[str, OutboxRecord]:
+        """The stored records among ``record_ids`` (one query), by record id."""
+        out: dict[str, OutboxRecord] = {}
+        ids = list(dict.fromkeys(record_ids))
+        with self._engine.connect() as conn:
+            for start in range(0, len(ids), _IN_CHUNK):
+                query = select(records_table).where(
+                    records_table.c.record_id.in_(ids[start : start + _IN_CHUNK])
+                )
+                out.update((row.record_id, _row_to_record(row)) for row in conn.execute(query))
+        return out
+
+    def claimed_nonces(self, signer_nonces: Sequence[str]) -> dict[str, list[OutboxRecord]]:
+        """Records on their way to the chain (accepted or submitted) that hold one of
+        ``signer_nonces`` (``contract:signer:nonce``), by that value.
+
+        The chain cannot see a nonce that an accepted record will use: this is how a second
+        record with the same nonce is refused before it is accepted.
+        """
+        out: dict[str, list[OutboxRecord]] = {}
+        wanted = list(dict.fromkeys(signer_nonces))
+        rc = records_table.c
+        live = [RecordStatus.ACCEPTED.value, RecordStatus.SUBMITTED.value]
+        with self._engine.connect() as conn:
+            for start in range(0, len(wanted), _IN_CHUNK):
+                query = select(records_table).where(
+                    rc.signer_nonce.in_(wanted[start : start + _IN_CHUNK]), rc.status.in_(live)
+                )
+                for row in conn.execute(query):
+                    out.setdefault(row.signer_nonce, []).append(_row_to_record(row))
+        return out
 
     def get(self, record_id: str) -> OutboxRecord | None:
         with self._engine.connect() as conn:
@@ -672,7 +832,8 @@ class Outbox:
 
         Full batches are ready at once; a partial one when its oldest record has waited
         ``linger`` seconds. ``next_deadline`` is when the next partial batch becomes ready.
-        Records marked ``isolate`` (their batch reverted) travel alone.
+        Records marked ``isolate`` (their batch reverted) travel alone. The records of a
+        signed event batch are one batch of their own, whole and in order, ready at once.
         """
         query = (
             select(records_table)
@@ -684,12 +845,22 @@ class Outbox:
             rows = [_row_to_record(row) for row in conn.execute(query)]
         now = self._clock()
         by_kind: dict[RecordKind, list[OutboxRecord]] = {}
+        groups: dict[str, list[OutboxRecord]] = {}
         ready: list[tuple[RecordKind, list[OutboxRecord]]] = []
         for record in rows:
-            if record.isolate:
+            if record.signed_batch is not None:
+                groups.setdefault(record.signed_batch, []).append(record)
+            elif record.isolate:
                 ready.append((record.kind, [record]))
             else:
                 by_kind.setdefault(record.kind, []).append(record)
+        truncated = len(rows) == scan_limit
+        for group in groups.values():
+            # Stored in one transaction, a group's rows are consecutive; one cut by the scan
+            # limit waits for the next pass.
+            if truncated and group[-1].seq == rows[-1].seq:
+                continue
+            ready.append((group[0].kind, group))
         deadline: float | None = None
         for kind, records in by_kind.items():
             size = max(1, max_size(kind) if callable(max_size) else max_size)
@@ -701,7 +872,7 @@ class Outbox:
                 else:
                     deadline = due if deadline is None else min(deadline, due)
         ready.sort(key=lambda item: item[1][0].seq)
-        return _Ready(ready, deadline)
+        return _Ready(ready, deadline, more=truncated)
 
     def mark_submitted(self, batch: Batch, tx: SignedTx) -> None:
         """Store the signed transaction and move the batch's records to ``submitted``.
@@ -744,34 +915,49 @@ class Outbox:
             )
 
     def isolate(self, record_ids: Sequence[str]) -> int:
-        """Mark accepted records to travel alone (their batch could not be built)."""
+        """Mark accepted records to travel alone (their batch could not be built); the
+        records of a signed event batch cannot travel alone and are left as they are."""
         with self._engine.begin() as conn:
             result = conn.execute(
                 update(records_table)
                 .where(
                     records_table.c.record_id.in_(list(record_ids)),
                     records_table.c.status == RecordStatus.ACCEPTED.value,
+                    records_table.c.signed_batch.is_(None),
                 )
                 .values(isolate=True, updated_at=self._clock())
             )
         return int(result.rowcount)
 
     def fail_unsent(self, record_id: str, *, code: str, reason: str) -> OutboxRecord | None:
-        """Fail an accepted record that can never be sent (nothing of it reached the chain)."""
+        """Fail an accepted record that can never be sent (nothing of it reached the chain).
+
+        A record of a signed event batch fails with all of its batch: one signature covers
+        them all, so none can be sent without it.
+        """
+        rc = records_table.c
+        now = self._clock()
+        accepted = rc.status == RecordStatus.ACCEPTED.value
+        failed = {"status": RecordStatus.FAILED.value, "updated_at": now}
         with self._engine.begin() as conn:
             conn.execute(
                 update(records_table)
-                .where(
-                    records_table.c.record_id == record_id,
-                    records_table.c.status == RecordStatus.ACCEPTED.value,
-                )
-                .values(
-                    status=RecordStatus.FAILED.value,
-                    error_code=code,
-                    error_reason=reason,
-                    updated_at=self._clock(),
-                )
+                .where(rc.record_id == record_id, accepted)
+                .values(**failed, error_code=code, error_reason=reason)
             )
+            group: str | None = conn.execute(
+                select(rc.signed_batch).where(rc.record_id == record_id)
+            ).scalar()
+            if group is not None:
+                conn.execute(
+                    update(records_table)
+                    .where(rc.signed_batch == group, accepted)
+                    .values(
+                        **failed,
+                        error_code=code,
+                        error_reason=f"an event of its signed batch failed: {reason}",
+                    )
+                )
         return self.get(record_id)
 
     def note_broadcast(self, batch_id: str) -> None:
@@ -831,35 +1017,54 @@ class Outbox:
             if claimed != 1:
                 return []
             if result.state is TxState.MINED:
+                # One statement, executed for every record (executemany).
+                params: list[dict[str, Any]] = []
                 for record in batch.records:
                     outcome = result.outcomes.get(record.record_id, RecordOutcome())
-                    values: dict[str, Any] = {
-                        "block_number": result.block_number,
-                        "block_hash": result.block_hash,
-                        "log_index": outcome.log_index,
-                        "updated_at": now,
-                    }
-                    if outcome.ok:
-                        values["status"] = RecordStatus.CONFIRMED.value
-                    else:
-                        values["status"] = RecordStatus.FAILED.value
-                        values["error_code"] = outcome.code or "rejected"
-                        values["error_reason"] = outcome.reason or "rejected by the contract"
-                    conn.execute(
-                        update(records_table)
-                        .where(in_batch, rc.record_id == record.record_id)
-                        .values(**values)
+                    params.append(
+                        {
+                            "rid": record.record_id,
+                            "new_status": (
+                                RecordStatus.CONFIRMED if outcome.ok else RecordStatus.FAILED
+                            ).value,
+                            "new_log_index": outcome.log_index,
+                            "new_code": None if outcome.ok else outcome.code or "rejected",
+                            "new_reason": (
+                                None if outcome.ok else outcome.reason or "rejected by the contract"
+                            ),
+                        }
                     )
+                conn.execute(
+                    update(records_table)
+                    .where(in_batch, rc.record_id == bindparam("rid"))
+                    .values(
+                        status=bindparam("new_status"),
+                        block_number=result.block_number,
+                        block_hash=result.block_hash,
+                        log_index=bindparam("new_log_index"),
+                        error_code=func.coalesce(bindparam("new_code"), rc.error_code),
+                        error_reason=func.coalesce(bindparam("new_reason"), rc.error_reason),
+                        updated_at=now,
+                    ),
+                    params,
+                )
             elif result.state is TxState.REVERTED:
                 # Nothing of a reverted batch is on chain. The items the relayer blames
                 # (BatchItemFailed(index, reason)) fail; the others go back to be batched again.
                 # With no culprit named, a lone record fails and several are retried one by one.
+                # A signed event batch is one unit: it fails as a whole, or goes back whole.
                 culprits = {rid for rid, o in result.outcomes.items() if not o.ok}
                 culprits &= set(batch.record_ids)
-                if not culprits and len(batch.records) <= 1:
+                whole = batch.signed_batch is not None
+                if not culprits and (len(batch.records) <= 1 or whole) and result.isolate:
+                    culprits = set(batch.record_ids)
+                blamed = next(iter(culprits), None)
+                if whole and blamed is not None:
                     culprits = set(batch.record_ids)
                 for record_id in culprits:
-                    outcome = result.outcomes.get(record_id, RecordOutcome(ok=False))
+                    outcome = result.outcomes.get(
+                        record_id, result.outcomes.get(blamed or "", RecordOutcome(ok=False))
+                    )
                     conn.execute(
                         update(records_table)
                         .where(in_batch, rc.record_id == record_id)
@@ -879,7 +1084,7 @@ class Outbox:
                     "attempts": rc.attempts + 1,
                     "updated_at": now,
                 }
-                if not culprits:
+                if not culprits and result.isolate and not whole:
                     requeue["isolate"] = True
                 conn.execute(update(records_table).where(in_batch).values(**requeue))
             else:  # DROPPED: the transaction can never be mined; none of it is on chain
@@ -1013,10 +1218,11 @@ class Submitter:
                 continue
             changed = self.outbox.apply(batch, result)
             logger.info(
-                "batch %s tx %s %s (%d records)",
+                "batch %s tx %s %s in block %s (%d records)",
                 batch.batch_id,
                 tx.tx_hash,
                 result.state.value,
+                result.block_number,
                 len(changed),
             )
             self._observe(changed)
@@ -1047,7 +1253,7 @@ class Submitter:
                 # Deterministic: a record the relayer cannot encode. Find it (send the batch's
                 # records alone), then fail it; it never reached the chain, so this is safe.
                 self._error("sign", batch)
-                if len(records) > 1:
+                if len(records) > 1 and batch.signed_batch is None:
                     self.outbox.isolate(batch.record_ids)
                 else:
                     failed = self.outbox.fail_unsent(
@@ -1069,6 +1275,8 @@ class Submitter:
             if self.metrics is not None:
                 self.metrics.batch_size.labels(kind.value).observe(len(records))
             self._broadcast(batch, tx)
+        if ready.more and ready.batches:
+            return time.time()  # more are waiting behind the scan: the next pass at once
         return ready.next_deadline
 
     def _limit(self, kind: RecordKind) -> int:

@@ -49,6 +49,7 @@ from ledger.records import (
     SubjectType,
     consignment_id,
     fixed_ascii,
+    with_batch_terms,
 )
 from ledger.values import (
     BusinessStep,
@@ -63,6 +64,7 @@ from ledger.values import (
 
 __all__ = [
     "CREATE_MODELS",
+    "EVENT_BATCH_MAX",
     "AeoActionCreate",
     "ApprovalCreate",
     "AttestationCreate",
@@ -72,6 +74,8 @@ __all__ = [
     "CertificateRevocationCreate",
     "ConsignmentCreate",
     "DrawdownCreate",
+    "EventBatchCreate",
+    "EventBatchSubmission",
     "EventCreate",
     "ExecutionCreate",
     "KeyAdditionCreate",
@@ -797,3 +801,71 @@ class SignedSubmission(BaseModel):
         description="The EIP-712 message (field names as in the type; bytes as 0x-hex)."
     )
     signature: Signature
+
+
+EVENT_BATCH_MAX = 1000
+"""Most events in one signed batch (one transaction; ~9,900 gas each, under the 2^24 cap)."""
+
+
+class EventBatchSubmission(BaseModel):
+    """Events signed together by the client with one EventBatch signature.
+
+    ``events`` are the ConsignmentEvent messages, in the order signed, each carrying the
+    batch's ``nonce`` and ``deadline``; ``signature`` is over
+    ``EventBatch(eventsHash, nonce, deadline)`` in the Consignments domain (see
+    ``POST /typed-data/event_batch``).
+    """
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "events": [
+                        {
+                            "consignmentId": "0x" + "c0" * 32,
+                            "bizStep": step,
+                            "disposition": 15,
+                            "location": "0x415541444c",
+                            "eventTime": 1795422600 + i,
+                            "container": "0x43535155333035343338330000",
+                            "sealDigest": "0x" + "5e" * 32,
+                            "documentsDigest": "0x" + "00" * 32,
+                            "epcisEventHash": "0x" + "00" * 32,
+                            "nonce": 1793,
+                            "deadline": 1795509000,
+                        }
+                        for i, step in enumerate((20, 11))
+                    ],
+                    "signature": _SIG,
+                }
+            ]
+        },
+    )
+    events: list[dict[str, Any]] = Field(
+        min_length=1,
+        max_length=EVENT_BATCH_MAX,
+        description="ConsignmentEvent messages in the order signed, each with the batch's "
+        "nonce and deadline.",
+    )
+    signature: Signature
+
+
+class EventBatchCreate(BaseModel):
+    """Events to be signed together (the body of ``POST /typed-data/event_batch``)."""
+
+    model_config = ConfigDict(extra="forbid")
+    items: list[EventCreate] = Field(min_length=1, max_length=EVENT_BATCH_MAX)
+    nonce: int | None = Field(
+        default=None, ge=0, lt=2**32, description="The batch's nonce (default: the next one)."
+    )
+    deadline: datetime | None = Field(
+        default=None, description="Latest time the batch may be recorded (default: +24 h)."
+    )
+
+    def to_events(self, ctx: BuildContext) -> tuple[ConsignmentEvent, ...]:
+        """The events, each with the batch's nonce and deadline (an item's own are replaced)."""
+        nonce = self.nonce if self.nonce is not None else ctx.nonce()
+        deadline = _ts(self.deadline) if self.deadline else ctx.now + _DEADLINE_SECONDS
+        events = [item.model_copy(update={"nonce": nonce}).to_record(ctx) for item in self.items]
+        return with_batch_terms(events, nonce=nonce, deadline=deadline)

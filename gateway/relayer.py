@@ -5,15 +5,22 @@ deployed suite (:class:`ledger.client.Ledger`) and the relayer account:
 
 ``sign(batch)``
     Decode the stored records, build the call -- the kind's batch function (``postEvents``,
-    ``registerBatch``, ``issueBatch``, ``drawDownBatch``, ``attestBatch``, ``revokeBatch``)
-    or its single-record function for one record -- and run it as ``eth_call`` from the
-    relayer on the *pending* block. A revert names the record to blame: ``BatchItemFailed(i,
-    cause)`` blames item ``i``, a single call its record; either raises
-    :class:`~gateway.errors.RecordRejected` (the outbox fails it unsent, with the contract
-    error's name as the code). Then estimate the gas; a batch over the per-transaction cap
-    (EIP-7825's 16,777,216, or the block gas limit) lowers the kind's limit and raises
-    :class:`~gateway.errors.BatchTooLarge`. Finally sign locally at the next nonce. Nothing
-    is sent.
+    ``registerBatch``, ``issueBatch``, ``drawDownBatch``, ``attestBatch``, ``revokeBatch``),
+    its single-record function for one record, or ``postEventBatch`` for the events of one
+    signed batch (``Batch.signed_batch``) -- and run it as ``eth_call`` from the relayer on
+    the *pending* block. A revert names the record to blame: ``BatchItemFailed(i, cause)``
+    blames item ``i``, a single call (or a signed batch's own error) its record; either
+    raises :class:`~gateway.errors.RecordRejected` (the outbox fails it unsent -- with all
+    of its signed batch -- with the contract error's name as the code). Then the gas: once
+    the per-item gas of the kind is known (from its first estimate), ``items x per-item x
+    margin`` plus a base, at most the cap, and the pre-validation runs with that gas, so too
+    little is found there (then, and before the first, ``eth_estimateGas``); a batch over
+    the per-transaction cap (EIP-7825's 16,777,216, or the block gas limit) lowers the
+    kind's limit and raises :class:`~gateway.errors.BatchTooLarge`. Events that the intake
+    ran on the pending block moments ago (``OutboxRecord.simulated_at``, within
+    ``trust_intake_s``, never sent before) are not run again (see
+    :meth:`ContractRelayer._simulated_by_intake`). Finally sign locally at the next nonce.
+    Nothing is sent.
 
 ``broadcast(batch, tx)``
     ``eth_sendRawTransaction`` of the stored bytes. Idempotent: "already known", or "nonce
@@ -21,8 +28,10 @@ deployed suite (:class:`ledger.client.Ledger`) and the relayer account:
 
 ``receipt(batch, tx)``
     Mined (with ``confirmations`` blocks on top): per-record log index from the receipt's
-    decoded logs (the kind's log, in item order, see :data:`gateway.kinds.KIND_EVENTS`);
-    reverted: the culprit from replaying the call on the parent block; not mined but known
+    logs (the kind's log, matched by address and topic, in item order, see
+    :data:`gateway.kinds.KIND_EVENTS`); reverted having used all its gas: nobody's fault, the
+    per-item gas is raised and the records are batched again (``isolate=False``); reverted
+    otherwise: the culprit from replaying the call on the parent block; not mined but known
     to the node: pending; unknown with the account's nonce (at the confirmed block) past
     ours: dropped; otherwise unknown (the outbox sends the same bytes again).
 
@@ -47,6 +56,7 @@ from __future__ import annotations
 import logging
 import math
 import threading
+import time
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -54,6 +64,7 @@ from eth_account import Account
 from eth_account.signers.local import LocalAccount
 from hexbytes import HexBytes
 from web3.exceptions import ContractLogicError, TransactionNotFound, Web3RPCError
+from web3.types import RPCEndpoint
 
 from gateway.errors import BatchTooLarge, RecordRejected
 from gateway.kinds import BATCH_FUNCTIONS, KIND_EVENTS, UNSIGNED, decode, decode_record
@@ -61,7 +72,7 @@ from gateway.outbox import Batch, BatchResult, RecordKind, RecordOutcome, Signed
 from ledger.client import ContractClient, Ledger
 from ledger.contract_errors import BatchItemFailed, ContractError, decode_revert
 from ledger.errors import ConfigurationError
-from ledger.records import Proposal, SignedRecord
+from ledger.records import ConsignmentEvent, Proposal, SignedEventBatch, SignedRecord
 from ledger.txmanager import TxManager
 
 __all__ = ["ContractRelayer"]
@@ -70,8 +81,16 @@ logger = logging.getLogger("gateway.relayer")
 
 _ALREADY_KNOWN = ("already known", "already imported", "known transaction")
 _NONCE_TOO_LOW = ("nonce too low", "nonce has already been used", "oldnonce")
-_OUT_OF_GAS = ("out of gas", "gas required exceeds", "exceeds block gas limit", "gas limit")
+_OUT_OF_GAS = (
+    "out of gas",
+    "outofgas",
+    "gas required exceeds",
+    "exceeds block gas limit",
+    "gas limit",
+)
 _DEFAULT_LIMIT = 200
+_BASE_GAS = 60_000  # a transaction's own cost beyond its items (21,000 and the call)
+_DEADLINE_MARGIN_S = 300  # a record this close to its deadline is pre-validated
 
 
 def _revert_data(exc: ContractLogicError) -> str:
@@ -79,6 +98,15 @@ def _revert_data(exc: ContractLogicError) -> str:
     if isinstance(data, Mapping):
         data = data.get("data")
     return data if isinstance(data, str) and data.startswith("0x") else "0x"
+
+
+def _int(value: Any) -> int:
+    """A quantity of a raw JSON-RPC answer (0x-hex) or of a formatted one (int)."""
+    return int(value, 16) if isinstance(value, str) else int(value)
+
+
+def _bytes(value: Any) -> bytes:
+    return bytes.fromhex(value[2:]) if isinstance(value, str) else bytes(value)
 
 
 def _rpc_message(exc: Web3RPCError) -> str:
@@ -102,6 +130,7 @@ class ContractRelayer:
         gas_margin: float = 1.2,
         default_limit: int = _DEFAULT_LIMIT,
         gas_cap: int | None = None,
+        trust_intake_s: float = 30.0,
     ) -> None:
         self.ledger = ledger
         self.w3 = ledger.w3
@@ -113,9 +142,13 @@ class ContractRelayer:
         self.gas_margin = gas_margin
         self.default_limit = default_limit
         self._gas_cap = gas_cap
+        self.trust_intake_s = trust_intake_s
+        """Events simulated by the intake this recently are not pre-validated again (0: all
+        are); see :meth:`_simulated_by_intake`."""
         self._lock = threading.Lock()
         self._live: dict[str, int] = {}  # tx hash -> nonce of stored, not final, transactions
-        self._item_gas: dict[RecordKind, float] = {}
+        self._item_gas: dict[str, float] = {}  # per-item gas by kind (see _gas_class)
+        self._kind_logs: dict[RecordKind, frozenset[tuple[str, bytes]]] = {}
 
     @property
     def address(self) -> str:
@@ -136,7 +169,7 @@ class ContractRelayer:
         """
         if kind not in BATCH_FUNCTIONS:
             return 1
-        per_item = self._item_gas.get(kind)
+        per_item = self._item_gas.get(kind.value)
         if per_item is None:
             return self.default_limit
         return max(1, math.floor(self.gas_cap / self.gas_margin / per_item))
@@ -146,8 +179,23 @@ class ContractRelayer:
     def sign(self, batch: Batch) -> SignedTx:
         client, data = self._call_for(batch)
         request: dict[str, Any] = {"from": self.address, "to": client.address, "data": data}
-        self._prevalidate(batch, request)
-        gas = self._estimate(batch, request)
+        gas = self._known_gas(batch)
+        if gas is not None and self._simulated_by_intake(batch):
+            pass  # just run on the pending block, in this order, by the intake: not again
+        # With the per-item gas of this kind known, the pre-validation runs with the gas the
+        # transaction will have, so a batch that would run out of it is found here.
+        elif gas is not None and not self._prevalidate(
+            batch, {**request, "gas": gas}, gas_given=True
+        ):
+            logger.info(
+                "batch %s: %d gas from the per-item gas is too little; estimating",
+                batch.batch_id,
+                gas,
+            )
+            gas = None
+        if gas is None:
+            self._prevalidate(batch, request)
+            gas = self._estimate(batch, request)
         with self._lock:
             nonce = self._next_nonce()
             fields: dict[str, Any] = {
@@ -186,22 +234,29 @@ class ContractRelayer:
         logger.info("batch %s sent: %s (nonce %s)", batch.batch_id, tx.tx_hash, tx.nonce)
 
     def receipt(self, batch: Batch, tx: SignedTx) -> BatchResult:
-        try:
-            found = self.w3.eth.get_transaction_receipt(tx.tx_hash)  # type: ignore[arg-type]
-        except TransactionNotFound:
-            found = None
+        found = self._raw_receipt(tx.tx_hash)
         if found is None:
             return self._not_mined(tx)
-        number = int(found["blockNumber"])
+        number = _int(found["blockNumber"])
         head = int(self.w3.eth.block_number)
         if head - number < self.confirmations:
             self._remember(tx)
             return BatchResult(TxState.PENDING)
         block_hash = HexBytes(found["blockHash"]).to_0x_hex()
         self._forget(tx)
-        if int(found["status"]) == 1:
+        if _int(found["status"]) == 1:
             return BatchResult(
                 TxState.MINED, number, block_hash, self._outcomes(batch, found["logs"])
+            )
+        if self._ran_out_of_gas(batch, tx, _int(found["gasUsed"])):
+            # Not a record's fault: the per-item gas was too low. Learn more, batch again.
+            self._too_large(batch, "ran out of gas on chain")
+            return BatchResult(
+                TxState.REVERTED,
+                number,
+                block_hash,
+                reason="out of gas",
+                isolate=False,
             )
         outcomes, reason = self._blame(batch, number)
         return BatchResult(TxState.REVERTED, number, block_hash, outcomes, reason=reason)
@@ -218,6 +273,12 @@ class ContractRelayer:
             assert isinstance(record, Proposal)
             membership: ContractClient = self.ledger.membership
             return membership, membership.calldata("execute", record.onchain())
+        if batch.signed_batch is not None:
+            events = [ConsignmentEvent.from_message(r.payload) for r in batch.records]
+            signature = decode(kind, batch.records[0].payload, batch.records[0].signature)
+            together = SignedEventBatch(tuple(events), signature.signature)
+            client, function, args = self.ledger.call_for(together)
+            return client, client.calldata(function, *args)
         signed: list[SignedRecord[Any]] = [
             decode(kind, r.payload, r.signature) for r in batch.records
         ]
@@ -227,7 +288,14 @@ class ContractRelayer:
             client, function, args = self.ledger.batch_call_for(signed)
         return client, client.calldata(function, *args)
 
-    def _prevalidate(self, batch: Batch, request: Mapping[str, Any]) -> None:
+    def _prevalidate(
+        self, batch: Batch, request: Mapping[str, Any], *, gas_given: bool = False
+    ) -> bool:
+        """Run the batch as ``eth_call`` on the pending block; raise for a record to blame.
+
+        Returns False when it ran out of the gas given (``gas_given``): the caller estimates
+        instead. Without a gas limit, running out of gas means the batch is too large.
+        """
         try:
             self.w3.eth.call(dict(request), "pending")  # type: ignore[arg-type]
         except ContractLogicError as exc:
@@ -235,14 +303,60 @@ class ContractRelayer:
             culprit = self._culprit(batch, error)
             if culprit is None:
                 if self._out_of_gas(batch, str(exc)):
+                    if gas_given:
+                        return False
                     raise self._too_large(batch, "ran out of gas in eth_call") from exc
                 raise  # not a record's fault (e.g. RelayerNotAllowed): transient, retried
             record_id, cause = culprit
             raise RecordRejected(record_id, str(cause), code=cause.name) from exc
         except Web3RPCError as exc:
             if self._out_of_gas(batch, _rpc_message(exc)):
+                if gas_given:
+                    return False
                 raise self._too_large(batch, "ran out of gas in eth_call") from exc
             raise
+        return True
+
+    def _simulated_by_intake(self, batch: Batch) -> bool:
+        """Whether the pre-validation may be skipped: events the intake ran on the pending
+        block (with the others of their request) less than ``trust_intake_s`` ago, never in
+        a transaction before, with their deadline five minutes away at least.
+
+        What the intake cannot have seen (a key revoked since, a nonce taken by a record
+        of another gateway) makes the transaction revert: the receipt then blames the
+        record (replayed on the parent block), which fails alone, and the others are sent
+        again, pre-validated (``attempts`` > 0). Nothing is lost or recorded twice.
+        """
+        if self.trust_intake_s <= 0 or batch.kind is not RecordKind.EVENT:
+            return False
+        now = time.time()
+        for record in batch.records:
+            if record.simulated_at is None or record.attempts or record.isolate:
+                return False
+            if now - record.simulated_at.timestamp() > self.trust_intake_s:
+                return False
+            if int(record.payload.get("deadline", 0)) < now + _DEADLINE_MARGIN_S:
+                return False
+        return True
+
+    @staticmethod
+    def _gas_class(batch: Batch) -> str:
+        """What the per-item gas is learnt for: the kind, or a signed event batch."""
+        return "event_batch" if batch.signed_batch is not None else batch.kind.value
+
+    def _known_gas(self, batch: Batch) -> int | None:
+        """The gas of the batch from the per-item gas learnt so far (None: estimate it).
+
+        ``items x per-item x margin`` plus the transaction's base cost, at most the cap; the
+        pre-validation call runs with it, so too little is found before anything is sent.
+        """
+        count = len(batch.records)
+        if count < 2 or (batch.kind not in BATCH_FUNCTIONS and batch.signed_batch is None):
+            return None
+        per_item = self._item_gas.get(self._gas_class(batch))
+        if per_item is None:
+            return None
+        return min(self.gas_cap, math.ceil(count * per_item * self.gas_margin) + _BASE_GAS)
 
     @staticmethod
     def _out_of_gas(batch: Batch, message: str) -> bool:
@@ -254,8 +368,9 @@ class ContractRelayer:
         """Halve the kind's limit (at least) and say so; the records are batched again."""
         count = len(batch.records)
         smaller = max(1, count // 2)
-        self._item_gas[batch.kind] = max(
-            self._item_gas.get(batch.kind, 0.0), self.gas_cap / self.gas_margin / smaller
+        gas_class = self._gas_class(batch)
+        self._item_gas[gas_class] = max(
+            self._item_gas.get(gas_class, 0.0), self.gas_cap / self.gas_margin / smaller
         )
         return BatchTooLarge(f"{count} {batch.kind} records {why}; at most {smaller} next")
 
@@ -263,7 +378,9 @@ class ContractRelayer:
     def _culprit(batch: Batch, error: ContractError) -> tuple[str, ContractError] | None:
         if isinstance(error, BatchItemFailed) and 0 <= error.index < len(batch.records):
             return batch.records[error.index].record_id, error.cause
-        if len(batch.records) == 1 and error.name != "RelayerNotAllowed":
+        alone = len(batch.records) == 1 or batch.signed_batch is not None
+        if alone and error.name != "RelayerNotAllowed":
+            # A signed batch's own errors (signer, nonce, deadline) are all of its records'.
             return batch.records[0].record_id, error
         return None
 
@@ -275,8 +392,8 @@ class ContractRelayer:
             if self._out_of_gas(batch, str(exc)):
                 raise self._too_large(batch, "exceed the node's gas allowance") from exc
             raise
-        if batch.kind in BATCH_FUNCTIONS:
-            self._item_gas[batch.kind] = estimate / count
+        if batch.kind in BATCH_FUNCTIONS or batch.signed_batch is not None:
+            self._item_gas[self._gas_class(batch)] = estimate / count
         cap = self.gas_cap
         gas = math.ceil(estimate * self.gas_margin)
         if gas > cap:
@@ -286,6 +403,28 @@ class ContractRelayer:
                 )
             gas = cap  # one record: the estimate fits, the margin is trimmed
         return gas
+
+    def _raw_receipt(self, tx_hash: str) -> Mapping[str, Any] | None:
+        """The receipt as the node sends it (hex strings): a batch's receipt has a thousand
+        logs, and web3's formatting of them (a checksum per address) costs more than the
+        rest of following the transaction."""
+        response = self.w3.provider.make_request(
+            RPCEndpoint("eth_getTransactionReceipt"), [tx_hash]
+        )
+        if "error" in response:
+            raise Web3RPCError(str(response["error"]), rpc_response=response)
+        result = response.get("result")
+        return result if isinstance(result, Mapping) else None
+
+    def _ran_out_of_gas(self, batch: Batch, tx: SignedTx, gas_used: int) -> bool:
+        """A reverted batch that used all its gas (several records: not a record's fault)."""
+        if len(batch.records) < 2:
+            return False
+        try:
+            sent = self.w3.eth.get_transaction(tx.tx_hash)  # type: ignore[arg-type]
+        except TransactionNotFound:
+            return False
+        return gas_used >= int(sent["gas"])
 
     def _next_nonce(self) -> int:
         pending = int(self.w3.eth.get_transaction_count(self._account.address, "pending"))
@@ -302,11 +441,11 @@ class ContractRelayer:
             self._live.pop(tx.tx_hash, None)
 
     def _known(self, tx_hash: str) -> bool:
-        try:
-            self.w3.eth.get_transaction(tx_hash)  # type: ignore[arg-type]
-        except TransactionNotFound:
-            return False
-        return True
+        """Whether the node knows the transaction (raw: its formatted form is 200 kB)."""
+        response = self.w3.provider.make_request(RPCEndpoint("eth_getTransactionByHash"), [tx_hash])
+        if "error" in response:
+            raise Web3RPCError(str(response["error"]), rpc_response=response)
+        return response.get("result") is not None
 
     def _not_mined(self, tx: SignedTx) -> BatchResult:
         if self._known(tx.tx_hash):
@@ -324,9 +463,29 @@ class ContractRelayer:
         self._remember(tx)
         return BatchResult(TxState.UNKNOWN)
 
+    def _log_keys(self, kind: RecordKind) -> frozenset[tuple[str, bytes]]:
+        """(contract address, topic 0) of the logs a record of ``kind`` emits once."""
+        keys = self._kind_logs.get(kind)
+        if keys is None:
+            wanted = KIND_EVENTS[kind]
+            keys = frozenset(
+                (client.address.lower(), event.topic0)
+                for client in self.ledger.clients.values()
+                for event in client.abi.events.values()
+                if event.name in wanted
+            )
+            self._kind_logs[kind] = keys
+        return keys
+
     def _outcomes(self, batch: Batch, logs: Sequence[Any]) -> dict[str, RecordOutcome]:
-        wanted = KIND_EVENTS[batch.kind]
-        indices = [d.log_index for d in self.ledger.decode_logs(logs) if d.event in wanted]
+        # Matched by address and topic, not decoded: a batch has a thousand logs.
+        keys = self._log_keys(batch.kind)
+        indices = sorted(
+            _int(entry["logIndex"])
+            for entry in logs
+            if entry["topics"]
+            and (str(entry["address"]).lower(), _bytes(entry["topics"][0])) in keys
+        )
         outcomes: dict[str, RecordOutcome] = {}
         for position, record in enumerate(batch.records):
             index = indices[position] if position < len(indices) else None

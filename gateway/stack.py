@@ -19,6 +19,7 @@ import logging
 from typing import Any
 
 from fastapi import FastAPI
+from web3 import Web3
 
 from gateway.chain import LedgerServices
 from gateway.config import GatewaySettings
@@ -29,6 +30,7 @@ from gateway.services import GatewayServices, ReadinessCheck
 from gateway.signing_keys import SigningKeyStore
 from ledger.client import Ledger
 from ledger.deploy import Deployment, manifest_path, verify_deployment
+from ledger.errors import ConfigurationError
 from ledger.stack import connect, relayer_key
 from ledger.txmanager import TxManager
 
@@ -44,6 +46,24 @@ def _open_index(settings: GatewaySettings, ledger: Ledger) -> Any:
         logger.warning("ledger.index is not available: reads use contract views and logs")
         return None
     return Index(settings.index_url, ledger, confirmations=settings.confirmations)
+
+
+def _chain_id_checked_once(w3: Web3, chain_id: int) -> None:
+    """Check the node's chain id once and drop web3's ``validation`` middleware.
+
+    That middleware asks the node for its chain id before every ``eth_call``,
+    ``eth_estimateGas`` and ``eth_sendTransaction`` (two round trips per call) to compare it
+    with the request's ``chainId``. The gateway's requests carry none (transactions are
+    signed locally with the deployment's chain id), and the chain id is the deployment's,
+    checked here.
+    """
+    actual = int(w3.eth.chain_id)
+    if actual != chain_id:
+        raise ConfigurationError(
+            f"the node reports chain id {actual}, the deployment is on chain {chain_id}"
+        )
+    if any(name == "validation" for _, name in w3.middleware_onion.middleware):
+        w3.middleware_onion.remove("validation")
 
 
 def build_services(
@@ -64,6 +84,7 @@ def build_services(
         w3 = ledger.w3
         key = relayer_key(settings, w3)
         tx = TxManager(w3, key, confirmations=settings.confirmations)
+    _chain_id_checked_once(w3, ledger.deployment.chain_id)
     relayer = ContractRelayer(
         ledger, tx, key, confirmations=settings.confirmations, default_limit=settings.batch_max_size
     )

@@ -21,32 +21,42 @@ chain, in this order (the first failure is the answer):
 5. **The contract itself**: the record's single-record function runs as ``eth_call`` from the
    relayer on the pending block; a revert is raised as the decoded
    :class:`~ledger.contract_errors.ContractError` (revoked or expired key 403, duplicate or
-   used nonce 409, unknown consignment 404, overdraw 409, invalid field 422).
+   used nonce 409, unknown consignment 404, overdraw 409, invalid field 422). The records of
+   a bulk request run as one batch call (:meth:`ChainValidator.check_many`): a
+   ``BatchItemFailed(i, ...)`` gives record *i* its own error and the rest runs again. Events
+   signed together run as the ``postEventBatch`` call they will be relayed with
+   (:meth:`ChainValidator.check_event_batch`).
 6. **What the chain cannot see yet**: drawdowns accepted but not mined count against the
-   certificate's balance (409 ``QuantityExceeded``, ``AlreadyDrawn``); an event whose
-   consignment registration is accepted but not mined is accepted.
+   certificate's balance (409 ``QuantityExceeded``, ``AlreadyDrawn``); a nonce held by
+   another record in the outbox (accepted or submitted) is refused (409 ``NonceAlreadyUsed``);
+   an event whose consignment registration is accepted but not mined is accepted.
+
+The signature is recovered once per record (by the route, which passes the signer on).
 """
 
 from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any
 
 from web3.exceptions import Web3Exception
 
 from gateway.auth import Caller, OrgKind
 from gateway.errors import Conflict, PermissionDenied, ServiceUnavailable
-from gateway.kinds import execution_id, kind_of, record_id
+from gateway.kinds import BATCH_FUNCTIONS, execution_id, kind_of, record_id
 from gateway.outbox import Outbox, RecordKind
 from ledger.client import Ledger, Organisation
 from ledger.contract_errors import (
+    BatchItemFailed,
     ContractError,
     QuantityExceeded,
     UnknownConsignment,
 )
+from ledger.errors import LedgerError
 from ledger.records import (
     AeoAction,
     CertificateIssue,
@@ -56,11 +66,12 @@ from ledger.records import (
     KeyRevocation,
     Proposal,
     Record,
+    SignedEventBatch,
     SignedRecord,
 )
 from ledger.txmanager import is_transient
 
-__all__ = ["KIND_BY_CODE", "ChainValidator", "authorise"]
+__all__ = ["KIND_BY_CODE", "Candidate", "ChainValidator", "authorise", "signer_nonce"]
 
 logger = logging.getLogger("gateway.validation")
 
@@ -106,6 +117,31 @@ def _chain_calls() -> Iterator[None]:
                 "the chain node is not available", code="chain_unavailable"
             ) from exc
         raise
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    """A signed record of a request: its signer recovered once, its record id computed."""
+
+    signed: SignedRecord[Any]
+    signer: str
+    record_id: str
+
+
+def signer_nonce(record: Record, signer: str) -> str | None:
+    """``contract:signer:nonce`` of a record that uses its signer's nonce bitmap, else None."""
+    if isinstance(record, ConsignmentEvent | AeoAction):
+        return f"{record.CONTRACT}:{signer.lower()}:{record.nonce}"
+    return None
+
+
+def _nonce_conflict(signer: str, nonce: int, *, field: str = "nonce") -> Conflict:
+    return Conflict(
+        f"nonce {nonce} of {signer} is held by another record on its way to the chain",
+        code="NonceAlreadyUsed",
+        field=field,
+        rule="contract",
+    )
 
 
 def authorise(ledger: Ledger, *, org: Organisation, kind: RecordKind, record: Record) -> None:
@@ -211,22 +247,15 @@ class ChainValidator:
 
     # --- the checks ---------------------------------------------------------------------
 
-    def check_signed(
-        self,
-        caller: Caller,
-        signed: SignedRecord[Any],
-        *,
-        outbox: Outbox,
-        memo: dict[str, Any] | None = None,
-    ) -> str:
-        """Checks 2-6 for a signed record; returns its record id.
+    def check_signer(
+        self, caller: Caller, signer: str, *, memo: dict[str, Any] | None = None
+    ) -> Organisation:
+        """Checks 2-3: the key is registered to the caller's organisation, which is active.
 
         ``memo`` (one per request) keeps the key and organisation lookups of a bulk request.
         """
-        kind = kind_of(signed.record)
         memo = {} if memo is None else memo
         with _chain_calls():
-            signer = self.ledger.signer(signed)
             key = memo.get(signer)
             if key is None:
                 key = memo[signer] = self.ledger.membership.key_info(signer)
@@ -246,11 +275,160 @@ class ChainValidator:
             org = memo.get(caller.org_id)
             if org is None:
                 org = memo[caller.org_id] = self._active(caller)
+        assert isinstance(org, Organisation)
+        return org
+
+    def check_signed(
+        self,
+        caller: Caller,
+        signed: SignedRecord[Any],
+        *,
+        outbox: Outbox,
+        memo: dict[str, Any] | None = None,
+        signer: str | None = None,
+    ) -> str:
+        """Checks 2-6 for a signed record; returns its record id.
+
+        ``signer`` is the address recovered already (else it is recovered here); ``memo``
+        (one per request) keeps the key and organisation lookups of a bulk request.
+        """
+        kind = kind_of(signed.record)
+        rid = record_id(self.ledger, signed.record, org_id=caller.org_id)
+        with _chain_calls():
+            if signer is None:
+                signer = self.ledger.signer(signed)
+            org = self.check_signer(caller, signer, memo=memo)
             authorise(self.ledger, org=org, kind=kind, record=signed.record)
+            self._check_nonce_claims([(signer_nonce(signed.record, signer), rid)], outbox=outbox)
             self._simulate(kind, signed, outbox=outbox)
             if isinstance(signed.record, Drawdown):
                 self._check_pending_drawdowns(signed.record, outbox=outbox)
-        return record_id(self.ledger, signed.record, org_id=caller.org_id)
+        return rid
+
+    def check_many(
+        self,
+        caller: Caller,
+        candidates: Sequence[Candidate],
+        *,
+        outbox: Outbox,
+        memo: dict[str, Any] | None = None,
+        simulated: set[int] | None = None,
+    ) -> list[LedgerError | None]:
+        """Checks 2-6 for records of one kind that travel in batches (a bulk request), with
+        one simulation for all of them; the answer for each: None (accepted) or its error.
+        ``simulated`` receives the indices of the records that passed the batch simulation
+        itself (not those accepted with their registration on its way, nor after a fallback).
+
+        The checks that need no node run per record (key and organisation from ``memo``,
+        role, nonce against the outbox). Then the records that passed run as one batch call
+        (``postEvents`` ...) on the pending block, in order, as they will be relayed: a
+        ``BatchItemFailed(i, ...)`` names the record that fails, which gets that error, and
+        the others are simulated again without it. A failure that names no record (e.g. the
+        batch is more than the node runs in one call) falls back to a call per record.
+        """
+        memo = {} if memo is None else memo
+        errors: list[LedgerError | None] = [None] * len(candidates)
+        kinds = {kind_of(c.signed.record) for c in candidates}
+        if len(kinds) != 1 or kinds & {RecordKind.DRAWDOWN} or not kinds <= set(BATCH_FUNCTIONS):
+            return [self._check_one(caller, c, outbox=outbox, memo=memo) for c in candidates]
+        kind = kinds.pop()
+        live: list[int] = []
+        for i, candidate in enumerate(candidates):
+            try:
+                org = self.check_signer(caller, candidate.signer, memo=memo)
+                with _chain_calls():
+                    authorise(self.ledger, org=org, kind=kind, record=candidate.signed.record)
+            except (PermissionDenied, ContractError) as exc:
+                errors[i] = exc
+                continue
+            live.append(i)
+        claimed = self._nonce_conflicts(
+            [
+                (signer_nonce(candidates[i].signed.record, candidates[i].signer), candidates[i])
+                for i in live
+            ],
+            outbox=outbox,
+        )
+        for i in list(live):
+            conflict = claimed.get(candidates[i].record_id)
+            if conflict is not None:
+                errors[i] = conflict
+                live.remove(i)
+        pending_registrations: set[str] | None = None
+        while live:
+            signed = [candidates[i].signed for i in live]
+            try:
+                with _chain_calls():
+                    if len(signed) == 1:
+                        client, function, args = self.ledger.call_for(signed[0])
+                    else:
+                        client, function, args = self.ledger.batch_call_for(signed)
+                    client.call(function, *args, block="pending")
+                if simulated is not None:
+                    simulated.update(live)
+                break
+            except BatchItemFailed as exc:
+                if not 0 <= exc.index < len(live):
+                    raise
+                failed = live.pop(exc.index)
+                error: ContractError = exc.cause
+            except ContractError as exc:
+                if len(live) > 1:
+                    logger.info("batch simulation named no record (%s): one call each", exc)
+                    for i in live:
+                        errors[i] = self._simulate_one(kind, candidates[i], outbox=outbox)
+                    break
+                failed = live.pop()
+                error = exc
+            except Web3Exception as exc:
+                if len(live) == 1 or is_transient(exc):
+                    raise ServiceUnavailable(
+                        "the chain node is not available", code="chain_unavailable"
+                    ) from exc
+                logger.info("batch simulation failed (%r): one call each", exc)
+                for i in live:
+                    errors[i] = self._simulate_one(kind, candidates[i], outbox=outbox)
+                break
+            record = candidates[failed].signed.record
+            if isinstance(error, UnknownConsignment) and isinstance(record, ConsignmentEvent):
+                if pending_registrations is None:
+                    pending_registrations = self._pending_registrations(outbox)
+                if _hex(record.consignment_id) in pending_registrations:
+                    continue  # its registration is on its way: accepted, as a single event is
+            errors[failed] = error
+        return errors
+
+    def check_event_batch(
+        self,
+        caller: Caller,
+        batch: SignedEventBatch,
+        *,
+        signer: str,
+        batch_id: str,
+        outbox: Outbox,
+    ) -> None:
+        """Checks 2-6 for events signed together (``postEventBatch``); raises the first
+        failure, for the whole batch: one signature covers every event, so none can be
+        dropped. A ``BatchItemFailed`` names the event (its index in the batch).
+
+        Events of a consignment whose registration is accepted but not yet mined are
+        refused (``UnknownConsignment``): the batch cannot be simulated past them.
+        """
+        memo: dict[str, Any] = {}
+        org = self.check_signer(caller, signer, memo=memo)
+        with _chain_calls():
+            for index, event in enumerate(batch.events):
+                try:
+                    authorise(self.ledger, org=org, kind=RecordKind.EVENT, record=event)
+                except PermissionDenied as exc:
+                    exc.field = f"events[{index}].{exc.field or 'consignmentId'}"
+                    raise
+            value = f"{batch.record.CONTRACT}:{signer.lower()}:{batch.record.nonce}"
+            for holder in outbox.claimed_nonces([value]).get(value, []):
+                if holder.signed_batch != batch_id:
+                    raise _nonce_conflict(signer, batch.record.nonce, field="nonce")
+            client, function, args = self.ledger.call_for(batch)
+            client.call(function, *args, block="pending")
 
     def check_execution(self, caller: Caller, proposal: Proposal) -> str:
         """Checks for an execution (unsigned): a customs caller, and the call would pass."""
@@ -269,6 +447,62 @@ class ChainValidator:
                 "the organisation is suspended", code="MemberNotActive", rule="membership"
             )
         return org
+
+    def _check_one(
+        self, caller: Caller, candidate: Candidate, *, outbox: Outbox, memo: dict[str, Any]
+    ) -> LedgerError | None:
+        try:
+            self.check_signed(
+                caller, candidate.signed, outbox=outbox, memo=memo, signer=candidate.signer
+            )
+        except (PermissionDenied, Conflict, ContractError) as exc:
+            return exc
+        return None
+
+    def _simulate_one(
+        self, kind: RecordKind, candidate: Candidate, *, outbox: Outbox
+    ) -> LedgerError | None:
+        try:
+            with _chain_calls():
+                self._simulate(kind, candidate.signed, outbox=outbox)
+        except ContractError as exc:
+            return exc
+        return None
+
+    def _nonce_conflicts(
+        self, claims: Sequence[tuple[str | None, Candidate]], *, outbox: Outbox
+    ) -> dict[str, Conflict]:
+        """Records (by record id) whose nonce an other record in the outbox holds."""
+        wanted = [value for value, _ in claims if value is not None]
+        if not wanted:
+            return {}
+        held = outbox.claimed_nonces(wanted)
+        out: dict[str, Conflict] = {}
+        for value, candidate in claims:
+            if value is None:
+                continue
+            holders = held.get(value, [])
+            if any(h.record_id != candidate.record_id for h in holders):
+                nonce = int(value.rsplit(":", 1)[1])
+                out[candidate.record_id] = _nonce_conflict(candidate.signer, nonce)
+        return out
+
+    def _check_nonce_claims(
+        self, claims: Sequence[tuple[str | None, str]], *, outbox: Outbox
+    ) -> None:
+        for value, rid in claims:
+            if value is None:
+                continue
+            for holder in outbox.claimed_nonces([value]).get(value, []):
+                if holder.record_id != rid:
+                    signer, nonce = value.split(":")[1:]
+                    raise _nonce_conflict(signer, int(nonce))
+
+    def _pending_registrations(self, outbox: Outbox) -> set[str]:
+        return {
+            str(r.payload.get("consignmentId", "")).lower()
+            for r in outbox.pending(RecordKind.CONSIGNMENT)
+        }
 
     def _simulate(self, kind: RecordKind, signed: SignedRecord[Any], *, outbox: Outbox) -> None:
         client, function, args = self.ledger.call_for(signed)

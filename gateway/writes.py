@@ -14,25 +14,30 @@ with the record first stored under it.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
-from collections.abc import Iterator
+import time
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager, nullcontext
 from typing import Any
 
 from gateway.auth import Caller, KeyStore
 from gateway.chain import LedgerServices
-from gateway.errors import IdempotencyConflict, ServiceUnavailable
-from gateway.kinds import decode, decode_record, execution_id, kind_of, record_id
+from gateway.errors import GatewayError, IdempotencyConflict, InvalidRequest, ServiceUnavailable
+from gateway.kinds import decode, decode_record, execution_id, kind_of, record_id_for, recover
 from gateway.outbox import AcceptResult, NewRecord, Outbox, RecordKind
 from gateway.record_models import RecordCreate
-from gateway.validation import KIND_BY_CODE
-from ledger.records import Proposal, SignedRecord, sign
+from gateway.validation import KIND_BY_CODE, Candidate, signer_nonce
+from ledger.errors import InvalidSignature, LedgerError, ValidationError
+from ledger.records import ConsignmentEvent, Proposal, SignedEventBatch, SignedRecord, sign
 
 __all__ = [
     "accept_custodial",
+    "accept_event_batch",
     "accept_execution",
     "accept_message",
     "accept_signed",
+    "prepare_many",
     "prepare_signed",
     "require_ledger",
     "sign_custodial",
@@ -70,6 +75,25 @@ def _serialised(chain: LedgerServices, kind: RecordKind) -> Iterator[None]:
         yield
 
 
+def _new_record(
+    caller: Caller,
+    signed: SignedRecord[Any],
+    *,
+    rid: str,
+    signer: str,
+    idempotency_key: str | None,
+) -> NewRecord:
+    return NewRecord(
+        org_id=caller.org_id,
+        kind=kind_of(signed.record),
+        record_id=rid,
+        payload=signed.record.json_message(),
+        signature="0x" + signed.signature.hex(),
+        idempotency_key=idempotency_key,
+        signer_nonce=signer_nonce(signed.record, signer),
+    )
+
+
 def prepare_signed(
     chain: LedgerServices,
     outbox: Outbox,
@@ -78,27 +102,80 @@ def prepare_signed(
     *,
     idempotency_key: str | None,
     memo: dict[str, Any] | None = None,
+    signer: str | None = None,
 ) -> AcceptResult | NewRecord:
     """Check a signed record; a record already stored is answered from the outbox at once.
 
-    Returns the stored answer (an :class:`AcceptResult`) or the checked record to store.
+    ``signer``: the address recovered already (else it is recovered here, once). Returns the
+    stored answer (an :class:`AcceptResult`) or the checked record to store.
     """
-    kind = kind_of(signed.record)
-    rid = record_id(chain.ledger, signed.record, org_id=caller.org_id)
-    new = NewRecord(
-        org_id=caller.org_id,
-        kind=kind,
-        record_id=rid,
-        payload=signed.record.json_message(),
-        signature="0x" + signed.signature.hex(),
-        idempotency_key=idempotency_key,
-    )
+    digest = signed.record.digest(chain.ledger.domain(signed.record))
+    if signer is None:
+        signer = recover(digest, signed.signature)
+    rid = record_id_for(digest, org_id=caller.org_id)
+    new = _new_record(caller, signed, rid=rid, signer=signer, idempotency_key=idempotency_key)
     existing = outbox.get(rid)
     if existing is not None and existing.signature == new.signature:
         return _store(outbox, new)  # a repeat: answered from the outbox, not checked again
-    checked = chain.validator.check_signed(caller, signed, outbox=outbox, memo=memo)
+    checked = chain.validator.check_signed(caller, signed, outbox=outbox, memo=memo, signer=signer)
     assert checked == rid
     return new
+
+
+def prepare_many(
+    chain: LedgerServices,
+    outbox: Outbox,
+    caller: Caller,
+    items: Sequence[tuple[SignedRecord[Any], str | None]],
+    *,
+    memo: dict[str, Any] | None = None,
+) -> list[AcceptResult | NewRecord | LedgerError]:
+    """:func:`prepare_signed` for the records of a bulk request (``(signed, idempotency
+    key)`` each), checked together: one outbox lookup for repeats and one simulation
+    (:meth:`~gateway.validation.ChainValidator.check_many`). The answer for each item: the
+    stored answer of a repeat, the checked record to store, or its error."""
+    answers: list[AcceptResult | NewRecord | LedgerError | None] = [None] * len(items)
+    news: list[NewRecord | None] = [None] * len(items)
+    candidates: list[tuple[int, Candidate]] = []
+    for i, (signed, key) in enumerate(items):
+        try:
+            digest = signed.record.digest(chain.ledger.domain(signed.record))
+            signer = recover(digest, signed.signature)
+        except LedgerError as exc:
+            answers[i] = exc
+            continue
+        rid = record_id_for(digest, org_id=caller.org_id)
+        news[i] = _new_record(caller, signed, rid=rid, signer=signer, idempotency_key=key)
+        candidates.append((i, Candidate(signed, signer, rid)))
+    stored = outbox.get_many([c.record_id for _, c in candidates])
+    to_check: list[tuple[int, Candidate]] = []
+    for i, candidate in candidates:
+        new = news[i]
+        assert new is not None
+        existing = stored.get(candidate.record_id)
+        if existing is not None and existing.signature == new.signature:
+            try:
+                answers[i] = _store(outbox, new)  # a repeat, not checked again
+            except GatewayError as exc:
+                answers[i] = exc
+        else:
+            to_check.append((i, candidate))
+    simulated: set[int] = set()
+    errors = chain.validator.check_many(
+        caller, [c for _, c in to_check], outbox=outbox, memo=memo, simulated=simulated
+    )
+    now = time.time()
+    for position, ((i, _), error) in enumerate(zip(to_check, errors, strict=True)):
+        new = news[i]
+        assert new is not None
+        if error is None and position in simulated:
+            new = dataclasses.replace(new, simulated_at=now)
+        answers[i] = new if error is None else error
+    out: list[AcceptResult | NewRecord | LedgerError] = []
+    for answer in answers:
+        assert answer is not None
+        out.append(answer)
+    return out
 
 
 def _store(outbox: Outbox, new: NewRecord) -> AcceptResult:
@@ -109,6 +186,8 @@ def _store(outbox: Outbox, new: NewRecord) -> AcceptResult:
         payload=new.payload,
         signature=new.signature,
         idempotency_key=new.idempotency_key,
+        signer_nonce=new.signer_nonce,
+        signed_batch=new.signed_batch,
     )
 
 
@@ -120,11 +199,18 @@ def accept_signed(
     *,
     idempotency_key: str | None,
     memo: dict[str, Any] | None = None,
+    signer: str | None = None,
 ) -> AcceptResult:
     """Validate (unless already stored) and store a signed record."""
     with _serialised(chain, kind_of(signed.record)):
         prepared = prepare_signed(
-            chain, outbox, caller, signed, idempotency_key=idempotency_key, memo=memo
+            chain,
+            outbox,
+            caller,
+            signed,
+            idempotency_key=idempotency_key,
+            memo=memo,
+            signer=signer,
         )
         return prepared if isinstance(prepared, AcceptResult) else _store(outbox, prepared)
 
@@ -142,8 +228,10 @@ def accept_message(
 ) -> AcceptResult:
     """A non-custodial submission: the EIP-712 message as signed, and its signature."""
     signed = decode(kind, message, signature)
-    chain.ledger.signer(signed)  # a signature that does not recover is a 422 here
-    return accept_signed(chain, outbox, caller, signed, idempotency_key=idempotency_key, memo=memo)
+    signer = chain.ledger.signer(signed)  # a signature that does not recover is a 422 here
+    return accept_signed(
+        chain, outbox, caller, signed, idempotency_key=idempotency_key, memo=memo, signer=signer
+    )
 
 
 def _replay(
@@ -221,3 +309,87 @@ def accept_execution(
         signature="0x",
         idempotency_key=idempotency_key,
     )
+
+
+def decode_event_batch(messages: Sequence[Mapping[str, Any]], signature: str) -> SignedEventBatch:
+    """Events signed together, from their messages and the batch signature (422 if
+    malformed: an event that does not decode, or one without the batch's nonce and
+    deadline, is named ``events[i]...``)."""
+    events: list[ConsignmentEvent] = []
+    for index, message in enumerate(messages):
+        try:
+            events.append(ConsignmentEvent.from_message(message))
+        except ValidationError as exc:
+            raise ValidationError(f"events[{index}].{exc.field}", exc.rule, exc.value) from None
+    try:
+        raw = bytes.fromhex(signature.removeprefix("0x"))
+    except ValueError:
+        raise InvalidSignature("signature", "must be 0x-hex", signature) from None
+    return SignedEventBatch(tuple(events), raw)  # checks the signature and the batch terms
+
+
+def accept_event_batch(
+    chain: LedgerServices,
+    outbox: Outbox,
+    caller: Caller,
+    messages: Sequence[Mapping[str, Any]],
+    signature: str,
+    *,
+    idempotency_key: str | None,
+) -> tuple[SignedEventBatch, str, str, list[AcceptResult]]:
+    """A batch of events signed together: check it as a whole, store one record per event.
+
+    Each event is an outbox record of kind ``event`` with its own record id (the id it would
+    have if signed alone: its digest carries the batch's nonce and deadline), the batch
+    signature, and ``signed_batch`` = the batch id; the submitter sends them in one
+    ``postEventBatch`` transaction. A batch sent again (same events, same signature) is
+    answered from the outbox. Returns the batch, its signer, its id and the records.
+    """
+    batch = decode_event_batch(messages, signature)
+    domain = chain.ledger.consignments.domain
+    digest = batch.record.digest(domain)
+    signer = recover(digest, batch.signature)
+    batch_id = record_id_for(digest, org_id=caller.org_id)
+    digests = [event.digest(domain) for event in batch.events]
+    seen: dict[bytes, int] = {}
+    for index, event_digest in enumerate(digests):
+        if event_digest in seen:
+            raise InvalidRequest(
+                f"events[{index}] is the same event as events[{seen[event_digest]}]",
+                field=f"events[{index}]",
+                rule="unique_events",
+            )
+        seen[event_digest] = index
+    rids = [record_id_for(d, org_id=caller.org_id) for d in digests]
+    stored = outbox.get_many(rids)
+    if len(stored) == len(rids) and all(stored[rid].signed_batch == batch_id for rid in rids):
+        # A repeat: answered from the outbox, not checked again.
+        return batch, signer, batch_id, [AcceptResult(stored[r], created=False) for r in rids]
+    if stored:
+        index = next(i for i, rid in enumerate(rids) if rid in stored)
+        raise IdempotencyConflict(
+            f"events[{index}] was already submitted as another record",
+            field=f"events[{index}]",
+            rule="same_content",
+        )
+    chain.validator.check_event_batch(
+        caller, batch, signer=signer, batch_id=batch_id, outbox=outbox
+    )
+    simulated_at = time.time()
+    nonce = signer_nonce(batch.events[0], signer)
+    text = "0x" + batch.signature.hex()
+    news = [
+        NewRecord(
+            org_id=caller.org_id,
+            kind=RecordKind.EVENT,
+            record_id=rid,
+            payload=event.json_message(),
+            signature=text,
+            idempotency_key=None if idempotency_key is None else f"{idempotency_key}:{i}",
+            signer_nonce=nonce,
+            signed_batch=batch_id,
+            simulated_at=simulated_at,
+        )
+        for i, (rid, event) in enumerate(zip(rids, batch.events, strict=True))
+    ]
+    return batch, signer, batch_id, outbox.accept_batch(news)

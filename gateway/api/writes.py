@@ -22,7 +22,7 @@ from fastapi import APIRouter, Body, Header, Response
 from gateway.api.deps import CurrentCaller, KeyStoreDep, OutboxDep, ServicesDep
 from gateway.auth import Caller, Scope
 from gateway.errors import PermissionDenied
-from gateway.kinds import KIND_PATHS, KIND_SCOPES, KIND_TYPES, record_id
+from gateway.kinds import KIND_PATHS, KIND_SCOPES, KIND_TYPES, record_id, record_id_for
 from gateway.models import (
     ERROR_401,
     ERROR_403,
@@ -31,17 +31,19 @@ from gateway.models import (
     ERROR_413,
     ERROR_422,
     DomainList,
+    EventBatchTypedDataView,
     RecordView,
     TypedDataView,
 )
 from gateway.outbox import AcceptResult, RecordKind
-from gateway.record_models import CREATE_MODELS, RecordCreate, SignedSubmission
+from gateway.record_models import CREATE_MODELS, EventBatchCreate, RecordCreate, SignedSubmission
 from gateway.writes import (
     accept_custodial,
     accept_message,
     require_ledger,
     sync_caller,
 )
+from ledger.records import EventBatch
 
 __all__ = ["IdempotencyKey", "add_write_routes", "answer", "scoped_caller", "typed_data_router"]
 
@@ -200,6 +202,28 @@ def _typed_data_route(router: APIRouter, kind: RecordKind) -> None:
     )
 
 
+def _event_batch_typed_data(
+    body: EventBatchCreate, caller: CurrentCaller, services: ServicesDep
+) -> EventBatchTypedDataView:
+    """The EIP-712 typed data of an EventBatch over events built from the same bodies as
+    `POST /events` (custodial), for the client to sign itself: sign `typed_data` and post
+    `{"events": events, "signature": ...}` to `POST /events/batch/signed`. Every event
+    carries the batch's nonce and deadline (filled in when omitted; an item's own are
+    replaced). Nothing is stored."""
+    chain = require_ledger(services.chain)
+    events = body.to_events(chain.context(caller))
+    batch = EventBatch.of(events)
+    domain = chain.ledger.consignments.domain
+    digest = batch.digest(domain)
+    return EventBatchTypedDataView(
+        batch_id=record_id_for(digest, org_id=caller.org_id),
+        digest="0x" + digest.hex(),
+        typed_data=batch.typed_data(domain),
+        events=[event.json_message() for event in events],
+        record_ids=[record_id(chain.ledger, event, org_id=caller.org_id) for event in events],
+    )
+
+
 def _domains(caller: CurrentCaller, services: ServicesDep) -> DomainList:
     """The EIP-712 domain of every contract (name, version, chain id, address): what a
     client needs to sign records itself, with its own copy of the record types."""
@@ -210,7 +234,8 @@ def _domains(caller: CurrentCaller, services: ServicesDep) -> DomainList:
 
 
 def typed_data_router() -> APIRouter:
-    """``GET /typed-data/domains`` and ``POST /typed-data/{kind}`` for every signed kind."""
+    """``GET /typed-data/domains``, ``POST /typed-data/{kind}`` for every signed kind and
+    ``POST /typed-data/event_batch``."""
     router = APIRouter(prefix="/typed-data", tags=["typed data"])
     router.add_api_route(
         "/domains",
@@ -222,4 +247,13 @@ def typed_data_router() -> APIRouter:
     )
     for kind in CREATE_MODELS:
         _typed_data_route(router, kind)
+    router.add_api_route(
+        "/event_batch",
+        _event_batch_typed_data,
+        methods=["POST"],
+        response_model=EventBatchTypedDataView,
+        summary="Typed data to sign: EventBatch (events signed together)",
+        responses={**ERROR_401, **ERROR_422},
+        operation_id="typed_data_event_batch",
+    )
     return router

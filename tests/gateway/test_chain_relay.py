@@ -4,6 +4,7 @@ relayer's three steps against the node (nonces, idempotent broadcast, drops, bla
 
 from __future__ import annotations
 
+import math
 import time
 import uuid
 from pathlib import Path
@@ -19,6 +20,7 @@ from gateway.errors import RecordRejected
 from gateway.kinds import KIND_PATHS, record_id
 from gateway.outbox import (
     Batch,
+    NewRecord,
     Outbox,
     RecordKind,
     RecordStatus,
@@ -449,3 +451,111 @@ def test_the_relayer_key_must_be_the_transaction_managers(
 ) -> None:
     with pytest.raises(ConfigurationError):
         ContractRelayer(ledger, relayer_tx, Account.create().key)
+
+
+def _accept_simulated(
+    outbox: Outbox, ledger: Ledger, world: DemoWorld, signed: Any, *, at: float
+) -> str:
+    """Store an event as the intake does after its simulation passed (``simulated_at``)."""
+    org = "0x" + world.parties["carrier"].org_id.hex()
+    rid = record_id(ledger, signed.record, org_id=org)
+    outbox.accept_many(
+        [
+            NewRecord(
+                org_id=org,
+                kind=RecordKind.EVENT,
+                record_id=rid,
+                payload=signed.record.json_message(),
+                signature="0x" + signed.signature.hex(),
+                simulated_at=at,
+            )
+        ]
+    )
+    return rid
+
+
+def _run_until_final(submitter: Submitter, outbox: Outbox, ids: list[str]) -> None:
+    for _ in range(40):
+        submitter.run_once()
+        states = {outbox.get(i).status for i in ids}
+        if states <= {RecordStatus.CONFIRMED, RecordStatus.FAILED}:
+            return
+    raise AssertionError("records not final")
+
+
+def test_known_per_item_gas_skips_the_estimate_and_too_little_falls_back(
+    ledger: Ledger,
+    relayer_tx: TxManager,
+    world: DemoWorld,
+    outbox: Outbox,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    relayer = ContractRelayer(ledger, relayer_tx, RELAYER_KEY)
+    estimates: list[int] = []
+    real = ledger.w3.eth.estimate_gas
+
+    def counted(*args: Any, **kwargs: Any) -> Any:
+        estimates.append(1)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(ledger.w3.eth, "estimate_gas", counted)
+    submitter = Submitter(outbox, relayer, max_batch=5, linger=0)
+    first = [_accept(outbox, ledger, world, _event(world, ledger, 9500 + i)) for i in range(5)]
+    _run_until_final(submitter, outbox, first)
+    assert len(estimates) == 1  # the first batch of the kind is estimated
+    per_item = relayer._item_gas["event"]
+    second = [_accept(outbox, ledger, world, _event(world, ledger, 9510 + i)) for i in range(5)]
+    _run_until_final(submitter, outbox, second)
+    assert len(estimates) == 1  # the second is not: its gas is items x per-item x margin
+    assert {outbox.get(i).status for i in first + second} == {RecordStatus.CONFIRMED}
+    (tx_hash,) = {outbox.get(i).tx_hash for i in second}
+    gas = int(ledger.w3.eth.get_transaction(tx_hash)["gas"])
+    assert gas == math.ceil(5 * per_item * relayer.gas_margin) + 60_000
+    # A per-item gas that is too low is found by the pre-validation (run with that gas):
+    # the batch is estimated instead, nothing runs out of gas on chain.
+    relayer._item_gas["event"] = 1_000.0
+    third = [_accept(outbox, ledger, world, _event(world, ledger, 9520 + i)) for i in range(5)]
+    _run_until_final(submitter, outbox, third)
+    assert len(estimates) == 2
+    assert {outbox.get(i).status for i in third} == {RecordStatus.CONFIRMED}
+
+
+def test_events_the_intake_simulated_are_not_prevalidated_and_a_revert_heals(
+    ledger: Ledger, relayer_tx: TxManager, world: DemoWorld, outbox: Outbox
+) -> None:
+    """Pre-validation is skipped for events the intake has just simulated; if one of them
+    fails on chain all the same (here: recorded by another relayer since), the transaction
+    reverts, the record is blamed and fails alone, and the others are sent again."""
+    relayer = ContractRelayer(ledger, relayer_tx, RELAYER_KEY)
+    submitter = Submitter(outbox, relayer, max_batch=10, linger=0)
+    warm = [_accept(outbox, ledger, world, _event(world, ledger, 9600 + i)) for i in range(2)]
+    _run_until_final(submitter, outbox, warm)  # the per-item gas of events is known now
+    now = time.time()
+    good = _accept_simulated(outbox, ledger, world, _event(world, ledger, 9610), at=now)
+    clash = _event(world, ledger, 9611)
+    bad = _accept_simulated(outbox, ledger, world, clash, at=now)
+    other = Ledger(ledger.w3, ledger.deployment, tx=_second_relayer(ledger, world))
+    other.submit(clash)
+    records = outbox.ready_batches(max_size=10, linger=0).batches[0][1]
+    batch = Batch("b-trusted", RecordKind.EVENT, tuple(records))
+    tx = relayer.sign(batch)  # no RecordRejected: not pre-validated
+    outbox.mark_submitted(batch, tx)
+    relayer.broadcast(batch, tx)
+    result = relayer.receipt(batch, tx)
+    assert result.state is TxState.REVERTED
+    assert result.outcomes[bad].code == "NonceAlreadyUsed"
+    outbox.apply(batch, result)
+    assert outbox.get(bad).status is RecordStatus.FAILED
+    again = outbox.get(good)
+    assert again.status is RecordStatus.ACCEPTED
+    assert again.attempts == 1  # pre-validated next time
+    _run_until_final(submitter, outbox, [good])
+    assert outbox.get(good).status is RecordStatus.CONFIRMED
+    # Simulated too long ago: pre-validated (and refused unsent).
+    stale = _event(world, ledger, 9612)
+    other.submit(stale)
+    old = _accept_simulated(outbox, ledger, world, stale, at=now - 3600)
+    records = outbox.ready_batches(max_size=10, linger=0).batches[0][1]
+    with pytest.raises(RecordRejected) as caught:
+        relayer.sign(Batch("b-stale", RecordKind.EVENT, tuple(records)))
+    assert caught.value.record_id == old

@@ -14,6 +14,7 @@ from gateway.outbox import (
     AcceptResult,
     Batch,
     BatchResult,
+    NewRecord,
     Outbox,
     OutboxRecord,
     RecordKind,
@@ -431,3 +432,156 @@ def test_record_rejected_at_signing_fails_unsent(outbox: Outbox, chain: FakeChai
     assert rejected.error_code == "DeadlineExpired"
     assert rejected.tx_hash is None
     assert chain.inclusions() == {rid(1): 1, rid(2): 1, rid(4): 1}
+
+
+# --- records of a signed event batch (postEventBatch): one unit --------------------------
+
+
+def _group(outbox: Outbox, first: int, count: int, *, group: str = "0x" + "9b" * 32) -> list[str]:
+    news = [
+        NewRecord(
+            org_id=ORG_A,
+            kind=RecordKind.EVENT,
+            record_id=rid(first + i),
+            payload={"n": first + i},
+            signature=SIGNATURE,
+            signer_nonce="Consignments:0xabc:7",
+            signed_batch=group,
+        )
+        for i in range(count)
+    ]
+    results = outbox.accept_batch(news)
+    assert all(r.created for r in results)
+    return [r.record.record_id for r in results]
+
+
+def test_a_signed_batch_travels_whole_and_alone(outbox: Outbox) -> None:
+    accept(outbox, 1)
+    ids = _group(outbox, 10, 5)
+    accept(outbox, 2)
+    ready = outbox.ready_batches(max_size=2, linger=3600).batches
+    groups = [records for _, records in ready if records[0].signed_batch is not None]
+    # Larger than max_size and not waiting for linger; never mixed with other records.
+    assert [[r.record_id for r in records] for records in groups] == [ids]
+    others = [[r.record_id for r in records] for _, records in ready if records not in groups]
+    assert others == [[rid(1), rid(2)]]  # a full batch of their own
+
+
+def test_a_signed_batch_is_stored_whole_or_not_at_all(outbox: Outbox) -> None:
+    accept(outbox, 21, key="taken")
+    news = [
+        NewRecord(
+            org_id=ORG_A,
+            kind=RecordKind.EVENT,
+            record_id=rid(20 + i),
+            payload={"n": i},
+            signature=SIGNATURE,
+            idempotency_key="taken" if i == 2 else None,
+            signed_batch="0x" + "9c" * 32,
+        )
+        for i in range(3)
+    ]
+    with pytest.raises(IdempotencyConflict):
+        outbox.accept_batch(news)
+    assert outbox.get(rid(20)) is None
+    # Sent again unchanged, a stored batch answers with its records.
+    ids = _group(outbox, 30, 3)
+    again = outbox.accept_batch(
+        [
+            NewRecord(
+                org_id=ORG_A,
+                kind=RecordKind.EVENT,
+                record_id=rid(30 + i),
+                payload={"n": 30 + i},
+                signature=SIGNATURE,
+                signer_nonce="Consignments:0xabc:7",
+                signed_batch="0x" + "9b" * 32,
+            )
+            for i in range(3)
+        ]
+    )
+    assert [(r.record.record_id, r.created) for r in again] == [(i, False) for i in ids]
+
+
+def test_a_signed_batch_fails_together(outbox: Outbox, chain: FakeChain) -> None:
+    ids = _group(outbox, 40, 4)
+    failed = outbox.fail_unsent(ids[2], code="UnknownConsignment", reason="no such consignment")
+    assert failed is not None
+    assert failed.error_code == "UnknownConsignment"
+    states = {i: outbox.get(i) for i in ids}
+    assert {r.status for r in states.values() if r is not None} == {RecordStatus.FAILED}
+    assert {r.error_code for r in states.values() if r is not None} == {"UnknownConsignment"}
+    # Isolating never splits a signed batch (it cannot be sent in parts).
+    more = _group(outbox, 50, 2, group="0x" + "9d" * 32)
+    assert outbox.isolate(more) == 0
+
+
+def test_a_reverted_signed_batch_fails_whole_or_goes_back_whole(
+    outbox: Outbox, chain: FakeChain
+) -> None:
+    ids = _group(outbox, 60, 3)
+    ((kind, records),) = outbox.ready_batches(max_size=10, linger=0).batches
+    batch = Batch("b-revert", kind, tuple(records))
+    outbox.mark_submitted(batch, SignedTx("0x" + "01" * 32, b"raw", 0))
+    # Ran out of gas: nobody's fault, the whole batch goes back, not isolated.
+    outbox.apply(batch, BatchResult(TxState.REVERTED, 5, "0x" + "aa" * 32, isolate=False))
+    back = [outbox.get(i) for i in ids]
+    assert all(r is not None and r.status is RecordStatus.ACCEPTED and not r.isolate for r in back)
+    ((kind, records),) = outbox.ready_batches(max_size=10, linger=0).batches
+    assert [r.record_id for r in records] == ids
+    batch = Batch("b-blame", kind, tuple(records))
+    outbox.mark_submitted(batch, SignedTx("0x" + "02" * 32, b"raw", 1))
+    blamed = {ids[1]: RecordOutcome(ok=False, code="KeyRevoked", reason="revoked")}
+    outbox.apply(batch, BatchResult(TxState.REVERTED, 6, "0x" + "bb" * 32, blamed))
+    final = [outbox.get(i) for i in ids]
+    assert [r.status if r else None for r in final] == [RecordStatus.FAILED] * 3
+    assert {r.error_code for r in final if r is not None} == {"KeyRevoked"}
+
+
+def test_claimed_nonces_are_those_of_records_on_their_way(outbox: Outbox) -> None:
+    outbox.accept_many(
+        [
+            NewRecord(
+                org_id=ORG_A,
+                kind=RecordKind.EVENT,
+                record_id=rid(70 + i),
+                payload={"n": i},
+                signature=SIGNATURE,
+                signer_nonce=f"Consignments:0xabc:{i}",
+            )
+            for i in range(3)
+        ]
+    )
+    outbox.fail_unsent(rid(71), code="x", reason="y")
+    held = outbox.claimed_nonces([f"Consignments:0xabc:{i}" for i in range(4)])
+    assert {value: [r.record_id for r in rs] for value, rs in held.items()} == {
+        "Consignments:0xabc:0": [rid(70)],
+        "Consignments:0xabc:2": [rid(72)],
+    }
+
+
+def test_an_outbox_of_before_the_new_columns_is_upgraded(settings: GatewaySettings) -> None:
+    engine = create_gateway_engine(settings.gateway_db_url)
+    with engine.begin() as conn:
+        conn.exec_driver_sql(
+            "CREATE TABLE gateway_outbox_records (seq INTEGER PRIMARY KEY AUTOINCREMENT, "
+            "record_id VARCHAR(66) NOT NULL UNIQUE, org_id VARCHAR(66) NOT NULL, "
+            "kind VARCHAR(32) NOT NULL, idempotency_key VARCHAR(255), "
+            "request_sha256 VARCHAR(64) NOT NULL, payload TEXT NOT NULL, "
+            "signature VARCHAR(200) NOT NULL, status VARCHAR(16) NOT NULL, "
+            "batch_id VARCHAR(32), tx_hash VARCHAR(66), block_number INTEGER, "
+            "block_hash VARCHAR(66), log_index INTEGER, error_code VARCHAR(64), "
+            "error_reason TEXT, attempts INTEGER NOT NULL, isolate BOOLEAN NOT NULL, "
+            "created_at FLOAT NOT NULL, updated_at FLOAT NOT NULL)"
+        )
+        conn.exec_driver_sql(
+            "INSERT INTO gateway_outbox_records (record_id, org_id, kind, request_sha256, "
+            "payload, signature, status, attempts, isolate, created_at, updated_at) VALUES "
+            f"('{rid(1)}', '{ORG_A}', 'event', 'x', '{{}}', '0x', 'accepted', 0, 0, 1.0, 1.0)"
+        )
+    engine.dispose()
+    with Outbox.open(settings.gateway_db_url) as box:
+        old = box.get(rid(1))
+        assert old is not None
+        assert (old.signer_nonce, old.signed_batch) == (None, None)
+        assert accept(box, 2).created

@@ -1,4 +1,5 @@
-"""Shipment events: one at a time (custodial or signed), or up to 1,000 per request."""
+"""Shipment events: one at a time (custodial or signed), up to 1,000 per request, or up to
+1,000 signed together with one signature (``POST /events/batch/signed``)."""
 
 from __future__ import annotations
 
@@ -12,12 +13,19 @@ from gateway.api.deps import CurrentCaller, KeyStoreDep, OutboxDep, ServicesDep
 from gateway.api.writes import WRITE_RESPONSES, IdempotencyKey, add_write_routes, scoped_caller
 from gateway.errors import GatewayError, ServiceUnavailable, contract_error_status
 from gateway.kinds import decode
-from gateway.models import BulkItemResult, BulkResult, ErrorDetail, RecordView
+from gateway.models import BulkItemResult, BulkResult, ErrorDetail, EventBatchView, RecordView
 from gateway.outbox import AcceptResult, NewRecord, RecordKind
-from gateway.record_models import EventCreate, SignedSubmission
-from gateway.writes import prepare_signed, require_ledger, sign_custodial, sync_caller
+from gateway.record_models import EventBatchSubmission, EventCreate, SignedSubmission
+from gateway.writes import (
+    accept_event_batch,
+    prepare_many,
+    require_ledger,
+    sign_custodial,
+    sync_caller,
+)
 from ledger.contract_errors import BatchItemFailed, ContractError
 from ledger.errors import LedgerError, NodeError, ValidationError
+from ledger.records import SignedRecord
 
 __all__ = ["BULK_MAX", "BulkEvents", "router"]
 
@@ -103,10 +111,12 @@ def post_events_bulk(
     response: Response,
     idempotency_key: IdempotencyKey = None,
 ) -> BulkResult:
-    """Each item is checked and stored on its own, exactly as by `POST /events` (custodial
-    items) or `POST /events/signed` (items with `message` and `signature`): a rejected item
-    (unknown consignment, wrong role, used nonce, ...) is answered with its error and does
-    not hold up the others, and never reaches a batch transaction.
+    """Each item is checked as by `POST /events` (custodial items) or `POST /events/signed`
+    (items with `message` and `signature`): signer, key, organisation and role per item,
+    then the request's events run together as one `postEvents` call on the pending block,
+    in order, as they will be relayed. A rejected item (unknown consignment, wrong role,
+    used nonce, ...) is answered with its error and does not hold up the others, and never
+    reaches a batch transaction. The accepted items are stored in one transaction.
 
     With an `Idempotency-Key` header, item *i* is stored under `<key>:<i>`, so the same
     request sent again answers with the same records (`status` 200 for a stored one).
@@ -116,30 +126,35 @@ def post_events_bulk(
     chain = require_ledger(services.chain)
     acting = sync_caller(chain, caller, keys)
     answers: dict[int, AcceptResult | LedgerError] = {}
-    to_store: list[tuple[int, NewRecord]] = []
-    memo: dict[str, Any] = {}  # key and organisation lookups, once per request
+    signed_items: list[tuple[int, SignedRecord[Any], str | None]] = []
     for index, item in enumerate(body.items):
         key = None if idempotency_key is None else f"{idempotency_key}:{index}"
         try:
             if isinstance(item, SignedSubmission):
                 signed = decode(RecordKind.EVENT, item.message, item.signature)
-                chain.ledger.signer(signed)
             else:
                 custodial = sign_custodial(chain, outbox, acting, item, idempotency_key=key)
                 if isinstance(custodial, AcceptResult):
                     answers[index] = custodial
                     continue
                 signed = custodial
-            prepared = prepare_signed(chain, outbox, acting, signed, idempotency_key=key, memo=memo)
         except LedgerError as exc:
             if isinstance(exc, ServiceUnavailable | NodeError):
                 raise
             answers[index] = exc
             continue
-        if isinstance(prepared, AcceptResult):
-            answers[index] = prepared
+        signed_items.append((index, signed, key))
+    # Checked together: one outbox lookup, one simulation of the request's events as the
+    # batch they will travel in (a record that fails gets its own error).
+    prepared = prepare_many(
+        chain, outbox, acting, [(signed, key) for _, signed, key in signed_items], memo={}
+    )
+    to_store: list[tuple[int, NewRecord]] = []
+    for (index, _, _), answer in zip(signed_items, prepared, strict=True):
+        if isinstance(answer, NewRecord):
+            to_store.append((index, answer))
         else:
-            to_store.append((index, prepared))
+            answers[index] = answer
     # Everything checked is stored in one transaction: one fsync, and the submitter sees
     # the request's records at once (so they travel in full batches).
     stored = outbox.accept_many([new for _, new in to_store])
@@ -172,3 +187,67 @@ def post_events_bulk(
         counts["rejected"],
     )
     return BulkResult(items=items, **counts)
+
+
+@router.post(
+    "/batch/signed",
+    status_code=202,
+    response_model=EventBatchView,
+    summary="Post events signed together with one signature (signed by the client)",
+    responses=WRITE_RESPONSES,
+    operation_id="event_batch_signed",
+)
+def post_event_batch_signed(
+    body: EventBatchSubmission,
+    caller: CurrentCaller,
+    outbox: OutboxDep,
+    services: ServicesDep,
+    keys: KeyStoreDep,
+    response: Response,
+    idempotency_key: IdempotencyKey = None,
+) -> EventBatchView:
+    """Non-custodial, for a carrier's own system that signs many events at once: up to
+    1,000 ConsignmentEvent messages, each carrying the batch's `nonce` and `deadline`, and
+    one EIP-712 `EventBatch(eventsHash, nonce, deadline)` signature in the Consignments
+    domain (see `POST /typed-data/event_batch`). Relayed as one `postEventBatch`
+    transaction (~9,900 gas per event instead of ~15,300 with a signature per event).
+
+    The batch is checked as a whole, as the contract will check it: the signer must be a
+    valid key of the API key's organisation (403 `UnknownKey`, `wrong_organisation`,
+    `KeyRevoked`, `KeyExpired`), its organisation may post every event (403
+    `NotConsignmentParty`), the nonce is unused on chain and by any record on its way there
+    (409 `NonceAlreadyUsed`), and the batch runs as `postEventBatch` on the pending block.
+    One signature covers every event, so no event can be dropped: an event that would fail
+    refuses the whole batch, with the contract error's name and `field` = `events[i]`.
+    Events of a consignment whose registration is not yet on chain are refused (404
+    `UnknownConsignment`): post them once it is, or sign them one by one.
+
+    Each event is stored as its own record (kind `event`, its own record id and status,
+    `signed_batch` = the batch id), all in one transaction, and they are relayed together
+    exactly once: they are confirmed together (each with its log index) or fail together.
+    The same batch sent again answers with the stored records (header
+    `Idempotent-Replayed: true`); with an `Idempotency-Key`, event *i* is stored under
+    `<key>:<i>`.
+    """
+    scoped_caller(caller, RecordKind.EVENT)
+    chain = require_ledger(services.chain)
+    acting = sync_caller(chain, caller, keys)
+    batch, signer, batch_id, results = accept_event_batch(
+        chain, outbox, acting, body.events, body.signature, idempotency_key=idempotency_key
+    )
+    if not any(result.created for result in results):
+        response.headers["Idempotent-Replayed"] = "true"
+    logger.info(
+        "event batch %s from %s: %d events (%s)",
+        batch_id,
+        caller.org_id,
+        len(results),
+        "stored" if results[0].created else "replayed",
+    )
+    return EventBatchView(
+        batch_id=batch_id,
+        signer=signer,
+        nonce=batch.record.nonce,
+        deadline=batch.record.deadline,
+        records=[RecordView.from_stored(result.record) for result in results],
+    )
