@@ -17,17 +17,26 @@ process is reset (``/proc/<pid>/clear_refs``), so that ``gateway_rss_mb`` is the
 during ingest.
 
 ``ctx.sizes.ingest_events`` events (20,000 in a full run: 1,000 new consignments x 20, the
-journey of :mod:`bench.load`, registered beforehand) are signed by the carrier before the
-clock starts, then posted with the typed client (:meth:`GatewayClient.post_events`, 1,000
-per request, :data:`CLIENTS` concurrent clients). The clock stops at the confirmation of the
-last one, as the gateway records it (the record's ``updated_at`` when it turned
-``confirmed``); every record must be confirmed, none failed, and the chain must hold exactly
-the events sent (each consignment's ``eventCount``).
+journey of :mod:`bench.load`, registered beforehand; ``BENCH_INGEST_EVENTS`` overrides the
+size) are posted twice, each time on consignments of their own, every event signed by the
+carrier before the clock starts:
 
-* ``ingest_events_per_s``: events / (last confirmation - first request sent);
-* ``submit_to_confirmed_p50_ms``, ``..._p99_ms``: per event, its confirmation time minus the
-  time its request was sent (one clock: same machine);
-* ``gateway_rss_mb``: ``VmHWM`` of the gateway process during ingest, in MiB.
+* **signed together** (the headline): 1,000 events per ``EventBatch`` signature, posted
+  with :meth:`GatewayClient.post_event_batch` to ``POST /events/batch/signed`` (relayed as
+  one ``postEventBatch`` transaction each);
+* **signed one by one**: posted with :meth:`GatewayClient.post_events` to
+  ``POST /events/bulk``, 1,000 per request (relayed with ``postEvents``).
+
+Each time with :data:`CLIENTS` concurrent clients; the clock stops at the confirmation of
+the last one, as the gateway records it (the record's ``updated_at`` when it turned
+``confirmed``); every record must be confirmed, none failed, and the chain must hold
+exactly the events sent (each consignment's ``eventCount``).
+
+* ``ingest_events_per_s`` (signed together), ``ingest_events_per_s_signed_each`` (one by
+  one): events / (last confirmation - first request sent);
+* ``submit_to_confirmed_p50_ms``, ``..._p99_ms`` (and ``..._signed_each``): per event, its
+  confirmation time minus the time its request was sent (one clock: same machine);
+* ``gateway_rss_mb``: ``VmHWM`` of the gateway process during both, in MiB.
 """
 
 from __future__ import annotations
@@ -44,6 +53,7 @@ from collections import Counter
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -56,7 +66,13 @@ from gateway.auth import issue_key
 from gateway.client import GatewayClient
 from gateway.config import GatewaySettings
 from ledger.deploy import manifest_path
-from ledger.records import ConsignmentEvent, SignedRecord
+from ledger.records import (
+    ConsignmentEvent,
+    Domain,
+    SignedEventBatch,
+    SignedRecord,
+    sign_event_batch,
+)
 
 __all__ = ["bench_ingest"]
 
@@ -70,6 +86,7 @@ BATCH_MAX_SIZE = 1000  # LEDGER_BATCH_MAX_SIZE; the relayer keeps batches under 
 START_TIMEOUT_S = 120.0  # startup and index catch-up over everything on the chain
 CONFIRM_TIMEOUT_S = 300.0
 POLL_S = 0.5
+SIZE_VARIABLE = "BENCH_INGEST_EVENTS"
 
 
 def _free_port() -> int:
@@ -133,18 +150,30 @@ def _gateway(ctx: BenchContext, data_dir: Path, env_settings: dict[str, str]) ->
                 process.wait()
 
 
-def _post_all(
-    base: str, token: str, chunks: Sequence[list[SignedRecord[ConsignmentEvent]]]
-) -> dict[str, float]:
-    """Post every chunk (``CLIENTS`` at a time); record id -> time its request was sent."""
+Chunk = list[SignedRecord[ConsignmentEvent]] | SignedEventBatch
+"""What one request carries: events signed one by one (bulk), or signed together."""
+
+
+def _post_all(base: str, token: str, chunks: Sequence[Chunk]) -> dict[str, float]:
+    """Post every chunk (``CLIENTS`` at a time); record id -> time its request was sent.
+
+    A list of signed events goes to ``POST /events/bulk`` (``post_events``), a
+    :class:`SignedEventBatch` to ``POST /events/batch/signed`` (``post_event_batch``).
+    """
     sent: dict[str, float] = {}
     clients = [GatewayClient(base, token, timeout=120) for _ in range(CLIENTS)]
 
     def post(i: int) -> dict[str, float]:
         client = clients[i % CLIENTS]
+        chunk = chunks[i]
         at = time.time()
-        result = client.post_events(chunks[i], idempotency_key=f"bench-ingest-{i}")
-        if result.accepted != len(chunks[i]):
+        if isinstance(chunk, SignedEventBatch):
+            view = client.post_event_batch(chunk, idempotency_key=f"bench-batch-{i}")
+            if len(view.records) != len(chunk.events):
+                raise BenchError(f"request {i}: {len(view.records)} records stored")
+            return {record.record_id: at for record in view.records}
+        result = client.post_events(chunk, idempotency_key=f"bench-ingest-{i}")
+        if result.accepted != len(chunk):
             errors = [item.error for item in result.items if item.error is not None]
             raise BenchError(f"request {i}: {result.accepted} accepted; first error {errors[:1]}")
         return {item.record.record_id: at for item in result.items if item.record is not None}
@@ -195,17 +224,94 @@ def _chain_counts(load: EventLoad, ids: Sequence[bytes]) -> Counter[int]:
     return Counter(consignments.head(cid)[1] for cid in ids)
 
 
+def ingest_size(ctx: BenchContext) -> int:
+    """Events to ingest: ``ctx.sizes.ingest_events``, or ``BENCH_INGEST_EVENTS`` if set (to
+    measure a quick run at full size: ``BENCH_INGEST_EVENTS=20000 python -m bench.run
+    --only ingest --quick``)."""
+    override = os.environ.get(SIZE_VARIABLE)
+    return int(override) if override else ctx.sizes.ingest_events
+
+
+def sign_batches(
+    events: Sequence[SignedRecord[ConsignmentEvent]], key: bytes | str, domain: Domain
+) -> list[SignedEventBatch]:
+    """The same journeys signed together, :data:`REQUEST_ITEMS` events per EventBatch (the
+    batch's nonce: its first event's, which no event uses alone in this run)."""
+    out: list[SignedEventBatch] = []
+    for start in range(0, len(events), REQUEST_ITEMS):
+        chunk = [signed.record for signed in events[start : start + REQUEST_ITEMS]]
+        deadline = max(event.deadline for event in chunk)
+        out.append(sign_event_batch(chunk, key, domain, nonce=chunk[0].nonce, deadline=deadline))
+    return out
+
+
+@dataclass
+class _Phase:
+    """One way of posting the same kind of load: its consignments, requests and figures."""
+
+    name: str
+    ids: list[bytes]
+    chunks: Sequence[Chunk]
+    events: int
+    figures: dict[str, float] = field(default_factory=dict)
+    notes: dict[str, Any] = field(default_factory=dict)
+
+
+def _run_phase(
+    ctx: BenchContext, phase: _Phase, base: str, token: str, process: subprocess.Popen[bytes]
+) -> None:
+    block_before = int(ctx.w3.eth.block_number)
+    first = time.time()
+    sent = _post_all(base, token, phase.chunks)
+    posted = time.time()
+    with GatewayClient(base, token) as client:
+        _wait_confirmed(client, phase.events, process)
+        confirmed = {r: t for r, t in _confirmed_times(client).items() if r in sent}
+    if set(confirmed) != set(sent) or len(sent) != phase.events:
+        raise BenchError(
+            f"{phase.name}: {phase.events} events sent, {len(sent)} accepted, "
+            f"{len(confirmed)} confirmed"
+        )
+    last = max(confirmed.values())
+    latencies = [(confirmed[r] - sent[r]) * 1000 for r in sent]
+    seconds = last - first
+    phase.figures = {
+        "events_per_s": round(phase.events / seconds, 1),
+        "p50_ms": round(percentile(latencies, 50), 1),
+        "p99_ms": round(percentile(latencies, 99), 1),
+    }
+    phase.notes = {
+        "events": phase.events,
+        "consignments": len(phase.ids),
+        "requests": len(phase.chunks),
+        "posting_s": round(posted - first, 2),
+        "seconds": round(seconds, 2),
+        "blocks": int(ctx.w3.eth.block_number) - block_before,
+    }
+
+
 def bench_ingest(ctx: BenchContext) -> Figures:
+    """Both ways a carrier's system posts pre-signed events, each on consignments of its own:
+    signed together (``EventBatch``, ``POST /events/batch/signed``: the headline
+    ``ingest_events_per_s``) and signed one by one (``POST /events/bulk``:
+    ``ingest_events_per_s_signed_each``)."""
     suite = OurSuite(ctx, relayer=3, gateway_relayer=4, seed=False)
     load = EventLoad(ctx, suite)
-    count = -(-ctx.sizes.ingest_events // EVENTS_PER_CONSIGNMENT)
-    ids = load.new_ids(count, prefix="BENCH-INGEST")
-    load.register(ids)
-    t0 = time.perf_counter()
-    events = load.sign_journeys(ids)
-    signing_s = time.perf_counter() - t0
-    chunks = [events[i : i + REQUEST_ITEMS] for i in range(0, len(events), REQUEST_ITEMS)]
+    count = -(-ingest_size(ctx) // EVENTS_PER_CONSIGNMENT)
     carrier = suite.world.parties["carrier"]
+    phases: list[_Phase] = []
+    t0 = time.perf_counter()
+    for name in ("signed_each", "batch_signed"):
+        ids = load.new_ids(count, prefix=f"BENCH-INGEST-{name.upper()}")
+        load.register(ids)
+        events = load.sign_journeys(ids)
+        chunks: Sequence[Chunk]
+        if name == "batch_signed":
+            chunks = sign_batches(events, carrier.private_key, suite.ledger.domain("Consignments"))
+        else:
+            chunks = [events[i : i + REQUEST_ITEMS] for i in range(0, len(events), REQUEST_ITEMS)]
+        phases.append(_Phase(name, ids, chunks, len(events)))
+    signing_s = time.perf_counter() - t0
     with tempfile.TemporaryDirectory(prefix="bench-gateway-") as tmp:
         data_dir = Path(tmp)
         suite.deployment.save(manifest_path(data_dir, ctx.w3.eth.chain_id))
@@ -229,42 +335,26 @@ def bench_ingest(ctx: BenchContext) -> Figures:
             pid = process.pid
             startup_hwm_kib = _status_kib(pid, "VmHWM")
             Path(f"/proc/{pid}/clear_refs").write_text("5")  # reset the high-water mark
-            block_before = int(ctx.w3.eth.block_number)
-            first = time.time()
-            sent = _post_all(base, token, chunks)
-            posted = time.time()
-            with GatewayClient(base, token) as client:
-                _wait_confirmed(client, len(events), process)
-                confirmed = _confirmed_times(client)
+            for phase in phases:
+                _run_phase(ctx, phase, base, token, process)
             hwm_kib = _status_kib(pid, "VmHWM")
             rss_kib = _status_kib(pid, "VmRSS")
-            blocks = int(ctx.w3.eth.block_number) - block_before
         gateway_log = (data_dir / "gateway.log").read_text()[-2000:]
-    if set(confirmed) != set(sent):
-        raise BenchError(
-            f"{len(sent)} events accepted, {len(confirmed)} confirmed: the sets differ"
-        )
-    on_chain = _chain_counts(load, ids)
-    if on_chain != Counter({EVENTS_PER_CONSIGNMENT: count}):
-        raise BenchError(f"event counts on chain per consignment: {dict(on_chain)}")
-    last = max(confirmed.values())
-    latencies = [(confirmed[r] - sent[r]) * 1000 for r in sent]
-    seconds = last - first
+    for phase in phases:
+        on_chain = _chain_counts(load, phase.ids)
+        if on_chain != Counter({EVENTS_PER_CONSIGNMENT: len(phase.ids)}):
+            raise BenchError(f"{phase.name}: events on chain per consignment: {dict(on_chain)}")
     ctx.note(
         SECTION,
         "run",
         {
-            "events": len(events),
-            "consignments": count,
-            "requests": len(chunks),
+            "events": min(p.events for p in phases),  # in each phase
+            "phases": {p.name: {**p.notes, **p.figures} for p in phases},
             "request_items": REQUEST_ITEMS,
             "clients": CLIENTS,
             "settings": {k: v for k, v in settings.items() if "KEY" not in k and "DIR" not in k},
             "signing_s": round(signing_s, 2),
             "gateway_ready_s": round(ready_s, 2),
-            "posting_s": round(posted - first, 2),
-            "seconds": round(seconds, 2),
-            "blocks": blocks,
             "startup_rss_hwm_mb": round(startup_hwm_kib / 1024, 1),
             "rss_end_mb": round(rss_kib / 1024, 1),
             "chain_events_per_consignment": EVENTS_PER_CONSIGNMENT,
@@ -273,9 +363,13 @@ def bench_ingest(ctx: BenchContext) -> Figures:
     )
     if "Traceback" in gateway_log:
         ctx.note(SECTION, "gateway_log_tail", gateway_log)
+    each, together = phases
     return {
-        "ingest_events_per_s": round(len(events) / seconds, 1),
-        "submit_to_confirmed_p50_ms": round(percentile(latencies, 50), 1),
-        "submit_to_confirmed_p99_ms": round(percentile(latencies, 99), 1),
+        "ingest_events_per_s": together.figures["events_per_s"],
+        "submit_to_confirmed_p50_ms": together.figures["p50_ms"],
+        "submit_to_confirmed_p99_ms": together.figures["p99_ms"],
+        "ingest_events_per_s_signed_each": each.figures["events_per_s"],
+        "submit_to_confirmed_p50_ms_signed_each": each.figures["p50_ms"],
+        "submit_to_confirmed_p99_ms_signed_each": each.figures["p99_ms"],
         "gateway_rss_mb": round(hwm_kib / 1024, 1),
     }

@@ -1,16 +1,20 @@
 """Where the gateway spends its time during ingest: a sampling profile of all its threads.
 
     python -m bench.profile_gateway 4000        # events; prints the profile
+    python -m bench.profile_gateway 4000 --batch-signed   # EventBatch, /events/batch/signed
 
 Not part of ``make bench``: it runs the gateway in-process (uvicorn in a thread, the same
 ``create_app(settings, services=build_services(settings))`` as ``gateway.stack``) on a fresh
 anvil with the bench's block time and gas limit, posts pre-signed events with 4 concurrent
-typed clients (as the ``ingest`` section does) and samples every thread's stack every 3 ms
-(``sys._current_frames``; cProfile sees one thread only, and the gateway's work is spread
-over the request workers, the submitter and the index thread). Printed: the share of samples
-per thread, then per function (cumulative: the function is on the stack) for the request
-workers and for the submitter while busy (samples of an idle worker, waiting for a request,
-or of the submitter waiting for its next pass, are counted apart).
+typed clients (as the ``ingest`` section does: signed one by one to ``/events/bulk``, or
+with ``--batch-signed`` signed together, 1,000 per EventBatch, to ``/events/batch/signed``)
+and samples every thread's stack every 3 ms (``sys._current_frames``; cProfile sees one
+thread only, and the gateway's work is spread over the request workers, the submitter, the
+index thread and uvicorn's event loop, which parses request bodies and serialises
+answers). Printed: the share of samples per thread, then per function (cumulative: the
+function is on the stack) for the request workers, the submitter and the event loop while
+busy (samples of an idle worker, waiting for a request, or of the submitter waiting for
+its next pass, are counted apart).
 """
 
 from __future__ import annotations
@@ -30,7 +34,7 @@ from web3 import Web3
 from web3.providers import HTTPProvider
 
 from bench.context import QUICK, BenchContext, dev_accounts
-from bench.ingest import CLIENTS, REQUEST_ITEMS
+from bench.ingest import CLIENTS, REQUEST_ITEMS, Chunk, sign_batches
 from bench.load import EventLoad
 from bench.ours import OurSuite
 from bench.run import BLOCK_GAS_LIMIT, BLOCK_TIME_S, CHAIN_ID, HARDFORK, _free_port
@@ -41,9 +45,14 @@ from gateway.main import create_app
 from gateway.stack import build_services
 from ledger.deploy import manifest_path
 from ledger.node import AnvilNode
+from ledger.records import SignedEventBatch
 
 INTERVAL_S = 0.003
-_IDLE = ("get (python3.11/queue.py", "wait (python3.11/threading.py")
+_IDLE = (
+    "get (python3.11/queue.py",
+    "wait (python3.11/threading.py",
+    "select (python3.11/selectors.py",  # the event loop waiting for I/O
+)
 
 
 def _name(frame: FrameType) -> str:
@@ -96,7 +105,7 @@ class Sampler:
     def report(self, top: int = 45) -> str:
         lines = ["samples per thread group:"]
         lines += [f"  {n:7d}  {group}" for group, n in self.samples.most_common()]
-        for group in ("request workers", "gateway-submitter"):
+        for group in ("request workers", "gateway-submitter", "uvicorn event loop"):
             total = self.samples.get(group, 0)
             if not total:
                 continue
@@ -107,7 +116,9 @@ class Sampler:
 
 
 def main(argv: list[str]) -> int:
-    count = int(argv[0]) if argv else 4000
+    together = "--batch-signed" in argv
+    numbers = [a for a in argv if not a.startswith("--")]
+    count = int(numbers[0]) if numbers else 4000
     node = AnvilNode(
         port=_free_port(),
         chain_id=CHAIN_ID,
@@ -143,21 +154,31 @@ def main(argv: list[str]) -> int:
         app = create_app(settings, services=build_services(settings))
         port = _free_port()
         server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="error"))
-        thread = threading.Thread(target=server.run, daemon=True)
+        thread = threading.Thread(target=server.run, daemon=True, name="uvicorn event loop")
         thread.start()
         base = f"http://127.0.0.1:{port}"
         while not server.started:
             time.sleep(0.05)
-        chunks = [events[i : i + REQUEST_ITEMS] for i in range(0, len(events), REQUEST_ITEMS)]
+        chunks: list[Chunk]
+        if together:
+            chunks = list(
+                sign_batches(events, carrier.private_key, suite.ledger.domain("Consignments"))
+            )
+        else:
+            chunks = [events[i : i + REQUEST_ITEMS] for i in range(0, len(events), REQUEST_ITEMS)]
         clients = [GatewayClient(base, token, timeout=600) for _ in range(CLIENTS)]
+
+        def post(i: int) -> object:
+            chunk = chunks[i]
+            client = clients[i % CLIENTS]
+            if isinstance(chunk, SignedEventBatch):
+                return client.post_event_batch(chunk)
+            return client.post_events(chunk)
+
         started = time.perf_counter()
         with Sampler() as sampler:
             with ThreadPoolExecutor(CLIENTS) as pool:
-                list(
-                    pool.map(
-                        lambda i: clients[i % CLIENTS].post_events(chunks[i]), range(len(chunks))
-                    )
-                )
+                list(pool.map(post, range(len(chunks))))
             posted = time.perf_counter() - started
             client = clients[0]
             while any(
