@@ -8,8 +8,14 @@ import {ICertificates} from "../src/interfaces/ICertificates.sol";
 import {IMembership} from "../src/interfaces/IMembership.sol";
 import {Kinds} from "../src/libraries/Kinds.sol";
 
-/// @notice Quantity ledger, hash chain and key-validity invariants under random events,
-/// drawdowns, time jumps, key revocations and member suspensions.
+/// @dev Keys as LedgerInvariantsTest.setUp adds them to the handler.
+uint8 constant CARRIER_KEY = 0;
+uint8 constant POSTAL_KEY = 1;
+uint8 constant CARRIER_DAY_ONE_KEY = 4; // valid [T0, T0 + 1 day)
+
+/// @notice Quantity ledger, hash chain and key-validity invariants under random events (alone, as
+/// lists with one signature each, and batch-signed), drawdowns, attestations, time jumps, key
+/// revocations and member suspensions.
 contract LedgerInvariantsTest is Fixture {
     LedgerHandler internal handler;
 
@@ -53,7 +59,7 @@ contract LedgerInvariantsTest is Fixture {
         handler.addKey(0x7AD101, exporter, T0 + 12 hours, T0 + 2 days);
 
         targetContract(address(handler));
-        bytes4[] memory selectors = new bytes4[](7);
+        bytes4[] memory selectors = new bytes4[](8);
         selectors[0] = handler.postEvent.selector;
         selectors[1] = handler.drawDown.selector;
         selectors[2] = handler.warp.selector;
@@ -61,6 +67,7 @@ contract LedgerInvariantsTest is Fixture {
         selectors[4] = handler.toggleSuspension.selector;
         selectors[5] = handler.attest.selector;
         selectors[6] = handler.postEventBatch.selector;
+        selectors[7] = handler.postEvents.selector;
         targetSelector(FuzzSelector({addr: address(handler), selectors: selectors}));
     }
 
@@ -113,6 +120,41 @@ contract LedgerInvariantsTest is Fixture {
         invariant_headIsFoldOfEmittedEventDigests();
         invariant_drawnNeverExceedsTotal();
     }
+
+    function _list(uint8 k0, uint8 k1, uint8 k2, uint32 b0, uint32 b1, uint32 b2)
+        internal
+        pure
+        returns (uint8[4] memory keys, uint32[4] memory backs)
+    {
+        (keys[0], keys[1], keys[2]) = (k0, k1, k2);
+        (backs[0], backs[1], backs[2]) = (b0, b1, b2);
+    }
+
+    function test_handler_postEventsRechecksRepeatedSignerAtNewTime() public {
+        // three items by the day-one key; item 1 repeats signer and time, item 2 the signer
+        // only, one hour before the key's window: refused
+        (uint8[4] memory keys, uint32[4] memory backs) =
+            _list(CARRIER_DAY_ONE_KEY, 0, 0, 0, 0, 1 hours);
+        handler.postEvents(keys, backs, 2 | (1 << 2) | (1 << 3) | (1 << 5), 0);
+        assertEq(handler.acceptedEventLists(), 0, "item 2 outside the window refused");
+        // the same with item 2 at the repeated time: accepted
+        handler.postEvents(keys, backs, 2 | (1 << 2) | (1 << 3) | (1 << 5) | (1 << 6), 0);
+        assertEq(handler.acceptedEventLists(), 1, "accepted");
+        assertEq(handler.acceptedEvents(), 3, "three events");
+        // postal, day-one key, postal again at a time before the day-one key's window
+        (keys, backs) = _list(POSTAL_KEY, CARRIER_DAY_ONE_KEY, POSTAL_KEY, 2 hours, 0, 2 hours);
+        handler.postEvents(keys, backs, 2, 1);
+        assertEq(handler.acceptedEventLists(), 2, "each signer valid at its own time");
+        (keys, backs) = _list(CARRIER_KEY, CARRIER_DAY_ONE_KEY, 0, 0, 2 hours, 0);
+        handler.postEvents(keys, backs, 1, 2);
+        assertEq(handler.acceptedEventLists(), 2, "second signer outside its window refused");
+        handler.warp(1 days);
+        (keys, backs) = _list(CARRIER_KEY, CARRIER_DAY_ONE_KEY, 0, 0, 0, 0);
+        handler.postEvents(keys, backs, 1 | (1 << 5), 0);
+        assertEq(handler.acceptedEventLists(), 2, "expired key refused at a repeated time");
+        assertEq(handler.violations(), 0, "no violations");
+        invariant_headIsFoldOfEmittedEventDigests();
+    }
 }
 
 /// @notice Membership changes only through executed proposals with at least k approvals.
@@ -137,6 +179,13 @@ contract GovernanceInvariantsTest is Fixture {
         handler.trackOrg(EXPORTER);
         handler.trackOrg(CUSTOMS_CN);
         handler.trackOrg(CUSTOMS_FR);
+        handler.trackKey(vm.addr(PK_CARRIER));
+        handler.trackKey(vm.addr(PK_EXPORTER));
+        handler.trackKey(vm.addr(0xC0DE04)); // FR's governance key
+        handler.trackRelayer(address(0xBEEF01));
+        handler.trackRelayer(address(0xBEEF02));
+        handler.trackRelayer(vm.addr(PK_CARRIER)); // a signing key: cannot be listed
+        handler.trackRelayer(address(this)); // the bootstrap relayer
 
         targetContract(address(handler));
         bytes4[] memory selectors = new bytes4[](4);
@@ -158,6 +207,17 @@ contract GovernanceInvariantsTest is Fixture {
         uint16 n = membership.activeCustomsCount();
         assertTrue(k >= 1 && k <= n, "1 <= k <= n");
         assertEq(membership.organisationCount(), handler.ghostOrganisationCount(), "admissions");
+        assertEq(membership.activeCustomsCount(), handler.ghostActiveCustoms(), "active customs");
+        for (uint256 i; i < handler.keyCount(); ++i) {
+            address key = handler.keys(i);
+            IMembership.Key memory kk = membership.key(key);
+            assertEq(kk.orgId, handler.ghostKeyOrg(key), "key registered only by governance");
+            assertEq(kk.revokedAt != 0, handler.ghostRevoked(key), "key revoked");
+        }
+        for (uint256 i; i < handler.relayerCount(); ++i) {
+            address account = handler.relayers(i);
+            assertEq(membership.isRelayer(account), handler.ghostRelayer(account), "relayer");
+        }
     }
 
     function test_handler_executesWithEnoughApprovals() public {
@@ -176,6 +236,50 @@ contract GovernanceInvariantsTest is Fixture {
         handler.approve(2, 1);
         handler.execute(1);
         assertEq(handler.executions(), 2, "3 approvals");
+        assertEq(handler.violations(), 0, "no violations");
+        invariant_changesOnlyWithThresholdApprovals();
+    }
+
+    /// @dev Proposal `index` (in the order proposed) approved by admin `a`, then executed.
+    function _approveAndExecute(uint256 a, uint256 index) internal {
+        handler.approve(a, index);
+        handler.execute(index);
+    }
+
+    function test_handler_governsKeysRelayersAndCustoms() public {
+        handler.propose(0, 5, 0, 0); // 0: revoke the carrier's key
+        handler.execute(0);
+        assertEq(handler.executionsOf(6), 0, "one approval is not enough");
+        _approveAndExecute(1, 0);
+        assertEq(handler.executionsOf(6), 1, "key revoked");
+        assertTrue(membership.key(vm.addr(PK_CARRIER)).revokedAt != 0, "revokedAt");
+        handler.propose(0, 6, 0, 0); // 1: list 0xBEEF01
+        _approveAndExecute(1, 1);
+        assertTrue(membership.isRelayer(address(0xBEEF01)), "listed");
+        handler.propose(0, 7, 0, 0); // 2: delist it
+        _approveAndExecute(2, 2);
+        assertFalse(membership.isRelayer(address(0xBEEF01)), "delisted");
+        handler.propose(0, 6, 2, 0); // 3: list the carrier's (revoked) signing key: refused
+        _approveAndExecute(1, 3);
+        assertEq(handler.executionsOf(7), 1, "a signing key is never listed");
+        handler.propose(0, 7, 3, 0); // 4: delist the bootstrap relayer
+        _approveAndExecute(1, 4);
+        assertFalse(membership.isRelayer(address(this)), "bootstrap relayer delisted");
+        handler.propose(0, 4, 0, 0); // 5: add a fifth customs administration
+        _approveAndExecute(3, 5);
+        assertEq(membership.activeCustomsCount(), 5, "n = 5");
+        assertEq(handler.adminCount(), 5, "the new administration governs");
+        handler.propose(4, 2, 0, 3); // 6: proposed by the new administration: k = 3
+        _approveAndExecute(0, 6);
+        assertEq(membership.threshold(), 3, "k = 3");
+        handler.propose(0, 5, 2, 0); // 7: revoke FR's governance key
+        handler.approve(1, 7);
+        _approveAndExecute(2, 7);
+        assertTrue(membership.key(vm.addr(0xC0DE04)).revokedAt != 0, "FR key revoked");
+        handler.propose(0, 2, 0, 2); // 8: FR can no longer approve
+        _approveAndExecute(3, 8);
+        assertEq(handler.executionsOf(5), 1, "a revoked key's approval does not count");
+        assertEq(membership.threshold(), 3, "k unchanged");
         assertEq(handler.violations(), 0, "no violations");
         invariant_changesOnlyWithThresholdApprovals();
     }

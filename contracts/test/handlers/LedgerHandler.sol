@@ -55,6 +55,7 @@ contract LedgerHandler is Test {
     uint256 public acceptedDrawdowns;
     uint256 public acceptedAttestations;
     uint256 public acceptedBatches;
+    uint256 public acceptedEventLists;
     uint32 internal _nonce;
     uint256 internal _salt;
 
@@ -171,6 +172,49 @@ contract LedgerHandler is Test {
             if (!valid) ++violations;
             _foldLogs(vm.getRecordedLogs());
         } catch {}
+    }
+
+    /// @dev 1..4 events in one `postEvents` call, one signature each. `shape` bits 0-1: size - 1;
+    /// bit 1 + i (i = 1..3): item i is signed by item i - 1's key, else by `keySeeds[i]`; bit
+    /// 4 + i: item i has item i - 1's event time, else `timeBacks[i]` (up to 3 days) before now.
+    /// So the batch's signer memo (`SignedRecords._authoriseCached`) meets repeated signers at
+    /// repeated and at new times, and signers that come back after another one.
+    function postEvents(
+        uint8[4] calldata keySeeds,
+        uint32[4] calldata timeBacks,
+        uint8 shape,
+        uint256 consignmentSeed
+    ) external {
+        uint256 n = (shape & 3) + 1;
+        IConsignments.EventRecord[] memory rs = new IConsignments.EventRecord[](n);
+        ISignedRecords.Sig[] memory sigs = new ISignedRecords.Sig[](n);
+        bool valid = true;
+        uint256 key;
+        uint40 eventTime;
+        for (uint256 i; i < n; ++i) {
+            if (i == 0 || shape & (1 << (1 + i)) == 0) key = keySeeds[i] % _keys.length;
+            if (i == 0 || shape & (1 << (4 + i)) == 0) {
+                eventTime = uint40(block.timestamp - bound(timeBacks[i], 0, 3 days));
+            }
+            ModelKey memory k = _keys[key];
+            uint256 c = uint256(keccak256(abi.encode(consignmentSeed, i))) % consignmentIds.length;
+            rs[i] = _batchEvent(
+                consignmentIds[c], eventTime, uint40(block.timestamp + 1 hours), ++_nonce, i
+            );
+            sigs[i] = _sig(k.pk, consignments.hashTypedData(consignments.hashEvent(rs[i])));
+            valid = valid && _valid(k, eventTime);
+        }
+        vm.recordLogs();
+        try consignments.postEvents(rs, sigs) {
+            ++acceptedEventLists;
+            acceptedEvents += n;
+            if (!valid) ++violations; // a record under a key outside its window or suspended
+            _foldLogs(vm.getRecordedLogs());
+        } catch {
+            // every model-valid list must go through (fresh nonces, known consignments, and
+            // each signer may post to them): a refusal means the model and the rule disagree
+            if (valid) ++violations;
+        }
     }
 
     function _batchEvent(bytes32 id, uint40 eventTime, uint40 deadline, uint32 nonce, uint256 i)
