@@ -315,6 +315,20 @@ def check_seeded_world(index: Index, ledger: Ledger, world: DemoWorld) -> None:
     stranger = Account.create().address
     assert index.key_validity(stranger, at=t).reason == "unknown"
 
+    # What the verifier reads in one go, and the consignor's history (risk).
+    view = index.consignment_view(cid)
+    assert view is not None
+    assert view.consignment == index.consignment(cid)
+    assert view.timeline == timeline
+    assert view.attestations == index.attestations_for(cid)
+    assert view.drawdowns == index.drawdowns_for_consignment(cid)
+    latest = ledger.w3.eth.block_number + 1
+    assert index.consignor_history(exporter.org_id, before_block=latest) == (1, True)
+    assert index.consignor_history(exporter.org_id, before_block=view.consignment.block_number) == (
+        0,
+        True,
+    )
+
     # The heads agree with the chain.
     verification = index.verify_heads()
     assert verification.ok
