@@ -860,6 +860,7 @@ def ev_attestation(a: AttestationRecord, note: str = "") -> Evidence:
 _ClientT = TypeVar("_ClientT", bound=ContractClient)
 _ReadKey = tuple[Any, ...]
 _LOG_SPAN: Final = DEFAULT_SPAN  # largest eth_getLogs block range asked for at once
+_MAX_LOG_QUERIES: Final = 64  # eth_getLogs requests per verification, at most (span allowing)
 
 
 class _ChainReads:
@@ -1028,16 +1029,32 @@ def _topic_address(address: str) -> str:
     return "0x" + address.lower().removeprefix("0x").rjust(64, "0")
 
 
-def _log_ranges(blocks: Iterable[int], span: int = _LOG_SPAN) -> list[tuple[int, int]]:
-    """The fewest block ranges of at most ``span`` blocks that cover ``blocks`` (only the
-    ranges that hold one of them: a record placed far away costs one more range, not a scan of
-    everything in between)."""
+def _log_ranges(
+    blocks: Iterable[int], *, span: int = _LOG_SPAN, most: int = _MAX_LOG_QUERIES
+) -> list[tuple[int, int]]:
+    """``eth_getLogs`` block ranges that cover ``blocks`` and as little else as they can.
+
+    A node reads every log of every block in a range (blocks full of other consignments'
+    batches fill their bloom filters), so a range should not hold blocks without a record:
+    the ranges are the runs of adjacent blocks; if there would be more than ``most``, the
+    narrowest gaps between them are closed first. No range holds more than ``span`` blocks."""
+    ordered = sorted({b for b in blocks if b >= 0})
+    if not ordered:
+        return []
+    gaps = sorted(
+        (i for i in range(1, len(ordered)) if ordered[i] - ordered[i - 1] > 1),
+        key=lambda i: ordered[i] - ordered[i - 1],
+        reverse=True,
+    )
+    breaks = set(gaps[: max(most - 1, 0)])
     out: list[tuple[int, int]] = []
-    for block in sorted({b for b in blocks if b >= 0}):
-        if out and block - out[-1][0] < span:
-            out[-1] = (out[-1][0], block)
-        else:
-            out.append((block, block))
+    start = previous = ordered[0]
+    for i, block in enumerate(ordered[1:], start=1):
+        if i in breaks or block - start >= span:
+            out.append((start, previous))
+            start = block
+        previous = block
+    out.append((start, previous))
     return out
 
 

@@ -220,7 +220,10 @@ def test_a_verification_reads_the_chain_in_one_batch(
     assert verdict.status is VerdictStatus.VERIFIED, render_report(verdict)
     assert provider.single == []
     (batch,) = provider.batches
-    assert batch.count("eth_getLogs") == 1  # the consignment's blocks are close together
+    view = index.consignment_view(shipment.cid)
+    assert view is not None
+    blocks = [view.consignment.block_number, *(e.block_number for e in view.timeline)]
+    assert batch.count("eth_getLogs") == len(log_ranges(blocks)) >= 1
     assert batch.count("eth_getBlockByNumber") == 1  # the verification date: the block's time
     assert "eth_call" in batch  # head, attestation, drawn quantity, certificate, keys
     # an AEO claim needs the verification date first: one more round trip for recognition
@@ -255,10 +258,19 @@ def test_a_node_that_takes_no_batches_is_asked_one_by_one(
 
 def test_log_ranges_cover_only_the_blocks_that_hold_records() -> None:
     assert log_ranges([]) == []
-    assert log_ranges([7, 3, 3, 5]) == [(3, 7)]
-    assert log_ranges([10, 5_000_000, 12], span=100) == [(10, 12), (5_000_000, 5_000_000)]
-    assert log_ranges([0, 99, 100], span=100) == [(0, 99), (100, 100)]
+    assert log_ranges([7, 3, 3, 5]) == [(3, 3), (5, 5), (7, 7)]
+    assert log_ranges([3, 4, 5, 9]) == [(3, 5), (9, 9)]  # adjacent blocks: one range
+    assert log_ranges([10, 5_000_000, 12]) == [(10, 10), (12, 12), (5_000_000, 5_000_000)]
     assert log_ranges([-1, 4]) == [(4, 4)]  # no block before the first
+
+
+def test_log_ranges_close_the_narrowest_gaps_first_and_respect_the_span() -> None:
+    blocks = [1, 3, 10, 11, 40, 42]
+    assert log_ranges(blocks, most=3) == [(1, 3), (10, 11), (40, 42)]
+    assert log_ranges(blocks, most=2) == [(1, 11), (40, 42)]
+    assert log_ranges(blocks, most=1) == [(1, 42)]
+    assert log_ranges(blocks, most=1, span=20) == [(1, 11), (40, 42)]
+    assert log_ranges([0, 99, 100], most=1, span=100) == [(0, 99), (100, 100)]
 
 
 class _Answers:
