@@ -379,7 +379,9 @@ batches_table = Table(
     Column("nonce", Integer),
     Column("size", Integer, nullable=False),
     Column("state", String(16), nullable=False, comment="live, mined, reverted, dropped"),
-    Column("broadcasts", Integer, nullable=False, default=0),
+    Column(
+        "broadcasts", Integer, nullable=False, default=0, comment="re-sends (unknown to the node)"
+    ),
     Column("block_number", Integer),
     Column("block_hash", String(66)),
     Column("reason", Text),
@@ -518,6 +520,7 @@ class Outbox:
         self._engine = engine
         self._clock = clock
         self._listeners: list[Callable[[], None]] = []
+        self._live: dict[str, tuple[Batch, SignedTx]] = {}  # see live_batches
         _add_missing_columns(engine)
         metadata.create_all(engine)
 
@@ -682,11 +685,20 @@ class Outbox:
         now = self._clock()
         rows = [_row_values(item, now) for item in items]
         with self._engine.begin() as conn:
-            returned = conn.execute(
-                insert(records_table).returning(records_table.c.seq, sort_by_parameter_order=True),
-                rows,
-            )
-            seqs = [int(row.seq) for row in returned]
+            if self._engine.dialect.name == "sqlite":
+                # executemany, then the rowids: SQLite writes one transaction at a time, so
+                # the rows of this one got the consecutive seqs up to the largest.
+                conn.execute(insert(records_table), rows)
+                last = int(conn.execute(select(func.max(records_table.c.seq))).scalar_one())
+                seqs = list(range(last - len(rows) + 1, last + 1))
+            else:
+                returned = conn.execute(
+                    insert(records_table).returning(
+                        records_table.c.seq, sort_by_parameter_order=True
+                    ),
+                    rows,
+                )
+                seqs = [int(row.seq) for row in returned]
         at = _dt(now)
         stored = [_new_outbox_record(seq, item, at) for seq, item in zip(seqs, items, strict=True)]
         for listener in self._listeners:
@@ -883,11 +895,16 @@ class Outbox:
         """
         now = self._clock()
         ids = [r.record_id for r in batch.records]
+        rc = records_table.c
+        # A signed batch is stored and moved whole: found by its id, not a list of a thousand.
+        which = (
+            rc.signed_batch == batch.signed_batch if batch.signed_batch else rc.record_id.in_(ids)
+        )
         with self._engine.begin() as conn:
             moved = conn.execute(
                 update(records_table)
                 .where(
-                    records_table.c.record_id.in_(ids),
+                    which,
                     records_table.c.status == RecordStatus.ACCEPTED.value,
                 )
                 .values(
@@ -961,6 +978,7 @@ class Outbox:
         return self.get(record_id)
 
     def note_broadcast(self, batch_id: str) -> None:
+        """Count a re-send of the batch's stored transaction (``broadcasts``)."""
         with self._engine.begin() as conn:
             conn.execute(
                 update(batches_table)
@@ -969,28 +987,40 @@ class Outbox:
             )
 
     def live_batches(self) -> list[tuple[Batch, SignedTx]]:
-        """Stored transactions not yet known to be mined, reverted or dropped."""
+        """Stored transactions not yet known to be mined, reverted or dropped.
+
+        A live batch's transaction and records do not change until :meth:`apply` ends it,
+        so each is read once (a batch is a thousand records and a 200 kB transaction) and
+        kept while it is live; every call asks the database which batches are live.
+        """
+        bc = batches_table.c
         with self._engine.connect() as conn:
-            batch_rows = conn.execute(
-                select(batches_table)
-                .where(batches_table.c.state == _LIVE)
-                .order_by(batches_table.c.created_at)
-            ).all()
-            result = []
-            for row in batch_rows:
+            live_ids = [
+                str(row.batch_id)
+                for row in conn.execute(
+                    select(bc.batch_id).where(bc.state == _LIVE).order_by(bc.created_at)
+                )
+            ]
+            for batch_id in live_ids:
+                if batch_id in self._live:
+                    continue
+                row = conn.execute(select(batches_table).where(bc.batch_id == batch_id)).one()
                 records = conn.execute(
                     select(records_table)
                     .where(
-                        records_table.c.batch_id == row.batch_id,
+                        records_table.c.batch_id == batch_id,
                         records_table.c.status == RecordStatus.SUBMITTED.value,
                     )
                     .order_by(records_table.c.seq)
                 ).all()
                 batch = Batch(
-                    row.batch_id, RecordKind(row.kind), tuple(_row_to_record(r) for r in records)
+                    batch_id, RecordKind(row.kind), tuple(_row_to_record(r) for r in records)
                 )
-                result.append((batch, SignedTx(row.tx_hash, bytes(row.raw_tx), row.nonce)))
-        return result
+                self._live[batch_id] = (batch, SignedTx(row.tx_hash, bytes(row.raw_tx), row.nonce))
+        wanted = set(live_ids)
+        for batch_id in [b for b in self._live if b not in wanted]:
+            del self._live[batch_id]
+        return [self._live[batch_id] for batch_id in live_ids]
 
     def apply(self, batch: Batch, result: BatchResult) -> list[OutboxRecord]:
         """Record the final fate of a batch transaction; returns the records it changed.
@@ -1099,9 +1129,15 @@ class Outbox:
                         updated_at=now,
                     )
                 )
-            changed = conn.execute(
-                select(records_table).where(rc.record_id.in_(batch.record_ids))
-            ).all()
+            if result.state is TxState.MINED:  # every record stays in the batch
+                changed = conn.execute(
+                    select(records_table).where(rc.batch_id == batch.batch_id)
+                ).all()
+            else:
+                changed = conn.execute(
+                    select(records_table).where(rc.record_id.in_(batch.record_ids))
+                ).all()
+        self._live.pop(batch.batch_id, None)
         return [_row_to_record(row) for row in changed]
 
 
@@ -1210,7 +1246,7 @@ class Submitter:
                 logger.info(
                     "batch %s tx %s unknown to the node: re-sent", batch.batch_id, tx.tx_hash
                 )
-                self._broadcast(batch, tx)
+                self._broadcast(batch, tx, again=True)
                 still_live += 1
                 continue
             if result.state is TxState.PENDING:
@@ -1286,14 +1322,17 @@ class Submitter:
             return max(1, min(self.max_batch, int(limit(kind))))
         return self.max_batch
 
-    def _broadcast(self, batch: Batch, tx: SignedTx) -> None:
+    def _broadcast(self, batch: Batch, tx: SignedTx, *, again: bool = False) -> None:
         try:
             self.relayer.broadcast(batch, tx)
         except Exception:
             # Stored already: the next pass finds it unknown (or pending) and re-sends it.
             self._error("broadcast", batch)
             return
-        self.outbox.note_broadcast(batch.batch_id)
+        if again:
+            # Counted for re-sends only: the batch row holds the 200 kB transaction, and
+            # rewriting it (with an fsync) for every first send costs more than signing.
+            self.outbox.note_broadcast(batch.batch_id)
 
     def _error(self, step: str, batch: Batch) -> None:
         logger.exception("relayer %s failed for batch %s", step, batch.batch_id)

@@ -452,6 +452,8 @@ def _group(outbox: Outbox, first: int, count: int, *, group: str = "0x" + "9b" *
     ]
     results = outbox.accept_batch(news)
     assert all(r.created for r in results)
+    stored = [outbox.get(r.record.record_id) for r in results]
+    assert [r.record for r in results] == stored  # the answer is what was stored
     return [r.record.record_id for r in results]
 
 
