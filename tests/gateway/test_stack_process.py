@@ -1,7 +1,8 @@
 """The gateway on the real stack, as processes: uvicorn running ``gateway.stack:app_factory``
 against an anvil of its own (deployed and seeded here), killed with SIGKILL in the middle of
-a bulk submission, and an anvil stopped and restarted from its state directory while records
-are on their way. Afterwards the chain holds every record exactly once.
+a bulk submission (events signed one by one, or together), and an anvil stopped and
+restarted from its state directory while records are on their way. Afterwards the chain
+holds every record exactly once.
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ from ledger.client import Ledger
 from ledger.demo import DEMO_PARTIES, DemoWorld, bootstrap_for, seed_demo
 from ledger.deploy import deploy_suite, manifest_path
 from ledger.node import AnvilNode
-from ledger.records import ConsignmentEvent, SignedRecord
+from ledger.records import ConsignmentEvent, SignedEventBatch, SignedRecord, sign_event_batch
 from ledger.txmanager import TxManager
 from ledger.values import BusinessStep, Locode
 from tests.conftest import CHAIN_ID, RELAYER_KEY, free_port
@@ -373,3 +374,106 @@ def test_node_stopped_and_restarted_while_records_are_queued(tmp_path: Path) -> 
         nonces = chain_events(s)
         ours = {e.record.nonce for e in events}
         assert {n: c for n, c in nonces.items() if n in ours} == dict.fromkeys(ours, 1)
+
+
+def signed_batches(s: Stack, count: int, size: int) -> list[SignedEventBatch]:
+    """``count`` batches of ``size`` events signed together, each with a nonce of its own."""
+    carrier = s.world.parties["carrier"]
+    events = [e.record for e in signed_events(s, count * size)]
+    return [
+        sign_event_batch(
+            events[i * size : (i + 1) * size],
+            carrier.private_key,
+            s.ledger.consignments.domain,
+            nonce=events[i * size].nonce,
+            deadline=events[i * size].deadline,
+        )
+        for i in range(count)
+    ]
+
+
+def send_batch(port: int, api_key: str, batch: SignedEventBatch, key: str) -> socket.socket:
+    """POST /events/batch/signed as the typed client would, without waiting for the answer."""
+    body = json.dumps(
+        {
+            "events": [event.json_message() for event in batch.events],
+            "signature": "0x" + batch.signature.hex(),
+        }
+    ).encode()
+    head = (
+        "POST /events/batch/signed HTTP/1.1\r\n"
+        f"Host: 127.0.0.1:{port}\r\n"
+        f"Authorization: Bearer {api_key}\r\n"
+        f"Idempotency-Key: {key}\r\n"
+        "Content-Type: application/json\r\n"
+        f"Content-Length: {len(body)}\r\n"
+        "Connection: close\r\n\r\n"
+    ).encode()
+    sock = socket.create_connection(("127.0.0.1", port), timeout=30)
+    sock.sendall(head + body)
+    return sock
+
+
+def test_kill_9_with_signed_batches_on_their_way_delivers_every_batch_once(
+    tmp_path: Path,
+) -> None:
+    """As the bulk test above, with events signed together: the first batch is mined, the
+    next four are accepted (their transactions in the pool, or not yet sent) when the
+    gateway is killed during the sixth. Restarted, and every batch sent again by the
+    client, the chain holds each batch exactly once: 1,200 events, each nonce 200 times."""
+    count, size = 6, 200
+    with stack(tmp_path) as s:
+        batches = signed_batches(s, count, size)
+        keys = [f"batch-{i}" for i in range(count)]
+        port = free_port()
+        log = tmp_path / "gateway.log"
+        base = f"http://127.0.0.1:{port}"
+        with gateway_process(s, port, log) as process:
+            client = GatewayClient(base, s.api_key, timeout=60)
+            assert len(client.post_event_batch(batches[0], idempotency_key=keys[0]).records) == size
+            assert wait_for_count(s, SEEDED_EVENTS + size, timeout=30) == SEEDED_EVENTS + size
+            rpc(s, "evm_setAutomine", False)  # from now on nothing is mined
+            started = time.monotonic()
+            for batch, key in zip(batches[1:5], keys[1:5], strict=True):
+                assert len(client.post_event_batch(batch, idempotency_key=key).records) == size
+            one_request = (time.monotonic() - started) / 4
+            deadline = time.monotonic() + 10
+            submitted: list[Any] = []
+            while not submitted and time.monotonic() < deadline:
+                submitted = client.list_records(status="submitted", limit=1).items
+            assert submitted, "no transaction was sent to the node before the kill"
+            client.close()
+            sixth = send_batch(port, s.api_key, batches[5], keys[5])
+            time.sleep(one_request / 4)
+            process.send_signal(signal.SIGKILL)
+            process.wait(timeout=10)
+            receive_all(sixth)
+        assert process.returncode == -signal.SIGKILL
+        assert sum(chain_events(s).values()) == SEEDED_EVENTS + size
+        left = outbox_counts(s)
+        assert left[RecordStatus.FAILED] == 0
+        assert left[RecordStatus.ACCEPTED] + left[RecordStatus.SUBMITTED] >= 4 * size, left
+        # A signed batch is stored whole or not at all.
+        assert sum(left.values()) % size == 0, left
+
+        with gateway_process(s, port, log):
+            with GatewayClient(base, s.api_key, timeout=60) as client:
+                again = [
+                    client.post_event_batch(batch, idempotency_key=key)
+                    for batch, key in zip(batches, keys, strict=True)
+                ]
+            rpc(s, "evm_setIntervalMining", 1)
+            assert all(len(view.records) == size for view in again)
+            count_on_chain = wait_for_count(s, SEEDED_EVENTS + count * size, timeout=60)
+            assert count_on_chain == SEEDED_EVENTS + count * size
+            deadline = time.monotonic() + 30
+            final = outbox_counts(s)
+            while final[RecordStatus.CONFIRMED] < count * size and time.monotonic() < deadline:
+                time.sleep(0.2)
+                final = outbox_counts(s)
+        assert final[RecordStatus.CONFIRMED] == count * size, final
+        assert sum(final.values()) == count * size  # one row per event: nothing stored twice
+        nonces = chain_events(s)
+        ours = {batch.record.nonce for batch in batches}
+        assert {n: c for n, c in nonces.items() if n in ours} == dict.fromkeys(ours, size)
+        assert sum(nonces.values()) == SEEDED_EVENTS + count * size
