@@ -280,6 +280,14 @@ contract GovernanceInvariantsTest is Fixture {
         _approveAndExecute(3, 8);
         assertEq(handler.executionsOf(5), 1, "a revoked key's approval does not count");
         assertEq(membership.threshold(), 3, "k unchanged");
+        handler.propose(0, 0, 0, 0); // 9: suspend the carrier
+        handler.approve(1, 9);
+        _approveAndExecute(2, 9);
+        handler.propose(0, 1, 0, 0); // 10: reinstate it (the suspended organisation is chosen)
+        handler.approve(1, 10);
+        _approveAndExecute(2, 10);
+        assertEq(handler.executionsOf(3), 1, "reinstated");
+        assertEq(membership.organisation(CARRIER).status, Kinds.STATUS_ACTIVE, "carrier active");
         assertEq(handler.violations(), 0, "no violations");
         invariant_changesOnlyWithThresholdApprovals();
     }

@@ -109,6 +109,9 @@ contract GovernanceHandler is Test {
 
     /// @dev `actionSeed % 8`: 0 suspend, 1 reinstate, 2 set threshold, 3 admit a trader,
     /// 4 add a customs administration, 5 revoke a tracked key, 6 add, 7 remove a tracked relayer.
+    /// Suspensions, reinstatements and relayer changes target `targetSeed`'s entry, or, when bit
+    /// 128 of `targetSeed` is clear, the first entry from there that the model says the action
+    /// applies to (so that executions of each action are common, and refusals still occur).
     function propose(uint256 adminSeed, uint256 actionSeed, uint256 targetSeed, uint16 k) external {
         uint256 a = adminSeed % _adminPks.length;
         IMembership.Proposal memory p;
@@ -132,7 +135,7 @@ contract GovernanceHandler is Test {
             p.validUntil = uint40(block.timestamp + 30 days);
         } else if (kind == 0 || kind == 1) {
             p.action = kind == 0 ? SUSPEND_MEMBER : REINSTATE_MEMBER;
-            p.orgId = orgIds[targetSeed % orgIds.length];
+            p.orgId = orgIds[_pickOrg(targetSeed, kind == 0 ? 1 : 2)];
         } else if (kind == 2) {
             p.action = SET_THRESHOLD;
             p.threshold = uint16(bound(k, 0, _adminPks.length + 1));
@@ -141,9 +144,9 @@ contract GovernanceHandler is Test {
             p.account = keys[targetSeed % keys.length];
         } else {
             p.action = kind == 6 ? ADD_RELAYER : REMOVE_RELAYER;
-            p.account = relayers[targetSeed % relayers.length];
+            p.account = relayers[_pickRelayer(targetSeed, kind == 7)];
         }
-        p.expiresAt = uint40(block.timestamp + 3 days);
+        p.expiresAt = uint40(block.timestamp + 7 days); // a run warps ~8 days: some expire
         p.salt = bytes32(++_salt);
         bytes32 id = membership.hashProposal(p);
         try membership.propose(p, _sig(_adminPks[a], membership.hashTypedData(id))) {
@@ -186,6 +189,33 @@ contract GovernanceHandler is Test {
 
     function warp(uint256 seconds_) external {
         vm.warp(block.timestamp + bound(seconds_, 1, 1 days));
+    }
+
+    /// @dev Index of the first tracked organisation from `seed` whose model status is `status`
+    /// (or `seed`'s own when bit 128 is set or none is).
+    function _pickOrg(uint256 seed, uint8 status) internal view returns (uint256) {
+        uint256 n = orgIds.length;
+        uint256 start = seed % n;
+        if ((seed >> 128) & 1 == 0) {
+            for (uint256 j; j < n; ++j) {
+                uint256 i = (start + j) % n;
+                if (ghostStatus[orgIds[i]] == status) return i;
+            }
+        }
+        return start;
+    }
+
+    /// @dev As `_pickOrg` for tracked relayer accounts whose model listing is `listed`.
+    function _pickRelayer(uint256 seed, bool listed) internal view returns (uint256) {
+        uint256 n = relayers.length;
+        uint256 start = seed % n;
+        if ((seed >> 128) & 1 == 0) {
+            for (uint256 j; j < n; ++j) {
+                uint256 i = (start + j) % n;
+                if (ghostRelayer[relayers[i]] == listed) return i;
+            }
+        }
+        return start;
     }
 
     // ------------------------------------------------------------------ model
