@@ -72,7 +72,7 @@ from gateway.outbox import Batch, BatchResult, RecordKind, RecordOutcome, Signed
 from ledger.client import ContractClient, Ledger
 from ledger.contract_errors import BatchItemFailed, ContractError, decode_revert
 from ledger.errors import ConfigurationError
-from ledger.records import ConsignmentEvent, Proposal, SignedEventBatch, SignedRecord
+from ledger.records import ConsignmentEvent, Proposal, SignedRecord
 from ledger.txmanager import TxManager
 
 __all__ = ["ContractRelayer"]
@@ -274,11 +274,18 @@ class ContractRelayer:
             membership: ContractClient = self.ledger.membership
             return membership, membership.calldata("execute", record.onchain())
         if batch.signed_batch is not None:
+            # postEventBatch(records, nonce, deadline, sig): the events as stored (checked at
+            # the intake, whose simulation ran this very call), the batch's signature.
             events = [ConsignmentEvent.from_message(r.payload) for r in batch.records]
-            signature = decode(kind, batch.records[0].payload, batch.records[0].signature)
-            together = SignedEventBatch(tuple(events), signature.signature)
-            client, function, args = self.ledger.call_for(together)
-            return client, client.calldata(function, *args)
+            first = decode(kind, batch.records[0].payload, batch.records[0].signature)
+            consignments: ContractClient = self.ledger.consignments
+            args = (
+                [event.onchain() for event in events],
+                events[0].nonce,
+                events[0].deadline,
+                first.sig(),
+            )
+            return consignments, consignments.calldata("postEventBatch", *args)
         signed: list[SignedRecord[Any]] = [
             decode(kind, r.payload, r.signature) for r in batch.records
         ]

@@ -82,6 +82,7 @@ __all__ = [
     "Recognition",
     "StatusChange",
     "org_id",
+    "static_words_encode",
     "suite_names",
 ]
 
@@ -260,7 +261,9 @@ class ContractClient:
         self.domain = Domain.for_contract(self.NAME, chain_id=chain_id, address=self.address)
 
     def calldata(self, function: str, *args: Any) -> bytes:
-        return self.abi.fn(function).encode(*args)
+        fn = self.abi.fn(function)
+        fast = static_words_encode(fn.inputs, args)
+        return fn.encode(*args) if fast is None else fn.selector + fast
 
     def call(self, function: str, *args: Any, block: int | str = "latest") -> Any:
         fn: AbiFunction = self.abi.fn(function)
@@ -301,6 +304,63 @@ class ContractClient:
 
     def _sign_args(self, signed: SignedRecord[Any]) -> tuple[Any, ...]:
         return (signed.record.onchain(), signed.sig())
+
+
+def _word(typ: str, value: Any) -> bytes | None:
+    """One ABI word of a ``bytes32`` or ``uintN`` value; None for anything else."""
+    if typ == "bytes32":
+        return value if isinstance(value, bytes) and len(value) == 32 else None
+    if typ.startswith("uint") and isinstance(value, int) and not isinstance(value, bool):
+        bits = int(typ[4:] or 256)
+        return value.to_bytes(32, "big") if 0 <= value < 2**bits else None
+    return None
+
+
+def _static_tuple(typ: str, value: Any) -> bytes | None:
+    """A static tuple of ``bytes32`` / ``uintN`` members, inline; None for anything else."""
+    if not (typ.startswith("(") and typ.endswith(")")) or not isinstance(value, tuple | list):
+        return None
+    members = typ[1:-1].split(",")
+    if len(members) != len(value) or any("(" in m or "[" in m for m in members):
+        return None
+    words = [_word(m, v) for m, v in zip(members, value, strict=True)]
+    return None if any(w is None for w in words) else b"".join(w for w in words if w)
+
+
+def static_words_encode(types: Sequence[str], args: Sequence[Any]) -> bytes | None:
+    """ABI encoding of arguments that are ``bytes32``, ``uintN``, static tuples of those, or
+    dynamic arrays of such tuples -- what batch calls take (``postEvents(EventRecord[],
+    Sig[])``, ``postEventBatch(EventRecord[], uint32, uint40, Sig)``) -- without eth-abi's
+    per-value machinery (a batch is a thousand tuples); None when anything else is there,
+    and eth-abi encodes. The bytes are eth-abi's (``test_client`` checks)."""
+    if len(types) != len(args):
+        return None
+    head: list[bytes] = []
+    tails: list[bytes] = []
+    head_size = 0
+    for typ in types:
+        head_size += 32 * (
+            len(typ[1:-1].split(",")) if typ.startswith("(") and typ.endswith(")") else 1
+        )
+    offset = head_size
+    for typ, value in zip(types, args, strict=True):
+        if typ.endswith("[]"):
+            if not isinstance(value, list | tuple):
+                return None
+            element = typ[:-2]
+            parts = [_static_tuple(element, item) for item in value]
+            if any(p is None for p in parts):
+                return None
+            tail = len(value).to_bytes(32, "big") + b"".join(p for p in parts if p)
+            head.append(offset.to_bytes(32, "big"))
+            tails.append(tail)
+            offset += len(tail)
+            continue
+        encoded = _static_tuple(typ, value) if typ.startswith("(") else _word(typ, value)
+        if encoded is None:
+            return None
+        head.append(encoded)
+    return b"".join(head) + b"".join(tails)
 
 
 def _revert_data(exc: ContractLogicError) -> str:

@@ -323,6 +323,17 @@ def _accept(outbox: Outbox, ledger: Ledger, world: DemoWorld, signed: Any) -> st
     return rid
 
 
+def _settled(relayer: ContractRelayer, batch: Batch, tx: Any) -> Any:
+    """The relayer's answer once the transaction is no longer pending (automine: the node
+    knows a transaction a moment before it is mined)."""
+    result = relayer.receipt(batch, tx)
+    deadline = time.monotonic() + 10
+    while result.state is TxState.PENDING and time.monotonic() < deadline:
+        time.sleep(0.02)
+        result = relayer.receipt(batch, tx)
+    return result
+
+
 @pytest.fixture
 def outbox(tmp_path: Path) -> Any:
     with Outbox.open(f"sqlite:///{tmp_path / 'outbox.sqlite3'}") as box:
@@ -344,7 +355,7 @@ def test_sign_has_no_side_effect_and_broadcast_is_idempotent(
     assert relayer.receipt(one, t1).state is TxState.UNKNOWN  # stored, not sent: send again
     relayer.broadcast(two, t2)
     relayer.broadcast(two, t2)  # the same bytes again: harmless
-    mined = relayer.receipt(two, t2)
+    mined = _settled(relayer, two, t2)
     assert mined.state is TxState.MINED
     assert mined.outcomes[second[1][0].record_id].log_index is not None
     # t1's nonce went to t2: t1 can never be mined, its records go back to be batched.
@@ -402,7 +413,7 @@ def test_a_reverted_batch_blames_the_record_and_resends_the_others(
     other = Ledger(ledger.w3, ledger.deployment, tx=other_relayer)
     other.submit(clash)  # another relayer records the second event first
     relayer.broadcast(batch, tx)
-    result = relayer.receipt(batch, tx)
+    result = _settled(relayer, batch, tx)
     assert result.state is TxState.REVERTED
     assert not result.outcomes[second].ok
     assert result.outcomes[second].code == "NonceAlreadyUsed"
@@ -541,7 +552,7 @@ def test_events_the_intake_simulated_are_not_prevalidated_and_a_revert_heals(
     tx = relayer.sign(batch)  # no RecordRejected: not pre-validated
     outbox.mark_submitted(batch, tx)
     relayer.broadcast(batch, tx)
-    result = relayer.receipt(batch, tx)
+    result = _settled(relayer, batch, tx)
     assert result.state is TxState.REVERTED
     assert result.outcomes[bad].code == "NonceAlreadyUsed"
     outbox.apply(batch, result)

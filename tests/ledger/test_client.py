@@ -4,17 +4,19 @@ malformed input), each asserting the exact decoded contract error."""
 
 from __future__ import annotations
 
+import random
 import secrets
 from collections.abc import Callable
 from dataclasses import replace
 
 import pytest
+from eth_abi.abi import encode
 from eth_account import Account
 from eth_utils.crypto import keccak
 
 from ledger import contract_errors as ce
-from ledger.abi import error_specs
-from ledger.client import Ledger
+from ledger.abi import contract_abi, error_specs
+from ledger.client import Ledger, static_words_encode
 from ledger.demo import CARRIER, TRADER, DemoWorld, Party, admit
 from ledger.records import (
     AeoAction,
@@ -615,3 +617,38 @@ def test_decode_revert_builds_messages_from_natspec() -> None:
     assert wrapped.index == 3
     assert isinstance(wrapped.cause, ce.QuantityExceeded)
     assert isinstance(ce.decode_revert(b"\xde\xad\xbe\xef"), ce.UnknownContractError)
+
+
+def test_static_words_encode_is_eth_abi_for_batch_calls() -> None:
+    """The fast encoder of batch calls gives eth-abi's bytes, and declines what it does not
+    cover (eth-abi encodes those)."""
+    rng = random.Random(7)
+
+    def word() -> bytes:
+        return secrets.token_bytes(32)
+
+    record = "(bytes32,bytes32,bytes32,bytes32,bytes32)"
+    sig = "(bytes32,bytes32)"
+    for n in (0, 1, 7, 300):
+        records = [tuple(word() for _ in range(5)) for _ in range(n)]
+        sigs = [(word(), word()) for _ in range(n)]
+        nonce, deadline = rng.randrange(2**32), rng.randrange(2**40)
+        cases = [
+            ([f"{record}[]", f"{sig}[]"], [records, sigs]),
+            (
+                [f"{record}[]", "uint32", "uint40", sig],
+                [records, nonce, deadline, sigs[0] if n else (word(), word())],
+            ),
+        ]
+        for types, args in cases:
+            assert static_words_encode(types, args) == encode(types, args)
+    fn = contract_abi("Consignments").fn("postEventBatch")
+    assert fn.inputs == (f"{record}[]", "uint32", "uint40", sig)
+    fn = contract_abi("Consignments").fn("postEvents")
+    assert fn.inputs == (f"{record}[]", f"{sig}[]")
+    # Declined: other types, wrong sizes, out-of-range integers.
+    assert static_words_encode(["bytes2"], [b"AU"]) is None
+    assert static_words_encode(["string"], ["x"]) is None
+    assert static_words_encode(["bytes32"], [b"short"]) is None
+    assert static_words_encode(["uint8"], [256]) is None
+    assert static_words_encode(["(bytes32,bytes2)[]"], [[(word(), b"AU")]]) is None
