@@ -18,8 +18,9 @@ import {Kinds} from "../src/libraries/Kinds.sol";
 /// batches with one signature per record sign item 0 with a valid key of another organisation
 /// (`_peer`) and item 1 with the key under test, and must revert with `BatchItemFailed(1, error)`.
 /// `postEventBatch` is one signature for the batch, so its signer errors are plain. The relayer
-/// check is plain everywhere. `revokeCertificate` is `Certificates.revoke`, `revokeAttestation`
-/// is `Attestations.revoke`.
+/// check is plain everywhere. Replays send the same calldata twice, so a replayed batch fails at
+/// item 0 (in-batch duplicates are in the per-contract tests). `revokeCertificate` is
+/// `Certificates.revoke`, `revokeAttestation` is `Attestations.revoke`.
 contract SignerRulesTest is Checks {
     enum Ep {
         Propose,
