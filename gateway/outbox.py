@@ -90,6 +90,7 @@ thread. ``close()`` the outbox (or use it as a context manager) to release the d
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import importlib
 import json
@@ -479,13 +480,31 @@ def _new_outbox_record(seq: int, item: NewRecord, at: datetime) -> OutboxRecord:
     )
 
 
-def _row_to_record(row: Any) -> OutboxRecord:
+def _mined(record: OutboxRecord, result: BatchResult, now: float) -> OutboxRecord:
+    """``record`` (submitted) as :meth:`Outbox.apply` stores it for a mined batch."""
+    outcome = result.outcomes.get(record.record_id, RecordOutcome())
+    return dataclasses.replace(
+        record,
+        status=RecordStatus.CONFIRMED if outcome.ok else RecordStatus.FAILED,
+        block_number=result.block_number,
+        block_hash=result.block_hash,
+        log_index=outcome.log_index,
+        error_code=record.error_code if outcome.ok else outcome.code or "rejected",
+        error_reason=(
+            record.error_reason if outcome.ok else outcome.reason or "rejected by the contract"
+        ),
+        updated_at=_dt(now),
+    )
+
+
+def _row_to_record(row: Any, payload: Mapping[str, Any] | None = None) -> OutboxRecord:
+    """The stored record of a row (``payload``: the row's, parsed already)."""
     return OutboxRecord(
         seq=row.seq,
         record_id=row.record_id,
         org_id=row.org_id,
         kind=RecordKind(row.kind),
-        payload=json.loads(row.payload),
+        payload=json.loads(row.payload) if payload is None else payload,
         signature=row.signature,
         status=RecordStatus(row.status),
         idempotency_key=row.idempotency_key,
@@ -521,6 +540,7 @@ class Outbox:
         self._clock = clock
         self._listeners: list[Callable[[], None]] = []
         self._live: dict[str, tuple[Batch, SignedTx]] = {}  # see live_batches
+        self._accepted_payloads: dict[str, Mapping[str, Any]] = {}  # see ready_batches
         _add_missing_columns(engine)
         metadata.create_all(engine)
 
@@ -854,7 +874,10 @@ class Outbox:
             .limit(scan_limit)
         )
         with self._engine.connect() as conn:
-            rows = [_row_to_record(row) for row in conn.execute(query)]
+            # A record's payload never changes: parsed once while it waits to be sent.
+            parsed = self._accepted_payloads
+            rows = [_row_to_record(row, parsed.get(row.record_id)) for row in conn.execute(query)]
+        self._accepted_payloads = {r.record_id: r.payload for r in rows}
         now = self._clock()
         by_kind: dict[RecordKind, list[OutboxRecord]] = {}
         groups: dict[str, list[OutboxRecord]] = {}
@@ -1129,15 +1152,19 @@ class Outbox:
                         updated_at=now,
                     )
                 )
-            if result.state is TxState.MINED:  # every record stays in the batch
-                changed = conn.execute(
-                    select(records_table).where(rc.batch_id == batch.batch_id)
-                ).all()
-            else:
+            known = result.state is TxState.MINED and all(
+                r.status is RecordStatus.SUBMITTED and r.batch_id == batch.batch_id
+                for r in batch.records
+            )
+            if not known:
                 changed = conn.execute(
                     select(records_table).where(rc.record_id.in_(batch.record_ids))
                 ).all()
         self._live.pop(batch.batch_id, None)
+        if known:
+            # What the update above wrote, from the batch's records as stored (submitted,
+            # from live_batches): a mined batch is a thousand rows, not read back.
+            return [_mined(record, result, now) for record in batch.records]
         return [_row_to_record(row) for row in changed]
 
 

@@ -587,3 +587,25 @@ def test_an_outbox_of_before_the_new_columns_is_upgraded(settings: GatewaySettin
         assert old is not None
         assert (old.signer_nonce, old.signed_batch) == (None, None)
         assert accept(box, 2).created
+
+
+def test_apply_of_a_mined_live_batch_answers_what_it_stored(
+    outbox: Outbox, chain: FakeChain
+) -> None:
+    ids = [accept(outbox, 80 + i).record.record_id for i in range(3)]
+    ((kind, records),) = outbox.ready_batches(max_size=10, linger=0).batches
+    batch = Batch("b-mined", kind, tuple(records))
+    outbox.mark_submitted(batch, SignedTx("0x" + "03" * 32, b"raw", 0))
+    ((live, _),) = outbox.live_batches()
+    outcomes = {ids[1]: RecordOutcome(ok=False, code="Nope", reason="refused")}
+    outcomes[ids[0]] = RecordOutcome(ok=True, log_index=4)
+    changed = outbox.apply(live, BatchResult(TxState.MINED, 9, "0x" + "cc" * 32, outcomes))
+    assert changed == [outbox.get(i) for i in ids]
+    assert [r.status for r in changed] == [
+        RecordStatus.CONFIRMED,
+        RecordStatus.FAILED,
+        RecordStatus.CONFIRMED,
+    ]
+    assert changed[0].log_index == 4
+    assert changed[1].error_code == "Nope"
+    assert outbox.live_batches() == []
