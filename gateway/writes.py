@@ -1,4 +1,6 @@
-"""Accepting records: custodial (the gateway signs) and non-custodial (the client signed).
+"""Accepting records: custodial (the gateway signs) and non-custodial (the client signed);
+the events of a bulk request checked together (:func:`prepare_many`), and events signed
+together with one EventBatch signature (:func:`accept_event_batch`).
 
 Both end in :func:`accept_signed`: a record already in the outbox (same id) is answered
 from there (an idempotent repeat, never validated again, so a retry after the record was
