@@ -73,7 +73,7 @@ from ledger.client import ContractClient, Ledger
 from ledger.contract_errors import BatchItemFailed, ContractError, decode_revert
 from ledger.errors import ConfigurationError
 from ledger.records import ConsignmentEvent, Proposal, SignedRecord
-from ledger.txmanager import TxManager
+from ledger.txmanager import TxManager, is_transient
 
 __all__ = ["ContractRelayer"]
 
@@ -309,17 +309,18 @@ class ContractRelayer:
             error = decode_revert(_revert_data(exc))
             culprit = self._culprit(batch, error)
             if culprit is None:
+                if gas_given:
+                    return False  # no record named: with the gas given, estimate instead
                 if self._out_of_gas(batch, str(exc)):
-                    if gas_given:
-                        return False
                     raise self._too_large(batch, "ran out of gas in eth_call") from exc
                 raise  # not a record's fault (e.g. RelayerNotAllowed): transient, retried
             record_id, cause = culprit
             raise RecordRejected(record_id, str(cause), code=cause.name) from exc
         except Web3RPCError as exc:
+            # Out of the gas given shows as OutOfGas, ReentrancySentryOOG, ...: estimate.
+            if gas_given and not is_transient(exc):
+                return False
             if self._out_of_gas(batch, _rpc_message(exc)):
-                if gas_given:
-                    return False
                 raise self._too_large(batch, "ran out of gas in eth_call") from exc
             raise
         return True

@@ -264,7 +264,14 @@ def test_metrics_values_follow_the_outbox_the_relay_and_the_index(
 
         for n in range(3, 10):
             assert client.post("/records", json=record_body(n), headers=headers).status_code == 202
-        samples = _scrape_until(client, lambda s: _value(s, depth, state="submitted") == 10)
+        # The batch is stored as submitted, then its size observed: wait for both.
+        samples = _scrape_until(
+            client,
+            lambda s: (
+                _value(s, depth, state="submitted") == 10
+                and _observed(s, "gateway_relay_batch_size_count") == 1
+            ),
+        )
         assert _value(samples, depth, state="submitted") == 10
         assert _value(samples, depth, state="accepted") == 0
         assert _observed(samples, "gateway_relay_batch_size_count") == 1
