@@ -352,7 +352,7 @@ def accept_event_batch(
     digest = batch.record.digest(domain)
     signer = recover(digest, batch.signature)
     batch_id = record_id_for(digest, org_id=caller.org_id)
-    digests = [event.digest(domain) for event in batch.events]
+    digests = batch.event_digests(domain)  # from the struct hashes of eventsHash
     seen: dict[bytes, int] = {}
     for index, event_digest in enumerate(digests):
         if event_digest in seen:

@@ -67,6 +67,7 @@ __all__ = [
     "new_nonce",
     "sign",
     "sign_event_batch",
+    "typed_digest",
     "with_batch_terms",
 ]
 
@@ -212,7 +213,7 @@ class Record:
         return keccak(b"".join(words))
 
     def digest(self, domain: Domain) -> bytes:
-        return keccak(b"\x19\x01" + domain.separator + self.struct_hash())
+        return typed_digest(domain, self.struct_hash())
 
     def typed_data(self, domain: Domain) -> dict[str, Any]:
         """The full ``eth_signTypedData_v4`` message (JSON-ready)."""
@@ -240,6 +241,11 @@ class Record:
                 raise ValidationError(name, f"is required in a {cls.PRIMARY_TYPE} record")
             kwargs[attr] = _coerce(name, typ, message[name])
         return cls(**kwargs)
+
+
+def typed_digest(domain: Domain, struct_hash: bytes) -> bytes:
+    """The EIP-712 digest ``keccak(0x1901 ‖ domainSeparator ‖ structHash)``."""
+    return keccak(b"\x19\x01" + domain.separator + struct_hash)
 
 
 @cache
@@ -535,10 +541,12 @@ class EventBatch(Record):
         *,
         nonce: int | None = None,
         deadline: int | None = None,
+        struct_hashes: Sequence[bytes] | None = None,
     ) -> EventBatch:
         """The batch record of ``events``, which must all carry its nonce and deadline.
 
-        Without ``nonce`` / ``deadline`` the first event's are the batch's. Raises
+        Without ``nonce`` / ``deadline`` the first event's are the batch's;
+        ``struct_hashes``: the events' struct hashes, computed already. Raises
         :class:`~ledger.errors.ValidationError` for an empty list or an event whose nonce or
         deadline differs (:func:`with_batch_terms` sets them).
         """
@@ -555,7 +563,8 @@ class EventBatch(Record):
                     f"must carry the batch's nonce {batch_nonce} and deadline {batch_deadline}",
                     (event.nonce, event.deadline),
                 )
-        return cls(events_hash=events_hash(events), nonce=batch_nonce, deadline=batch_deadline)
+        hashed = events_hash(events) if struct_hashes is None else keccak(b"".join(struct_hashes))
+        return cls(events_hash=hashed, nonce=batch_nonce, deadline=batch_deadline)
 
 
 def events_hash(events: Iterable[ConsignmentEvent]) -> bytes:
@@ -828,12 +837,19 @@ class SignedEventBatch:
     events: tuple[ConsignmentEvent, ...]
     signature: bytes
     record: EventBatch = field(init=False)
+    struct_hashes: tuple[bytes, ...] = field(init=False, repr=False, compare=False)
+    """The events' struct hashes, in order (computed once, for ``eventsHash``)."""
 
     def __post_init__(self) -> None:
         check_signature(self.signature)
         events = tuple(self.events)
+        for i, event in enumerate(events):
+            if not isinstance(event, ConsignmentEvent):
+                raise ValidationError(f"events[{i}]", "must be a ConsignmentEvent", event)
+        hashes = tuple(event.struct_hash() for event in events)
         object.__setattr__(self, "events", events)
-        object.__setattr__(self, "record", EventBatch.of(events))
+        object.__setattr__(self, "struct_hashes", hashes)
+        object.__setattr__(self, "record", EventBatch.of(events, struct_hashes=hashes))
 
     def __len__(self) -> int:
         return len(self.events)
@@ -841,6 +857,10 @@ class SignedEventBatch:
     def sig(self) -> tuple[bytes, bytes]:
         """The compact EIP-2098 form the contract takes: ``(r, vs)``."""
         return to_compact_signature(self.signature)
+
+    def event_digests(self, domain: Domain) -> list[bytes]:
+        """Each event's EIP-712 digest in ``domain`` (what it would sign alone)."""
+        return [typed_digest(domain, struct_hash) for struct_hash in self.struct_hashes]
 
     def signer(self, domain: Domain) -> ChecksumAddress:
         """The address that signed the batch (recovered from the signature)."""

@@ -6,6 +6,7 @@ import json
 from collections.abc import Iterator
 
 import pytest
+from sqlalchemy import select, update
 
 from gateway.config import GatewaySettings
 from gateway.db import create_gateway_engine
@@ -23,6 +24,8 @@ from gateway.outbox import (
     SignedTx,
     Submitter,
     TxState,
+    _status,
+    records_table,
 )
 from gateway.testing import FakeChain, FakeRelayer
 from ledger.errors import InvalidTypedData
@@ -609,3 +612,56 @@ def test_apply_of_a_mined_live_batch_answers_what_it_stored(
     assert changed[0].log_index == 4
     assert changed[1].error_code == "Nope"
     assert outbox.live_batches() == []
+
+
+def test_a_batch_marked_submitted_is_live_as_stored(
+    settings: GatewaySettings, outbox: Outbox
+) -> None:
+    accept(outbox, 90)
+    _group(outbox, 91, 3)
+    for kind, records in outbox.ready_batches(max_size=10, linger=0).batches:
+        batch = Batch(f"b-{records[0].seq}", kind, tuple(records))
+        outbox.mark_submitted(batch, SignedTx("0x" + f"{records[0].seq:064x}", b"raw", 0))
+    kept = outbox.live_batches()  # from mark_submitted, not read back
+    assert [len(batch.records) for batch, _ in kept] == [1, 3]
+    with reopen(settings, outbox) as box:
+        assert box.live_batches() == kept  # read from the database
+
+
+@pytest.mark.parametrize(
+    ("statement", "index"),
+    [
+        ("mark_submitted_group", "ix_gateway_outbox_signed_batch"),
+        ("mark_submitted_ids", "sqlite_autoindex_gateway_outbox_records_"),
+        ("claimed_nonces", "ix_gateway_outbox_signer_nonce"),
+    ],
+)
+def test_status_conditions_do_not_walk_the_status_index(
+    settings: GatewaySettings, outbox: Outbox, statement: str, index: str
+) -> None:
+    # A busy outbox holds thousands of accepted records: a statement about a few of them
+    # must find them by their own index, not walk every accepted row.
+    rc = records_table.c
+    status = _status()
+    query = {
+        "mark_submitted_group": update(records_table)
+        .where(rc.signed_batch == "0x9b", status == RecordStatus.ACCEPTED.value)
+        .values(status=RecordStatus.SUBMITTED.value),
+        "mark_submitted_ids": update(records_table)
+        .where(rc.record_id.in_([rid(1), rid(2)]), status == RecordStatus.ACCEPTED.value)
+        .values(status=RecordStatus.SUBMITTED.value),
+        "claimed_nonces": select(records_table).where(
+            rc.signer_nonce.in_(["C:0xabc:7"]), status.in_(["accepted", "submitted"])
+        ),
+    }[statement]
+    engine = create_gateway_engine(settings.gateway_db_url)
+    try:
+        sql = str(query.compile(engine, compile_kwargs={"literal_binds": True}))
+        with engine.connect() as conn:
+            plan = " ".join(
+                str(row[-1]) for row in conn.exec_driver_sql("EXPLAIN QUERY PLAN " + sql)
+            )
+    finally:
+        engine.dispose()
+    assert f"USING INDEX {index}" in plan or f"USING COVERING INDEX {index}" in plan, plan
+    assert "ix_gateway_outbox_status_seq" not in plan, plan
