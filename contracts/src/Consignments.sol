@@ -204,8 +204,12 @@ contract Consignments is IConsignments, MembershipClient {
     }
 
     /// @inheritdoc IConsignments
-    function nextHead(bytes28 previous, bytes32 digest) external pure returns (bytes28) {
-        return HashChain.next(previous, digest);
+    function nextHead(bytes28 previous, bytes32 digest, bytes32 orgId, address signer)
+        external
+        pure
+        returns (bytes28)
+    {
+        return HashChain.next(previous, digest, orgId, signer);
     }
 
     // ------------------------------------------------------------------ internals
@@ -287,7 +291,7 @@ contract Consignments is IConsignments, MembershipClient {
         uint32 consignor = r.consignor == bytes32(0) ? 0 : _organisation(r.consignor).index;
         uint32 consignee = r.consignee == bytes32(0) ? 0 : _organisation(r.consignee).index;
 
-        bytes28 first = HashChain.next(bytes28(0), digest);
+        bytes28 first = HashChain.next(bytes28(0), digest, info.orgId, signer);
         _chains[id] = Chain({head: first, eventCount: 0});
         _parties[id] = Parties({
             origin: r.origin,
@@ -344,7 +348,7 @@ contract Consignments is IConsignments, MembershipClient {
         bytes32 orgId,
         address signer
     ) private {
-        bytes28 next = HashChain.next(chain.head, digest);
+        bytes28 next = HashChain.next(chain.head, digest, orgId, signer);
         uint32 count = chain.eventCount + 1;
         _chains[r.consignmentId] = Chain({head: next, eventCount: count});
         emit ConsignmentEventRecorded(

@@ -18,9 +18,21 @@ contract ConsignmentsTest is Checks {
         _register(UCR);
     }
 
-    /// @dev The chain step computed independently of HashChain.
-    function _step(bytes28 previous, bytes32 digest) internal pure returns (bytes28) {
-        return bytes28(keccak256(abi.encodePacked(previous, bytes4(0), digest)));
+    /// @dev The chain step computed independently of HashChain: the 128 bytes are the head, 4
+    /// zero bytes, the digest, the orgId, 12 zero bytes and the signer.
+    function _step(bytes28 previous, bytes32 digest, bytes32 orgId, address signer)
+        internal
+        pure
+        returns (bytes28)
+    {
+        return bytes28(
+            keccak256(abi.encodePacked(previous, bytes4(0), digest, orgId, bytes12(0), signer))
+        );
+    }
+
+    /// @dev The chain step of a record signed by the carrier's key.
+    function _step(bytes28 previous, bytes32 digest) internal view returns (bytes28) {
+        return _step(previous, digest, CARRIER, vm.addr(PK_CARRIER));
     }
 
     function _post(IConsignments.EventRecord memory r, uint256 pk) internal {
@@ -948,11 +960,60 @@ contract ConsignmentsTest is Checks {
         assertEq(keccak256(abi.encode(f)), keccak256(abi.encode(g)), "round trip");
     }
 
-    function testFuzz_nextHead_matchesDocumentedRule(bytes28 previous, bytes32 digest) public view {
+    function testFuzz_nextHead_matchesDocumentedRule(
+        bytes28 previous,
+        bytes32 digest,
+        bytes32 orgId,
+        address signer
+    ) public view {
         assertEq(
-            bytes32(consignments.nextHead(previous, digest)),
-            bytes32(bytes28(keccak256(abi.encode(previous, digest)))),
+            bytes32(consignments.nextHead(previous, digest, orgId, signer)),
+            bytes32(bytes28(keccak256(abi.encode(previous, digest, orgId, signer)))),
             "rule"
+        );
+        assertEq(
+            bytes32(consignments.nextHead(previous, digest, orgId, signer)),
+            bytes32(_step(previous, digest, orgId, signer)),
+            "packed form"
+        );
+    }
+
+    function testFuzz_nextHead_commitsToOrgAndSigner(
+        bytes28 previous,
+        bytes32 digest,
+        bytes32 orgId,
+        address signer,
+        bytes32 otherOrg,
+        address otherSigner
+    ) public view {
+        vm.assume(otherOrg != orgId && otherSigner != signer);
+        bytes28 h = consignments.nextHead(previous, digest, orgId, signer);
+        assertTrue(h != consignments.nextHead(previous, digest, otherOrg, signer), "orgId only");
+        assertTrue(h != consignments.nextHead(previous, digest, orgId, otherSigner), "signer only");
+    }
+
+    function test_postEvent_headCommitsToOrgAndSigner() public {
+        // the same record, digest and previous head; only the acting organisation and key differ
+        (bytes28 before,) = consignments.head(UCR);
+        IConsignments.EventRecord memory r = _event(UCR, 1);
+        bytes32 digest = consignments.hashTypedData(consignments.hashEvent(r));
+        uint256 snap = vm.snapshotState();
+        consignments.postEvent(r, _signEvent(r, PK_CARRIER));
+        (bytes28 byCarrier,) = consignments.head(UCR);
+        vm.revertToState(snap);
+        consignments.postEvent(r, _signEvent(r, PK_CUSTOMS_DE));
+        (bytes28 byCustoms,) = consignments.head(UCR);
+        assertEq(bytes32(byCarrier), bytes32(_step(before, digest)), "carrier's head");
+        assertEq(
+            bytes32(byCustoms),
+            bytes32(_step(before, digest, CUSTOMS_DE, vm.addr(PK_CUSTOMS_DE))),
+            "customs' head"
+        );
+        assertTrue(byCarrier != byCustoms, "a head names who signed");
+        assertTrue(
+            _step(before, digest, CARRIER, vm.addr(PK_CUSTOMS_DE)) != byCarrier
+                && _step(before, digest, CUSTOMS_DE, vm.addr(PK_CARRIER)) != byCarrier,
+            "only the signer or only the orgId differs: another head"
         );
     }
 

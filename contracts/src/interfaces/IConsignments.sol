@@ -66,7 +66,8 @@ interface IConsignments is ISignedRecords {
         uint32 nonce;
     }
 
-    /// @notice A consignment was registered; `head` is the chain's first link.
+    /// @notice A consignment was registered; `head` is the chain's first link, which commits to
+    /// the registration digest, `registrant` and `signer` (see `nextHead`).
     event ConsignmentRegistered(
         bytes32 indexed consignmentId,
         bytes32 indexed registrant,
@@ -79,7 +80,8 @@ interface IConsignments is ISignedRecords {
     );
 
     /// @notice An event was appended. `meta` packs bizStep, disposition, location, eventTime,
-    /// container, deadline and nonce (see EventMeta); `head` and `eventCount` are the new state.
+    /// container, deadline and nonce (see EventMeta); `head` and `eventCount` are the new state;
+    /// the step to `head` commits to the event's digest, `orgId` and `signer` (see `nextHead`).
     event ConsignmentEventRecorded(
         bytes32 indexed consignmentId,
         bytes32 indexed orgId,
@@ -194,6 +196,12 @@ interface IConsignments is ISignedRecords {
     /// @notice Unpack `meta` into the small event fields.
     function unpackEventMeta(bytes32 meta) external pure returns (EventFields memory);
 
-    /// @notice The chain step: `bytes28(keccak256(abi.encode(previous, digest)))`.
-    function nextHead(bytes28 previous, bytes32 digest) external pure returns (bytes28);
+    /// @notice The chain step: `bytes28(keccak256(abi.encode(previous, digest, orgId, signer)))`,
+    /// where `digest` is the record's EIP-712 digest, `orgId` the acting organisation and `signer`
+    /// the key that signed it (for a batch-signed event, the batch signer).
+    /// @param previous The head before the record (`bytes28(0)` before the registration).
+    function nextHead(bytes28 previous, bytes32 digest, bytes32 orgId, address signer)
+        external
+        pure
+        returns (bytes28);
 }

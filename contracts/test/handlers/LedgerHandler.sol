@@ -327,7 +327,14 @@ contract LedgerHandler is Test {
             IConsignments.EventRecord memory r =
                 IConsignments.EventRecord(id, meta, seal, docs, epcis);
             bytes32 digest = _digest(consignments.hashEvent(r));
-            bytes28 next = bytes28(keccak256(abi.encodePacked(ghostHead[id], bytes4(0), digest)));
+            // the step commits to the log's orgId and signer topics too (RECORDS.md "Hash chain")
+            bytes28 next = bytes28(
+                keccak256(
+                    abi.encode(
+                        ghostHead[id], digest, l.topics[2], address(uint160(uint256(l.topics[3])))
+                    )
+                )
+            );
             if (next != head || count != ghostCount[id] + 1) ++violations; // log disagrees
             ghostHead[id] = next;
             ghostCount[id] += 1;

@@ -53,4 +53,6 @@ interface Vm {
     function pauseGasMetering() external;
     function resumeGasMetering() external;
     function toString(uint256 value) external pure returns (string memory);
+    function snapshotState() external returns (uint256 snapshotId);
+    function revertToState(uint256 snapshotId) external returns (bool success);
 }
