@@ -11,10 +11,11 @@ export release attestation, really signed, relayed and mined), grown to each siz
   index is already at the chain's head, so the time is the verification alone). Figures
   ``verify_p50_ms_<size>``, ``verify_p99_ms_<size>`` (nearest rank) and ``verify_per_s_<size>``
   (claims per second, one thread). Each verification reads the consignment, its 20 events,
-  attestations and drawdowns from the index, recomputes the hash chain and compares it with
-  ``Consignments.head`` on chain at the indexed block, confirms who recorded each record
-  against the consignment's own logs on the node (``eth_getLogs`` by consignment id), and
-  checks the container, origin and route, custody, seals, signers (key state on chain) and
+  attestations and drawdowns from the index, recomputes the hash chain (each step commits to
+  the record, its organisation and its signer) and compares it with ``Consignments.head`` on
+  chain at the indexed block, which proves who recorded each record (the default policy: the
+  log-level attribution check, ``eth_getLogs`` by consignment id, is off), and checks the
+  container, origin and route, custody, seals, signers (key state on chain) and
   the required export release (attestation state on chain). The verdicts are put on record.
   The timed loop stops after ``BUDGET_S`` per size once ``MIN_SAMPLES`` claims are done (so
   that a slow engine cannot blow the run's time); the sample count is on record.

@@ -912,6 +912,9 @@ def verify_bundle(bundle: Mapping[str, Any], w3: Web3) -> Verdict:
                     consignor=bytes(args["consignor"]),
                     consignee=bytes(args["consignee"]),
                 ),
+                # the step commits to the log's registrant and signer topics
+                org_id=bytes(topics[2]),
+                signer=bytes(topics[3])[12:],
             )
             if bytes(args["head"]) != head:
                 problem = problem or "the registration's head does not recompute"
@@ -929,6 +932,8 @@ def verify_bundle(bundle: Mapping[str, Any], w3: Web3) -> Verdict:
                     documents_digest=bytes(args["documentsDigest"]),
                     epcis_event_hash=bytes(args["epcisEventHash"]),
                 ),
+                org_id=bytes(topics[2]),
+                signer=bytes(topics[3])[12:],
             )
             count += 1
             if bytes(args["head"]) != head or int(args["eventCount"]) != count:

@@ -495,8 +495,13 @@ class ConsignmentsClient(ContractClient):
             registered_at=d["registeredAt"],
         )
 
-    def next_head(self, previous: bytes, digest: bytes) -> bytes:
-        return bytes(self.call("nextHead", previous, digest))
+    def next_head(
+        self, previous: bytes, digest: bytes, *, org_id: bytes, signer: bytes | str
+    ) -> bytes:
+        """One chain step on chain (``nextHead``): commits to the record's digest, organisation
+        and signing key (20 bytes or a 0x-hex address)."""
+        address = to_checksum_address(signer)
+        return bytes(self.call("nextHead", previous, digest, org_id, address))
 
 
 class CertificatesClient(ContractClient):

@@ -255,9 +255,19 @@ def event_digest(
     return keccak(b"\x19\x01" + separator + struct)
 
 
-def next_head(previous: bytes, digest: bytes) -> bytes:
-    """One step of the hash chain: ``bytes28(keccak(abi.encode(bytes28 previous, digest)))``."""
-    return keccak(previous[:28].ljust(32, b"\0") + digest)[:28]
+_ZERO12 = b"\0" * 12
+
+
+def next_head(previous: bytes, digest: bytes, *, org_id: bytes, signer: bytes | str) -> bytes:
+    """One step of the hash chain (contracts/RECORDS.md "Hash chain"):
+    ``bytes28(keccak(abi.encode(bytes28 previous, bytes32 digest, bytes32 org_id, address
+    signer)))``, where ``digest`` is the record's EIP-712 digest, ``org_id`` the acting
+    organisation and ``signer`` the key that signed it (20 bytes or a 0x-hex address; for a
+    batch-signed event, the batch signer). So a head also proves who signed each record of its
+    chain."""
+    if isinstance(signer, str):
+        signer = bytes.fromhex(signer[2:])
+    return keccak(previous[:28].ljust(32, b"\0") + digest + org_id + _ZERO12 + signer)[:28]
 
 
 # ----------------------------------------------------------------------------------------------
@@ -850,9 +860,11 @@ class Index(IndexQueries):
             documents_digest=documents,
             epcis_event_hash=epcis,
         )
+        org_id = bytes.fromhex(topics[2][2:])
+        signer = bytes.fromhex(topics[3][26:])
         previous = self._previous_head(conn, cid)
         if previous is None:
-            head = next_head(ZERO28, digest)
+            head = next_head(ZERO28, digest, org_id=org_id, signer=signer)
             self._log_mismatch(
                 found,
                 (block_number, log_index),
@@ -862,7 +874,7 @@ class Index(IndexQueries):
                 detail="event for a consignment the index never saw registered",
             )
         else:
-            head = next_head(previous[0], digest)
+            head = next_head(previous[0], digest, org_id=org_id, signer=signer)
             if head != emitted or seq != previous[1] + 1:
                 self._log_mismatch(
                     found,
@@ -883,8 +895,8 @@ class Index(IndexQueries):
             tx_index,
             cid,
             seq,
-            bytes.fromhex(topics[2][2:]),
-            bytes.fromhex(topics[3][26:]),
+            org_id,
+            signer,
             meta[0],
             meta[1],
             _text(meta[2:7]),
@@ -916,7 +928,7 @@ class Index(IndexQueries):
                 consignor=a["consignor"],
                 consignee=a["consignee"],
             )
-            head = next_head(ZERO28, digest)
+            head = next_head(ZERO28, digest, org_id=a["registrant"], signer=a["signer"])
             if head != a["head"]:
                 self._log_mismatch(
                     found,
@@ -1291,6 +1303,8 @@ class Index(IndexQueries):
                 consignor=bytes(registration.consignor),
                 consignee=bytes(registration.consignee),
             ),
+            org_id=bytes(registration.registrant),
+            signer=bytes(registration.signer),
         )
         problem = "" if head == bytes(registration.head) else "stored registration head differs"
         for n, r in enumerate(events, start=1):
@@ -1303,7 +1317,7 @@ class Index(IndexQueries):
                 documents_digest=bytes(r.documents_digest),
                 epcis_event_hash=bytes(r.epcis_event_hash),
             )
-            head = next_head(head, digest)
+            head = next_head(head, digest, org_id=bytes(r.org_id), signer=bytes(r.signer))
             if not problem and (r.seq != n or head != bytes(r.head) or digest != bytes(r.digest)):
                 problem = f"stored event #{r.seq} does not match its recomputed digest or head"
         return head, len(events), problem

@@ -13,14 +13,30 @@ certificate of origin by number and issuer, or the document itself; the origin c
 goods (HS codes, quantity); the operators presented as AEOs; the verifying customs
 administration and the date). The :class:`Verifier` reads the log index
 (:class:`ledger.index.Index`) for the history and the chain (typed clients) for everything the
-index could hide: consignment heads at the indexed block, who recorded each record (the
-consignment's own logs, by its indexed id), certificate state and record hash, attestation
-revocation, key state, organisation status, AEO recognition. Those chain reads go to the node
-as raw JSON-RPC, in one batch request per verification where they can be known in advance.
+index could hide: consignment heads at the indexed block, certificate state and record hash,
+attestation revocation, key state, organisation status, AEO recognition. Those chain reads go
+to the node as raw JSON-RPC, in one batch request per verification where they can be known in
+advance.
 It returns a :class:`Verdict`: **failed** when any finding is critical, **suspicious** when
 any is a warning, **verified** when there is none. Every check that ran or was skipped is listed in
 ``verdict.checks``; a check that cannot run (no locode coordinates, no serial registry, nothing
 claimed) is *skipped*, never silently passed.
+
+What each chain check proves
+----------------------------
+* **hash chain equals on-chain head** (``HEAD_MISMATCH``): the registration and the events the
+  index shows, folded with :func:`ledger.index.next_head`, give the consignment's ``head(id)``
+  and ``eventCount`` at the indexed block. Each chain step commits to the record's EIP-712
+  digest, the acting organisation's id and the recovered signing key (contracts/RECORDS.md
+  "Hash chain"), so this one ``eth_call`` proves that no record is hidden, added, reordered or
+  altered **and** that each is attributed to the organisation and key that signed it.
+* **record attribution (chain logs)** (``INDEX_MISMATCH``; only with
+  :attr:`VerificationPolicy.check_attribution`): the consignment's own logs (``eth_getLogs`` by
+  consignment id, over the blocks that hold its records) hold each record shown at the same
+  block, log index and transaction, with the same organisation and signer topics. Beyond the
+  head it proves that the positions shown as evidence (transaction hash, block, log index) are
+  the records' own; it costs a log read that dominates a verification on a busy chain, so it
+  is off by default.
 
 For the CLI and the gateway
 ---------------------------
@@ -468,10 +484,14 @@ class VerificationPolicy:
     #: (schema definition, whose customs must attest: "origin" | "destination")
     required_attestations: tuple[tuple[str, str], ...] = ((EXPORT_RELEASE_SCHEMA, "origin"),)
     inspection_schema: str = INSPECTION_SCHEMA
-    #: Re-read the registration and event logs from the node (``eth_getLogs`` by consignment
-    #: id), so that the index cannot misattribute records (the hash chain covers records, not
-    #: their signers).
-    check_attribution: bool = True
+    #: Also re-read the registration and event logs from the node (``eth_getLogs`` by
+    #: consignment id) and match each record shown to its log: same block, log index,
+    #: transaction and topics. Off by default: the hash chain head already proves every
+    #: record's organisation and signing key (the chain step commits to both, see
+    #: contracts/RECORDS.md "Hash chain"), so a misattributing index fails ``HEAD_MISMATCH``;
+    #: what only this check adds is proof that the evidence's positions (transaction, block,
+    #: log index) are the records' own.
+    check_attribution: bool = False
 
 
 def _hex_bytes(value: Any, size: int | None, name: str) -> bytes:
@@ -1340,8 +1360,9 @@ class Verifier:
 
     def _read_chain(self, run: _Run) -> None:
         """Ask the node, in one batch, for what the checks will read from the chain: the
-        head at the indexed block, the consignment's logs, its attestations' and every
-        signer's state on chain, the certificate's state, the block time."""
+        head at the indexed block, the consignment's logs (with ``check_attribution``), its
+        attestations' and every signer's state on chain, the certificate's state, the block
+        time."""
         chain = self._chain
         if run.claim.at is None:
             chain.want_block(run.block)
@@ -1419,6 +1440,8 @@ class Verifier:
                 consignor=cons.consignor,
                 consignee=cons.consignee,
             ),
+            org_id=cons.registrant,
+            signer=cons.signer,
         )
         problems: list[str] = []
         for n, e in enumerate(run.timeline, start=1):
@@ -1441,7 +1464,7 @@ class Verifier:
                 documents_digest=e.documents_digest,
                 epcis_event_hash=e.epcis_event_hash,
             )
-            head = next_head(head, digest)
+            head = next_head(head, digest, org_id=e.org_id, signer=e.signer)
         chain_head, chain_count = self._consignments.head(cons.consignment_id, block=run.block)
         if head != chain_head or len(run.timeline) != chain_count or problems:
             detail = "; ".join(problems) or (
@@ -1453,7 +1476,8 @@ class Verifier:
                     "HEAD_MISMATCH",
                     "The event history served for this consignment is not the one recorded on "
                     f"the ledger ({detail}). Events may have been hidden, added or altered by "
-                    "the index; do not rely on it: verify against a node or a proof bundle.",
+                    "the index, or attributed to another organisation or key; do not rely on "
+                    "it: verify against a node or a proof bundle.",
                     [ev_registration(cons), Evidence("head", _h(chain_head), None, run.block)],
                 )
             )

@@ -125,7 +125,9 @@ def test_bulk_events_are_batched_and_recorded_in_order(
     expected = head_before
     for signed in events:
         digest = signed.record.digest(ledger.consignments.domain)
-        expected = ledger.consignments.next_head(expected, digest)
+        expected = ledger.consignments.next_head(
+            expected, digest, org_id=carrier.org_id, signer=carrier.address
+        )
     assert head == expected
     # Batched: far fewer transactions than records, each record with its own log.
     txs = {v["tx_hash"] for v in views.values()}

@@ -124,8 +124,11 @@ def test_a_signed_batch_is_one_transaction_and_one_record_per_event(
     head, count = ledger.consignments.head(world.consignment_id)
     assert count == count_before + 40
     expected = head_before
+    carrier = world.parties["carrier"]  # the batch signer: each event's step names it
     for event in batch.events:
-        expected = ledger.consignments.next_head(expected, event.digest(domain))
+        expected = ledger.consignments.next_head(
+            expected, event.digest(domain), org_id=carrier.org_id, signer=carrier.address
+        )
     assert head == expected
     # The same batch again: the stored records, nothing new.
     again = chain_client.post(PATH, json=_body(batch), headers=auth(key))

@@ -20,7 +20,7 @@ from web3.exceptions import Web3RPCError
 from web3.providers import HTTPProvider
 from web3.types import RPCEndpoint, RPCResponse
 
-from ledger.bundle import export_bundle, load_bundle, verify_bundle, write_bundle
+from ledger.bundle import decode_record, export_bundle, load_bundle, verify_bundle, write_bundle
 from ledger.client import Ledger
 from ledger.demo import CARRIER, EXPORT_RELEASE_SCHEMA, INSPECTION_SCHEMA, DemoWorld
 from ledger.errors import InvalidBundle
@@ -155,6 +155,14 @@ TAMPERING: dict[str, tuple[Callable[[dict[str, Any]], None], str]] = {
         _mutate_event(1, "topics", lambda t: [t[0], _flip(t[1]), *t[2:]]),
         "BUNDLE_LOG_MISMATCH",
     ),
+    "log signer topic": (
+        _mutate_event(1, "topics", lambda t: [*t[:3], _flip(t[3])]),
+        "BUNDLE_LOG_MISMATCH",
+    ),
+    "log organisation topic": (
+        _mutate_event(1, "topics", lambda t: [*t[:2], _flip(t[2]), t[3]]),
+        "BUNDLE_LOG_MISMATCH",
+    ),
     "block time": (_mutate_event(1, "block_time", lambda t: t - 3600), "BUNDLE_LOG_MISMATCH"),
     "log block hash": (_mutate_event(1, "block_hash", _flip), "BUNDLE_LOG_MISMATCH"),
     "log index": (_mutate_event(1, "log_index", lambda i: i + 7), "BUNDLE_LOG_NOT_FOUND"),
@@ -195,6 +203,50 @@ def test_tampered_bundle_fails_with_reason(
     assert verdict.status is VerdictStatus.FAILED, render_report(verdict)
     assert code in verdict.codes, render_report(verdict)
     assert all(f.explanation for f in verdict.findings)
+
+
+@pytest.mark.parametrize("topic", [2, 3], ids=["organisation", "signer"])
+def test_a_node_agreeing_with_a_forged_attribution_is_caught_by_the_head(
+    shipment_bundle: dict[str, Any], anvil: AnvilNode, topic: int
+) -> None:
+    """A bundle that names another organisation or key for an event, verified against a node
+    whose receipts and logs say the same: every log check passes, but the hash chain commits to
+    the true organisation and signer, and the head is the contract's (an ``eth_call``)."""
+    bundle = copy.deepcopy(shipment_bundle)
+    entry = _log(bundle, "ConsignmentEventRecorded", 1)
+    forged = list(entry["topics"])
+    forged[topic] = _flip(forged[topic])
+    entry["topics"] = forged
+    entry["record"] = decode_record(
+        "Consignments", [bytes.fromhex(t[2:]) for t in forged], bytes.fromhex(entry["data"][2:])
+    )
+    position = (entry["tx_hash"].lower(), entry["log_index"])
+
+    def forge(log: dict[str, Any]) -> dict[str, Any]:
+        at = (str(log["transactionHash"]).lower(), int(log["logIndex"], 16))
+        return {**log, "topics": forged} if at == position else log
+
+    class Agreeing(HTTPProvider):
+        def make_request(self, method: RPCEndpoint, params: Any) -> RPCResponse:
+            response = super().make_request(method, params)
+            result = response.get("result")
+            if method == "eth_getLogs" and isinstance(result, list):
+                response = {**response, "result": [forge(lg) for lg in result]}
+            elif method == "eth_getTransactionReceipt" and isinstance(result, dict):
+                logs = [forge(lg) for lg in result["logs"]]
+                response = {**response, "result": {**result, "logs": logs}}
+            return response
+
+    w3 = Web3(Agreeing(anvil.rpc_url, request_kwargs={"timeout": 30}))
+    verdict = verify_bundle(bundle, w3)
+    assert verdict.status is VerdictStatus.FAILED, render_report(verdict)
+    checks = {c.name: c.outcome for c in verdict.checks}
+    assert checks["hash chain"] == "failed", render_report(verdict)
+    # the node vouches for the forged log, so every log check passes; the head does not, and
+    # the forged key or organisation is not bound to the other by any key log either
+    assert set(verdict.codes) == {"BUNDLE_HEAD_MISMATCH", "BUNDLE_SIGNER_UNPROVEN"}, render_report(
+        verdict
+    )
 
 
 def test_bundle_exported_from_a_tampered_index_fails(

@@ -419,7 +419,10 @@ def test_events_extend_the_hash_chain(ledger: Ledger, world: DemoWorld) -> None:
     expected = head
     for signed in batch:
         expected = ledger.consignments.next_head(
-            expected, signed.record.digest(ledger.domain(signed.record))
+            expected,
+            signed.record.digest(ledger.domain(signed.record)),
+            org_id=carrier.org_id,
+            signer=carrier.address,
         )
     new_head, new_count = ledger.consignments.head(world.consignment_id)
     assert (new_head, new_count) == (expected, count + 3)

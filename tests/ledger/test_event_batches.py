@@ -201,7 +201,12 @@ def test_a_batch_is_recorded_and_the_head_fold_equals_the_chain(
     domain = ledger.consignments.domain
     fold = {cid: head for cid, (head, _) in heads.items()}
     for event, log in zip(signed.events, logs, strict=True):
-        fold[event.consignment_id] = next_head(fold[event.consignment_id], event.digest(domain))
+        fold[event.consignment_id] = next_head(
+            fold[event.consignment_id],
+            event.digest(domain),
+            org_id=carrier(world).org_id,
+            signer=carrier(world).address,  # the batch signer
+        )
         assert to_checksum_address(log.args["signer"]) == carrier(world).address
         assert log.args["orgId"] == carrier(world).org_id
         assert log.args["meta"] == event.meta

@@ -167,7 +167,7 @@ def check_seeded_world(index: Index, ledger: Ledger, world: DemoWorld) -> None:
     assert registration.digest == ConsignmentRegistration(
         consignment_id=cid, origin=b"AU", destination=b"CN", consignor=exporter.org_id
     ).digest(domain)
-    head = next_head(bytes(28), registration.digest)
+    head = next_head(bytes(28), registration.digest, org_id=carrier.org_id, signer=carrier.address)
     for e in timeline:
         record = ConsignmentEvent(
             consignment_id=cid,
@@ -183,7 +183,8 @@ def check_seeded_world(index: Index, ledger: Ledger, world: DemoWorld) -> None:
             deadline=e.deadline,
         )
         assert e.digest == record.digest(domain)
-        head = next_head(head, e.digest)
+        party = exporter if e.seq == 1 else carrier  # who signed it (asserted above)
+        head = next_head(head, e.digest, org_id=party.org_id, signer=party.address)
         assert e.head == head == e.emitted_head
         assert e.tx_hash.startswith("0x")
         assert len(e.tx_hash) == 66
@@ -377,7 +378,13 @@ def test_fast_digests_equal_the_records_and_the_contract(ledger: Ledger, world: 
         consignee=b"\x01" * 32,
     ) == registration.digest(domain)
     previous = keccak(b"previous")[:28]
-    assert next_head(previous, fast) == ledger.consignments.next_head(previous, fast)
+    org, signer = keccak(b"org"), keccak(b"signer")[:20]
+    head = next_head(previous, fast, org_id=org, signer=signer)
+    assert head == ledger.consignments.next_head(previous, fast, org_id=org, signer=signer)
+    assert head == next_head(previous, fast, org_id=org, signer="0x" + signer.hex())
+    # the step commits to the organisation and to the signer, each on its own
+    assert next_head(previous, fast, org_id=keccak(b"other"), signer=signer) != head
+    assert next_head(previous, fast, org_id=org, signer=keccak(b"other")[:20]) != head
 
 
 def test_seeded_world_every_query(index: Index, ledger: Ledger, world: DemoWorld) -> None:
@@ -676,17 +683,30 @@ def test_sync_until_stops_at_the_given_block(index: Index, ledger: Ledger) -> No
     assert index.lag() == ledger.w3.eth.block_number - target
 
 
+@pytest.mark.parametrize("tamper", ["location", "organisation", "signer"])
 def test_tampered_event_row_is_reported_and_raised(
-    index: Index, ledger: Ledger, world: DemoWorld, caplog: pytest.LogCaptureFixture
+    index: Index,
+    ledger: Ledger,
+    world: DemoWorld,
+    caplog: pytest.LogCaptureFixture,
+    tamper: str,
 ) -> None:
+    """An altered record, or a record attributed to another organisation or key (the chain
+    step commits to both), folds to another head than the contract's."""
     cid = world.consignment_id
     index.sync()
     assert index.verify_heads().ok
+    exporter = world.parties["exporter"]
+    values: dict[str, Any] = {
+        "location": {"location": "CNSHA"},  # departing from Shanghai instead of Adelaide
+        "organisation": {"org_id": exporter.org_id},  # the carrier's key, the exporter's name
+        "signer": {"signer": bytes.fromhex(exporter.address[2:])},  # the exporter's key
+    }[tamper]
     with index.engine.begin() as conn:
         conn.execute(
             update(consignment_events)
             .where(consignment_events.c.consignment_id == cid, consignment_events.c.seq == 3)
-            .values(location="CNSHA")  # departing from Shanghai instead of Adelaide
+            .values(**values)
         )
     with (
         caplog.at_level(logging.ERROR, logger="ledger.index"),

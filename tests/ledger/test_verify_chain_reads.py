@@ -1,6 +1,7 @@
-"""How the verifier reads the chain: the consignment's own logs decide attribution, the reads
-of a verification go to the node in one batch, and what is kept between verifications is
-re-read when the index moves.
+"""How the verifier reads the chain: the hash chain head proves attribution, the consignment's
+own logs (when the policy asks for them) prove it with the records' positions, the reads of a
+verification go to the node in one batch, and what is kept between verifications is re-read
+when the index moves.
 
 The node is the session's anvil; where a test needs a node that answers differently, a
 provider in front of it edits the answers to ``eth_getLogs`` (the chain itself is untouched).
@@ -103,8 +104,67 @@ def at_position(entry: dict[str, Any], position: tuple[int, int]) -> bool:
     return (int(entry["blockNumber"], 16), int(entry["logIndex"], 16)) == position
 
 
+#: The log-level attribution check (off by default: the head proves attribution).
+LOGS = VerificationPolicy(check_attribution=True)
+
+
 # ------------------------------------------------------------------------------------------
-# Attribution against the chain's logs
+# Attribution by the hash chain head (the default)
+# ------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("what", ["organisation", "signer"])
+def test_misattribution_fails_the_head_without_reading_logs(
+    ledger: Ledger, index: Index, build: Builder, what: str
+) -> None:
+    """The index names another organisation or key for an event: the chain step commits to
+    both, so the fold differs from the contract's head; no ``eth_getLogs`` is needed."""
+    shipment = build.shipment()
+    index.sync()
+    exporter = build.parties["exporter"]
+    values = (
+        {"org_id": exporter.org_id}
+        if what == "organisation"
+        else {"signer": bytes.fromhex(exporter.address[2:])}
+    )
+    with index.engine.begin() as conn:
+        conn.execute(
+            update(consignment_events)
+            .where(
+                consignment_events.c.consignment_id == shipment.cid,
+                consignment_events.c.seq == 2,
+            )
+            .values(**values)
+        )
+    provider = EditingProvider(node_url(ledger))
+    verdict = Verifier(through(ledger, provider), index).verify(build.claim(shipment), sync=False)
+    assert verdict.status is VerdictStatus.FAILED, render_report(verdict)
+    assert "HEAD_MISMATCH" in codes(verdict), render_report(verdict)
+    assert ("hash chain equals on-chain head", "failed") in [
+        (c.name, c.outcome) for c in verdict.checks
+    ]
+    assert "record attribution (chain logs)" not in [c.name for c in verdict.checks]
+    assert not any("eth_getLogs" in batch for batch in [*provider.batches, provider.single])
+
+
+def test_a_misattributed_registration_fails_the_head(
+    ledger: Ledger, index: Index, build: Builder
+) -> None:
+    shipment = build.shipment()
+    index.sync()
+    exporter = build.parties["exporter"]
+    with index.engine.begin() as conn:
+        conn.execute(
+            update(consignments)
+            .where(consignments.c.consignment_id == shipment.cid)
+            .values(signer=bytes.fromhex(exporter.address[2:]))
+        )
+    verdict = Verifier(ledger, index).verify(build.claim(shipment))
+    assert "HEAD_MISMATCH" in codes(verdict), render_report(verdict)
+
+
+# ------------------------------------------------------------------------------------------
+# Attribution against the chain's logs (VerificationPolicy.check_attribution)
 # ------------------------------------------------------------------------------------------
 
 
@@ -112,7 +172,7 @@ def test_genuine_consignment_is_attributed_by_its_logs(
     ledger: Ledger, index: Index, build: Builder
 ) -> None:
     shipment = build.shipment()
-    verdict = Verifier(ledger, index).verify(build.claim(shipment))
+    verdict = Verifier(ledger, index, policy=LOGS).verify(build.claim(shipment))
     assert verdict.status is VerdictStatus.VERIFIED, render_report(verdict)
     assert ("record attribution (chain logs)", "passed") in [
         (c.name, c.outcome) for c in verdict.checks
@@ -128,7 +188,7 @@ def test_a_log_missing_from_the_nodes_answer_fails_the_claim(
     provider = EditingProvider(
         node_url(ledger), lambda logs: [e for e in logs if not at_position(e, hidden)]
     )
-    verdict = Verifier(through(ledger, provider), index).verify(build.claim(shipment))
+    verdict = Verifier(through(ledger, provider), index, policy=LOGS).verify(build.claim(shipment))
     assert verdict.status is VerdictStatus.FAILED, render_report(verdict)
     assert codes(verdict) == ["INDEX_MISMATCH"]
     (finding,) = verdict.findings
@@ -156,7 +216,7 @@ def test_a_log_whose_signer_topic_differs_from_the_index_row(
         ]
 
     provider = EditingProvider(node_url(ledger), forge_signer)
-    verdict = Verifier(through(ledger, provider), index).verify(build.claim(shipment))
+    verdict = Verifier(through(ledger, provider), index, policy=LOGS).verify(build.claim(shipment))
     assert codes(verdict) == ["INDEX_MISMATCH"], render_report(verdict)
     (finding,) = verdict.findings
     assert "the registration" in finding.explanation
@@ -180,15 +240,21 @@ def test_index_placing_an_event_in_another_transaction(
             )
             .values(tx_hash=registration_tx)
         )
-    verdict = Verifier(ledger, index).verify(build.claim(shipment))
+    verdict = Verifier(ledger, index, policy=LOGS).verify(build.claim(shipment))
     assert codes(verdict) == ["INDEX_MISMATCH"], render_report(verdict)
     assert "event #1" in verdict.findings[0].explanation
+    # what only the log check proves: the head commits to records and their signers, not to
+    # the transaction the index names as evidence
+    verdict = Verifier(ledger, index).verify(build.claim(shipment))
+    assert verdict.status is VerdictStatus.VERIFIED, render_report(verdict)
 
 
 def test_without_the_check_the_misattribution_is_not_seen(
     ledger: Ledger, index: Index, build: Builder
 ) -> None:
-    """The check is what catches it (the policy switch is honoured, and off is visible)."""
+    """The check is what catches it (the policy switch is honoured, and off is visible); off is
+    the default."""
+    assert VerificationPolicy().check_attribution is False
     shipment = build.shipment()
     index.sync()
     hidden = event_log_position(index, shipment, 2)
@@ -215,8 +281,8 @@ def test_a_verification_reads_the_chain_in_one_batch(
     shipment = build.shipment()
     index.sync()
     provider = EditingProvider(node_url(ledger))
-    verifier = Verifier(through(ledger, provider), index)
-    verdict = verifier.verify(build.claim(shipment, aeo_operators=()), sync=False)
+    claim = build.claim(shipment, aeo_operators=())
+    verdict = Verifier(through(ledger, provider), index, policy=LOGS).verify(claim, sync=False)
     assert verdict.status is VerdictStatus.VERIFIED, render_report(verdict)
     assert provider.single == []
     (batch,) = provider.batches
@@ -224,6 +290,14 @@ def test_a_verification_reads_the_chain_in_one_batch(
     assert view is not None
     blocks = [view.consignment.block_number, *(e.block_number for e in view.timeline)]
     assert batch.count("eth_getLogs") == len(log_ranges(blocks)) >= 1
+    # by default the same batch without the logs
+    provider.batches.clear()
+    verifier = Verifier(through(ledger, provider), index)
+    verdict = verifier.verify(claim, sync=False)
+    assert verdict.status is VerdictStatus.VERIFIED, render_report(verdict)
+    assert provider.single == []
+    (batch,) = provider.batches
+    assert "eth_getLogs" not in batch
     assert batch.count("eth_getBlockByNumber") == 1  # the verification date: the block's time
     assert "eth_call" in batch  # head, attestation, drawn quantity, certificate, keys
     # an AEO claim needs the verification date first: one more round trip for recognition

@@ -29,6 +29,7 @@ from ledger.verify import (
     SerialRegistry,
     Verdict,
     VerdictStatus,
+    VerificationPolicy,
     Verifier,
     render_report,
 )
@@ -503,11 +504,16 @@ def test_certificate_only_claim(build: Builder, verifier: Verifier) -> None:
     )
 
 
-def test_index_misattributing_an_event(index: Index, build: Builder, verifier: Verifier) -> None:
+@pytest.mark.parametrize("logs", [False, True], ids=["head", "head and logs"])
+def test_index_misattributing_an_event(
+    ledger: Ledger, index: Index, build: Builder, locodes: LocodeDirectory, logs: bool
+) -> None:
+    """The chain step commits to each record's organisation and signer, so the head check
+    alone catches it; the log check, when asked for, sees it as well."""
     shipment = build.shipment()
     index.sync()
     exporter = build.parties["exporter"]
-    with index.engine.begin() as conn:  # records are hashed, signers are not: receipts decide
+    with index.engine.begin() as conn:  # the record unchanged, its organisation and key not
         conn.execute(
             update(consignment_events)
             .where(
@@ -516,8 +522,11 @@ def test_index_misattributing_an_event(index: Index, build: Builder, verifier: V
             )
             .values(org_id=exporter.org_id, signer=bytes.fromhex(exporter.address[2:]))
         )
+    policy = VerificationPolicy(check_attribution=logs)
+    verifier = Verifier(ledger, index, locodes=locodes, policy=policy)
     verdict = verifier.verify(build.claim(shipment))
-    assert_verdict(verdict, VerdictStatus.FAILED, "INDEX_MISMATCH")
+    codes = ("HEAD_MISMATCH", "INDEX_MISMATCH") if logs else ("HEAD_MISMATCH",)
+    assert_verdict(verdict, VerdictStatus.FAILED, *codes)
 
 
 def test_index_hiding_a_revoked_export_release(
