@@ -368,8 +368,24 @@ records_table = Table(
     Index("ix_gateway_outbox_signed_batch", "signed_batch"),
 )
 
-_STATE_COLUMNS = tuple(column for column in records_table.c if column.name != "payload")
-"""Every column but the payload (which never changes once accepted)."""
+_MUTABLE_COLUMNS = tuple(
+    records_table.c[name]
+    for name in (
+        "seq",
+        "status",
+        "batch_id",
+        "tx_hash",
+        "block_number",
+        "block_hash",
+        "log_index",
+        "error_code",
+        "error_reason",
+        "attempts",
+        "isolate",
+        "updated_at",
+    )
+)
+"""The key and the columns that a transition may change; the others are written once."""
 
 _ADDED_COLUMNS = ("signer_nonce", "signed_batch", "simulated_at")
 """Columns added after the first release: added to an existing table when it is opened."""
@@ -555,7 +571,8 @@ class Outbox:
         self._clock = clock
         self._listeners: list[Callable[[], None]] = []
         self._live: dict[str, tuple[Batch, SignedTx]] = {}  # see live_batches
-        self._accepted_payloads: dict[str, Mapping[str, Any]] = {}  # see ready_batches
+        # The accepted records of the last scan, by seq, with their mutable columns' values.
+        self._accepted: dict[int, tuple[tuple[Any, ...], OutboxRecord]] = {}  # ready_batches
         _add_missing_columns(engine)
         metadata.create_all(engine)
 
@@ -884,29 +901,33 @@ class Outbox:
         """
         rc = records_table.c
         query = (
-            select(*_STATE_COLUMNS)
+            select(*_MUTABLE_COLUMNS)
             .where(rc.status == RecordStatus.ACCEPTED.value)
             .order_by(rc.seq)
             .limit(scan_limit)
         )
         with self._engine.connect() as conn:
-            # A record's payload never changes: read and parsed once while it waits to be
-            # sent (every pass reads the waiting rows' state, not their payloads again).
-            state_rows = conn.execute(query).all()
-            parsed = self._accepted_payloads
-            missing = [row.seq for row in state_rows if row.record_id not in parsed]
-            payloads: dict[str, Mapping[str, Any]] = {}
-            for start in range(0, len(missing), _IN_CHUNK):
-                chunk = missing[start : start + _IN_CHUNK]
-                for row in conn.execute(select(rc.record_id, rc.payload).where(rc.seq.in_(chunk))):
-                    payloads[str(row.record_id)] = json.loads(str(row.payload))
+            # A record waits here for a pass or more, and only the columns of _MUTABLE_COLUMNS
+            # of a row ever change: each pass reads those, and a row whose values are the
+            # same as the pass before is the record built then (a full row is read, and its
+            # payload parsed, once per change).
+            states = conn.execute(query).all()
+            known = self._accepted
+            stale = [row.seq for row in states if known.get(row.seq, (None,))[0] != tuple(row)]
+            fresh: dict[int, OutboxRecord] = {}
+            for start in range(0, len(stale), _IN_CHUNK):
+                chunk = stale[start : start + _IN_CHUNK]
+                for row in conn.execute(select(records_table).where(rc.seq.in_(chunk))):
+                    fresh[int(row.seq)] = _row_to_record(row)
         rows: list[OutboxRecord] = []
-        for row in state_rows:
-            payload = parsed.get(row.record_id)
-            if payload is None:
-                payload = payloads[row.record_id]
-            rows.append(_row_to_record(row, payload))
-        self._accepted_payloads = {r.record_id: r.payload for r in rows}
+        waiting: dict[int, tuple[tuple[Any, ...], OutboxRecord]] = {}
+        for state in states:
+            record = fresh.get(state.seq)
+            if record is None:
+                record = known[state.seq][1]
+            rows.append(record)
+            waiting[state.seq] = (tuple(state), record)
+        self._accepted = waiting
         now = self._clock()
         by_kind: dict[RecordKind, list[OutboxRecord]] = {}
         groups: dict[str, list[OutboxRecord]] = {}

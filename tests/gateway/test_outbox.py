@@ -665,3 +665,17 @@ def test_status_conditions_do_not_walk_the_status_index(
         engine.dispose()
     assert f"USING INDEX {index}" in plan or f"USING COVERING INDEX {index}" in plan, plan
     assert "ix_gateway_outbox_status_seq" not in plan, plan
+
+
+def test_ready_batches_see_a_waiting_record_change(outbox: Outbox) -> None:
+    for n in (95, 96):
+        accept(outbox, n)
+    ((_, records),) = outbox.ready_batches(max_size=10, linger=0).batches
+    assert [r.isolate for r in records] == [False, False]
+    assert outbox.isolate([rid(96)]) == 1  # changed between two passes
+    ready = outbox.ready_batches(max_size=10, linger=0).batches
+    assert [[(r.record_id, r.isolate) for r in rs] for _, rs in ready] == [
+        [(rid(95), False)],
+        [(rid(96), True)],
+    ]
+    assert [r for _, rs in ready for r in rs] == [outbox.get(rid(95)), outbox.get(rid(96))]
