@@ -37,6 +37,7 @@ from ledger.errors import (
 )
 from ledger.index import Index, IndexQueries
 from ledger.node import AnvilNode
+from ledger.queries import ConsignmentView
 from ledger.records import (
     AeoAction,
     Approval,
@@ -68,6 +69,7 @@ from ledger.settings import Settings
 from ledger.txmanager import Receipt, TxManager
 from ledger.values import (
     BusinessStep,
+    CodeLists,
     ContainerNumber,
     CountryCode,
     Disposition,
@@ -90,9 +92,11 @@ __all__ = [
     "BusinessStep",
     "CertificateIssue",
     "CertificateRevocation",
+    "CodeLists",
     "ConfigurationError",
     "ConsignmentEvent",
     "ConsignmentRegistration",
+    "ConsignmentView",
     "ContainerNumber",
     "ContractError",
     "CountryCode",
