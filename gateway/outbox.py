@@ -235,6 +235,10 @@ class OutboxRecord:
     simulated_at: datetime | None = None
     """When the intake ran the record on the pending block (with the records of its request)
     and it passed; None when it was accepted without that (the relayer checks it then)."""
+    body_sha256: str | None = None
+    """SHA-256 of the custodial request the gateway signed this record from (None for a
+    record the client signed): an ``Idempotency-Key`` sent again with another body is a
+    conflict, not a repeat."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -250,6 +254,7 @@ class NewRecord:
     signer_nonce: str | None = None
     signed_batch: str | None = None
     simulated_at: float | None = None
+    body_sha256: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -360,6 +365,7 @@ records_table = Table(
     Column("signer_nonce", String(160), comment="contract:signer:nonce of nonce records"),
     Column("signed_batch", String(66), comment="signed event batch the record travels with"),
     Column("simulated_at", Float, comment="when the intake simulated it (passed)"),
+    Column("body_sha256", String(64), comment="custodial request body it was signed from"),
     UniqueConstraint("org_id", "idempotency_key", name="uq_gateway_outbox_idempotency"),
     Index("ix_gateway_outbox_status_seq", "status", "seq"),
     Index("ix_gateway_outbox_org_seq", "org_id", "seq"),
@@ -387,7 +393,7 @@ _MUTABLE_COLUMNS = tuple(
 )
 """The key and the columns that a transition may change; the others are written once."""
 
-_ADDED_COLUMNS = ("signer_nonce", "signed_batch", "simulated_at")
+_ADDED_COLUMNS = ("signer_nonce", "signed_batch", "simulated_at", "body_sha256")
 """Columns added after the first release: added to an existing table when it is opened."""
 
 batches_table = Table(
@@ -480,6 +486,7 @@ def _row_values(item: NewRecord, now: float) -> dict[str, Any]:
         "signer_nonce": item.signer_nonce,
         "signed_batch": item.signed_batch,
         "simulated_at": item.simulated_at,
+        "body_sha256": item.body_sha256,
     }
 
 
@@ -508,6 +515,7 @@ def _new_outbox_record(seq: int, item: NewRecord, at: datetime) -> OutboxRecord:
         signer_nonce=item.signer_nonce,
         signed_batch=item.signed_batch,
         simulated_at=None if item.simulated_at is None else _dt(item.simulated_at),
+        body_sha256=item.body_sha256,
     )
 
 
@@ -553,6 +561,7 @@ def _row_to_record(row: Any, payload: Mapping[str, Any] | None = None) -> Outbox
         signer_nonce=row.signer_nonce,
         signed_batch=row.signed_batch,
         simulated_at=None if row.simulated_at is None else _dt(row.simulated_at),
+        body_sha256=row.body_sha256,
     )
 
 
@@ -607,6 +616,7 @@ class Outbox:
         idempotency_key: str | None = None,
         signer_nonce: str | None = None,
         signed_batch: str | None = None,
+        body_sha256: str | None = None,
     ) -> AcceptResult:
         """Store a record durably, once.
 
@@ -637,6 +647,7 @@ class Outbox:
                         updated_at=now,
                         signer_nonce=signer_nonce,
                         signed_batch=signed_batch,
+                        body_sha256=body_sha256,
                     )
                 )
         except IntegrityError:

@@ -17,6 +17,8 @@ with the record first stored under it.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
+import json
 import logging
 import time
 from collections.abc import Iterator, Mapping, Sequence
@@ -39,6 +41,7 @@ __all__ = [
     "accept_execution",
     "accept_message",
     "accept_signed",
+    "custodial_body_sha256",
     "prepare_many",
     "prepare_signed",
     "require_ledger",
@@ -84,6 +87,7 @@ def _new_record(
     rid: str,
     signer: str,
     idempotency_key: str | None,
+    body_sha256: str | None = None,
 ) -> NewRecord:
     return NewRecord(
         org_id=caller.org_id,
@@ -93,7 +97,23 @@ def _new_record(
         signature="0x" + signed.signature.hex(),
         idempotency_key=idempotency_key,
         signer_nonce=signer_nonce(signed.record, signer),
+        body_sha256=body_sha256,
     )
+
+
+def custodial_body_sha256(body: RecordCreate) -> str:
+    """SHA-256 of a custodial request body (its kind and fields, canonical JSON).
+
+    The gateway signs a custodial record with a fresh nonce and deadline, so two signings of
+    one body differ; this fingerprint is what an ``Idempotency-Key`` repeat is compared with.
+    """
+    canonical = json.dumps(
+        {"kind": body.KIND.value, "body": body.model_dump(mode="json")},
+        sort_keys=True,
+        separators=(",", ":"),
+        ensure_ascii=False,
+    )
+    return hashlib.sha256(canonical.encode()).hexdigest()
 
 
 def prepare_signed(
@@ -105,6 +125,7 @@ def prepare_signed(
     idempotency_key: str | None,
     memo: dict[str, Any] | None = None,
     signer: str | None = None,
+    body_sha256: str | None = None,
 ) -> AcceptResult | NewRecord:
     """Check a signed record; a record already stored is answered from the outbox at once.
 
@@ -115,7 +136,14 @@ def prepare_signed(
     if signer is None:
         signer = recover(digest, signed.signature)
     rid = record_id_for(digest, org_id=caller.org_id)
-    new = _new_record(caller, signed, rid=rid, signer=signer, idempotency_key=idempotency_key)
+    new = _new_record(
+        caller,
+        signed,
+        rid=rid,
+        signer=signer,
+        idempotency_key=idempotency_key,
+        body_sha256=body_sha256,
+    )
     existing = outbox.get(rid)
     if existing is not None and existing.signature == new.signature:
         return _store(outbox, new)  # a repeat: answered from the outbox, not checked again
@@ -190,6 +218,7 @@ def _store(outbox: Outbox, new: NewRecord) -> AcceptResult:
         idempotency_key=new.idempotency_key,
         signer_nonce=new.signer_nonce,
         signed_batch=new.signed_batch,
+        body_sha256=new.body_sha256,
     )
 
 
@@ -202,8 +231,10 @@ def accept_signed(
     idempotency_key: str | None,
     memo: dict[str, Any] | None = None,
     signer: str | None = None,
+    body_sha256: str | None = None,
 ) -> AcceptResult:
-    """Validate (unless already stored) and store a signed record."""
+    """Validate (unless already stored) and store a signed record (``body_sha256``: of the
+    custodial request it was signed from)."""
     with _serialised(chain, kind_of(signed.record)):
         prepared = prepare_signed(
             chain,
@@ -213,6 +244,7 @@ def accept_signed(
             idempotency_key=idempotency_key,
             memo=memo,
             signer=signer,
+            body_sha256=body_sha256,
         )
         return prepared if isinstance(prepared, AcceptResult) else _store(outbox, prepared)
 
@@ -237,14 +269,17 @@ def accept_message(
 
 
 def _replay(
-    outbox: Outbox, caller: Caller, kind: RecordKind, key: str | None
+    outbox: Outbox, caller: Caller, body: RecordCreate, key: str | None
 ) -> AcceptResult | None:
+    """The stored answer for a custodial request whose ``Idempotency-Key`` was used already:
+    the same kind and the same body (a record stored from another body, or signed by the
+    client, is a conflict)."""
     if key is None:
         return None
     stored = outbox.by_idempotency_key(org_id=caller.org_id, idempotency_key=key)
     if stored is None:
         return None
-    if stored.kind is not kind:
+    if stored.kind is not body.KIND or stored.body_sha256 != custodial_body_sha256(body):
         raise IdempotencyConflict(
             "this Idempotency-Key was already used for a different record",
             field="Idempotency-Key",
@@ -263,7 +298,7 @@ def sign_custodial(
 ) -> AcceptResult | SignedRecord[Any]:
     """Build the record and sign it with the organisation's custodial key, unless the
     idempotency key was used already (then the stored answer)."""
-    replay = _replay(outbox, caller, body.KIND, idempotency_key)
+    replay = _replay(outbox, caller, body, idempotency_key)
     if replay is not None:
         return replay
     if chain.signing_keys is None:
@@ -286,7 +321,15 @@ def accept_custodial(
     signed = sign_custodial(chain, outbox, caller, body, idempotency_key=idempotency_key)
     if isinstance(signed, AcceptResult):
         return signed
-    return accept_signed(chain, outbox, caller, signed, idempotency_key=idempotency_key, memo=memo)
+    return accept_signed(
+        chain,
+        outbox,
+        caller,
+        signed,
+        idempotency_key=idempotency_key,
+        memo=memo,
+        body_sha256=custodial_body_sha256(body),
+    )
 
 
 def accept_execution(

@@ -227,6 +227,11 @@ def test_idempotency_keys_and_repeats(
         "/attestations/schemas", json={"definition": "x(bytes32 y)"}, headers=headers
     )
     assert (other.status_code, other.json()["error"]["code"]) == (409, "idempotency_conflict")
+    # So is the same key for the same kind of record with another body: the gateway signs a
+    # custodial record afresh each time, so the body itself is what a repeat is compared with.
+    changed = chain_client.post("/events", json=dict(data, biz_step="departing"), headers=headers)
+    assert (changed.status_code, changed.json()["error"]["code"]) == (409, "idempotency_conflict")
+    assert changed.json()["error"]["field"] == "Idempotency-Key"
     # After confirmation the repeat still answers with the stored record (not a 409 from
     # the chain, where it now is).
     wait_final(chain_client, key, [first.json()["record_id"]])
@@ -243,6 +248,14 @@ def test_idempotency_keys_and_repeats(
     assert [i["record"]["record_id"] for i in one["items"]] == [
         i["record"]["record_id"] for i in two["items"]
     ]
+    # The same bulk key with an item changed: that item conflicts, the other replays.
+    edited = [bulk[0], dict(bulk[1], biz_step="unloading")]
+    three = chain_client.post("/events/bulk", json={"items": edited}, headers=bulk_headers)
+    assert three.status_code == 207, three.text
+    items = three.json()["items"]
+    assert items[0]["status"] == 200
+    assert items[0]["record"]["record_id"] == one["items"][0]["record"]["record_id"]
+    assert (items[1]["status"], items[1]["error"]["code"]) == (409, "idempotency_conflict")
 
 
 def test_drawdowns_that_together_overdraw_are_refused(

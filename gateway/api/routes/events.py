@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from typing import Any
 
@@ -18,6 +19,7 @@ from gateway.outbox import AcceptResult, NewRecord, RecordKind
 from gateway.record_models import EventBatchSubmission, EventCreate, SignedSubmission
 from gateway.writes import (
     accept_event_batch,
+    custodial_body_sha256,
     prepare_many,
     require_ledger,
     sign_custodial,
@@ -127,6 +129,7 @@ def post_events_bulk(
     acting = sync_caller(chain, caller, keys)
     answers: dict[int, AcceptResult | LedgerError] = {}
     signed_items: list[tuple[int, SignedRecord[Any], str | None]] = []
+    bodies: dict[int, str] = {}  # custodial items: the fingerprint of the body signed
     for index, item in enumerate(body.items):
         key = None if idempotency_key is None else f"{idempotency_key}:{index}"
         try:
@@ -138,6 +141,7 @@ def post_events_bulk(
                     answers[index] = custodial
                     continue
                 signed = custodial
+                bodies[index] = custodial_body_sha256(item)
         except LedgerError as exc:
             if isinstance(exc, ServiceUnavailable | NodeError):
                 raise
@@ -152,6 +156,8 @@ def post_events_bulk(
     to_store: list[tuple[int, NewRecord]] = []
     for (index, _, _), answer in zip(signed_items, prepared, strict=True):
         if isinstance(answer, NewRecord):
+            if index in bodies:
+                answer = dataclasses.replace(answer, body_sha256=bodies[index])
             to_store.append((index, answer))
         else:
             answers[index] = answer
