@@ -40,15 +40,6 @@ from tests.ledger.scenarios import DAY, DIRECT, Builder, Leg, now
 
 
 @pytest.fixture
-def index(ledger: Ledger, tmp_path: Path) -> Iterator[Index]:
-    idx = Index(f"sqlite:///{tmp_path / 'index.db'}", ledger)
-    try:
-        yield idx
-    finally:
-        idx.engine.dispose()
-
-
-@pytest.fixture
 def shipment_bundle(ledger: Ledger, world: DemoWorld, index: Index) -> dict[str, Any]:
     build = Builder(ledger, world)
     shipment = build.shipment()

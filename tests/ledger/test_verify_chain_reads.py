@@ -9,8 +9,7 @@ provider in front of it edits the answers to ``eth_getLogs`` (the chain itself i
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -69,20 +68,6 @@ def node_url(ledger: Ledger) -> str:
 def through(ledger: Ledger, provider: EditingProvider) -> Ledger:
     """The same deployment, read through ``provider``."""
     return Ledger(Web3(provider), ledger.deployment)
-
-
-@pytest.fixture
-def index(ledger: Ledger, tmp_path: Path) -> Iterator[Index]:
-    idx = Index(f"sqlite:///{tmp_path / 'index.db'}", ledger)
-    try:
-        yield idx
-    finally:
-        idx.engine.dispose()
-
-
-@pytest.fixture
-def build(ledger: Ledger, world: Any) -> Builder:
-    return Builder(ledger, world)
 
 
 def codes(verdict: Verdict) -> list[str]:

@@ -7,8 +7,6 @@ set of finding codes.
 from __future__ import annotations
 
 import secrets
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from eth_account import Account
@@ -16,7 +14,7 @@ from eth_utils.crypto import keccak
 from sqlalchemy import update
 
 from ledger.client import Ledger
-from ledger.demo import ISSUING_BODY, TRADER, DemoWorld
+from ledger.demo import ISSUING_BODY, TRADER
 from ledger.index import Index
 from ledger.index_schema import consignment_events, drawdowns
 from ledger.records import (
@@ -27,7 +25,7 @@ from ledger.records import (
     certificate_id,
     fixed_ascii,
 )
-from ledger.values import LocodeDirectory, hs_codes_digest
+from ledger.values import hs_codes_digest
 from ledger.verify import (
     CATALOGUE,
     CertificateClaim,
@@ -37,32 +35,7 @@ from ledger.verify import (
     Verifier,
     render_report,
 )
-from tests.data_paths import shared_file
 from tests.ledger.scenarios import DAY, WINE, Builder, Leg, advance, now
-
-
-@pytest.fixture(scope="module")
-def locodes() -> LocodeDirectory:
-    return LocodeDirectory.from_csv(shared_file("unlocode", "unlocode_seaports.csv"))
-
-
-@pytest.fixture
-def index(ledger: Ledger, tmp_path: Path) -> Iterator[Index]:
-    idx = Index(f"sqlite:///{tmp_path / 'index.db'}", ledger)
-    try:
-        yield idx
-    finally:
-        idx.engine.dispose()
-
-
-@pytest.fixture
-def build(ledger: Ledger, world: DemoWorld) -> Builder:
-    return Builder(ledger, world)
-
-
-@pytest.fixture
-def verifier(ledger: Ledger, index: Index, locodes: LocodeDirectory) -> Verifier:
-    return Verifier(ledger, index, locodes=locodes)
 
 
 def assert_verdict(verdict: Verdict, status: VerdictStatus, *codes: str) -> None:

@@ -8,7 +8,6 @@ finding codes.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -16,7 +15,7 @@ from sqlalchemy import update
 
 from ledger.bundle import export_bundle, verify_bundle
 from ledger.client import Ledger
-from ledger.demo import CARRIER, CUSTOMS, EXPORT_RELEASE_SCHEMA, ISSUING_BODY, DemoWorld
+from ledger.demo import CARRIER, CUSTOMS, EXPORT_RELEASE_SCHEMA, ISSUING_BODY
 from ledger.errors import InvalidClaim
 from ledger.index import Index
 from ledger.index_schema import attestation_revocations, consignment_events
@@ -33,7 +32,6 @@ from ledger.verify import (
     Verifier,
     render_report,
 )
-from tests.data_paths import shared_file
 from tests.ledger.scenarios import (
     DAY,
     DIRECT,
@@ -45,30 +43,6 @@ from tests.ledger.scenarios import (
     now,
     serial_journey,
 )
-
-
-@pytest.fixture(scope="module")
-def locodes() -> LocodeDirectory:
-    return LocodeDirectory.from_csv(shared_file("unlocode", "unlocode_seaports.csv"))
-
-
-@pytest.fixture
-def index(ledger: Ledger, tmp_path: Path) -> Iterator[Index]:
-    idx = Index(f"sqlite:///{tmp_path / 'index.db'}", ledger)
-    try:
-        yield idx
-    finally:
-        idx.engine.dispose()
-
-
-@pytest.fixture
-def build(ledger: Ledger, world: DemoWorld) -> Builder:
-    return Builder(ledger, world)
-
-
-@pytest.fixture
-def verifier(ledger: Ledger, index: Index, locodes: LocodeDirectory) -> Verifier:
-    return Verifier(ledger, index, locodes=locodes)
 
 
 def assert_verdict(verdict: Verdict, status: VerdictStatus, *codes: str) -> None:
