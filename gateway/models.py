@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr
+from pydantic import BaseModel, ConfigDict, Field, JsonValue, SecretStr
 
 from gateway.auth import BYTES32_PATTERN, IssuedKey, KeyRecord, OrgKind, Scope
 from gateway.outbox import OutboxRecord, RecordKind, RecordStatus
@@ -50,6 +50,13 @@ Signature = Annotated[
 
 _ORG = "0x" + "0a" * 32
 _RECORD = "0x" + "5e" * 32
+# The EIP-712 domain type of every record's typed data (the examples of the typed-data routes).
+_DOMAIN_TYPE: list[JsonValue] = [
+    {"name": "name", "type": "string"},
+    {"name": "version", "type": "string"},
+    {"name": "chainId", "type": "uint256"},
+    {"name": "verifyingContract", "type": "address"},
+]
 _TX = "0x" + "7c" * 32
 _BLOCK = "0x" + "b1" * 32
 _SIG = "0x" + "11" * 64 + "1b"
@@ -399,12 +406,7 @@ class TypedDataView(BaseModel):
                     "digest": _RECORD,
                     "typed_data": {
                         "types": {
-                            "EIP712Domain": [
-                                {"name": "name", "type": "string"},
-                                {"name": "version", "type": "string"},
-                                {"name": "chainId", "type": "uint256"},
-                                {"name": "verifyingContract", "type": "address"},
-                            ],
+                            "EIP712Domain": _DOMAIN_TYPE,
                             "ConsignmentRegistration": [
                                 {"name": "consignmentId", "type": "bytes32"},
                                 {"name": "origin", "type": "bytes2"},
@@ -573,12 +575,7 @@ class EventBatchTypedDataView(BaseModel):
                     "digest": _RECORD,
                     "typed_data": {
                         "types": {
-                            "EIP712Domain": [
-                                {"name": "name", "type": "string"},
-                                {"name": "version", "type": "string"},
-                                {"name": "chainId", "type": "uint256"},
-                                {"name": "verifyingContract", "type": "address"},
-                            ],
+                            "EIP712Domain": _DOMAIN_TYPE,
                             "EventBatch": [
                                 {"name": "eventsHash", "type": "bytes32"},
                                 {"name": "nonce", "type": "uint32"},
