@@ -51,7 +51,15 @@ from ledger.records import (
     fixed_ascii,
 )
 from ledger.values import BusinessStep, ContainerNumber, Disposition, Locode, hs_codes_digest
-from ledger.verify import CertificateClaim, Claim, epcis_event_hash
+from ledger.verify import (
+    CATALOGUE,
+    CertificateClaim,
+    Claim,
+    Verdict,
+    VerdictStatus,
+    epcis_event_hash,
+    render_report,
+)
 
 DAY = 86400
 JOURNEY_START = 20 * DAY
@@ -424,7 +432,30 @@ __all__ = [
     "Leg",
     "Shipment",
     "advance",
+    "assert_verdict",
     "epcis_object_event",
     "now",
     "serial_journey",
 ]
+
+
+# Findings that name no record: nothing on chain to point at.
+NO_EVIDENCE = frozenset({"CERT_NOT_FOUND", "QUANTITY_UNIT_MISMATCH"})
+
+
+def assert_verdict(verdict: Verdict, status: VerdictStatus, *codes: str) -> None:
+    """The verdict has this status and exactly these finding codes (in any order), each
+    explained and, unless it names no record, with on-chain evidence (tx, block, log)."""
+    report = render_report(verdict)
+    assert verdict.status is status, report
+    assert sorted(set(verdict.codes)) == sorted(set(codes)), report
+    for finding in verdict.findings:
+        assert finding.code in CATALOGUE
+        assert finding.explanation
+        assert finding.evidence or finding.code in NO_EVIDENCE, report
+        for evidence in finding.evidence:
+            if evidence.kind in {"event", "registration", "drawdown", "attestation"}:
+                assert evidence.tx_hash
+                assert evidence.tx_hash.startswith("0x")
+                assert evidence.block_number is not None
+                assert evidence.log_index is not None

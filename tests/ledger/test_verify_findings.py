@@ -27,26 +27,12 @@ from ledger.records import (
 )
 from ledger.values import hs_codes_digest
 from ledger.verify import (
-    CATALOGUE,
     CertificateClaim,
     Claim,
-    Verdict,
     VerdictStatus,
     Verifier,
-    render_report,
 )
-from tests.ledger.scenarios import DAY, WINE, Builder, Leg, advance, now
-
-
-def assert_verdict(verdict: Verdict, status: VerdictStatus, *codes: str) -> None:
-    """The verdict has this status and exactly these finding codes, each explained."""
-    report = render_report(verdict)
-    assert verdict.status is status, report
-    assert sorted(set(verdict.codes)) == sorted(set(codes)), report
-    for finding in verdict.findings:
-        assert finding.code in CATALOGUE
-        assert finding.explanation
-        assert finding.evidence, report
+from tests.ledger.scenarios import DAY, WINE, Builder, Leg, advance, assert_verdict, now
 
 
 def issue(

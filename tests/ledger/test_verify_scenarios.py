@@ -22,11 +22,9 @@ from ledger.index_schema import attestation_revocations, consignment_events
 from ledger.records import AeoActionCode, AttestationRevocation
 from ledger.values import LocodeDirectory
 from ledger.verify import (
-    CATALOGUE,
     CertificateClaim,
     Claim,
     SerialRegistry,
-    Verdict,
     VerdictStatus,
     VerificationPolicy,
     Verifier,
@@ -40,27 +38,10 @@ from tests.ledger.scenarios import (
     Builder,
     Leg,
     advance,
+    assert_verdict,
     now,
     serial_journey,
 )
-
-
-def assert_verdict(verdict: Verdict, status: VerdictStatus, *codes: str) -> None:
-    """The verdict has this status and exactly these finding codes (in any order)."""
-    report = render_report(verdict)
-    assert verdict.status is status, report
-    assert sorted(set(verdict.codes)) == sorted(set(codes)), report
-    for finding in verdict.findings:
-        assert finding.code in CATALOGUE
-        assert finding.explanation
-        assert finding.evidence or finding.code in {"CERT_NOT_FOUND", "QUANTITY_UNIT_MISMATCH"}
-        for evidence in finding.evidence:
-            if evidence.kind in {"event", "registration", "drawdown", "attestation"}:
-                assert evidence.tx_hash
-                assert evidence.tx_hash.startswith("0x")
-                assert evidence.block_number is not None
-                assert evidence.log_index is not None
-
 
 # ------------------------------------------------------------------------------------------
 # Genuine consignments: no finding at all
