@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, JsonValue, SecretStr
 
 from gateway.auth import BYTES32_PATTERN, IssuedKey, KeyRecord, OrgKind, Scope
 from gateway.outbox import OutboxRecord, RecordKind, RecordStatus
+from gateway.record_models import EXAMPLE_EVENT_MESSAGE
 
 __all__ = [
     "ApiKeyCreate",
@@ -595,21 +596,7 @@ class EventBatchTypedDataView(BaseModel):
                             "deadline": 1795509000,
                         },
                     },
-                    "events": [
-                        {
-                            "consignmentId": "0x" + "c0" * 32,
-                            "bizStep": 20,
-                            "disposition": 15,
-                            "location": "0x415541444c",
-                            "eventTime": 1795422600,
-                            "container": "0x43535155333035343338330000",
-                            "sealDigest": "0x" + "5e" * 32,
-                            "documentsDigest": "0x" + "00" * 32,
-                            "epcisEventHash": "0x" + "00" * 32,
-                            "nonce": 1793,
-                            "deadline": 1795509000,
-                        }
-                    ],
+                    "events": [{**EXAMPLE_EVENT_MESSAGE, "nonce": 1793}],
                     "record_ids": [_RECORD],
                 }
             ]

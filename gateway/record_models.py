@@ -22,7 +22,7 @@ from datetime import UTC, datetime
 from typing import Annotated, Any, ClassVar, Literal, Self
 
 from eth_utils.crypto import keccak
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, JsonValue, model_validator
 
 from gateway.auth import BYTES32_PATTERN, OrgKind
 from gateway.outbox import RecordKind
@@ -110,6 +110,20 @@ _ORG = "0x" + "0a" * 32
 _OTHER = "0x" + "0b" * 32
 _CERT = "0x" + "ce" * 32
 _SIG = "0x" + "11" * 64 + "1b"
+# A ConsignmentEvent message as signed (loading at Adelaide), for the OpenAPI examples.
+EXAMPLE_EVENT_MESSAGE: dict[str, JsonValue] = {
+    "consignmentId": "0x" + "c0" * 32,
+    "bizStep": 20,
+    "disposition": 15,
+    "location": "0x415541444c",
+    "eventTime": 1795422600,
+    "container": "0x43535155333035343338330000",
+    "sealDigest": "0x" + "5e" * 32,
+    "documentsDigest": "0x" + "00" * 32,
+    "epcisEventHash": "0x" + "00" * 32,
+    "nonce": 1792,
+    "deadline": 1795509000,
+}
 _DEADLINE_SECONDS = 24 * 3600
 _PROPOSAL_SECONDS = 7 * 24 * 3600
 
@@ -779,19 +793,7 @@ class SignedSubmission(BaseModel):
         json_schema_extra={
             "examples": [
                 {
-                    "message": {
-                        "consignmentId": "0x" + "c0" * 32,
-                        "bizStep": 20,
-                        "disposition": 15,
-                        "location": "0x415541444c",
-                        "eventTime": 1795422600,
-                        "container": "0x43535155333035343338330000",
-                        "sealDigest": "0x" + "5e" * 32,
-                        "documentsDigest": "0x" + "00" * 32,
-                        "epcisEventHash": "0x" + "00" * 32,
-                        "nonce": 1792,
-                        "deadline": 1795509000,
-                    },
+                    "message": EXAMPLE_EVENT_MESSAGE,
                     "signature": _SIG,
                 }
             ]
@@ -823,17 +825,10 @@ class EventBatchSubmission(BaseModel):
                 {
                     "events": [
                         {
-                            "consignmentId": "0x" + "c0" * 32,
+                            **EXAMPLE_EVENT_MESSAGE,
                             "bizStep": step,
-                            "disposition": 15,
-                            "location": "0x415541444c",
                             "eventTime": 1795422600 + i,
-                            "container": "0x43535155333035343338330000",
-                            "sealDigest": "0x" + "5e" * 32,
-                            "documentsDigest": "0x" + "00" * 32,
-                            "epcisEventHash": "0x" + "00" * 32,
                             "nonce": 1793,
-                            "deadline": 1795509000,
                         }
                         for i, step in enumerate((20, 11))
                     ],
