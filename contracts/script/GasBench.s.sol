@@ -130,6 +130,17 @@ contract GasBench {
             sigs[i] = _sig(PK_DE, attestations.hashTypedData(attestations.hashAttestation(as_[i])));
         }
         attestations.attestBatch(as_, sigs);
+        for (uint256 i; i < N; ++i) {
+            as_[i].dataDigest = keccak256(abi.encode("signed together", i));
+        }
+        uint40 deadline = uint40(block.timestamp + 1 hours);
+        IAttestations.AttestationBatch memory ab =
+            IAttestations.AttestationBatch(attestations.attestationsHash(as_), deadline);
+        attestations.attestSignedBatch( // tx: attestSignedBatch100
+            as_,
+            deadline,
+            _sig(PK_DE, attestations.hashTypedData(attestations.hashAttestationBatch(ab)))
+        );
         vm.stopBroadcast();
     }
 

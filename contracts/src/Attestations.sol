@@ -18,6 +18,9 @@ contract Attestations is IAttestations, MembershipClient {
     /// @inheritdoc IAttestations
     bytes32 public constant REVOCATION_TYPEHASH =
         keccak256("AttestationRevocation(bytes32 uid,bytes32 reasonDigest)");
+    /// @inheritdoc IAttestations
+    bytes32 public constant ATTESTATION_BATCH_TYPEHASH =
+        keccak256("AttestationBatch(bytes32 attestationsHash,uint40 deadline)");
 
     uint8 private constant _SUBJECT_ATTESTATION = 4;
 
@@ -79,6 +82,25 @@ contract Attestations is IAttestations, MembershipClient {
         for (uint256 i; i < n; ++i) {
             _enterItem(i);
             _attest(records[i], sigs[i], cache);
+        }
+        _leaveBatch();
+    }
+
+    /// @inheritdoc IAttestations
+    function attestSignedBatch(Attestation[] calldata records, uint40 deadline, Sig calldata sig)
+        external
+        onlyRelayer
+    {
+        uint256 n = records.length;
+        if (n == 0) revert LengthMismatch(0, 1);
+        bytes32[] memory structHashes = _structHashes(records);
+        (address signer,) =
+            _recover(_hashAttestationBatch(_concatHash(structHashes), deadline), sig);
+        KeyInfo memory info = _authorise(signer, uint40(block.timestamp), Kinds.MASK_ANY);
+        _checkDeadline(deadline);
+        for (uint256 i; i < n; ++i) {
+            _enterItem(i);
+            _record(records[i], structHashes[i], info, signer);
         }
         _leaveBatch();
     }
@@ -159,7 +181,46 @@ contract Attestations is IAttestations, MembershipClient {
         h = _hashStatic(REVOCATION_TYPEHASH, offset, 2);
     }
 
+    /// @inheritdoc IAttestations
+    function attestationsHash(Attestation[] calldata records) external pure returns (bytes32) {
+        return _concatHash(_structHashes(records));
+    }
+
+    /// @inheritdoc IAttestations
+    function hashAttestationBatch(AttestationBatch calldata batch) external pure returns (bytes32) {
+        return _hashAttestationBatch(batch.attestationsHash, batch.deadline);
+    }
+
     // ------------------------------------------------------------------ internals
+
+    /// @dev EIP-712 struct hash of an AttestationBatch.
+    function _hashAttestationBatch(bytes32 attestationsHash_, uint40 deadline)
+        private
+        pure
+        returns (bytes32)
+    {
+        return keccak256(abi.encode(ATTESTATION_BATCH_TYPEHASH, attestationsHash_, deadline));
+    }
+
+    /// @dev The Attestation struct hash of every record of a batch.
+    function _structHashes(Attestation[] calldata records)
+        private
+        pure
+        returns (bytes32[] memory hashes)
+    {
+        uint256 n = records.length;
+        hashes = new bytes32[](n);
+        for (uint256 i; i < n; ++i) {
+            hashes[i] = hashAttestation(records[i]);
+        }
+    }
+
+    /// @dev keccak256(abi.encodePacked(hashes)).
+    function _concatHash(bytes32[] memory hashes) private pure returns (bytes32 h) {
+        assembly ("memory-safe") {
+            h := keccak256(add(hashes, 0x20), shl(5, mload(hashes)))
+        }
+    }
 
     /// @dev keccak256(abi.encode(attester, structHash)), in scratch space.
     function _uid(bytes32 attester, bytes32 structHash) private pure returns (bytes32 uid) {
@@ -178,6 +239,17 @@ contract Attestations is IAttestations, MembershipClient {
         (address signer,) = _recover(structHash, sig);
         KeyInfo memory info =
             _authoriseCached(signer, uint40(block.timestamp), Kinds.MASK_ANY, cache);
+        uid = _record(r, structHash, info, signer);
+    }
+
+    /// @dev Check attestation `r` (struct hash `structHash`) by the authorised `signer` of
+    /// organisation `info`, store it under its uid and emit `Attested`.
+    function _record(
+        Attestation calldata r,
+        bytes32 structHash,
+        KeyInfo memory info,
+        address signer
+    ) private returns (bytes32 uid) {
         _checkAttestation(r);
         uid = _uid(info.orgId, structHash);
         if (_records[uid].attester != 0) {

@@ -2,6 +2,7 @@
 pragma solidity 0.8.30;
 
 import {Fixture} from "./utils/Fixture.sol";
+import {Vm} from "./utils/Vm.sol";
 import {IAttestations} from "../src/interfaces/IAttestations.sol";
 import {ISignedRecords} from "../src/interfaces/ISignedRecords.sol";
 import {Kinds} from "../src/libraries/Kinds.sol";
@@ -9,6 +10,9 @@ import {Kinds} from "../src/libraries/Kinds.sol";
 contract AttestationsTest is Fixture {
     bytes32 internal schemaId;
     bytes32 internal constant UCR = keccak256("UCR:1");
+    uint256 internal constant TYPEHASH_ATTESTATION_BATCH_DOCUMENTED =
+        0xcb1f5e795d0b89e20195c11aa7a9db2f42fca51443d67c382ed45ce81bf0547e;
+    uint40 internal constant BATCH_DEADLINE = T0 + 1 hours;
 
     function setUp() public override {
         super.setUp();
@@ -251,6 +255,459 @@ contract AttestationsTest is Fixture {
     function test_attestBatch_revertsOnLengthMismatch() public {
         vm.expectRevert(abi.encodeWithSelector(ISignedRecords.LengthMismatch.selector, 1, 2));
         attestations.attestBatch(new IAttestations.Attestation[](1), new ISignedRecords.Sig[](2));
+    }
+
+    // ------------------------------------------------------------------ attestSignedBatch
+
+    /// @dev `n` distinct attestations about UCR.
+    function _batch(uint256 n) internal view returns (IAttestations.Attestation[] memory rs) {
+        rs = new IAttestations.Attestation[](n);
+        for (uint256 i; i < n; ++i) {
+            rs[i] = _attestation(schemaId, UCR, keccak256(abi.encode("batch", i)));
+        }
+    }
+
+    function _attestSigned(IAttestations.Attestation[] memory rs, uint256 pk) internal {
+        attestations.attestSignedBatch(
+            rs, BATCH_DEADLINE, _signAttestationBatch(rs, BATCH_DEADLINE, pk)
+        );
+    }
+
+    /// @dev The address a signature recovers to for a batch (the "other key" of a forgery).
+    function _recovered(
+        IAttestations.Attestation[] memory rs,
+        uint40 deadline,
+        ISignedRecords.Sig memory sig
+    ) internal view returns (address) {
+        bytes32 digest = attestations.hashTypedData(
+            attestations.hashAttestationBatch(
+                IAttestations.AttestationBatch(attestations.attestationsHash(rs), deadline)
+            )
+        );
+        bytes32 s = sig.vs & bytes32(type(uint256).max >> 1);
+        uint8 v = uint8(uint256(sig.vs) >> 255) + 27;
+        return ecrecover(digest, v, sig.r, s);
+    }
+
+    function _failed(uint256 index, bytes memory reason) internal pure returns (bytes memory) {
+        return abi.encodeWithSelector(ISignedRecords.BatchItemFailed.selector, index, reason);
+    }
+
+    function test_attestSignedBatch_recordsEachAsASignedAttestation() public {
+        IAttestations.Attestation[] memory rs = _batch(3);
+        rs[2].expiresAt = T0 + 1 days;
+        address signer = vm.addr(PK_CARRIER);
+        vm.warp(T0 + 10);
+        vm.recordLogs();
+        _attestSigned(rs, PK_CARRIER);
+        Vm.Log[] memory logs = vm.getRecordedLogs();
+        assertEq(logs.length, 3, "one log per attestation");
+        for (uint256 i; i < 3; ++i) {
+            // the uid and the log of the same attestation signed alone
+            bytes32 uid = keccak256(abi.encode(CARRIER, attestations.hashAttestation(rs[i])));
+            assertEq(logs[i].topics[0], IAttestations.Attested.selector, "event");
+            assertEq(logs[i].topics[1], uid, "uid");
+            assertEq(logs[i].topics[2], UCR, "subject");
+            assertEq(logs[i].topics[3], CARRIER, "attester");
+            assertEq(
+                logs[i].data,
+                abi.encode(
+                    signer, schemaId, uint8(1), rs[i].dataDigest, bytes32(0), rs[i].expiresAt
+                ),
+                "signer and fields"
+            );
+            assertEq(attestations.attestationUid(CARRIER, rs[i]), uid, "uid view");
+            assertTrue(attestations.isValid(uid), "valid");
+            IAttestations.Stored memory st = attestations.attestation(uid);
+            assertEq(st.attester, CARRIER, "attester");
+            assertEq(st.attestedAt, T0 + 10, "time");
+            assertEq(st.expiresAt, rs[i].expiresAt, "expiry");
+        }
+    }
+
+    function test_attestSignedBatch_byEveryKind() public {
+        uint256[5] memory pks = [PK_CUSTOMS_DE, PK_CARRIER, PK_EXPORTER, PK_ISSUER, PK_POSTAL];
+        bytes32[5] memory orgs = [CUSTOMS_DE, CARRIER, EXPORTER, ISSUER, POSTAL];
+        IAttestations.Attestation[] memory rs = _batch(2);
+        for (uint256 k; k < 5; ++k) {
+            _attestSigned(rs, pks[k]);
+            assertTrue(
+                attestations.isValid(attestations.attestationUid(orgs[k], rs[1])), "any kind"
+            );
+        }
+    }
+
+    function test_attestSignedBatch_laterItemMayReferToEarlier() public {
+        IAttestations.Attestation[] memory rs = _batch(2);
+        bytes32 first = attestations.attestationUid(CUSTOMS_DE, rs[0]);
+        rs[1].subjectType = 4;
+        rs[1].subjectId = first;
+        rs[1].refUid = first;
+        _attestSigned(rs, PK_CUSTOMS_DE);
+        assertTrue(attestations.isValid(attestations.attestationUid(CUSTOMS_DE, rs[1])), "second");
+    }
+
+    function test_attestSignedBatch_revertsForWrongSigner() public {
+        uint256 pk = 0xBAD002;
+        IAttestations.Attestation[] memory rs = _batch(3);
+        ISignedRecords.Sig memory sig = _signAttestationBatch(rs, BATCH_DEADLINE, pk);
+        vm.expectRevert(abi.encodeWithSelector(ISignedRecords.UnknownKey.selector, vm.addr(pk)));
+        attestations.attestSignedBatch(rs, BATCH_DEADLINE, sig);
+    }
+
+    function test_attestSignedBatch_revertsForKeyNotYetValid() public {
+        uint256 pk = 0xCA0077;
+        _addKey(CARRIER, PK_CARRIER, vm.addr(pk), T0 + 1 hours, T0 + 10 days);
+        IAttestations.Attestation[] memory rs = _batch(2);
+        ISignedRecords.Sig memory sig = _signAttestationBatch(rs, BATCH_DEADLINE, pk);
+        vm.expectRevert(
+            abi.encodeWithSelector(
+                ISignedRecords.KeyNotYetValid.selector, vm.addr(pk), T0 + 1 hours, T0
+            )
+        );
+        attestations.attestSignedBatch(rs, BATCH_DEADLINE, sig);
+    }
+
+    function test_attestSignedBatch_revertsForExpiredKey() public {
+        uint256 pk = 0xCA0077;
+        _addKey(CARRIER, PK_CARRIER, vm.addr(pk), T0, T0 + 100);
+        IAttestations.Attestation[] memory rs = _batch(2);
+        ISignedRecords.Sig memory sig = _signAttestationBatch(rs, BATCH_DEADLINE, pk);
+        vm.warp(T0 + 100);
+        vm.expectRevert(
+            abi.encodeWithSelector(
+                ISignedRecords.KeyExpired.selector, vm.addr(pk), T0 + 100, T0 + 100
+            )
+        );
+        attestations.attestSignedBatch(rs, BATCH_DEADLINE, sig);
+    }
+
+    function test_attestSignedBatch_revertsForRevokedKey() public {
+        IAttestations.Attestation[] memory rs = _batch(2);
+        ISignedRecords.Sig memory sig = _signAttestationBatch(rs, BATCH_DEADLINE, PK_CARRIER);
+        _revokeKey(CARRIER, PK_CARRIER, vm.addr(PK_CARRIER));
+        vm.expectRevert(
+            abi.encodeWithSelector(ISignedRecords.KeyRevoked.selector, vm.addr(PK_CARRIER), T0)
+        );
+        attestations.attestSignedBatch(rs, BATCH_DEADLINE, sig);
+    }
+
+    function test_attestSignedBatch_revertsForSuspendedMember() public {
+        _suspend(CARRIER);
+        IAttestations.Attestation[] memory rs = _batch(2);
+        ISignedRecords.Sig memory sig = _signAttestationBatch(rs, BATCH_DEADLINE, PK_CARRIER);
+        vm.expectRevert(
+            abi.encodeWithSelector(
+                ISignedRecords.MemberNotActive.selector, CARRIER, Kinds.STATUS_SUSPENDED
+            )
+        );
+        attestations.attestSignedBatch(rs, BATCH_DEADLINE, sig);
+    }
+
+    function test_attestSignedBatch_revertsWhenReplayed() public {
+        IAttestations.Attestation[] memory rs = _batch(3);
+        ISignedRecords.Sig memory sig = _signAttestationBatch(rs, BATCH_DEADLINE, PK_CARRIER);
+        attestations.attestSignedBatch(rs, BATCH_DEADLINE, sig);
+        vm.expectRevert(
+            _failed(
+                0,
+                abi.encodeWithSelector(
+                    IAttestations.AttestationExists.selector,
+                    attestations.attestationUid(CARRIER, rs[0])
+                )
+            )
+        );
+        attestations.attestSignedBatch(rs, BATCH_DEADLINE, sig);
+    }
+
+    function test_attestSignedBatch_revertsWhenReplayedAfterRevocation() public {
+        IAttestations.Attestation[] memory rs = _batch(1);
+        ISignedRecords.Sig memory sig = _signAttestationBatch(rs, BATCH_DEADLINE, PK_CARRIER);
+        attestations.attestSignedBatch(rs, BATCH_DEADLINE, sig);
+        bytes32 uid = attestations.attestationUid(CARRIER, rs[0]);
+        (IAttestations.Revocation memory v, ISignedRecords.Sig memory vsig) =
+            _revocation(uid, PK_CARRIER);
+        attestations.revoke(v, vsig);
+        vm.expectRevert(
+            _failed(0, abi.encodeWithSelector(IAttestations.AttestationExists.selector, uid))
+        );
+        attestations.attestSignedBatch(rs, BATCH_DEADLINE, sig);
+        assertFalse(attestations.isValid(uid), "stays revoked");
+    }
+
+    function test_attestSignedBatch_revertsForDuplicateInBatch() public {
+        IAttestations.Attestation[] memory rs = _batch(3);
+        rs[2] = rs[0];
+        ISignedRecords.Sig memory sig = _signAttestationBatch(rs, BATCH_DEADLINE, PK_CARRIER);
+        vm.expectRevert(
+            _failed(
+                2,
+                abi.encodeWithSelector(
+                    IAttestations.AttestationExists.selector,
+                    attestations.attestationUid(CARRIER, rs[0])
+                )
+            )
+        );
+        attestations.attestSignedBatch(rs, BATCH_DEADLINE, sig);
+    }
+
+    function test_attestSignedBatch_revertsForUidAttestedAlone() public {
+        IAttestations.Attestation[] memory rs = _batch(3);
+        bytes32 uid = _attest(rs[1], PK_CARRIER);
+        ISignedRecords.Sig memory sig = _signAttestationBatch(rs, BATCH_DEADLINE, PK_CARRIER);
+        vm.expectRevert(
+            _failed(1, abi.encodeWithSelector(IAttestations.AttestationExists.selector, uid))
+        );
+        attestations.attestSignedBatch(rs, BATCH_DEADLINE, sig);
+        assertFalse(
+            attestations.isValid(attestations.attestationUid(CARRIER, rs[0])),
+            "nothing of the batch recorded"
+        );
+    }
+
+    function test_attestSignedBatch_uidsShareStorageWithSingleAttestations() public {
+        IAttestations.Attestation[] memory rs = _batch(2);
+        _attestSigned(rs, PK_CARRIER);
+        ISignedRecords.Sig memory sig = _signAttestation(rs[1], PK_CARRIER);
+        vm.expectRevert(
+            abi.encodeWithSelector(
+                IAttestations.AttestationExists.selector,
+                attestations.attestationUid(CARRIER, rs[1])
+            )
+        );
+        attestations.attest(rs[1], sig);
+    }
+
+    function test_attestSignedBatch_revertsAfterDeadline() public {
+        IAttestations.Attestation[] memory rs = _batch(2);
+        ISignedRecords.Sig memory sig = _signAttestationBatch(rs, BATCH_DEADLINE, PK_CARRIER);
+        vm.warp(BATCH_DEADLINE + 1);
+        vm.expectRevert(
+            abi.encodeWithSelector(
+                ISignedRecords.DeadlineExpired.selector, BATCH_DEADLINE, BATCH_DEADLINE + 1
+            )
+        );
+        attestations.attestSignedBatch(rs, BATCH_DEADLINE, sig);
+    }
+
+    function test_attestSignedBatch_acceptsAtDeadline() public {
+        IAttestations.Attestation[] memory rs = _batch(1);
+        ISignedRecords.Sig memory sig = _signAttestationBatch(rs, BATCH_DEADLINE, PK_CARRIER);
+        vm.warp(BATCH_DEADLINE);
+        attestations.attestSignedBatch(rs, BATCH_DEADLINE, sig);
+        assertTrue(attestations.isValid(attestations.attestationUid(CARRIER, rs[0])), "recorded");
+    }
+
+    function test_attestSignedBatch_revertsWhenRelayerNotAllowed() public {
+        IAttestations.Attestation[] memory rs = _batch(2);
+        ISignedRecords.Sig memory sig = _signAttestationBatch(rs, BATCH_DEADLINE, PK_CARRIER);
+        vm.prank(OUTSIDER_RELAYER);
+        vm.expectRevert(
+            abi.encodeWithSelector(ISignedRecords.RelayerNotAllowed.selector, OUTSIDER_RELAYER)
+        );
+        attestations.attestSignedBatch(rs, BATCH_DEADLINE, sig);
+    }
+
+    function test_attestSignedBatch_revertsForEmptyBatch() public {
+        IAttestations.Attestation[] memory rs = new IAttestations.Attestation[](0);
+        ISignedRecords.Sig memory sig = _signAttestationBatch(rs, BATCH_DEADLINE, PK_CARRIER);
+        vm.expectRevert(abi.encodeWithSelector(ISignedRecords.LengthMismatch.selector, 0, 1));
+        attestations.attestSignedBatch(rs, BATCH_DEADLINE, sig);
+    }
+
+    function test_attestSignedBatch_revertsForInvalidSignature() public {
+        IAttestations.Attestation[] memory rs = _batch(2);
+        ISignedRecords.Sig memory sig = ISignedRecords.Sig({r: bytes32(0), vs: bytes32(0)});
+        vm.expectRevert(ISignedRecords.InvalidSignature.selector);
+        attestations.attestSignedBatch(rs, BATCH_DEADLINE, sig);
+    }
+
+    function test_attestSignedBatch_revertsNamingInvalidItem() public {
+        IAttestations.Attestation[] memory rs = _batch(5);
+        rs[1].schemaId = keccak256("nope");
+        rs[3].subjectType = 5; // later failures are not reached
+        ISignedRecords.Sig memory sig = _signAttestationBatch(rs, BATCH_DEADLINE, PK_CARRIER);
+        vm.expectRevert(
+            _failed(
+                1, abi.encodeWithSelector(IAttestations.UnknownSchema.selector, keccak256("nope"))
+            )
+        );
+        attestations.attestSignedBatch(rs, BATCH_DEADLINE, sig);
+    }
+
+    function test_attestSignedBatch_revertsNamingSubjectReferenceAndExpiryErrors() public {
+        IAttestations.Attestation[] memory rs = _batch(4);
+        rs[0].subjectId = bytes32(0);
+        bytes[] memory reasons = new bytes[](4);
+        reasons[0] = abi.encodeWithSelector(IAttestations.InvalidSubject.selector, 1, bytes32(0));
+        rs[1].subjectType = 4;
+        rs[1].subjectId = keccak256("uid?");
+        reasons[1] =
+            abi.encodeWithSelector(IAttestations.UnknownAttestation.selector, keccak256("uid?"));
+        rs[2].refUid = keccak256("missing");
+        reasons[2] =
+            abi.encodeWithSelector(IAttestations.UnknownAttestation.selector, keccak256("missing"));
+        rs[3].expiresAt = T0;
+        reasons[3] = abi.encodeWithSelector(IAttestations.InvalidExpiry.selector, T0);
+        for (uint256 i; i < 4; ++i) {
+            IAttestations.Attestation[] memory one = _batch(i + 1);
+            one[i] = rs[i];
+            ISignedRecords.Sig memory sig = _signAttestationBatch(one, BATCH_DEADLINE, PK_CARRIER);
+            vm.expectRevert(_failed(i, reasons[i]));
+            attestations.attestSignedBatch(one, BATCH_DEADLINE, sig);
+        }
+    }
+
+    function test_attestSignedBatch_revertsWhenAlteredAfterSigning() public {
+        IAttestations.Attestation[] memory rs = _batch(3);
+        ISignedRecords.Sig memory sig = _signAttestationBatch(rs, BATCH_DEADLINE, PK_CARRIER);
+        rs[1].dataDigest = keccak256("forged report");
+        address other = _recovered(rs, BATCH_DEADLINE, sig);
+        assertTrue(other != vm.addr(PK_CARRIER), "recovers another key");
+        vm.expectRevert(abi.encodeWithSelector(ISignedRecords.UnknownKey.selector, other));
+        attestations.attestSignedBatch(rs, BATCH_DEADLINE, sig);
+    }
+
+    function test_attestSignedBatch_revertsWhenReorderedDroppedOrDeadlineChanged() public {
+        IAttestations.Attestation[] memory rs = _batch(3);
+        ISignedRecords.Sig memory sig = _signAttestationBatch(rs, BATCH_DEADLINE, PK_CARRIER);
+        IAttestations.Attestation[] memory swapped = _batch(3);
+        (swapped[0], swapped[1]) = (rs[1], rs[0]);
+        vm.expectRevert(
+            abi.encodeWithSelector(
+                ISignedRecords.UnknownKey.selector, _recovered(swapped, BATCH_DEADLINE, sig)
+            )
+        );
+        attestations.attestSignedBatch(swapped, BATCH_DEADLINE, sig);
+        IAttestations.Attestation[] memory dropped = _batch(2);
+        vm.expectRevert(
+            abi.encodeWithSelector(
+                ISignedRecords.UnknownKey.selector, _recovered(dropped, BATCH_DEADLINE, sig)
+            )
+        );
+        attestations.attestSignedBatch(dropped, BATCH_DEADLINE, sig);
+        vm.expectRevert(
+            abi.encodeWithSelector(
+                ISignedRecords.UnknownKey.selector, _recovered(rs, BATCH_DEADLINE + 1, sig)
+            )
+        );
+        attestations.attestSignedBatch(rs, BATCH_DEADLINE + 1, sig);
+    }
+
+    function test_attestSignedBatch_refusesSingleSignatureAsBatchOfOne() public {
+        IAttestations.Attestation[] memory rs = _batch(1);
+        ISignedRecords.Sig memory sig = _signAttestation(rs[0], PK_CARRIER);
+        vm.expectRevert(
+            abi.encodeWithSelector(
+                ISignedRecords.UnknownKey.selector, _recovered(rs, BATCH_DEADLINE, sig)
+            )
+        );
+        attestations.attestSignedBatch(rs, BATCH_DEADLINE, sig);
+    }
+
+    function test_attest_refusesBatchSignatureOfOne() public {
+        IAttestations.Attestation[] memory rs = _batch(1);
+        ISignedRecords.Sig memory sig = _signAttestationBatch(rs, BATCH_DEADLINE, PK_CARRIER);
+        bytes32 digest = attestations.hashTypedData(attestations.hashAttestation(rs[0]));
+        bytes32 s = sig.vs & bytes32(type(uint256).max >> 1);
+        address other = ecrecover(digest, uint8(uint256(sig.vs) >> 255) + 27, sig.r, s);
+        vm.expectRevert(abi.encodeWithSelector(ISignedRecords.UnknownKey.selector, other));
+        attestations.attest(rs[0], sig);
+    }
+
+    function test_attest_afterSignedBatchDoesNotWrapErrors() public {
+        _attestSigned(_batch(2), PK_CARRIER);
+        IAttestations.Attestation memory r = _attestation(keccak256("nope"), UCR, keccak256("x"));
+        ISignedRecords.Sig memory sig = _signAttestation(r, PK_CARRIER);
+        vm.expectRevert(
+            abi.encodeWithSelector(IAttestations.UnknownSchema.selector, keccak256("nope"))
+        );
+        attestations.attest(r, sig);
+    }
+
+    function test_revoke_ofBatchSignedAttestationByAnotherKeyOfTheAttester() public {
+        IAttestations.Attestation[] memory rs = _batch(2);
+        _attestSigned(rs, PK_CARRIER);
+        uint256 second = 0xCA0077;
+        _addKey(CARRIER, PK_CARRIER, vm.addr(second), T0, T0 + 10 days);
+        bytes32 uid = attestations.attestationUid(CARRIER, rs[1]);
+        (IAttestations.Revocation memory v, ISignedRecords.Sig memory sig) =
+            _revocation(uid, second);
+        attestations.revoke(v, sig);
+        assertFalse(attestations.isValid(uid), "revoked");
+    }
+
+    function test_attestationsHash_andHashAttestationBatch_matchDocumentedRule() public view {
+        IAttestations.Attestation[] memory rs = _batch(3);
+        bytes memory packed;
+        for (uint256 i; i < 3; ++i) {
+            packed = abi.encodePacked(packed, attestations.hashAttestation(rs[i]));
+        }
+        bytes32 expected = keccak256(packed);
+        assertEq(attestations.attestationsHash(rs), expected, "attestationsHash");
+        bytes32 typehash = keccak256("AttestationBatch(bytes32 attestationsHash,uint40 deadline)");
+        assertEq(attestations.ATTESTATION_BATCH_TYPEHASH(), typehash, "typehash");
+        assertEq(
+            typehash,
+            bytes32(uint256(TYPEHASH_ATTESTATION_BATCH_DOCUMENTED)),
+            "typehash as documented"
+        );
+        assertEq(
+            attestations.hashAttestationBatch(
+                IAttestations.AttestationBatch(expected, BATCH_DEADLINE)
+            ),
+            keccak256(abi.encode(typehash, expected, BATCH_DEADLINE)),
+            "struct hash"
+        );
+    }
+
+    function testFuzz_attestSignedBatch_namesFailingIndex(uint8 size, uint8 bad, uint8 kind)
+        public
+    {
+        uint256 n = bound(size, 1, 12);
+        uint256 failing = bound(bad, 0, n - 1);
+        IAttestations.Attestation[] memory rs = _batch(n);
+        bytes memory reason;
+        if (kind % 3 == 0) {
+            rs[failing].schemaId = keccak256("nope");
+            reason = abi.encodeWithSelector(IAttestations.UnknownSchema.selector, keccak256("nope"));
+        } else if (kind % 3 == 1) {
+            rs[failing].expiresAt = T0;
+            reason = abi.encodeWithSelector(IAttestations.InvalidExpiry.selector, T0);
+        } else if (failing == 0) {
+            bytes32 uid = _attest(rs[0], PK_CARRIER); // recorded already
+            reason = abi.encodeWithSelector(IAttestations.AttestationExists.selector, uid);
+        } else {
+            rs[failing] = rs[failing - 1]; // the same content twice in the batch
+            reason = abi.encodeWithSelector(
+                IAttestations.AttestationExists.selector,
+                attestations.attestationUid(CARRIER, rs[failing])
+            );
+        }
+        ISignedRecords.Sig memory sig = _signAttestationBatch(rs, BATCH_DEADLINE, PK_CARRIER);
+        vm.expectRevert(_failed(failing, reason));
+        attestations.attestSignedBatch(rs, BATCH_DEADLINE, sig);
+    }
+
+    function testFuzz_attestSignedBatch_uidsEqualSingleAttestations(uint8 size, bytes32 seed)
+        public
+    {
+        uint256 n = bound(size, 1, 16);
+        IAttestations.Attestation[] memory rs = new IAttestations.Attestation[](n);
+        for (uint256 i; i < n; ++i) {
+            rs[i] = _attestation(schemaId, keccak256(abi.encode(seed, i)), seed);
+            rs[i].subjectType = uint8(1 + (i % 3));
+        }
+        _attestSigned(rs, PK_EXPORTER);
+        for (uint256 i; i < n; ++i) {
+            bytes32 uid = keccak256(abi.encode(EXPORTER, attestations.hashAttestation(rs[i])));
+            assertTrue(attestations.isValid(uid), "recorded under the single-attestation uid");
+            assertEq(attestations.attestation(uid).attester, EXPORTER, "attester");
+            // signed alone by the same organisation, it is the same attestation
+            ISignedRecords.Sig memory sig = _signAttestation(rs[i], PK_EXPORTER);
+            vm.expectRevert(abi.encodeWithSelector(IAttestations.AttestationExists.selector, uid));
+            attestations.attest(rs[i], sig);
+        }
     }
 
     // ------------------------------------------------------------------ revoke

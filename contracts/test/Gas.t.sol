@@ -297,4 +297,34 @@ contract GasTest is Fixture {
         // Budget 35,000 per attestation is missed by ~3% (see RECORDS.md "Gas").
         assertLe(total / N, 36_500, "attestation batch regression");
     }
+
+    // ------------------------------------------------------------------ batch-signed attestations
+
+    function _measureAttestationBatch(string memory name, uint256 n)
+        internal
+        returns (uint256 total)
+    {
+        IAttestations.Attestation[] memory rs = new IAttestations.Attestation[](n);
+        for (uint256 i; i < n; ++i) {
+            rs[i] = _attestation(schemaId, ucrs[i], keccak256(abi.encode("ok", i)));
+        }
+        uint40 deadline = uint40(block.timestamp + 1 hours);
+        ISignedRecords.Sig memory sig = _signAttestationBatch(rs, deadline, PK_CUSTOMS_DE);
+        total = _measure(
+            name,
+            address(attestations),
+            abi.encodeCall(attestations.attestSignedBatch, (rs, deadline, sig)),
+            n
+        );
+    }
+
+    function test_gas_attestSignedBatch_100() public {
+        uint256 total = _measureAttestationBatch("attestSignedBatch100", N);
+        assertLe(total / N, 35_000, "batch-signed attestation budget");
+    }
+
+    function test_gas_attestSignedBatch_one() public {
+        uint256 total = _measureAttestationBatch("attestSignedBatch1", 1);
+        assertLe(total, 80_000, "attestation budget");
+    }
 }

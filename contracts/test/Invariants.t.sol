@@ -14,8 +14,8 @@ uint8 constant POSTAL_KEY = 1;
 uint8 constant CARRIER_DAY_ONE_KEY = 4; // valid [T0, T0 + 1 day)
 
 /// @notice Quantity ledger, hash chain and key-validity invariants under random events (alone, as
-/// lists with one signature each, and batch-signed), drawdowns, attestations, time jumps, key
-/// revocations and member suspensions.
+/// lists with one signature each, and batch-signed), drawdowns, attestations (alone and
+/// batch-signed), time jumps, key revocations and member suspensions.
 contract LedgerInvariantsTest is Fixture {
     LedgerHandler internal handler;
 
@@ -59,7 +59,7 @@ contract LedgerInvariantsTest is Fixture {
         handler.addKey(0x7AD101, exporter, T0 + 12 hours, T0 + 2 days);
 
         targetContract(address(handler));
-        bytes4[] memory selectors = new bytes4[](8);
+        bytes4[] memory selectors = new bytes4[](9);
         selectors[0] = handler.postEvent.selector;
         selectors[1] = handler.drawDown.selector;
         selectors[2] = handler.warp.selector;
@@ -68,6 +68,7 @@ contract LedgerInvariantsTest is Fixture {
         selectors[5] = handler.attest.selector;
         selectors[6] = handler.postEventBatch.selector;
         selectors[7] = handler.postEvents.selector;
+        selectors[8] = handler.attestSignedBatch.selector;
         targetSelector(FuzzSelector({addr: address(handler), selectors: selectors}));
     }
 
@@ -119,6 +120,23 @@ contract LedgerInvariantsTest is Fixture {
         assertEq(handler.violations(), 0, "no violations");
         invariant_headIsFoldOfEmittedEventDigests();
         invariant_drawnNeverExceedsTotal();
+    }
+
+    function test_handler_attestSignedBatchAcceptsAndRefuses() public {
+        handler.attestSignedBatch(0, 0, keccak256("a"), 3); // carrier, three in one signature
+        assertEq(handler.acceptedAttestationBatches(), 1, "batch accepted");
+        assertEq(handler.acceptedAttestations(), 3, "batch attestations counted");
+        handler.attestSignedBatch(0, 0, keccak256("a"), 3); // the same batch again: refused
+        assertEq(handler.acceptedAttestationBatches(), 1, "replayed batch refused");
+        handler.attestSignedBatch(5, 0, keccak256("b"), 2); // key valid from T0 + 1 day
+        assertEq(handler.acceptedAttestationBatches(), 1, "not-yet-valid key refused");
+        handler.toggleSuspension(1); // suspend the postal operator
+        handler.attestSignedBatch(POSTAL_KEY, 0, keccak256("c"), 2);
+        assertEq(handler.acceptedAttestationBatches(), 1, "suspended member refused");
+        handler.attestSignedBatch(3, 1, keccak256("c"), 4); // customs DE
+        assertEq(handler.acceptedAttestationBatches(), 2, "customs accepted");
+        assertEq(handler.acceptedAttestations(), 7, "seven attestations");
+        assertEq(handler.violations(), 0, "no violations");
     }
 
     function _list(uint8 k0, uint8 k1, uint8 k2, uint32 b0, uint32 b1, uint32 b2)

@@ -17,9 +17,10 @@ import {Kinds} from "../src/libraries/Kinds.sol";
 /// knows the error it must give). Single-record calls must revert with the plain custom error;
 /// batches with one signature per record sign item 0 with a valid key of another organisation
 /// (`_peer`) and item 1 with the key under test, and must revert with `BatchItemFailed(1, error)`.
-/// `postEventBatch` is one signature for the batch, so its signer errors are plain. The relayer
-/// check is plain everywhere. Replays send the same calldata twice, so a replayed batch fails at
-/// item 0 (in-batch duplicates are in the per-contract tests). `revokeCertificate` is
+/// `postEventBatch` and `attestSignedBatch` are one signature for the batch, so their signer
+/// errors are plain. The relayer check is plain everywhere. Replays send the same calldata twice,
+/// so a replayed batch fails at item 0 (`attestSignedBatch` too: its replay protection is the
+/// uid of each attestation; in-batch duplicates are in the per-contract tests). `revokeCertificate` is
 /// `Certificates.revoke`, `revokeAttestation` is `Attestations.revoke`.
 contract SignerRulesTest is Checks {
     enum Ep {
@@ -40,6 +41,7 @@ contract SignerRulesTest is Checks {
         RegisterSchema,
         Attest,
         AttestBatch,
+        AttestSignedBatch,
         RevokeAttestation,
         RevokeBatch,
         ApplyAction,
@@ -307,6 +309,20 @@ contract SignerRulesTest is Checks {
                 )
             );
             return abi.encodeCall(attestations.attestBatch, (as_, sigs));
+        }
+        if (ep == Ep.AttestSignedBatch) {
+            IAttestations.Attestation[] memory list = new IAttestations.Attestation[](2);
+            list[0] = _attestation(schemaId, UCR, keccak256(abi.encode("signed", ++_item)));
+            list[1] = _attestation(schemaId, UCR2, keccak256(abi.encode("signed", _item)));
+            uint40 deadline = uint40(block.timestamp + 1 hours);
+            _subjectSig = _signAttestationBatch(list, deadline, pk);
+            _replayError = _item0(
+                abi.encodeWithSelector(
+                    IAttestations.AttestationExists.selector,
+                    attestations.attestationUid(CARRIER, list[0])
+                )
+            );
+            return abi.encodeCall(attestations.attestSignedBatch, (list, deadline, _subjectSig));
         }
         IAttestations.Revocation memory v =
             IAttestations.Revocation({uid: carrierUid, reasonDigest: keccak256("withdrawn")});
@@ -1122,6 +1138,43 @@ contract SignerRulesTest is Checks {
 
     function test_attestBatch_revertsForHighS() public {
         _checkHighS(Ep.AttestBatch);
+    }
+
+    // attestSignedBatch
+    function test_attestSignedBatch_revertsForUnknownKey() public {
+        _checkSigner(Ep.AttestSignedBatch, Cond.UnknownKey);
+    }
+
+    function test_attestSignedBatch_revertsForKeyNotYetValid() public {
+        _checkSigner(Ep.AttestSignedBatch, Cond.KeyNotYetValid);
+    }
+
+    function test_attestSignedBatch_revertsForExpiredKey() public {
+        _checkSigner(Ep.AttestSignedBatch, Cond.KeyExpired);
+    }
+
+    function test_attestSignedBatch_revertsForRevokedKey() public {
+        _checkSigner(Ep.AttestSignedBatch, Cond.KeyRevoked);
+    }
+
+    function test_attestSignedBatch_revertsForSuspendedMember() public {
+        _checkSigner(Ep.AttestSignedBatch, Cond.MemberSuspended);
+    }
+
+    function test_attestSignedBatch_revertsWhenRelayerNotAllowed() public {
+        _checkSigner(Ep.AttestSignedBatch, Cond.RelayerNotAllowed);
+    }
+
+    function test_attestSignedBatch_revertsWhenReplayed() public {
+        _checkReplay(Ep.AttestSignedBatch);
+    }
+
+    function test_attestSignedBatch_revertsForHighS() public {
+        _checkHighS(Ep.AttestSignedBatch);
+    }
+
+    function test_attestSignedBatch_revertsAfterDeadline() public {
+        _checkDeadline(Ep.AttestSignedBatch);
     }
 
     // revokeAttestation

@@ -30,6 +30,16 @@ interface IAttestations is ISignedRecords {
         bytes32 reasonDigest;
     }
 
+    /// @notice A batch-signed list of attestations: one signature of the attesting
+    /// organisation's key covers every attestation of the list (see `attestSignedBatch`).
+    /// EIP-712 type `AttestationBatch(bytes32 attestationsHash,uint40 deadline)`.
+    /// @dev No nonce: every attestation's uid is stored once, ever, so a replayed batch fails at
+    /// its first record (`AttestationExists`); the deadline bounds the signature's life.
+    struct AttestationBatch {
+        bytes32 attestationsHash; // keccak256 of the attestations' struct hashes, in order
+        uint40 deadline; // last block time the batch is accepted at
+    }
+
     /// @notice An attestation's stored state.
     struct Stored {
         bytes32 attester; // orgId of the attesting organisation (zero: no such attestation)
@@ -91,6 +101,8 @@ interface IAttestations is ISignedRecords {
     function ATTESTATION_TYPEHASH() external view returns (bytes32);
     /// @notice EIP-712 type hash of `AttestationRevocation(bytes32 uid,bytes32 reasonDigest)`.
     function REVOCATION_TYPEHASH() external view returns (bytes32);
+    /// @notice EIP-712 type hash of `AttestationBatch(bytes32 attestationsHash,uint40 deadline)`.
+    function ATTESTATION_BATCH_TYPEHASH() external view returns (bytes32);
 
     /// @notice Register a schema (any active member).
     /// @param definition The schema definition string (UTF-8, non-empty).
@@ -109,6 +121,25 @@ interface IAttestations is ISignedRecords {
     /// @notice Record many attestations; the whole batch reverts with
     /// `BatchItemFailed(index, reason)` if any item fails.
     function attestBatch(Attestation[] calldata records, Sig[] calldata sigs) external;
+
+    /// @notice Record many attestations signed together: one EIP-712 `AttestationBatch`
+    /// signature by the attesting organisation's key covers the whole list, in order. Each
+    /// attestation gets the uid, the stored state and the `Attested` log it would get if the
+    /// same key had signed it alone (`attest`).
+    /// @dev Batch-level rules (plain custom errors): at least one record, else
+    /// `LengthMismatch(0, 1)`; the signature (`InvalidSignature`); the signer authorised at the
+    /// block time (`UnknownKey`, `KeyRevoked`, `KeyNotYetValid`, `KeyExpired`,
+    /// `MemberNotActive`; any kind may attest); `deadline` not passed (`DeadlineExpired`).
+    /// Per-attestation rules, wrapped in `BatchItemFailed(index, reason)`: as for `attest`
+    /// (schema registered, subject, referenced attestations, expiry, uid not recorded yet, also
+    /// by an earlier item of the batch). Replay protection is the uid: a batch sent again fails
+    /// at its first record with `BatchItemFailed(0, AttestationExists(uid))`. A failing item
+    /// reverts the whole batch; nothing is recorded then.
+    /// @param records The attestations, applied in order.
+    /// @param deadline The batch's deadline (unix seconds, inclusive).
+    /// @param sig Signature over the AttestationBatch typed data.
+    function attestSignedBatch(Attestation[] calldata records, uint40 deadline, Sig calldata sig)
+        external;
 
     /// @notice Revoke an attestation (attesting organisation only).
     /// @param record The uid and a reason digest.
@@ -139,4 +170,11 @@ interface IAttestations is ISignedRecords {
     function hashAttestation(Attestation calldata record) external pure returns (bytes32);
     /// @notice EIP-712 struct hash of a revocation.
     function hashRevocation(Revocation calldata record) external pure returns (bytes32);
+
+    /// @notice The `attestationsHash` of a batch: keccak256 of the concatenated Attestation
+    /// struct hashes of `records`, in order.
+    function attestationsHash(Attestation[] calldata records) external pure returns (bytes32);
+
+    /// @notice EIP-712 struct hash of an attestation batch.
+    function hashAttestationBatch(AttestationBatch calldata batch) external pure returns (bytes32);
 }

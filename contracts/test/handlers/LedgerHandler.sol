@@ -54,6 +54,7 @@ contract LedgerHandler is Test {
     uint256 public acceptedEvents;
     uint256 public acceptedDrawdowns;
     uint256 public acceptedAttestations;
+    uint256 public acceptedAttestationBatches;
     uint256 public acceptedBatches;
     uint256 public acceptedEventLists;
     uint32 internal _nonce;
@@ -266,6 +267,51 @@ contract LedgerHandler is Test {
         try attestations.attest(r, sig) {
             ++acceptedAttestations;
             if (!_valid(k, uint40(block.timestamp))) ++violations;
+        } catch {}
+    }
+
+    /// @dev One AttestationBatch signature over 1..4 attestations about random consignments. The
+    /// batch is signed over the single-attestation struct hashes (`hashAttestation`), so the
+    /// contract's batch hashing is checked against the single-attestation rule; every accepted
+    /// attestation must be stored under the uid it has when attested alone, for the signer's
+    /// organisation.
+    function attestSignedBatch(uint256 keySeed, uint256 consignmentSeed, bytes32 data, uint8 size)
+        external
+    {
+        ModelKey memory k = _keys[keySeed % _keys.length];
+        uint256 n = bound(size, 1, 4);
+        uint40 deadline = uint40(block.timestamp + 1 hours);
+        IAttestations.Attestation[] memory rs = new IAttestations.Attestation[](n);
+        bytes32[] memory structHashes = new bytes32[](n);
+        for (uint256 i; i < n; ++i) {
+            uint256 c = uint256(keccak256(abi.encode(consignmentSeed, i))) % consignmentIds.length;
+            rs[i] = IAttestations.Attestation({
+                schemaId: schemaId,
+                subjectType: 1,
+                subjectId: consignmentIds[c],
+                dataDigest: keccak256(abi.encode(data, i)),
+                refUid: bytes32(0),
+                expiresAt: 0
+            });
+            structHashes[i] = attestations.hashAttestation(rs[i]);
+        }
+        bytes32 batchHash = keccak256(
+            abi.encode(
+                keccak256("AttestationBatch(bytes32 attestationsHash,uint40 deadline)"),
+                keccak256(abi.encodePacked(structHashes)),
+                deadline
+            )
+        );
+        ISignedRecords.Sig memory sig = _sig(k.pk, attestations.hashTypedData(batchHash));
+        try attestations.attestSignedBatch(rs, deadline, sig) {
+            ++acceptedAttestationBatches;
+            acceptedAttestations += n;
+            if (!_valid(k, uint40(block.timestamp))) ++violations;
+            bytes32 orgId = _orgs[k.org].id;
+            for (uint256 i; i < n; ++i) {
+                bytes32 uid = keccak256(abi.encode(orgId, structHashes[i]));
+                if (attestations.attestation(uid).attester != orgId) ++violations;
+            }
         } catch {}
     }
 

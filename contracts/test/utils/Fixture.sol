@@ -355,6 +355,18 @@ abstract contract Fixture is Test {
         return _sig(pk, attestations.hashTypedData(attestations.hashAttestation(r)));
     }
 
+    /// @dev The AttestationBatch signature over `rs` with `deadline`.
+    function _signAttestationBatch(
+        IAttestations.Attestation[] memory rs,
+        uint40 deadline,
+        uint256 pk
+    ) internal view returns (ISignedRecords.Sig memory) {
+        IAttestations.AttestationBatch memory b = IAttestations.AttestationBatch({
+            attestationsHash: attestations.attestationsHash(rs), deadline: deadline
+        });
+        return _sig(pk, attestations.hashTypedData(attestations.hashAttestationBatch(b)));
+    }
+
     // ------------------------------------------------------------------ AEO
 
     function _aeoAction(uint8 action, bytes32 operatorId, bytes8 programme)
