@@ -16,6 +16,12 @@ go through the same :meth:`Ledger.submit`, or :meth:`ConsignmentsClient.post_eve
 
     batch = ledger.sign_event_batch(events, carrier_key, nonce=n, deadline=t + 600)
     ledger.submit(batch)
+
+Attestations signed together (:class:`~ledger.records.AttestationBatch`, no nonce: each uid is
+its replay protection) likewise, or with :meth:`AttestationsClient.attest_signed_batch`:
+
+    batch = ledger.sign_attestation_batch(attestations, customs_key, deadline=t + 600)
+    ledger.submit(batch)
 """
 
 from __future__ import annotations
@@ -39,6 +45,7 @@ from ledger.records import (
     AeoAction,
     Approval,
     Attestation,
+    AttestationBatch,
     AttestationRevocation,
     CertificateIssue,
     CertificateRevocation,
@@ -55,9 +62,11 @@ from ledger.records import (
     Proposal,
     Record,
     SchemaRegistration,
+    SignedAttestationBatch,
     SignedEventBatch,
     SignedRecord,
     sign,
+    sign_attestation_batch,
     sign_event_batch,
 )
 from ledger.txmanager import Receipt, TxManager
@@ -556,6 +565,29 @@ class AttestationsClient(ContractClient):
     def attest_batch(self, batch: Sequence[SignedRecord[Attestation]]) -> Receipt:
         return self.transact("attestBatch", *_batch_args(batch))
 
+    def attest_signed_batch(self, signed: SignedAttestationBatch) -> Receipt:
+        """Record attestations signed together (``attestSignedBatch``): one signature.
+
+        The whole batch reverts if any attestation fails: ``BatchItemFailed`` names it.
+        """
+        return self.transact("attestSignedBatch", *signed.onchain())
+
+    def simulate_signed_batch(self, signed: SignedAttestationBatch) -> None:
+        """Raise the error that ``attest_signed_batch(signed)`` would revert with, if any."""
+        self.simulate("attestSignedBatch", *signed.onchain())
+
+    def attestations_hash(self, attestations: Sequence[Attestation]) -> bytes:
+        """The contract's ``attestationsHash`` of ``attestations``."""
+        return bytes(self.call("attestationsHash", [a.onchain() for a in attestations]))
+
+    def hash_attestation_batch(self, batch: AttestationBatch) -> bytes:
+        """The contract's EIP-712 struct hash of ``batch``."""
+        return bytes(self.call("hashAttestationBatch", batch.onchain()))
+
+    def attestation_uid(self, attester: bytes, attestation: Attestation) -> bytes:
+        """The uid ``attestation`` gets when ``attester`` (an orgId) records it."""
+        return bytes(self.call("attestationUid", attester, attestation.onchain()))
+
     def revoke(self, signed: SignedRecord[AttestationRevocation]) -> Receipt:
         return self.transact("revoke", *self._sign_args(signed))
 
@@ -643,7 +675,8 @@ def _batch_args(batch: Sequence[SignedRecord[Any]]) -> tuple[list[Any], list[Any
 # record type -> (contract, single function, batch function or None, argument style)
 # "struct": f(record, sig); "value": f(first field, sig); "proposal": execute-style (no sig);
 # "events": f(event records, nonce, deadline, sig), from a SignedEventBatch (the EventBatch
-# record alone cannot be sent: the events travel with it).
+# record alone cannot be sent: the events travel with it); "attestations": f(attestation
+# records, deadline, sig), from a SignedAttestationBatch, likewise.
 ROUTES: Mapping[type[Record], tuple[str, str, str | None, str]] = {
     Proposal: ("Membership", "propose", None, "struct"),
     Approval: ("Membership", "approve", None, "value"),
@@ -657,6 +690,7 @@ ROUTES: Mapping[type[Record], tuple[str, str, str | None, str]] = {
     Drawdown: ("Certificates", "drawDown", "drawDownBatch", "struct"),
     SchemaRegistration: ("Attestations", "registerSchema", None, "value"),
     Attestation: ("Attestations", "attest", "attestBatch", "struct"),
+    AttestationBatch: ("Attestations", "attestSignedBatch", None, "attestations"),
     AttestationRevocation: ("Attestations", "revoke", "revokeBatch", "struct"),
     AeoAction: ("AeoRegistry", "applyAction", None, "struct"),
     MraProposal: ("AeoRegistry", "proposeMra", None, "struct"),
@@ -665,6 +699,9 @@ ROUTES: Mapping[type[Record], tuple[str, str, str | None, str]] = {
 }
 
 R = TypeVar("R", bound=Record)
+
+Signed = SignedRecord[Any] | SignedEventBatch | SignedAttestationBatch
+"""What :meth:`Ledger.submit` sends: one signed record, or a list signed as one batch."""
 
 
 class Ledger:
@@ -725,18 +762,31 @@ class Ledger:
             events, private_key, self.consignments.domain, nonce=nonce, deadline=deadline
         )
 
-    def signer(self, signed: SignedRecord[Any] | SignedEventBatch) -> ChecksumAddress:
+    def sign_attestation_batch(
+        self, attestations: Sequence[Attestation], private_key: bytes | str, *, deadline: int
+    ) -> SignedAttestationBatch:
+        """Sign ``attestations`` with one AttestationBatch signature valid until ``deadline``
+        (see ``records.sign_attestation_batch``)."""
+        return sign_attestation_batch(
+            attestations, private_key, self.attestations.domain, deadline=deadline
+        )
+
+    def signer(self, signed: Signed) -> ChecksumAddress:
         return signed.signer(self.domain(signed.record))
 
-    def call_for(
-        self, signed: SignedRecord[Any] | SignedEventBatch
-    ) -> tuple[ContractClient, str, tuple[Any, ...]]:
+    def call_for(self, signed: Signed) -> tuple[ContractClient, str, tuple[Any, ...]]:
         """The client, function and arguments that record ``signed`` on chain."""
         contract, function, _, style = ROUTES[type(signed.record)]
         args: tuple[Any, ...]
         if style == "events":
             if not isinstance(signed, SignedEventBatch):
                 raise ValueError("an EventBatch is sent with its events: use sign_event_batch")
+            args = signed.onchain()
+        elif style == "attestations":
+            if not isinstance(signed, SignedAttestationBatch):
+                raise ValueError(
+                    "an AttestationBatch is sent with its attestations: use sign_attestation_batch"
+                )
             args = signed.onchain()
         elif style == "value":
             args = (signed.record.onchain()[0], signed.sig())
@@ -757,12 +807,12 @@ class Ledger:
             raise ValueError(f"{kind.__name__} records have no batch function")
         return self.clients[contract], batch_fn, _batch_args(batch)
 
-    def simulate(self, signed: SignedRecord[Any] | SignedEventBatch) -> None:
+    def simulate(self, signed: Signed) -> None:
         """Raise the contract error that recording ``signed`` would revert with, if any."""
         client, function, args = self.call_for(signed)
         client.simulate(function, *args)
 
-    def submit(self, signed: SignedRecord[Any] | SignedEventBatch) -> Receipt:
+    def submit(self, signed: Signed) -> Receipt:
         client, function, args = self.call_for(signed)
         return client.transact(function, *args)
 

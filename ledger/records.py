@@ -17,6 +17,11 @@ Consignment events can also be signed together: one :class:`EventBatch` signatur
 list of :class:`ConsignmentEvent` records that all carry the batch's nonce and deadline
 (:func:`sign_event_batch` gives a :class:`SignedEventBatch`). Each event's own digest, and so
 the hash chain and the index, are the same as if it had been signed alone.
+
+Attestations likewise: one :class:`AttestationBatch` signature (a deadline, no nonce: each
+attestation's uid is its replay protection) covers a list of :class:`Attestation` records
+(:func:`sign_attestation_batch` gives a :class:`SignedAttestationBatch`); each gets the uid and
+the ``Attested`` log it would get if signed alone.
 """
 
 from __future__ import annotations
@@ -37,11 +42,13 @@ from ledger.errors import ValidationError
 from ledger.typed_data import check_signature, recover_digest, to_compact_signature
 
 __all__ = [
+    "ATTESTATION_BATCH_MAX",
     "DOMAIN_NAMES",
     "AeoAction",
     "AeoActionCode",
     "Approval",
     "Attestation",
+    "AttestationBatch",
     "AttestationRevocation",
     "CertificateIssue",
     "CertificateRevocation",
@@ -59,13 +66,16 @@ __all__ = [
     "ProposalAction",
     "Record",
     "SchemaRegistration",
+    "SignedAttestationBatch",
     "SignedEventBatch",
     "SignedRecord",
+    "attestations_hash",
     "certificate_id",
     "consignment_id",
     "fixed_ascii",
     "new_nonce",
     "sign",
+    "sign_attestation_batch",
     "sign_event_batch",
     "typed_digest",
     "with_batch_terms",
@@ -694,6 +704,72 @@ class Attestation(Record):
         return keccak(encode(["bytes32", "bytes32"], [attester, self.struct_hash()]))
 
 
+ATTESTATION_BATCH_MAX = 400
+"""Most attestations in one signed batch. The batch is one transaction that the relayer cannot
+split (one signature covers the list), so it must fit EIP-7825's 16,777,216 gas cap whatever
+the attestations hold: 30,838 gas each in the common case (contracts/RECORDS.md §8), 35,269
+each when every one also reads two cold attestations (``subjectType`` 4 and a ``refUid``;
+14.1 M for 400, measured by the tests), ~37,400 with a cold schema of its own too: 15.0 M."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AttestationBatch(Record):
+    """One signature over many attestations (``Attestations.attestSignedBatch``).
+
+    ``attestations_hash`` is keccak256 of the attestations' struct hashes concatenated in
+    order. There is no nonce: every attestation's uid is recorded once, ever, so a batch sent
+    again fails at its first attestation (``AttestationExists``); ``deadline`` bounds the
+    signature's life. Build it with :meth:`of`.
+    """
+
+    CONTRACT: ClassVar[str] = "Attestations"
+    PRIMARY_TYPE: ClassVar[str] = "AttestationBatch"
+    FIELDS: ClassVar[tuple[tuple[str, str, str], ...]] = (
+        ("attestations_hash", "attestationsHash", "bytes32"),
+        ("deadline", "deadline", "uint40"),
+    )
+    attestations_hash: bytes
+    deadline: int
+
+    @classmethod
+    def of(
+        cls,
+        attestations: Sequence[Attestation],
+        *,
+        deadline: int,
+        struct_hashes: Sequence[bytes] | None = None,
+    ) -> AttestationBatch:
+        """The batch record of ``attestations`` with ``deadline``.
+
+        ``struct_hashes``: the attestations' struct hashes, computed already. Raises
+        :class:`~ledger.errors.ValidationError` for an empty list, more than
+        :data:`ATTESTATION_BATCH_MAX` attestations, or an item that is not an Attestation.
+        """
+        if not attestations:
+            raise ValidationError("attestations", "a batch holds at least one attestation")
+        if len(attestations) > ATTESTATION_BATCH_MAX:
+            raise ValidationError(
+                "attestations",
+                f"a batch holds at most {ATTESTATION_BATCH_MAX} attestations (one transaction "
+                "under the EIP-7825 gas cap)",
+                len(attestations),
+            )
+        for i, attestation in enumerate(attestations):
+            if not isinstance(attestation, Attestation):
+                raise ValidationError(f"attestations[{i}]", "must be an Attestation", attestation)
+        hashed = (
+            attestations_hash(attestations)
+            if struct_hashes is None
+            else keccak(b"".join(struct_hashes))
+        )
+        return cls(attestations_hash=hashed, deadline=deadline)
+
+
+def attestations_hash(attestations: Iterable[Attestation]) -> bytes:
+    """keccak256 of the attestations' struct hashes, concatenated in order."""
+    return keccak(b"".join(a.struct_hash() for a in attestations))
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class AttestationRevocation(Record):
     CONTRACT: ClassVar[str] = "Attestations"
@@ -787,6 +863,7 @@ RECORD_TYPES: tuple[type[Record], ...] = (
     Drawdown,
     SchemaRegistration,
     Attestation,
+    AttestationBatch,
     AttestationRevocation,
     AeoAction,
     MraProposal,
@@ -896,6 +973,72 @@ def sign_event_batch(
     batch = EventBatch.of(events)
     signed = Account.unsafe_sign_hash(batch.digest(domain), private_key)
     return SignedEventBatch(tuple(events), bytes(signed.signature))
+
+
+@dataclass(frozen=True, slots=True)
+class SignedAttestationBatch:
+    """Attestations with the one 65-byte signature of their :class:`AttestationBatch`.
+
+    ``record`` is the batch record (derived from the attestations and ``deadline``); ``sig()``
+    and ``signer()`` work as for a :class:`SignedRecord`, so the batch signer is what the
+    contract recovers, and the attester of every attestation is the signer's organisation.
+    """
+
+    attestations: tuple[Attestation, ...]
+    deadline: int
+    signature: bytes
+    record: AttestationBatch = field(init=False)
+    struct_hashes: tuple[bytes, ...] = field(init=False, repr=False, compare=False)
+    """The attestations' struct hashes, in order (computed once)."""
+
+    def __post_init__(self) -> None:
+        check_signature(self.signature)
+        attestations = tuple(self.attestations)
+        for i, attestation in enumerate(attestations):
+            if not isinstance(attestation, Attestation):
+                raise ValidationError(f"attestations[{i}]", "must be an Attestation", attestation)
+        hashes = tuple(a.struct_hash() for a in attestations)
+        batch = AttestationBatch.of(attestations, deadline=self.deadline, struct_hashes=hashes)
+        object.__setattr__(self, "attestations", attestations)
+        object.__setattr__(self, "struct_hashes", hashes)
+        object.__setattr__(self, "record", batch)
+
+    def __len__(self) -> int:
+        return len(self.attestations)
+
+    def sig(self) -> tuple[bytes, bytes]:
+        """The compact EIP-2098 form the contract takes: ``(r, vs)``."""
+        return to_compact_signature(self.signature)
+
+    def uids(self, attester: bytes) -> list[bytes]:
+        """Each attestation's uid when ``attester`` (the signer's orgId) records it."""
+        return [
+            keccak(encode(["bytes32", "bytes32"], [attester, struct_hash]))
+            for struct_hash in self.struct_hashes
+        ]
+
+    def signer(self, domain: Domain) -> ChecksumAddress:
+        """The address that signed the batch (recovered from the signature)."""
+        return recover_digest(self.record.digest(domain), self.signature)
+
+    def onchain(self) -> tuple[list[tuple[Any, ...]], int, tuple[bytes, bytes]]:
+        """The arguments of ``attestSignedBatch(records, deadline, sig)``."""
+        return ([a.onchain() for a in self.attestations], self.deadline, self.sig())
+
+
+def sign_attestation_batch(
+    attestations: Sequence[Attestation],
+    private_key: bytes | str,
+    domain: Domain,
+    *,
+    deadline: int,
+) -> SignedAttestationBatch:
+    """Sign ``attestations`` together with one :class:`AttestationBatch` signature in
+    ``domain`` (the Attestations contract's), valid until ``deadline`` (unix seconds)."""
+    attestations = tuple(attestations)
+    batch = AttestationBatch.of(attestations, deadline=deadline)
+    signed = Account.unsafe_sign_hash(batch.digest(domain), private_key)
+    return SignedAttestationBatch(attestations, deadline, bytes(signed.signature))
 
 
 def record_fields(record: Record) -> dict[str, Any]:

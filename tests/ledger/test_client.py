@@ -649,6 +649,16 @@ def test_static_words_encode_is_eth_abi_for_batch_calls() -> None:
     assert fn.inputs == (f"{record}[]", "uint32", "uint40", sig)
     fn = contract_abi("Consignments").fn("postEvents")
     assert fn.inputs == (f"{record}[]", f"{sig}[]")
+    attestation = "(bytes32,uint8,bytes32,bytes32,bytes32,uint40)"
+    fn = contract_abi("Attestations").fn("attestSignedBatch")
+    assert fn.inputs == (f"{attestation}[]", "uint40", sig)
+    for n in (1, 5):
+        items = [
+            (word(), rng.randrange(256), word(), word(), word(), rng.randrange(2**40))
+            for _ in range(n)
+        ]
+        args = [items, rng.randrange(2**40), (word(), word())]
+        assert static_words_encode(fn.inputs, args) == encode(list(fn.inputs), args)
     # Declined: other types, wrong sizes, out-of-range integers.
     assert static_words_encode(["bytes2"], [b"AU"]) is None
     assert static_words_encode(["string"], ["x"]) is None

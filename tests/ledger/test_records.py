@@ -16,6 +16,7 @@ from ledger.records import (
     AeoAction,
     Approval,
     Attestation,
+    AttestationBatch,
     AttestationRevocation,
     CertificateIssue,
     CertificateRevocation,
@@ -115,6 +116,7 @@ SAMPLES: list[Record] = [
     MraAcceptance(mra_id=B32),
     MraTermination(mra_id=B32),
     EventBatch(events_hash=keccak(text="events"), nonce=0xDEADBEEF, deadline=1_800_000_000),
+    AttestationBatch(attestations_hash=keccak(text="attestations"), deadline=1_800_000_000),
 ]
 
 TYPEHASH_CONSTANTS = {
@@ -125,6 +127,7 @@ TYPEHASH_CONSTANTS = {
     ConsignmentRegistration: "REGISTRATION_TYPEHASH",
     ConsignmentEvent: "EVENT_TYPEHASH",
     EventBatch: "EVENT_BATCH_TYPEHASH",
+    AttestationBatch: "ATTESTATION_BATCH_TYPEHASH",
     CertificateIssue: "ISSUE_TYPEHASH",
     CertificateRevocation: "REVOCATION_TYPEHASH",
     Drawdown: "DRAWDOWN_TYPEHASH",
@@ -145,6 +148,7 @@ HASH_FUNCTIONS: dict[type[Record], tuple[str, Any]] = {
     ConsignmentRegistration: ("hashRegistration", lambda r: (r.onchain(),)),
     ConsignmentEvent: ("hashEvent", lambda r: (r.onchain(),)),
     EventBatch: ("hashEventBatch", lambda r: (r.onchain(),)),
+    AttestationBatch: ("hashAttestationBatch", lambda r: (r.onchain(),)),
     CertificateIssue: ("hashIssue", lambda r: (r.onchain(),)),
     CertificateRevocation: ("hashRevocation", lambda r: (r.onchain(),)),
     Drawdown: ("hashDrawdown", lambda r: (r.onchain(),)),
