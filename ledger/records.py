@@ -704,12 +704,13 @@ class Attestation(Record):
         return keccak(encode(["bytes32", "bytes32"], [attester, self.struct_hash()]))
 
 
-ATTESTATION_BATCH_MAX = 400
+ATTESTATION_BATCH_MAX = 350
 """Most attestations in one signed batch. The batch is one transaction that the relayer cannot
-split (one signature covers the list), so it must fit EIP-7825's 16,777,216 gas cap whatever
-the attestations hold: 30,838 gas each in the common case (contracts/RECORDS.md §8), 35,269
-each when every one also reads two cold attestations (``subjectType`` 4 and a ``refUid``;
-14.1 M for 400, measured by the tests), ~37,400 with a cold schema of its own too: 15.0 M."""
+split (one signature covers the list), so its gas with the relayer's margin (x 1.2,
+``TxManager.gas_margin``) must stay under EIP-7825's 16,777,216 cap whatever the attestations
+hold: 30,838 gas each in the common case (contracts/RECORDS.md §8), 35,269 each when every one
+also reads two cold attestations (``subjectType`` 4 and a ``refUid``; measured by the tests),
+~37,400 with a cold schema of its own too: 350 x 37,400 x 1.2 = 15.7 M."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

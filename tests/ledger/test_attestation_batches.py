@@ -134,7 +134,7 @@ def test_attestation_batch_of_refuses_empty_too_large_and_foreign_lists(world: D
         AttestationBatch.of([], deadline=1)
     assert caught.value.field == "attestations"
     AttestationBatch.of(attestations(world, ATTESTATION_BATCH_MAX), deadline=1)
-    with pytest.raises(ValidationError, match="at most 400"):
+    with pytest.raises(ValidationError, match="at most 350"):
         AttestationBatch.of(attestations(world, ATTESTATION_BATCH_MAX + 1), deadline=1)
     items: list[object] = [*attestations(world, 2), "not an attestation"]
     with pytest.raises(ValidationError) as caught:
@@ -229,7 +229,8 @@ def test_the_index_holds_batch_signed_attestations_as_single_ones(
 
 def test_the_largest_batch_fits_the_transaction_gas_cap(ledger: Ledger, world: DemoWorld) -> None:
     """ATTESTATION_BATCH_MAX attestations that each read two more cold attestations (subject
-    type 4 and a reference) stay under EIP-7825's cap: the relayer cannot split the batch."""
+    type 4 and a reference) stay under EIP-7825's cap with the relayer's gas margin: the
+    relayer cannot split the batch."""
     n = ATTESTATION_BATCH_MAX
     key, org = customs(world).private_key, customs(world).org_id
     earlier: list[list[bytes]] = []
@@ -255,7 +256,8 @@ def test_the_largest_batch_fits_the_transaction_gas_cap(ledger: Ledger, world: D
             "data": "0x" + client.calldata("attestSignedBatch", *signed.onchain()).hex(),
         }
     )
-    assert gas < MAX_TX_GAS * 0.95, gas
+    # With a cold schema each too (2,100 more) and the relayer's margin (x 1.2): under the cap.
+    assert (gas + n * 2_100) * 1.2 < MAX_TX_GAS, gas
     assert ledger.submit(signed).succeeded
 
 
