@@ -13,6 +13,9 @@
         # many events, one signature (postEventBatch): one record per event
         batch = client.sign_event_batch(events, carrier_key, nonce=n, deadline=t)
         client.post_event_batch(batch).records
+        # many attestations, one signature (attestSignedBatch): one record per attestation
+        batch = client.sign_attestation_batch(attestations, customs_key, deadline=t)
+        client.post_attestation_batch(batch).records
 
 Client-side signing builds and signs the record locally (:mod:`ledger.records`); only the
 EIP-712 domains (chain id and contract addresses) come from the gateway
@@ -56,6 +59,8 @@ from gateway.models import (
     ApiKeyIssued,
     ApiKeyList,
     ApiKeyView,
+    AttestationBatchTypedDataView,
+    AttestationBatchView,
     BulkResult,
     DomainList,
     EventBatchTypedDataView,
@@ -84,19 +89,24 @@ from gateway.read_models import (
 )
 from gateway.record_models import (
     CREATE_MODELS,
+    AttestationBatchCreate,
+    AttestationCreate,
     EventBatchCreate,
     EventCreate,
     RecordCreate,
     SignedSubmission,
 )
 from ledger.records import (
+    Attestation,
     ConsignmentEvent,
     Domain,
     Proposal,
     Record,
+    SignedAttestationBatch,
     SignedEventBatch,
     SignedRecord,
     sign,
+    sign_attestation_batch,
     sign_event_batch,
 )
 
@@ -533,6 +543,54 @@ class GatewayClient:
             json=body.model_dump(mode="json", exclude_none=True, by_alias=True),
         )
         return EventBatchTypedDataView.model_validate(response.json())
+
+    def sign_attestation_batch(
+        self, attestations: Iterable[Attestation], private_key: bytes | str, *, deadline: int
+    ) -> SignedAttestationBatch:
+        """Sign ``attestations`` locally with one AttestationBatch signature (Attestations
+        domain), valid until ``deadline`` (unix seconds)."""
+        return sign_attestation_batch(
+            list(attestations), private_key, self.domains()["Attestations"], deadline=deadline
+        )
+
+    def post_attestation_batch(
+        self, batch: SignedAttestationBatch, *, idempotency_key: str | None = None
+    ) -> AttestationBatchView:
+        """Submit attestations signed together (``POST /attestations/batch/signed``): one
+        record per attestation, relayed in one transaction. Sending the same batch again is
+        safe."""
+        response = self._request(
+            "POST",
+            "/attestations/batch/signed",
+            json={
+                "attestations": [a.json_message() for a in batch.attestations],
+                "deadline": batch.deadline,
+                "signature": "0x" + batch.signature.hex(),
+            },
+            headers=self._key_headers(idempotency_key),
+        )
+        return AttestationBatchView.model_validate(response.json())
+
+    def attestation_batch_typed_data(
+        self,
+        items: Iterable[AttestationCreate | Mapping[str, Any]],
+        *,
+        deadline: datetime | None = None,
+    ) -> AttestationBatchTypedDataView:
+        """The AttestationBatch typed data the gateway builds from attestation bodies (nothing
+        stored): sign ``typed_data`` and submit ``attestations`` and ``deadline`` with the
+        signature."""
+        body = _build(
+            AttestationBatchCreate,
+            items=[i if isinstance(i, AttestationCreate) else dict(i) for i in items],
+            deadline=deadline,
+        )
+        response = self._request(
+            "POST",
+            "/typed-data/attestation_batch",
+            json=body.model_dump(mode="json", exclude_none=True, by_alias=True),
+        )
+        return AttestationBatchTypedDataView.model_validate(response.json())
 
     def typed_data(self, kind: RecordKind | str, body: Body) -> TypedDataView:
         """The typed data the gateway builds from a human-friendly body (nothing stored)."""

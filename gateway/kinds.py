@@ -11,6 +11,12 @@ digest that was signed (which binds the chain, the contract and every field), so
 record of one organisation submitted custodially or non-custodially has the same id, and
 identical content of two organisations is two records. An execution's id is
 ``keccak256("execute" ‖ proposalId ‖ orgId)``.
+
+Records signed together with one batch signature (``signed_batch`` set) store that
+signature. An event carries its batch's nonce and deadline in its own fields; an attestation
+has no such field, so its stored payload adds the batch's deadline under
+:data:`BATCH_DEADLINE_KEY` (outside the Attestation type: its record id and uid are those of
+the attestation signed alone).
 """
 
 from __future__ import annotations
@@ -47,6 +53,7 @@ from ledger.records import (
 from ledger.typed_data import recover_digest
 
 __all__ = [
+    "BATCH_DEADLINE_KEY",
     "BATCH_FUNCTIONS",
     "KIND_EVENTS",
     "KIND_PATHS",
@@ -84,6 +91,9 @@ KIND_TYPES: Mapping[RecordKind, type[Record]] = {
 """The record type each kind carries (``execution`` carries the proposal it executes)."""
 
 UNSIGNED = frozenset({RecordKind.EXECUTION})
+
+BATCH_DEADLINE_KEY = "batchDeadline"
+"""Payload key of an attestation signed in an AttestationBatch: the batch's deadline."""
 
 KIND_SCOPES: Mapping[RecordKind, Scope] = {
     RecordKind.CONSIGNMENT: Scope.EVENTS_WRITE,

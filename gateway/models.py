@@ -15,13 +15,15 @@ from pydantic import BaseModel, ConfigDict, Field, JsonValue, SecretStr
 
 from gateway.auth import BYTES32_PATTERN, IssuedKey, KeyRecord, OrgKind, Scope
 from gateway.outbox import OutboxRecord, RecordKind, RecordStatus
-from gateway.record_models import EXAMPLE_EVENT_MESSAGE
+from gateway.record_models import EXAMPLE_ATTESTATION_MESSAGE, EXAMPLE_EVENT_MESSAGE
 
 __all__ = [
     "ApiKeyCreate",
     "ApiKeyIssued",
     "ApiKeyList",
     "ApiKeyView",
+    "AttestationBatchTypedDataView",
+    "AttestationBatchView",
     "BulkItemResult",
     "BulkResult",
     "CheckView",
@@ -149,8 +151,9 @@ class RecordView(BaseModel):
         default=None,
         description=(
             "For an event signed with others in one EventBatch signature "
-            "(`POST /events/batch/signed`): the id of that batch. Its events travel in one "
-            "transaction and share its fate; `signature` is the batch's."
+            "(`POST /events/batch/signed`), or an attestation in one AttestationBatch "
+            "signature (`POST /attestations/batch/signed`): the id of that batch. Its records "
+            "travel in one transaction and share its fate; `signature` is the batch's."
         ),
     )
 
@@ -610,3 +613,61 @@ class EventBatchTypedDataView(BaseModel):
         description="The ConsignmentEvent messages, with the batch's nonce and deadline."
     )
     record_ids: list[str] = Field(description="The record id of each event, in order.")
+
+
+class AttestationBatchView(BaseModel):
+    """Attestations signed together, as stored: one record per attestation, in batch order."""
+
+    batch_id: str = Field(
+        description="keccak256(abi.encode(orgId, digest)) of the AttestationBatch digest signed."
+    )
+    signer: str = Field(description="The key that signed the batch.")
+    deadline: int
+    uids: list[str] = Field(description="The uid each attestation gets on chain, in order.")
+    records: list[RecordView] = Field(description="One per attestation, in the order signed.")
+
+
+class AttestationBatchTypedDataView(BaseModel):
+    """An AttestationBatch to sign: its typed data, and the attestations it covers.
+
+    Sign ``typed_data`` and submit ``{"attestations": attestations, "deadline": deadline,
+    "signature": ...}`` to ``POST /attestations/batch/signed``.
+    """
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "batch_id": _RECORD,
+                    "digest": _RECORD,
+                    "typed_data": {
+                        "types": {
+                            "EIP712Domain": _DOMAIN_TYPE,
+                            "AttestationBatch": [
+                                {"name": "attestationsHash", "type": "bytes32"},
+                                {"name": "deadline", "type": "uint40"},
+                            ],
+                        },
+                        "primaryType": "AttestationBatch",
+                        "domain": {
+                            "name": "TradeLedger Attestations",
+                            "version": "1",
+                            "chainId": 31337,
+                            "verifyingContract": "0x" + "a7" * 20,
+                        },
+                        "message": {"attestationsHash": "0x" + "e5" * 32, "deadline": 1795509000},
+                    },
+                    "attestations": [EXAMPLE_ATTESTATION_MESSAGE],
+                    "deadline": 1795509000,
+                    "record_ids": [_RECORD],
+                }
+            ]
+        }
+    )
+
+    batch_id: str
+    digest: str = Field(description="The EIP-712 digest of the AttestationBatch (what is signed).")
+    typed_data: dict[str, Any] = Field(description="`eth_signTypedData_v4` JSON of the batch.")
+    attestations: list[dict[str, Any]] = Field(description="The Attestation messages, in order.")
+    deadline: int = Field(description="The batch's deadline (unix seconds).")
+    record_ids: list[str] = Field(description="The record id of each attestation, in order.")

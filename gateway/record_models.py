@@ -27,6 +27,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, JsonValue, mo
 from gateway.auth import BYTES32_PATTERN, OrgKind
 from gateway.outbox import RecordKind
 from ledger.records import (
+    ATTESTATION_BATCH_MAX,
     AeoAction,
     AeoActionCode,
     Approval,
@@ -63,10 +64,13 @@ from ledger.values import (
 )
 
 __all__ = [
+    "ATTESTATION_BATCH_MAX",
     "CREATE_MODELS",
     "EVENT_BATCH_MAX",
     "AeoActionCreate",
     "ApprovalCreate",
+    "AttestationBatchCreate",
+    "AttestationBatchSubmission",
     "AttestationCreate",
     "AttestationRevocationCreate",
     "BuildContext",
@@ -123,6 +127,15 @@ EXAMPLE_EVENT_MESSAGE: dict[str, JsonValue] = {
     "epcisEventHash": "0x" + "00" * 32,
     "nonce": 1792,
     "deadline": 1795509000,
+}
+# An Attestation message as signed (a seal check of a consignment), for the OpenAPI examples.
+EXAMPLE_ATTESTATION_MESSAGE: dict[str, JsonValue] = {
+    "schemaId": "0x" + "5c" * 32,
+    "subjectType": 1,
+    "subjectId": "0x" + "c0" * 32,
+    "dataDigest": "0x" + "da" * 32,
+    "refUid": "0x" + "00" * 32,
+    "expiresAt": 0,
 }
 _DEADLINE_SECONDS = 24 * 3600
 _PROPOSAL_SECONDS = 7 * 24 * 3600
@@ -864,3 +877,53 @@ class EventBatchCreate(BaseModel):
         deadline = _ts(self.deadline) if self.deadline else ctx.now + _DEADLINE_SECONDS
         events = [item.model_copy(update={"nonce": nonce}).to_record(ctx) for item in self.items]
         return with_batch_terms(events, nonce=nonce, deadline=deadline)
+
+
+class AttestationBatchSubmission(BaseModel):
+    """Attestations signed together by the client with one AttestationBatch signature.
+
+    ``attestations`` are the Attestation messages, in the order signed; ``signature`` is over
+    ``AttestationBatch(attestationsHash, deadline)`` in the Attestations domain (see
+    ``POST /typed-data/attestation_batch``). No nonce: each attestation's uid is its replay
+    protection.
+    """
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "attestations": [
+                        {**EXAMPLE_ATTESTATION_MESSAGE, "dataDigest": "0x" + digest * 32}
+                        for digest in ("da", "db")
+                    ],
+                    "deadline": 1795509000,
+                    "signature": _SIG,
+                }
+            ]
+        },
+    )
+    attestations: list[dict[str, Any]] = Field(
+        min_length=1,
+        max_length=ATTESTATION_BATCH_MAX,
+        description="Attestation messages in the order signed.",
+    )
+    deadline: int = Field(
+        ge=0, lt=2**40, description="The batch's deadline (unix seconds), as signed."
+    )
+    signature: Signature
+
+
+class AttestationBatchCreate(BaseModel):
+    """Attestations to be signed together (the body of ``POST /typed-data/attestation_batch``)."""
+
+    model_config = ConfigDict(extra="forbid")
+    items: list[AttestationCreate] = Field(min_length=1, max_length=ATTESTATION_BATCH_MAX)
+    deadline: datetime | None = Field(
+        default=None, description="Latest time the batch may be recorded (default: +24 h)."
+    )
+
+    def to_attestations(self, ctx: BuildContext) -> tuple[tuple[Attestation, ...], int]:
+        """The attestations, and the batch's deadline."""
+        deadline = _ts(self.deadline) if self.deadline else ctx.now + _DEADLINE_SECONDS
+        return tuple(item.to_record(ctx) for item in self.items), deadline

@@ -6,8 +6,9 @@ deployed suite (:class:`ledger.client.Ledger`) and the relayer account:
 ``sign(batch)``
     Decode the stored records, build the call -- the kind's batch function (``postEvents``,
     ``registerBatch``, ``issueBatch``, ``drawDownBatch``, ``attestBatch``, ``revokeBatch``),
-    its single-record function for one record, or ``postEventBatch`` for the events of one
-    signed batch (``Batch.signed_batch``) -- and run it as ``eth_call`` from the relayer on
+    its single-record function for one record, ``postEventBatch`` for the events of one
+    signed batch (``Batch.signed_batch``), ``attestSignedBatch`` for the attestations of one
+    -- and run it as ``eth_call`` from the relayer on
     the *pending* block. A revert names the record to blame: ``BatchItemFailed(i, cause)``
     blames item ``i``, a single call (or a signed batch's own error) its record; either
     raises :class:`~gateway.errors.RecordRejected` (the outbox fails it unsent -- with all
@@ -67,12 +68,25 @@ from web3.exceptions import ContractLogicError, TransactionNotFound, Web3RPCErro
 from web3.types import RPCEndpoint
 
 from gateway.errors import BatchTooLarge, RecordRejected
-from gateway.kinds import BATCH_FUNCTIONS, KIND_EVENTS, UNSIGNED, decode, decode_record
+from gateway.kinds import (
+    BATCH_DEADLINE_KEY,
+    BATCH_FUNCTIONS,
+    KIND_EVENTS,
+    UNSIGNED,
+    decode,
+    decode_record,
+)
 from gateway.outbox import Batch, BatchResult, RecordKind, RecordOutcome, SignedTx, TxState
 from ledger.client import ContractClient, Ledger
 from ledger.contract_errors import BatchItemFailed, ContractError, decode_revert
-from ledger.errors import ConfigurationError
-from ledger.records import ConsignmentEvent, Proposal, SignedRecord
+from ledger.errors import ConfigurationError, ValidationError
+from ledger.records import (
+    Attestation,
+    ConsignmentEvent,
+    Proposal,
+    SignedAttestationBatch,
+    SignedRecord,
+)
 from ledger.txmanager import TxManager, is_transient
 
 __all__ = ["ContractRelayer"]
@@ -273,6 +287,21 @@ class ContractRelayer:
             assert isinstance(record, Proposal)
             membership: ContractClient = self.ledger.membership
             return membership, membership.calldata("execute", record.onchain())
+        if batch.signed_batch is not None and kind is RecordKind.ATTESTATION:
+            # attestSignedBatch(records, deadline, sig): the attestations as stored (checked
+            # at the intake, whose simulation ran this very call), the batch's deadline (kept
+            # with each record) and signature.
+            stored = batch.records[0]
+            deadline = stored.payload.get(BATCH_DEADLINE_KEY)
+            if isinstance(deadline, bool) or not isinstance(deadline, int):
+                raise ValidationError(BATCH_DEADLINE_KEY, "must be the batch's deadline", deadline)
+            signed_batch = SignedAttestationBatch(
+                tuple(Attestation.from_message(r.payload) for r in batch.records),
+                deadline,
+                decode(kind, stored.payload, stored.signature).signature,
+            )
+            client, function, args = self.ledger.call_for(signed_batch)
+            return client, client.calldata(function, *args)
         if batch.signed_batch is not None:
             # postEventBatch(records, nonce, deadline, sig): the events as stored (checked at
             # the intake, whose simulation ran this very call), the batch's signature.
@@ -349,8 +378,10 @@ class ContractRelayer:
 
     @staticmethod
     def _gas_class(batch: Batch) -> str:
-        """What the per-item gas is learnt for: the kind, or a signed event batch."""
-        return "event_batch" if batch.signed_batch is not None else batch.kind.value
+        """What the per-item gas is learnt for: the kind, or a signed batch of the kind
+        (``event_batch``, ``attestation_batch``)."""
+        kind = batch.kind.value
+        return f"{kind}_batch" if batch.signed_batch is not None else kind
 
     def _known_gas(self, batch: Batch) -> int | None:
         """The gas of the batch from the per-item gas learnt so far (None: estimate it).

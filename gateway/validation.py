@@ -25,7 +25,8 @@ chain, in this order (the first failure is the answer):
    a bulk request run as one batch call (:meth:`ChainValidator.check_many`): a
    ``BatchItemFailed(i, ...)`` gives record *i* its own error and the rest runs again. Events
    signed together run as the ``postEventBatch`` call they will be relayed with
-   (:meth:`ChainValidator.check_event_batch`).
+   (:meth:`ChainValidator.check_event_batch`), attestations signed together as their
+   ``attestSignedBatch`` call (:meth:`ChainValidator.check_attestation_batch`).
 6. **What the chain cannot see yet**: drawdowns accepted but not mined count against the
    certificate's balance (409 ``QuantityExceeded``, ``AlreadyDrawn``); a nonce held by
    another record in the outbox (accepted or submitted) is refused (409 ``NonceAlreadyUsed``);
@@ -46,7 +47,13 @@ from typing import Any
 from web3.exceptions import Web3Exception
 
 from gateway.auth import Caller, OrgKind
-from gateway.errors import Conflict, PermissionDenied, ServiceUnavailable
+from gateway.errors import (
+    Conflict,
+    GatewayError,
+    PermissionDenied,
+    ServiceUnavailable,
+    contract_error_status,
+)
 from gateway.kinds import BATCH_FUNCTIONS, execution_id, kind_of, record_id
 from gateway.outbox import Outbox, RecordKind
 from ledger.client import Ledger, Organisation
@@ -66,6 +73,7 @@ from ledger.records import (
     KeyRevocation,
     Proposal,
     Record,
+    SignedAttestationBatch,
     SignedEventBatch,
     SignedRecord,
 )
@@ -429,6 +437,32 @@ class ChainValidator:
                     raise _nonce_conflict(signer, batch.record.nonce, field="nonce")
             client, function, args = self.ledger.call_for(batch)
             client.call(function, *args, block="pending")
+
+    def check_attestation_batch(
+        self, caller: Caller, batch: SignedAttestationBatch, *, signer: str
+    ) -> None:
+        """Checks 2-5 for attestations signed together (``attestSignedBatch``); raises the
+        first failure, for the whole batch: one signature covers every attestation, so none
+        can be dropped. Any member may attest (no role check); the batch runs as its
+        ``attestSignedBatch`` call on the pending block. An attestation that would fail is
+        named with ``field`` = ``attestations[i]`` and the contract error's name and status.
+        Replays need no outbox check: an attestation on its way to the chain has the record
+        id it would have alone, so the same content again is the same record.
+        """
+        org = self.check_signer(caller, signer)
+        with _chain_calls():
+            authorise(self.ledger, org=org, kind=RecordKind.ATTESTATION, record=batch.record)
+            client, function, args = self.ledger.call_for(batch)
+            try:
+                client.call(function, *args, block="pending")
+            except BatchItemFailed as exc:
+                raise GatewayError(
+                    str(exc.cause),
+                    code=exc.cause.name,
+                    field=f"attestations[{exc.index}]",
+                    rule="contract",
+                    status_code=contract_error_status(exc),
+                ) from exc
 
     def check_execution(self, caller: Caller, proposal: Proposal) -> str:
         """Checks for an execution (unsigned): a customs caller, and the call would pass."""

@@ -1,6 +1,7 @@
 """Accepting records: custodial (the gateway signs) and non-custodial (the client signed);
-the events of a bulk request checked together (:func:`prepare_many`), and events signed
-together with one EventBatch signature (:func:`accept_event_batch`).
+the events of a bulk request checked together (:func:`prepare_many`), events signed
+together with one EventBatch signature (:func:`accept_event_batch`) and attestations signed
+together with one AttestationBatch signature (:func:`accept_attestation_batch`).
 
 Both end in :func:`accept_signed`: a record already in the outbox (same id) is answered
 from there (an idempotent repeat, never validated again, so a retry after the record was
@@ -28,20 +29,39 @@ from typing import Any
 from gateway.auth import Caller, KeyStore
 from gateway.chain import LedgerServices
 from gateway.errors import GatewayError, IdempotencyConflict, InvalidRequest, ServiceUnavailable
-from gateway.kinds import decode, decode_record, execution_id, kind_of, record_id_for, recover
+from gateway.kinds import (
+    BATCH_DEADLINE_KEY,
+    decode,
+    decode_record,
+    execution_id,
+    kind_of,
+    record_id_for,
+    recover,
+)
 from gateway.outbox import AcceptResult, NewRecord, Outbox, RecordKind
 from gateway.record_models import RecordCreate
 from gateway.validation import KIND_BY_CODE, Candidate, signer_nonce
 from ledger.errors import InvalidSignature, LedgerError, ValidationError
-from ledger.records import ConsignmentEvent, Proposal, SignedEventBatch, SignedRecord, sign
+from ledger.records import (
+    Attestation,
+    ConsignmentEvent,
+    Proposal,
+    SignedAttestationBatch,
+    SignedEventBatch,
+    SignedRecord,
+    sign,
+)
 
 __all__ = [
+    "accept_attestation_batch",
     "accept_custodial",
     "accept_event_batch",
     "accept_execution",
     "accept_message",
     "accept_signed",
     "custodial_body_sha256",
+    "decode_attestation_batch",
+    "decode_event_batch",
     "prepare_many",
     "prepare_signed",
     "require_ledger",
@@ -436,5 +456,94 @@ def accept_event_batch(
             simulated_at=simulated_at,
         )
         for i, (rid, event) in enumerate(zip(rids, batch.events, strict=True))
+    ]
+    return batch, signer, batch_id, outbox.accept_batch(news)
+
+
+def decode_attestation_batch(
+    messages: Sequence[Mapping[str, Any]], deadline: int, signature: str
+) -> SignedAttestationBatch:
+    """Attestations signed together, from their messages, the batch's deadline and the batch
+    signature (422 if malformed: an attestation that does not decode is named
+    ``attestations[i]...``)."""
+    attestations: list[Attestation] = []
+    for index, message in enumerate(messages):
+        try:
+            attestations.append(Attestation.from_message(message))
+        except ValidationError as exc:
+            raise ValidationError(
+                f"attestations[{index}].{exc.field}", exc.rule, exc.value
+            ) from None
+    try:
+        raw = bytes.fromhex(signature.removeprefix("0x"))
+    except ValueError:
+        raise InvalidSignature("signature", "must be 0x-hex", signature) from None
+    return SignedAttestationBatch(tuple(attestations), deadline, raw)  # checks the signature
+
+
+def accept_attestation_batch(
+    chain: LedgerServices,
+    outbox: Outbox,
+    caller: Caller,
+    messages: Sequence[Mapping[str, Any]],
+    deadline: int,
+    signature: str,
+    *,
+    idempotency_key: str | None,
+) -> tuple[SignedAttestationBatch, str, str, list[AcceptResult]]:
+    """A batch of attestations signed together: check it as a whole, store one record per
+    attestation.
+
+    Each attestation is an outbox record of kind ``attestation`` with its own record id (the
+    id it would have if signed alone), the batch signature, the batch's deadline in its
+    payload (:data:`~gateway.kinds.BATCH_DEADLINE_KEY`) and ``signed_batch`` = the batch id;
+    the submitter sends them in one ``attestSignedBatch`` transaction. A batch sent again
+    (same attestations, deadline and signature) is answered from the outbox. Returns the
+    batch, its signer, its id and the records.
+    """
+    batch = decode_attestation_batch(messages, deadline, signature)
+    domain = chain.ledger.attestations.domain
+    digest = batch.record.digest(domain)
+    signer = recover(digest, batch.signature)
+    batch_id = record_id_for(digest, org_id=caller.org_id)
+    seen: dict[bytes, int] = {}
+    digests: list[bytes] = []
+    for index, struct_hash in enumerate(batch.struct_hashes):
+        if struct_hash in seen:
+            raise InvalidRequest(
+                f"attestations[{index}] is the same attestation as "
+                f"attestations[{seen[struct_hash]}]",
+                field=f"attestations[{index}]",
+                rule="unique_attestations",
+            )
+        seen[struct_hash] = index
+        digests.append(batch.attestations[index].digest(domain))
+    rids = [record_id_for(d, org_id=caller.org_id) for d in digests]
+    stored = outbox.get_many(rids)
+    if len(stored) == len(rids) and all(stored[rid].signed_batch == batch_id for rid in rids):
+        # A repeat: answered from the outbox, not checked again.
+        return batch, signer, batch_id, [AcceptResult(stored[r], created=False) for r in rids]
+    if stored:
+        index = next(i for i, rid in enumerate(rids) if rid in stored)
+        raise IdempotencyConflict(
+            f"attestations[{index}] was already submitted as another record",
+            field=f"attestations[{index}]",
+            rule="same_content",
+        )
+    chain.validator.check_attestation_batch(caller, batch, signer=signer)
+    simulated_at = time.time()
+    text = "0x" + batch.signature.hex()
+    news = [
+        NewRecord(
+            org_id=caller.org_id,
+            kind=RecordKind.ATTESTATION,
+            record_id=rid,
+            payload={**attestation.json_message(), BATCH_DEADLINE_KEY: batch.deadline},
+            signature=text,
+            idempotency_key=None if idempotency_key is None else f"{idempotency_key}:{i}",
+            signed_batch=batch_id,
+            simulated_at=simulated_at,
+        )
+        for i, (rid, attestation) in enumerate(zip(rids, batch.attestations, strict=True))
     ]
     return batch, signer, batch_id, outbox.accept_batch(news)

@@ -30,20 +30,27 @@ from gateway.models import (
     ERROR_409,
     ERROR_413,
     ERROR_422,
+    AttestationBatchTypedDataView,
     DomainList,
     EventBatchTypedDataView,
     RecordView,
     TypedDataView,
 )
 from gateway.outbox import AcceptResult, RecordKind
-from gateway.record_models import CREATE_MODELS, EventBatchCreate, RecordCreate, SignedSubmission
+from gateway.record_models import (
+    CREATE_MODELS,
+    AttestationBatchCreate,
+    EventBatchCreate,
+    RecordCreate,
+    SignedSubmission,
+)
 from gateway.writes import (
     accept_custodial,
     accept_message,
     require_ledger,
     sync_caller,
 )
-from ledger.records import EventBatch
+from ledger.records import AttestationBatch, EventBatch
 
 __all__ = ["IdempotencyKey", "add_write_routes", "answer", "scoped_caller", "typed_data_router"]
 
@@ -234,8 +241,8 @@ def _domains(caller: CurrentCaller, services: ServicesDep) -> DomainList:
 
 
 def typed_data_router() -> APIRouter:
-    """``GET /typed-data/domains``, ``POST /typed-data/{kind}`` for every signed kind and
-    ``POST /typed-data/event_batch``."""
+    """``GET /typed-data/domains``, ``POST /typed-data/{kind}`` for every signed kind,
+    ``POST /typed-data/event_batch`` and ``POST /typed-data/attestation_batch``."""
     router = APIRouter(prefix="/typed-data", tags=["typed data"])
     router.add_api_route(
         "/domains",
@@ -256,4 +263,36 @@ def typed_data_router() -> APIRouter:
         responses={**ERROR_401, **ERROR_422},
         operation_id="typed_data_event_batch",
     )
+    router.add_api_route(
+        "/attestation_batch",
+        _attestation_batch_typed_data,
+        methods=["POST"],
+        response_model=AttestationBatchTypedDataView,
+        summary="Typed data to sign: AttestationBatch (attestations signed together)",
+        responses={**ERROR_401, **ERROR_422},
+        operation_id="typed_data_attestation_batch",
+    )
     return router
+
+
+def _attestation_batch_typed_data(
+    body: AttestationBatchCreate, caller: CurrentCaller, services: ServicesDep
+) -> AttestationBatchTypedDataView:
+    """The EIP-712 typed data of an AttestationBatch over attestations built from the same
+    bodies as `POST /attestations` (custodial), for the client to sign itself: sign
+    `typed_data` and post `{"attestations": attestations, "deadline": deadline,
+    "signature": ...}` to `POST /attestations/batch/signed`. The deadline is filled in when
+    omitted (+24 h). Nothing is stored."""
+    chain = require_ledger(services.chain)
+    attestations, deadline = body.to_attestations(chain.context(caller))
+    batch = AttestationBatch.of(attestations, deadline=deadline)
+    domain = chain.ledger.attestations.domain
+    digest = batch.digest(domain)
+    return AttestationBatchTypedDataView(
+        batch_id=record_id_for(digest, org_id=caller.org_id),
+        digest="0x" + digest.hex(),
+        typed_data=batch.typed_data(domain),
+        attestations=[a.json_message() for a in attestations],
+        deadline=deadline,
+        record_ids=[record_id(chain.ledger, a, org_id=caller.org_id) for a in attestations],
+    )
