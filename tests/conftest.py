@@ -2,12 +2,13 @@
 
 ``anvil`` starts the node once (free gas, automine, a free port); ``w3`` gives a test a
 ``Web3`` connected to it and reverts every change the test made when it ends
-(``evm_snapshot`` / ``evm_revert``).
+(``evm_snapshot`` / ``evm_revert``, then :func:`catch_up_clock`).
 """
 
 from __future__ import annotations
 
 import socket
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -28,6 +29,20 @@ def free_port() -> int:
         sock.bind(("127.0.0.1", 0))
         port: int = sock.getsockname()[1]
         return port
+
+
+def catch_up_clock(w3: Web3) -> None:
+    """Mine an empty block stamped with the wall clock after an ``evm_revert``.
+
+    anvil's ``evm_revert`` sets its clock back to the time of the block reverted to, so over
+    a session the chain would fall behind the wall clock by the time the tests took; past
+    ``MAX_FUTURE_SKEW`` (300 s) a record stamped with the wall clock (as the gateway stamps
+    custodial records) would be "in the future". On a real chain blocks follow the clock.
+    """
+    latest = int(w3.eth.get_block("latest")["timestamp"])
+    now = int(time.time())
+    if now > latest:
+        w3.provider.make_request("evm_mine", [now])  # type: ignore[arg-type]
 
 
 @pytest.fixture(scope="session")
@@ -54,6 +69,7 @@ def w3(session_w3: Web3, request: pytest.FixtureRequest) -> Iterator[Web3]:
     finally:
         reverted = session_w3.provider.make_request("evm_revert", [snapshot])  # type: ignore[arg-type]
         assert reverted.get("result") is True, f"evm_revert failed: {reverted}"
+        catch_up_clock(session_w3)
         if "relayer_tx" in request.fixturenames:
             request.getfixturevalue("relayer_tx").resync()
 
@@ -95,3 +111,4 @@ def ledger(
         reverted = session_w3.provider.make_request("evm_revert", [snapshot])  # type: ignore[arg-type]
         relayer_tx.resync()
         assert reverted.get("result") is True, f"evm_revert failed: {reverted}"
+        catch_up_clock(session_w3)
