@@ -136,6 +136,9 @@ log = logging.getLogger("ledger.index")
 ZERO28 = bytes(28)
 ZERO32 = bytes(32)
 DEFAULT_SPAN = 2000
+# Logs per eth_getLogs answer, about: the span shrinks to fit and starts at one block, so that
+# catching up on a chain of dense blocks never holds hundreds of thousands of logs at once.
+MAX_LOGS_PER_FETCH = 10_000
 KEEP_BLOCKS = 4096  # block hashes kept for the fork-point search (in blocks behind the cursor)
 HEAD_CACHE_LIMIT = 200_000
 VERIFY_CHUNK = 500  # consignments per verify_heads() round (rows in memory, eth_call batch)
@@ -403,7 +406,10 @@ class Index(IndexQueries):
 
     ``engine_or_url`` is an SQLAlchemy engine or URL (``sqlite:///path.db``,
     ``postgresql+psycopg://...``); the tables are created if missing. ``confirmations`` holds
-    back the newest blocks; ``span`` is the initial (and largest) ``eth_getLogs`` range.
+    back the newest blocks; ``span`` is the largest ``eth_getLogs`` range: the range starts at
+    one block, doubles while an answer holds under half of ``max_logs`` logs and shrinks to
+    fit when one holds more, so that an answer (and the memory to decode and write it) stays
+    near ``max_logs`` logs however dense the blocks are.
     """
 
     def __init__(
@@ -413,10 +419,11 @@ class Index(IndexQueries):
         *,
         confirmations: int = 0,
         span: int = DEFAULT_SPAN,
+        max_logs: int = MAX_LOGS_PER_FETCH,
         keep_blocks: int = KEEP_BLOCKS,
     ) -> None:
-        if confirmations < 0 or span < 1:
-            raise ValueError("confirmations must be >= 0 and span >= 1")
+        if confirmations < 0 or span < 1 or max_logs < 1:
+            raise ValueError("confirmations must be >= 0, span and max_logs >= 1")
         engine = create_engine(engine_or_url) if isinstance(engine_or_url, str) else engine_or_url
         if engine.dialect.name == "sqlite" and not event.contains(
             engine, "connect", _sqlite_pragmas
@@ -427,7 +434,8 @@ class Index(IndexQueries):
         self.ledger = ledger
         self.confirmations = confirmations
         self.max_span = span
-        self._span = span
+        self.max_logs = max_logs
+        self._span = 1
         self.keep_blocks = keep_blocks
         self._provider: Any = ledger.w3.provider
         self._separator = ledger.consignments.domain.separator
@@ -590,8 +598,7 @@ class Index(IndexQueries):
                 raise
             n_blocks += end - cursor
             n_logs += len(logs)
-            if self._span < self.max_span:
-                self._span = min(self.max_span, self._span * 2)
+            self._span = self._next_span(end - cursor, len(logs))
         last, _ = self.cursor()
         return SyncResult(
             from_block=first_cursor + 1,
@@ -602,6 +609,14 @@ class Index(IndexQueries):
             reorgs=n_reorgs,
             seconds=time.perf_counter() - started,
         )
+
+    def _next_span(self, blocks: int, logs: int) -> int:
+        """The range of the next ``eth_getLogs`` after one of ``blocks`` held ``logs`` logs."""
+        if logs > self.max_logs:
+            return max(1, blocks * self.max_logs // logs)
+        if 2 * logs <= self.max_logs:
+            return min(self.max_span, 2 * max(blocks, self._span))
+        return max(1, min(self.max_span, blocks))
 
     def _fetch(
         self, start: int, end: int

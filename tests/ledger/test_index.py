@@ -3,6 +3,7 @@ records, resume after a restart, reorgs, confirmations, head verification and ta
 
 from __future__ import annotations
 
+import itertools
 import logging
 import secrets
 import threading
@@ -792,6 +793,34 @@ def test_adaptive_span_halves_on_too_many_results(
     assert spans[0] == total > 16
     assert spans[1] == total // 2
     assert sum(s for s in spans if s <= 16) == total  # every block fetched exactly once
+    assert len(index.consignment_timeline(world.consignment_id)) == 5
+
+
+def test_span_follows_the_number_of_logs_per_answer(
+    index: Index, ledger: Ledger, world: DemoWorld, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real = index._get_logs
+    fetches: list[tuple[int, int]] = []  # (blocks asked for, logs answered)
+
+    def counted(start: int, end: int) -> list[dict[str, Any]]:
+        logs = real(start, end)
+        fetches.append((end - start + 1, len(logs)))
+        return logs
+
+    monkeypatch.setattr(index, "_get_logs", counted)
+    index.max_logs = 3
+    index.sync()
+    total = ledger.w3.eth.block_number - ledger.deployment.block + 1
+    assert fetches[0][0] == 1  # a first answer of one block, however long the chain
+    assert sum(blocks for blocks, _ in fetches) == total  # every block fetched exactly once
+    assert any(logs > 3 for _, logs in fetches)  # the demo has blocks of more logs than that
+    pairs = list(itertools.pairwise(fetches))
+    for (blocks, logs), (following, _) in pairs:
+        if logs > 3:  # shrunk to fit
+            assert following <= max(1, blocks * 3 // logs)
+        else:  # kept, or doubled while the answers are small
+            assert following <= 2 * blocks
+    assert any(following == 2 * blocks for (blocks, _), (following, _) in pairs)
     assert len(index.consignment_timeline(world.consignment_id)) == 5
 
 
