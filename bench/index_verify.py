@@ -27,6 +27,11 @@ export release attestation, really signed, relayed and mined), grown to each siz
 * ``index`` (:func:`bench_index`): a fresh index file catches up over everything on the chain
   (all sections' logs, the load's 200,000 events among them) in one :meth:`Index.sync`;
   ``index_events_per_s`` = consignment events indexed / wall-clock seconds of that call.
+  Then the gateway starts, as in production (:func:`bench.ingest.gateway_process`, a fresh
+  data directory), on the main deployment of that chain: its log index catches up over the
+  same logs before ``/readyz`` answers. ``gateway_catchup_rss_mb`` is the ``VmHWM`` of the
+  process once it is ready (start-up plus the catch-up), ``gateway_catchup_s`` the time from
+  its start to ready.
 """
 
 from __future__ import annotations
@@ -45,8 +50,11 @@ from pathlib import Path
 from typing import Any
 
 from bench.context import BenchContext, BenchError, Figures, percentile
+from bench.ingest import gateway_process, status_kib
 from bench.load import CONTAINER, event_load, size_label
+from bench.ours import OurSuite
 from ledger.demo import DemoWorld
+from ledger.deploy import manifest_path
 from ledger.index import Index
 from ledger.verify import Claim, Verifier
 
@@ -257,4 +265,28 @@ def bench_index(ctx: BenchContext) -> Figures:
         },
     )
     ctx.note(section, "load", load.summary())
-    return {"index_events_per_s": round(result.consignment_events / seconds, 1)}
+    catchup_s, hwm_mb = _gateway_catch_up(ctx, load.suite)
+    ctx.note(section, "gateway_catch_up", {"seconds": catchup_s, "rss_hwm_mb": hwm_mb})
+    return {
+        "index_events_per_s": round(result.consignment_events / seconds, 1),
+        "gateway_catchup_s": catchup_s,
+        "gateway_catchup_rss_mb": hwm_mb,
+    }
+
+
+def _gateway_catch_up(ctx: BenchContext, suite: OurSuite) -> tuple[float, float]:
+    """Seconds from a gateway's start to ready on the loaded chain, and its peak RSS (MiB)."""
+    with tempfile.TemporaryDirectory(prefix="bench-catchup-") as tmp:
+        data_dir = Path(tmp)
+        suite.deployment.save(manifest_path(data_dir, ctx.w3.eth.chain_id))
+        settings = {
+            "LEDGER_DATA_DIR": str(data_dir),
+            "LEDGER_RPC_URL": ctx.node.rpc_url,
+            "LEDGER_CHAIN_ID": str(ctx.w3.eth.chain_id),
+            "LEDGER_RELAYER_KEY": "0x" + bytes(suite.gateway_relayer.key).hex(),
+        }
+        started = time.perf_counter()
+        with gateway_process(ctx, data_dir, settings) as (process, _base):
+            ready_s = time.perf_counter() - started
+            hwm_kib = status_kib(process.pid, "VmHWM")
+    return round(ready_s, 2), round(hwm_kib / 1024, 1)

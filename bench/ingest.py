@@ -96,7 +96,7 @@ def _free_port() -> int:
         return port
 
 
-def _status_kib(pid: int, field: str) -> int:
+def status_kib(pid: int, field: str) -> int:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith(field + ":"):
             return int(line.split()[1])
@@ -104,7 +104,9 @@ def _status_kib(pid: int, field: str) -> int:
 
 
 @contextmanager
-def _gateway(ctx: BenchContext, data_dir: Path, env_settings: dict[str, str]) -> Iterator[Any]:
+def gateway_process(
+    ctx: BenchContext, data_dir: Path, env_settings: dict[str, str]
+) -> Iterator[Any]:
     """The gateway as a uvicorn process; yields (process, base URL)."""
     port = _free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("LEDGER_")}
@@ -330,15 +332,15 @@ def bench_ingest(ctx: BenchContext) -> Figures:
             scopes=["events:write", "read"],
         ).token
         started_at = time.perf_counter()
-        with _gateway(ctx, data_dir, settings) as (process, base):
+        with gateway_process(ctx, data_dir, settings) as (process, base):
             ready_s = time.perf_counter() - started_at
             pid = process.pid
-            startup_hwm_kib = _status_kib(pid, "VmHWM")
+            startup_hwm_kib = status_kib(pid, "VmHWM")
             Path(f"/proc/{pid}/clear_refs").write_text("5")  # reset the high-water mark
             for phase in phases:
                 _run_phase(ctx, phase, base, token, process)
-            hwm_kib = _status_kib(pid, "VmHWM")
-            rss_kib = _status_kib(pid, "VmRSS")
+            hwm_kib = status_kib(pid, "VmHWM")
+            rss_kib = status_kib(pid, "VmRSS")
         gateway_log = (data_dir / "gateway.log").read_text()[-2000:]
     for phase in phases:
         on_chain = _chain_counts(load, phase.ids)

@@ -51,7 +51,7 @@ LATENCY_PAIRS = (  # (p50, p99) in ms
     (f"timeline_p50_ms_{SIZE}", f"timeline_p99_ms_{SIZE}"),
     ("submit_to_confirmed_p50_ms", "submit_to_confirmed_p99_ms"),
 )
-OTHER_KEYS = ("gateway_rss_mb",)
+OTHER_KEYS = ("gateway_rss_mb", "gateway_catchup_rss_mb", "gateway_catchup_s")
 
 
 @pytest.fixture(scope="module")
