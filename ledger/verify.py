@@ -199,6 +199,7 @@ from ledger.index_schema import (
     org_status_changes,
     signing_keys_revoked,
 )
+from ledger.jsonrpc import shared_transport
 from ledger.records import CertificateIssue, certificate_id, consignment_id, fixed_ascii
 from ledger.values import (
     BUSINESS_STEP_CODES,
@@ -890,10 +891,15 @@ class _ChainReads:
     :meth:`flush`). Each answer is kept for the rest of the verification only, so every
     verification reads the chain afresh; a read that was not asked for in advance is sent on
     its own when it is needed. A revert is raised as the contract's error (as
-    :meth:`ledger.client.ContractClient.call` does), where the answer is used."""
+    :meth:`ledger.client.ContractClient.call` does), where the answer is used.
+
+    The requests go through the provider's persistent-connection transport
+    (:func:`ledger.jsonrpc.shared_transport`) when the ledger's provider is a plain HTTP
+    provider, through the provider itself otherwise; the answers are the same."""
 
     def __init__(self, ledger: Ledger) -> None:
-        self._provider: Any = ledger.w3.provider
+        provider = ledger.w3.provider
+        self._provider: Any = shared_transport(provider) or provider
         self._answers: dict[_ReadKey, Any] = {}
         self._pending: dict[_ReadKey, tuple[str, list[Any]]] = {}
 

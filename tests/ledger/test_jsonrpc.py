@@ -28,9 +28,11 @@ from flaky_proxy import Fault, FaultKind, FlakyProxy
 from web3 import Web3
 from web3.providers import HTTPProvider
 
+from ledger.client import Ledger
 from ledger.errors import ConfigurationError, LedgerError, RpcUnavailable
 from ledger.jsonrpc import JsonRpcTransport, shared_transport
 from ledger.node import AnvilNode
+from ledger.verify import _ChainReads as ChainReads
 
 PROXY_VARIABLES = ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy")
 
@@ -598,3 +600,13 @@ def test_one_transport_per_provider(anvil: AnvilNode) -> None:
     assert shared_transport(provider) is first
     assert shared_transport(HTTPProvider(anvil.rpc_url)) is not first
     assert shared_transport(Subclassed(anvil.rpc_url)) is None
+
+
+def test_the_verifier_reads_through_the_transport_of_a_plain_provider(
+    ledger: Ledger, anvil: AnvilNode
+) -> None:
+    reads = ChainReads(ledger)
+    assert isinstance(reads._provider, JsonRpcTransport)
+    assert reads._provider is ChainReads(ledger)._provider  # kept between verifications
+    subclassed = Ledger(Web3(Subclassed(anvil.rpc_url)), ledger.deployment)
+    assert isinstance(ChainReads(subclassed)._provider, Subclassed)
