@@ -1004,15 +1004,22 @@ class _ChainReads:
 
     # -- answers --------------------------------------------------------------------------
 
+    def raw_call(
+        self, client: ContractClient, function: str, *args: Any, block: int | str = "latest"
+    ) -> str:
+        """The node's answer to ``function(*args)`` as it came (``0x`` hex), the revert raised
+        as :meth:`call` raises it."""
+        key = self._call_key(client, function, args, block)
+        if key not in self._answers:
+            self._pending[key] = self._call_request(client, function, args, block)
+        return str(self._get(key))
+
     def call(
         self, client: ContractClient, function: str, *args: Any, block: int | str = "latest"
     ) -> Any:
         """As :meth:`ContractClient.call`: the decoded output of ``function(*args)``."""
-        key = self._call_key(client, function, args, block)
-        if key not in self._answers:
-            self._pending[key] = self._call_request(client, function, args, block)
-        raw = self._get(key)
-        return client.abi.fn(function).decode_output(bytes.fromhex(str(raw)[2:]))
+        raw = self.raw_call(client, function, *args, block=block)
+        return client.abi.fn(function).decode_output(bytes.fromhex(raw[2:]))
 
     def logs(
         self, address: str, topics: Sequence[Any], start: int, end: int
@@ -1048,6 +1055,13 @@ class _ChainReads:
 @lru_cache(maxsize=4096)
 def _checksummed(address: str) -> ChecksumAddress:
     return to_checksum_address(address)
+
+
+# Decoded key states by (Membership address, key, the node's raw keyInfo answer). The answer is
+# read afresh in every verification; only its decoding is shared, since the same answer always
+# decodes to the same KeyInfo (frozen). Cleared when full.
+_KEY_STATES: dict[tuple[str, str, str], KeyInfo] = {}
+_KEY_STATES_MAX: Final = 4096
 
 
 def _topic_address(address: str) -> str:
@@ -1298,10 +1312,21 @@ class Verifier:
         return status, change
 
     def _key(self, signer: str) -> KeyInfo:
+        """``signer``'s state on chain, read afresh in this verification's batch; decoded once
+        per distinct answer (:data:`_KEY_STATES`)."""
         key = _checksummed(signer)
-        if key not in self._keys:
-            self._keys[key] = self._membership.key_info(key)
-        return self._keys[key]
+        info = self._keys.get(key)
+        if info is None:
+            membership = self.ledger.membership
+            answer = (membership.address, key, self._chain.raw_call(membership, "keyInfo", key))
+            info = _KEY_STATES.get(answer)
+            if info is None:
+                info = self._membership.key_info(key)
+                if len(_KEY_STATES) >= _KEY_STATES_MAX:
+                    _KEY_STATES.clear()
+                _KEY_STATES[answer] = info
+            self._keys[key] = info
+        return info
 
     def _revoked_before(self, key: str, position: tuple[int, int]) -> bool:
         """Whether ``key``'s revocation log comes before the record's log in chain order."""
