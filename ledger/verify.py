@@ -1138,6 +1138,7 @@ class _Run:
     found_certificate: CertificateRecord | None = None  # what the claim's certificate resolves to
     certificate: CertificateRecord | None = None
     recognised_aeos: list[bytes] = field(default_factory=list)
+    consignor_earlier: int | None = None  # the index's count, kept with the registration
 
     def add(self, finding: Finding) -> None:
         self.findings.append(finding)
@@ -1388,6 +1389,7 @@ class Verifier:
         run.timeline = view.timeline
         run.attestations = view.attestations  # confirmed against the contract in verify()
         run.drawdowns = view.drawdowns
+        run.consignor_earlier = view.consignor_earlier
 
     def _read_chain(self, run: _Run) -> None:
         """Ask the node, in one batch, for what the checks will read from the chain: the
@@ -2625,7 +2627,9 @@ class Verifier:
         if run.consignment is None or run.consignment.consignor == ZERO32:
             return 0, False
         cons = run.consignment
-        return self.index.consignor_history(cons.consignor, before_block=cons.block_number)
+        return self.index.consignor_history(
+            cons.consignor, before_block=cons.block_number, earlier=run.consignor_earlier
+        )
 
 
 def verify_claim(

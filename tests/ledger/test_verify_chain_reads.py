@@ -438,3 +438,35 @@ def test_key_state_is_read_afresh_and_decoded_once_per_answer(
     assert verdict.status is VerdictStatus.SUSPICIOUS, render_report(verdict)
     assert codes(verdict) == ["SIGNER_KEY_REVOKED"]
     assert address in verdict.findings[0].explanation
+
+
+# ------------------------------------------------------------------------------------------
+# The consignor's history (risk)
+# ------------------------------------------------------------------------------------------
+
+
+def test_the_consignors_history_is_the_same_kept_or_counted(
+    ledger: Ledger, index: Index, build: Builder
+) -> None:
+    """The history comes from the count the index keeps with the registration; a registration
+    indexed before the index kept it is counted instead, with the same verdict."""
+    for _ in range(3):
+        build.register()
+    shipment = build.shipment()
+    index.sync()
+    view = index.consignment_view(shipment.cid)
+    assert view is not None
+    assert view.consignor_earlier is not None
+    assert view.consignor_earlier >= 3
+    claim = build.claim(shipment)
+    kept = Verifier(ledger, index).verify(claim, sync=False)
+    reasons = [c.reason for c in kept.risk.contributions]
+    assert f"clean history ({view.consignor_earlier} earlier consignments)" in reasons, reasons
+    with index.engine.begin() as conn:
+        conn.execute(
+            update(consignments)
+            .where(consignments.c.consignment_id == shipment.cid)
+            .values(consignor_earlier=None)
+        )
+    counted = Verifier(ledger, index).verify(claim, sync=False)
+    assert counted.as_dict() == kept.as_dict()
