@@ -24,7 +24,9 @@ that takes no batches) comes back as that object.
   (credentials in it become a basic ``Authorization`` header), the request ``headers``,
   ``timeout`` (seconds, or ``(connect, read)``; web3's default when not set), ``auth`` as a
   ``(user, password)`` pair, ``verify`` and ``cert`` for HTTPS, and the environment as
-  ``requests`` reads it (``REQUESTS_CA_BUNDLE``; a proxy for the node's URL). HTTPS verifies
+  ``requests`` reads it (``REQUESTS_CA_BUNDLE``; a proxy for the node's URL), once, when the
+  transport is made. Unlike the provider's ``make_request``, a failed request is not retried
+  with back-off (only the one resend on a connection closed while idle). HTTPS verifies
   the node's certificate against the same CA bundle as ``requests`` (certifi's, unless
   ``verify`` or the environment names another).
 * A provider it cannot stand in for is read through as before: a subclass of
