@@ -44,7 +44,7 @@ import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Final
 
 from eth_hash.auto import keccak as _eth_keccak
 from sqlalchemy import (
@@ -55,8 +55,12 @@ from sqlalchemy import (
     create_engine,
     delete,
     event,
+    func,
+    inspect,
     select,
+    text,
 )
+from sqlalchemy.exc import OperationalError, ProgrammingError
 from sqlalchemy.pool import ConnectionPoolEntry
 
 from ledger.abi import AbiEvent, contract_abi
@@ -392,6 +396,52 @@ def _fallback(event: AbiEvent, topics: list[bytes], data: bytes) -> dict[str, An
 # ----------------------------------------------------------------------------------------------
 
 
+def _consignor_state(conn: Connection, consignor: bytes) -> tuple[int, int, int]:
+    """(block of the consignor's latest indexed registration, its registrations before that
+    block, its registrations up to and including it); (-1, 0, 0) when it has none."""
+    c = consignments.c
+    latest = conn.execute(
+        select(c.block_number, c.consignor_earlier)
+        .where(c.consignor == consignor)
+        .order_by(c.block_number.desc())
+        .limit(1)
+    ).first()
+    if latest is None:
+        return -1, 0, 0
+    block = int(latest.block_number)
+    in_block = select(func.count()).where(c.consignor == consignor, c.block_number == block)
+    if latest.consignor_earlier is None:  # indexed before the count was kept: count them all
+        upto = int(conn.execute(select(func.count()).where(c.consignor == consignor)).scalar_one())
+        before = upto - int(conn.execute(in_block).scalar_one())
+        return block, before, upto
+    before = int(latest.consignor_earlier)
+    return block, before, before + int(conn.execute(in_block).scalar_one())
+
+
+# Columns added to the schema after index files were made with it: (table, column), each added
+# (NULL in the existing rows) when a file without it is opened.
+_ADDED_COLUMNS: Final = ((consignments, "consignor_earlier"),)
+
+
+def _add_missing_columns(engine: Engine) -> None:
+    """Bring an index file made by an earlier version up to the schema: add the columns of
+    :data:`_ADDED_COLUMNS` it lacks (their readers treat NULL as "not kept")."""
+    inspector = inspect(engine)
+    for table, name in _ADDED_COLUMNS:
+        if name in {col["name"] for col in inspector.get_columns(table.name)}:
+            continue
+        column = table.c[name]
+        kind = column.type.compile(dialect=engine.dialect)
+        try:
+            with engine.begin() as conn:
+                conn.execute(text(f"ALTER TABLE {table.name} ADD COLUMN {name} {kind}"))
+            log.info("index schema: added %s.%s", table.name, name)
+        except (OperationalError, ProgrammingError):  # another process added it meanwhile
+            inspector = inspect(engine)
+            if name not in {col["name"] for col in inspector.get_columns(table.name)}:
+                raise
+
+
 def _sqlite_pragmas(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
@@ -449,6 +499,7 @@ class Index(IndexQueries):
             for topic0, abi_event in contract_abi(name).events.items():
                 self._decoders[(name, topic0)] = (abi_event.name, _static_decoder(abi_event))
         metadata.create_all(engine)
+        _add_missing_columns(engine)
         for table in metadata.sorted_tables:  # indexes added to the schema after the file was made
             for table_index in table.indexes:
                 table_index.create(engine, checkfirst=True)
@@ -739,6 +790,8 @@ class Index(IndexQueries):
                         "consignment_id": consignment,
                     }
                 )
+            if rows.get(consignments):
+                self._count_earlier(conn, rows[consignments])
             for table, table_rows in rows.items():
                 if table is raw_logs:
                     self._bulk_insert(conn, table, table_rows)
@@ -766,6 +819,29 @@ class Index(IndexQueries):
             self._heads.clear()
         log.debug("indexed blocks %d..%d: %d logs", cursor + 1, end, len(logs))
         return n_events
+
+    @staticmethod
+    def _count_earlier(conn: Connection, registrations: list[dict[str, Any]]) -> None:
+        """Set each new registration row's ``consignor_earlier``: the consignor's consignments
+        in earlier blocks, those already indexed (all in blocks before this range) and those
+        before it in this range. Found from the consignor's latest indexed registration (its
+        count, plus the registrations in its block), counted only when that row predates the
+        column. The count stays right for as long as the row exists: rows in earlier blocks
+        are never added later (a reorg removes every row after the fork point, this one too).
+        """
+        # consignor -> (block of its latest registration, registrations before that block,
+        # registrations up to and including it)
+        known: dict[bytes, tuple[int, int, int]] = {}
+        for row in registrations:  # chain order
+            consignor, block = row["consignor"], row["block_number"]
+            state = known.get(consignor)
+            if state is None:
+                state = _consignor_state(conn, consignor)
+            latest, before, upto = state
+            if block > latest:
+                latest, before = block, upto
+            row["consignor_earlier"] = before
+            known[consignor] = (latest, before, upto + 1)
 
     def _bulk_insert(self, conn: Connection, table: Table, rows: list[dict[str, Any]]) -> None:
         """executemany of a statement compiled once per dialect, without SQLAlchemy's per-row

@@ -4,7 +4,10 @@ Every table that holds chain data is **append-only** and each row carries the po
 log it came from (``block_number``, ``block_hash``, ``tx_hash``, ``log_index``) and the block's
 timestamp (``block_time``). State (an organisation's status, a certificate's drawn quantity,
 an AEO certification's status at time t) is derived from these rows at query time, so undoing a
-reorg is one ``DELETE ... WHERE block_number > fork`` per table.
+reorg is one ``DELETE ... WHERE block_number > fork`` per table. One count is kept in a row when
+it is written, as it cannot change while the row exists: a registration's
+``consignor_earlier`` (rows in earlier blocks are never added later; a reorg that would add
+some removes this row first).
 
 Ids and digests are stored as raw bytes (``BLOB`` / ``bytea``), addresses as their 20 bytes,
 ``uint64`` quantities as decimal text (SQLite and PostgreSQL ``BIGINT`` are signed 64-bit).
@@ -221,6 +224,9 @@ consignments = Table(
     Column("digest", B32, nullable=False),  # EIP-712 digest of the registration
     Column("head", B32, nullable=False),  # recomputed head_0 (bytes28)
     Column("emitted_head", B32, nullable=False),  # head in the log
+    # the consignor's consignments registered in earlier blocks (the risk score's history);
+    # NULL in rows indexed before the column was added (counted when read)
+    Column("consignor_earlier", BigInteger, nullable=True),
     Index("ix_index_consignments_id", "consignment_id"),
     Index("ix_index_consignments_consignor", "consignor", "block_number"),  # history (risk)
 )

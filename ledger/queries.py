@@ -149,25 +149,30 @@ def _attestation_query(condition: Any) -> Any:
 
 _ATTESTATIONS_FOR = _attestation_query(attestations.c.subject_id == bindparam("key"))
 _ATTESTATION = _attestation_query(attestations.c.uid == bindparam("key"))
-# (earlier consignments of a consignor, a revoked certificate of it, an AEO sanction of it)
-_CONSIGNOR_HISTORY = select(
-    select(func.count())
-    .where(
-        consignments.c.consignor == bindparam("consignor"),
-        consignments.c.block_number < bindparam("block"),
-    )
-    .scalar_subquery(),
+# A consignor's history: its consignments in earlier blocks, a revoked certificate of it, an
+# AEO sanction of it (the record alone, when the count is kept with the registration).
+_CONSIGNOR_REVOKED = (
     exists()
     .where(
         certificates.c.exporter == bindparam("consignor"),
         certificate_revocations.c.certificate_id == certificates.c.certificate_id,
     )
-    .select_from(certificates, certificate_revocations),
-    exists().where(
-        aeo_status_changes.c.operator_id == bindparam("consignor"),
-        aeo_status_changes.c.action.in_([2, 4]),  # suspended, revoked
-    ),
+    .select_from(certificates, certificate_revocations)
 )
+_CONSIGNOR_SANCTIONED = exists().where(
+    aeo_status_changes.c.operator_id == bindparam("consignor"),
+    aeo_status_changes.c.action.in_([2, 4]),  # suspended, revoked
+)
+_CONSIGNOR_EARLIER = (
+    select(func.count())
+    .where(
+        consignments.c.consignor == bindparam("consignor"),
+        consignments.c.block_number < bindparam("block"),
+    )
+    .scalar_subquery()
+)
+_CONSIGNOR_HISTORY = select(_CONSIGNOR_EARLIER, _CONSIGNOR_REVOKED, _CONSIGNOR_SANCTIONED)
+_CONSIGNOR_RECORD = select(_CONSIGNOR_REVOKED, _CONSIGNOR_SANCTIONED)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -453,6 +458,9 @@ class ConsignmentView:
     timeline: list[TimelineEvent]
     attestations: list[AttestationRecord]
     drawdowns: list[DrawdownRecord]
+    # the consignor's consignments registered in earlier blocks, as counted when the
+    # registration was indexed (None: indexed before the index kept the count)
+    consignor_earlier: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -562,7 +570,13 @@ class IndexQueries:
             record = self._consignment_record(r, None if last is None else (last.head, last.seq))
             found = self._attestation_rows(conn, _ATTESTATIONS_FOR, consignment_id)
             draws = conn.execute(_DRAWDOWNS_OF_CONSIGNMENT, {"cid": consignment_id})
-            return ConsignmentView(record, timeline, found, [self._drawdown(d) for d in draws])
+            return ConsignmentView(
+                record,
+                timeline,
+                found,
+                [self._drawdown(d) for d in draws],
+                consignor_earlier=r.consignor_earlier,
+            )
 
     def events_by_container(self, container: str) -> list[TimelineEvent]:
         """Every event that names ISO 6346 container number ``container``, in chain order."""
@@ -605,15 +619,23 @@ class IndexQueries:
             log_index=r.log_index,
         )
 
-    def consignor_history(self, consignor: bytes, *, before_block: int) -> tuple[int, bool]:
+    def consignor_history(
+        self, consignor: bytes, *, before_block: int, earlier: int | None = None
+    ) -> tuple[int, bool]:
         """(consignments of ``consignor`` registered in blocks before ``before_block``, whether
-        its record is clean: no certificate of its revoked, no AEO suspension or revocation)."""
+        its record is clean: no certificate of its revoked, no AEO suspension or revocation).
+
+        ``earlier``: that count when the caller has it (a registration's
+        :attr:`ConsignmentView.consignor_earlier`, for ``before_block`` its block): not
+        counted again."""
+        params = {"consignor": consignor, "block": before_block}
         with self.engine.connect() as conn:
-            row = conn.execute(
-                _CONSIGNOR_HISTORY, {"consignor": consignor, "block": before_block}
-            ).one()
-        earlier: int = row[0]
-        return earlier, not row[1] and not row[2]
+            if earlier is None:
+                row = conn.execute(_CONSIGNOR_HISTORY, params).one()
+                earlier, revoked, sanctioned = row[0], row[1], row[2]
+            else:
+                revoked, sanctioned = conn.execute(_CONSIGNOR_RECORD, params).one()
+        return int(earlier), not revoked and not sanctioned
 
     def consignment_ids(self) -> list[bytes]:
         with self.engine.connect() as conn:

@@ -199,6 +199,7 @@ from ledger.index_schema import (
     org_status_changes,
     signing_keys_revoked,
 )
+from ledger.jsonrpc import shared_transport
 from ledger.records import CertificateIssue, certificate_id, consignment_id, fixed_ascii
 from ledger.values import (
     BUSINESS_STEP_CODES,
@@ -890,10 +891,15 @@ class _ChainReads:
     :meth:`flush`). Each answer is kept for the rest of the verification only, so every
     verification reads the chain afresh; a read that was not asked for in advance is sent on
     its own when it is needed. A revert is raised as the contract's error (as
-    :meth:`ledger.client.ContractClient.call` does), where the answer is used."""
+    :meth:`ledger.client.ContractClient.call` does), where the answer is used.
+
+    The requests go through the provider's persistent-connection transport
+    (:func:`ledger.jsonrpc.shared_transport`) when the ledger's provider is a plain HTTP
+    provider, through the provider itself otherwise; the answers are the same."""
 
     def __init__(self, ledger: Ledger) -> None:
-        self._provider: Any = ledger.w3.provider
+        provider = ledger.w3.provider
+        self._provider: Any = shared_transport(provider) or provider
         self._answers: dict[_ReadKey, Any] = {}
         self._pending: dict[_ReadKey, tuple[str, list[Any]]] = {}
 
@@ -998,15 +1004,22 @@ class _ChainReads:
 
     # -- answers --------------------------------------------------------------------------
 
+    def raw_call(
+        self, client: ContractClient, function: str, *args: Any, block: int | str = "latest"
+    ) -> str:
+        """The node's answer to ``function(*args)`` as it came (``0x`` hex), the revert raised
+        as :meth:`call` raises it."""
+        key = self._call_key(client, function, args, block)
+        if key not in self._answers:
+            self._pending[key] = self._call_request(client, function, args, block)
+        return str(self._get(key))
+
     def call(
         self, client: ContractClient, function: str, *args: Any, block: int | str = "latest"
     ) -> Any:
         """As :meth:`ContractClient.call`: the decoded output of ``function(*args)``."""
-        key = self._call_key(client, function, args, block)
-        if key not in self._answers:
-            self._pending[key] = self._call_request(client, function, args, block)
-        raw = self._get(key)
-        return client.abi.fn(function).decode_output(bytes.fromhex(str(raw)[2:]))
+        raw = self.raw_call(client, function, *args, block=block)
+        return client.abi.fn(function).decode_output(bytes.fromhex(raw[2:]))
 
     def logs(
         self, address: str, topics: Sequence[Any], start: int, end: int
@@ -1042,6 +1055,13 @@ class _ChainReads:
 @lru_cache(maxsize=4096)
 def _checksummed(address: str) -> ChecksumAddress:
     return to_checksum_address(address)
+
+
+# Decoded key states by (Membership address, key, the node's raw keyInfo answer). The answer is
+# read afresh in every verification; only its decoding is shared, since the same answer always
+# decodes to the same KeyInfo (frozen). Cleared when full.
+_KEY_STATES: dict[tuple[str, str, str], KeyInfo] = {}
+_KEY_STATES_MAX: Final = 4096
 
 
 def _topic_address(address: str) -> str:
@@ -1118,6 +1138,7 @@ class _Run:
     found_certificate: CertificateRecord | None = None  # what the claim's certificate resolves to
     certificate: CertificateRecord | None = None
     recognised_aeos: list[bytes] = field(default_factory=list)
+    consignor_earlier: int | None = None  # the index's count, kept with the registration
 
     def add(self, finding: Finding) -> None:
         self.findings.append(finding)
@@ -1292,10 +1313,21 @@ class Verifier:
         return status, change
 
     def _key(self, signer: str) -> KeyInfo:
+        """``signer``'s state on chain, read afresh in this verification's batch; decoded once
+        per distinct answer (:data:`_KEY_STATES`)."""
         key = _checksummed(signer)
-        if key not in self._keys:
-            self._keys[key] = self._membership.key_info(key)
-        return self._keys[key]
+        info = self._keys.get(key)
+        if info is None:
+            membership = self.ledger.membership
+            answer = (membership.address, key, self._chain.raw_call(membership, "keyInfo", key))
+            info = _KEY_STATES.get(answer)
+            if info is None:
+                info = self._membership.key_info(key)
+                if len(_KEY_STATES) >= _KEY_STATES_MAX:
+                    _KEY_STATES.clear()
+                _KEY_STATES[answer] = info
+            self._keys[key] = info
+        return info
 
     def _revoked_before(self, key: str, position: tuple[int, int]) -> bool:
         """Whether ``key``'s revocation log comes before the record's log in chain order."""
@@ -1357,6 +1389,7 @@ class Verifier:
         run.timeline = view.timeline
         run.attestations = view.attestations  # confirmed against the contract in verify()
         run.drawdowns = view.drawdowns
+        run.consignor_earlier = view.consignor_earlier
 
     def _read_chain(self, run: _Run) -> None:
         """Ask the node, in one batch, for what the checks will read from the chain: the
@@ -2594,7 +2627,9 @@ class Verifier:
         if run.consignment is None or run.consignment.consignor == ZERO32:
             return 0, False
         cons = run.consignment
-        return self.index.consignor_history(cons.consignor, before_block=cons.block_number)
+        return self.index.consignor_history(
+            cons.consignor, before_block=cons.block_number, earlier=run.consignor_earlier
+        )
 
 
 def verify_claim(

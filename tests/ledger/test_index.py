@@ -22,7 +22,7 @@ from ledger.client import Ledger
 from ledger.demo import DemoWorld
 from ledger.errors import HeadMismatch, IndexMismatch
 from ledger.index import Index, event_digest, next_head, registration_digest
-from ledger.index_schema import consignment_events, raw_logs
+from ledger.index_schema import consignment_events, consignments, raw_logs
 from ledger.queries import IndexQueries
 from ledger.records import (
     AeoAction,
@@ -929,3 +929,125 @@ def test_an_index_added_to_the_schema_is_created_on_an_existing_file(
     }
     reopened.engine.dispose()
     engine.dispose()
+
+
+def kept_counts(index: Index) -> dict[bytes, tuple[int | None, int]]:
+    """Per registration: the consignor's earlier consignments as kept in its row, and as the
+    rows count them."""
+    c = consignments.c
+    with index.engine.connect() as conn:
+        query = select(c.consignment_id, c.consignor, c.block_number, c.consignor_earlier)
+        rows = conn.execute(query)
+        return {
+            bytes(r.consignment_id): (
+                r.consignor_earlier,
+                conn.execute(
+                    select(func.count()).where(
+                        c.consignor == r.consignor, c.block_number < r.block_number
+                    )
+                ).scalar_one(),
+            )
+            for r in rows.all()
+        }
+
+
+def register_together(ledger: Ledger, world: DemoWorld, count: int) -> list[bytes]:
+    """``count`` registrations of the exporter's in one transaction (one block)."""
+    ids = [consignment_id(f"AU-UCR-TOGETHER-{secrets.token_hex(4)}") for _ in range(count)]
+    records = [
+        ConsignmentRegistration(
+            consignment_id=cid,
+            origin=b"AU",
+            destination=b"CN",
+            consignor=world.parties["exporter"].org_id,
+        )
+        for cid in ids
+    ]
+    key = world.parties["carrier"].private_key
+    ledger.consignments.register_batch([ledger.sign(r, key) for r in records])
+    return ids
+
+
+def test_each_registration_keeps_the_count_of_its_consignors_earlier_ones(
+    index: Index, ledger: Ledger, world: DemoWorld
+) -> None:
+    exporter = world.parties["exporter"].org_id
+    index.sync()
+    first = register(ledger, world, f"AU-UCR-COUNT-{secrets.token_hex(4)}")
+    index.sync()  # from the rows already indexed
+    together = register_together(ledger, world, 3)
+    after = register(ledger, world, f"AU-UCR-COUNT-{secrets.token_hex(4)}")
+    index.sync()  # one range: the rows indexed before it, then the range's own
+    counts = kept_counts(index)
+    assert all(kept == counted for kept, counted in counts.values()), counts
+    base = counts[first][0]
+    assert base is not None
+    assert [counts[cid][0] for cid in together] == [base + 1] * 3  # one block: none counts another
+    assert counts[after][0] == base + 4
+    for cid in (first, *together, after):
+        view = index.consignment_view(cid)
+        assert view is not None
+        assert view.consignor_earlier == counts[cid][0]
+        block = view.consignment.block_number
+        assert index.consignor_history(
+            exporter, before_block=block, earlier=view.consignor_earlier
+        ) == index.consignor_history(exporter, before_block=block)
+
+
+def test_a_reorg_leaves_the_kept_counts_right(
+    index: Index, ledger: Ledger, world: DemoWorld, relayer_tx: Any
+) -> None:
+    index.sync()
+    snapshot = rpc(ledger, "evm_snapshot")
+    orphans = register_together(ledger, world, 2)
+    index.sync()
+    assert rpc(ledger, "evm_revert", snapshot) is True
+    relayer_tx.resync()
+    kept = register(ledger, world, f"AU-UCR-KEPT-{secrets.token_hex(4)}")
+    for _ in range(3):
+        rpc(ledger, "evm_mine")
+    assert index.sync().reorgs == 1
+    counts = kept_counts(index)
+    assert not set(orphans) & set(counts)
+    assert all(stored == counted for stored, counted in counts.values()), counts
+    assert counts[kept][0] is not None
+
+
+def columns(engine: Any) -> set[str]:
+    return {c["name"] for c in inspect(engine).get_columns(consignments.name)}
+
+
+def test_an_index_file_without_the_kept_counts_is_upgraded(
+    ledger: Ledger, world: DemoWorld, tmp_path: Path
+) -> None:
+    """A file made before the column: it is added when the file is opened, the rows indexed
+    before keep NULL (their history is counted when read), the new rows get their count."""
+    exporter = world.parties["exporter"].org_id
+    old = make_index(tmp_path, ledger)
+    old.sync()
+    earlier = register(ledger, world, f"AU-UCR-OLD-{secrets.token_hex(4)}")
+    old.sync()
+    with old.engine.begin() as conn:
+        conn.exec_driver_sql("ALTER TABLE index_consignments DROP COLUMN consignor_earlier")
+    old.engine.dispose()
+    engine = create_engine(f"sqlite:///{tmp_path / 'index.db'}")
+    assert "consignor_earlier" not in columns(engine)
+    upgraded = make_index(tmp_path, ledger)
+    try:
+        assert "consignor_earlier" in columns(engine)
+        view = upgraded.consignment_view(earlier)
+        assert view is not None
+        assert view.consignor_earlier is None
+        block = view.consignment.block_number
+        history = upgraded.consignor_history(exporter, before_block=block)
+        assert history[0] == kept_counts(upgraded)[earlier][1]
+        later = register_together(ledger, world, 2)
+        upgraded.sync()  # after rows without a count: counted once, then kept
+        counts = kept_counts(upgraded)
+        assert all(stored is None for cid, (stored, _) in counts.items() if cid not in later)
+        assert [counts[cid][0] for cid in later] == [counts[cid][1] for cid in later]
+        assert counts[later[0]][0] == history[0] + 1
+        make_index(tmp_path, ledger).engine.dispose()  # an up-to-date file opens as it is
+    finally:
+        upgraded.engine.dispose()
+        engine.dispose()

@@ -19,7 +19,7 @@ from typing import NoReturn
 
 import pytest
 from sqlalchemy import Engine, create_engine, text, update
-from test_index import check_seeded_world, post_event, register
+from test_index import check_seeded_world, kept_counts, post_event, register
 
 from ledger.client import Ledger
 from ledger.demo import DemoWorld
@@ -194,3 +194,24 @@ def test_follow_reorg_and_tamper_on_postgres(
     assert raised.value.consignment_ids == (world.consignment_id,)
     assert [f.kind for f in again.findings()] == ["chain_head_mismatch"]
     logging.getLogger("ledger.index").debug("postgres tamper test done")
+
+
+def test_an_index_without_the_kept_counts_is_upgraded_on_postgres(
+    pg_engine: Engine, ledger: Ledger, world: DemoWorld
+) -> None:
+    old = Index(pg_engine, ledger)
+    old.sync()
+    earlier = register(ledger, world, "postgres-before-the-count")
+    old.sync()
+    with pg_engine.begin() as conn:
+        conn.execute(text("ALTER TABLE index_consignments DROP COLUMN consignor_earlier"))
+    upgraded = Index(pg_engine, ledger)
+    view = upgraded.consignment_view(earlier)
+    assert view is not None
+    assert view.consignor_earlier is None
+    later = register(ledger, world, "postgres-after-the-count")
+    upgraded.sync()
+    counts = kept_counts(upgraded)
+    assert counts[earlier] == (None, counts[earlier][1])
+    assert counts[later] == (counts[earlier][1] + 1,) * 2
+    assert Index(pg_engine, ledger).consignment_view(later) is not None  # opens as it is

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from eth_account import Account
 from sqlalchemy import select, update
 from web3 import Web3
 from web3.providers import HTTPProvider
@@ -26,7 +27,7 @@ from ledger.index_schema import consignment_events, consignments
 from ledger.verify import Verdict, VerdictStatus, VerificationPolicy, Verifier, render_report
 from ledger.verify import _ChainReads as ChainReads
 from ledger.verify import _log_ranges as log_ranges
-from tests.ledger.scenarios import Builder, Shipment
+from tests.ledger.scenarios import DAY, Builder, Shipment
 
 LogEdit = Callable[[list[dict[str, Any]]], list[dict[str, Any]]]
 
@@ -400,3 +401,72 @@ def test_the_organisation_directory_is_re_read_when_the_index_moves(
     assert len(reads) == 2
     assert verdict.status is VerdictStatus.SUSPICIOUS, render_report(verdict)
     assert codes(verdict) == ["SIGNER_MEMBER_SUSPENDED"]
+
+
+# ------------------------------------------------------------------------------------------
+# Key state
+# ------------------------------------------------------------------------------------------
+
+
+def test_key_state_is_read_afresh_and_decoded_once_per_answer(
+    ledger: Ledger, index: Index, build: Builder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every verification reads each signer's key state from the chain; an answer seen before
+    is not decoded again, a changed one is (here: the key is revoked between verifications)."""
+    key = build.add_key("carrier", valid_from=build.t0 - 60 * DAY)
+    shipment = build.shipment(keys={"carrier": key})
+    address = Account.from_key(key).address
+    decoded: list[str] = []
+    membership = type(ledger.membership)
+    key_info = membership.key_info
+
+    def counted(self: Any, key: str, **kwargs: Any) -> Any:
+        decoded.append(key)
+        return key_info(self, key, **kwargs)
+
+    monkeypatch.setattr(membership, "key_info", counted)
+    verifier = Verifier(ledger, index)
+    claim = build.claim(shipment, aeo_operators=())
+    assert verifier.verify(claim).status is VerdictStatus.VERIFIED
+    assert decoded.count(address) == 1
+    verdict = Verifier(ledger, index).verify(claim)  # another verifier: the same answer
+    assert verdict.status is VerdictStatus.VERIFIED, render_report(verdict)
+    assert decoded.count(address) == 1
+    build.revoke_key("carrier", key)
+    verdict = verifier.verify(claim)
+    assert decoded.count(address) == 2
+    assert verdict.status is VerdictStatus.SUSPICIOUS, render_report(verdict)
+    assert codes(verdict) == ["SIGNER_KEY_REVOKED"]
+    assert address in verdict.findings[0].explanation
+
+
+# ------------------------------------------------------------------------------------------
+# The consignor's history (risk)
+# ------------------------------------------------------------------------------------------
+
+
+def test_the_consignors_history_is_the_same_kept_or_counted(
+    ledger: Ledger, index: Index, build: Builder
+) -> None:
+    """The history comes from the count the index keeps with the registration; a registration
+    indexed before the index kept it is counted instead, with the same verdict."""
+    for _ in range(3):
+        build.register()
+    shipment = build.shipment()
+    index.sync()
+    view = index.consignment_view(shipment.cid)
+    assert view is not None
+    assert view.consignor_earlier is not None
+    assert view.consignor_earlier >= 3
+    claim = build.claim(shipment)
+    kept = Verifier(ledger, index).verify(claim, sync=False)
+    reasons = [c.reason for c in kept.risk.contributions]
+    assert f"clean history ({view.consignor_earlier} earlier consignments)" in reasons, reasons
+    with index.engine.begin() as conn:
+        conn.execute(
+            update(consignments)
+            .where(consignments.c.consignment_id == shipment.cid)
+            .values(consignor_earlier=None)
+        )
+    counted = Verifier(ledger, index).verify(claim, sync=False)
+    assert counted.as_dict() == kept.as_dict()
