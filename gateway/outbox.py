@@ -144,6 +144,7 @@ from sqlalchemy import (
     func,
     insert,
     inspect,
+    literal,
     null,
     or_,
     select,
@@ -477,6 +478,7 @@ def _select_records() -> Select[Any]:
 
 
 _LIVE = "live"
+_HANDED_LIMIT = 10_000  # records accepted and not yet scanned that the outbox keeps in memory
 _IN_CHUNK = 900  # SQLite's default limit of bound parameters is 999 before 3.32
 
 
@@ -545,6 +547,12 @@ def _state_values(seq: int, now: float) -> dict[str, Any]:
         "isolate": False,
         "updated_at": now,
     }
+
+
+def _accepted_state(seq: int, now: float) -> tuple[Any, ...]:
+    """The values of :data:`_STATE_COLUMNS` in the state row of a record just accepted."""
+    values = _state_values(seq, now)
+    return tuple(values.get(column.name) for column in _STATE_COLUMNS)
 
 
 def _new_outbox_record(seq: int, item: NewRecord, at: datetime) -> OutboxRecord:
@@ -814,6 +822,10 @@ class Outbox:
         self._live: dict[str, tuple[Batch, SignedTx]] = {}  # see live_batches
         # The accepted records of the last scan, by seq, with their state rows' values.
         self._accepted: dict[int, tuple[tuple[Any, ...], OutboxRecord]] = {}  # ready_batches
+        # Records this object accepted and no scan has seen yet, in the same form (as
+        # stored: the submitter need not read back and parse what was just written).
+        self._handed: dict[int, tuple[tuple[Any, ...], OutboxRecord]] = {}
+        self._handed_lock = threading.Lock()
         _upgrade(engine)
         metadata.create_all(engine)
 
@@ -971,10 +983,23 @@ class Outbox:
         with self._engine.begin() as conn:
             if self._engine.dialect.name == "sqlite":
                 # executemany, then the rowids: SQLite writes one transaction at a time, so
-                # the rows of this one got the consecutive seqs up to the largest.
+                # the rows of this one got the consecutive seqs up to the largest; their state
+                # rows are one INSERT ... SELECT (the write lock is held meanwhile).
                 conn.execute(insert(records_table), rows)
-                last = int(conn.execute(select(func.max(records_table.c.seq))).scalar_one())
+                rc = records_table.c
+                last = int(conn.execute(select(func.max(rc.seq))).scalar_one())
                 seqs = list(range(last - len(rows) + 1, last + 1))
+                accepted = _state_values(0, now)
+                columns = [c.name for c in _STATE_COLUMNS if c.name in accepted]
+                conn.execute(
+                    insert(states_table).from_select(
+                        columns,
+                        select(
+                            rc.seq,
+                            *(literal(accepted[n], states_table.c[n].type) for n in columns[1:]),
+                        ).where(rc.seq >= seqs[0]),
+                    )
+                )
             else:
                 returned = conn.execute(
                     insert(records_table).returning(
@@ -983,9 +1008,12 @@ class Outbox:
                     rows,
                 )
                 seqs = [int(row.seq) for row in returned]
-            conn.execute(insert(states_table), [_state_values(seq, now) for seq in seqs])
+                conn.execute(insert(states_table), [_state_values(seq, now) for seq in seqs])
         at = _dt(now)
         stored = [_new_outbox_record(seq, item, at) for seq, item in zip(seqs, items, strict=True)]
+        with self._handed_lock:
+            if len(self._handed) + len(stored) <= _HANDED_LIMIT:
+                self._handed.update((r.seq, (_accepted_state(r.seq, now), r)) for r in stored)
         for listener in self._listeners:
             listener()
         return [AcceptResult(record, created=True) for record in stored]
@@ -1142,6 +1170,11 @@ class Outbox:
             states = conn.execute(query).all()
             known = self._accepted
             unseen = [row.seq for row in states if row.seq not in known]
+            with self._handed_lock:
+                handed = {seq: self._handed.pop(seq) for seq in unseen if seq in self._handed}
+            if handed:
+                known = {**known, **handed}
+                unseen = [seq for seq in unseen if seq not in handed]
             data: dict[int, Any] = {}
             for chunk in _chunks(unseen):
                 query = select(records_table).where(records_table.c.seq.in_(chunk))

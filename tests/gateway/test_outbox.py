@@ -680,3 +680,18 @@ def test_ready_batches_see_a_waiting_record_change(outbox: Outbox) -> None:
         [(rid(96), True)],
     ]
     assert [r for _, rs in ready for r in rs] == [outbox.get(rid(95)), outbox.get(rid(96))]
+
+
+def test_ready_batches_see_a_record_changed_before_its_first_scan(outbox: Outbox) -> None:
+    # The records just accepted reach the submitter from memory: as they were stored, and
+    # in the state their row is in when the scan reads it.
+    outbox.accept_many(
+        [NewRecord(ORG_A, RecordKind.EVENT, rid(n), {"n": n}, SIGNATURE) for n in (97, 98)]
+    )
+    assert outbox.isolate([rid(98)]) == 1
+    ready = outbox.ready_batches(max_size=10, linger=0).batches
+    assert [[(r.record_id, r.isolate) for r in rs] for _, rs in ready] == [
+        [(rid(97), False)],
+        [(rid(98), True)],
+    ]
+    assert [r for _, rs in ready for r in rs] == [outbox.get(rid(97)), outbox.get(rid(98))]
