@@ -503,12 +503,41 @@ def _canonical(value: object) -> bytes:
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
 
 
+_string: Callable[[str], str] = json.encoder.encode_basestring
+"""A string as :func:`_canonical` writes it (``json.dumps`` with ``ensure_ascii=False`` uses
+this very function), without the encoder around it."""
+
+
 def request_digest(
     *, kind: RecordKind, record_id: str, payload: Mapping[str, Any], signature: str
 ) -> str:
     """SHA-256 of what makes two submissions "the same record"."""
-    body = {"kind": kind.value, "record_id": record_id, "payload": payload, "signature": signature}
-    return hashlib.sha256(_canonical(body)).hexdigest()
+    return _request_digest(
+        kind=kind, record_id=record_id, payload=_canonical(payload), signature=signature
+    )
+
+
+def _request_digest(*, kind: RecordKind, record_id: str, payload: bytes, signature: str) -> str:
+    """:func:`request_digest` of a payload in its canonical form already (the stored one).
+
+    The canonical form of ``{"kind", "payload", "record_id", "signature"}``, its keys in
+    order, with the payload's own canonical form inside: the same bytes, one encoding of the
+    payload instead of two.
+    """
+    body = "".join(
+        (
+            '{"kind":',
+            _string(kind.value),
+            ',"payload":',
+            payload.decode(),
+            ',"record_id":',
+            _string(record_id),
+            ',"signature":',
+            _string(signature),
+            "}",
+        )
+    )
+    return hashlib.sha256(body.encode()).hexdigest()
 
 
 def _dt(value: float) -> datetime:
@@ -517,18 +546,16 @@ def _dt(value: float) -> datetime:
 
 def _data_values(item: NewRecord, now: float) -> dict[str, Any]:
     """The written-once row of a new record (its seq is the database's)."""
+    payload = _canonical(item.payload)
     return {
         "record_id": item.record_id,
         "org_id": item.org_id,
         "kind": item.kind.value,
         "idempotency_key": item.idempotency_key,
-        "request_sha256": request_digest(
-            kind=item.kind,
-            record_id=item.record_id,
-            payload=item.payload,
-            signature=item.signature,
+        "request_sha256": _request_digest(
+            kind=item.kind, record_id=item.record_id, payload=payload, signature=item.signature
         ),
-        "payload": _canonical(item.payload).decode(),
+        "payload": payload.decode(),
         "signature": item.signature,
         "created_at": now,
         "signer_nonce": item.signer_nonce,
@@ -1013,7 +1040,8 @@ class Outbox:
         stored = [_new_outbox_record(seq, item, at) for seq, item in zip(seqs, items, strict=True)]
         with self._handed_lock:
             if len(self._handed) + len(stored) <= _HANDED_LIMIT:
-                self._handed.update((r.seq, (_accepted_state(r.seq, now), r)) for r in stored)
+                state = _accepted_state(0, now)[1:]  # the same for all but the seq
+                self._handed.update((r.seq, ((r.seq, *state), r)) for r in stored)
         for listener in self._listeners:
             listener()
         return [AcceptResult(record, created=True) for record in stored]

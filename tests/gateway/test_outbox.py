@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import sqlite3
 from collections.abc import Callable, Iterator
@@ -28,6 +29,7 @@ from gateway.outbox import (
     SignedTx,
     Submitter,
     TxState,
+    request_digest,
     states_table,
 )
 from gateway.testing import FakeChain, FakeRelayer
@@ -695,3 +697,20 @@ def test_ready_batches_see_a_record_changed_before_its_first_scan(outbox: Outbox
         [(rid(98), True)],
     ]
     assert [r for _, rs in ready for r in rs] == [outbox.get(rid(97)), outbox.get(rid(98))]
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [{}, {"n": 10**30, "b": [1, 2.5, None, True]}, {"z": 'é\u2028"\\\x00😀', "a": {"y": []}}],
+)
+def test_request_digest_is_that_of_the_canonical_body(payload: dict[str, object]) -> None:
+    # Stored digests decide what is a repeat: the digest of a record must stay the SHA-256
+    # of the canonical JSON of its kind, id, payload and signature, whatever the encoding.
+    record_id, signature = '0x"ab\x01é', "0xé\n"
+    body = {"kind": "event", "record_id": record_id, "payload": payload, "signature": signature}
+    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    expected = hashlib.sha256(canonical.encode()).hexdigest()
+    digest = request_digest(
+        kind=RecordKind.EVENT, record_id=record_id, payload=payload, signature=signature
+    )
+    assert digest == expected
