@@ -607,12 +607,14 @@ def test_a_batch_marked_submitted_is_live_as_stored(
 
 
 def _statements(run: Callable[[], object]) -> list[tuple[str, Any]]:
-    """The SQL statements (and their first parameters) that ``run`` executes."""
+    """The SQL statements that ``run`` executes, with their parameters (the first set of
+    those of an executemany)."""
     seen: list[tuple[str, Any]] = []
 
     def hook(*args: Any) -> None:
-        statement, parameters, executemany = args[2], args[3], args[5]
-        seen.append((statement, parameters[0] if executemany else parameters))
+        statement, parameters = args[2], args[3]
+        many = isinstance(parameters, list) and parameters and isinstance(parameters[0], tuple)
+        seen.append((statement, parameters[0] if many else parameters))
 
     event.listen(Engine, "before_cursor_execute", hook)
     try:
@@ -714,3 +716,19 @@ def test_request_digest_is_that_of_the_canonical_body(payload: dict[str, object]
         kind=RecordKind.EVENT, record_id=record_id, payload=payload, signature=signature
     )
     assert digest == expected
+
+
+def test_records_accepted_together_are_one_statement_on_sqlite(outbox: Outbox) -> None:
+    # One INSERT ... VALUES (...), (...) for all: row by row, the driver lets go of the GIL
+    # for every row, and in a busy gateway waits to get it back, holding the write lock.
+    items = [NewRecord(ORG_A, RecordKind.EVENT, rid(n), {"n": n}, SIGNATURE) for n in range(50)]
+    statements = _statements(lambda: outbox.accept_many(items))
+    inserts = [sql for sql, _ in statements if sql.startswith("INSERT")]
+    assert [sql.split("(")[0].strip() for sql in inserts] == [
+        "INSERT INTO gateway_outbox_record_data",
+        "INSERT INTO gateway_outbox_record_states",
+    ]
+    assert inserts[0].count("(?") == 50  # the rows' values, all in the one statement
+    stored = outbox.get_many([item.record_id for item in items])
+    assert [stored[item.record_id].seq for item in items] == list(range(1, 51))
+    assert [stored[item.record_id].payload for item in items] == [item.payload for item in items]
