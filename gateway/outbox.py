@@ -43,8 +43,8 @@ Why a record is never on chain twice
 ------------------------------------
 1. *Sign, store, then broadcast.* The relayer signs the batch transaction first
    (:meth:`Relayer.sign`, no side effect on the chain); the outbox then commits, in one
-   transaction, the batch row with the transaction hash *and the raw signed transaction*, and the
-   records as ``submitted`` with that hash. Only then is it broadcast. A crash before the commit
+   transaction, the batch with the transaction hash *and the raw signed transaction*, and the
+   records as ``submitted`` in that batch. Only then is it broadcast. A crash before the commit
    leaves the records ``accepted`` and nothing was sent; a crash after it leaves everything
    needed to finish the job, and nothing that was sent is unknown to the outbox.
 2. *A record is in at most one live transaction.* The commit in (1) only moves rows that are
@@ -81,6 +81,24 @@ The relayer must therefore:
   ``NonceAlreadyUsed`` where the nonce was used by this record) as ``ok``: it is on chain.
 
 
+Storage
+-------
+What is written once is kept apart from what changes, so that a transition of a thousand
+records rewrites a thousand small rows, not their payloads:
+
+* ``gateway_outbox_record_data``: a record as accepted (ids, kind, payload, signature, ...),
+  written by :meth:`Outbox.accept` and never changed;
+* ``gateway_outbox_record_states``: one small row per record (status, batch, outcome,
+  attempts), written in the same transaction as the record and rewritten by its transitions;
+* ``gateway_outbox_batch_states``: one small row per batch transaction (hash, nonce, state,
+  block): a record's transaction hash and block are those of the batch it refers to;
+* ``gateway_outbox_batch_txs``: the raw signed transaction of each batch, written once, in the
+  transaction that moves its records to ``submitted``.
+
+An outbox of the first schema (``gateway_outbox_records`` with every column of a record,
+``gateway_outbox_batches`` with the raw transaction) is moved into these tables when it is
+opened, in one transaction (see :func:`_upgrade`).
+
 Threads
 -------
 The outbox object is thread-safe (each call uses its own connection and transaction); the
@@ -98,7 +116,8 @@ import logging
 import threading
 import time
 import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -108,12 +127,15 @@ from sqlalchemy import (
     Boolean,
     Column,
     ColumnElement,
+    Connection,
     Engine,
     Float,
+    ForeignKey,
     Index,
     Integer,
     LargeBinary,
     MetaData,
+    Select,
     String,
     Table,
     Text,
@@ -122,9 +144,10 @@ from sqlalchemy import (
     func,
     insert,
     inspect,
+    literal,
+    null,
     or_,
     select,
-    text,
     update,
 )
 from sqlalchemy.exc import IntegrityError
@@ -148,6 +171,7 @@ __all__ = [
     "NewRecord",
     "Outbox",
     "OutboxRecord",
+    "OutboxUpgradeError",
     "RecordKind",
     "RecordOutcome",
     "RecordStatus",
@@ -339,8 +363,14 @@ class Relayer(Protocol):
 
 metadata = MetaData()
 
+# Storage: what is written once is kept apart from what changes. A record's row in
+# records_table (payload, signature, ids: ~1 kB) is written once, by accept; its relay state is
+# a small row of states_table that the transitions rewrite. A batch's signed transaction (up to
+# a few hundred kB) is written once into txs_table; its state is a small row of batches_table
+# that the records of the batch refer to (their transaction hash and block are the batch's).
+
 records_table = Table(
-    "gateway_outbox_records",
+    "gateway_outbox_record_data",
     metadata,
     Column("seq", Integer, primary_key=True, autoincrement=True),
     Column("record_id", String(66), nullable=False, unique=True),
@@ -350,59 +380,24 @@ records_table = Table(
     Column("request_sha256", String(64), nullable=False),
     Column("payload", Text, nullable=False),
     Column("signature", String(200), nullable=False),
-    Column("status", String(16), nullable=False),
-    Column("batch_id", String(32)),
-    Column("tx_hash", String(66)),
-    Column("block_number", Integer),
-    Column("block_hash", String(66)),
-    Column("log_index", Integer),
-    Column("error_code", String(64)),
-    Column("error_reason", Text),
-    Column("attempts", Integer, nullable=False, default=0),
-    Column("isolate", Boolean, nullable=False, default=False),
     Column("created_at", Float, nullable=False),
-    Column("updated_at", Float, nullable=False),
     Column("signer_nonce", String(160), comment="contract:signer:nonce of nonce records"),
     Column("signed_batch", String(66), comment="signed event batch the record travels with"),
     Column("simulated_at", Float, comment="when the intake simulated it (passed)"),
     Column("body_sha256", String(64), comment="custodial request body it was signed from"),
-    UniqueConstraint("org_id", "idempotency_key", name="uq_gateway_outbox_idempotency"),
-    Index("ix_gateway_outbox_status_seq", "status", "seq"),
-    Index("ix_gateway_outbox_org_seq", "org_id", "seq"),
-    Index("ix_gateway_outbox_batch", "batch_id"),
-    Index("ix_gateway_outbox_signer_nonce", "signer_nonce"),
-    Index("ix_gateway_outbox_signed_batch", "signed_batch"),
+    UniqueConstraint("org_id", "idempotency_key", name="uq_gateway_outbox_data_idempotency"),
+    Index("ix_gateway_outbox_data_org_seq", "org_id", "seq"),
+    Index("ix_gateway_outbox_data_signer_nonce", "signer_nonce"),
+    Index("ix_gateway_outbox_data_signed_batch", "signed_batch"),
+    comment="accepted records, written once",
 )
-
-_MUTABLE_COLUMNS = tuple(
-    records_table.c[name]
-    for name in (
-        "seq",
-        "status",
-        "batch_id",
-        "tx_hash",
-        "block_number",
-        "block_hash",
-        "log_index",
-        "error_code",
-        "error_reason",
-        "attempts",
-        "isolate",
-        "updated_at",
-    )
-)
-"""The key and the columns that a transition may change; the others are written once."""
-
-_ADDED_COLUMNS = ("signer_nonce", "signed_batch", "simulated_at", "body_sha256")
-"""Columns added after the first release: added to an existing table when it is opened."""
 
 batches_table = Table(
-    "gateway_outbox_batches",
+    "gateway_outbox_batch_states",
     metadata,
     Column("batch_id", String(32), primary_key=True),
     Column("kind", String(32), nullable=False),
     Column("tx_hash", String(66), nullable=False),
-    Column("raw_tx", LargeBinary, nullable=False),
     Column("nonce", Integer),
     Column("size", Integer, nullable=False),
     Column("state", String(16), nullable=False, comment="live, mined, reverted, dropped"),
@@ -414,80 +409,177 @@ batches_table = Table(
     Column("reason", Text),
     Column("created_at", Float, nullable=False),
     Column("updated_at", Float, nullable=False),
-    Index("ix_gateway_outbox_batches_state", "state"),
+    Index("ix_gateway_outbox_batch_states_state", "state"),
+    comment="batch transactions and where they are",
 )
 
+txs_table = Table(
+    "gateway_outbox_batch_txs",
+    metadata,
+    Column("batch_id", String(32), ForeignKey(batches_table.c.batch_id), primary_key=True),
+    Column("raw_tx", LargeBinary, nullable=False),
+    comment="the signed transaction of each batch, written once",
+)
+
+states_table = Table(
+    "gateway_outbox_record_states",
+    metadata,
+    Column("seq", Integer, ForeignKey(records_table.c.seq), primary_key=True, autoincrement=False),
+    Column("status", String(16), nullable=False),
+    Column(
+        "batch_id",
+        String(32),
+        ForeignKey(batches_table.c.batch_id),
+        comment="the transaction it is in (submitted) or ended in; none while accepted",
+    ),
+    Column("log_index", Integer),
+    Column("error_code", String(64)),
+    Column("error_reason", Text),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("isolate", Boolean, nullable=False, default=False),
+    Column("updated_at", Float, nullable=False),
+    Index("ix_gateway_outbox_states_status_seq", "status", "seq"),
+    Index("ix_gateway_outbox_states_batch", "batch_id"),
+    comment="the relay state of each record, rewritten by its transitions",
+)
+
+_STATE_COLUMNS = tuple(
+    states_table.c[name]
+    for name in (
+        "seq",
+        "status",
+        "batch_id",
+        "log_index",
+        "error_code",
+        "error_reason",
+        "attempts",
+        "isolate",
+        "updated_at",
+    )
+)
+"""A record's relay state: the key and the columns that a transition may change."""
+
+_RECORD_COLUMNS = (
+    *records_table.c,
+    *_STATE_COLUMNS[1:],
+    batches_table.c.tx_hash,
+    batches_table.c.block_number,
+    batches_table.c.block_hash,
+)
+"""A stored record as :func:`_row_to_record` reads it: data, state and its batch's tx."""
+
+_RECORDS_JOIN = records_table.join(
+    states_table, states_table.c.seq == records_table.c.seq
+).outerjoin(batches_table, batches_table.c.batch_id == states_table.c.batch_id)
+
+
+def _select_records() -> Select[Any]:
+    return select(*_RECORD_COLUMNS).select_from(_RECORDS_JOIN)
+
+
 _LIVE = "live"
+_HANDED_LIMIT = 10_000  # records accepted and not yet scanned that the outbox keeps in memory
 _IN_CHUNK = 900  # SQLite's default limit of bound parameters is 999 before 3.32
 
 
-def _add_missing_columns(engine: Engine) -> None:
-    """Add the columns of :data:`_ADDED_COLUMNS` to an outbox table created before them."""
-    inspector = inspect(engine)
-    if not inspector.has_table(records_table.name):
-        return
-    present = {column["name"] for column in inspector.get_columns(records_table.name)}
-    with engine.begin() as conn:
-        for name in _ADDED_COLUMNS:
-            if name not in present:
-                column = records_table.c[name]
-                kind = column.type.compile(dialect=engine.dialect)
-                conn.execute(text(f"ALTER TABLE {records_table.name} ADD COLUMN {name} {kind}"))
-                logger.info("outbox: column %s added to %s", name, records_table.name)
+def _chunks(values: Sequence[Any]) -> Iterator[Sequence[Any]]:
+    for start in range(0, len(values), _IN_CHUNK):
+        yield values[start : start + _IN_CHUNK]
 
 
 def _status() -> ColumnElement[Any]:
     """The status column in a condition that a more selective index must serve.
 
-    Without statistics SQLite's planner takes the status index for ``status = ? AND
-    signed_batch = ?`` (or ``record_id IN (...)``, ``signer_nonce IN (...)``) and walks every
-    accepted record, thousands when the gateway is busy; ``status || ''`` is not indexed, so
-    the planner takes the other condition's index and checks the status on the rows found.
+    Without statistics SQLite's planner may take the status index for ``status = ? AND
+    seq IN (SELECT ... WHERE signed_batch = ?)`` (or ``signer_nonce IN (...)``) and walk
+    every accepted record, thousands when the gateway is busy; ``status || ''`` is not
+    indexed, so the planner takes the other condition's index and checks the status on the
+    rows found.
     """
-    return records_table.c.status.concat("")
+    return states_table.c.status.concat("")
 
 
 def _canonical(value: object) -> bytes:
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
 
 
+_string: Callable[[str], str] = json.encoder.encode_basestring
+"""A string as :func:`_canonical` writes it (``json.dumps`` with ``ensure_ascii=False`` uses
+this very function), without the encoder around it."""
+
+
 def request_digest(
     *, kind: RecordKind, record_id: str, payload: Mapping[str, Any], signature: str
 ) -> str:
     """SHA-256 of what makes two submissions "the same record"."""
-    body = {"kind": kind.value, "record_id": record_id, "payload": payload, "signature": signature}
-    return hashlib.sha256(_canonical(body)).hexdigest()
+    return _request_digest(
+        kind=kind, record_id=record_id, payload=_canonical(payload), signature=signature
+    )
+
+
+def _request_digest(*, kind: RecordKind, record_id: str, payload: bytes, signature: str) -> str:
+    """:func:`request_digest` of a payload in its canonical form already (the stored one).
+
+    The canonical form of ``{"kind", "payload", "record_id", "signature"}``, its keys in
+    order, with the payload's own canonical form inside: the same bytes, one encoding of the
+    payload instead of two.
+    """
+    body = "".join(
+        (
+            '{"kind":',
+            _string(kind.value),
+            ',"payload":',
+            payload.decode(),
+            ',"record_id":',
+            _string(record_id),
+            ',"signature":',
+            _string(signature),
+            "}",
+        )
+    )
+    return hashlib.sha256(body.encode()).hexdigest()
 
 
 def _dt(value: float) -> datetime:
     return datetime.fromtimestamp(value, UTC)
 
 
-def _row_values(item: NewRecord, now: float) -> dict[str, Any]:
-    """The row of a new record."""
+def _data_values(item: NewRecord, now: float) -> dict[str, Any]:
+    """The written-once row of a new record (its seq is the database's)."""
+    payload = _canonical(item.payload)
     return {
         "record_id": item.record_id,
         "org_id": item.org_id,
         "kind": item.kind.value,
         "idempotency_key": item.idempotency_key,
-        "request_sha256": request_digest(
-            kind=item.kind,
-            record_id=item.record_id,
-            payload=item.payload,
-            signature=item.signature,
+        "request_sha256": _request_digest(
+            kind=item.kind, record_id=item.record_id, payload=payload, signature=item.signature
         ),
-        "payload": _canonical(item.payload).decode(),
+        "payload": payload.decode(),
         "signature": item.signature,
-        "status": RecordStatus.ACCEPTED.value,
-        "attempts": 0,
-        "isolate": False,
         "created_at": now,
-        "updated_at": now,
         "signer_nonce": item.signer_nonce,
         "signed_batch": item.signed_batch,
         "simulated_at": item.simulated_at,
         "body_sha256": item.body_sha256,
     }
+
+
+def _state_values(seq: int, now: float) -> dict[str, Any]:
+    """The state row of a record just accepted."""
+    return {
+        "seq": seq,
+        "status": RecordStatus.ACCEPTED.value,
+        "attempts": 0,
+        "isolate": False,
+        "updated_at": now,
+    }
+
+
+def _accepted_state(seq: int, now: float) -> tuple[Any, ...]:
+    """The values of :data:`_STATE_COLUMNS` in the state row of a record just accepted."""
+    values = _state_values(seq, now)
+    return tuple(values.get(column.name) for column in _STATE_COLUMNS)
 
 
 def _new_outbox_record(seq: int, item: NewRecord, at: datetime) -> OutboxRecord:
@@ -536,32 +628,59 @@ def _mined(record: OutboxRecord, result: BatchResult, now: float) -> OutboxRecor
     )
 
 
-def _row_to_record(row: Any, payload: Mapping[str, Any] | None = None) -> OutboxRecord:
-    """The stored record of a row (``payload``: the row's, parsed already)."""
+def _row_to_record(row: Any, state: Any = None) -> OutboxRecord:
+    """The stored record of a row of :func:`_select_records` (data, state and batch), or of a
+    row of the data table and the ``state`` row of an accepted record (in no batch)."""
+    if state is None:
+        state = batch = row
+    else:
+        batch = None
     return OutboxRecord(
         seq=row.seq,
         record_id=row.record_id,
         org_id=row.org_id,
         kind=RecordKind(row.kind),
-        payload=json.loads(row.payload) if payload is None else payload,
+        payload=json.loads(row.payload),
         signature=row.signature,
-        status=RecordStatus(row.status),
+        status=RecordStatus(state.status),
         idempotency_key=row.idempotency_key,
-        batch_id=row.batch_id,
-        tx_hash=row.tx_hash,
-        block_number=row.block_number,
-        block_hash=row.block_hash,
-        log_index=row.log_index,
-        error_code=row.error_code,
-        error_reason=row.error_reason,
-        attempts=row.attempts,
-        isolate=bool(row.isolate),
+        batch_id=state.batch_id,
+        tx_hash=None if batch is None else batch.tx_hash,
+        block_number=None if batch is None else batch.block_number,
+        block_hash=None if batch is None else batch.block_hash,
+        log_index=state.log_index,
+        error_code=state.error_code,
+        error_reason=state.error_reason,
+        attempts=state.attempts,
+        isolate=bool(state.isolate),
         created_at=_dt(row.created_at),
-        updated_at=_dt(row.updated_at),
+        updated_at=_dt(state.updated_at),
         signer_nonce=row.signer_nonce,
         signed_batch=row.signed_batch,
         simulated_at=None if row.simulated_at is None else _dt(row.simulated_at),
         body_sha256=row.body_sha256,
+    )
+
+
+def _accepted_record(data: OutboxRecord, state: Any) -> OutboxRecord:
+    """``data`` (a record as stored, any state) in the state of an accepted ``state`` row.
+
+    An accepted record is in no batch (every transition into ``accepted`` clears the batch
+    id), so it has no transaction hash or block either.
+    """
+    return dataclasses.replace(
+        data,
+        status=RecordStatus(state.status),
+        batch_id=None,
+        tx_hash=None,
+        block_number=None,
+        block_hash=None,
+        log_index=state.log_index,
+        error_code=state.error_code,
+        error_reason=state.error_reason,
+        attempts=state.attempts,
+        isolate=bool(state.isolate),
+        updated_at=_dt(state.updated_at),
     )
 
 
@@ -572,6 +691,154 @@ class _Ready:
     more: bool = False  # the scan was cut short: more accepted records wait behind these
 
 
+# --- the upgrade of an outbox of the first schema ----------------------------------------
+
+_V1_RECORDS = "gateway_outbox_records"
+_V1_BATCHES = "gateway_outbox_batches"
+_PG_MIGRATION_LOCK = 0x6F7574626F78  # pg_advisory_xact_lock key of the upgrade ("outbox")
+
+
+class OutboxUpgradeError(GatewayError):
+    """An outbox of the first schema that cannot be moved to the current one as it is: raised
+    when the outbox is opened (the gateway does not start), with nothing changed."""
+
+    status_code = 503
+    default_code = "outbox_upgrade_failed"
+
+
+@contextmanager
+def _exclusive_transaction(engine: Engine) -> Iterator[Connection]:
+    """One transaction that holds the database's write lock from its first statement.
+
+    On SQLite the driver would run DDL outside a transaction (it begins one only before an
+    INSERT, UPDATE or DELETE): ``BEGIN IMMEDIATE`` makes the table creations and drops part of
+    it, and makes a second process wait for the first. On PostgreSQL, whose DDL is
+    transactional, an advisory lock does the waiting.
+    """
+    with engine.connect() as conn:
+        if engine.dialect.name == "sqlite":
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+        elif engine.dialect.name == "postgresql":
+            conn.execute(select(func.pg_advisory_xact_lock(_PG_MIGRATION_LOCK)))
+        try:
+            yield conn
+        except BaseException:
+            conn.rollback()
+            raise
+        conn.commit()
+
+
+def _upgrade(engine: Engine) -> bool:
+    """Move an outbox of the first schema (one wide row per record, the signed transaction in
+    the batch row) into the current tables; returns whether there was one to move.
+
+    One transaction: every record and batch is copied (same seq, same batch id, the state
+    columns into the state rows), the old tables are dropped, and either all of it is
+    committed or nothing changed. Opening the outbox again finds no old table and does
+    nothing, also when another process did the upgrade meanwhile. Raises
+    :class:`OutboxUpgradeError` (nothing changed) when the old rows do not fit the current
+    schema: current tables that hold records already, or a record whose transaction hash or
+    block is not its batch's. Columns that the first schema gained after its first release
+    (``signer_nonce``, ``signed_batch``, ``simulated_at``, ``body_sha256``) are NULL where the
+    old table lacks them.
+    """
+    if not inspect(engine).has_table(_V1_RECORDS):
+        return False
+    with _exclusive_transaction(engine) as conn:
+        present = inspect(conn)
+        if not present.has_table(_V1_RECORDS):
+            return False  # upgraded by another process while this one waited for the lock
+        metadata.create_all(conn)
+        if conn.execute(select(func.count()).select_from(records_table)).scalar_one():
+            raise OutboxUpgradeError(
+                f"the outbox holds records in both {_V1_RECORDS} (the first schema) and "
+                f"{records_table.name}: it was opened by an older gateway after its upgrade"
+            )
+        old = MetaData()
+        old_records = Table(_V1_RECORDS, old, autoload_with=conn)
+        old_batches = (
+            Table(_V1_BATCHES, old, autoload_with=conn) if present.has_table(_V1_BATCHES) else None
+        )
+        orc = old_records.c
+        # A record's transaction hash and block are now its batch's: they must agree.
+        elsewhere = or_(
+            orc.tx_hash.is_not(None), orc.block_number.is_not(None), orc.block_hash.is_not(None)
+        )
+        if old_batches is None:
+            disagree = (
+                select(func.count())
+                .select_from(old_records)
+                .where(orc.batch_id.is_not(None) | elsewhere)
+            )
+        else:
+            obc = old_batches.c
+            disagree = (
+                select(func.count())
+                .select_from(old_records.outerjoin(old_batches, obc.batch_id == orc.batch_id))
+                .where(
+                    or_(
+                        orc.batch_id.is_(None) & elsewhere,
+                        orc.batch_id.is_not(None)
+                        & or_(
+                            obc.batch_id.is_(None),
+                            orc.tx_hash.is_distinct_from(obc.tx_hash),
+                            orc.block_number.is_distinct_from(obc.block_number),
+                            orc.block_hash.is_distinct_from(obc.block_hash),
+                        ),
+                    )
+                )
+            )
+        mismatched = conn.execute(disagree).scalar_one()
+        if mismatched:
+            raise OutboxUpgradeError(
+                f"{mismatched} records of {_V1_RECORDS} name a transaction or block that is "
+                f"not their batch's ({_V1_BATCHES}); not upgraded"
+            )
+        if old_batches is not None:
+            obc = old_batches.c
+            names = [c.name for c in batches_table.c]
+            conn.execute(insert(batches_table).from_select(names, select(*(obc[n] for n in names))))
+            conn.execute(
+                insert(txs_table).from_select(
+                    ["batch_id", "raw_tx"], select(obc.batch_id, obc.raw_tx)
+                )
+            )
+        data = [c.name for c in records_table.c]
+        conn.execute(
+            insert(records_table).from_select(
+                data,
+                select(*(orc[n] if n in orc else null().label(n) for n in data)),
+            )
+        )
+        state = [c.name for c in _STATE_COLUMNS]
+        conn.execute(insert(states_table).from_select(state, select(*(orc[n] for n in state))))
+        moved = conn.execute(select(func.count()).select_from(old_records)).scalar_one()
+        if conn.dialect.name == "postgresql":
+            # The seqs were copied: the sequence continues after the largest.
+            conn.execute(
+                select(
+                    func.setval(
+                        func.pg_get_serial_sequence(records_table.name, "seq"),
+                        select(
+                            func.coalesce(func.max(records_table.c.seq), 0) + 1
+                        ).scalar_subquery(),
+                        False,
+                    )
+                )
+            )
+        old_records.drop(conn)
+        if old_batches is not None:
+            old_batches.drop(conn)
+    logger.info(
+        "outbox: %d records moved from %s into %s and %s",
+        moved,
+        _V1_RECORDS,
+        records_table.name,
+        states_table.name,
+    )
+    return True
+
+
 class Outbox:
     """The durable outbox in the gateway database (see the module docstring)."""
 
@@ -580,15 +847,25 @@ class Outbox:
         self._clock = clock
         self._listeners: list[Callable[[], None]] = []
         self._live: dict[str, tuple[Batch, SignedTx]] = {}  # see live_batches
-        # The accepted records of the last scan, by seq, with their mutable columns' values.
+        # The accepted records of the last scan, by seq, with their state rows' values.
         self._accepted: dict[int, tuple[tuple[Any, ...], OutboxRecord]] = {}  # ready_batches
-        _add_missing_columns(engine)
+        # Records this object accepted and no scan has seen yet, in the same form (as
+        # stored: the submitter need not read back and parse what was just written).
+        self._handed: dict[int, tuple[tuple[Any, ...], OutboxRecord]] = {}
+        self._handed_lock = threading.Lock()
+        _upgrade(engine)
         metadata.create_all(engine)
 
     @classmethod
     def open(cls, url: str, *, clock: Callable[[], float] = time.time) -> Outbox:
-        """Open (creating if needed) the outbox at a SQLAlchemy URL."""
-        return cls(create_gateway_engine(url), clock=clock)
+        """Open (creating if needed, upgrading if of an older schema) the outbox at a
+        SQLAlchemy URL."""
+        engine = create_gateway_engine(url)
+        try:
+            return cls(engine, clock=clock)
+        except BaseException:
+            engine.dispose()
+            raise
 
     def close(self) -> None:
         self._engine.dispose()
@@ -625,57 +902,51 @@ class Outbox:
         :class:`IdempotencyConflict` if the id or key was used for different content, and
         :class:`PermissionDenied` if the record id belongs to another organisation.
         """
-        digest = request_digest(
-            kind=kind, record_id=record_id, payload=payload, signature=signature
+        return self._accept_one(
+            NewRecord(
+                org_id=org_id,
+                kind=kind,
+                record_id=record_id,
+                payload=payload,
+                signature=signature,
+                idempotency_key=idempotency_key,
+                signer_nonce=signer_nonce,
+                signed_batch=signed_batch,
+                body_sha256=body_sha256,
+            )
         )
-        now = self._clock()
+
+    def _accept_one(self, item: NewRecord) -> AcceptResult:
         try:
-            with self._engine.begin() as conn:
-                conn.execute(
-                    insert(records_table).values(
-                        record_id=record_id,
-                        org_id=org_id,
-                        kind=kind.value,
-                        idempotency_key=idempotency_key,
-                        request_sha256=digest,
-                        payload=_canonical(payload).decode(),
-                        signature=signature,
-                        status=RecordStatus.ACCEPTED.value,
-                        attempts=0,
-                        isolate=False,
-                        created_at=now,
-                        updated_at=now,
-                        signer_nonce=signer_nonce,
-                        signed_batch=signed_batch,
-                        body_sha256=body_sha256,
-                    )
-                )
+            (stored,) = self.accept_many_atomic([item])
         except IntegrityError:
             existing = self._find_existing(
-                org_id=org_id, record_id=record_id, idempotency_key=idempotency_key
+                org_id=item.org_id, record_id=item.record_id, idempotency_key=item.idempotency_key
             )
             if existing is None:  # pragma: no cover - a constraint we do not know of
                 raise
             row_org, row_digest, record = existing
-            if row_org != org_id:
+            if row_org != item.org_id:
                 raise PermissionDenied(
                     "this record id belongs to another organisation",
                     code="record_id_taken",
                     field="record_id",
                 ) from None
+            digest = request_digest(
+                kind=item.kind,
+                record_id=item.record_id,
+                payload=item.payload,
+                signature=item.signature,
+            )
             if row_digest != digest:
-                which = "record id" if record.record_id == record_id else "Idempotency-Key"
+                which = "record id" if record.record_id == item.record_id else "Idempotency-Key"
                 raise IdempotencyConflict(
                     f"this {which} was already used for a different record",
                     field="record_id" if which == "record id" else "Idempotency-Key",
                     rule="same_content",
                 ) from None
             return AcceptResult(record, created=False)
-        stored = self.get(record_id)
-        assert stored is not None
-        for listener in self._listeners:
-            listener()
-        return AcceptResult(stored, created=True)
+        return stored
 
     def accept_many(self, items: Sequence[NewRecord]) -> list[AcceptResult | GatewayError]:
         """Store several records durably in one database transaction (one fsync).
@@ -694,18 +965,7 @@ class Outbox:
         results: list[AcceptResult | GatewayError] = []
         for item in items:
             try:
-                results.append(
-                    self.accept(
-                        org_id=item.org_id,
-                        kind=item.kind,
-                        record_id=item.record_id,
-                        payload=item.payload,
-                        signature=item.signature,
-                        idempotency_key=item.idempotency_key,
-                        signer_nonce=item.signer_nonce,
-                        signed_batch=item.signed_batch,
-                    )
-                )
+                results.append(self._accept_one(item))
             except GatewayError as exc:
                 results.append(exc)
         return results
@@ -746,14 +1006,27 @@ class Outbox:
         """Store new records in one transaction; raises ``IntegrityError`` (nothing stored)
         if any collides with a stored one. :meth:`accept_many` answers collisions instead."""
         now = self._clock()
-        rows = [_row_values(item, now) for item in items]
+        rows = [_data_values(item, now) for item in items]
         with self._engine.begin() as conn:
             if self._engine.dialect.name == "sqlite":
                 # executemany, then the rowids: SQLite writes one transaction at a time, so
-                # the rows of this one got the consecutive seqs up to the largest.
+                # the rows of this one got the consecutive seqs up to the largest; their state
+                # rows are one INSERT ... SELECT (the write lock is held meanwhile).
                 conn.execute(insert(records_table), rows)
-                last = int(conn.execute(select(func.max(records_table.c.seq))).scalar_one())
+                rc = records_table.c
+                last = int(conn.execute(select(func.max(rc.seq))).scalar_one())
                 seqs = list(range(last - len(rows) + 1, last + 1))
+                accepted = _state_values(0, now)
+                columns = [c.name for c in _STATE_COLUMNS if c.name in accepted]
+                conn.execute(
+                    insert(states_table).from_select(
+                        columns,
+                        select(
+                            rc.seq,
+                            *(literal(accepted[n], states_table.c[n].type) for n in columns[1:]),
+                        ).where(rc.seq >= seqs[0]),
+                    )
+                )
             else:
                 returned = conn.execute(
                     insert(records_table).returning(
@@ -762,8 +1035,13 @@ class Outbox:
                     rows,
                 )
                 seqs = [int(row.seq) for row in returned]
+                conn.execute(insert(states_table), [_state_values(seq, now) for seq in seqs])
         at = _dt(now)
         stored = [_new_outbox_record(seq, item, at) for seq, item in zip(seqs, items, strict=True)]
+        with self._handed_lock:
+            if len(self._handed) + len(stored) <= _HANDED_LIMIT:
+                state = _accepted_state(0, now)[1:]  # the same for all but the seq
+                self._handed.update((r.seq, ((r.seq, *state), r)) for r in stored)
         for listener in self._listeners:
             listener()
         return [AcceptResult(record, created=True) for record in stored]
@@ -771,16 +1049,15 @@ class Outbox:
     def _find_existing(
         self, *, org_id: str, record_id: str, idempotency_key: str | None
     ) -> tuple[str, str, OutboxRecord] | None:
-        condition = records_table.c.record_id == record_id
+        rc = records_table.c
+        condition = rc.record_id == record_id
         if idempotency_key is not None:
             condition = or_(
-                condition,
-                (records_table.c.org_id == org_id)
-                & (records_table.c.idempotency_key == idempotency_key),
+                condition, (rc.org_id == org_id) & (rc.idempotency_key == idempotency_key)
             )
         # Prefer the idempotency-key match: it is the client's own statement of identity.
         with self._engine.connect() as conn:
-            rows = list(conn.execute(select(records_table).where(condition)).all())
+            rows = list(conn.execute(_select_records().where(condition)).all())
         if not rows:
             return None
         rows.sort(key=lambda r: r.idempotency_key != idempotency_key or r.org_id != org_id)
@@ -789,24 +1066,19 @@ class Outbox:
 
     def by_idempotency_key(self, *, org_id: str, idempotency_key: str) -> OutboxRecord | None:
         """The record an organisation stored under ``idempotency_key``, if any."""
+        rc = records_table.c
         with self._engine.connect() as conn:
             row = conn.execute(
-                select(records_table).where(
-                    records_table.c.org_id == org_id,
-                    records_table.c.idempotency_key == idempotency_key,
-                )
+                _select_records().where(rc.org_id == org_id, rc.idempotency_key == idempotency_key)
             ).first()
         return None if row is None else _row_to_record(row)
 
     def get_many(self, record_ids: Sequence[str]) -> dict[str, OutboxRecord]:
         """The stored records among ``record_ids`` (one query), by record id."""
         out: dict[str, OutboxRecord] = {}
-        ids = list(dict.fromkeys(record_ids))
         with self._engine.connect() as conn:
-            for start in range(0, len(ids), _IN_CHUNK):
-                query = select(records_table).where(
-                    records_table.c.record_id.in_(ids[start : start + _IN_CHUNK])
-                )
+            for chunk in _chunks(list(dict.fromkeys(record_ids))):
+                query = _select_records().where(records_table.c.record_id.in_(chunk))
                 out.update((row.record_id, _row_to_record(row)) for row in conn.execute(query))
         return out
 
@@ -818,13 +1090,11 @@ class Outbox:
         record with the same nonce is refused before it is accepted.
         """
         out: dict[str, list[OutboxRecord]] = {}
-        wanted = list(dict.fromkeys(signer_nonces))
-        rc = records_table.c
         live = [RecordStatus.ACCEPTED.value, RecordStatus.SUBMITTED.value]
         with self._engine.connect() as conn:
-            for start in range(0, len(wanted), _IN_CHUNK):
-                query = select(records_table).where(
-                    rc.signer_nonce.in_(wanted[start : start + _IN_CHUNK]), _status().in_(live)
+            for chunk in _chunks(list(dict.fromkeys(signer_nonces))):
+                query = _select_records().where(
+                    records_table.c.signer_nonce.in_(chunk), _status().in_(live)
                 )
                 for row in conn.execute(query):
                     out.setdefault(row.signer_nonce, []).append(_row_to_record(row))
@@ -833,7 +1103,7 @@ class Outbox:
     def get(self, record_id: str) -> OutboxRecord | None:
         with self._engine.connect() as conn:
             row = conn.execute(
-                select(records_table).where(records_table.c.record_id == record_id)
+                _select_records().where(records_table.c.record_id == record_id)
             ).first()
         return None if row is None else _row_to_record(row)
 
@@ -847,22 +1117,26 @@ class Outbox:
         limit: int = 100,
     ) -> list[OutboxRecord]:
         """Records of one organisation in acceptance order, after the cursor ``after`` (seq)."""
-        query = (
-            select(records_table)
-            .where(records_table.c.org_id == org_id, records_table.c.seq > after)
-            .order_by(records_table.c.seq)
-            .limit(limit)
-        )
-        if status is not None:
-            query = query.where(records_table.c.status == status.value)
+        rc, sc = records_table.c, states_table.c
+        if status is None:
+            query = _select_records().where(rc.org_id == org_id, rc.seq > after).order_by(rc.seq)
+        else:
+            # In the order of the status index: a few accepted among a million confirmed.
+            query = (
+                _select_records()
+                .where(sc.status == status.value, sc.seq > after, rc.org_id == org_id)
+                .order_by(sc.seq)
+            )
+        query = query.limit(limit)
         if kind is not None:
-            query = query.where(records_table.c.kind == kind.value)
+            query = query.where(rc.kind == kind.value)
         with self._engine.connect() as conn:
             return [_row_to_record(row) for row in conn.execute(query)]
 
     def counts(self) -> dict[RecordStatus, int]:
         """Number of records in each state."""
-        query = select(records_table.c.status, func.count()).group_by(records_table.c.status)
+        sc = states_table.c
+        query = select(sc.status, func.count()).group_by(sc.status)
         counts = dict.fromkeys(RecordStatus, 0)
         with self._engine.connect() as conn:
             for row in conn.execute(query):
@@ -876,10 +1150,10 @@ class Outbox:
         certificate that are accepted but not mined yet.
         """
         query = (
-            select(records_table)
+            _select_records()
             .where(
                 records_table.c.kind == kind.value,
-                records_table.c.status.in_(
+                states_table.c.status.in_(
                     [RecordStatus.ACCEPTED.value, RecordStatus.SUBMITTED.value]
                 ),
             )
@@ -910,34 +1184,42 @@ class Outbox:
         Records marked ``isolate`` (their batch reverted) travel alone. The records of a
         signed event batch are one batch of their own, whole and in order, ready at once.
         """
-        rc = records_table.c
+        sc = states_table.c
         query = (
-            select(*_MUTABLE_COLUMNS)
-            .where(rc.status == RecordStatus.ACCEPTED.value)
-            .order_by(rc.seq)
+            select(*_STATE_COLUMNS)
+            .where(sc.status == RecordStatus.ACCEPTED.value)
+            .order_by(sc.seq)
             .limit(scan_limit)
         )
         with self._engine.connect() as conn:
-            # A record waits here for a pass or more, and only the columns of _MUTABLE_COLUMNS
-            # of a row ever change: each pass reads those, and a row whose values are the
-            # same as the pass before is the record built then (a full row is read, and its
-            # payload parsed, once per change).
+            # A record waits here for a pass or more, and only its small state row changes:
+            # each pass reads the state rows, and a record's written-once row is read (and
+            # its payload parsed) once, the first time it is seen.
             states = conn.execute(query).all()
             known = self._accepted
-            stale = [row.seq for row in states if known.get(row.seq, (None,))[0] != tuple(row)]
-            fresh: dict[int, OutboxRecord] = {}
-            for start in range(0, len(stale), _IN_CHUNK):
-                chunk = stale[start : start + _IN_CHUNK]
-                for row in conn.execute(select(records_table).where(rc.seq.in_(chunk))):
-                    fresh[int(row.seq)] = _row_to_record(row)
+            unseen = [row.seq for row in states if row.seq not in known]
+            with self._handed_lock:
+                handed = {seq: self._handed.pop(seq) for seq in unseen if seq in self._handed}
+            if handed:
+                known = {**known, **handed}
+                unseen = [seq for seq in unseen if seq not in handed]
+            data: dict[int, Any] = {}
+            for chunk in _chunks(unseen):
+                query = select(records_table).where(records_table.c.seq.in_(chunk))
+                data.update((int(row.seq), row) for row in conn.execute(query))
         rows: list[OutboxRecord] = []
         waiting: dict[int, tuple[tuple[Any, ...], OutboxRecord]] = {}
         for state in states:
-            record = fresh.get(state.seq)
-            if record is None:
-                record = known[state.seq][1]
+            values = tuple(state)
+            seen = known.get(state.seq)
+            if seen is None:
+                record = _row_to_record(data[state.seq], state)
+            elif seen[0] != values:
+                record = _accepted_record(seen[1], state)
+            else:
+                record = seen[1]
             rows.append(record)
-            waiting[state.seq] = (tuple(state), record)
+            waiting[state.seq] = (values, record)
         self._accepted = waiting
         now = self._clock()
         by_kind: dict[RecordKind, list[OutboxRecord]] = {}
@@ -978,47 +1260,49 @@ class Outbox:
         longer ``accepted``.
         """
         now = self._clock()
-        ids = [r.record_id for r in batch.records]
-        rc = records_table.c
-        # A signed batch is stored and moved whole: found by its id, not a list of a thousand.
-        which = (
-            rc.signed_batch == batch.signed_batch if batch.signed_batch else rc.record_id.in_(ids)
-        )
+        sc = states_table.c
+        accepted = _status() == RecordStatus.ACCEPTED.value
+        submitted = {
+            "status": RecordStatus.SUBMITTED.value,
+            "batch_id": batch.batch_id,
+            "updated_at": now,
+        }
         with self._engine.begin() as conn:
-            moved = conn.execute(
-                update(records_table)
-                .where(
-                    which,
-                    _status() == RecordStatus.ACCEPTED.value,
-                )
-                .values(
-                    status=RecordStatus.SUBMITTED.value,
-                    batch_id=batch.batch_id,
-                    tx_hash=tx.tx_hash,
-                    updated_at=now,
-                )
-            ).rowcount
-            if moved != len(ids):
-                raise Conflict(f"batch {batch.batch_id}: some records are no longer accepted")
             conn.execute(
                 insert(batches_table).values(
                     batch_id=batch.batch_id,
                     kind=batch.kind.value,
                     tx_hash=tx.tx_hash,
-                    raw_tx=tx.raw_tx,
                     nonce=tx.nonce,
-                    size=len(ids),
+                    size=len(batch.records),
                     state=_LIVE,
                     broadcasts=0,
                     created_at=now,
                     updated_at=now,
                 )
             )
+            conn.execute(insert(txs_table).values(batch_id=batch.batch_id, raw_tx=tx.raw_tx))
+            if batch.signed_batch is not None:
+                # A signed batch is stored and moved whole: found by its id.
+                whole = select(records_table.c.seq).where(
+                    records_table.c.signed_batch == batch.signed_batch
+                )
+                moved = conn.execute(
+                    update(states_table).where(sc.seq.in_(whole), accepted).values(**submitted)
+                ).rowcount
+            else:
+                moved = 0
+                for chunk in _chunks([r.seq for r in batch.records]):
+                    moved += conn.execute(
+                        update(states_table).where(sc.seq.in_(chunk), accepted).values(**submitted)
+                    ).rowcount
+            if moved != len(batch.records):
+                raise Conflict(f"batch {batch.batch_id}: some records are no longer accepted")
         # Committed: the batch is live, and its records are what the update above wrote (the
         # guard saw every one still accepted as read), so live_batches need not read back a
         # thousand rows that were just written.
         at = _dt(now)
-        submitted = tuple(
+        records = tuple(
             dataclasses.replace(
                 record,
                 status=RecordStatus.SUBMITTED,
@@ -1028,22 +1312,23 @@ class Outbox:
             )
             for record in batch.records
         )
-        self._live[batch.batch_id] = (Batch(batch.batch_id, batch.kind, submitted), tx)
+        self._live[batch.batch_id] = (Batch(batch.batch_id, batch.kind, records), tx)
 
     def isolate(self, record_ids: Sequence[str]) -> int:
         """Mark accepted records to travel alone (their batch could not be built); the
         records of a signed event batch cannot travel alone and are left as they are."""
+        rc = records_table.c
+        now = self._clock()
+        changed = 0
         with self._engine.begin() as conn:
-            result = conn.execute(
-                update(records_table)
-                .where(
-                    records_table.c.record_id.in_(list(record_ids)),
-                    _status() == RecordStatus.ACCEPTED.value,
-                    records_table.c.signed_batch.is_(None),
-                )
-                .values(isolate=True, updated_at=self._clock())
-            )
-        return int(result.rowcount)
+            for chunk in _chunks(list(record_ids)):
+                alone = select(rc.seq).where(rc.record_id.in_(chunk), rc.signed_batch.is_(None))
+                changed += conn.execute(
+                    update(states_table)
+                    .where(states_table.c.seq.in_(alone), _status() == RecordStatus.ACCEPTED.value)
+                    .values(isolate=True, updated_at=now)
+                ).rowcount
+        return changed
 
     def fail_unsent(self, record_id: str, *, code: str, reason: str) -> OutboxRecord | None:
         """Fail an accepted record that can never be sent (nothing of it reached the chain).
@@ -1051,14 +1336,14 @@ class Outbox:
         A record of a signed event batch fails with all of its batch: one signature covers
         them all, so none can be sent without it.
         """
-        rc = records_table.c
+        rc, sc = records_table.c, states_table.c
         now = self._clock()
-        accepted = rc.status == RecordStatus.ACCEPTED.value
+        accepted = _status() == RecordStatus.ACCEPTED.value
         failed = {"status": RecordStatus.FAILED.value, "updated_at": now}
         with self._engine.begin() as conn:
             conn.execute(
-                update(records_table)
-                .where(rc.record_id == record_id, accepted)
+                update(states_table)
+                .where(sc.seq.in_(select(rc.seq).where(rc.record_id == record_id)), accepted)
                 .values(**failed, error_code=code, error_reason=reason)
             )
             group: str | None = conn.execute(
@@ -1066,8 +1351,8 @@ class Outbox:
             ).scalar()
             if group is not None:
                 conn.execute(
-                    update(records_table)
-                    .where(rc.signed_batch == group, accepted)
+                    update(states_table)
+                    .where(sc.seq.in_(select(rc.seq).where(rc.signed_batch == group)), accepted)
                     .values(
                         **failed,
                         error_code=code,
@@ -1092,7 +1377,7 @@ class Outbox:
         so each is read once (a batch is a thousand records and a 200 kB transaction) and
         kept while it is live; every call asks the database which batches are live.
         """
-        bc = batches_table.c
+        bc, sc = batches_table.c, states_table.c
         with self._engine.connect() as conn:
             live_ids = [
                 str(row.batch_id)
@@ -1103,13 +1388,14 @@ class Outbox:
             for batch_id in live_ids:
                 if batch_id in self._live:
                     continue
-                row = conn.execute(select(batches_table).where(bc.batch_id == batch_id)).one()
+                row = conn.execute(
+                    select(bc.kind, bc.tx_hash, bc.nonce, txs_table.c.raw_tx)
+                    .select_from(batches_table.join(txs_table))
+                    .where(bc.batch_id == batch_id)
+                ).one()
                 records = conn.execute(
-                    select(records_table)
-                    .where(
-                        records_table.c.batch_id == batch_id,
-                        records_table.c.status == RecordStatus.SUBMITTED.value,
-                    )
+                    _select_records()
+                    .where(sc.batch_id == batch_id, _status() == RecordStatus.SUBMITTED.value)
                     .order_by(records_table.c.seq)
                 ).all()
                 batch = Batch(
@@ -1129,9 +1415,11 @@ class Outbox:
         if result.state in (TxState.PENDING, TxState.UNKNOWN):
             return []
         now = self._clock()
-        rc = records_table.c
-        in_batch = (rc.batch_id == batch.batch_id) & (rc.status == RecordStatus.SUBMITTED.value)
+        sc = states_table.c
+        in_batch = (sc.batch_id == batch.batch_id) & (_status() == RecordStatus.SUBMITTED.value)
+        seqs = {record.record_id: record.seq for record in batch.records}
         with self._engine.begin() as conn:
+            # The batch's state is its records' transaction and block: one small row.
             claimed = conn.execute(
                 update(batches_table)
                 .where(batches_table.c.batch_id == batch.batch_id, batches_table.c.state == _LIVE)
@@ -1152,7 +1440,7 @@ class Outbox:
                     outcome = result.outcomes.get(record.record_id, RecordOutcome())
                     params.append(
                         {
-                            "rid": record.record_id,
+                            "record_seq": record.seq,
                             "new_status": (
                                 RecordStatus.CONFIRMED if outcome.ok else RecordStatus.FAILED
                             ).value,
@@ -1164,15 +1452,13 @@ class Outbox:
                         }
                     )
                 conn.execute(
-                    update(records_table)
-                    .where(in_batch, rc.record_id == bindparam("rid"))
+                    update(states_table)
+                    .where(in_batch, sc.seq == bindparam("record_seq"))
                     .values(
                         status=bindparam("new_status"),
-                        block_number=result.block_number,
-                        block_hash=result.block_hash,
                         log_index=bindparam("new_log_index"),
-                        error_code=func.coalesce(bindparam("new_code"), rc.error_code),
-                        error_reason=func.coalesce(bindparam("new_reason"), rc.error_reason),
+                        error_code=func.coalesce(bindparam("new_code"), sc.error_code),
+                        error_reason=func.coalesce(bindparam("new_reason"), sc.error_reason),
                         updated_at=now,
                     ),
                     params,
@@ -1194,37 +1480,34 @@ class Outbox:
                     outcome = result.outcomes.get(
                         record_id, result.outcomes.get(blamed or "", RecordOutcome(ok=False))
                     )
+                    # A failed record stays in the batch: its block is the batch's.
                     conn.execute(
-                        update(records_table)
-                        .where(in_batch, rc.record_id == record_id)
+                        update(states_table)
+                        .where(in_batch, sc.seq == seqs[record_id])
                         .values(
                             status=RecordStatus.FAILED.value,
                             error_code=outcome.code or "reverted",
                             error_reason=outcome.reason or result.reason or "transaction reverted",
-                            block_number=result.block_number,
-                            block_hash=result.block_hash,
                             updated_at=now,
                         )
                     )
                 requeue: dict[str, Any] = {
                     "status": RecordStatus.ACCEPTED.value,
                     "batch_id": None,
-                    "tx_hash": None,
-                    "attempts": rc.attempts + 1,
+                    "attempts": sc.attempts + 1,
                     "updated_at": now,
                 }
                 if not culprits and result.isolate and not whole:
                     requeue["isolate"] = True
-                conn.execute(update(records_table).where(in_batch).values(**requeue))
+                conn.execute(update(states_table).where(in_batch).values(**requeue))
             else:  # DROPPED: the transaction can never be mined; none of it is on chain
                 conn.execute(
-                    update(records_table)
+                    update(states_table)
                     .where(in_batch)
                     .values(
                         status=RecordStatus.ACCEPTED.value,
                         batch_id=None,
-                        tx_hash=None,
-                        attempts=rc.attempts + 1,
+                        attempts=sc.attempts + 1,
                         updated_at=now,
                     )
                 )
@@ -1232,10 +1515,14 @@ class Outbox:
                 r.status is RecordStatus.SUBMITTED and r.batch_id == batch.batch_id
                 for r in batch.records
             )
+            changed: list[Any] = []
             if not known:
-                changed = conn.execute(
-                    select(records_table).where(rc.record_id.in_(batch.record_ids))
-                ).all()
+                for chunk in _chunks(list(seqs.values())):
+                    changed += conn.execute(
+                        _select_records()
+                        .where(records_table.c.seq.in_(chunk))
+                        .order_by(records_table.c.seq)
+                    ).all()
         self._live.pop(batch.batch_id, None)
         if known:
             # What the update above wrote, from the batch's records as stored (submitted,
@@ -1433,8 +1720,8 @@ class Submitter:
             self._error("broadcast", batch)
             return
         if again:
-            # Counted for re-sends only: the batch row holds the 200 kB transaction, and
-            # rewriting it (with an fsync) for every first send costs more than signing.
+            # Counted for re-sends only: counting every first send would cost a database
+            # transaction (an fsync) per batch.
             self.outbox.note_broadcast(batch.batch_id)
 
     def _error(self, step: str, batch: Batch) -> None:

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
-from collections.abc import Iterator
+import sqlite3
+from collections.abc import Callable, Iterator
+from contextlib import closing
+from typing import Any
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import Engine, event
+from sqlalchemy.engine import make_url
 
 from gateway.config import GatewaySettings
 from gateway.db import create_gateway_engine
@@ -24,8 +29,8 @@ from gateway.outbox import (
     SignedTx,
     Submitter,
     TxState,
-    _status,
-    records_table,
+    request_digest,
+    states_table,
 )
 from gateway.testing import FakeChain, FakeRelayer
 from ledger.errors import InvalidTypedData
@@ -565,33 +570,6 @@ def test_claimed_nonces_are_those_of_records_on_their_way(outbox: Outbox) -> Non
     }
 
 
-def test_an_outbox_of_before_the_new_columns_is_upgraded(settings: GatewaySettings) -> None:
-    engine = create_gateway_engine(settings.gateway_db_url)
-    with engine.begin() as conn:
-        conn.exec_driver_sql(
-            "CREATE TABLE gateway_outbox_records (seq INTEGER PRIMARY KEY AUTOINCREMENT, "
-            "record_id VARCHAR(66) NOT NULL UNIQUE, org_id VARCHAR(66) NOT NULL, "
-            "kind VARCHAR(32) NOT NULL, idempotency_key VARCHAR(255), "
-            "request_sha256 VARCHAR(64) NOT NULL, payload TEXT NOT NULL, "
-            "signature VARCHAR(200) NOT NULL, status VARCHAR(16) NOT NULL, "
-            "batch_id VARCHAR(32), tx_hash VARCHAR(66), block_number INTEGER, "
-            "block_hash VARCHAR(66), log_index INTEGER, error_code VARCHAR(64), "
-            "error_reason TEXT, attempts INTEGER NOT NULL, isolate BOOLEAN NOT NULL, "
-            "created_at FLOAT NOT NULL, updated_at FLOAT NOT NULL)"
-        )
-        conn.exec_driver_sql(
-            "INSERT INTO gateway_outbox_records (record_id, org_id, kind, request_sha256, "
-            "payload, signature, status, attempts, isolate, created_at, updated_at) VALUES "
-            f"('{rid(1)}', '{ORG_A}', 'event', 'x', '{{}}', '0x', 'accepted', 0, 0, 1.0, 1.0)"
-        )
-    engine.dispose()
-    with Outbox.open(settings.gateway_db_url) as box:
-        old = box.get(rid(1))
-        assert old is not None
-        assert (old.signer_nonce, old.signed_batch) == (None, None)
-        assert accept(box, 2).created
-
-
 def test_apply_of_a_mined_live_batch_answers_what_it_stored(
     outbox: Outbox, chain: FakeChain
 ) -> None:
@@ -628,43 +606,70 @@ def test_a_batch_marked_submitted_is_live_as_stored(
         assert box.live_batches() == kept  # read from the database
 
 
-@pytest.mark.parametrize(
-    ("statement", "index"),
-    [
-        ("mark_submitted_group", "ix_gateway_outbox_signed_batch"),
-        ("mark_submitted_ids", "sqlite_autoindex_gateway_outbox_records_"),
-        ("claimed_nonces", "ix_gateway_outbox_signer_nonce"),
-    ],
-)
-def test_status_conditions_do_not_walk_the_status_index(
-    settings: GatewaySettings, outbox: Outbox, statement: str, index: str
+def _statements(run: Callable[[], object]) -> list[tuple[str, Any]]:
+    """The SQL statements that ``run`` executes, with their parameters (the first set of
+    those of an executemany)."""
+    seen: list[tuple[str, Any]] = []
+
+    def hook(*args: Any) -> None:
+        statement, parameters = args[2], args[3]
+        many = isinstance(parameters, list) and parameters and isinstance(parameters[0], tuple)
+        seen.append((statement, parameters[0] if many else parameters))
+
+    event.listen(Engine, "before_cursor_execute", hook)
+    try:
+        run()
+    finally:
+        event.remove(Engine, "before_cursor_execute", hook)
+    return seen
+
+
+def test_transitions_do_not_walk_the_status_index(
+    settings: GatewaySettings, outbox: Outbox
 ) -> None:
     # A busy outbox holds thousands of accepted records: a statement about a few of them
-    # must find them by their own index, not walk every accepted row.
-    rc = records_table.c
-    status = _status()
-    query = {
-        "mark_submitted_group": update(records_table)
-        .where(rc.signed_batch == "0x9b", status == RecordStatus.ACCEPTED.value)
-        .values(status=RecordStatus.SUBMITTED.value),
-        "mark_submitted_ids": update(records_table)
-        .where(rc.record_id.in_([rid(1), rid(2)]), status == RecordStatus.ACCEPTED.value)
-        .values(status=RecordStatus.SUBMITTED.value),
-        "claimed_nonces": select(records_table).where(
-            rc.signer_nonce.in_(["C:0xabc:7"]), status.in_(["accepted", "submitted"])
-        ),
-    }[statement]
-    engine = create_gateway_engine(settings.gateway_db_url)
-    try:
-        sql = str(query.compile(engine, compile_kwargs={"literal_binds": True}))
-        with engine.connect() as conn:
+    # must find them by their own index (seq, signed batch, signer nonce, batch id), not walk
+    # every accepted row.
+    for n in range(3):
+        accept(outbox, n)
+    _group(outbox, 10, 3)
+    held = [f"Consignments:0xabc:{n}" for n in range(2)]
+    (plain, group) = outbox.ready_batches(max_size=10, linger=0).batches
+    plain_batch = Batch("b-plain", plain[0], tuple(plain[1][:2]))
+    group_batch = Batch("b-group", group[0], tuple(group[1]))
+
+    def transitions() -> None:
+        outbox.mark_submitted(plain_batch, SignedTx("0x" + "01" * 32, b"raw", 0))
+        outbox.mark_submitted(group_batch, SignedTx("0x" + "02" * 32, b"raw", 1))
+        outbox.claimed_nonces(held)
+        outbox.isolate([rid(2)])
+        outbox.fail_unsent(rid(2), code="x", reason="y")
+        outbox._live.clear()  # read the live batches back, as after a restart
+        live = dict((b.batch_id, b) for b, _ in outbox.live_batches())
+        outbox.apply(live["b-plain"], BatchResult(TxState.MINED, 5, "0x" + "cc" * 32))
+        outbox.apply(live["b-group"], BatchResult(TxState.DROPPED))
+
+    statements = [
+        (sql, parameters)
+        for sql, parameters in _statements(transitions)
+        if states_table.name in sql and sql.lstrip().startswith(("SELECT", "UPDATE"))
+    ]
+    assert len(statements) >= 10
+    path = make_url(settings.gateway_db_url).database
+    assert path is not None
+    with closing(sqlite3.connect(path)) as db:
+        for sql, parameters in statements:
             plan = " ".join(
-                str(row[-1]) for row in conn.exec_driver_sql("EXPLAIN QUERY PLAN " + sql)
+                str(row[-1]) for row in db.execute("EXPLAIN QUERY PLAN " + sql, parameters)
             )
-    finally:
-        engine.dispose()
-    assert f"USING INDEX {index}" in plan or f"USING COVERING INDEX {index}" in plan, plan
-    assert "ix_gateway_outbox_status_seq" not in plan, plan
+            assert "ix_gateway_outbox_states_status_seq" not in plan, (sql, plan)
+            assert "SCAN" not in plan, (sql, plan)
+    assert outbox.counts() == {
+        RecordStatus.ACCEPTED: 3,
+        RecordStatus.SUBMITTED: 0,
+        RecordStatus.CONFIRMED: 2,
+        RecordStatus.FAILED: 1,
+    }
 
 
 def test_ready_batches_see_a_waiting_record_change(outbox: Outbox) -> None:
@@ -679,3 +684,51 @@ def test_ready_batches_see_a_waiting_record_change(outbox: Outbox) -> None:
         [(rid(96), True)],
     ]
     assert [r for _, rs in ready for r in rs] == [outbox.get(rid(95)), outbox.get(rid(96))]
+
+
+def test_ready_batches_see_a_record_changed_before_its_first_scan(outbox: Outbox) -> None:
+    # The records just accepted reach the submitter from memory: as they were stored, and
+    # in the state their row is in when the scan reads it.
+    outbox.accept_many(
+        [NewRecord(ORG_A, RecordKind.EVENT, rid(n), {"n": n}, SIGNATURE) for n in (97, 98)]
+    )
+    assert outbox.isolate([rid(98)]) == 1
+    ready = outbox.ready_batches(max_size=10, linger=0).batches
+    assert [[(r.record_id, r.isolate) for r in rs] for _, rs in ready] == [
+        [(rid(97), False)],
+        [(rid(98), True)],
+    ]
+    assert [r for _, rs in ready for r in rs] == [outbox.get(rid(97)), outbox.get(rid(98))]
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [{}, {"n": 10**30, "b": [1, 2.5, None, True]}, {"z": 'é\u2028"\\\x00😀', "a": {"y": []}}],
+)
+def test_request_digest_is_that_of_the_canonical_body(payload: dict[str, object]) -> None:
+    # Stored digests decide what is a repeat: the digest of a record must stay the SHA-256
+    # of the canonical JSON of its kind, id, payload and signature, whatever the encoding.
+    record_id, signature = '0x"ab\x01é', "0xé\n"
+    body = {"kind": "event", "record_id": record_id, "payload": payload, "signature": signature}
+    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    expected = hashlib.sha256(canonical.encode()).hexdigest()
+    digest = request_digest(
+        kind=RecordKind.EVENT, record_id=record_id, payload=payload, signature=signature
+    )
+    assert digest == expected
+
+
+def test_records_accepted_together_are_one_statement_on_sqlite(outbox: Outbox) -> None:
+    # One INSERT ... VALUES (...), (...) for all: row by row, the driver lets go of the GIL
+    # for every row, and in a busy gateway waits to get it back, holding the write lock.
+    items = [NewRecord(ORG_A, RecordKind.EVENT, rid(n), {"n": n}, SIGNATURE) for n in range(50)]
+    statements = _statements(lambda: outbox.accept_many(items))
+    inserts = [sql for sql, _ in statements if sql.startswith("INSERT")]
+    assert [sql.split("(")[0].strip() for sql in inserts] == [
+        "INSERT INTO gateway_outbox_record_data",
+        "INSERT INTO gateway_outbox_record_states",
+    ]
+    assert inserts[0].count("(?") == 50  # the rows' values, all in the one statement
+    stored = outbox.get_many([item.record_id for item in items])
+    assert [stored[item.record_id].seq for item in items] == list(range(1, 51))
+    assert [stored[item.record_id].payload for item in items] == [item.payload for item in items]
