@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import re
-import time
 from pathlib import Path
 
 import pytest
@@ -190,11 +189,8 @@ def test_seeded_demo_consignment_verifies(ledger: Ledger, world: DemoWorld, tmp_
         )
         verifier = Verifier(ledger, index)
         index.sync()
-        started = time.perf_counter()
         verdict = verifier.verify(claim, sync=False)
-        elapsed = time.perf_counter() - started
         assert verdict.status is VerdictStatus.VERIFIED, render_report(verdict)
         assert verdict.findings == ()
-        assert elapsed < 5.0  # measured ~0.1 s against the local node
     finally:
         index.engine.dispose()
