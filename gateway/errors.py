@@ -20,6 +20,7 @@ edge; every one carries the HTTP status and the machine-readable ``code`` it is 
         │   └── IdempotencyConflict       409  (same key or record id, different content)
         ├── PayloadTooLarge               413
         ├── ServiceUnavailable            503
+        ├── OutboxUpgradeError            503  (an outbox that cannot be upgraded; nothing changed)
         ├── RecordRejected                (relayer -> outbox: this record can never be sent)
         ├── BatchTooLarge                 (relayer -> outbox: form smaller batches of this kind)
         └── ApiError                      (client side: any other status from the gateway)
@@ -68,6 +69,7 @@ __all__ = [
     "IdempotencyConflict",
     "InvalidRequest",
     "NotFound",
+    "OutboxUpgradeError",
     "PayloadTooLarge",
     "PermissionDenied",
     "RecordRejected",
@@ -158,6 +160,14 @@ class ServiceUnavailable(GatewayError):
 
     status_code = 503
     default_code = "unavailable"
+
+
+class OutboxUpgradeError(GatewayError):
+    """An outbox of the first schema that cannot be moved to the current one as it is: raised
+    when the outbox is opened (the gateway does not start), with nothing changed."""
+
+    status_code = 503
+    default_code = "outbox_upgrade_failed"
 
 
 class RecordRejected(GatewayError):

@@ -158,6 +158,7 @@ from gateway.errors import (
     Conflict,
     GatewayError,
     IdempotencyConflict,
+    OutboxUpgradeError,
     PermissionDenied,
     RecordRejected,
 )
@@ -696,14 +697,6 @@ class _Ready:
 _V1_RECORDS = "gateway_outbox_records"
 _V1_BATCHES = "gateway_outbox_batches"
 _PG_MIGRATION_LOCK = 0x6F7574626F78  # pg_advisory_xact_lock key of the upgrade ("outbox")
-
-
-class OutboxUpgradeError(GatewayError):
-    """An outbox of the first schema that cannot be moved to the current one as it is: raised
-    when the outbox is opened (the gateway does not start), with nothing changed."""
-
-    status_code = 503
-    default_code = "outbox_upgrade_failed"
 
 
 @contextmanager
