@@ -117,6 +117,17 @@ contract GasBench {
                 _sig(PK_EXPORTER, certificates.hashTypedData(certificates.hashDrawdown(ds[i])));
         }
         certificates.drawDownBatch(ds, sigs);
+        for (uint256 i; i < N; ++i) {
+            ds[i] = ICertificates.Drawdown(certs[i], ucrs[(i + 2) % N], 10); // new pairs
+        }
+        uint40 ddDeadline = uint40(block.timestamp + 1 hours);
+        ICertificates.DrawdownBatch memory db =
+            ICertificates.DrawdownBatch(certificates.drawdownsHash(ds), ddDeadline);
+        certificates.drawDownSignedBatch( // tx: drawDownSignedBatch100.distinct
+            ds,
+            ddDeadline,
+            _sig(PK_EXPORTER, certificates.hashTypedData(certificates.hashDrawdownBatch(db)))
+        );
         IAttestations.Attestation memory a =
             IAttestations.Attestation(schemaId, 1, ucrs[0], keccak256("ok"), bytes32(0), 0);
         attestations.attest(
