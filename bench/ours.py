@@ -13,6 +13,10 @@ transaction as the relayer pays it (21,000 base, calldata, execution).
   ``gas_event_batch100_signed_each`` 100 events each with its own signature (``postEvents``,
   what a relayer batching records of different signers sends), over 10 consignments.
 * ``gas_coo_issue``, ``gas_coo_drawdown``: a certificate of origin issued; a drawdown alone.
+  ``gas_coo_drawdown_batch100``: per drawdown in a batch of 100 by the exporter on 100 distinct
+  certificates (each pays its cold certificate update), with one ``DrawdownBatch`` signature of
+  its key covering all 100 (``drawDownSignedBatch``); ``gas_coo_drawdown_batch100_signed_each``
+  100 drawdowns on 100 distinct certificates each with its own signature (``drawDownBatch``).
 * ``gas_attest_single``: an attestation alone. ``gas_attest_batch100``: per attestation in a
   batch of 100 by one customs administration with one ``AttestationBatch`` signature of its key
   covering all 100 (``attestSignedBatch``); ``gas_attest_batch100_signed_each`` 100
@@ -173,10 +177,11 @@ def bench_our_gas(ctx: BenchContext) -> Figures:
     chamber, exporter = world.parties["chamber"], world.parties["exporter"]
     issues = []
     cert_ids = []
-    for _ in range(samples):
+
+    def certificate() -> CertificateIssue:
         t = suite.now()
         number = keccak(text=f"BENCH-COO-{secrets.token_hex(6)}")
-        record = CertificateIssue(
+        return CertificateIssue(
             certificate_number=number,
             exporter=exporter.org_id,
             origin=b"AU",
@@ -189,8 +194,11 @@ def bench_our_gas(ctx: BenchContext) -> Figures:
             valid_until=t + 86400,
             issued_at=t - 30,
         )
+
+    for _ in range(samples):
+        record = certificate()
         issues.append(ledger.certificates.issue(ledger.sign(record, chamber.private_key)).gas_used)
-        cert_ids.append(certificate_id(chamber.org_id, number))
+        cert_ids.append(certificate_id(chamber.org_id, record.certificate_number))
     ctx.note(SECTION, "gas_coo_issue_samples", issues)
     targets = suite.register(samples)
     drawdowns = [
@@ -203,6 +211,29 @@ def bench_our_gas(ctx: BenchContext) -> Figures:
         for cid in targets
     ]
     ctx.note(SECTION, "gas_coo_drawdown_samples", drawdowns)
+    hundred = [certificate() for _ in range(100)]
+    ledger.certificates.issue_batch([ledger.sign(r, chamber.private_key) for r in hundred])
+    distinct_certs = [certificate_id(chamber.org_id, r.certificate_number) for r in hundred]
+    drawdown_signed_each = ledger.certificates.draw_down_batch(
+        [
+            ledger.sign(
+                Drawdown(certificate_id=cert, consignment_id=cid, quantity=10),
+                exporter.private_key,
+            )
+            for cert, cid in zip(distinct_certs, distinct, strict=True)
+        ]
+    )
+    # the same certificates and consignments, paired anew: every pair is drawn for the first time
+    drawdown_batch = ledger.certificates.draw_down_signed_batch(
+        ledger.sign_drawdown_batch(
+            [
+                Drawdown(certificate_id=cert, consignment_id=cid, quantity=10)
+                for cert, cid in zip(distinct_certs, [*distinct[1:], distinct[0]], strict=True)
+            ],
+            exporter.private_key,
+            deadline=suite.now() + 3600,
+        )
+    )
 
     # Attestations by a customs administration.
     cn = world.parties["cn"]
@@ -234,6 +265,8 @@ def bench_our_gas(ctx: BenchContext) -> Figures:
         "gas_event_batch100_signed_each": _per_item(signed_each.gas_used, 100),
         "gas_coo_issue": int(median(issues)),
         "gas_coo_drawdown": int(median(drawdowns)),
+        "gas_coo_drawdown_batch100": _per_item(drawdown_batch.gas_used, 100),
+        "gas_coo_drawdown_batch100_signed_each": _per_item(drawdown_signed_each.gas_used, 100),
         "gas_attest_single": int(median(attests)),
         "gas_attest_batch100": _per_item(attest_batch.gas_used, 100),
         "gas_attest_batch100_signed_each": _per_item(attest_signed_each.gas_used, 100),

@@ -16,6 +16,9 @@
         # many attestations, one signature (attestSignedBatch): one record per attestation
         batch = client.sign_attestation_batch(attestations, customs_key, deadline=t)
         client.post_attestation_batch(batch).records
+        # many drawdowns, one signature (drawDownSignedBatch): one record per drawdown
+        batch = client.sign_drawdown_batch(drawdowns, exporter_key, deadline=t)
+        client.post_drawdown_batch(batch).records
 
 Client-side signing builds and signs the record locally (:mod:`ledger.records`); only the
 EIP-712 domains (chain id and contract addresses) come from the gateway
@@ -63,6 +66,8 @@ from gateway.models import (
     AttestationBatchView,
     BulkResult,
     DomainList,
+    DrawdownBatchTypedDataView,
+    DrawdownBatchView,
     EventBatchTypedDataView,
     EventBatchView,
     Readiness,
@@ -91,6 +96,8 @@ from gateway.record_models import (
     CREATE_MODELS,
     AttestationBatchCreate,
     AttestationCreate,
+    DrawdownBatchCreate,
+    DrawdownCreate,
     EventBatchCreate,
     EventCreate,
     RecordCreate,
@@ -100,13 +107,16 @@ from ledger.records import (
     Attestation,
     ConsignmentEvent,
     Domain,
+    Drawdown,
     Proposal,
     Record,
     SignedAttestationBatch,
+    SignedDrawdownBatch,
     SignedEventBatch,
     SignedRecord,
     sign,
     sign_attestation_batch,
+    sign_drawdown_batch,
     sign_event_batch,
 )
 
@@ -591,6 +601,54 @@ class GatewayClient:
             json=body.model_dump(mode="json", exclude_none=True, by_alias=True),
         )
         return AttestationBatchTypedDataView.model_validate(response.json())
+
+    def sign_drawdown_batch(
+        self, drawdowns: Iterable[Drawdown], private_key: bytes | str, *, deadline: int
+    ) -> SignedDrawdownBatch:
+        """Sign ``drawdowns`` locally with one DrawdownBatch signature (Certificates domain),
+        valid until ``deadline`` (unix seconds)."""
+        return sign_drawdown_batch(
+            list(drawdowns), private_key, self.domains()["Certificates"], deadline=deadline
+        )
+
+    def post_drawdown_batch(
+        self, batch: SignedDrawdownBatch, *, idempotency_key: str | None = None
+    ) -> DrawdownBatchView:
+        """Submit drawdowns signed together (``POST /certificates/drawdowns/batch/signed``):
+        one record per drawdown, relayed in one transaction. Sending the same batch again is
+        safe."""
+        response = self._request(
+            "POST",
+            "/certificates/drawdowns/batch/signed",
+            json={
+                "drawdowns": [d.json_message() for d in batch.drawdowns],
+                "deadline": batch.deadline,
+                "signature": "0x" + batch.signature.hex(),
+            },
+            headers=self._key_headers(idempotency_key),
+        )
+        return DrawdownBatchView.model_validate(response.json())
+
+    def drawdown_batch_typed_data(
+        self,
+        items: Iterable[DrawdownCreate | Mapping[str, Any]],
+        *,
+        deadline: datetime | None = None,
+    ) -> DrawdownBatchTypedDataView:
+        """The DrawdownBatch typed data the gateway builds from drawdown bodies (nothing
+        stored): sign ``typed_data`` and submit ``drawdowns`` and ``deadline`` with the
+        signature."""
+        body = _build(
+            DrawdownBatchCreate,
+            items=[i if isinstance(i, DrawdownCreate) else dict(i) for i in items],
+            deadline=deadline,
+        )
+        response = self._request(
+            "POST",
+            "/typed-data/drawdown_batch",
+            json=body.model_dump(mode="json", exclude_none=True, by_alias=True),
+        )
+        return DrawdownBatchTypedDataView.model_validate(response.json())
 
     def typed_data(self, kind: RecordKind | str, body: Body) -> TypedDataView:
         """The typed data the gateway builds from a human-friendly body (nothing stored)."""

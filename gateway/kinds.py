@@ -14,9 +14,9 @@ identical content of two organisations is two records. An execution's id is
 
 Records signed together with one batch signature (``signed_batch`` set) store that
 signature. An event carries its batch's nonce and deadline in its own fields; an attestation
-has no such field, so its stored payload adds the batch's deadline under
-:data:`BATCH_DEADLINE_KEY` (outside the Attestation type: its record id and uid are those of
-the attestation signed alone).
+or a drawdown has no such field, so its stored payload adds the batch's deadline under
+:data:`BATCH_DEADLINE_KEY` (outside the Attestation or Drawdown type: its record id, and an
+attestation's uid, are those of the record signed alone).
 """
 
 from __future__ import annotations
@@ -93,7 +93,8 @@ KIND_TYPES: Mapping[RecordKind, type[Record]] = {
 UNSIGNED = frozenset({RecordKind.EXECUTION})
 
 BATCH_DEADLINE_KEY = "batchDeadline"
-"""Payload key of an attestation signed in an AttestationBatch: the batch's deadline."""
+"""Payload key of an attestation signed in an AttestationBatch, or of a drawdown in a
+DrawdownBatch: the batch's deadline."""
 
 KIND_SCOPES: Mapping[RecordKind, Scope] = {
     RecordKind.CONSIGNMENT: Scope.EVENTS_WRITE,

@@ -15,7 +15,11 @@ from pydantic import BaseModel, ConfigDict, Field, JsonValue, SecretStr
 
 from gateway.auth import BYTES32_PATTERN, IssuedKey, KeyRecord, OrgKind, Scope
 from gateway.outbox import OutboxRecord, RecordKind, RecordStatus
-from gateway.record_models import EXAMPLE_ATTESTATION_MESSAGE, EXAMPLE_EVENT_MESSAGE
+from gateway.record_models import (
+    EXAMPLE_ATTESTATION_MESSAGE,
+    EXAMPLE_DRAWDOWN_MESSAGE,
+    EXAMPLE_EVENT_MESSAGE,
+)
 
 __all__ = [
     "ApiKeyCreate",
@@ -28,6 +32,8 @@ __all__ = [
     "BulkResult",
     "CheckView",
     "DomainList",
+    "DrawdownBatchTypedDataView",
+    "DrawdownBatchView",
     "EventBatchTypedDataView",
     "EventBatchView",
     "Health",
@@ -151,8 +157,10 @@ class RecordView(BaseModel):
         default=None,
         description=(
             "For an event signed with others in one EventBatch signature "
-            "(`POST /events/batch/signed`), or an attestation in one AttestationBatch "
-            "signature (`POST /attestations/batch/signed`): the id of that batch. Its records "
+            "(`POST /events/batch/signed`), an attestation in one AttestationBatch "
+            "signature (`POST /attestations/batch/signed`) or a drawdown in one DrawdownBatch "
+            "signature (`POST /certificates/drawdowns/batch/signed`): the id of that batch. "
+            "Its records "
             "travel in one transaction and share its fate; `signature` is the batch's."
         ),
     )
@@ -671,3 +679,60 @@ class AttestationBatchTypedDataView(BaseModel):
     attestations: list[dict[str, Any]] = Field(description="The Attestation messages, in order.")
     deadline: int = Field(description="The batch's deadline (unix seconds).")
     record_ids: list[str] = Field(description="The record id of each attestation, in order.")
+
+
+class DrawdownBatchView(BaseModel):
+    """Drawdowns signed together, as stored: one record per drawdown, in batch order."""
+
+    batch_id: str = Field(
+        description="keccak256(abi.encode(orgId, digest)) of the DrawdownBatch digest signed."
+    )
+    signer: str = Field(description="The key that signed the batch.")
+    deadline: int
+    records: list[RecordView] = Field(description="One per drawdown, in the order signed.")
+
+
+class DrawdownBatchTypedDataView(BaseModel):
+    """A DrawdownBatch to sign: its typed data, and the drawdowns it covers.
+
+    Sign ``typed_data`` and submit ``{"drawdowns": drawdowns, "deadline": deadline,
+    "signature": ...}`` to ``POST /certificates/drawdowns/batch/signed``.
+    """
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "batch_id": _RECORD,
+                    "digest": _RECORD,
+                    "typed_data": {
+                        "types": {
+                            "EIP712Domain": _DOMAIN_TYPE,
+                            "DrawdownBatch": [
+                                {"name": "drawdownsHash", "type": "bytes32"},
+                                {"name": "deadline", "type": "uint40"},
+                            ],
+                        },
+                        "primaryType": "DrawdownBatch",
+                        "domain": {
+                            "name": "TradeLedger Certificates",
+                            "version": "1",
+                            "chainId": 31337,
+                            "verifyingContract": "0x" + "ce" * 20,
+                        },
+                        "message": {"drawdownsHash": "0x" + "d5" * 32, "deadline": 1795509000},
+                    },
+                    "drawdowns": [EXAMPLE_DRAWDOWN_MESSAGE],
+                    "deadline": 1795509000,
+                    "record_ids": [_RECORD],
+                }
+            ]
+        }
+    )
+
+    batch_id: str
+    digest: str = Field(description="The EIP-712 digest of the DrawdownBatch (what is signed).")
+    typed_data: dict[str, Any] = Field(description="`eth_signTypedData_v4` JSON of the batch.")
+    drawdowns: list[dict[str, Any]] = Field(description="The Drawdown messages, in order.")
+    deadline: int = Field(description="The batch's deadline (unix seconds).")
+    record_ids: list[str] = Field(description="The record id of each drawdown, in order.")

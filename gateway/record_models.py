@@ -28,6 +28,7 @@ from gateway.auth import BYTES32_PATTERN, OrgKind
 from gateway.outbox import RecordKind
 from ledger.records import (
     ATTESTATION_BATCH_MAX,
+    DRAWDOWN_BATCH_MAX,
     AeoAction,
     AeoActionCode,
     Approval,
@@ -66,6 +67,7 @@ from ledger.values import (
 __all__ = [
     "ATTESTATION_BATCH_MAX",
     "CREATE_MODELS",
+    "DRAWDOWN_BATCH_MAX",
     "EVENT_BATCH_MAX",
     "AeoActionCreate",
     "ApprovalCreate",
@@ -77,6 +79,8 @@ __all__ = [
     "CertificateCreate",
     "CertificateRevocationCreate",
     "ConsignmentCreate",
+    "DrawdownBatchCreate",
+    "DrawdownBatchSubmission",
     "DrawdownCreate",
     "EventBatchCreate",
     "EventBatchSubmission",
@@ -136,6 +140,12 @@ EXAMPLE_ATTESTATION_MESSAGE: dict[str, JsonValue] = {
     "dataDigest": "0x" + "da" * 32,
     "refUid": "0x" + "00" * 32,
     "expiresAt": 0,
+}
+# A Drawdown message as signed (4,500 litres of a certificate for a consignment).
+EXAMPLE_DRAWDOWN_MESSAGE: dict[str, JsonValue] = {
+    "certificateId": "0x" + "ce" * 32,
+    "consignmentId": "0x" + "c0" * 32,
+    "quantity": 4500,
 }
 _DEADLINE_SECONDS = 24 * 3600
 _PROPOSAL_SECONDS = 7 * 24 * 3600
@@ -925,5 +935,55 @@ class AttestationBatchCreate(BaseModel):
 
     def to_attestations(self, ctx: BuildContext) -> tuple[tuple[Attestation, ...], int]:
         """The attestations, and the batch's deadline."""
+        deadline = _ts(self.deadline) if self.deadline else ctx.now + _DEADLINE_SECONDS
+        return tuple(item.to_record(ctx) for item in self.items), deadline
+
+
+class DrawdownBatchSubmission(BaseModel):
+    """Drawdowns signed together by the client with one DrawdownBatch signature.
+
+    ``drawdowns`` are the Drawdown messages, in the order signed; ``signature`` is over
+    ``DrawdownBatch(drawdownsHash, deadline)`` in the Certificates domain (see
+    ``POST /typed-data/drawdown_batch``). No nonce: each (certificate, consignment) pair is
+    drawn once, ever.
+    """
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "drawdowns": [
+                        {**EXAMPLE_DRAWDOWN_MESSAGE, "consignmentId": "0x" + c * 32}
+                        for c in ("c0", "c1")
+                    ],
+                    "deadline": 1795509000,
+                    "signature": _SIG,
+                }
+            ]
+        },
+    )
+    drawdowns: list[dict[str, Any]] = Field(
+        min_length=1,
+        max_length=DRAWDOWN_BATCH_MAX,
+        description="Drawdown messages in the order signed.",
+    )
+    deadline: int = Field(
+        ge=0, lt=2**40, description="The batch's deadline (unix seconds), as signed."
+    )
+    signature: Signature
+
+
+class DrawdownBatchCreate(BaseModel):
+    """Drawdowns to be signed together (the body of ``POST /typed-data/drawdown_batch``)."""
+
+    model_config = ConfigDict(extra="forbid")
+    items: list[DrawdownCreate] = Field(min_length=1, max_length=DRAWDOWN_BATCH_MAX)
+    deadline: datetime | None = Field(
+        default=None, description="Latest time the batch may be recorded (default: +24 h)."
+    )
+
+    def to_drawdowns(self, ctx: BuildContext) -> tuple[tuple[Drawdown, ...], int]:
+        """The drawdowns, and the batch's deadline."""
         deadline = _ts(self.deadline) if self.deadline else ctx.now + _DEADLINE_SECONDS
         return tuple(item.to_record(ctx) for item in self.items), deadline

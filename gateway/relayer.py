@@ -7,8 +7,8 @@ deployed suite (:class:`ledger.client.Ledger`) and the relayer account:
     Decode the stored records, build the call -- the kind's batch function (``postEvents``,
     ``registerBatch``, ``issueBatch``, ``drawDownBatch``, ``attestBatch``, ``revokeBatch``),
     its single-record function for one record, ``postEventBatch`` for the events of one
-    signed batch (``Batch.signed_batch``), ``attestSignedBatch`` for the attestations of one
-    -- and run it as ``eth_call`` from the relayer on
+    signed batch (``Batch.signed_batch``), ``attestSignedBatch`` / ``drawDownSignedBatch`` for
+    the attestations / drawdowns of one -- and run it as ``eth_call`` from the relayer on
     the *pending* block. A revert names the record to blame: ``BatchItemFailed(i, cause)``
     blames item ``i``, a single call (or a signed batch's own error) its record; either
     raises :class:`~gateway.errors.RecordRejected` (the outbox fails it unsent -- with all
@@ -83,8 +83,10 @@ from ledger.errors import ConfigurationError, ValidationError
 from ledger.records import (
     Attestation,
     ConsignmentEvent,
+    Drawdown,
     Proposal,
     SignedAttestationBatch,
+    SignedDrawdownBatch,
     SignedRecord,
 )
 from ledger.txmanager import TxManager, is_transient
@@ -287,19 +289,28 @@ class ContractRelayer:
             assert isinstance(record, Proposal)
             membership: ContractClient = self.ledger.membership
             return membership, membership.calldata("execute", record.onchain())
-        if batch.signed_batch is not None and kind is RecordKind.ATTESTATION:
-            # attestSignedBatch(records, deadline, sig): the attestations as stored (checked
-            # at the intake, whose simulation ran this very call), the batch's deadline (kept
-            # with each record) and signature.
+        if batch.signed_batch is not None and kind in (RecordKind.ATTESTATION, RecordKind.DRAWDOWN):
+            # attestSignedBatch / drawDownSignedBatch(records, deadline, sig): the records as
+            # stored (checked at the intake, whose simulation ran this very call), the batch's
+            # deadline (kept with each record) and signature.
             stored = batch.records[0]
             deadline = stored.payload.get(BATCH_DEADLINE_KEY)
             if isinstance(deadline, bool) or not isinstance(deadline, int):
                 raise ValidationError(BATCH_DEADLINE_KEY, "must be the batch's deadline", deadline)
-            signed_batch = SignedAttestationBatch(
-                tuple(Attestation.from_message(r.payload) for r in batch.records),
-                deadline,
-                decode(kind, stored.payload, stored.signature).signature,
-            )
+            signature = decode(kind, stored.payload, stored.signature).signature
+            signed_batch: SignedAttestationBatch | SignedDrawdownBatch
+            if kind is RecordKind.ATTESTATION:
+                signed_batch = SignedAttestationBatch(
+                    tuple(Attestation.from_message(r.payload) for r in batch.records),
+                    deadline,
+                    signature,
+                )
+            else:
+                signed_batch = SignedDrawdownBatch(
+                    tuple(Drawdown.from_message(r.payload) for r in batch.records),
+                    deadline,
+                    signature,
+                )
             client, function, args = self.ledger.call_for(signed_batch)
             return client, client.calldata(function, *args)
         if batch.signed_batch is not None:
@@ -379,7 +390,7 @@ class ContractRelayer:
     @staticmethod
     def _gas_class(batch: Batch) -> str:
         """What the per-item gas is learnt for: the kind, or a signed batch of the kind
-        (``event_batch``, ``attestation_batch``)."""
+        (``event_batch``, ``attestation_batch``, ``drawdown_batch``)."""
         kind = batch.kind.value
         return f"{kind}_batch" if batch.signed_batch is not None else kind
 

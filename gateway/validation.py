@@ -26,7 +26,9 @@ chain, in this order (the first failure is the answer):
    ``BatchItemFailed(i, ...)`` gives record *i* its own error and the rest runs again. Events
    signed together run as the ``postEventBatch`` call they will be relayed with
    (:meth:`ChainValidator.check_event_batch`), attestations signed together as their
-   ``attestSignedBatch`` call (:meth:`ChainValidator.check_attestation_batch`).
+   ``attestSignedBatch`` call (:meth:`ChainValidator.check_attestation_batch`), drawdowns
+   signed together as their ``drawDownSignedBatch`` call
+   (:meth:`ChainValidator.check_drawdown_batch`).
 6. **What the chain cannot see yet**: drawdowns accepted but not mined count against the
    certificate's balance (409 ``QuantityExceeded``, ``AlreadyDrawn``); a nonce held by
    another record in the outbox (accepted or submitted) is refused (409 ``NonceAlreadyUsed``);
@@ -74,6 +76,7 @@ from ledger.records import (
     Proposal,
     Record,
     SignedAttestationBatch,
+    SignedDrawdownBatch,
     SignedEventBatch,
     SignedRecord,
 )
@@ -463,6 +466,87 @@ class ChainValidator:
                     rule="contract",
                     status_code=contract_error_status(exc),
                 ) from exc
+
+    def check_drawdown_batch(
+        self, caller: Caller, batch: SignedDrawdownBatch, *, signer: str, outbox: Outbox
+    ) -> None:
+        """Checks 2-6 for drawdowns signed together (``drawDownSignedBatch``); raises the first
+        failure, for the whole batch: one signature covers every drawdown, so none can be
+        dropped. The role rule of a drawdown (the certificate's exporter, or customs of its
+        origin or destination country) is checked for each; the batch runs as its
+        ``drawDownSignedBatch`` call on the pending block; then, as for a single drawdown,
+        drawdowns accepted but not yet on chain count against each certificate's balance,
+        together with the batch's earlier drawdowns, and hold their (certificate,
+        consignment) pair. A drawdown that fails is named with ``field`` = ``drawdowns[i]...``.
+        Call it holding :attr:`drawdown_lock` until the records are in the outbox.
+        """
+        memo: dict[str, Any] = {}
+        org = self.check_signer(caller, signer, memo=memo)
+        with _chain_calls():
+            for index, drawdown in enumerate(batch.drawdowns):
+                try:
+                    authorise(self.ledger, org=org, kind=RecordKind.DRAWDOWN, record=drawdown)
+                except PermissionDenied as exc:
+                    exc.field = f"drawdowns[{index}].{exc.field or 'certificateId'}"
+                    raise
+            client, function, args = self.ledger.call_for(batch)
+            try:
+                client.call(function, *args, block="pending")
+            except BatchItemFailed as exc:
+                raise GatewayError(
+                    str(exc.cause),
+                    code=exc.cause.name,
+                    field=f"drawdowns[{exc.index}]",
+                    rule="contract",
+                    status_code=contract_error_status(exc),
+                ) from exc
+            self._check_pending_drawdown_batch(batch.drawdowns, outbox=outbox)
+
+    def _check_pending_drawdown_batch(
+        self, drawdowns: Sequence[Drawdown], *, outbox: Outbox
+    ) -> None:
+        """The pending-drawdown rule of :meth:`_check_pending_drawdowns` for the drawdowns of
+        one batch, in order (the simulation counted the batch's own earlier drawdowns against
+        the chain's balance; this adds those accepted but not yet on chain)."""
+        pending: dict[str, int] = {}
+        pairs: set[tuple[str, str]] = set()
+        for stored in outbox.pending(RecordKind.DRAWDOWN):
+            certificate = str(stored.payload.get("certificateId", "")).lower()
+            pairs.add((certificate, str(stored.payload.get("consignmentId", "")).lower()))
+            pending[certificate] = pending.get(certificate, 0) + int(
+                stored.payload.get("quantity", 0)
+            )
+        earlier: dict[str, int] = {}
+        for index, record in enumerate(drawdowns):
+            certificate = _hex(record.certificate_id)
+            if (certificate, _hex(record.consignment_id)) in pairs:
+                raise Conflict(
+                    "a drawdown of this certificate for this consignment is already on its way",
+                    code="AlreadyDrawn",
+                    field=f"drawdowns[{index}].consignmentId",
+                    rule="contract",
+                )
+            waiting = pending.get(certificate, 0)
+            before = earlier.get(certificate, 0)
+            earlier[certificate] = before + record.quantity
+            if waiting == 0:
+                continue
+            remaining = self.ledger.certificates.remaining(record.certificate_id) - waiting - before
+            if record.quantity > remaining:
+                error = QuantityExceeded(
+                    "QuantityExceeded",
+                    {
+                        "certificateId": record.certificate_id,
+                        "requested": record.quantity,
+                        "remaining": max(remaining, 0),
+                    },
+                )
+                raise Conflict(
+                    f"{error} (counting {waiting} in drawdowns accepted but not yet on chain)",
+                    code="QuantityExceeded",
+                    field=f"drawdowns[{index}].quantity",
+                    rule="contract",
+                )
 
     def check_execution(self, caller: Caller, proposal: Proposal) -> str:
         """Checks for an execution (unsigned): a customs caller, and the call would pass."""

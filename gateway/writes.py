@@ -1,7 +1,8 @@
 """Accepting records: custodial (the gateway signs) and non-custodial (the client signed);
 the events of a bulk request checked together (:func:`prepare_many`), events signed
 together with one EventBatch signature (:func:`accept_event_batch`) and attestations signed
-together with one AttestationBatch signature (:func:`accept_attestation_batch`).
+together with one AttestationBatch signature (:func:`accept_attestation_batch`) and drawdowns
+signed together with one DrawdownBatch signature (:func:`accept_drawdown_batch`).
 
 Both end in :func:`accept_signed`: a record already in the outbox (same id) is answered
 from there (an idempotent repeat, never validated again, so a retry after the record was
@@ -45,8 +46,10 @@ from ledger.errors import InvalidSignature, LedgerError, ValidationError
 from ledger.records import (
     Attestation,
     ConsignmentEvent,
+    Drawdown,
     Proposal,
     SignedAttestationBatch,
+    SignedDrawdownBatch,
     SignedEventBatch,
     SignedRecord,
     sign,
@@ -55,12 +58,14 @@ from ledger.records import (
 __all__ = [
     "accept_attestation_batch",
     "accept_custodial",
+    "accept_drawdown_batch",
     "accept_event_batch",
     "accept_execution",
     "accept_message",
     "accept_signed",
     "custodial_body_sha256",
     "decode_attestation_batch",
+    "decode_drawdown_batch",
     "decode_event_batch",
     "prepare_many",
     "prepare_signed",
@@ -547,3 +552,94 @@ def accept_attestation_batch(
         for i, (rid, attestation) in enumerate(zip(rids, batch.attestations, strict=True))
     ]
     return batch, signer, batch_id, outbox.accept_batch(news)
+
+
+def decode_drawdown_batch(
+    messages: Sequence[Mapping[str, Any]], deadline: int, signature: str
+) -> SignedDrawdownBatch:
+    """Drawdowns signed together, from their messages, the batch's deadline and the batch
+    signature (422 if malformed: a drawdown that does not decode is named
+    ``drawdowns[i]...``)."""
+    drawdowns: list[Drawdown] = []
+    for index, message in enumerate(messages):
+        try:
+            drawdowns.append(Drawdown.from_message(message))
+        except ValidationError as exc:
+            raise ValidationError(f"drawdowns[{index}].{exc.field}", exc.rule, exc.value) from None
+    try:
+        raw = bytes.fromhex(signature.removeprefix("0x"))
+    except ValueError:
+        raise InvalidSignature("signature", "must be 0x-hex", signature) from None
+    return SignedDrawdownBatch(tuple(drawdowns), deadline, raw)  # checks the signature
+
+
+def accept_drawdown_batch(
+    chain: LedgerServices,
+    outbox: Outbox,
+    caller: Caller,
+    messages: Sequence[Mapping[str, Any]],
+    deadline: int,
+    signature: str,
+    *,
+    idempotency_key: str | None,
+) -> tuple[SignedDrawdownBatch, str, str, list[AcceptResult]]:
+    """A batch of drawdowns signed together: check it as a whole, store one record per
+    drawdown.
+
+    Each drawdown is an outbox record of kind ``drawdown`` with its own record id (the id it
+    would have if signed alone), the batch signature, the batch's deadline in its payload
+    (:data:`~gateway.kinds.BATCH_DEADLINE_KEY`) and ``signed_batch`` = the batch id; the
+    submitter sends them in one ``drawDownSignedBatch`` transaction. As for a single drawdown,
+    the balance check and the store run under the validator's drawdown lock, so that two
+    requests cannot both spend the same balance. A batch sent again (same drawdowns, deadline
+    and signature) is answered from the outbox. Returns the batch, its signer, its id and the
+    records.
+    """
+    batch = decode_drawdown_batch(messages, deadline, signature)
+    domain = chain.ledger.certificates.domain
+    digest = batch.record.digest(domain)
+    signer = recover(digest, batch.signature)
+    batch_id = record_id_for(digest, org_id=caller.org_id)
+    seen: dict[tuple[bytes, bytes], int] = {}
+    digests: list[bytes] = []
+    for index, drawdown in enumerate(batch.drawdowns):
+        pair = (drawdown.certificate_id, drawdown.consignment_id)
+        if pair in seen:
+            raise InvalidRequest(
+                f"drawdowns[{index}] draws the same certificate for the same consignment as "
+                f"drawdowns[{seen[pair]}]",
+                field=f"drawdowns[{index}]",
+                rule="unique_drawdowns",
+            )
+        seen[pair] = index
+        digests.append(drawdown.digest(domain))
+    rids = [record_id_for(d, org_id=caller.org_id) for d in digests]
+    with _serialised(chain, RecordKind.DRAWDOWN):
+        stored = outbox.get_many(rids)
+        if len(stored) == len(rids) and all(stored[rid].signed_batch == batch_id for rid in rids):
+            # A repeat: answered from the outbox, not checked again.
+            return batch, signer, batch_id, [AcceptResult(stored[r], created=False) for r in rids]
+        if stored:
+            index = next(i for i, rid in enumerate(rids) if rid in stored)
+            raise IdempotencyConflict(
+                f"drawdowns[{index}] was already submitted as another record",
+                field=f"drawdowns[{index}]",
+                rule="same_content",
+            )
+        chain.validator.check_drawdown_batch(caller, batch, signer=signer, outbox=outbox)
+        simulated_at = time.time()
+        text = "0x" + batch.signature.hex()
+        news = [
+            NewRecord(
+                org_id=caller.org_id,
+                kind=RecordKind.DRAWDOWN,
+                record_id=rid,
+                payload={**drawdown.json_message(), BATCH_DEADLINE_KEY: batch.deadline},
+                signature=text,
+                idempotency_key=None if idempotency_key is None else f"{idempotency_key}:{i}",
+                signed_batch=batch_id,
+                simulated_at=simulated_at,
+            )
+            for i, (rid, drawdown) in enumerate(zip(rids, batch.drawdowns, strict=True))
+        ]
+        return batch, signer, batch_id, outbox.accept_batch(news)

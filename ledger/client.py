@@ -22,6 +22,12 @@ its replay protection) likewise, or with :meth:`AttestationsClient.attest_signed
 
     batch = ledger.sign_attestation_batch(attestations, customs_key, deadline=t + 600)
     ledger.submit(batch)
+
+Drawdowns signed together (:class:`~ledger.records.DrawdownBatch`, no nonce: each (certificate,
+consignment) is drawn once) likewise, or with :meth:`CertificatesClient.draw_down_signed_batch`:
+
+    batch = ledger.sign_drawdown_batch(drawdowns, exporter_key, deadline=t + 600)
+    ledger.submit(batch)
 """
 
 from __future__ import annotations
@@ -53,6 +59,7 @@ from ledger.records import (
     ConsignmentRegistration,
     Domain,
     Drawdown,
+    DrawdownBatch,
     EventBatch,
     KeyAddition,
     KeyRevocation,
@@ -63,10 +70,12 @@ from ledger.records import (
     Record,
     SchemaRegistration,
     SignedAttestationBatch,
+    SignedDrawdownBatch,
     SignedEventBatch,
     SignedRecord,
     sign,
     sign_attestation_batch,
+    sign_drawdown_batch,
     sign_event_batch,
 )
 from ledger.txmanager import Receipt, TxManager
@@ -531,6 +540,25 @@ class CertificatesClient(ContractClient):
     def draw_down_batch(self, batch: Sequence[SignedRecord[Drawdown]]) -> Receipt:
         return self.transact("drawDownBatch", *_batch_args(batch))
 
+    def draw_down_signed_batch(self, signed: SignedDrawdownBatch) -> Receipt:
+        """Record drawdowns signed together (``drawDownSignedBatch``): one signature.
+
+        The whole batch reverts if any drawdown fails: ``BatchItemFailed`` names it.
+        """
+        return self.transact("drawDownSignedBatch", *signed.onchain())
+
+    def simulate_signed_batch(self, signed: SignedDrawdownBatch) -> None:
+        """Raise the error that ``draw_down_signed_batch(signed)`` would revert with, if any."""
+        self.simulate("drawDownSignedBatch", *signed.onchain())
+
+    def drawdowns_hash(self, drawdowns: Sequence[Drawdown]) -> bytes:
+        """The contract's ``drawdownsHash`` of ``drawdowns``."""
+        return bytes(self.call("drawdownsHash", [d.onchain() for d in drawdowns]))
+
+    def hash_drawdown_batch(self, batch: DrawdownBatch) -> bytes:
+        """The contract's EIP-712 struct hash of ``batch``."""
+        return bytes(self.call("hashDrawdownBatch", batch.onchain()))
+
     def certificate(self, certificate_id: bytes) -> CertificateState:
         d = self.call("certificate", certificate_id)
         return CertificateState(
@@ -676,7 +704,8 @@ def _batch_args(batch: Sequence[SignedRecord[Any]]) -> tuple[list[Any], list[Any
 # "struct": f(record, sig); "value": f(first field, sig); "proposal": execute-style (no sig);
 # "events": f(event records, nonce, deadline, sig), from a SignedEventBatch (the EventBatch
 # record alone cannot be sent: the events travel with it); "attestations": f(attestation
-# records, deadline, sig), from a SignedAttestationBatch, likewise.
+# records, deadline, sig), from a SignedAttestationBatch, likewise; "drawdowns": f(drawdown
+# records, deadline, sig), from a SignedDrawdownBatch.
 ROUTES: Mapping[type[Record], tuple[str, str, str | None, str]] = {
     Proposal: ("Membership", "propose", None, "struct"),
     Approval: ("Membership", "approve", None, "value"),
@@ -688,6 +717,7 @@ ROUTES: Mapping[type[Record], tuple[str, str, str | None, str]] = {
     CertificateIssue: ("Certificates", "issue", "issueBatch", "struct"),
     CertificateRevocation: ("Certificates", "revoke", None, "struct"),
     Drawdown: ("Certificates", "drawDown", "drawDownBatch", "struct"),
+    DrawdownBatch: ("Certificates", "drawDownSignedBatch", None, "drawdowns"),
     SchemaRegistration: ("Attestations", "registerSchema", None, "value"),
     Attestation: ("Attestations", "attest", "attestBatch", "struct"),
     AttestationBatch: ("Attestations", "attestSignedBatch", None, "attestations"),
@@ -700,7 +730,7 @@ ROUTES: Mapping[type[Record], tuple[str, str, str | None, str]] = {
 
 R = TypeVar("R", bound=Record)
 
-Signed = SignedRecord[Any] | SignedEventBatch | SignedAttestationBatch
+Signed = SignedRecord[Any] | SignedEventBatch | SignedAttestationBatch | SignedDrawdownBatch
 """What :meth:`Ledger.submit` sends: one signed record, or a list signed as one batch."""
 
 
@@ -771,6 +801,15 @@ class Ledger:
             attestations, private_key, self.attestations.domain, deadline=deadline
         )
 
+    def sign_drawdown_batch(
+        self, drawdowns: Sequence[Drawdown], private_key: bytes | str, *, deadline: int
+    ) -> SignedDrawdownBatch:
+        """Sign ``drawdowns`` with one DrawdownBatch signature valid until ``deadline``
+        (see ``records.sign_drawdown_batch``)."""
+        return sign_drawdown_batch(
+            drawdowns, private_key, self.certificates.domain, deadline=deadline
+        )
+
     def signer(self, signed: Signed) -> ChecksumAddress:
         return signed.signer(self.domain(signed.record))
 
@@ -786,6 +825,12 @@ class Ledger:
             if not isinstance(signed, SignedAttestationBatch):
                 raise ValueError(
                     "an AttestationBatch is sent with its attestations: use sign_attestation_batch"
+                )
+            args = signed.onchain()
+        elif style == "drawdowns":
+            if not isinstance(signed, SignedDrawdownBatch):
+                raise ValueError(
+                    "a DrawdownBatch is sent with its drawdowns: use sign_drawdown_batch"
                 )
             args = signed.onchain()
         elif style == "value":

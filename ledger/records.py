@@ -22,6 +22,11 @@ Attestations likewise: one :class:`AttestationBatch` signature (a deadline, no n
 attestation's uid is its replay protection) covers a list of :class:`Attestation` records
 (:func:`sign_attestation_batch` gives a :class:`SignedAttestationBatch`); each gets the uid and
 the ``Attested`` log it would get if signed alone.
+
+Drawdowns likewise: one :class:`DrawdownBatch` signature (a deadline, no nonce: a drawdown is
+recorded once per (certificate, consignment)) covers a list of :class:`Drawdown` records
+(:func:`sign_drawdown_batch` gives a :class:`SignedDrawdownBatch`); each is stored and gets the
+``QuantityDrawn`` log it would get if signed alone.
 """
 
 from __future__ import annotations
@@ -44,6 +49,7 @@ from ledger.typed_data import check_signature, recover_digest, to_compact_signat
 __all__ = [
     "ATTESTATION_BATCH_MAX",
     "DOMAIN_NAMES",
+    "DRAWDOWN_BATCH_MAX",
     "AeoAction",
     "AeoActionCode",
     "Approval",
@@ -56,6 +62,7 @@ __all__ = [
     "ConsignmentRegistration",
     "Domain",
     "Drawdown",
+    "DrawdownBatch",
     "EventBatch",
     "KeyAddition",
     "KeyRevocation",
@@ -67,15 +74,18 @@ __all__ = [
     "Record",
     "SchemaRegistration",
     "SignedAttestationBatch",
+    "SignedDrawdownBatch",
     "SignedEventBatch",
     "SignedRecord",
     "attestations_hash",
     "certificate_id",
     "consignment_id",
+    "drawdowns_hash",
     "fixed_ascii",
     "new_nonce",
     "sign",
     "sign_attestation_batch",
+    "sign_drawdown_batch",
     "sign_event_batch",
     "typed_digest",
     "with_batch_terms",
@@ -653,6 +663,73 @@ class Drawdown(Record):
     quantity: int
 
 
+DRAWDOWN_BATCH_MAX = 300
+"""Most drawdowns in one signed batch. The batch is one transaction that the relayer cannot
+split (one signature covers the list), so its gas with the relayer's margin (x 1.2,
+``TxManager.gas_margin``) must stay under EIP-7825's 16,777,216 cap whatever the drawdowns
+hold: 37,038 gas each on distinct certificates by the exporter (contracts/RECORDS.md §8),
+39,035 each when a customs administration draws (it also reads each certificate's second slot,
+the countries) on distinct certificates and consignments, all cold (``eth_estimateGas``,
+measured by ``tests/ledger/test_drawdown_batches.py``): 300 x 39,035 x 1.2 = 14.1 M, leaving
+room for full-width quantities (+96 gas each) and the estimate's spread."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DrawdownBatch(Record):
+    """One signature over many drawdowns (``Certificates.drawDownSignedBatch``).
+
+    ``drawdowns_hash`` is keccak256 of the drawdowns' struct hashes concatenated in order.
+    There is no nonce: a drawdown is recorded once per (certificate, consignment), so a batch
+    sent again fails at its first drawdown (``AlreadyDrawn``); ``deadline`` bounds the
+    signature's life. Build it with :meth:`of`.
+    """
+
+    CONTRACT: ClassVar[str] = "Certificates"
+    PRIMARY_TYPE: ClassVar[str] = "DrawdownBatch"
+    FIELDS: ClassVar[tuple[tuple[str, str, str], ...]] = (
+        ("drawdowns_hash", "drawdownsHash", "bytes32"),
+        ("deadline", "deadline", "uint40"),
+    )
+    drawdowns_hash: bytes
+    deadline: int
+
+    @classmethod
+    def of(
+        cls,
+        drawdowns: Sequence[Drawdown],
+        *,
+        deadline: int,
+        struct_hashes: Sequence[bytes] | None = None,
+    ) -> DrawdownBatch:
+        """The batch record of ``drawdowns`` with ``deadline``.
+
+        ``struct_hashes``: the drawdowns' struct hashes, computed already. Raises
+        :class:`~ledger.errors.ValidationError` for an empty list, more than
+        :data:`DRAWDOWN_BATCH_MAX` drawdowns, or an item that is not a Drawdown.
+        """
+        if not drawdowns:
+            raise ValidationError("drawdowns", "a batch holds at least one drawdown")
+        if len(drawdowns) > DRAWDOWN_BATCH_MAX:
+            raise ValidationError(
+                "drawdowns",
+                f"a batch holds at most {DRAWDOWN_BATCH_MAX} drawdowns (one transaction under "
+                "the EIP-7825 gas cap)",
+                len(drawdowns),
+            )
+        for i, drawdown in enumerate(drawdowns):
+            if not isinstance(drawdown, Drawdown):
+                raise ValidationError(f"drawdowns[{i}]", "must be a Drawdown", drawdown)
+        hashed = (
+            drawdowns_hash(drawdowns) if struct_hashes is None else keccak(b"".join(struct_hashes))
+        )
+        return cls(drawdowns_hash=hashed, deadline=deadline)
+
+
+def drawdowns_hash(drawdowns: Iterable[Drawdown]) -> bytes:
+    """keccak256 of the drawdowns' struct hashes, concatenated in order."""
+    return keccak(b"".join(d.struct_hash() for d in drawdowns))
+
+
 # --------------------------------------------------------------------------------------------
 # Attestations
 # --------------------------------------------------------------------------------------------
@@ -862,6 +939,7 @@ RECORD_TYPES: tuple[type[Record], ...] = (
     CertificateIssue,
     CertificateRevocation,
     Drawdown,
+    DrawdownBatch,
     SchemaRegistration,
     Attestation,
     AttestationBatch,
@@ -1040,6 +1118,65 @@ def sign_attestation_batch(
     batch = AttestationBatch.of(attestations, deadline=deadline)
     signed = Account.unsafe_sign_hash(batch.digest(domain), private_key)
     return SignedAttestationBatch(attestations, deadline, bytes(signed.signature))
+
+
+@dataclass(frozen=True, slots=True)
+class SignedDrawdownBatch:
+    """Drawdowns with the one 65-byte signature of their :class:`DrawdownBatch`.
+
+    ``record`` is the batch record (derived from the drawdowns and ``deadline``); ``sig()`` and
+    ``signer()`` work as for a :class:`SignedRecord`, so the batch signer is what the contract
+    recovers, and the drawing organisation of every drawdown is the signer's.
+    """
+
+    drawdowns: tuple[Drawdown, ...]
+    deadline: int
+    signature: bytes
+    record: DrawdownBatch = field(init=False)
+    struct_hashes: tuple[bytes, ...] = field(init=False, repr=False, compare=False)
+    """The drawdowns' struct hashes, in order (computed once)."""
+
+    def __post_init__(self) -> None:
+        check_signature(self.signature)
+        drawdowns = tuple(self.drawdowns)
+        for i, drawdown in enumerate(drawdowns):
+            if not isinstance(drawdown, Drawdown):
+                raise ValidationError(f"drawdowns[{i}]", "must be a Drawdown", drawdown)
+        hashes = tuple(d.struct_hash() for d in drawdowns)
+        batch = DrawdownBatch.of(drawdowns, deadline=self.deadline, struct_hashes=hashes)
+        object.__setattr__(self, "drawdowns", drawdowns)
+        object.__setattr__(self, "struct_hashes", hashes)
+        object.__setattr__(self, "record", batch)
+
+    def __len__(self) -> int:
+        return len(self.drawdowns)
+
+    def sig(self) -> tuple[bytes, bytes]:
+        """The compact EIP-2098 form the contract takes: ``(r, vs)``."""
+        return to_compact_signature(self.signature)
+
+    def signer(self, domain: Domain) -> ChecksumAddress:
+        """The address that signed the batch (recovered from the signature)."""
+        return recover_digest(self.record.digest(domain), self.signature)
+
+    def onchain(self) -> tuple[list[tuple[Any, ...]], int, tuple[bytes, bytes]]:
+        """The arguments of ``drawDownSignedBatch(records, deadline, sig)``."""
+        return ([d.onchain() for d in self.drawdowns], self.deadline, self.sig())
+
+
+def sign_drawdown_batch(
+    drawdowns: Sequence[Drawdown],
+    private_key: bytes | str,
+    domain: Domain,
+    *,
+    deadline: int,
+) -> SignedDrawdownBatch:
+    """Sign ``drawdowns`` together with one :class:`DrawdownBatch` signature in ``domain``
+    (the Certificates contract's), valid until ``deadline`` (unix seconds)."""
+    drawdowns = tuple(drawdowns)
+    batch = DrawdownBatch.of(drawdowns, deadline=deadline)
+    signed = Account.unsafe_sign_hash(batch.digest(domain), private_key)
+    return SignedDrawdownBatch(drawdowns, deadline, bytes(signed.signature))
 
 
 def record_fields(record: Record) -> dict[str, Any]:

@@ -117,6 +117,10 @@ contract GasBench {
                 _sig(PK_EXPORTER, certificates.hashTypedData(certificates.hashDrawdown(ds[i])));
         }
         certificates.drawDownBatch(ds, sigs);
+        _drawDownSignedBatch(certs, ucrs, 2); // drawDownSignedBatch100.distinct, new pairs
+        bytes32[] memory fresh = new bytes32[](1); // a certificate with nothing drawn yet
+        fresh[0] = keccak256(abi.encode(ISSUER, ci.certificateNumber));
+        _drawDownSignedBatch(fresh, ucrs, 0); // drawDownSignedBatch100.one
         IAttestations.Attestation memory a =
             IAttestations.Attestation(schemaId, 1, ucrs[0], keccak256("ok"), bytes32(0), 0);
         attestations.attest(
@@ -204,6 +208,25 @@ contract GasBench {
             documentsDigest: keccak256(abi.encode("docs", nonce)),
             epcisEventHash: keccak256(abi.encode("epcis", nonce))
         });
+    }
+
+    /// @dev One DrawdownBatch signature of the exporter over N drawdowns of 10, item i from
+    /// `certIds[i % length]` for consignment `ucrs[(i + shift) % N]`.
+    function _drawDownSignedBatch(bytes32[] memory certIds, bytes32[] memory ucrs, uint256 shift)
+        internal
+    {
+        ICertificates.Drawdown[] memory ds = new ICertificates.Drawdown[](N);
+        for (uint256 i; i < N; ++i) {
+            ds[i] = ICertificates.Drawdown(certIds[i % certIds.length], ucrs[(i + shift) % N], 10);
+        }
+        uint40 deadline = uint40(block.timestamp + 1 hours);
+        ICertificates.DrawdownBatch memory db =
+            ICertificates.DrawdownBatch(certificates.drawdownsHash(ds), deadline);
+        certificates.drawDownSignedBatch( // tx: drawDownSignedBatch100
+            ds,
+            deadline,
+            _sig(PK_EXPORTER, certificates.hashTypedData(certificates.hashDrawdownBatch(db)))
+        );
     }
 
     function _issueRecord(bytes32 number)

@@ -21,6 +21,9 @@ contract Certificates is ICertificates, MembershipClient {
     /// @inheritdoc ICertificates
     bytes32 public constant DRAWDOWN_TYPEHASH =
         keccak256("Drawdown(bytes32 certificateId,bytes32 consignmentId,uint64 quantity)");
+    /// @inheritdoc ICertificates
+    bytes32 public constant DRAWDOWN_BATCH_TYPEHASH =
+        keccak256("DrawdownBatch(bytes32 drawdownsHash,uint40 deadline)");
 
     uint8 private constant _ISSUED = 1;
     uint8 private constant _REVOKED = 2;
@@ -111,6 +114,23 @@ contract Certificates is ICertificates, MembershipClient {
         _leaveBatch();
     }
 
+    /// @inheritdoc ICertificates
+    function drawDownSignedBatch(Drawdown[] calldata records, uint40 deadline, Sig calldata sig)
+        external
+        onlyRelayer
+    {
+        uint256 n = records.length;
+        if (n == 0) revert LengthMismatch(0, 1);
+        (address signer,) = _recover(_hashDrawdownBatch(_drawdownsHash(records), deadline), sig);
+        KeyInfo memory info = _authorise(signer, uint40(block.timestamp), Kinds.MASK_ANY);
+        _checkDeadline(deadline);
+        for (uint256 i; i < n; ++i) {
+            _enterItem(i);
+            _applyDrawdown(records[i], info, signer);
+        }
+        _leaveBatch();
+    }
+
     // ------------------------------------------------------------------ views
 
     /// @inheritdoc ICertificates
@@ -184,7 +204,38 @@ contract Certificates is ICertificates, MembershipClient {
         h = _hashStatic(DRAWDOWN_TYPEHASH, offset, 3);
     }
 
+    /// @inheritdoc ICertificates
+    function drawdownsHash(Drawdown[] calldata records) external pure returns (bytes32) {
+        return _drawdownsHash(records);
+    }
+
+    /// @inheritdoc ICertificates
+    function hashDrawdownBatch(DrawdownBatch calldata batch) external pure returns (bytes32) {
+        return _hashDrawdownBatch(batch.drawdownsHash, batch.deadline);
+    }
+
     // ------------------------------------------------------------------ internals
+
+    /// @dev EIP-712 struct hash of a DrawdownBatch.
+    function _hashDrawdownBatch(bytes32 drawdownsHash_, uint40 deadline)
+        private
+        pure
+        returns (bytes32)
+    {
+        return keccak256(abi.encode(DRAWDOWN_BATCH_TYPEHASH, drawdownsHash_, deadline));
+    }
+
+    /// @dev keccak256 of the concatenated Drawdown struct hashes of `records`, in order.
+    function _drawdownsHash(Drawdown[] calldata records) private pure returns (bytes32 h) {
+        uint256 n = records.length;
+        bytes32[] memory hashes = new bytes32[](n);
+        for (uint256 i; i < n; ++i) {
+            hashes[i] = hashDrawdown(records[i]);
+        }
+        assembly ("memory-safe") {
+            h := keccak256(add(hashes, 0x20), shl(5, n))
+        }
+    }
 
     function _issue(CertificateIssue calldata r, Sig calldata sig) private returns (bytes32 id) {
         bytes32 structHash = hashIssue(r);
@@ -233,6 +284,13 @@ contract Certificates is ICertificates, MembershipClient {
         (address signer,) = _recover(hashDrawdown(r), sig);
         KeyInfo memory info =
             _authoriseCached(signer, uint40(block.timestamp), Kinds.MASK_ANY, cache);
+        _applyDrawdown(r, info, signer);
+    }
+
+    /// @dev Check drawdown `r` by the authorised `signer` of organisation `info` (who may draw,
+    /// the certificate drawable, quantity, once per (certificate, consignment), the consignment
+    /// registered), record it and emit `QuantityDrawn`.
+    function _applyDrawdown(Drawdown calldata r, KeyInfo memory info, address signer) private {
         bytes32 id = r.certificateId;
         Stored storage c = _certificates[id];
         uint64 quantity = c.quantity;

@@ -2,6 +2,7 @@
 pragma solidity 0.8.30;
 
 import {Checks} from "./utils/Checks.sol";
+import {Vm} from "./utils/Vm.sol";
 import {ICertificates} from "../src/interfaces/ICertificates.sol";
 import {ISignedRecords} from "../src/interfaces/ISignedRecords.sol";
 import {HsCodes} from "../src/libraries/HsCodes.sol";
@@ -11,6 +12,10 @@ contract CertificatesTest is Checks {
     bytes32 internal constant NUMBER = keccak256("CCPIT-2026-000123");
     bytes32 internal constant UCR1 = keccak256("UCR:1");
     bytes32 internal constant UCR2 = keccak256("UCR:2");
+
+    uint256 internal constant TYPEHASH_DRAWDOWN_BATCH_DOCUMENTED =
+        0x80aac9522173f88e75ac5b1ecd1af2bbb0b0a311e7361555f1a5d1aa1215723a;
+    uint40 internal constant BATCH_DEADLINE = T0 + 1 hours;
 
     bytes32 internal certId;
 
@@ -436,6 +441,547 @@ contract CertificatesTest is Checks {
     function test_drawDownBatch_revertsOnLengthMismatch() public {
         vm.expectRevert(abi.encodeWithSelector(ISignedRecords.LengthMismatch.selector, 0, 1));
         certificates.drawDownBatch(new ICertificates.Drawdown[](0), new ISignedRecords.Sig[](1));
+    }
+
+    // ------------------------------------------------------------------ drawDownSignedBatch
+
+    /// @dev `n` drawdowns of 10 from the setUp certificate, on consignments UCR:dd:i (registered).
+    function _ddBatch(uint256 n) internal returns (ICertificates.Drawdown[] memory rs) {
+        rs = new ICertificates.Drawdown[](n);
+        for (uint256 i; i < n; ++i) {
+            bytes32 ucr = keccak256(abi.encode("UCR:dd", i));
+            if (!consignments.exists(ucr)) _register(ucr);
+            rs[i] =
+                ICertificates.Drawdown({certificateId: certId, consignmentId: ucr, quantity: 10});
+        }
+    }
+
+    function _drawSigned(ICertificates.Drawdown[] memory rs, uint256 pk) internal {
+        certificates.drawDownSignedBatch(
+            rs, BATCH_DEADLINE, _signDrawdownBatch(rs, BATCH_DEADLINE, pk)
+        );
+    }
+
+    /// @dev The address a signature recovers to for a batch (the "other key" of a forgery).
+    function _ddRecovered(
+        ICertificates.Drawdown[] memory rs,
+        uint40 deadline,
+        ISignedRecords.Sig memory sig
+    ) internal view returns (address) {
+        return _recoverCompact(
+            certificates.hashTypedData(
+                certificates.hashDrawdownBatch(
+                    ICertificates.DrawdownBatch(certificates.drawdownsHash(rs), deadline)
+                )
+            ),
+            sig
+        );
+    }
+
+    function _failed(uint256 index, bytes memory reason) internal pure returns (bytes memory) {
+        return abi.encodeWithSelector(ISignedRecords.BatchItemFailed.selector, index, reason);
+    }
+
+    function test_drawDownSignedBatch_recordsEachAsASignedDrawdown() public {
+        bytes32 other = _issue(keccak256("second certificate"), 50);
+        ICertificates.Drawdown[] memory rs = _ddBatch(3);
+        rs[1].certificateId = other;
+        rs[1].quantity = 7;
+        rs[2].quantity = 20;
+        address signer = vm.addr(PK_EXPORTER);
+        vm.recordLogs();
+        _drawSigned(rs, PK_EXPORTER);
+        Vm.Log[] memory logs = vm.getRecordedLogs();
+        assertEq(logs.length, 3, "one log per drawdown");
+        uint64[3] memory drawnAfter = [uint64(10), 7, 30];
+        for (uint256 i; i < 3; ++i) {
+            // the log of the same drawdown signed alone
+            assertEq(logs[i].topics[0], ICertificates.QuantityDrawn.selector, "event");
+            assertEq(logs[i].topics[1], rs[i].certificateId, "certificate");
+            assertEq(logs[i].topics[2], rs[i].consignmentId, "consignment");
+            assertEq(logs[i].topics[3], EXPORTER, "organisation");
+            assertEq(logs[i].data, abi.encode(signer, rs[i].quantity, drawnAfter[i]), "data");
+            assertEq(
+                certificates.drawnFor(rs[i].certificateId, rs[i].consignmentId),
+                rs[i].quantity,
+                "drawn for"
+            );
+        }
+        assertEq(certificates.certificate(certId).drawn, 30, "drawn on the first certificate");
+        assertEq(certificates.remaining(other), 43, "remaining on the second");
+    }
+
+    function test_drawDownSignedBatch_byCustomsOfOriginOrDestination() public {
+        ICertificates.Drawdown[] memory rs = _ddBatch(4);
+        ICertificates.Drawdown[] memory first = new ICertificates.Drawdown[](2);
+        ICertificates.Drawdown[] memory second = new ICertificates.Drawdown[](2);
+        (first[0], first[1], second[0], second[1]) = (rs[0], rs[1], rs[2], rs[3]);
+        _drawSigned(first, PK_CUSTOMS_CN);
+        _drawSigned(second, PK_CUSTOMS_DE);
+        assertEq(certificates.certificate(certId).drawn, 40, "drawn by both administrations");
+    }
+
+    function test_drawDownSignedBatch_revertsForCustomsOfThirdCountry() public {
+        ICertificates.Drawdown[] memory rs = _ddBatch(2);
+        ISignedRecords.Sig memory sig = _signDrawdownBatch(rs, BATCH_DEADLINE, PK_CUSTOMS_NL);
+        vm.expectRevert(
+            _failed(
+                0,
+                abi.encodeWithSelector(
+                    ICertificates.NotAuthorisedToDraw.selector, certId, CUSTOMS_NL
+                )
+            )
+        );
+        certificates.drawDownSignedBatch(rs, BATCH_DEADLINE, sig);
+    }
+
+    function test_drawDownSignedBatch_revertsForOtherTrader() public {
+        ICertificates.Drawdown[] memory rs = _ddBatch(2);
+        ISignedRecords.Sig memory sig = _signDrawdownBatch(rs, BATCH_DEADLINE, PK_CONSIGNEE);
+        vm.expectRevert(
+            _failed(
+                0,
+                abi.encodeWithSelector(
+                    ICertificates.NotAuthorisedToDraw.selector, certId, CONSIGNEE
+                )
+            )
+        );
+        certificates.drawDownSignedBatch(rs, BATCH_DEADLINE, sig);
+    }
+
+    function test_drawDownSignedBatch_revertsForWrongKind() public {
+        // carriers, postal operators and issuing bodies never draw: the who-may-draw rule of
+        // `drawDown`, per drawdown, names the first item
+        uint256[3] memory pks = [PK_CARRIER, PK_POSTAL, PK_ISSUER];
+        bytes32[3] memory orgs = [CARRIER, POSTAL, ISSUER];
+        ICertificates.Drawdown[] memory rs = _ddBatch(2);
+        for (uint256 k; k < 3; ++k) {
+            ISignedRecords.Sig memory sig = _signDrawdownBatch(rs, BATCH_DEADLINE, pks[k]);
+            vm.expectRevert(
+                _failed(
+                    0,
+                    abi.encodeWithSelector(
+                        ICertificates.NotAuthorisedToDraw.selector, certId, orgs[k]
+                    )
+                )
+            );
+            certificates.drawDownSignedBatch(rs, BATCH_DEADLINE, sig);
+        }
+    }
+
+    function test_drawDownSignedBatch_revertsForWrongSigner() public {
+        uint256 pk = 0xBAD002;
+        ICertificates.Drawdown[] memory rs = _ddBatch(3);
+        ISignedRecords.Sig memory sig = _signDrawdownBatch(rs, BATCH_DEADLINE, pk);
+        vm.expectRevert(abi.encodeWithSelector(ISignedRecords.UnknownKey.selector, vm.addr(pk)));
+        certificates.drawDownSignedBatch(rs, BATCH_DEADLINE, sig);
+    }
+
+    function test_drawDownSignedBatch_revertsForKeyNotYetValid() public {
+        uint256 pk = 0x7AD077;
+        _addKey(EXPORTER, PK_EXPORTER, vm.addr(pk), T0 + 1 hours, T0 + 10 days);
+        ICertificates.Drawdown[] memory rs = _ddBatch(2);
+        ISignedRecords.Sig memory sig = _signDrawdownBatch(rs, BATCH_DEADLINE, pk);
+        vm.expectRevert(
+            abi.encodeWithSelector(
+                ISignedRecords.KeyNotYetValid.selector, vm.addr(pk), T0 + 1 hours, T0
+            )
+        );
+        certificates.drawDownSignedBatch(rs, BATCH_DEADLINE, sig);
+    }
+
+    function test_drawDownSignedBatch_revertsForExpiredKey() public {
+        uint256 pk = 0x7AD077;
+        _addKey(EXPORTER, PK_EXPORTER, vm.addr(pk), T0, T0 + 100);
+        ICertificates.Drawdown[] memory rs = _ddBatch(2);
+        ISignedRecords.Sig memory sig = _signDrawdownBatch(rs, BATCH_DEADLINE, pk);
+        vm.warp(T0 + 100);
+        vm.expectRevert(
+            abi.encodeWithSelector(
+                ISignedRecords.KeyExpired.selector, vm.addr(pk), T0 + 100, T0 + 100
+            )
+        );
+        certificates.drawDownSignedBatch(rs, BATCH_DEADLINE, sig);
+    }
+
+    function test_drawDownSignedBatch_revertsForRevokedKey() public {
+        ICertificates.Drawdown[] memory rs = _ddBatch(2);
+        ISignedRecords.Sig memory sig = _signDrawdownBatch(rs, BATCH_DEADLINE, PK_EXPORTER);
+        _revokeKey(EXPORTER, PK_EXPORTER, vm.addr(PK_EXPORTER));
+        vm.expectRevert(
+            abi.encodeWithSelector(ISignedRecords.KeyRevoked.selector, vm.addr(PK_EXPORTER), T0)
+        );
+        certificates.drawDownSignedBatch(rs, BATCH_DEADLINE, sig);
+    }
+
+    function test_drawDownSignedBatch_revertsForSuspendedMember() public {
+        ICertificates.Drawdown[] memory rs = _ddBatch(2);
+        ISignedRecords.Sig memory sig = _signDrawdownBatch(rs, BATCH_DEADLINE, PK_EXPORTER);
+        _suspend(EXPORTER);
+        vm.expectRevert(
+            abi.encodeWithSelector(
+                ISignedRecords.MemberNotActive.selector, EXPORTER, Kinds.STATUS_SUSPENDED
+            )
+        );
+        certificates.drawDownSignedBatch(rs, BATCH_DEADLINE, sig);
+    }
+
+    function test_drawDownSignedBatch_revertsWhenReplayed() public {
+        ICertificates.Drawdown[] memory rs = _ddBatch(3);
+        ISignedRecords.Sig memory sig = _signDrawdownBatch(rs, BATCH_DEADLINE, PK_EXPORTER);
+        certificates.drawDownSignedBatch(rs, BATCH_DEADLINE, sig);
+        vm.expectRevert(
+            _failed(
+                0,
+                abi.encodeWithSelector(
+                    ICertificates.AlreadyDrawn.selector, certId, rs[0].consignmentId
+                )
+            )
+        );
+        certificates.drawDownSignedBatch(rs, BATCH_DEADLINE, sig);
+        assertEq(certificates.certificate(certId).drawn, 30, "drawn once");
+    }
+
+    function test_drawDownSignedBatch_revertsForDuplicateInBatch() public {
+        ICertificates.Drawdown[] memory rs = _ddBatch(3);
+        rs[2].consignmentId = rs[0].consignmentId;
+        rs[2].quantity = 1; // another quantity, the same (certificate, consignment)
+        ISignedRecords.Sig memory sig = _signDrawdownBatch(rs, BATCH_DEADLINE, PK_EXPORTER);
+        vm.expectRevert(
+            _failed(
+                2,
+                abi.encodeWithSelector(
+                    ICertificates.AlreadyDrawn.selector, certId, rs[0].consignmentId
+                )
+            )
+        );
+        certificates.drawDownSignedBatch(rs, BATCH_DEADLINE, sig);
+        assertEq(certificates.certificate(certId).drawn, 0, "nothing drawn");
+    }
+
+    function test_drawDownSignedBatch_revertsForPairDrawnAlone() public {
+        ICertificates.Drawdown[] memory rs = _ddBatch(3);
+        _draw(certId, rs[1].consignmentId, 5, PK_CUSTOMS_DE);
+        ISignedRecords.Sig memory sig = _signDrawdownBatch(rs, BATCH_DEADLINE, PK_EXPORTER);
+        vm.expectRevert(
+            _failed(
+                1,
+                abi.encodeWithSelector(
+                    ICertificates.AlreadyDrawn.selector, certId, rs[1].consignmentId
+                )
+            )
+        );
+        certificates.drawDownSignedBatch(rs, BATCH_DEADLINE, sig);
+        assertEq(certificates.certificate(certId).drawn, 5, "only the single drawdown");
+    }
+
+    function test_drawDown_refusesPairDrawnInSignedBatch() public {
+        ICertificates.Drawdown[] memory rs = _ddBatch(2);
+        _drawSigned(rs, PK_EXPORTER);
+        ISignedRecords.Sig memory sig = _signDrawdown(rs[1], PK_EXPORTER);
+        vm.expectRevert(
+            abi.encodeWithSelector(ICertificates.AlreadyDrawn.selector, certId, rs[1].consignmentId)
+        );
+        certificates.drawDown(rs[1], sig);
+    }
+
+    function test_drawDownSignedBatch_revertsWhenOverDrawn() public {
+        ICertificates.Drawdown[] memory rs = _ddBatch(3);
+        rs[0].quantity = 600;
+        rs[1].quantity = 300;
+        rs[2].quantity = 101; // earlier items of the batch count: 100 remain
+        ISignedRecords.Sig memory sig = _signDrawdownBatch(rs, BATCH_DEADLINE, PK_EXPORTER);
+        vm.expectRevert(
+            _failed(
+                2, abi.encodeWithSelector(ICertificates.QuantityExceeded.selector, certId, 101, 100)
+            )
+        );
+        certificates.drawDownSignedBatch(rs, BATCH_DEADLINE, sig);
+        rs[2].quantity = 100;
+        _drawSigned(rs, PK_EXPORTER);
+        assertEq(certificates.remaining(certId), 0, "fully drawn, not more");
+    }
+
+    function test_drawDownSignedBatch_revertsNamingCertificateAndConsignmentErrors() public {
+        (ICertificates.CertificateRevocation memory rv, ISignedRecords.Sig memory rvs) =
+            _revocation(PK_ISSUER);
+        ICertificates.CertificateIssue memory ir = _issueRecord(keccak256("future"), 10);
+        ir.validFrom = T0 + 1 days;
+        bytes32 future = certificates.issue(ir, _signIssue(ir, PK_ISSUER));
+        ICertificates.Drawdown[] memory rs = _ddBatch(4);
+        bytes[] memory reasons = new bytes[](4);
+        rs[0].certificateId = keccak256("forged");
+        reasons[0] =
+            abi.encodeWithSelector(ICertificates.UnknownCertificate.selector, keccak256("forged"));
+        rs[1].certificateId = future;
+        reasons[1] = abi.encodeWithSelector(
+            ICertificates.CertificateNotYetValid.selector, future, T0 + 1 days
+        );
+        rs[2].consignmentId = keccak256("nope");
+        reasons[2] =
+            abi.encodeWithSelector(ICertificates.UnknownConsignment.selector, keccak256("nope"));
+        rs[3].quantity = 0;
+        reasons[3] = abi.encodeWithSelector(ICertificates.ZeroQuantity.selector);
+        for (uint256 i; i < 4; ++i) {
+            ICertificates.Drawdown[] memory one = _ddBatch(i + 1);
+            one[i] = rs[i];
+            ISignedRecords.Sig memory sig = _signDrawdownBatch(one, BATCH_DEADLINE, PK_EXPORTER);
+            vm.expectRevert(_failed(i, reasons[i]));
+            certificates.drawDownSignedBatch(one, BATCH_DEADLINE, sig);
+        }
+        certificates.revoke(rv, rvs);
+        ICertificates.Drawdown[] memory revoked = _ddBatch(1);
+        ISignedRecords.Sig memory rsig = _signDrawdownBatch(revoked, BATCH_DEADLINE, PK_EXPORTER);
+        vm.expectRevert(
+            _failed(0, abi.encodeWithSelector(ICertificates.CertificateIsRevoked.selector, certId))
+        );
+        certificates.drawDownSignedBatch(revoked, BATCH_DEADLINE, rsig);
+    }
+
+    function test_drawDownSignedBatch_revertsForExpiredCertificate() public {
+        ICertificates.Drawdown[] memory rs = _ddBatch(2);
+        vm.warp(T0 + 180 days);
+        uint40 deadline = T0 + 181 days;
+        ISignedRecords.Sig memory sig = _signDrawdownBatch(rs, deadline, PK_EXPORTER);
+        vm.expectRevert(
+            _failed(
+                0,
+                abi.encodeWithSelector(
+                    ICertificates.CertificateExpired.selector, certId, T0 + 180 days
+                )
+            )
+        );
+        certificates.drawDownSignedBatch(rs, deadline, sig);
+    }
+
+    function test_drawDownSignedBatch_revertsAfterDeadline() public {
+        ICertificates.Drawdown[] memory rs = _ddBatch(2);
+        ISignedRecords.Sig memory sig = _signDrawdownBatch(rs, BATCH_DEADLINE, PK_EXPORTER);
+        vm.warp(BATCH_DEADLINE + 1);
+        vm.expectRevert(
+            abi.encodeWithSelector(
+                ISignedRecords.DeadlineExpired.selector, BATCH_DEADLINE, BATCH_DEADLINE + 1
+            )
+        );
+        certificates.drawDownSignedBatch(rs, BATCH_DEADLINE, sig);
+    }
+
+    function test_drawDownSignedBatch_acceptsAtDeadline() public {
+        ICertificates.Drawdown[] memory rs = _ddBatch(1);
+        ISignedRecords.Sig memory sig = _signDrawdownBatch(rs, BATCH_DEADLINE, PK_EXPORTER);
+        vm.warp(BATCH_DEADLINE);
+        certificates.drawDownSignedBatch(rs, BATCH_DEADLINE, sig);
+        assertEq(certificates.drawnFor(certId, rs[0].consignmentId), 10, "drawn");
+    }
+
+    function test_drawDownSignedBatch_revertsWhenRelayerNotAllowed() public {
+        ICertificates.Drawdown[] memory rs = _ddBatch(2);
+        ISignedRecords.Sig memory sig = _signDrawdownBatch(rs, BATCH_DEADLINE, PK_EXPORTER);
+        vm.prank(OUTSIDER_RELAYER);
+        vm.expectRevert(
+            abi.encodeWithSelector(ISignedRecords.RelayerNotAllowed.selector, OUTSIDER_RELAYER)
+        );
+        certificates.drawDownSignedBatch(rs, BATCH_DEADLINE, sig);
+    }
+
+    function test_drawDownSignedBatch_revertsForEmptyBatch() public {
+        ICertificates.Drawdown[] memory rs = new ICertificates.Drawdown[](0);
+        ISignedRecords.Sig memory sig = _signDrawdownBatch(rs, BATCH_DEADLINE, PK_EXPORTER);
+        vm.expectRevert(abi.encodeWithSelector(ISignedRecords.LengthMismatch.selector, 0, 1));
+        certificates.drawDownSignedBatch(rs, BATCH_DEADLINE, sig);
+    }
+
+    function test_drawDownSignedBatch_revertsForInvalidSignature() public {
+        ICertificates.Drawdown[] memory rs = _ddBatch(2);
+        ISignedRecords.Sig memory sig = ISignedRecords.Sig({r: bytes32(0), vs: bytes32(0)});
+        vm.expectRevert(ISignedRecords.InvalidSignature.selector);
+        certificates.drawDownSignedBatch(rs, BATCH_DEADLINE, sig);
+    }
+
+    function test_drawDownSignedBatch_revertsWhenAlteredAfterSigning() public {
+        ICertificates.Drawdown[] memory rs = _ddBatch(3);
+        ISignedRecords.Sig memory sig = _signDrawdownBatch(rs, BATCH_DEADLINE, PK_EXPORTER);
+        rs[1].quantity = 500; // the relayer inflates a quantity
+        address other = _ddRecovered(rs, BATCH_DEADLINE, sig);
+        assertTrue(other != vm.addr(PK_EXPORTER), "recovers another key");
+        vm.expectRevert(abi.encodeWithSelector(ISignedRecords.UnknownKey.selector, other));
+        certificates.drawDownSignedBatch(rs, BATCH_DEADLINE, sig);
+    }
+
+    function test_drawDownSignedBatch_revertsWhenReorderedDroppedOrDeadlineChanged() public {
+        ICertificates.Drawdown[] memory rs = _ddBatch(3);
+        ISignedRecords.Sig memory sig = _signDrawdownBatch(rs, BATCH_DEADLINE, PK_EXPORTER);
+        ICertificates.Drawdown[] memory swapped = _ddBatch(3);
+        (swapped[0], swapped[1]) = (rs[1], rs[0]);
+        vm.expectRevert(
+            abi.encodeWithSelector(
+                ISignedRecords.UnknownKey.selector, _ddRecovered(swapped, BATCH_DEADLINE, sig)
+            )
+        );
+        certificates.drawDownSignedBatch(swapped, BATCH_DEADLINE, sig);
+        ICertificates.Drawdown[] memory dropped = _ddBatch(2);
+        vm.expectRevert(
+            abi.encodeWithSelector(
+                ISignedRecords.UnknownKey.selector, _ddRecovered(dropped, BATCH_DEADLINE, sig)
+            )
+        );
+        certificates.drawDownSignedBatch(dropped, BATCH_DEADLINE, sig);
+        vm.expectRevert(
+            abi.encodeWithSelector(
+                ISignedRecords.UnknownKey.selector, _ddRecovered(rs, BATCH_DEADLINE + 1, sig)
+            )
+        );
+        certificates.drawDownSignedBatch(rs, BATCH_DEADLINE + 1, sig);
+        assertEq(certificates.certificate(certId).drawn, 0, "nothing drawn");
+    }
+
+    function test_drawDownSignedBatch_refusesSingleSignatureAsBatchOfOne() public {
+        ICertificates.Drawdown[] memory rs = _ddBatch(1);
+        ISignedRecords.Sig memory sig = _signDrawdown(rs[0], PK_EXPORTER);
+        vm.expectRevert(
+            abi.encodeWithSelector(
+                ISignedRecords.UnknownKey.selector, _ddRecovered(rs, BATCH_DEADLINE, sig)
+            )
+        );
+        certificates.drawDownSignedBatch(rs, BATCH_DEADLINE, sig);
+    }
+
+    function test_drawDown_refusesBatchSignatureOfOne() public {
+        ICertificates.Drawdown[] memory rs = _ddBatch(1);
+        ISignedRecords.Sig memory sig = _signDrawdownBatch(rs, BATCH_DEADLINE, PK_EXPORTER);
+        bytes32 digest = certificates.hashTypedData(certificates.hashDrawdown(rs[0]));
+        vm.expectRevert(
+            abi.encodeWithSelector(ISignedRecords.UnknownKey.selector, _recoverCompact(digest, sig))
+        );
+        certificates.drawDown(rs[0], sig);
+    }
+
+    function test_drawDown_afterSignedBatchDoesNotWrapErrors() public {
+        _drawSigned(_ddBatch(2), PK_EXPORTER);
+        ICertificates.Drawdown memory r =
+            ICertificates.Drawdown({certificateId: certId, consignmentId: UCR1, quantity: 0});
+        ISignedRecords.Sig memory sig = _signDrawdown(r, PK_EXPORTER);
+        vm.expectRevert(ICertificates.ZeroQuantity.selector);
+        certificates.drawDown(r, sig);
+    }
+
+    function test_drawdownsHash_andHashDrawdownBatch_matchDocumentedRule() public {
+        ICertificates.Drawdown[] memory rs = _ddBatch(3);
+        bytes memory packed;
+        for (uint256 i; i < 3; ++i) {
+            packed = abi.encodePacked(packed, certificates.hashDrawdown(rs[i]));
+        }
+        bytes32 expected = keccak256(packed);
+        assertEq(certificates.drawdownsHash(rs), expected, "drawdownsHash");
+        bytes32 typehash = keccak256("DrawdownBatch(bytes32 drawdownsHash,uint40 deadline)");
+        assertEq(certificates.DRAWDOWN_BATCH_TYPEHASH(), typehash, "typehash");
+        assertEq(typehash, bytes32(TYPEHASH_DRAWDOWN_BATCH_DOCUMENTED), "typehash as documented");
+        assertEq(
+            certificates.hashDrawdownBatch(ICertificates.DrawdownBatch(expected, BATCH_DEADLINE)),
+            keccak256(abi.encode(typehash, expected, BATCH_DEADLINE)),
+            "struct hash"
+        );
+    }
+
+    function testFuzz_drawDownSignedBatch_namesFailingIndex(uint8 size, uint8 bad, uint8 kind)
+        public
+    {
+        uint256 n = bound(size, 1, 12);
+        uint256 failing = bound(bad, 0, n - 1);
+        ICertificates.Drawdown[] memory rs = _ddBatch(n);
+        bytes memory reason;
+        if (kind % 4 == 0) {
+            rs[failing].quantity = 0;
+            reason = abi.encodeWithSelector(ICertificates.ZeroQuantity.selector);
+        } else if (kind % 4 == 1) {
+            // the earlier items drew 10 each
+            uint64 left = uint64(1000 - 10 * failing);
+            rs[failing].quantity = left + 1;
+            reason = abi.encodeWithSelector(
+                ICertificates.QuantityExceeded.selector, certId, left + 1, left
+            );
+        } else if (kind % 4 == 2 || failing == 0) {
+            _draw(certId, rs[failing].consignmentId, 1, PK_CUSTOMS_CN); // drawn already
+            reason = abi.encodeWithSelector(
+                ICertificates.AlreadyDrawn.selector, certId, rs[failing].consignmentId
+            );
+        } else {
+            rs[failing].consignmentId = rs[failing - 1].consignmentId; // twice in the batch
+            reason = abi.encodeWithSelector(
+                ICertificates.AlreadyDrawn.selector, certId, rs[failing].consignmentId
+            );
+        }
+        ISignedRecords.Sig memory sig = _signDrawdownBatch(rs, BATCH_DEADLINE, PK_EXPORTER);
+        uint64 before = certificates.certificate(certId).drawn;
+        vm.expectRevert(_failed(failing, reason));
+        certificates.drawDownSignedBatch(rs, BATCH_DEADLINE, sig);
+        assertEq(certificates.certificate(certId).drawn, before, "nothing of the batch drawn");
+    }
+
+    function testFuzz_drawDownSignedBatch_neverExceedsTotal(uint64 total, uint64[4] memory qs)
+        public
+    {
+        total = uint64(bound(total, 1, type(uint64).max));
+        bytes32 id = _issue(keccak256("fuzz batch"), total);
+        ICertificates.Drawdown[] memory rs = _ddBatch(4);
+        uint256 sum;
+        uint256 failing = type(uint256).max;
+        for (uint256 i; i < 4; ++i) {
+            qs[i] = uint64(bound(qs[i], 1, type(uint64).max));
+            rs[i].certificateId = id;
+            rs[i].quantity = qs[i];
+            if (failing == type(uint256).max) {
+                if (sum + qs[i] > total) failing = i;
+                else sum += qs[i];
+            }
+        }
+        ISignedRecords.Sig memory sig = _signDrawdownBatch(rs, BATCH_DEADLINE, PK_EXPORTER);
+        if (failing != type(uint256).max) {
+            vm.expectRevert(
+                _failed(
+                    failing,
+                    abi.encodeWithSelector(
+                        ICertificates.QuantityExceeded.selector,
+                        id,
+                        qs[failing],
+                        uint64(total - sum)
+                    )
+                )
+            );
+        }
+        certificates.drawDownSignedBatch(rs, BATCH_DEADLINE, sig);
+        ICertificates.Certificate memory c = certificates.certificate(id);
+        assertEq(c.drawn, failing == type(uint256).max ? sum : 0, "all or nothing");
+        assertLe(c.drawn, c.quantity, "drawn <= total");
+    }
+
+    function testFuzz_drawDownSignedBatch_equalsSingleDrawdowns(uint8 size, bytes32 seed) public {
+        uint256 n = bound(size, 1, 12);
+        ICertificates.Drawdown[] memory rs = new ICertificates.Drawdown[](n);
+        uint64 sum;
+        for (uint256 i; i < n; ++i) {
+            bytes32 ucr = keccak256(abi.encode(seed, i));
+            _register(ucr);
+            uint64 q = uint64(1 + uint256(keccak256(abi.encode(seed, "q", i))) % 80);
+            rs[i] = ICertificates.Drawdown({certificateId: certId, consignmentId: ucr, quantity: q});
+            sum += q;
+        }
+        _drawSigned(rs, PK_CUSTOMS_DE);
+        assertEq(certificates.certificate(certId).drawn, sum, "drawn == sum");
+        ISignedRecords.Sig memory sig = _signDrawdown(rs[n - 1], PK_EXPORTER);
+        vm.expectRevert(
+            abi.encodeWithSelector(
+                ICertificates.AlreadyDrawn.selector, certId, rs[n - 1].consignmentId
+            )
+        );
+        certificates.drawDown(rs[n - 1], sig);
+        for (uint256 i; i < n; ++i) {
+            assertEq(
+                certificates.drawnFor(certId, rs[i].consignmentId),
+                rs[i].quantity,
+                "stored as alone"
+            );
+        }
     }
 
     // ------------------------------------------------------------------ HS codes

@@ -270,6 +270,44 @@ contract GasTest is Fixture {
         );
     }
 
+    // ------------------------------------------------------------------ batch-signed drawdowns
+
+    /// @dev One DrawdownBatch signature over `n` drawdowns of 10 on consignments `ucrs[i]`, from
+    /// `certs[i]` (`distinct`) or all from `certs[0]`.
+    function _measureDrawdownBatch(string memory name, uint256 n, bool distinct)
+        internal
+        returns (uint256 total)
+    {
+        ICertificates.Drawdown[] memory rs = new ICertificates.Drawdown[](n);
+        for (uint256 i; i < n; ++i) {
+            rs[i] = ICertificates.Drawdown({
+                certificateId: certs[distinct ? i : 0], consignmentId: ucrs[i], quantity: 10
+            });
+        }
+        uint40 deadline = uint40(block.timestamp + 1 hours);
+        ISignedRecords.Sig memory sig = _signDrawdownBatch(rs, deadline, PK_EXPORTER);
+        total = _measure(
+            name,
+            address(certificates),
+            abi.encodeCall(certificates.drawDownSignedBatch, (rs, deadline, sig)),
+            n
+        );
+    }
+
+    function test_gas_drawDownSignedBatch_100_distinctCertificates() public {
+        uint256 total = _measureDrawdownBatch("drawDownSignedBatch100.distinct", N, true);
+        assertLe(total / N, 40_000, "batch-signed drawdown budget, distinct certificates");
+    }
+
+    function test_gas_drawDownSignedBatch_100_oneCertificate() public {
+        uint256 total = _measureDrawdownBatch("drawDownSignedBatch100.one", N, false);
+        assertLe(total / N, 40_000, "batch-signed drawdown budget, one certificate");
+    }
+
+    function test_gas_drawDownSignedBatch_one() public {
+        _measureDrawdownBatch("drawDownSignedBatch1", 1, true);
+    }
+
     // ------------------------------------------------------------------ attestations
 
     function test_gas_attest_single() public {

@@ -14,7 +14,7 @@ uint8 constant POSTAL_KEY = 1;
 uint8 constant CARRIER_DAY_ONE_KEY = 4; // valid [T0, T0 + 1 day)
 
 /// @notice Quantity ledger, hash chain and key-validity invariants under random events (alone, as
-/// lists with one signature each, and batch-signed), drawdowns, attestations (alone and
+/// lists with one signature each, and batch-signed), drawdowns and attestations (alone and
 /// batch-signed), time jumps, key revocations and member suspensions.
 contract LedgerInvariantsTest is Fixture {
     LedgerHandler internal handler;
@@ -59,7 +59,7 @@ contract LedgerInvariantsTest is Fixture {
         handler.addKey(0x7AD101, exporter, T0 + 12 hours, T0 + 2 days);
 
         targetContract(address(handler));
-        bytes4[] memory selectors = new bytes4[](9);
+        bytes4[] memory selectors = new bytes4[](10);
         selectors[0] = handler.postEvent.selector;
         selectors[1] = handler.drawDown.selector;
         selectors[2] = handler.warp.selector;
@@ -69,6 +69,7 @@ contract LedgerInvariantsTest is Fixture {
         selectors[6] = handler.postEventBatch.selector;
         selectors[7] = handler.postEvents.selector;
         selectors[8] = handler.attestSignedBatch.selector;
+        selectors[9] = handler.drawDownSignedBatch.selector;
         targetSelector(FuzzSelector({addr: address(handler), selectors: selectors}));
     }
 
@@ -119,6 +120,27 @@ contract LedgerInvariantsTest is Fixture {
         assertEq(handler.acceptedEvents(), 5, "postal accepted");
         assertEq(handler.violations(), 0, "no violations");
         invariant_headIsFoldOfEmittedEventDigests();
+        invariant_drawnNeverExceedsTotal();
+    }
+
+    function test_handler_drawDownSignedBatchAcceptsAndRefuses() public {
+        handler.drawDownSignedBatch(2, 0, 0, 0, 1); // exporter, one drawdown
+        assertEq(handler.acceptedDrawdownBatches(), 1, "batch accepted");
+        assertEq(handler.acceptedDrawdowns(), 1, "batch drawdown counted");
+        handler.drawDownSignedBatch(2, 0, 0, 0, 1); // the same batch again: refused
+        assertEq(handler.acceptedDrawdownBatches(), 1, "replayed batch refused");
+        handler.drawDownSignedBatch(0, 1, 1, 1, 1); // carrier: not allowed to draw
+        assertEq(handler.acceptedDrawdownBatches(), 1, "carrier refused");
+        handler.drawDownSignedBatch(5, 1, 1, 1, 1); // key valid from T0 + 1 day
+        assertEq(handler.acceptedDrawdownBatches(), 1, "not-yet-valid key refused");
+        uint256 accepted;
+        for (uint256 seed = 10; seed < 40; ++seed) {
+            handler.drawDownSignedBatch(2, seed, seed, seed, 3); // exporter, three drawdowns
+        }
+        accepted = handler.acceptedDrawdownBatches();
+        assertGt(accepted, 1, "some batches of three accepted");
+        assertLe(accepted, 30, "some refused (pairs drawn, quantity exhausted)");
+        assertEq(handler.violations(), 0, "no violations");
         invariant_drawnNeverExceedsTotal();
     }
 

@@ -17,10 +17,12 @@ import {Kinds} from "../src/libraries/Kinds.sol";
 /// knows the error it must give). Single-record calls must revert with the plain custom error;
 /// batches with one signature per record sign item 0 with a valid key of another organisation
 /// (`_peer`) and item 1 with the key under test, and must revert with `BatchItemFailed(1, error)`.
-/// `postEventBatch` and `attestSignedBatch` are one signature for the batch, so their signer
-/// errors are plain. The relayer check is plain everywhere. Replays send the same calldata twice,
-/// so a replayed batch fails at item 0 (`attestSignedBatch` too: its replay protection is the
-/// uid of each attestation; in-batch duplicates are in the per-contract tests). `revokeCertificate` is
+/// `postEventBatch`, `drawDownSignedBatch` and `attestSignedBatch` are one signature for the
+/// batch, so their signer errors are plain. The relayer check is plain everywhere. Replays send
+/// the same calldata twice, so a replayed batch fails at item 0 (`drawDownSignedBatch` and
+/// `attestSignedBatch` too: their replay protection is each drawdown's (certificate,
+/// consignment) pair and each attestation's uid; in-batch duplicates are in the per-contract
+/// tests). `revokeCertificate` is
 /// `Certificates.revoke`, `revokeAttestation` is `Attestations.revoke`.
 contract SignerRulesTest is Checks {
     enum Ep {
@@ -38,6 +40,7 @@ contract SignerRulesTest is Checks {
         RevokeCertificate,
         DrawDown,
         DrawDownBatch,
+        DrawDownSignedBatch,
         RegisterSchema,
         Attest,
         AttestBatch,
@@ -111,7 +114,9 @@ contract SignerRulesTest is Checks {
         if (ep == Ep.Issue || ep == Ep.IssueBatch || ep == Ep.RevokeCertificate) {
             return (ISSUER, PK_ISSUER);
         }
-        if (ep == Ep.DrawDown || ep == Ep.DrawDownBatch) return (EXPORTER, PK_EXPORTER);
+        if (ep == Ep.DrawDown || ep == Ep.DrawDownBatch || ep == Ep.DrawDownSignedBatch) {
+            return (EXPORTER, PK_EXPORTER);
+        }
         if (ep == Ep.ApplyAction || ep == Ep.ProposeMra) return (CUSTOMS_CN, PK_CUSTOMS_CN);
         return (CARRIER, PK_CARRIER);
     }
@@ -133,7 +138,7 @@ contract SignerRulesTest is Checks {
     function _target(Ep ep) internal view returns (address) {
         if (uint8(ep) <= uint8(Ep.RevokeKey)) return address(membership);
         if (uint8(ep) <= uint8(Ep.PostEventBatch)) return address(consignments);
-        if (uint8(ep) <= uint8(Ep.DrawDownBatch)) return address(certificates);
+        if (uint8(ep) <= uint8(Ep.DrawDownSignedBatch)) return address(certificates);
         if (uint8(ep) <= uint8(Ep.RevokeBatch)) return address(attestations);
         return address(aeo);
     }
@@ -143,7 +148,7 @@ contract SignerRulesTest is Checks {
     function _signed(Ep ep, uint256 pk) internal returns (bytes memory) {
         if (uint8(ep) <= uint8(Ep.RevokeKey)) return _signedMembership(ep, pk);
         if (uint8(ep) <= uint8(Ep.PostEventBatch)) return _signedConsignments(ep, pk);
-        if (uint8(ep) <= uint8(Ep.DrawDownBatch)) return _signedCertificates(ep, pk);
+        if (uint8(ep) <= uint8(Ep.DrawDownSignedBatch)) return _signedCertificates(ep, pk);
         if (uint8(ep) <= uint8(Ep.RevokeBatch)) return _signedAttestations(ep, pk);
         return _signedAeo(ep, pk);
     }
@@ -265,6 +270,18 @@ contract SignerRulesTest is Checks {
             _replayError =
                 abi.encodeWithSelector(ICertificates.CertificateIsRevoked.selector, certId);
             return abi.encodeCall(certificates.revoke, (v, _subjectSig));
+        }
+        if (ep == Ep.DrawDownSignedBatch) {
+            ICertificates.Drawdown[] memory list = new ICertificates.Drawdown[](2);
+            list[0] =
+                ICertificates.Drawdown({certificateId: certId, consignmentId: UCR, quantity: 10});
+            list[1] =
+                ICertificates.Drawdown({certificateId: certId, consignmentId: UCR2, quantity: 10});
+            uint40 deadline = uint40(block.timestamp + 1 hours);
+            _subjectSig = _signDrawdownBatch(list, deadline, pk);
+            _replayError =
+                _item0(abi.encodeWithSelector(ICertificates.AlreadyDrawn.selector, certId, UCR));
+            return abi.encodeCall(certificates.drawDownSignedBatch, (list, deadline, _subjectSig));
         }
         ICertificates.Drawdown memory d =
             ICertificates.Drawdown({certificateId: certId, consignmentId: UCR, quantity: 10});
@@ -1039,6 +1056,72 @@ contract SignerRulesTest is Checks {
 
     function test_drawDownBatch_revertsForHighS() public {
         _checkHighS(Ep.DrawDownBatch);
+    }
+
+    // drawDownSignedBatch
+    function test_drawDownSignedBatch_revertsForUnknownKey() public {
+        _checkSigner(Ep.DrawDownSignedBatch, Cond.UnknownKey);
+    }
+
+    function test_drawDownSignedBatch_revertsForKeyNotYetValid() public {
+        _checkSigner(Ep.DrawDownSignedBatch, Cond.KeyNotYetValid);
+    }
+
+    function test_drawDownSignedBatch_revertsForExpiredKey() public {
+        _checkSigner(Ep.DrawDownSignedBatch, Cond.KeyExpired);
+    }
+
+    function test_drawDownSignedBatch_revertsForRevokedKey() public {
+        _checkSigner(Ep.DrawDownSignedBatch, Cond.KeyRevoked);
+    }
+
+    function test_drawDownSignedBatch_revertsForSuspendedMember() public {
+        _checkSigner(Ep.DrawDownSignedBatch, Cond.MemberSuspended);
+    }
+
+    function test_drawDownSignedBatch_revertsWhenRelayerNotAllowed() public {
+        _checkSigner(Ep.DrawDownSignedBatch, Cond.RelayerNotAllowed);
+    }
+
+    function test_drawDownSignedBatch_revertsWhenReplayed() public {
+        _checkReplay(Ep.DrawDownSignedBatch);
+    }
+
+    function test_drawDownSignedBatch_revertsForHighS() public {
+        _checkHighS(Ep.DrawDownSignedBatch);
+    }
+
+    function test_drawDownSignedBatch_revertsAfterDeadline() public {
+        _checkDeadline(Ep.DrawDownSignedBatch);
+    }
+
+    /// @dev Who may draw is a rule of the certificate, not a kind mask (as for `drawDown`): a
+    /// carrier's batch fails at its first drawdown.
+    function test_drawDownSignedBatch_revertsForWrongKind() public {
+        bytes memory data = _signed(Ep.DrawDownSignedBatch, PK_CARRIER);
+        _assertRevert(
+            address(this),
+            address(certificates),
+            data,
+            _item0(
+                abi.encodeWithSelector(ICertificates.NotAuthorisedToDraw.selector, certId, CARRIER)
+            )
+        );
+    }
+
+    /// @dev Customs of a country that is neither the certificate's origin nor its destination.
+    function test_drawDownSignedBatch_revertsForWrongCountry() public {
+        bytes memory data = _signed(Ep.DrawDownSignedBatch, PK_CUSTOMS_NL);
+        _assertRevert(
+            address(this),
+            address(certificates),
+            data,
+            _item0(
+                abi.encodeWithSelector(
+                    ICertificates.NotAuthorisedToDraw.selector, certId, CUSTOMS_NL
+                )
+            )
+        );
     }
 
     // registerSchema

@@ -32,6 +32,7 @@ from gateway.models import (
     ERROR_422,
     AttestationBatchTypedDataView,
     DomainList,
+    DrawdownBatchTypedDataView,
     EventBatchTypedDataView,
     RecordView,
     TypedDataView,
@@ -40,6 +41,7 @@ from gateway.outbox import AcceptResult, RecordKind
 from gateway.record_models import (
     CREATE_MODELS,
     AttestationBatchCreate,
+    DrawdownBatchCreate,
     EventBatchCreate,
     RecordCreate,
     SignedSubmission,
@@ -50,7 +52,7 @@ from gateway.writes import (
     require_ledger,
     sync_caller,
 )
-from ledger.records import AttestationBatch, EventBatch
+from ledger.records import AttestationBatch, DrawdownBatch, EventBatch
 
 __all__ = ["IdempotencyKey", "add_write_routes", "answer", "scoped_caller", "typed_data_router"]
 
@@ -242,7 +244,8 @@ def _domains(caller: CurrentCaller, services: ServicesDep) -> DomainList:
 
 def typed_data_router() -> APIRouter:
     """``GET /typed-data/domains``, ``POST /typed-data/{kind}`` for every signed kind,
-    ``POST /typed-data/event_batch`` and ``POST /typed-data/attestation_batch``."""
+    ``POST /typed-data/event_batch``, ``POST /typed-data/attestation_batch`` and
+    ``POST /typed-data/drawdown_batch``."""
     router = APIRouter(prefix="/typed-data", tags=["typed data"])
     router.add_api_route(
         "/domains",
@@ -272,6 +275,15 @@ def typed_data_router() -> APIRouter:
         responses={**ERROR_401, **ERROR_422},
         operation_id="typed_data_attestation_batch",
     )
+    router.add_api_route(
+        "/drawdown_batch",
+        _drawdown_batch_typed_data,
+        methods=["POST"],
+        response_model=DrawdownBatchTypedDataView,
+        summary="Typed data to sign: DrawdownBatch (drawdowns signed together)",
+        responses={**ERROR_401, **ERROR_422},
+        operation_id="typed_data_drawdown_batch",
+    )
     return router
 
 
@@ -295,4 +307,28 @@ def _attestation_batch_typed_data(
         attestations=[a.json_message() for a in attestations],
         deadline=deadline,
         record_ids=[record_id(chain.ledger, a, org_id=caller.org_id) for a in attestations],
+    )
+
+
+def _drawdown_batch_typed_data(
+    body: DrawdownBatchCreate, caller: CurrentCaller, services: ServicesDep
+) -> DrawdownBatchTypedDataView:
+    """The EIP-712 typed data of a DrawdownBatch over drawdowns built from the same bodies as
+    `POST /certificates/drawdowns` (custodial; quantities converted to each certificate's
+    unit), for the client to sign itself: sign `typed_data` and post `{"drawdowns":
+    drawdowns, "deadline": deadline, "signature": ...}` to
+    `POST /certificates/drawdowns/batch/signed`. The deadline is filled in when omitted
+    (+24 h). Nothing is stored."""
+    chain = require_ledger(services.chain)
+    drawdowns, deadline = body.to_drawdowns(chain.context(caller))
+    batch = DrawdownBatch.of(drawdowns, deadline=deadline)
+    domain = chain.ledger.certificates.domain
+    digest = batch.digest(domain)
+    return DrawdownBatchTypedDataView(
+        batch_id=record_id_for(digest, org_id=caller.org_id),
+        digest="0x" + digest.hex(),
+        typed_data=batch.typed_data(domain),
+        drawdowns=[d.json_message() for d in drawdowns],
+        deadline=deadline,
+        record_ids=[record_id(chain.ledger, d, org_id=caller.org_id) for d in drawdowns],
     )

@@ -38,6 +38,8 @@ PER_ITEM_KEYS = (
     "gas_event_batch100",
     "gas_attest_batch100",
     "gas_attest_batch100_signed_each",
+    "gas_coo_drawdown_batch100",
+    "gas_coo_drawdown_batch100_signed_each",
 )
 SIZE = size_label(QUICK.index_sizes[-1])
 RATE_KEYS = (
@@ -102,6 +104,13 @@ def test_quick_run_batches_cost_less_per_item_than_single_calls(
         quick_results["gas_attest_batch100"]
         < quick_results["gas_attest_batch100_signed_each"] - 3_000
     )
+    # Likewise for drawdowns on 100 distinct certificates, which then meet the 40,000 budget.
+    assert (
+        quick_results["gas_coo_drawdown_batch100"]
+        < quick_results["gas_coo_drawdown_batch100_signed_each"] - 3_000
+    )
+    assert quick_results["gas_coo_drawdown_batch100"] < 40_000
+    assert quick_results["gas_coo_drawdown_batch100"] < quick_results["gas_coo_drawdown"] - 20_000
     assert quick_results["ratio_eas_over_event_batch100"] > 1
 
 

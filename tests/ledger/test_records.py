@@ -23,6 +23,7 @@ from ledger.records import (
     ConsignmentEvent,
     ConsignmentRegistration,
     Drawdown,
+    DrawdownBatch,
     EventBatch,
     KeyAddition,
     KeyRevocation,
@@ -117,6 +118,7 @@ SAMPLES: list[Record] = [
     MraTermination(mra_id=B32),
     EventBatch(events_hash=keccak(text="events"), nonce=0xDEADBEEF, deadline=1_800_000_000),
     AttestationBatch(attestations_hash=keccak(text="attestations"), deadline=1_800_000_000),
+    DrawdownBatch(drawdowns_hash=keccak(text="drawdowns"), deadline=1_800_000_000),
 ]
 
 TYPEHASH_CONSTANTS = {
@@ -131,6 +133,7 @@ TYPEHASH_CONSTANTS = {
     CertificateIssue: "ISSUE_TYPEHASH",
     CertificateRevocation: "REVOCATION_TYPEHASH",
     Drawdown: "DRAWDOWN_TYPEHASH",
+    DrawdownBatch: "DRAWDOWN_BATCH_TYPEHASH",
     SchemaRegistration: "SCHEMA_TYPEHASH",
     Attestation: "ATTESTATION_TYPEHASH",
     AttestationRevocation: "REVOCATION_TYPEHASH",
@@ -152,6 +155,7 @@ HASH_FUNCTIONS: dict[type[Record], tuple[str, Any]] = {
     CertificateIssue: ("hashIssue", lambda r: (r.onchain(),)),
     CertificateRevocation: ("hashRevocation", lambda r: (r.onchain(),)),
     Drawdown: ("hashDrawdown", lambda r: (r.onchain(),)),
+    DrawdownBatch: ("hashDrawdownBatch", lambda r: (r.onchain(),)),
     SchemaRegistration: ("hashSchema", lambda r: (r.definition,)),
     Attestation: ("hashAttestation", lambda r: (r.onchain(),)),
     AttestationRevocation: ("hashRevocation", lambda r: (r.onchain(),)),

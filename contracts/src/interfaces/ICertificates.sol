@@ -41,6 +41,16 @@ interface ICertificates is ISignedRecords {
         uint64 quantity; // > 0
     }
 
+    /// @notice A batch-signed list of drawdowns: one signature of the drawing organisation's key
+    /// covers every drawdown of the list (see `drawDownSignedBatch`).
+    /// EIP-712 type `DrawdownBatch(bytes32 drawdownsHash,uint40 deadline)`.
+    /// @dev No nonce: a drawdown is stored once per (certificateId, consignmentId), so a replayed
+    /// batch fails at its first record (`AlreadyDrawn`); the deadline bounds the signature's life.
+    struct DrawdownBatch {
+        bytes32 drawdownsHash; // keccak256 of the drawdowns' struct hashes, in order
+        uint40 deadline; // last block time the batch is accepted at
+    }
+
     /// @notice A certificate's stored state.
     struct Certificate {
         uint64 quantity; // total
@@ -110,6 +120,8 @@ interface ICertificates is ISignedRecords {
     function REVOCATION_TYPEHASH() external view returns (bytes32);
     /// @notice EIP-712 type hash of `Drawdown(bytes32 certificateId,bytes32 consignmentId,uint64 quantity)`.
     function DRAWDOWN_TYPEHASH() external view returns (bytes32);
+    /// @notice EIP-712 type hash of `DrawdownBatch(bytes32 drawdownsHash,uint40 deadline)`.
+    function DRAWDOWN_BATCH_TYPEHASH() external view returns (bytes32);
 
     /// @notice Issue a certificate of origin.
     /// @param record The certificate; `origin` must be the issuer's country.
@@ -136,6 +148,27 @@ interface ICertificates is ISignedRecords {
     /// @notice Many drawdowns; the whole batch reverts with `BatchItemFailed(index, reason)` if
     /// any item fails.
     function drawDownBatch(Drawdown[] calldata records, Sig[] calldata sigs) external;
+
+    /// @notice Many drawdowns signed together: one EIP-712 `DrawdownBatch` signature by one key
+    /// covers the whole list, in order. Each drawdown is stored and logged (`QuantityDrawn`,
+    /// `signer` = the batch signer) exactly as if the same key had signed it alone (`drawDown`).
+    /// @dev Batch-level rules (plain custom errors): at least one record, else
+    /// `LengthMismatch(0, 1)`; the signature (`InvalidSignature`); the signer authorised at the
+    /// block time (`UnknownKey`, `KeyRevoked`, `KeyNotYetValid`, `KeyExpired`,
+    /// `MemberNotActive`; any kind may sign, as for `drawDown`); `deadline` not passed
+    /// (`DeadlineExpired`). Per-drawdown rules, wrapped in `BatchItemFailed(index, reason)`: as for
+    /// `drawDown` (certificate known, not revoked, valid now; signer's organisation the exporter
+    /// or customs of the origin or destination country, else `NotAuthorisedToDraw`; quantity > 0
+    /// and within the remaining quantity, earlier items of the batch counted; not drawn yet for
+    /// the consignment, also by an earlier item; consignment registered). Replay protection is the
+    /// (certificate, consignment) pair: a batch sent again fails at its first record with
+    /// `BatchItemFailed(0, AlreadyDrawn(certificateId, consignmentId))`. A failing item reverts
+    /// the whole batch; nothing is recorded then.
+    /// @param records The drawdowns, applied in order.
+    /// @param deadline The batch's deadline (unix seconds, inclusive).
+    /// @param sig Signature over the DrawdownBatch typed data.
+    function drawDownSignedBatch(Drawdown[] calldata records, uint40 deadline, Sig calldata sig)
+        external;
 
     /// @notice The Consignments contract that drawdowns check.
     function consignments() external view returns (address);
@@ -164,4 +197,11 @@ interface ICertificates is ISignedRecords {
     function hashRevocation(CertificateRevocation calldata record) external pure returns (bytes32);
     /// @notice EIP-712 struct hash of a drawdown record.
     function hashDrawdown(Drawdown calldata record) external pure returns (bytes32);
+
+    /// @notice The `drawdownsHash` of a batch: keccak256 of the concatenated Drawdown struct
+    /// hashes of `records`, in order.
+    function drawdownsHash(Drawdown[] calldata records) external pure returns (bytes32);
+
+    /// @notice EIP-712 struct hash of a drawdown batch.
+    function hashDrawdownBatch(DrawdownBatch calldata batch) external pure returns (bytes32);
 }

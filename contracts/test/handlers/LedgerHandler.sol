@@ -55,6 +55,7 @@ contract LedgerHandler is Test {
     uint256 public acceptedDrawdowns;
     uint256 public acceptedAttestations;
     uint256 public acceptedAttestationBatches;
+    uint256 public acceptedDrawdownBatches;
     uint256 public acceptedBatches;
     uint256 public acceptedEventLists;
     uint32 internal _nonce;
@@ -249,6 +250,56 @@ contract LedgerHandler is Test {
             if (_drawn[certId][id]) ++violations; // drawn twice for one consignment
             _drawn[certId][id] = true;
             ghostDrawn[certId] += quantity;
+        } catch {}
+    }
+
+    /// @dev One DrawdownBatch signature over 1..4 drawdowns of random certificates, consignments
+    /// and quantities (0..400; pairs may repeat within the batch). The batch is signed over the
+    /// single-drawdown struct hashes (`hashDrawdown`), so the contract's batch hashing is checked
+    /// against the single-drawdown rule. An accepted batch must come from a valid key, draw every
+    /// (certificate, consignment) pair once, ever, and add exactly its quantities.
+    function drawDownSignedBatch(
+        uint256 keySeed,
+        uint256 certSeed,
+        uint256 consignmentSeed,
+        uint256 quantitySeed,
+        uint8 size
+    ) external {
+        ModelKey memory k = _keys[keySeed % _keys.length];
+        uint256 n = bound(size, 1, 4);
+        uint40 deadline = uint40(block.timestamp + 1 hours);
+        ICertificates.Drawdown[] memory rs = new ICertificates.Drawdown[](n);
+        bytes32[] memory structHashes = new bytes32[](n);
+        for (uint256 i; i < n; ++i) {
+            rs[i] = ICertificates.Drawdown({
+                certificateId: certificateIds[uint256(keccak256(abi.encode(certSeed, i)))
+                        % certificateIds.length],
+                consignmentId: consignmentIds[uint256(keccak256(abi.encode(consignmentSeed, i)))
+                        % consignmentIds.length],
+                quantity: uint64(uint256(keccak256(abi.encode(quantitySeed, i))) % 401)
+            });
+            structHashes[i] = certificates.hashDrawdown(rs[i]);
+        }
+        bytes32 batchHash = keccak256(
+            abi.encode(
+                keccak256("DrawdownBatch(bytes32 drawdownsHash,uint40 deadline)"),
+                keccak256(abi.encodePacked(structHashes)),
+                deadline
+            )
+        );
+        ISignedRecords.Sig memory sig = _sig(k.pk, certificates.hashTypedData(batchHash));
+        try certificates.drawDownSignedBatch(rs, deadline, sig) {
+            ++acceptedDrawdownBatches;
+            acceptedDrawdowns += n;
+            if (!_valid(k, uint40(block.timestamp))) ++violations;
+            for (uint256 i; i < n; ++i) {
+                bytes32 certId = rs[i].certificateId;
+                bytes32 id = rs[i].consignmentId;
+                if (_drawn[certId][id]) ++violations; // drawn twice for one consignment
+                if (certificates.drawnFor(certId, id) != rs[i].quantity) ++violations;
+                _drawn[certId][id] = true;
+                ghostDrawn[certId] += rs[i].quantity;
+            }
         } catch {}
     }
 

@@ -315,6 +315,18 @@ abstract contract Fixture is Test {
         return _sig(pk, certificates.hashTypedData(certificates.hashDrawdown(r)));
     }
 
+    /// @dev The DrawdownBatch signature over `rs` with `deadline`.
+    function _signDrawdownBatch(ICertificates.Drawdown[] memory rs, uint40 deadline, uint256 pk)
+        internal
+        view
+        returns (ISignedRecords.Sig memory)
+    {
+        ICertificates.DrawdownBatch memory b = ICertificates.DrawdownBatch({
+            drawdownsHash: certificates.drawdownsHash(rs), deadline: deadline
+        });
+        return _sig(pk, certificates.hashTypedData(certificates.hashDrawdownBatch(b)));
+    }
+
     function _draw(bytes32 certId, bytes32 consignmentId, uint64 q, uint256 pk) internal {
         ICertificates.Drawdown memory r = ICertificates.Drawdown({
             certificateId: certId, consignmentId: consignmentId, quantity: q
