@@ -143,6 +143,9 @@ DEFAULT_SPAN = 2000
 # Logs per eth_getLogs answer, about: the span shrinks to fit and starts at one block, so that
 # catching up on a chain of dense blocks never holds hundreds of thousands of logs at once.
 MAX_LOGS_PER_FETCH = 10_000
+# Fewer gas than any log of the suite costs (a batch-signed event, the cheapest, ~9,400): a
+# range of blocks is asked for only if its gas used, at this much per log, fits MAX_LOGS.
+MIN_GAS_PER_LOG = 2_000
 KEEP_BLOCKS = 4096  # block hashes kept for the fork-point search (in blocks behind the cursor)
 HEAD_CACHE_LIMIT = 200_000
 VERIFY_CHUNK = 500  # consignments per verify_heads() round (rows in memory, eth_call batch)
@@ -458,8 +461,11 @@ class Index(IndexQueries):
     ``postgresql+psycopg://...``); the tables are created if missing. ``confirmations`` holds
     back the newest blocks; ``span`` is the largest ``eth_getLogs`` range: the range starts at
     one block, doubles while an answer holds under half of ``max_logs`` logs and shrinks to
-    fit when one holds more, so that an answer (and the memory to decode and write it) stays
-    near ``max_logs`` logs however dense the blocks are.
+    fit when one holds more; and a range of several blocks is cut, before its logs are asked
+    for, where the blocks' gas used could pay for more than ``max_logs`` logs (at
+    :data:`MIN_GAS_PER_LOG`). So an answer (and the memory to decode and write it) stays near
+    ``max_logs`` logs however dense the blocks are, also where sparse blocks (a wide range)
+    are followed by dense ones; a single block is asked for whole.
     """
 
     def __init__(
@@ -628,6 +634,8 @@ class Index(IndexQueries):
                 break
             end = min(cursor + self._span, target)
             try:
+                if end - cursor > 1:
+                    end = self._fit_range(cursor + 1, end)
                 fetched = self._fetch(cursor + 1, end)
             except (_RpcError, OSError, TimeoutError) as exc:
                 if end - cursor == 1:
@@ -660,6 +668,21 @@ class Index(IndexQueries):
             reorgs=n_reorgs,
             seconds=time.perf_counter() - started,
         )
+
+    def _fit_range(self, start: int, end: int) -> int:
+        """The last block of ``start..end`` (``start`` at least) up to which the blocks' gas
+        used pays for at most ``max_logs`` logs at :data:`MIN_GAS_PER_LOG` each."""
+        numbers = range(start, end + 1)
+        headers = self._rpc_batch([("eth_getBlockByNumber", [hex(n), False]) for n in numbers])
+        budget = self.max_logs * MIN_GAS_PER_LOG
+        used = 0
+        for number, header in zip(numbers, headers, strict=True):
+            if header is None:  # not there (yet): the range up to the block before
+                return max(start, number - 1)
+            used += int(header["gasUsed"], 16)
+            if used > budget:
+                return max(start, number - 1)
+        return end
 
     def _next_span(self, blocks: int, logs: int) -> int:
         """The range of the next ``eth_getLogs`` after one of ``blocks`` held ``logs`` logs."""

@@ -21,7 +21,7 @@ from ledger.abi import contract_abi
 from ledger.client import Ledger
 from ledger.demo import DemoWorld
 from ledger.errors import HeadMismatch, IndexMismatch
-from ledger.index import Index, event_digest, next_head, registration_digest
+from ledger.index import MIN_GAS_PER_LOG, Index, event_digest, next_head, registration_digest
 from ledger.index_schema import consignment_events, consignments, raw_logs
 from ledger.queries import IndexQueries
 from ledger.records import (
@@ -821,6 +821,31 @@ def test_span_follows_the_number_of_logs_per_answer(
         else:  # kept, or doubled while the answers are small
             assert following <= 2 * blocks
     assert any(following == 2 * blocks for (blocks, _), (following, _) in pairs)
+    assert len(index.consignment_timeline(world.consignment_id)) == 5
+
+
+def test_a_wide_range_is_cut_where_its_gas_could_pay_for_too_many_logs(
+    index: Index, ledger: Ledger, world: DemoWorld, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real = index._get_logs
+    ranges: list[tuple[int, int]] = []
+
+    def recorded(start: int, end: int) -> list[dict[str, Any]]:
+        ranges.append((start, end))
+        return real(start, end)
+
+    monkeypatch.setattr(index, "_get_logs", recorded)
+    index.max_logs = 40  # the demo's blocks use ~100k to ~15M gas: 80,000 gas of room
+    index._span = index.max_span  # as if the blocks before had been sparse
+    index.sync()
+    w3 = ledger.w3
+    budget = index.max_logs * MIN_GAS_PER_LOG
+    for start, end in ranges:
+        gas = [int(w3.eth.get_block(n)["gasUsed"]) for n in range(start, end + 1)]
+        assert end == start or sum(gas) <= budget, (start, end, gas)
+    assert len(ranges) > 1  # the chain was not asked for in one range
+    total = w3.eth.block_number - ledger.deployment.block + 1
+    assert sum(end - start + 1 for start, end in ranges) == total
     assert len(index.consignment_timeline(world.consignment_id)) == 5
 
 
