@@ -533,6 +533,31 @@ class ConsignmentEvent(Record):
         )
 
 
+def _check_batch_items(
+    items: Sequence[Any], kind: type, *, field: str, most: int | None = None
+) -> None:
+    """What every signed batch asks of its items (``field``, e.g. ``"drawdowns"``): at least
+    one, at most ``most``, each a ``kind``; else :class:`~ledger.errors.ValidationError`."""
+    if not items:
+        raise ValidationError(field, f"a batch holds at least one {field[:-1]}")
+    if most is not None and len(items) > most:
+        raise ValidationError(
+            field,
+            f"a batch holds at most {most} {field} (one transaction under the EIP-7825 gas cap)",
+            len(items),
+        )
+    article = "an" if kind.__name__[0] in "AEIOU" else "a"
+    for i, item in enumerate(items):
+        if not isinstance(item, kind):
+            raise ValidationError(f"{field}[{i}]", f"must be {article} {kind.__name__}", item)
+
+
+def _items_hash(items: Iterable[Any], struct_hashes: Sequence[bytes] | None) -> bytes:
+    """keccak256 of the items' struct hashes concatenated in order (given, or computed)."""
+    hashes = (item.struct_hash() for item in items) if struct_hashes is None else struct_hashes
+    return keccak(b"".join(hashes))
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class EventBatch(Record):
     """One signature over many consignment events (``Consignments.postEventBatch``).
@@ -570,26 +595,23 @@ class EventBatch(Record):
         :class:`~ledger.errors.ValidationError` for an empty list or an event whose nonce or
         deadline differs (:func:`with_batch_terms` sets them).
         """
-        if not events:
-            raise ValidationError("events", "a batch holds at least one event")
+        _check_batch_items(events, ConsignmentEvent, field="events")
         batch_nonce = events[0].nonce if nonce is None else nonce
         batch_deadline = events[0].deadline if deadline is None else deadline
         for i, event in enumerate(events):
-            if not isinstance(event, ConsignmentEvent):
-                raise ValidationError(f"events[{i}]", "must be a ConsignmentEvent", event)
             if event.nonce != batch_nonce or event.deadline != batch_deadline:
                 raise ValidationError(
                     f"events[{i}]",
                     f"must carry the batch's nonce {batch_nonce} and deadline {batch_deadline}",
                     (event.nonce, event.deadline),
                 )
-        hashed = events_hash(events) if struct_hashes is None else keccak(b"".join(struct_hashes))
+        hashed = _items_hash(events, struct_hashes)
         return cls(events_hash=hashed, nonce=batch_nonce, deadline=batch_deadline)
 
 
 def events_hash(events: Iterable[ConsignmentEvent]) -> bytes:
     """keccak256 of the events' struct hashes, concatenated in order (``eventsHash``)."""
-    return keccak(b"".join(event.struct_hash() for event in events))
+    return _items_hash(events, None)
 
 
 def with_batch_terms(
@@ -707,27 +729,13 @@ class DrawdownBatch(Record):
         :class:`~ledger.errors.ValidationError` for an empty list, more than
         :data:`DRAWDOWN_BATCH_MAX` drawdowns, or an item that is not a Drawdown.
         """
-        if not drawdowns:
-            raise ValidationError("drawdowns", "a batch holds at least one drawdown")
-        if len(drawdowns) > DRAWDOWN_BATCH_MAX:
-            raise ValidationError(
-                "drawdowns",
-                f"a batch holds at most {DRAWDOWN_BATCH_MAX} drawdowns (one transaction under "
-                "the EIP-7825 gas cap)",
-                len(drawdowns),
-            )
-        for i, drawdown in enumerate(drawdowns):
-            if not isinstance(drawdown, Drawdown):
-                raise ValidationError(f"drawdowns[{i}]", "must be a Drawdown", drawdown)
-        hashed = (
-            drawdowns_hash(drawdowns) if struct_hashes is None else keccak(b"".join(struct_hashes))
-        )
-        return cls(drawdowns_hash=hashed, deadline=deadline)
+        _check_batch_items(drawdowns, Drawdown, field="drawdowns", most=DRAWDOWN_BATCH_MAX)
+        return cls(drawdowns_hash=_items_hash(drawdowns, struct_hashes), deadline=deadline)
 
 
 def drawdowns_hash(drawdowns: Iterable[Drawdown]) -> bytes:
     """keccak256 of the drawdowns' struct hashes, concatenated in order."""
-    return keccak(b"".join(d.struct_hash() for d in drawdowns))
+    return _items_hash(drawdowns, None)
 
 
 # --------------------------------------------------------------------------------------------
@@ -823,29 +831,15 @@ class AttestationBatch(Record):
         :class:`~ledger.errors.ValidationError` for an empty list, more than
         :data:`ATTESTATION_BATCH_MAX` attestations, or an item that is not an Attestation.
         """
-        if not attestations:
-            raise ValidationError("attestations", "a batch holds at least one attestation")
-        if len(attestations) > ATTESTATION_BATCH_MAX:
-            raise ValidationError(
-                "attestations",
-                f"a batch holds at most {ATTESTATION_BATCH_MAX} attestations (one transaction "
-                "under the EIP-7825 gas cap)",
-                len(attestations),
-            )
-        for i, attestation in enumerate(attestations):
-            if not isinstance(attestation, Attestation):
-                raise ValidationError(f"attestations[{i}]", "must be an Attestation", attestation)
-        hashed = (
-            attestations_hash(attestations)
-            if struct_hashes is None
-            else keccak(b"".join(struct_hashes))
+        _check_batch_items(
+            attestations, Attestation, field="attestations", most=ATTESTATION_BATCH_MAX
         )
-        return cls(attestations_hash=hashed, deadline=deadline)
+        return cls(attestations_hash=_items_hash(attestations, struct_hashes), deadline=deadline)
 
 
 def attestations_hash(attestations: Iterable[Attestation]) -> bytes:
     """keccak256 of the attestations' struct hashes, concatenated in order."""
-    return keccak(b"".join(a.struct_hash() for a in attestations))
+    return _items_hash(attestations, None)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -999,9 +993,7 @@ class SignedEventBatch:
     def __post_init__(self) -> None:
         check_signature(self.signature)
         events = tuple(self.events)
-        for i, event in enumerate(events):
-            if not isinstance(event, ConsignmentEvent):
-                raise ValidationError(f"events[{i}]", "must be a ConsignmentEvent", event)
+        _check_batch_items(events, ConsignmentEvent, field="events")
         hashes = tuple(event.struct_hash() for event in events)
         object.__setattr__(self, "events", events)
         object.__setattr__(self, "struct_hashes", hashes)
@@ -1073,9 +1065,7 @@ class SignedAttestationBatch:
     def __post_init__(self) -> None:
         check_signature(self.signature)
         attestations = tuple(self.attestations)
-        for i, attestation in enumerate(attestations):
-            if not isinstance(attestation, Attestation):
-                raise ValidationError(f"attestations[{i}]", "must be an Attestation", attestation)
+        _check_batch_items(attestations, Attestation, field="attestations")
         hashes = tuple(a.struct_hash() for a in attestations)
         batch = AttestationBatch.of(attestations, deadline=self.deadline, struct_hashes=hashes)
         object.__setattr__(self, "attestations", attestations)
@@ -1139,9 +1129,7 @@ class SignedDrawdownBatch:
     def __post_init__(self) -> None:
         check_signature(self.signature)
         drawdowns = tuple(self.drawdowns)
-        for i, drawdown in enumerate(drawdowns):
-            if not isinstance(drawdown, Drawdown):
-                raise ValidationError(f"drawdowns[{i}]", "must be a Drawdown", drawdown)
+        _check_batch_items(drawdowns, Drawdown, field="drawdowns")
         hashes = tuple(d.struct_hash() for d in drawdowns)
         batch = DrawdownBatch.of(drawdowns, deadline=self.deadline, struct_hashes=hashes)
         object.__setattr__(self, "drawdowns", drawdowns)
