@@ -23,7 +23,7 @@ import hashlib
 import json
 import logging
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, nullcontext
 from typing import Any
 
@@ -381,21 +381,96 @@ def accept_execution(
     )
 
 
+def _decode_items(
+    messages: Sequence[Mapping[str, Any]], record_type: Any, field: str
+) -> tuple[Any, ...]:
+    """The records of a signed batch's messages; one that does not decode is named
+    ``<field>[i].<its field>`` (422)."""
+    items: list[Any] = []
+    for index, message in enumerate(messages):
+        try:
+            items.append(record_type.from_message(message))
+        except ValidationError as exc:
+            raise ValidationError(f"{field}[{index}].{exc.field}", exc.rule, exc.value) from None
+    return tuple(items)
+
+
+def _signature_bytes(signature: str) -> bytes:
+    try:
+        return bytes.fromhex(signature.removeprefix("0x"))
+    except ValueError:
+        raise InvalidSignature("signature", "must be 0x-hex", signature) from None
+
+
+def _refuse_repeats(keys: Sequence[object], *, field: str, same: str, rule: str) -> None:
+    """422 for the first item of a batch whose key an earlier item has: ``<field>[i] <same>
+    <field>[j]``."""
+    seen: dict[object, int] = {}
+    for index, key in enumerate(keys):
+        if key in seen:
+            raise InvalidRequest(
+                f"{field}[{index}] {same} {field}[{seen[key]}]",
+                field=f"{field}[{index}]",
+                rule=rule,
+            )
+        seen[key] = index
+
+
+def _store_signed_batch(
+    outbox: Outbox,
+    caller: Caller,
+    *,
+    kind: RecordKind,
+    field: str,
+    batch_id: str,
+    rids: Sequence[str],
+    payloads: Sequence[dict[str, Any]],
+    signature: bytes,
+    idempotency_key: str | None,
+    check: Callable[[], None],
+    signer_nonce: str | None = None,
+) -> list[AcceptResult]:
+    """Store the records of one signed batch (one per item, ``signed_batch`` = ``batch_id``),
+    all or none. A batch sent again is answered from the outbox, not checked again; an item
+    stored as another record is a 409; otherwise ``check()`` (the validator's, raising for a
+    batch the contract would refuse) runs before the store."""
+    stored = outbox.get_many(rids)
+    if len(stored) == len(rids) and all(stored[rid].signed_batch == batch_id for rid in rids):
+        return [AcceptResult(stored[r], created=False) for r in rids]
+    if stored:
+        index = next(i for i, rid in enumerate(rids) if rid in stored)
+        raise IdempotencyConflict(
+            f"{field}[{index}] was already submitted as another record",
+            field=f"{field}[{index}]",
+            rule="same_content",
+        )
+    check()
+    simulated_at = time.time()
+    text = "0x" + signature.hex()
+    news = [
+        NewRecord(
+            org_id=caller.org_id,
+            kind=kind,
+            record_id=rid,
+            payload=payload,
+            signature=text,
+            idempotency_key=None if idempotency_key is None else f"{idempotency_key}:{i}",
+            signer_nonce=signer_nonce,
+            signed_batch=batch_id,
+            simulated_at=simulated_at,
+        )
+        for i, (rid, payload) in enumerate(zip(rids, payloads, strict=True))
+    ]
+    return outbox.accept_batch(news)
+
+
 def decode_event_batch(messages: Sequence[Mapping[str, Any]], signature: str) -> SignedEventBatch:
     """Events signed together, from their messages and the batch signature (422 if
     malformed: an event that does not decode, or one without the batch's nonce and
     deadline, is named ``events[i]...``)."""
-    events: list[ConsignmentEvent] = []
-    for index, message in enumerate(messages):
-        try:
-            events.append(ConsignmentEvent.from_message(message))
-        except ValidationError as exc:
-            raise ValidationError(f"events[{index}].{exc.field}", exc.rule, exc.value) from None
-    try:
-        raw = bytes.fromhex(signature.removeprefix("0x"))
-    except ValueError:
-        raise InvalidSignature("signature", "must be 0x-hex", signature) from None
-    return SignedEventBatch(tuple(events), raw)  # checks the signature and the batch terms
+    events = _decode_items(messages, ConsignmentEvent, "events")
+    # checks the signature and the batch terms
+    return SignedEventBatch(events, _signature_bytes(signature))
 
 
 def accept_event_batch(
@@ -421,48 +496,23 @@ def accept_event_batch(
     signer = recover(digest, batch.signature)
     batch_id = record_id_for(digest, org_id=caller.org_id)
     digests = batch.event_digests(domain)  # from the struct hashes of eventsHash
-    seen: dict[bytes, int] = {}
-    for index, event_digest in enumerate(digests):
-        if event_digest in seen:
-            raise InvalidRequest(
-                f"events[{index}] is the same event as events[{seen[event_digest]}]",
-                field=f"events[{index}]",
-                rule="unique_events",
-            )
-        seen[event_digest] = index
-    rids = [record_id_for(d, org_id=caller.org_id) for d in digests]
-    stored = outbox.get_many(rids)
-    if len(stored) == len(rids) and all(stored[rid].signed_batch == batch_id for rid in rids):
-        # A repeat: answered from the outbox, not checked again.
-        return batch, signer, batch_id, [AcceptResult(stored[r], created=False) for r in rids]
-    if stored:
-        index = next(i for i, rid in enumerate(rids) if rid in stored)
-        raise IdempotencyConflict(
-            f"events[{index}] was already submitted as another record",
-            field=f"events[{index}]",
-            rule="same_content",
-        )
-    chain.validator.check_event_batch(
-        caller, batch, signer=signer, batch_id=batch_id, outbox=outbox
+    _refuse_repeats(digests, field="events", same="is the same event as", rule="unique_events")
+    records = _store_signed_batch(
+        outbox,
+        caller,
+        kind=RecordKind.EVENT,
+        field="events",
+        batch_id=batch_id,
+        rids=[record_id_for(d, org_id=caller.org_id) for d in digests],
+        payloads=[event.json_message() for event in batch.events],
+        signature=batch.signature,
+        idempotency_key=idempotency_key,
+        check=lambda: chain.validator.check_event_batch(
+            caller, batch, signer=signer, batch_id=batch_id, outbox=outbox
+        ),
+        signer_nonce=signer_nonce(batch.events[0], signer),
     )
-    simulated_at = time.time()
-    nonce = signer_nonce(batch.events[0], signer)
-    text = "0x" + batch.signature.hex()
-    news = [
-        NewRecord(
-            org_id=caller.org_id,
-            kind=RecordKind.EVENT,
-            record_id=rid,
-            payload=event.json_message(),
-            signature=text,
-            idempotency_key=None if idempotency_key is None else f"{idempotency_key}:{i}",
-            signer_nonce=nonce,
-            signed_batch=batch_id,
-            simulated_at=simulated_at,
-        )
-        for i, (rid, event) in enumerate(zip(rids, batch.events, strict=True))
-    ]
-    return batch, signer, batch_id, outbox.accept_batch(news)
+    return batch, signer, batch_id, records
 
 
 def decode_attestation_batch(
@@ -471,19 +521,9 @@ def decode_attestation_batch(
     """Attestations signed together, from their messages, the batch's deadline and the batch
     signature (422 if malformed: an attestation that does not decode is named
     ``attestations[i]...``)."""
-    attestations: list[Attestation] = []
-    for index, message in enumerate(messages):
-        try:
-            attestations.append(Attestation.from_message(message))
-        except ValidationError as exc:
-            raise ValidationError(
-                f"attestations[{index}].{exc.field}", exc.rule, exc.value
-            ) from None
-    try:
-        raw = bytes.fromhex(signature.removeprefix("0x"))
-    except ValueError:
-        raise InvalidSignature("signature", "must be 0x-hex", signature) from None
-    return SignedAttestationBatch(tuple(attestations), deadline, raw)  # checks the signature
+    attestations = _decode_items(messages, Attestation, "attestations")
+    # checks the signature
+    return SignedAttestationBatch(attestations, deadline, _signature_bytes(signature))
 
 
 def accept_attestation_batch(
@@ -511,47 +551,27 @@ def accept_attestation_batch(
     digest = batch.record.digest(domain)
     signer = recover(digest, batch.signature)
     batch_id = record_id_for(digest, org_id=caller.org_id)
-    seen: dict[bytes, int] = {}
-    digests: list[bytes] = []
-    for index, struct_hash in enumerate(batch.struct_hashes):
-        if struct_hash in seen:
-            raise InvalidRequest(
-                f"attestations[{index}] is the same attestation as "
-                f"attestations[{seen[struct_hash]}]",
-                field=f"attestations[{index}]",
-                rule="unique_attestations",
-            )
-        seen[struct_hash] = index
-        digests.append(batch.attestations[index].digest(domain))
-    rids = [record_id_for(d, org_id=caller.org_id) for d in digests]
-    stored = outbox.get_many(rids)
-    if len(stored) == len(rids) and all(stored[rid].signed_batch == batch_id for rid in rids):
-        # A repeat: answered from the outbox, not checked again.
-        return batch, signer, batch_id, [AcceptResult(stored[r], created=False) for r in rids]
-    if stored:
-        index = next(i for i, rid in enumerate(rids) if rid in stored)
-        raise IdempotencyConflict(
-            f"attestations[{index}] was already submitted as another record",
-            field=f"attestations[{index}]",
-            rule="same_content",
-        )
-    chain.validator.check_attestation_batch(caller, batch, signer=signer)
-    simulated_at = time.time()
-    text = "0x" + batch.signature.hex()
-    news = [
-        NewRecord(
-            org_id=caller.org_id,
-            kind=RecordKind.ATTESTATION,
-            record_id=rid,
-            payload={**attestation.json_message(), BATCH_DEADLINE_KEY: batch.deadline},
-            signature=text,
-            idempotency_key=None if idempotency_key is None else f"{idempotency_key}:{i}",
-            signed_batch=batch_id,
-            simulated_at=simulated_at,
-        )
-        for i, (rid, attestation) in enumerate(zip(rids, batch.attestations, strict=True))
-    ]
-    return batch, signer, batch_id, outbox.accept_batch(news)
+    _refuse_repeats(
+        batch.struct_hashes,
+        field="attestations",
+        same="is the same attestation as",
+        rule="unique_attestations",
+    )
+    records = _store_signed_batch(
+        outbox,
+        caller,
+        kind=RecordKind.ATTESTATION,
+        field="attestations",
+        batch_id=batch_id,
+        rids=[record_id_for(a.digest(domain), org_id=caller.org_id) for a in batch.attestations],
+        payloads=[
+            {**a.json_message(), BATCH_DEADLINE_KEY: batch.deadline} for a in batch.attestations
+        ],
+        signature=batch.signature,
+        idempotency_key=idempotency_key,
+        check=lambda: chain.validator.check_attestation_batch(caller, batch, signer=signer),
+    )
+    return batch, signer, batch_id, records
 
 
 def decode_drawdown_batch(
@@ -560,17 +580,9 @@ def decode_drawdown_batch(
     """Drawdowns signed together, from their messages, the batch's deadline and the batch
     signature (422 if malformed: a drawdown that does not decode is named
     ``drawdowns[i]...``)."""
-    drawdowns: list[Drawdown] = []
-    for index, message in enumerate(messages):
-        try:
-            drawdowns.append(Drawdown.from_message(message))
-        except ValidationError as exc:
-            raise ValidationError(f"drawdowns[{index}].{exc.field}", exc.rule, exc.value) from None
-    try:
-        raw = bytes.fromhex(signature.removeprefix("0x"))
-    except ValueError:
-        raise InvalidSignature("signature", "must be 0x-hex", signature) from None
-    return SignedDrawdownBatch(tuple(drawdowns), deadline, raw)  # checks the signature
+    drawdowns = _decode_items(messages, Drawdown, "drawdowns")
+    # checks the signature
+    return SignedDrawdownBatch(drawdowns, deadline, _signature_bytes(signature))
 
 
 def accept_drawdown_batch(
@@ -600,46 +612,27 @@ def accept_drawdown_batch(
     digest = batch.record.digest(domain)
     signer = recover(digest, batch.signature)
     batch_id = record_id_for(digest, org_id=caller.org_id)
-    seen: dict[tuple[bytes, bytes], int] = {}
-    digests: list[bytes] = []
-    for index, drawdown in enumerate(batch.drawdowns):
-        pair = (drawdown.certificate_id, drawdown.consignment_id)
-        if pair in seen:
-            raise InvalidRequest(
-                f"drawdowns[{index}] draws the same certificate for the same consignment as "
-                f"drawdowns[{seen[pair]}]",
-                field=f"drawdowns[{index}]",
-                rule="unique_drawdowns",
-            )
-        seen[pair] = index
-        digests.append(drawdown.digest(domain))
-    rids = [record_id_for(d, org_id=caller.org_id) for d in digests]
+    _refuse_repeats(
+        [(d.certificate_id, d.consignment_id) for d in batch.drawdowns],
+        field="drawdowns",
+        same="draws the same certificate for the same consignment as",
+        rule="unique_drawdowns",
+    )
     with _serialised(chain, RecordKind.DRAWDOWN):
-        stored = outbox.get_many(rids)
-        if len(stored) == len(rids) and all(stored[rid].signed_batch == batch_id for rid in rids):
-            # A repeat: answered from the outbox, not checked again.
-            return batch, signer, batch_id, [AcceptResult(stored[r], created=False) for r in rids]
-        if stored:
-            index = next(i for i, rid in enumerate(rids) if rid in stored)
-            raise IdempotencyConflict(
-                f"drawdowns[{index}] was already submitted as another record",
-                field=f"drawdowns[{index}]",
-                rule="same_content",
-            )
-        chain.validator.check_drawdown_batch(caller, batch, signer=signer, outbox=outbox)
-        simulated_at = time.time()
-        text = "0x" + batch.signature.hex()
-        news = [
-            NewRecord(
-                org_id=caller.org_id,
-                kind=RecordKind.DRAWDOWN,
-                record_id=rid,
-                payload={**drawdown.json_message(), BATCH_DEADLINE_KEY: batch.deadline},
-                signature=text,
-                idempotency_key=None if idempotency_key is None else f"{idempotency_key}:{i}",
-                signed_batch=batch_id,
-                simulated_at=simulated_at,
-            )
-            for i, (rid, drawdown) in enumerate(zip(rids, batch.drawdowns, strict=True))
-        ]
-        return batch, signer, batch_id, outbox.accept_batch(news)
+        records = _store_signed_batch(
+            outbox,
+            caller,
+            kind=RecordKind.DRAWDOWN,
+            field="drawdowns",
+            batch_id=batch_id,
+            rids=[record_id_for(d.digest(domain), org_id=caller.org_id) for d in batch.drawdowns],
+            payloads=[
+                {**d.json_message(), BATCH_DEADLINE_KEY: batch.deadline} for d in batch.drawdowns
+            ],
+            signature=batch.signature,
+            idempotency_key=idempotency_key,
+            check=lambda: chain.validator.check_drawdown_batch(
+                caller, batch, signer=signer, outbox=outbox
+            ),
+        )
+    return batch, signer, batch_id, records
