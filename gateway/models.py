@@ -635,6 +635,42 @@ class AttestationBatchView(BaseModel):
     records: list[RecordView] = Field(description="One per attestation, in the order signed.")
 
 
+def _deadline_batch_example(
+    primary: str, contract: str, items: str, item: dict[str, Any]
+) -> dict[str, Any]:
+    """The OpenAPI example of a batch signed with a deadline (``AttestationBatch``,
+    ``DrawdownBatch``): its typed data, one item and its record id."""
+    hash_field = f"{items}Hash"
+    return {
+        "examples": [
+            {
+                "batch_id": _RECORD,
+                "digest": _RECORD,
+                "typed_data": {
+                    "types": {
+                        "EIP712Domain": _DOMAIN_TYPE,
+                        primary: [
+                            {"name": hash_field, "type": "bytes32"},
+                            {"name": "deadline", "type": "uint40"},
+                        ],
+                    },
+                    "primaryType": primary,
+                    "domain": {
+                        "name": f"TradeLedger {contract}",
+                        "version": "1",
+                        "chainId": 31337,
+                        "verifyingContract": "0x" + "ce" * 20,
+                    },
+                    "message": {hash_field: "0x" + "e5" * 32, "deadline": 1795509000},
+                },
+                items: [item],
+                "deadline": 1795509000,
+                "record_ids": [_RECORD],
+            }
+        ]
+    }
+
+
 class AttestationBatchTypedDataView(BaseModel):
     """An AttestationBatch to sign: its typed data, and the attestations it covers.
 
@@ -643,34 +679,9 @@ class AttestationBatchTypedDataView(BaseModel):
     """
 
     model_config = ConfigDict(
-        json_schema_extra={
-            "examples": [
-                {
-                    "batch_id": _RECORD,
-                    "digest": _RECORD,
-                    "typed_data": {
-                        "types": {
-                            "EIP712Domain": _DOMAIN_TYPE,
-                            "AttestationBatch": [
-                                {"name": "attestationsHash", "type": "bytes32"},
-                                {"name": "deadline", "type": "uint40"},
-                            ],
-                        },
-                        "primaryType": "AttestationBatch",
-                        "domain": {
-                            "name": "TradeLedger Attestations",
-                            "version": "1",
-                            "chainId": 31337,
-                            "verifyingContract": "0x" + "a7" * 20,
-                        },
-                        "message": {"attestationsHash": "0x" + "e5" * 32, "deadline": 1795509000},
-                    },
-                    "attestations": [EXAMPLE_ATTESTATION_MESSAGE],
-                    "deadline": 1795509000,
-                    "record_ids": [_RECORD],
-                }
-            ]
-        }
+        json_schema_extra=_deadline_batch_example(
+            "AttestationBatch", "Attestations", "attestations", EXAMPLE_ATTESTATION_MESSAGE
+        )
     )
 
     batch_id: str
@@ -700,34 +711,9 @@ class DrawdownBatchTypedDataView(BaseModel):
     """
 
     model_config = ConfigDict(
-        json_schema_extra={
-            "examples": [
-                {
-                    "batch_id": _RECORD,
-                    "digest": _RECORD,
-                    "typed_data": {
-                        "types": {
-                            "EIP712Domain": _DOMAIN_TYPE,
-                            "DrawdownBatch": [
-                                {"name": "drawdownsHash", "type": "bytes32"},
-                                {"name": "deadline", "type": "uint40"},
-                            ],
-                        },
-                        "primaryType": "DrawdownBatch",
-                        "domain": {
-                            "name": "TradeLedger Certificates",
-                            "version": "1",
-                            "chainId": 31337,
-                            "verifyingContract": "0x" + "ce" * 20,
-                        },
-                        "message": {"drawdownsHash": "0x" + "d5" * 32, "deadline": 1795509000},
-                    },
-                    "drawdowns": [EXAMPLE_DRAWDOWN_MESSAGE],
-                    "deadline": 1795509000,
-                    "record_ids": [_RECORD],
-                }
-            ]
-        }
+        json_schema_extra=_deadline_batch_example(
+            "DrawdownBatch", "Certificates", "drawdowns", EXAMPLE_DRAWDOWN_MESSAGE
+        )
     )
 
     batch_id: str
