@@ -9,18 +9,10 @@ driver are missing, in CI (CI=true) that is a failure.
 from __future__ import annotations
 
 import hashlib
-import importlib.util
 import json
-import os
-import pwd
-import shutil
-import socket
-import subprocess
-import tempfile
 from collections.abc import Iterator
 from datetime import UTC, datetime
-from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any
 
 import pytest
 from sqlalchemy import (
@@ -60,6 +52,7 @@ from gateway.outbox import (
 )
 from gateway.testing import FakeChain, FakeRelayer
 from tests.gateway.conftest import ORG_A, SIGNATURE
+from tests.system_services import postgres_cluster
 
 # --- the first schema, as the gateway created it -----------------------------------------
 
@@ -279,95 +272,11 @@ def tables(url: str) -> set[str]:
 
 # --- databases: SQLite, and PostgreSQL in a throwaway cluster ----------------------------
 
-PG_BIN_DIRS = (
-    Path("/usr/local/bin"),
-    *sorted(
-        Path("/usr/lib/postgresql").glob("*/bin"),
-        key=lambda p: int(p.parent.name) if p.parent.name.isdigit() else 0,
-        reverse=True,
-    ),
-)
-
-
-def _binary(name: str) -> str | None:
-    found = shutil.which(name)
-    if found is not None:
-        return found
-    for directory in PG_BIN_DIRS:
-        if (directory / name).exists():
-            return str(directory / name)
-    return None
-
-
-def _unavailable(why: str) -> NoReturn:
-    """Skip, except in CI, where the set-up installs PostgreSQL and a skip would hide a gap."""
-    if os.environ.get("CI") == "true":
-        pytest.fail(f"PostgreSQL tests cannot run in CI: {why}")
-    pytest.skip(why)
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-def _user(name: str) -> pwd.struct_passwd | None:
-    try:
-        return pwd.getpwnam(name)
-    except KeyError:
-        return None
-
 
 @pytest.fixture(scope="module")
 def pg_cluster() -> Iterator[str]:
-    initdb, pg_ctl = _binary("initdb"), _binary("pg_ctl")
-    if initdb is None or pg_ctl is None or _binary("postgres") is None:
-        _unavailable("PostgreSQL binaries (initdb, pg_ctl, postgres) not found")
-    if importlib.util.find_spec("psycopg") is None:
-        _unavailable("the psycopg (v3) driver is not installed")
-    # PostgreSQL refuses to run as root: as root, run the cluster as an unprivileged user.
-    prefix: list[str] = []
-    owner: pwd.struct_passwd | None = None
-    if os.geteuid() == 0:
-        runuser = shutil.which("runuser")
-        users = [u for u in ("postgres", "nobody") if _user(u) is not None]
-        if runuser is None or not users:
-            _unavailable("running as root without runuser or an unprivileged user")
-        owner = _user(users[0])
-        prefix = [runuser, "-u", users[0], "--"]
-    base = Path(tempfile.mkdtemp(prefix="gateway-outbox-pg-"))
-    data, sockets = base / "data", base / "sock"
-    sockets.mkdir()
-    if owner is not None:
-        for path in (base, sockets):
-            os.chown(path, owner.pw_uid, owner.pw_gid)
-    base.chmod(0o755)
-    try:
-        subprocess.run(
-            [*prefix, initdb, "-D", str(data), "-U", "gateway", "--auth=trust", "--no-sync"],
-            check=True,
-            capture_output=True,
-        )
-        port = _free_port()
-        options = f"-p {port} -k {sockets} -c listen_addresses='' -c fsync=off"
-        log = str(base / "log")
-        subprocess.run(
-            [*prefix, pg_ctl, "-D", str(data), "-o", options, "-l", log, "-w", "start"],
-            check=True,
-            capture_output=True,
-        )
-        try:
-            yield f"postgresql+psycopg://gateway@/postgres?host={sockets}&port={port}"
-        finally:
-            subprocess.run(
-                [*prefix, pg_ctl, "-D", str(data), "-m", "immediate", "-w", "stop"],
-                check=False,
-                capture_output=True,
-            )
-    finally:
-        shutil.rmtree(base, ignore_errors=True)
+    with postgres_cluster(user="gateway", prefix="gateway-outbox-pg-") as url:
+        yield url
 
 
 def _drop_everything(engine: Engine) -> None:

@@ -9,14 +9,12 @@ are skipped when it is missing, in CI (CI=true) that is a failure.
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import socket
 import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any
 
 import pytest
 import uvicorn
@@ -29,6 +27,8 @@ from gateway.services import GatewayServices
 from ledger.client import Ledger
 from ledger.demo import DemoWorld
 from ledger.index import Index
+from tests.conftest import free_port
+from tests.system_services import unavailable
 
 CHROMIUM_FLAGS = [
     "--no-sandbox",
@@ -41,19 +41,6 @@ CHROMIUM_FLAGS = [
 ]
 
 
-def _unavailable(why: str) -> NoReturn:
-    if os.environ.get("CI") == "true":
-        pytest.fail(f"the browser tests cannot run in CI: {why}")
-    pytest.skip(why)
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 @pytest.fixture
 def page_url(settings: GatewaySettings, ledger: Ledger, tmp_path: Path) -> Iterator[str]:
     """The gateway with its verification routes, served by uvicorn on a free loopback port."""
@@ -62,7 +49,7 @@ def page_url(settings: GatewaySettings, ledger: Ledger, tmp_path: Path) -> Itera
     app = create_app(
         settings, services=GatewayServices(chain=LedgerServices(ledger=ledger, index=index))
     )
-    port = _free_port()
+    port = free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, name="verify-page-uvicorn", daemon=True)
     thread.start()
@@ -82,11 +69,11 @@ def page_url(settings: GatewaySettings, ledger: Ledger, tmp_path: Path) -> Itera
 def browser_page(tmp_path: Path) -> Iterator[Any]:
     chromium = shutil.which("chromium") or shutil.which("chromium-browser")
     if chromium is None:
-        _unavailable("Chromium is not installed (apt-get install chromium)")
+        unavailable("the browser tests", "Chromium is not installed (apt-get install chromium)")
     try:
         from playwright.sync_api import sync_playwright
     except ImportError:
-        _unavailable("Playwright is not installed (pip install -e '.[dev]')")
+        unavailable("the browser tests", "Playwright is not installed (pip install -e '.[dev]')")
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=chromium, headless=True, args=CHROMIUM_FLAGS)
         try:

@@ -5,17 +5,8 @@ are missing, in CI (CI=true) that is a failure."""
 
 from __future__ import annotations
 
-import importlib.util
 import logging
-import os
-import pwd
-import shutil
-import socket
-import subprocess
-import tempfile
 from collections.abc import Iterator
-from pathlib import Path
-from typing import NoReturn
 
 import pytest
 from sqlalchemy import Engine, create_engine, text, update
@@ -26,110 +17,13 @@ from ledger.demo import DemoWorld
 from ledger.errors import HeadMismatch
 from ledger.index import Index
 from ledger.index_schema import consignment_events, metadata
-
-# Debian keeps the server binaries off PATH, in /usr/lib/postgresql/<major>/bin.
-PG_BIN_DIRS = (
-    Path("/usr/local/bin"),
-    *sorted(
-        Path("/usr/lib/postgresql").glob("*/bin"),
-        key=lambda p: int(p.parent.name) if p.parent.name.isdigit() else 0,
-        reverse=True,
-    ),
-)
-
-
-def _binary(name: str) -> str | None:
-    found = shutil.which(name)
-    if found is not None:
-        return found
-    for directory in PG_BIN_DIRS:
-        if (directory / name).exists():
-            return str(directory / name)
-    return None
-
-
-def _unavailable(why: str) -> NoReturn:
-    """Skip, except in CI, where the set-up installs PostgreSQL and a skip would hide a gap."""
-    if os.environ.get("CI") == "true":
-        pytest.fail(f"PostgreSQL tests cannot run in CI: {why}")
-    pytest.skip(why)
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
+from tests.system_services import postgres_cluster
 
 
 @pytest.fixture(scope="module")
 def pg_url() -> Iterator[str]:
-    initdb, pg_ctl = _binary("initdb"), _binary("pg_ctl")
-    if initdb is None or pg_ctl is None or _binary("postgres") is None:
-        _unavailable(
-            "PostgreSQL binaries (initdb, pg_ctl, postgres) not found on PATH or in "
-            "/usr/lib/postgresql/*/bin"
-        )
-    if importlib.util.find_spec("psycopg") is None:
-        _unavailable("the psycopg (v3) driver is not installed: pip install 'psycopg[binary]'")
-    # PostgreSQL refuses to run as root: as root, run the cluster as an unprivileged user.
-    prefix: list[str] = []
-    owner: pwd.struct_passwd | None = None
-    if os.geteuid() == 0:
-        runuser = shutil.which("runuser")
-        users = [u for u in ("postgres", "nobody") if _user(u) is not None]
-        if runuser is None or not users:
-            _unavailable("running as root without runuser or an unprivileged user for PostgreSQL")
-        owner = _user(users[0])
-        prefix = [runuser, "-u", users[0], "--"]
-    base = Path(tempfile.mkdtemp(prefix="ledger-index-pg-"))
-    data, sockets = base / "data", base / "sock"
-    sockets.mkdir()
-    if owner is not None:
-        for path in (base, sockets):
-            os.chown(path, owner.pw_uid, owner.pw_gid)
-    base.chmod(0o755)
-    try:
-        subprocess.run(
-            [*prefix, initdb, "-D", str(data), "-U", "ledger", "--auth=trust", "--no-sync"],
-            check=True,
-            capture_output=True,
-        )
-        port = _free_port()
-        options = f"-p {port} -k {sockets} -c listen_addresses='' -c fsync=off"
-        subprocess.run(
-            [
-                *prefix,
-                pg_ctl,
-                "-D",
-                str(data),
-                "-o",
-                options,
-                "-l",
-                str(base / "log"),
-                "-w",
-                "start",
-            ],
-            check=True,
-            capture_output=True,
-        )
-        try:
-            yield f"postgresql+psycopg://ledger@/postgres?host={sockets}&port={port}"
-        finally:
-            subprocess.run(
-                [*prefix, pg_ctl, "-D", str(data), "-m", "immediate", "-w", "stop"],
-                check=False,
-                capture_output=True,
-            )
-    finally:
-        shutil.rmtree(base, ignore_errors=True)
-
-
-def _user(name: str) -> pwd.struct_passwd | None:
-    try:
-        return pwd.getpwnam(name)
-    except KeyError:
-        return None
+    with postgres_cluster(user="ledger", prefix="ledger-index-pg-") as url:
+        yield url
 
 
 @pytest.fixture
