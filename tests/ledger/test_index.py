@@ -814,13 +814,19 @@ def test_span_follows_the_number_of_logs_per_answer(
     assert fetches[0][0] == 1  # a first answer of one block, however long the chain
     assert sum(blocks for blocks, _ in fetches) == total  # every block fetched exactly once
     assert any(logs > 3 for _, logs in fetches)  # the demo has blocks of more logs than that
-    pairs = list(itertools.pairwise(fetches))
-    for (blocks, logs), (following, _) in pairs:
+    for (blocks, logs), (following, _) in itertools.pairwise(fetches):
         if logs > 3:  # shrunk to fit
             assert following <= max(1, blocks * 3 // logs)
-        else:  # kept, or doubled while the answers are small
-            assert following <= 2 * blocks
-    assert any(following == 2 * blocks for (blocks, _), (following, _) in pairs)
+    # The next range after an answer of `logs` logs over `blocks` blocks (max_logs 3, the
+    # range so far 8): shrunk to fit, kept, or doubled while the answers are small.
+    index._span = 8
+    assert index._next_span(8, 12) == 2  # 8 * 3 // 12
+    assert index._next_span(8, 300) == 1
+    assert index._next_span(8, 2) == 8  # 2 * 2 > 3: kept
+    assert index._next_span(8, 1) == 16
+    assert index._next_span(2, 0) == 16  # a range cut short does not shrink it
+    index._span = index.max_span
+    assert index._next_span(index.max_span, 0) == index.max_span
     assert len(index.consignment_timeline(world.consignment_id)) == 5
 
 
