@@ -15,9 +15,11 @@ time and FastAPI reads them from the endpoint's annotations.
 """
 
 import logging
+from collections.abc import Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Header, Response
+from pydantic import BaseModel
 
 from gateway.api.deps import CurrentCaller, KeyStoreDep, OutboxDep, ServicesDep
 from gateway.auth import Caller, Scope
@@ -257,33 +259,31 @@ def typed_data_router() -> APIRouter:
     )
     for kind in CREATE_MODELS:
         _typed_data_route(router, kind)
-    router.add_api_route(
-        "/event_batch",
-        _event_batch_typed_data,
-        methods=["POST"],
-        response_model=EventBatchTypedDataView,
-        summary="Typed data to sign: EventBatch (events signed together)",
-        responses={**ERROR_401, **ERROR_422},
-        operation_id="typed_data_event_batch",
+    batches: tuple[tuple[str, Callable[..., Any], type[BaseModel], str], ...] = (
+        ("event", _event_batch_typed_data, EventBatchTypedDataView, "EventBatch (events"),
+        (
+            "attestation",
+            _attestation_batch_typed_data,
+            AttestationBatchTypedDataView,
+            "AttestationBatch (attestations",
+        ),
+        (
+            "drawdown",
+            _drawdown_batch_typed_data,
+            DrawdownBatchTypedDataView,
+            "DrawdownBatch (drawdowns",
+        ),
     )
-    router.add_api_route(
-        "/attestation_batch",
-        _attestation_batch_typed_data,
-        methods=["POST"],
-        response_model=AttestationBatchTypedDataView,
-        summary="Typed data to sign: AttestationBatch (attestations signed together)",
-        responses={**ERROR_401, **ERROR_422},
-        operation_id="typed_data_attestation_batch",
-    )
-    router.add_api_route(
-        "/drawdown_batch",
-        _drawdown_batch_typed_data,
-        methods=["POST"],
-        response_model=DrawdownBatchTypedDataView,
-        summary="Typed data to sign: DrawdownBatch (drawdowns signed together)",
-        responses={**ERROR_401, **ERROR_422},
-        operation_id="typed_data_drawdown_batch",
-    )
+    for name, endpoint, view, what in batches:
+        router.add_api_route(
+            f"/{name}_batch",
+            endpoint,
+            methods=["POST"],
+            response_model=view,
+            summary=f"Typed data to sign: {what} signed together)",
+            responses={**ERROR_401, **ERROR_422},
+            operation_id=f"typed_data_{name}_batch",
+        )
     return router
 
 
