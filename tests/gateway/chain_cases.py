@@ -20,9 +20,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+import httpx
 from eth_account import Account
 from eth_utils.crypto import keccak
 
+from gateway.auth import IssuedKey
 from gateway.outbox import RecordKind
 from ledger.client import Ledger
 from ledger.demo import POSTAL_OPERATOR, SEAL_CHECK_SCHEMA, DemoWorld, Party, admit
@@ -34,6 +36,7 @@ from ledger.records import (
     ProposalAction,
     consignment_id,
 )
+from tests.gateway.conftest import auth
 
 ROLES = ("au", "cn", "carrier", "exporter", "chamber")
 """The demo world's parties: customs AU and CN, a carrier, a trader (AEO), an issuing body."""
@@ -51,6 +54,17 @@ def hx(value: bytes) -> str:
 
 def iso(t: int) -> str:
     return datetime.fromtimestamp(t, UTC).isoformat().replace("+00:00", "Z")
+
+
+def status_and_code(response: httpx.Response) -> tuple[int, str]:
+    """An error response's HTTP status and machine-readable ``error.code``."""
+    return response.status_code, response.json()["error"]["code"]
+
+
+def assert_nothing_stored(client: httpx.Client, key: IssuedKey, kind: str) -> None:
+    """The caller of ``key`` has no record of ``kind`` in the outbox."""
+    page = client.get("/records", params={"kind": kind}, headers=auth(key)).json()
+    assert page["items"] == []
 
 
 def chain_now(ledger: Ledger) -> int:

@@ -34,7 +34,7 @@ from ledger.records import (
     SubjectType,
     sign_attestation_batch,
 )
-from tests.gateway.chain_cases import chain_now
+from tests.gateway.chain_cases import assert_nothing_stored, chain_now, status_and_code
 from tests.gateway.conftest import auth, org_hex
 from tests.gateway.test_chain_relay import wait_final
 from tests.gateway.test_write_errors import _extra_keys
@@ -78,15 +78,6 @@ def _body(batch: SignedAttestationBatch) -> dict[str, Any]:
         "deadline": batch.deadline,
         "signature": "0x" + batch.signature.hex(),
     }
-
-
-def _error(response: httpx.Response) -> tuple[int, str]:
-    return response.status_code, response.json()["error"]["code"]
-
-
-def _nothing_stored(client: httpx.Client, key: IssuedKey) -> None:
-    page = client.get("/records", params={"kind": "attestation"}, headers=auth(key)).json()
-    assert page["items"] == []
 
 
 def test_a_signed_batch_is_one_transaction_and_one_record_per_attestation(
@@ -218,38 +209,38 @@ def test_bad_signers_are_refused_and_nothing_is_stored(
     stranger = unrelayed_client.post(
         PATH, json=_body(_signed(ledger, world, key=Account.create().key)), headers=auth(key)
     )
-    assert _error(stranger) == (403, "UnknownKey")
+    assert status_and_code(stranger) == (403, "UnknownKey")
     by_revoked = unrelayed_client.post(
         PATH, json=_body(_signed(ledger, world, key=revoked.key)), headers=auth(key)
     )
-    assert _error(by_revoked) == (403, "KeyRevoked")
+    assert status_and_code(by_revoked) == (403, "KeyRevoked")
     by_expired = unrelayed_client.post(
         PATH, json=_body(_signed(ledger, world, key=expired.key)), headers=auth(key)
     )
-    assert _error(by_expired) == (403, "KeyExpired")
+    assert status_and_code(by_expired) == (403, "KeyExpired")
     # A genuine signature over altered attestations, reordered ones or another deadline
     # recovers another address.
     genuine = _body(_signed(ledger, world, key=carrier))
     altered = dict(genuine, attestations=[dict(a) for a in genuine["attestations"]])
     altered["attestations"][1]["dataDigest"] = "0x" + "ee" * 32
-    assert _error(unrelayed_client.post(PATH, json=altered, headers=auth(key))) == (
+    assert status_and_code(unrelayed_client.post(PATH, json=altered, headers=auth(key))) == (
         403,
         "UnknownKey",
     )
     reordered = dict(genuine, attestations=genuine["attestations"][::-1])
-    assert _error(unrelayed_client.post(PATH, json=reordered, headers=auth(key))) == (
+    assert status_and_code(unrelayed_client.post(PATH, json=reordered, headers=auth(key))) == (
         403,
         "UnknownKey",
     )
     later = dict(genuine, deadline=genuine["deadline"] + 1)
-    assert _error(unrelayed_client.post(PATH, json=later, headers=auth(key))) == (
+    assert status_and_code(unrelayed_client.post(PATH, json=later, headers=auth(key))) == (
         403,
         "UnknownKey",
     )
     # A key of this organisation with the API key of another.
     wrong_org = unrelayed_client.post(PATH, json=genuine, headers=auth(party_keys["exporter"]))
-    assert _error(wrong_org) == (403, "wrong_organisation")
-    _nothing_stored(unrelayed_client, key)
+    assert status_and_code(wrong_org) == (403, "wrong_organisation")
+    assert_nothing_stored(unrelayed_client, key, "attestation")
     # And the genuine one is accepted: the refusals were about the signer only.
     assert unrelayed_client.post(PATH, json=genuine, headers=auth(key)).status_code == 202
 
@@ -270,7 +261,7 @@ def test_missing_scope_and_a_suspended_member_are_refused(
     )
     batch = _signed(ledger, world, key=world.parties["carrier"].private_key)
     response = unrelayed_client.post(PATH, json=_body(batch), headers=auth(events_only))
-    assert _error(response) == (403, "missing_scope")
+    assert status_and_code(response) == (403, "missing_scope")
     # A suspended organisation may not attest.
     proposal = Proposal(
         action=ProposalAction.SUSPEND_MEMBER,
@@ -283,8 +274,8 @@ def test_missing_scope_and_a_suspended_member_are_refused(
     )
     ledger.membership.execute(proposal)
     response = unrelayed_client.post(PATH, json=_body(batch), headers=auth(party_keys["carrier"]))
-    assert _error(response) == (403, "MemberNotActive")
-    _nothing_stored(unrelayed_client, party_keys["carrier"])
+    assert status_and_code(response) == (403, "MemberNotActive")
+    assert_nothing_stored(unrelayed_client, party_keys["carrier"], "attestation")
 
 
 def test_replays_and_expired_deadlines_are_refused(
@@ -299,7 +290,7 @@ def test_replays_and_expired_deadlines_are_refused(
     recorded = _signed(ledger, world)
     ledger.attestations.attest_signed_batch(recorded)
     response = unrelayed_client.post(PATH, json=_body(recorded), headers=auth(key))
-    assert _error(response) == (409, "AttestationExists")
+    assert status_and_code(response) == (409, "AttestationExists")
     assert response.json()["error"]["field"] == "attestations[0]"
     # One attestation recorded alone already: the batch is refused naming it.
     items = _attestations(world, 3)
@@ -308,7 +299,7 @@ def test_replays_and_expired_deadlines_are_refused(
         items, au.private_key, ledger.attestations.domain, deadline=chain_now(ledger) + 3600
     )
     response = unrelayed_client.post(PATH, json=_body(partly), headers=auth(key))
-    assert _error(response) == (409, "AttestationExists")
+    assert status_and_code(response) == (409, "AttestationExists")
     assert response.json()["error"]["field"] == "attestations[2]"
     # An attestation stored with its batch (not yet on chain), sent again in another batch.
     first = _signed(ledger, world, 2)
@@ -335,7 +326,7 @@ def test_replays_and_expired_deadlines_are_refused(
     latest = int(ledger.w3.eth.get_block("latest")["timestamp"])
     expired = _signed(ledger, world, deadline=latest - 3600)
     response = unrelayed_client.post(PATH, json=_body(expired), headers=auth(key))
-    assert _error(response) == (422, "DeadlineExpired")
+    assert status_and_code(response) == (422, "DeadlineExpired")
 
 
 def test_an_attestation_that_would_fail_refuses_the_whole_batch(
@@ -354,9 +345,9 @@ def test_an_attestation_that_would_fail_refuses_the_whole_batch(
         deadline=chain_now(ledger) + 3600,
     )
     response = unrelayed_client.post(PATH, json=_body(batch), headers=auth(key))
-    assert _error(response) == (404, "UnknownSchema")
+    assert status_and_code(response) == (404, "UnknownSchema")
     assert response.json()["error"]["field"] == "attestations[1]"
-    _nothing_stored(unrelayed_client, key)
+    assert_nothing_stored(unrelayed_client, key, "attestation")
 
 
 def test_malformed_batches_are_422(
@@ -395,7 +386,7 @@ def test_malformed_batches_are_422(
         deadline=chain_now(ledger) + 3600,
     )
     assert post(_body(doubled)) == (422, "invalid_request", "attestations[1]")
-    _nothing_stored(unrelayed_client, key)
+    assert_nothing_stored(unrelayed_client, key, "attestation")
 
 
 def test_client_errors_are_raised(

@@ -36,7 +36,7 @@ from ledger.records import (
     consignment_id,
     sign_drawdown_batch,
 )
-from tests.gateway.chain_cases import chain_now
+from tests.gateway.chain_cases import assert_nothing_stored, chain_now, status_and_code
 from tests.gateway.conftest import auth, org_hex
 from tests.gateway.test_chain_relay import wait_final
 from tests.gateway.test_write_errors import _extra_keys
@@ -99,15 +99,6 @@ def _body(batch: SignedDrawdownBatch) -> dict[str, Any]:
         "deadline": batch.deadline,
         "signature": "0x" + batch.signature.hex(),
     }
-
-
-def _error(response: httpx.Response) -> tuple[int, str]:
-    return response.status_code, response.json()["error"]["code"]
-
-
-def _nothing_stored(client: httpx.Client, key: IssuedKey) -> None:
-    page = client.get("/records", params={"kind": "drawdown"}, headers=auth(key)).json()
-    assert page["items"] == []
 
 
 def test_a_signed_batch_is_one_transaction_and_one_record_per_drawdown(
@@ -235,38 +226,38 @@ def test_bad_signers_are_refused_and_nothing_is_stored(
     stranger = unrelayed_client.post(
         PATH, json=_body(_signed(ledger, world, key=Account.create().key)), headers=auth(key)
     )
-    assert _error(stranger) == (403, "UnknownKey")
+    assert status_and_code(stranger) == (403, "UnknownKey")
     by_revoked = unrelayed_client.post(
         PATH, json=_body(_signed(ledger, world, key=revoked.key)), headers=auth(key)
     )
-    assert _error(by_revoked) == (403, "KeyRevoked")
+    assert status_and_code(by_revoked) == (403, "KeyRevoked")
     by_expired = unrelayed_client.post(
         PATH, json=_body(_signed(ledger, world, key=expired.key)), headers=auth(key)
     )
-    assert _error(by_expired) == (403, "KeyExpired")
+    assert status_and_code(by_expired) == (403, "KeyExpired")
     # A genuine signature over an altered quantity, reordered drawdowns or another deadline
     # recovers another address.
     genuine = _body(_signed(ledger, world, key=exporter))
     altered = dict(genuine, drawdowns=[dict(d) for d in genuine["drawdowns"]])
     altered["drawdowns"][1]["quantity"] = 4000
-    assert _error(unrelayed_client.post(PATH, json=altered, headers=auth(key))) == (
+    assert status_and_code(unrelayed_client.post(PATH, json=altered, headers=auth(key))) == (
         403,
         "UnknownKey",
     )
     reordered = dict(genuine, drawdowns=genuine["drawdowns"][::-1])
-    assert _error(unrelayed_client.post(PATH, json=reordered, headers=auth(key))) == (
+    assert status_and_code(unrelayed_client.post(PATH, json=reordered, headers=auth(key))) == (
         403,
         "UnknownKey",
     )
     later = dict(genuine, deadline=genuine["deadline"] + 1)
-    assert _error(unrelayed_client.post(PATH, json=later, headers=auth(key))) == (
+    assert status_and_code(unrelayed_client.post(PATH, json=later, headers=auth(key))) == (
         403,
         "UnknownKey",
     )
     # A key of this organisation with the API key of another.
     wrong_org = unrelayed_client.post(PATH, json=genuine, headers=auth(party_keys["au"]))
-    assert _error(wrong_org) == (403, "wrong_organisation")
-    _nothing_stored(unrelayed_client, key)
+    assert status_and_code(wrong_org) == (403, "wrong_organisation")
+    assert_nothing_stored(unrelayed_client, key, "drawdown")
     # And the genuine one is accepted: the refusals were about the signer only.
     assert unrelayed_client.post(PATH, json=genuine, headers=auth(key)).status_code == 202
 
@@ -282,7 +273,7 @@ def test_wrong_roles_missing_scope_and_a_suspended_member_are_refused(
     for role in ("carrier", "chamber"):
         batch = _signed(ledger, world, key=world.parties[role].private_key)
         response = unrelayed_client.post(PATH, json=_body(batch), headers=auth(party_keys[role]))
-        assert _error(response) == (403, "NotAuthorisedToDraw")
+        assert status_and_code(response) == (403, "NotAuthorisedToDraw")
         assert response.json()["error"]["field"] == "drawdowns[0].certificateId"
     # Customs of the destination country may draw.
     cn = _signed(ledger, world, key=world.parties["cn"].private_key)
@@ -297,7 +288,7 @@ def test_wrong_roles_missing_scope_and_a_suspended_member_are_refused(
     )
     batch = _signed(ledger, world)
     response = unrelayed_client.post(PATH, json=_body(batch), headers=auth(events_only))
-    assert _error(response) == (403, "missing_scope")
+    assert status_and_code(response) == (403, "missing_scope")
     proposal = Proposal(
         action=ProposalAction.SUSPEND_MEMBER,
         org_id=exporter.org_id,
@@ -309,8 +300,8 @@ def test_wrong_roles_missing_scope_and_a_suspended_member_are_refused(
     )
     ledger.membership.execute(proposal)
     response = unrelayed_client.post(PATH, json=_body(batch), headers=auth(party_keys["exporter"]))
-    assert _error(response) == (403, "MemberNotActive")
-    _nothing_stored(unrelayed_client, party_keys["exporter"])
+    assert status_and_code(response) == (403, "MemberNotActive")
+    assert_nothing_stored(unrelayed_client, party_keys["exporter"], "drawdown")
 
 
 def test_replays_and_expired_deadlines_are_refused(
@@ -325,7 +316,7 @@ def test_replays_and_expired_deadlines_are_refused(
     recorded = _signed(ledger, world)
     ledger.certificates.draw_down_signed_batch(recorded)
     response = unrelayed_client.post(PATH, json=_body(recorded), headers=auth(key))
-    assert _error(response) == (409, "AlreadyDrawn")
+    assert status_and_code(response) == (409, "AlreadyDrawn")
     assert response.json()["error"]["field"] == "drawdowns[0]"
     # One drawdown recorded alone already: the batch is refused naming it.
     items = _drawdowns(ledger, world, 3)
@@ -334,7 +325,7 @@ def test_replays_and_expired_deadlines_are_refused(
         items, exporter.private_key, ledger.certificates.domain, deadline=chain_now(ledger) + 3600
     )
     response = unrelayed_client.post(PATH, json=_body(partly), headers=auth(key))
-    assert _error(response) == (409, "AlreadyDrawn")
+    assert status_and_code(response) == (409, "AlreadyDrawn")
     assert response.json()["error"]["field"] == "drawdowns[2]"
     # A drawdown stored with its batch (not yet on chain), sent again in another batch ...
     first = _signed(ledger, world, 2)
@@ -365,13 +356,13 @@ def test_replays_and_expired_deadlines_are_refused(
         deadline=first.deadline,
     )
     response = unrelayed_client.post(PATH, json=_body(other), headers=auth(key))
-    assert _error(response) == (409, "AlreadyDrawn")
+    assert status_and_code(response) == (409, "AlreadyDrawn")
     assert response.json()["error"]["field"] == "drawdowns[0].consignmentId"
     # A deadline that has passed (an hour before the latest block).
     latest = int(ledger.w3.eth.get_block("latest")["timestamp"])
     expired = _signed(ledger, world, deadline=latest - 3600)
     response = unrelayed_client.post(PATH, json=_body(expired), headers=auth(key))
-    assert _error(response) == (422, "DeadlineExpired")
+    assert status_and_code(response) == (422, "DeadlineExpired")
 
 
 def test_pending_drawdowns_count_against_the_balance(
@@ -400,7 +391,7 @@ def test_pending_drawdowns_count_against_the_balance(
         items, exporter.private_key, ledger.certificates.domain, deadline=chain_now(ledger) + 3600
     )
     response = unrelayed_client.post(PATH, json=_body(over), headers=auth(key))
-    assert _error(response) == (409, "QuantityExceeded")
+    assert status_and_code(response) == (409, "QuantityExceeded")
     assert response.json()["error"]["field"] == "drawdowns[1].quantity"
     # 60 + 40 fits; then nothing is left for a single drawdown.
     fits = sign_drawdown_batch(
@@ -416,7 +407,7 @@ def test_pending_drawdowns_count_against_the_balance(
         json={"message": last.record.json_message(), "signature": "0x" + last.signature.hex()},
         headers=auth(key),
     )
-    assert _error(response) == (409, "QuantityExceeded")
+    assert status_and_code(response) == (409, "QuantityExceeded")
 
 
 def test_a_drawdown_that_would_fail_refuses_the_whole_batch(
@@ -435,9 +426,9 @@ def test_a_drawdown_that_would_fail_refuses_the_whole_batch(
         deadline=chain_now(ledger) + 3600,
     )
     response = unrelayed_client.post(PATH, json=_body(batch), headers=auth(key))
-    assert _error(response) == (404, "UnknownConsignment")
+    assert status_and_code(response) == (404, "UnknownConsignment")
     assert response.json()["error"]["field"] == "drawdowns[1]"
-    _nothing_stored(unrelayed_client, key)
+    assert_nothing_stored(unrelayed_client, key, "drawdown")
 
 
 def test_malformed_batches_are_422(
@@ -476,7 +467,7 @@ def test_malformed_batches_are_422(
         deadline=chain_now(ledger) + 3600,
     )
     assert post(_body(doubled)) == (422, "invalid_request", "drawdowns[1]")
-    _nothing_stored(unrelayed_client, key)
+    assert_nothing_stored(unrelayed_client, key, "drawdown")
 
 
 def test_client_errors_are_raised(

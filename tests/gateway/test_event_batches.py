@@ -20,7 +20,7 @@ from ledger.client import Ledger
 from ledger.demo import DemoWorld
 from ledger.records import ConsignmentEvent, SignedEventBatch, consignment_id, sign_event_batch
 from ledger.values import BusinessStep, Locode
-from tests.gateway.chain_cases import chain_now, iso
+from tests.gateway.chain_cases import assert_nothing_stored, chain_now, iso, status_and_code
 from tests.gateway.conftest import auth, org_hex
 from tests.gateway.test_chain_relay import wait_final
 from tests.gateway.test_write_errors import _extra_keys
@@ -68,15 +68,6 @@ def _body(batch: SignedEventBatch) -> dict[str, Any]:
         "events": [event.json_message() for event in batch.events],
         "signature": "0x" + batch.signature.hex(),
     }
-
-
-def _error(response: httpx.Response) -> tuple[int, str]:
-    return response.status_code, response.json()["error"]["code"]
-
-
-def _nothing_stored(client: httpx.Client, key: IssuedKey) -> None:
-    page = client.get("/records", params={"kind": "event"}, headers=auth(key)).json()
-    assert page["items"] == []
 
 
 def test_a_signed_batch_is_one_transaction_and_one_record_per_event(
@@ -190,33 +181,33 @@ def test_bad_signers_are_refused_and_nothing_is_stored(
     stranger = unrelayed_client.post(
         PATH, json=_body(_signed(ledger, world, key=Account.create().key)), headers=auth(key)
     )
-    assert _error(stranger) == (403, "UnknownKey")
+    assert status_and_code(stranger) == (403, "UnknownKey")
     by_revoked = unrelayed_client.post(
         PATH, json=_body(_signed(ledger, world, key=revoked.key)), headers=auth(key)
     )
-    assert _error(by_revoked) == (403, "KeyRevoked")
+    assert status_and_code(by_revoked) == (403, "KeyRevoked")
     by_expired = unrelayed_client.post(
         PATH, json=_body(_signed(ledger, world, key=expired.key)), headers=auth(key)
     )
-    assert _error(by_expired) == (403, "KeyExpired")
+    assert status_and_code(by_expired) == (403, "KeyExpired")
     # A genuine signature over altered events (or reordered ones) recovers another address.
     genuine = _body(_signed(ledger, world))
     altered = dict(genuine, events=[dict(e) for e in genuine["events"]])
     altered["events"][1]["bizStep"] = 21
-    assert _error(unrelayed_client.post(PATH, json=altered, headers=auth(key))) == (
+    assert status_and_code(unrelayed_client.post(PATH, json=altered, headers=auth(key))) == (
         403,
         "UnknownKey",
     )
     reordered = dict(genuine, events=genuine["events"][::-1])
-    assert _error(unrelayed_client.post(PATH, json=reordered, headers=auth(key))) == (
+    assert status_and_code(unrelayed_client.post(PATH, json=reordered, headers=auth(key))) == (
         403,
         "UnknownKey",
     )
     # A key of this organisation with the API key of another.
     other = party_keys["exporter"]
     wrong_org = unrelayed_client.post(PATH, json=genuine, headers=auth(other))
-    assert _error(wrong_org) == (403, "wrong_organisation")
-    _nothing_stored(unrelayed_client, key)
+    assert status_and_code(wrong_org) == (403, "wrong_organisation")
+    assert_nothing_stored(unrelayed_client, key, "event")
     # And the genuine one is accepted: the refusals were about the signer only.
     assert unrelayed_client.post(PATH, json=genuine, headers=auth(key)).status_code == 202
 
@@ -232,7 +223,7 @@ def test_wrong_role_and_missing_scope_are_refused(
     chamber = world.parties["chamber"]
     batch = _signed(ledger, world, key=chamber.private_key)
     response = unrelayed_client.post(PATH, json=_body(batch), headers=auth(party_keys["chamber"]))
-    assert _error(response) == (403, "NotConsignmentParty")
+    assert status_and_code(response) == (403, "NotConsignmentParty")
     assert response.json()["error"]["field"].startswith("events[0]")
     read_only = keys.issue(
         org_id=org_hex(world.parties["carrier"]),
@@ -243,8 +234,8 @@ def test_wrong_role_and_missing_scope_are_refused(
     response = unrelayed_client.post(
         PATH, json=_body(_signed(ledger, world)), headers=auth(read_only)
     )
-    assert _error(response) == (403, "missing_scope")
-    _nothing_stored(unrelayed_client, party_keys["carrier"])
+    assert status_and_code(response) == (403, "missing_scope")
+    assert_nothing_stored(unrelayed_client, party_keys["carrier"], "event")
 
 
 def test_replays_and_held_nonces_are_refused(
@@ -258,7 +249,7 @@ def test_replays_and_held_nonces_are_refused(
     recorded = _signed(ledger, world, nonce=(93 << 8) + 1)
     ledger.consignments.post_event_batch(recorded)
     response = unrelayed_client.post(PATH, json=_body(recorded), headers=auth(key))
-    assert _error(response) == (409, "NonceAlreadyUsed")
+    assert status_and_code(response) == (409, "NonceAlreadyUsed")
     # A nonce held by a record on its way to the chain (accepted, not yet sent).
     first = _signed(ledger, world, 2, nonce=(93 << 8) + 2)
     assert unrelayed_client.post(PATH, json=_body(first), headers=auth(key)).status_code == 202
@@ -270,7 +261,7 @@ def test_replays_and_held_nonces_are_refused(
         deadline=chain_now(ledger) + 3600,
     )
     response = unrelayed_client.post(PATH, json=_body(other), headers=auth(key))
-    assert _error(response) == (409, "NonceAlreadyUsed")
+    assert status_and_code(response) == (409, "NonceAlreadyUsed")
     # ... and so is a single event signed with that nonce.
     alone = _events(ledger, world, 1, start=70)[0]
     single = ledger.sign(
@@ -284,7 +275,7 @@ def test_replays_and_held_nonces_are_refused(
         json={"message": single.record.json_message(), "signature": "0x" + single.signature.hex()},
         headers=auth(key),
     )
-    assert _error(response) == (409, "NonceAlreadyUsed")
+    assert status_and_code(response) == (409, "NonceAlreadyUsed")
     # An event already stored with its batch, sent again in another batch (here: alone).
     client = GatewayClient("http://testserver", key.token, http=unrelayed_client)
     part = sign_event_batch(
@@ -318,9 +309,9 @@ def test_an_event_that_would_fail_refuses_the_whole_batch(
         deadline=chain_now(ledger) + 3600,
     )
     response = unrelayed_client.post(PATH, json=_body(batch), headers=auth(key))
-    assert _error(response) == (404, "UnknownConsignment")
+    assert status_and_code(response) == (404, "UnknownConsignment")
     assert response.json()["error"]["field"] == "events[1]"
-    _nothing_stored(unrelayed_client, key)
+    assert_nothing_stored(unrelayed_client, key, "event")
 
 
 def test_malformed_batches_are_422(
@@ -355,7 +346,7 @@ def test_malformed_batches_are_422(
         ledger.consignments.domain,
     )
     assert post(_body(doubled)) == (422, "invalid_request", "events[1]")
-    _nothing_stored(unrelayed_client, key)
+    assert_nothing_stored(unrelayed_client, key, "event")
 
 
 def test_client_errors_are_raised(

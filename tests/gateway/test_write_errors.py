@@ -19,7 +19,7 @@ from gateway.outbox import RecordKind
 from ledger.client import Ledger
 from ledger.demo import DemoWorld
 from ledger.records import KeyAddition, KeyRevocation, Proposal
-from tests.gateway.chain_cases import DAY, allowed_role, body, chain_now, prepare
+from tests.gateway.chain_cases import DAY, allowed_role, body, chain_now, prepare, status_and_code
 from tests.gateway.conftest import auth
 
 SIGNED_KINDS = [k for k in RecordKind if k is not RecordKind.EXECUTION]
@@ -34,10 +34,6 @@ def _typed(client: httpx.Client, key: IssuedKey, kind: RecordKind, data: dict[st
 def _signed_body(typed: Any, private_key: str | bytes) -> dict[str, Any]:
     signature = Account.sign_typed_data(private_key, full_message=typed).signature
     return {"message": typed["message"], "signature": "0x" + bytes(signature).hex()}
-
-
-def _error(response: httpx.Response) -> tuple[int, str]:
-    return response.status_code, response.json()["error"]["code"]
 
 
 def _extra_keys(ledger: Ledger, world: DemoWorld, role: str) -> tuple[LocalAccount, LocalAccount]:
@@ -93,7 +89,7 @@ def test_bad_signers_are_refused(
     stranger = unrelayed_client.post(
         path, json=_signed_body(typed, Account.create().key), headers=auth(key)
     )
-    assert _error(stranger) == (403, "UnknownKey")
+    assert status_and_code(stranger) == (403, "UnknownKey")
 
     by_revoked = unrelayed_client.post(
         path, json=_signed_body(typed, revoked.key), headers=auth(key)
@@ -117,7 +113,7 @@ def test_bad_signers_are_refused(
         altered["message"][name] = value[:-2] + ("00" if value[-2:] != "00" else "01")
     else:
         altered["message"][name] = value + " (altered)"
-    assert _error(unrelayed_client.post(path, json=altered, headers=auth(key))) == (
+    assert status_and_code(unrelayed_client.post(path, json=altered, headers=auth(key))) == (
         403,
         "UnknownKey",
     )
@@ -145,7 +141,7 @@ def test_a_record_already_on_chain_is_refused(
         assert isinstance(proposal, Proposal)
         ledger.membership.execute(proposal)
         response = unrelayed_client.post(KIND_PATHS[kind], json=data, headers=auth(key))
-        assert _error(response) == (409, "ProposalAlreadyExecuted")
+        assert status_and_code(response) == (409, "ProposalAlreadyExecuted")
         return
     if kind is RecordKind.KEY_REVOCATION:
         data = {"key": _spare_key(ledger, world, role)}
