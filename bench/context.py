@@ -22,7 +22,7 @@ from web3.contract import Contract
 from web3.contract.contract import ContractFunction
 from web3.types import TxParams, TxReceipt
 
-from ledger.node import AnvilNode
+from ledger.chain import AnvilNode
 
 __all__ = [
     "DEV_KEY_0",

@@ -5,7 +5,7 @@ export release attestation, really signed, relayed and mined), grown to each siz
 ``ctx.sizes.index_sizes`` (10,000, 50,000 and 200,000 events in a full run).
 
 * ``verify`` (:func:`bench_verification`): at each size the chain is grown, an index
-  (:class:`ledger.index.Index`, SQLite in a temporary directory) catches up, and
+  (:class:`ledger.index.follower.Index`, SQLite in a temporary directory) catches up, and
   ``ctx.sizes.verify_samples`` claims about consignments drawn at random from all loaded so
   far are verified one after another with :class:`ledger.verify.Verifier` (``sync=False``: the
   index is already at the chain's head, so the time is the verification alone). Figures
@@ -53,9 +53,9 @@ from bench.context import BenchContext, BenchError, Figures, percentile
 from bench.ingest import gateway_process, status_kib
 from bench.load import CONTAINER, event_load, size_label
 from bench.ours import OurSuite
-from ledger.demo import DemoWorld
-from ledger.deploy import manifest_path
+from ledger.chain import manifest_path
 from ledger.index import Index
+from ledger.stack import DemoWorld
 from ledger.verify import Claim, Verifier
 
 __all__ = ["bench_index", "bench_verification"]
@@ -134,7 +134,7 @@ def bench_verification(ctx: BenchContext) -> Figures:
     budget = QUICK_BUDGET_S if ctx.quick else BUDGET_S
     figures: dict[str, float] = {}
     sizes_meta: list[dict[str, object]] = []
-    quiet = logging.getLogger("ledger.verify")
+    quiet = logging.getLogger("ledger.verify.engine")
     level = quiet.level
     quiet.setLevel(logging.WARNING)  # one INFO line per verification otherwise (with -v)
     try:
@@ -187,7 +187,7 @@ def bench_verification(ctx: BenchContext) -> Figures:
             index.engine.dispose()
     finally:
         quiet.setLevel(level)
-    ctx.note(section, "engine", "ledger.verify.Verifier.verify(claim, sync=False)")
+    ctx.note(section, "engine", "ledger.verify.engine.Verifier.verify(claim, sync=False)")
     ctx.note(
         section,
         "claim",

@@ -65,7 +65,7 @@ from bench.ours import OurSuite
 from gateway.auth import issue_key
 from gateway.client import GatewayClient
 from gateway.config import GatewaySettings
-from ledger.deploy import manifest_path
+from ledger.chain import manifest_path
 from ledger.records import (
     ConsignmentEvent,
     Domain,

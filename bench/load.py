@@ -2,7 +2,7 @@
 
 The index and verification sections need a chain holding tens of thousands of consignment
 events. Nothing is written into an index directly: every record below is signed by its
-organisation's key, relayed by the suite's relayer (:class:`~ledger.txmanager.TxManager`) in
+organisation's key, relayed by the suite's relayer (:class:`~ledger.chain.txmanager.TxManager`) in
 batched transactions, checked by the contracts and mined by anvil; the index later reads it
 back from the logs.
 
@@ -18,7 +18,7 @@ check and passes (the verdicts are put on record).
 **Signing** runs in :data:`WORKERS` processes (``multiprocessing``, spawn): each task is one
 batch; the worker computes each record's EIP-712 digest with :meth:`Record.digest`, signs it
 with coincurve (libsecp256k1, the backend eth-keys uses: the same deterministic RFC 6979
-signature; the first record of every batch is compared with :func:`ledger.records.sign`) and
+signature; the first record of every batch is compared with :func:`ledger.records.kinds.sign`) and
 ABI-encodes the batch call. **Sending** goes through the relayer's ``send_many`` at
 consecutive nonces as the batches come out of the pool, with up to :data:`IN_FLIGHT`
 transactions pending; every receipt is awaited and must succeed. Batches: 700 events
@@ -44,9 +44,10 @@ from eth_utils.crypto import keccak
 
 from bench.context import BenchContext, BenchError
 from bench.ours import OurSuite, our_suite
-from ledger.abi import contract_abi
+from ledger.chain import MAX_TX_GAS, PendingTx, contract_abi
 from ledger.errors import LedgerError
-from ledger.records import (
+from ledger.records import BusinessStep, ContainerNumber, Disposition, Locode, to_compact_signature
+from ledger.records.kinds import (
     Attestation,
     ConsignmentEvent,
     ConsignmentRegistration,
@@ -57,9 +58,6 @@ from ledger.records import (
     consignment_id,
     sign,
 )
-from ledger.txmanager import MAX_TX_GAS, PendingTx
-from ledger.typed_data import to_compact_signature
-from ledger.values import BusinessStep, ContainerNumber, Disposition, Locode
 
 __all__ = ["EVENTS_PER_CONSIGNMENT", "JOURNEY", "EventLoad", "event_load", "size_label"]
 

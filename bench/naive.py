@@ -2,7 +2,7 @@
 
 ``NaiveEvents.record`` emits one consignment event (id, step, digest) and checks nothing;
 ``BatchEvents.recordBatch`` emits many in one transaction, equally unchecked. Both are
-compiled with the project's own pinned solc and settings (``ledger.toolchain``).
+compiled with the project's own pinned solc and settings (``ledger.chain.toolchain``).
 
 - :func:`bench_baseline_gas`: gas of one ``record`` call, and per event in a batch.
 - :func:`bench_naive_throughput`: events per second when web3.py sends one transaction per

@@ -32,10 +32,9 @@ from statistics import median
 from eth_utils.crypto import keccak
 
 from bench.context import BenchContext, Figures
-from ledger.client import Ledger
-from ledger.demo import DEMO_PARTIES, DemoWorld, admit, bootstrap_for, demo_world, seed_demo
-from ledger.deploy import deploy_suite
-from ledger.records import (
+from ledger.chain import Ledger, TxManager, deploy_suite
+from ledger.records import BusinessStep, Disposition, Locode, hs_codes_digest
+from ledger.records.kinds import (
     Attestation,
     CertificateIssue,
     ConsignmentEvent,
@@ -47,8 +46,7 @@ from ledger.records import (
     consignment_id,
     fixed_ascii,
 )
-from ledger.txmanager import TxManager
-from ledger.values import BusinessStep, Disposition, Locode, hs_codes_digest
+from ledger.stack import DEMO_PARTIES, DemoWorld, admit, bootstrap_for, demo_world, seed_demo
 
 __all__ = ["OurSuite", "bench_our_gas", "our_suite"]
 

@@ -43,8 +43,7 @@ from gateway.client import GatewayClient
 from gateway.config import GatewaySettings
 from gateway.main import create_app
 from gateway.stack import build_services
-from ledger.deploy import manifest_path
-from ledger.node import AnvilNode
+from ledger.chain import AnvilNode, manifest_path
 from ledger.records import SignedEventBatch
 
 INTERVAL_S = 0.003

@@ -38,7 +38,7 @@ from bench.naive import bench_baseline_gas, bench_naive_throughput
 from bench.ours import bench_our_gas
 from bench.peers import bench_docstore, bench_eas
 from bench.toolchain import BENCH_DIR, ensure_node_modules
-from ledger.node import AnvilNode, anvil_binary, rpc_call
+from ledger.chain import AnvilNode, anvil_binary, rpc_call
 
 __all__ = ["RATIOS", "SECTIONS", "Section", "compute_ratios", "main", "run"]
 

@@ -5,7 +5,7 @@
   when missing or out of date (:func:`ensure_node_modules`).
 - :func:`compile_solcjs` compiles a standard-JSON input with one of those solc packages.
 - :func:`compile_project_solc` compiles with the project's own pinned solc and settings
-  (``ledger.toolchain``), for the baseline contracts in ``bench/solidity``.
+  (``ledger.chain.toolchain``), for the baseline contracts in ``bench/solidity``.
 - :func:`factory_artifact` reads the ABI and bytecode that a vendor ships, compiled, in a
   typechain factory of its npm package.
 
@@ -28,7 +28,7 @@ from typing import Any
 import solcx
 
 from bench.context import BenchError
-from ledger import toolchain as project_toolchain
+from ledger.chain import toolchain as project_toolchain
 
 __all__ = [
     "BENCH_DIR",
@@ -199,7 +199,7 @@ def compile_solcjs(
 def compile_project_solc(
     sources: dict[str, str], wanted: dict[str, str]
 ) -> tuple[dict[str, dict[str, Any]], str, dict[str, Any]]:
-    """Compile with the project's pinned solc and settings (ledger.toolchain).
+    """Compile with the project's pinned solc and settings (ledger.chain.toolchain).
 
     Returns (artifacts of ``wanted``, compiler version, settings without outputSelection).
     """

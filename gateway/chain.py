@@ -15,7 +15,7 @@ from gateway.auth import Caller
 from gateway.record_models import BuildContext, NonceSource
 from gateway.signing_keys import SigningKeyStore
 from gateway.validation import ChainValidator
-from ledger.client import Ledger
+from ledger.chain import Ledger
 
 if TYPE_CHECKING:
     from ledger.index import Index

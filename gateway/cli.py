@@ -32,11 +32,10 @@ from typing import Any
 from gateway.auth import OrgKind, Scope, issue_key
 from gateway.config import GatewaySettings
 from ledger import cli as base
-from ledger.client import Ledger
-from ledger.demo import DEMO_PARTIES
-from ledger.deploy import SUITE
+from ledger.chain import SUITE, Ledger, TxManager
 from ledger.stack import (
     DEMO_FILE,
+    DEMO_PARTIES,
     connect,
     demo_governed,
     deploy,
@@ -45,7 +44,6 @@ from ledger.stack import (
     relayer_key,
     seed_if_new,
 )
-from ledger.txmanager import TxManager
 
 __all__ = ["main"]
 
@@ -226,7 +224,7 @@ def cmd_up(args: argparse.Namespace) -> int:
 def cmd_serve(args: argparse.Namespace) -> int:
     settings = _settings(args)
     w3 = connect(settings)
-    from ledger.deploy import Deployment, manifest_path
+    from ledger.chain import Deployment, manifest_path
 
     deployment = Deployment.load(manifest_path(settings.data_dir, settings.chain_id))
     tx = TxManager(w3, relayer_key(settings, w3), confirmations=settings.confirmations)

@@ -6,7 +6,7 @@
         # custodial: the gateway signs with the organisation's key
         view = client.post_event(EventCreate(consignment_ref="UCR-1", biz_step="loading",
                                              location="AUADL", event_time=now))
-        # non-custodial: sign here with ledger.records, the gateway only relays
+        # non-custodial: sign here with ledger.records.kinds, the gateway only relays
         signed = client.sign(ConsignmentEvent(...), carrier_key)
         view = client.submit(signed)
         client.get_record(view.record_id).status
@@ -20,7 +20,7 @@
         batch = client.sign_drawdown_batch(drawdowns, exporter_key, deadline=t)
         client.post_drawdown_batch(batch).records
 
-Client-side signing builds and signs the record locally (:mod:`ledger.records`); only the
+Client-side signing builds and signs the record locally (:mod:`ledger.records.kinds`); only the
 EIP-712 domains (chain id and contract addresses) come from the gateway
 (``GET /typed-data/domains``), so a gateway cannot get a client to sign a record other than
 the one it built.

@@ -45,7 +45,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from ledger.contract_errors import (
+from ledger.chain import (
     BatchItemFailed,
     ContractError,
     DuplicateRecord,
@@ -216,7 +216,7 @@ def _snake(name: str) -> str:
 
 
 def contract_error_status(exc: ContractError) -> int:
-    """The HTTP status of a contract error, by its category (``ledger.contract_errors``)."""
+    """The HTTP status of a contract error, by its category (``ledger.chain.contract_errors``)."""
     if isinstance(exc, BatchItemFailed):
         return contract_error_status(exc.cause)
     if isinstance(exc, SignerNotAuthorised):

@@ -2,7 +2,7 @@
 
 A stored record is its EIP-712 message as JSON (field names as in the type, bytes as 0x-hex)
 and its 65-byte signature; :func:`decode` turns it back into a
-:class:`~ledger.records.SignedRecord`. ``execution`` is the one unsigned kind (governance
+:class:`~ledger.records.kinds.SignedRecord`. ``execution`` is the one unsigned kind (governance
 ``execute(Proposal)``, which any relayer may call once a proposal has its approvals): its
 payload is the proposal's message and its signature is ``0x``.
 
@@ -28,7 +28,7 @@ from eth_utils.crypto import keccak
 
 from gateway.auth import Scope
 from gateway.outbox import RecordKind
-from ledger.client import Ledger
+from ledger.chain import Ledger
 from ledger.errors import InvalidSignature
 from ledger.records import (
     AeoAction,
@@ -49,8 +49,8 @@ from ledger.records import (
     Record,
     SchemaRegistration,
     SignedRecord,
+    recover_digest,
 )
-from ledger.typed_data import recover_digest
 
 __all__ = [
     "BATCH_DEADLINE_KEY",

@@ -76,7 +76,7 @@ The relayer must therefore:
 * treat a fee-bumped replacement (same nonce, *same calldata*) as the same transaction: report
   ``MINED`` when any of them is mined, and ``DROPPED`` only when the nonce went to a transaction
   with other calldata. On free-gas networks (Besu with ``zeroBaseFee``, the production setting)
-  ``ledger.txmanager`` re-sends the same bytes instead of bumping, so the hash never changes;
+  ``ledger.chain.txmanager`` re-sends the same bytes instead of bumping, so the hash never changes;
 * report a record that the contract refuses as a replay *of the same signed record* (e.g.
   ``NonceAlreadyUsed`` where the nonce was used by this record) as ``ok``: it is on chain.
 

@@ -1,4 +1,4 @@
-"""Read queries: the index (:mod:`ledger.index`) where it is, the contract views otherwise.
+"""Read queries: the index (:mod:`ledger.index.follower`) where it is, the contract views otherwise.
 
 Balances, statuses and heads are always read from the contracts (they are the truth and
 cheap to read); histories -- a consignment's timeline, a certificate's drawdowns,
@@ -73,7 +73,7 @@ def _opt(value: bytes) -> str | None:
     return None if value == _ZERO else hx(value)
 
 
-def _index(chain: LedgerServices):  # type: ignore[no-untyped-def]  # ledger.index is optional
+def _index(chain: LedgerServices):  # type: ignore[no-untyped-def]  # ledger.index.follower is optional
     if chain.index is None:
         raise ServiceUnavailable(
             "this query needs the log index, which this gateway does not run",

@@ -3,8 +3,8 @@
 Each ``...Create`` model takes the record as people write it -- ``"location": "NLRTM"``,
 ``"biz_step": "loading"``, ``"container": "CSQU3054383"``, ``"consignment_ref": "UCR..."``,
 ``"quantity": {"amount": "12.5", "unit": "TNE"}``, times as ISO 8601 -- validated with the
-domain value types of :mod:`ledger.values` (a broken rule is a 422 naming the field and the
-rule), and :meth:`to_record` converts it to the :mod:`ledger.records` record that is signed.
+domain value types of :mod:`ledger.records.values` (a broken rule is a 422 naming the field and the
+rule), and :meth:`to_record` converts it to the :mod:`ledger.records.kinds` record that is signed.
 Fields the signer must fix but the client need not care about (nonce, deadline, salt) are
 filled in when omitted.
 
@@ -27,6 +27,16 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, JsonValue, mo
 from gateway.auth import BYTES32_PATTERN, OrgKind
 from gateway.outbox import RecordKind
 from ledger.records import (
+    BusinessStep,
+    ContainerNumber,
+    CountryCode,
+    Disposition,
+    HsCode,
+    Locode,
+    Quantity,
+    hs_codes_digest,
+)
+from ledger.records.kinds import (
     ATTESTATION_BATCH_MAX,
     DRAWDOWN_BATCH_MAX,
     AeoAction,
@@ -52,16 +62,6 @@ from ledger.records import (
     consignment_id,
     fixed_ascii,
     with_batch_terms,
-)
-from ledger.values import (
-    BusinessStep,
-    ContainerNumber,
-    CountryCode,
-    Disposition,
-    HsCode,
-    Locode,
-    Quantity,
-    hs_codes_digest,
 )
 
 __all__ = [

@@ -1,7 +1,7 @@
 """The real :class:`~gateway.outbox.Relayer`: outbox batches to contract transactions.
 
 ``ContractRelayer(ledger, tx, private_key)`` implements the outbox's three steps over the
-deployed suite (:class:`ledger.client.Ledger`) and the relayer account:
+deployed suite (:class:`ledger.chain.client.Ledger`) and the relayer account:
 
 ``sign(batch)``
     Decode the stored records, build the call -- the kind's batch function (``postEvents``,
@@ -77,8 +77,15 @@ from gateway.kinds import (
     decode_record,
 )
 from gateway.outbox import Batch, BatchResult, RecordKind, RecordOutcome, SignedTx, TxState
-from ledger.client import ContractClient, Ledger
-from ledger.contract_errors import BatchItemFailed, ContractError, decode_revert
+from ledger.chain import (
+    BatchItemFailed,
+    ContractClient,
+    ContractError,
+    Ledger,
+    TxManager,
+    decode_revert,
+    is_transient,
+)
 from ledger.errors import ConfigurationError, ValidationError
 from ledger.records import (
     Attestation,
@@ -89,7 +96,6 @@ from ledger.records import (
     SignedDrawdownBatch,
     SignedRecord,
 )
-from ledger.txmanager import TxManager, is_transient
 
 __all__ = ["ContractRelayer"]
 

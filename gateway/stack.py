@@ -2,13 +2,13 @@
 
 ``build_services(settings)`` connects to the node (``settings.effective_rpc_url``), attaches
 the deployment recorded in ``<data_dir>/deployments/<chain id>.json`` (checked against the
-code on chain), builds the relayer's :class:`~ledger.txmanager.TxManager` and the
+code on chain), builds the relayer's :class:`~ledger.chain.txmanager.TxManager` and the
 :class:`~gateway.relayer.ContractRelayer`, opens the custodial key store and (when
-``ledger.index`` is available) the log index, and readiness checks for all of them::
+``ledger.index.follower`` is available) the log index, and readiness checks for all of them::
 
     app = create_app(settings, services=build_services(settings))
 
-``ledger up`` passes the :class:`~ledger.client.Ledger` it already built (``ledger=``).
+``ledger up`` passes the :class:`~ledger.chain.client.Ledger` it already built (``ledger=``).
 ``uvicorn --factory gateway.stack:app_factory`` serves the same from the environment
 (``LEDGER_*``).
 """
@@ -28,11 +28,9 @@ from gateway.main import create_app
 from gateway.relayer import ContractRelayer
 from gateway.services import GatewayServices, ReadinessCheck
 from gateway.signing_keys import SigningKeyStore
-from ledger.client import Ledger
-from ledger.deploy import Deployment, manifest_path, verify_deployment
+from ledger.chain import Deployment, Ledger, TxManager, manifest_path, verify_deployment
 from ledger.errors import ConfigurationError
 from ledger.stack import connect, relayer_key
-from ledger.txmanager import TxManager
 
 __all__ = ["app_factory", "build_services"]
 
@@ -43,7 +41,7 @@ def _open_index(settings: GatewaySettings, ledger: Ledger) -> Any:
     try:
         from ledger.index import Index
     except ImportError:  # pragma: no cover - the index ships with the ledger package
-        logger.warning("ledger.index is not available: reads use contract views and logs")
+        logger.warning("ledger.index.follower is not available: reads use contract views and logs")
         return None
     return Index(settings.index_url, ledger, confirmations=settings.confirmations)
 

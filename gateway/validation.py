@@ -20,7 +20,7 @@ chain, in this order (the first failure is the answer):
    (``WrongKind``, ``WrongCountry``, ``NotConsignmentParty``, ``NotAuthorisedToDraw``, ...).
 5. **The contract itself**: the record's single-record function runs as ``eth_call`` from the
    relayer on the pending block; a revert is raised as the decoded
-   :class:`~ledger.contract_errors.ContractError` (revoked or expired key 403, duplicate or
+   :class:`~ledger.chain.contract_errors.ContractError` (revoked or expired key 403, duplicate or
    used nonce 409, unknown consignment 404, overdraw 409, invalid field 422). The records of
    a bulk request run as one batch call (:meth:`ChainValidator.check_many`): a
    ``BatchItemFailed(i, ...)`` gives record *i* its own error and the rest runs again. Events
@@ -58,8 +58,8 @@ from gateway.errors import (
 )
 from gateway.kinds import BATCH_FUNCTIONS, execution_id, kind_of, record_id
 from gateway.outbox import Outbox, RecordKind
-from ledger.client import Ledger, Organisation
-from ledger.contract_errors import (
+from ledger.chain import Ledger, Organisation, is_transient
+from ledger.chain.contract_errors import (
     BatchItemFailed,
     ContractError,
     QuantityExceeded,
@@ -80,7 +80,6 @@ from ledger.records import (
     SignedEventBatch,
     SignedRecord,
 )
-from ledger.txmanager import is_transient
 
 __all__ = ["KIND_BY_CODE", "Candidate", "ChainValidator", "authorise", "signer_nonce"]
 

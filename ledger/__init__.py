@@ -2,27 +2,35 @@
 
 The public names are re-exported here; each module's docstring has the details:
 
-* :mod:`ledger.records` — every record kind, its EIP-712 typed data and signing;
-* :mod:`ledger.client` — typed clients for the deployed contracts (:class:`Ledger`);
-* :mod:`ledger.contract_errors` — the contracts' custom errors as exceptions;
-* :mod:`ledger.values` — UN/LOCODE, ISO 6346, HS 2022, ISO 3166, CBV 2.0, units, quantities;
-* :mod:`ledger.txmanager` — reliable relayer transactions;
-* :mod:`ledger.deploy`, :mod:`ledger.node`, :mod:`ledger.toolchain` — deploy, run, compile;
+* :mod:`ledger.records.kinds` — every record kind, its EIP-712 typed data and signing;
+* :mod:`ledger.chain.client` — typed clients for the deployed contracts (:class:`Ledger`);
+* :mod:`ledger.chain.contract_errors` — the contracts' custom errors as exceptions;
+* :mod:`ledger.records.values` — UN/LOCODE, ISO 6346, HS 2022, ISO 3166, CBV 2.0, units, quantities;
+* :mod:`ledger.chain.txmanager` — reliable relayer transactions;
+* :mod:`ledger.chain.deploy`, :mod:`ledger.chain.node`, :mod:`ledger.chain.toolchain` — deploy,
+  run, compile;
 * :mod:`ledger.settings` — the one settings class;
 * :mod:`ledger.errors` — the exception tree rooted at :class:`LedgerError`.
 """
 
-from ledger.client import Ledger, org_id
-from ledger.contract_errors import (
+from ledger.chain import (
+    AnvilNode,
     BatchItemFailed,
+    Bootstrap,
+    BootstrapAdministration,
     ContractError,
+    Deployment,
     DuplicateRecord,
     InvalidRecord,
+    Ledger,
+    Receipt,
     RecordNotFound,
     RecordStateConflict,
     SignerNotAuthorised,
+    TxManager,
+    ensure_deployment,
+    org_id,
 )
-from ledger.deploy import Bootstrap, BootstrapAdministration, Deployment, ensure_deployment
 from ledger.errors import (
     ConfigurationError,
     DeploymentError,
@@ -35,35 +43,43 @@ from ledger.errors import (
     TransactionReverted,
     ValidationError,
 )
-from ledger.index import Index, IndexQueries
-from ledger.node import AnvilNode
-from ledger.queries import ConsignmentView
+from ledger.index import ConsignmentView, Index, IndexQueries
 from ledger.records import (
     AeoAction,
     Approval,
     Attestation,
     AttestationBatch,
     AttestationRevocation,
+    BusinessStep,
     CertificateIssue,
     CertificateRevocation,
+    CodeLists,
     ConsignmentEvent,
     ConsignmentRegistration,
+    ContainerNumber,
+    CountryCode,
+    Disposition,
     Domain,
     Drawdown,
     DrawdownBatch,
     EventBatch,
+    HsCode,
     KeyAddition,
     KeyRevocation,
+    Locode,
+    LocodeDirectory,
     MraAcceptance,
     MraProposal,
     MraTermination,
     Proposal,
+    Quantity,
     Record,
     SchemaRegistration,
     SignedAttestationBatch,
     SignedDrawdownBatch,
     SignedEventBatch,
     SignedRecord,
+    UnitCode,
     certificate_id,
     consignment_id,
     sign,
@@ -72,19 +88,6 @@ from ledger.records import (
     sign_event_batch,
 )
 from ledger.settings import Settings
-from ledger.txmanager import Receipt, TxManager
-from ledger.values import (
-    BusinessStep,
-    CodeLists,
-    ContainerNumber,
-    CountryCode,
-    Disposition,
-    HsCode,
-    Locode,
-    LocodeDirectory,
-    Quantity,
-    UnitCode,
-)
 
 __all__ = [
     "AeoAction",

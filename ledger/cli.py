@@ -66,7 +66,7 @@ def wait_for_stop() -> None:
 
 
 def cmd_compile(args: argparse.Namespace) -> int:
-    from ledger.toolchain import ARTIFACTS_DIR, check_artifacts, write_artifacts
+    from ledger.chain import ARTIFACTS_DIR, check_artifacts, write_artifacts
 
     if args.check:
         check_artifacts()
@@ -78,7 +78,7 @@ def cmd_compile(args: argparse.Namespace) -> int:
 
 
 def cmd_node(args: argparse.Namespace) -> int:
-    from ledger.node import AnvilNode
+    from ledger.chain import AnvilNode
 
     settings = settings_from_args(args)
     node = AnvilNode(
@@ -96,9 +96,8 @@ def cmd_node(args: argparse.Namespace) -> int:
 
 
 def cmd_deploy(args: argparse.Namespace) -> int:
-    from ledger.deploy import SUITE, manifest_path
+    from ledger.chain import SUITE, TxManager, manifest_path
     from ledger.stack import connect, deploy, relayer_key
-    from ledger.txmanager import TxManager
 
     settings = settings_from_args(args)
     w3 = connect(settings)
@@ -122,8 +121,7 @@ def _verdict_exit(status: str) -> int:
 
 def _attached(settings: Settings) -> Any:
     """The Ledger and Index of the configured chain and its deployment manifest."""
-    from ledger.client import Ledger
-    from ledger.deploy import Deployment, manifest_path
+    from ledger.chain import Deployment, Ledger, manifest_path
     from ledger.index import Index
     from ledger.stack import connect
 
@@ -136,7 +134,7 @@ def _attached(settings: Settings) -> Any:
 def cmd_verify(args: argparse.Namespace) -> int:
     import json
 
-    from ledger.values import LocodeDirectory
+    from ledger.records import LocodeDirectory
     from ledger.verify import claim_from_json, render_report, verdict_json, verify_claim
 
     settings = settings_from_args(args)
@@ -156,8 +154,8 @@ def cmd_verify(args: argparse.Namespace) -> int:
 
 
 def cmd_export_bundle(args: argparse.Namespace) -> int:
-    from ledger.bundle import export_bundle, write_bundle
     from ledger.records import consignment_id
+    from ledger.verify import export_bundle, write_bundle
 
     settings = settings_from_args(args)
     _, index = _attached(settings)
@@ -168,9 +166,8 @@ def cmd_export_bundle(args: argparse.Namespace) -> int:
 
 
 def cmd_verify_bundle(args: argparse.Namespace) -> int:
-    from ledger.bundle import load_bundle, verify_bundle
     from ledger.stack import connect
-    from ledger.verify import render_report, verdict_json
+    from ledger.verify import load_bundle, render_report, verdict_json, verify_bundle
 
     settings = settings_from_args(args)
     bundle = load_bundle(args.bundle)
@@ -216,7 +213,7 @@ def build_parser() -> tuple[argparse.ArgumentParser, Any]:
         "4 failed)",
     )
     add_common(p)
-    p.add_argument("claim", nargs="?", type=Path, help="claim JSON file (see ledger.verify)")
+    p.add_argument("claim", nargs="?", type=Path, help="claim JSON file (see ledger.verify.engine)")
     p.add_argument("--rpc", dest="rpc_url", help="JSON-RPC URL of the chain")
     p.add_argument("--consignment-ref", dest="consignment_ref", help="consignment reference")
     p.add_argument("--container", help="container number (ISO 6346)")

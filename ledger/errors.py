@@ -21,10 +21,10 @@ One root, with standard-library mix-ins so that callers can catch either::
     │   ├── InvalidGln               (GS1 Global Location Number)
     │   ├── InvalidTypedData         (an EIP-712 message that cannot be encoded)
     │   └── InvalidSignature         (malformed, malleable or unrecoverable signature)
-    ├── IndexingError (RuntimeError)  (the log index, ``ledger.index``)
+    ├── IndexingError (RuntimeError)  (the log index, ``ledger.index.follower``)
     │   ├── IndexMismatch            (the database was built for another chain or deployment)
     │   └── HeadMismatch             (a recomputed consignment head differs from the chain's)
-    ├── VerificationError            (``ledger.verify`` / ``ledger.bundle``: cannot be checked)
+    ├── VerificationError            (``ledger.verify``: cannot be checked)
     │   ├── InvalidClaim (ValueError) (a claim that names nothing to verify, or a bad value)
     │   └── InvalidBundle (ValueError) (a proof bundle file that is not a JSON object)
     └── TransactionError             (a relayer transaction; ``tx_hash``/``nonce`` when known)
@@ -232,7 +232,7 @@ class HeadMismatch(IndexingError):
 
 class VerificationError(LedgerError):
     """A claim or a proof bundle cannot be checked at all (not: it was checked and failed;
-    that is a verdict with findings, see :mod:`ledger.verify`)."""
+    that is a verdict with findings, see :mod:`ledger.verify.engine`)."""
 
 
 class InvalidClaim(VerificationError, ValueError):
@@ -242,4 +242,4 @@ class InvalidClaim(VerificationError, ValueError):
 
 class InvalidBundle(VerificationError, ValueError):
     """A proof bundle file is not JSON or not a JSON object (a bundle that parses but was
-    altered is not an error: :func:`ledger.bundle.verify_bundle` reports what fails)."""
+    altered is not an error: :func:`ledger.verify.bundle.verify_bundle` reports what fails)."""

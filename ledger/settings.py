@@ -29,7 +29,7 @@ from pydantic_settings import (
 from ledger.errors import ConfigurationError
 
 if TYPE_CHECKING:
-    from ledger.values import CodeLists
+    from ledger.records import CodeLists
 
 __all__ = ["DEFAULT_KEYSTORE_SECRET", "GATEWAY_KEYS", "LOCAL_CHAIN_ID", "Settings"]
 
@@ -241,6 +241,6 @@ def _config_file(
 
 @lru_cache(maxsize=4)
 def _code_lists(unlocode_csv: Path | None, hs_csv: Path | None) -> CodeLists:
-    from ledger.values import CodeLists
+    from ledger.records import CodeLists
 
     return CodeLists.load(unlocode_csv=unlocode_csv, hs_csv=hs_csv)

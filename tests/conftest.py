@@ -15,11 +15,8 @@ import pytest
 from web3 import Web3
 from web3.providers import HTTPProvider
 
-from ledger.client import Ledger
-from ledger.demo import DEMO_PARTIES, DemoWorld, bootstrap_for, seed_demo
-from ledger.deploy import Deployment, deploy_suite
-from ledger.node import AnvilNode
-from ledger.txmanager import TxManager
+from ledger.chain import AnvilNode, Deployment, Ledger, TxManager, deploy_suite
+from ledger.stack import DEMO_PARTIES, DemoWorld, bootstrap_for, seed_demo
 
 CHAIN_ID = 31337
 

@@ -16,12 +16,15 @@ from typing import Any
 import pytest
 from web3 import Web3
 
-from ledger.client import Ledger
-from ledger.demo import DEMO_PARTIES, bootstrap_for
-from ledger.deploy import deploy_suite
-from ledger.node import AnvilNode, rpc_call
-from ledger.stack import DEMO_FILE, SEEDING_FILE, demo_complete, seed_if_new
-from ledger.txmanager import TxManager
+from ledger.chain import AnvilNode, Ledger, TxManager, deploy_suite, rpc_call
+from ledger.stack import (
+    DEMO_FILE,
+    DEMO_PARTIES,
+    SEEDING_FILE,
+    bootstrap_for,
+    demo_complete,
+    seed_if_new,
+)
 from tests.conftest import free_port
 
 

@@ -5,7 +5,7 @@ prerequisites some of them need (consignments to draw on, a pending MRA, open pr
 ``kind``; :data:`EXPECTED` is the domain's answer for each (kind, role): 202, or the status
 and error code of the refusal.
 
-The demo world has no postal operator (``ledger.demo`` is shared with ``ledger up`` and the
+The demo world has no postal operator (``ledger.stack.demo`` is shared with ``ledger up`` and the
 benchmark), so :func:`with_postal_operator` admits one through governance on the test's chain
 and returns the world with it as role ``"postal"``; :data:`MATRIX_ROLES` are the five kinds of
 organisation (customs twice: origin and destination country) plus it.
@@ -26,8 +26,7 @@ from eth_utils.crypto import keccak
 
 from gateway.auth import IssuedKey
 from gateway.outbox import RecordKind
-from ledger.client import Ledger
-from ledger.demo import POSTAL_OPERATOR, SEAL_CHECK_SCHEMA, DemoWorld, Party, admit
+from ledger.chain import Ledger
 from ledger.records import (
     Approval,
     ConsignmentRegistration,
@@ -36,6 +35,7 @@ from ledger.records import (
     ProposalAction,
     consignment_id,
 )
+from ledger.stack import POSTAL_OPERATOR, SEAL_CHECK_SCHEMA, DemoWorld, Party, admit
 from tests.gateway.conftest import auth
 
 ROLES = ("au", "cn", "carrier", "exporter", "chamber")

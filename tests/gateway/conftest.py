@@ -26,9 +26,8 @@ from gateway.relayer import ContractRelayer
 from gateway.services import GatewayServices
 from gateway.signing_keys import SigningKeyStore
 from gateway.testing import FakeChain, FakeRelayer
-from ledger.client import Ledger
-from ledger.demo import DemoWorld, Party
-from ledger.txmanager import TxManager
+from ledger.chain import Ledger, TxManager
+from ledger.stack import DemoWorld, Party
 from tests.conftest import RELAYER_KEY
 
 ADMIN_TOKEN = "operator-token-for-tests"

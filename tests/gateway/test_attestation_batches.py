@@ -22,9 +22,8 @@ from gateway.db import create_gateway_engine
 from gateway.errors import IdempotencyConflict, PermissionDenied
 from gateway.kinds import BATCH_DEADLINE_KEY
 from gateway.outbox import Outbox, RecordStatus
-from ledger.client import Ledger
-from ledger.demo import DemoWorld
-from ledger.records import (
+from ledger.chain import Ledger
+from ledger.records.kinds import (
     ATTESTATION_BATCH_MAX,
     Approval,
     Attestation,
@@ -34,6 +33,7 @@ from ledger.records import (
     SubjectType,
     sign_attestation_batch,
 )
+from ledger.stack import DemoWorld
 from tests.gateway.chain_cases import assert_nothing_stored, chain_now, status_and_code
 from tests.gateway.conftest import auth, org_hex
 from tests.gateway.test_chain_relay import wait_final

@@ -25,9 +25,9 @@ from gateway.auth import IssuedKey, KeyStore
 from gateway.kinds import KIND_PATHS
 from gateway.outbox import RecordKind
 from gateway.services import GatewayServices
-from ledger.client import Ledger
-from ledger.demo import POSTAL_OPERATOR, DemoWorld
+from ledger.chain import Ledger
 from ledger.records import ConsignmentRegistration, consignment_id
+from ledger.stack import POSTAL_OPERATOR, DemoWorld
 from tests.gateway.chain_cases import (
     EXPECTED,
     MATRIX_ROLES,

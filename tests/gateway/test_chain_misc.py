@@ -21,8 +21,8 @@ from gateway.errors import Conflict, PermissionDenied
 from gateway.kinds import KIND_PATHS, decode_record
 from gateway.outbox import RecordKind
 from gateway.signing_keys import SigningKeyStore, add_signing_key, list_signing_keys
-from ledger.client import Ledger
-from ledger.demo import DemoWorld
+from ledger.chain import Ledger
+from ledger.stack import DemoWorld
 from tests.gateway.chain_cases import allowed_role, body, prepare
 from tests.gateway.conftest import ADMIN_TOKEN, auth, org_hex
 

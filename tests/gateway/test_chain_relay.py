@@ -28,18 +28,18 @@ from gateway.outbox import (
     TxState,
 )
 from gateway.relayer import ContractRelayer
-from ledger.client import Ledger
-from ledger.demo import DemoWorld
+from ledger.chain import Ledger, TxManager
 from ledger.errors import ConfigurationError
 from ledger.records import (
     Approval,
+    BusinessStep,
     ConsignmentEvent,
+    Locode,
     Proposal,
     ProposalAction,
     consignment_id,
 )
-from ledger.txmanager import TxManager
-from ledger.values import BusinessStep, Locode
+from ledger.stack import DemoWorld
 from tests.conftest import RELAYER_KEY
 from tests.gateway.chain_cases import EXPECTED, ROLES, body, chain_now, prepare
 from tests.gateway.conftest import auth

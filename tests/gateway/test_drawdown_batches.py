@@ -23,8 +23,7 @@ from gateway.db import create_gateway_engine
 from gateway.errors import IdempotencyConflict, PermissionDenied
 from gateway.kinds import BATCH_DEADLINE_KEY
 from gateway.outbox import Outbox, RecordStatus
-from ledger.client import Ledger
-from ledger.demo import DemoWorld
+from ledger.chain import Ledger
 from ledger.records import (
     DRAWDOWN_BATCH_MAX,
     Approval,
@@ -36,6 +35,7 @@ from ledger.records import (
     consignment_id,
     sign_drawdown_batch,
 )
+from ledger.stack import DemoWorld
 from tests.gateway.chain_cases import assert_nothing_stored, chain_now, status_and_code
 from tests.gateway.conftest import auth, org_hex
 from tests.gateway.test_chain_relay import wait_final

@@ -16,10 +16,16 @@ from gateway.auth import IssuedKey, KeyStore, Scope
 from gateway.client import GatewayClient
 from gateway.errors import IdempotencyConflict, PermissionDenied
 from gateway.outbox import RecordStatus
-from ledger.client import Ledger
-from ledger.demo import DemoWorld
-from ledger.records import ConsignmentEvent, SignedEventBatch, consignment_id, sign_event_batch
-from ledger.values import BusinessStep, Locode
+from ledger.chain import Ledger
+from ledger.records import (
+    BusinessStep,
+    ConsignmentEvent,
+    Locode,
+    SignedEventBatch,
+    consignment_id,
+    sign_event_batch,
+)
+from ledger.stack import DemoWorld
 from tests.gateway.chain_cases import assert_nothing_stored, chain_now, iso, status_and_code
 from tests.gateway.conftest import auth, org_hex
 from tests.gateway.test_chain_relay import wait_final

@@ -1,6 +1,6 @@
 """Invalid event input on the custodial event route, over HTTP: 422 naming field and rule.
 
-The library's value types (:class:`ledger.values.Locode`, :class:`ledger.values.BusinessStep`)
+The library's value types (:class:`ledger.records.Locode`, :class:`ledger.records.BusinessStep`)
 check the codes; these tests show the gateway answers with their field and rule, through the
 real request models and exception handler (not a stand-in validator).
 """
@@ -13,8 +13,8 @@ import pytest
 from gateway.auth import IssuedKey
 from gateway.kinds import KIND_PATHS
 from gateway.outbox import RecordKind
-from ledger.client import Ledger
-from ledger.demo import DemoWorld
+from ledger.chain import Ledger
+from ledger.stack import DemoWorld
 from tests.gateway.chain_cases import body, prepare
 from tests.gateway.conftest import auth
 

@@ -16,7 +16,7 @@ from pydantic import SecretStr
 from gateway.config import GatewaySettings
 from gateway.signing_keys import SigningKeyStore, add_signing_key, list_signing_keys
 from gateway.stack import build_services
-from ledger.client import Ledger
+from ledger.chain import Ledger
 from ledger.errors import ConfigurationError
 from tests.conftest import RELAYER_KEY
 

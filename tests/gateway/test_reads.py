@@ -18,11 +18,10 @@ from gateway.errors import InvalidRequest, NotFound, PermissionDenied, ServiceUn
 from gateway.main import create_app
 from gateway.relayer import ContractRelayer
 from gateway.services import GatewayServices
-from ledger.client import Ledger
-from ledger.demo import DemoWorld
+from ledger.chain import Ledger, TxManager
 from ledger.index import Index
 from ledger.records import certificate_id
-from ledger.txmanager import TxManager
+from ledger.stack import DemoWorld
 from tests.conftest import RELAYER_KEY
 from tests.gateway.chain_cases import iso
 from tests.gateway.conftest import org_hex, serve, signing_key_store

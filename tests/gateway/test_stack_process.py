@@ -31,13 +31,16 @@ from gateway.auth import issue_key
 from gateway.client import GatewayClient
 from gateway.config import GatewaySettings
 from gateway.outbox import Outbox, RecordStatus
-from ledger.client import Ledger
-from ledger.demo import DEMO_PARTIES, DemoWorld, bootstrap_for, seed_demo
-from ledger.deploy import deploy_suite, manifest_path
-from ledger.node import AnvilNode
-from ledger.records import ConsignmentEvent, SignedEventBatch, SignedRecord, sign_event_batch
-from ledger.txmanager import TxManager
-from ledger.values import BusinessStep, Locode
+from ledger.chain import AnvilNode, Ledger, TxManager, deploy_suite, manifest_path
+from ledger.records import (
+    BusinessStep,
+    ConsignmentEvent,
+    Locode,
+    SignedEventBatch,
+    SignedRecord,
+    sign_event_batch,
+)
+from ledger.stack import DEMO_PARTIES, DemoWorld, bootstrap_for, seed_demo
 from tests.conftest import CHAIN_ID, RELAYER_KEY, free_port
 
 REPO = Path(__file__).resolve().parents[2]

@@ -24,9 +24,9 @@ from gateway.chain import LedgerServices
 from gateway.config import GatewaySettings
 from gateway.main import create_app
 from gateway.services import GatewayServices
-from ledger.client import Ledger
-from ledger.demo import DemoWorld
+from ledger.chain import Ledger
 from ledger.index import Index
+from ledger.stack import DemoWorld
 from tests.conftest import free_port
 from tests.system_services import unavailable
 

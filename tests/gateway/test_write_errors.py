@@ -16,9 +16,9 @@ from eth_account.signers.local import LocalAccount
 from gateway.auth import IssuedKey
 from gateway.kinds import KIND_PATHS, decode, decode_record
 from gateway.outbox import RecordKind
-from ledger.client import Ledger
-from ledger.demo import DemoWorld
+from ledger.chain import Ledger
 from ledger.records import KeyAddition, KeyRevocation, Proposal
+from ledger.stack import DemoWorld
 from tests.gateway.chain_cases import DAY, allowed_role, body, chain_now, prepare, status_and_code
 from tests.gateway.conftest import auth
 

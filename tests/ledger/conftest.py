@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from ledger.client import Ledger
-from ledger.demo import DemoWorld
+from ledger.chain import Ledger
 from ledger.index import Index
-from ledger.values import LocodeDirectory
+from ledger.records import LocodeDirectory
+from ledger.stack import DemoWorld
 from ledger.verify import Verifier
 from tests.data_paths import shared_file
 from tests.ledger.scenarios import Builder

@@ -3,7 +3,7 @@
 Every scenario starts from the seeded demo world (``ledger`` fixture) and records what it needs
 with the typed clients: a fresh consignment with its journey, a certificate of origin and its
 drawdown, customs attestations, AEO actions, MRAs, key and membership changes. It returns the
-:class:`~ledger.verify.Claim` a trader would present and what the test needs to look at.
+:class:`~ledger.verify.engine.Claim` a trader would present and what the test needs to look at.
 
 Times: journeys start :data:`JOURNEY_START` seconds in the past (the demo keys are valid from
 90 days back, and the contracts refuse records more than 300 s in the future).
@@ -20,16 +20,9 @@ from typing import Any
 from eth_account import Account
 from eth_utils.crypto import keccak
 
-from ledger.client import Ledger
-from ledger.demo import (
-    CUSTOMS,
-    INSPECTION_SCHEMA,
-    ISSUING_BODY,
-    DemoWorld,
-    Party,
-    admit,
-)
-from ledger.records import (
+from ledger.chain import Ledger
+from ledger.records import BusinessStep, ContainerNumber, Disposition, Locode, hs_codes_digest
+from ledger.records.kinds import (
     AeoAction,
     Approval,
     Attestation,
@@ -50,7 +43,14 @@ from ledger.records import (
     consignment_id,
     fixed_ascii,
 )
-from ledger.values import BusinessStep, ContainerNumber, Disposition, Locode, hs_codes_digest
+from ledger.stack.demo import (
+    CUSTOMS,
+    INSPECTION_SCHEMA,
+    ISSUING_BODY,
+    DemoWorld,
+    Party,
+    admit,
+)
 from ledger.verify import (
     CATALOGUE,
     CertificateClaim,

@@ -17,13 +17,12 @@ from eth_utils.address import to_checksum_address
 from eth_utils.crypto import keccak
 from web3.exceptions import ContractLogicError
 
-from ledger import contract_errors as ce
-from ledger.client import ROUTES, Ledger
-from ledger.contract_errors import decode_revert
-from ledger.demo import DemoWorld, Party
+from ledger.chain import MAX_TX_GAS, ROUTES, Ledger, decode_revert
+from ledger.chain import contract_errors as ce
 from ledger.errors import ValidationError
 from ledger.index import Index
-from ledger.records import (
+from ledger.records import hash_typed_data, recover_typed_data
+from ledger.records.kinds import (
     ATTESTATION_BATCH_MAX,
     Approval,
     Attestation,
@@ -37,8 +36,7 @@ from ledger.records import (
     sign,
     sign_attestation_batch,
 )
-from ledger.txmanager import MAX_TX_GAS
-from ledger.typed_data import hash_typed_data, recover_typed_data
+from ledger.stack import DemoWorld, Party
 
 
 def now(ledger: Ledger) -> int:

@@ -20,14 +20,10 @@ from web3.exceptions import Web3RPCError
 from web3.providers import HTTPProvider
 from web3.types import RPCEndpoint, RPCResponse
 
-from ledger.bundle import decode_record, export_bundle, load_bundle, verify_bundle, write_bundle
-from ledger.client import Ledger
-from ledger.demo import CARRIER, EXPORT_RELEASE_SCHEMA, INSPECTION_SCHEMA, DemoWorld
+from ledger.chain import AnvilNode, Ledger
 from ledger.errors import InvalidBundle
-from ledger.index import Index
-from ledger.index_schema import raw_logs
-from ledger.node import AnvilNode
-from ledger.records import (
+from ledger.index import Index, raw_logs
+from ledger.records.kinds import (
     Attestation,
     AttestationRevocation,
     Proposal,
@@ -35,7 +31,15 @@ from ledger.records import (
     SchemaRegistration,
     SubjectType,
 )
+from ledger.stack.demo import CARRIER, EXPORT_RELEASE_SCHEMA, INSPECTION_SCHEMA, DemoWorld
 from ledger.verify import VerdictStatus, render_report
+from ledger.verify.bundle import (
+    decode_record,
+    export_bundle,
+    load_bundle,
+    verify_bundle,
+    write_bundle,
+)
 from tests.ledger.scenarios import DAY, DIRECT, Builder, Leg, now
 
 

@@ -8,10 +8,8 @@ from pathlib import Path
 import pytest
 
 from ledger import cli
-from ledger.client import Ledger
-from ledger.demo import DemoWorld
-from ledger.deploy import manifest_path
-from ledger.node import AnvilNode
+from ledger.chain import AnvilNode, Ledger, manifest_path
+from ledger.stack import DemoWorld
 
 
 @pytest.fixture

@@ -14,11 +14,10 @@ from eth_abi.abi import encode
 from eth_account import Account
 from eth_utils.crypto import keccak
 
-from ledger import contract_errors as ce
-from ledger.abi import contract_abi, error_specs
-from ledger.client import Ledger, static_words_encode
-from ledger.demo import CARRIER, TRADER, DemoWorld, Party, admit
-from ledger.records import (
+from ledger.chain import Ledger, contract_abi, error_specs, static_words_encode
+from ledger.chain import contract_errors as ce
+from ledger.records import BusinessStep, Locode, hs_codes_digest
+from ledger.records.kinds import (
     AeoAction,
     AeoActionCode,
     Approval,
@@ -43,7 +42,7 @@ from ledger.records import (
     consignment_id,
     fixed_ascii,
 )
-from ledger.values import BusinessStep, Locode, hs_codes_digest
+from ledger.stack import CARRIER, TRADER, DemoWorld, Party, admit
 
 
 def now(ledger: Ledger) -> int:
@@ -309,7 +308,7 @@ def test_write_path_refuses_an_altered_record(ledger: Ledger, world: DemoWorld, 
 
 
 def test_relayer_not_allowed(ledger: Ledger, world: DemoWorld) -> None:
-    from ledger.txmanager import TxManager
+    from ledger.chain import TxManager
 
     outsider = TxManager(ledger.w3, Account.create().key, poll_interval=0.05)
     other = Ledger(ledger.w3, ledger.deployment, tx=outsider)

@@ -11,12 +11,11 @@ from eth_abi.abi import encode
 from eth_utils.crypto import keccak
 from web3 import Web3
 
-from ledger import contract_errors as ce
-from ledger.client import Ledger
-from ledger.demo import DEMO_PARTIES, TRADER, DemoWorld, Party, admit, bootstrap_for
-from ledger.deploy import Deployment, deploy_suite
+from ledger.chain import Deployment, Ledger, TxManager, deploy_suite
+from ledger.chain import contract_errors as ce
 from ledger.errors import ConfigurationError
-from ledger.records import (
+from ledger.records import hs_codes_digest
+from ledger.records.kinds import (
     Approval,
     Attestation,
     CertificateIssue,
@@ -26,8 +25,7 @@ from ledger.records import (
     consignment_id,
     fixed_ascii,
 )
-from ledger.txmanager import TxManager
-from ledger.values import hs_codes_digest
+from ledger.stack import DEMO_PARTIES, TRADER, DemoWorld, Party, admit, bootstrap_for
 
 
 def _now(ledger: Ledger) -> int:

@@ -12,14 +12,20 @@ import pytest
 from eth_utils.crypto import keccak
 from web3 import Web3
 
-from ledger.bootstrap import load_bootstrap
+from ledger.chain import (
+    SUITE,
+    AnvilNode,
+    Deployment,
+    TxManager,
+    ensure_deployment,
+    load_artifact,
+    manifest_path,
+    rpc_call,
+    verify_deployment,
+)
 from ledger.cli import main as cli_main
-from ledger.demo import DEMO_PARTIES, bootstrap_for
-from ledger.deploy import SUITE, Deployment, ensure_deployment, manifest_path, verify_deployment
 from ledger.errors import ConfigurationError, DeploymentError, ManifestMismatch
-from ledger.node import AnvilNode, rpc_call
-from ledger.toolchain import load_artifact
-from ledger.txmanager import TxManager
+from ledger.stack import DEMO_PARTIES, bootstrap_for, load_bootstrap
 from tests.conftest import free_port
 
 

@@ -16,12 +16,12 @@ from eth_account import Account
 from eth_utils.address import to_checksum_address
 from eth_utils.crypto import keccak
 
-from ledger import contract_errors as ce
-from ledger.client import ROUTES, Ledger
-from ledger.demo import DemoWorld, Party
+from ledger.chain import ROUTES, Ledger
+from ledger.chain import contract_errors as ce
 from ledger.errors import ValidationError
 from ledger.index import Index, event_digest, next_head
-from ledger.records import (
+from ledger.records import BusinessStep, Locode, hash_typed_data, recover_typed_data
+from ledger.records.kinds import (
     Approval,
     ConsignmentEvent,
     ConsignmentRegistration,
@@ -36,8 +36,7 @@ from ledger.records import (
     sign_event_batch,
     with_batch_terms,
 )
-from ledger.typed_data import hash_typed_data, recover_typed_data
-from ledger.values import BusinessStep, Locode
+from ledger.stack import DemoWorld, Party
 
 
 def now(ledger: Ledger) -> int:

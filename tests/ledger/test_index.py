@@ -17,14 +17,18 @@ from eth_account import Account
 from eth_utils.crypto import keccak
 from sqlalchemy import create_engine, event, func, inspect, select, update
 
-from ledger.abi import contract_abi
-from ledger.client import Ledger
-from ledger.demo import DemoWorld
+from ledger.chain import Ledger, contract_abi
 from ledger.errors import HeadMismatch, IndexMismatch
-from ledger.index import MIN_GAS_PER_LOG, Index, event_digest, next_head, registration_digest
-from ledger.index_schema import consignment_events, consignments, raw_logs
-from ledger.queries import IndexQueries
-from ledger.records import (
+from ledger.index import IndexQueries, consignment_events, consignments, raw_logs
+from ledger.index.follower import (
+    MIN_GAS_PER_LOG,
+    Index,
+    event_digest,
+    next_head,
+    registration_digest,
+)
+from ledger.records import BusinessStep, ContainerNumber, Disposition, Locode
+from ledger.records.kinds import (
     AeoAction,
     AeoActionCode,
     Attestation,
@@ -42,7 +46,7 @@ from ledger.records import (
     consignment_id,
     fixed_ascii,
 )
-from ledger.values import BusinessStep, ContainerNumber, Disposition, Locode
+from ledger.stack import DemoWorld
 
 CONTAINER = "CSQU3054383"
 
@@ -551,7 +555,7 @@ def test_follows_new_records(
     assert index.mras_in_force(au.org_id, cn.org_id, at=t1) == []
     assert index.mras_in_force(au.org_id, cn.org_id, at=mras[0].terminated_at - 1) == mras
 
-    monkeypatch.setattr("ledger.index.VERIFY_CHUNK", 1)  # one consignment per round
+    monkeypatch.setattr("ledger.index.follower.VERIFY_CHUNK", 1)  # one consignment per round
     verification = index.verify_heads()
     assert verification.ok
     assert verification.checked == 2
@@ -710,13 +714,15 @@ def test_tampered_event_row_is_reported_and_raised(
             .values(**values)
         )
     with (
-        caplog.at_level(logging.ERROR, logger="ledger.index"),
+        caplog.at_level(logging.ERROR, logger="ledger.index.follower"),
         pytest.raises(HeadMismatch, match="0x" + cid.hex()) as raised,
     ):
         index.verify_heads()
     assert raised.value.consignment_ids == (cid,)
     assert any(
-        r.name == "ledger.index" and r.levelno == logging.ERROR and cid.hex() in r.getMessage()
+        r.name == "ledger.index.follower"
+        and r.levelno == logging.ERROR
+        and cid.hex() in r.getMessage()
         for r in caplog.records
     )
     found = index.findings(cid)
@@ -732,7 +738,7 @@ def test_inconsistent_log_stream_is_flagged_while_indexing(
     index: Index, ledger: Ledger, world: DemoWorld, caplog: pytest.LogCaptureFixture
 ) -> None:
     index._separator = keccak(b"another domain")  # every recomputed digest now differs
-    with caplog.at_level(logging.ERROR, logger="ledger.index"):
+    with caplog.at_level(logging.ERROR, logger="ledger.index.follower"):
         index.sync()
     found = index.findings(world.consignment_id)
     assert {f.kind for f in found} == {"log_head_mismatch"}

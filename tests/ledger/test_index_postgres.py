@@ -12,11 +12,10 @@ import pytest
 from sqlalchemy import Engine, create_engine, text, update
 from test_index import check_seeded_world, kept_counts, post_event, register
 
-from ledger.client import Ledger
-from ledger.demo import DemoWorld
+from ledger.chain import Ledger
 from ledger.errors import HeadMismatch
-from ledger.index import Index
-from ledger.index_schema import consignment_events, metadata
+from ledger.index import Index, consignment_events, metadata
+from ledger.stack import DemoWorld
 from tests.system_services import postgres_cluster
 
 
@@ -87,7 +86,7 @@ def test_follow_reorg_and_tamper_on_postgres(
         again.verify_heads()
     assert raised.value.consignment_ids == (world.consignment_id,)
     assert [f.kind for f in again.findings()] == ["chain_head_mismatch"]
-    logging.getLogger("ledger.index").debug("postgres tamper test done")
+    logging.getLogger("ledger.index.follower").debug("postgres tamper test done")
 
 
 def test_an_index_without_the_kept_counts_is_upgraded_on_postgres(

@@ -28,11 +28,9 @@ from flaky_proxy import Fault, FaultKind, FlakyProxy
 from web3 import Web3
 from web3.providers import HTTPProvider
 
-from ledger.client import Ledger
+from ledger.chain import AnvilNode, JsonRpcTransport, Ledger, shared_transport
 from ledger.errors import ConfigurationError, LedgerError, RpcUnavailable
-from ledger.jsonrpc import JsonRpcTransport, shared_transport
-from ledger.node import AnvilNode
-from ledger.verify import _ChainReads as ChainReads
+from ledger.verify.engine import _ChainReads as ChainReads
 
 PROXY_VARIABLES = ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy")
 

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from ledger.chain import AnvilNode, rpc_call
 from ledger.errors import NodeError
-from ledger.node import AnvilNode, rpc_call
 from tests.conftest import free_port
 
 # A contract whose runtime code returns 42: deploy it and read the code back.
@@ -107,7 +107,7 @@ def test_stop_ends_the_process() -> None:
 
 CHILD = """
 import sys, time
-from ledger.node import AnvilNode
+from ledger.chain import AnvilNode
 node = AnvilNode(port=int(sys.argv[1]))
 node.start()
 print(node.pid, flush=True)

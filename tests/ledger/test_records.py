@@ -9,9 +9,10 @@ from eth_account import Account
 from eth_utils.address import to_checksum_address
 from eth_utils.crypto import keccak
 
-from ledger.client import Ledger
+from ledger.chain import Ledger
 from ledger.errors import InvalidSignature, ValidationError
-from ledger.records import (
+from ledger.records import hash_typed_data, recover_typed_data, sign_typed_data
+from ledger.records.kinds import (
     RECORD_TYPES,
     AeoAction,
     Approval,
@@ -37,7 +38,6 @@ from ledger.records import (
     fixed_ascii,
     sign,
 )
-from ledger.typed_data import hash_typed_data, recover_typed_data, sign_typed_data
 
 KEY = "0x" + "11" * 32
 ADDRESS = Account.from_key(KEY).address

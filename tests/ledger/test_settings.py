@@ -11,8 +11,8 @@ from pydantic import ValidationError as SettingsValidationError
 
 from gateway.config import GatewaySettings
 from ledger.errors import ConfigurationError, InvalidHsCode, InvalidLocode
+from ledger.records import HsCode, Locode
 from ledger.settings import GATEWAY_KEYS, Settings
-from ledger.values import HsCode, Locode
 
 
 @pytest.fixture(autouse=True)

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from ledger import toolchain
+from ledger.chain import toolchain
 from ledger.errors import StaleArtifacts
 
 REPO = Path(__file__).resolve().parents[2]

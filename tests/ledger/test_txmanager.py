@@ -29,6 +29,17 @@ from web3.contract import Contract
 from web3.exceptions import ContractLogicError, TransactionNotFound, Web3RPCError
 from web3.providers import HTTPProvider
 
+from ledger.chain import (
+    MAX_TX_GAS,
+    AnvilNode,
+    PendingTx,
+    Receipt,
+    RetryPolicy,
+    TxManager,
+    fit_batch_size,
+    is_transient,
+    solc_binary,
+)
 from ledger.errors import (
     GasLimitExceeded,
     NonceConflict,
@@ -36,17 +47,6 @@ from ledger.errors import (
     TransactionRejected,
     TransactionReverted,
     TransactionTimeout,
-)
-from ledger.node import AnvilNode
-from ledger.toolchain import solc_binary
-from ledger.txmanager import (
-    MAX_TX_GAS,
-    PendingTx,
-    Receipt,
-    RetryPolicy,
-    TxManager,
-    fit_batch_size,
-    is_transient,
 )
 
 KEY = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80"

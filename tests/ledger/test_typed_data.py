@@ -15,7 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ledger.errors import InvalidSignature, InvalidTypedData, ValidationError
-from ledger.typed_data import (
+from ledger.records import (
     DOMAIN_FIELDS,
     SECP256K1_N,
     check_signature,

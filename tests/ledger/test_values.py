@@ -33,7 +33,7 @@ from ledger.errors import (
     InvalidUnit,
     ValidationError,
 )
-from ledger.values import (
+from ledger.records import (
     BUSINESS_STEP_CODES,
     DISPOSITION_CODES,
     LOCODE_LISTED_WITH_ZERO,

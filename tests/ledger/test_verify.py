@@ -10,13 +10,13 @@ from pathlib import Path
 import pytest
 from eth_utils.crypto import keccak
 
-import ledger.verify as verify_module
-from ledger.client import Ledger
-from ledger.demo import DemoWorld
+import ledger.verify.engine as verify_module
+from ledger.chain import Ledger
 from ledger.errors import InvalidClaim
 from ledger.index import Index
+from ledger.records import Quantity
 from ledger.risk import score_risk
-from ledger.values import Quantity
+from ledger.stack import DemoWorld
 from ledger.verify import (
     CATALOGUE,
     CertificateClaim,

@@ -18,15 +18,13 @@ from sqlalchemy import select, update
 from web3 import Web3
 from web3.providers import HTTPProvider
 
-from ledger.client import Ledger
-from ledger.contract_errors import ContractError
-from ledger.demo import CARRIER
+from ledger.chain import ContractError, Ledger
 from ledger.errors import VerificationError
-from ledger.index import Index
-from ledger.index_schema import consignment_events, consignments
+from ledger.index import Index, consignment_events, consignments
+from ledger.stack import CARRIER
 from ledger.verify import Verdict, VerdictStatus, VerificationPolicy, Verifier, render_report
-from ledger.verify import _ChainReads as ChainReads
-from ledger.verify import _log_ranges as log_ranges
+from ledger.verify.engine import _ChainReads as ChainReads
+from ledger.verify.engine import _log_ranges as log_ranges
 from tests.ledger.scenarios import DAY, Builder, Shipment
 
 LogEdit = Callable[[list[dict[str, Any]]], list[dict[str, Any]]]

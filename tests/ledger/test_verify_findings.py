@@ -13,10 +13,8 @@ from eth_account import Account
 from eth_utils.crypto import keccak
 from sqlalchemy import update
 
-from ledger.client import Ledger
-from ledger.demo import ISSUING_BODY, TRADER
-from ledger.index import Index
-from ledger.index_schema import consignment_events, drawdowns
+from ledger.chain import Ledger
+from ledger.index import Index, consignment_events, drawdowns
 from ledger.records import (
     AeoAction,
     AeoActionCode,
@@ -24,8 +22,9 @@ from ledger.records import (
     Drawdown,
     certificate_id,
     fixed_ascii,
+    hs_codes_digest,
 )
-from ledger.values import hs_codes_digest
+from ledger.stack import ISSUING_BODY, TRADER
 from ledger.verify import (
     CertificateClaim,
     Claim,

@@ -13,14 +13,11 @@ from pathlib import Path
 import pytest
 from sqlalchemy import update
 
-from ledger.bundle import export_bundle, verify_bundle
-from ledger.client import Ledger
-from ledger.demo import CARRIER, CUSTOMS, EXPORT_RELEASE_SCHEMA, ISSUING_BODY
+from ledger.chain import Ledger
 from ledger.errors import InvalidClaim
-from ledger.index import Index
-from ledger.index_schema import attestation_revocations, consignment_events
-from ledger.records import AeoActionCode, AttestationRevocation
-from ledger.values import LocodeDirectory
+from ledger.index import Index, attestation_revocations, consignment_events
+from ledger.records import AeoActionCode, AttestationRevocation, LocodeDirectory
+from ledger.stack import CARRIER, CUSTOMS, EXPORT_RELEASE_SCHEMA, ISSUING_BODY
 from ledger.verify import (
     CertificateClaim,
     Claim,
@@ -28,7 +25,9 @@ from ledger.verify import (
     VerdictStatus,
     VerificationPolicy,
     Verifier,
+    export_bundle,
     render_report,
+    verify_bundle,
 )
 from tests.ledger.scenarios import (
     DAY,

@@ -25,7 +25,7 @@ from gateway.writes import (
     sign_custodial,
     sync_caller,
 )
-from ledger.contract_errors import BatchItemFailed, ContractError
+from ledger.chain import BatchItemFailed, ContractError
 from ledger.errors import LedgerError, NodeError, ValidationError
 from ledger.records import SignedRecord
 

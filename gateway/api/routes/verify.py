@@ -2,7 +2,7 @@
 
 ``GET /verify`` serves the verifier page (it asks for an API key and calls the routes below).
 A claim is checked by :class:`ledger.verify.Verifier` against the index and the chain; a proof
-bundle by :func:`ledger.bundle.verify_bundle` against the gateway's node — anyone can repeat
+bundle by :func:`ledger.verify.bundle.verify_bundle` against the gateway's node — anyone can repeat
 that check against another node with ``ledger verify-bundle``.
 """
 
@@ -20,11 +20,9 @@ from gateway.api.deps import ReadCaller, ServicesDep, SettingsDep
 from gateway.errors import InvalidRequest, NotFound, ServiceUnavailable
 from gateway.models import ERROR_401, ERROR_403, ERROR_404
 from gateway.writes import require_ledger
-from ledger.bundle import export_bundle, verify_bundle
 from ledger.errors import InvalidBundle, InvalidClaim, ValidationError
-from ledger.records import consignment_id
-from ledger.values import LocodeDirectory
-from ledger.verify import Verifier, claim_from_json
+from ledger.records import LocodeDirectory, consignment_id
+from ledger.verify import Verifier, claim_from_json, export_bundle, verify_bundle
 
 __all__ = ["router"]
 

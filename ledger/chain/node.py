@@ -30,9 +30,9 @@ from ledger.errors import NodeError
 
 __all__ = ["AnvilNode", "anvil_binary", "rpc_call"]
 
-log = logging.getLogger("ledger.node")
+log = logging.getLogger("ledger.chain.node")
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
+REPO_ROOT = Path(__file__).resolve().parents[2]
 STATE_FILE = "anvil-state.json"
 _PR_SET_PDEATHSIG = 1
 

@@ -14,14 +14,19 @@ from typing import Any
 from web3 import Web3
 from web3.providers import HTTPProvider
 
-from ledger.bootstrap import load_bootstrap
-from ledger.client import Ledger
-from ledger.demo import CUSTOMS, DEMO_PARTIES, DemoWorld, bootstrap_for, seed_demo
-from ledger.deploy import Bootstrap, Deployment, ensure_deployment, manifest_path
+from ledger.chain import (
+    AnvilNode,
+    Bootstrap,
+    Deployment,
+    Ledger,
+    TxManager,
+    ensure_deployment,
+    manifest_path,
+)
 from ledger.errors import ConfigurationError, NodeError
-from ledger.node import AnvilNode
 from ledger.settings import Settings
-from ledger.txmanager import TxManager
+from ledger.stack.bootstrap import load_bootstrap
+from ledger.stack.demo import CUSTOMS, DEMO_PARTIES, DemoWorld, bootstrap_for, seed_demo
 
 __all__ = [
     "ANVIL_CHAIN_ID",
@@ -39,7 +44,7 @@ __all__ = [
     "seed_if_new",
 ]
 
-log = logging.getLogger("ledger.stack")
+log = logging.getLogger("ledger.stack.wiring")
 
 # anvil's first dev account ("test test ... junk"): public knowledge, local chains only.
 ANVIL_DEV_KEY = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80"
@@ -150,7 +155,7 @@ def deploy(
 
 def demo_governed(ledger: Ledger) -> bool:
     """Whether the demo administrations govern this deployment (it was bootstrapped with
-    :func:`~ledger.demo.bootstrap_for` over the demo parties), so that the demo can be seeded."""
+    :func:`~ledger.stack.bootstrap_for` over the demo parties), so that the demo can be seeded."""
     for party in DEMO_PARTIES:
         if party.kind == CUSTOMS and ledger.membership.key_info(party.address).org_id != (
             party.org_id
@@ -201,7 +206,7 @@ def seed_if_new(ledger: Ledger, *, data_dir: Path) -> DemoWorld | None:
     Completion is explicit: ``<data_dir>/demo.json`` is written last, naming the deployment.
     Before seeding starts, ``<data_dir>/demo-seeding.json`` records the time that anchors the
     demo world, so that a run interrupted half-way (Ctrl-C) is completed by the next one
-    instead of being left half done: :func:`~ledger.demo.seed_demo` skips what is on chain.
+    instead of being left half done: :func:`~ledger.stack.demo.seed_demo` skips what is on chain.
     Returns ``None`` when there is nothing to do: the demo is complete, or the deployment is
     not governed by the demo administrations (:func:`demo_governed`).
     """

@@ -31,9 +31,9 @@ from eth_utils.address import to_checksum_address
 from eth_utils.crypto import keccak
 from web3 import Web3
 
+from ledger.chain.toolchain import Artifact, load_artifact, load_build_info
+from ledger.chain.txmanager import TxManager
 from ledger.errors import DeploymentError, ManifestMismatch
-from ledger.toolchain import Artifact, load_artifact, load_build_info
-from ledger.txmanager import TxManager
 
 __all__ = [
     "SUITE",
@@ -48,7 +48,7 @@ __all__ = [
     "verify_deployment",
 ]
 
-log = logging.getLogger("ledger.deploy")
+log = logging.getLogger("ledger.chain.deploy")
 
 MANIFEST_VERSION = 1
 

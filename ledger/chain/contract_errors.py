@@ -26,7 +26,7 @@ from typing import Any
 
 from eth_abi.abi import decode
 
-from ledger.abi import ErrorSpec, error_specs
+from ledger.chain.abi import ErrorSpec, error_specs
 from ledger.errors import LedgerError
 
 __all__ = [

@@ -32,9 +32,9 @@ from typing import Any
 from eth_utils.address import is_address, to_checksum_address
 from eth_utils.crypto import keccak
 
-from ledger.deploy import Bootstrap, BootstrapAdministration
+from ledger.chain import Bootstrap, BootstrapAdministration
 from ledger.errors import ConfigurationError
-from ledger.values import CountryCode
+from ledger.records import CountryCode
 
 __all__ = ["load_bootstrap"]
 

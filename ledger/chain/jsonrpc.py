@@ -64,7 +64,7 @@ from ledger.errors import ConfigurationError, RpcUnavailable
 
 __all__ = ["DEFAULT_TIMEOUT", "JsonRpcTransport", "Timeout", "shared_transport"]
 
-log = logging.getLogger("ledger.jsonrpc")
+log = logging.getLogger("ledger.chain.jsonrpc")
 
 DEFAULT_TIMEOUT: Final = 30.0  # seconds, web3's default for HTTP requests
 MAX_IDLE: Final = 4  # idle connections kept open per endpoint

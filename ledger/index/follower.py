@@ -8,13 +8,14 @@
 **Fetching.** ``eth_getLogs`` over block ranges for the five contract addresses at once
 (adaptive span: start at ``span`` blocks, halve on an error or a timeout, grow back on success),
 through raw JSON-RPC (no web3 result formatting, no contract objects) and decoded by topic0 with
-the artifacts' ABIs (:func:`ledger.abi.contract_abi`); the hot events are decoded word by word.
+the artifacts' ABIs (:func:`~ledger.chain.abi.contract_abi`); the hot events are decoded word
+by word.
 Block timestamps come from one batched ``eth_getBlockByNumber`` request per range.
 
 **Writing.** Each range is written in one database transaction together with the cursor (the
 last processed block's number and hash), so a crash never leaves half a range and a new
 :class:`Index` on the same database resumes from the cursor. All chain-data tables are
-append-only (see :mod:`ledger.index_schema`); state is derived at query time.
+append-only (see :mod:`ledger.index.schema`); state is derived at query time.
 
 **Reorgs.** Only blocks up to ``latest - confirmations`` are indexed. Before each range the
 stored hash of the cursor block is compared with the chain's; on a difference the index walks
@@ -28,12 +29,12 @@ only accepted if the chain did not change under it (the end block's hash before 
 ``head = keccak(prev28 ‖ 0000 ‖ eventDigest)[:28]``) and compared with the head every
 ``ConsignmentEventRecorded`` log carries; :meth:`Index.verify_heads` recomputes it again from
 the stored rows and compares it with ``Consignments.head(id)`` on chain at the indexed block.
-A mismatch is logged as an error on ``ledger.index``, stored as a finding and (by default)
+A mismatch is logged as an error on ``ledger.index.follower``, stored as a finding and (by default)
 raised as :class:`~ledger.errors.HeadMismatch`.
 
-The queries and their read models live in :mod:`ledger.queries` (:class:`Index` inherits them;
-:class:`~ledger.queries.IndexQueries` alone opens an index read-only); the tables in
-:mod:`ledger.index_schema`.
+The queries and their read models live in :mod:`ledger.index.queries` (:class:`Index` inherits them;
+:class:`~ledger.index.queries.IndexQueries` alone opens an index read-only); the tables in
+:mod:`ledger.index.schema`.
 """
 
 from __future__ import annotations
@@ -63,32 +64,9 @@ from sqlalchemy import (
 from sqlalchemy.exc import OperationalError, ProgrammingError
 from sqlalchemy.pool import ConnectionPoolEntry
 
-from ledger.abi import AbiEvent, contract_abi
-from ledger.client import Ledger
+from ledger.chain import AbiEvent, Ledger, contract_abi
 from ledger.errors import HeadMismatch, IndexingError, IndexMismatch
-from ledger.index_schema import (
-    CHAIN_TABLES,
-    aeo_status_changes,
-    attestation_revocations,
-    attestations,
-    blocks,
-    certificate_revocations,
-    certificates,
-    consignment_events,
-    consignments,
-    drawdowns,
-    findings,
-    metadata,
-    mra_events,
-    org_admissions,
-    org_status_changes,
-    raw_logs,
-    schemas,
-    signing_keys_added,
-    signing_keys_revoked,
-    state,
-)
-from ledger.queries import (
+from ledger.index.queries import (
     AeoStatus,
     AttestationRecord,
     CertificateRecord,
@@ -109,6 +87,28 @@ from ledger.queries import (
     _hex,
     _raw,
     _text,
+)
+from ledger.index.schema import (
+    CHAIN_TABLES,
+    aeo_status_changes,
+    attestation_revocations,
+    attestations,
+    blocks,
+    certificate_revocations,
+    certificates,
+    consignment_events,
+    consignments,
+    drawdowns,
+    findings,
+    metadata,
+    mra_events,
+    org_admissions,
+    org_status_changes,
+    raw_logs,
+    schemas,
+    signing_keys_added,
+    signing_keys_revoked,
+    state,
 )
 from ledger.records import ConsignmentEvent, ConsignmentRegistration
 
@@ -135,7 +135,7 @@ __all__ = [
     "registration_digest",
 ]
 
-log = logging.getLogger("ledger.index")
+log = logging.getLogger("ledger.index.follower")
 
 ZERO28 = bytes(28)
 ZERO32 = bytes(32)
@@ -161,7 +161,7 @@ _CURSOR = select(state.c.cursor_block, state.c.cursor_hash)
 
 
 # ----------------------------------------------------------------------------------------------
-# Digests and heads (fast, hand-encoded; equal to ledger.records' digests, see the tests)
+# Digests and heads (fast, hand-encoded; equal to ledger.records.kinds' digests, see the tests)
 # ----------------------------------------------------------------------------------------------
 
 

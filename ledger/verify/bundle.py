@@ -36,7 +36,7 @@ so the bundle carries the signer address, not the signature). Consignment events
 ``fields``: the packed ``meta`` word unpacked (CBV step and disposition words, UN/LOCODE, time,
 container, nonce, deadline).
 
-**What** :func:`verify_bundle` **checks**, each failure a finding of :mod:`ledger.verify`:
+**What** :func:`verify_bundle` **checks**, each failure a finding of :mod:`ledger.verify.engine`:
 
 * the bundle has exactly the fields above, well typed (``BUNDLE_MALFORMED``);
 * the node's chain id is the bundle's (``BUNDLE_CHAIN_MISMATCH``) and its block at
@@ -100,14 +100,11 @@ from sqlalchemy import select
 from web3 import Web3
 from web3.exceptions import TransactionNotFound, Web3RPCError
 
-from ledger.abi import contract_abi
+from ledger.chain import contract_abi, load_artifact
 from ledger.errors import InvalidBundle
-from ledger.index import Index, RawLog, event_digest, next_head, registration_digest
-from ledger.index_schema import raw_logs
-from ledger.records import ConsignmentEvent, Domain
-from ledger.toolchain import load_artifact
-from ledger.values import BUSINESS_STEP_CODES, DISPOSITION_CODES
-from ledger.verify import (
+from ledger.index import Index, RawLog, event_digest, next_head, raw_logs, registration_digest
+from ledger.records import BUSINESS_STEP_CODES, DISPOSITION_CODES, ConsignmentEvent, Domain
+from ledger.verify.engine import (
     Check,
     Evidence,
     Finding,
@@ -126,7 +123,7 @@ __all__ = [
     "write_bundle",
 ]
 
-log = logging.getLogger("ledger.verify")
+log = logging.getLogger("ledger.verify.engine")
 
 BUNDLE_FORMAT = "customs-ledger/proof-bundle"
 BUNDLE_VERSION = 1

@@ -2,7 +2,7 @@
 
 Small and fast on purpose: calldata is ``selector ‖ abi.encode(args)`` with eth-abi, and logs
 are decoded by topic0 without building web3 contract objects. Custom errors are decoded into
-:class:`ContractError` subclasses (see :mod:`ledger.contract_errors`), with the message taken
+:class:`ContractError` subclasses (see :mod:`ledger.chain.contract_errors`), with the message taken
 from the NatSpec ``@notice`` that the contract interfaces carry.
 """
 
@@ -17,7 +17,7 @@ from typing import Any
 from eth_abi.abi import decode, encode
 from eth_utils.crypto import keccak
 
-from ledger.toolchain import ARTIFACTS_DIR, load_artifact
+from ledger.chain.toolchain import ARTIFACTS_DIR, load_artifact
 
 __all__ = [
     "AbiEvent",

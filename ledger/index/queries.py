@@ -2,8 +2,8 @@
 
 :class:`IndexQueries` needs only the database (SQLAlchemy Core; SQLite or PostgreSQL), so a
 process that serves queries can open an index that another process keeps in step with the chain
-(:class:`ledger.index.Index`, which adds syncing and head verification to these queries).
-All state is derived from the append-only tables of :mod:`ledger.index_schema` at query time.
+(:class:`ledger.index.follower.Index`, which adds syncing and head verification to these queries).
+All state is derived from the append-only tables of :mod:`ledger.index.schema` at query time.
 """
 
 from __future__ import annotations
@@ -18,8 +18,8 @@ from eth_typing import ChecksumAddress
 from eth_utils.address import to_checksum_address
 from sqlalchemy import Connection, Engine, Row, and_, bindparam, exists, func, or_, select
 
-from ledger.abi import contract_abi
-from ledger.index_schema import (
+from ledger.chain import contract_abi
+from ledger.index.schema import (
     CHAIN_TABLES,
     aeo_status_changes,
     attestation_revocations,
@@ -38,7 +38,7 @@ from ledger.index_schema import (
     signing_keys_revoked,
     state,
 )
-from ledger.values import BUSINESS_STEP_CODES, DISPOSITION_CODES
+from ledger.records import BUSINESS_STEP_CODES, DISPOSITION_CODES
 
 __all__ = [
     "AeoStatus",

@@ -45,9 +45,9 @@ For the CLI and the gateway
   then :func:`render_report` (text) or :func:`verdict_json` (``--json``). Exit status: 0
   verified, 1 suspicious, 2 failed is a natural mapping of :attr:`Verdict.status`.
   :class:`~ledger.errors.InvalidClaim` is a usage error (HTTP 422).
-* ``ledger verify-bundle``: :func:`ledger.bundle.load_bundle` then
-  :func:`ledger.bundle.verify_bundle` (``bundle``, ``w3``) and the same rendering;
-  :func:`ledger.bundle.export_bundle` + :func:`ledger.bundle.write_bundle` to produce one.
+* ``ledger verify-bundle``: :func:`ledger.verify.bundle.load_bundle` then
+  :func:`ledger.verify.bundle.verify_bundle` (``bundle``, ``w3``) and the same rendering;
+  :func:`~ledger.verify.export_bundle` + :func:`~ledger.verify.write_bundle` to produce one.
 
 Findings
 --------
@@ -130,7 +130,7 @@ Limits, honestly
   critical signer finding means the index disagrees with the contracts' rules.
 * Travel speed: :data:`SEA_KMH` (60 km/h) between places that are not both airports,
   :data:`AIR_KMH` (1,000 km/h) when both are, plus :data:`DISTANCE_SLACK_KM`; only where the
-  :class:`~ledger.values.LocodeDirectory` has coordinates for both.
+  :class:`~ledger.records.LocodeDirectory` has coordinates for both.
 * Transshipment control is accepted from any valid attestation on the consignment by an active
   customs administration of the third country (attestation times are block times, events
   carry their own times, so the attestation is not required to fall inside the stay).
@@ -166,19 +166,17 @@ from sqlalchemy import (
     select,
 )
 
-from ledger.client import ContractClient, KeyInfo, Ledger
-from ledger.contract_errors import decode_revert
-from ledger.demo import (
-    CARRIER,
-    CUSTOMS,
-    EXPORT_RELEASE_SCHEMA,
-    INSPECTION_SCHEMA,
-    ISSUING_BODY,
-    POSTAL_OPERATOR,
-    TRADER,
-)
+from ledger.chain import ContractClient, KeyInfo, Ledger, decode_revert, shared_transport
 from ledger.errors import InvalidClaim, LedgerError, VerificationError
 from ledger.index import (
+    aeo_status_changes,
+    certificate_revocations,
+    certificates,
+    mra_events,
+    org_status_changes,
+    signing_keys_revoked,
+)
+from ledger.index.follower import (
     DEFAULT_SPAN,
     AttestationRecord,
     CertificateRecord,
@@ -191,23 +189,26 @@ from ledger.index import (
     next_head,
     registration_digest,
 )
-from ledger.index_schema import (
-    aeo_status_changes,
-    certificate_revocations,
-    certificates,
-    mra_events,
-    org_status_changes,
-    signing_keys_revoked,
-)
-from ledger.jsonrpc import shared_transport
-from ledger.records import CertificateIssue, certificate_id, consignment_id, fixed_ascii
-from ledger.values import (
+from ledger.records import (
     BUSINESS_STEP_CODES,
+    CertificateIssue,
     HsCode,
     LocodeDirectory,
     Quantity,
+    certificate_id,
+    consignment_id,
+    fixed_ascii,
     great_circle_km,
     hs_codes_digest,
+)
+from ledger.records.vocabulary import (
+    CARRIER,
+    CUSTOMS,
+    EXPORT_RELEASE_SCHEMA,
+    INSPECTION_SCHEMA,
+    ISSUING_BODY,
+    POSTAL_OPERATOR,
+    TRADER,
 )
 
 __all__ = [
@@ -238,7 +239,7 @@ __all__ = [
     "verify_claim",
 ]
 
-log = logging.getLogger("ledger.verify")
+log = logging.getLogger("ledger.verify.engine")
 
 ZERO32 = bytes(32)
 SEA_KMH: Final = 60.0
@@ -386,7 +387,7 @@ class Verdict:
     block_number: int  # chain data up to this block
     consignment_id: bytes | None = None
     certificate_id: bytes | None = None
-    risk: Any = None  # ledger.risk.RiskScore for claims; None for bundles
+    risk: Any = None  # ledger.risk.score.RiskScore for claims; None for bundles
 
     @property
     def codes(self) -> list[str]:
@@ -891,10 +892,10 @@ class _ChainReads:
     :meth:`flush`). Each answer is kept for the rest of the verification only, so every
     verification reads the chain afresh; a read that was not asked for in advance is sent on
     its own when it is needed. A revert is raised as the contract's error (as
-    :meth:`ledger.client.ContractClient.call` does), where the answer is used.
+    :meth:`ledger.chain.client.ContractClient.call` does), where the answer is used.
 
     The requests go through the provider's persistent-connection transport
-    (:func:`ledger.jsonrpc.shared_transport`) when the ledger's provider is a plain HTTP
+    (:func:`ledger.chain.jsonrpc.shared_transport`) when the ledger's provider is a plain HTTP
     provider, through the provider itself otherwise; the answers are the same."""
 
     def __init__(self, ledger: Ledger) -> None:
@@ -1155,7 +1156,7 @@ class _Run:
 class Verifier:
     """Checks claims against the index and the chain (see the module docstring).
 
-    ``locodes``: a :class:`~ledger.values.LocodeDirectory` with coordinates enables the travel
+    ``locodes``: a :class:`~ledger.records.LocodeDirectory` with coordinates enables the travel
     time check; ``serials``: a :class:`SerialRegistry` enables the cloned-serial checks.
 
     Kept between verifications: only the index's organisation directory and members' status
@@ -1247,7 +1248,7 @@ class Verifier:
             self._check_serials(run)
         self._check_aeo(run)
 
-        from ledger.risk import score_risk  # local: ledger.risk imports this module
+        from ledger.risk.score import score_risk  # local: ledger.risk.score imports this module
 
         risk = score_risk(
             run.findings, recognised_aeos=len(run.recognised_aeos), history=self._history(run)

@@ -92,7 +92,7 @@ __all__ = [
     "hs_codes_digest",
 ]
 
-logger = logging.getLogger("ledger.values")
+logger = logging.getLogger("ledger.records.values")
 
 
 # --------------------------------------------------------------------------------------------

@@ -89,7 +89,7 @@ __all__ = [
     "is_transient",
 ]
 
-log = logging.getLogger("ledger.txmanager")
+log = logging.getLogger("ledger.chain.txmanager")
 
 MAX_TX_GAS = 16_777_216
 """Per-transaction gas cap (2**24) of EIP-7825 (Osaka)."""

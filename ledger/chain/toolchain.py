@@ -42,12 +42,12 @@ __all__ = [
     "write_artifacts",
 ]
 
-log = logging.getLogger("ledger.toolchain")
+log = logging.getLogger("ledger.chain.toolchain")
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
+REPO_ROOT = Path(__file__).resolve().parents[2]
 CONTRACTS_DIR = REPO_ROOT / "contracts"
 NODE_MODULES = REPO_ROOT / "node_modules"
-ARTIFACTS_DIR = Path(__file__).resolve().parent / "artifacts"
+ARTIFACTS_DIR = Path(__file__).resolve().parents[1] / "artifacts"
 BUILD_INFO = "build-info.json"
 
 SOLC_VERSION = "0.8.30"

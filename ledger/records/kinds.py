@@ -44,7 +44,7 @@ from eth_utils.address import to_checksum_address
 from eth_utils.crypto import keccak
 
 from ledger.errors import ValidationError
-from ledger.typed_data import check_signature, recover_digest, to_compact_signature
+from ledger.records.typed_data import check_signature, recover_digest, to_compact_signature
 
 __all__ = [
     "ATTESTATION_BATCH_MAX",
@@ -184,7 +184,7 @@ def new_nonce() -> int:
     """A random 32-bit nonce (records that carry one: events, AEO actions).
 
     Sequential nonces from one signer share a storage word on chain and cost less gas;
-    :class:`ledger.client.NonceSource` hands those out.
+    :class:`ledger.chain.client.NonceSource` hands those out.
     """
     return secrets.randbits(32)
 

@@ -22,9 +22,16 @@ from eth_account import Account
 from eth_typing import ChecksumAddress
 from eth_utils.crypto import keccak
 
-from ledger.client import Ledger, org_id
-from ledger.deploy import Bootstrap, BootstrapAdministration
+from ledger.chain import Bootstrap, BootstrapAdministration, Ledger, org_id
 from ledger.records import (
+    BusinessStep,
+    ContainerNumber,
+    Disposition,
+    HsCode,
+    Locode,
+    hs_codes_digest,
+)
+from ledger.records.kinds import (
     AeoAction,
     AeoActionCode,
     Approval,
@@ -42,14 +49,6 @@ from ledger.records import (
     certificate_id,
     consignment_id,
     fixed_ascii,
-)
-from ledger.values import (
-    BusinessStep,
-    ContainerNumber,
-    Disposition,
-    HsCode,
-    Locode,
-    hs_codes_digest,
 )
 
 __all__ = [
@@ -69,15 +68,21 @@ __all__ = [
     "seed_demo",
 ]
 
-log = logging.getLogger("ledger.demo")
+from ledger.records.vocabulary import (
+    CARRIER,
+    CUSTOMS,
+    EXPORT_RELEASE_SCHEMA,
+    INSPECTION_SCHEMA,
+    ISSUING_BODY,
+    POSTAL_OPERATOR,
+    SEAL_CHECK_SCHEMA,
+    TRADER,
+)
 
-CUSTOMS, CARRIER, TRADER, ISSUING_BODY, POSTAL_OPERATOR = 1, 2, 3, 4, 5
+log = logging.getLogger("ledger.stack.demo")
+
 KEY_LIFETIME = 5 * 365 * 24 * 3600
 KEY_BACKDATE = 90 * 24 * 3600  # demo keys cover the demo journey, which starts in the past
-
-EXPORT_RELEASE_SCHEMA = "export-release(bytes32 declarationDigest,bytes2 country)"
-SEAL_CHECK_SCHEMA = "seal-check(bytes32 sealDigest,bool intact)"
-INSPECTION_SCHEMA = "inspection(bytes32 reportDigest,bytes32 newSealDigest,bool passed)"
 
 
 @dataclass(frozen=True, slots=True)

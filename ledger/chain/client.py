@@ -1,10 +1,10 @@
 """Typed clients for the deployed contracts, and the :class:`Ledger` that holds them.
 
 Each contract is wrapped once. Reads return dataclasses; writes take
-:class:`~ledger.records.SignedRecord` values, send them through the relayer's
-:class:`~ledger.txmanager.TxManager` and return its :class:`~ledger.txmanager.Receipt`.
+:class:`~ledger.records.kinds.SignedRecord` values, send them through the relayer's
+:class:`~ledger.chain.txmanager.TxManager` and return its :class:`~ledger.chain.txmanager.Receipt`.
 A revert, whether found by the gas estimate or in a mined transaction, is raised as the
-matching :class:`~ledger.contract_errors.ContractError` subclass.
+matching :class:`~ledger.chain.contract_errors.ContractError` subclass.
 
     ledger = Ledger.attach(w3, deployment, tx=TxManager(w3, relayer_key))
     signed = ledger.sign(ConsignmentEvent(...), carrier_key)
@@ -17,7 +17,7 @@ go through the same :meth:`Ledger.submit`, or :meth:`ConsignmentsClient.post_eve
     batch = ledger.sign_event_batch(events, carrier_key, nonce=n, deadline=t + 600)
     ledger.submit(batch)
 
-Attestations signed together (:class:`~ledger.records.AttestationBatch`, no nonce: each uid is
+Attestations signed together (:class:`~ledger.records.kinds.AttestationBatch`, no nonce: each uid is
 its replay protection) likewise, or with :meth:`AttestationsClient.attest_signed_batch`:
 
     batch = ledger.sign_attestation_batch(attestations, customs_key, deadline=t + 600)
@@ -43,9 +43,10 @@ from eth_utils.crypto import keccak
 from web3 import Web3
 from web3.exceptions import ContractLogicError
 
-from ledger.abi import AbiFunction, ContractAbi, DecodedLog, contract_abi
-from ledger.contract_errors import decode_revert
-from ledger.deploy import SUITE, Deployment
+from ledger.chain.abi import AbiFunction, ContractAbi, DecodedLog, contract_abi
+from ledger.chain.contract_errors import decode_revert
+from ledger.chain.deploy import SUITE, Deployment
+from ledger.chain.txmanager import Receipt, TxManager
 from ledger.errors import ConfigurationError, TransactionReverted
 from ledger.records import (
     AeoAction,
@@ -78,7 +79,6 @@ from ledger.records import (
     sign_drawdown_batch,
     sign_event_batch,
 )
-from ledger.txmanager import Receipt, TxManager
 
 __all__ = [
     "ROUTES",
@@ -104,7 +104,7 @@ __all__ = [
     "suite_names",
 ]
 
-log = logging.getLogger("ledger.client")
+log = logging.getLogger("ledger.chain.client")
 
 ZERO32 = bytes(32)
 

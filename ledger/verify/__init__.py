@@ -1,0 +1,80 @@
+"""Verification of claims about goods, and proof bundles checked against any node.
+
+Owns: the claim and verdict model, the checks that raise findings, the report and the proof
+bundles (:mod:`.engine`, :mod:`.bundle`).
+
+May import: :mod:`ledger.errors`, :mod:`ledger.records`, :mod:`ledger.chain`,
+:mod:`ledger.index`; never :mod:`ledger.risk` or :mod:`ledger.stack`.
+"""
+
+from ledger.verify.bundle import (
+    BUNDLE_FORMAT,
+    BUNDLE_VERSION,
+    bundle_scope,
+    export_bundle,
+    load_bundle,
+    verify_bundle,
+    write_bundle,
+)
+from ledger.verify.engine import (
+    AIR_KMH,
+    CATALOGUE,
+    DISTANCE_SLACK_KM,
+    SEA_KMH,
+    CertificateClaim,
+    Check,
+    Claim,
+    Evidence,
+    Finding,
+    FindingSpec,
+    SerialRegistry,
+    Severity,
+    Sighting,
+    Verdict,
+    VerdictStatus,
+    VerificationPolicy,
+    Verifier,
+    claim_from_json,
+    epcis_event_hash,
+    epcis_serials,
+    make_finding,
+    render_report,
+    status_of,
+    verdict_json,
+    verify_claim,
+)
+
+__all__ = [
+    "AIR_KMH",
+    "BUNDLE_FORMAT",
+    "BUNDLE_VERSION",
+    "CATALOGUE",
+    "DISTANCE_SLACK_KM",
+    "SEA_KMH",
+    "CertificateClaim",
+    "Check",
+    "Claim",
+    "Evidence",
+    "Finding",
+    "FindingSpec",
+    "SerialRegistry",
+    "Severity",
+    "Sighting",
+    "Verdict",
+    "VerdictStatus",
+    "VerificationPolicy",
+    "Verifier",
+    "bundle_scope",
+    "claim_from_json",
+    "epcis_event_hash",
+    "epcis_serials",
+    "export_bundle",
+    "load_bundle",
+    "make_finding",
+    "render_report",
+    "status_of",
+    "verdict_json",
+    "verify_bundle",
+    "verify_claim",
+    "write_bundle",
+]
