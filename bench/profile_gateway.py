@@ -30,8 +30,6 @@ from types import FrameType
 
 import uvicorn
 from pydantic import SecretStr
-from web3 import Web3
-from web3.providers import HTTPProvider
 
 from bench.context import QUICK, BenchContext, dev_accounts
 from bench.ingest import CLIENTS, REQUEST_ITEMS, Chunk, sign_batches
@@ -43,7 +41,7 @@ from gateway.client import GatewayClient
 from gateway.config import GatewaySettings
 from gateway.main import create_app
 from gateway.stack import build_services
-from ledger.chain import AnvilNode, manifest_path
+from ledger.chain import AnvilNode, manifest_path, web3_for
 from ledger.records import SignedEventBatch
 
 INTERVAL_S = 0.003
@@ -126,7 +124,7 @@ def main(argv: list[str]) -> int:
         extra_args=("--hardfork", HARDFORK, "--gas-limit", str(BLOCK_GAS_LIMIT)),
     )
     with node, tempfile.TemporaryDirectory(prefix="bench-profile-") as tmp:
-        w3 = Web3(HTTPProvider(node.rpc_url, request_kwargs={"timeout": 60}))
+        w3 = web3_for(node.rpc_url, timeout=60)
         ctx = BenchContext(node=node, w3=w3, accounts=dev_accounts(10), sizes=QUICK, quick=True)
         suite = OurSuite(ctx, relayer=3, gateway_relayer=4, seed=False)
         load = EventLoad(ctx, suite)

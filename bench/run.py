@@ -28,9 +28,6 @@ from importlib.metadata import version as dist_version
 from pathlib import Path
 from typing import Any
 
-from web3 import Web3
-from web3.providers import HTTPProvider
-
 from bench.context import FULL, QUICK, BenchContext, BenchError, Figures, dev_accounts
 from bench.index_verify import bench_index, bench_verification
 from bench.ingest import bench_ingest
@@ -38,7 +35,7 @@ from bench.naive import bench_baseline_gas, bench_naive_throughput
 from bench.ours import bench_our_gas
 from bench.peers import bench_docstore, bench_eas
 from bench.toolchain import BENCH_DIR, ensure_node_modules
-from ledger.chain import AnvilNode, anvil_binary, rpc_call
+from ledger.chain import AnvilNode, anvil_binary, rpc_call, web3_for
 
 __all__ = ["RATIOS", "SECTIONS", "Section", "compute_ratios", "main", "run"]
 
@@ -216,7 +213,7 @@ def run(sections: Sequence[Section], *, quick: bool, port: int | None = None) ->
     figures: dict[str, int | float] = {}
     timings: dict[str, float] = {}
     with node:
-        w3 = Web3(HTTPProvider(node.rpc_url, request_kwargs={"timeout": 60}))
+        w3 = web3_for(node.rpc_url, timeout=60)
         info = rpc_call(node.rpc_url, "anvil_nodeInfo")
         sizes = QUICK if quick else FULL
         ctx = BenchContext(

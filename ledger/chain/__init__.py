@@ -3,7 +3,8 @@
 Owns: the embedded development node (:mod:`.node`), the Solidity toolchain and build artifacts
 (:mod:`.toolchain`), ABI encoding (:mod:`.abi`), the contracts' custom errors as exceptions
 (:mod:`.contract_errors`), deployment and manifests (:mod:`.deploy`), the relayer's transaction
-manager (:mod:`.txmanager`), the lean JSON-RPC transport (:mod:`.jsonrpc`) and the typed contract
+manager (:mod:`.txmanager`), the lean JSON-RPC transport (:mod:`.jsonrpc`), connections that accept
+PoA/QBFT blocks (:mod:`.connection`) and the typed contract
 clients with the :class:`Ledger` that holds them (:mod:`.client`).
 
 May import: :mod:`ledger.errors`, :mod:`ledger.records` and third-party packages; never the
@@ -42,6 +43,11 @@ from ledger.chain.client import (
     org_id,
     static_words_encode,
     suite_names,
+)
+from ledger.chain.connection import (
+    DEFAULT_RPC_TIMEOUT,
+    make_poa_compatible,
+    web3_for,
 )
 from ledger.chain.contract_errors import (
     BatchItemFailed,
@@ -105,6 +111,7 @@ from ledger.chain.txmanager import (
 __all__ = [
     "ARTIFACTS_DIR",
     "COMPILER_SETTINGS",
+    "DEFAULT_RPC_TIMEOUT",
     "DEFAULT_TIMEOUT",
     "MAX_TX_GAS",
     "ROUTES",
@@ -167,6 +174,7 @@ __all__ = [
     "is_transient",
     "load_artifact",
     "load_build_info",
+    "make_poa_compatible",
     "manifest_path",
     "org_id",
     "recorded_deployment",
@@ -177,5 +185,6 @@ __all__ = [
     "static_words_encode",
     "suite_names",
     "verify_deployment",
+    "web3_for",
     "write_artifacts",
 ]

@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import Any
 
 from web3 import Web3
-from web3.providers import HTTPProvider
 
 from ledger.chain import (
     AnvilNode,
@@ -22,6 +21,7 @@ from ledger.chain import (
     TxManager,
     ensure_deployment,
     manifest_path,
+    web3_for,
 )
 from ledger.errors import ConfigurationError, NodeError
 from ledger.settings import Settings
@@ -70,7 +70,7 @@ def embedded_node(settings: Settings) -> AnvilNode:
 def connect(settings: Settings) -> Web3:
     """A Web3 on the configured chain; checks that it answers with the configured chain id."""
     url = settings.effective_rpc_url
-    w3 = Web3(HTTPProvider(url, request_kwargs={"timeout": 30}))
+    w3 = web3_for(url)
     try:
         chain_id = w3.eth.chain_id
     except Exception as exc:
