@@ -49,7 +49,7 @@ def _block() -> dict[str, Any]:
 
 
 class _PoaNode(BaseHTTPRequestHandler):
-    def do_POST(self) -> None:  # noqa: N802 - the stdlib's name
+    def do_POST(self) -> None:
         request = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
         results = {"eth_chainId": hex(CHAIN_ID), "eth_getBlockByNumber": _block()}
         body = json.dumps(
