@@ -84,6 +84,7 @@ from ledger.chain.node import (
     anvil_binary,
     rpc_call,
 )
+from ledger.chain.rpc_errors import is_transient
 from ledger.chain.toolchain import (
     ARTIFACTS_DIR,
     COMPILER_SETTINGS,
@@ -105,7 +106,6 @@ from ledger.chain.txmanager import (
     RetryPolicy,
     TxManager,
     fit_batch_size,
-    is_transient,
 )
 
 __all__ = [

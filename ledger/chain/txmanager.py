@@ -61,14 +61,20 @@ from web3 import Web3
 from web3.exceptions import (
     BlockNotFound,
     ContractLogicError,
-    MethodUnavailable,
-    RequestTimedOut,
-    TooManyRequests,
     TransactionNotFound,
     Web3RPCError,
 )
 from web3.types import LogReceipt, TxReceipt
 
+from ledger.chain.rpc_errors import (
+    ALREADY_KNOWN,
+    NONCE_TOO_LOW,
+    OVER_ALLOWANCE,
+    UNDERPRICED,
+    is_transient,
+    revert_data,
+    rpc_error,
+)
 from ledger.errors import (
     ConfigurationError,
     GasLimitExceeded,
@@ -86,7 +92,6 @@ __all__ = [
     "RetryPolicy",
     "TxManager",
     "fit_batch_size",
-    "is_transient",
 ]
 
 log = logging.getLogger("ledger.chain.txmanager")
@@ -97,24 +102,6 @@ MAX_TX_GAS = 16_777_216
 _T = TypeVar("_T")
 _ITEM = TypeVar("_ITEM")
 
-_TRANSIENT_RPC_PHRASES = (
-    "try again",
-    "timeout",
-    "timed out",
-    "busy",
-    "rate limit",
-    "limit exceeded",
-    "too many requests",
-    "temporarily",
-    "unavailable",
-    "header not found",
-    "connection",
-)
-_TRANSIENT_RPC_CODES = (-32005, 429)  # limit exceeded (EIP-1474), too many requests
-_ALREADY_KNOWN = ("already known", "already imported", "known transaction")
-_NONCE_TOO_LOW = ("nonce too low", "nonce has already been used", "oldnonce")
-_UNDERPRICED = ("replacement transaction underpriced", "replacement underpriced")
-_OVER_ALLOWANCE = ("gas required exceeds", "exceeds block gas limit", "out of gas")
 _CALLER_FIELDS = (
     "to",
     "value",
@@ -204,40 +191,6 @@ class PendingTx:
 
 class _NonceTakenError(Exception):
     """Internal: the node says our nonce is used, and not by these bytes."""
-
-
-def is_transient(exc: BaseException) -> bool:
-    """Whether an RPC failure is worth retrying (never a revert or a node's refusal)."""
-    if isinstance(
-        exc, ContractLogicError | TransactionNotFound | BlockNotFound | MethodUnavailable
-    ):
-        return False
-    if isinstance(exc, RequestTimedOut | TooManyRequests | TimeoutError | ConnectionError):
-        return True
-    if isinstance(exc, Web3RPCError):
-        code, message = _rpc_error(exc)
-        return code in _TRANSIENT_RPC_CODES or any(p in message for p in _TRANSIENT_RPC_PHRASES)
-    if isinstance(exc, OSError):  # requests' exceptions are OSErrors
-        status = getattr(getattr(exc, "response", None), "status_code", None)
-        return status is None or status >= 500 or status in (408, 429)
-    return False
-
-
-def _rpc_error(exc: Web3RPCError) -> tuple[int | None, str]:
-    """The JSON-RPC error code and the lower-cased message of a Web3RPCError."""
-    response = exc.rpc_response or {}
-    error = response.get("error")
-    if isinstance(error, Mapping):
-        code = error.get("code")
-        return (code if isinstance(code, int) else None), str(error.get("message", "")).lower()
-    return None, str(exc.message).lower()
-
-
-def _revert_data(exc: ContractLogicError) -> str:
-    data = exc.data
-    if isinstance(data, Mapping):
-        data = data.get("data")
-    return data if isinstance(data, str) and data.startswith("0x") else "0x"
 
 
 def _hex(value: bytes | str) -> str:
@@ -563,14 +516,14 @@ class TxManager:
         call = {key: tx[key] for key in ("to", "value", "data") if key in tx}
         call["from"] = self.address
         try:
-            return self._call(lambda: int(self.w3.eth.estimate_gas(call)))  # type: ignore[arg-type]
+            return self._call(lambda: int(self.w3.eth.estimate_gas(call, "pending")))  # type: ignore[arg-type]
         except ContractLogicError as exc:
             raise TransactionReverted(
-                f"transaction would revert: {exc.message}", data=_revert_data(exc)
+                f"transaction would revert: {exc.message}", data=revert_data(exc)
             ) from exc
         except Web3RPCError as exc:
-            _, message = _rpc_error(exc)
-            if any(phrase in message for phrase in _OVER_ALLOWANCE):
+            _, message = rpc_error(exc)
+            if any(phrase in message for phrase in OVER_ALLOWANCE):
                 raise GasLimitExceeded(f"gas estimate failed: {message}") from exc
             raise
 
@@ -652,10 +605,10 @@ class TxManager:
         try:
             self._call(lambda: self.w3.eth.send_raw_transaction(attempt.raw))
         except Web3RPCError as exc:
-            _, message = _rpc_error(exc)
-            if any(phrase in message for phrase in _ALREADY_KNOWN):
+            _, message = rpc_error(exc)
+            if any(phrase in message for phrase in ALREADY_KNOWN):
                 return
-            if any(p in message for p in _NONCE_TOO_LOW + _UNDERPRICED):
+            if any(p in message for p in NONCE_TOO_LOW + UNDERPRICED):
                 if self._known(attempt.tx_hash):
                     return
                 raise _NonceTakenError(message) from exc
@@ -736,7 +689,7 @@ class TxManager:
         except _NonceTakenError as exc:
             if self._receipt(pending) is not None:
                 return  # one of ours was mined meanwhile; the next poll picks it up
-            if any(p in str(exc) for p in _UNDERPRICED):
+            if any(p in str(exc) for p in UNDERPRICED):
                 log.warning("nonce %d: replacement underpriced; will bump again", pending.nonce)
                 pending.last_broadcast = time.monotonic()
                 return
@@ -806,7 +759,7 @@ class TxManager:
         try:
             self.w3.eth.call(call, receipt.block_number - 1)  # type: ignore[arg-type]
         except ContractLogicError as exc:
-            return _revert_data(exc)
+            return revert_data(exc)
         except Exception:  # best effort: the receipt already says it reverted
             log.debug("could not replay %s", receipt.tx_hash, exc_info=True)
         return "0x"

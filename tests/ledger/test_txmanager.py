@@ -76,6 +76,11 @@ contract Sink {
         count += 1;
     }
 
+    function stamp(uint256 time) external {
+        if (time > block.timestamp) revert Refused(time, msg.sender);
+        count += 1;
+    }
+
     function refuse(uint256 code) external view {
         revert Refused(code, msg.sender);
     }
@@ -669,3 +674,20 @@ def test_fit_batch_size_is_the_largest_n_under_the_limit(
     assert 0 <= n <= count
     assert n == 0 or fixed + n * per_item <= limit
     assert n == count or fixed + (n + 1) * per_item > limit
+
+
+def test_estimate_runs_on_the_pending_block_of_an_idle_chain(
+    sink_artifact: dict[str, Any],
+) -> None:
+    # A chain that makes no block while idle: the last block is old, the next one will carry
+    # the current time. A record stamped "now" is valid on the pending block only; estimating
+    # on the latest block would refuse it for ever (until someone makes a block).
+    with own_node(free_gas=True) as w3:
+        sink = deploy_sink(w3, sink_artifact)
+        rpc(w3, "evm_setAutomine", False)
+        rpc(w3, "evm_increaseTime", 600)
+        latest = int(w3.eth.get_block("latest")["timestamp"])
+        tx = call_tx(sink, "stamp", latest + 300)
+        with pytest.raises(ContractLogicError):
+            w3.eth.estimate_gas({**tx, "from": ADDRESS}, "latest")  # type: ignore[typeddict-item]
+        assert manager(w3, free_gas=True).estimate_gas(tx) > 21_000
