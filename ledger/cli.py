@@ -8,6 +8,7 @@
     ledger export-bundle         write a consignment's proof bundle (--consignment-ref, -o)
     ledger verify-bundle FILE    check a proof bundle against any node (--rpc URL)
     ledger up [--rpc URL]        node + deploy + demo data + gateway, until Ctrl-C
+    ledger epcis hash FILE       CBV 2.0 event hash ID of every event of an EPCIS document
 
 Every option can also be set as a ``LEDGER_*`` environment variable or in a TOML file
 (see :class:`ledger.settings.Settings`).
@@ -27,6 +28,7 @@ from typing import Any
 
 from pydantic import ValidationError as SettingsValidationError
 
+from ledger.epcis.cli import add_commands as add_epcis_commands
 from ledger.errors import LedgerError
 from ledger.settings import Settings
 
@@ -238,6 +240,7 @@ def build_parser() -> tuple[argparse.ArgumentParser, Any]:
     p.add_argument("--rpc", dest="rpc_url", help="JSON-RPC URL of any node of the network")
     p.add_argument("--json", action="store_true", help="print the verdict as JSON")
     p.set_defaults(func=cmd_verify_bundle)
+    add_epcis_commands(sub)
     return parser, sub
 
 
