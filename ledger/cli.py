@@ -54,8 +54,12 @@ def out(text: str) -> None:
     sys.stdout.flush()
 
 
-def wait_for_stop() -> None:
-    """Block until SIGINT or SIGTERM."""
+def stop_signals() -> threading.Event:
+    """An event set by SIGINT or SIGTERM, the handlers installed now.
+
+    Install them before telling the user how to stop: a Ctrl-C that comes right after the
+    message then stops cleanly instead of interrupting the start.
+    """
     stop = threading.Event()
 
     def handler(signum: int, frame: FrameType | None) -> None:
@@ -63,6 +67,13 @@ def wait_for_stop() -> None:
 
     signal.signal(signal.SIGINT, handler)
     signal.signal(signal.SIGTERM, handler)
+    return stop
+
+
+def wait_for_stop(stop: threading.Event | None = None) -> None:
+    """Block until SIGINT or SIGTERM (``stop``, from :func:`stop_signals`, or new handlers)."""
+    if stop is None:
+        stop = stop_signals()
     while not stop.wait(0.5):
         pass
 
@@ -83,6 +94,7 @@ def cmd_node(args: argparse.Namespace) -> int:
     from ledger.chain import AnvilNode
 
     settings = settings_from_args(args)
+    stop = stop_signals()
     node = AnvilNode(
         host=settings.node_host,
         port=settings.node_port,
@@ -93,7 +105,7 @@ def cmd_node(args: argparse.Namespace) -> int:
     )
     with node:
         out(f"anvil JSON-RPC at {node.rpc_url} (chain id {node.chain_id}); Ctrl-C stops it")
-        wait_for_stop()
+        wait_for_stop(stop)
     return 0
 
 
