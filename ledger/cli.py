@@ -8,6 +8,7 @@
     ledger export-bundle         write a consignment's proof bundle (--consignment-ref, -o)
     ledger verify-bundle FILE    check a proof bundle against any node (--rpc URL)
     ledger up [--rpc URL]        node + deploy + demo data + gateway, until Ctrl-C
+    ledger network ...           local geth Clique network (up|down|status), Besu QBFT kit
 
 Every option can also be set as a ``LEDGER_*`` environment variable or in a TOML file
 (see :class:`ledger.settings.Settings`).
@@ -241,6 +242,10 @@ def build_parser() -> tuple[argparse.ArgumentParser, Any]:
     p.add_argument("--rpc", dest="rpc_url", help="JSON-RPC URL of any node of the network")
     p.add_argument("--json", action="store_true", help="print the verdict as JSON")
     p.set_defaults(func=cmd_verify_bundle)
+
+    from ledger.network.cli import add_network_parser
+
+    add_network_parser(sub)
     return parser, sub
 
 
