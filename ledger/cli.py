@@ -9,6 +9,7 @@
     ledger verify-bundle FILE    check a proof bundle against any node (--rpc URL)
     ledger up [--rpc URL]        node + deploy + demo data + gateway, until Ctrl-C
     ledger epcis hash FILE       CBV 2.0 event hash ID of every event of an EPCIS document
+    ledger network ...           local geth Clique network (up|down|status), Besu QBFT kit
 
 Every option can also be set as a ``LEDGER_*`` environment variable or in a TOML file
 (see :class:`ledger.settings.Settings`).
@@ -253,6 +254,10 @@ def build_parser() -> tuple[argparse.ArgumentParser, Any]:
     p.add_argument("--json", action="store_true", help="print the verdict as JSON")
     p.set_defaults(func=cmd_verify_bundle)
     add_epcis_commands(sub)
+
+    from ledger.network.cli import add_network_parser
+
+    add_network_parser(sub)
     return parser, sub
 
 
