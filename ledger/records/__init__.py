@@ -1,14 +1,27 @@
 """What is recorded: the record kinds, their EIP-712 typed data, and the domain values.
 
 Owns: every record kind the contracts accept and its signing (:mod:`.kinds`), EIP-712 hashing,
-signing and recovery (:mod:`.typed_data`), and the domain values and code lists (UN/LOCODE,
-ISO 6346, HS 2022, ISO 3166, CBV 2.0, units) parsed once at the edge (:mod:`.values`), and the
-shared vocabulary: organisation kinds and attestation schemas (:mod:`.vocabulary`).
+signing and recovery (:mod:`.typed_data`), the domain values parsed once at the edge: the
+identifiers (UN/LOCODE, ISO 6346, HS 2022, ISO 3166, GS1 GLN; :mod:`.values`), the CBV 2.0
+business steps and dispositions (:mod:`.cbv`), units and quantities (:mod:`.quantities`), the
+optional code lists they are checked against (the UN/LOCODE list, the HS nomenclature;
+:mod:`.code_lists`), and the shared vocabulary: organisation kinds and attestation schemas
+(:mod:`.vocabulary`).
 
 May import: :mod:`ledger.errors` and third-party packages only. It is the bottom of the tree
-with :mod:`ledger.chain`, and knows nothing of nodes, databases or HTTP.
+with :mod:`ledger.chain`, and knows nothing of nodes, databases or HTTP. Inside, the value
+modules build on :mod:`.values` (the shared validated-string base) and never on the kinds.
 """
 
+from ledger.records.cbv import BUSINESS_STEP_CODES, DISPOSITION_CODES, BusinessStep, Disposition
+from ledger.records.code_lists import (
+    LOCODE_FUNCTIONS,
+    CodeLists,
+    HsNomenclature,
+    LocodeDirectory,
+    LocodeEntry,
+    great_circle_km,
+)
 from ledger.records.kinds import (
     ATTESTATION_BATCH_MAX,
     DOMAIN_NAMES,
@@ -53,6 +66,14 @@ from ledger.records.kinds import (
     typed_digest,
     with_batch_terms,
 )
+from ledger.records.quantities import (
+    QUANTITY_DECIMALS,
+    QUANTITY_MAX,
+    UNIT_CODES,
+    UNIT_CONVERSIONS,
+    Quantity,
+    UnitCode,
+)
 from ledger.records.typed_data import (
     DOMAIN_FIELDS,
     SECP256K1_N,
@@ -71,29 +92,13 @@ from ledger.records.typed_data import (
     type_hash,
 )
 from ledger.records.values import (
-    BUSINESS_STEP_CODES,
-    DISPOSITION_CODES,
     LOCODE_EXTRA_COUNTRIES,
-    LOCODE_FUNCTIONS,
     LOCODE_LISTED_WITH_ZERO,
-    QUANTITY_DECIMALS,
-    QUANTITY_MAX,
-    UNIT_CODES,
-    UNIT_CONVERSIONS,
-    BusinessStep,
-    CodeLists,
     ContainerNumber,
     CountryCode,
-    Disposition,
     Gln,
     HsCode,
-    HsNomenclature,
     Locode,
-    LocodeDirectory,
-    LocodeEntry,
-    Quantity,
-    UnitCode,
-    great_circle_km,
     hs_codes_digest,
 )
 from ledger.records.vocabulary import (
