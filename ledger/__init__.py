@@ -2,7 +2,8 @@
 
 The public names are re-exported here; each module's docstring has the details:
 
-* :mod:`ledger.records.kinds` — every record kind, its EIP-712 typed data and signing;
+* :mod:`ledger.records.kinds`, :mod:`ledger.records.batches`, :mod:`ledger.records.record` —
+  every record kind, its EIP-712 typed data and signing;
 * :mod:`ledger.chain.client` — typed clients for the deployed contracts (:class:`Ledger`);
 * :mod:`ledger.chain.contract_errors` — the contracts' custom errors as exceptions;
 * :mod:`ledger.records.values`, :mod:`ledger.records.cbv`, :mod:`ledger.records.quantities`,

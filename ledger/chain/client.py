@@ -1,7 +1,7 @@
 """Typed clients for the deployed contracts, and the :class:`Ledger` that holds them.
 
 Each contract is wrapped once. Reads return dataclasses; writes take
-:class:`~ledger.records.kinds.SignedRecord` values, send them through the relayer's
+:class:`~ledger.records.record.SignedRecord` values, send them through the relayer's
 :class:`~ledger.chain.txmanager.TxManager` and return its :class:`~ledger.chain.txmanager.Receipt`.
 A revert, whether found by the gas estimate or in a mined transaction, is raised as the
 matching :class:`~ledger.chain.contract_errors.ContractError` subclass.
@@ -17,8 +17,8 @@ go through the same :meth:`Ledger.submit`, or :meth:`ConsignmentsClient.post_eve
     batch = ledger.sign_event_batch(events, carrier_key, nonce=n, deadline=t + 600)
     ledger.submit(batch)
 
-Attestations signed together (:class:`~ledger.records.kinds.AttestationBatch`, no nonce: each uid is
-its replay protection) likewise, or with :meth:`AttestationsClient.attest_signed_batch`:
+Attestations signed together (:class:`~ledger.records.batches.AttestationBatch`, no nonce: each
+uid is its replay protection) likewise, or with :meth:`AttestationsClient.attest_signed_batch`:
 
     batch = ledger.sign_attestation_batch(attestations, customs_key, deadline=t + 600)
     ledger.submit(batch)

@@ -161,7 +161,7 @@ _CURSOR = select(state.c.cursor_block, state.c.cursor_hash)
 
 
 # ----------------------------------------------------------------------------------------------
-# Digests and heads (fast, hand-encoded; equal to ledger.records.kinds' digests, see the tests)
+# Digests and heads (fast, hand-encoded; equal to ledger.records' digests, see the tests)
 # ----------------------------------------------------------------------------------------------
 
 
