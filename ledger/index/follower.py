@@ -32,9 +32,9 @@ the stored rows and compares it with ``Consignments.head(id)`` on chain at the i
 A mismatch is logged as an error on ``ledger.index.follower``, stored as a finding and (by default)
 raised as :class:`~ledger.errors.HeadMismatch`.
 
-The queries and their read models live in :mod:`ledger.index.queries` (:class:`Index` inherits them;
-:class:`~ledger.index.queries.IndexQueries` alone opens an index read-only); the tables in
-:mod:`ledger.index.schema`.
+The queries live in :mod:`ledger.index.queries` (:class:`Index` inherits them;
+:class:`~ledger.index.queries.IndexQueries` alone opens an index read-only), their read models in
+:mod:`ledger.index.models`; the tables in :mod:`ledger.index.schema`.
 """
 
 from __future__ import annotations
@@ -66,7 +66,8 @@ from sqlalchemy.pool import ConnectionPoolEntry
 
 from ledger.chain import AbiEvent, Ledger, contract_abi
 from ledger.errors import HeadMismatch, IndexingError, IndexMismatch
-from ledger.index.queries import (
+from ledger.index.codec import _addr, _hex, _raw, _text
+from ledger.index.models import (
     AeoStatus,
     AttestationRecord,
     CertificateRecord,
@@ -75,7 +76,6 @@ from ledger.index.queries import (
     DrawdownRecord,
     Finding,
     HeadVerification,
-    IndexQueries,
     KeyRecord,
     KeyValidity,
     MraRecord,
@@ -83,11 +83,8 @@ from ledger.index.queries import (
     RawLog,
     SyncResult,
     TimelineEvent,
-    _addr,
-    _hex,
-    _raw,
-    _text,
 )
+from ledger.index.queries import IndexQueries
 from ledger.index.schema import (
     CHAIN_TABLES,
     aeo_status_changes,
