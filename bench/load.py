@@ -18,7 +18,7 @@ check and passes (the verdicts are put on record).
 **Signing** runs in :data:`WORKERS` processes (``multiprocessing``, spawn): each task is one
 batch; the worker computes each record's EIP-712 digest with :meth:`Record.digest`, signs it
 with coincurve (libsecp256k1, the backend eth-keys uses: the same deterministic RFC 6979
-signature; the first record of every batch is compared with :func:`ledger.records.kinds.sign`) and
+signature; the first record of every batch is compared with :func:`ledger.records.sign`) and
 ABI-encodes the batch call. **Sending** goes through the relayer's ``send_many`` at
 consecutive nonces as the batches come out of the pool, with up to :data:`IN_FLIGHT`
 transactions pending; every receipt is awaited and must succeed. Batches: 700 events
@@ -46,17 +46,21 @@ from bench.context import BenchContext, BenchError
 from bench.ours import OurSuite, our_suite
 from ledger.chain import MAX_TX_GAS, PendingTx, contract_abi
 from ledger.errors import LedgerError
-from ledger.records import BusinessStep, ContainerNumber, Disposition, Locode, to_compact_signature
-from ledger.records.kinds import (
+from ledger.records import (
     Attestation,
+    BusinessStep,
     ConsignmentEvent,
     ConsignmentRegistration,
+    ContainerNumber,
+    Disposition,
     Domain,
+    Locode,
     Record,
     SignedRecord,
     SubjectType,
     consignment_id,
     sign,
+    to_compact_signature,
 )
 
 __all__ = ["EVENTS_PER_CONSIGNMENT", "JOURNEY", "EventLoad", "event_load", "size_label"]

@@ -33,18 +33,21 @@ from eth_utils.crypto import keccak
 
 from bench.context import BenchContext, Figures
 from ledger.chain import Ledger, TxManager, deploy_suite
-from ledger.records import BusinessStep, Disposition, Locode, hs_codes_digest
-from ledger.records.kinds import (
+from ledger.records import (
     Attestation,
+    BusinessStep,
     CertificateIssue,
     ConsignmentEvent,
     ConsignmentRegistration,
+    Disposition,
     Drawdown,
+    Locode,
     SignedRecord,
     SubjectType,
     certificate_id,
     consignment_id,
     fixed_ascii,
+    hs_codes_digest,
 )
 from ledger.stack import DEMO_PARTIES, DemoWorld, admit, bootstrap_for, demo_world, seed_demo
 

@@ -27,16 +27,6 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, JsonValue, mo
 from gateway.auth import BYTES32_PATTERN, OrgKind
 from gateway.outbox import RecordKind
 from ledger.records import (
-    BusinessStep,
-    ContainerNumber,
-    CountryCode,
-    Disposition,
-    HsCode,
-    Locode,
-    Quantity,
-    hs_codes_digest,
-)
-from ledger.records.kinds import (
     ATTESTATION_BATCH_MAX,
     DRAWDOWN_BATCH_MAX,
     AeoAction,
@@ -44,23 +34,31 @@ from ledger.records.kinds import (
     Approval,
     Attestation,
     AttestationRevocation,
+    BusinessStep,
     CertificateIssue,
     CertificateRevocation,
     ConsignmentEvent,
     ConsignmentRegistration,
+    ContainerNumber,
+    CountryCode,
+    Disposition,
     Drawdown,
+    HsCode,
     KeyAddition,
     KeyRevocation,
+    Locode,
     MraAcceptance,
     MraProposal,
     MraTermination,
     Proposal,
     ProposalAction,
+    Quantity,
     Record,
     SchemaRegistration,
     SubjectType,
     consignment_id,
     fixed_ascii,
+    hs_codes_digest,
     with_batch_terms,
 )
 

@@ -2,10 +2,13 @@
 
 The public names are re-exported here; each module's docstring has the details:
 
-* :mod:`ledger.records.kinds` — every record kind, its EIP-712 typed data and signing;
+* :mod:`ledger.records.kinds`, :mod:`ledger.records.batches`, :mod:`ledger.records.record` —
+  every record kind, its EIP-712 typed data and signing;
 * :mod:`ledger.chain.client` — typed clients for the deployed contracts (:class:`Ledger`);
 * :mod:`ledger.chain.contract_errors` — the contracts' custom errors as exceptions;
-* :mod:`ledger.records.values` — UN/LOCODE, ISO 6346, HS 2022, ISO 3166, CBV 2.0, units, quantities;
+* :mod:`ledger.records.values`, :mod:`ledger.records.cbv`, :mod:`ledger.records.quantities`,
+  :mod:`ledger.records.code_lists` — UN/LOCODE, ISO 6346, HS 2022, ISO 3166, CBV 2.0, units,
+  quantities, and the code lists;
 * :mod:`ledger.chain.txmanager` — reliable relayer transactions;
 * :mod:`ledger.chain.deploy`, :mod:`ledger.chain.node`, :mod:`ledger.chain.toolchain` — deploy,
   run, compile;

@@ -3,9 +3,11 @@
 Owns: the embedded development node (:mod:`.node`), the Solidity toolchain and build artifacts
 (:mod:`.toolchain`), ABI encoding (:mod:`.abi`), the contracts' custom errors as exceptions
 (:mod:`.contract_errors`), deployment and manifests (:mod:`.deploy`), the relayer's transaction
-manager (:mod:`.txmanager`), the lean JSON-RPC transport (:mod:`.jsonrpc`), connections that accept
-PoA/QBFT blocks (:mod:`.connection`) and the typed contract
-clients with the :class:`Ledger` that holds them (:mod:`.client`).
+manager (:mod:`.txmanager`) and what a node's errors mean (:mod:`.rpc_errors`), the lean JSON-RPC
+transport (:mod:`.jsonrpc`), connections that accept PoA/QBFT blocks (:mod:`.connection`), the
+typed contract clients (:mod:`.contracts`) with the read models of their views (:mod:`.models`),
+and the :class:`Ledger` that holds them and routes each signed record to its contract
+(:mod:`.client`).
 
 May import: :mod:`ledger.errors`, :mod:`ledger.records` and third-party packages; never the
 index, verification, risk or stack packages.
@@ -23,25 +25,8 @@ from ledger.chain.abi import (
 )
 from ledger.chain.client import (
     ROUTES,
-    AeoRegistryClient,
-    AttestationsClient,
-    AttestationState,
-    CertificatesClient,
-    CertificateState,
-    Certification,
-    ConsignmentsClient,
-    ConsignmentState,
-    ContractClient,
-    KeyInfo,
     Ledger,
-    MembershipClient,
-    Mra,
-    Organisation,
-    ProposalState,
-    Recognition,
-    StatusChange,
     org_id,
-    static_words_encode,
     suite_names,
 )
 from ledger.chain.connection import (
@@ -61,6 +46,15 @@ from ledger.chain.contract_errors import (
     decode_revert,
     error_class,
 )
+from ledger.chain.contracts import (
+    AeoRegistryClient,
+    AttestationsClient,
+    CertificatesClient,
+    ConsignmentsClient,
+    ContractClient,
+    MembershipClient,
+    static_words_encode,
+)
 from ledger.chain.deploy import (
     SUITE,
     Bootstrap,
@@ -78,6 +72,18 @@ from ledger.chain.jsonrpc import (
     JsonRpcTransport,
     Timeout,
     shared_transport,
+)
+from ledger.chain.models import (
+    AttestationState,
+    CertificateState,
+    Certification,
+    ConsignmentState,
+    KeyInfo,
+    Mra,
+    Organisation,
+    ProposalState,
+    Recognition,
+    StatusChange,
 )
 from ledger.chain.node import (
     AnvilNode,

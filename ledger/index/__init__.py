@@ -1,13 +1,18 @@
 """The log index: contract logs followed into a database, and the queries over it.
 
 Owns: the follower that reads the suite's logs, survives reorgs and cross-checks on-chain heads
-(:mod:`.follower`), the database schema (:mod:`.schema`; SQLite and PostgreSQL) and the read
-models and queries (:mod:`.queries`).
+(:mod:`.follower`), with the decoding of logs into rows (:mod:`.logs`), the writing of a range
+(:mod:`.writer`) and the consignment hash chain recomputed from logs (:mod:`.heads`); the
+database schema (:mod:`.schema`; SQLite and PostgreSQL), the read models (:mod:`.models`) and
+the queries that build them (:mod:`.queries`), and the one encoding of stored values they share
+(:mod:`.codec`). :mod:`.codec`, :mod:`.logs` and :mod:`.writer` are private to the package.
 
 May import: :mod:`ledger.errors`, :mod:`ledger.records`, :mod:`ledger.chain`.
 """
 
-from ledger.index.follower import (
+from ledger.index.follower import Index
+from ledger.index.heads import event_digest, next_head, registration_digest
+from ledger.index.models import (
     AeoStatus,
     AttestationRecord,
     CertificateRecord,
@@ -16,8 +21,6 @@ from ledger.index.follower import (
     DrawdownRecord,
     Finding,
     HeadVerification,
-    Index,
-    IndexQueries,
     KeyRecord,
     KeyValidity,
     MraRecord,
@@ -25,10 +28,8 @@ from ledger.index.follower import (
     RawLog,
     SyncResult,
     TimelineEvent,
-    event_digest,
-    next_head,
-    registration_digest,
 )
+from ledger.index.queries import IndexQueries
 from ledger.index.schema import (
     CHAIN_TABLES,
     RawBytes,

@@ -32,9 +32,14 @@ the stored rows and compares it with ``Consignments.head(id)`` on chain at the i
 A mismatch is logged as an error on ``ledger.index.follower``, stored as a finding and (by default)
 raised as :class:`~ledger.errors.HeadMismatch`.
 
-The queries and their read models live in :mod:`ledger.index.queries` (:class:`Index` inherits them;
-:class:`~ledger.index.queries.IndexQueries` alone opens an index read-only); the tables in
-:mod:`ledger.index.schema`.
+This module is the follower: the cursor, the JSON-RPC requests, the range and span logic,
+reorgs and :meth:`Index.verify_heads`. Decoding logs and mapping them to rows is in
+:mod:`ledger.index.logs`, writing a range in :mod:`ledger.index.writer` (a base class of
+:class:`Index`), the digests and the head step in :mod:`ledger.index.heads` (re-exported here:
+``event_digest``, ``next_head``, ``registration_digest``, as are the read models). The queries
+live in :mod:`ledger.index.queries` (:class:`Index` inherits them;
+:class:`~ledger.index.queries.IndexQueries` alone opens an index read-only), their read models in
+:mod:`ledger.index.models`; the tables in :mod:`ledger.index.schema`.
 """
 
 from __future__ import annotations
@@ -43,20 +48,15 @@ import logging
 import threading
 import time
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Sequence
 from typing import Any, Final
 
-from eth_hash.auto import keccak as _eth_keccak
 from sqlalchemy import (
-    Connection,
     Engine,
     Row,
-    Table,
     create_engine,
     delete,
     event,
-    func,
     inspect,
     select,
     text,
@@ -64,9 +64,12 @@ from sqlalchemy import (
 from sqlalchemy.exc import OperationalError, ProgrammingError
 from sqlalchemy.pool import ConnectionPoolEntry
 
-from ledger.chain import AbiEvent, Ledger, contract_abi
+from ledger.chain import Ledger, contract_abi
 from ledger.errors import HeadMismatch, IndexingError, IndexMismatch
-from ledger.index.queries import (
+from ledger.index.codec import _hex, _raw
+from ledger.index.heads import ZERO28, event_digest, next_head, registration_digest
+from ledger.index.logs import _decode_logs, _Decoder, _HotEvent, _Log, _static_decoder
+from ledger.index.models import (
     AeoStatus,
     AttestationRecord,
     CertificateRecord,
@@ -75,7 +78,6 @@ from ledger.index.queries import (
     DrawdownRecord,
     Finding,
     HeadVerification,
-    IndexQueries,
     KeyRecord,
     KeyValidity,
     MraRecord,
@@ -83,34 +85,18 @@ from ledger.index.queries import (
     RawLog,
     SyncResult,
     TimelineEvent,
-    _addr,
-    _hex,
-    _raw,
-    _text,
 )
+from ledger.index.queries import IndexQueries
 from ledger.index.schema import (
     CHAIN_TABLES,
-    aeo_status_changes,
-    attestation_revocations,
-    attestations,
     blocks,
-    certificate_revocations,
-    certificates,
     consignment_events,
     consignments,
-    drawdowns,
     findings,
     metadata,
-    mra_events,
-    org_admissions,
-    org_status_changes,
-    raw_logs,
-    schemas,
-    signing_keys_added,
-    signing_keys_revoked,
     state,
 )
-from ledger.records import ConsignmentEvent, ConsignmentRegistration
+from ledger.index.writer import _IndexWriter
 
 __all__ = [
     "AeoStatus",
@@ -137,7 +123,6 @@ __all__ = [
 
 log = logging.getLogger("ledger.index.follower")
 
-ZERO28 = bytes(28)
 ZERO32 = bytes(32)
 DEFAULT_SPAN = 2000
 # Logs per eth_getLogs answer, about: the span shrinks to fit and starts at one block, so that
@@ -147,278 +132,19 @@ MAX_LOGS_PER_FETCH = 10_000
 # range of blocks is asked for only if its gas used, at this much per log, fits MAX_LOGS.
 MIN_GAS_PER_LOG = 2_000
 KEEP_BLOCKS = 4096  # block hashes kept for the fork-point search (in blocks behind the cursor)
-HEAD_CACHE_LIMIT = 200_000
 VERIFY_CHUNK = 500  # consignments per verify_heads() round (rows in memory, eth_call batch)
 
-_AEO_EVENTS = {
-    "AeoCertified": (1, 1),
-    "AeoSuspended": (2, 2),
-    "AeoReinstated": (3, 1),
-    "AeoRevoked": (4, 3),
-}  # event -> (action, status after)
 _CONTRACTS = ("Membership", "Consignments", "Certificates", "Attestations", "AeoRegistry")
 _CURSOR = select(state.c.cursor_block, state.c.cursor_hash)
-
-
-# ----------------------------------------------------------------------------------------------
-# Digests and heads (fast, hand-encoded; equal to ledger.records.kinds' digests, see the tests)
-# ----------------------------------------------------------------------------------------------
-
-
-def _fast_keccak() -> Callable[[bytes], bytes]:
-    """keccak256 straight through pycryptodome's C library (about twice as fast as going
-    through its Python hash object); eth-hash's if that library is not available."""
-    try:
-        from Crypto.Hash import keccak as pycryptodome_keccak
-        from Crypto.Util import _raw_api
-
-        ffi: Any = getattr(_raw_api, "ffi")  # noqa: B009 - private, untyped
-        lib: Any = getattr(pycryptodome_keccak, "_raw_keccak_lib")  # noqa: B009
-        voidpp, out_t = ffi.typeof("void **"), ffi.typeof("uint8_t[32]")
-        new, buffer = ffi.new, ffi.buffer
-        init, absorb, digest, destroy = (
-            lib.keccak_init,
-            lib.keccak_absorb,
-            lib.keccak_digest,
-            lib.keccak_destroy,
-        )
-
-        def fast(data: bytes) -> bytes:
-            pp = new(voidpp)
-            init(pp, 64, 24)  # 512-bit capacity (keccak-256), 24 rounds
-            state = pp[0]
-            absorb(state, data, len(data))
-            out = new(out_t)
-            digest(state, out, 32, 0x01)  # original Keccak padding, not SHA-3's
-            destroy(state)
-            return bytes(buffer(out))
-
-        if fast(b"") != _eth_keccak(b"") or fast(b"x" * 200) != _eth_keccak(b"x" * 200):
-            return _eth_keccak
-        return fast
-    except Exception:  # any other pycryptodome build or backend: the portable path
-        return _eth_keccak
-
-
-keccak = _fast_keccak()
-
-_EVENT_TYPEHASH = ConsignmentEvent.typehash()
-_REGISTRATION_TYPEHASH = ConsignmentRegistration.typehash()
-
-
-def _u(value: int) -> bytes:
-    return value.to_bytes(32, "big")
-
-
-def _b(value: bytes) -> bytes:
-    return value.ljust(32, b"\0")
-
-
-def registration_digest(
-    separator: bytes,
-    *,
-    consignment_id: bytes,
-    origin: bytes,
-    destination: bytes,
-    consignor: bytes,
-    consignee: bytes,
-) -> bytes:
-    """EIP-712 digest of a ConsignmentRegistration (``separator``: the Consignments domain's)."""
-    struct = keccak(
-        _REGISTRATION_TYPEHASH
-        + consignment_id
-        + _b(origin)
-        + _b(destination)
-        + consignor
-        + consignee
-    )
-    return keccak(b"\x19\x01" + separator + struct)
-
-
-def event_digest(
-    separator: bytes,
-    *,
-    consignment_id: bytes,
-    meta: bytes,
-    seal_digest: bytes,
-    documents_digest: bytes,
-    epcis_event_hash: bytes,
-) -> bytes:
-    """EIP-712 digest of a ConsignmentEvent given its packed ``meta`` word."""
-    biz, disp = meta[0], meta[1]
-    location, event_time, container = meta[2:7], meta[7:12], meta[12:23]
-    deadline, nonce = meta[23:28], meta[28:32]
-    struct = keccak(
-        _EVENT_TYPEHASH
-        + consignment_id
-        + _u(biz)
-        + _u(disp)
-        + _b(location)
-        + event_time.rjust(32, b"\0")
-        + _b(container)
-        + seal_digest
-        + documents_digest
-        + epcis_event_hash
-        + nonce.rjust(32, b"\0")
-        + deadline.rjust(32, b"\0")
-    )
-    return keccak(b"\x19\x01" + separator + struct)
-
-
-_ZERO12 = b"\0" * 12
-
-
-def next_head(previous: bytes, digest: bytes, *, org_id: bytes, signer: bytes | str) -> bytes:
-    """One step of the hash chain (contracts/RECORDS.md "Hash chain"):
-    ``bytes28(keccak(abi.encode(bytes28 previous, bytes32 digest, bytes32 org_id, address
-    signer)))``, where ``digest`` is the record's EIP-712 digest, ``org_id`` the acting
-    organisation and ``signer`` the key that signed it (20 bytes or a 0x-hex address; for a
-    batch-signed event, the batch signer). So a head also proves who signed each record of its
-    chain."""
-    if isinstance(signer, str):
-        signer = bytes.fromhex(signer[2:])
-    return keccak(previous[:28].ljust(32, b"\0") + digest + org_id + _ZERO12 + signer)[:28]
-
-
-# ----------------------------------------------------------------------------------------------
-# Log decoding
-# ----------------------------------------------------------------------------------------------
 
 
 class _RpcError(Exception):
     pass
 
 
-@dataclass(slots=True)
-class _Log:
-    contract: str
-    event: str
-    args: dict[str, Any]
-    address: bytes
-    topics: list[bytes]
-    data: bytes
-    block_number: int
-    block_hash: bytes
-    tx_hash: bytes
-    tx_index: int
-    log_index: int
-
-
-_Decoder = Callable[[list[bytes], bytes], dict[str, Any]]
-
-# A ConsignmentEventRecorded log kept raw for the hot path:
-# (block number, log index, block hash, tx hash hex, tx index, topics hex, data)
-_HotEvent = tuple[int, int, bytes, str, int, list[str], bytes]
-
-_EVENT_COLUMNS = (
-    "block_number",
-    "log_index",
-    "block_hash",
-    "tx_hash",
-    "block_time",
-    "tx_index",
-    "consignment_id",
-    "seq",
-    "org_id",
-    "signer",
-    "biz_step",
-    "disposition",
-    "location",
-    "event_time",
-    "container",
-    "seal_digest",
-    "documents_digest",
-    "epcis_event_hash",
-    "nonce",
-    "deadline",
-    "digest",
-    "head",
-    "emitted_head",
-)
-_ZERO11 = bytes(11)
-
-
-def _position(entry: _Log | _HotEvent) -> tuple[int, int]:
-    if isinstance(entry, tuple):
-        return entry[0], entry[1]
-    return entry.block_number, entry.log_index
-
-
-def _static_decoder(event: AbiEvent) -> _Decoder:
-    """A word-by-word decoder for events whose parameters are all static value types."""
-    plan: list[tuple[str, bool, str, int]] = []
-    for name in event.order:
-        param = next(p for p in (*event.indexed, *event.data) if p["name"] == name)
-        kind = str(param["type"])
-        indexed = any(p["name"] == name for p in event.indexed)
-        if kind.startswith("bytes") and kind != "bytes":
-            plan.append((name, indexed, "bytes", int(kind[5:])))
-        elif kind.startswith("uint"):
-            plan.append((name, indexed, "uint", 0))
-        elif kind == "address":
-            plan.append((name, indexed, "address", 0))
-        elif kind == "bool":
-            plan.append((name, indexed, "bool", 0))
-        else:
-            return lambda topics, data: _fallback(event, topics, data)
-
-    def decode(topics: list[bytes], data: bytes) -> dict[str, Any]:
-        out: dict[str, Any] = {}
-        t = 1
-        d = 0
-        for name, indexed, kind, size in plan:
-            if indexed:
-                word = topics[t]
-                t += 1
-            else:
-                word = data[d : d + 32]
-                d += 32
-            if kind == "bytes":
-                out[name] = word[:size]
-            elif kind == "uint":
-                out[name] = int.from_bytes(word, "big")
-            elif kind == "address":
-                out[name] = word[12:]
-            else:
-                out[name] = word[31] == 1
-        return out
-
-    return decode
-
-
-def _fallback(event: AbiEvent, topics: list[bytes], data: bytes) -> dict[str, Any]:
-    args = event.decode(topics, data)
-    for name, value in list(args.items()):
-        if isinstance(value, str) and value.startswith("0x") and len(value) == 42:
-            args[name] = _addr(value)
-    return args
-
-
 # ----------------------------------------------------------------------------------------------
 # The index
 # ----------------------------------------------------------------------------------------------
-
-
-def _consignor_state(conn: Connection, consignor: bytes) -> tuple[int, int, int]:
-    """(block of the consignor's latest indexed registration, its registrations before that
-    block, its registrations up to and including it); (-1, 0, 0) when it has none."""
-    c = consignments.c
-    latest = conn.execute(
-        select(c.block_number, c.consignor_earlier)
-        .where(c.consignor == consignor)
-        .order_by(c.block_number.desc())
-        .limit(1)
-    ).first()
-    if latest is None:
-        return -1, 0, 0
-    block = int(latest.block_number)
-    in_block = select(func.count()).where(c.consignor == consignor, c.block_number == block)
-    if latest.consignor_earlier is None:  # indexed before the count was kept: count them all
-        upto = int(conn.execute(select(func.count()).where(c.consignor == consignor)).scalar_one())
-        before = upto - int(conn.execute(in_block).scalar_one())
-        return block, before, upto
-    before = int(latest.consignor_earlier)
-    return block, before, before + int(conn.execute(in_block).scalar_one())
 
 
 # Columns added to the schema after index files were made with it: (table, column), each added
@@ -454,7 +180,7 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None
     cursor.close()
 
 
-class Index(IndexQueries):
+class Index(_IndexWriter, IndexQueries):
     """A database index of the suite's logs, kept in step with the chain.
 
     ``engine_or_url`` is an SQLAlchemy engine or URL (``sqlite:///path.db``,
@@ -708,535 +434,21 @@ class Index(IndexQueries):
         if after is None or after[0] != before[0]:
             return None
         complete: dict[int, tuple[bytes, int]] = {}
-        hashes: dict[int, str] = {}
         for number, header in headers.items():
             if header is None:
                 return None
             complete[number] = header
-            hashes[number] = _hex(header[0])
-        consignments_address = self._addresses["Consignments"]
-        hot_topic = _hex(self._event_topic0)
-        out: list[_Log | _HotEvent] = []
-        for entry in raw:
-            if entry.get("removed"):
-                return None
-            block_number = int(entry["blockNumber"], 16)
-            if entry["blockHash"].lower() != hashes[block_number]:
-                return None
-            address = entry["address"].lower()
-            topics_hex = entry["topics"]
-            if not topics_hex:
-                continue
-            if address == consignments_address and topics_hex[0].lower() == hot_topic:
-                out.append(
-                    (
-                        block_number,
-                        int(entry["logIndex"], 16),
-                        complete[block_number][0],
-                        entry["transactionHash"],
-                        int(entry["transactionIndex"], 16),
-                        topics_hex,
-                        bytes.fromhex(entry["data"][2:]),
-                    )
-                )
-                continue
-            contract = self._by_address.get(address)
-            if contract is None:
-                continue
-            topics = [bytes.fromhex(t[2:]) for t in topics_hex]
-            decoder = self._decoders.get((contract, topics[0]))
-            if decoder is None:
-                continue
-            name, decode = decoder
-            data = bytes.fromhex(entry["data"][2:])
-            out.append(
-                _Log(
-                    contract=contract,
-                    event=name,
-                    args=decode(topics, data),
-                    address=bytes.fromhex(address[2:]),
-                    topics=topics,
-                    data=data,
-                    block_number=block_number,
-                    block_hash=complete[block_number][0],
-                    tx_hash=bytes.fromhex(entry["transactionHash"][2:]),
-                    tx_index=int(entry["transactionIndex"], 16),
-                    log_index=int(entry["logIndex"], 16),
-                )
-            )
-        out.sort(key=_position)
+        out = _decode_logs(
+            raw,
+            complete,
+            hot_address=self._addresses["Consignments"],
+            hot_topic=_hex(self._event_topic0),
+            by_address=self._by_address,
+            decoders=self._decoders,
+        )
+        if out is None:
+            return None
         return out, complete, complete[end][0]
-
-    def _write(
-        self,
-        cursor: int,
-        end: int,
-        end_hash: bytes,
-        logs: list[_Log | _HotEvent],
-        headers: Mapping[int, tuple[bytes, int]],
-    ) -> int:
-        """Write one range and the new cursor in one transaction; returns consignment events."""
-        rows: dict[Any, list[dict[str, Any]]] = defaultdict(list)
-        event_rows: list[tuple[Any, ...]] = []
-        found: list[dict[str, Any]] = []
-        n_events = 0
-        with self.engine.begin() as conn:
-            for entry in logs:
-                if isinstance(entry, tuple):
-                    event_rows.append(self._event_row(conn, entry, headers[entry[0]][1], found))
-                    continue
-                block_time = headers[entry.block_number][1]
-                pos = {
-                    "block_number": entry.block_number,
-                    "log_index": entry.log_index,
-                    "block_hash": entry.block_hash,
-                    "tx_hash": entry.tx_hash,
-                    "block_time": block_time,
-                }
-                table, row, consignment = self._row(conn, entry, found)
-                if table is not None and row is not None:
-                    row.update(pos)
-                    rows[table].append(row)
-                topics: list[bytes | None] = [*entry.topics, None, None, None]
-                rows[raw_logs].append(
-                    {
-                        **pos,
-                        "tx_index": entry.tx_index,
-                        "address": entry.address,
-                        "contract": entry.contract,
-                        "event": entry.event,
-                        "topic0": topics[0],
-                        "topic1": topics[1],
-                        "topic2": topics[2],
-                        "topic3": topics[3],
-                        "data": entry.data,
-                        "consignment_id": consignment,
-                    }
-                )
-            if rows.get(consignments):
-                self._count_earlier(conn, rows[consignments])
-            for table, table_rows in rows.items():
-                if table is raw_logs:
-                    self._bulk_insert(conn, table, table_rows)
-                else:
-                    conn.execute(table.insert(), table_rows)
-            if event_rows:
-                # The event row holds every bit of its log (raw_logs() rebuilds it): no raw copy
-                # of the highest-volume log.
-                self._bulk_insert_tuples(conn, consignment_events, _EVENT_COLUMNS, event_rows)
-                n_events = len(event_rows)
-            if found:
-                conn.execute(findings.insert(), found)
-            known = {number: h for number, (h, _) in headers.items()}
-            conn.execute(
-                blocks.insert(),
-                [{"block_number": n, "block_hash": h} for n, h in sorted(known.items())],
-            )
-            conn.execute(delete(blocks).where(blocks.c.block_number < end - self.keep_blocks))
-            conn.execute(
-                state.update()
-                .where(state.c.id == 1)
-                .values(cursor_block=end, cursor_hash=end_hash, updated_at=int(time.time()))
-            )
-        if len(self._heads) > HEAD_CACHE_LIMIT:
-            self._heads.clear()
-        log.debug("indexed blocks %d..%d: %d logs", cursor + 1, end, len(logs))
-        return n_events
-
-    @staticmethod
-    def _count_earlier(conn: Connection, registrations: list[dict[str, Any]]) -> None:
-        """Set each new registration row's ``consignor_earlier``: the consignor's consignments
-        in earlier blocks, those already indexed (all in blocks before this range) and those
-        before it in this range. Found from the consignor's latest indexed registration (its
-        count, plus the registrations in its block), counted only when that row predates the
-        column. The count stays right for as long as the row exists: rows in earlier blocks
-        are never added later (a reorg removes every row after the fork point, this one too).
-        """
-        # consignor -> (block of its latest registration, registrations before that block,
-        # registrations up to and including it)
-        known: dict[bytes, tuple[int, int, int]] = {}
-        for row in registrations:  # chain order
-            consignor, block = row["consignor"], row["block_number"]
-            state = known.get(consignor)
-            if state is None:
-                state = _consignor_state(conn, consignor)
-            latest, before, upto = state
-            if block > latest:
-                latest, before = block, upto
-            row["consignor_earlier"] = before
-            known[consignor] = (latest, before, upto + 1)
-
-    def _bulk_insert(self, conn: Connection, table: Table, rows: list[dict[str, Any]]) -> None:
-        """executemany of a statement compiled once per dialect, without SQLAlchemy's per-row
-        parameter processing (for the high-volume tables, whose values need no conversion)."""
-        keys = tuple(rows[0])
-        cached = self._compiled.get((table.name, keys))
-        if cached is None:
-            compiled = table.insert().compile(dialect=conn.dialect, column_keys=list(keys))
-            order = tuple(compiled.positiontup or ()) if compiled.positional else None
-            cached = self._compiled[(table.name, keys)] = (str(compiled), order)
-        sql, order = cached
-        if order is None:
-            conn.exec_driver_sql(sql, rows)
-        else:
-            conn.exec_driver_sql(sql, [tuple(row[k] for k in order) for row in rows])
-
-    def _bulk_insert_tuples(
-        self,
-        conn: Connection,
-        table: Table,
-        columns: tuple[str, ...],
-        rows: list[tuple[Any, ...]],
-    ) -> None:
-        cached = self._compiled.get((table.name, columns))
-        if cached is None:
-            compiled = table.insert().compile(dialect=conn.dialect, column_keys=list(columns))
-            order = tuple(compiled.positiontup or ()) if compiled.positional else None
-            cached = self._compiled[(table.name, columns)] = (str(compiled), order)
-        sql, order = cached
-        if order is None:
-            conn.exec_driver_sql(sql, [dict(zip(columns, row, strict=True)) for row in rows])
-        elif order == columns:
-            conn.exec_driver_sql(sql, rows)
-        else:
-            picks = [columns.index(name) for name in order]
-            conn.exec_driver_sql(sql, [tuple(row[i] for i in picks) for row in rows])
-
-    def _previous_head(self, conn: Connection, consignment_id: bytes) -> tuple[bytes, int] | None:
-        cached = self._heads.get(consignment_id)
-        if cached is not None:
-            return cached
-        row = conn.execute(
-            select(consignment_events.c.head, consignment_events.c.seq)
-            .where(consignment_events.c.consignment_id == consignment_id)
-            .order_by(consignment_events.c.seq.desc())
-            .limit(1)
-        ).first()
-        if row is not None:
-            return bytes(row.head), int(row.seq)
-        reg = conn.execute(
-            select(consignments.c.head).where(consignments.c.consignment_id == consignment_id)
-        ).first()
-        return None if reg is None else (bytes(reg.head), 0)
-
-    def _log_mismatch(
-        self,
-        found: list[dict[str, Any]],
-        position: tuple[int, int],
-        consignment_id: bytes,
-        *,
-        computed: bytes,
-        emitted: bytes,
-        detail: str,
-    ) -> None:
-        log.error(
-            "head mismatch in the log stream: consignment %s at block %d log %d: recomputed "
-            "%s, log says %s (%s)",
-            _hex(consignment_id),
-            position[0],
-            position[1],
-            _hex(computed),
-            _hex(emitted),
-            detail,
-        )
-        found.append(
-            {
-                "kind": "log_head_mismatch",
-                "consignment_id": consignment_id,
-                "block_number": position[0],
-                "expected": emitted,
-                "found": computed,
-                "detail": detail,
-                "recorded_at": int(time.time()),
-            }
-        )
-
-    def _event_row(
-        self,
-        conn: Connection,
-        hot: _HotEvent,
-        block_time: int,
-        found: list[dict[str, Any]],
-    ) -> tuple[Any, ...]:
-        """The row of a ConsignmentEventRecorded log (the hot path: decoded word by word, row
-        as a tuple in ``_EVENT_COLUMNS`` order); checks the emitted head against the fold."""
-        block_number, log_index, block_hash, tx_hash, tx_index, topics, data = hot
-        cid = bytes.fromhex(topics[1][2:])
-        meta = data[:32]
-        seal, documents, epcis = data[32:64], data[64:96], data[96:128]
-        emitted = data[128:156]
-        seq = int.from_bytes(data[160:192], "big")
-        digest = event_digest(
-            self._separator,
-            consignment_id=cid,
-            meta=meta,
-            seal_digest=seal,
-            documents_digest=documents,
-            epcis_event_hash=epcis,
-        )
-        org_id = bytes.fromhex(topics[2][2:])
-        signer = bytes.fromhex(topics[3][26:])
-        previous = self._previous_head(conn, cid)
-        if previous is None:
-            head = next_head(ZERO28, digest, org_id=org_id, signer=signer)
-            self._log_mismatch(
-                found,
-                (block_number, log_index),
-                cid,
-                computed=head,
-                emitted=emitted,
-                detail="event for a consignment the index never saw registered",
-            )
-        else:
-            head = next_head(previous[0], digest, org_id=org_id, signer=signer)
-            if head != emitted or seq != previous[1] + 1:
-                self._log_mismatch(
-                    found,
-                    (block_number, log_index),
-                    cid,
-                    computed=head,
-                    emitted=emitted,
-                    detail=f"event #{seq} after #{previous[1]}",
-                )
-        self._heads[cid] = (head, seq)
-        container = meta[12:23]
-        return (
-            block_number,
-            log_index,
-            block_hash,
-            bytes.fromhex(tx_hash[2:]),
-            block_time,
-            tx_index,
-            cid,
-            seq,
-            org_id,
-            signer,
-            meta[0],
-            meta[1],
-            _text(meta[2:7]),
-            int.from_bytes(meta[7:12], "big"),
-            None if container == _ZERO11 else _text(container),
-            seal,
-            documents,
-            epcis,
-            int.from_bytes(meta[28:32], "big"),
-            int.from_bytes(meta[23:28], "big"),
-            digest,
-            head,
-            emitted,
-        )
-
-    def _row(  # one branch per event kind
-        self, conn: Connection, entry: _Log, found: list[dict[str, Any]]
-    ) -> tuple[Any, dict[str, Any] | None, bytes | None]:
-        """The domain table and row for a log, and the consignment it concerns (if any)."""
-        a = entry.args
-        ev = entry.event
-        if ev == "ConsignmentRegistered":
-            cid = a["consignmentId"]
-            digest = registration_digest(
-                self._separator,
-                consignment_id=cid,
-                origin=a["origin"],
-                destination=a["destination"],
-                consignor=a["consignor"],
-                consignee=a["consignee"],
-            )
-            head = next_head(ZERO28, digest, org_id=a["registrant"], signer=a["signer"])
-            if head != a["head"]:
-                self._log_mismatch(
-                    found,
-                    (entry.block_number, entry.log_index),
-                    cid,
-                    computed=head,
-                    emitted=a["head"],
-                    detail="registration",
-                )
-            self._heads[cid] = (head, 0)
-            return (
-                consignments,
-                {
-                    "consignment_id": cid,
-                    "registrant": a["registrant"],
-                    "signer": a["signer"],
-                    "origin": _text(a["origin"]),
-                    "destination": _text(a["destination"]),
-                    "consignor": a["consignor"],
-                    "consignee": a["consignee"],
-                    "digest": digest,
-                    "head": head,
-                    "emitted_head": a["head"],
-                },
-                cid,
-            )
-        if ev == "QuantityDrawn":
-            return (
-                drawdowns,
-                {
-                    "certificate_id": a["certificateId"],
-                    "consignment_id": a["consignmentId"],
-                    "org_id": a["orgId"],
-                    "signer": a["signer"],
-                    "quantity": a["quantity"],
-                    "drawn": a["drawn"],
-                },
-                a["consignmentId"],
-            )
-        if ev == "Attested":
-            return (
-                attestations,
-                {
-                    "uid": a["uid"],
-                    "subject_id": a["subjectId"],
-                    "attester": a["attester"],
-                    "signer": a["signer"],
-                    "schema_id": a["schemaId"],
-                    "subject_type": a["subjectType"],
-                    "data_digest": a["dataDigest"],
-                    "ref_uid": a["refUid"],
-                    "expires_at": a["expiresAt"],
-                },
-                (a["subjectId"] if a["subjectType"] == 1 else None),
-            )
-        if ev == "AttestationRevoked":
-            return (
-                attestation_revocations,
-                {
-                    "uid": a["uid"],
-                    "attester": a["attester"],
-                    "signer": a["signer"],
-                    "reason_digest": a["reasonDigest"],
-                },
-                None,
-            )
-        if ev == "CertificateIssued":
-            r = a["record"]
-            return (
-                certificates,
-                {
-                    "certificate_id": a["certificateId"],
-                    "issuer": a["issuer"],
-                    "exporter": a["exporter"],
-                    "signer": a["signer"],
-                    "certificate_number": r["certificateNumber"],
-                    "origin": _text(r["origin"]),
-                    "destination": _text(r["destination"]),
-                    "document_digest": r["documentDigest"],
-                    "hs_codes_digest": r["hsCodesDigest"],
-                    "quantity": r["quantity"],
-                    "unit": _text(r["unit"]),
-                    "valid_from": r["validFrom"],
-                    "valid_until": r["validUntil"],
-                    "issued_at": r["issuedAt"],
-                },
-                None,
-            )
-        if ev == "CertificateRevoked":
-            return (
-                certificate_revocations,
-                {
-                    "certificate_id": a["certificateId"],
-                    "issuer": a["issuer"],
-                    "signer": a["signer"],
-                    "reason_digest": a["reasonDigest"],
-                },
-                None,
-            )
-        if ev in _AEO_EVENTS:
-            action, status = _AEO_EVENTS[ev]
-            certified = ev == "AeoCertified"
-            return (
-                aeo_status_changes,
-                {
-                    "certification_id": a["certificationId"],
-                    "operator_id": a["operatorId"],
-                    "administration": a["administration"],
-                    "action": action,
-                    "status": status,
-                    "programme": _text(a["programme"]) if certified else None,
-                    "valid_from": a["validFrom"] if certified else None,
-                    "valid_until": a["validUntil"] if certified else None,
-                    "signer": a["signer"],
-                    "nonce": a["nonce"],
-                },
-                None,
-            )
-        if ev in ("MraProposed", "MraAccepted", "MraTerminated"):
-            proposed = ev == "MraProposed"
-            return (
-                mra_events,
-                {
-                    "mra_id": a["mraId"],
-                    "kind": ev[3:].lower(),
-                    "proposer": a.get("proposer"),
-                    "counterpart": a.get("counterpart"),
-                    "by_org": a.get("by"),
-                    "signer": a["signer"],
-                    "scope": a["scope"] if proposed else None,
-                    "valid_from": a["validFrom"] if proposed else None,
-                    "valid_until": a["validUntil"] if proposed else None,
-                },
-                None,
-            )
-        if ev == "OrganisationAdmitted":
-            return (
-                org_admissions,
-                {
-                    "org_id": a["orgId"],
-                    "kind": a["kind"],
-                    "country": _text(a["country"]),
-                    "org_index": a["index"],
-                    "proposal_id": a["proposalId"],
-                },
-                None,
-            )
-        if ev in ("OrganisationSuspended", "OrganisationReinstated"):
-            return (
-                org_status_changes,
-                {
-                    "org_id": a["orgId"],
-                    "status": 2 if ev == "OrganisationSuspended" else 1,
-                    "proposal_id": a["proposalId"],
-                },
-                None,
-            )
-        if ev == "SigningKeyAdded":
-            return (
-                signing_keys_added,
-                {
-                    "org_id": a["orgId"],
-                    "key": a["key"],
-                    "valid_from": a["validFrom"],
-                    "valid_until": a["validUntil"],
-                    "signer": a["signer"],
-                    "proposal_id": a["proposalId"],
-                },
-                None,
-            )
-        if ev == "SigningKeyRevoked":
-            return (
-                signing_keys_revoked,
-                {
-                    "org_id": a["orgId"],
-                    "key": a["key"],
-                    "revoked_at": a["revokedAt"],
-                    "signer": a["signer"],
-                    "proposal_id": a["proposalId"],
-                },
-                None,
-            )
-        if ev == "SchemaRegistered":
-            return (
-                schemas,
-                {
-                    "schema_id": a["schemaId"],
-                    "registrant": a["registrant"],
-                    "signer": a["signer"],
-                    "definition": a["definition"],
-                },
-                None,
-            )
-        return None, None, None  # governance bookkeeping: kept in raw logs only
 
     # ------------------------------------------------------------------ reorgs
 

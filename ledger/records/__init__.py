@@ -1,32 +1,58 @@
 """What is recorded: the record kinds, their EIP-712 typed data, and the domain values.
 
-Owns: every record kind the contracts accept and its signing (:mod:`.kinds`), EIP-712 hashing,
-signing and recovery (:mod:`.typed_data`), and the domain values and code lists (UN/LOCODE,
-ISO 6346, HS 2022, ISO 3166, CBV 2.0, units) parsed once at the edge (:mod:`.values`), and the
-shared vocabulary: organisation kinds and attestation schemas (:mod:`.vocabulary`).
+Owns: what a record is and how one is signed (:mod:`.record`), every single record kind the
+contracts accept (:mod:`.kinds`) and the batches signed as one (:mod:`.batches`), EIP-712
+hashing, signing and recovery (:mod:`.typed_data`), the domain values parsed once at the edge: the
+identifiers (UN/LOCODE, ISO 6346, HS 2022, ISO 3166, GS1 GLN; :mod:`.values`), the CBV 2.0
+business steps and dispositions (:mod:`.cbv`), units and quantities (:mod:`.quantities`), the
+optional code lists they are checked against (the UN/LOCODE list, the HS nomenclature;
+:mod:`.code_lists`), and the shared vocabulary: organisation kinds and attestation schemas
+(:mod:`.vocabulary`).
 
 May import: :mod:`ledger.errors` and third-party packages only. It is the bottom of the tree
-with :mod:`ledger.chain`, and knows nothing of nodes, databases or HTTP.
+with :mod:`ledger.chain`, and knows nothing of nodes, databases or HTTP. Inside, the value
+modules build on :mod:`.values` (the shared validated-string base) and never on the records;
+:mod:`.batches` builds on :mod:`.kinds`, which builds on :mod:`.record`.
 """
 
-from ledger.records.kinds import (
+from ledger.records.batches import (
     ATTESTATION_BATCH_MAX,
-    DOMAIN_NAMES,
     DRAWDOWN_BATCH_MAX,
+    RECORD_TYPES,
+    AttestationBatch,
+    DrawdownBatch,
+    EventBatch,
+    SignedAttestationBatch,
+    SignedDrawdownBatch,
+    SignedEventBatch,
+    attestations_hash,
+    drawdowns_hash,
+    events_hash,
+    sign_attestation_batch,
+    sign_drawdown_batch,
+    sign_event_batch,
+    with_batch_terms,
+)
+from ledger.records.cbv import BUSINESS_STEP_CODES, DISPOSITION_CODES, BusinessStep, Disposition
+from ledger.records.code_lists import (
+    LOCODE_FUNCTIONS,
+    CodeLists,
+    HsNomenclature,
+    LocodeDirectory,
+    LocodeEntry,
+    great_circle_km,
+)
+from ledger.records.kinds import (
     AeoAction,
     AeoActionCode,
     Approval,
     Attestation,
-    AttestationBatch,
     AttestationRevocation,
     CertificateIssue,
     CertificateRevocation,
     ConsignmentEvent,
     ConsignmentRegistration,
-    Domain,
     Drawdown,
-    DrawdownBatch,
-    EventBatch,
     KeyAddition,
     KeyRevocation,
     MraAcceptance,
@@ -34,24 +60,28 @@ from ledger.records.kinds import (
     MraTermination,
     Proposal,
     ProposalAction,
-    Record,
     SchemaRegistration,
-    SignedAttestationBatch,
-    SignedDrawdownBatch,
-    SignedEventBatch,
+    SubjectType,
+)
+from ledger.records.quantities import (
+    QUANTITY_DECIMALS,
+    QUANTITY_MAX,
+    UNIT_CODES,
+    UNIT_CONVERSIONS,
+    Quantity,
+    UnitCode,
+)
+from ledger.records.record import (
+    DOMAIN_NAMES,
+    Domain,
+    Record,
     SignedRecord,
-    attestations_hash,
     certificate_id,
     consignment_id,
-    drawdowns_hash,
     fixed_ascii,
     new_nonce,
     sign,
-    sign_attestation_batch,
-    sign_drawdown_batch,
-    sign_event_batch,
     typed_digest,
-    with_batch_terms,
 )
 from ledger.records.typed_data import (
     DOMAIN_FIELDS,
@@ -71,29 +101,13 @@ from ledger.records.typed_data import (
     type_hash,
 )
 from ledger.records.values import (
-    BUSINESS_STEP_CODES,
-    DISPOSITION_CODES,
     LOCODE_EXTRA_COUNTRIES,
-    LOCODE_FUNCTIONS,
     LOCODE_LISTED_WITH_ZERO,
-    QUANTITY_DECIMALS,
-    QUANTITY_MAX,
-    UNIT_CODES,
-    UNIT_CONVERSIONS,
-    BusinessStep,
-    CodeLists,
     ContainerNumber,
     CountryCode,
-    Disposition,
     Gln,
     HsCode,
-    HsNomenclature,
     Locode,
-    LocodeDirectory,
-    LocodeEntry,
-    Quantity,
-    UnitCode,
-    great_circle_km,
     hs_codes_digest,
 )
 from ledger.records.vocabulary import (
@@ -125,6 +139,7 @@ __all__ = [
     "POSTAL_OPERATOR",
     "QUANTITY_DECIMALS",
     "QUANTITY_MAX",
+    "RECORD_TYPES",
     "SEAL_CHECK_SCHEMA",
     "SECP256K1_N",
     "TRADER",
@@ -169,6 +184,7 @@ __all__ = [
     "SignedDrawdownBatch",
     "SignedEventBatch",
     "SignedRecord",
+    "SubjectType",
     "UnitCode",
     "attestations_hash",
     "certificate_id",
@@ -178,6 +194,7 @@ __all__ = [
     "drawdowns_hash",
     "encode_struct",
     "encode_type_string",
+    "events_hash",
     "fixed_ascii",
     "from_compact_signature",
     "great_circle_km",

@@ -24,22 +24,19 @@ from eth_utils.crypto import keccak
 
 from ledger.chain import Bootstrap, BootstrapAdministration, Ledger, org_id
 from ledger.records import (
-    BusinessStep,
-    ContainerNumber,
-    Disposition,
-    HsCode,
-    Locode,
-    hs_codes_digest,
-)
-from ledger.records.kinds import (
     AeoAction,
     AeoActionCode,
     Approval,
     Attestation,
+    BusinessStep,
     CertificateIssue,
     ConsignmentEvent,
     ConsignmentRegistration,
+    ContainerNumber,
+    Disposition,
     Drawdown,
+    HsCode,
+    Locode,
     MraAcceptance,
     MraProposal,
     Proposal,
@@ -49,6 +46,7 @@ from ledger.records.kinds import (
     certificate_id,
     consignment_id,
     fixed_ascii,
+    hs_codes_digest,
 )
 
 __all__ = [

@@ -23,7 +23,7 @@ from gateway.errors import IdempotencyConflict, PermissionDenied
 from gateway.kinds import BATCH_DEADLINE_KEY
 from gateway.outbox import Outbox, RecordStatus
 from ledger.chain import Ledger
-from ledger.records.kinds import (
+from ledger.records import (
     ATTESTATION_BATCH_MAX,
     Approval,
     Attestation,

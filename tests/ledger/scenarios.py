@@ -21,18 +21,21 @@ from eth_account import Account
 from eth_utils.crypto import keccak
 
 from ledger.chain import Ledger
-from ledger.records import BusinessStep, ContainerNumber, Disposition, Locode, hs_codes_digest
-from ledger.records.kinds import (
+from ledger.records import (
     AeoAction,
     Approval,
     Attestation,
+    BusinessStep,
     CertificateIssue,
     CertificateRevocation,
     ConsignmentEvent,
     ConsignmentRegistration,
+    ContainerNumber,
+    Disposition,
     Drawdown,
     KeyAddition,
     KeyRevocation,
+    Locode,
     MraAcceptance,
     MraProposal,
     MraTermination,
@@ -42,6 +45,7 @@ from ledger.records.kinds import (
     certificate_id,
     consignment_id,
     fixed_ascii,
+    hs_codes_digest,
 )
 from ledger.stack.demo import (
     CUSTOMS,

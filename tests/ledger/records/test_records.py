@@ -11,8 +11,7 @@ from eth_utils.crypto import keccak
 
 from ledger.chain import Ledger
 from ledger.errors import InvalidSignature, ValidationError
-from ledger.records import hash_typed_data, recover_typed_data, sign_typed_data
-from ledger.records.kinds import (
+from ledger.records import (
     RECORD_TYPES,
     AeoAction,
     Approval,
@@ -36,7 +35,10 @@ from ledger.records.kinds import (
     SchemaRegistration,
     SignedRecord,
     fixed_ascii,
+    hash_typed_data,
+    recover_typed_data,
     sign,
+    sign_typed_data,
 )
 
 KEY = "0x" + "11" * 32

@@ -27,19 +27,22 @@ from ledger.index.follower import (
     next_head,
     registration_digest,
 )
-from ledger.records import BusinessStep, ContainerNumber, Disposition, Locode
-from ledger.records.kinds import (
+from ledger.records import (
     AeoAction,
     AeoActionCode,
     Attestation,
     AttestationRevocation,
+    BusinessStep,
     CertificateIssue,
     CertificateRevocation,
     ConsignmentEvent,
     ConsignmentRegistration,
+    ContainerNumber,
+    Disposition,
     Drawdown,
     KeyAddition,
     KeyRevocation,
+    Locode,
     MraTermination,
     SubjectType,
     certificate_id,

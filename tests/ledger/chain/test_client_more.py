@@ -14,8 +14,7 @@ from web3 import Web3
 from ledger.chain import Deployment, Ledger, TxManager, deploy_suite
 from ledger.chain import contract_errors as ce
 from ledger.errors import ConfigurationError
-from ledger.records import hs_codes_digest
-from ledger.records.kinds import (
+from ledger.records import (
     Approval,
     Attestation,
     CertificateIssue,
@@ -24,6 +23,7 @@ from ledger.records.kinds import (
     SubjectType,
     consignment_id,
     fixed_ascii,
+    hs_codes_digest,
 )
 from ledger.stack import DEMO_PARTIES, TRADER, DemoWorld, Party, admit, bootstrap_for
 

@@ -13,7 +13,7 @@ import pytest
 from ledger.chain import toolchain
 from ledger.errors import StaleArtifacts
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 
 
 @pytest.fixture(scope="module")

@@ -10,12 +10,12 @@ from collections.abc import Iterator
 
 import pytest
 from sqlalchemy import Engine, create_engine, text, update
-from test_index import check_seeded_world, kept_counts, post_event, register
 
 from ledger.chain import Ledger
 from ledger.errors import HeadMismatch
 from ledger.index import Index, consignment_events, metadata
 from ledger.stack import DemoWorld
+from tests.ledger.index.test_index import check_seeded_world, kept_counts, post_event, register
 from tests.system_services import postgres_cluster
 
 

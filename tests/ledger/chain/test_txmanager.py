@@ -21,7 +21,6 @@ import solcx
 from eth_abi.abi import encode
 from eth_account import Account
 from eth_utils.crypto import keccak
-from flaky_proxy import Fault, FaultKind, FlakyProxy
 from hypothesis import given
 from hypothesis import strategies as st
 from web3 import Web3
@@ -48,6 +47,7 @@ from ledger.errors import (
     TransactionReverted,
     TransactionTimeout,
 )
+from tests.ledger.chain.flaky_proxy import Fault, FaultKind, FlakyProxy
 
 KEY = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80"
 ADDRESS = Account.from_key(KEY).address

@@ -21,8 +21,7 @@ from ledger.chain import MAX_TX_GAS, ROUTES, Ledger, decode_revert
 from ledger.chain import contract_errors as ce
 from ledger.errors import ValidationError
 from ledger.index import Index
-from ledger.records import hash_typed_data, recover_typed_data
-from ledger.records.kinds import (
+from ledger.records import (
     ATTESTATION_BATCH_MAX,
     Approval,
     Attestation,
@@ -33,6 +32,8 @@ from ledger.records.kinds import (
     SignedAttestationBatch,
     SubjectType,
     attestations_hash,
+    hash_typed_data,
+    recover_typed_data,
     sign,
     sign_attestation_batch,
 )

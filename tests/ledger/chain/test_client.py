@@ -16,13 +16,13 @@ from eth_utils.crypto import keccak
 
 from ledger.chain import Ledger, contract_abi, error_specs, static_words_encode
 from ledger.chain import contract_errors as ce
-from ledger.records import BusinessStep, Locode, hs_codes_digest
-from ledger.records.kinds import (
+from ledger.records import (
     AeoAction,
     AeoActionCode,
     Approval,
     Attestation,
     AttestationRevocation,
+    BusinessStep,
     CertificateIssue,
     CertificateRevocation,
     ConsignmentEvent,
@@ -30,6 +30,7 @@ from ledger.records.kinds import (
     Drawdown,
     KeyAddition,
     KeyRevocation,
+    Locode,
     MraAcceptance,
     MraProposal,
     MraTermination,
@@ -41,6 +42,7 @@ from ledger.records.kinds import (
     certificate_id,
     consignment_id,
     fixed_ascii,
+    hs_codes_digest,
 )
 from ledger.stack import CARRIER, TRADER, DemoWorld, Party, admit
 

@@ -20,18 +20,21 @@ from ledger.chain import ROUTES, Ledger
 from ledger.chain import contract_errors as ce
 from ledger.errors import ValidationError
 from ledger.index import Index, event_digest, next_head
-from ledger.records import BusinessStep, Locode, hash_typed_data, recover_typed_data
-from ledger.records.kinds import (
+from ledger.records import (
     Approval,
+    BusinessStep,
     ConsignmentEvent,
     ConsignmentRegistration,
     EventBatch,
     KeyAddition,
+    Locode,
     Proposal,
     ProposalAction,
     SignedEventBatch,
     consignment_id,
     events_hash,
+    hash_typed_data,
+    recover_typed_data,
     sign,
     sign_event_batch,
     with_batch_terms,

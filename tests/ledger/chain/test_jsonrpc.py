@@ -24,13 +24,13 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
-from flaky_proxy import Fault, FaultKind, FlakyProxy
 from web3 import Web3
 from web3.providers import HTTPProvider
 
 from ledger.chain import AnvilNode, JsonRpcTransport, Ledger, shared_transport
 from ledger.errors import ConfigurationError, LedgerError, RpcUnavailable
 from ledger.verify.engine import _ChainReads as ChainReads
+from tests.ledger.chain.flaky_proxy import Fault, FaultKind, FlakyProxy
 
 PROXY_VARIABLES = ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy")
 
