@@ -8,6 +8,7 @@ May import: :mod:`ledger.errors`, :mod:`ledger.records`, :mod:`ledger.chain`.
 """
 
 from ledger.index.follower import (
+    DEFAULT_SPAN,
     AeoStatus,
     AttestationRecord,
     CertificateRecord,
@@ -56,6 +57,7 @@ from ledger.index.schema import (
 
 __all__ = [
     "CHAIN_TABLES",
+    "DEFAULT_SPAN",
     "AeoStatus",
     "AttestationRecord",
     "CertificateRecord",

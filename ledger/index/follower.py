@@ -113,6 +113,7 @@ from ledger.index.schema import (
 from ledger.records import ConsignmentEvent, ConsignmentRegistration
 
 __all__ = [
+    "DEFAULT_SPAN",
     "AeoStatus",
     "AttestationRecord",
     "CertificateRecord",
