@@ -30,7 +30,7 @@ from web3.providers import HTTPProvider
 
 from ledger.chain import AnvilNode, JsonRpcTransport, Ledger, shared_transport
 from ledger.errors import ConfigurationError, LedgerError, RpcUnavailable
-from ledger.verify.engine import _ChainReads as ChainReads
+from ledger.verify.reads import ChainReads
 
 PROXY_VARIABLES = ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy")
 
