@@ -177,7 +177,4 @@ def _explain_aeo(ctx: Context, run: Run, op: bytes, admin: bytes) -> None:
     )
 
 
-# ------------------------------------------------------------------ history (risk)
-
-
 CHECKS = (ClaimCheck("AEO status and recognition", check_aeo, needs_consignment=False),)

@@ -68,7 +68,4 @@ def check_required_attestations(ctx: Context, run: Run) -> None:
     run.check("required attestations", before)
 
 
-# ------------------------------------------------------------------ serials
-
-
 CHECKS = (ClaimCheck("required attestations", check_required_attestations),)

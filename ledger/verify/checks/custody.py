@@ -131,7 +131,4 @@ def check_custody(ctx: Context, run: Run) -> None:
     run.check("chain of custody", before)
 
 
-# ------------------------------------------------------------------ seals
-
-
 CHECKS = (ClaimCheck("chain of custody", check_custody),)

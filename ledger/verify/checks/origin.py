@@ -108,7 +108,4 @@ def check_origin(ctx: Context, run: Run) -> None:
     run.check("origin and route", before)
 
 
-# ------------------------------------------------------------------ chain of custody
-
-
 CHECKS = (ClaimCheck("origin and route", check_origin),)

@@ -144,6 +144,3 @@ def check_quantity(ctx: Context, run: Run, cert: CertificateRecord, evidence: Ev
                     [evidence, *(ev_drawdown(d) for d in others)],
                 )
             )
-
-
-# ------------------------------------------------------------------ origin and route

@@ -74,7 +74,4 @@ def check_seals(ctx: Context, run: Run) -> None:
     run.check("seals", before)
 
 
-# ------------------------------------------------------------------ signers
-
-
 CHECKS = (ClaimCheck("seals", check_seals),)

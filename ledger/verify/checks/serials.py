@@ -111,7 +111,4 @@ def check_serials(ctx: Context, run: Run) -> None:
     run.check("item serials", before)
 
 
-# ------------------------------------------------------------------ AEO
-
-
 CHECKS = (ClaimCheck("item serials", check_serials),)

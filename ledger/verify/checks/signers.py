@@ -213,7 +213,4 @@ def check_signers(ctx: Context, run: Run) -> None:
     run.check("signers", before)
 
 
-# ------------------------------------------------------------------ attestations
-
-
 CHECKS = (ClaimCheck("signers", check_signers),)
