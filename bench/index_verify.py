@@ -55,6 +55,7 @@ from bench.load import CONTAINER, event_load, size_label
 from bench.ours import OurSuite
 from ledger.chain import manifest_path
 from ledger.index import Index
+from ledger.risk import score_risk
 from ledger.stack import DemoWorld
 from ledger.verify import Claim, Verifier
 
@@ -141,7 +142,7 @@ def bench_verification(ctx: BenchContext) -> Figures:
         with tempfile.TemporaryDirectory(prefix="bench-verify-") as tmp:
             path = Path(tmp) / "index.db"
             index = Index(f"sqlite:///{path}", ledger)
-            verifier = Verifier(ledger, index)
+            verifier = Verifier(ledger, index, scorer=score_risk)
             for size in sizes:
                 load.grow_to(size)
                 t0 = time.perf_counter()

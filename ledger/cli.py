@@ -150,6 +150,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
     import json
 
     from ledger.records import LocodeDirectory
+    from ledger.risk import score_risk
     from ledger.verify import claim_from_json, render_report, verdict_json, verify_claim
 
     settings = settings_from_args(args)
@@ -163,7 +164,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
     claim = claim_from_json(data)
     ledger, index = _attached(settings)
     locodes = LocodeDirectory.from_csv(settings.unlocode_csv) if settings.unlocode_csv else None
-    verdict = verify_claim(claim, ledger=ledger, index=index, locodes=locodes)
+    verdict = verify_claim(claim, ledger=ledger, index=index, locodes=locodes, scorer=score_risk)
     out(verdict_json(verdict) if args.json else render_report(verdict))
     return _verdict_exit(str(verdict.status))
 
@@ -228,7 +229,7 @@ def build_parser() -> tuple[argparse.ArgumentParser, Any]:
         "4 failed)",
     )
     add_common(p)
-    p.add_argument("claim", nargs="?", type=Path, help="claim JSON file (see ledger.verify.engine)")
+    p.add_argument("claim", nargs="?", type=Path, help="claim JSON file (see ledger.verify.claim)")
     p.add_argument("--rpc", dest="rpc_url", help="JSON-RPC URL of the chain")
     p.add_argument("--consignment-ref", dest="consignment_ref", help="consignment reference")
     p.add_argument("--container", help="container number (ISO 6346)")

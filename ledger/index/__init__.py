@@ -10,7 +10,7 @@ the queries that build them (:mod:`.queries`), and the one encoding of stored va
 May import: :mod:`ledger.errors`, :mod:`ledger.records`, :mod:`ledger.chain`.
 """
 
-from ledger.index.follower import Index
+from ledger.index.follower import DEFAULT_SPAN, Index
 from ledger.index.heads import event_digest, next_head, registration_digest
 from ledger.index.models import (
     AeoStatus,
@@ -57,6 +57,7 @@ from ledger.index.schema import (
 
 __all__ = [
     "CHAIN_TABLES",
+    "DEFAULT_SPAN",
     "AeoStatus",
     "AttestationRecord",
     "CertificateRecord",

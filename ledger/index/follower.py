@@ -99,6 +99,7 @@ from ledger.index.schema import (
 from ledger.index.writer import _IndexWriter
 
 __all__ = [
+    "DEFAULT_SPAN",
     "AeoStatus",
     "AttestationRecord",
     "CertificateRecord",

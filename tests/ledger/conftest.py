@@ -1,5 +1,5 @@
-"""Fixtures shared by the verification and proof-bundle tests: a fresh SQLite index over the
-seeded suite, the scenario builder, and a verifier with the UN/LOCODE seaport coordinates."""
+"""Fixtures shared by the ledger tests: a fresh SQLite index over the seeded suite (the index,
+verification and proof-bundle tests; the verification fixtures are in ``verify/conftest.py``)."""
 
 from __future__ import annotations
 
@@ -10,16 +10,6 @@ import pytest
 
 from ledger.chain import Ledger
 from ledger.index import Index
-from ledger.records import LocodeDirectory
-from ledger.stack import DemoWorld
-from ledger.verify import Verifier
-from tests.data_paths import shared_file
-from tests.ledger.scenarios import Builder
-
-
-@pytest.fixture(scope="module")
-def locodes() -> LocodeDirectory:
-    return LocodeDirectory.from_csv(shared_file("unlocode", "unlocode_seaports.csv"))
 
 
 @pytest.fixture
@@ -30,13 +20,3 @@ def index(ledger: Ledger, tmp_path: Path) -> Iterator[Index]:
         yield idx
     finally:
         idx.engine.dispose()
-
-
-@pytest.fixture
-def build(ledger: Ledger, world: DemoWorld) -> Builder:
-    return Builder(ledger, world)
-
-
-@pytest.fixture
-def verifier(ledger: Ledger, index: Index, locodes: LocodeDirectory) -> Verifier:
-    return Verifier(ledger, index, locodes=locodes)

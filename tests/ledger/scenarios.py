@@ -3,7 +3,7 @@
 Every scenario starts from the seeded demo world (``ledger`` fixture) and records what it needs
 with the typed clients: a fresh consignment with its journey, a certificate of origin and its
 drawdown, customs attestations, AEO actions, MRAs, key and membership changes. It returns the
-:class:`~ledger.verify.engine.Claim` a trader would present and what the test needs to look at.
+:class:`~ledger.verify.Claim` a trader would present and what the test needs to look at.
 
 Times: journeys start :data:`JOURNEY_START` seconds in the past (the demo keys are valid from
 90 days back, and the contracts refuse records more than 300 s in the future).

@@ -22,6 +22,7 @@ from gateway.models import ERROR_401, ERROR_403, ERROR_404
 from gateway.writes import require_ledger
 from ledger.errors import InvalidBundle, InvalidClaim, ValidationError
 from ledger.records import LocodeDirectory, consignment_id
+from ledger.risk import score_risk
 from ledger.verify import Verifier, claim_from_json, export_bundle, verify_bundle
 
 __all__ = ["router"]
@@ -141,7 +142,7 @@ def verify(
     except (InvalidClaim, ValidationError) as exc:
         raise InvalidRequest(str(exc), code="invalid_claim", field="claim") from exc
     locodes = _locodes(settings.unlocode_csv) if settings.unlocode_csv else None
-    verifier = Verifier(chain.ledger, chain.index, locodes=locodes)
+    verifier = Verifier(chain.ledger, chain.index, locodes=locodes, scorer=score_risk)
     try:
         verdict = verifier.verify(parsed, sync=False)
     except InvalidClaim as exc:

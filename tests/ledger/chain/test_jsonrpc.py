@@ -29,7 +29,7 @@ from web3.providers import HTTPProvider
 
 from ledger.chain import AnvilNode, JsonRpcTransport, Ledger, shared_transport
 from ledger.errors import ConfigurationError, LedgerError, RpcUnavailable
-from ledger.verify.engine import _ChainReads as ChainReads
+from ledger.verify.reads import ChainReads
 from tests.ledger.chain.flaky_proxy import Fault, FaultKind, FlakyProxy
 
 PROXY_VARIABLES = ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy")

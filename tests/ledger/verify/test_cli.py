@@ -32,6 +32,7 @@ def test_verify_reports_the_genuine_demo_consignment(
     )
     assert code == 0, out
     assert out.startswith("VERIFIED")
+    assert "Risk score: " in out  # the CLI passes ledger.risk.score_risk to the verifier
     code, out = _run(
         ["verify", *common, "--consignment-ref", world.consignment_ref, "--origin", "NZ", "--json"],
         capsys,
@@ -40,6 +41,7 @@ def test_verify_reports_the_genuine_demo_consignment(
     verdict = json.loads(out)
     assert verdict["status"] == "failed"
     assert "ORIGIN_MISMATCH" in [f["code"] for f in verdict["findings"]]
+    assert verdict["risk"]["band"] == "high"
 
 
 def test_bundle_round_trip_and_tamper(

@@ -21,10 +21,10 @@ from web3.providers import HTTPProvider
 from ledger.chain import ContractError, Ledger
 from ledger.errors import VerificationError
 from ledger.index import Index, consignment_events, consignments
+from ledger.risk import score_risk
 from ledger.stack import CARRIER
 from ledger.verify import Verdict, VerdictStatus, VerificationPolicy, Verifier, render_report
-from ledger.verify.engine import _ChainReads as ChainReads
-from ledger.verify.engine import _log_ranges as log_ranges
+from ledger.verify.reads import ChainReads, log_ranges
 from tests.ledger.scenarios import DAY, Builder, Shipment
 
 LogEdit = Callable[[list[dict[str, Any]]], list[dict[str, Any]]]
@@ -457,7 +457,7 @@ def test_the_consignors_history_is_the_same_kept_or_counted(
     assert view.consignor_earlier is not None
     assert view.consignor_earlier >= 3
     claim = build.claim(shipment)
-    kept = Verifier(ledger, index).verify(claim, sync=False)
+    kept = Verifier(ledger, index, scorer=score_risk).verify(claim, sync=False)
     reasons = [c.reason for c in kept.risk.contributions]
     assert f"clean history ({view.consignor_earlier} earlier consignments)" in reasons, reasons
     with index.engine.begin() as conn:
@@ -466,5 +466,5 @@ def test_the_consignors_history_is_the_same_kept_or_counted(
             .where(consignments.c.consignment_id == shipment.cid)
             .values(consignor_earlier=None)
         )
-    counted = Verifier(ledger, index).verify(claim, sync=False)
+    counted = Verifier(ledger, index, scorer=score_risk).verify(claim, sync=False)
     assert counted.as_dict() == kept.as_dict()

@@ -1,4 +1,4 @@
-"""One scenario per finding code that the counterfeit suite (``test_verify_scenarios.py``)
+"""One scenario per finding code that the counterfeit suite (``test_scenarios.py``)
 does not reach: each built on chain through signed records, or, where the contracts make the
 pattern impossible, by tampering with the index, and each asserting the verdict and the exact
 set of finding codes.
