@@ -4,11 +4,13 @@ Depends on :mod:`ledger`; :mod:`ledger` never imports it.
 """
 
 from gateway.auth import Caller, OrgKind, Scope, issue_key
-from gateway.chain import LedgerServices
 from gateway.client import GatewayClient
 from gateway.config import GatewaySettings
 from gateway.main import create_app
-from gateway.outbox import (
+from gateway.services import GatewayServices
+from gateway.writes.custodial_keys import SigningKeyStore, add_signing_key, list_signing_keys
+from gateway.writes.ledger_services import LedgerServices
+from gateway.writes.outbox import (
     Batch,
     BatchResult,
     Outbox,
@@ -21,10 +23,8 @@ from gateway.outbox import (
     Submitter,
     TxState,
 )
-from gateway.relayer import ContractRelayer
-from gateway.services import GatewayServices
-from gateway.signing_keys import SigningKeyStore, add_signing_key, list_signing_keys
-from gateway.validation import ChainValidator
+from gateway.writes.relayer import ContractRelayer
+from gateway.writes.validation import ChainValidator
 
 __all__ = [
     "Batch",

@@ -56,8 +56,18 @@ from gateway.errors import (
     ServiceUnavailable,
     Unauthenticated,
 )
-from gateway.kinds import KIND_PATHS, kind_of
-from gateway.models import (
+from gateway.models.record_requests import (
+    CREATE_MODELS,
+    AttestationBatchCreate,
+    AttestationCreate,
+    DrawdownBatchCreate,
+    DrawdownCreate,
+    EventBatchCreate,
+    EventCreate,
+    RecordCreate,
+    SignedSubmission,
+)
+from gateway.models.record_views import (
     ApiKeyCreate,
     ApiKeyIssued,
     ApiKeyList,
@@ -79,8 +89,7 @@ from gateway.models import (
     SigningKeyView,
     TypedDataView,
 )
-from gateway.outbox import RecordKind, RecordStatus
-from gateway.read_models import (
+from gateway.reads.views import (
     AttestationList,
     AttestationView,
     CertificateView,
@@ -92,17 +101,8 @@ from gateway.read_models import (
     RecognitionView,
     TimelineView,
 )
-from gateway.record_models import (
-    CREATE_MODELS,
-    AttestationBatchCreate,
-    AttestationCreate,
-    DrawdownBatchCreate,
-    DrawdownCreate,
-    EventBatchCreate,
-    EventCreate,
-    RecordCreate,
-    SignedSubmission,
-)
+from gateway.writes.kinds import KIND_PATHS, kind_of
+from gateway.writes.outbox import RecordKind, RecordStatus
 from ledger.records import (
     Attestation,
     ConsignmentEvent,

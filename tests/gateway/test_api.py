@@ -25,9 +25,9 @@ from gateway.errors import (
 )
 from gateway.logs import JsonFormatter
 from gateway.main import create_app
-from gateway.outbox import RecordKind, RecordStatus
 from gateway.services import GatewayServices
 from gateway.testing import FakeChain, FakeRelayer
+from gateway.writes.outbox import RecordKind, RecordStatus
 from ledger.errors import InvalidLocode
 from tests.gateway.conftest import (
     ADMIN_TOKEN,

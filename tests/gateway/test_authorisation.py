@@ -22,9 +22,9 @@ import pytest
 from eth_account import Account
 
 from gateway.auth import IssuedKey, KeyStore
-from gateway.kinds import KIND_PATHS
-from gateway.outbox import RecordKind
 from gateway.services import GatewayServices
+from gateway.writes.kinds import KIND_PATHS
+from gateway.writes.outbox import RecordKind
 from ledger.chain import Ledger
 from ledger.records import ConsignmentRegistration, consignment_id
 from ledger.stack import POSTAL_OPERATOR, DemoWorld

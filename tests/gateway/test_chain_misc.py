@@ -18,9 +18,9 @@ from gateway.auth import IssuedKey, KeyStore
 from gateway.client import GatewayClient
 from gateway.config import GatewaySettings
 from gateway.errors import Conflict, PermissionDenied
-from gateway.kinds import KIND_PATHS, decode_record
-from gateway.outbox import RecordKind
-from gateway.signing_keys import SigningKeyStore, add_signing_key, list_signing_keys
+from gateway.writes.custodial_keys import SigningKeyStore, add_signing_key, list_signing_keys
+from gateway.writes.kinds import KIND_PATHS, decode_record
+from gateway.writes.outbox import RecordKind
 from ledger.chain import Ledger
 from ledger.stack import DemoWorld
 from tests.gateway.chain_cases import allowed_role, body, prepare

@@ -17,8 +17,8 @@ from eth_account import Account
 from gateway.auth import IssuedKey
 from gateway.client import GatewayClient
 from gateway.errors import RecordRejected
-from gateway.kinds import KIND_PATHS, record_id
-from gateway.outbox import (
+from gateway.writes.kinds import KIND_PATHS, record_id
+from gateway.writes.outbox import (
     Batch,
     NewRecord,
     Outbox,
@@ -27,7 +27,7 @@ from gateway.outbox import (
     Submitter,
     TxState,
 )
-from gateway.relayer import ContractRelayer
+from gateway.writes.relayer import ContractRelayer
 from ledger.chain import Ledger, TxManager
 from ledger.errors import ConfigurationError
 from ledger.records import (

@@ -21,8 +21,8 @@ from gateway.client import GatewayClient
 from gateway.config import GatewaySettings
 from gateway.db import create_gateway_engine
 from gateway.errors import IdempotencyConflict, PermissionDenied
-from gateway.kinds import BATCH_DEADLINE_KEY
-from gateway.outbox import Outbox, RecordStatus
+from gateway.writes.kinds import BATCH_DEADLINE_KEY
+from gateway.writes.outbox import Outbox, RecordStatus
 from ledger.chain import Ledger
 from ledger.records import (
     DRAWDOWN_BATCH_MAX,

@@ -15,7 +15,7 @@ from eth_account import Account
 from gateway.auth import IssuedKey, KeyStore, Scope
 from gateway.client import GatewayClient
 from gateway.errors import IdempotencyConflict, PermissionDenied
-from gateway.outbox import RecordStatus
+from gateway.writes.outbox import RecordStatus
 from ledger.chain import Ledger
 from ledger.records import (
     BusinessStep,

@@ -11,8 +11,8 @@ import httpx
 import pytest
 
 from gateway.auth import IssuedKey
-from gateway.kinds import KIND_PATHS
-from gateway.outbox import RecordKind
+from gateway.writes.kinds import KIND_PATHS
+from gateway.writes.outbox import RecordKind
 from ledger.chain import Ledger
 from ledger.stack import DemoWorld
 from tests.gateway.chain_cases import body, prepare

@@ -14,8 +14,8 @@ import pytest
 from pydantic import SecretStr
 
 from gateway.config import GatewaySettings
-from gateway.signing_keys import SigningKeyStore, add_signing_key, list_signing_keys
 from gateway.stack import build_services
+from gateway.writes.custodial_keys import SigningKeyStore, add_signing_key, list_signing_keys
 from ledger.chain import Ledger
 from ledger.errors import ConfigurationError
 from tests.conftest import RELAYER_KEY

@@ -16,7 +16,8 @@ from sqlalchemy.engine import make_url
 from gateway.config import GatewaySettings
 from gateway.db import create_gateway_engine
 from gateway.errors import Conflict, IdempotencyConflict, PermissionDenied, RecordRejected
-from gateway.outbox import (
+from gateway.testing import FakeChain, FakeRelayer
+from gateway.writes.outbox import (
     AcceptResult,
     Batch,
     BatchResult,
@@ -32,7 +33,6 @@ from gateway.outbox import (
     request_digest,
     states_table,
 )
-from gateway.testing import FakeChain, FakeRelayer
 from ledger.errors import InvalidTypedData
 from tests.gateway.conftest import ORG_A, ORG_B, SIGNATURE
 

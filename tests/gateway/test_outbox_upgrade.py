@@ -37,7 +37,8 @@ from sqlalchemy import (
 from gateway.config import GatewaySettings
 from gateway.db import create_gateway_engine
 from gateway.errors import Conflict
-from gateway.outbox import (
+from gateway.testing import FakeChain, FakeRelayer
+from gateway.writes.outbox import (
     AcceptResult,
     Batch,
     NewRecord,
@@ -50,7 +51,6 @@ from gateway.outbox import (
     Submitter,
     metadata,
 )
-from gateway.testing import FakeChain, FakeRelayer
 from tests.gateway.conftest import ORG_A, SIGNATURE
 from tests.system_services import postgres_cluster
 

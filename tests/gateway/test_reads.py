@@ -11,13 +11,13 @@ import httpx
 import pytest
 
 from gateway.auth import IssuedKey, KeyStore
-from gateway.chain import LedgerServices
 from gateway.client import GatewayClient
 from gateway.config import GatewaySettings
 from gateway.errors import InvalidRequest, NotFound, PermissionDenied, ServiceUnavailable
 from gateway.main import create_app
-from gateway.relayer import ContractRelayer
 from gateway.services import GatewayServices
+from gateway.writes.ledger_services import LedgerServices
+from gateway.writes.relayer import ContractRelayer
 from ledger.chain import Ledger, TxManager
 from ledger.index import Index
 from ledger.records import certificate_id

@@ -9,9 +9,9 @@ from sqlalchemy import create_engine, func, select
 
 from gateway.config import GatewaySettings
 from gateway.main import create_app
-from gateway.outbox import records_table
 from gateway.services import GatewayServices
 from gateway.testing import FakeChain, FakeRelayer
+from gateway.writes.outbox import records_table
 from tests.gateway.conftest import ORG_A, KeyMaker, auth, record_body, serve
 
 

@@ -20,10 +20,10 @@ import pytest
 import uvicorn
 
 from gateway.auth import IssuedKey
-from gateway.chain import LedgerServices
 from gateway.config import GatewaySettings
 from gateway.main import create_app
 from gateway.services import GatewayServices
+from gateway.writes.ledger_services import LedgerServices
 from ledger.chain import Ledger
 from ledger.index import Index
 from ledger.stack import DemoWorld

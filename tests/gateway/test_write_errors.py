@@ -14,8 +14,8 @@ from eth_account import Account
 from eth_account.signers.local import LocalAccount
 
 from gateway.auth import IssuedKey
-from gateway.kinds import KIND_PATHS, decode, decode_record
-from gateway.outbox import RecordKind
+from gateway.writes.kinds import KIND_PATHS, decode, decode_record
+from gateway.writes.outbox import RecordKind
 from ledger.chain import Ledger
 from ledger.records import KeyAddition, KeyRevocation, Proposal
 from ledger.stack import DemoWorld

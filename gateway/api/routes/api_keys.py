@@ -9,7 +9,7 @@ from fastapi import APIRouter, Path, Query
 from gateway.api.deps import AdminDep, AdminPrincipal, KeyStoreDep
 from gateway.auth import BYTES32_PATTERN, normalize_org_id
 from gateway.errors import NotFound, PermissionDenied
-from gateway.models import (
+from gateway.models.record_views import (
     ERROR_401,
     ERROR_403,
     ERROR_404,

@@ -9,11 +9,16 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Response
 
-from gateway import reads
 from gateway.api.deps import CurrentCaller, KeyStoreDep, OutboxDep, ReadCaller, ServicesDep
-from gateway.api.writes import WRITE_RESPONSES, IdempotencyKey, add_write_routes, scoped_caller
+from gateway.api.write_routes import (
+    WRITE_RESPONSES,
+    IdempotencyKey,
+    add_write_routes,
+    scoped_caller,
+)
 from gateway.auth import BYTES32_PATTERN
-from gateway.models import (
+from gateway.models.record_requests import AttestationBatchSubmission
+from gateway.models.record_views import (
     ERROR_401,
     ERROR_403,
     ERROR_404,
@@ -22,10 +27,11 @@ from gateway.models import (
     AttestationBatchView,
     RecordView,
 )
-from gateway.outbox import RecordKind
-from gateway.read_models import AttestationList, AttestationView
-from gateway.record_models import AttestationBatchSubmission
-from gateway.writes import accept_attestation_batch, require_ledger, sync_caller
+from gateway.reads import queries
+from gateway.reads.views import AttestationList, AttestationView
+from gateway.writes.intake import accept_attestation_batch, sync_caller
+from gateway.writes.ledger_services import require_ledger
+from gateway.writes.outbox import RecordKind
 
 __all__ = ["router"]
 
@@ -151,7 +157,7 @@ def list_attestations(
 ) -> AttestationList:
     """Every attestation about the subject in chain order (export release, inspections,
     seal checks, ...), with whether each is valid now (not revoked, not expired)."""
-    return reads.attestations_for(require_ledger(services.chain), reads.parse_key(subject))
+    return queries.attestations_for(require_ledger(services.chain), queries.parse_key(subject))
 
 
 @router.get(
@@ -166,4 +172,4 @@ def get_attestation(
     services: ServicesDep,
 ) -> AttestationView:
     """The attestation's attester, times and validity (contract), with its content (index)."""
-    return reads.attestation(require_ledger(services.chain), bytes.fromhex(uid[2:]))
+    return queries.attestation(require_ledger(services.chain), bytes.fromhex(uid[2:]))

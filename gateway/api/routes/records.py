@@ -9,8 +9,7 @@ from fastapi import APIRouter, Header, Path, Query, Response
 from gateway.api.deps import CurrentCaller, OutboxDep, ReadCaller, ServicesDep
 from gateway.auth import BYTES32_PATTERN
 from gateway.errors import NotFound, PermissionDenied
-from gateway.kinds import KIND_SCOPES, UNSIGNED
-from gateway.models import (
+from gateway.models.record_views import (
     ERROR_401,
     ERROR_403,
     ERROR_404,
@@ -21,8 +20,9 @@ from gateway.models import (
     RecordSubmission,
     RecordView,
 )
-from gateway.outbox import RecordKind, RecordStatus
-from gateway.writes import accept_execution, accept_message
+from gateway.writes.intake import accept_execution, accept_message
+from gateway.writes.kinds import KIND_SCOPES, UNSIGNED
+from gateway.writes.outbox import RecordKind, RecordStatus
 
 __all__ = ["KIND_SCOPES", "router"]
 

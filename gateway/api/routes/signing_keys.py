@@ -7,7 +7,7 @@ from fastapi import APIRouter
 from gateway.api.deps import AdminDep, ServicesDep
 from gateway.auth import normalize_org_id
 from gateway.errors import PermissionDenied, ServiceUnavailable
-from gateway.models import (
+from gateway.models.record_views import (
     ERROR_401,
     ERROR_403,
     ERROR_409,
@@ -16,7 +16,7 @@ from gateway.models import (
     SigningKeyList,
     SigningKeyView,
 )
-from gateway.signing_keys import SigningKeyStore
+from gateway.writes.custodial_keys import SigningKeyStore
 
 __all__ = ["router"]
 

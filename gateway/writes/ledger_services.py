@@ -12,15 +12,16 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from gateway.auth import Caller
-from gateway.record_models import BuildContext, NonceSource
-from gateway.signing_keys import SigningKeyStore
-from gateway.validation import ChainValidator
+from gateway.errors import ServiceUnavailable
+from gateway.models.record_requests import BuildContext, NonceSource
+from gateway.writes.custodial_keys import SigningKeyStore
+from gateway.writes.validation import ChainValidator
 from ledger.chain import Ledger
 
 if TYPE_CHECKING:
     from ledger.index import Index
 
-__all__ = ["LedgerServices"]
+__all__ = ["LedgerServices", "require_ledger"]
 
 logger = logging.getLogger("gateway.chain")
 
@@ -82,3 +83,9 @@ class LedgerServices:
                 self._units[certificate_id] = unit
                 return unit
         return None
+
+
+def require_ledger(chain: LedgerServices | None) -> LedgerServices:
+    if chain is None:
+        raise ServiceUnavailable("this gateway is not connected to a ledger", code="no_ledger")
+    return chain

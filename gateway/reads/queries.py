@@ -13,9 +13,9 @@ from __future__ import annotations
 import logging
 import time
 
-from gateway.chain import LedgerServices
+from gateway.auth import KIND_BY_CODE
 from gateway.errors import NotFound, ServiceUnavailable
-from gateway.read_models import (
+from gateway.reads.views import (
     AttestationList,
     AttestationView,
     CertificateView,
@@ -34,7 +34,7 @@ from gateway.read_models import (
     hx,
     when,
 )
-from gateway.validation import KIND_BY_CODE
+from gateway.writes.ledger_services import LedgerServices
 from ledger.records import consignment_id
 
 __all__ = [

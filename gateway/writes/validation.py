@@ -48,7 +48,7 @@ from typing import Any
 
 from web3.exceptions import Web3Exception
 
-from gateway.auth import Caller, OrgKind
+from gateway.auth import KIND_BY_CODE, Caller, OrgKind
 from gateway.errors import (
     Conflict,
     GatewayError,
@@ -56,8 +56,8 @@ from gateway.errors import (
     ServiceUnavailable,
     contract_error_status,
 )
-from gateway.kinds import BATCH_FUNCTIONS, execution_id, kind_of, record_id
-from gateway.outbox import Outbox, RecordKind
+from gateway.writes.kinds import BATCH_FUNCTIONS, execution_id, kind_of, record_id
+from gateway.writes.outbox import Outbox, RecordKind
 from ledger.chain import Ledger, Organisation, is_transient
 from ledger.chain.contract_errors import (
     BatchItemFailed,
@@ -81,17 +81,10 @@ from ledger.records import (
     SignedRecord,
 )
 
-__all__ = ["KIND_BY_CODE", "Candidate", "ChainValidator", "authorise", "signer_nonce"]
+__all__ = ["Candidate", "ChainValidator", "authorise", "signer_nonce"]
 
 logger = logging.getLogger("gateway.validation")
 
-KIND_BY_CODE: dict[int, OrgKind] = {
-    1: OrgKind.CUSTOMS,
-    2: OrgKind.CARRIER,
-    3: OrgKind.TRADER,
-    4: OrgKind.ISSUING_BODY,
-    5: OrgKind.POSTAL_OPERATOR,
-}
 ACTIVE = 1
 
 _GOVERNANCE = {

@@ -7,8 +7,8 @@ signed together with one DrawdownBatch signature (:func:`accept_drawdown_batch`)
 Both end in :func:`accept_signed`: a record already in the outbox (same id) is answered
 from there (an idempotent repeat, never validated again, so a retry after the record was
 mined is still a 202 with its state); anything else is checked by
-:class:`~gateway.validation.ChainValidator` and then stored durably by
-:meth:`~gateway.outbox.Outbox.accept`. Drawdowns are checked and stored under one lock, so
+:class:`~gateway.writes.validation.ChainValidator` and then stored durably by
+:meth:`~gateway.writes.outbox.Outbox.accept`. Drawdowns are checked and stored under one lock, so
 that two concurrent drawdowns cannot both pass the balance check.
 
 Custodial requests without a ``nonce``/``deadline``/``salt`` get fresh ones, so the same body
@@ -27,10 +27,10 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, nullcontext
 from typing import Any
 
-from gateway.auth import Caller, KeyStore
-from gateway.chain import LedgerServices
+from gateway.auth import KIND_BY_CODE, Caller, KeyStore
 from gateway.errors import GatewayError, IdempotencyConflict, InvalidRequest, ServiceUnavailable
-from gateway.kinds import (
+from gateway.models.record_requests import RecordCreate
+from gateway.writes.kinds import (
     BATCH_DEADLINE_KEY,
     decode,
     decode_record,
@@ -39,9 +39,9 @@ from gateway.kinds import (
     record_id_for,
     recover,
 )
-from gateway.outbox import AcceptResult, NewRecord, Outbox, RecordKind
-from gateway.record_models import RecordCreate
-from gateway.validation import KIND_BY_CODE, Candidate, signer_nonce
+from gateway.writes.ledger_services import LedgerServices
+from gateway.writes.outbox import AcceptResult, NewRecord, Outbox, RecordKind
+from gateway.writes.validation import Candidate, signer_nonce
 from ledger.errors import InvalidSignature, LedgerError, ValidationError
 from ledger.records import (
     Attestation,
@@ -69,18 +69,11 @@ __all__ = [
     "decode_event_batch",
     "prepare_many",
     "prepare_signed",
-    "require_ledger",
     "sign_custodial",
     "sync_caller",
 ]
 
 logger = logging.getLogger("gateway.writes")
-
-
-def require_ledger(chain: LedgerServices | None) -> LedgerServices:
-    if chain is None:
-        raise ServiceUnavailable("this gateway is not connected to a ledger", code="no_ledger")
-    return chain
 
 
 def sync_caller(chain: LedgerServices, caller: Caller, keys: KeyStore) -> Caller:
@@ -187,7 +180,7 @@ def prepare_many(
 ) -> list[AcceptResult | NewRecord | LedgerError]:
     """:func:`prepare_signed` for the records of a bulk request (``(signed, idempotency
     key)`` each), checked together: one outbox lookup for repeats and one simulation
-    (:meth:`~gateway.validation.ChainValidator.check_many`). The answer for each item: the
+    (:meth:`~gateway.writes.validation.ChainValidator.check_many`). The answer for each item: the
     stored answer of a repeat, the checked record to store, or its error."""
     answers: list[AcceptResult | NewRecord | LedgerError | None] = [None] * len(items)
     news: list[NewRecord | None] = [None] * len(items)
@@ -541,7 +534,7 @@ def accept_attestation_batch(
 
     Each attestation is an outbox record of kind ``attestation`` with its own record id (the
     id it would have if signed alone), the batch signature, the batch's deadline in its
-    payload (:data:`~gateway.kinds.BATCH_DEADLINE_KEY`) and ``signed_batch`` = the batch id;
+    payload (:data:`~gateway.writes.kinds.BATCH_DEADLINE_KEY`) and ``signed_batch`` = the batch id;
     the submitter sends them in one ``attestSignedBatch`` transaction. A batch sent again
     (same attestations, deadline and signature) is answered from the outbox. Returns the
     batch, its signer, its id and the records.
@@ -600,7 +593,7 @@ def accept_drawdown_batch(
 
     Each drawdown is an outbox record of kind ``drawdown`` with its own record id (the id it
     would have if signed alone), the batch signature, the batch's deadline in its payload
-    (:data:`~gateway.kinds.BATCH_DEADLINE_KEY`) and ``signed_batch`` = the batch id; the
+    (:data:`~gateway.writes.kinds.BATCH_DEADLINE_KEY`) and ``signed_batch`` = the batch id; the
     submitter sends them in one ``drawDownSignedBatch`` transaction. As for a single drawdown,
     the balance check and the store run under the validator's drawdown lock, so that two
     requests cannot both spend the same balance. A batch sent again (same drawdowns, deadline

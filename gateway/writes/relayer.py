@@ -1,4 +1,4 @@
-"""The real :class:`~gateway.outbox.Relayer`: outbox batches to contract transactions.
+"""The real :class:`~gateway.writes.outbox.Relayer`: outbox batches to contract transactions.
 
 ``ContractRelayer(ledger, tx, private_key)`` implements the outbox's three steps over the
 deployed suite (:class:`ledger.chain.client.Ledger`) and the relayer account:
@@ -30,7 +30,7 @@ deployed suite (:class:`ledger.chain.client.Ledger`) and the relayer account:
 ``receipt(batch, tx)``
     Mined (with ``confirmations`` blocks on top): per-record log index from the receipt's
     logs (the kind's log, matched by address and topic, in item order, see
-    :data:`gateway.kinds.KIND_EVENTS`); reverted having used all its gas: nobody's fault, the
+    :data:`gateway.writes.kinds.KIND_EVENTS`); reverted having used all its gas: nobody's fault, the
     per-item gas is raised and the records are batched again (``isolate=False``); reverted
     otherwise: the culprit from replaying the call on the parent block; not mined but known
     to the node: pending; unknown with the account's nonce (at the confirmed block) past
@@ -68,7 +68,7 @@ from web3.exceptions import ContractLogicError, TransactionNotFound, Web3RPCErro
 from web3.types import RPCEndpoint
 
 from gateway.errors import BatchTooLarge, RecordRejected
-from gateway.kinds import (
+from gateway.writes.kinds import (
     BATCH_DEADLINE_KEY,
     BATCH_FUNCTIONS,
     KIND_EVENTS,
@@ -76,7 +76,7 @@ from gateway.kinds import (
     decode,
     decode_record,
 )
-from gateway.outbox import Batch, BatchResult, RecordKind, RecordOutcome, SignedTx, TxState
+from gateway.writes.outbox import Batch, BatchResult, RecordKind, RecordOutcome, SignedTx, TxState
 from ledger.chain import (
     BatchItemFailed,
     ContractClient,

@@ -1,7 +1,7 @@
 """Request, stored and response models of the API.
 
 Request models (``...Create``, :class:`RecordSubmission`) say what a client may send; stored
-models are the dataclasses of :mod:`gateway.outbox` and :mod:`gateway.auth`; response models
+models are the dataclasses of :mod:`gateway.writes.outbox` and :mod:`gateway.auth`; response models
 (``...View``, ``...Page``) say what the API answers and are built from stored ones with
 ``from_stored``. Each carries an OpenAPI example.
 """
@@ -14,12 +14,12 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, JsonValue, SecretStr
 
 from gateway.auth import BYTES32_PATTERN, IssuedKey, KeyRecord, OrgKind, Scope
-from gateway.outbox import OutboxRecord, RecordKind, RecordStatus
-from gateway.record_models import (
+from gateway.models.record_requests import (
     EXAMPLE_ATTESTATION_MESSAGE,
     EXAMPLE_DRAWDOWN_MESSAGE,
     EXAMPLE_EVENT_MESSAGE,
 )
+from gateway.writes.outbox import OutboxRecord, RecordKind, RecordStatus
 
 __all__ = [
     "ApiKeyCreate",

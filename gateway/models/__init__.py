@@ -1,0 +1,1 @@
+"""The API's data shapes: request models, stored records, response models."""
