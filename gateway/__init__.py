@@ -7,6 +7,7 @@ from gateway.auth import Caller, OrgKind, Scope, issue_key
 from gateway.client import GatewayClient
 from gateway.config import GatewaySettings
 from gateway.main import create_app
+from gateway.models.stored import OutboxRecord, RecordKind, RecordStatus
 from gateway.services import GatewayServices
 from gateway.writes.custodial_keys import SigningKeyStore, add_signing_key, list_signing_keys
 from gateway.writes.ledger_services import LedgerServices
@@ -14,10 +15,7 @@ from gateway.writes.outbox import (
     Batch,
     BatchResult,
     Outbox,
-    OutboxRecord,
-    RecordKind,
     RecordOutcome,
-    RecordStatus,
     Relayer,
     SignedTx,
     Submitter,

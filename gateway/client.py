@@ -89,6 +89,7 @@ from gateway.models.record_views import (
     SigningKeyView,
     TypedDataView,
 )
+from gateway.models.stored import RecordKind, RecordStatus
 from gateway.reads.views import (
     AttestationList,
     AttestationView,
@@ -102,7 +103,6 @@ from gateway.reads.views import (
     TimelineView,
 )
 from gateway.writes.kinds import KIND_PATHS, kind_of
-from gateway.writes.outbox import RecordKind, RecordStatus
 from ledger.records import (
     Attestation,
     ConsignmentEvent,

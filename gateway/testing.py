@@ -23,7 +23,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 from gateway.config import GatewaySettings
-from gateway.writes.outbox import Batch, BatchResult, OutboxRecord, RecordOutcome, SignedTx, TxState
+from gateway.models.stored import OutboxRecord
+from gateway.writes.outbox import Batch, BatchResult, RecordOutcome, SignedTx, TxState
 
 __all__ = ["FakeChain", "FakeRelayer", "RelayerFault", "make_relayer"]
 

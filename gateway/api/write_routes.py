@@ -38,10 +38,10 @@ from gateway.models.record_views import (
     ERROR_422,
     RecordView,
 )
+from gateway.models.stored import AcceptResult, RecordKind
 from gateway.writes.intake import accept_custodial, accept_message, sync_caller
 from gateway.writes.kinds import KIND_PATHS, KIND_SCOPES, KIND_TYPES
 from gateway.writes.ledger_services import require_ledger
-from gateway.writes.outbox import AcceptResult, RecordKind
 
 __all__ = ["WRITE_RESPONSES", "IdempotencyKey", "add_write_routes", "answer", "scoped_caller"]
 

@@ -25,7 +25,7 @@ from eth_utils.crypto import keccak
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, JsonValue, model_validator
 
 from gateway.auth import BYTES32_PATTERN, OrgKind
-from gateway.writes.outbox import RecordKind
+from gateway.models.stored import RecordKind
 from ledger.records import (
     BusinessStep,
     ContainerNumber,

@@ -19,7 +19,7 @@ from gateway.models.record_requests import (
     EXAMPLE_DRAWDOWN_MESSAGE,
     EXAMPLE_EVENT_MESSAGE,
 )
-from gateway.writes.outbox import OutboxRecord, RecordKind, RecordStatus
+from gateway.models.stored import OutboxRecord, RecordKind, RecordStatus
 
 __all__ = [
     "ApiKeyCreate",

@@ -30,6 +30,7 @@ from typing import Any
 from gateway.auth import KIND_BY_CODE, Caller, KeyStore
 from gateway.errors import GatewayError, IdempotencyConflict, InvalidRequest, ServiceUnavailable
 from gateway.models.record_requests import RecordCreate
+from gateway.models.stored import AcceptResult, NewRecord, RecordKind
 from gateway.writes.kinds import (
     BATCH_DEADLINE_KEY,
     decode,
@@ -40,7 +41,7 @@ from gateway.writes.kinds import (
     recover,
 )
 from gateway.writes.ledger_services import LedgerServices
-from gateway.writes.outbox import AcceptResult, NewRecord, Outbox, RecordKind
+from gateway.writes.outbox import Outbox
 from gateway.writes.validation import Candidate, signer_nonce
 from ledger.errors import InvalidSignature, LedgerError, ValidationError
 from ledger.records import (

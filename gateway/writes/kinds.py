@@ -27,7 +27,7 @@ from typing import Any
 from eth_utils.crypto import keccak
 
 from gateway.auth import Scope
-from gateway.writes.outbox import RecordKind
+from gateway.models.stored import RecordKind
 from ledger.chain import Ledger
 from ledger.errors import InvalidSignature
 from ledger.records import (

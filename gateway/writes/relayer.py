@@ -68,6 +68,7 @@ from web3.exceptions import ContractLogicError, TransactionNotFound, Web3RPCErro
 from web3.types import RPCEndpoint
 
 from gateway.errors import BatchTooLarge, RecordRejected
+from gateway.models.stored import RecordKind
 from gateway.writes.kinds import (
     BATCH_DEADLINE_KEY,
     BATCH_FUNCTIONS,
@@ -76,7 +77,7 @@ from gateway.writes.kinds import (
     decode,
     decode_record,
 )
-from gateway.writes.outbox import Batch, BatchResult, RecordKind, RecordOutcome, SignedTx, TxState
+from gateway.writes.outbox import Batch, BatchResult, RecordOutcome, SignedTx, TxState
 from ledger.chain import (
     BatchItemFailed,
     ContractClient,

@@ -56,8 +56,9 @@ from gateway.errors import (
     ServiceUnavailable,
     contract_error_status,
 )
+from gateway.models.stored import RecordKind
 from gateway.writes.kinds import BATCH_FUNCTIONS, execution_id, kind_of, record_id
-from gateway.writes.outbox import Outbox, RecordKind
+from gateway.writes.outbox import Outbox
 from ledger.chain import Ledger, Organisation, is_transient
 from ledger.chain.contract_errors import (
     BatchItemFailed,

@@ -27,11 +27,11 @@ from gateway.models.record_views import (
     AttestationBatchView,
     RecordView,
 )
+from gateway.models.stored import RecordKind
 from gateway.reads import queries
 from gateway.reads.views import AttestationList, AttestationView
 from gateway.writes.intake import accept_attestation_batch, sync_caller
 from gateway.writes.ledger_services import require_ledger
-from gateway.writes.outbox import RecordKind
 
 __all__ = ["router"]
 

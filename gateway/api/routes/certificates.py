@@ -25,11 +25,11 @@ from gateway.models.record_views import (
     DrawdownBatchView,
     RecordView,
 )
+from gateway.models.stored import RecordKind
 from gateway.reads import queries
 from gateway.reads.views import CertificateView
 from gateway.writes.intake import accept_drawdown_batch, sync_caller
 from gateway.writes.ledger_services import require_ledger
-from gateway.writes.outbox import RecordKind
 
 __all__ = ["router"]
 

@@ -9,10 +9,10 @@ from fastapi import APIRouter, Path
 from gateway.api.deps import ReadCaller, ServicesDep
 from gateway.api.write_routes import add_write_routes
 from gateway.models.record_views import ERROR_401, ERROR_403, ERROR_404, ERROR_503
+from gateway.models.stored import RecordKind
 from gateway.reads import queries
 from gateway.reads.views import ConsignmentView, TimelineView
 from gateway.writes.ledger_services import require_ledger
-from gateway.writes.outbox import RecordKind
 
 __all__ = ["router"]
 

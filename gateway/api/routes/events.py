@@ -26,6 +26,7 @@ from gateway.models.record_views import (
     EventBatchView,
     RecordView,
 )
+from gateway.models.stored import AcceptResult, NewRecord, RecordKind
 from gateway.writes.intake import (
     accept_event_batch,
     custodial_body_sha256,
@@ -35,7 +36,6 @@ from gateway.writes.intake import (
 )
 from gateway.writes.kinds import decode
 from gateway.writes.ledger_services import require_ledger
-from gateway.writes.outbox import AcceptResult, NewRecord, RecordKind
 from ledger.chain import BatchItemFailed, ContractError
 from ledger.errors import LedgerError, NodeError, ValidationError
 from ledger.records import SignedRecord

@@ -14,9 +14,9 @@ from gateway.api.write_routes import (
 )
 from gateway.models.record_requests import ExecutionCreate
 from gateway.models.record_views import RecordView
+from gateway.models.stored import RecordKind
 from gateway.writes.intake import accept_execution, sync_caller
 from gateway.writes.ledger_services import require_ledger
-from gateway.writes.outbox import RecordKind
 
 __all__ = ["router"]
 

@@ -20,9 +20,9 @@ from gateway.models.record_views import (
     RecordSubmission,
     RecordView,
 )
+from gateway.models.stored import RecordKind, RecordStatus
 from gateway.writes.intake import accept_execution, accept_message
 from gateway.writes.kinds import KIND_SCOPES, UNSIGNED
-from gateway.writes.outbox import RecordKind, RecordStatus
 
 __all__ = ["KIND_SCOPES", "router"]
 

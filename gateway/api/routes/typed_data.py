@@ -33,9 +33,9 @@ from gateway.models.record_views import (
     EventBatchTypedDataView,
     TypedDataView,
 )
+from gateway.models.stored import RecordKind
 from gateway.writes.kinds import KIND_TYPES, record_id, record_id_for
 from gateway.writes.ledger_services import require_ledger
-from gateway.writes.outbox import RecordKind
 from ledger.records import AttestationBatch, DrawdownBatch, EventBatch
 
 __all__ = ["router"]
