@@ -56,22 +56,25 @@ from gateway.errors import (
     ServiceUnavailable,
     Unauthenticated,
 )
-from gateway.models.record_requests import (
-    CREATE_MODELS,
-    AttestationBatchCreate,
-    AttestationCreate,
-    DrawdownBatchCreate,
-    DrawdownCreate,
-    EventBatchCreate,
-    EventCreate,
-    RecordCreate,
-    SignedSubmission,
-)
-from gateway.models.record_views import (
+from gateway.models.admin import (
     ApiKeyCreate,
     ApiKeyIssued,
     ApiKeyList,
     ApiKeyView,
+    SigningKeyCreate,
+    SigningKeyList,
+    SigningKeyView,
+)
+from gateway.models.health_views import Readiness
+from gateway.models.record_fields import RecordCreate
+from gateway.models.record_requests import (
+    CREATE_MODELS,
+    AttestationBatchCreate,
+    DrawdownBatchCreate,
+    EventBatchCreate,
+    SignedSubmission,
+)
+from gateway.models.record_views import (
     AttestationBatchTypedDataView,
     AttestationBatchView,
     BulkResult,
@@ -80,16 +83,13 @@ from gateway.models.record_views import (
     DrawdownBatchView,
     EventBatchTypedDataView,
     EventBatchView,
-    Readiness,
     RecordPage,
     RecordSubmission,
     RecordView,
-    SigningKeyCreate,
-    SigningKeyList,
-    SigningKeyView,
     TypedDataView,
 )
 from gateway.models.stored import RecordKind, RecordStatus
+from gateway.models.trade_requests import AttestationCreate, DrawdownCreate, EventCreate
 from gateway.reads.views import (
     AttestationList,
     AttestationView,

@@ -24,20 +24,17 @@ from fastapi import APIRouter, Body, Header, Response
 from gateway.api.deps import CurrentCaller, KeyStoreDep, OutboxDep, ServicesDep
 from gateway.auth import Caller, Scope
 from gateway.errors import PermissionDenied
-from gateway.models.record_requests import (
-    CREATE_MODELS,
-    RecordCreate,
-    SignedSubmission,
-)
-from gateway.models.record_views import (
+from gateway.models.error_views import (
     ERROR_401,
     ERROR_403,
     ERROR_404,
     ERROR_409,
     ERROR_413,
     ERROR_422,
-    RecordView,
 )
+from gateway.models.record_fields import RecordCreate
+from gateway.models.record_requests import CREATE_MODELS, SignedSubmission
+from gateway.models.record_views import RecordView
 from gateway.models.stored import AcceptResult, RecordKind
 from gateway.writes.intake import accept_custodial, accept_message, sync_caller
 from gateway.writes.kinds import KIND_PATHS, KIND_SCOPES, KIND_TYPES

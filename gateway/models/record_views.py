@@ -1,20 +1,18 @@
-"""Request, stored and response models of the API.
-
-Request models (``...Create``, :class:`RecordSubmission`) say what a client may send; stored
-models are the dataclasses of :mod:`gateway.writes.outbox` and :mod:`gateway.auth`; response models
-(``...View``, ``...Page``) say what the API answers and are built from stored ones with
-``from_stored``. Each carries an OpenAPI example.
-"""
+"""Models of the record routes: a submission, a record's view and page, bulk answers, typed
+data to sign, batches signed together. Views are built from the stored
+:class:`~gateway.models.stored.OutboxRecord` with ``from_stored``; each carries an OpenAPI
+example."""
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, JsonValue, SecretStr
+from pydantic import BaseModel, ConfigDict, Field, JsonValue
 
-from gateway.auth import BYTES32_PATTERN, IssuedKey, KeyRecord, OrgKind, Scope
-from gateway.models.record_requests import (
+from gateway.auth import BYTES32_PATTERN
+from gateway.models.error_views import ErrorDetail
+from gateway.models.record_fields import (
     EXAMPLE_ATTESTATION_MESSAGE,
     EXAMPLE_DRAWDOWN_MESSAGE,
     EXAMPLE_EVENT_MESSAGE,
@@ -22,29 +20,19 @@ from gateway.models.record_requests import (
 from gateway.models.stored import OutboxRecord, RecordKind, RecordStatus
 
 __all__ = [
-    "ApiKeyCreate",
-    "ApiKeyIssued",
-    "ApiKeyList",
-    "ApiKeyView",
     "AttestationBatchTypedDataView",
     "AttestationBatchView",
     "BulkItemResult",
     "BulkResult",
-    "CheckView",
     "DomainList",
     "DrawdownBatchTypedDataView",
     "DrawdownBatchView",
     "EventBatchTypedDataView",
     "EventBatchView",
-    "Health",
-    "Readiness",
     "RecordError",
     "RecordPage",
     "RecordSubmission",
     "RecordView",
-    "SigningKeyCreate",
-    "SigningKeyList",
-    "SigningKeyView",
     "TypedDataView",
 ]
 
@@ -196,211 +184,6 @@ class RecordPage(BaseModel):
     next_after: int | None = Field(default=None, examples=[1042])
 
 
-class ApiKeyCreate(BaseModel):
-    """Issue an API key for one user of one organisation."""
-
-    model_config = ConfigDict(
-        extra="forbid",
-        json_schema_extra={
-            "examples": [
-                {
-                    "org_id": _ORG,
-                    "org_kind": "carrier",
-                    "country": "NL",
-                    "scopes": ["events:write", "read"],
-                    "label": "rotterdam terminal integration",
-                }
-            ]
-        },
-    )
-
-    org_id: Bytes32
-    org_kind: OrgKind = Field(description="Cached from the membership registry on chain.")
-    country: str = Field(
-        pattern=r"^[A-Za-z]{2}$", description="ISO 3166-1 alpha-2; cached from the chain."
-    )
-    scopes: list[Scope] = Field(min_length=1)
-    label: str | None = Field(default=None, max_length=200)
-    expires_at: datetime | None = None
-
-
-class ApiKeyView(BaseModel):
-    """A stored API key (its secret is not stored and never shown again)."""
-
-    model_config = ConfigDict(
-        json_schema_extra={
-            "examples": [
-                {
-                    "key_id": "3f9a1c0d2b4e6f81",
-                    "org_id": _ORG,
-                    "org_kind": "carrier",
-                    "country": "NL",
-                    "scopes": ["events:write", "read"],
-                    "label": "rotterdam terminal integration",
-                    "created_at": _WHEN,
-                    "expires_at": None,
-                    "revoked_at": None,
-                }
-            ]
-        }
-    )
-
-    key_id: str
-    org_id: str
-    org_kind: OrgKind
-    country: str
-    scopes: list[Scope]
-    label: str | None
-    created_at: datetime
-    expires_at: datetime | None
-    revoked_at: datetime | None
-
-    @classmethod
-    def from_stored(cls, record: KeyRecord) -> ApiKeyView:
-        return cls(
-            key_id=record.key_id,
-            org_id=record.org_id,
-            org_kind=record.org_kind,
-            country=record.country,
-            scopes=sorted(record.scopes),
-            label=record.label,
-            created_at=record.created_at,
-            expires_at=record.expires_at,
-            revoked_at=record.revoked_at,
-        )
-
-
-class ApiKeyIssued(ApiKeyView):
-    """A new key; ``api_key`` is shown this once."""
-
-    model_config = ConfigDict(
-        json_schema_extra={
-            "examples": [
-                {
-                    "key_id": "3f9a1c0d2b4e6f81",
-                    "api_key": "clk_3f9a1c0d2b4e6f81_" + "x" * 43,
-                    "org_id": _ORG,
-                    "org_kind": "carrier",
-                    "country": "NL",
-                    "scopes": ["events:write", "read"],
-                    "label": "rotterdam terminal integration",
-                    "created_at": _WHEN,
-                    "expires_at": None,
-                    "revoked_at": None,
-                }
-            ]
-        }
-    )
-
-    api_key: str = Field(description="Send as 'Authorization: Bearer <api_key>'.")
-
-    @classmethod
-    def from_issued(cls, issued: IssuedKey) -> ApiKeyIssued:
-        view = ApiKeyView.from_stored(issued.record)
-        return cls(api_key=issued.token, **view.model_dump())
-
-
-class ApiKeyList(BaseModel):
-    items: list[ApiKeyView]
-
-
-class Health(BaseModel):
-    model_config = ConfigDict(json_schema_extra={"examples": [{"status": "ok"}]})
-
-    status: Literal["ok"] = "ok"
-
-
-class CheckView(BaseModel):
-    ok: bool
-    detail: str | None = None
-
-
-class Readiness(BaseModel):
-    """Every readiness check by name; ``failing`` names the ones that did not pass."""
-
-    model_config = ConfigDict(
-        json_schema_extra={
-            "examples": [
-                {
-                    "status": "not_ready",
-                    "failing": ["rpc"],
-                    "checks": {
-                        "outbox": {"ok": True, "detail": None},
-                        "rpc": {"ok": False, "detail": "connection refused"},
-                    },
-                }
-            ]
-        }
-    )
-
-    status: Literal["ready", "not_ready"]
-    failing: list[str]
-    checks: dict[str, CheckView]
-
-
-class ErrorDetail(BaseModel):
-    code: str = Field(examples=["missing_scope"])
-    message: str = Field(examples=["the API key lacks the scope 'events:write'"])
-    field: str | None = Field(default=None, examples=["payload.location"])
-    rule: str | None = Field(default=None, examples=["unlocode"])
-
-
-class ErrorResponse(BaseModel):
-    """The body of every error response."""
-
-    error: ErrorDetail
-
-
-def _error_example(code: str, message: str, **extra: str) -> dict[str, Any]:
-    return {
-        "model": ErrorResponse,
-        "description": message,
-        "content": {
-            "application/json": {"example": {"error": {"code": code, "message": message, **extra}}}
-        },
-    }
-
-
-ERROR_401: dict[int | str, dict[str, Any]] = {
-    401: _error_example("invalid_api_key", "unknown API key")
-}
-ERROR_403: dict[int | str, dict[str, Any]] = {
-    403: _error_example("missing_scope", "the API key lacks the scope 'read'")
-}
-ERROR_404: dict[int | str, dict[str, Any]] = {
-    404: _error_example("not_found", "no record 0x5e5e...")
-}
-ERROR_409: dict[int | str, dict[str, Any]] = {
-    409: _error_example(
-        "idempotency_conflict",
-        "this Idempotency-Key was already used for a different record",
-        field="Idempotency-Key",
-        rule="same_content",
-    )
-}
-ERROR_413: dict[int | str, dict[str, Any]] = {
-    413: _error_example(
-        "payload_too_large",
-        "request body larger than 1048576 bytes",
-        field="body",
-        rule="max_request_bytes",
-    )
-}
-ERROR_503: dict[int | str, dict[str, Any]] = {
-    503: _error_example(
-        "index_unavailable", "this query needs the log index, which this gateway does not run"
-    )
-}
-ERROR_422: dict[int | str, dict[str, Any]] = {
-    422: _error_example(
-        "invalid_request",
-        "signature: String should match pattern",
-        field="signature",
-        rule="string_pattern_mismatch",
-    )
-}
-
-
 class TypedDataView(BaseModel):
     """A record to sign: the ``eth_signTypedData_v4`` JSON, its digest and its record id.
 
@@ -508,33 +291,6 @@ class BulkResult(BaseModel):
     replayed: int
     rejected: int
     items: list[BulkItemResult]
-
-
-class SigningKeyCreate(BaseModel):
-    """Store a custodial signing key for an organisation (generated when not given)."""
-
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"org_id": _ORG}]})
-
-    org_id: Bytes32
-    private_key: SecretStr | None = Field(
-        default=None, description="0x-hex private key to import; omitted: a new random key."
-    )
-    replace: bool = Field(default=False, description="Replace the organisation's current key.")
-
-
-class SigningKeyView(BaseModel):
-    """A custodial key: its organisation and address (the key itself never leaves)."""
-
-    model_config = ConfigDict(
-        json_schema_extra={"examples": [{"org_id": _ORG, "address": "0x" + "5a" * 20}]}
-    )
-
-    org_id: str
-    address: str
-
-
-class SigningKeyList(BaseModel):
-    items: list[SigningKeyView]
 
 
 class DomainList(BaseModel):

@@ -29,7 +29,7 @@ from typing import Any
 
 from gateway.auth import KIND_BY_CODE, Caller, KeyStore
 from gateway.errors import GatewayError, IdempotencyConflict, InvalidRequest, ServiceUnavailable
-from gateway.models.record_requests import RecordCreate
+from gateway.models.record_fields import RecordCreate
 from gateway.models.stored import AcceptResult, NewRecord, RecordKind
 from gateway.writes.kinds import (
     BATCH_DEADLINE_KEY,

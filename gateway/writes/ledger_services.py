@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from gateway.auth import Caller
 from gateway.errors import ServiceUnavailable
-from gateway.models.record_requests import BuildContext, NonceSource
+from gateway.models.record_fields import BuildContext, NonceSource
 from gateway.writes.custodial_keys import SigningKeyStore
 from gateway.writes.validation import ChainValidator
 from ledger.chain import Ledger

@@ -59,10 +59,8 @@ from gateway.errors import (
 from gateway.models.stored import RecordKind
 from gateway.writes.kinds import BATCH_FUNCTIONS, execution_id, kind_of, record_id
 from gateway.writes.outbox import Outbox
-from ledger.chain import Ledger, Organisation, is_transient
-from ledger.chain.contract_errors import (
-    BatchItemFailed,
-    ContractError,
+from ledger.chain import BatchItemFailed, ContractError, Ledger, Organisation, is_transient
+from ledger.chain.contract_errors import (  # not re-exported by ledger.chain
     QuantityExceeded,
     UnknownConsignment,
 )

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Path, Query
 from gateway.api.deps import ReadCaller, ServicesDep
 from gateway.api.write_routes import add_write_routes
 from gateway.auth import BYTES32_PATTERN
-from gateway.models.record_views import ERROR_401, ERROR_403, ERROR_422, ERROR_503
+from gateway.models.error_views import ERROR_401, ERROR_403, ERROR_422, ERROR_503
 from gateway.models.stored import RecordKind
 from gateway.reads import queries
 from gateway.reads.views import MraList, OperatorAeoView, RecognitionView

@@ -17,14 +17,9 @@ from gateway.api.write_routes import (
     scoped_caller,
 )
 from gateway.auth import BYTES32_PATTERN
+from gateway.models.error_views import ERROR_401, ERROR_403, ERROR_404
 from gateway.models.record_requests import DrawdownBatchSubmission
-from gateway.models.record_views import (
-    ERROR_401,
-    ERROR_403,
-    ERROR_404,
-    DrawdownBatchView,
-    RecordView,
-)
+from gateway.models.record_views import DrawdownBatchView, RecordView
 from gateway.models.stored import RecordKind
 from gateway.reads import queries
 from gateway.reads.views import CertificateView

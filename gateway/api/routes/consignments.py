@@ -8,7 +8,7 @@ from fastapi import APIRouter, Path
 
 from gateway.api.deps import ReadCaller, ServicesDep
 from gateway.api.write_routes import add_write_routes
-from gateway.models.record_views import ERROR_401, ERROR_403, ERROR_404, ERROR_503
+from gateway.models.error_views import ERROR_401, ERROR_403, ERROR_404, ERROR_503
 from gateway.models.stored import RecordKind
 from gateway.reads import queries
 from gateway.reads.views import ConsignmentView, TimelineView

@@ -18,15 +18,11 @@ from gateway.api.write_routes import (
     scoped_caller,
 )
 from gateway.errors import GatewayError, ServiceUnavailable, contract_error_status
-from gateway.models.record_requests import EventBatchSubmission, EventCreate, SignedSubmission
-from gateway.models.record_views import (
-    BulkItemResult,
-    BulkResult,
-    ErrorDetail,
-    EventBatchView,
-    RecordView,
-)
+from gateway.models.error_views import ErrorDetail
+from gateway.models.record_requests import EventBatchSubmission, SignedSubmission
+from gateway.models.record_views import BulkItemResult, BulkResult, EventBatchView, RecordView
 from gateway.models.stored import AcceptResult, NewRecord, RecordKind
+from gateway.models.trade_requests import EventCreate
 from gateway.writes.intake import (
     accept_event_batch,
     custodial_body_sha256,

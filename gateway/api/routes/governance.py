@@ -12,7 +12,7 @@ from gateway.api.write_routes import (
     answer,
     scoped_caller,
 )
-from gateway.models.record_requests import ExecutionCreate
+from gateway.models.governance_requests import ExecutionCreate
 from gateway.models.record_views import RecordView
 from gateway.models.stored import RecordKind
 from gateway.writes.intake import accept_execution, sync_caller

@@ -17,16 +17,15 @@ from fastapi import APIRouter, Body
 from pydantic import BaseModel
 
 from gateway.api.deps import CurrentCaller, ServicesDep
+from gateway.models.error_views import ERROR_401, ERROR_422
+from gateway.models.record_fields import RecordCreate
 from gateway.models.record_requests import (
     CREATE_MODELS,
     AttestationBatchCreate,
     DrawdownBatchCreate,
     EventBatchCreate,
-    RecordCreate,
 )
 from gateway.models.record_views import (
-    ERROR_401,
-    ERROR_422,
     AttestationBatchTypedDataView,
     DomainList,
     DrawdownBatchTypedDataView,
