@@ -1,6 +1,19 @@
 """The HTTP gateway of the customs ledger (FastAPI).
 
-Depends on :mod:`ledger`; :mod:`ledger` never imports it.
+Depends on :mod:`ledger`; :mod:`ledger` never imports it. Inside, imports point one way
+(``tests/gateway/test_layout.py`` checks it):
+
+* :mod:`gateway.api` -- routes (one router per resource) and their dependencies; then
+* :mod:`gateway.writes` -- the write path: intake, validation, the outbox, the relayer, custodial
+  keys -- and :mod:`gateway.reads` -- queries and their views; then
+* :mod:`gateway.models` -- request, stored and response models; then the foundation modules
+  :mod:`gateway.auth` (API keys, callers), :mod:`gateway.errors`, :mod:`gateway.config`,
+  :mod:`gateway.db`, :mod:`gateway.metrics`, :mod:`gateway.logs`.
+
+The app (:mod:`gateway.main`, ``create_app``), the stack that wires it to a deployment
+(:mod:`gateway.stack`), the typed client (:mod:`gateway.client`), the ``ledger`` command line
+(:mod:`gateway.cli`) and the fakes for tests (:mod:`gateway.testing`) sit on top. This module
+re-exports the public names; no module of the gateway imports from it.
 """
 
 from gateway.auth import Caller, OrgKind, Scope, issue_key
