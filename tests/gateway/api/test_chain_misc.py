@@ -220,7 +220,7 @@ def test_events_of_a_consignment_registered_but_not_yet_mined(
 ) -> None:
     """A carrier registers a consignment and posts its first events at once: the events are
     accepted while the registration is still on its way, and relayed after it."""
-    from tests.gateway.test_chain_relay import wait_final
+    from tests.gateway.writes.test_chain_relay import wait_final
 
     key = party_keys["carrier"]
     ref = f"FRESH-{__import__('secrets').token_hex(4)}"

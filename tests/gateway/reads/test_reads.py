@@ -25,7 +25,7 @@ from ledger.stack import DemoWorld
 from tests.conftest import RELAYER_KEY
 from tests.gateway.chain_cases import iso
 from tests.gateway.conftest import org_hex, serve, signing_key_store
-from tests.gateway.test_chain_relay import wait_final
+from tests.gateway.writes.test_chain_relay import wait_final
 
 
 @pytest.fixture

@@ -36,8 +36,8 @@ from ledger.records.kinds import (
 from ledger.stack import DemoWorld
 from tests.gateway.chain_cases import assert_nothing_stored, chain_now, status_and_code
 from tests.gateway.conftest import auth, org_hex
-from tests.gateway.test_chain_relay import wait_final
-from tests.gateway.test_write_errors import _extra_keys
+from tests.gateway.writes.test_chain_relay import wait_final
+from tests.gateway.writes.test_write_errors import _extra_keys
 
 PATH = "/attestations/batch/signed"
 
