@@ -2,7 +2,7 @@
 
 The gateway runs as it does in production: a ``uvicorn`` process serving
 ``gateway.stack:app_factory`` (:func:`gateway.stack.build_services`: the real
-:class:`~gateway.relayer.ContractRelayer`, the durable outbox in SQLite, the log index
+:class:`~gateway.writes.relayer.ContractRelayer`, the durable outbox in SQLite, the log index
 following the chain in the background) against the bench node. It relays to a deployment of
 the suite of its own (:class:`bench.ours.OurSuite` with the relayer dev account 3 and the
 gateway's relayer dev account 4, both allowed at deployment; only the carrier and the

@@ -48,6 +48,7 @@ from gateway.errors import InvalidRequest, NotFound, Unauthenticated
 
 __all__ = [
     "BYTES32_PATTERN",
+    "KIND_BY_CODE",
     "Caller",
     "IssuedKey",
     "KeyRecord",
@@ -84,6 +85,16 @@ class OrgKind(StrEnum):
     TRADER = "trader"
     ISSUING_BODY = "issuing_body"
     POSTAL_OPERATOR = "postal_operator"
+
+
+KIND_BY_CODE: dict[int, OrgKind] = {
+    1: OrgKind.CUSTOMS,
+    2: OrgKind.CARRIER,
+    3: OrgKind.TRADER,
+    4: OrgKind.ISSUING_BODY,
+    5: OrgKind.POSTAL_OPERATOR,
+}
+"""The organisation kind of each Membership kind code on chain."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -127,7 +127,7 @@ def _demo_api_keys(settings: GatewaySettings) -> Path:
 def _demo_custodial_keys(settings: GatewaySettings) -> None:
     """Put the demo organisations' keys in the custodial key store (once), so that the demo
     API keys can submit records for the gateway to sign."""
-    from gateway.signing_keys import SigningKeyStore
+    from gateway.writes.custodial_keys import SigningKeyStore
 
     store = SigningKeyStore.from_settings(settings)
     for party in DEMO_PARTIES:

@@ -56,12 +56,25 @@ from gateway.errors import (
     ServiceUnavailable,
     Unauthenticated,
 )
-from gateway.kinds import KIND_PATHS, kind_of
-from gateway.models import (
+from gateway.models.admin import (
     ApiKeyCreate,
     ApiKeyIssued,
     ApiKeyList,
     ApiKeyView,
+    SigningKeyCreate,
+    SigningKeyList,
+    SigningKeyView,
+)
+from gateway.models.health_views import Readiness
+from gateway.models.record_fields import RecordCreate
+from gateway.models.record_requests import (
+    CREATE_MODELS,
+    AttestationBatchCreate,
+    DrawdownBatchCreate,
+    EventBatchCreate,
+    SignedSubmission,
+)
+from gateway.models.record_views import (
     AttestationBatchTypedDataView,
     AttestationBatchView,
     BulkResult,
@@ -70,17 +83,14 @@ from gateway.models import (
     DrawdownBatchView,
     EventBatchTypedDataView,
     EventBatchView,
-    Readiness,
     RecordPage,
     RecordSubmission,
     RecordView,
-    SigningKeyCreate,
-    SigningKeyList,
-    SigningKeyView,
     TypedDataView,
 )
-from gateway.outbox import RecordKind, RecordStatus
-from gateway.read_models import (
+from gateway.models.stored import RecordKind, RecordStatus
+from gateway.models.trade_requests import AttestationCreate, DrawdownCreate, EventCreate
+from gateway.reads.views import (
     AttestationList,
     AttestationView,
     CertificateView,
@@ -92,17 +102,7 @@ from gateway.read_models import (
     RecognitionView,
     TimelineView,
 )
-from gateway.record_models import (
-    CREATE_MODELS,
-    AttestationBatchCreate,
-    AttestationCreate,
-    DrawdownBatchCreate,
-    DrawdownCreate,
-    EventBatchCreate,
-    EventCreate,
-    RecordCreate,
-    SignedSubmission,
-)
+from gateway.writes.kinds import KIND_PATHS, kind_of
 from ledger.records import (
     Attestation,
     ConsignmentEvent,

@@ -33,9 +33,9 @@ from gateway.api.routes import (
     organisations,
     records,
     signing_keys,
+    typed_data,
     verify,
 )
-from gateway.api.writes import typed_data_router
 from gateway.auth import KeyStore
 from gateway.config import GatewaySettings
 from gateway.db import create_gateway_engine
@@ -43,8 +43,8 @@ from gateway.errors import install_exception_handlers
 from gateway.logs import configure_logging
 from gateway.metrics import GatewayMetrics
 from gateway.middleware import BodyLimitMiddleware, RequestContextMiddleware
-from gateway.outbox import Outbox, Submitter, load_relayer_factory
 from gateway.services import GatewayServices
+from gateway.writes.outbox import Outbox, Submitter, load_relayer_factory
 
 __all__ = ["app_factory", "create_app", "serve"]
 
@@ -164,7 +164,7 @@ def create_app(
     app.include_router(aeo.router)
     app.include_router(governance.router)
     app.include_router(organisations.router)
-    app.include_router(typed_data_router())
+    app.include_router(typed_data.router)
     app.include_router(api_keys.router)
     app.include_router(signing_keys.router)
     app.include_router(verify.router)

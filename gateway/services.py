@@ -3,7 +3,7 @@
 The ledger side plugs in here without the gateway importing contract code::
 
     services = GatewayServices(
-        relayer=ContractRelayer(...),              # gateway.outbox.Relayer
+        relayer=ContractRelayer(...),              # gateway.writes.outbox.Relayer
         readiness_checks={"rpc": node_reachable, "deployment": deployment_found},
         index_lag=indexer.lag_blocks,
         record_validator=typed_record_validator,    # EIP-712 checks, record id = struct hash
@@ -23,9 +23,9 @@ from gateway.auth import Caller
 from gateway.errors import PermissionDenied
 
 if TYPE_CHECKING:
-    from gateway.chain import LedgerServices
-    from gateway.models import RecordSubmission
-    from gateway.outbox import Relayer
+    from gateway.models.record_views import RecordSubmission
+    from gateway.writes.ledger_services import LedgerServices
+    from gateway.writes.outbox import Relayer
 
 __all__ = [
     "GatewayServices",

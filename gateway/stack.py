@@ -3,7 +3,7 @@
 ``build_services(settings)`` connects to the node (``settings.effective_rpc_url``), attaches
 the deployment recorded in ``<data_dir>/deployments/<chain id>.json`` (checked against the
 code on chain), builds the relayer's :class:`~ledger.chain.txmanager.TxManager` and the
-:class:`~gateway.relayer.ContractRelayer`, opens the custodial key store and (when
+:class:`~gateway.writes.relayer.ContractRelayer`, opens the custodial key store and (when
 ``ledger.index.follower`` is available) the log index, and readiness checks for all of them::
 
     app = create_app(settings, services=build_services(settings))
@@ -21,13 +21,13 @@ from typing import Any
 from fastapi import FastAPI
 from web3 import Web3
 
-from gateway.chain import LedgerServices
 from gateway.config import GatewaySettings
 from gateway.logs import configure_logging
 from gateway.main import create_app
-from gateway.relayer import ContractRelayer
 from gateway.services import GatewayServices, ReadinessCheck
-from gateway.signing_keys import SigningKeyStore
+from gateway.writes.custodial_keys import SigningKeyStore
+from gateway.writes.ledger_services import LedgerServices
+from gateway.writes.relayer import ContractRelayer
 from ledger.chain import Deployment, Ledger, TxManager, manifest_path, verify_deployment
 from ledger.errors import ConfigurationError
 from ledger.stack import connect, relayer_key

@@ -4,7 +4,7 @@
 ``synchronous=FULL``) where a transaction is mined at most once (by hash, as on a real chain),
 and every record a mined transaction carried is logged -- *without* the contracts' replay
 protection, so a record relayed twice shows up twice. :class:`FakeRelayer` implements
-:class:`gateway.outbox.Relayer` on it, with switches to make steps fail, keep transactions
+:class:`gateway.writes.outbox.Relayer` on it, with switches to make steps fail, keep transactions
 pending, report them dropped or reverted, or reject single records.
 
 ``make_relayer`` is a ``relayer_factory`` for the settings (``gateway.testing:make_relayer``):
@@ -23,14 +23,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 from gateway.config import GatewaySettings
-from gateway.outbox import (
-    Batch,
-    BatchResult,
-    OutboxRecord,
-    RecordOutcome,
-    SignedTx,
-    TxState,
-)
+from gateway.models.stored import OutboxRecord
+from gateway.writes.outbox import Batch, BatchResult, RecordOutcome, SignedTx, TxState
 
 __all__ = ["FakeChain", "FakeRelayer", "RelayerFault", "make_relayer"]
 
@@ -108,7 +102,7 @@ class FakeChain:
 
 
 class FakeRelayer:
-    """A :class:`~gateway.outbox.Relayer` on a :class:`FakeChain`.
+    """A :class:`~gateway.writes.outbox.Relayer` on a :class:`FakeChain`.
 
     * ``mine_on_broadcast`` (default): a broadcast mines at once; otherwise it stays in the
       (in-memory, lost on restart) pool until :meth:`mine_pending`.

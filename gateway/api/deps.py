@@ -24,8 +24,8 @@ from gateway.auth import Caller, KeyStore, Scope
 from gateway.config import GatewaySettings
 from gateway.errors import PermissionDenied, Unauthenticated
 from gateway.metrics import GatewayMetrics
-from gateway.outbox import Outbox
 from gateway.services import GatewayServices
+from gateway.writes.outbox import Outbox
 
 __all__ = [
     "AdminDep",

@@ -25,7 +25,7 @@ from eth_account import Account
 from eth_utils.crypto import keccak
 
 from gateway.auth import IssuedKey
-from gateway.outbox import RecordKind
+from gateway.writes.outbox import RecordKind
 from ledger.chain import Ledger
 from ledger.records import (
     Approval,

@@ -19,13 +19,13 @@ from fastapi import FastAPI
 from pydantic import SecretStr
 
 from gateway.auth import IssuedKey, KeyStore, Scope
-from gateway.chain import LedgerServices
 from gateway.config import GatewaySettings
 from gateway.main import create_app
-from gateway.relayer import ContractRelayer
 from gateway.services import GatewayServices
-from gateway.signing_keys import SigningKeyStore
 from gateway.testing import FakeChain, FakeRelayer
+from gateway.writes.custodial_keys import SigningKeyStore
+from gateway.writes.ledger_services import LedgerServices
+from gateway.writes.relayer import ContractRelayer
 from ledger.chain import Ledger, TxManager
 from ledger.stack import DemoWorld, Party
 from tests.conftest import RELAYER_KEY

@@ -30,7 +30,7 @@ from web3.providers import HTTPProvider
 from gateway.auth import issue_key
 from gateway.client import GatewayClient
 from gateway.config import GatewaySettings
-from gateway.outbox import Outbox, RecordStatus
+from gateway.writes.outbox import Outbox, RecordStatus
 from ledger.chain import AnvilNode, Ledger, TxManager, deploy_suite, manifest_path
 from ledger.records import (
     BusinessStep,

@@ -7,14 +7,14 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query
 
-from gateway import reads
 from gateway.api.deps import ReadCaller, ServicesDep
-from gateway.api.writes import add_write_routes
+from gateway.api.write_routes import add_write_routes
 from gateway.auth import BYTES32_PATTERN
-from gateway.models import ERROR_401, ERROR_403, ERROR_422, ERROR_503
-from gateway.outbox import RecordKind
-from gateway.read_models import MraList, OperatorAeoView, RecognitionView
-from gateway.writes import require_ledger
+from gateway.models.error_views import ERROR_401, ERROR_403, ERROR_422, ERROR_503
+from gateway.models.stored import RecordKind
+from gateway.reads import queries
+from gateway.reads.views import MraList, OperatorAeoView, RecognitionView
+from gateway.writes.ledger_services import require_ledger
 
 __all__ = ["router"]
 
@@ -84,7 +84,7 @@ def get_operator(
     """Every certification of the operator with its status (active, suspended, revoked) and
     validity as they stood at ``at`` (from the status history in the index; "now" is also
     answered from the contract without an index)."""
-    return reads.operator_aeo(
+    return queries.operator_aeo(
         require_ledger(services.chain), bytes.fromhex(operator_id[2:]), _at(at)
     )
 
@@ -104,7 +104,7 @@ def get_recognition(
 ) -> RecognitionView:
     """The contract's answer: certified by the administration itself, or by another one with
     an MRA in force at ``at`` that covers the programme (and which certification and MRA)."""
-    return reads.recognition(
+    return queries.recognition(
         require_ledger(services.chain),
         operator=bytes.fromhex(operator_id[2:]),
         administration=bytes.fromhex(administration[2:]),
@@ -127,6 +127,6 @@ def list_mras(
 ) -> MraList:
     """Every MRA proposed between ``a`` and ``b`` (either way), its programmes, dates and
     whether it is in force at ``at``."""
-    return reads.mras(
+    return queries.mras(
         require_ledger(services.chain), bytes.fromhex(a[2:]), bytes.fromhex(b[2:]), _at(at)
     )

@@ -9,16 +9,8 @@ from fastapi import APIRouter, Path, Query
 from gateway.api.deps import AdminDep, AdminPrincipal, KeyStoreDep
 from gateway.auth import BYTES32_PATTERN, normalize_org_id
 from gateway.errors import NotFound, PermissionDenied
-from gateway.models import (
-    ERROR_401,
-    ERROR_403,
-    ERROR_404,
-    ERROR_422,
-    ApiKeyCreate,
-    ApiKeyIssued,
-    ApiKeyList,
-    ApiKeyView,
-)
+from gateway.models.admin import ApiKeyCreate, ApiKeyIssued, ApiKeyList, ApiKeyView
+from gateway.models.error_views import ERROR_401, ERROR_403, ERROR_404, ERROR_422
 
 __all__ = ["router"]
 

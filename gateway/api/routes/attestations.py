@@ -9,23 +9,22 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Response
 
-from gateway import reads
 from gateway.api.deps import CurrentCaller, KeyStoreDep, OutboxDep, ReadCaller, ServicesDep
-from gateway.api.writes import WRITE_RESPONSES, IdempotencyKey, add_write_routes, scoped_caller
-from gateway.auth import BYTES32_PATTERN
-from gateway.models import (
-    ERROR_401,
-    ERROR_403,
-    ERROR_404,
-    ERROR_422,
-    ERROR_503,
-    AttestationBatchView,
-    RecordView,
+from gateway.api.write_routes import (
+    WRITE_RESPONSES,
+    IdempotencyKey,
+    add_write_routes,
+    scoped_caller,
 )
-from gateway.outbox import RecordKind
-from gateway.read_models import AttestationList, AttestationView
-from gateway.record_models import AttestationBatchSubmission
-from gateway.writes import accept_attestation_batch, require_ledger, sync_caller
+from gateway.auth import BYTES32_PATTERN
+from gateway.models.error_views import ERROR_401, ERROR_403, ERROR_404, ERROR_422, ERROR_503
+from gateway.models.record_requests import AttestationBatchSubmission
+from gateway.models.record_views import AttestationBatchView, RecordView
+from gateway.models.stored import RecordKind
+from gateway.reads import queries
+from gateway.reads.views import AttestationList, AttestationView
+from gateway.writes.intake import accept_attestation_batch, sync_caller
+from gateway.writes.ledger_services import require_ledger
 
 __all__ = ["router"]
 
@@ -151,7 +150,7 @@ def list_attestations(
 ) -> AttestationList:
     """Every attestation about the subject in chain order (export release, inspections,
     seal checks, ...), with whether each is valid now (not revoked, not expired)."""
-    return reads.attestations_for(require_ledger(services.chain), reads.parse_key(subject))
+    return queries.attestations_for(require_ledger(services.chain), queries.parse_key(subject))
 
 
 @router.get(
@@ -166,4 +165,4 @@ def get_attestation(
     services: ServicesDep,
 ) -> AttestationView:
     """The attestation's attester, times and validity (contract), with its content (index)."""
-    return reads.attestation(require_ledger(services.chain), bytes.fromhex(uid[2:]))
+    return queries.attestation(require_ledger(services.chain), bytes.fromhex(uid[2:]))

@@ -9,15 +9,22 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Response
 
-from gateway import reads
 from gateway.api.deps import CurrentCaller, KeyStoreDep, OutboxDep, ReadCaller, ServicesDep
-from gateway.api.writes import WRITE_RESPONSES, IdempotencyKey, add_write_routes, scoped_caller
+from gateway.api.write_routes import (
+    WRITE_RESPONSES,
+    IdempotencyKey,
+    add_write_routes,
+    scoped_caller,
+)
 from gateway.auth import BYTES32_PATTERN
-from gateway.models import ERROR_401, ERROR_403, ERROR_404, DrawdownBatchView, RecordView
-from gateway.outbox import RecordKind
-from gateway.read_models import CertificateView
-from gateway.record_models import DrawdownBatchSubmission
-from gateway.writes import accept_drawdown_batch, require_ledger, sync_caller
+from gateway.models.error_views import ERROR_401, ERROR_403, ERROR_404
+from gateway.models.record_requests import DrawdownBatchSubmission
+from gateway.models.record_views import DrawdownBatchView, RecordView
+from gateway.models.stored import RecordKind
+from gateway.reads import queries
+from gateway.reads.views import CertificateView
+from gateway.writes.intake import accept_drawdown_batch, sync_caller
+from gateway.writes.ledger_services import require_ledger
 
 __all__ = ["router"]
 
@@ -142,4 +149,4 @@ def get_certificate(
     """Is the certificate genuine, unrevoked, valid and not used up: status, validity and
     balance from the contract, its unit and every drawdown (consignment, quantity) from the
     index."""
-    return reads.certificate(require_ledger(services.chain), bytes.fromhex(certificate_id[2:]))
+    return queries.certificate(require_ledger(services.chain), bytes.fromhex(certificate_id[2:]))

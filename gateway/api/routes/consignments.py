@@ -6,13 +6,13 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path
 
-from gateway import reads
 from gateway.api.deps import ReadCaller, ServicesDep
-from gateway.api.writes import add_write_routes
-from gateway.models import ERROR_401, ERROR_403, ERROR_404, ERROR_503
-from gateway.outbox import RecordKind
-from gateway.read_models import ConsignmentView, TimelineView
-from gateway.writes import require_ledger
+from gateway.api.write_routes import add_write_routes
+from gateway.models.error_views import ERROR_401, ERROR_403, ERROR_404, ERROR_503
+from gateway.models.stored import RecordKind
+from gateway.reads import queries
+from gateway.reads.views import ConsignmentView, TimelineView
+from gateway.writes.ledger_services import require_ledger
 
 __all__ = ["router"]
 
@@ -52,7 +52,7 @@ def get_consignment(
 ) -> ConsignmentView:
     """Countries, parties, registration time, and the hash-chain head and event count as the
     contract holds them (what a verifier checks a proof bundle against)."""
-    return reads.consignment(require_ledger(services.chain), reads.parse_key(consignment))
+    return queries.consignment(require_ledger(services.chain), queries.parse_key(consignment))
 
 
 @router.get(
@@ -67,4 +67,4 @@ def get_timeline(
     """Every event in chain order from the index, each with its record id and the head after
     it; ``head_matches_chain`` says whether the index's last head and count equal the
     contract's (false while the index is catching up)."""
-    return reads.timeline(require_ledger(services.chain), reads.parse_key(consignment))
+    return queries.timeline(require_ledger(services.chain), queries.parse_key(consignment))

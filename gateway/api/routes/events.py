@@ -11,20 +11,27 @@ from fastapi import APIRouter, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from gateway.api.deps import CurrentCaller, KeyStoreDep, OutboxDep, ServicesDep
-from gateway.api.writes import WRITE_RESPONSES, IdempotencyKey, add_write_routes, scoped_caller
+from gateway.api.write_routes import (
+    WRITE_RESPONSES,
+    IdempotencyKey,
+    add_write_routes,
+    scoped_caller,
+)
 from gateway.errors import GatewayError, ServiceUnavailable, contract_error_status
-from gateway.kinds import decode
-from gateway.models import BulkItemResult, BulkResult, ErrorDetail, EventBatchView, RecordView
-from gateway.outbox import AcceptResult, NewRecord, RecordKind
-from gateway.record_models import EventBatchSubmission, EventCreate, SignedSubmission
-from gateway.writes import (
+from gateway.models.error_views import ErrorDetail
+from gateway.models.record_requests import EventBatchSubmission, SignedSubmission
+from gateway.models.record_views import BulkItemResult, BulkResult, EventBatchView, RecordView
+from gateway.models.stored import AcceptResult, NewRecord, RecordKind
+from gateway.models.trade_requests import EventCreate
+from gateway.writes.intake import (
     accept_event_batch,
     custodial_body_sha256,
     prepare_many,
-    require_ledger,
     sign_custodial,
     sync_caller,
 )
+from gateway.writes.kinds import decode
+from gateway.writes.ledger_services import require_ledger
 from ledger.chain import BatchItemFailed, ContractError
 from ledger.errors import LedgerError, NodeError, ValidationError
 from ledger.records import SignedRecord

@@ -5,17 +5,18 @@ from __future__ import annotations
 from fastapi import APIRouter, Response
 
 from gateway.api.deps import CurrentCaller, KeyStoreDep, OutboxDep, ServicesDep
-from gateway.api.writes import (
+from gateway.api.write_routes import (
     WRITE_RESPONSES,
     IdempotencyKey,
     add_write_routes,
     answer,
     scoped_caller,
 )
-from gateway.models import RecordView
-from gateway.outbox import RecordKind
-from gateway.record_models import ExecutionCreate
-from gateway.writes import accept_execution, require_ledger, sync_caller
+from gateway.models.governance_requests import ExecutionCreate
+from gateway.models.record_views import RecordView
+from gateway.models.stored import RecordKind
+from gateway.writes.intake import accept_execution, sync_caller
+from gateway.writes.ledger_services import require_ledger
 
 __all__ = ["router"]
 

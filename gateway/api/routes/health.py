@@ -10,7 +10,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from gateway.api.deps import MetricsDep, OutboxDep, ServicesDep, SettingsDep
 from gateway.metrics import GatewayMetrics
-from gateway.models import CheckView, Health, Readiness
+from gateway.models.health_views import CheckView, Health, Readiness
 from gateway.services import GatewayServices, ReadinessCheck
 
 __all__ = ["router"]

@@ -6,14 +6,14 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path
 
-from gateway import reads
 from gateway.api.deps import ReadCaller, ServicesDep
-from gateway.api.writes import add_write_routes
+from gateway.api.write_routes import add_write_routes
 from gateway.auth import BYTES32_PATTERN
-from gateway.models import ERROR_401, ERROR_403, ERROR_404
-from gateway.outbox import RecordKind
-from gateway.read_models import OrganisationList, OrganisationView
-from gateway.writes import require_ledger
+from gateway.models.error_views import ERROR_401, ERROR_403, ERROR_404
+from gateway.models.stored import RecordKind
+from gateway.reads import queries
+from gateway.reads.views import OrganisationList, OrganisationView
+from gateway.writes.ledger_services import require_ledger
 
 __all__ = ["router"]
 
@@ -50,7 +50,7 @@ add_write_routes(
 def list_organisations(caller: ReadCaller, services: ServicesDep) -> OrganisationList:
     """Every member: kind, country, status, admission time and (from the index) its signing
     keys with their validity."""
-    return reads.organisations(require_ledger(services.chain))
+    return queries.organisations(require_ledger(services.chain))
 
 
 @router.get(
@@ -65,4 +65,4 @@ def get_organisation(
     services: ServicesDep,
 ) -> OrganisationView:
     """One member of the directory."""
-    return reads.organisation(require_ledger(services.chain), bytes.fromhex(org_id[2:]))
+    return queries.organisation(require_ledger(services.chain), bytes.fromhex(org_id[2:]))

@@ -9,20 +9,18 @@ from fastapi import APIRouter, Header, Path, Query, Response
 from gateway.api.deps import CurrentCaller, OutboxDep, ReadCaller, ServicesDep
 from gateway.auth import BYTES32_PATTERN
 from gateway.errors import NotFound, PermissionDenied
-from gateway.kinds import KIND_SCOPES, UNSIGNED
-from gateway.models import (
+from gateway.models.error_views import (
     ERROR_401,
     ERROR_403,
     ERROR_404,
     ERROR_409,
     ERROR_413,
     ERROR_422,
-    RecordPage,
-    RecordSubmission,
-    RecordView,
 )
-from gateway.outbox import RecordKind, RecordStatus
-from gateway.writes import accept_execution, accept_message
+from gateway.models.record_views import RecordPage, RecordSubmission, RecordView
+from gateway.models.stored import RecordKind, RecordStatus
+from gateway.writes.intake import accept_execution, accept_message
+from gateway.writes.kinds import KIND_SCOPES, UNSIGNED
 
 __all__ = ["KIND_SCOPES", "router"]
 

@@ -7,16 +7,9 @@ from fastapi import APIRouter
 from gateway.api.deps import AdminDep, ServicesDep
 from gateway.auth import normalize_org_id
 from gateway.errors import PermissionDenied, ServiceUnavailable
-from gateway.models import (
-    ERROR_401,
-    ERROR_403,
-    ERROR_409,
-    ERROR_422,
-    SigningKeyCreate,
-    SigningKeyList,
-    SigningKeyView,
-)
-from gateway.signing_keys import SigningKeyStore
+from gateway.models.admin import SigningKeyCreate, SigningKeyList, SigningKeyView
+from gateway.models.error_views import ERROR_401, ERROR_403, ERROR_409, ERROR_422
+from gateway.writes.custodial_keys import SigningKeyStore
 
 __all__ = ["router"]
 

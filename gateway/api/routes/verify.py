@@ -18,8 +18,8 @@ from fastapi.responses import HTMLResponse
 
 from gateway.api.deps import ReadCaller, ServicesDep, SettingsDep
 from gateway.errors import InvalidRequest, NotFound, ServiceUnavailable
-from gateway.models import ERROR_401, ERROR_403, ERROR_404
-from gateway.writes import require_ledger
+from gateway.models.error_views import ERROR_401, ERROR_403, ERROR_404
+from gateway.writes.ledger_services import require_ledger
 from ledger.errors import InvalidBundle, InvalidClaim, ValidationError
 from ledger.records import LocodeDirectory, consignment_id
 from ledger.risk import score_risk

@@ -1,0 +1,185 @@
+"""The API's data shapes: what a client may send, what is stored, what the API answers.
+
+* Requests of the record routes: :mod:`~gateway.models.record_fields` (field types, the build
+  context, the base class), :mod:`~gateway.models.trade_requests` (consignments, events,
+  certificates, drawdowns, attestations), :mod:`~gateway.models.governance_requests` (AEO,
+  MRAs, governance, signing keys on chain) and :mod:`~gateway.models.record_requests` (the
+  models by kind, the signed submission, batches signed together).
+* Stored: :mod:`~gateway.models.stored`, a record in the outbox (the API keys' stored forms
+  are :mod:`gateway.auth`'s, next to their store).
+* Responses: :mod:`~gateway.models.record_views` (a record, bulk answers, typed data to
+  sign), :mod:`~gateway.models.admin` (API keys and custodial keys),
+  :mod:`~gateway.models.health_views`, :mod:`~gateway.models.error_views` (the error body and
+  the OpenAPI ``responses`` of each error status). The read routes' views belong to the read
+  path (:mod:`gateway.reads.views`).
+
+May import :mod:`ledger` (record and value types), :mod:`gateway.auth` (API-key scopes and
+organisation kinds) and pydantic; nothing else of the gateway, so that every other package
+may import it.
+"""
+
+from gateway.models.admin import (
+    ApiKeyCreate,
+    ApiKeyIssued,
+    ApiKeyList,
+    ApiKeyView,
+    SigningKeyCreate,
+    SigningKeyList,
+    SigningKeyView,
+)
+from gateway.models.error_views import (
+    ERROR_401,
+    ERROR_403,
+    ERROR_404,
+    ERROR_409,
+    ERROR_413,
+    ERROR_422,
+    ERROR_503,
+    ErrorDetail,
+    ErrorResponse,
+)
+from gateway.models.governance_requests import (
+    AeoActionCreate,
+    ApprovalCreate,
+    ExecutionCreate,
+    KeyAdditionCreate,
+    KeyRevocationCreate,
+    MraAcceptanceCreate,
+    MraProposalCreate,
+    MraTerminationCreate,
+    ProposalCreate,
+)
+from gateway.models.health_views import CheckView, Health, Readiness
+from gateway.models.record_fields import (
+    EXAMPLE_ATTESTATION_MESSAGE,
+    EXAMPLE_DRAWDOWN_MESSAGE,
+    EXAMPLE_EVENT_MESSAGE,
+    PROGRAMME_BITS,
+    Address,
+    BuildContext,
+    Bytes32,
+    NonceSource,
+    Programme,
+    RecordCreate,
+    Signature,
+)
+from gateway.models.record_requests import (
+    ATTESTATION_BATCH_MAX,
+    CREATE_MODELS,
+    DRAWDOWN_BATCH_MAX,
+    EVENT_BATCH_MAX,
+    AttestationBatchCreate,
+    AttestationBatchSubmission,
+    DrawdownBatchCreate,
+    DrawdownBatchSubmission,
+    EventBatchCreate,
+    EventBatchSubmission,
+    SignedSubmission,
+)
+from gateway.models.record_views import (
+    AttestationBatchTypedDataView,
+    AttestationBatchView,
+    BulkItemResult,
+    BulkResult,
+    DomainList,
+    DrawdownBatchTypedDataView,
+    DrawdownBatchView,
+    EventBatchTypedDataView,
+    EventBatchView,
+    RecordError,
+    RecordPage,
+    RecordSubmission,
+    RecordView,
+    TypedDataView,
+)
+from gateway.models.stored import AcceptResult, NewRecord, OutboxRecord, RecordKind, RecordStatus
+from gateway.models.trade_requests import (
+    AttestationCreate,
+    AttestationRevocationCreate,
+    CertificateCreate,
+    CertificateRevocationCreate,
+    ConsignmentCreate,
+    DrawdownCreate,
+    EventCreate,
+    SchemaCreate,
+)
+
+__all__ = [
+    "ATTESTATION_BATCH_MAX",
+    "CREATE_MODELS",
+    "DRAWDOWN_BATCH_MAX",
+    "ERROR_401",
+    "ERROR_403",
+    "ERROR_404",
+    "ERROR_409",
+    "ERROR_413",
+    "ERROR_422",
+    "ERROR_503",
+    "EVENT_BATCH_MAX",
+    "EXAMPLE_ATTESTATION_MESSAGE",
+    "EXAMPLE_DRAWDOWN_MESSAGE",
+    "EXAMPLE_EVENT_MESSAGE",
+    "PROGRAMME_BITS",
+    "AcceptResult",
+    "Address",
+    "AeoActionCreate",
+    "ApiKeyCreate",
+    "ApiKeyIssued",
+    "ApiKeyList",
+    "ApiKeyView",
+    "ApprovalCreate",
+    "AttestationBatchCreate",
+    "AttestationBatchSubmission",
+    "AttestationBatchTypedDataView",
+    "AttestationBatchView",
+    "AttestationCreate",
+    "AttestationRevocationCreate",
+    "BuildContext",
+    "BulkItemResult",
+    "BulkResult",
+    "Bytes32",
+    "CertificateCreate",
+    "CertificateRevocationCreate",
+    "CheckView",
+    "ConsignmentCreate",
+    "DomainList",
+    "DrawdownBatchCreate",
+    "DrawdownBatchSubmission",
+    "DrawdownBatchTypedDataView",
+    "DrawdownBatchView",
+    "DrawdownCreate",
+    "ErrorDetail",
+    "ErrorResponse",
+    "EventBatchCreate",
+    "EventBatchSubmission",
+    "EventBatchTypedDataView",
+    "EventBatchView",
+    "EventCreate",
+    "ExecutionCreate",
+    "Health",
+    "KeyAdditionCreate",
+    "KeyRevocationCreate",
+    "MraAcceptanceCreate",
+    "MraProposalCreate",
+    "MraTerminationCreate",
+    "NewRecord",
+    "NonceSource",
+    "OutboxRecord",
+    "Programme",
+    "ProposalCreate",
+    "Readiness",
+    "RecordCreate",
+    "RecordError",
+    "RecordKind",
+    "RecordPage",
+    "RecordStatus",
+    "RecordSubmission",
+    "RecordView",
+    "SchemaCreate",
+    "Signature",
+    "SignedSubmission",
+    "SigningKeyCreate",
+    "SigningKeyList",
+    "SigningKeyView",
+    "TypedDataView",
+]

@@ -1,0 +1,323 @@
+"""Request models of the customs-governed records: AEO actions, MRAs, governance proposals,
+approvals and executions, and organisations' signing keys (custodial ``POST`` bodies)."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import datetime
+from typing import Any, Literal, Self
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from gateway.auth import OrgKind
+from gateway.models.record_fields import (
+    _DEADLINE_SECONDS,
+    _ORG,
+    _OTHER,
+    _PROPOSAL_SECONDS,
+    PROGRAMME_BITS,
+    Address,
+    BuildContext,
+    Bytes32,
+    Programme,
+    RecordCreate,
+    _b32,
+    _ts,
+)
+from gateway.models.stored import RecordKind
+from ledger.records import (
+    AeoAction,
+    AeoActionCode,
+    Approval,
+    CountryCode,
+    KeyAddition,
+    KeyRevocation,
+    MraAcceptance,
+    MraProposal,
+    MraTermination,
+    Proposal,
+    ProposalAction,
+    fixed_ascii,
+)
+
+__all__ = [
+    "AeoActionCreate",
+    "ApprovalCreate",
+    "ExecutionCreate",
+    "KeyAdditionCreate",
+    "KeyRevocationCreate",
+    "MraAcceptanceCreate",
+    "MraProposalCreate",
+    "MraTerminationCreate",
+    "ProposalCreate",
+]
+
+_AEO_ACTIONS: dict[str, int] = {
+    "certify": AeoActionCode.CERTIFY,
+    "suspend": AeoActionCode.SUSPEND,
+    "reinstate": AeoActionCode.REINSTATE,
+    "revoke": AeoActionCode.REVOKE,
+}
+
+
+class AeoActionCreate(RecordCreate):
+    """Certify, suspend, reinstate or revoke an AEO (customs of the operator's country)."""
+
+    KIND = RecordKind.AEO_ACTION
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "action": "certify",
+                    "operator_id": _ORG,
+                    "programme": "AEOF",
+                    "valid_from": "2026-11-01T00:00:00Z",
+                    "valid_until": "2029-11-01T00:00:00Z",
+                }
+            ]
+        },
+    )
+    action: Literal["certify", "suspend", "reinstate", "revoke"]
+    operator_id: Bytes32
+    programme: Programme
+    valid_from: datetime | None = Field(default=None, description="certify only.")
+    valid_until: datetime | None = Field(default=None, description="certify only.")
+    nonce: int | None = Field(default=None, ge=0, lt=2**32)
+    deadline: datetime | None = None
+
+    @model_validator(mode="after")
+    def _validity(self) -> Self:
+        dated = self.valid_from is not None and self.valid_until is not None
+        if self.action == "certify" and not dated:
+            raise ValueError("certify needs valid_from and valid_until")
+        if self.action != "certify" and (self.valid_from or self.valid_until):
+            raise ValueError(f"{self.action} takes no validity")
+        return self
+
+    def to_record(self, ctx: BuildContext) -> AeoAction:
+        return AeoAction(
+            action=_AEO_ACTIONS[self.action],
+            operator_id=_b32(self.operator_id),
+            programme=fixed_ascii(self.programme, 8),
+            valid_from=_ts(self.valid_from) if self.valid_from else 0,
+            valid_until=_ts(self.valid_until) if self.valid_until else 0,
+            nonce=self.nonce if self.nonce is not None else ctx.nonce(),
+            deadline=_ts(self.deadline) if self.deadline else ctx.now + _DEADLINE_SECONDS,
+        )
+
+
+class MraProposalCreate(RecordCreate):
+    """Propose a mutual recognition agreement to another customs administration."""
+
+    KIND = RecordKind.MRA_PROPOSAL
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "counterpart": _OTHER,
+                    "programmes": ["AEOS", "AEOF"],
+                    "valid_from": "2026-12-01T00:00:00Z",
+                    "valid_until": "2031-12-01T00:00:00Z",
+                }
+            ]
+        },
+    )
+    counterpart: Bytes32
+    programmes: list[Programme] = Field(min_length=1, description="Programmes recognised.")
+    valid_from: datetime
+    valid_until: datetime
+
+    def to_record(self, ctx: BuildContext) -> MraProposal:
+        scope = 0
+        for programme in self.programmes:
+            scope |= PROGRAMME_BITS[programme]
+        return MraProposal(
+            counterpart=_b32(self.counterpart),
+            scope=scope,
+            valid_from=_ts(self.valid_from),
+            valid_until=_ts(self.valid_until),
+        )
+
+
+class MraAcceptanceCreate(RecordCreate):
+    """Accept an MRA proposed to this administration."""
+
+    KIND = RecordKind.MRA_ACCEPTANCE
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"mra_id": "0x" + "4d" * 32}]}
+    )
+    mra_id: Bytes32
+
+    def to_record(self, ctx: BuildContext) -> MraAcceptance:
+        return MraAcceptance(mra_id=_b32(self.mra_id))
+
+
+class MraTerminationCreate(RecordCreate):
+    """Terminate (or withdraw) an MRA this administration is party to."""
+
+    KIND = RecordKind.MRA_TERMINATION
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"mra_id": "0x" + "4d" * 32}]}
+    )
+    mra_id: Bytes32
+
+    def to_record(self, ctx: BuildContext) -> MraTermination:
+        return MraTermination(mra_id=_b32(self.mra_id))
+
+
+_PROPOSAL_ACTIONS: dict[str, int] = {
+    "admit_member": ProposalAction.ADMIT_MEMBER,
+    "suspend_member": ProposalAction.SUSPEND_MEMBER,
+    "reinstate_member": ProposalAction.REINSTATE_MEMBER,
+    "add_customs": ProposalAction.ADD_CUSTOMS,
+    "set_threshold": ProposalAction.SET_THRESHOLD,
+    "revoke_key": ProposalAction.REVOKE_KEY,
+    "add_relayer": ProposalAction.ADD_RELAYER,
+    "remove_relayer": ProposalAction.REMOVE_RELAYER,
+}
+_KIND_CODES: dict[OrgKind, int] = {
+    OrgKind.CUSTOMS: 1,
+    OrgKind.CARRIER: 2,
+    OrgKind.TRADER: 3,
+    OrgKind.ISSUING_BODY: 4,
+    OrgKind.POSTAL_OPERATOR: 5,
+}
+
+
+class ProposalCreate(RecordCreate):
+    """A governance proposal of a customs administration (k-of-n)."""
+
+    KIND = RecordKind.PROPOSAL
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "action": "admit_member",
+                    "org_id": _OTHER,
+                    "org_kind": "carrier",
+                    "country": "SG",
+                    "account": "0x" + "5a" * 20,
+                    "valid_from": "2026-11-23T00:00:00Z",
+                    "valid_until": "2031-11-23T00:00:00Z",
+                }
+            ]
+        },
+    )
+    action: Literal[
+        "admit_member",
+        "suspend_member",
+        "reinstate_member",
+        "add_customs",
+        "set_threshold",
+        "revoke_key",
+        "add_relayer",
+        "remove_relayer",
+    ]
+    org_id: Bytes32 | None = None
+    org_kind: OrgKind | None = None
+    country: CountryCode | None = None
+    account: Address | None = None
+    valid_from: datetime | None = None
+    valid_until: datetime | None = None
+    threshold: int | None = Field(default=None, ge=1, lt=2**16)
+    expires_at: datetime | None = Field(default=None, description="Default: in 7 days.")
+    salt: Bytes32 | None = Field(default=None, description="Default: random.")
+
+    def to_record(self, ctx: BuildContext) -> Proposal:
+        return Proposal(
+            action=_PROPOSAL_ACTIONS[self.action],
+            org_id=_b32(self.org_id) if self.org_id else bytes(32),
+            kind=_KIND_CODES[self.org_kind] if self.org_kind else 0,
+            country=self.country.to_bytes2() if self.country else b"\0\0",
+            account=self.account or "0x" + "00" * 20,
+            valid_from=_ts(self.valid_from) if self.valid_from else 0,
+            valid_until=_ts(self.valid_until) if self.valid_until else 0,
+            threshold=self.threshold or 0,
+            expires_at=_ts(self.expires_at) if self.expires_at else ctx.now + _PROPOSAL_SECONDS,
+            salt=_b32(self.salt) if self.salt else secrets.token_bytes(32),
+        )
+
+
+class ApprovalCreate(RecordCreate):
+    """Approve a governance proposal."""
+
+    KIND = RecordKind.APPROVAL
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"proposal_id": "0x" + "9a" * 32}]}
+    )
+    proposal_id: Bytes32
+
+    def to_record(self, ctx: BuildContext) -> Approval:
+        return Approval(proposal_id=_b32(self.proposal_id))
+
+
+class ExecutionCreate(BaseModel):
+    """Execute a proposal that has its approvals (unsigned: the proposal's message)."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "proposal": {
+                        "action": 1,
+                        "orgId": _OTHER,
+                        "kind": 2,
+                        "country": "0x5347",
+                        "account": "0x" + "5a" * 20,
+                        "validFrom": 1795392000,
+                        "validUntil": 1953158400,
+                        "threshold": 0,
+                        "expiresAt": 1796000000,
+                        "salt": "0x" + "00" * 32,
+                    }
+                }
+            ]
+        },
+    )
+    proposal: dict[str, Any] = Field(description="The Proposal's EIP-712 message, as proposed.")
+
+
+class KeyAdditionCreate(RecordCreate):
+    """Register another signing key of the caller's organisation."""
+
+    KIND = RecordKind.KEY_ADDITION
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "key": "0x" + "5b" * 20,
+                    "valid_from": "2026-11-23T00:00:00Z",
+                    "valid_until": "2028-11-23T00:00:00Z",
+                }
+            ]
+        },
+    )
+    key: Address
+    valid_from: datetime
+    valid_until: datetime
+
+    def to_record(self, ctx: BuildContext) -> KeyAddition:
+        return KeyAddition(
+            org_id=ctx.org_id,
+            key=self.key,
+            valid_from=_ts(self.valid_from),
+            valid_until=_ts(self.valid_until),
+        )
+
+
+class KeyRevocationCreate(RecordCreate):
+    """Revoke a signing key of the caller's organisation (a key may revoke itself)."""
+
+    KIND = RecordKind.KEY_REVOCATION
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"key": "0x" + "5b" * 20}]}
+    )
+    key: Address
+
+    def to_record(self, ctx: BuildContext) -> KeyRevocation:
+        return KeyRevocation(org_id=ctx.org_id, key=self.key)

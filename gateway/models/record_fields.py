@@ -1,0 +1,158 @@
+"""What the record request models are built of: field types, the OpenAPI example messages,
+the build context (caller, time, nonces) and the base class :class:`RecordCreate`."""
+
+from __future__ import annotations
+
+import secrets
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Annotated, ClassVar, Literal, Self
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, JsonValue, model_validator
+
+from gateway.auth import BYTES32_PATTERN
+from gateway.models.stored import RecordKind
+from ledger.records import Record, consignment_id
+
+__all__ = [
+    "EXAMPLE_ATTESTATION_MESSAGE",
+    "EXAMPLE_DRAWDOWN_MESSAGE",
+    "EXAMPLE_EVENT_MESSAGE",
+    "PROGRAMME_BITS",
+    "Address",
+    "BuildContext",
+    "Bytes32",
+    "NonceSource",
+    "Programme",
+    "RecordCreate",
+    "Signature",
+]
+
+Bytes32 = Annotated[
+    str,
+    Field(pattern=BYTES32_PATTERN, examples=["0x" + "ab" * 32]),
+    AfterValidator(str.lower),
+]
+Address = Annotated[str, Field(pattern=r"^0x[0-9a-fA-F]{40}$")]
+Signature = Annotated[
+    str,
+    Field(
+        pattern=r"^0x[0-9a-fA-F]{130}$",
+        description="65-byte secp256k1 signature (r, s, v) over the EIP-712 digest, hex.",
+    ),
+]
+Programme = Literal["AEOC", "AEOS", "AEOF"]
+PROGRAMME_BITS: dict[str, int] = {"AEOC": 0x1, "AEOS": 0x2, "AEOF": 0x4}
+
+_ORG = "0x" + "0a" * 32
+_OTHER = "0x" + "0b" * 32
+_CERT = "0x" + "ce" * 32
+_SIG = "0x" + "11" * 64 + "1b"
+# A ConsignmentEvent message as signed (loading at Adelaide), for the OpenAPI examples.
+EXAMPLE_EVENT_MESSAGE: dict[str, JsonValue] = {
+    "consignmentId": "0x" + "c0" * 32,
+    "bizStep": 20,
+    "disposition": 15,
+    "location": "0x415541444c",
+    "eventTime": 1795422600,
+    "container": "0x43535155333035343338330000",
+    "sealDigest": "0x" + "5e" * 32,
+    "documentsDigest": "0x" + "00" * 32,
+    "epcisEventHash": "0x" + "00" * 32,
+    "nonce": 1792,
+    "deadline": 1795509000,
+}
+# An Attestation message as signed (a seal check of a consignment), for the OpenAPI examples.
+EXAMPLE_ATTESTATION_MESSAGE: dict[str, JsonValue] = {
+    "schemaId": "0x" + "5c" * 32,
+    "subjectType": 1,
+    "subjectId": "0x" + "c0" * 32,
+    "dataDigest": "0x" + "da" * 32,
+    "refUid": "0x" + "00" * 32,
+    "expiresAt": 0,
+}
+# A Drawdown message as signed (4,500 litres of a certificate for a consignment).
+EXAMPLE_DRAWDOWN_MESSAGE: dict[str, JsonValue] = {
+    "certificateId": "0x" + "ce" * 32,
+    "consignmentId": "0x" + "c0" * 32,
+    "quantity": 4500,
+}
+_DEADLINE_SECONDS = 24 * 3600
+_PROPOSAL_SECONDS = 7 * 24 * 3600
+
+
+def _b32(value: str) -> bytes:
+    return bytes.fromhex(value[2:])
+
+
+def _ts(value: datetime) -> int:
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return int(value.timestamp())
+
+
+class NonceSource:
+    """Sequential nonces per signing key within a random 256-nonce word (thread-safe).
+
+    Consecutive records of one key share a storage word of the contract's nonce bitmap
+    (cheaper); a fresh random word is taken every 256 nonces and after a restart, so reuse
+    is as unlikely as a 24-bit collision (and a reused nonce is refused by pre-validation).
+    """
+
+    def __init__(self) -> None:
+        self._next: dict[str, int] = {}
+        self._lock = threading.Lock()
+
+    def next(self, signer: str) -> int:
+        with self._lock:
+            nonce = self._next.get(signer)
+            if nonce is None or nonce & 0xFF == 0:
+                nonce = secrets.randbits(24) << 8
+            self._next[signer] = (nonce + 1) & 0xFFFFFFFF
+            return nonce
+
+
+@dataclass(frozen=True)
+class BuildContext:
+    """What converting a request needs besides the request: the caller, the time, nonces."""
+
+    org_id: bytes
+    now: int
+    nonce: Callable[[], int]
+    certificate_unit: Callable[[bytes], str | None]
+
+
+class RecordCreate(BaseModel):
+    """Base of the human-friendly request models."""
+
+    model_config = ConfigDict(extra="forbid")
+    KIND: ClassVar[RecordKind]
+
+    def to_record(self, ctx: BuildContext) -> Record:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+
+class _ConsignmentRef(RecordCreate):
+    consignment_ref: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=256,
+        description="Business key (WCO UCR or carrier reference); the id is its keccak256.",
+    )
+    consignment_id: Bytes32 | None = Field(
+        default=None, description="On-chain consignment id (instead of consignment_ref)."
+    )
+
+    @model_validator(mode="after")
+    def _one_reference(self) -> Self:
+        if (self.consignment_ref is None) == (self.consignment_id is None):
+            raise ValueError("give exactly one of consignment_ref and consignment_id")
+        return self
+
+    def _consignment(self) -> bytes:
+        if self.consignment_id is not None:
+            return _b32(self.consignment_id)
+        assert self.consignment_ref is not None
+        return consignment_id(self.consignment_ref)

@@ -1,0 +1,91 @@
+"""The ledger side of the gateway: the deployed suite, validation, custodial keys, the index.
+
+:class:`LedgerServices` is what the write and read routes need beyond the outbox; it is
+``GatewayServices.ledger`` (``None`` in an app without a chain: those routes answer 503).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from gateway.auth import Caller
+from gateway.errors import ServiceUnavailable
+from gateway.models.record_fields import BuildContext, NonceSource
+from gateway.writes.custodial_keys import SigningKeyStore
+from gateway.writes.validation import ChainValidator
+from ledger.chain import Ledger
+
+if TYPE_CHECKING:
+    from ledger.index import Index
+
+__all__ = ["LedgerServices", "require_ledger"]
+
+logger = logging.getLogger("gateway.chain")
+
+
+@dataclass
+class LedgerServices:
+    """The deployed suite and what the gateway builds on it."""
+
+    ledger: Ledger
+    signing_keys: SigningKeyStore | None = None
+    index: Index | None = None
+    validator: ChainValidator = field(init=False)
+    nonces: NonceSource = field(default_factory=NonceSource)
+    _units: dict[bytes, str] = field(default_factory=dict, init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self.validator = ChainValidator(self.ledger)
+
+    def now(self) -> int:
+        """The chain's time (latest block), never behind the wall clock by much."""
+        latest = int(self.ledger.w3.eth.get_block("latest")["timestamp"])
+        return max(latest, int(time.time()))
+
+    def context(self, caller: Caller, *, signer: str | None = None) -> BuildContext:
+        """What request models need to become records for ``caller``."""
+        who = signer or caller.org_id
+
+        def nonce() -> int:
+            return self.nonces.next(who)
+
+        return BuildContext(
+            org_id=bytes.fromhex(caller.org_id[2:]),
+            now=self.now(),
+            nonce=nonce,
+            certificate_unit=self.certificate_unit,
+        )
+
+    def certificate_unit(self, certificate_id: bytes) -> str | None:
+        """The unit a certificate's quantity is in (from its CertificateIssued log)."""
+        cached = self._units.get(certificate_id)
+        if cached is not None:
+            return cached
+        client = self.ledger.certificates
+        logs: list[Any] = list(
+            self.ledger.w3.eth.get_logs(
+                {
+                    "address": client.address,
+                    "fromBlock": self.ledger.deployment.block,
+                    "toBlock": "latest",
+                    "topics": [None, "0x" + certificate_id.hex()],
+                }
+            )
+        )
+        for decoded in client.decode_logs(logs):
+            if decoded.event == "CertificateIssued":
+                record = decoded.args["record"]
+                raw = record["unit"] if isinstance(record, dict) else record[7]
+                unit = bytes(raw).rstrip(b"\0").decode("ascii")
+                self._units[certificate_id] = unit
+                return unit
+        return None
+
+
+def require_ledger(chain: LedgerServices | None) -> LedgerServices:
+    if chain is None:
+        raise ServiceUnavailable("this gateway is not connected to a ledger", code="no_ledger")
+    return chain
