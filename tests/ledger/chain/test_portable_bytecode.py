@@ -13,7 +13,7 @@ from collections.abc import Iterator
 import pytest
 import solcx
 
-from ledger import toolchain
+from ledger.chain import toolchain
 
 # Opcodes after Paris that a London-level EVM rejects as invalid.
 FORBIDDEN = {
