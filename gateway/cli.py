@@ -36,6 +36,7 @@ from ledger.chain import SUITE, Ledger, TxManager
 from ledger.stack import (
     DEMO_FILE,
     DEMO_PARTIES,
+    confirmations,
     connect,
     demo_governed,
     deploy,
@@ -183,7 +184,7 @@ def cmd_up(args: argparse.Namespace) -> int:
             node.start()
             stack.callback(node.stop)
         w3 = connect(settings)
-        tx = TxManager(w3, relayer_key(settings, w3), confirmations=settings.confirmations)
+        tx = TxManager(w3, relayer_key(settings, w3), confirmations=confirmations(settings, w3))
         deployment, created = deploy(settings, w3, tx, bootstrap_file=args.bootstrap)
         ledger = Ledger(w3, deployment, tx=tx)
         demo_file = settings.data_dir / DEMO_FILE
@@ -227,7 +228,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from ledger.chain import Deployment, manifest_path
 
     deployment = Deployment.load(manifest_path(settings.data_dir, settings.chain_id))
-    tx = TxManager(w3, relayer_key(settings, w3), confirmations=settings.confirmations)
+    tx = TxManager(w3, relayer_key(settings, w3), confirmations=confirmations(settings, w3))
     _serve(settings, _build_app(settings, Ledger(w3, deployment, tx=tx)), json_logs=True)
     return 0
 

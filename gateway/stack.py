@@ -30,20 +30,20 @@ from gateway.writes.ledger_services import LedgerServices
 from gateway.writes.relayer import ContractRelayer
 from ledger.chain import Deployment, Ledger, TxManager, manifest_path, verify_deployment
 from ledger.errors import ConfigurationError
-from ledger.stack import connect, relayer_key
+from ledger.stack import confirmations, connect, relayer_key
 
 __all__ = ["app_factory", "build_services"]
 
 logger = logging.getLogger("gateway.stack")
 
 
-def _open_index(settings: GatewaySettings, ledger: Ledger) -> Any:
+def _open_index(settings: GatewaySettings, ledger: Ledger, depth: int) -> Any:
     try:
         from ledger.index import Index
     except ImportError:  # pragma: no cover - the index ships with the ledger package
         logger.warning("ledger.index.follower is not available: reads use contract views and logs")
         return None
-    return Index(settings.index_url, ledger, confirmations=settings.confirmations)
+    return Index(settings.index_url, ledger, confirmations=depth)
 
 
 def _chain_id_checked_once(w3: Web3, chain_id: int) -> None:
@@ -76,17 +76,19 @@ def build_services(
         deployment = Deployment.load(manifest_path(settings.data_dir, settings.chain_id))
         verify_deployment(w3, deployment)
         key = relayer_key(settings, w3)
-        tx = TxManager(w3, key, confirmations=settings.confirmations)
+        depth = confirmations(settings, w3)
+        tx = TxManager(w3, key, confirmations=depth)
         ledger = Ledger.attach(w3, deployment, tx=tx)
     else:
         w3 = ledger.w3
         key = relayer_key(settings, w3)
-        tx = TxManager(w3, key, confirmations=settings.confirmations)
+        depth = confirmations(settings, w3)
+        tx = TxManager(w3, key, confirmations=depth)
     _chain_id_checked_once(w3, ledger.deployment.chain_id)
     relayer = ContractRelayer(
-        ledger, tx, key, confirmations=settings.confirmations, default_limit=settings.batch_max_size
+        ledger, tx, key, confirmations=depth, default_limit=settings.batch_max_size
     )
-    index = _open_index(settings, ledger) if with_index else None
+    index = _open_index(settings, ledger, depth) if with_index else None
     chain = LedgerServices(
         ledger=ledger, signing_keys=SigningKeyStore.from_settings(settings), index=index
     )

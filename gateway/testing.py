@@ -24,7 +24,14 @@ from pathlib import Path
 
 from gateway.config import GatewaySettings
 from gateway.models.stored import OutboxRecord
-from gateway.writes.outbox import Batch, BatchResult, RecordOutcome, SignedTx, TxState
+from gateway.writes.outbox import (
+    Batch,
+    BatchResult,
+    BlockState,
+    RecordOutcome,
+    SignedTx,
+    TxState,
+)
 
 __all__ = ["FakeChain", "FakeRelayer", "RelayerFault", "make_relayer"]
 
@@ -84,6 +91,38 @@ class FakeChain:
                 raise
         return True
 
+    def head(self) -> int:
+        """The number of the newest block (one transaction a block; 0 before the first)."""
+        return self.tx_count()
+
+    def block_hash(self, block: int) -> str | None:
+        """The hash of block ``block`` now: it changes when the block is replaced."""
+        with self._lock:
+            row = self._db.execute("SELECT tx_hash FROM txs WHERE block = ?", (block,)).fetchone()
+        if row is None:
+            return None
+        return "0x" + hashlib.sha256(f"{block}:{row[0]}".encode()).hexdigest()
+
+    def rollback(self, keep: int) -> int:
+        """Lose every block after ``keep`` (a node that crashed, or a reorg): their
+        transactions are no longer mined; returns how many blocks were lost."""
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                lost = [
+                    row[0]
+                    for row in self._db.execute("SELECT tx_hash FROM txs WHERE block > ?", (keep,))
+                ]
+                self._db.executemany(
+                    "DELETE FROM inclusions WHERE tx_hash = ?", [(h,) for h in lost]
+                )
+                self._db.execute("DELETE FROM txs WHERE block > ?", (keep,))
+                self._db.execute("COMMIT")
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+        return len(lost)
+
     def block_of(self, tx_hash: str) -> int | None:
         with self._lock:
             row = self._db.execute("SELECT block FROM txs WHERE tx_hash = ?", (tx_hash,)).fetchone()
@@ -110,6 +149,7 @@ class FakeRelayer:
       raises *after* the transaction went out (the sender never learns it did).
     * ``dropped`` / ``reverted``: tx hashes to report as such; ``reject``: record ids that
       the "contract" rejects (failed outcome) when mined.
+    * ``confirmations``: blocks on top of a transaction's block before it is final.
     """
 
     def __init__(
@@ -119,8 +159,10 @@ class FakeRelayer:
         mine_on_broadcast: bool = True,
         broadcast_delay: float = 0.0,
         reject: Callable[[OutboxRecord], str | None] | None = None,
+        confirmations: int = 0,
     ) -> None:
         self.chain = chain
+        self.confirmations = confirmations
         self.mine_on_broadcast = mine_on_broadcast
         self.broadcast_delay = broadcast_delay
         self.reject = reject
@@ -190,7 +232,7 @@ class FakeRelayer:
         if block is None:
             state = TxState.PENDING if tx.tx_hash in self.pool else TxState.UNKNOWN
             return BatchResult(state)
-        block_hash = "0x" + hashlib.sha256(str(block).encode()).hexdigest()
+        block_hash = self.chain.block_hash(block)
         if tx.tx_hash in self.reverted:
             return BatchResult(TxState.REVERTED, block, block_hash, reason="BatchReverted()")
         outcomes: dict[str, RecordOutcome] = {}
@@ -201,7 +243,16 @@ class FakeRelayer:
                 if reason is None
                 else RecordOutcome(ok=False, code="rejected", reason=reason)
             )
-        return BatchResult(TxState.MINED, block, block_hash, outcomes)
+        final = self.chain.head() - block >= self.confirmations
+        return BatchResult(TxState.MINED, block, block_hash, outcomes, final=final)
+
+    def block_state(self, block_number: int, block_hash: str) -> BlockState:
+        self._fault("block_state")
+        if self.chain.block_hash(block_number) != block_hash:
+            return BlockState.REPLACED
+        if self.chain.head() - block_number >= self.confirmations:
+            return BlockState.FINAL
+        return BlockState.UNFINAL
 
 
 def make_relayer(settings: GatewaySettings) -> FakeRelayer:

@@ -112,11 +112,11 @@ def cmd_node(args: argparse.Namespace) -> int:
 
 def cmd_deploy(args: argparse.Namespace) -> int:
     from ledger.chain import SUITE, TxManager, manifest_path
-    from ledger.stack import connect, deploy, relayer_key
+    from ledger.stack import confirmations, connect, deploy, relayer_key
 
     settings = settings_from_args(args)
     w3 = connect(settings)
-    tx = TxManager(w3, relayer_key(settings, w3), confirmations=settings.confirmations)
+    tx = TxManager(w3, relayer_key(settings, w3), confirmations=confirmations(settings, w3))
     deployment, created = deploy(settings, w3, tx, bootstrap_file=args.bootstrap, fresh=args.fresh)
     verb = "deployed" if created else "re-used"
     out(f"{verb} the contract suite on chain {deployment.chain_id} (block {deployment.block}):")
@@ -138,12 +138,12 @@ def _attached(settings: Settings) -> Any:
     """The Ledger and Index of the configured chain and its deployment manifest."""
     from ledger.chain import Deployment, Ledger, manifest_path
     from ledger.index import Index
-    from ledger.stack import connect
+    from ledger.stack import confirmations, connect
 
     w3 = connect(settings)
     deployment = Deployment.load(manifest_path(settings.data_dir, settings.chain_id))
     ledger = Ledger(w3, deployment)
-    return ledger, Index(settings.index_url, ledger, confirmations=settings.confirmations)
+    return ledger, Index(settings.index_url, ledger, confirmations=confirmations(settings, w3))
 
 
 def cmd_verify(args: argparse.Namespace) -> int:

@@ -119,8 +119,13 @@ class Settings(BaseSettings):
         default=None,
         description="Private key of the relayer account (default on anvil: its first dev account).",
     )
-    confirmations: int = Field(
-        default=0, ge=0, description="Blocks a receipt must be buried under to count as final."
+    confirmations: int | None = Field(
+        default=None,
+        ge=0,
+        description=(
+            "Blocks a receipt must be buried under to count as final (default: the network's "
+            "own: 0 on anvil and Besu QBFT/IBFT, half the signers plus one on Clique)."
+        ),
     )
     database_url: str | None = Field(
         default=None,

@@ -116,6 +116,7 @@ class RecordView(BaseModel):
                     "kind": "event",
                     "org_id": _ORG,
                     "status": "confirmed",
+                    "final": True,
                     "batch_id": "4f1c2d0e9b8a47d6a1e3c5b7d9f0a2c4",
                     "tx_hash": _TX,
                     "block_number": 1042,
@@ -133,6 +134,15 @@ class RecordView(BaseModel):
     kind: RecordKind
     org_id: str
     status: RecordStatus = Field(description="accepted, submitted, confirmed or failed.")
+    final: bool = Field(
+        default=False,
+        description=(
+            "Whether the block that holds it is at the network's finality (`confirmations` "
+            "blocks on top: 0 on anvil and Besu QBFT, half the signers plus one on Clique). A "
+            "confirmed record that is not final yet is checked again; if its block is replaced "
+            "it goes back to `submitted` and reaches the chain again, once."
+        ),
+    )
     batch_id: str | None = None
     tx_hash: str | None = None
     block_number: int | None = None
@@ -165,6 +175,7 @@ class RecordView(BaseModel):
             kind=record.kind,
             org_id=record.org_id,
             status=record.status,
+            final=record.final,
             batch_id=record.batch_id,
             tx_hash=record.tx_hash,
             block_number=record.block_number,

@@ -85,6 +85,9 @@ class OutboxRecord:
     """SHA-256 of the custodial request the gateway signed this record from (None for a
     record the client signed): an ``Idempotency-Key`` sent again with another body is a
     conflict, not a repeat."""
+    final: bool = False
+    """Whether the block that holds it is at the network's finality: a ``confirmed`` record
+    that is not final yet is checked again, and sent again if its block is replaced."""
 
 
 @dataclass(frozen=True, slots=True)

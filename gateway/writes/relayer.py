@@ -28,13 +28,16 @@ deployed suite (:class:`ledger.chain.client.Ledger`) and the relayer account:
     too low" while the node knows our hash, is success.
 
 ``receipt(batch, tx)``
-    Mined (with ``confirmations`` blocks on top): per-record log index from the receipt's
+    Mined: per-record log index from the receipt's
     logs (the kind's log, matched by address and topic, in item order, see
     :data:`gateway.writes.kinds.KIND_EVENTS`); reverted having used all its gas: nobody's fault, the
     per-item gas is raised and the records are batched again (``isolate=False``); reverted
     otherwise: the culprit from replaying the call on the parent block; not mined but known
     to the node: pending; unknown with the account's nonce (at the confirmed block) past
-    ours: dropped; otherwise unknown (the outbox sends the same bytes again).
+    ours: dropped; otherwise unknown (the outbox sends the same bytes again). A mined batch is
+    ``final`` once its block is buried under ``confirmations`` blocks (the network's finality
+    depth); before that the outbox asks again, and compares the block's hash with
+    ``block_state(number, hash)`` to notice a block that was replaced.
 
 Nonces without gaps: the nonce of a new transaction is the larger of the node's pending
 count and one past the highest nonce of this relayer's *stored* transactions that are still
@@ -77,7 +80,7 @@ from gateway.writes.kinds import (
     decode,
     decode_record,
 )
-from gateway.writes.outbox import Batch, BatchResult, RecordOutcome, SignedTx, TxState
+from gateway.writes.outbox import Batch, BatchResult, BlockState, RecordOutcome, SignedTx, TxState
 from ledger.chain import (
     BatchItemFailed,
     ContractClient,
@@ -261,16 +264,24 @@ class ContractRelayer:
         if found is None:
             return self._not_mined(tx)
         number = _int(found["blockNumber"])
-        head = int(self.w3.eth.block_number)
-        if head - number < self.confirmations:
-            self._remember(tx)
-            return BatchResult(TxState.PENDING)
         block_hash = HexBytes(found["blockHash"]).to_0x_hex()
-        self._forget(tx)
         if _int(found["status"]) == 1:
+            # Mined: the records are confirmed now, final once the block is buried under
+            # ``confirmations`` blocks. Until then the nonce stays taken (the outbox checks the
+            # batch again, and sends the same bytes again if its block is replaced).
+            final = int(self.w3.eth.block_number) - number >= self.confirmations
+            if final:
+                self._forget(tx)
+            else:
+                self._remember(tx)
             return BatchResult(
-                TxState.MINED, number, block_hash, self._outcomes(batch, found["logs"])
+                TxState.MINED,
+                number,
+                block_hash,
+                self._outcomes(batch, found["logs"]),
+                final=final,
             )
+        self._forget(tx)
         if self._ran_out_of_gas(batch, tx, _int(found["gasUsed"])):
             # Not a record's fault: the per-item gas was too low. Learn more, batch again.
             self._too_large(batch, "ran out of gas on chain")
@@ -444,10 +455,20 @@ class ContractRelayer:
     def _estimate(self, batch: Batch, request: Mapping[str, Any]) -> int:
         count = len(batch.records)
         try:
-            estimate = int(self.w3.eth.estimate_gas(dict(request)))  # type: ignore[arg-type]
+            # On the pending block, as the pre-validation: on a chain that makes no block while
+            # idle, the latest block is minutes old and a record stamped now is "in the future".
+            estimate = int(
+                self.w3.eth.estimate_gas(dict(request), "pending")  # type: ignore[arg-type]
+            )
         except (ContractLogicError, Web3RPCError) as exc:
             if self._out_of_gas(batch, str(exc)):
                 raise self._too_large(batch, "exceed the node's gas allowance") from exc
+            if isinstance(exc, ContractLogicError):
+                # The chain moved since the pre-validation: blame the record it names, if any.
+                culprit = self._culprit(batch, decode_revert(_revert_data(exc)))
+                if culprit is not None:
+                    record_id, cause = culprit
+                    raise RecordRejected(record_id, str(cause), code=cause.name) from exc
             raise
         if batch.kind in BATCH_FUNCTIONS or batch.signed_batch is not None:
             self._item_gas[self._gas_class(batch)] = estimate / count
@@ -460,6 +481,23 @@ class ContractRelayer:
                 )
             gas = cap  # one record: the estimate fits, the margin is trimmed
         return gas
+
+    def block_state(self, block_number: int, block_hash: str) -> BlockState:
+        """Whether the block is final, on the chain but not final yet, or replaced (raw
+        requests: no formatting of a header the outbox only compares)."""
+        response = self.w3.provider.make_request(
+            RPCEndpoint("eth_getBlockByNumber"), [hex(block_number), False]
+        )
+        if "error" in response:
+            raise Web3RPCError(str(response["error"]), rpc_response=response)
+        block = response.get("result")
+        if not isinstance(block, Mapping) or block.get("hash") is None:
+            return BlockState.REPLACED  # the chain is shorter than that now
+        if HexBytes(block["hash"]).to_0x_hex() != HexBytes(block_hash).to_0x_hex():
+            return BlockState.REPLACED
+        if int(self.w3.eth.block_number) - block_number >= self.confirmations:
+            return BlockState.FINAL
+        return BlockState.UNFINAL
 
     def _raw_receipt(self, tx_hash: str) -> Mapping[str, Any] | None:
         """The receipt as the node sends it (hex strings): a batch's receipt has a thousand

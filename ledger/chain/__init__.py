@@ -3,11 +3,11 @@
 Owns: the embedded development node (:mod:`.node`), the Solidity toolchain and build artifacts
 (:mod:`.toolchain`), ABI encoding (:mod:`.abi`), the contracts' custom errors as exceptions
 (:mod:`.contract_errors`), deployment and manifests (:mod:`.deploy`), the relayer's transaction
-manager (:mod:`.txmanager`) and what a node's errors mean (:mod:`.rpc_errors`), the lean JSON-RPC
-transport (:mod:`.jsonrpc`), connections that accept PoA/QBFT blocks (:mod:`.connection`), the
-typed contract clients (:mod:`.contracts`) with the read models of their views (:mod:`.models`),
-and the :class:`Ledger` that holds them and routes each signed record to its contract
-(:mod:`.client`).
+manager (:mod:`.txmanager`) and what a node's errors mean (:mod:`.rpc_errors`), the lean
+JSON-RPC transport (:mod:`.jsonrpc`), connections that accept PoA/QBFT blocks (:mod:`.connection`),
+the finality depth of each kind of network (:mod:`.finality`), the typed contract clients
+(:mod:`.contracts`) with the read models of their views (:mod:`.models`), and the
+:class:`Ledger` that holds them and routes each signed record to its contract (:mod:`.client`).
 
 May import: :mod:`ledger.errors`, :mod:`ledger.records` and third-party packages; never the
 index, verification, risk or stack packages.
@@ -67,6 +67,7 @@ from ledger.chain.deploy import (
     recorded_deployment,
     verify_deployment,
 )
+from ledger.chain.finality import UNKNOWN_NETWORK_DEPTH, Finality, finality_of
 from ledger.chain.jsonrpc import (
     DEFAULT_TIMEOUT,
     JsonRpcTransport,
@@ -123,6 +124,7 @@ __all__ = [
     "ROUTES",
     "SOLC_VERSION",
     "SUITE",
+    "UNKNOWN_NETWORK_DEPTH",
     "AbiEvent",
     "AbiFunction",
     "AeoRegistryClient",
@@ -146,6 +148,7 @@ __all__ = [
     "Deployment",
     "DuplicateRecord",
     "ErrorSpec",
+    "Finality",
     "InvalidRecord",
     "JsonRpcTransport",
     "KeyInfo",
@@ -176,6 +179,7 @@ __all__ = [
     "ensure_deployment",
     "error_class",
     "error_specs",
+    "finality_of",
     "fit_batch_size",
     "is_transient",
     "load_artifact",

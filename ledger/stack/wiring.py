@@ -20,6 +20,7 @@ from ledger.chain import (
     Ledger,
     TxManager,
     ensure_deployment,
+    finality_of,
     manifest_path,
     web3_for,
 )
@@ -33,6 +34,7 @@ __all__ = [
     "ANVIL_DEV_KEY",
     "DEMO_FILE",
     "SEEDING_FILE",
+    "confirmations",
     "connect",
     "demo_complete",
     "demo_governed",
@@ -81,6 +83,16 @@ def connect(settings: Settings) -> Web3:
             f"{settings.chain_id} (LEDGER_CHAIN_ID)"
         )
     return w3
+
+
+def confirmations(settings: Settings, w3: Web3) -> int:
+    """Blocks on top before a block is final: the ``confirmations`` setting, or the
+    network's own finality depth (:func:`ledger.chain.finality_of`)."""
+    if settings.confirmations is not None:
+        return settings.confirmations
+    finality = finality_of(w3)
+    log.info("finality: %d confirmations (%s)", finality.depth, finality.network)
+    return finality.depth
 
 
 def is_anvil(w3: Web3) -> bool:

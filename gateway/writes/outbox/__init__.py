@@ -16,6 +16,22 @@ one organisation. It moves through these states; every arrow is one database tra
     accepted ──sign raises RecordRejected for it, or ValidationError when alone──▶ failed
              (never sent)
 
+    confirmed, or failed by the contract, in a block that is replaced before it is final
+             ──▶ submitted (the batch is live again: its same signed tx is followed, sent
+                 again, or dropped and its records batched again)
+
+Finality
+--------
+A mined batch's records are ``confirmed`` at once and *final* (``OutboxRecord.final``, ``final``
+in ``GET /records/{id}``) once its block is buried under the network's finality depth (the
+``confirmations`` setting; by default the network's own, see :mod:`ledger.chain.finality`).
+Until then every pass asks the relayer where the block stands (:meth:`Relayer.block_state`):
+final, still on the chain, or replaced -- then the batch is live again, as above. A node that
+loses blocks already taken as final (anvil after a hard crash, a reorganisation deeper than
+the setting) is noticed too: every pass checks that the newest final block is still on the
+chain, walks back to the newest that is, and checks the ones above it again. The contracts'
+unique record ids make a second inclusion impossible, so sending again is always safe.
+
 ``accepted`` rows are written by :meth:`Outbox.accept`; the :class:`Submitter` (one background
 thread) does the rest through a pluggable :class:`Relayer`, which the ledger implements with the
 contracts and the transaction manager. A batch holds records of one kind only, at most
@@ -27,7 +43,7 @@ in ``sign`` (``eth_call``) and raises :class:`gateway.errors.RecordRejected` nam
 which fails alone, unsent; after a revert it names the item in ``BatchResult.outcomes``. A
 ``ledger.errors.ValidationError`` from ``sign`` without a culprit isolates the batch's records
 (one per transaction) until the bad one fails alone. Any other exception from ``sign`` is
-transient: back off, retry.
+transient: that kind backs off and is retried; the other kinds go on.
 
 Why a record accepted is never lost
 -----------------------------------
@@ -128,6 +144,7 @@ from gateway.models.stored import AcceptResult, NewRecord, OutboxRecord, RecordK
 from gateway.writes.outbox.protocol import (
     Batch,
     BatchResult,
+    BlockState,
     RecordOutcome,
     Relayer,
     SignedTx,
@@ -149,6 +166,7 @@ __all__ = [
     "AcceptResult",
     "Batch",
     "BatchResult",
+    "BlockState",
     "NewRecord",
     "Outbox",
     "OutboxRecord",

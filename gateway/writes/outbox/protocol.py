@@ -13,17 +13,33 @@ from typing import Protocol, runtime_checkable
 
 from gateway.models.stored import OutboxRecord, RecordKind
 
-__all__ = ["Batch", "BatchResult", "RecordOutcome", "Relayer", "SignedTx", "TxState"]
+__all__ = [
+    "Batch",
+    "BatchResult",
+    "BlockState",
+    "RecordOutcome",
+    "Relayer",
+    "SignedTx",
+    "TxState",
+]
 
 
 class TxState(StrEnum):
     """What the relayer knows about a stored batch transaction."""
 
     PENDING = "pending"  # known to the node, not mined yet: wait
-    MINED = "mined"  # mined and successful (with enough confirmations): per-record outcomes
+    MINED = "mined"  # mined and successful: per-record outcomes (``final`` at finality depth)
     REVERTED = "reverted"  # mined and reverted: no effect on chain
     UNKNOWN = "unknown"  # not mined, not known to the node: broadcast the same tx again
     DROPPED = "dropped"  # provably never minable (its nonce was used by another tx)
+
+
+class BlockState(StrEnum):
+    """Where a block that holds mined batches stands on the node's chain now."""
+
+    FINAL = "final"  # on the chain, buried under the network's finality depth
+    UNFINAL = "unfinal"  # on the chain, not deep enough yet
+    REPLACED = "replaced"  # no longer on the chain: another block (or none) has its number
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,6 +91,10 @@ class BatchResult:
     isolate: bool = True
     """``REVERTED`` with no record blamed: send the records alone next (the default), or,
     when False (the transaction ran out of gas: no record's fault), batch them again."""
+    final: bool = True
+    """``MINED``: whether the block is at the network's finality (buried under the
+    ``confirmations`` it needs). A mined batch that is not final yet is checked again until
+    it is, and taken back if its block is replaced."""
 
 
 @runtime_checkable
@@ -94,5 +114,11 @@ class Relayer(Protocol):
         ...
 
     def receipt(self, batch: Batch, tx: SignedTx) -> BatchResult:
-        """Where ``tx`` is: pending, mined (per-record outcomes), reverted, unknown, dropped."""
+        """Where ``tx`` is: pending, mined (per-record outcomes, final or not yet), reverted,
+        unknown, dropped."""
+        ...
+
+    def block_state(self, block_number: int, block_hash: str) -> BlockState:
+        """Whether the block ``block_hash`` at ``block_number`` is final, on the chain but not
+        final yet, or replaced."""
         ...

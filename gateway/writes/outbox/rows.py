@@ -12,7 +12,7 @@ from typing import Any
 
 from gateway.models.stored import NewRecord, OutboxRecord, RecordKind, RecordStatus
 from gateway.writes.outbox.protocol import BatchResult, RecordOutcome
-from gateway.writes.outbox.schema import _STATE_COLUMNS
+from gateway.writes.outbox.schema import _FINAL, _STATE_COLUMNS
 
 __all__ = ["request_digest"]
 
@@ -144,6 +144,7 @@ def _mined(record: OutboxRecord, result: BatchResult, now: float) -> OutboxRecor
             record.error_reason if outcome.ok else outcome.reason or "rejected by the contract"
         ),
         updated_at=_dt(now),
+        final=result.final,
     )
 
 
@@ -178,6 +179,7 @@ def _row_to_record(row: Any, state: Any = None) -> OutboxRecord:
         signed_batch=row.signed_batch,
         simulated_at=None if row.simulated_at is None else _dt(row.simulated_at),
         body_sha256=row.body_sha256,
+        final=batch is not None and batch.batch_state == _FINAL,
     )
 
 
@@ -200,4 +202,5 @@ def _accepted_record(data: OutboxRecord, state: Any) -> OutboxRecord:
         attempts=state.attempts,
         isolate=bool(state.isolate),
         updated_at=_dt(state.updated_at),
+        final=False,
     )

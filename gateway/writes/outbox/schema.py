@@ -64,7 +64,12 @@ batches_table = Table(
     Column("tx_hash", String(66), nullable=False),
     Column("nonce", Integer),
     Column("size", Integer, nullable=False),
-    Column("state", String(16), nullable=False, comment="live, mined, reverted, dropped"),
+    Column(
+        "state",
+        String(16),
+        nullable=False,
+        comment="live, included (mined, not final yet), mined (final), reverted, dropped",
+    ),
     Column(
         "broadcasts", Integer, nullable=False, default=0, comment="re-sends (unknown to the node)"
     ),
@@ -129,6 +134,7 @@ _RECORD_COLUMNS = (
     batches_table.c.tx_hash,
     batches_table.c.block_number,
     batches_table.c.block_hash,
+    batches_table.c.state.label("batch_state"),
 )
 """A stored record as :func:`_row_to_record` reads it: data, state and its batch's tx."""
 
@@ -142,6 +148,8 @@ def _select_records() -> Select[Any]:
 
 
 _LIVE = "live"
+_MINED = "included"  # mined, its records confirmed; not final yet: checked again until it is
+_FINAL = "mined"  # mined at the network's finality (the name outboxes have always stored)
 _IN_CHUNK = 900  # SQLite's default limit of bound parameters is 999 before 3.32
 
 

@@ -17,7 +17,9 @@ from gateway.models.stored import OutboxRecord, RecordKind, RecordStatus
 from gateway.writes.outbox.protocol import Batch, BatchResult, RecordOutcome, SignedTx, TxState
 from gateway.writes.outbox.rows import _accepted_record, _dt, _mined, _row_to_record
 from gateway.writes.outbox.schema import (
+    _FINAL,
     _LIVE,
+    _MINED,
     _STATE_COLUMNS,
     _chunks,
     _select_records,
@@ -29,7 +31,23 @@ from gateway.writes.outbox.schema import (
 )
 from gateway.writes.outbox.store import OutboxStore
 
-__all__ = ["Outbox"]
+__all__ = ["FinalityBlock", "Outbox"]
+
+
+def _batch_state(result: BatchResult) -> str:
+    """The state a batch takes for the relayer's answer: ``final`` or ``mined`` (not final
+    yet) for a mined one, else the answer's own name."""
+    if result.state is TxState.MINED:
+        return _FINAL if result.final else _MINED
+    return result.state.value
+
+
+@dataclass(frozen=True, slots=True)
+class FinalityBlock:
+    """A block that holds mined batches: its number and hash."""
+
+    number: int
+    hash: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -305,7 +323,7 @@ class Outbox(OutboxStore):
                 update(batches_table)
                 .where(batches_table.c.batch_id == batch.batch_id, batches_table.c.state == _LIVE)
                 .values(
-                    state=result.state.value,
+                    state=_batch_state(result),
                     block_number=result.block_number,
                     block_hash=result.block_hash,
                     reason=result.reason,
@@ -410,3 +428,105 @@ class Outbox(OutboxStore):
             # from live_batches): a mined batch is a thousand rows, not read back.
             return [_mined(record, result, now) for record in batch.records]
         return [_row_to_record(row) for row in changed]
+
+    # --- finality -----------------------------------------------------------------------
+
+    def unfinal_blocks(self, limit: int = 256) -> list[FinalityBlock]:
+        """The blocks that hold mined batches not final yet, oldest first."""
+        bc = batches_table.c
+        with self._engine.connect() as conn:
+            rows = conn.execute(
+                select(bc.block_number, bc.block_hash)
+                .where(bc.state == _MINED)
+                .group_by(bc.block_number, bc.block_hash)
+                .order_by(bc.block_number)
+                .limit(limit)
+            ).all()
+        return [FinalityBlock(int(r.block_number), str(r.block_hash)) for r in rows]
+
+    def final_blocks(self, *, at_most: int | None = None, limit: int = 64) -> list[FinalityBlock]:
+        """The blocks that hold final batches, newest first (at or below ``at_most``)."""
+        bc = batches_table.c
+        query = select(bc.block_number, bc.block_hash).where(bc.state == _FINAL)
+        if at_most is not None:
+            query = query.where(bc.block_number <= at_most)
+        with self._engine.connect() as conn:
+            rows = conn.execute(
+                query.group_by(bc.block_number, bc.block_hash)
+                .order_by(bc.block_number.desc())
+                .limit(limit)
+            ).all()
+        return [FinalityBlock(int(r.block_number), str(r.block_hash)) for r in rows]
+
+    def mark_final(self, block: FinalityBlock) -> int:
+        """The mined batches of ``block`` are final; returns how many."""
+        bc = batches_table.c
+        with self._engine.begin() as conn:
+            return int(
+                conn.execute(
+                    update(batches_table)
+                    .where(
+                        bc.state == _MINED,
+                        bc.block_number == block.number,
+                        bc.block_hash == block.hash,
+                    )
+                    .values(state=_FINAL, updated_at=self._clock())
+                ).rowcount
+            )
+
+    def unfinalize_above(self, block_number: int) -> int:
+        """Final batches in blocks after ``block_number`` are checked again (``mined``): the
+        chain went back below them (a node that lost its last blocks). Returns how many."""
+        bc = batches_table.c
+        with self._engine.begin() as conn:
+            return int(
+                conn.execute(
+                    update(batches_table)
+                    .where(bc.state == _FINAL, bc.block_number > block_number)
+                    .values(state=_MINED, updated_at=self._clock())
+                ).rowcount
+            )
+
+    def reopen(self, block: FinalityBlock) -> list[str]:
+        """The batches mined in ``block``, which is no longer on the chain, are live again:
+        their records go back to ``submitted`` (a record confirmed, or refused by the contract,
+        in that block was not, after all), and the submitter follows their stored
+        transactions as any other (the same bytes are sent again if the node lost them; a
+        transaction whose nonce another one took is dropped and its records batched again).
+        Returns the batch ids."""
+        bc, sc = batches_table.c, states_table.c
+        now = self._clock()
+        with self._engine.begin() as conn:
+            batch_ids = [
+                str(row.batch_id)
+                for row in conn.execute(
+                    select(bc.batch_id).where(
+                        bc.state.in_((_MINED, _FINAL)),
+                        bc.block_number == block.number,
+                        bc.block_hash == block.hash,
+                    )
+                )
+            ]
+            for chunk in _chunks(batch_ids):
+                conn.execute(
+                    update(batches_table)
+                    .where(bc.batch_id.in_(chunk), bc.state.in_((_MINED, _FINAL)))
+                    .values(state=_LIVE, block_number=None, block_hash=None, updated_at=now)
+                )
+                conn.execute(
+                    update(states_table)
+                    .where(
+                        sc.batch_id.in_(chunk),
+                        _status().in_((RecordStatus.CONFIRMED.value, RecordStatus.FAILED.value)),
+                    )
+                    .values(
+                        status=RecordStatus.SUBMITTED.value,
+                        log_index=None,
+                        error_code=None,
+                        error_reason=None,
+                        updated_at=now,
+                    )
+                )
+        for batch_id in batch_ids:
+            self._live.pop(batch_id, None)
+        return batch_ids

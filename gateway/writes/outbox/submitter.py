@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 from gateway.errors import BatchTooLarge, Conflict, RecordRejected
 from gateway.metrics import GatewayMetrics
 from gateway.models.stored import OutboxRecord, RecordKind, RecordStatus
-from gateway.writes.outbox.protocol import Batch, Relayer, SignedTx, TxState
+from gateway.writes.outbox.protocol import Batch, BlockState, Relayer, SignedTx, TxState
 from gateway.writes.outbox.state_machine import Outbox
 from ledger.errors import ValidationError
 
@@ -60,7 +60,9 @@ class Submitter:
         self._wake = threading.Event()
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
-        self._sign_blocked_until = 0.0
+        self._kind_blocked_until: dict[RecordKind, float] = {}
+        """Kinds whose last batch failed to sign for no record's fault, until when they wait."""
+        self._final_checked_at = 0.0
         outbox.on_accept(self._wake.set)
 
     # --- lifecycle ----------------------------------------------------------------------
@@ -106,8 +108,10 @@ class Submitter:
     # --- one pass -----------------------------------------------------------------------
 
     def run_once(self) -> float:
-        """Follow live transactions, then send ready batches; returns seconds to next pass."""
+        """Follow live transactions and mined ones until final, then send ready batches;
+        returns seconds to the next pass."""
         live = self.follow()
+        live += self.follow_finality()
         next_deadline = self.dispatch()
         delay = self.poll_interval if live or self._stopping.is_set() else 5 * self.poll_interval
         if next_deadline is not None:
@@ -146,12 +150,79 @@ class Submitter:
             self._observe(changed)
         return still_live
 
+    def follow_finality(self) -> int:
+        """Check the blocks of mined batches that are not final yet: final ones are marked
+        so, replaced ones taken back (their batches are live again: the same transaction is
+        followed, sent again, or dropped and its records batched again). Then, every
+        ``poll_interval`` at most, check that the newest final block is still on the chain.
+        Returns how many blocks wait for finality."""
+        waiting = 0
+        for block in self.outbox.unfinal_blocks():
+            try:
+                state = self.relayer.block_state(block.number, block.hash)
+            except Exception:
+                logger.exception("relayer block_state failed for block %d", block.number)
+                if self.metrics is not None:
+                    self.metrics.relay_errors.labels("block_state").inc()
+                waiting += 1
+                continue
+            if state is BlockState.FINAL:
+                self.outbox.mark_final(block)
+            elif state is BlockState.REPLACED:
+                batches = self.outbox.reopen(block)
+                logger.warning(
+                    "block %d (%s) was replaced: %d batch transactions are followed again",
+                    block.number,
+                    block.hash,
+                    len(batches),
+                )
+                waiting += 1
+            else:
+                waiting += 1
+        now = time.monotonic()
+        if now - self._final_checked_at >= self.poll_interval:
+            self._final_checked_at = now
+            self._check_final_blocks()
+        return waiting
+
+    def _check_final_blocks(self, *, most: int = 64) -> None:
+        """A block taken as final that the chain no longer has (a node that lost its last
+        blocks in a crash, or a reorganisation deeper than the finality depth): walk back to
+        the newest final block still on the chain; the final batches above it are checked
+        again as not final (and taken back by :meth:`follow_finality`)."""
+        blocks = self.outbox.final_blocks(limit=most)
+        if not blocks:
+            return
+        try:
+            for position, block in enumerate(blocks):
+                if self.relayer.block_state(block.number, block.hash) is not BlockState.REPLACED:
+                    if position > 0:
+                        self._unfinalize(above=block.number)
+                    return
+        except Exception:
+            logger.exception("relayer block_state failed while checking final blocks")
+            return
+        # All of these are gone (a later pass walks further back, if need be).
+        self._unfinalize(above=blocks[-1].number - 1)
+
+    def _unfinalize(self, *, above: int) -> None:
+        count = self.outbox.unfinalize_above(above)
+        logger.warning(
+            "blocks after %d that held final batches are no longer on the chain: %d batches "
+            "are checked again",
+            above,
+            count,
+        )
+
     def dispatch(self) -> float | None:
         """Sign, store and send every ready batch; returns the next linger deadline."""
-        if time.time() < self._sign_blocked_until:
-            return self._sign_blocked_until
+        now = time.time()
+        blocked = {k: t for k, t in self._kind_blocked_until.items() if t > now}
+        self._kind_blocked_until = blocked
         ready = self.outbox.ready_batches(max_size=self._limit, linger=self.linger)
         for kind, records in ready.batches:
+            if kind in self._kind_blocked_until:
+                continue
             batch = Batch(uuid.uuid4().hex, kind, tuple(records))
             try:
                 tx = self.relayer.sign(batch)
@@ -182,9 +253,11 @@ class Submitter:
                     self._observe([failed] if failed is not None else [])
                 continue
             except Exception:
+                # Not a record to blame (the node is away, the relayer is not allowed, ...):
+                # this kind waits and is tried again; the other kinds go on.
                 self._error("sign", batch)
-                self._sign_blocked_until = time.time() + self.retry_interval
-                return self._sign_blocked_until
+                self._kind_blocked_until[kind] = time.time() + self.retry_interval
+                continue
             try:
                 self.outbox.mark_submitted(batch, tx)
             except Conflict:
@@ -193,9 +266,11 @@ class Submitter:
             if self.metrics is not None:
                 self.metrics.batch_size.labels(kind.value).observe(len(records))
             self._broadcast(batch, tx)
-        if ready.more and ready.batches:
+        waiting = list(self._kind_blocked_until.values())
+        if ready.more and any(k not in self._kind_blocked_until for k, _ in ready.batches):
             return time.time()  # more are waiting behind the scan: the next pass at once
-        return ready.next_deadline
+        deadlines = [d for d in (ready.next_deadline, min(waiting, default=None)) if d is not None]
+        return min(deadlines, default=None)
 
     def _limit(self, kind: RecordKind) -> int:
         """The most records of ``kind`` in one transaction (the relayer may know fewer fit)."""

@@ -587,3 +587,45 @@ def test_events_the_intake_simulated_are_not_prevalidated_and_a_revert_heals(
     with pytest.raises(RecordRejected) as caught:
         relayer.sign(Batch("b-stale", RecordKind.EVENT, tuple(records)))
     assert caught.value.record_id == old
+
+
+def _pass_until(submitter: Submitter, done: Any, *, passes: int = 60) -> None:
+    for _ in range(passes):
+        submitter.run_once()
+        if done():
+            return
+        time.sleep(0.05)
+
+
+@pytest.mark.parametrize("confirmations", [3, 0], ids=["not-final-yet", "final-then-lost"])
+def test_records_whose_block_is_lost_reach_the_chain_again_once(
+    ledger: Ledger, relayer_tx: TxManager, world: DemoWorld, outbox: Outbox, confirmations: int
+) -> None:
+    """The node loses the block that holds confirmed records (a split network that heals, a
+    node that crashed before saving its last blocks): the outbox notices, the records go back
+    to submitted and reach the chain again, each once."""
+    relayer = ContractRelayer(ledger, relayer_tx, RELAYER_KEY, confirmations=confirmations)
+    submitter = Submitter(outbox, relayer, max_batch=10, linger=0, poll_interval=0)
+    _, before = ledger.consignments.head(world.consignment_id)
+    ids = [_accept(outbox, ledger, world, _event(world, ledger, 9400 + i)) for i in range(3)]
+    _pass_until(submitter, lambda: all(outbox.get(i).status is RecordStatus.CONFIRMED for i in ids))
+    mined = {outbox.get(i).block_number for i in ids}
+    assert len(mined) == 1
+    assert {outbox.get(i).final for i in ids} == {confirmations == 0}
+    (block,) = mined
+    rpc = ledger.w3.provider.make_request
+    assert "error" not in rpc("anvil_rollback", [int(ledger.w3.eth.block_number) - block + 1])
+    assert ledger.consignments.head(world.consignment_id)[1] == before  # the events are gone
+    rpc("evm_mine", [])  # the chain goes on without them
+
+    def settled() -> bool:
+        records = [outbox.get(i) for i in ids]
+        return all(r.status is RecordStatus.CONFIRMED and r.final for r in records) and (
+            ledger.consignments.head(world.consignment_id)[1] == before + 3
+        )
+
+    for _ in range(confirmations + 2):  # blocks on top, so that the records become final
+        _pass_until(submitter, settled, passes=20)
+        rpc("evm_mine", [])
+    assert settled()
+    assert ledger.consignments.head(world.consignment_id)[1] == before + 3  # once each

@@ -126,7 +126,10 @@ GROUP = "0x" + "9b" * 32
 LIVE_HASH, LIVE_RAW = fake_tx("b-live", [rid(3), rid(4), rid(5)], 0)
 MINED_HASH, MINED_RAW = fake_tx("b-mined", [rid(6), rid(7)], 1)
 DROPPED_HASH, DROPPED_RAW = fake_tx("b-dropped", [rid(2)], 2)
-BLOCK_HASH = "0x" + "77" * 32
+# The mined batch is the fake chain's first block (its hash as FakeChain.block_hash makes it):
+# the outbox checks that the blocks of mined batches are still on the chain.
+MINED_BLOCK = 1
+BLOCK_HASH = "0x" + hashlib.sha256(f"{MINED_BLOCK}:{MINED_HASH}".encode()).hexdigest()
 
 
 def _record(n: int, status: str, **values: Any) -> dict[str, Any]:
@@ -150,7 +153,7 @@ def _record(n: int, status: str, **values: Any) -> dict[str, Any]:
 
 
 def _mined(n: int, status: str, **values: Any) -> dict[str, Any]:
-    batch = {"batch_id": "b-mined", "tx_hash": MINED_HASH, "block_number": 7}
+    batch = {"batch_id": "b-mined", "tx_hash": MINED_HASH, "block_number": MINED_BLOCK}
     return _record(n, status, block_hash=BLOCK_HASH, **batch, **values)
 
 
@@ -195,7 +198,7 @@ V1_BATCHES = [
         "size": 2,
         "state": "mined",
         "broadcasts": 0,
-        "block_number": 7,
+        "block_number": MINED_BLOCK,
         "block_hash": BLOCK_HASH,
         "created_at": 140.0,
         "updated_at": 160.0,
@@ -259,6 +262,8 @@ def v1_record(row: dict[str, Any]) -> OutboxRecord:
         signed_batch=row["signed_batch"],
         simulated_at=None if row["simulated_at"] is None else _dt(row["simulated_at"]),
         body_sha256=row.get("body_sha256"),
+        # A mined batch of the first schema was mined at the confirmations asked for: final.
+        final=row["batch_id"] in {b["batch_id"] for b in V1_BATCHES if b["state"] == "mined"},
     )
 
 
@@ -326,6 +331,7 @@ def test_an_outbox_of_the_first_schema_is_upgraded_intact_and_finished(
     assert "gateway_outbox_records" not in tables(db_url)
     assert "gateway_outbox_batches" not in tables(db_url)
 
+    assert chain.mine(SignedTx(MINED_HASH, MINED_RAW, 1))  # mined before the upgrade
     with Outbox.open(db_url) as box:  # opened again: nothing more to move
         assert box.get_many(list(before)) == before
         relayer = FakeRelayer(chain)
@@ -342,7 +348,7 @@ def test_an_outbox_of_the_first_schema_is_upgraded_intact_and_finished(
     assert LIVE_HASH in relayer.broadcasts
     assert all(rid(3) not in json.loads(signed.raw_tx)["record_ids"] for signed in relayer.signed)
     pending = [1, 2, 3, 4, 5, 9, 10]
-    assert chain.inclusions() == {rid(n): 1 for n in pending}
+    assert chain.inclusions() == {rid(n): 1 for n in [*pending, 6, 7]}
     assert {after[rid(n)].status for n in pending} == {RecordStatus.CONFIRMED}
     assert after[rid(3)].tx_hash == LIVE_HASH
     assert after[rid(9)].batch_id == after[rid(10)].batch_id != after[rid(1)].batch_id
