@@ -8,6 +8,7 @@
     ledger export-bundle         write a consignment's proof bundle (--consignment-ref, -o)
     ledger verify-bundle FILE    check a proof bundle against any node (--rpc URL)
     ledger up [--rpc URL]        node + deploy + demo data + gateway, until Ctrl-C
+    ledger risk train|evaluate|select   risk-based selection of goods declarations
 
 Every option can also be set as a ``LEDGER_*`` environment variable or in a TOML file
 (see :class:`ledger.settings.Settings`).
@@ -238,6 +239,10 @@ def build_parser() -> tuple[argparse.ArgumentParser, Any]:
     p.add_argument("--rpc", dest="rpc_url", help="JSON-RPC URL of any node of the network")
     p.add_argument("--json", action="store_true", help="print the verdict as JSON")
     p.set_defaults(func=cmd_verify_bundle)
+
+    from ledger.risk.commands import add_risk_parser
+
+    add_risk_parser(sub)
     return parser, sub
 
 
