@@ -90,6 +90,19 @@ CATEGORICAL: tuple[str, ...] = (
     "origin_country",
     "hs2",
 )
+_CODE_WORDS = {
+    "office_id": "customs office",
+    "process_type": "process type",
+    "import_type": "import type",
+    "import_use": "import use",
+    "payment_type": "payment type",
+    "transport_mode": "mode of transport",
+    "tax_type": "tax type",
+    "origin_indicator": "origin indicated as",
+    "departure_country": "departed from",
+    "origin_country": "declared origin",
+    "hs2": "HS chapter",
+}
 _OWN_NUMERIC = ("tax_rate", "log_mass", "log_value", "log_value_per_kg")
 _FLAGS = ("origin_differs", "preference", "new_importer", "new_seller", "new_declarant")
 
@@ -291,5 +304,5 @@ def describe(name: str, row: Mapping[str, Any], *, overall_rate: float | None = 
         )
         return words_own[name].format(v=f"{shown:,.4g}")
     if name in CATEGORICAL:
-        return f"{name.replace('_', ' ')} {value}"
+        return f"{_CODE_WORDS.get(name, name)} {value}"
     return f"{name} = {value}"
