@@ -10,6 +10,7 @@
     ledger up [--rpc URL]        node + deploy + demo data + gateway, until Ctrl-C
     ledger epcis hash FILE       CBV 2.0 event hash ID of every event of an EPCIS document
     ledger network ...           local geth Clique network (up|down|status), Besu QBFT kit
+    ledger risk train|evaluate|select   risk-based selection of goods declarations
 
 Every option can also be set as a ``LEDGER_*`` environment variable or in a TOML file
 (see :class:`ledger.settings.Settings`).
@@ -259,6 +260,10 @@ def build_parser() -> tuple[argparse.ArgumentParser, Any]:
     from ledger.network.cli import add_network_parser
 
     add_network_parser(sub)
+
+    from ledger.risk.commands import add_risk_parser
+
+    add_risk_parser(sub)
     return parser, sub
 
 
