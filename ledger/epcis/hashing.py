@@ -68,6 +68,7 @@ __all__ = [
     "document_events",
     "document_hash_ids",
     "document_prehashes",
+    "event_hash_digest",
     "event_hash_id",
     "event_prehash",
     "hash_id_of_prehash",
@@ -424,6 +425,12 @@ def hash_id_of_prehash(prehash: str) -> str:
     """``ni:///sha-256;<hex>?ver=CBV2.0`` of a pre-hash string."""
     digest = hashlib.sha256(prehash.encode("utf-8")).hexdigest()
     return f"ni:///sha-256;{digest}?ver={HASH_VERSION}"
+
+
+def event_hash_digest(event: Mapping[str, Any], context: Any = None) -> bytes:
+    """The 32-byte SHA-256 of the event's pre-hash: the digest inside its event hash ID, and
+    what a consignment event commits on chain as ``epcisEventHash``."""
+    return hashlib.sha256(event_prehash(event, context).encode("utf-8")).digest()
 
 
 def event_hash_id(event: Mapping[str, Any], context: Any = None) -> str:

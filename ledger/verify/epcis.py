@@ -1,9 +1,8 @@
 """EPCIS 2.0 event hashes, and the off-chain registry of item serials.
 
 Item serials are not on chain. Events commit an ``epcisEventHash``; a claim may supply the
-EPCIS events (JSON), which are hashed with :func:`epcis_event_hash` (a canonical pre-hash in
-the spirit of the GS1 CBV 2.0 event hash: the identifying fields, lists sorted, sha-256; not
-checked against GS1's reference implementation) and must match an on-chain event. Serials are
+EPCIS events (JSON), which are hashed with :func:`epcis_event_hash` (the GS1 CBV 2.0 event
+hash, :mod:`ledger.epcis`) and must match an on-chain event. Serials are
 then compared through an optional :class:`SerialRegistry` (sightings ingested from
 hash-matched EPCIS events, and brand owners' commissioning lists). It is only as complete as
 what was fed into it; without it the serial checks are skipped
@@ -12,10 +11,8 @@ what was fed into it; without it the serial checks are skipped
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import (
@@ -30,6 +27,7 @@ from sqlalchemy import (
     select,
 )
 
+from ledger.epcis import EpcisError, event_hash_digest
 from ledger.errors import InvalidClaim, VerificationError
 from ledger.index import TimelineEvent
 from ledger.verify.evidence import ZERO32
@@ -41,60 +39,19 @@ _EPCIS_LISTS = ("epcList", "parentID", "childEPCs", "inputEPCList", "outputEPCLi
 _EPCIS_SCALARS = ("action", "bizStep", "disposition")
 
 
-def _epcis_time(value: str) -> str:
-    parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=UTC)
-    return parsed.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + (
-        f"{parsed.microsecond // 1000:03d}Z"
-    )
+def epcis_event_hash(event: Mapping[str, Any], context: Any = None) -> bytes:
+    """The GS1 CBV 2.0 event hash of an EPCIS 2.0 event (JSON-LD form), as the 32 bytes a
+    consignment event commits (``epcisEventHash``): :func:`ledger.epcis.event_hash_digest`.
 
-
-def _cbv_uri(kind: str, value: str) -> str:
-    if value.startswith(("http://", "https://", "urn:")):
-        return value
-    return f"https://ref.gs1.org/cbv/{kind}-{value}"
-
-
-def epcis_event_hash(event: Mapping[str, Any]) -> bytes:
-    """sha-256 of a canonical pre-hash string of an EPCIS 2.0 event (JSON-LD form).
-
-    Fields, in this order, each ``name=value`` with lists sorted and prefixed by their name:
-    ``eventType``, ``eventTime`` (UTC, milliseconds), ``eventTimeZoneOffset``, the EPC lists
-    (``epcList``, ``parentID``, ``childEPCs``, ``inputEPCList``, ``outputEPCList``),
-    ``action``, ``bizStep`` and ``disposition`` (as CBV web URIs), ``readPoint`` and
-    ``bizLocation`` ids. Modelled on the GS1 CBV 2.0 event-hash algorithm, not a certified
-    implementation of it: signers and verifiers of this ledger must use this function.
+    Raises :class:`~ledger.errors.InvalidClaim` for an event without ``eventTime`` (EPCIS 2.0
+    requires it) or one the algorithm cannot read.
     """
+    if not isinstance(event, Mapping) or "eventTime" not in event:
+        raise InvalidClaim("EPCIS event: eventTime is required (EPCIS 2.0)")
     try:
-        parts = [
-            f"eventType={event['type']}",
-            f"eventTime={_epcis_time(str(event['eventTime']))}",
-            f"eventTimeZoneOffset={event.get('eventTimeZoneOffset', '+00:00')}",
-        ]
-    except (KeyError, ValueError) as exc:
+        return event_hash_digest(event, context)
+    except EpcisError as exc:
         raise InvalidClaim(f"EPCIS event: {exc}") from exc
-    for name in _EPCIS_LISTS:
-        value = event.get(name)
-        if value is None:
-            continue
-        items = [value] if isinstance(value, str) else [str(v) for v in value]
-        parts.append(name + "".join(f"epc={v}" for v in sorted(items)))
-    for name in _EPCIS_SCALARS:
-        value = event.get(name)
-        if value is None:
-            continue
-        text = str(value)
-        if name == "bizStep":
-            text = _cbv_uri("BizStep", text)
-        elif name == "disposition":
-            text = _cbv_uri("Disp", text)
-        parts.append(f"{name}={text}")
-    for name in ("readPoint", "bizLocation"):
-        value = event.get(name)
-        if isinstance(value, Mapping) and "id" in value:
-            parts.append(f"{name}=id={value['id']}")
-    return hashlib.sha256("".join(parts).encode("utf-8")).digest()
 
 
 def epcis_serials(event: Mapping[str, Any]) -> list[str]:

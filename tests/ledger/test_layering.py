@@ -22,9 +22,9 @@ MAY_IMPORT: dict[str, set[str]] = {
     "index": {"errors", "records", "chain"},
     "epcis": {"errors", "records"},
     "network": {"errors", "records", "chain"},
-    "verify": {"errors", "records", "chain", "index"},
-    "risk": {"errors", "records", "chain", "index", "verify"},
-    "stack": {"errors", "records", "settings", "chain", "index", "verify", "risk"},
+    "verify": {"errors", "records", "chain", "index", "epcis"},
+    "risk": {"errors", "records", "chain", "index", "epcis", "verify"},
+    "stack": {"errors", "records", "settings", "chain", "index", "epcis", "verify", "risk"},
     "cli": {
         "errors",
         "records",

@@ -27,14 +27,21 @@ def test_vector_file_hashes_match(path: Path) -> None:
     assert document_hash_ids(load_document(path)) == expected
 
 
-@pytest.mark.parametrize("path", data_params(VECTORS, _vectors))
-def test_vector_file_prehashes_match_where_published(path: Path) -> None:
+def _published_prehashes(path: Path) -> list[str]:
     published = path.with_suffix(".prehashes")
-    lines = published.read_text(encoding="utf-8").splitlines() if published.exists() else []
-    lines = [line for line in lines if line]
-    if not lines:
-        pytest.skip(f"{path.stem} has no published pre-hash strings")
-    assert document_prehashes(load_document(path)) == lines
+    if not published.exists():
+        return []
+    return [line for line in published.read_text(encoding="utf-8").splitlines() if line]
+
+
+def _with_prehashes(folder: Path) -> list[ParameterSet]:
+    """The vector files that come with published pre-hash strings (10 of the 11)."""
+    return [p for p in _vectors(folder) if _published_prehashes(Path(str(p.values[0])))]
+
+
+@pytest.mark.parametrize("path", data_params(VECTORS, _with_prehashes))
+def test_vector_file_prehashes_match_where_published(path: Path) -> None:
+    assert document_prehashes(load_document(path)) == _published_prehashes(path)
 
 
 def test_all_eleven_vector_files_are_present() -> None:
