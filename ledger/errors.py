@@ -20,13 +20,24 @@ One root, with standard-library mix-ins so that callers can catch either::
     │   ├── InvalidUnit              (UN/ECE Recommendation 20 unit code)
     │   ├── InvalidGln               (GS1 Global Location Number)
     │   ├── InvalidTypedData         (an EIP-712 message that cannot be encoded)
-    │   └── InvalidSignature         (malformed, malleable or unrecoverable signature)
+    │   ├── InvalidSignature         (malformed, malleable or unrecoverable signature)
+    │   └── EpcisError               (``ledger.epcis``: GS1 EPCIS 2.0 / CBV 2.0)
+    │       ├── InvalidGs1Identifier (an EPC URN or GS1 Digital Link URI)
+    │       │   └── CheckDigitMismatch (a GS1 key whose check digit is wrong)
+    │       ├── InvalidEpcisEvent    (an event that cannot be hashed)
+    │       └── InvalidEpcisDocument (no EPCIS document or no event list)
     ├── IndexingError (RuntimeError)  (the log index, ``ledger.index.follower``)
     │   ├── IndexMismatch            (the database was built for another chain or deployment)
     │   └── HeadMismatch             (a recomputed consignment head differs from the chain's)
     ├── VerificationError            (``ledger.verify``: cannot be checked)
     │   ├── InvalidClaim (ValueError) (a claim that names nothing to verify, or a bad value)
     │   └── InvalidBundle (ValueError) (a proof bundle file that is not a JSON object)
+    ├── NetworkError (RuntimeError)  (``ledger.network``: the local geth network, the Besu kit)
+    │   ├── GethBuildError           (geth could not be found, built or run)
+    │   ├── NetworkConfigError (ValueError) (a bad option, or a network directory that does not fit)
+    │   ├── NodeStartError           (a node process exited or never answered on JSON-RPC)
+    │   ├── RpcCallError             (a node answered a JSON-RPC call with an error)
+    │   └── NetworkNotReady (TimeoutError) (peers or blocks did not come in time)
     └── TransactionError             (a relayer transaction; ``tx_hash``/``nonce`` when known)
         ├── TransactionReverted      (a call or a mined transaction reverted; ``data``)
         ├── GasLimitExceeded (ValueError) (more gas than the per-transaction or block cap)
@@ -41,9 +52,12 @@ Modules that add errors extend this tree here, so that it stays in one place.
 from __future__ import annotations
 
 __all__ = [
+    "CheckDigitMismatch",
     "ConfigurationError",
     "DeploymentError",
+    "EpcisError",
     "GasLimitExceeded",
+    "GethBuildError",
     "HeadMismatch",
     "IndexMismatch",
     "IndexingError",
@@ -53,7 +67,10 @@ __all__ = [
     "InvalidContainerNumber",
     "InvalidCountryCode",
     "InvalidDisposition",
+    "InvalidEpcisDocument",
+    "InvalidEpcisEvent",
     "InvalidGln",
+    "InvalidGs1Identifier",
     "InvalidHsCode",
     "InvalidLocode",
     "InvalidQuantity",
@@ -62,8 +79,13 @@ __all__ = [
     "InvalidUnit",
     "LedgerError",
     "ManifestMismatch",
+    "NetworkConfigError",
+    "NetworkError",
+    "NetworkNotReady",
     "NodeError",
+    "NodeStartError",
     "NonceConflict",
+    "RpcCallError",
     "RpcUnavailable",
     "StaleArtifacts",
     "ToolchainError",
@@ -243,3 +265,52 @@ class InvalidClaim(VerificationError, ValueError):
 class InvalidBundle(VerificationError, ValueError):
     """A proof bundle file is not JSON or not a JSON object (a bundle that parses but was
     altered is not an error: :func:`ledger.verify.bundle.verify_bundle` reports what fails)."""
+
+
+class EpcisError(ValidationError):
+    """An EPCIS document, event or GS1 identifier breaks a rule of GS1 EPCIS 2.0 / CBV 2.0."""
+
+
+class InvalidGs1Identifier(EpcisError):
+    """An EPC URN or a GS1 Digital Link URI is malformed or names no supported GS1 key."""
+
+
+class CheckDigitMismatch(InvalidGs1Identifier):
+    """A GTIN, SSCC, GLN or GRAI whose GS1 mod-10 check digit does not match its digits."""
+
+
+class InvalidEpcisEvent(EpcisError):
+    """An event lacks what the CBV 2.0 event hash needs (its type, a parsable eventTime)."""
+
+
+class InvalidEpcisDocument(EpcisError):
+    """A document that is not JSON, not an object, or holds no event list."""
+
+
+class NetworkError(LedgerError, RuntimeError):
+    """Something went wrong with a multi-node network started by the project."""
+
+
+class GethBuildError(NetworkError):
+    """geth could not be found, built or run."""
+
+
+class NetworkConfigError(NetworkError, ValueError):
+    """A bad option, or a network directory that does not match what was asked."""
+
+
+class NodeStartError(NetworkError):
+    """A node process exited, or never answered on JSON-RPC."""
+
+
+class RpcCallError(NetworkError):
+    """A node answered a JSON-RPC call with an error (``code`` and ``method`` kept)."""
+
+    def __init__(self, message: str, *, method: str, code: int | None = None) -> None:
+        super().__init__(message)
+        self.method = method
+        self.code = code
+
+
+class NetworkNotReady(NetworkError, TimeoutError):
+    """Peers did not connect, or blocks did not advance, within the timeout."""

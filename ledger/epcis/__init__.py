@@ -5,20 +5,13 @@ Owns: the CBV 2.0 event hash ID of EPCIS 2.0 JSON/JSON-LD events and documents
 GS1 keys of EPCIS (:mod:`.identifiers`: SGTIN, SSCC, SGLN, GRAI, GIAI, LGTIN, GLN and more,
 read from EPC URNs and GS1 Digital Link URIs, check digits validated, written in the
 constrained canonical Digital Link form), the CBV words that JSON-LD lets a document write
-bare (:mod:`.vocabulary`), its errors (:mod:`.errors`) and the ``ledger epcis`` command
-(:mod:`.cli`).
+bare (:mod:`.vocabulary`) and the ``ledger epcis`` command (:mod:`.cli`). Its errors are in
+the one tree of :mod:`ledger.errors`, under ``EpcisError``.
 
 May import: :mod:`ledger.errors`, :mod:`ledger.records` and third-party packages only. It
 knows nothing of chains, databases or HTTP; :mod:`ledger.verify` may use it, not the reverse.
 """
 
-from ledger.epcis.errors import (
-    CheckDigitMismatch,
-    EpcisError,
-    InvalidEpcisDocument,
-    InvalidEpcisEvent,
-    InvalidGs1Identifier,
-)
 from ledger.epcis.hashing import (
     HASH_VERSION,
     canonical_time,
@@ -38,6 +31,13 @@ from ledger.epcis.identifiers import (
     parse_digital_link,
     parse_epc_urn,
     parse_gs1_key,
+)
+from ledger.errors import (
+    CheckDigitMismatch,
+    EpcisError,
+    InvalidEpcisDocument,
+    InvalidEpcisEvent,
+    InvalidGs1Identifier,
 )
 
 __all__ = [

@@ -57,9 +57,9 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any, Final
 
-from ledger.epcis.errors import InvalidEpcisDocument, InvalidEpcisEvent
 from ledger.epcis.identifiers import canonical_digital_link
 from ledger.epcis.vocabulary import CBV_URN_PREFIXES, STANDARD_PREFIXES, VOCAB_TERMS
+from ledger.errors import InvalidEpcisDocument, InvalidEpcisEvent
 
 __all__ = [
     "HASH_VERSION",

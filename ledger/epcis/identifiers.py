@@ -22,8 +22,8 @@ Digital Link: it is known when the key was read from an EPC URN, and must otherw
 (GS1 publishes the prefix-length table; it is not bundled here).
 
 Strict parsing (:func:`parse_gs1_key`, the default) validates digit counts, character sets and
-check digits and raises :class:`~ledger.epcis.errors.InvalidGs1Identifier` or
-:class:`~ledger.epcis.errors.CheckDigitMismatch` naming the field and the rule. The event hash
+check digits and raises :class:`~ledger.errors.InvalidGs1Identifier` or
+:class:`~ledger.errors.CheckDigitMismatch` naming the field and the rule. The event hash
 uses :func:`canonical_digital_link`, which is lenient about check digits (a hash is of what
 was said, not a judgement of it) and returns ``None`` for anything that is not a GS1 key.
 """
@@ -37,7 +37,7 @@ from urllib.parse import unquote
 
 from stdnum import ean
 
-from ledger.epcis.errors import CheckDigitMismatch, InvalidGs1Identifier
+from ledger.errors import CheckDigitMismatch, InvalidGs1Identifier
 
 __all__ = [
     "DL_SHORT_NAMES",

@@ -9,6 +9,14 @@ May import: :mod:`ledger.errors` and third-party libraries. Nothing else in ``le
 this package, except the command line that registers its commands.
 """
 
+from ledger.errors import (
+    GethBuildError,
+    NetworkConfigError,
+    NetworkError,
+    NetworkNotReady,
+    NodeStartError,
+    RpcCallError,
+)
 from ledger.network.besu import BesuKit, MemberSpec, qbft_extra_data, write_besu_kit
 from ledger.network.clique import (
     DEFAULT_CHAIN_ID,
@@ -16,14 +24,6 @@ from ledger.network.clique import (
     CliqueNetwork,
     NodeSpec,
     NodeStatus,
-)
-from ledger.network.errors import (
-    GethBuildError,
-    NetworkConfigError,
-    NetworkError,
-    NetworkNotReady,
-    NodeStartError,
-    RpcCallError,
 )
 from ledger.network.geth import GETH_VERSION, cached_geth_path, ensure_geth
 from ledger.network.keys import KeyPair

@@ -37,7 +37,7 @@ from typing import Any
 import rlp  # type: ignore[import-untyped]  # pyrlp ships no type hints
 from eth_utils.address import is_address, to_checksum_address
 
-from ledger.network.errors import NetworkConfigError
+from ledger.errors import NetworkConfigError
 from ledger.network.keys import KeyPair
 
 __all__ = ["BesuKit", "MemberSpec", "decode_qbft_extra_data", "qbft_extra_data", "write_besu_kit"]

@@ -102,8 +102,8 @@ def cmd_geth(args: argparse.Namespace) -> int:
 
 
 def cmd_besu_config(args: argparse.Namespace) -> int:
+    from ledger.errors import NetworkConfigError
     from ledger.network.besu import MemberSpec, write_besu_kit
-    from ledger.network.errors import NetworkConfigError
 
     members = [MemberSpec.parse(text, index=i) for i, text in enumerate(args.member or [])]
     count = args.validators if args.validators is not None else len(members)

@@ -38,7 +38,7 @@ from typing import Any
 
 from eth_account import Account
 
-from ledger.network.errors import (
+from ledger.errors import (
     NetworkConfigError,
     NetworkNotReady,
     NodeStartError,

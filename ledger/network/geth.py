@@ -22,7 +22,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from ledger.network.errors import GethBuildError
+from ledger.errors import GethBuildError
 from ledger.network.settings import NetworkSettings
 
 __all__ = ["GETH_MODULE", "GETH_VERSION", "cached_geth_path", "ensure_geth", "geth_version"]

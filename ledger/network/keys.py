@@ -15,7 +15,7 @@ from coincurve import PrivateKey
 from eth_utils.address import to_checksum_address
 from eth_utils.crypto import keccak
 
-from ledger.network.errors import NetworkConfigError
+from ledger.errors import NetworkConfigError
 
 __all__ = ["KeyPair"]
 

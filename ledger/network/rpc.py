@@ -15,7 +15,7 @@ import urllib.error
 import urllib.request
 from typing import Any
 
-from ledger.network.errors import NodeStartError, RpcCallError
+from ledger.errors import NodeStartError, RpcCallError
 
 __all__ = ["RpcClient"]
 

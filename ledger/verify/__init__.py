@@ -17,9 +17,9 @@ and the proof bundles:
 * :mod:`.bundle` — proof bundles: export, scope, check.
 
 May import: :mod:`ledger.errors`, :mod:`ledger.records`, :mod:`ledger.chain`,
-:mod:`ledger.index`, :mod:`ledger.epcis`; never :mod:`ledger.risk`, :mod:`ledger.stack` or the command line. A
-risk score is the caller's: pass ``scorer=ledger.risk.score_risk`` to :class:`Verifier` or
-:func:`verify_claim`.
+:mod:`ledger.index`, :mod:`ledger.epcis`; never :mod:`ledger.risk`, :mod:`ledger.stack` or the
+command line. A risk score is the caller's: pass ``scorer=ledger.risk.score_risk`` to
+:class:`Verifier` or :func:`verify_claim`.
 """
 
 from ledger.verify.bundle import (
