@@ -82,6 +82,8 @@ from gateway.writes.kinds import (
 )
 from gateway.writes.outbox import Batch, BatchResult, BlockState, RecordOutcome, SignedTx, TxState
 from ledger.chain import (
+    ALREADY_KNOWN,
+    NONCE_TOO_LOW,
     BatchItemFailed,
     ContractClient,
     ContractError,
@@ -89,6 +91,8 @@ from ledger.chain import (
     TxManager,
     decode_revert,
     is_transient,
+    revert_data,
+    rpc_error,
 )
 from ledger.errors import ConfigurationError, ValidationError
 from ledger.records import (
@@ -105,8 +109,6 @@ __all__ = ["ContractRelayer"]
 
 logger = logging.getLogger("gateway.relayer")
 
-_ALREADY_KNOWN = ("already known", "already imported", "known transaction")
-_NONCE_TOO_LOW = ("nonce too low", "nonce has already been used", "oldnonce")
 _OUT_OF_GAS = (
     "out of gas",
     "outofgas",
@@ -119,13 +121,6 @@ _BASE_GAS = 60_000  # a transaction's own cost beyond its items (21,000 and the 
 _DEADLINE_MARGIN_S = 300  # a record this close to its deadline is pre-validated
 
 
-def _revert_data(exc: ContractLogicError) -> str:
-    data = exc.data
-    if isinstance(data, Mapping):
-        data = data.get("data")
-    return data if isinstance(data, str) and data.startswith("0x") else "0x"
-
-
 def _int(value: Any) -> int:
     """A quantity of a raw JSON-RPC answer (0x-hex) or of a formatted one (int)."""
     return int(value, 16) if isinstance(value, str) else int(value)
@@ -133,14 +128,6 @@ def _int(value: Any) -> int:
 
 def _bytes(value: Any) -> bytes:
     return bytes.fromhex(value[2:]) if isinstance(value, str) else bytes(value)
-
-
-def _rpc_message(exc: Web3RPCError) -> str:
-    response = exc.rpc_response or {}
-    error = response.get("error")
-    if isinstance(error, Mapping):
-        return str(error.get("message", "")).lower()
-    return str(exc.message).lower()
 
 
 class ContractRelayer:
@@ -251,10 +238,10 @@ class ContractRelayer:
         try:
             self.w3.eth.send_raw_transaction(tx.raw_tx)
         except Web3RPCError as exc:
-            message = _rpc_message(exc)
-            if any(phrase in message for phrase in _ALREADY_KNOWN):
+            message = rpc_error(exc)[1]
+            if any(phrase in message for phrase in ALREADY_KNOWN):
                 return
-            if any(phrase in message for phrase in _NONCE_TOO_LOW) and self._known(tx.tx_hash):
+            if any(phrase in message for phrase in NONCE_TOO_LOW) and self._known(tx.tx_hash):
                 return
             raise
         logger.info("batch %s sent: %s (nonce %s)", batch.batch_id, tx.tx_hash, tx.nonce)
@@ -364,7 +351,7 @@ class ContractRelayer:
         try:
             self.w3.eth.call(dict(request), "pending")  # type: ignore[arg-type]
         except ContractLogicError as exc:
-            error = decode_revert(_revert_data(exc))
+            error = decode_revert(revert_data(exc))
             culprit = self._culprit(batch, error)
             if culprit is None:
                 if gas_given:
@@ -378,7 +365,7 @@ class ContractRelayer:
             # Out of the gas given shows as OutOfGas, ReentrancySentryOOG, ...: estimate.
             if gas_given and not is_transient(exc):
                 return False
-            if self._out_of_gas(batch, _rpc_message(exc)):
+            if self._out_of_gas(batch, rpc_error(exc)[1]):
                 raise self._too_large(batch, "ran out of gas in eth_call") from exc
             raise
         return True
@@ -465,7 +452,7 @@ class ContractRelayer:
                 raise self._too_large(batch, "exceed the node's gas allowance") from exc
             if isinstance(exc, ContractLogicError):
                 # The chain moved since the pre-validation: blame the record it names, if any.
-                culprit = self._culprit(batch, decode_revert(_revert_data(exc)))
+                culprit = self._culprit(batch, decode_revert(revert_data(exc)))
                 if culprit is not None:
                     record_id, cause = culprit
                     raise RecordRejected(record_id, str(cause), code=cause.name) from exc
@@ -596,7 +583,7 @@ class ContractRelayer:
                 block - 1,
             )
         except ContractLogicError as exc:
-            error = decode_revert(_revert_data(exc))
+            error = decode_revert(revert_data(exc))
             culprit = self._culprit(batch, error)
             if culprit is not None:
                 record_id, cause = culprit

@@ -91,7 +91,13 @@ from ledger.chain.node import (
     anvil_binary,
     rpc_call,
 )
-from ledger.chain.rpc_errors import is_transient
+from ledger.chain.rpc_errors import (
+    ALREADY_KNOWN,
+    NONCE_TOO_LOW,
+    is_transient,
+    revert_data,
+    rpc_error,
+)
 from ledger.chain.toolchain import (
     ARTIFACTS_DIR,
     COMPILER_SETTINGS,
@@ -116,11 +122,13 @@ from ledger.chain.txmanager import (
 )
 
 __all__ = [
+    "ALREADY_KNOWN",
     "ARTIFACTS_DIR",
     "COMPILER_SETTINGS",
     "DEFAULT_RPC_TIMEOUT",
     "DEFAULT_TIMEOUT",
     "MAX_TX_GAS",
+    "NONCE_TOO_LOW",
     "ROUTES",
     "SOLC_VERSION",
     "SUITE",
@@ -188,7 +196,9 @@ __all__ = [
     "manifest_path",
     "org_id",
     "recorded_deployment",
+    "revert_data",
     "rpc_call",
+    "rpc_error",
     "shared_transport",
     "solc_binary",
     "sources_changed",

@@ -33,6 +33,7 @@ from ledger.chain.models import (
     Recognition,
     StatusChange,
 )
+from ledger.chain.rpc_errors import revert_data
 from ledger.chain.txmanager import Receipt, TxManager
 from ledger.errors import ConfigurationError, TransactionReverted
 from ledger.records import (
@@ -104,7 +105,7 @@ class ContractClient:
         try:
             raw = self.w3.eth.call(request, block)  # type: ignore[arg-type]
         except ContractLogicError as exc:
-            raise decode_revert(_revert_data(exc)) from exc
+            raise decode_revert(revert_data(exc)) from exc
         return fn.decode_output(bytes(raw))
 
     def simulate(self, function: str, *args: Any) -> None:
@@ -192,13 +193,6 @@ def static_words_encode(types: Sequence[str], args: Sequence[Any]) -> bytes | No
             return None
         head.append(encoded)
     return b"".join(head) + b"".join(tails)
-
-
-def _revert_data(exc: ContractLogicError) -> str:
-    data = exc.data
-    if isinstance(data, Mapping):
-        data = data.get("data")
-    return data if isinstance(data, str) and data.startswith("0x") else "0x"
 
 
 class MembershipClient(ContractClient):
