@@ -12,7 +12,7 @@ and the proof bundles:
 * :mod:`.engine` — the :class:`Verifier` that runs the checks and assembles the verdict,
   :func:`verify_claim`; :mod:`.run` — what a check reads and writes; :mod:`.reads` — the
   batched chain reads; :mod:`.evidence` — evidence of index records;
-* :mod:`.epcis` — EPCIS event hashes and the off-chain :class:`SerialRegistry`;
+* :mod:`.registry` — a claim's EPCIS events hashed (CBV 2.0), the :class:`SerialRegistry`;
 * :mod:`.report` — :func:`render_report`, :func:`verdict_json`;
 * :mod:`.bundle` — proof bundles: export, scope, check.
 
@@ -35,7 +35,6 @@ from ledger.verify.catalogue import CATALOGUE, make_finding
 from ledger.verify.checks.custody import AIR_KMH, DISTANCE_SLACK_KM, SEA_KMH
 from ledger.verify.claim import CertificateClaim, Claim, VerificationPolicy, claim_from_json
 from ledger.verify.engine import RiskScorer, Verifier, verify_claim
-from ledger.verify.epcis import SerialRegistry, Sighting, epcis_event_hash, epcis_serials
 from ledger.verify.findings import (
     Check,
     Evidence,
@@ -46,6 +45,7 @@ from ledger.verify.findings import (
     VerdictStatus,
     status_of,
 )
+from ledger.verify.registry import SerialRegistry, Sighting, epcis_event_hash, epcis_serials
 from ledger.verify.report import render_report, verdict_json
 
 __all__ = [

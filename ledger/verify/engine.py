@@ -55,10 +55,10 @@ from ledger.index import Index
 from ledger.records import LocodeDirectory
 from ledger.verify.checks import CLAIM_CHECKS, certificate, consignment, integrity
 from ledger.verify.claim import Claim, VerificationPolicy
-from ledger.verify.epcis import SerialRegistry
 from ledger.verify.evidence import ZERO32, h
 from ledger.verify.findings import Finding, Verdict, status_of
 from ledger.verify.reads import checksummed, log_ranges
+from ledger.verify.registry import SerialRegistry
 from ledger.verify.run import Context, Directory, Run
 
 __all__ = ["RiskScorer", "Verifier", "plan_reads", "verify_claim"]

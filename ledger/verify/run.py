@@ -32,10 +32,10 @@ from ledger.index import (
 )
 from ledger.records import LocodeDirectory
 from ledger.verify.claim import Claim, VerificationPolicy
-from ledger.verify.epcis import SerialRegistry
 from ledger.verify.evidence import KIND_NAMES, h
 from ledger.verify.findings import Check, Finding
 from ledger.verify.reads import ChainReads, checksummed
+from ledger.verify.registry import SerialRegistry
 
 __all__ = ["END", "CheckFn", "ClaimCheck", "Context", "Directory", "Run", "StatusRow"]
 

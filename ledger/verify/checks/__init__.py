@@ -27,7 +27,7 @@ The proof bundle's codes (``BUNDLE_*``) are declared by :mod:`ledger.verify.bund
 
 May import: :mod:`ledger.errors`, :mod:`ledger.records`, :mod:`ledger.chain`,
 :mod:`ledger.index` and the verification model (:mod:`ledger.verify.findings`,
-:mod:`ledger.verify.claim`, :mod:`ledger.verify.evidence`, :mod:`ledger.verify.epcis`,
+:mod:`ledger.verify.claim`, :mod:`ledger.verify.evidence`, :mod:`ledger.verify.registry`,
 :mod:`ledger.verify.reads`, :mod:`ledger.verify.run`); never the orchestrator or the report.
 """
 

@@ -1,9 +1,9 @@
 """Item serials: the EPCIS events supplied with a claim committed on chain, and their serials
 neither travelling elsewhere at the same time (cloned) nor unknown to the brand owner.
 
-The EPCIS events must hash (:func:`~ledger.verify.epcis.epcis_event_hash`) to an event of the
+The EPCIS events must hash (:func:`~ledger.verify.registry.epcis_event_hash`) to an event of the
 consignment; their serials are compared through the optional
-:class:`~ledger.verify.epcis.SerialRegistry`. Without EPCIS events the check is skipped,
+:class:`~ledger.verify.registry.SerialRegistry`. Without EPCIS events the check is skipped,
 without a registry the cloned-serial part is.
 
 ============================== ======== ====================================================
@@ -19,9 +19,9 @@ code                           severity meaning
 from __future__ import annotations
 
 from ledger.index import TimelineEvent
-from ledger.verify.epcis import epcis_event_hash, epcis_serials
 from ledger.verify.evidence import ZERO32, date, ev_event, ev_registration, h
 from ledger.verify.findings import Evidence, FindingSpec, Severity
+from ledger.verify.registry import epcis_event_hash, epcis_serials
 from ledger.verify.run import ClaimCheck, Context, Run
 
 __all__ = ["CHECKS", "FINDINGS"]
