@@ -13,7 +13,14 @@ from pathlib import Path
 import pytest
 from _pytest.mark import ParameterSet
 
-__all__ = ["REPO_ROOT", "SHARED_DATA", "data_params", "shared_data", "shared_file"]
+__all__ = [
+    "REPO_ROOT",
+    "SHARED_DATA",
+    "data_params",
+    "require_data",
+    "shared_data",
+    "shared_file",
+]
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SHARED_DATA = REPO_ROOT.parent / "shared" / "data"
@@ -36,16 +43,31 @@ def shared_file(*parts: str) -> Path:
 
 
 def data_params(
-    parts: tuple[str, ...], build: Callable[[Path], list[ParameterSet]]
+    parts: tuple[str, ...], build: Callable[[Path], list[ParameterSet]], *, arity: int = 1
 ) -> list[ParameterSet]:
     """Parametrisation built from a shared data file, for use at collection time.
 
-    ``build`` receives the path and returns ``pytest.param(...)`` entries. When the file is
-    absent, a single skipped parameter (id ``data-missing``) stands in, so the test reports
-    the reason instead of silently collecting nothing.
+    ``build`` receives the path and returns ``pytest.param(...)`` entries of ``arity`` values.
+    When the file is absent, a single skipped parameter (id ``data-missing``, ``arity`` Nones)
+    stands in, so the test reports the reason instead of silently collecting nothing.
     """
     path = SHARED_DATA.joinpath(*parts)
     if not path.exists():
-        reason = f"shared test data not found: {path} (expected next to the repository)"
-        return [pytest.param(None, marks=pytest.mark.skip(reason=reason), id="data-missing")]
+        return [
+            pytest.param(
+                *([None] * arity), marks=pytest.mark.skip(reason=_missing(path)), id="data-missing"
+            )
+        ]
     return build(path)
+
+
+def _missing(path: Path) -> str:
+    return f"shared test data not found: {path} (expected next to the repository)"
+
+
+def require_data(params: list[ParameterSet]) -> None:
+    """Skip a test about the data's own size when :func:`data_params` found no data."""
+    if any(p.id == "data-missing" for p in params):
+        pytest.skip(
+            f"shared test data not found under {SHARED_DATA} (expected next to the repository)"
+        )

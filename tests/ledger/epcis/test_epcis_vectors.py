@@ -11,7 +11,7 @@ import pytest
 from _pytest.mark import ParameterSet
 
 from ledger.epcis import document_hash_ids, document_prehashes, load_document
-from tests.data_paths import data_params
+from tests.data_paths import data_params, require_data
 
 VECTORS = ("epcis", "hash-vectors")
 EXAMPLES = ("epcis", "examples")
@@ -46,8 +46,7 @@ def test_vector_file_prehashes_match_where_published(path: Path) -> None:
 
 def test_all_eleven_vector_files_are_present() -> None:
     params = data_params(VECTORS, _vectors)
-    if params[0].id == "data-missing":
-        pytest.skip("shared test data not found (expected next to the repository)")
+    require_data(params)
     assert len(params) == 11
 
 

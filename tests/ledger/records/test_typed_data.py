@@ -30,7 +30,7 @@ from ledger.records import (
     to_compact_signature,
     type_hash,
 )
-from tests.data_paths import REPO_ROOT, data_params, shared_file
+from tests.data_paths import REPO_ROOT, data_params, require_data, shared_file
 
 EIP712 = ("eip712",)
 
@@ -217,10 +217,12 @@ def test_invalid_eth_account_message_is_rejected(message: dict[str, Any]) -> Non
 
 
 def test_invalid_sets_have_twelve_messages() -> None:
+    require_data(INVALID)
     assert len(INVALID) == 12
 
 
 def test_valid_sets_have_seventeen_messages() -> None:
+    require_data(VALID)
     assert len(VALID) == 17
 
 

@@ -55,7 +55,7 @@ from ledger.records import (
     great_circle_km,
     hs_codes_digest,
 )
-from tests.data_paths import REPO_ROOT, data_params, shared_data, shared_file
+from tests.data_paths import REPO_ROOT, data_params, require_data, shared_data, shared_file
 
 # --------------------------------------------------------------------------------------------
 # UN/LOCODE: format rule
@@ -446,11 +446,12 @@ def _container_vectors(path: Path) -> list[Any]:
 
 
 CONTAINER_VECTORS = data_params(
-    ("iso6346", "container_numbers_test_vectors.csv"), _container_vectors
+    ("iso6346", "container_numbers_test_vectors.csv"), _container_vectors, arity=2
 )
 
 
 def test_there_are_62_container_vectors() -> None:
+    require_data(CONTAINER_VECTORS)
     assert len(CONTAINER_VECTORS) == 62
 
 
