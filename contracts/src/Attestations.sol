@@ -71,7 +71,7 @@ contract Attestations is IAttestations, MembershipClient {
         returns (bytes32)
     {
         SignerCache memory cache;
-        return _attest(record, sig, cache);
+        return _attest(record, sig, cache, _NO_BATCH_ITEM);
     }
 
     /// @inheritdoc IAttestations
@@ -80,10 +80,8 @@ contract Attestations is IAttestations, MembershipClient {
         _checkLengths(n, sigs.length);
         SignerCache memory cache;
         for (uint256 i; i < n; ++i) {
-            _enterItem(i);
-            _attest(records[i], sigs[i], cache);
+            _attest(records[i], sigs[i], cache, i);
         }
-        _leaveBatch();
     }
 
     /// @inheritdoc IAttestations
@@ -99,16 +97,14 @@ contract Attestations is IAttestations, MembershipClient {
         KeyInfo memory info = _authorise(signer, uint40(block.timestamp), Kinds.MASK_ANY);
         _checkDeadline(deadline);
         for (uint256 i; i < n; ++i) {
-            _enterItem(i);
-            _record(records[i], structHashes[i], info, signer);
+            _record(records[i], structHashes[i], info, signer, i);
         }
-        _leaveBatch();
     }
 
     /// @inheritdoc IAttestations
     function revoke(Revocation calldata record, Sig calldata sig) external onlyRelayer {
         SignerCache memory cache;
-        _revoke(record, sig, cache);
+        _revoke(record, sig, cache, _NO_BATCH_ITEM);
     }
 
     /// @inheritdoc IAttestations
@@ -117,10 +113,8 @@ contract Attestations is IAttestations, MembershipClient {
         _checkLengths(n, sigs.length);
         SignerCache memory cache;
         for (uint256 i; i < n; ++i) {
-            _enterItem(i);
-            _revoke(records[i], sigs[i], cache);
+            _revoke(records[i], sigs[i], cache, i);
         }
-        _leaveBatch();
     }
 
     // ------------------------------------------------------------------ views
@@ -231,29 +225,33 @@ contract Attestations is IAttestations, MembershipClient {
         }
     }
 
-    function _attest(Attestation calldata r, Sig calldata sig, SignerCache memory cache)
-        private
-        returns (bytes32 uid)
-    {
+    /// @dev Record signed attestation `r`, batch item `index` (`_NO_BATCH_ITEM` alone).
+    function _attest(
+        Attestation calldata r,
+        Sig calldata sig,
+        SignerCache memory cache,
+        uint256 index
+    ) private returns (bytes32 uid) {
         bytes32 structHash = hashAttestation(r);
-        (address signer,) = _recover(structHash, sig);
+        (address signer,) = _recover(structHash, sig, index);
         KeyInfo memory info =
-            _authoriseCached(signer, uint40(block.timestamp), Kinds.MASK_ANY, cache);
-        uid = _record(r, structHash, info, signer);
+            _authoriseCached(signer, uint40(block.timestamp), Kinds.MASK_ANY, cache, index);
+        uid = _record(r, structHash, info, signer, index);
     }
 
-    /// @dev Check attestation `r` (struct hash `structHash`) by the authorised `signer` of
-    /// organisation `info`, store it under its uid and emit `Attested`.
+    /// @dev Check attestation `r` (struct hash `structHash`, batch item `index`) by the
+    /// authorised `signer` of organisation `info`, store it under its uid and emit `Attested`.
     function _record(
         Attestation calldata r,
         bytes32 structHash,
         KeyInfo memory info,
-        address signer
+        address signer,
+        uint256 index
     ) private returns (bytes32 uid) {
-        _checkAttestation(r);
+        _checkAttestation(r, index);
         uid = _uid(info.orgId, structHash);
         if (_records[uid].attester != 0) {
-            _fail(abi.encodeWithSelector(AttestationExists.selector, uid));
+            _fail(index, abi.encodeWithSelector(AttestationExists.selector, uid));
         }
 
         _records[uid] = Record({
@@ -275,38 +273,46 @@ contract Attestations is IAttestations, MembershipClient {
         );
     }
 
-    function _checkAttestation(Attestation calldata r) private view {
+    function _checkAttestation(Attestation calldata r, uint256 index) private view {
         if (_schemas[r.schemaId].registrant == 0) {
-            _fail(abi.encodeWithSelector(UnknownSchema.selector, r.schemaId));
+            _fail(index, abi.encodeWithSelector(UnknownSchema.selector, r.schemaId));
         }
         uint8 subjectType = r.subjectType;
         if (subjectType == 0 || subjectType > _SUBJECT_ATTESTATION || r.subjectId == bytes32(0)) {
-            _fail(abi.encodeWithSelector(InvalidSubject.selector, subjectType, r.subjectId));
+            _fail(index, abi.encodeWithSelector(InvalidSubject.selector, subjectType, r.subjectId));
         }
         if (subjectType == _SUBJECT_ATTESTATION && _records[r.subjectId].attester == 0) {
-            _fail(abi.encodeWithSelector(UnknownAttestation.selector, r.subjectId));
+            _fail(index, abi.encodeWithSelector(UnknownAttestation.selector, r.subjectId));
         }
         if (r.refUid != bytes32(0) && _records[r.refUid].attester == 0) {
-            _fail(abi.encodeWithSelector(UnknownAttestation.selector, r.refUid));
+            _fail(index, abi.encodeWithSelector(UnknownAttestation.selector, r.refUid));
         }
         if (r.expiresAt != 0 && r.expiresAt <= block.timestamp) {
-            _fail(abi.encodeWithSelector(InvalidExpiry.selector, r.expiresAt));
+            _fail(index, abi.encodeWithSelector(InvalidExpiry.selector, r.expiresAt));
         }
     }
 
-    function _revoke(Revocation calldata r, Sig calldata sig, SignerCache memory cache) private {
-        (address signer,) = _recover(hashRevocation(r), sig);
+    /// @dev Revoke attestation `r.uid` as signed, batch item `index` (`_NO_BATCH_ITEM` alone).
+    function _revoke(
+        Revocation calldata r,
+        Sig calldata sig,
+        SignerCache memory cache,
+        uint256 index
+    ) private {
+        (address signer,) = _recover(hashRevocation(r), sig, index);
         KeyInfo memory info =
-            _authoriseCached(signer, uint40(block.timestamp), Kinds.MASK_ANY, cache);
+            _authoriseCached(signer, uint40(block.timestamp), Kinds.MASK_ANY, cache, index);
         bytes32 uid = r.uid;
         Record storage rec = _records[uid];
         uint32 attester = rec.attester;
-        if (attester == 0) _fail(abi.encodeWithSelector(UnknownAttestation.selector, uid));
+        if (attester == 0) {
+            _fail(index, abi.encodeWithSelector(UnknownAttestation.selector, uid));
+        }
         if (attester != info.orgIndex) {
-            _fail(abi.encodeWithSelector(NotAttester.selector, uid, info.orgId));
+            _fail(index, abi.encodeWithSelector(NotAttester.selector, uid, info.orgId));
         }
         if (rec.revokedAt != 0) {
-            _fail(abi.encodeWithSelector(AttestationAlreadyRevoked.selector, uid));
+            _fail(index, abi.encodeWithSelector(AttestationAlreadyRevoked.selector, uid));
         }
         rec.revokedAt = uint40(block.timestamp);
         emit AttestationRevoked(uid, info.orgId, signer, r.reasonDigest);

@@ -64,7 +64,7 @@ contract Certificates is ICertificates, MembershipClient {
         onlyRelayer
         returns (bytes32)
     {
-        return _issue(record, sig);
+        return _issue(record, sig, _NO_BATCH_ITEM);
     }
 
     /// @inheritdoc ICertificates
@@ -75,10 +75,8 @@ contract Certificates is ICertificates, MembershipClient {
         uint256 n = records.length;
         _checkLengths(n, sigs.length);
         for (uint256 i; i < n; ++i) {
-            _enterItem(i);
-            _issue(records[i], sigs[i]);
+            _issue(records[i], sigs[i], i);
         }
-        _leaveBatch();
     }
 
     /// @inheritdoc ICertificates
@@ -99,7 +97,7 @@ contract Certificates is ICertificates, MembershipClient {
     /// @inheritdoc ICertificates
     function drawDown(Drawdown calldata record, Sig calldata sig) external onlyRelayer {
         SignerCache memory cache;
-        _drawDown(record, sig, cache);
+        _drawDown(record, sig, cache, _NO_BATCH_ITEM);
     }
 
     /// @inheritdoc ICertificates
@@ -108,10 +106,8 @@ contract Certificates is ICertificates, MembershipClient {
         _checkLengths(n, sigs.length);
         SignerCache memory cache;
         for (uint256 i; i < n; ++i) {
-            _enterItem(i);
-            _drawDown(records[i], sigs[i], cache);
+            _drawDown(records[i], sigs[i], cache, i);
         }
-        _leaveBatch();
     }
 
     /// @inheritdoc ICertificates
@@ -125,10 +121,8 @@ contract Certificates is ICertificates, MembershipClient {
         KeyInfo memory info = _authorise(signer, uint40(block.timestamp), Kinds.MASK_ANY);
         _checkDeadline(deadline);
         for (uint256 i; i < n; ++i) {
-            _enterItem(i);
-            _applyDrawdown(records[i], info, signer);
+            _applyDrawdown(records[i], info, signer, i);
         }
-        _leaveBatch();
     }
 
     // ------------------------------------------------------------------ views
@@ -237,22 +231,31 @@ contract Certificates is ICertificates, MembershipClient {
         }
     }
 
-    function _issue(CertificateIssue calldata r, Sig calldata sig) private returns (bytes32 id) {
+    /// @dev Issue certificate `r`, batch item `index` (`_NO_BATCH_ITEM` alone).
+    function _issue(CertificateIssue calldata r, Sig calldata sig, uint256 index)
+        private
+        returns (bytes32 id)
+    {
         bytes32 structHash = hashIssue(r);
-        (address signer,) = _recover(structHash, sig);
+        (address signer,) = _recover(structHash, sig, index);
         KeyInfo memory info =
-            _authorise(signer, r.issuedAt, Kinds.MASK_ISSUING_BODY | Kinds.MASK_CUSTOMS);
+            _authorise(signer, r.issuedAt, Kinds.MASK_ISSUING_BODY | Kinds.MASK_CUSTOMS, index);
         if (info.country != r.origin) {
-            _fail(abi.encodeWithSelector(WrongCountry.selector, info.orgId, info.country, r.origin));
+            _fail(
+                index,
+                abi.encodeWithSelector(WrongCountry.selector, info.orgId, info.country, r.origin)
+            );
         }
-        _checkIssue(r);
+        _checkIssue(r, index);
         id = certificateId(info.orgId, r.certificateNumber);
         if (_certificates[id].status != 0) {
-            _fail(abi.encodeWithSelector(CertificateExists.selector, id));
+            _fail(index, abi.encodeWithSelector(CertificateExists.selector, id));
         }
-        IMembership.Organisation memory exporter = _organisation(r.exporter);
+        IMembership.Organisation memory exporter = _organisation(r.exporter, index);
         if (exporter.kind != Kinds.TRADER) {
-            _fail(abi.encodeWithSelector(ExporterNotTrader.selector, r.exporter, exporter.kind));
+            _fail(
+                index, abi.encodeWithSelector(ExporterNotTrader.selector, r.exporter, exporter.kind)
+            );
         }
 
         _certificates[id] = Stored({
@@ -270,45 +273,55 @@ contract Certificates is ICertificates, MembershipClient {
         emit CertificateIssued(id, info.orgId, r.exporter, signer, r);
     }
 
-    function _checkIssue(CertificateIssue calldata r) private view {
+    function _checkIssue(CertificateIssue calldata r, uint256 index) private view {
         if (
             r.certificateNumber == bytes32(0) || r.quantity == 0 || r.unit == bytes8(0)
                 || r.destination == bytes2(0)
-        ) _fail(abi.encodeWithSelector(InvalidCertificate.selector, r.certificateNumber));
+        ) _fail(index, abi.encodeWithSelector(InvalidCertificate.selector, r.certificateNumber));
         if (r.validUntil <= r.validFrom || r.validUntil <= block.timestamp) {
-            _fail(abi.encodeWithSelector(InvalidValidity.selector, r.validFrom, r.validUntil));
+            _fail(
+                index, abi.encodeWithSelector(InvalidValidity.selector, r.validFrom, r.validUntil)
+            );
         }
     }
 
-    function _drawDown(Drawdown calldata r, Sig calldata sig, SignerCache memory cache) private {
-        (address signer,) = _recover(hashDrawdown(r), sig);
+    /// @dev Draw down signed drawdown `r`, batch item `index` (`_NO_BATCH_ITEM` alone).
+    function _drawDown(
+        Drawdown calldata r,
+        Sig calldata sig,
+        SignerCache memory cache,
+        uint256 index
+    ) private {
+        (address signer,) = _recover(hashDrawdown(r), sig, index);
         KeyInfo memory info =
-            _authoriseCached(signer, uint40(block.timestamp), Kinds.MASK_ANY, cache);
-        _applyDrawdown(r, info, signer);
+            _authoriseCached(signer, uint40(block.timestamp), Kinds.MASK_ANY, cache, index);
+        _applyDrawdown(r, info, signer, index);
     }
 
-    /// @dev Check drawdown `r` by the authorised `signer` of organisation `info` (who may draw,
-    /// the certificate drawable, quantity, once per (certificate, consignment), the consignment
-    /// registered), record it and emit `QuantityDrawn`.
-    function _applyDrawdown(Drawdown calldata r, KeyInfo memory info, address signer) private {
+    /// @dev Check drawdown `r` (batch item `index`) by the authorised `signer` of organisation
+    /// `info` (who may draw, the certificate drawable, quantity, once per (certificate,
+    /// consignment), the consignment registered), record it and emit `QuantityDrawn`.
+    function _applyDrawdown(Drawdown calldata r, KeyInfo memory info, address signer, uint256 index)
+        private
+    {
         bytes32 id = r.certificateId;
         Stored storage c = _certificates[id];
         uint64 quantity = c.quantity;
         uint64 drawn = c.drawn;
-        _checkDrawable(id, c);
-        if (info.orgIndex != c.exporter) _checkCustomsOfCertificate(id, c, info);
+        _checkDrawable(id, c, index);
+        if (info.orgIndex != c.exporter) _checkCustomsOfCertificate(id, c, info, index);
 
         uint64 q = r.quantity;
-        if (q == 0) _fail(abi.encodeWithSelector(ZeroQuantity.selector));
+        if (q == 0) _fail(index, abi.encodeWithSelector(ZeroQuantity.selector));
         if (q > quantity - drawn) {
-            _fail(abi.encodeWithSelector(QuantityExceeded.selector, id, q, quantity - drawn));
+            _fail(index, abi.encodeWithSelector(QuantityExceeded.selector, id, q, quantity - drawn));
         }
         bytes32 consignmentId = r.consignmentId;
         if (_drawdowns[id][consignmentId] != 0) {
-            _fail(abi.encodeWithSelector(AlreadyDrawn.selector, id, consignmentId));
+            _fail(index, abi.encodeWithSelector(AlreadyDrawn.selector, id, consignmentId));
         }
         if (!_consignments.exists(consignmentId)) {
-            _fail(abi.encodeWithSelector(UnknownConsignment.selector, consignmentId));
+            _fail(index, abi.encodeWithSelector(UnknownConsignment.selector, consignmentId));
         }
 
         drawn += q;
@@ -317,25 +330,31 @@ contract Certificates is ICertificates, MembershipClient {
         emit QuantityDrawn(id, consignmentId, info.orgId, signer, q, drawn);
     }
 
-    function _checkDrawable(bytes32 id, Stored storage c) private view {
+    function _checkDrawable(bytes32 id, Stored storage c, uint256 index) private view {
         uint8 status = c.status;
-        if (status == 0) _fail(abi.encodeWithSelector(UnknownCertificate.selector, id));
-        if (status == _REVOKED) _fail(abi.encodeWithSelector(CertificateIsRevoked.selector, id));
+        if (status == 0) _fail(index, abi.encodeWithSelector(UnknownCertificate.selector, id));
+        if (status == _REVOKED) {
+            _fail(index, abi.encodeWithSelector(CertificateIsRevoked.selector, id));
+        }
         if (block.timestamp < c.validFrom) {
-            _fail(abi.encodeWithSelector(CertificateNotYetValid.selector, id, c.validFrom));
+            _fail(index, abi.encodeWithSelector(CertificateNotYetValid.selector, id, c.validFrom));
         }
         if (block.timestamp >= c.validUntil) {
-            _fail(abi.encodeWithSelector(CertificateExpired.selector, id, c.validUntil));
+            _fail(index, abi.encodeWithSelector(CertificateExpired.selector, id, c.validUntil));
         }
     }
 
-    function _checkCustomsOfCertificate(bytes32 id, Stored storage c, KeyInfo memory info)
-        private
-        view
-    {
+    function _checkCustomsOfCertificate(
+        bytes32 id,
+        Stored storage c,
+        KeyInfo memory info,
+        uint256 index
+    ) private view {
         if (
             info.kind != Kinds.CUSTOMS
                 || (info.country != c.origin && info.country != c.destination)
-        ) _fail(abi.encodeWithSelector(NotAuthorisedToDraw.selector, id, info.orgId));
+        ) {
+            _fail(index, abi.encodeWithSelector(NotAuthorisedToDraw.selector, id, info.orgId));
+        }
     }
 }

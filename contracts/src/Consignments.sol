@@ -62,7 +62,7 @@ contract Consignments is IConsignments, MembershipClient {
 
     /// @inheritdoc IConsignments
     function register(Registration calldata record, Sig calldata sig) external onlyRelayer {
-        _register(record, sig);
+        _register(record, sig, _NO_BATCH_ITEM);
     }
 
     /// @inheritdoc IConsignments
@@ -73,16 +73,14 @@ contract Consignments is IConsignments, MembershipClient {
         uint256 n = records.length;
         _checkLengths(n, sigs.length);
         for (uint256 i; i < n; ++i) {
-            _enterItem(i);
-            _register(records[i], sigs[i]);
+            _register(records[i], sigs[i], i);
         }
-        _leaveBatch();
     }
 
     /// @inheritdoc IConsignments
     function postEvent(EventRecord calldata record, Sig calldata sig) external onlyRelayer {
         SignerCache memory cache;
-        _postEvent(record, sig, cache);
+        _postEvent(record, sig, cache, _NO_BATCH_ITEM);
     }
 
     /// @inheritdoc IConsignments
@@ -91,10 +89,8 @@ contract Consignments is IConsignments, MembershipClient {
         _checkLengths(n, sigs.length);
         SignerCache memory cache;
         for (uint256 i; i < n; ++i) {
-            _enterItem(i);
-            _postEvent(records[i], sigs[i], cache);
+            _postEvent(records[i], sigs[i], cache, i);
         }
-        _leaveBatch();
     }
 
     /// @inheritdoc IConsignments
@@ -116,18 +112,16 @@ contract Consignments is IConsignments, MembershipClient {
 
         uint40 checkedTime = uint40(block.timestamp); // the key was checked at the block time
         for (uint256 i; i < n; ++i) {
-            _enterItem(i);
             EventRecord calldata r = records[i];
             bytes32 meta = _withTerms(r.meta, terms);
             uint40 eventTime = EventMeta.eventTime(meta);
             if (eventTime != checkedTime) {
-                _checkTime(info, signer, eventTime);
+                _checkTime(info, signer, eventTime, i);
                 checkedTime = eventTime;
             }
-            _checkCodes(meta);
-            _record(r, meta, _hashTypedDataV4(structHashes[i]), info, signer);
+            _checkCodes(meta, i);
+            _record(r, meta, _hashTypedDataV4(structHashes[i]), info, signer, i);
         }
-        _leaveBatch();
     }
 
     // ------------------------------------------------------------------ views
@@ -278,64 +272,79 @@ contract Consignments is IConsignments, MembershipClient {
         }
     }
 
-    function _register(Registration calldata r, Sig calldata sig) private {
-        (address signer, bytes32 digest) = _recover(hashRegistration(r), sig);
-        KeyInfo memory info = _authorise(signer, uint40(block.timestamp), _REGISTRARS);
+    /// @dev Register consignment `r`, batch item `index` (`_NO_BATCH_ITEM` alone).
+    function _register(Registration calldata r, Sig calldata sig, uint256 index) private {
+        (address signer, bytes32 digest) = _recover(hashRegistration(r), sig, index);
+        KeyInfo memory info = _authorise(signer, uint40(block.timestamp), _REGISTRARS, index);
         bytes32 id = r.consignmentId;
         if (id == bytes32(0) || r.origin == bytes2(0) || r.destination == bytes2(0)) {
-            _fail(abi.encodeWithSelector(InvalidRegistration.selector, id));
+            _fail(index, abi.encodeWithSelector(InvalidRegistration.selector, id));
         }
         if (_chains[id].head != bytes28(0)) {
-            _fail(abi.encodeWithSelector(ConsignmentExists.selector, id));
+            _fail(index, abi.encodeWithSelector(ConsignmentExists.selector, id));
         }
-        uint32 consignor = r.consignor == bytes32(0) ? 0 : _organisation(r.consignor).index;
-        uint32 consignee = r.consignee == bytes32(0) ? 0 : _organisation(r.consignee).index;
+        Parties memory parties = _newParties(r, info.orgIndex, index);
 
         bytes28 first = HashChain.next(bytes28(0), digest, info.orgId, signer);
         _chains[id] = Chain({head: first, eventCount: 0});
-        _parties[id] = Parties({
-            origin: r.origin,
-            destination: r.destination,
-            registrant: info.orgIndex,
-            consignor: consignor,
-            consignee: consignee,
-            registeredAt: uint40(block.timestamp)
-        });
+        _parties[id] = parties;
         emit ConsignmentRegistered(
             id, info.orgId, signer, r.origin, r.destination, r.consignor, r.consignee, first
         );
     }
 
-    function _postEvent(EventRecord calldata r, Sig calldata sig, SignerCache memory cache)
+    /// @dev The parties of registration `r` (batch item `index`) by organisation `registrant`,
+    /// registered now; the consignor and consignee, when given, must be registered organisations.
+    function _newParties(Registration calldata r, uint32 registrant, uint256 index)
         private
+        view
+        returns (Parties memory)
     {
+        return Parties({
+            origin: r.origin,
+            destination: r.destination,
+            registrant: registrant,
+            consignor: r.consignor == bytes32(0) ? 0 : _organisation(r.consignor, index).index,
+            consignee: r.consignee == bytes32(0) ? 0 : _organisation(r.consignee, index).index,
+            registeredAt: uint40(block.timestamp)
+        });
+    }
+
+    /// @dev Post signed event `r`, batch item `index` (`_NO_BATCH_ITEM` alone).
+    function _postEvent(
+        EventRecord calldata r,
+        Sig calldata sig,
+        SignerCache memory cache,
+        uint256 index
+    ) private {
         bytes32 meta = r.meta;
-        (address signer, bytes32 digest) = _recover(_hashEvent(r, meta), sig);
+        (address signer, bytes32 digest) = _recover(_hashEvent(r, meta), sig, index);
         KeyInfo memory info =
-            _authoriseCached(signer, EventMeta.eventTime(meta), Kinds.MASK_ANY, cache);
-        _checkDeadline(EventMeta.deadline(meta));
-        _useNonce(signer, EventMeta.nonce(meta));
-        _checkCodes(meta);
-        _record(r, meta, digest, info, signer);
+            _authoriseCached(signer, EventMeta.eventTime(meta), Kinds.MASK_ANY, cache, index);
+        _checkDeadline(EventMeta.deadline(meta), index);
+        _useNonce(signer, EventMeta.nonce(meta), index);
+        _checkCodes(meta, index);
+        _record(r, meta, digest, info, signer, index);
     }
 
     /// @dev Check that the signer's organisation may post to the consignment, then append the
-    /// event with packed fields `meta` and EIP-712 digest `digest`.
+    /// event with packed fields `meta` and EIP-712 digest `digest` (batch item `index`).
     function _record(
         EventRecord calldata r,
         bytes32 meta,
         bytes32 digest,
         KeyInfo memory info,
-        address signer
+        address signer,
+        uint256 index
     ) private {
         bytes32 id = r.consignmentId;
         Chain memory chain = _chains[id];
         if (chain.head == bytes28(0)) {
-            _fail(abi.encodeWithSelector(UnknownConsignment.selector, id));
+            _fail(index, abi.encodeWithSelector(UnknownConsignment.selector, id));
         }
-        if ((1 << info.kind) & _POSTERS == 0) _checkParty(id, info);
+        if ((1 << info.kind) & _POSTERS == 0) _checkParty(id, info, index);
         if (chain.eventCount == type(uint32).max) {
-            _fail(abi.encodeWithSelector(EventCountOverflow.selector, id));
+            _fail(index, abi.encodeWithSelector(EventCountOverflow.selector, id));
         }
         _append(r, meta, chain, digest, info.orgId, signer);
     }
@@ -364,26 +373,26 @@ contract Consignments is IConsignments, MembershipClient {
         );
     }
 
-    function _checkCodes(bytes32 meta) private view {
+    function _checkCodes(bytes32 meta, uint256 index) private pure {
         uint8 bizStep = EventMeta.bizStep(meta);
         if (bizStep == 0 || bizStep > Cbv.MAX_BIZ_STEP) {
-            _fail(abi.encodeWithSelector(InvalidBizStep.selector, bizStep));
+            _fail(index, abi.encodeWithSelector(InvalidBizStep.selector, bizStep));
         }
         uint8 disposition = EventMeta.disposition(meta);
         if (disposition > Cbv.MAX_DISPOSITION) {
-            _fail(abi.encodeWithSelector(InvalidDisposition.selector, disposition));
+            _fail(index, abi.encodeWithSelector(InvalidDisposition.selector, disposition));
         }
         bytes5 location = EventMeta.location(meta);
         if (location == bytes5(0)) {
-            _fail(abi.encodeWithSelector(InvalidLocation.selector, location));
+            _fail(index, abi.encodeWithSelector(InvalidLocation.selector, location));
         }
     }
 
-    function _checkParty(bytes32 id, KeyInfo memory info) private view {
+    function _checkParty(bytes32 id, KeyInfo memory info, uint256 index) private view {
         Parties memory p = _parties[id];
-        uint32 index = info.orgIndex;
-        if (index != p.registrant && index != p.consignor && index != p.consignee) {
-            _fail(abi.encodeWithSelector(NotConsignmentParty.selector, id, info.orgId));
+        uint32 org = info.orgIndex;
+        if (org != p.registrant && org != p.consignor && org != p.consignee) {
+            _fail(index, abi.encodeWithSelector(NotConsignmentParty.selector, id, info.orgId));
         }
     }
 }

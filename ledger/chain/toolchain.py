@@ -51,7 +51,7 @@ ARTIFACTS_DIR = Path(__file__).resolve().parents[1] / "artifacts"
 BUILD_INFO = "build-info.json"
 
 SOLC_VERSION = "0.8.30"
-EVM_VERSION = "cancun"  # supported by current Hyperledger Besu and by anvil
+EVM_VERSION = "paris"  # no PUSH0, MCOPY or transient storage: runs on London-level chains too
 OPTIMIZER_RUNS = 200
 REMAPPINGS = {"@openzeppelin/contracts/": "node_modules/@openzeppelin/contracts/"}
 

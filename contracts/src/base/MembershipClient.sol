@@ -28,14 +28,25 @@ abstract contract MembershipClient is SignedRecords {
         return _membership.keyInfo(key);
     }
 
-    /// @dev The organisation's index, kind, status and country; reverts (or wraps in a batch)
-    /// with UnknownOrganisation when `orgId` is not registered.
+    /// @dev `_organisation` outside a batch item.
     function _organisation(bytes32 orgId)
         internal
         view
         returns (IMembership.Organisation memory org)
     {
+        return _organisation(orgId, _NO_BATCH_ITEM);
+    }
+
+    /// @dev The organisation's index, kind, status and country; reverts (wrapped for batch item
+    /// `index`) with UnknownOrganisation when `orgId` is not registered.
+    function _organisation(bytes32 orgId, uint256 index)
+        internal
+        view
+        returns (IMembership.Organisation memory org)
+    {
         org = _membership.organisation(orgId);
-        if (org.index == 0) _fail(abi.encodeWithSelector(UnknownOrganisation.selector, orgId));
+        if (org.index == 0) {
+            _fail(index, abi.encodeWithSelector(UnknownOrganisation.selector, orgId));
+        }
     }
 }

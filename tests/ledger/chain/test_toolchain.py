@@ -70,7 +70,7 @@ def test_missing_artifact_is_stale(tmp_path: Path, compiled: Compiled) -> None:
 def test_build_info_records_compiler_and_sources() -> None:
     info = toolchain.load_build_info()
     assert info["compiler"]["version"] == toolchain.SOLC_VERSION
-    assert info["settings"]["evmVersion"] == "cancun"
+    assert info["settings"]["evmVersion"] == "paris"
     assert info["settings"]["optimizer"] == {"enabled": True, "runs": 200}
     assert any(unit.startswith("src/") for unit in info["sources"])
     assert all(len(digest) == 66 for digest in info["sources"].values())
