@@ -407,16 +407,19 @@ def ingest(
     *,
     label: str,
     chunk: int,
-    before_chunk: Callable[[int], None] | None = None,
+    before_chunk: Callable[[int, Ingest], None] | None = None,
     timeout_per_chunk: float = 240.0,
 ) -> Ingest:
     """POST /events/bulk in chunks, as a client with retries would: each chunk under its own
     idempotency key, re-sent with the same key while the gateway cannot take it. Every item
-    must be accepted (202, or 200 for an item the gateway already stored)."""
+    must be accepted (202, or 200 for an item the gateway already stored).
+
+    ``before_chunk(n, so_far)`` runs before chunk ``n`` is sent, with what was accepted so far.
+    """
     result = Ingest()
     for n, start in enumerate(range(0, len(events), chunk)):
         if before_chunk is not None:
-            before_chunk(n)
+            before_chunk(n, result)
         part = events[start : start + chunk]
         answer = retrying(
             lambda part=part, n=n: client.post_events(part, idempotency_key=f"{label}-{n}"),

@@ -13,6 +13,7 @@ import pytest
 from ledger.records import consignment_id
 from tests.network.conftest import AU, NZ, RPC_NODE, Parties, restore
 from tests.network.consortium import (
+    Ingest,
     assert_exactly_once,
     attach,
     ingest,
@@ -43,7 +44,7 @@ def test_signer_killed_during_ingest_chain_goes_on_nothing_lost_or_doubled(
     ref = f"AU-UCR-INGEST-{secrets.token_hex(4).upper()}"
     marks: dict[str, int] = {}
 
-    def kill_nz(chunk: int) -> None:
+    def kill_nz(chunk: int, _: Ingest) -> None:
         if chunk == KILL_BEFORE_CHUNK:
             net.stop_node(NZ, hard=True)
             assert net.pid(NZ) is None
