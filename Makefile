@@ -53,7 +53,8 @@ test-python: setup
 	$(BIN)/pytest
 
 # A real four-node geth Clique network (README "Network"): builds geth v1.13.15 into the user
-# cache the first time (about 3.5 minutes), then about 2 minutes of tests.
+# cache the first time (about 3.5 minutes), then about 6 minutes of tests (the network, then
+# the consortium on it: deployment, two members' gateways, kill -9 and partition under load).
 test-network: setup
 	$(BIN)/pytest -m network tests/network
 
