@@ -27,10 +27,10 @@ from gateway.main import create_app
 from gateway.services import GatewayServices, ReadinessCheck
 from gateway.writes.custodial_keys import SigningKeyStore
 from gateway.writes.ledger_services import LedgerServices
-from gateway.writes.relayer import ContractRelayer
+from gateway.writes.relayer import MAX_CALLDATA_BYTES, ContractRelayer
 from ledger.chain import Deployment, Ledger, TxManager, manifest_path, verify_deployment
 from ledger.errors import ConfigurationError
-from ledger.stack import confirmations, connect, relayer_key
+from ledger.stack import confirmations, connect, is_anvil, relayer_key
 
 __all__ = ["app_factory", "build_services"]
 
@@ -86,7 +86,14 @@ def build_services(
         tx = TxManager(w3, key, confirmations=depth)
     _chain_id_checked_once(w3, ledger.deployment.chain_id)
     relayer = ContractRelayer(
-        ledger, tx, key, confirmations=depth, default_limit=settings.batch_max_size
+        ledger,
+        tx,
+        key,
+        confirmations=depth,
+        default_limit=settings.batch_max_size,
+        # anvil takes transactions of any size; go-ethereum and GoQuorum nodes refuse one over
+        # 128 KiB, so everywhere else batches are kept under MAX_CALLDATA_BYTES.
+        max_calldata_bytes=None if is_anvil(w3) else MAX_CALLDATA_BYTES,
     )
     index = _open_index(settings, ledger, depth) if with_index else None
     chain = LedgerServices(

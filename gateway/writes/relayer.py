@@ -117,6 +117,10 @@ _OUT_OF_GAS = (
     "gas limit",
 )
 _DEFAULT_LIMIT = 200
+MAX_CALLDATA_BYTES = 120_000
+"""Most bytes of one transaction's calldata. go-ethereum and GoQuorum nodes refuse a
+transaction over 128 KiB (``oversized data``) whatever its gas; 120,000 leaves room for the
+envelope and the signature."""
 _BASE_GAS = 60_000  # a transaction's own cost beyond its items (21,000 and the call)
 _DEADLINE_MARGIN_S = 300  # a record this close to its deadline is pre-validated
 
@@ -144,6 +148,7 @@ class ContractRelayer:
         default_limit: int = _DEFAULT_LIMIT,
         gas_cap: int | None = None,
         trust_intake_s: float = 30.0,
+        max_calldata_bytes: int | None = MAX_CALLDATA_BYTES,
     ) -> None:
         self.ledger = ledger
         self.w3 = ledger.w3
@@ -161,6 +166,8 @@ class ContractRelayer:
         self._lock = threading.Lock()
         self._live: dict[str, int] = {}  # tx hash -> nonce of stored, not final, transactions
         self._item_gas: dict[str, float] = {}  # per-item gas by kind (see _gas_class)
+        self.max_calldata_bytes = max_calldata_bytes
+        self._item_bytes: dict[str, float] = {}  # per-item calldata bytes by kind
         self._kind_logs: dict[RecordKind, frozenset[tuple[str, bytes]]] = {}
 
     @property
@@ -178,19 +185,26 @@ class ContractRelayer:
         """How many records of ``kind`` go in one transaction.
 
         One for kinds without a batch function; otherwise what fits under the gas cap at the
-        per-item gas seen so far (``default_limit`` before the first estimate).
+        per-item gas seen so far (``default_limit`` before the first estimate), and under
+        :attr:`max_calldata_bytes` (None: no limit, as on anvil) at the per-item calldata seen
+        so far.
         """
         if kind not in BATCH_FUNCTIONS:
             return 1
+        limit = self.default_limit
         per_item = self._item_gas.get(kind.value)
-        if per_item is None:
-            return self.default_limit
-        return max(1, math.floor(self.gas_cap / self.gas_margin / per_item))
+        if per_item is not None:
+            limit = math.floor(self.gas_cap / self.gas_margin / per_item)
+        per_item_bytes = self._item_bytes.get(kind.value)
+        if per_item_bytes is not None and self.max_calldata_bytes is not None:
+            limit = min(limit, math.floor(self.max_calldata_bytes / per_item_bytes))
+        return max(1, limit)
 
     # --- the three steps ----------------------------------------------------------------
 
     def sign(self, batch: Batch) -> SignedTx:
         client, data = self._call_for(batch)
+        self._check_size(batch, len(data))
         request: dict[str, Any] = {"from": self.address, "to": client.address, "data": data}
         gas = self._known_gas(batch)
         if gas is not None and self._simulated_by_intake(batch):
@@ -418,6 +432,30 @@ class ContractRelayer:
         """A multi-record batch the node could not even run: too big, not a record's fault."""
         text = message.lower()
         return len(batch.records) > 1 and any(phrase in text for phrase in _OUT_OF_GAS)
+
+    def _check_size(self, batch: Batch, size: int) -> None:
+        """Learn the kind's calldata per record; refuse a transaction the nodes would not take:
+        a batch that can be split is batched again smaller (BatchTooLarge), a record or a signed
+        batch that cannot fails (RecordRejected, ``TransactionTooLarge``)."""
+        count = len(batch.records)
+        if batch.kind in BATCH_FUNCTIONS and batch.signed_batch is None:
+            self._item_bytes[batch.kind.value] = max(
+                self._item_bytes.get(batch.kind.value, 0.0), size / count
+            )
+        if self.max_calldata_bytes is None or size <= self.max_calldata_bytes:
+            return
+        if count > 1 and batch.signed_batch is None:
+            fits = max(1, math.floor(self.max_calldata_bytes * count / size))
+            raise BatchTooLarge(
+                f"{count} {batch.kind} records are {size} bytes of calldata; the network takes "
+                f"{self.max_calldata_bytes}: at most {fits} next"
+            )
+        raise RecordRejected(
+            batch.records[0].record_id,
+            f"the transaction would carry {size} bytes of calldata; nodes take at most "
+            f"{self.max_calldata_bytes} in one transaction (sign fewer records together)",
+            code="TransactionTooLarge",
+        )
 
     def _too_large(self, batch: Batch, why: str) -> BatchTooLarge:
         """Halve the kind's limit (at least) and say so; the records are batched again."""

@@ -629,3 +629,35 @@ def test_records_whose_block_is_lost_reach_the_chain_again_once(
         rpc("evm_mine", [])
     assert settled()
     assert ledger.consignments.head(world.consignment_id)[1] == before + 3  # once each
+
+
+def test_batches_stay_under_the_networks_transaction_size(
+    ledger: Ledger, relayer_tx: TxManager, world: DemoWorld, outbox: Outbox
+) -> None:
+    """go-ethereum refuses a transaction over 128 KiB whatever its gas: batches are cut to
+    the calldata limit (here a small one, to need several batches)."""
+    relayer = ContractRelayer(
+        ledger, relayer_tx, RELAYER_KEY, default_limit=200, max_calldata_bytes=4_000
+    )
+    ids = [_accept(outbox, ledger, world, _event(world, ledger, 9500 + i)) for i in range(40)]
+    submitter = Submitter(outbox, relayer, max_batch=200, linger=0)
+    _pass_until(submitter, lambda: all(outbox.get(i).status is RecordStatus.CONFIRMED for i in ids))
+    assert all(outbox.get(i).status is RecordStatus.CONFIRMED for i in ids)
+    hashes = {outbox.get(i).tx_hash for i in ids}
+    assert len(hashes) > 1
+    for tx_hash in hashes:
+        assert len(ledger.w3.eth.get_transaction(tx_hash)["input"]) <= 4_000
+    assert 1 < relayer.batch_limit(RecordKind.EVENT) < 40
+
+
+def test_a_record_too_large_for_one_transaction_fails_with_the_reason(
+    ledger: Ledger, relayer_tx: TxManager, world: DemoWorld, outbox: Outbox
+) -> None:
+    relayer = ContractRelayer(ledger, relayer_tx, RELAYER_KEY, max_calldata_bytes=100)
+    rid = _accept(outbox, ledger, world, _event(world, ledger, 9600))
+    submitter = Submitter(outbox, relayer, max_batch=10, linger=0)
+    _pass_until(submitter, lambda: outbox.get(rid).status is RecordStatus.FAILED)
+    failed = outbox.get(rid)
+    assert failed.status is RecordStatus.FAILED
+    assert failed.error_code == "TransactionTooLarge"
+    assert "100" in (failed.error_reason or "")
