@@ -29,7 +29,7 @@ from web3 import Web3
 
 from gateway.client import GatewayClient
 from gateway.errors import GatewayError, ServiceUnavailable
-from gateway.kinds import record_id_for
+from gateway.writes.kinds import record_id_for
 from gateway.models import RecordView
 from ledger.chain import Deployment, Ledger, web3_for
 from ledger.network import CliqueNetwork
