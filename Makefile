@@ -10,7 +10,7 @@ COMPILE_STAMP := $(VENV)/.compiled
 SOURCES := $(shell find contracts/src -name '*.sol') package-lock.json
 FORGE := node_modules/.bin/forge
 
-.PHONY: setup system-deps compile run test test-contracts test-python test-network lint format bench bench-quick clean
+.PHONY: setup system-deps compile run test test-contracts test-python test-network lint format bench bench-quick bench-network clean
 
 setup: $(PY_STAMP) $(NPM_STAMP)
 
@@ -74,6 +74,11 @@ bench: setup
 
 bench-quick: setup
 	$(BIN)/python -m bench.run --quick
+
+# The consortium on the four-node geth Clique network, then the same on anvil (ratios):
+# bench/network.py, results in bench/network-results.json. About 5 minutes.
+bench-network: setup
+	$(BIN)/python -m bench.network
 
 clean:
 	rm -rf contracts/out contracts/cache .pytest_cache .mypy_cache .ruff_cache

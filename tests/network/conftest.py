@@ -16,7 +16,6 @@ session, also when a test or a fixture fails.
 
 from __future__ import annotations
 
-import shutil
 import socket
 from collections.abc import Iterator
 from contextlib import ExitStack
@@ -24,28 +23,24 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from eth_account import Account
 
 from gateway.client import GatewayClient
-from ledger.chain import Deployment, manifest_path
+from ledger.chain import Deployment
 from ledger.network import CliqueNetwork, ensure_geth
-from ledger.records import Approval, Proposal, ProposalAction
+from ledger.records import Proposal
 from tests.network.consortium import (
     GatewayProcess,
     Member,
     Organisation,
-    clean_env,
-    fund,
+    admit,
+    chain_now,
+    deploy_consortium,
     issue_api_key,
-    run_ledger,
-    wait_records,
 )
 
 PERIOD = 1
 AU, CN, NZ = 0, 1, 2  # the signers' node indexes (au-abf, cn-gacc, nz-customs)
 RPC_NODE = 3
-THRESHOLD = 2
-KIND_CODES = {"customs": 1, "carrier": 2, "trader": 3, "issuing_body": 4, "postal_operator": 5}
 GATEWAY_ENV = {
     "LEDGER_BATCH_MAX_SIZE": "500",
     "LEDGER_BATCH_LINGER_SECONDS": "0.2",
@@ -126,80 +121,18 @@ class Consortium:
         return self.members["cn"]
 
 
-def _bootstrap_toml(admins: dict[str, Organisation], relayers: list[str], now: int) -> str:
-    lines = [f"threshold = {THRESHOLD}", f"relayers = [{', '.join(repr(r) for r in relayers)}]"]
-    for admin in admins.values():
-        lines += [
-            "",
-            "[[administrations]]",
-            f'name = "{admin.name}"',
-            f'country = "{admin.country}"',
-            f'key = "{admin.address}"',
-            f"valid_from = {now - 86_400}",
-            f"valid_until = {now + 2 * 365 * 86_400}",
-        ]
-    return "\n".join(lines) + "\n"
-
-
 @pytest.fixture(scope="session")
 def consortium(clique: CliqueNetwork, tmp_path_factory: pytest.TempPathFactory) -> Consortium:
     """Deploy once from node 0 with the real command line and a bootstrap file."""
     root = tmp_path_factory.mktemp("consortium")
-    admins = {
-        "au": Organisation("Australian Border Force", "customs", "AU"),
-        "cn": Organisation("General Administration of Customs of China", "customs", "CN"),
-        "nz": Organisation("New Zealand Customs Service", "customs", "NZ"),
-    }
-    members = {
-        key: Member(
-            admin=admin,
-            relayer_key="0x" + bytes(Account.create().key).hex(),
-            data_dir=root / f"member-{key}",
-            node=node,
-        )
-        for (key, admin), node in zip(admins.items(), (AU, CN, NZ), strict=True)
-    }
-    for member in members.values():
-        member.data_dir.mkdir()
-    fund(clique, [m.relayer_address for m in members.values()])
-    now = int(clique.rpc(AU).block(clique.rpc(AU).block_number())["timestamp"], 16)
-    bootstrap = root / "bootstrap.toml"
-    bootstrap.write_text(
-        _bootstrap_toml(admins, [m.relayer_address for m in members.values()], now)
-    )
-    a = members["au"]
-    done = run_ledger(
-        [
-            "deploy",
-            "--rpc",
-            clique.rpc_url(a.node),
-            "--chain-id",
-            str(clique.chain_id),
-            "--bootstrap",
-            str(bootstrap),
-            "--data-dir",
-            str(a.data_dir),
-        ],
-        cwd=a.data_dir,
-        env=clean_env(LEDGER_RELAYER_KEY=a.relayer_key),
-        timeout=600,
-    )
-    assert done.returncode == 0, f"ledger deploy failed:\n{done.stdout}\n{done.stderr}"
-    manifest = manifest_path(a.data_dir, clique.chain_id)
-    # The manifest is handed to the other members (README: "give that manifest to the
-    # other members").
-    for member in members.values():
-        if member is not a:
-            target = manifest_path(member.data_dir, clique.chain_id)
-            target.parent.mkdir(parents=True)
-            shutil.copyfile(manifest, target)
+    made = deploy_consortium(clique, root, nodes=(AU, CN, NZ))
     return Consortium(
         net=clique,
-        admins=admins,
-        members=members,
-        bootstrap=bootstrap,
-        deployment=Deployment.load(manifest),
-        deploy_output=done.stdout,
+        admins=made.admins,
+        members=made.members,
+        bootstrap=made.bootstrap,
+        deployment=made.deployment,
+        deploy_output=made.output,
     )
 
 
@@ -243,20 +176,6 @@ class Parties:
         return GatewayClient(m.url, self.keys[(member, who)], timeout=timeout)
 
 
-def admission(org: Organisation, *, now: int) -> Proposal:
-    return Proposal(
-        action=ProposalAction.ADMIT_MEMBER,
-        org_id=org.org_id,
-        kind=KIND_CODES[org.kind],
-        country=org.country.encode("ascii"),
-        account=org.address,
-        valid_from=now - 60 * 86_400,  # covers journeys that began before the admission
-        valid_until=now + 365 * 86_400,
-        expires_at=now + 7 * 86_400,
-        salt=org.org_id,
-    )
-
-
 @pytest.fixture(scope="session")
 def parties(consortium: Consortium, gateways: Gateways) -> Parties:
     """API keys issued by each member's operator (``ledger apikey issue``), then a carrier
@@ -277,36 +196,15 @@ def parties(consortium: Consortium, gateways: Gateways) -> Parties:
         ("cn", "forwarder"): issue_api_key(b, forwarder, scopes=org_scopes),
     }
     made = Parties(consortium, carrier, forwarder, keys, {})
-    rpc = consortium.net.rpc(AU)
-    now = int(rpc.block(rpc.block_number())["timestamp"], 16)
     with made.client("au", "au") as via_a, made.client("cn", "cn") as via_b:
-        proposals = {org.name: admission(org, now=now) for org in (carrier, forwarder)}
-        proposed = {
-            name: via_a.sign_and_submit(p, au.private_key, idempotency_key=f"propose {name}")
-            for name, p in proposals.items()
-        }
-        wait_records(via_a, [v.record_id for v in proposed.values()], timeout=180)
-        approved = {
-            name: via_b.sign_and_submit(
-                Approval(proposal_id=p.proposal_id),
-                cn.private_key,
-                idempotency_key=f"approve {name}",
+        made.admissions.update(
+            admit(
+                [carrier, forwarder],
+                proposer=au,
+                via_proposer=via_a,
+                approver=cn,
+                via_approver=via_b,
+                now=chain_now(consortium.net, AU),
             )
-            for name, p in proposals.items()
-        }
-        wait_records(via_b, [v.record_id for v in approved.values()], timeout=180)
-        executed = {
-            name: via_b.execute(p, idempotency_key=f"execute {name}")
-            for name, p in proposals.items()
-        }
-        wait_records(via_b, [v.record_id for v in executed.values()], timeout=180)
-    for name, proposal in proposals.items():
-        made.admissions[name] = (
-            proposal,
-            {
-                "propose": proposed[name].record_id,
-                "approve": approved[name].record_id,
-                "execute": executed[name].record_id,
-            },
         )
     return made

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import shutil
 import signal
 import subprocess
 import sys
@@ -20,7 +21,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 import httpx
 from eth_account import Account
@@ -29,15 +30,18 @@ from web3 import Web3
 
 from gateway.client import GatewayClient
 from gateway.errors import GatewayError, ServiceUnavailable
-from gateway.models import RecordView
+from gateway.models import BulkResult, RecordView
 from gateway.writes.kinds import record_id_for
-from ledger.chain import Deployment, Ledger, web3_for
-from ledger.network import CliqueNetwork
+from ledger.chain import Deployment, Ledger, manifest_path, web3_for
+from ledger.network import KeyPair
 from ledger.records import (
+    Approval,
     BusinessStep,
     ConsignmentEvent,
     ConsignmentRegistration,
     Locode,
+    Proposal,
+    ProposalAction,
     SignedRecord,
     consignment_id,
 )
@@ -51,6 +55,22 @@ CONFIRMATIONS = 3
 """Blocks on top before a gateway or index treats a block as final (Clique is not final at
 once: a partition's minority blocks are replaced when it heals)."""
 KEYSTORE_SECRET = "network-suite-" + secrets.token_hex(8)
+THRESHOLD = 2
+KIND_CODES = {"customs": 1, "carrier": 2, "trader": 3, "issuing_body": 4, "postal_operator": 5}
+
+
+class Chain(Protocol):
+    """What the members need of a chain: its id, a node's JSON-RPC URL and a funded account.
+    :class:`ledger.network.CliqueNetwork` is one; the benchmarks also run the members on a
+    single anvil node (``bench.network``)."""
+
+    @property
+    def chain_id(self) -> int: ...
+
+    @property
+    def relayer_key(self) -> KeyPair: ...
+
+    def rpc_url(self, which: int | str) -> str: ...
 
 
 def wait_for(
@@ -137,7 +157,7 @@ class Member:
         return f"http://127.0.0.1:{self.port}"
 
 
-def fund(net: CliqueNetwork, addresses: Iterable[str], *, wei: int = 10**21) -> None:
+def fund(net: Chain, addresses: Iterable[str], *, wei: int = 10**21) -> None:
     """Give accounts a balance from the network's funded account.
 
     Gas costs nothing in the genesis (base fee 0), but geth's price oracle suggests a 1 gwei
@@ -166,9 +186,7 @@ class GatewayProcess:
     """``ledger serve`` for one member, in its own process; stopped with SIGTERM (or
     killed) by :meth:`stop`, which is safe to call more than once."""
 
-    def __init__(
-        self, member: Member, net: CliqueNetwork, log: Path, *, extra_env: dict[str, str]
-    ) -> None:
+    def __init__(self, member: Member, net: Chain, log: Path, *, extra_env: dict[str, str]) -> None:
         self.member = member
         self.net = net
         self.log = log
@@ -207,12 +225,14 @@ class GatewayProcess:
             poll=0.5,
         )
 
-    def _died(self, process: subprocess.Popen[bytes]) -> None:
+    def _died(self, process: subprocess.Popen[bytes]) -> bool:
+        """False while the process runs; raises once it has exited."""
         if process.poll() is not None:
             raise AssertionError(
                 f"gateway {self.member.admin.name} exited with {process.returncode}:\n"
                 + self.tail()
             )
+        return False
 
     def _ready(self) -> bool:
         try:
@@ -315,7 +335,7 @@ def record_statuses(client: GatewayClient) -> dict[str, RecordView]:
 # -- the chain, read from a node of the test's choosing ----------------------------------
 
 
-def attach(net: CliqueNetwork, node: int, deployment: Deployment) -> Ledger:
+def attach(net: Chain, node: int, deployment: Deployment) -> Ledger:
     return Ledger(web3_for(net.rpc_url(node)), deployment)
 
 
@@ -421,8 +441,12 @@ def ingest(
         if before_chunk is not None:
             before_chunk(n, result)
         part = events[start : start + chunk]
+
+        def post(part: Sequence[SignedRecord[ConsignmentEvent]] = part, n: int = n) -> BulkResult:
+            return client.post_events(part, idempotency_key=f"{label}-{n}")
+
         answer = retrying(
-            lambda part=part, n=n: client.post_events(part, idempotency_key=f"{label}-{n}"),
+            post,
             what=f"{label} chunk {n}",
             timeout=timeout_per_chunk,
         )
@@ -487,3 +511,155 @@ def gateway_call(call: Callable[[], T]) -> T | None:
         return call()
     except GatewayError:
         return None
+
+
+# -- the consortium: deployed with a bootstrap file, organisations admitted by governance --
+
+
+def bootstrap_toml(admins: dict[str, Organisation], relayers: list[str], now: int) -> str:
+    lines = [f"threshold = {THRESHOLD}", f"relayers = [{', '.join(repr(r) for r in relayers)}]"]
+    for admin in admins.values():
+        lines += [
+            "",
+            "[[administrations]]",
+            f'name = "{admin.name}"',
+            f'country = "{admin.country}"',
+            f'key = "{admin.address}"',
+            f"valid_from = {now - 86_400}",
+            f"valid_until = {now + 2 * 365 * 86_400}",
+        ]
+    return "\n".join(lines) + "\n"
+
+
+def chain_now(net: Chain, node: int) -> int:
+    """The timestamp of the latest block on ``node``."""
+    return int(web3_for(net.rpc_url(node)).eth.get_block("latest")["timestamp"])
+
+
+@dataclass
+class Deployed:
+    """What :func:`deploy_consortium` made: administrations, members (by key), the bootstrap
+    file, the deployment and what ``ledger deploy`` printed."""
+
+    admins: dict[str, Organisation]
+    members: dict[str, Member]
+    bootstrap: Path
+    deployment: Deployment
+    output: str
+
+
+def deploy_consortium(net: Chain, root: Path, *, nodes: Sequence[int]) -> Deployed:
+    """Australia, China and New Zealand (members on ``nodes``, each with a funded relayer of
+    its own); the contracts deployed from Australia's node with ``ledger deploy --bootstrap``
+    and the manifest handed to the other members."""
+    admins = {
+        "au": Organisation("Australian Border Force", "customs", "AU"),
+        "cn": Organisation("General Administration of Customs of China", "customs", "CN"),
+        "nz": Organisation("New Zealand Customs Service", "customs", "NZ"),
+    }
+    members = {
+        key: Member(
+            admin=admin,
+            relayer_key="0x" + bytes(Account.create().key).hex(),
+            data_dir=root / f"member-{key}",
+            node=node,
+        )
+        for (key, admin), node in zip(admins.items(), nodes, strict=True)
+    }
+    for member in members.values():
+        member.data_dir.mkdir()
+    fund(net, [m.relayer_address for m in members.values()])
+    a = members["au"]
+    bootstrap = root / "bootstrap.toml"
+    bootstrap.write_text(
+        bootstrap_toml(
+            admins, [m.relayer_address for m in members.values()], chain_now(net, a.node)
+        )
+    )
+    done = run_ledger(
+        [
+            "deploy",
+            "--rpc",
+            net.rpc_url(a.node),
+            "--chain-id",
+            str(net.chain_id),
+            "--bootstrap",
+            str(bootstrap),
+            "--data-dir",
+            str(a.data_dir),
+        ],
+        cwd=a.data_dir,
+        env=clean_env(LEDGER_RELAYER_KEY=a.relayer_key),
+        timeout=600,
+    )
+    assert done.returncode == 0, f"ledger deploy failed:\n{done.stdout}\n{done.stderr}"
+    manifest = manifest_path(a.data_dir, net.chain_id)
+    # The manifest is handed to the other members (README: "give that manifest to the
+    # other members").
+    for member in members.values():
+        if member is not a:
+            target = manifest_path(member.data_dir, net.chain_id)
+            target.parent.mkdir(parents=True)
+            shutil.copyfile(manifest, target)
+    return Deployed(admins, members, bootstrap, Deployment.load(manifest), done.stdout)
+
+
+def admission(org: Organisation, *, now: int) -> Proposal:
+    return Proposal(
+        action=ProposalAction.ADMIT_MEMBER,
+        org_id=org.org_id,
+        kind=KIND_CODES[org.kind],
+        country=org.country.encode("ascii"),
+        account=org.address,
+        valid_from=now - 60 * 86_400,  # covers journeys that began before the admission
+        valid_until=now + 365 * 86_400,
+        expires_at=now + 7 * 86_400,
+        salt=org.org_id,
+    )
+
+
+def admit(
+    orgs: Sequence[Organisation],
+    *,
+    proposer: Organisation,
+    via_proposer: GatewayClient,
+    approver: Organisation,
+    via_approver: GatewayClient,
+    now: int,
+) -> dict[str, tuple[Proposal, dict[str, str]]]:
+    """Admit ``orgs`` by governance: ``proposer`` proposes through its gateway, ``approver``
+    approves and executes through its own, each signing with its own key. Per organisation
+    name: the proposal and the record ids of the three steps."""
+    proposals = {org.name: admission(org, now=now) for org in orgs}
+    proposed = {
+        name: via_proposer.sign_and_submit(
+            p, proposer.private_key, idempotency_key=f"propose {name}"
+        )
+        for name, p in proposals.items()
+    }
+    wait_records(via_proposer, [v.record_id for v in proposed.values()], timeout=180)
+    approved = {
+        name: via_approver.sign_and_submit(
+            Approval(proposal_id=p.proposal_id),
+            approver.private_key,
+            idempotency_key=f"approve {name}",
+        )
+        for name, p in proposals.items()
+    }
+    wait_records(via_approver, [v.record_id for v in approved.values()], timeout=180)
+    executed = {
+        name: via_approver.execute(p, idempotency_key=f"execute {name}")
+        for name, p in proposals.items()
+    }
+    wait_records(via_approver, [v.record_id for v in executed.values()], timeout=180)
+    return {
+        name: (
+            proposal,
+            {
+                "propose": proposed[name].record_id,
+                "approve": approved[name].record_id,
+                "execute": executed[name].record_id,
+            },
+        )
+        for name, proposal in proposals.items()
+    }

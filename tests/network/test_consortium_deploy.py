@@ -13,8 +13,8 @@ import pytest
 
 from ledger.chain import SUITE, manifest_path, verify_deployment
 from ledger.chain.deploy import MANIFEST_VERSION
-from tests.network.conftest import THRESHOLD, Consortium
-from tests.network.consortium import attach, clean_env, run_ledger
+from tests.network.conftest import Consortium
+from tests.network.consortium import THRESHOLD, attach, clean_env, run_ledger
 
 pytestmark = pytest.mark.network
 
