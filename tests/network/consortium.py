@@ -297,9 +297,12 @@ def wait_records(
     record_ids: Iterable[str],
     *,
     status: str = "confirmed",
+    final: bool = True,
     timeout: float = 120.0,
 ) -> dict[str, RecordView]:
-    """Wait until every record has ``status`` in the gateway's outbox; their views."""
+    """Wait until every record has ``status`` in the gateway's outbox (and, with ``final``, is
+    at the network's finality: only then do the other members' indexes, which follow final
+    blocks, hold it); their views."""
     pending = set(record_ids)
     views: dict[str, RecordView] = {}
 
@@ -308,13 +311,14 @@ def wait_records(
             view = client.get_record(record_id)
             if view.status == "failed":
                 raise AssertionError(f"record {record_id} failed: {view.error}")
-            if view.status != status:
+            if view.status != status or (final and not view.final):
                 return False
             views[record_id] = view
             pending.discard(record_id)
         return True
 
-    wait_for(f"{len(pending)} records to be {status}", probe, timeout=timeout, poll=0.5)
+    wanted = f"{status} and final" if final else status
+    wait_for(f"{len(pending)} records to be {wanted}", probe, timeout=timeout, poll=0.5)
     return views
 
 

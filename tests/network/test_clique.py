@@ -133,11 +133,17 @@ def test_partition_forks_and_healing_replaces_the_minority_fork(clique: CliqueNe
     """{au, cn} keep sealing (2 of 3 signers alternate); {nz, rpc} get at most one block (a
     signer may seal one block in any 2 consecutive). On healing, the longer {au, cn} chain
     (higher total difficulty) replaces nz's block on the RPC node: a reorg."""
-    rpc, majority = clique.rpc(RPC_NODE), clique.rpc(0)
+    rpc, majority, nz = clique.rpc(RPC_NODE), clique.rpc(0), clique.rpc(SIGNER_NZ)
     fork: tuple[int, str] | None = None
     for _attempt in range(3):
-        clique.partition([[0, 1], [SIGNER_NZ, RPC_NODE]])
-        # nz seals one block on its side, unless it sealed the last block before the split.
+        # nz may seal on its side only if it did not seal the last block before the split:
+        # it stops sealing, the two others seal two blocks, then the split, then nz seals again.
+        nz.call("miner_stop")
+        try:
+            wait_head(majority, majority.block_number() + 2)
+            clique.partition([[0, 1], [SIGNER_NZ, RPC_NODE]])
+        finally:
+            nz.call("miner_start")
         time.sleep(3 * PERIOD + 2)
         height = rpc.block_number()
         wait_head(majority, height + 4)
