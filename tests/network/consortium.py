@@ -300,9 +300,9 @@ def wait_records(
     final: bool = True,
     timeout: float = 120.0,
 ) -> dict[str, RecordView]:
-    """Wait until every record has ``status`` in the gateway's outbox (and, with ``final``, is
-    at the network's finality: only then do the other members' indexes, which follow final
-    blocks, hold it); their views."""
+    """Wait until every record has ``status`` in the gateway's outbox (and, for ``confirmed``
+    with ``final``, is at the network's finality: only then do the other members' indexes,
+    which follow final blocks, hold it); their views."""
     pending = set(record_ids)
     views: dict[str, RecordView] = {}
 
@@ -311,13 +311,13 @@ def wait_records(
             view = client.get_record(record_id)
             if view.status == "failed":
                 raise AssertionError(f"record {record_id} failed: {view.error}")
-            if view.status != status or (final and not view.final):
+            if view.status != status or (final and status == "confirmed" and not view.final):
                 return False
             views[record_id] = view
             pending.discard(record_id)
         return True
 
-    wanted = f"{status} and final" if final else status
+    wanted = f"{status} and final" if final and status == "confirmed" else status
     wait_for(f"{len(pending)} records to be {wanted}", probe, timeout=timeout, poll=0.5)
     return views
 
