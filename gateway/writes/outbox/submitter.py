@@ -15,7 +15,7 @@ from gateway.errors import BatchTooLarge, Conflict, RecordRejected
 from gateway.metrics import GatewayMetrics
 from gateway.models.stored import OutboxRecord, RecordKind, RecordStatus
 from gateway.writes.outbox.protocol import Batch, BlockState, Relayer, SignedTx, TxState
-from gateway.writes.outbox.state_machine import Outbox
+from gateway.writes.outbox.state_machine import FinalityBlock, Outbox
 from ledger.errors import ValidationError
 
 __all__ = ["Submitter", "load_relayer_factory"]
@@ -48,6 +48,7 @@ class Submitter:
         linger: float = 0.2,
         poll_interval: float = 0.5,
         retry_interval: float = 2.0,
+        final_check_interval: float = 2.0,
         metrics: GatewayMetrics | None = None,
     ) -> None:
         self.outbox = outbox
@@ -62,7 +63,11 @@ class Submitter:
         self._thread: threading.Thread | None = None
         self._kind_blocked_until: dict[RecordKind, float] = {}
         """Kinds whose last batch failed to sign for no record's fault, until when they wait."""
+        self.final_check_interval = final_check_interval
+        """Seconds between checks that the newest final block is still on the chain."""
         self._final_checked_at = 0.0
+        self._final_tip: FinalityBlock | None = None  # the newest final block seen
+        self._final_tip_loaded = False
         outbox.on_accept(self._wake.set)
 
     # --- lifecycle ----------------------------------------------------------------------
@@ -139,6 +144,8 @@ class Submitter:
                 still_live += 1
                 continue
             changed = self.outbox.apply(batch, result)
+            if result.state is TxState.MINED and result.final:
+                self._note_final(result.block_number, result.block_hash)
             logger.info(
                 "batch %s tx %s %s in block %s (%d records)",
                 batch.batch_id,
@@ -154,7 +161,8 @@ class Submitter:
         """Check the blocks of mined batches that are not final yet: final ones are marked
         so, replaced ones taken back (their batches are live again: the same transaction is
         followed, sent again, or dropped and its records batched again). Then, every
-        ``poll_interval`` at most, check that the newest final block is still on the chain.
+        ``final_check_interval`` at most, check that the newest final block is still on the
+        chain.
         Returns how many blocks wait for finality."""
         waiting = 0
         for block in self.outbox.unfinal_blocks():
@@ -168,6 +176,7 @@ class Submitter:
                 continue
             if state is BlockState.FINAL:
                 self.outbox.mark_final(block)
+                self._note_final(block.number, block.hash)
             elif state is BlockState.REPLACED:
                 batches = self.outbox.reopen(block)
                 logger.warning(
@@ -180,10 +189,35 @@ class Submitter:
             else:
                 waiting += 1
         now = time.monotonic()
-        if now - self._final_checked_at >= self.poll_interval:
+        if now - self._final_checked_at >= self.final_check_interval:
             self._final_checked_at = now
-            self._check_final_blocks()
+            self._check_final_tip()
         return waiting
+
+    def _note_final(self, number: int | None, block_hash: str | None) -> None:
+        if number is None or block_hash is None:
+            return
+        if self._final_tip is None or number >= self._final_tip.number:
+            self._final_tip = FinalityBlock(number, block_hash)
+
+    def _check_final_tip(self) -> None:
+        """One look at the newest final block (kept in memory; read from the outbox once):
+        only when the chain no longer has it are the final blocks walked."""
+        if not self._final_tip_loaded:
+            newest = self.outbox.final_blocks(limit=1)
+            self._final_tip = newest[0] if newest else None
+            self._final_tip_loaded = True
+        tip = self._final_tip
+        if tip is None:
+            return
+        try:
+            if self.relayer.block_state(tip.number, tip.hash) is not BlockState.REPLACED:
+                return
+        except Exception:
+            logger.exception("relayer block_state failed for the newest final block")
+            return
+        self._check_final_blocks()
+        self._final_tip_loaded = False  # read again from the outbox after the walk
 
     def _check_final_blocks(self, *, most: int = 64) -> None:
         """A block taken as final that the chain no longer has (a node that lost its last

@@ -605,7 +605,9 @@ def test_records_whose_block_is_lost_reach_the_chain_again_once(
     node that crashed before saving its last blocks): the outbox notices, the records go back
     to submitted and reach the chain again, each once."""
     relayer = ContractRelayer(ledger, relayer_tx, RELAYER_KEY, confirmations=confirmations)
-    submitter = Submitter(outbox, relayer, max_batch=10, linger=0, poll_interval=0)
+    submitter = Submitter(
+        outbox, relayer, max_batch=10, linger=0, poll_interval=0, final_check_interval=0
+    )
     _, before = ledger.consignments.head(world.consignment_id)
     ids = [_accept(outbox, ledger, world, _event(world, ledger, 9400 + i)) for i in range(3)]
     _pass_until(submitter, lambda: all(outbox.get(i).status is RecordStatus.CONFIRMED for i in ids))

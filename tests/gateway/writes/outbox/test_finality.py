@@ -22,9 +22,15 @@ def outbox(settings: GatewaySettings) -> Iterator[Outbox]:
 
 
 def submitter_for(outbox: Outbox, relayer: FakeRelayer) -> Submitter:
-    # poll_interval 0: every pass also checks the newest final block.
+    # final_check_interval 0: every pass also checks the newest final block.
     return Submitter(
-        outbox, relayer, max_batch=10, linger=0.0, retry_interval=0.0, poll_interval=0.0
+        outbox,
+        relayer,
+        max_batch=10,
+        linger=0.0,
+        retry_interval=0.0,
+        poll_interval=0.0,
+        final_check_interval=0.0,
     )
 
 
