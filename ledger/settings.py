@@ -141,6 +141,23 @@ class Settings(BaseSettings):
         default=None,
         description="Optional HS 2022 nomenclature (CSV) that HS codes must be in (code_lists()).",
     )
+    network_dir: Path = Field(
+        default=Path(".data/network"),
+        description="State directory of `ledger network` (the local geth Clique network).",
+    )
+    network_geth: Path | None = Field(
+        default=None,
+        description="A geth binary to use as is (unset: build or re-use the cached v1.13.15).",
+    )
+    network_cache_dir: Path | None = Field(
+        default=None,
+        description="Where geth is built and cached (default: cache_root()).",
+    )
+    xdg_cache_home: Path | None = Field(
+        default=None,
+        validation_alias="XDG_CACHE_HOME",
+        description="The user's cache directory (XDG_CACHE_HOME), for network_cache_dir's default.",
+    )
 
     @field_validator("rpc_url")
     @classmethod
@@ -171,6 +188,13 @@ class Settings(BaseSettings):
         Loaded once per pair of files (the full UN/LOCODE list takes about 0.3 s).
         """
         return _code_lists(self.unlocode_csv, self.hs_csv)
+
+    def cache_root(self) -> Path:
+        """The project's cache, outside any clone and shared by every clone (geth builds)."""
+        if self.network_cache_dir is not None:
+            return self.network_cache_dir
+        base = self.xdg_cache_home if self.xdg_cache_home else Path.home() / ".cache"
+        return base / "customs-ledger"
 
     @property
     def keystore_path(self) -> Path:

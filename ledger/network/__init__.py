@@ -5,8 +5,8 @@ Owns: the geth build cache (:mod:`.geth`), the local Clique network of geth node
 enode URLs (:mod:`.keys`), a plain JSON-RPC client for the nodes (:mod:`.rpc`) and the
 ``ledger network`` commands (:mod:`.cli`).
 
-May import: :mod:`ledger.errors` and third-party libraries. Nothing else in ``ledger`` imports
-this package, except the command line that registers its commands.
+May import: :mod:`ledger.errors`, :mod:`ledger.settings` and third-party libraries. Nothing
+else in ``ledger`` imports this package, except the command line that registers its commands.
 """
 
 from ledger.errors import (
@@ -28,7 +28,6 @@ from ledger.network.clique import (
 from ledger.network.geth import GETH_VERSION, cached_geth_path, ensure_geth
 from ledger.network.keys import KeyPair
 from ledger.network.rpc import RpcClient
-from ledger.network.settings import NetworkSettings
 
 __all__ = [
     "DEFAULT_CHAIN_ID",
@@ -42,7 +41,6 @@ __all__ = [
     "NetworkConfigError",
     "NetworkError",
     "NetworkNotReady",
-    "NetworkSettings",
     "NodeSpec",
     "NodeStartError",
     "NodeStatus",

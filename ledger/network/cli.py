@@ -29,10 +29,10 @@ def _out(text: str) -> None:
 
 def _network(args: argparse.Namespace) -> Any:
     from ledger.network.clique import CliqueNetwork
-    from ledger.network.settings import NetworkSettings
+    from ledger.settings import Settings
 
-    settings = NetworkSettings()
-    directory = args.dir if args.dir is not None else settings.dir
+    settings = Settings()
+    directory = args.dir if args.dir is not None else settings.network_dir
     return CliqueNetwork(directory, settings=settings)
 
 

@@ -47,7 +47,7 @@ from ledger.errors import (
 from ledger.network.geth import ensure_geth
 from ledger.network.keys import KeyPair
 from ledger.network.rpc import RpcClient
-from ledger.network.settings import NetworkSettings
+from ledger.settings import Settings
 
 __all__ = [
     "DEFAULT_CHAIN_ID",
@@ -169,7 +169,7 @@ class CliqueNetwork:
         directory: Path,
         *,
         geth: Path | None = None,
-        settings: NetworkSettings | None = None,
+        settings: Settings | None = None,
     ) -> None:
         self.directory = Path(directory).resolve()
         self._geth = geth

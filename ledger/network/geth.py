@@ -3,9 +3,9 @@
 v1.13.15 is the last go-ethereum release that seals Clique blocks (its fork ceiling for Clique
 is London, which runs the contracts built for ``paris``). It is built with the local Go
 toolchain (``go install``) into ``<cache>/geth-v1.13.15/geth``, where ``<cache>`` is
-``${XDG_CACHE_HOME:-~/.cache}/customs-ledger`` (see :class:`NetworkSettings`); a build takes
-about 3.5 minutes on two cores with empty Go caches, and every later call re-uses the binary.
-``LEDGER_NETWORK_GETH`` names a binary to use instead.
+``${XDG_CACHE_HOME:-~/.cache}/customs-ledger`` (:meth:`ledger.settings.Settings.cache_root`);
+a build takes about 3.5 minutes on two cores with empty Go caches, and every later call re-uses
+the binary. ``LEDGER_NETWORK_GETH`` names a binary to use instead.
 
 Two processes asking at once build it once: the build holds a lock file, writes into a
 temporary directory and renames the binary into place.
@@ -23,7 +23,7 @@ import time
 from pathlib import Path
 
 from ledger.errors import GethBuildError
-from ledger.network.settings import NetworkSettings
+from ledger.settings import Settings
 
 __all__ = ["GETH_MODULE", "GETH_VERSION", "cached_geth_path", "ensure_geth", "geth_version"]
 
@@ -40,9 +40,9 @@ _LDFLAGS = "-checklinkname=0"
 _BUILD_ENV = {"GOTOOLCHAIN": "local", "GOFLAGS": "-mod=mod -buildvcs=false"}
 
 
-def cached_geth_path(settings: NetworkSettings | None = None) -> Path:
+def cached_geth_path(settings: Settings | None = None) -> Path:
     """Where the cached build of :data:`GETH_VERSION` lives (whether or not it exists)."""
-    settings = settings if settings is not None else NetworkSettings()
+    settings = settings if settings is not None else Settings()
     return settings.cache_root() / f"geth-{GETH_VERSION}" / "geth"
 
 
@@ -66,14 +66,14 @@ def _is_wanted(binary: Path) -> bool:
     return binary.is_file() and geth_version(binary).startswith(GETH_VERSION.lstrip("v"))
 
 
-def ensure_geth(settings: NetworkSettings | None = None, *, build: bool = True) -> Path:
+def ensure_geth(settings: Settings | None = None, *, build: bool = True) -> Path:
     """The geth binary to run: the configured one, else the cached build (built if missing)."""
-    settings = settings if settings is not None else NetworkSettings()
-    if settings.geth is not None:
-        if not settings.geth.is_file():
-            raise GethBuildError(f"LEDGER_NETWORK_GETH={settings.geth} is not a file")
-        log.info("using geth %s (%s)", settings.geth, geth_version(settings.geth))
-        return settings.geth
+    settings = settings if settings is not None else Settings()
+    if settings.network_geth is not None:
+        if not settings.network_geth.is_file():
+            raise GethBuildError(f"LEDGER_NETWORK_GETH={settings.network_geth} is not a file")
+        log.info("using geth %s (%s)", settings.network_geth, geth_version(settings.network_geth))
+        return settings.network_geth
     target = cached_geth_path(settings)
     if _is_wanted(target):
         log.info("using cached geth %s at %s", GETH_VERSION, target)

@@ -21,7 +21,7 @@ MAY_IMPORT: dict[str, set[str]] = {
     "chain": {"errors", "records"},
     "index": {"errors", "records", "chain"},
     "epcis": {"errors", "records"},
-    "network": {"errors", "records", "chain"},
+    "network": {"errors", "records", "settings", "chain"},
     "verify": {"errors", "records", "chain", "index", "epcis"},
     "risk": {"errors", "records", "chain", "index", "epcis", "verify"},
     "stack": {"errors", "records", "settings", "chain", "index", "epcis", "verify", "risk"},
