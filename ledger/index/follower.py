@@ -70,21 +70,9 @@ from ledger.index.codec import _hex, _raw
 from ledger.index.heads import ZERO28, event_digest, next_head, registration_digest
 from ledger.index.logs import _decode_logs, _Decoder, _HotEvent, _Log, _static_decoder
 from ledger.index.models import (
-    AeoStatus,
-    AttestationRecord,
-    CertificateRecord,
-    ConsignmentRecord,
-    ConsignmentView,
-    DrawdownRecord,
     Finding,
     HeadVerification,
-    KeyRecord,
-    KeyValidity,
-    MraRecord,
-    OrganisationRecord,
-    RawLog,
     SyncResult,
-    TimelineEvent,
 )
 from ledger.index.queries import IndexQueries
 from ledger.index.schema import (
@@ -98,29 +86,7 @@ from ledger.index.schema import (
 )
 from ledger.index.writer import _IndexWriter
 
-__all__ = [
-    "DEFAULT_SPAN",
-    "AeoStatus",
-    "AttestationRecord",
-    "CertificateRecord",
-    "ConsignmentRecord",
-    "ConsignmentView",
-    "DrawdownRecord",
-    "Finding",
-    "HeadVerification",
-    "Index",
-    "IndexQueries",
-    "KeyRecord",
-    "KeyValidity",
-    "MraRecord",
-    "OrganisationRecord",
-    "RawLog",
-    "SyncResult",
-    "TimelineEvent",
-    "event_digest",
-    "next_head",
-    "registration_digest",
-]
+__all__ = ["DEFAULT_SPAN", "MIN_GAS_PER_LOG", "Index"]
 
 log = logging.getLogger("ledger.index.follower")
 

@@ -19,14 +19,17 @@ from sqlalchemy import create_engine, event, func, inspect, select, update
 
 from ledger.chain import Ledger, contract_abi
 from ledger.errors import HeadMismatch, IndexMismatch
-from ledger.index import IndexQueries, consignment_events, consignments, raw_logs
-from ledger.index.follower import (
-    MIN_GAS_PER_LOG,
+from ledger.index import (
     Index,
+    IndexQueries,
+    consignment_events,
+    consignments,
     event_digest,
     next_head,
+    raw_logs,
     registration_digest,
 )
+from ledger.index.follower import MIN_GAS_PER_LOG
 from ledger.records import (
     AeoAction,
     AeoActionCode,
