@@ -45,6 +45,7 @@ from gateway.metrics import GatewayMetrics
 from gateway.middleware import BodyLimitMiddleware, RequestContextMiddleware
 from gateway.services import GatewayServices
 from gateway.writes.outbox import Outbox, Submitter, load_relayer_factory
+from ledger.records import use_code_lists
 
 __all__ = ["app_factory", "create_app", "serve"]
 
@@ -106,6 +107,9 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        # The code lists every write is checked against: loaded now, so a bad unlocode_csv
+        # or hs_csv stops the start and the first request does not wait for them.
+        use_code_lists(settings.code_lists())
         engine = create_gateway_engine(settings.gateway_db_url)
         keys = KeyStore(engine)
         outbox = Outbox(engine)
@@ -142,6 +146,7 @@ def create_app(
             if owns_relayer and callable(close):
                 close()
             engine.dispose()
+            use_code_lists(None)
             logger.info("gateway stopped")
 
     app = FastAPI(

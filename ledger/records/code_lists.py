@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import csv
 import math
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
@@ -219,10 +219,27 @@ class LocodeDirectory:
     :class:`LocodeEntry` objects are built on lookup.
     """
 
-    __slots__ = ("_rows",)
+    __slots__ = ("_decode", "_rows")
 
     def __init__(self, rows: Mapping[str, _Row]) -> None:
-        self._rows: dict[str, _Row] = dict(rows)
+        self._rows: dict[str, _Row | str] = dict(rows)
+        self._decode: Callable[[str], _Row] | None = None
+
+    @classmethod
+    def from_lines(cls, lines: dict[str, str], decode: Callable[[str], _Row]) -> LocodeDirectory:
+        """A directory kept compact: one line of text per code, decoded by ``decode`` on lookup
+        (the packaged list, :mod:`.packaged_lists`)."""
+        directory = cls({})
+        directory._rows = dict(lines)
+        directory._decode = decode
+        return directory
+
+    def _row(self, key: str) -> _Row | None:
+        row = self._rows.get(key)
+        if isinstance(row, str):
+            assert self._decode is not None
+            return self._decode(row)
+        return row
 
     @classmethod
     def from_csv(cls, path: str | Path, *more: str | Path) -> LocodeDirectory:
@@ -305,7 +322,7 @@ class LocodeDirectory:
     def get(self, code: str) -> LocodeEntry | None:
         """The entry for ``code`` (any accepted spelling), or ``None`` if not listed."""
         key = self._key(code)
-        row = self._rows.get(key)
+        row = self._row(key)
         if row is None:
             return None
         name, alts, subdivision, status, functions, lat, lon = row
@@ -328,7 +345,7 @@ class LocodeDirectory:
 
     def coordinates(self, code: str) -> tuple[float, float] | None:
         """``(latitude, longitude)`` in degrees if the loaded files give them, else ``None``."""
-        row = self._rows.get(self._key(code))
+        row = self._row(self._key(code))
         if row is None or row[5] is None or row[6] is None:
             return None
         return (row[5], row[6])

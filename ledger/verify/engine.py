@@ -1,7 +1,6 @@
 """The verifier: runs the checks on a claim and assembles the verdict.
 
-    verifier = Verifier(ledger, index, locodes=LocodeDirectory.from_csv(seaports_csv),
-                        scorer=score_risk)      # ledger.risk.score_risk, optional
+    verifier = Verifier(ledger, index, scorer=score_risk)  # ledger.risk.score_risk, optional
     verdict = verifier.verify(Claim(consignment_ref="AU-UCR-...", origin="AU",
                                     certificate=CertificateClaim(number="CHAFTA-...",
                                                                  issuer=chamber_org_id),
@@ -52,7 +51,7 @@ from typing import Protocol
 from ledger.chain import Ledger
 from ledger.errors import InvalidClaim
 from ledger.index import Index
-from ledger.records import LocodeDirectory
+from ledger.records import LocodeDirectory, packaged_unlocode
 from ledger.verify.checks import CLAIM_CHECKS, certificate, consignment, integrity
 from ledger.verify.claim import Claim, VerificationPolicy
 from ledger.verify.evidence import ZERO32, h
@@ -77,8 +76,8 @@ class RiskScorer(Protocol):
 class Verifier:
     """Checks claims against the index and the chain (see the module docstring).
 
-    ``locodes``: a :class:`~ledger.records.LocodeDirectory` with coordinates enables the travel
-    time check; ``serials``: a :class:`~ledger.verify.SerialRegistry` enables the cloned-serial
+    ``locodes``: the :class:`~ledger.records.LocodeDirectory` whose coordinates the travel
+    time check uses (default: the packaged UN/LOCODE list, so the check always runs); ``serials``: a :class:`~ledger.verify.SerialRegistry` enables the cloned-serial
     checks; ``scorer``: a risk scorer for ``verdict.risk`` (none: ``verdict.risk`` is None).
 
     Kept between verifications: only the index's organisation directory and members' status
@@ -98,7 +97,7 @@ class Verifier:
     ) -> None:
         self.ledger = ledger
         self.index = index
-        self.locodes = locodes
+        self.locodes = locodes if locodes is not None else packaged_unlocode()
         self.serials = serials
         self.policy = policy or VerificationPolicy()
         self.scorer = scorer

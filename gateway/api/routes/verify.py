@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from functools import cache
 from importlib import resources
-from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Query
@@ -21,7 +20,7 @@ from gateway.errors import InvalidRequest, NotFound, ServiceUnavailable
 from gateway.models.error_views import ERROR_401, ERROR_403, ERROR_404
 from gateway.writes.ledger_services import require_ledger
 from ledger.errors import InvalidBundle, InvalidClaim, ValidationError
-from ledger.records import LocodeDirectory, consignment_id
+from ledger.records import consignment_id
 from ledger.risk import score_risk
 from ledger.verify import Verifier, claim_from_json, export_bundle, verify_bundle
 
@@ -100,11 +99,6 @@ def _page() -> str:
     return resources.files("gateway").joinpath("static/verify.html").read_text(encoding="utf-8")
 
 
-@cache
-def _locodes(path: Path) -> LocodeDirectory:
-    return LocodeDirectory.from_csv(path)
-
-
 @router.get(
     "",
     response_class=HTMLResponse,
@@ -141,7 +135,7 @@ def verify(
         parsed = claim_from_json(data)
     except (InvalidClaim, ValidationError) as exc:
         raise InvalidRequest(str(exc), code="invalid_claim", field="claim") from exc
-    locodes = _locodes(settings.unlocode_csv) if settings.unlocode_csv else None
+    locodes = settings.code_lists().locodes
     verifier = Verifier(chain.ledger, chain.index, locodes=locodes, scorer=score_risk)
     try:
         verdict = verifier.verify(parsed, sync=False)
