@@ -69,7 +69,12 @@ class RiskScorer(Protocol):
     """What makes ``verdict.risk`` of a claim's findings (:func:`ledger.risk.score_risk`)."""
 
     def __call__(
-        self, findings: Iterable[Finding], *, recognised_aeos: int, history: tuple[int, bool]
+        self,
+        findings: Iterable[Finding],
+        *,
+        recognised_aeos: int,
+        history: tuple[int, bool],
+        on_ledger: bool,
     ) -> object: ...
 
 
@@ -77,7 +82,8 @@ class Verifier:
     """Checks claims against the index and the chain (see the module docstring).
 
     ``locodes``: the :class:`~ledger.records.LocodeDirectory` whose coordinates the travel
-    time check uses (default: the packaged UN/LOCODE list, so the check always runs); ``serials``: a :class:`~ledger.verify.SerialRegistry` enables the cloned-serial
+    time check uses (default: the packaged UN/LOCODE list, so the check always runs);
+    ``serials``: a :class:`~ledger.verify.SerialRegistry` enables the cloned-serial
     checks; ``scorer``: a risk scorer for ``verdict.risk`` (none: ``verdict.risk`` is None).
 
     Kept between verifications: only the index's organisation directory and members' status
@@ -145,7 +151,10 @@ class Verifier:
         risk = None
         if self.scorer is not None:
             risk = self.scorer(
-                run.findings, recognised_aeos=len(run.recognised_aeos), history=_history(ctx, run)
+                run.findings,
+                recognised_aeos=len(run.recognised_aeos),
+                history=_history(ctx, run),
+                on_ledger=run.consignment is not None,
             )
         status = status_of(run.findings)
         subject = _subject(run)
