@@ -126,7 +126,9 @@ def _release_files(source: Path) -> Iterator[tuple[str, bytes]]:
     elif source.is_file():
         yield source.name, source.read_bytes()
     else:
-        raise ConfigurationError(f"unlocode: {source} is neither a file, a directory nor a zip")
+        raise ConfigurationError(
+            f"unlocode: cannot read {source}: not a file, a directory or a zip"
+        )
 
 
 def read_unece_release(*sources: str | Path) -> UnlocodeRelease:

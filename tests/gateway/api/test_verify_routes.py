@@ -17,6 +17,7 @@ from ledger.chain import Ledger
 from ledger.index import Index
 from ledger.stack import DemoWorld
 from tests.gateway.conftest import auth, serve
+from tests.ledger.scenarios import DIRECT, Builder, Leg
 
 
 @pytest.fixture
@@ -51,6 +52,7 @@ def test_genuine_claim_is_verified_for_the_callers_administration(
     assert verdict["status"] == "verified"
     assert verdict["findings"] == []
     assert verdict["risk"]["score"] < 40  # the recognised AEO lowers the base risk
+    assert verdict["risk"]["band"] == "low"  # a clean verified consignment
 
 
 def test_false_origin_fails_with_the_finding_and_its_evidence(
@@ -62,6 +64,35 @@ def test_false_origin_fails_with_the_finding_and_its_evidence(
     finding = next(f for f in verdict["findings"] if f["code"] == "ORIGIN_MISMATCH")
     assert finding["evidence"][0]["tx_hash"].startswith("0x")
     assert finding["evidence"][0]["block_number"] > 0
+
+
+def test_travel_times_are_checked_with_no_setting(
+    settings: GatewaySettings,
+    ledger: Ledger,
+    world: DemoWorld,
+    party_keys: dict[str, IssuedKey],
+    tmp_path: Path,
+) -> None:
+    """A 10-minute Adelaide -> Shanghai voyage fails on a gateway with default settings: the
+    packaged UN/LOCODE list gives the coordinates."""
+    assert settings.unlocode_csv is None
+    legs = (
+        *DIRECT[:3],
+        Leg("arriving", "CNSGH", 3 + 10 / 60, disposition="in_transit"),
+        Leg("unloading", "CNSGH", 3.5, disposition="in_progress"),
+    )
+    shipment = Builder(ledger, world).shipment(legs=legs)
+    index = Index(f"sqlite:///{tmp_path / 'index.sqlite3'}", ledger)
+    index.sync()
+    services = GatewayServices(chain=LedgerServices(ledger=ledger, index=index))
+    with serve(create_app(settings, services=services)) as http:
+        claim = {"consignment_ref": shipment.ref, "origin": "AU"}
+        answer = http.post("/verify", json=claim, headers=auth(party_keys["cn"]))
+    assert answer.status_code == 200, answer.text
+    verdict = answer.json()
+    assert verdict["status"] == "failed"
+    travel = next(f for f in verdict["findings"] if f["code"] == "IMPOSSIBLE_TRAVEL")
+    assert "AUADL and CNSGH" in travel["explanation"]
 
 
 def test_claim_errors_are_422_and_a_key_is_required(
