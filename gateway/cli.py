@@ -11,6 +11,11 @@
 timestamp (ISO 8601, ``2027-01-31`` or ``2027-01-31T12:00:00Z``; no offset means UTC); it must
 lie in the future. A key past its expiry is refused (401 ``expired_api_key``).
 
+``apikey issue`` first checks, on the chain of the data directory's deployment, that the
+organisation is an active member of that kind and country (otherwise it says which, and exits
+1), and gives the key its kind's scopes (:func:`gateway.auth.scopes_for_kind`) unless
+``--scope`` names some; a scope the kind cannot use is refused.
+
 The library's own commands (``compile``, ``node``, ``deploy``) are defined in
 :mod:`ledger.cli`; this module adds to that parser, so that ``ledger`` never imports the
 gateway.

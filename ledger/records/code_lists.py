@@ -3,11 +3,11 @@ configured set that input is checked against.
 
 The format rules of :class:`~ledger.records.values.Locode` and
 :class:`~ledger.records.values.HsCode` say whether a code is well formed; the lists here say
-whether it exists. They are too large to ship, so they are optional: :class:`LocodeDirectory`
-and :class:`HsNomenclature` load them from CSV files (names, functions and coordinates of
-locations; :func:`great_circle_km` measures between them), and :class:`CodeLists` holds the
-ones configured (settings ``unlocode_csv`` and ``hs_csv``: ``Settings.code_lists()``) and checks
-input against them.
+whether it exists. :class:`LocodeDirectory` and :class:`HsNomenclature` hold them (names,
+functions and coordinates of locations; :func:`great_circle_km` measures between them) and
+load them from CSV files; :class:`CodeLists` holds a pair and checks input against them. The
+lists shipped with the library, and in force by default, are in :mod:`.packaged_lists`;
+``Settings.code_lists()`` (settings ``unlocode_csv`` and ``hs_csv``) can name others.
 """
 
 from __future__ import annotations
@@ -449,9 +449,10 @@ def _as_field(exc: ValidationError, field: str) -> ValidationError:
 class CodeLists:
     """The code lists that input is checked against on top of the format rules.
 
-    ``locodes`` (the UN/LOCODE list) and ``hs`` (the HS 2022 nomenclature) are each optional:
-    without a list, only the format rule of :class:`Locode` or :class:`HsCode` applies; with
-    one, a well-formed code that the list does not hold is refused too. Errors name the
+    ``locodes`` (the UN/LOCODE list) and ``hs`` (the HS 2022 nomenclature): a well-formed code
+    that the list does not hold is refused. A ``CodeLists`` built by hand may leave one
+    ``None`` (then only the format rule applies); the lists in force never do
+    (:func:`~.packaged_lists.active_code_lists`). Errors name the
     caller's ``field`` and the broken rule (``InvalidLocode``: ``"is not in the UN/LOCODE
     list"``; ``InvalidHsCode``: ``"is not an HS 2022 subheading"``).
 

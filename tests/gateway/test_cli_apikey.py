@@ -276,3 +276,32 @@ def test_an_invalid_expiry_is_a_usage_error_and_issues_nothing(
     assert "in the future" in err
     with _store(tmp_path) as store:
         assert store.list_keys() == []
+
+
+def test_demo_keys_carry_only_their_kinds_scopes(tmp_path: Path) -> None:
+    """The keys `ledger up` writes to demo-api-keys.json: a carrier's key cannot write AEO
+    records or certificates, an issuing body's cannot post events, and none is admin."""
+    from gateway.cli import _demo_api_keys
+
+    settings = GatewaySettings(data_dir=tmp_path)
+    keys = json.loads(_demo_api_keys(settings).read_text())
+    with _store(tmp_path) as store:
+        scopes = {
+            name: {s.value for s in store.authenticate(entry["api_key"]).scopes}
+            for name, entry in keys.items()
+        }
+    assert scopes["Oceanic Container Line"] == {
+        "events:write",
+        "attestations:write",
+        "governance:write",
+        "read",
+    }
+    assert scopes["Australian Chamber of Commerce and Industry"] == {
+        "certificates:write",
+        "attestations:write",
+        "governance:write",
+        "read",
+    }
+    assert "aeo:write" not in scopes["Barossa Valley Wine Exports"]
+    assert "aeo:write" in scopes["Australian Border Force"]
+    assert all("admin" not in s for s in scopes.values())
