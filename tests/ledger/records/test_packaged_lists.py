@@ -79,8 +79,9 @@ def test_the_packaged_hs_nomenclature_is_hs_2022() -> None:
     assert len(subheadings) == 5_612  # 5,613 in the source, less its '999999' "not specified"
     assert hs.description("2204") is not None
     assert "220421" in subheadings
-    assert "880211" in subheadings  # an HS 2022 change (drones split out of 8802)
-    for not_2022 in ("2204.99", "8802.10", "8517.61"):
+    assert {"880211", "851713", "851714"} <= subheadings  # new in HS 2022
+    # 2204.99 never existed; 8802.10 and 8517.12 were HS 2017 codes, split in HS 2022
+    for not_2022 in ("2204.99", "8802.10", "8517.12"):
         HsCode(not_2022)  # well-formed
         with pytest.raises(InvalidHsCode) as err:
             active_code_lists().hs_code(not_2022, field="hs_codes[0]")
