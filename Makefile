@@ -58,6 +58,7 @@ test-python: setup
 # Collection plus those modules only (about a minute), so CI can afford it after `make test`.
 PLAIN_CLONE_DATA := $(CURDIR)/.data/no-shared-data
 PLAIN_CLONE_MODULES := tests/ledger/records/test_values.py tests/ledger/records/test_typed_data.py \
+	tests/ledger/records/test_packaged_lists.py \
 	tests/ledger/epcis/test_epcis_vectors.py tests/ledger/risk/test_risk_evaluate.py
 test-plain-clone: setup
 	@out=$$(CUSTOMS_LEDGER_TEST_DATA=$(PLAIN_CLONE_DATA) $(BIN)/pytest --collect-only -q \
