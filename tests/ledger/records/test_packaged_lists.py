@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 import gzip
 import json
+import os
 import subprocess
 import sys
 import zipfile
@@ -360,3 +361,22 @@ def test_the_test_data_folder_can_be_pointed_elsewhere(tmp_path: Path) -> None:
         timeout=60,
     )
     assert done.stdout.strip() == str(tmp_path / "none")
+
+
+def test_codelists_show_names_the_lists_in_force(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LEDGER_")}
+    done = subprocess.run(
+        [sys.executable, "-m", "gateway.cli", "codelists", "show"],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+        cwd=tmp_path,
+        env={**env, "PYTHONPATH": str(REPO_ROOT)},
+    )
+    assert done.returncode == 0, done.stderr
+    shown = json.loads(done.stdout)
+    assert shown["unlocode"]["file"] == "packaged"
+    assert shown["unlocode"]["codes"] == len(packaged_unlocode())
+    assert shown["unlocode"]["edition"] == packaged_unlocode_source()["edition"]
+    assert shown["hs"]["subheadings"] == 5_612
