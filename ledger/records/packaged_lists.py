@@ -99,6 +99,7 @@ class UnlocodeRelease:
         return sum(1 for row in self.rows.values() if row[5] is not None)
 
 
+_FUNCTION_RE: Final = re.compile(r"[0-9AB-]{8}")
 _EDITION_RE: Final = re.compile(r"(\d{4}-\d)\s+UNLOCODE\s+CodeListPart\d", re.IGNORECASE)
 _ZIP_EDITION_RE: Final = re.compile(r"loc(\d{2})(\d)csv", re.IGNORECASE)
 
@@ -167,12 +168,16 @@ def read_unece_release(*sources: str | Path) -> UnlocodeRelease:
                     continue
                 coords = parse_unece_coordinates(raw[10])
                 name_, plain = raw[3].strip(), raw[4].strip()
+                functions, status = raw[6].strip(), raw[7].strip()
+                if _FUNCTION_RE.fullmatch(status) and not _FUNCTION_RE.fullmatch(functions):
+                    # re-publications (datasets/un-locode) put Status before Function
+                    functions, status = status, functions
                 row: _Row = (
                     name_ or plain,
                     (plain,) if plain and plain != name_ else (),
                     raw[5].strip() or None,
-                    raw[7].strip() or None,
-                    raw[6].strip() or None,
+                    status or None,
+                    functions or None,
                     None if coords is None else coords[0],
                     None if coords is None else coords[1],
                 )

@@ -308,6 +308,17 @@ def test_codelists_update_refuses_a_source_without_entries(tmp_path: Path) -> No
 def test_an_operator_list_in_the_unece_layout_is_read(tmp_path: Path) -> None:
     archive = _release(tmp_path, "utf-8")
     assert sorted(load_unlocode(archive)) == ["AUADL", "BEBRU", "SEGOT", "XZXYZ"]
+    # the re-published layout: a header row, Status before Function
+    republished = tmp_path / "code-list.csv"
+    header = "Change,Country,Location,Name,NameWoDiacritics,Subdivision,Status,Function,Date,IATA,"
+    republished.write_text(
+        header + "Coordinates,Remarks\n"
+        ",AU,ADL,Adelaide,Adelaide,SA,AI,12345---,9501,,3455S 13835E,\n",
+        encoding="utf-8",
+    )
+    entry = load_unlocode(republished).entry("AUADL")
+    assert (entry.status, entry.functions) == ("AI", "12345---")
+    assert entry.coordinates == pytest.approx((-(34 + 55 / 60), 138 + 35 / 60))
 
 
 # ------------------------------------------------------------------------------------------
