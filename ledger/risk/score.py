@@ -71,6 +71,7 @@ class RiskScore:
     score: int
     band: str  # low | medium | high
     contributions: tuple[Contribution, ...]
+    meaning: str = ""  # what the band means for the officer (BANDS), for pages and reports
 
 
 def band_of(score: int) -> str:
@@ -115,4 +116,6 @@ def score_risk(
     score = max(0, min(100, sum(p.points for p in parts)))
     if critical:
         score = max(score, FAILED_FLOOR)
-    return RiskScore(score, band_of(score), tuple(parts))
+    band = band_of(score)
+    meaning = next(text for name, _lowest, text in BANDS if name == band)
+    return RiskScore(score, band, tuple(parts), meaning)

@@ -30,7 +30,9 @@ def render_report(verdict: Verdict) -> str:
         lines.append(f"Certificate id: {h(verdict.certificate_id)}")
     risk = verdict.risk
     if risk is not None:
-        lines.append(f"Risk score: {risk.score}/100 ({risk.band})")
+        meaning = getattr(risk, "meaning", "")
+        band = f"{risk.band}: {meaning}" if meaning else risk.band
+        lines.append(f"Risk score: {risk.score}/100 ({band})")
         for c in risk.contributions:
             lines.append(f"    {c.points:+4d}  {c.reason}")
     lines.append("")

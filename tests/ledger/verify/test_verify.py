@@ -181,6 +181,10 @@ def test_bands_cover_every_score() -> None:
         "high",
     ]
     assert [b[0] for b in BANDS] == ["low", "medium", "high"]
+    high = score_risk(
+        [make_finding("CERT_REVOKED", "r")], recognised_aeos=0, history=(0, False), on_ledger=True
+    )
+    assert "physical inspection" in high.meaning
 
 
 def test_report_and_json_name_codes_and_evidence() -> None:
