@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Mapping
 
 from gateway.auth import KIND_BY_CODE
 from gateway.errors import NotFound, ServiceUnavailable
@@ -310,13 +311,18 @@ def mras(chain: LedgerServices, a: bytes, b: bytes, at: int | None) -> MraList:
     return MraList(at=stamp, items=items)
 
 
-def organisations(chain: LedgerServices) -> OrganisationList:
+def organisations(
+    chain: LedgerServices, names: Mapping[bytes, str] | None = None
+) -> OrganisationList:
+    """Every member, with its name where ``names`` (org id -> name) has it."""
     now = int(time.time())
+    names = names or {}
     if chain.index is not None:
         return OrganisationList(
             items=[
                 OrganisationView(
                     org_id=hx(o.org_id),
+                    name=names.get(o.org_id),
                     kind=o.kind_name,
                     country=o.country,
                     status=o.status,
@@ -339,6 +345,7 @@ def organisations(chain: LedgerServices) -> OrganisationList:
         items=[
             OrganisationView(
                 org_id=hx(o.org_id),
+                name=names.get(o.org_id),
                 kind=str(KIND_BY_CODE.get(o.kind, o.kind)),
                 country=o.country,
                 status="active" if o.status == 1 else "suspended",
@@ -349,8 +356,10 @@ def organisations(chain: LedgerServices) -> OrganisationList:
     )
 
 
-def organisation(chain: LedgerServices, org_id: bytes) -> OrganisationView:
-    for view in organisations(chain).items:
+def organisation(
+    chain: LedgerServices, org_id: bytes, names: Mapping[bytes, str] | None = None
+) -> OrganisationView:
+    for view in organisations(chain, names).items:
         if view.org_id == hx(org_id):
             return view
     raise NotFound(f"no organisation {hx(org_id)}", code="UnknownOrganisation")

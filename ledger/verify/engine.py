@@ -46,7 +46,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Protocol
 
 from ledger.chain import Ledger
@@ -55,6 +55,7 @@ from ledger.index import Index
 from ledger.records import LocodeDirectory
 from ledger.verify.checks import CLAIM_CHECKS, certificate, consignment, integrity
 from ledger.verify.claim import Claim, VerificationPolicy
+from ledger.verify.dossier import dossier, organisations
 from ledger.verify.evidence import ZERO32, h
 from ledger.verify.findings import Finding, Verdict, status_of
 from ledger.verify.reads import checksummed, log_ranges
@@ -79,7 +80,10 @@ class Verifier:
 
     ``locodes``: a :class:`~ledger.records.LocodeDirectory` with coordinates enables the travel
     time check; ``serials``: a :class:`~ledger.verify.SerialRegistry` enables the cloned-serial
-    checks; ``scorer``: a risk scorer for ``verdict.risk`` (none: ``verdict.risk`` is None).
+    checks; ``scorer``: a risk scorer for ``verdict.risk`` (none: ``verdict.risk`` is None);
+    ``names``: organisation names (org id -> name, :class:`ledger.stack.OrganisationNames`)
+    for the findings' words and ``verdict.organisations``. ``verdict.record`` is the positive
+    evidence (:mod:`ledger.verify.dossier`).
 
     Kept between verifications: only the index's organisation directory and members' status
     history, while the index cursor (block number and hash) stays where it was read. Every
@@ -95,8 +99,10 @@ class Verifier:
         serials: SerialRegistry | None = None,
         policy: VerificationPolicy | None = None,
         scorer: RiskScorer | None = None,
+        names: Mapping[bytes, str] | None = None,
     ) -> None:
         self.ledger = ledger
+        self.names = names
         self.index = index
         self.locodes = locodes
         self.serials = serials
@@ -104,8 +110,11 @@ class Verifier:
         self.scorer = scorer
         self._directory: Directory | None = None
 
-    def verify(self, claim: Claim, *, sync: bool = True) -> Verdict:
-        """Verify ``claim``; with ``sync`` the index first catches up with the chain."""
+    def verify(
+        self, claim: Claim, *, sync: bool = True, names: Mapping[bytes, str] | None = None
+    ) -> Verdict:
+        """Verify ``claim``; with ``sync`` the index first catches up with the chain.
+        ``names`` (org id -> name) adds to the verifier's for this verification."""
         if (
             claim.consignment_ref is None
             and claim.consignment_id is None
@@ -128,6 +137,7 @@ class Verifier:
             policy=self.policy,
             locodes=self.locodes,
             serials=self.serials,
+            names={**(self.names or {}), **(names or {})},
         )
         run = Run(claim=claim, at=0 if claim.at is None else claim.at, block=block)
 
@@ -150,6 +160,7 @@ class Verifier:
             )
         status = status_of(run.findings)
         subject = _subject(run)
+        record = dossier(ctx, run)
         log.info(
             "verified %s: %s (%d findings) in %.3f s",
             subject,
@@ -167,6 +178,8 @@ class Verifier:
             consignment_id=None if run.consignment is None else run.consignment.consignment_id,
             certificate_id=None if run.certificate is None else run.certificate.certificate_id,
             risk=risk,
+            record=record,
+            organisations=organisations(ctx, run, record),
         )
 
 
@@ -237,10 +250,17 @@ def verify_claim(
     serials: SerialRegistry | None = None,
     policy: VerificationPolicy | None = None,
     scorer: RiskScorer | None = None,
+    names: Mapping[bytes, str] | None = None,
     sync: bool = True,
 ) -> Verdict:
     """One-call form of :meth:`Verifier.verify` (what ``ledger verify`` calls)."""
     verifier = Verifier(
-        ledger, index, locodes=locodes, serials=serials, policy=policy, scorer=scorer
+        ledger,
+        index,
+        locodes=locodes,
+        serials=serials,
+        policy=policy,
+        scorer=scorer,
+        names=names,
     )
     return verifier.verify(claim, sync=sync)

@@ -8,9 +8,9 @@ that check against another node with ``ledger verify-bundle``.
 
 from __future__ import annotations
 
+import re
 from functools import cache
 from importlib import resources
-from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Query
@@ -21,8 +21,9 @@ from gateway.errors import InvalidRequest, NotFound, ServiceUnavailable
 from gateway.models.error_views import ERROR_401, ERROR_403, ERROR_404
 from gateway.writes.ledger_services import require_ledger
 from ledger.errors import InvalidBundle, InvalidClaim, ValidationError
-from ledger.records import LocodeDirectory, consignment_id
+from ledger.records import consignment_id
 from ledger.risk import score_risk
+from ledger.stack import OrganisationNames
 from ledger.verify import Verifier, claim_from_json, export_bundle, verify_bundle
 
 __all__ = ["router"]
@@ -100,9 +101,40 @@ def _page() -> str:
     return resources.files("gateway").joinpath("static/verify.html").read_text(encoding="utf-8")
 
 
-@cache
-def _locodes(path: Path) -> LocodeDirectory:
-    return LocodeDirectory.from_csv(path)
+_FIELD = re.compile(r"^([a-z_]+(?:\.[a-z_]+)*(?:\[\d+\])?): ")
+_NAMED = ("consignment_ref", "container", "certificate")
+
+
+def _claim_error(exc: InvalidClaim | ValidationError) -> InvalidRequest:
+    """A claim the verifier cannot take, as a 422 naming the claim's field."""
+    if isinstance(exc, ValidationError):
+        field = exc.field
+        if field.startswith("hs_code"):
+            field = "hs_codes"
+        return InvalidRequest(str(exc), code="invalid_claim", field=field, rule=exc.rule)
+    message = str(exc)
+    match = _FIELD.match(message)
+    if match is not None:
+        return InvalidRequest(message, code="invalid_claim", field=match.group(1))
+    if "must name a consignment" in message:
+        return InvalidRequest(
+            message,
+            code="invalid_claim",
+            field="consignment_ref",
+            rule="one_of:" + ",".join(_NAMED),
+        )
+    return InvalidRequest(message, code="invalid_claim", field="claim")
+
+
+def _typed_names(data: dict[str, Any]) -> list[str]:
+    """The organisation names a claim spells out (not ids): its AEO operators, verifying
+    administration and certificate issuer, so that the verdict says them back."""
+    values: list[Any] = list(data.get("aeo_operators") or [])
+    values.append(data.get("administration"))
+    certificate = data.get("certificate")
+    if isinstance(certificate, dict):
+        values.append(certificate.get("issuer"))
+    return [v for v in values if isinstance(v, str) and v.strip() and not v.startswith("0x")]
 
 
 @router.get(
@@ -130,8 +162,17 @@ def verify(
     """Check the claim against the ledger: certificate of origin, quantity, origin and route,
     custody and hash chain, seals, signers, AEO status and recognition, required
     attestations, item serials. Returns the verdict (``verified`` / ``suspicious`` /
-    ``failed``), every finding with its evidence on chain, the checks run or skipped and a
-    risk score. Without ``administration`` the caller's organisation verifies."""
+    ``failed``), every finding with its evidence on chain, the checks run or skipped, a
+    risk score, the positive evidence (``record``: the registration, the journey event by
+    event with places, times, signers and transactions, the certificate, drawdowns and
+    attestations) and the organisations named (``organisations``: id -> name, kind,
+    country). Without ``administration`` the caller's organisation verifies.
+
+    ``at`` is the moment verified *as of* (unix seconds or ISO 8601 with a time zone): key,
+    certificate, attestation, AEO and MRA validity are judged at that moment; a record made
+    after it did not exist then. Without ``at``, the time of the latest indexed block.
+    A claim the verifier cannot take is a 422 naming its field (``container`` for a bad
+    ISO 6346 check digit)."""
     chain = require_ledger(services.chain)
     if chain.index is None:
         raise ServiceUnavailable("this gateway has no index to verify from", code="no_index")
@@ -140,13 +181,14 @@ def verify(
     try:
         parsed = claim_from_json(data)
     except (InvalidClaim, ValidationError) as exc:
-        raise InvalidRequest(str(exc), code="invalid_claim", field="claim") from exc
-    locodes = _locodes(settings.unlocode_csv) if settings.unlocode_csv else None
-    verifier = Verifier(chain.ledger, chain.index, locodes=locodes, scorer=score_risk)
+        raise _claim_error(exc) from exc
+    names = OrganisationNames.known(settings.data_dir).with_names(_typed_names(data))
+    locodes = settings.code_lists().locodes
+    verifier = Verifier(chain.ledger, chain.index, locodes=locodes, scorer=score_risk, names=names)
     try:
         verdict = verifier.verify(parsed, sync=False)
     except InvalidClaim as exc:
-        raise InvalidRequest(str(exc), code="invalid_claim", field="claim") from exc
+        raise _claim_error(exc) from exc
     return verdict.as_dict()
 
 
