@@ -5,8 +5,9 @@ FastAPI's own pages load Swagger UI and ReDoc from a CDN, so on a closed network
 networks often are) they stay blank. Here the scripts, style sheet and icon come from the
 ``fastapi-offline`` package (installed with the gateway, a PyPI dependency) and are served
 under ``/docs/assets/``: the pages reference no other origin (no web fonts, no validator
-badge), and ``tests/gateway/api/test_docs_offline.py`` checks that with the browser's
-requests to other origins blocked.
+badge), their Content-Security-Policy lets the browser fetch nothing from one (ReDoc's
+script would fetch its logo), and ``tests/gateway/api/test_docs_offline.py`` checks that
+with the browser's requests to other origins blocked.
 """
 
 from __future__ import annotations
@@ -37,6 +38,19 @@ ASSETS = {
     "favicon.png": "image/png",
 }
 TITLE = "Customs ledger gateway"
+#: The pages may load nothing from another origin, even what a bundled script asks for
+#: (ReDoc's "API docs by Redocly" logo comes from its CDN): the browser refuses it.
+CSP = (
+    "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; "
+    "img-src 'self' data:; font-src 'self' data:; worker-src 'self' blob:; connect-src 'self'"
+)
+# ReDoc's branding link would show a broken image once its CDN logo is refused.
+_HIDE_REDOC_LOGO = '<style>a[href*="redocly.com"] { display: none; }</style>'
+
+
+def _offline(page: HTMLResponse) -> HTMLResponse:
+    page.headers["Content-Security-Policy"] = CSP
+    return page
 
 
 @cache
@@ -55,7 +69,7 @@ def _openapi(request: Request) -> str:
 @router.get("/docs", response_class=HTMLResponse)
 def swagger_ui(request: Request) -> HTMLResponse:
     assets = _assets(request)
-    return get_swagger_ui_html(
+    page = get_swagger_ui_html(
         openapi_url=_openapi(request),
         title=f"{TITLE} — API reference",
         swagger_js_url=f"{assets}/swagger-ui-bundle.js",
@@ -65,6 +79,7 @@ def swagger_ui(request: Request) -> HTMLResponse:
         # no validator badge: it would load an image from the validator's site
         swagger_ui_parameters={"validatorUrl": None},
     )
+    return _offline(page)
 
 
 @router.get("/docs/oauth2-redirect", response_class=HTMLResponse)
@@ -75,13 +90,15 @@ def swagger_ui_redirect() -> HTMLResponse:
 @router.get("/redoc", response_class=HTMLResponse)
 def redoc(request: Request) -> HTMLResponse:
     assets = _assets(request)
-    return get_redoc_html(
+    page = get_redoc_html(
         openapi_url=_openapi(request),
         title=f"{TITLE} — API reference",
         redoc_js_url=f"{assets}/redoc.standalone.js",
         redoc_favicon_url=f"{assets}/favicon.png",
         with_google_fonts=False,
     )
+    html = bytes(page.body).decode("utf-8").replace("</head>", _HIDE_REDOC_LOGO + "</head>", 1)
+    return _offline(HTMLResponse(html))
 
 
 @router.get("/docs/assets/{name}")
