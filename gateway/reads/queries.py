@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Mapping
+from pathlib import Path
 
 from gateway.auth import KIND_BY_CODE
 from gateway.errors import NotFound, ServiceUnavailable
@@ -36,7 +37,9 @@ from gateway.reads.views import (
     when,
 )
 from gateway.writes.ledger_services import LedgerServices
+from ledger.errors import ConfigurationError
 from ledger.records import consignment_id
+from ledger.stack import OrganisationNames
 
 __all__ = [
     "attestation",
@@ -309,6 +312,16 @@ def mras(chain: LedgerServices, a: bytes, b: bytes, at: int | None) -> MraList:
     stamp = when(moment)
     assert stamp is not None
     return MraList(at=stamp, items=items)
+
+
+def organisation_names(data_dir: Path) -> OrganisationNames:
+    """The names this gateway knows members by (:class:`ledger.stack.OrganisationNames`:
+    the demo's, the bootstrap file's, ``<data_dir>/organisation-names.json``). A names file
+    that does not read is the operator's to fix: 503 with the reason, not a server error."""
+    try:
+        return OrganisationNames.known(data_dir)
+    except ConfigurationError as exc:
+        raise ServiceUnavailable(str(exc), code="organisation_names_unreadable") from exc
 
 
 def organisations(

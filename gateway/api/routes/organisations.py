@@ -14,7 +14,6 @@ from gateway.models.stored import RecordKind
 from gateway.reads import queries
 from gateway.reads.views import OrganisationList, OrganisationView
 from gateway.writes.ledger_services import require_ledger
-from ledger.stack import OrganisationNames
 
 __all__ = ["router"]
 
@@ -53,7 +52,7 @@ def list_organisations(
 ) -> OrganisationList:
     """Every member: name (where this gateway knows it), kind, country, status, admission
     time and (from the index) its signing keys with their validity."""
-    names = OrganisationNames.known(settings.data_dir)
+    names = queries.organisation_names(settings.data_dir)
     return queries.organisations(require_ledger(services.chain), names)
 
 
@@ -70,5 +69,5 @@ def get_organisation(
     settings: SettingsDep,
 ) -> OrganisationView:
     """One member of the directory, with its name where this gateway knows it."""
-    names = OrganisationNames.known(settings.data_dir)
+    names = queries.organisation_names(settings.data_dir)
     return queries.organisation(require_ledger(services.chain), bytes.fromhex(org_id[2:]), names)

@@ -19,11 +19,11 @@ from fastapi.responses import HTMLResponse
 from gateway.api.deps import ReadCaller, ServicesDep, SettingsDep
 from gateway.errors import InvalidRequest, NotFound, ServiceUnavailable
 from gateway.models.error_views import ERROR_401, ERROR_403, ERROR_404
+from gateway.reads import queries
 from gateway.writes.ledger_services import require_ledger
 from ledger.errors import InvalidBundle, InvalidClaim, ValidationError
 from ledger.records import consignment_id
 from ledger.risk import score_risk
-from ledger.stack import OrganisationNames
 from ledger.verify import Verifier, claim_from_json, export_bundle, verify_bundle
 
 __all__ = ["router"]
@@ -182,7 +182,7 @@ def verify(
         parsed = claim_from_json(data)
     except (InvalidClaim, ValidationError) as exc:
         raise _claim_error(exc) from exc
-    names = OrganisationNames.known(settings.data_dir).with_names(_typed_names(data))
+    names = queries.organisation_names(settings.data_dir).with_names(_typed_names(data))
     locodes = settings.code_lists().locodes
     verifier = Verifier(chain.ledger, chain.index, locodes=locodes, scorer=score_risk, names=names)
     try:

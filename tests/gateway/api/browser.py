@@ -51,9 +51,9 @@ def chromium() -> Iterator[Any]:
             browser.close()
 
 
-def shot(page: Any, name: str) -> Path:
-    """A full-page screenshot in the artifact directory."""
+def shot(page: Any, name: str, *, full_page: bool = True) -> Path:
+    """A screenshot (of the whole page, or of the window) in the artifact directory."""
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     path = ARTIFACTS / f"{name}.png"
-    page.screenshot(path=str(path), full_page=True)
+    page.screenshot(path=str(path), full_page=full_page)
     return path

@@ -106,10 +106,10 @@ def test_swagger_ui_and_redoc_render_offline(base_url: str) -> None:
         assert "Customs ledger gateway" in page.inner_text(".swagger-ui .info .title")
         page.wait_for_selector(".opblock-tag-section")
         assert page.locator(".opblock").count() > 20
-        shot(page, "docs-offline")
+        shot(page, "docs-offline", full_page=False)
         page.goto(f"{base_url}/redoc")
         page.wait_for_selector("h1")
         assert "Customs ledger gateway" in page.inner_text("h1")
         page.wait_for_selector("[data-section-id^='tag/']")
-        shot(page, "redoc-offline")
+        shot(page, "redoc-offline", full_page=False)
     assert blocked == []
