@@ -33,7 +33,13 @@ from ledger.verify.bundle import (
 )
 from ledger.verify.catalogue import CATALOGUE, make_finding
 from ledger.verify.checks.custody import AIR_KMH, DISTANCE_SLACK_KM, SEA_KMH
-from ledger.verify.claim import CertificateClaim, Claim, VerificationPolicy, claim_from_json
+from ledger.verify.claim import (
+    CertificateClaim,
+    Claim,
+    VerificationPolicy,
+    claim_from_json,
+    claim_names,
+)
 from ledger.verify.engine import RiskScorer, Verifier, verify_claim
 from ledger.verify.findings import (
     Check,
@@ -71,6 +77,7 @@ __all__ = [
     "Verifier",
     "bundle_scope",
     "claim_from_json",
+    "claim_names",
     "epcis_event_hash",
     "epcis_serials",
     "export_bundle",

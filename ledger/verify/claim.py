@@ -20,7 +20,7 @@ from eth_utils.crypto import keccak
 from ledger.errors import InvalidClaim, InvalidContainerNumber, LedgerError
 from ledger.records import EXPORT_RELEASE_SCHEMA, INSPECTION_SCHEMA, ContainerNumber, Quantity
 
-__all__ = ["CertificateClaim", "Claim", "VerificationPolicy", "claim_from_json"]
+__all__ = ["CertificateClaim", "Claim", "VerificationPolicy", "claim_from_json", "claim_names"]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -196,3 +196,17 @@ def claim_from_json(data: Mapping[str, Any]) -> Claim:
         at=None if at is None else int(at),
         epcis_events=tuple(events),
     )
+
+
+def claim_names(data: Mapping[str, Any]) -> list[str]:
+    """The organisation names (not ids) a claim's JSON form spells out: its AEO operators,
+    verifying administration and certificate issuer. A claim keeps only their ids
+    (keccak256 of the name); a verifier given these names says them back."""
+    values: list[Any] = list(data.get("aeo_operators") or [])
+    values.append(data.get("administration"))
+    certificate = data.get("certificate")
+    if isinstance(certificate, Mapping):
+        values.append(certificate.get("issuer"))
+    return [
+        v.strip() for v in values if isinstance(v, str) and v.strip() and not v.startswith("0x")
+    ]

@@ -24,7 +24,7 @@ from gateway.writes.ledger_services import require_ledger
 from ledger.errors import InvalidBundle, InvalidClaim, ValidationError
 from ledger.records import consignment_id
 from ledger.risk import score_risk
-from ledger.verify import Verifier, claim_from_json, export_bundle, verify_bundle
+from ledger.verify import Verifier, claim_from_json, claim_names, export_bundle, verify_bundle
 
 __all__ = ["router"]
 
@@ -126,17 +126,6 @@ def _claim_error(exc: InvalidClaim | ValidationError) -> InvalidRequest:
     return InvalidRequest(message, code="invalid_claim", field="claim")
 
 
-def _typed_names(data: dict[str, Any]) -> list[str]:
-    """The organisation names a claim spells out (not ids): its AEO operators, verifying
-    administration and certificate issuer, so that the verdict says them back."""
-    values: list[Any] = list(data.get("aeo_operators") or [])
-    values.append(data.get("administration"))
-    certificate = data.get("certificate")
-    if isinstance(certificate, dict):
-        values.append(certificate.get("issuer"))
-    return [v for v in values if isinstance(v, str) and v.strip() and not v.startswith("0x")]
-
-
 @router.get(
     "",
     response_class=HTMLResponse,
@@ -182,7 +171,7 @@ def verify(
         parsed = claim_from_json(data)
     except (InvalidClaim, ValidationError) as exc:
         raise _claim_error(exc) from exc
-    names = queries.organisation_names(settings.data_dir).with_names(_typed_names(data))
+    names = queries.organisation_names(settings.data_dir).with_names(claim_names(data))
     locodes = settings.code_lists().locodes
     verifier = Verifier(chain.ledger, chain.index, locodes=locodes, scorer=score_risk, names=names)
     try:
