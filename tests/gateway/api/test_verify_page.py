@@ -278,6 +278,50 @@ def test_input_error_replaces_the_verdict_and_points_at_the_field(up: Up, page: 
     assert page.is_hidden("#error")
 
 
+def test_places_without_coordinates_degrade_to_words(up: Up, page: Any) -> None:
+    """Where the UN/LOCODE list has no coordinates for a place (or no entry), the journey
+    still names it and the map says what it could not draw."""
+
+    def strip_places(route: Any) -> None:
+        if route.request.method != "POST":
+            route.continue_()
+            return
+        answer = route.fetch()
+        verdict = answer.json()
+        for event in verdict["record"]["journey"]:
+            if event["location"] == "CNSGH":
+                event["place"] = None
+        route.fulfill(response=answer, json=verdict)
+
+    page.route("**/verify", lambda route: strip_places(route))
+    page.goto(f"{up.base_url}/verify")
+    page.fill("#api_key", up.key("General Administration of Customs of China"))
+    _verify(page, {"consignment_ref": up.demo["consignment"]["ref"]})
+    _verdict(page)
+    shot(page, "route-without-coordinates")
+    assert "Arrived at CNSGH (place not in the loaded UN/LOCODE list)" in page.inner_text(
+        "#journey"
+    )
+    assert page.locator("#map svg circle").count() == 1
+    assert "Not drawn, no coordinates in the UN/LOCODE list: CNSGH." in page.inner_text("#map")
+
+    def no_places(route: Any) -> None:
+        if route.request.method != "POST":
+            route.continue_()
+            return
+        answer = route.fetch()
+        verdict = answer.json()
+        for event in verdict["record"]["journey"]:
+            event["place"] = None
+        route.fulfill(response=answer, json=verdict)
+
+    page.unroute("**/verify")
+    page.route("**/verify", lambda route: no_places(route))
+    _verify(page, {})
+    page.wait_for_function("!document.querySelector('#map svg')")
+    assert "the route cannot be drawn" in page.inner_text("#map")
+
+
 def test_placeholders_look_like_examples(up: Up, page: Any) -> None:
     page.goto(f"{up.base_url}/verify")
     assert page.get_attribute("#consignment_ref", "placeholder") == "e.g. AU-UCR-…"
