@@ -201,6 +201,11 @@ def test_fresh_demo_verifies_on_todays_date_with_its_evidence(up: Up, page: Any)
     page.emulate_media(media="print")
     assert page.is_hidden("#claim_column")
     assert page.is_visible("#record_card")
+    printed_claim = page.inner_text("#claim_card")
+    assert "Consignment reference" in printed_claim
+    assert up.demo["consignment"]["ref"] in printed_claim
+    assert "Barossa Valley Wine Exports" in printed_claim
+    assert "As of (UTC)" in printed_claim
     shot(page, "verified-today-print")
     page.pdf(path=str(ARTIFACTS / "verified-today-report.pdf"))
     page.emulate_media(media="screen")
