@@ -12,6 +12,8 @@ and the proof bundles:
 * :mod:`.engine` — the :class:`Verifier` that runs the checks and assembles the verdict,
   :func:`verify_claim`; :mod:`.run` — what a check reads and writes; :mod:`.reads` — the
   batched chain reads; :mod:`.evidence` — evidence of index records;
+* :mod:`.dossier` — the positive evidence of a verdict (``verdict.record``) and the names of
+  the organisations it names (``verdict.organisations``);
 * :mod:`.registry` — a claim's EPCIS events hashed (CBV 2.0), the :class:`SerialRegistry`;
 * :mod:`.report` — :func:`render_report`, :func:`verdict_json`;
 * :mod:`.bundle` — proof bundles: export, scope, check.

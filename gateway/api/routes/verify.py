@@ -80,6 +80,54 @@ VERDICT_EXAMPLE: dict[str, Any] = {
             {"reason": "ORIGIN_MISMATCH (critical)", "points": 35},
         ],
     },
+    "record": {
+        "consignment": {
+            "consignment_id": "0x79c233d18d6c2cb5c4875766070716c7254eadf87765b45c2bbfc2b87435d8fe",
+            "reference": "AU-UCR-1795458359-0001",
+            "origin": "AU",
+            "destination": "CN",
+            "consignor": "0x1569be370bc71bba3e9313e0a50d4a7f9b2c0ec26f8d1e3f4d35aa075ddf38e8",
+            "registered_at": 1795458360,
+            "event_count": 5,
+            "tx_hash": "0x3b1d...",
+            "block_number": 22,
+            "log_index": 0,
+        },
+        "journey": [
+            {
+                "seq": 2,
+                "biz_step": "loading",
+                "location": "AUADL",
+                "place": {
+                    "name": "Adelaide",
+                    "subdivision": "SA",
+                    "latitude": -34.92,
+                    "longitude": 138.58,
+                },
+                "event_time": 1794253600,
+                "recorded_at": 1795458370,
+                "container": "CSQU3054383",
+                "sealed": True,
+                "org_id": "0x752f4fa1ea0c540cc93895366f76898872b0cd7fe21ef6e39fa27c8a69bee82c",
+                "tx_hash": "0x6cf3350bbad327510f26f0a5f834fc28941553b9fe826a0515c1032950adef0a",
+                "block_number": 25,
+                "log_index": 0,
+            }
+        ],
+        "certificate": None,
+        "drawdowns": [],
+        "attestations": [],
+        "recognised_aeos": [],
+    },
+    "organisations": {
+        "0x752f4fa1ea0c540cc93895366f76898872b0cd7fe21ef6e39fa27c8a69bee82c": {
+            "name": "Oceanic Container Line",
+            "kind": "carrier",
+            "country": "SG",
+            "status": "active",
+            "member": True,
+        }
+    },
 }
 BUNDLE_EXAMPLE: dict[str, Any] = {
     "format": "customs-ledger/proof-bundle",
