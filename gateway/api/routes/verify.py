@@ -9,6 +9,7 @@ that check against another node with ``ledger verify-bundle``.
 from __future__ import annotations
 
 import re
+from datetime import UTC, date, datetime
 from functools import cache
 from importlib import resources
 from typing import Annotated, Any
@@ -149,6 +150,25 @@ def _page() -> str:
     return resources.files("gateway").joinpath("static/verify.html").read_text(encoding="utf-8")
 
 
+_DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+def _as_of_day(value: Any, now: int) -> Any:
+    """A claim's ``at`` given as a day (``2026-12-06``, UTC) is the end of that day
+    (23:59:59 UTC), or ``now`` if that is earlier: "as of that day" includes what was
+    recorded on it, and nothing after now is known. Any other value is left as it is."""
+    if not isinstance(value, str) or not _DAY.match(value.strip()):
+        return value
+    try:
+        day = date.fromisoformat(value.strip())
+    except ValueError:
+        raise InvalidRequest(
+            f"at: {value!r} is not a calendar day", code="invalid_claim", field="at"
+        ) from None
+    end = int(datetime(day.year, day.month, day.day, 23, 59, 59, tzinfo=UTC).timestamp())
+    return min(end, now)
+
+
 _FIELD = re.compile(r"^([a-z_]+(?:\.[a-z_]+)*(?:\[\d+\])?): ")
 _NAMED = ("consignment_ref", "container", "certificate")
 
@@ -207,7 +227,8 @@ def verify(
 
     ``at`` is the moment verified *as of* (unix seconds or ISO 8601 with a time zone): key,
     certificate, attestation, AEO and MRA validity are judged at that moment; a record made
-    after it did not exist then. Without ``at``, the time of the latest indexed block.
+    after it did not exist then. A day (``2026-12-06``, UTC) means the end of that day, or
+    now if the day is not over. Without ``at``, the time of the latest indexed block.
     A claim the verifier cannot take is a 422 naming its field (``container`` for a bad
     ISO 6346 check digit)."""
     chain = require_ledger(services.chain)
@@ -215,6 +236,8 @@ def verify(
         raise ServiceUnavailable("this gateway has no index to verify from", code="no_index")
     data = dict(claim)
     data.setdefault("administration", caller.org_id)
+    if "at" in data:
+        data["at"] = _as_of_day(data["at"], chain.now())
     try:
         parsed = claim_from_json(data)
     except (InvalidClaim, ValidationError) as exc:

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from datetime import time as dt_time
 from pathlib import Path
 
 import httpx
@@ -206,3 +209,35 @@ def test_claim_errors_name_the_field(
     assert error["field"] == field
     assert words in error["message"]
     assert "not on the ledger" not in error["message"]
+
+
+def test_a_day_is_verified_as_of_its_end_or_now(
+    verify_client: httpx.Client,
+    party_keys: dict[str, IssuedKey],
+    world: DemoWorld,
+    ledger: Ledger,
+) -> None:
+    """The fresh demo, verified on the day it was recorded, verifies: "as of today" is now,
+    not noon (before the export release existed)."""
+    made = ledger.attestations.attestation(world.attestation_uids[0]).attested_at
+    day = datetime.fromtimestamp(made, UTC).date()
+    claim = {"consignment_ref": world.consignment_ref, "at": day.isoformat()}
+    before = int(time.time())
+    verdict = verify_client.post("/verify", json=claim, headers=auth(party_keys["cn"])).json()
+    assert verdict["status"] == "verified", verdict["findings"]
+    end_of_day = int(datetime.combine(day, dt_time(23, 59, 59), UTC).timestamp())
+    assert made <= verdict["at"] <= end_of_day
+    if end_of_day > before:  # the day is not over: as of now
+        assert verdict["at"] >= before
+    # The day before: the export release did not exist yet.
+    claim["at"] = (day - timedelta(days=1)).isoformat()
+    earlier = verify_client.post("/verify", json=claim, headers=auth(party_keys["cn"])).json()
+    assert earlier["at"] == end_of_day - 86400
+    assert "ATTESTATION_MISSING" in [f["code"] for f in earlier["findings"]]
+    bad = verify_client.post(
+        "/verify",
+        json={"consignment_ref": world.consignment_ref, "at": "2026-02-30"},
+        headers=auth(party_keys["cn"]),
+    )
+    assert bad.status_code == 422
+    assert bad.json()["error"]["field"] == "at"
