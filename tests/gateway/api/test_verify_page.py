@@ -70,13 +70,12 @@ def up(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Up]:
     codes.write_text(UNLOCODE_CSV, encoding="utf-8")
     port = free_port()
     env = {
-        **os.environ,
+        **{k: v for k, v in os.environ.items() if not k.startswith("LEDGER_")},
         "LEDGER_DATA_DIR": str(data_dir),
         "LEDGER_NODE_PORT": str(free_port()),
         "LEDGER_GATEWAY_PORT": str(port),
         "LEDGER_UNLOCODE_CSV": str(codes),
     }
-    env.pop("LEDGER_CONFIG", None)
     log = (home / "ledger-up.log").open("wb")
     process = subprocess.Popen(
         [*_ledger_command(), "up"], cwd=home, env=env, stdout=log, stderr=subprocess.STDOUT
