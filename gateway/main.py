@@ -27,6 +27,7 @@ from gateway.api.routes import (
     attestations,
     certificates,
     consignments,
+    docs,
     events,
     governance,
     health,
@@ -154,6 +155,10 @@ def create_app(
         version="0.1.0",
         description=DESCRIPTION,
         lifespan=lifespan,
+        # /docs and /redoc are served from the gateway's own assets (routes/docs.py), not
+        # FastAPI's pages, which load their scripts from a CDN
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.services = services
@@ -173,6 +178,7 @@ def create_app(
     app.include_router(api_keys.router)
     app.include_router(signing_keys.router)
     app.include_router(verify.router)
+    app.include_router(docs.router)
     # Added last = outermost: request ids and metrics see every answer, 413 included.
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_request_bytes)
     if settings.cors_origins:

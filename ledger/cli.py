@@ -152,7 +152,14 @@ def cmd_verify(args: argparse.Namespace) -> int:
     import json
 
     from ledger.risk import score_risk
-    from ledger.verify import claim_from_json, render_report, verdict_json, verify_claim
+    from ledger.stack import OrganisationNames
+    from ledger.verify import (
+        claim_from_json,
+        claim_names,
+        render_report,
+        verdict_json,
+        verify_claim,
+    )
 
     settings = settings_from_args(args)
     data: dict[str, Any] = {}
@@ -165,7 +172,10 @@ def cmd_verify(args: argparse.Namespace) -> int:
     claim = claim_from_json(data)
     ledger, index = _attached(settings)
     locodes = settings.code_lists().locodes
-    verdict = verify_claim(claim, ledger=ledger, index=index, locodes=locodes, scorer=score_risk)
+    names = OrganisationNames.known(settings.data_dir).with_names(claim_names(data))
+    verdict = verify_claim(
+        claim, ledger=ledger, index=index, locodes=locodes, scorer=score_risk, names=names
+    )
     out(verdict_json(verdict) if args.json else render_report(verdict))
     return _verdict_exit(str(verdict.status))
 
@@ -190,7 +200,7 @@ def cmd_verify_bundle(args: argparse.Namespace) -> int:
     bundle = load_bundle(args.bundle)
     w3 = connect(settings.model_copy(update={"chain_id": int(bundle.get("chain_id", 0))}))
     verdict = verify_bundle(bundle, w3)
-    out(verdict_json(verdict) if args.json else render_report(verdict))
+    out(verdict_json(verdict) if args.json else render_report(verdict, bundle=True))
     return _verdict_exit(str(verdict.status))
 
 
