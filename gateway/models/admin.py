@@ -8,6 +8,7 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 from gateway.auth import BYTES32_PATTERN, IssuedKey, KeyRecord, OrgKind, Scope
+from gateway.models.record_fields import Timestamp
 
 __all__ = [
     "ApiKeyCreate",
@@ -50,7 +51,7 @@ class ApiKeyCreate(BaseModel):
     )
     scopes: list[Scope] = Field(min_length=1)
     label: str | None = Field(default=None, max_length=200)
-    expires_at: datetime | None = None
+    expires_at: Timestamp | None = None
 
 
 class ApiKeyView(BaseModel):

@@ -10,7 +10,16 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Annotated, ClassVar, Literal, Self
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, JsonValue, model_validator
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    JsonValue,
+    model_validator,
+)
 
 from gateway.auth import BYTES32_PATTERN
 from gateway.models.stored import RecordKind
@@ -28,7 +37,30 @@ __all__ = [
     "Programme",
     "RecordCreate",
     "Signature",
+    "Timestamp",
 ]
+
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def _iso_text(value: object) -> object:
+    # pydantic also takes a number (or a string of digits) as Unix seconds; the API takes
+    # ISO 8601 text only, as its schema says (``format: date-time``).
+    if isinstance(value, bool | int | float) or (
+        isinstance(value, str) and value.strip().lstrip("+-").replace(".", "", 1).isdigit()
+    ):
+        raise ValueError("must be an ISO 8601 time with its offset, e.g. 2026-11-23T18:00:00Z")
+    return value
+
+
+Timestamp = Annotated[
+    AwareDatetime,
+    BeforeValidator(_iso_text),
+    Field(ge=datetime(1970, 1, 1, 0, 0, 1, tzinfo=UTC), lt=datetime(9999, 1, 1, tzinfo=UTC)),
+]
+"""A time in a request: ISO 8601 *with* its offset (``2026-11-23T18:00:00Z`` or ``+08:00``).
+A time without one is refused (422 naming the field, rule ``timezone_aware``) rather than
+guessed as UTC: a local time taken for UTC would date a record hours off."""
 
 Bytes32 = Annotated[
     str,

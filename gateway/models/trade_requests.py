@@ -3,11 +3,10 @@ and their drawdowns, attestation schemas and attestations (custodial ``POST`` bo
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Literal, Self
 
 from eth_utils.crypto import keccak
-from pydantic import ConfigDict, Field, model_validator
+from pydantic import ConfigDict, Field, StrictInt, model_validator
 
 from gateway.models.record_fields import (
     _CERT,
@@ -16,6 +15,7 @@ from gateway.models.record_fields import (
     BuildContext,
     Bytes32,
     RecordCreate,
+    Timestamp,
     _b32,
     _ConsignmentRef,
     _ts,
@@ -109,15 +109,15 @@ class EventCreate(_ConsignmentRef):
     biz_step: BusinessStep = Field(description="CBV 2.0 bizStep word, e.g. 'loading'.")
     disposition: Disposition | None = Field(default=None, description="CBV 2.0 disposition.")
     location: Locode = Field(description="UN/LOCODE, e.g. 'NLRTM'.")
-    event_time: datetime
+    event_time: Timestamp
     container: ContainerNumber | None = Field(default=None, description="ISO 6346 number.")
     seals: list[Annotated[str, Field(min_length=1, max_length=64)]] | None = Field(
         default=None, max_length=16, description="Seal numbers; on chain their digest."
     )
     documents_digest: Bytes32 | None = None
     epcis_event_hash: Bytes32 | None = None
-    nonce: int | None = Field(default=None, ge=0, lt=2**32)
-    deadline: datetime | None = Field(
+    nonce: StrictInt | None = Field(default=None, ge=0, lt=2**32)
+    deadline: Timestamp | None = Field(
         default=None, description="Latest time the record may be recorded (default: +24 h)."
     )
 
@@ -169,9 +169,9 @@ class CertificateCreate(RecordCreate):
     document_digest: Bytes32
     hs_codes: list[HsCode] = Field(min_length=1, max_length=256)
     quantity: Quantity = Field(description="Whole units on chain; use a smaller unit if not.")
-    valid_from: datetime
-    valid_until: datetime
-    issued_at: datetime | None = Field(default=None, description="Default: now.")
+    valid_from: Timestamp
+    valid_until: Timestamp
+    issued_at: Timestamp | None = Field(default=None, description="Default: now.")
 
     def to_record(self, ctx: BuildContext) -> CertificateIssue:
         amount, unit = self.quantity.to_chain()
@@ -293,7 +293,7 @@ class AttestationCreate(RecordCreate):
     )
     data_digest: Bytes32
     ref_uid: Bytes32 | None = None
-    expires_at: datetime | None = None
+    expires_at: Timestamp | None = None
 
     @model_validator(mode="after")
     def _choices(self) -> Self:
