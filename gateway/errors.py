@@ -86,6 +86,7 @@ __all__ = [
     "contract_error_status",
     "database_fault",
     "error_body",
+    "first_validation_error",
     "install_exception_handlers",
 ]
 
@@ -335,6 +336,15 @@ _BRANCH_TAGS = frozenset({"typed-dict", "EventCreate", "SignedSubmission"})
 def _domain_first(err: Any) -> int:
     cause = (err.get("ctx") or {}).get("error")
     return 0 if isinstance(cause, ValidationError) else 1
+
+
+def first_validation_error(errors: list[Any]) -> tuple[str, str, str, str]:
+    """``(code, field, rule, message)`` of the error to report among pydantic ``errors``
+    (a domain rule first: it says more than a union branch that did not match)."""
+    first = sorted(errors, key=_domain_first)[0]
+    field = _field_of(first.get("loc", ()))
+    code, rule = _rule_of(first)
+    return code, field, rule, f"{field}: {_message_of(first)}"
 
 
 async def _on_request_validation(request: Request, exc: Exception) -> JSONResponse:

@@ -14,7 +14,9 @@ from gateway.models.record_fields import (
     _ORG,
     BuildContext,
     Bytes32,
+    FreeText,
     RecordCreate,
+    TextLine,
     Timestamp,
     _b32,
     _ConsignmentRef,
@@ -111,7 +113,7 @@ class EventCreate(_ConsignmentRef):
     location: Locode = Field(description="UN/LOCODE, e.g. 'NLRTM'.")
     event_time: Timestamp
     container: ContainerNumber | None = Field(default=None, description="ISO 6346 number.")
-    seals: list[Annotated[str, Field(min_length=1, max_length=64)]] | None = Field(
+    seals: list[Annotated[TextLine, Field(min_length=1, max_length=64)]] | None = Field(
         default=None, max_length=16, description="Seal numbers; on chain their digest."
     )
     documents_digest: Bytes32 | None = None
@@ -162,11 +164,16 @@ class CertificateCreate(RecordCreate):
             ]
         },
     )
-    certificate_number: str = Field(min_length=1, max_length=128)
+    certificate_number: TextLine = Field(min_length=1, max_length=128)
     exporter: Bytes32 = Field(description="Organisation id of the exporter (a trader).")
     origin: CountryCode
     destination: CountryCode
-    document_digest: Bytes32
+    document_digest: Bytes32 = Field(
+        description=(
+            "keccak-256 (Ethereum's Keccak, not NIST SHA3-256) of the certificate document's "
+            "bytes, as 0x + 64 hex: `eth_utils.keccak(document)`; the document stays off chain."
+        )
+    )
     hs_codes: list[HsCode] = Field(min_length=1, max_length=256)
     quantity: Quantity = Field(description="Whole units on chain; use a smaller unit if not.")
     valid_from: Timestamp
@@ -202,8 +209,8 @@ class CertificateRevocationCreate(RecordCreate):
             ]
         },
     )
-    certificate_number: str = Field(min_length=1, max_length=128)
-    reason: str | None = Field(default=None, max_length=2000, description="Only its digest.")
+    certificate_number: TextLine = Field(min_length=1, max_length=128)
+    reason: FreeText | None = Field(default=None, max_length=2000, description="Only its digest.")
 
     def to_record(self, ctx: BuildContext) -> CertificateRevocation:
         return CertificateRevocation(
@@ -251,7 +258,7 @@ class SchemaCreate(RecordCreate):
             "examples": [{"definition": "seal-check(bytes32 sealDigest,bool intact)"}]
         },
     )
-    definition: str = Field(min_length=1, max_length=4096)
+    definition: FreeText = Field(min_length=1, max_length=4096)
 
     def to_record(self, ctx: BuildContext) -> SchemaRegistration:
         return SchemaRegistration(definition=self.definition)
@@ -282,13 +289,13 @@ class AttestationCreate(RecordCreate):
             ]
         },
     )
-    schema_: str | None = Field(
+    schema_: FreeText | None = Field(
         default=None, alias="schema", min_length=1, description="Schema definition text."
     )
     schema_id: Bytes32 | None = Field(default=None, description="Instead of schema.")
     subject_type: Literal["consignment", "certificate", "organisation", "attestation"]
     subject_id: Bytes32 | None = None
-    subject_ref: str | None = Field(
+    subject_ref: TextLine | None = Field(
         default=None, min_length=1, description="A consignment's business key (consignments)."
     )
     data_digest: Bytes32
@@ -333,7 +340,7 @@ class AttestationRevocationCreate(RecordCreate):
         json_schema_extra={"examples": [{"uid": "0x" + "a7" * 32, "reason": "superseded"}]},
     )
     uid: Bytes32
-    reason: str | None = Field(default=None, max_length=2000, description="Only its digest.")
+    reason: FreeText | None = Field(default=None, max_length=2000, description="Only its digest.")
 
     def to_record(self, ctx: BuildContext) -> AttestationRevocation:
         return AttestationRevocation(

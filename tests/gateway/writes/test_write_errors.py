@@ -278,3 +278,52 @@ def test_bulk_is_limited_to_1000_items(
         "items",
         "too_long",
     )
+
+
+def test_bulk_judges_a_bad_location_or_seal_in_one_item_alone(
+    unrelayed_client: httpx.Client,
+    party_keys: dict[str, IssuedKey],
+    ledger: Ledger,
+    world: DemoWorld,
+) -> None:
+    prep = prepare(ledger, world, RecordKind.EVENT)
+    good = body(RecordKind.EVENT, "carrier", world, prep)
+    bad_place = dict(good, location="XXQQQ1")
+    bad_seal = dict(good, seals=["ML-AU \u202e7654321"])
+    response = unrelayed_client.post(
+        "/events/bulk",
+        json={"items": [good, bad_place, bad_seal, dict(good, biz_step="departing"), 7]},
+        headers=auth(party_keys["carrier"]),
+    )
+    assert response.status_code == 207, response.text
+    result = response.json()
+    assert (result["accepted"], result["rejected"]) == (2, 3)
+    items = result["items"]
+    assert [i["status"] for i in items] == [202, 422, 422, 202, 422]
+    assert items[1]["error"]["field"] == "items[1].location"
+    assert items[2]["error"]["field"] == "items[2].seals.0"
+    assert items[2]["error"]["rule"] == "control_character"
+    assert items[4]["error"]["field"].startswith("items[4]")
+
+
+@pytest.mark.parametrize("text", ["ML-AU\u0000123", "AU\u202eUCR", "AU\u200bUCR", "A\x07B"])
+def test_control_and_format_characters_are_refused_in_references_and_seals(
+    unrelayed_client: httpx.Client,
+    party_keys: dict[str, IssuedKey],
+    ledger: Ledger,
+    world: DemoWorld,
+    text: str,
+) -> None:
+    prep = prepare(ledger, world, RecordKind.EVENT)
+    good = body(RecordKind.EVENT, "carrier", world, prep)
+    for bad, field in (
+        (dict(good, seals=[text]), "seals.0"),
+        (
+            {**{k: v for k, v in good.items() if k != "consignment_id"}, "consignment_ref": text},
+            "consignment_ref",
+        ),
+    ):
+        response = unrelayed_client.post("/events", json=bad, headers=auth(party_keys["carrier"]))
+        assert response.status_code == 422, response.text
+        error = response.json()["error"]
+        assert (error["field"], error["rule"]) == (field, "control_character")
