@@ -28,7 +28,7 @@ from pathlib import Path
 
 from tests.gateway.live import REPO, ledger_env, ledger_up
 
-MAX_EXAMPLES = 8
+MAX_EXAMPLES = 6
 SEED = 20261206
 
 CONFIG = """\
