@@ -83,6 +83,7 @@ __all__ = [
     "ServiceUnavailable",
     "TooManyRequests",
     "Unauthenticated",
+    "contract_error_field",
     "contract_error_status",
     "database_fault",
     "error_body",
@@ -249,11 +250,56 @@ def contract_error_status(exc: ContractError) -> int:
     return 422  # InvalidRecord, and revert data we cannot name
 
 
-def _ledger_error_response(exc: LedgerError) -> JSONResponse:
+# The request field a contract refusal is about: (custodial body field, signed message field).
+_CONTRACT_FIELDS: dict[str, tuple[str, str]] = {
+    "DeadlineExpired": ("deadline", "deadline"),
+    "InvalidValidity": ("valid_until", "validUntil"),
+    "InvalidExpiry": ("expires_at", "expiresAt"),
+    "InvalidLocation": ("location", "location"),
+    "InvalidBizStep": ("biz_step", "bizStep"),
+    "InvalidDisposition": ("disposition", "disposition"),
+    "ZeroQuantity": ("quantity", "quantity"),
+    "QuantityExceeded": ("quantity", "quantity"),
+    "NonceAlreadyUsed": ("nonce", "nonce"),
+    "UnknownConsignment": ("consignment_ref", "consignmentId"),
+    "UnknownCertificate": ("certificate_id", "certificateId"),
+    "UnknownProgramme": ("programme", "programme"),
+    "UnknownSchema": ("schema_id", "schemaId"),
+    "InvalidSubject": ("subject_id", "subjectId"),
+    "ExporterNotTrader": ("exporter", "exporter"),
+    "InvalidCounterpart": ("counterpart", "counterpart"),
+    "InvalidOperator": ("operator_id", "operatorId"),
+}
+
+
+def contract_error_field(name: str, path: str) -> str | None:
+    """The field of the request at ``path`` that the contract error ``name`` is about: the
+    body's field on a custodial route, ``message.<field>`` on a ``/signed`` one,
+    ``payload.<field>`` on ``POST /records``; None when no one field is to blame."""
+    pair: tuple[str, str] | None = _CONTRACT_FIELDS.get(name)
+    if name == "RecordTimeInFuture":  # the record's own time: an event's, a certificate's
+        if path.startswith("/events"):
+            pair = ("event_time", "eventTime")
+        elif path in ("/certificates", "/certificates/signed"):
+            pair = ("issued_at", "issuedAt")
+    if pair is None:
+        return None
+    if path == "/records":
+        return f"payload.{pair[1]}"
+    if path.endswith("/signed"):
+        return f"message.{pair[1]}"
+    return pair[0]
+
+
+def _ledger_error_response(exc: LedgerError, path: str = "") -> JSONResponse:
     if isinstance(exc, ContractError):
         cause = exc.cause if isinstance(exc, BatchItemFailed) else exc
         # A batch answered as a whole (events signed together) names the event that fails.
-        field = f"events[{exc.index}]" if isinstance(exc, BatchItemFailed) else None
+        field = (
+            f"events[{exc.index}]"
+            if isinstance(exc, BatchItemFailed)
+            else contract_error_field(cause.name, path)
+        )
         return JSONResponse(
             error_body(cause.name, str(cause), field=field, rule="contract"),
             status_code=contract_error_status(exc),
@@ -295,7 +341,7 @@ def _field_of(loc: tuple[Any, ...] | list[Any]) -> str:
 
 async def _on_ledger_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, LedgerError)
-    return _ledger_error_response(exc)
+    return _ledger_error_response(exc, request.url.path)
 
 
 _STANDARD_RULES: dict[str, str] = {

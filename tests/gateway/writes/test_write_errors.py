@@ -19,7 +19,15 @@ from gateway.writes.outbox import RecordKind
 from ledger.chain import Ledger
 from ledger.records import KeyAddition, KeyRevocation, Proposal
 from ledger.stack import DemoWorld
-from tests.gateway.chain_cases import DAY, allowed_role, body, chain_now, prepare, status_and_code
+from tests.gateway.chain_cases import (
+    DAY,
+    allowed_role,
+    body,
+    chain_now,
+    iso,
+    prepare,
+    status_and_code,
+)
 from tests.gateway.conftest import auth
 
 SIGNED_KINDS = [k for k in RecordKind if k is not RecordKind.EXECUTION]
@@ -327,3 +335,40 @@ def test_control_and_format_characters_are_refused_in_references_and_seals(
         assert response.status_code == 422, response.text
         error = response.json()["error"]
         assert (error["field"], error["rule"]) == (field, "control_character")
+
+
+def test_a_contract_refusal_names_the_field(
+    unrelayed_client: httpx.Client,
+    party_keys: dict[str, IssuedKey],
+    ledger: Ledger,
+    world: DemoWorld,
+) -> None:
+    prep = prepare(ledger, world, RecordKind.EVENT)
+    good = body(RecordKind.EVENT, "carrier", world, prep)
+    future = dict(good, event_time=iso(chain_now(ledger) + 30 * DAY))
+    response = unrelayed_client.post("/events", json=future, headers=auth(party_keys["carrier"]))
+    assert status_and_code(response) == (422, "RecordTimeInFuture")
+    assert response.json()["error"]["field"] == "event_time"
+    unknown = dict(good, consignment_ref=f"NO-SUCH-{secrets.token_hex(4)}")
+    response = unrelayed_client.post("/events", json=unknown, headers=auth(party_keys["carrier"]))
+    assert status_and_code(response) == (404, "UnknownConsignment")
+    assert response.json()["error"]["field"] == "consignment_ref"
+
+
+@pytest.mark.parametrize(
+    ("name", "path", "field"),
+    [
+        ("RecordTimeInFuture", "/events", "event_time"),
+        ("RecordTimeInFuture", "/events/signed", "message.eventTime"),
+        ("RecordTimeInFuture", "/certificates", "issued_at"),
+        ("RecordTimeInFuture", "/records", None),  # which record's time: the kind says
+        ("InvalidValidity", "/aeo/actions", "valid_until"),
+        ("InvalidValidity", "/aeo/actions/signed", "message.validUntil"),
+        ("DeadlineExpired", "/records", "payload.deadline"),
+        ("KeyRevoked", "/events", None),  # the signer's key, not a field of the request
+    ],
+)
+def test_contract_errors_map_to_the_request_field(name: str, path: str, field: str | None) -> None:
+    from gateway.errors import contract_error_field
+
+    assert contract_error_field(name, path) == field
