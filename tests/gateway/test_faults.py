@@ -1,0 +1,135 @@
+"""Faults of the gateway's storage, on a real process (uvicorn, the fake relayer of
+``gateway.testing``): a disk that is full for a while, a database locked by another process.
+Each time: answers are 202 or 503 (never a 500 or a dropped connection), nothing accepted is
+lost or relayed twice, and the gateway recovers without anyone doing anything.
+
+The full disk is a file size limit (``RLIMIT_FSIZE``) put on the running gateway and lifted
+again (``prlimit``): no root, no loop device; Python ignores SIGXFSZ, so a write past the
+limit fails with EFBIG, as a write to a full disk fails with ENOSPC.
+"""
+
+from __future__ import annotations
+
+import resource
+import sqlite3
+import time
+from pathlib import Path
+
+import httpx
+
+from gateway.auth import issue_key
+from gateway.testing import FakeChain
+from tests.conftest import free_port
+from tests.gateway.conftest import ORG_A, make_settings, record_body
+from tests.gateway.test_process import gateway_process
+
+ROUNDS = 120
+
+
+def _post(client: httpx.Client, n: int) -> int:
+    response = client.post("/records", json=record_body(n), headers={"Idempotency-Key": f"rec-{n}"})
+    if response.status_code == 503:
+        assert response.json()["error"]["code"] in {"database_unavailable", "unavailable"}
+    return response.status_code
+
+
+def _confirmed(client: httpx.Client) -> set[str]:
+    seen: set[str] = set()
+    after = 0
+    while True:
+        page = client.get(
+            "/records", params={"status": "confirmed", "after": after, "limit": 1000}
+        ).json()
+        seen |= {r["record_id"] for r in page["items"]}
+        if page["next_after"] is None:
+            return seen
+        after = page["next_after"]
+
+
+def _wait_confirmed(client: httpx.Client, count: int, *, seconds: float = 40) -> set[str]:
+    deadline = time.monotonic() + seconds
+    confirmed: set[str] = set()
+    while time.monotonic() < deadline:
+        confirmed = _confirmed(client)
+        if len(confirmed) >= count:
+            break
+        time.sleep(0.2)
+    return confirmed
+
+
+def _exactly_once(tmp_path: Path, expected: set[str]) -> None:
+    with FakeChain(tmp_path / "fake-chain.sqlite3") as chain:
+        inclusions = chain.inclusions()
+    assert set(inclusions) == expected
+    assert {rid: n for rid, n in inclusions.items() if n != 1} == {}
+
+
+def test_a_full_disk_for_a_while_loses_and_repeats_nothing(tmp_path: Path) -> None:
+    settings = make_settings(tmp_path)
+    key = issue_key(
+        settings, org_id=ORG_A, org_kind="carrier", country="NL", scopes=["events:write", "read"]
+    )
+    port = free_port()
+    with (
+        gateway_process(tmp_path, port, Path("/dev/null")) as process,
+        httpx.Client(
+            base_url=f"http://127.0.0.1:{port}",
+            headers={"Authorization": f"Bearer {key.token}"},
+            timeout=30,
+        ) as client,
+    ):
+        accepted = {n for n in range(20) if _post(client, n) == 202}
+        assert accepted == set(range(20))
+        _wait_confirmed(client, 20)
+        # The disk fills up: no file of the gateway may grow past its size now.
+        sizes = [p.stat().st_size for p in tmp_path.glob("*.sqlite3*")]
+        limit = max(sizes)
+        unlimited = resource.RLIM_INFINITY
+        resource.prlimit(process.pid, resource.RLIMIT_FSIZE, (limit, unlimited))
+        refused: list[int] = []
+        for n in range(20, ROUNDS):
+            status = _post(client, n)
+            assert status in (202, 503), status
+            (accepted.add(n) if status == 202 else refused.append(n))
+        assert refused, "the size limit never bit: the test proves nothing"
+        assert client.get("/readyz").status_code == 503
+        # Space again: the same records, retried with the same keys, go through.
+        resource.prlimit(process.pid, resource.RLIMIT_FSIZE, (unlimited, unlimited))
+        for n in refused:
+            assert _post(client, n) == 202
+            accepted.add(n)
+        assert process.poll() is None
+        confirmed = _wait_confirmed(client, ROUNDS)
+        assert len(confirmed) == ROUNDS
+        ready = client.get("/readyz")
+        assert ready.status_code == 200, ready.text
+    _exactly_once(tmp_path, {f"0x{n:064x}" for n in range(ROUNDS)})
+
+
+def test_a_database_locked_by_another_process_for_a_while(tmp_path: Path) -> None:
+    settings = make_settings(tmp_path)
+    key = issue_key(
+        settings, org_id=ORG_A, org_kind="carrier", country="NL", scopes=["events:write", "read"]
+    )
+    port = free_port()
+    with (
+        gateway_process(tmp_path, port, tmp_path / "gateway.log", busy_timeout="0.3"),
+        httpx.Client(
+            base_url=f"http://127.0.0.1:{port}",
+            headers={"Authorization": f"Bearer {key.token}"},
+            timeout=30,
+        ) as client,
+    ):
+        assert all(_post(client, n) == 202 for n in range(10))
+        lock = sqlite3.connect(tmp_path / "gateway.sqlite3", isolation_level=None)
+        lock.execute("BEGIN EXCLUSIVE")
+        try:
+            during = [_post(client, n) for n in range(10, 20)]
+            assert client.get("/readyz").status_code == 503
+        finally:
+            lock.execute("ROLLBACK")
+            lock.close()
+        assert set(during) == {503}
+        assert all(_post(client, n) == 202 for n in range(10, 40))
+        assert len(_wait_confirmed(client, 40)) == 40
+    _exactly_once(tmp_path, {f"0x{n:064x}" for n in range(40)})
