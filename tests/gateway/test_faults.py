@@ -10,6 +10,7 @@ limit fails with EFBIG, as a write to a full disk fails with ENOSPC.
 
 from __future__ import annotations
 
+import json
 import resource
 import sqlite3
 import time
@@ -133,3 +134,70 @@ def test_a_database_locked_by_another_process_for_a_while(tmp_path: Path) -> Non
         assert all(_post(client, n) == 202 for n in range(10, 40))
         assert len(_wait_confirmed(client, 40)) == 40
     _exactly_once(tmp_path, {f"0x{n:064x}" for n in range(40)})
+
+
+def test_the_index_file_deleted_under_a_live_gateway_is_rebuilt(tmp_path: Path) -> None:
+    from tests.gateway.live import ledger_up
+
+    data_dir = tmp_path / "data"
+    with ledger_up(data_dir, log=tmp_path / "ledger.log") as gateway:
+        demo = json.loads((data_dir / "demo.json").read_text(encoding="utf-8"))
+        ref = demo["consignment"]["ref"]
+        carrier = {"Authorization": f"Bearer {gateway.demo_key('Oceanic Container Line')}"}
+        reader = {"Authorization": f"Bearer {gateway.demo_key('Australian Border Force')}"}
+        with httpx.Client(base_url=gateway.url, timeout=30) as client:
+            now = int(time.time())
+
+            def post(n: int) -> None:
+                event = {
+                    "consignment_ref": ref,
+                    "biz_step": "inspecting",
+                    "disposition": "in_progress",
+                    "location": "CNSHA",
+                    "event_time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now - 3600 + n)),
+                }
+                answer = client.post(
+                    "/events", json=event, headers={**carrier, "Idempotency-Key": f"ev-{n}"}
+                )
+                assert answer.status_code == 202, answer.text
+
+            def timeline() -> dict[str, object]:
+                answer = client.get(f"/consignments/{ref}/events", headers=reader)
+                if answer.status_code == 503:  # while the index is rebuilt: said, not a 500
+                    assert answer.json()["error"]["code"] == "database_unavailable"
+                    return {"event_count": -1, "head_matches_chain": False, "events": []}
+                assert answer.status_code == 200, answer.text
+                body: dict[str, object] = answer.json()
+                return body
+
+            def settled(count: int) -> dict[str, object]:
+                deadline = time.monotonic() + 60
+                view = timeline()
+                while time.monotonic() < deadline:
+                    view = timeline()
+                    if view["event_count"] == count and view["head_matches_chain"]:
+                        break
+                    time.sleep(0.5)
+                return view
+
+            before = timeline()["event_count"]
+            assert isinstance(before, int)
+            for n in range(3):
+                post(n)
+            view = settled(before + 3)
+            assert view["event_count"] == before + 3
+            for suffix in ("", "-wal", "-shm"):
+                (data_dir / f"index.sqlite3{suffix}").unlink(missing_ok=True)
+            for n in range(3, 5):
+                post(n)
+            view = settled(before + 5)
+            assert view["head_matches_chain"] is True
+            assert view["event_count"] == before + 5
+            assert len(view["events"]) == before + 5  # type: ignore[arg-type]
+            assert (data_dir / "index.sqlite3").exists()
+            deadline = time.monotonic() + 30
+            while client.get("/readyz").status_code != 200 and time.monotonic() < deadline:
+                time.sleep(0.5)
+            assert client.get("/readyz").status_code == 200
+        log = gateway.log.read_text(errors="replace")
+    assert "was deleted; rebuilding it from the chain" in log
