@@ -372,3 +372,25 @@ def test_contract_errors_map_to_the_request_field(name: str, path: str, field: s
     from gateway.errors import contract_error_field
 
     assert contract_error_field(name, path) == field
+
+
+def test_a_certificate_issue_answers_the_certificate_id(
+    unrelayed_client: httpx.Client,
+    party_keys: dict[str, IssuedKey],
+    ledger: Ledger,
+    world: DemoWorld,
+) -> None:
+    from ledger.records import certificate_id
+
+    role = allowed_role(RecordKind.CERTIFICATE_ISSUE)
+    prep = prepare(ledger, world, RecordKind.CERTIFICATE_ISSUE)
+    data = body(RecordKind.CERTIFICATE_ISSUE, role, world, prep)
+    response = unrelayed_client.post("/certificates", json=data, headers=auth(party_keys[role]))
+    assert response.status_code == 202, response.text
+    issuer = world.parties[role].org_id
+    expected = "0x" + certificate_id(issuer, data["certificate_number"]).hex()
+    assert response.json()["certificate_id"] == expected
+    record = unrelayed_client.get(
+        f"/records/{response.json()['record_id']}", headers=auth(party_keys[role])
+    )
+    assert record.json()["certificate_id"] == expected
