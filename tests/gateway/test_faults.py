@@ -201,3 +201,45 @@ def test_the_index_file_deleted_under_a_live_gateway_is_rebuilt(tmp_path: Path) 
             assert client.get("/readyz").status_code == 200
         log = gateway.log.read_text(errors="replace")
     assert "was deleted; rebuilding it from the chain" in log
+
+
+def test_ledger_up_exits_1_at_once_when_its_port_is_taken(tmp_path: Path) -> None:
+    import socket
+    import subprocess
+    import sys
+
+    from tests.gateway.live import REPO, ledger_env
+
+    taken = socket.socket()
+    taken.bind(("127.0.0.1", 0))
+    taken.listen()
+    port = taken.getsockname()[1]
+    try:
+        started = time.monotonic()
+        done = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "gateway.cli",
+                "up",
+                "--data-dir",
+                str(tmp_path / "data"),
+                "--node-port",
+                str(free_port()),
+                "--gateway-port",
+                str(port),
+            ],
+            cwd=REPO,
+            env=ledger_env(tmp_path / "data"),
+            capture_output=True,
+            text=True,
+            timeout=180,
+            check=False,
+        )
+        elapsed = time.monotonic() - started
+    finally:
+        taken.close()
+    assert done.returncode == 1, done.stderr[-3000:]
+    assert "is not serving" in done.stderr
+    assert elapsed < 120
+    assert "anvil stopped" in done.stderr  # the node it started is stopped too

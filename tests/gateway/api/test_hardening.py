@@ -320,3 +320,26 @@ def test_a_gateway_does_not_start_on_a_damaged_outbox_and_says_why_in_one_line(
     lines = [r.getMessage() for r in caplog.records if r.name == "gateway.main"]
     assert len(lines) == 1
     assert "outbox database not usable" in lines[0]
+
+
+@pytest.mark.parametrize(
+    "secret",
+    ["0x" + format(CURVE_ORDER + 5, "064x"), "0x" + "00" * 32, "0x" + "ab" * 31, "0xnothex"],
+    ids=["past-the-order", "zero", "short", "not-hex"],
+)
+def test_importing_a_bad_private_key_over_http_is_422_and_logs_nothing_of_it(
+    chain_client: httpx.Client, caplog: pytest.LogCaptureFixture, secret: str
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    answer = chain_client.post(
+        "/admin/signing-keys",
+        json={"org_id": ORG_A, "private_key": secret},
+        headers={"Authorization": f"Bearer {ADMIN_TOKEN}"},
+    )
+    assert answer.status_code == 422, answer.text
+    error = answer.json()["error"]
+    assert (error["field"], error["rule"]) == ("private_key", "secp256k1_key")
+    digits = secret[2:]
+    assert digits not in answer.text
+    assert all(digits not in r.getMessage() for r in caplog.records)
+    assert all(r.exc_info is None or digits not in str(r.exc_info[1]) for r in caplog.records)
