@@ -11,6 +11,9 @@
 timestamp (ISO 8601, ``2027-01-31`` or ``2027-01-31T12:00:00Z``; no offset means UTC); it must
 lie in the future. A key past its expiry is refused (401 ``expired_api_key``).
 
+Exit codes are those of :mod:`ledger.cli` (0 done, 1 an error, 2 usage, 3/4 a suspicious or
+failed ``verify``); ``up`` and ``serve`` exit 1 at once when the gateway cannot start.
+
 The library's own commands (``compile``, ``node``, ``deploy``) are defined in
 :mod:`ledger.cli`; this module adds to that parser, so that ``ledger`` never imports the
 gateway.

@@ -158,18 +158,29 @@ def post_events_bulk(
 
     With an `Idempotency-Key` header, item *i* is stored under `<key>:<i>`, so the same
     request sent again answers with the same records (`status` 200 for a stored one).
-    Answers 202 when every item was accepted, 207 when some were rejected.
+    Answers 202 when every item was accepted, 207 when some were rejected, 422 when not
+    one item has the shape of an event (the request as a whole is invalid).
     """
     scoped_caller(caller, RecordKind.EVENT)
     chain = require_ledger(services.chain)
     acting = sync_caller(chain, caller, keys)
     answers: dict[int, AcceptResult | LedgerError] = {}
+    parsed: dict[int, EventCreate | SignedSubmission] = {}
+    malformed: list[InvalidRequest] = []
+    for index, raw in enumerate(body.items):
+        try:
+            parsed[index] = _bulk_item(index, raw)
+        except InvalidRequest as exc:
+            answers[index] = exc
+            malformed.append(exc)
+    if not parsed:
+        # Not one item has the shape of an event: the request as a whole is invalid (422).
+        raise malformed[0]
     signed_items: list[tuple[int, SignedRecord[Any], str | None]] = []
     bodies: dict[int, str] = {}  # custodial items: the fingerprint of the body signed
-    for index, raw in enumerate(body.items):
+    for index, item in parsed.items():
         key = None if idempotency_key is None else f"{idempotency_key}:{index}"
         try:
-            item = _bulk_item(index, raw)
             if isinstance(item, SignedSubmission):
                 signed = decode(RecordKind.EVENT, item.message, item.signature)
             else:

@@ -394,3 +394,15 @@ def test_a_certificate_issue_answers_the_certificate_id(
         f"/records/{response.json()['record_id']}", headers=auth(party_keys[role])
     )
     assert record.json()["certificate_id"] == expected
+
+
+def test_bulk_with_not_one_event_shaped_item_is_422(
+    unrelayed_client: httpx.Client, party_keys: dict[str, IssuedKey]
+) -> None:
+    response = unrelayed_client.post(
+        "/events/bulk",
+        json={"items": [{"message": {}}, {"location": "AUADL"}]},
+        headers=auth(party_keys["carrier"]),
+    )
+    assert response.status_code == 422, response.text
+    assert response.json()["error"]["field"].startswith("items[0]")
