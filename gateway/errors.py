@@ -529,7 +529,8 @@ def database_fault(exc: BaseException) -> tuple[str, str] | None:
             for needle, rule, reason in _DB_FAULTS:
                 if needle in text:
                     return rule, reason
-            if isinstance(seen, sqlite3.OperationalError | OSError) or (
+            # A lost connection is the database's fault; a bad statement is ours (a 500).
+            if isinstance(seen, OSError) or (
                 isinstance(seen, DBAPIError) and seen.connection_invalidated
             ):
                 return "unavailable", "the database is not available"
