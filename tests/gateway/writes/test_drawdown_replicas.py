@@ -105,6 +105,9 @@ def test_two_replicas_on_one_database_never_overdraw(
                 "/certificates/drawdowns", json={}, headers={"Authorization": f"Bearer {token}"}
             )
             assert warm.status_code == 422
+            # Readiness writes to the shared PostgreSQL outbox too (no relayer here: 503).
+            outbox = client.get("/readyz").json()["checks"]["outbox"]
+            assert outbox == {"ok": True, "detail": "writable"}
         threads = [
             threading.Thread(target=draw, args=((first, second)[i % 2], ref))
             for i, ref in enumerate(refs)
