@@ -395,6 +395,17 @@ def first_validation_error(errors: list[Any]) -> tuple[str, str, str, str]:
 
 async def _on_request_validation(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
+    static = _static_methods(request)
+    if static and request.method not in static:
+        # GET /attestations/revocations reached GET /attestations/{attestation_id} with an id
+        # that is none: the resource is the POST-only route of that name, so 405.
+        return JSONResponse(
+            error_body(
+                "method_not_allowed", f"{request.url.path} allows {', '.join(sorted(static))}"
+            ),
+            status_code=405,
+            headers={"Allow": ", ".join(sorted(static))},
+        )
     # A domain rule (UN/LOCODE, ISO 6346, ...) says more than a union branch that did not
     # match, so errors that carry one come first.
     errors = sorted(exc.errors(), key=_domain_first)
@@ -472,7 +483,17 @@ async def _on_http_exception(request: Request, exc: Exception) -> JSONResponse:
     )
 
 
+def _static_methods(request: Request) -> set[str]:
+    """The methods of the routes whose path is exactly the request's (no path parameters)."""
+    return _route_methods(request)[0]
+
+
 def _allowed_methods(request: Request) -> set[str]:
+    static, templated = _route_methods(request)
+    return static or templated
+
+
+def _route_methods(request: Request) -> tuple[set[str], set[str]]:
     from fastapi import routing
     from starlette.routing import Match
 
@@ -489,10 +510,10 @@ def _allowed_methods(request: Request) -> set[str]:
             (templated if "{" in path_format else static).update(methods)
     # A path that is a route of its own (/attestations/revocations) is that resource, not
     # an id of the templated route beside it (/attestations/{attestation_id}).
-    allowed = static or templated
-    if "GET" in allowed:
-        allowed.add("HEAD")
-    return allowed
+    for found in (static, templated):
+        if "GET" in found:
+            found.add("HEAD")
+    return static, templated
 
 
 _DB_FAULTS: tuple[tuple[str, str, str], ...] = (

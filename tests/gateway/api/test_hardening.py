@@ -194,6 +194,17 @@ def test_a_body_that_is_not_utf8_is_422(client: httpx.Client, make_key: KeyMaker
     assert answer.json()["error"]["field"] == "body"
 
 
+def test_a_get_of_a_post_only_route_beside_a_templated_one_is_405(
+    client: httpx.Client, make_key: KeyMaker
+) -> None:
+    # GET /attestations/{attestation_id} would take "revocations" for an id (a 422).
+    answer = client.get("/attestations/revocations", headers=auth(make_key()))
+    assert answer.status_code == 405
+    assert answer.headers["Allow"] == "POST"
+    real = client.get("/attestations/0x" + "ab" * 31, headers=auth(make_key()))
+    assert real.status_code == 422  # a malformed id on the real read route stays a 422
+
+
 def test_allow_names_every_method_of_the_path(client: httpx.Client) -> None:
     answer = client.request("PUT", "/admin/api-keys")
     assert answer.status_code == 405
