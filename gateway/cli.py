@@ -16,6 +16,9 @@ organisation is an active member of that kind and country (otherwise it says whi
 1), and gives the key its kind's scopes (:func:`gateway.auth.scopes_for_kind`) unless
 ``--scope`` names some; a scope the kind cannot use is refused.
 
+Exit codes are those of :mod:`ledger.cli` (0 done, 1 an error, 2 usage, 3/4 a suspicious or
+failed ``verify``); ``up`` and ``serve`` exit 1 at once when the gateway cannot start.
+
 The library's own commands (``compile``, ``node``, ``deploy``) are defined in
 :mod:`ledger.cli`; this module adds to that parser, so that ``ledger`` never imports the
 gateway.
@@ -150,11 +153,14 @@ def _build_app(settings: GatewaySettings, ledger: Ledger) -> Any:
     return create_app(settings, services=build_services(settings, ledger=ledger))
 
 
-def _serve(settings: GatewaySettings, app: Any, *, json_logs: bool) -> None:
-    """Serve until SIGINT or SIGTERM, then shut the gateway down cleanly.
+def _serve(settings: GatewaySettings, app: Any, *, json_logs: bool) -> int:
+    """Serve until SIGINT or SIGTERM, then shut the gateway down cleanly; the exit code.
 
     uvicorn runs in a thread so that this process, not uvicorn, owns the signals: the node
-    and everything else started here are stopped in order after the gateway.
+    and everything else started here are stopped in order after the gateway. When the server
+    cannot start (port taken, the app's startup failed) or stops on its own, the command
+    returns 1 at once (after stopping the rest), so that a supervisor sees it and restarts
+    it, rather than a process that lives on with its port closed.
     """
     import threading
 
@@ -175,11 +181,34 @@ def _serve(settings: GatewaySettings, app: Any, *, json_logs: bool) -> None:
         log_config=None,
     )
     server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, name="gateway", daemon=True)
+    failed = threading.Event()
+
+    def run() -> None:
+        try:
+            server.run()
+        except SystemExit:  # uvicorn could not start (it logged why: port taken, ...)
+            pass
+        except Exception:
+            log.exception("the gateway server stopped")
+        finally:
+            failed.set()
+
+    stop = base.stop_signals()
+    thread = threading.Thread(target=run, name="gateway", daemon=True)
     thread.start()
-    base.wait_for_stop()
+    while not stop.wait(0.2):
+        if failed.is_set():
+            break
+    if failed.is_set() and not stop.is_set():
+        log.error(
+            "the gateway is not serving on %s:%d; exiting with status 1",
+            settings.gateway_host,
+            settings.gateway_port,
+        )
+        return 1
     server.should_exit = True
     thread.join(timeout=30)
+    return 0
 
 
 def cmd_up(args: argparse.Namespace) -> int:
@@ -224,8 +253,7 @@ def cmd_up(args: argparse.Namespace) -> int:
             )
         lines.append("Ctrl-C stops everything.")
         base.out("\n".join(lines))
-        _serve(settings, _build_app(settings, ledger), json_logs=False)
-    return 0
+        return _serve(settings, _build_app(settings, ledger), json_logs=False)
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
@@ -235,8 +263,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     deployment = Deployment.load(manifest_path(settings.data_dir, settings.chain_id))
     tx = TxManager(w3, relayer_key(settings, w3), confirmations=confirmations(settings, w3))
-    _serve(settings, _build_app(settings, Ledger(w3, deployment, tx=tx)), json_logs=True)
-    return 0
+    return _serve(settings, _build_app(settings, Ledger(w3, deployment, tx=tx)), json_logs=True)
 
 
 def cmd_apikey(args: argparse.Namespace) -> int:

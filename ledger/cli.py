@@ -15,6 +15,10 @@
 
 Every option can also be set as a ``LEDGER_*`` environment variable or in a TOML file
 (see :class:`ledger.settings.Settings`).
+
+Exit codes (every command): 0 done (``verify``: verified), 1 an error (a bad option or
+file, a node or database that cannot be reached; the message says which, no traceback),
+2 a usage error (argparse), 3 ``verify``: suspicious, 4 ``verify``: failed.
 """
 
 from __future__ import annotations
@@ -148,9 +152,31 @@ def _attached(settings: Settings) -> Any:
     return ledger, Index(settings.index_url, ledger, confirmations=confirmations(settings, w3))
 
 
-def cmd_verify(args: argparse.Namespace) -> int:
+def _claim_file(path: Path) -> dict[str, Any]:
+    """The JSON object in a claim file; InvalidClaim (exit 1, one line) when it is missing,
+    unreadable, not JSON or not an object."""
     import json
 
+    from ledger.errors import InvalidClaim
+
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise InvalidClaim(f"claim file {path}: no such file") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InvalidClaim(f"claim file {path}: cannot be read ({exc})") from None
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InvalidClaim(
+            f"claim file {path}: not valid JSON ({exc.msg} at line {exc.lineno} column {exc.colno})"
+        ) from None
+    if not isinstance(data, dict):
+        raise InvalidClaim(f"claim file {path}: must hold one JSON object (see README)")
+    return data
+
+
+def cmd_verify(args: argparse.Namespace) -> int:
     from ledger.risk import score_risk
     from ledger.stack import OrganisationNames
     from ledger.verify import (
@@ -164,7 +190,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
     settings = settings_from_args(args)
     data: dict[str, Any] = {}
     if args.claim is not None:
-        data = json.loads(args.claim.read_text(encoding="utf-8"))
+        data = _claim_file(args.claim)
     for name in ("consignment_ref", "container", "origin", "administration"):
         value = getattr(args, name)
         if value is not None:

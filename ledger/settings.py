@@ -46,10 +46,13 @@ GATEWAY_KEYS: Final = frozenset(
         "batch_linger_seconds",
         "batch_max_size",
         "cors_origins",
+        "database_busy_timeout_seconds",
         "gateway_database_url",
         "index_sync_seconds",
         "keystore_scrypt_n",
         "max_request_bytes",
+        "rate_limit_burst",
+        "rate_limit_per_second",
         "readiness_max_index_lag",
         "relay_poll_seconds",
         "relay_retry_seconds",
@@ -231,8 +234,18 @@ class Settings(BaseSettings):
 
     @property
     def effective_rpc_url(self) -> str:
+        """``rpc_url``; else the embedded node of the data directory, where a running
+        ``ledger up`` / ``ledger node`` wrote its URL (``<data_dir>/node/rpc-url``), unless
+        ``node_host`` or ``node_port`` is given; else ``node_host:node_port``."""
         if self.rpc_url is not None:
             return self.rpc_url
+        if not {"node_host", "node_port"} & self.model_fields_set:
+            try:
+                written = (self.data_dir / "node" / "rpc-url").read_text(encoding="utf-8")
+            except OSError:
+                written = ""
+            if written.strip():
+                return written.strip()
         return f"http://{self.node_host}:{self.node_port}"
 
 

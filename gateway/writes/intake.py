@@ -24,7 +24,7 @@ import json
 import logging
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager, nullcontext
+from contextlib import contextmanager
 from typing import Any
 
 from gateway.auth import KIND_BY_CODE, Caller, KeyStore
@@ -95,9 +95,13 @@ def sync_caller(chain: LedgerServices, caller: Caller, keys: KeyStore) -> Caller
 
 
 @contextmanager
-def _serialised(chain: LedgerServices, kind: RecordKind) -> Iterator[None]:
-    lock = chain.validator.drawdown_lock if kind is RecordKind.DRAWDOWN else nullcontext()
-    with lock:
+def _serialised(chain: LedgerServices, kind: RecordKind, outbox: Outbox) -> Iterator[None]:
+    """Drawdowns one at a time from the balance check to the outbox: in this process (the
+    validator's lock) and across gateways sharing the database (the outbox's lock)."""
+    if kind is not RecordKind.DRAWDOWN:
+        yield
+        return
+    with chain.validator.drawdown_lock, outbox.exclusive("drawdown-balance"):
         yield
 
 
@@ -256,7 +260,7 @@ def accept_signed(
 ) -> AcceptResult:
     """Validate (unless already stored) and store a signed record (``body_sha256``: of the
     custodial request it was signed from)."""
-    with _serialised(chain, kind_of(signed.record)):
+    with _serialised(chain, kind_of(signed.record), outbox):
         prepared = prepare_signed(
             chain,
             outbox,
@@ -631,7 +635,7 @@ def accept_drawdown_batch(
         same="draws the same certificate for the same consignment as",
         rule="unique_drawdowns",
     )
-    with _serialised(chain, RecordKind.DRAWDOWN):
+    with _serialised(chain, RecordKind.DRAWDOWN, outbox):
         records = _store_signed_batch(
             outbox,
             caller,

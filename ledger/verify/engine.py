@@ -33,9 +33,8 @@ For the CLI and the gateway
 * ``ledger verify``: :func:`~ledger.verify.claim_from_json` (a JSON claim file or request
   body) then :func:`verify_claim` (``ledger``, ``index``, optional ``locodes``, ``serials``,
   ``policy``, ``scorer``), then :func:`~ledger.verify.render_report` (text) or
-  :func:`~ledger.verify.verdict_json` (``--json``). Exit status: 0 verified, 1 suspicious,
-  2 failed is a natural mapping of :attr:`Verdict.status`.
-  :class:`~ledger.errors.InvalidClaim` is a usage error (HTTP 422).
+  :func:`~ledger.verify.verdict_json` (``--json``). Exit status (``ledger.cli``): 0 verified,
+  3 suspicious, 4 failed, 1 an error (an :class:`~ledger.errors.InvalidClaim` too: HTTP 422).
 * ``ledger verify-bundle``: :func:`ledger.verify.bundle.load_bundle` then
   :func:`ledger.verify.bundle.verify_bundle` (``bundle``, ``w3``) and the same rendering;
   :func:`~ledger.verify.export_bundle` + :func:`~ledger.verify.write_bundle` to produce one.

@@ -209,3 +209,29 @@ def test_a_configured_list_that_cannot_be_read_is_an_error(tmp_path: Path) -> No
         Settings(hs_csv=tmp_path / "missing.csv").code_lists()
     with pytest.raises(ConfigurationError, match="cannot read"):
         Settings(unlocode_csv=tmp_path / "missing.csv").code_lists()
+
+
+def test_commands_find_the_data_directorys_running_node(clean_environment: Path) -> None:
+    data = clean_environment / "data"
+    assert Settings(data_dir=data).effective_rpc_url == "http://127.0.0.1:8545"
+    (data / "node").mkdir(parents=True)
+    (data / "node" / "rpc-url").write_text("http://127.0.0.1:18545\n", encoding="utf-8")
+    assert Settings(data_dir=data).effective_rpc_url == "http://127.0.0.1:18545"
+    # A node named outright wins over the one the data directory ran.
+    assert Settings(data_dir=data, node_port=9545).effective_rpc_url == "http://127.0.0.1:9545"
+    assert Settings(data_dir=data, rpc_url="http://10.0.0.1:8545").effective_rpc_url == (
+        "http://10.0.0.1:8545"
+    )
+
+
+def test_the_node_writes_its_url_while_it_runs(tmp_path: Path) -> None:
+    from ledger.chain import AnvilNode
+    from tests.conftest import free_port
+
+    port = free_port()
+    node = AnvilNode(port=port, state_dir=tmp_path / "node")
+    with node:
+        written = (tmp_path / "node" / "rpc-url").read_text(encoding="utf-8").strip()
+        assert written == f"http://127.0.0.1:{port}"
+        assert Settings(data_dir=tmp_path).effective_rpc_url == written
+    assert not (tmp_path / "node" / "rpc-url").exists()
