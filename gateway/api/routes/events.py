@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-from typing import Any
+from typing import Any, cast
 
 from fastapi import APIRouter, Response
 from pydantic import BaseModel, ConfigDict, Field, SkipValidation, TypeAdapter
@@ -95,7 +95,7 @@ class BulkEvents(BaseModel):
     )
 
 
-_BULK_ITEM: TypeAdapter[Any] = TypeAdapter(EventCreate | SignedSubmission)  # type: ignore[arg-type]
+_BULK_ITEM: TypeAdapter[Any] = TypeAdapter(cast(Any, EventCreate | SignedSubmission))
 
 
 def _bulk_item(index: int, raw: object) -> EventCreate | SignedSubmission:
