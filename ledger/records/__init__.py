@@ -1,13 +1,13 @@
 """What is recorded: the record kinds, their EIP-712 typed data, and the domain values.
 
 Owns: what a record is and how one is signed (:mod:`.record`), every single record kind the
-contracts accept (:mod:`.kinds`) and the batches signed as one (:mod:`.batches`), EIP-712
-hashing, signing and recovery (:mod:`.typed_data`), the domain values parsed once at the edge: the
-identifiers (UN/LOCODE, ISO 6346, HS 2022, ISO 3166, GS1 GLN; :mod:`.values`), the CBV 2.0
-business steps and dispositions (:mod:`.cbv`), units and quantities (:mod:`.quantities`), the
-optional code lists they are checked against (the UN/LOCODE list, the HS nomenclature;
-:mod:`.code_lists`), and the shared vocabulary: organisation kinds and attestation schemas
-(:mod:`.vocabulary`).
+contracts accept (:mod:`.kinds`) and the batches signed as one (:mod:`.batches`), goods
+declarations and their off-chain values (:mod:`.declarations`), EIP-712 hashing, signing and
+recovery (:mod:`.typed_data`), the domain values parsed once at the edge: the identifiers
+(UN/LOCODE, ISO 6346, HS 2022, ISO 3166, GS1 GLN; :mod:`.values`), the CBV 2.0 business steps
+and dispositions (:mod:`.cbv`), units and quantities (:mod:`.quantities`), the optional code
+lists they are checked against (the UN/LOCODE list, the HS nomenclature; :mod:`.code_lists`),
+and the shared vocabulary: organisation kinds and attestation schemas (:mod:`.vocabulary`).
 
 May import: :mod:`ledger.errors` and third-party packages only. It is the bottom of the tree
 with :mod:`ledger.chain`, and knows nothing of nodes, databases or HTTP. Inside, the value
@@ -41,6 +41,15 @@ from ledger.records.code_lists import (
     LocodeDirectory,
     LocodeEntry,
     great_circle_km,
+)
+from ledger.records.declarations import (
+    VALUE_FIELDS,
+    Declaration,
+    DeclarationValues,
+    declaration_id,
+    declaration_ref,
+    new_salt,
+    values_digest,
 )
 from ledger.records.kinds import (
     AeoAction,
@@ -145,6 +154,7 @@ __all__ = [
     "TRADER",
     "UNIT_CODES",
     "UNIT_CONVERSIONS",
+    "VALUE_FIELDS",
     "AeoAction",
     "AeoActionCode",
     "Approval",
@@ -159,6 +169,8 @@ __all__ = [
     "ConsignmentRegistration",
     "ContainerNumber",
     "CountryCode",
+    "Declaration",
+    "DeclarationValues",
     "Disposition",
     "Domain",
     "Drawdown",
@@ -190,6 +202,8 @@ __all__ = [
     "certificate_id",
     "check_signature",
     "consignment_id",
+    "declaration_id",
+    "declaration_ref",
     "domain_separator",
     "drawdowns_hash",
     "encode_struct",
@@ -201,6 +215,7 @@ __all__ = [
     "hash_typed_data",
     "hs_codes_digest",
     "new_nonce",
+    "new_salt",
     "recover_digest",
     "recover_typed_data",
     "sign",
@@ -213,5 +228,6 @@ __all__ = [
     "to_compact_signature",
     "type_hash",
     "typed_digest",
+    "values_digest",
     "with_batch_terms",
 ]
