@@ -73,6 +73,7 @@ class Scope(StrEnum):
     ATTESTATIONS_WRITE = "attestations:write"
     AEO_WRITE = "aeo:write"
     GOVERNANCE_WRITE = "governance:write"
+    DECLARATIONS_WRITE = "declarations:write"
     READ = "read"
     ADMIN = "admin"
 

@@ -27,11 +27,14 @@ from gateway.api.routes import (
     attestations,
     certificates,
     consignments,
+    declarations,
     events,
     governance,
     health,
+    inspections,
     organisations,
     records,
+    risk,
     signing_keys,
     typed_data,
     verify,
@@ -44,6 +47,7 @@ from gateway.logs import configure_logging
 from gateway.metrics import GatewayMetrics
 from gateway.middleware import BodyLimitMiddleware, RequestContextMiddleware
 from gateway.services import GatewayServices
+from gateway.writes.declaration_store import DeclarationStore, load_or_create_key
 from gateway.writes.outbox import Outbox, Submitter, load_relayer_factory
 
 __all__ = ["app_factory", "create_app", "serve"]
@@ -122,6 +126,14 @@ def create_app(
             )
         app.state.keys = keys
         app.state.outbox = outbox
+        secret = settings.declarations_key
+        app.state.declarations = DeclarationStore(
+            engine,
+            load_or_create_key(
+                configured=secret.get_secret_value() if secret is not None else None,
+                data_dir=settings.data_dir,
+            ),
+        )
         app.state.submitter = submitter
         if submitter is not None:
             submitter.start()
@@ -168,6 +180,9 @@ def create_app(
     app.include_router(api_keys.router)
     app.include_router(signing_keys.router)
     app.include_router(verify.router)
+    app.include_router(declarations.router)
+    app.include_router(inspections.router)
+    app.include_router(risk.router)
     # Added last = outermost: request ids and metrics see every answer, 413 included.
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_request_bytes)
     if settings.cors_origins:

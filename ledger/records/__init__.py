@@ -43,6 +43,8 @@ from ledger.records.code_lists import (
     great_circle_km,
 )
 from ledger.records.declarations import (
+    DECLARATION_INSPECTION_SCHEMA,
+    INSPECTION_RESULT_CODES,
     VALUE_FIELDS,
     Declaration,
     DeclarationValues,
@@ -135,11 +137,13 @@ __all__ = [
     "BUSINESS_STEP_CODES",
     "CARRIER",
     "CUSTOMS",
+    "DECLARATION_INSPECTION_SCHEMA",
     "DISPOSITION_CODES",
     "DOMAIN_FIELDS",
     "DOMAIN_NAMES",
     "DRAWDOWN_BATCH_MAX",
     "EXPORT_RELEASE_SCHEMA",
+    "INSPECTION_RESULT_CODES",
     "INSPECTION_SCHEMA",
     "ISSUING_BODY",
     "LOCODE_EXTRA_COUNTRIES",

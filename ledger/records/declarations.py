@@ -32,6 +32,8 @@ from ledger.records.record import Record
 from ledger.records.values import CountryCode, HsCode
 
 __all__ = [
+    "DECLARATION_INSPECTION_SCHEMA",
+    "INSPECTION_RESULT_CODES",
     "VALUE_FIELDS",
     "Declaration",
     "DeclarationValues",
@@ -42,6 +44,15 @@ __all__ = [
 ]
 
 ZERO32 = b"\0" * 32
+
+DECLARATION_INSPECTION_SCHEMA = (
+    "declaration-inspection(bytes32 declarationId,uint8 result,bytes32 kindDigest)"
+)
+"""The attestation schema of an inspection result: ``dataDigest = keccak256(abi.encode(
+declarationId, result, keccak256(kind)))`` with ``result`` from :data:`INSPECTION_RESULT_CODES`
+and ``kind`` what was found (UTF-8, empty for none)."""
+
+INSPECTION_RESULT_CODES: dict[str, int] = {"no_irregularity": 0, "fraud": 1, "critical_fraud": 2}
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -1,0 +1,237 @@
+"""Lodging goods declarations and recording inspection results: the store and the outbox
+together.
+
+A declaration's values go into the administration's encrypted store
+(:mod:`gateway.writes.declaration_store`) and its record (digest and keys) into the outbox, to be
+relayed to ``Declarations.lodge``. The store row is written first, keyed by the declaration id
+(declarant and number), which reserves the number; if the record is then refused (role, key,
+chain check), the row is removed and nothing is kept. A custodial repeat under the same
+``Idempotency-Key`` answers with the stored record.
+
+An inspection result is an attestation by the administration (schema
+:data:`~ledger.records.DECLARATION_INSPECTION_SCHEMA`) about the declaration's consignment (or,
+without one, about the declarant), whose data digest commits to the declaration id, the result
+and the kind found; the result is also kept in the store as the next training's label.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from eth_abi.abi import encode
+from eth_utils.crypto import keccak
+
+from gateway.auth import Caller, OrgKind
+from gateway.errors import InvalidRequest, NotFound, PermissionDenied
+from gateway.models.declarations import DeclarationCreate, InspectionCreate
+from gateway.models.stored import AcceptResult, RecordKind
+from gateway.models.trade_requests import AttestationCreate
+from gateway.writes.declaration_store import DeclarationStore, Inspection
+from gateway.writes.intake import accept_custodial, accept_message
+from gateway.writes.kinds import decode_record
+from gateway.writes.ledger_services import LedgerServices
+from gateway.writes.outbox import Outbox
+from ledger.errors import ValidationError
+from ledger.records import (
+    DECLARATION_INSPECTION_SCHEMA,
+    INSPECTION_RESULT_CODES,
+    Declaration,
+    DeclarationValues,
+    declaration_id,
+)
+
+__all__ = ["lodge_custodial", "lodge_signed", "record_inspection"]
+
+
+def _hex(value: bytes) -> str:
+    return "0x" + value.hex()
+
+
+def _require_declarant(caller: Caller) -> None:
+    if caller.org_kind not in (OrgKind.TRADER, OrgKind.CARRIER, OrgKind.POSTAL_OPERATOR):
+        raise PermissionDenied(
+            "only traders, carriers and postal operators lodge goods declarations",
+            code="WrongKind",
+            rule="role",
+        )
+
+
+def _amends(store: DeclarationStore, caller: Caller, amends: str | None) -> None:
+    """An amendment names a declaration of the caller's (else 404, as for one it cannot see)."""
+    if amends is None:
+        return
+    earlier = store.get(amends, reader=caller.org_id)
+    if earlier.declarant != caller.org_id:
+        raise NotFound("no such declaration of yours to amend", code="declaration_not_found")
+
+
+def _store_then_accept(
+    store: DeclarationStore,
+    *,
+    values: DeclarationValues,
+    salt: bytes,
+    lodged_at: int,
+    amends: str | None,
+    accept: Any,
+) -> AcceptResult:
+    did = _hex(declaration_id(bytes.fromhex(values.declarant[2:]), values.declaration_number))
+    store.put(
+        declaration_id=did,
+        record_id="",
+        values=values,
+        salt=salt,
+        lodged_at=lodged_at,
+        amends=amends,
+    )
+    try:
+        result: AcceptResult = accept()
+    except BaseException:
+        store.delete(did)
+        raise
+    store.set_record_id(did, result.record.record_id)
+    return result
+
+
+def lodge_custodial(
+    chain: LedgerServices,
+    outbox: Outbox,
+    store: DeclarationStore,
+    caller: Caller,
+    body: DeclarationCreate,
+    *,
+    idempotency_key: str | None,
+) -> AcceptResult:
+    """Lodge ``body`` for the caller's organisation, signed with its custodial key."""
+    _require_declarant(caller)
+    declarant = bytes.fromhex(caller.org_id[2:])
+    values = body.values(declarant)
+    if idempotency_key is not None:
+        stored = outbox.by_idempotency_key(org_id=caller.org_id, idempotency_key=idempotency_key)
+        if stored is not None:  # a repeat: the stored answer (or 409 for another body)
+            return accept_custodial(chain, outbox, caller, body, idempotency_key=idempotency_key)
+    _amends(store, caller, body.amends)
+    body.lodge_at(chain.now())
+    assert body.lodged_at is not None
+    return _store_then_accept(
+        store,
+        values=values,
+        salt=body.salt,
+        lodged_at=body.lodged_at,
+        amends=body.amends,
+        accept=lambda: accept_custodial(
+            chain, outbox, caller, body, idempotency_key=idempotency_key
+        ),
+    )
+
+
+def lodge_signed(
+    chain: LedgerServices,
+    outbox: Outbox,
+    store: DeclarationStore,
+    caller: Caller,
+    *,
+    values_data: dict[str, Any],
+    salt_hex: str,
+    message: dict[str, Any],
+    signature: str,
+    idempotency_key: str | None,
+) -> AcceptResult:
+    """Lodge a declaration the declarant signed itself; the message must be the record of the
+    values given (same keys, and ``valuesDigest`` their salted digest)."""
+    _require_declarant(caller)
+    data = dict(values_data)
+    data.setdefault("declarant", caller.org_id)
+    if str(data["declarant"]).lower() != caller.org_id:
+        raise PermissionDenied(
+            "the declaration names another declarant than the API key's organisation",
+            code="wrong_organisation",
+            field="values.declarant",
+        )
+    try:
+        values = DeclarationValues.parse(data)
+    except ValidationError as exc:
+        raise InvalidRequest(str(exc), field=f"values.{exc.field}", rule=exc.rule) from None
+    record = decode_record(RecordKind.DECLARATION, message)
+    assert isinstance(record, Declaration)
+    salt = bytes.fromhex(salt_hex[2:])
+    expected = values.record(salt=salt, lodged_at=record.lodged_at, amends=record.amends)
+    for name, onchain, _ in Declaration.FIELDS:
+        if getattr(expected, name) != getattr(record, name):
+            raise InvalidRequest(
+                f"the signed message's {onchain} is not that of the values given",
+                field=f"message.{onchain}",
+                rule="matches_values",
+            )
+    amends = _hex(record.amends) if any(record.amends) else None
+    _amends(store, caller, amends)
+    return _store_then_accept(
+        store,
+        values=values,
+        salt=salt,
+        lodged_at=record.lodged_at,
+        amends=amends,
+        accept=lambda: accept_message(
+            chain,
+            outbox,
+            caller,
+            RecordKind.DECLARATION,
+            message,
+            signature,
+            idempotency_key=idempotency_key,
+        ),
+    )
+
+
+def record_inspection(
+    chain: LedgerServices,
+    outbox: Outbox,
+    store: DeclarationStore,
+    caller: Caller,
+    body: InspectionCreate,
+    *,
+    idempotency_key: str | None,
+) -> tuple[AcceptResult, Inspection]:
+    """The administration records an inspection result as an attestation and a label."""
+    if caller.org_kind is not OrgKind.CUSTOMS:
+        raise PermissionDenied(
+            "only customs administrations record inspection results",
+            code="WrongKind",
+            rule="role",
+        )
+    stored = store.get(body.declaration_id, reader=caller.org_id)
+    if stored.administration != caller.org_id:
+        raise NotFound("no declaration lodged with you", code="declaration_not_found")
+    code = INSPECTION_RESULT_CODES[body.result]
+    data_digest = keccak(
+        encode(
+            ["bytes32", "uint8", "bytes32"],
+            [bytes.fromhex(stored.declaration_id[2:]), code, keccak(text=body.kind)],
+        )
+    )
+    consignment = stored.values.consignment_ref
+    attestation = AttestationCreate.model_validate(
+        {
+            "schema": DECLARATION_INSPECTION_SCHEMA,
+            "subject_type": "consignment" if consignment else "organisation",
+            **({"subject_ref": consignment} if consignment else {"subject_id": stored.declarant}),
+            "data_digest": _hex(data_digest),
+        }
+    )
+    inspection = Inspection(
+        declaration_id=stored.declaration_id,
+        administration=caller.org_id,
+        result=body.result,
+        kind=body.kind,
+        record_id="",
+        inspected_at=chain.now(),
+    )
+    store.record_inspection(inspection)
+    try:
+        result = accept_custodial(
+            chain, outbox, caller, attestation, idempotency_key=idempotency_key
+        )
+    except BaseException:
+        store.delete_inspection(stored.declaration_id)
+        raise
+    store.set_inspection_record_id(stored.declaration_id, result.record.record_id)
+    return result, store.inspections(caller.org_id)[stored.declaration_id]
