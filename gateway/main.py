@@ -181,6 +181,7 @@ def create_app(
     app.include_router(signing_keys.router)
     app.include_router(verify.router)
     app.include_router(declarations.router)
+    app.include_router(declarations.typed_router)
     app.include_router(inspections.router)
     app.include_router(risk.router)
     # Added last = outermost: request ids and metrics see every answer, 413 included.

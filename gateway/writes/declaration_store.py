@@ -81,6 +81,17 @@ declarations_table = Table(
     comment="declared values, encrypted; the chain holds their digest",
 )
 
+drafts_table = Table(
+    "gateway_declaration_drafts",
+    metadata,
+    Column("values_digest", String(66), primary_key=True),
+    Column("declarant", String(66), nullable=False),
+    Column("nonce", LargeBinary(12), nullable=False),
+    Column("ciphertext", LargeBinary, nullable=False, comment="AES-GCM(values and salt)"),
+    Column("created_at", Float, nullable=False),
+    comment="values staged by POST /typed-data/declaration until the declarant signs",
+)
+
 inspections_table = Table(
     "gateway_inspections",
     metadata,
@@ -193,6 +204,49 @@ class DeclarationStore:
                 code="DeclarationExists",
                 field="declaration_number",
             ) from None
+
+    def put_draft(self, *, values: DeclarationValues, salt: bytes) -> str:
+        """Stage values whose record the declarant is about to sign; returns their digest.
+        The same values and salt again change nothing."""
+        digest = "0x" + values.digest(salt).hex()
+        nonce = secrets.token_bytes(12)
+        plain = json.dumps({"values": values.as_dict(), "salt": salt.hex()}).encode("utf-8")
+        sealed = self._aead.encrypt(nonce, plain, digest.encode("ascii"))
+        row = {
+            "values_digest": digest,
+            "declarant": values.declarant,
+            "nonce": nonce,
+            "ciphertext": sealed,
+            "created_at": time.time(),
+        }
+        try:
+            with self.engine.begin() as conn:
+                conn.execute(insert(drafts_table).values(**row))
+        except IntegrityError:
+            pass  # staged already: the digest commits to the values and salt
+        return digest
+
+    def draft(
+        self, values_digest: str, *, declarant: str
+    ) -> tuple[DeclarationValues, bytes] | None:
+        """The staged values (and salt) with this digest, if ``declarant`` staged them."""
+        with self.engine.connect() as conn:
+            row = conn.execute(
+                select(drafts_table).where(
+                    and_(
+                        drafts_table.c.values_digest == values_digest.lower(),
+                        drafts_table.c.declarant == declarant,
+                    )
+                )
+            ).first()
+        if row is None:
+            return None
+        try:
+            plain = self._aead.decrypt(row.nonce, row.ciphertext, row.values_digest.encode())
+        except InvalidTag:
+            return None
+        data = json.loads(plain)
+        return DeclarationValues.parse(data["values"]), bytes.fromhex(data["salt"])
 
     def delete(self, declaration_id: str) -> None:
         """Drop a row whose lodgement was refused (before anything reached the outbox)."""

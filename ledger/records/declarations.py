@@ -216,12 +216,12 @@ class DeclarationValues:
             try:
                 return str(CountryCode(value))
             except ValidationError as exc:
-                raise ValidationError(field, exc.rule, value) from None
+                raise type(exc)(field, exc.rule, value) from None
 
         try:
             hs6 = str(HsCode(data.get("hs6")))
         except ValidationError as exc:
-            raise ValidationError("hs6", exc.rule, data.get("hs6")) from None
+            raise type(exc)("hs6", exc.rule, data.get("hs6")) from None
         return cls(
             declaration_number=_code("declaration_number", data.get("declaration_number")),
             date=date.isoformat(),

@@ -18,22 +18,19 @@ from gateway.api.deps import (
 from gateway.api.write_routes import WRITE_RESPONSES, IdempotencyKey, answer, scoped_caller
 from gateway.auth import BYTES32_PATTERN
 from gateway.errors import Conflict
-from gateway.models.declarations import (
-    DeclarationCreate,
-    DeclarationList,
-    DeclarationSignedSubmission,
-    DeclarationView,
-)
-from gateway.models.error_views import ERROR_401, ERROR_403, ERROR_404, ERROR_409
-from gateway.models.record_views import RecordView
+from gateway.models.declaration_requests import DeclarationCreate, DeclarationSignedSubmission
+from gateway.models.declaration_views import DeclarationList, DeclarationView
+from gateway.models.error_views import ERROR_401, ERROR_403, ERROR_404, ERROR_409, ERROR_422
+from gateway.models.record_views import RecordView, TypedDataView
 from gateway.models.stored import RecordKind
 from gateway.writes.declaration_store import StoredDeclaration
-from gateway.writes.declarations import lodge_custodial, lodge_signed
 from gateway.writes.intake import sync_caller
+from gateway.writes.kinds import record_id
 from gateway.writes.ledger_services import LedgerServices, require_ledger
+from gateway.writes.lodgement import lodge_custodial, lodge_signed, stage
 from gateway.writes.outbox import Outbox
 
-__all__ = ["router"]
+__all__ = ["router", "typed_router"]
 
 router = APIRouter(prefix="/declarations", tags=["declarations"])
 
@@ -97,13 +94,44 @@ def post_declaration_signed(
         outbox,
         store,
         acting,
-        values_data=body.values,
-        salt_hex=body.salt,
         message=body.message,
         signature=body.signature,
+        values_data=body.values,
+        salt_hex=body.salt,
         idempotency_key=idempotency_key,
     )
     return answer(result, response)
+
+
+typed_router = APIRouter(prefix="/typed-data", tags=["typed data"])
+
+
+@typed_router.post(
+    "/declaration",
+    response_model=TypedDataView,
+    summary="Typed data to sign: Declaration",
+    responses={**ERROR_401, **ERROR_403, **ERROR_422},
+    operation_id="typed_data_declaration",
+)
+def declaration_typed_data(
+    body: DeclarationCreate,
+    caller: CurrentCaller,
+    services: ServicesDep,
+    store: DeclarationStoreDep,
+) -> TypedDataView:
+    """The EIP-712 typed data of the Declaration record of these values, for the declarant
+    to sign itself; the values are validated as for `POST /declarations` and staged,
+    encrypted, under their digest (with a fresh salt), so that `POST /declarations/signed`
+    needs only `{"message": ..., "signature": ...}`."""
+    chain = require_ledger(services.chain)
+    record = stage(chain, store, caller, body)
+    domain = chain.ledger.domain(record)
+    return TypedDataView(
+        kind=RecordKind.DECLARATION,
+        record_id=record_id(chain.ledger, record, org_id=caller.org_id),
+        digest="0x" + record.digest(domain).hex(),
+        typed_data=record.typed_data(domain),
+    )
 
 
 def view_of(stored: StoredDeclaration, *, chain: LedgerServices, outbox: Outbox) -> DeclarationView:

@@ -13,11 +13,12 @@ from gateway.api.deps import (
     ServicesDep,
 )
 from gateway.api.write_routes import WRITE_RESPONSES, IdempotencyKey, scoped_caller
-from gateway.models.declarations import InspectionCreate, InspectionView
+from gateway.models.declaration_requests import InspectionCreate
+from gateway.models.declaration_views import InspectionView
 from gateway.models.stored import RecordKind
-from gateway.writes.declarations import record_inspection
 from gateway.writes.intake import sync_caller
 from gateway.writes.ledger_services import require_ledger
+from gateway.writes.lodgement import record_inspection
 
 __all__ = ["router"]
 

@@ -13,7 +13,7 @@ from gateway.api.deps import DeclarationStoreDep, ReadCaller, ServicesDep, Setti
 from gateway.api.risk_selection import select
 from gateway.auth import OrgKind
 from gateway.errors import PermissionDenied
-from gateway.models.declarations import SelectionItemView, SelectionView
+from gateway.models.declaration_views import SelectionItemView, SelectionView
 from gateway.models.error_views import ERROR_401, ERROR_403, ERROR_409
 from gateway.writes.ledger_services import require_ledger
 

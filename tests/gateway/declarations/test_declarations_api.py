@@ -233,7 +233,14 @@ def test_client_signed_declaration_is_accepted_and_checked(
     accepted = unrelayed_client.post("/declarations/signed", json=good, headers=auth(key))
     assert accepted.status_code == 202, accepted.text
     replayed = unrelayed_client.post("/declarations/signed", json=good, headers=auth(key))
-    assert status_and_code(replayed) == (409, "DeclarationExists")
+    assert replayed.status_code == 202, "the same signed record again: the stored answer"
+    assert replayed.json()["record_id"] == accepted.json()["record_id"]
+    assert replayed.headers.get("Idempotent-Replayed") == "true"
+    # The same number signed again over other values is refused: the first value stays.
+    number = good["values"]["declaration_number"]
+    again, _ = signed_body(ledger, world, exporter, declaration_number=number, item_price=99)
+    refused = unrelayed_client.post("/declarations/signed", json=again, headers=auth(key))
+    assert status_and_code(refused) == (409, "DeclarationExists")
 
     # Values that are not those the signed digest commits to.
     other, _ = signed_body(ledger, world, exporter)
@@ -281,6 +288,7 @@ def test_amendment_chain_and_what_the_chain_keeps(
     first = lodge(chain_client, key, declaration_body(world))
     assert first.status_code == 202, first.text
     first_id = declaration_id_of(chain_client, key, first.json()["record_id"])
+    wait_final(chain_client, key, [first.json()["record_id"]])  # amended once on chain
     amendment = lodge(chain_client, key, declaration_body(world, net_mass_kg=4400, amends=first_id))
     assert amendment.status_code == 202, amendment.text
     rids = [first.json()["record_id"], amendment.json()["record_id"]]

@@ -23,12 +23,12 @@ from eth_utils.crypto import keccak
 
 from gateway.auth import Caller, OrgKind
 from gateway.errors import InvalidRequest, NotFound, PermissionDenied
-from gateway.models.declarations import DeclarationCreate, InspectionCreate
+from gateway.models.declaration_requests import DeclarationCreate, InspectionCreate
 from gateway.models.stored import AcceptResult, RecordKind
 from gateway.models.trade_requests import AttestationCreate
 from gateway.writes.declaration_store import DeclarationStore, Inspection
-from gateway.writes.intake import accept_custodial, accept_message
-from gateway.writes.kinds import decode_record
+from gateway.writes.intake import accept_custodial, accept_signed
+from gateway.writes.kinds import decode, record_id_for
 from gateway.writes.ledger_services import LedgerServices
 from gateway.writes.outbox import Outbox
 from ledger.errors import ValidationError
@@ -40,7 +40,7 @@ from ledger.records import (
     declaration_id,
 )
 
-__all__ = ["lodge_custodial", "lodge_signed", "record_inspection"]
+__all__ = ["lodge_custodial", "lodge_signed", "record_inspection", "stage"]
 
 
 def _hex(value: bytes) -> str:
@@ -130,30 +130,52 @@ def lodge_signed(
     store: DeclarationStore,
     caller: Caller,
     *,
-    values_data: dict[str, Any],
-    salt_hex: str,
     message: dict[str, Any],
     signature: str,
+    values_data: dict[str, Any] | None,
+    salt_hex: str | None,
     idempotency_key: str | None,
 ) -> AcceptResult:
-    """Lodge a declaration the declarant signed itself; the message must be the record of the
-    values given (same keys, and ``valuesDigest`` their salted digest)."""
-    _require_declarant(caller)
-    data = dict(values_data)
-    data.setdefault("declarant", caller.org_id)
-    if str(data["declarant"]).lower() != caller.org_id:
-        raise PermissionDenied(
-            "the declaration names another declarant than the API key's organisation",
-            code="wrong_organisation",
-            field="values.declarant",
-        )
-    try:
-        values = DeclarationValues.parse(data)
-    except ValidationError as exc:
-        raise InvalidRequest(str(exc), field=f"values.{exc.field}", rule=exc.rule) from None
-    record = decode_record(RecordKind.DECLARATION, message)
+    """Lodge a declaration the declarant signed itself.
+
+    The signer is checked first (a key of the caller's organisation), then the values: given
+    with their salt, or staged by :func:`stage` under the message's ``valuesDigest``. The
+    message must be the record of those values (every field, the digest included)."""
+    signed = decode(RecordKind.DECLARATION, message, signature)
+    record = signed.record
     assert isinstance(record, Declaration)
-    salt = bytes.fromhex(salt_hex[2:])
+    signer = chain.ledger.signer(signed)  # 422 when the signature does not recover
+    chain.validator.check_signer(caller, signer)
+    _require_declarant(caller)
+    if values_data is not None or salt_hex is not None:
+        if values_data is None or salt_hex is None:
+            missing = "values" if values_data is None else "salt"
+            raise InvalidRequest(
+                "give the values with the salt of their digest", field=missing, rule="required"
+            )
+        data = dict(values_data)
+        data.setdefault("declarant", caller.org_id)
+        if str(data["declarant"]).lower() != caller.org_id:
+            raise PermissionDenied(
+                "the declaration names another declarant than the API key's organisation",
+                code="wrong_organisation",
+                field="values.declarant",
+            )
+        try:
+            values = DeclarationValues.parse(data)
+        except ValidationError as exc:
+            raise type(exc)(f"values.{exc.field}", exc.rule, exc.value) from None
+        salt = bytes.fromhex(salt_hex[2:])
+    else:
+        staged = store.draft(_hex(record.values_digest), declarant=caller.org_id)
+        if staged is None:
+            raise InvalidRequest(
+                "no values for this declaration: give `values` and `salt`, or build the "
+                "message with POST /typed-data/declaration",
+                field="values",
+                rule="required",
+            )
+        values, salt = staged
     expected = values.record(salt=salt, lodged_at=record.lodged_at, amends=record.amends)
     for name, onchain, _ in Declaration.FIELDS:
         if getattr(expected, name) != getattr(record, name):
@@ -163,6 +185,11 @@ def lodge_signed(
                 rule="matches_values",
             )
     amends = _hex(record.amends) if any(record.amends) else None
+    rid = record_id_for(record.digest(chain.ledger.domain(record)), org_id=caller.org_id)
+    if outbox.get(rid) is not None:  # the same record again: the stored answer
+        return accept_signed(
+            chain, outbox, caller, signed, idempotency_key=idempotency_key, signer=signer
+        )
     _amends(store, caller, amends)
     return _store_then_accept(
         store,
@@ -170,16 +197,20 @@ def lodge_signed(
         salt=salt,
         lodged_at=record.lodged_at,
         amends=amends,
-        accept=lambda: accept_message(
-            chain,
-            outbox,
-            caller,
-            RecordKind.DECLARATION,
-            message,
-            signature,
-            idempotency_key=idempotency_key,
+        accept=lambda: accept_signed(
+            chain, outbox, caller, signed, idempotency_key=idempotency_key, signer=signer
         ),
     )
+
+
+def stage(
+    chain: LedgerServices, store: DeclarationStore, caller: Caller, body: DeclarationCreate
+) -> Declaration:
+    """The record to sign for ``body``, its values staged (encrypted) until it is lodged."""
+    record = body.to_record(chain.context(caller))
+    values = body.values(bytes.fromhex(caller.org_id[2:]))
+    store.put_draft(values=values, salt=body.salt)
+    return record
 
 
 def record_inspection(

@@ -1,4 +1,4 @@
-"""Request and response models of goods declarations, risk selection and inspections.
+"""Request models of goods declarations and inspections.
 
 A declaration is lodged with its values (:class:`DeclarationCreate`); the gateway validates
 them (:class:`ledger.records.DeclarationValues`: HS 2022, ISO 3166, ISO 4217, positive mass and
@@ -16,16 +16,7 @@ from gateway.models.record_fields import BuildContext, Bytes32, RecordCreate, Si
 from gateway.models.stored import RecordKind
 from ledger.records import Declaration, DeclarationValues, new_salt
 
-__all__ = [
-    "DeclarationCreate",
-    "DeclarationList",
-    "DeclarationSignedSubmission",
-    "DeclarationView",
-    "InspectionCreate",
-    "InspectionView",
-    "SelectionItemView",
-    "SelectionView",
-]
+__all__ = ["DeclarationCreate", "DeclarationSignedSubmission", "InspectionCreate"]
 
 _EXAMPLE: dict[str, Any] = {
     "declaration_number": "CN-2026-000123",
@@ -114,58 +105,19 @@ class DeclarationCreate(RecordCreate):
 
 
 class DeclarationSignedSubmission(BaseModel):
-    """A declaration the declarant signed itself: the values, the salt of their digest, and
-    the Declaration EIP-712 message with its signature. The message must be the record of
-    these values (its ``valuesDigest`` = keccak256(salt ‖ canonical values))."""
+    """A declaration the declarant signed itself: the Declaration EIP-712 message with its
+    signature, and the values it was built from. Either the values and the salt of their
+    digest are given here, or they were staged by ``POST /typed-data/declaration`` (which
+    returned the message to sign). The message must be the record of these values (its
+    ``valuesDigest`` = keccak256(salt ‖ canonical values))."""
 
     model_config = ConfigDict(extra="forbid")
-    values: dict[str, Any] = Field(description="The values, as for POST /declarations.")
-    salt: Bytes32 = Field(description="The 32-byte salt of the values digest.")
+    values: dict[str, Any] | None = Field(
+        default=None, description="The values, as for POST /declarations (with `salt`)."
+    )
+    salt: Bytes32 | None = Field(default=None, description="The salt of the values digest.")
     message: dict[str, Any] = Field(description="The Declaration EIP-712 message as signed.")
     signature: Signature
-
-
-class DeclarationView(BaseModel):
-    """A declaration as lodged, with its values (decrypted for the declarant or its
-    administration) and how they compare with the digest on chain."""
-
-    declaration_id: str
-    record_id: str
-    status: str = Field(description="The lodgement record's relay status (see /records).")
-    declarant: str
-    administration: str
-    lodged_at: int
-    amends: str | None
-    amended_by: str | None = Field(description="The declaration that amends it, if on chain.")
-    on_chain: Literal["pending", "matches"] = Field(
-        description="'matches': the chain holds this record and the values hash to its digest; "
-        "'pending': not on chain yet."
-    )
-    values: dict[str, Any]
-
-
-class DeclarationList(BaseModel):
-    items: list[DeclarationView]
-    next_cursor: int = Field(description="Pass as `after` for the next page (0: no more).")
-
-
-class SelectionItemView(BaseModel):
-    declaration_id: str
-    declaration_number: str
-    score: float
-    by: Literal["model", "exploration"]
-    reasons: list[str] = Field(description="Why, in plain words, strongest first.")
-    findings: list[dict[str, Any]] = Field(
-        description="Ledger findings behind the score: consignment and certificate checks, AEO."
-    )
-
-
-class SelectionView(BaseModel):
-    rate: float
-    exploration: float
-    considered: int
-    model: str = Field(description="What scored them: the trained model's description.")
-    items: list[SelectionItemView]
 
 
 class InspectionCreate(BaseModel):
@@ -179,10 +131,3 @@ class InspectionCreate(BaseModel):
         max_length=200,
         description="What was found (e.g. 'undervaluation', 'false origin'); empty for none.",
     )
-
-
-class InspectionView(BaseModel):
-    declaration_id: str
-    result: str
-    kind: str
-    record_id: str = Field(description="The inspection attestation's record (see /records).")
