@@ -78,6 +78,10 @@ def training_frame(stored: Sequence[StoredDeclaration], inspections: dict[str, I
     return declarations_frame(rows)
 
 
+# Findings of the certificate checks (``ledger.verify.checks.certificate`` and ``quantity``).
+_CERTIFICATE_CODES = ("CERT_", "GOODS_NOT_COVERED", "QUANTITY_")
+
+
 def _finding(source: str, code: str, severity: str, text: str) -> dict[str, Any]:
     return {"source": source, "code": code, "severity": severity, "text": text}
 
@@ -114,7 +118,7 @@ def ledger_findings(
         )
         verdict = Verifier(chain.ledger, chain.index).verify(claim, sync=False)
         for f in verdict.findings:
-            source = "certificate" if "certificate" in f.code else "consignment"
+            source = "certificate" if f.code.startswith(_CERTIFICATE_CODES) else "consignment"
             findings.append(_finding(source, f.code, str(f.severity), f.explanation))
     elif v.preference_claimed:
         state = chain.ledger.certificates.certificate(v.certificate_id())
@@ -122,7 +126,7 @@ def ledger_findings(
             findings.append(
                 _finding(
                     "certificate",
-                    "certificate_unknown",
+                    "CERT_NOT_FOUND",
                     "critical",
                     "the certificate of origin behind the preference claim is not on the ledger",
                 )
