@@ -17,8 +17,7 @@ the score (``ledger.risk.MAX_CREDIT``), never an exemption.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -26,14 +25,7 @@ from gateway.errors import Conflict
 from gateway.writes.declaration_store import Inspection, StoredDeclaration
 from gateway.writes.ledger_services import LedgerServices
 
-__all__ = ["Candidate", "ledger_findings", "select", "training_frame"]
-
-
-@dataclass(frozen=True, slots=True)
-class Candidate:
-    stored: StoredDeclaration
-    findings: list[dict[str, Any]]
-    credit: float
+__all__ = ["LedgerView", "describe_model", "load_model", "select", "training_frame"]
 
 
 def _risk_row(s: StoredDeclaration, inspection: Inspection | None) -> dict[str, Any]:
@@ -86,110 +78,132 @@ def _finding(source: str, code: str, severity: str, text: str) -> dict[str, Any]
     return {"source": source, "code": code, "severity": severity, "text": text}
 
 
-def ledger_findings(
-    chain: LedgerServices, s: StoredDeclaration, *, administration: str
-) -> tuple[list[dict[str, Any]], float]:
-    """The ledger's findings on the declaration's consignment and certificate, and its AEO
-    credit (0 unless the declarant is recognised by ``administration`` on its date)."""
-    from ledger.risk import MAX_CREDIT
+class LedgerView:
+    """What the ledger says about declarations lodged with ``administration``: the AEO
+    credit (one recognition call per declarant and day, cached) and the verification
+    findings (only for the declarations selected)."""
 
-    v = s.values
-    findings: list[dict[str, Any]] = []
-    admin = bytes.fromhex(administration[2:])
-    declarant = bytes.fromhex(v.declarant[2:])
-    if chain.index is not None and (v.consignment_ref or v.preference_claimed):
-        from ledger.verify import Verifier
-        from ledger.verify.claim import CertificateClaim, Claim
+    def __init__(self, chain: LedgerServices, *, administration: str) -> None:
+        self.chain = chain
+        self.administration = administration
+        self._admin = bytes.fromhex(administration[2:])
+        self._recognised: dict[tuple[str, int], bool] = {}
 
-        claim = Claim(
-            consignment_ref=v.consignment_ref or None,
-            certificate=(
-                CertificateClaim(
-                    number=v.certificate_number,
-                    issuer=bytes.fromhex(v.certificate_issuer[2:]),
+    def recognised(self, s: StoredDeclaration) -> bool:
+        """Whether the declarant is an AEO certified and recognised by the administration
+        on the declaration's date (the day it was lodged)."""
+        key = (s.values.declarant, s.lodged_at // 86_400)
+        hit = self._recognised.get(key)
+        if hit is None:
+            declarant = bytes.fromhex(s.values.declarant[2:])
+            recognition = self.chain.ledger.aeo.recognition(declarant, self._admin, s.lodged_at)
+            hit = self._recognised[key] = recognition.recognised
+        return hit
+
+    def credit(self, s: StoredDeclaration) -> float:
+        from ledger.risk import MAX_CREDIT
+
+        return MAX_CREDIT if self.recognised(s) else 0.0
+
+    def findings(self, s: StoredDeclaration) -> list[dict[str, Any]]:
+        """The findings on the declaration's consignment and certificate, and its AEO status."""
+        from ledger.risk import MAX_CREDIT
+
+        v = s.values
+        chain = self.chain
+        findings: list[dict[str, Any]] = []
+        if chain.index is not None and (v.consignment_ref or v.preference_claimed):
+            from ledger.verify import Verifier
+            from ledger.verify.claim import CertificateClaim, Claim
+
+            claim = Claim(
+                consignment_ref=v.consignment_ref or None,
+                certificate=(
+                    CertificateClaim(
+                        number=v.certificate_number,
+                        issuer=bytes.fromhex(v.certificate_issuer[2:]),
+                    )
+                    if v.preference_claimed
+                    else None
+                ),
+                origin=v.origin_country,
+                hs_codes=(v.hs6,),
+                administration=self._admin,
+                at=s.lodged_at,
+            )
+            verdict = Verifier(chain.ledger, chain.index).verify(claim, sync=False)
+            for f in verdict.findings:
+                source = "certificate" if f.code.startswith(_CERTIFICATE_CODES) else "consignment"
+                findings.append(_finding(source, f.code, str(f.severity), f.explanation))
+        elif v.preference_claimed:
+            state = chain.ledger.certificates.certificate(v.certificate_id())
+            if state.status == 0:
+                findings.append(
+                    _finding(
+                        "certificate",
+                        "CERT_NOT_FOUND",
+                        "critical",
+                        "the certificate of origin behind the preference claim is not on the "
+                        "ledger",
+                    )
                 )
-                if v.preference_claimed
-                else None
-            ),
-            origin=v.origin_country,
-            hs_codes=(v.hs6,),
-            administration=admin,
-            at=s.lodged_at,
-        )
-        verdict = Verifier(chain.ledger, chain.index).verify(claim, sync=False)
-        for f in verdict.findings:
-            source = "certificate" if f.code.startswith(_CERTIFICATE_CODES) else "consignment"
-            findings.append(_finding(source, f.code, str(f.severity), f.explanation))
-    elif v.preference_claimed:
-        state = chain.ledger.certificates.certificate(v.certificate_id())
-        if state.status == 0:
+        if self.recognised(s):
             findings.append(
                 _finding(
-                    "certificate",
-                    "CERT_NOT_FOUND",
-                    "critical",
-                    "the certificate of origin behind the preference claim is not on the ledger",
+                    "aeo",
+                    "aeo_recognised",
+                    "info",
+                    "the declarant is an AEO recognised by this administration on the "
+                    f"declaration's date: a credit of at most {MAX_CREDIT:.2f} on the score, "
+                    "not an exemption",
                 )
             )
-    recognition = chain.ledger.aeo.recognition(declarant, admin, s.lodged_at)
-    credit = MAX_CREDIT if recognition.recognised else 0.0
-    if recognition.recognised:
-        findings.append(
-            _finding(
-                "aeo",
-                "aeo_recognised",
-                "info",
-                "the declarant is an AEO recognised by this administration on the "
-                f"declaration's date: a credit of at most {MAX_CREDIT:.2f} on the score, "
-                "not an exemption",
-            )
-        )
-    return findings, credit
+        return findings
 
 
-def select(
-    chain: LedgerServices,
-    stored: Sequence[StoredDeclaration],
-    inspections: dict[str, Inspection],
-    *,
-    administration: str,
-    model_dir: Path,
-    rate: float,
-    exploration: float,
-    seed: int,
-) -> tuple[list[dict[str, Any]], int, str]:
-    """The selection (items with score, reasons and findings), the number considered, and
-    the model's description."""
-    from ledger.risk import Declaration, RiskModel, declarations_frame
+def load_model(model_dir: Path) -> Any:
+    """The trained model in ``model_dir`` (409 ``no_risk_model`` without one)."""
+    from ledger.risk import RiskModel
 
     try:
-        model = RiskModel.load(model_dir)
+        return RiskModel.load(model_dir)
     except (OSError, ValueError) as exc:
         message = f"there is no trained risk model in {model_dir}"
         raise Conflict(
             message + ": train one with `ledger risk train --out DIR`",
             code="no_risk_model",
         ) from exc
+
+
+def select(
+    stored: Sequence[StoredDeclaration],
+    inspections: dict[str, Inspection],
+    *,
+    model: Any,
+    rate: float,
+    exploration: float,
+    seed: int,
+    credit: Callable[[StoredDeclaration], float],
+    findings: Callable[[StoredDeclaration], list[dict[str, Any]]],
+) -> tuple[list[dict[str, Any]], int]:
+    """The selection (items with score, reasons and findings) and the number considered.
+
+    ``credit`` is asked for every candidate (it moves the ranking), ``findings`` only for
+    the declarations selected."""
+    from ledger.risk import Declaration, declarations_frame
+
     amended = {s.amends for s in stored if s.amends}
     candidates = [
         s for s in stored if s.declaration_id not in inspections and s.declaration_id not in amended
     ]
     if not candidates:
-        return [], 0, _describe(model)
+        return [], 0
     history = training_frame(stored, inspections)
     frame = declarations_frame([Declaration(**_risk_row(s, None)) for s in candidates])
     by_id = {s.declaration_id: s for s in candidates}
-    found: dict[str, tuple[list[dict[str, Any]], float]] = {
-        s.declaration_id: ledger_findings(chain, s, administration=administration)
-        for s in candidates
-    }
+    credits = {s.declaration_id: c for s in candidates if (c := credit(s))}
     picked = model.select(
-        history,
-        frame,
-        rate=rate,
-        exploration=exploration,
-        seed=seed,
-        credits={i: c for i, (_, c) in found.items() if c},
+        history, frame, rate=rate, exploration=exploration, seed=seed, credits=credits
     )
     items = [
         {
@@ -198,14 +212,14 @@ def select(
             "score": p.score,
             "by": "model" if p.by == "risk" else "exploration",
             "reasons": [r.text for r in p.reasons],
-            "findings": found[p.declaration_id][0],
+            "findings": findings(by_id[p.declaration_id]),
         }
         for p in picked
     ]
-    return items, len(candidates), _describe(model)
+    return items, len(candidates)
 
 
-def _describe(model: Any) -> str:
+def describe_model(model: Any) -> str:
     meta = model.metadata
     data = meta.get("data") or {}
     rows = data.get("rows", "?")

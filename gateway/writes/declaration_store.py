@@ -22,6 +22,7 @@ import json
 import os
 import secrets
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -205,6 +206,48 @@ class DeclarationStore:
                 field="declaration_number",
             ) from None
 
+    def put_many(self, items: Sequence[tuple[str, str, DeclarationValues, bytes, int]]) -> None:
+        """Store many declarations in one transaction: ``(declaration id, record id, values,
+        salt, lodged at)`` each (an import of history; a duplicate id fails them all)."""
+        rows = []
+        now = time.time()
+        for did, rid, values, salt, lodged_at in items:
+            nonce = secrets.token_bytes(12)
+            plain = json.dumps({"values": values.as_dict(), "salt": salt.hex()}).encode()
+            rows.append(
+                {
+                    "declaration_id": did,
+                    "record_id": rid,
+                    "declarant": values.declarant,
+                    "administration": values.administration,
+                    "lodged_at": lodged_at,
+                    "amends": None,
+                    "nonce": nonce,
+                    "ciphertext": self._aead.encrypt(nonce, plain, did.encode("ascii")),
+                    "created_at": now,
+                }
+            )
+        with self.engine.begin() as conn:
+            conn.execute(insert(declarations_table), rows)
+
+    def record_inspections(self, inspections: Sequence[Inspection]) -> None:
+        """Many inspection results in one transaction (an import of past results)."""
+        with self.engine.begin() as conn:
+            conn.execute(
+                insert(inspections_table),
+                [
+                    {
+                        "declaration_id": i.declaration_id,
+                        "administration": i.administration,
+                        "result": i.result,
+                        "kind": i.kind,
+                        "record_id": i.record_id,
+                        "inspected_at": i.inspected_at,
+                    }
+                    for i in inspections
+                ],
+            )
+
     def put_draft(self, *, values: DeclarationValues, salt: bytes) -> str:
         """Stage values whose record the declarant is about to sign; returns their digest.
         The same values and salt again change nothing."""
@@ -323,7 +366,8 @@ class DeclarationStore:
             administration=row.administration,
             lodged_at=int(row.lodged_at),
             amends=row.amends,
-            values=DeclarationValues.parse(data["values"]),
+            # validated when stored; AES-GCM proves the row is as it was written
+            values=DeclarationValues(**data["values"]),
             salt=bytes.fromhex(data["salt"]),
         )
 

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Query
 from fastapi.responses import HTMLResponse
 
 from gateway.api.deps import DeclarationStoreDep, ReadCaller, ServicesDep, SettingsDep
-from gateway.api.risk_selection import select
+from gateway.api.risk_selection import LedgerView, describe_model, load_model, select
 from gateway.auth import OrgKind
 from gateway.errors import PermissionDenied
 from gateway.models.declaration_views import SelectionItemView, SelectionView
@@ -51,21 +51,23 @@ def selection(
     chain = require_ledger(services.chain)
     stored = store.lodged_with(caller.org_id)
     inspections = store.inspections(caller.org_id)
-    items, considered, model = select(
-        chain,
+    model = load_model(settings.risk_model_path)
+    view = LedgerView(chain, administration=caller.org_id)
+    items, considered = select(
         stored,
         inspections,
-        administration=caller.org_id,
-        model_dir=settings.risk_model_path,
+        model=model,
         rate=rate,
         exploration=exploration,
         seed=seed,
+        credit=view.credit,
+        findings=view.findings,
     )
     return SelectionView(
         rate=rate,
         exploration=exploration,
         considered=considered,
-        model=model,
+        model=describe_model(model),
         items=[SelectionItemView(**i) for i in items],
     )
 
