@@ -18,6 +18,7 @@ from ledger.records import Declaration, DeclarationValues, new_salt
 
 __all__ = ["DeclarationCreate", "DeclarationSignedSubmission", "InspectionCreate"]
 
+_SIG = "0x" + "11" * 64 + "1b"
 _EXAMPLE: dict[str, Any] = {
     "declaration_number": "CN-2026-000123",
     "date": "2026-12-06",
@@ -111,7 +112,12 @@ class DeclarationSignedSubmission(BaseModel):
     returned the message to sign). The message must be the record of these values (its
     ``valuesDigest`` = keccak256(salt ‖ canonical values))."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [{"message": {"declarationRef": "0x" + "d1" * 32}, "signature": _SIG}]
+        },
+    )
     values: dict[str, Any] | None = Field(
         default=None, description="The values, as for POST /declarations (with `salt`)."
     )
@@ -123,7 +129,14 @@ class DeclarationSignedSubmission(BaseModel):
 class InspectionCreate(BaseModel):
     """An inspection result recorded by the administration the declaration was lodged with."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {"declaration_id": "0x" + "de" * 32, "result": "fraud", "kind": "undervaluation"}
+            ]
+        },
+    )
     declaration_id: Bytes32
     result: Literal["no_irregularity", "fraud", "critical_fraud"]
     kind: str = Field(

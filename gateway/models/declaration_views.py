@@ -4,7 +4,36 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
+
+_ID = "0x" + "de" * 32
+_VIEW: dict[str, Any] = {
+    "declaration_id": _ID,
+    "record_id": "0x" + "5e" * 32,
+    "status": "confirmed",
+    "declarant": "0x" + "0a" * 32,
+    "administration": "0x" + "0c" * 32,
+    "lodged_at": 1796000000,
+    "amends": None,
+    "amended_by": None,
+    "on_chain": "matches",
+    "values": {"declaration_number": "CN-2026-000123", "hs6": "220421", "currency": "AUD"},
+}
+_ITEM: dict[str, Any] = {
+    "declaration_id": _ID,
+    "declaration_number": "CN-2026-000123",
+    "score": 0.8312,
+    "by": "model",
+    "reasons": ["origin (NZ) differs from the country of departure (AU)"],
+    "findings": [
+        {
+            "source": "consignment",
+            "code": "ORIGIN_MISMATCH",
+            "severity": "critical",
+            "text": "The consignment was registered as leaving AU, not the claimed origin NZ.",
+        }
+    ],
+}
 
 __all__ = [
     "DeclarationList",
@@ -18,6 +47,8 @@ __all__ = [
 class DeclarationView(BaseModel):
     """A declaration as lodged, with its values (decrypted for the declarant or its
     administration) and how they compare with the digest on chain."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [_VIEW]})
 
     declaration_id: str
     record_id: str
@@ -35,11 +66,17 @@ class DeclarationView(BaseModel):
 
 
 class DeclarationList(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"items": [_VIEW], "next_cursor": 0}]}
+    )
+
     items: list[DeclarationView]
     next_cursor: int = Field(description="Pass as `after` for the next page (0: no more).")
 
 
 class SelectionItemView(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [_ITEM]})
+
     declaration_id: str
     declaration_number: str
     score: float
@@ -51,6 +88,20 @@ class SelectionItemView(BaseModel):
 
 
 class SelectionView(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "rate": 0.05,
+                    "exploration": 0.1,
+                    "considered": 120,
+                    "model": "LightGBM, trained 2026-12-01T10:00:00+00:00 on 45519 declarations",
+                    "items": [_ITEM],
+                }
+            ]
+        }
+    )
+
     rate: float
     exploration: float
     considered: int
@@ -59,6 +110,19 @@ class SelectionView(BaseModel):
 
 
 class InspectionView(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "declaration_id": _ID,
+                    "result": "fraud",
+                    "kind": "undervaluation",
+                    "record_id": "0x" + "5e" * 32,
+                }
+            ]
+        }
+    )
+
     declaration_id: str
     result: str
     kind: str

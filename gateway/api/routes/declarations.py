@@ -14,6 +14,7 @@ from gateway.api.deps import (
     OutboxDep,
     ReadCaller,
     ServicesDep,
+    SettingsDep,
 )
 from gateway.api.write_routes import WRITE_RESPONSES, IdempotencyKey, answer, scoped_caller
 from gateway.auth import BYTES32_PATTERN
@@ -49,6 +50,7 @@ def post_declaration(
     services: ServicesDep,
     keys: KeyStoreDep,
     store: DeclarationStoreDep,
+    settings: SettingsDep,
     response: Response,
     idempotency_key: IdempotencyKey = None,
 ) -> RecordView:
@@ -60,6 +62,7 @@ def post_declaration(
     signed with the declarant's custodial key and relayed to `Declarations.lodge`. An
     amendment names the declaration it amends (`amends`, the latest version)."""
     scoped_caller(caller, RecordKind.DECLARATION)
+    settings.code_lists().hs_code(body.hs6, field="hs6")
     chain = require_ledger(services.chain)
     acting = sync_caller(chain, caller, keys)
     result = lodge_custodial(chain, outbox, store, acting, body, idempotency_key=idempotency_key)
@@ -80,6 +83,7 @@ def post_declaration_signed(
     services: ServicesDep,
     keys: KeyStoreDep,
     store: DeclarationStoreDep,
+    settings: SettingsDep,
     response: Response,
     idempotency_key: IdempotencyKey = None,
 ) -> RecordView:
@@ -87,6 +91,8 @@ def post_declaration_signed(
     message (Declarations domain) with the declarant's signature. The message must be the
     record of these values; the signer must be a valid key of the API key's organisation."""
     scoped_caller(caller, RecordKind.DECLARATION)
+    if body.values is not None:
+        settings.code_lists().hs_code(body.values.get("hs6"), field="values.hs6")
     chain = require_ledger(services.chain)
     acting = sync_caller(chain, caller, keys)
     result = lodge_signed(
@@ -118,11 +124,13 @@ def declaration_typed_data(
     caller: CurrentCaller,
     services: ServicesDep,
     store: DeclarationStoreDep,
+    settings: SettingsDep,
 ) -> TypedDataView:
     """The EIP-712 typed data of the Declaration record of these values, for the declarant
     to sign itself; the values are validated as for `POST /declarations` and staged,
     encrypted, under their digest (with a fresh salt), so that `POST /declarations/signed`
     needs only `{"message": ..., "signature": ...}`."""
+    settings.code_lists().hs_code(body.hs6, field="hs6")
     chain = require_ledger(services.chain)
     record = stage(chain, store, caller, body)
     domain = chain.ledger.domain(record)

@@ -77,7 +77,12 @@ def _page() -> str:
     return resources.files("gateway").joinpath("static/officer.html").read_text(encoding="utf-8")
 
 
-@router.get("/officer", response_class=HTMLResponse, summary="The officer's selection page")
+@router.get(
+    "/officer",
+    response_class=HTMLResponse,
+    summary="The officer's selection page",
+    responses={200: {"content": {"text/html": {"example": "<!doctype html><html>...</html>"}}}},
+)
 def officer_page() -> HTMLResponse:
     """A page for customs officers: the declarations selected for inspection with their
     score, reasons and the provenance findings behind them; record inspection results."""

@@ -5,6 +5,7 @@ path's refusals (wrong signer, revoked or expired key, replay, wrong role, malfo
 from __future__ import annotations
 
 import secrets
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -16,12 +17,14 @@ from sqlalchemy import select, update
 from gateway.auth import IssuedKey, KeyStore, Scope
 from gateway.config import GatewaySettings
 from gateway.db import create_gateway_engine
+from gateway.main import create_app
+from gateway.services import GatewayServices
 from gateway.writes.declaration_store import declarations_table
 from ledger.chain import Ledger
 from ledger.records import DeclarationValues, new_salt
 from ledger.stack import DemoWorld
 from tests.gateway.chain_cases import status_and_code
-from tests.gateway.conftest import KIND_NAMES, auth, org_hex
+from tests.gateway.conftest import KIND_NAMES, auth, make_settings, org_hex, serve
 from tests.gateway.writes.test_chain_relay import wait_final
 from tests.gateway.writes.test_write_errors import _extra_keys
 from tests.ledger.chain.test_client import revoke_by_governance
@@ -362,3 +365,29 @@ def test_values_changed_in_the_store_no_longer_match_the_chain(
     )
     got = chain_client.get(f"/declarations/{did}", headers=auth(key))
     assert status_and_code(got) == (409, "values_mismatch")
+
+
+def test_hs6_is_checked_against_the_nomenclature_when_one_is_configured(
+    tmp_path: Path,
+    chain_services: GatewayServices,
+    custodial: dict[str, str],
+    party_keys: dict[str, IssuedKey],
+    world: DemoWorld,
+) -> None:
+    hs_csv = tmp_path / "hs.csv"
+    hs_csv.write_text(
+        "section,hscode,description,parent,level\n"
+        "IV,2204,Wine of fresh grapes,22,4\n"
+        "IV,220421,In containers holding 2 l or less,2204,6\n",
+        encoding="utf-8",
+    )
+    settings = make_settings(tmp_path, hs_csv=hs_csv)  # the API keys are in its database
+    services = GatewayServices(chain=chain_services.chain)
+    with serve(create_app(settings, services=services)) as client:
+        key = party_keys["exporter"]
+        ok = lodge(client, key, declaration_body(world, hs6="2204.21"))
+        assert ok.status_code == 202, ok.text
+        unknown = lodge(client, key, declaration_body(world, hs6="2204.29"))
+        assert status_and_code(unknown) == (422, "invalid_hs_code")
+        assert unknown.json()["error"]["field"] == "hs6"
+        assert unknown.json()["error"]["rule"] == "hs2022"
