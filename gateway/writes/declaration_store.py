@@ -291,6 +291,13 @@ class DeclarationStore:
         data = json.loads(plain)
         return DeclarationValues.parse(data["values"]), bytes.fromhex(data["salt"])
 
+    def delete_draft(self, values_digest: str) -> None:
+        """Drop staged values once their declaration is lodged (they are in its row now)."""
+        with self.engine.begin() as conn:
+            conn.execute(
+                drafts_table.delete().where(drafts_table.c.values_digest == values_digest.lower())
+            )
+
     def delete(self, declaration_id: str) -> None:
         """Drop a row whose lodgement was refused (before anything reached the outbox)."""
         with self.engine.begin() as conn:

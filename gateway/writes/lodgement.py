@@ -191,7 +191,7 @@ def lodge_signed(
             chain, outbox, caller, signed, idempotency_key=idempotency_key, signer=signer
         )
     _amends(store, caller, amends)
-    return _store_then_accept(
+    result = _store_then_accept(
         store,
         values=values,
         salt=salt,
@@ -201,6 +201,8 @@ def lodge_signed(
             chain, outbox, caller, signed, idempotency_key=idempotency_key, signer=signer
         ),
     )
+    store.delete_draft(_hex(record.values_digest))
+    return result
 
 
 def stage(

@@ -391,3 +391,40 @@ def test_hs6_is_checked_against_the_nomenclature_when_one_is_configured(
         assert status_and_code(unknown) == (422, "invalid_hs_code")
         assert unknown.json()["error"]["field"] == "hs6"
         assert unknown.json()["error"]["rule"] == "hs2022"
+
+
+def test_typed_data_stages_the_values_until_the_declarant_signs(
+    chain_app: FastAPI,
+    chain_client: httpx.Client,
+    party_keys: dict[str, IssuedKey],
+    ledger: Ledger,
+    world: DemoWorld,
+) -> None:
+    key = party_keys["exporter"]
+    typed = chain_client.post(
+        "/typed-data/declaration", json=declaration_body(world), headers=auth(key)
+    )
+    assert typed.status_code == 200, typed.text
+    data = typed.json()["typed_data"]
+    digest = data["message"]["valuesDigest"]
+    store = chain_app.state.declarations
+    exporter = org_hex(world.parties["exporter"])
+    assert store.draft(digest, declarant=exporter) is not None
+    assert store.draft(digest, declarant=org_hex(world.parties["carrier"])) is None
+    signature = Account.sign_typed_data(
+        world.parties["exporter"].private_key, full_message=data
+    ).signature
+    lodged = chain_client.post(
+        "/declarations/signed",
+        json={"message": data["message"], "signature": "0x" + bytes(signature).hex()},
+        headers=auth(key),
+    )
+    assert lodged.status_code == 202, lodged.text
+    assert lodged.json()["record_id"] == typed.json()["record_id"]
+    assert store.draft(digest, declarant=exporter) is None, "the draft is now the declaration"
+    # Without staged values (and none given) a signed message is refused, naming them.
+    payload, _ = signed_body(ledger, world, world.parties["exporter"].private_key)
+    bare = {"message": payload["message"], "signature": payload["signature"]}
+    refused = chain_client.post("/declarations/signed", json=bare, headers=auth(key))
+    assert status_and_code(refused) == (422, "invalid_request")
+    assert refused.json()["error"]["field"] == "values"
