@@ -220,7 +220,8 @@ def select(
 
 
 def describe_model(model: Any) -> str:
+    """What scored the declarations, in words: the model and what it was trained on."""
     meta = model.metadata
+    text = f"LightGBM, trained {meta.get('trained_at', 'at an unrecorded time')}"
     data = meta.get("data") or {}
-    rows = data.get("rows", "?")
-    return f"LightGBM, trained {meta.get('trained_at', '?')} on {rows} declarations"
+    return f"{text} on {data['rows']:,} declarations" if "rows" in data else text
