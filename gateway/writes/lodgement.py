@@ -22,7 +22,7 @@ from eth_abi.abi import encode
 from eth_utils.crypto import keccak
 
 from gateway.auth import Caller, OrgKind
-from gateway.errors import InvalidRequest, NotFound, PermissionDenied
+from gateway.errors import IdempotencyConflict, InvalidRequest, NotFound, PermissionDenied
 from gateway.models.declaration_requests import DeclarationCreate, InspectionCreate
 from gateway.models.stored import AcceptResult, RecordKind
 from gateway.models.trade_requests import AttestationCreate
@@ -250,6 +250,17 @@ def record_inspection(
             "data_digest": _hex(data_digest),
         }
     )
+    if idempotency_key is not None:
+        replay = outbox.by_idempotency_key(org_id=caller.org_id, idempotency_key=idempotency_key)
+        recorded = store.inspections(caller.org_id).get(stored.declaration_id)
+        if replay is not None and recorded is not None and recorded.record_id == replay.record_id:
+            if (recorded.result, recorded.kind) != (body.result, body.kind):
+                raise IdempotencyConflict(
+                    "this Idempotency-Key was already used for a different result",
+                    field="Idempotency-Key",
+                    rule="same_content",
+                )
+            return AcceptResult(replay, created=False), recorded
     inspection = Inspection(
         declaration_id=stored.declaration_id,
         administration=caller.org_id,

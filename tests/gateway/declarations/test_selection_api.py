@@ -57,8 +57,14 @@ def test_inspection_results_are_attested_by_the_administration_only(
     assert (
         chain_client.post("/inspections", json=malformed, headers=auth(party_keys["cn"]))
     ).status_code == 422
-    recorded = chain_client.post("/inspections", json=body, headers=auth(party_keys["cn"]))
+    cn = {**auth(party_keys["cn"]), "Idempotency-Key": "inspection-1"}
+    recorded = chain_client.post("/inspections", json=body, headers=cn)
     assert recorded.status_code == 202, recorded.text
+    repeat = chain_client.post("/inspections", json=body, headers=cn)
+    assert repeat.status_code == 202
+    assert repeat.json()["record_id"] == recorded.json()["record_id"]
+    other = chain_client.post("/inspections", json=dict(body, result="critical_fraud"), headers=cn)
+    assert status_and_code(other) == (409, "idempotency_conflict")
     rid = recorded.json()["record_id"]
     view = wait_final(chain_client, party_keys["cn"], [rid])[rid]
     assert view["status"] == "confirmed", view
