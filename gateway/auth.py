@@ -55,8 +55,10 @@ __all__ = [
     "KeyStore",
     "OrgKind",
     "Scope",
+    "allowed_scopes",
     "issue_key",
     "normalize_org_id",
+    "scopes_for_kind",
 ]
 
 BYTES32_PATTERN = r"^0x[0-9a-fA-F]{64}$"
@@ -86,6 +88,60 @@ class OrgKind(StrEnum):
     TRADER = "trader"
     ISSUING_BODY = "issuing_body"
     POSTAL_OPERATOR = "postal_operator"
+
+
+_WRITE_BY_KIND: dict[OrgKind, tuple[Scope, ...]] = {
+    OrgKind.CUSTOMS: (
+        Scope.EVENTS_WRITE,
+        Scope.CERTIFICATES_WRITE,
+        Scope.ATTESTATIONS_WRITE,
+        Scope.AEO_WRITE,
+        Scope.GOVERNANCE_WRITE,
+    ),
+    OrgKind.CARRIER: (
+        Scope.EVENTS_WRITE,
+        Scope.ATTESTATIONS_WRITE,
+        Scope.GOVERNANCE_WRITE,
+        Scope.DECLARATIONS_WRITE,
+    ),
+    OrgKind.POSTAL_OPERATOR: (
+        Scope.EVENTS_WRITE,
+        Scope.ATTESTATIONS_WRITE,
+        Scope.GOVERNANCE_WRITE,
+        Scope.DECLARATIONS_WRITE,
+    ),
+    OrgKind.TRADER: (
+        Scope.EVENTS_WRITE,
+        Scope.CERTIFICATES_WRITE,
+        Scope.ATTESTATIONS_WRITE,
+        Scope.GOVERNANCE_WRITE,
+        Scope.DECLARATIONS_WRITE,
+    ),
+    OrgKind.ISSUING_BODY: (
+        Scope.CERTIFICATES_WRITE,
+        Scope.ATTESTATIONS_WRITE,
+        Scope.GOVERNANCE_WRITE,
+    ),
+}
+
+
+def scopes_for_kind(kind: OrgKind | str) -> frozenset[Scope]:
+    """The scopes an organisation of ``kind`` can use (the records its kind may write on
+    chain, ``contracts/RECORDS.md``, and ``read``): what a key gets by default.
+
+    customs: every write but declarations; carrier and postal operator: events, attestations,
+    declarations (as declarant); trader: events (its consignments), certificates (drawdowns
+    as exporter), attestations, declarations; issuing body: certificates, attestations. Every
+    kind has ``governance:write`` for its own signing keys (``KeyAddition``,
+    ``KeyRevocation``); proposals and approvals stay refused to all but customs by the role
+    check. ``admin`` (managing the organisation's API keys) is never a default: it is given
+    only when asked for."""
+    return frozenset((*_WRITE_BY_KIND[OrgKind(kind)], Scope.READ))
+
+
+def allowed_scopes(kind: OrgKind | str) -> frozenset[Scope]:
+    """The scopes a key of ``kind`` may be issued with: its kind's, and ``admin``."""
+    return scopes_for_kind(kind) | {Scope.ADMIN}
 
 
 KIND_BY_CODE: dict[int, OrgKind] = {

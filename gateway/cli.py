@@ -11,6 +11,11 @@
 timestamp (ISO 8601, ``2027-01-31`` or ``2027-01-31T12:00:00Z``; no offset means UTC); it must
 lie in the future. A key past its expiry is refused (401 ``expired_api_key``).
 
+``apikey issue`` first checks, on the chain of the data directory's deployment, that the
+organisation is an active member of that kind and country (otherwise it says which, and exits
+1), and gives the key its kind's scopes (:func:`gateway.auth.scopes_for_kind`) unless
+``--scope`` names some; a scope the kind cannot use is refused.
+
 The library's own commands (``compile``, ``node``, ``deploy``) are defined in
 :mod:`ledger.cli`; this module adds to that parser, so that ``ledger`` never imports the
 gateway.
@@ -29,10 +34,11 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from gateway.auth import OrgKind, Scope, issue_key
+from gateway.auth import KIND_BY_CODE, OrgKind, Scope, allowed_scopes, issue_key, scopes_for_kind
 from gateway.config import GatewaySettings
 from ledger import cli as base
 from ledger.chain import SUITE, Ledger, TxManager
+from ledger.errors import ConfigurationError
 from ledger.stack import (
     DEMO_FILE,
     DEMO_PARTIES,
@@ -115,7 +121,7 @@ def _demo_api_keys(settings: GatewaySettings) -> Path:
             org_id="0x" + party.org_id.hex(),
             org_kind=KIND_NAMES[party.kind],
             country=party.country,
-            scopes=[s.value for s in Scope if s is not Scope.ADMIN],
+            scopes=sorted(scopes_for_kind(KIND_NAMES[party.kind])),
             label=f"demo key of {party.name}",
         )
         keys[party.name] = {"org_id": "0x" + party.org_id.hex(), "api_key": issued.token}
@@ -238,12 +244,15 @@ def cmd_apikey(args: argparse.Namespace) -> int:
 
     settings = _settings(args)
     if args.action == "issue":
+        kind = OrgKind(args.kind)
+        scopes = _scopes_to_issue(kind, args.scope)
+        _check_organisation_on_chain(settings, args.org_id, kind, args.country)
         issued = issue_key(
             settings,
             org_id=args.org_id,
-            org_kind=args.kind,
+            org_kind=kind,
             country=args.country,
-            scopes=args.scope or [s.value for s in Scope if s is not Scope.ADMIN],
+            scopes=sorted(scopes),
             label=args.label,
             expires_at=args.expires,
         )
@@ -257,6 +266,58 @@ def cmd_apikey(args: argparse.Namespace) -> int:
         store.revoke(args.key_id)
         base.out(f"revoked {args.key_id}")
     return 0
+
+
+def _scopes_to_issue(kind: OrgKind, asked: Sequence[str] | None) -> set[Scope]:
+    """The kind's scopes by default; asked-for scopes must be the kind's (or ``admin``)."""
+    if not asked:
+        return set(scopes_for_kind(kind))
+    wanted = {Scope(s) for s in asked}
+    extra = wanted - allowed_scopes(kind)
+    if extra:
+        raise ConfigurationError(
+            f"--scope {', '.join(sorted(extra))}: not for a {kind.value} key (a {kind.value} "
+            f"may have {', '.join(sorted(allowed_scopes(kind)))})"
+        )
+    return wanted
+
+
+def _check_organisation_on_chain(
+    settings: GatewaySettings, org_id: str, kind: OrgKind, country: str
+) -> None:
+    """Refuse a key for an organisation that is not an active member of this kind and
+    country on the chain the gateway serves (the chain would refuse its records anyway)."""
+    from ledger.chain import Deployment, manifest_path
+
+    try:
+        org = bytes.fromhex(org_id.removeprefix("0x"))
+    except ValueError:
+        org = b""
+    if len(org) != 32:
+        raise ConfigurationError(f"--org-id {org_id!r}: must be 0x and 64 hex digits")
+    path = manifest_path(settings.data_dir, settings.chain_id)
+    if not path.is_file():
+        raise ConfigurationError(
+            f"no deployment manifest at {path}: run `ledger deploy` (or `ledger up`) first, or "
+            "give the gateway's --data-dir and --chain-id, so the organisation can be checked"
+        )
+    ledger = Ledger(connect(settings), Deployment.load(path))
+    found = ledger.membership.organisation(org)
+    where = f"on chain {settings.chain_id}"
+    if not found.registered:
+        raise ConfigurationError(
+            f"organisation {org_id} is not a member {where}: admit it by governance first"
+        )
+    if found.status != 1:
+        raise ConfigurationError(f"organisation {org_id} is suspended {where}")
+    actual = KIND_BY_CODE.get(found.kind)
+    if actual is not kind:
+        shown = actual.value if actual is not None else f"kind {found.kind}"
+        raise ConfigurationError(f"--kind {kind.value}: organisation {org_id} is a {shown} {where}")
+    if found.country.upper() != country.strip().upper():
+        raise ConfigurationError(
+            f"--country {country}: organisation {org_id} is registered in {found.country} {where}"
+        )
 
 
 def _key_json(record: Any) -> dict[str, Any]:

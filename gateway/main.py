@@ -28,6 +28,7 @@ from gateway.api.routes import (
     certificates,
     consignments,
     declarations,
+    docs,
     events,
     governance,
     health,
@@ -49,6 +50,7 @@ from gateway.middleware import BodyLimitMiddleware, RequestContextMiddleware
 from gateway.services import GatewayServices
 from gateway.writes.declaration_store import DeclarationStore, load_or_create_key
 from gateway.writes.outbox import Outbox, Submitter, load_relayer_factory
+from ledger.records import use_code_lists
 
 __all__ = ["app_factory", "create_app", "serve"]
 
@@ -110,6 +112,9 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        # The code lists every write is checked against: loaded now, so a bad unlocode_csv
+        # or hs_csv stops the start and the first request does not wait for them.
+        use_code_lists(settings.code_lists())
         engine = create_gateway_engine(settings.gateway_db_url)
         keys = KeyStore(engine)
         outbox = Outbox(engine)
@@ -154,6 +159,7 @@ def create_app(
             if owns_relayer and callable(close):
                 close()
             engine.dispose()
+            use_code_lists(None)
             logger.info("gateway stopped")
 
     app = FastAPI(
@@ -161,6 +167,10 @@ def create_app(
         version="0.1.0",
         description=DESCRIPTION,
         lifespan=lifespan,
+        # /docs and /redoc are served from the gateway's own assets (routes/docs.py), not
+        # FastAPI's pages, which load their scripts from a CDN
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.services = services
@@ -184,6 +194,7 @@ def create_app(
     app.include_router(declarations.typed_router)
     app.include_router(inspections.router)
     app.include_router(risk.router)
+    app.include_router(docs.router)
     # Added last = outermost: request ids and metrics see every answer, 413 included.
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_request_bytes)
     if settings.cors_origins:

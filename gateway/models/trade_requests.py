@@ -33,8 +33,8 @@ from ledger.records import (
     CountryCode,
     Disposition,
     Drawdown,
-    HsCode,
-    Locode,
+    ListedHsCode,
+    ListedLocode,
     Quantity,
     SchemaRegistration,
     SubjectType,
@@ -108,7 +108,9 @@ class EventCreate(_ConsignmentRef):
     )
     biz_step: BusinessStep = Field(description="CBV 2.0 bizStep word, e.g. 'loading'.")
     disposition: Disposition | None = Field(default=None, description="CBV 2.0 disposition.")
-    location: Locode = Field(description="UN/LOCODE, e.g. 'NLRTM'.")
+    location: ListedLocode = Field(
+        description="UN/LOCODE, e.g. 'NLRTM'; must be in the UN/LOCODE list in force."
+    )
     event_time: datetime
     container: ContainerNumber | None = Field(default=None, description="ISO 6346 number.")
     seals: list[Annotated[str, Field(min_length=1, max_length=64)]] | None = Field(
@@ -167,7 +169,9 @@ class CertificateCreate(RecordCreate):
     origin: CountryCode
     destination: CountryCode
     document_digest: Bytes32
-    hs_codes: list[HsCode] = Field(min_length=1, max_length=256)
+    hs_codes: list[ListedHsCode] = Field(
+        min_length=1, max_length=256, description="HS 2022 subheadings, e.g. '2204.21'."
+    )
     quantity: Quantity = Field(description="Whole units on chain; use a smaller unit if not.")
     valid_from: datetime
     valid_until: datetime

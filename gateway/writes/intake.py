@@ -48,11 +48,13 @@ from ledger.records import (
     Attestation,
     ConsignmentEvent,
     Drawdown,
+    Locode,
     Proposal,
     SignedAttestationBatch,
     SignedDrawdownBatch,
     SignedEventBatch,
     SignedRecord,
+    active_code_lists,
     sign,
 )
 
@@ -281,6 +283,7 @@ def accept_message(
 ) -> AcceptResult:
     """A non-custodial submission: the EIP-712 message as signed, and its signature."""
     signed = decode(kind, message, signature)
+    check_listed_codes(signed.record)
     signer = chain.ledger.signer(signed)  # a signature that does not recover is a 422 here
     return accept_signed(
         chain, outbox, caller, signed, idempotency_key=idempotency_key, memo=memo, signer=signer
@@ -389,6 +392,20 @@ def _decode_items(
     return tuple(items)
 
 
+def check_listed_codes(record: Any, *, prefix: str = "") -> None:
+    """422 if a signed record names a place that is not in the UN/LOCODE list in force
+    (the field is the message's ``location``, behind ``prefix``). Custodial requests are
+    checked by their models (``ListedLocode``, ``ListedHsCode``); a certificate signed by its
+    client carries only the digest of its HS codes, so there is nothing to look up."""
+    if isinstance(record, ConsignmentEvent):
+        field = f"{prefix}location"
+        try:
+            code = Locode.from_bytes5(record.location)
+        except ValidationError as exc:
+            raise type(exc)(field, exc.rule, exc.value) from None
+        active_code_lists().locode(code, field=field)
+
+
 def _signature_bytes(signature: str) -> bytes:
     try:
         return bytes.fromhex(signature.removeprefix("0x"))
@@ -463,6 +480,8 @@ def decode_event_batch(messages: Sequence[Mapping[str, Any]], signature: str) ->
     malformed: an event that does not decode, or one without the batch's nonce and
     deadline, is named ``events[i]...``)."""
     events = _decode_items(messages, ConsignmentEvent, "events")
+    for index, event in enumerate(events):
+        check_listed_codes(event, prefix=f"events[{index}].")
     # checks the signature and the batch terms
     return SignedEventBatch(events, _signature_bytes(signature))
 

@@ -23,13 +23,25 @@ from ledger.chain import Ledger
 from ledger.index import Index
 from ledger.stack import DemoWorld
 from tests.conftest import free_port
-from tests.gateway.api.test_verify_page import browser_page
+from tests.gateway.api.browser import chromium, shot
 from tests.gateway.conftest import auth
 from tests.gateway.declarations.test_declarations_api import declaration_body
 from tests.gateway.declarations.test_selection_api import trained
 from tests.gateway.writes.test_chain_relay import wait_final
 
-__all__ = ["browser_page", "trained"]  # fixtures used here
+__all__ = ["trained"]  # a fixture used here
+
+
+@pytest.fixture
+def browser_page() -> Iterator[Any]:
+    with chromium() as browser:
+        context = browser.new_context(viewport={"width": 1360, "height": 900})
+        page = context.new_page()
+        page.set_default_timeout(60_000)
+        try:
+            yield page
+        finally:
+            context.close()
 
 
 @pytest.fixture
@@ -102,7 +114,7 @@ def test_officer_sees_the_selection_and_records_a_result(
     table = page.inner_text("#rows")
     assert "ORIGIN_MISMATCH" in table, "the provenance finding behind the selection"
     assert "AEO recognised" in table or "aeo" in table.lower()
-    page.screenshot(path=str(tmp_path / "officer.png"), full_page=True)
+    shot(page, "officer-selection")
 
     row = page.locator("#rows tr", has_text="ORIGIN_MISMATCH").first
     with page.expect_response(lambda r: r.url.endswith("/inspections")) as answer:
