@@ -101,6 +101,7 @@ def test_lodged_declaration_reaches_the_chain_and_is_read_by_its_parties_only(
     [
         ("hs6", "7700.10"),
         ("hs6", "22A421"),
+        ("hs6", "2204.99"),  # well formed, but no HS 2022 subheading (the shipped list)
         ("origin_country", "XZ"),
         ("departure_country", "Australia"),
         ("currency", "XXY"),
