@@ -46,6 +46,7 @@ GATEWAY_KEYS: Final = frozenset(
         "batch_linger_seconds",
         "batch_max_size",
         "cors_origins",
+        "declarations_key",
         "gateway_database_url",
         "index_sync_seconds",
         "keystore_scrypt_n",
@@ -54,6 +55,7 @@ GATEWAY_KEYS: Final = frozenset(
         "relay_poll_seconds",
         "relay_retry_seconds",
         "relayer_factory",
+        "risk_model_dir",
     }
 )
 """The settings that only the gateway's ``GatewaySettings`` defines (``gateway/config.py``;
