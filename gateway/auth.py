@@ -83,6 +83,7 @@ class Scope(StrEnum):
     ATTESTATIONS_WRITE = "attestations:write"
     AEO_WRITE = "aeo:write"
     GOVERNANCE_WRITE = "governance:write"
+    DECLARATIONS_WRITE = "declarations:write"
     READ = "read"
     ADMIN = "admin"
 
@@ -105,17 +106,24 @@ _WRITE_BY_KIND: dict[OrgKind, tuple[Scope, ...]] = {
         Scope.AEO_WRITE,
         Scope.GOVERNANCE_WRITE,
     ),
-    OrgKind.CARRIER: (Scope.EVENTS_WRITE, Scope.ATTESTATIONS_WRITE, Scope.GOVERNANCE_WRITE),
+    OrgKind.CARRIER: (
+        Scope.EVENTS_WRITE,
+        Scope.ATTESTATIONS_WRITE,
+        Scope.GOVERNANCE_WRITE,
+        Scope.DECLARATIONS_WRITE,
+    ),
     OrgKind.POSTAL_OPERATOR: (
         Scope.EVENTS_WRITE,
         Scope.ATTESTATIONS_WRITE,
         Scope.GOVERNANCE_WRITE,
+        Scope.DECLARATIONS_WRITE,
     ),
     OrgKind.TRADER: (
         Scope.EVENTS_WRITE,
         Scope.CERTIFICATES_WRITE,
         Scope.ATTESTATIONS_WRITE,
         Scope.GOVERNANCE_WRITE,
+        Scope.DECLARATIONS_WRITE,
     ),
     OrgKind.ISSUING_BODY: (
         Scope.CERTIFICATES_WRITE,
@@ -129,12 +137,13 @@ def scopes_for_kind(kind: OrgKind | str) -> frozenset[Scope]:
     """The scopes an organisation of ``kind`` can use (the records its kind may write on
     chain, ``contracts/RECORDS.md``, and ``read``): what a key gets by default.
 
-    customs: every write; carrier and postal operator: events, attestations; trader: events
-    (its consignments), certificates (drawdowns as exporter), attestations; issuing body:
-    certificates, attestations. Every kind has ``governance:write`` for its own signing keys
-    (``KeyAddition``, ``KeyRevocation``); proposals and approvals stay refused to all but
-    customs by the role check. ``admin`` (managing the organisation's API keys) is never a
-    default: it is given only when asked for."""
+    customs: every write but declarations; carrier and postal operator: events, attestations,
+    declarations (as declarant); trader: events (its consignments), certificates (drawdowns
+    as exporter), attestations, declarations; issuing body: certificates, attestations. Every
+    kind has ``governance:write`` for its own signing keys (``KeyAddition``,
+    ``KeyRevocation``); proposals and approvals stay refused to all but customs by the role
+    check. ``admin`` (managing the organisation's API keys) is never a default: it is given
+    only when asked for."""
     return frozenset((*_WRITE_BY_KIND[OrgKind(kind)], Scope.READ))
 
 

@@ -379,8 +379,32 @@ def _add_common_after_action(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--node-port", dest="node_port", type=int, default=unset)
 
 
+def _inspected_declarations(args: argparse.Namespace) -> Any:
+    """``ledger risk train --administration``: that administration's inspected declarations
+    from this gateway's store, labelled with their inspection results."""
+    from gateway.api.risk_selection import training_frame
+    from gateway.db import create_gateway_engine
+    from gateway.writes.declaration_store import DeclarationStore, load_or_create_key
+
+    settings = _settings(args)
+    admin = str(args.administration).lower()
+    engine = create_gateway_engine(settings.gateway_db_url)
+    try:
+        secret = settings.declarations_key
+        store = DeclarationStore(
+            engine,
+            load_or_create_key(
+                configured=secret.get_secret_value() if secret is not None else None,
+                data_dir=settings.data_dir,
+            ),
+        )
+        return training_frame(store.lodged_with(admin), store.inspections(admin))
+    finally:
+        engine.dispose()
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser, sub = base.build_parser()
+    parser, sub = base.build_parser(risk_store=_inspected_declarations)
 
     p = sub.add_parser("up", help="node + deploy + demo data + gateway, until Ctrl-C")
     base.add_common(p)

@@ -400,6 +400,10 @@ class GatewayClient:
     def revoke_key(self, body: Body, **kw: Any) -> RecordView:
         return self.create(RecordKind.KEY_REVOCATION, body, **kw)
 
+    def lodge_declaration(self, body: Body, **kw: Any) -> RecordView:
+        """Lodge a goods declaration (its values are kept encrypted by the administration)."""
+        return self.create(RecordKind.DECLARATION, body, **kw)
+
     def execute(self, proposal: Proposal | Mapping[str, Any], **kw: Any) -> RecordView:
         """Execute an approved proposal (its record or its EIP-712 message)."""
         message = proposal.json_message() if isinstance(proposal, Proposal) else dict(proposal)

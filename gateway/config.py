@@ -7,6 +7,8 @@ Nothing in the gateway reads ``os.environ``; it is given a settings object.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from pydantic import Field, SecretStr, field_validator
 
 from ledger.settings import Settings
@@ -107,6 +109,27 @@ class GatewaySettings(Settings):
     readiness_max_index_lag: int = Field(
         default=12, ge=0, description="Index lag in blocks above which /readyz reports 503."
     )
+
+    declarations_key: SecretStr | None = Field(
+        default=None,
+        description=(
+            "AES-256 key (64 hex digits) of the declared values stored encrypted at rest; "
+            "unset: <data_dir>/declarations.key, generated (mode 0600) on first start."
+        ),
+    )
+    risk_model_dir: Path | None = Field(
+        default=None,
+        description=(
+            "Directory of the declaration risk model (`ledger risk train --out`) used by "
+            "GET /risk/selection; unset: <data_dir>/risk-model."
+        ),
+    )
+
+    @property
+    def risk_model_path(self) -> Path:
+        return (
+            self.risk_model_dir if self.risk_model_dir is not None else self.data_dir / "risk-model"
+        )
 
     @field_validator("relayer_factory")
     @classmethod

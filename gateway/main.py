@@ -28,12 +28,15 @@ from gateway.api.routes import (
     attestations,
     certificates,
     consignments,
+    declarations,
     docs,
     events,
     governance,
     health,
+    inspections,
     organisations,
     records,
+    risk,
     signing_keys,
     typed_data,
     verify,
@@ -47,6 +50,7 @@ from gateway.metrics import GatewayMetrics
 from gateway.middleware import BodyLimitMiddleware, RequestContextMiddleware
 from gateway.ratelimit import RateLimiter
 from gateway.services import GatewayServices
+from gateway.writes.declaration_store import DeclarationStore, load_or_create_key
 from gateway.writes.outbox import Outbox, Submitter, load_relayer_factory
 from ledger.records import use_code_lists
 
@@ -129,9 +133,15 @@ def create_app(
         engine = create_gateway_engine(
             settings.gateway_db_url, busy_timeout=settings.database_busy_timeout_seconds
         )
+        secret = settings.declarations_key
+        declarations_key = load_or_create_key(
+            configured=secret.get_secret_value() if secret is not None else None,
+            data_dir=settings.data_dir,
+        )
         try:
             keys = KeyStore(engine)
             outbox = Outbox(engine)
+            declarations = DeclarationStore(engine, declarations_key)
         except Exception as exc:
             fault = database_fault(exc)
             if fault is None:
@@ -155,6 +165,7 @@ def create_app(
             )
         app.state.keys = keys
         app.state.outbox = outbox
+        app.state.declarations = declarations
         app.state.outbox_probe = DatabaseProbe(engine)
         index = services.chain.index if services.chain is not None else None
         index_engine = getattr(index, "engine", None)
@@ -217,6 +228,10 @@ def create_app(
     app.include_router(api_keys.router)
     app.include_router(signing_keys.router)
     app.include_router(verify.router)
+    app.include_router(declarations.router)
+    app.include_router(declarations.typed_router)
+    app.include_router(inspections.router)
+    app.include_router(risk.router)
     app.include_router(docs.router)
     # Added last = outermost: request ids and metrics see every answer, 413 included.
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_request_bytes)

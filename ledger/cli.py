@@ -307,8 +307,9 @@ def add_common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--node-port", dest="node_port", type=int, help="embedded node port")
 
 
-def build_parser() -> tuple[argparse.ArgumentParser, Any]:
-    """The parser and its sub-command group (so that other programs can add commands)."""
+def build_parser(*, risk_store: Any = None) -> tuple[argparse.ArgumentParser, Any]:
+    """The parser and its sub-command group (so that other programs can add commands);
+    ``risk_store`` reads inspected declarations for ``risk train --administration``."""
     parser = argparse.ArgumentParser(prog="ledger", description=__doc__)
     parser.formatter_class = argparse.RawDescriptionHelpFormatter
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
@@ -369,7 +370,7 @@ def build_parser() -> tuple[argparse.ArgumentParser, Any]:
 
     from ledger.risk.commands import add_risk_parser
 
-    add_risk_parser(sub)
+    add_risk_parser(sub, store_reader=risk_store)
     return parser, sub
 
 

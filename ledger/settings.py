@@ -47,6 +47,7 @@ GATEWAY_KEYS: Final = frozenset(
         "batch_max_size",
         "cors_origins",
         "database_busy_timeout_seconds",
+        "declarations_key",
         "gateway_database_url",
         "index_sync_seconds",
         "keystore_scrypt_n",
@@ -57,6 +58,7 @@ GATEWAY_KEYS: Final = frozenset(
         "relay_poll_seconds",
         "relay_retry_seconds",
         "relayer_factory",
+        "risk_model_dir",
     }
 )
 """The settings that only the gateway's ``GatewaySettings`` defines (``gateway/config.py``;

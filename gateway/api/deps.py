@@ -31,12 +31,14 @@ from gateway.errors import (
 from gateway.metrics import GatewayMetrics
 from gateway.ratelimit import RateLimiter
 from gateway.services import GatewayServices
+from gateway.writes.declaration_store import DeclarationStore
 from gateway.writes.outbox import Outbox
 
 __all__ = [
     "AdminDep",
     "AdminPrincipal",
     "CurrentCaller",
+    "DeclarationStoreDep",
     "KeyStoreDep",
     "MetricsDep",
     "OutboxDep",
@@ -87,7 +89,15 @@ def get_services(request: Request) -> GatewayServices:
 
 
 SettingsDep = Annotated[GatewaySettings, Depends(get_settings)]
+
+
+def get_declarations(request: Request) -> DeclarationStore:
+    store: DeclarationStore = request.app.state.declarations
+    return store
+
+
 OutboxDep = Annotated[Outbox, Depends(get_outbox)]
+DeclarationStoreDep = Annotated[DeclarationStore, Depends(get_declarations)]
 KeyStoreDep = Annotated[KeyStore, Depends(get_keys)]
 MetricsDep = Annotated[GatewayMetrics, Depends(get_metrics)]
 ServicesDep = Annotated[GatewayServices, Depends(get_services)]

@@ -23,6 +23,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
+from gateway.models.declaration_requests import DeclarationCreate
 from gateway.models.governance_requests import (
     AeoActionCreate,
     ApprovalCreate,
@@ -98,6 +99,7 @@ CREATE_MODELS: dict[RecordKind, type[RecordCreate]] = {
         ApprovalCreate,
         KeyAdditionCreate,
         KeyRevocationCreate,
+        DeclarationCreate,
     )
 }
 """The human-friendly model of every signed kind."""

@@ -8,6 +8,10 @@ Owns everything between a write route and the contracts:
   organisation, role, an ``eth_call`` of the contract, what the chain cannot see yet);
 * :mod:`~gateway.writes.kinds` -- record kinds and the ledger's record types, record ids;
 * :mod:`~gateway.writes.custodial_keys` -- organisations' keys held by the gateway, encrypted;
+* :mod:`~gateway.writes.declaration_store` -- declared values (AES-GCM at rest) and inspection
+  results, readable by the declarant and its administration only;
+* :mod:`~gateway.writes.lodgement` -- lodging declarations and recording inspection results:
+  the store and the outbox together;
 * :mod:`~gateway.writes.ledger_services` -- the deployed suite and what the gateway builds on
   it (also what the read path reads through);
 * :mod:`gateway.writes.outbox` -- the durable outbox and its submitter;

@@ -223,6 +223,13 @@ def authorise(ledger: Ledger, *, org: Organisation, kind: RecordKind, record: Re
                 field="orgId",
             )
         return
+    if kind is RecordKind.DECLARATION:
+        if org_kind not in (OrgKind.TRADER, OrgKind.CARRIER, OrgKind.POSTAL_OPERATOR):
+            raise _deny(
+                "WrongKind",
+                "only traders, carriers and postal operators lodge goods declarations",
+            )
+        return
     raise AssertionError(f"no rule for {kind}")  # pragma: no cover - every kind has one
 
 

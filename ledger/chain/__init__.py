@@ -55,6 +55,7 @@ from ledger.chain.contracts import (
     MembershipClient,
     static_words_encode,
 )
+from ledger.chain.declarations import DeclarationsClient, DeclarationState
 from ledger.chain.deploy import (
     SUITE,
     Bootstrap,
@@ -152,6 +153,8 @@ __all__ = [
     "ContractClient",
     "ContractError",
     "ContractRecord",
+    "DeclarationState",
+    "DeclarationsClient",
     "DecodedLog",
     "Deployment",
     "DuplicateRecord",

@@ -56,6 +56,7 @@ from ledger.chain.contracts import (
     MembershipClient,
     _batch_args,
 )
+from ledger.chain.declarations import DeclarationsClient
 from ledger.chain.deploy import SUITE, Deployment
 from ledger.chain.txmanager import Receipt, TxManager
 from ledger.records import (
@@ -68,6 +69,7 @@ from ledger.records import (
     CertificateRevocation,
     ConsignmentEvent,
     ConsignmentRegistration,
+    Declaration,
     Domain,
     Drawdown,
     DrawdownBatch,
@@ -135,6 +137,7 @@ ROUTES: Mapping[type[Record], tuple[str, str, str | None, str]] = {
     MraProposal: ("AeoRegistry", "proposeMra", None, "struct"),
     MraAcceptance: ("AeoRegistry", "acceptMra", None, "value"),
     MraTermination: ("AeoRegistry", "terminateMra", None, "value"),
+    Declaration: ("Declarations", "lodge", "lodgeBatch", "struct"),
 }
 
 R = TypeVar("R", bound=Record)
@@ -166,6 +169,9 @@ class Ledger:
         self.aeo = AeoRegistryClient(
             w3, deployment.address("AeoRegistry"), chain_id=chain_id, tx=tx
         )
+        self.declarations = DeclarationsClient(
+            w3, deployment.address("Declarations"), chain_id=chain_id, tx=tx
+        )
         self.clients: dict[str, ContractClient] = {
             c.NAME: c
             for c in (
@@ -174,6 +180,7 @@ class Ledger:
                 self.certificates,
                 self.attestations,
                 self.aeo,
+                self.declarations,
             )
         }
 

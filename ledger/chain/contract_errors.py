@@ -114,12 +114,20 @@ class BatchItemFailed(ContractError):
         self.notice = cause.notice
 
 
+class AlreadyAmended(RecordStateConflict):
+    """The declaration was amended already: amend the latest one."""
+
+
 class AlreadyApproved(DuplicateRecord):
     """This administration approved the proposal already."""
 
 
 class AlreadyDrawn(DuplicateRecord):
     """The certificate was already drawn for this consignment."""
+
+
+class AmendmentMismatch(SignerNotAuthorised):
+    """Only the declarant of a declaration, with the same administration, may amend it."""
 
 
 class AttestationAlreadyRevoked(RecordStateConflict):
@@ -156,6 +164,10 @@ class ConsignmentExists(DuplicateRecord):
 
 class DeadlineExpired(InvalidRecord):
     """The record's deadline has passed."""
+
+
+class DeclarationExists(DuplicateRecord):
+    """A declaration with this id (declarant and reference) is already recorded."""
 
 
 class EmptySchema(InvalidRecord):
@@ -286,6 +298,10 @@ class LengthMismatch(InvalidRecord):
     """Batch arrays have different lengths."""
 
 
+class MalformedDeclaration(InvalidRecord):
+    """The values digest or the declaration reference is zero."""
+
+
 class MemberNotActive(SignerNotAuthorised):
     """The organisation is not active (suspended)."""
 
@@ -304,6 +320,10 @@ class MraNotPending(RecordStateConflict):
 
 class NonceAlreadyUsed(DuplicateRecord):
     """The signer already used this nonce."""
+
+
+class NotAnAdministration(InvalidRecord):
+    """The administration is not a customs administration registered in Membership."""
 
 
 class NotAttester(SignerNotAuthorised):
@@ -408,6 +428,10 @@ class UnknownCertification(RecordNotFound):
 
 class UnknownConsignment(RecordNotFound):
     """The consignment is not registered."""
+
+
+class UnknownDeclaration(RecordNotFound):
+    """The declaration named by `amends` is not recorded."""
 
 
 class UnknownKey(SignerNotAuthorised):

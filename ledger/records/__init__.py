@@ -1,13 +1,14 @@
 """What is recorded: the record kinds, their EIP-712 typed data, and the domain values.
 
 Owns: what a record is and how one is signed (:mod:`.record`), every single record kind the
-contracts accept (:mod:`.kinds`) and the batches signed as one (:mod:`.batches`), EIP-712
-hashing, signing and recovery (:mod:`.typed_data`), the domain values parsed once at the edge: the
-identifiers (UN/LOCODE, ISO 6346, HS 2022, ISO 3166, GS1 GLN; :mod:`.values`), the CBV 2.0
-business steps and dispositions (:mod:`.cbv`), units and quantities (:mod:`.quantities`), the
-code lists they are checked against (the UN/LOCODE list, the HS nomenclature;
-:mod:`.code_lists`), shipped and on by default (:mod:`.packaged_lists`), and the shared
-vocabulary: organisation kinds and attestation schemas (:mod:`.vocabulary`).
+contracts accept (:mod:`.kinds`) and the batches signed as one (:mod:`.batches`), goods
+declarations and their off-chain values (:mod:`.declarations`), EIP-712 hashing, signing and
+recovery (:mod:`.typed_data`), the domain values parsed once at the edge: the identifiers
+(UN/LOCODE, ISO 6346, HS 2022, ISO 3166, GS1 GLN; :mod:`.values`), the CBV 2.0 business steps
+and dispositions (:mod:`.cbv`), units and quantities (:mod:`.quantities`), the code lists they
+are checked against (the UN/LOCODE list, the HS nomenclature; :mod:`.code_lists`), shipped and
+on by default (:mod:`.packaged_lists`), and the shared vocabulary: organisation kinds and
+attestation schemas (:mod:`.vocabulary`).
 
 May import: :mod:`ledger.errors` and third-party packages only. It is the bottom of the tree
 with :mod:`ledger.chain`, and knows nothing of nodes, databases or HTTP. Inside, the value
@@ -41,6 +42,17 @@ from ledger.records.code_lists import (
     LocodeDirectory,
     LocodeEntry,
     great_circle_km,
+)
+from ledger.records.declarations import (
+    DECLARATION_INSPECTION_SCHEMA,
+    INSPECTION_RESULT_CODES,
+    VALUE_FIELDS,
+    Declaration,
+    DeclarationValues,
+    declaration_id,
+    declaration_ref,
+    new_salt,
+    values_digest,
 )
 from ledger.records.kinds import (
     AeoAction,
@@ -142,11 +154,13 @@ __all__ = [
     "BUSINESS_STEP_CODES",
     "CARRIER",
     "CUSTOMS",
+    "DECLARATION_INSPECTION_SCHEMA",
     "DISPOSITION_CODES",
     "DOMAIN_FIELDS",
     "DOMAIN_NAMES",
     "DRAWDOWN_BATCH_MAX",
     "EXPORT_RELEASE_SCHEMA",
+    "INSPECTION_RESULT_CODES",
     "INSPECTION_SCHEMA",
     "ISSUING_BODY",
     "LOCODE_EXTRA_COUNTRIES",
@@ -162,6 +176,7 @@ __all__ = [
     "TRADER",
     "UNIT_CODES",
     "UNIT_CONVERSIONS",
+    "VALUE_FIELDS",
     "AeoAction",
     "AeoActionCode",
     "Approval",
@@ -176,6 +191,8 @@ __all__ = [
     "ConsignmentRegistration",
     "ContainerNumber",
     "CountryCode",
+    "Declaration",
+    "DeclarationValues",
     "Disposition",
     "Domain",
     "Drawdown",
@@ -211,6 +228,8 @@ __all__ = [
     "certificate_id",
     "check_signature",
     "consignment_id",
+    "declaration_id",
+    "declaration_ref",
     "domain_separator",
     "drawdowns_hash",
     "encode_struct",
@@ -223,6 +242,7 @@ __all__ = [
     "hs_codes_digest",
     "load_unlocode",
     "new_nonce",
+    "new_salt",
     "packaged_code_lists",
     "packaged_hs",
     "packaged_unlocode",
@@ -242,6 +262,7 @@ __all__ = [
     "type_hash",
     "typed_digest",
     "use_code_lists",
+    "values_digest",
     "with_batch_terms",
     "write_packaged_unlocode",
 ]

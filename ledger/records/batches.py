@@ -33,6 +33,7 @@ from eth_typing import ChecksumAddress
 from eth_utils.crypto import keccak
 
 from ledger.errors import ValidationError
+from ledger.records.declarations import Declaration
 from ledger.records.kinds import (
     AeoAction,
     Approval,
@@ -288,6 +289,7 @@ RECORD_TYPES: tuple[type[Record], ...] = (
     MraProposal,
     MraAcceptance,
     MraTermination,
+    Declaration,
 )
 
 

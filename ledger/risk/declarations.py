@@ -18,7 +18,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 from collections.abc import Iterable, Sequence
-from dataclasses import asdict, dataclass, fields
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
@@ -145,7 +145,8 @@ def read_declarations_csvs(paths: Sequence[Path]) -> pd.DataFrame:
 
 def declarations_frame(declarations: Iterable[Declaration]) -> pd.DataFrame:
     """The engine's table from records (labels ``None`` become NaN)."""
-    rows = [asdict(d) for d in declarations]
+    # Every field is a scalar: a shallow read (``asdict`` deep-copies each value, ~30x slower).
+    rows = [{name: getattr(d, name) for name in COLUMNS} for d in declarations]
     raw = pd.DataFrame(rows, columns=list(COLUMNS))
     for name in LABELS:
         raw[name] = raw[name].astype("float64")

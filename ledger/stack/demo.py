@@ -24,6 +24,7 @@ from eth_utils.crypto import keccak
 
 from ledger.chain import Bootstrap, BootstrapAdministration, Ledger, org_id
 from ledger.records import (
+    DECLARATION_INSPECTION_SCHEMA,
     AeoAction,
     AeoActionCode,
     Approval,
@@ -286,7 +287,12 @@ def seed_demo(
 
     # Schemas for customs attestations.
     schema_ids: dict[str, bytes] = {}
-    for definition in (EXPORT_RELEASE_SCHEMA, SEAL_CHECK_SCHEMA, INSPECTION_SCHEMA):
+    for definition in (
+        EXPORT_RELEASE_SCHEMA,
+        SEAL_CHECK_SCHEMA,
+        INSPECTION_SCHEMA,
+        DECLARATION_INSPECTION_SCHEMA,
+    ):
         registration = SchemaRegistration(definition=definition)
         if ledger.attestations.schema_registrant(registration.schema_id) == bytes(32):
             ledger.attestations.register_schema(ledger.sign(registration, au.private_key))

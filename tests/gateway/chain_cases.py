@@ -246,6 +246,26 @@ def body(kind: RecordKind, role: str, world: DemoWorld, prep: Prepared) -> dict[
             }
         case RecordKind.KEY_REVOCATION:
             return {"key": p[role].address}
+        case RecordKind.DECLARATION:
+            return {
+                "declaration_number": f"DECL-{role}-{secrets.token_hex(4)}",
+                "date": "2026-12-06",
+                "administration": hx(p["cn"].org_id),
+                "office": "2200",
+                "procedure": "B",
+                "import_type": "11",
+                "transport_mode": "10",
+                "importer": "CN-IMP-1",
+                "seller": "AU-SELLER-1",
+                "hs6": "2204.21",
+                "departure_country": "AU",
+                "origin_country": "AU",
+                "tax_type": "A",
+                "net_mass_kg": 100,
+                "item_price": 2500,
+                "currency": "AUD",
+                "consignment_ref": world.consignment_ref,
+            }
     raise AssertionError(kind)
 
 
@@ -361,6 +381,14 @@ EXPECTED: dict[RecordKind, dict[str, tuple[int, str | None]]] = {
     },
     RecordKind.KEY_ADDITION: dict.fromkeys(MATRIX_ROLES, OK),
     RecordKind.KEY_REVOCATION: dict.fromkeys(MATRIX_ROLES, OK),
+    RecordKind.DECLARATION: {
+        "au": KIND_DENIED,
+        "cn": KIND_DENIED,
+        "carrier": OK,
+        "exporter": OK,
+        "chamber": KIND_DENIED,
+        "postal": OK,
+    },
 }
 """What each party gets from each write route (status, error code) on the demo world with a
 postal operator."""

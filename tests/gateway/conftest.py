@@ -155,6 +155,7 @@ ALL_WRITE_SCOPES = (
     Scope.ATTESTATIONS_WRITE,
     Scope.AEO_WRITE,
     Scope.GOVERNANCE_WRITE,
+    Scope.DECLARATIONS_WRITE,
     Scope.READ,
 )
 KIND_NAMES = {1: "customs", 2: "carrier", 3: "trader", 4: "issuing_body", 5: "postal_operator"}

@@ -211,8 +211,26 @@ def test_issue_without_a_deployment_says_what_is_missing(
                 "read",
             },
         ),
-        ("carrier", {"events:write", "attestations:write", "governance:write", "read"}),
-        ("postal_operator", {"events:write", "attestations:write", "governance:write", "read"}),
+        (
+            "carrier",
+            {
+                "events:write",
+                "attestations:write",
+                "governance:write",
+                "declarations:write",
+                "read",
+            },
+        ),
+        (
+            "postal_operator",
+            {
+                "events:write",
+                "attestations:write",
+                "governance:write",
+                "declarations:write",
+                "read",
+            },
+        ),
         (
             "trader",
             {
@@ -220,6 +238,7 @@ def test_issue_without_a_deployment_says_what_is_missing(
                 "certificates:write",
                 "attestations:write",
                 "governance:write",
+                "declarations:write",
                 "read",
             },
         ),
@@ -294,6 +313,7 @@ def test_demo_keys_carry_only_their_kinds_scopes(tmp_path: Path) -> None:
         "events:write",
         "attestations:write",
         "governance:write",
+        "declarations:write",
         "read",
     }
     assert scopes["Australian Chamber of Commerce and Industry"] == {

@@ -6,7 +6,13 @@ from typing import Annotated
 
 from fastapi import APIRouter, Header, Path, Query, Response
 
-from gateway.api.deps import CurrentCaller, OutboxDep, ReadCaller, ServicesDep
+from gateway.api.deps import (
+    CurrentCaller,
+    DeclarationStoreDep,
+    OutboxDep,
+    ReadCaller,
+    ServicesDep,
+)
 from gateway.auth import BYTES32_PATTERN
 from gateway.errors import NotFound, PermissionDenied
 from gateway.models.error_views import (
@@ -21,6 +27,7 @@ from gateway.models.record_views import RecordPage, RecordSubmission, RecordView
 from gateway.models.stored import RecordKind, RecordStatus
 from gateway.writes.intake import accept_execution, accept_message
 from gateway.writes.kinds import KIND_SCOPES, UNSIGNED
+from gateway.writes.lodgement import lodge_signed
 
 __all__ = ["KIND_SCOPES", "router"]
 
@@ -45,6 +52,7 @@ def submit_record(
     caller: CurrentCaller,
     outbox: OutboxDep,
     services: ServicesDep,
+    declarations: DeclarationStoreDep,
     response: Response,
     idempotency_key: Annotated[
         str | None,
@@ -72,7 +80,20 @@ def submit_record(
     if services.chain is not None:
         # With a ledger, the payload is the EIP-712 message and every check applies (the
         # same path as the typed routes' /signed variants).
-        if submission.kind in UNSIGNED:
+        if submission.kind is RecordKind.DECLARATION:
+            # a declaration is lodged with its values (staged by /typed-data/declaration)
+            result = lodge_signed(
+                services.chain,
+                outbox,
+                declarations,
+                caller,
+                message=submission.payload,
+                signature=submission.signature,
+                values_data=None,
+                salt_hex=None,
+                idempotency_key=idempotency_key,
+            )
+        elif submission.kind in UNSIGNED:
             result = accept_execution(
                 services.chain,
                 outbox,

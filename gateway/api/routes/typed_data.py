@@ -165,7 +165,8 @@ def _build_router() -> APIRouter:
         responses=ERROR_401,
     )
     for kind in CREATE_MODELS:
-        _typed_data_route(router, kind)
+        if kind is not RecordKind.DECLARATION:  # it stages the values: routes/declarations.py
+            _typed_data_route(router, kind)
     batches: tuple[tuple[str, Callable[..., Any], type[BaseModel], str], ...] = (
         ("event", _event_batch_typed_data, EventBatchTypedDataView, "EventBatch (events"),
         (

@@ -43,6 +43,7 @@ METHODS: dict[RecordKind, Callable[..., Any]] = {
     RecordKind.APPROVAL: GatewayClient.approve,
     RecordKind.KEY_ADDITION: GatewayClient.add_key,
     RecordKind.KEY_REVOCATION: GatewayClient.revoke_key,
+    RecordKind.DECLARATION: GatewayClient.lodge_declaration,
 }
 
 

@@ -195,6 +195,7 @@ MALFORMED: dict[RecordKind, tuple[dict[str, Any], str, str]] = {
     ),
     RecordKind.KEY_ADDITION: ({"key": "0x1234"}, "key", "string_pattern_mismatch"),
     RecordKind.KEY_REVOCATION: ({"key": "carrier key"}, "key", "string_pattern_mismatch"),
+    RecordKind.DECLARATION: ({"origin_country": "XZ"}, "origin_country", "iso3166_alpha2"),
 }
 
 

@@ -27,6 +27,7 @@ from ledger.records import (
     CertificateRevocation,
     ConsignmentEvent,
     ConsignmentRegistration,
+    Declaration,
     Drawdown,
     KeyAddition,
     KeyRevocation,
@@ -183,6 +184,18 @@ def make_proposal(ledger: Ledger, world: DemoWorld) -> tuple[Record, Party]:
     return record, world.parties["au"]
 
 
+def make_declaration(ledger: Ledger, world: DemoWorld) -> tuple[Record, Party]:
+    record = Declaration(
+        declaration_ref=keccak(text=f"DECL-{secrets.token_hex(6)}"),
+        administration=world.parties["cn"].org_id,
+        consignment_id=world.consignment_id,
+        certificate_id=world.certificate_id,
+        values_digest=keccak(text=secrets.token_hex(8)),
+        lodged_at=now(ledger),
+    )
+    return record, world.parties["exporter"]
+
+
 WRITE_PATHS: dict[str, Callable[[Ledger, DemoWorld], tuple[Record, Party]]] = {
     "event": make_event,
     "registration": make_registration,
@@ -194,6 +207,7 @@ WRITE_PATHS: dict[str, Callable[[Ledger, DemoWorld], tuple[Record, Party]]] = {
     "mra": make_mra,
     "key": make_key_addition,
     "proposal": make_proposal,
+    "declaration": make_declaration,
 }
 
 # A party whose kind may not sign the record kind (wrong role), and the error it gets.
@@ -209,6 +223,7 @@ WRONG_ROLE: dict[str, tuple[str, type[ce.ContractError]]] = {
     "mra": ("exporter", ce.WrongKind),
     "key": ("exporter", ce.NotOrganisationKey),
     "proposal": ("carrier", ce.WrongKind),
+    "declaration": ("au", ce.WrongKind),
 }
 
 REPLAY_ERROR: dict[str, type[ce.ContractError]] = {
@@ -222,6 +237,7 @@ REPLAY_ERROR: dict[str, type[ce.ContractError]] = {
     "mra": ce.MraExists,
     "key": ce.KeyAlreadyRegistered,
     "proposal": ce.ProposalExists,
+    "declaration": ce.DeclarationExists,
 }
 
 

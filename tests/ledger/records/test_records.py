@@ -22,6 +22,7 @@ from ledger.records import (
     CertificateRevocation,
     ConsignmentEvent,
     ConsignmentRegistration,
+    Declaration,
     Drawdown,
     DrawdownBatch,
     EventBatch,
@@ -121,6 +122,15 @@ SAMPLES: list[Record] = [
     EventBatch(events_hash=keccak(text="events"), nonce=0xDEADBEEF, deadline=1_800_000_000),
     AttestationBatch(attestations_hash=keccak(text="attestations"), deadline=1_800_000_000),
     DrawdownBatch(drawdowns_hash=keccak(text="drawdowns"), deadline=1_800_000_000),
+    Declaration(
+        declaration_ref=keccak(text="D-1"),
+        administration=B32,
+        consignment_id=keccak(text="c"),
+        certificate_id=keccak(text="cert"),
+        values_digest=keccak(text="values"),
+        amends=keccak(text="earlier"),
+        lodged_at=1_750_000_000,
+    ),
 ]
 
 TYPEHASH_CONSTANTS = {
@@ -143,6 +153,7 @@ TYPEHASH_CONSTANTS = {
     MraProposal: "MRA_PROPOSAL_TYPEHASH",
     MraAcceptance: "MRA_ACCEPTANCE_TYPEHASH",
     MraTermination: "MRA_TERMINATION_TYPEHASH",
+    Declaration: "DECLARATION_TYPEHASH",
 }
 
 HASH_FUNCTIONS: dict[type[Record], tuple[str, Any]] = {
@@ -165,6 +176,7 @@ HASH_FUNCTIONS: dict[type[Record], tuple[str, Any]] = {
     MraProposal: ("hashMraProposal", lambda r: (r.onchain(),)),
     MraAcceptance: ("hashMraAcceptance", lambda r: (r.mra_id,)),
     MraTermination: ("hashMraTermination", lambda r: (r.mra_id,)),
+    Declaration: ("hashDeclaration", lambda r: (r.onchain(),)),
 }
 
 
