@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, Response
+from fastapi import APIRouter, Depends, Path, Query, Response
 
 from gateway.api.deps import (
     CurrentCaller,
@@ -15,9 +15,10 @@ from gateway.api.deps import (
     ReadCaller,
     ServicesDep,
     SettingsDep,
+    require_scope,
 )
 from gateway.api.write_routes import WRITE_RESPONSES, IdempotencyKey, answer, scoped_caller
-from gateway.auth import BYTES32_PATTERN
+from gateway.auth import BYTES32_PATTERN, Caller, Scope
 from gateway.errors import Conflict
 from gateway.models.declaration_requests import DeclarationCreate, DeclarationSignedSubmission
 from gateway.models.declaration_views import DeclarationList, DeclarationView
@@ -121,15 +122,16 @@ typed_router = APIRouter(prefix="/typed-data", tags=["typed data"])
 )
 def declaration_typed_data(
     body: DeclarationCreate,
-    caller: CurrentCaller,
+    caller: Annotated[Caller, Depends(require_scope(Scope.DECLARATIONS_WRITE))],
     services: ServicesDep,
     store: DeclarationStoreDep,
     settings: SettingsDep,
 ) -> TypedDataView:
     """The EIP-712 typed data of the Declaration record of these values, for the declarant
-    to sign itself; the values are validated as for `POST /declarations` and staged,
-    encrypted, under their digest (with a fresh salt), so that `POST /declarations/signed`
-    needs only `{"message": ..., "signature": ...}`."""
+    to sign itself (scope `declarations:write`, since the values are stored): the values are
+    validated as for `POST /declarations` and staged, encrypted, under their digest (with a
+    fresh salt), so that `POST /declarations/signed` needs only `{"message": ...,
+    "signature": ...}`."""
     settings.code_lists().hs_code(body.hs6, field="hs6")
     chain = require_ledger(services.chain)
     record = stage(chain, store, caller, body)

@@ -3,16 +3,19 @@ on chain and the label of the next training."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Response
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Response
 
 from gateway.api.deps import (
-    CurrentCaller,
     DeclarationStoreDep,
     KeyStoreDep,
     OutboxDep,
     ServicesDep,
+    require_scope,
 )
 from gateway.api.write_routes import WRITE_RESPONSES, IdempotencyKey, scoped_caller
+from gateway.auth import Caller, Scope
 from gateway.models.declaration_requests import InspectionCreate
 from gateway.models.declaration_views import InspectionView
 from gateway.models.stored import RecordKind
@@ -34,7 +37,7 @@ router = APIRouter(prefix="/inspections", tags=["declarations"])
 )
 def post_inspection(
     body: InspectionCreate,
-    caller: CurrentCaller,
+    caller: Annotated[Caller, Depends(require_scope(Scope.ATTESTATIONS_WRITE))],
     outbox: OutboxDep,
     services: ServicesDep,
     keys: KeyStoreDep,
