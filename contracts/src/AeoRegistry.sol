@@ -155,16 +155,21 @@ contract AeoRegistry is IAeoRegistry, MembershipClient {
     {
         bytes32[] storage ids = _operatorCertifications[operatorId];
         uint256 n = ids.length;
+        // A suspended administration's certifications are recognised by no one (itself
+        // included) while it is suspended, whatever `at`: suspension cuts present authority.
+        bool ownActive = _isActive(administration);
         for (uint256 i; i < n; ++i) {
             bytes32 id = ids[i];
-            if (_certifications[id].administration == administration && _inForce(id, at)) {
-                return Recognition({recognised: true, certificationId: id, mraId: bytes32(0)});
-            }
+            if (
+                ownActive && _certifications[id].administration == administration
+                    && _inForce(id, at)
+            ) return Recognition({recognised: true, certificationId: id, mraId: bytes32(0)});
         }
         for (uint256 i; i < n; ++i) {
             bytes32 id = ids[i];
             Certification storage c = _certifications[id];
             if (c.administration == administration || !_inForce(id, at)) continue;
+            if (!_isActive(c.administration)) continue;
             bytes32 mraId =
                 _mraCovering(c.administration, administration, Programmes.bit(c.programme), at);
             if (mraId != bytes32(0)) {
@@ -303,6 +308,11 @@ contract AeoRegistry is IAeoRegistry, MembershipClient {
         } else {
             emit AeoRevoked(id, r.operatorId, administration, signer, r.nonce);
         }
+    }
+
+    /// @dev Whether the organisation is an active member now.
+    function _isActive(bytes32 orgId) private view returns (bool) {
+        return _membership.organisation(orgId).status == Kinds.STATUS_ACTIVE;
     }
 
     /// @dev Whether the certification was active and within its validity at `at`.

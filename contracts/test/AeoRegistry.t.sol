@@ -3,6 +3,7 @@ pragma solidity 0.8.30;
 
 import {Fixture} from "./utils/Fixture.sol";
 import {IAeoRegistry} from "../src/interfaces/IAeoRegistry.sol";
+import {IMembership} from "../src/interfaces/IMembership.sol";
 import {ISignedRecords} from "../src/interfaces/ISignedRecords.sol";
 import {Kinds} from "../src/libraries/Kinds.sol";
 
@@ -314,6 +315,21 @@ contract AeoRegistryTest is Fixture {
         assertEq(r.mraId, id, "mra");
         assertFalse(aeo.recognition(EXPORTER, CUSTOMS_DE, T0 + 9).recognised, "before acceptance");
         assertFalse(aeo.recognition(EXPORTER, CUSTOMS_NL, T0 + 10).recognised, "no MRA with NL");
+    }
+
+    function test_recognition_cutWhileCertifyingAdministrationSuspended() public {
+        bytes32 id = _proposeMra(_mraProposal(CUSTOMS_DE, 0x4), PK_CUSTOMS_CN);
+        _acceptMra(id, PK_CUSTOMS_DE);
+        assertTrue(aeo.recognition(EXPORTER, CUSTOMS_DE, T0).recognised, "through the MRA");
+        _suspend(CUSTOMS_CN);
+        assertFalse(aeo.recognition(EXPORTER, CUSTOMS_DE, T0).recognised, "MRA partner: cut");
+        assertFalse(aeo.recognition(EXPORTER, CUSTOMS_CN, T0).recognised, "own: cut");
+        // The certification itself is unchanged: it still proves what was certified.
+        assertEq(aeo.certification(certId).status, 1, "still recorded active");
+        IMembership.Proposal memory p = _proposal(3);
+        p.orgId = CUSTOMS_CN;
+        _govern(p);
+        assertTrue(aeo.recognition(EXPORTER, CUSTOMS_DE, T0).recognised, "back on reinstatement");
     }
 
     function test_recognition_requiresProgrammeInScope() public {

@@ -122,6 +122,8 @@ class BuildContext:
     now: int
     nonce: Callable[[], int]
     certificate_unit: Callable[[bytes], str | None]
+    #: The Certificates contract's address (governance's revoke_certificate names it).
+    certificates: str = "0x" + "00" * 20
 
 
 class RecordCreate(BaseModel):

@@ -266,6 +266,24 @@ class KeyExpired(SignerNotAuthorised):
     """The key is no longer valid at `at` (now or the record's own time)."""
 
 
+class InvalidSubject(InvalidRecord):
+    """A governance action's `subject` is not what the action needs."""
+
+
+class IssuerSuspended(RecordStateConflict):
+    """The certificate's issuer is suspended: its certificates cannot be drawn."""
+
+
+class ExporterNotConsignmentParty(SignerNotAuthorised):
+    """The certificate's exporter is not a party (registrant, consignor or consignee) of the
+    consignment.
+    """
+
+
+class NotMembership(SignerNotAuthorised):
+    """Only the Membership contract (executing a governance proposal) may call this."""
+
+
 class KeyNotOfOrganisation(SignerNotAuthorised):
     """The key belongs to another organisation than the record says."""
 

@@ -194,7 +194,8 @@ interface IAeoRegistry is ISignedRecords {
     /// certification by another administration counts when an MRA between the two, covering the
     /// programme, was in effect at `at` (accepted, validFrom <= at < validUntil, at >= acceptedAt,
     /// not terminated at or before `at`). A certification counts at `at` when its status at `at`
-    /// (from its history) is active and validFrom <= at < validUntil.
+    /// (from its history) is active and validFrom <= at < validUntil. A certification by an
+    /// administration that is suspended now counts for no one, whatever `at`.
     function recognition(bytes32 operatorId, bytes32 administration, uint40 at)
         external
         view
