@@ -4,7 +4,11 @@ a final block; only then does the store switch to it."""
 
 from __future__ import annotations
 
+import secrets
+from typing import Any
+
 import httpx
+import pytest
 from eth_account import Account
 
 from gateway.auth import IssuedKey, KeyStore
@@ -13,8 +17,9 @@ from gateway.services import GatewayServices
 from gateway.writes.kinds import KIND_PATHS
 from gateway.writes.outbox import RecordKind
 from ledger.chain import Ledger
+from ledger.records import Proposal, ProposalAction
 from ledger.stack import DemoWorld
-from tests.gateway.chain_cases import DAY, chain_now, iso
+from tests.gateway.chain_cases import DAY, chain_now, hx, iso
 from tests.gateway.conftest import auth, org_hex
 from tests.gateway.writes.test_chain_relay import wait_final
 
@@ -72,3 +77,110 @@ def test_replace_of_a_key_never_registered_swaps_at_once(
     assert swapped.pending is False
     assert chain_services.chain is not None and chain_services.chain.signing_keys is not None
     assert chain_services.chain.signing_keys.account(org).address == replacement.address
+
+
+def _proposal_body(action: str, org: str, account: str, now: int, salt: str) -> dict[str, Any]:
+    return {
+        "action": action,
+        "org_id": org,
+        "account": account,
+        "valid_from": iso(now),
+        "valid_until": iso(now + 365 * DAY),
+        "expires_at": iso(now + DAY),
+        "salt": salt,
+    }
+
+
+def test_governance_key_actions_through_the_gateway(
+    chain_client: httpx.Client,
+    party_keys: dict[str, IssuedKey],
+    ledger: Ledger,
+    world: DemoWorld,
+) -> None:
+    """AU proposes to replace the carrier's key, CN approves, AU executes: the old key is
+    revoked and the new one registered, each step a custodial record through the relayer."""
+    carrier = world.parties["carrier"]
+    fresh = Account.create()
+    now = chain_now(ledger)
+    salt = "0x" + secrets.token_hex(32)
+    body = {
+        **_proposal_body("replace_key", org_hex(carrier), fresh.address, now, salt),
+        "replaces": carrier.address,
+    }
+    au, cn = party_keys["au"], party_keys["cn"]
+    proposed = chain_client.post("/governance/proposals", json=body, headers=auth(au))
+    assert proposed.status_code == 202, proposed.text
+    rid = proposed.json()["record_id"]
+    assert wait_final(chain_client, au, [rid])[rid]["status"] == "confirmed"
+    proposal = Proposal(
+        action=ProposalAction.REPLACE_KEY,
+        org_id=carrier.org_id,
+        account=fresh.address,
+        valid_from=now,
+        valid_until=now + 365 * DAY,
+        expires_at=now + DAY,
+        salt=bytes.fromhex(salt[2:]),
+        subject=Proposal.key_subject(carrier.address),
+    )
+    assert ledger.membership.proposal_state(proposal.proposal_id).approvals == 1
+    approved = chain_client.post(
+        "/governance/approvals", json={"proposal_id": hx(proposal.proposal_id)}, headers=auth(cn)
+    )
+    assert approved.status_code == 202, approved.text
+    rid = approved.json()["record_id"]
+    assert wait_final(chain_client, cn, [rid])[rid]["status"] == "confirmed"
+    executed = chain_client.post(
+        "/governance/executions", json={"proposal": proposal.json_message()}, headers=auth(au)
+    )
+    assert executed.status_code == 202, executed.text
+    rid = executed.json()["record_id"]
+    assert wait_final(chain_client, au, [rid])[rid]["status"] == "confirmed"
+    assert ledger.membership.key_info(carrier.address).revoked_at != 0
+    assert ledger.membership.key_info(fresh.address).org_id == carrier.org_id
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"account": None}, "account"),
+        ({"action": "replace_key"}, "replaces"),
+        ({"replaces": "0x" + "11" * 20}, "replaces"),
+        ({"action": "revoke_certificate"}, "certificate_id"),
+    ],
+)
+def test_governance_key_actions_refuse_malformed_proposals(
+    chain_client: httpx.Client,
+    party_keys: dict[str, IssuedKey],
+    ledger: Ledger,
+    world: DemoWorld,
+    change: dict[str, Any],
+    field: str,
+) -> None:
+    now = chain_now(ledger)
+    body = _proposal_body(
+        "add_key", org_hex(world.parties["carrier"]), Account.create().address, now, "0x" + "00" * 32
+    )
+    body.update(change)
+    body = {k: v for k, v in body.items() if v is not None}
+    response = chain_client.post(
+        "/governance/proposals", json=body, headers=auth(party_keys["au"])
+    )
+    assert response.status_code == 422, response.text
+    assert field in response.text
+
+
+def test_governance_key_actions_refuse_wrong_role(
+    chain_client: httpx.Client,
+    party_keys: dict[str, IssuedKey],
+    ledger: Ledger,
+    world: DemoWorld,
+) -> None:
+    now = chain_now(ledger)
+    body = _proposal_body(
+        "add_key", org_hex(world.parties["carrier"]), Account.create().address, now,
+        "0x" + secrets.token_hex(32),
+    )
+    response = chain_client.post(
+        "/governance/proposals", json=body, headers=auth(party_keys["carrier"])
+    )
+    assert response.status_code == 403, response.text
