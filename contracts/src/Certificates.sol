@@ -26,6 +26,9 @@ contract Certificates is ICertificates, MembershipClient {
     bytes32 public constant DRAWDOWN_BATCH_TYPEHASH =
         keccak256("DrawdownBatch(bytes32 drawdownsHash,uint40 deadline)");
 
+    /// @inheritdoc ICertificates
+    uint40 public constant MAX_ISSUE_AGE = 7 days;
+
     uint8 private constant _ISSUED = 1;
     uint8 private constant _REVOKED = 2;
 
@@ -267,6 +270,12 @@ contract Certificates is ICertificates, MembershipClient {
         (address signer,) = _recover(structHash, sig, index);
         KeyInfo memory info =
             _authorise(signer, r.issuedAt, Kinds.MASK_ISSUING_BODY | Kinds.MASK_CUSTOMS, index);
+        if (uint256(r.issuedAt) + MAX_ISSUE_AGE < block.timestamp) {
+            _fail(
+                index,
+                abi.encodeWithSelector(IssueTooOld.selector, r.issuedAt, uint40(block.timestamp))
+            );
+        }
         if (info.country != r.origin) {
             _fail(
                 index,
@@ -371,12 +380,10 @@ contract Certificates is ICertificates, MembershipClient {
         emit QuantityDrawn(id, consignmentId, info.orgId, signer, q, drawn);
     }
 
-    function _checkDrawable(
-        bytes32 id,
-        Stored storage c,
-        IssuerCache memory issuers,
-        uint256 index
-    ) private view {
+    function _checkDrawable(bytes32 id, Stored storage c, IssuerCache memory issuers, uint256 index)
+        private
+        view
+    {
         uint8 status = c.status;
         if (status == 0) _fail(index, abi.encodeWithSelector(UnknownCertificate.selector, id));
         if (status == _REVOKED) {

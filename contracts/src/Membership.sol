@@ -156,7 +156,7 @@ contract Membership is IMembership, SignedRecords {
         } else if (action == REPLACE_KEY) {
             _knownOrganisation(proposal.orgId);
             bytes32 subject = proposal.subject;
-            if (uint256(subject) >> 160 != 0) revert InvalidSubject(subject);
+            if (uint256(subject) >> 160 != 0) revert InvalidProposalSubject(subject);
             address old = address(uint160(uint256(subject)));
             Key storage replaced = _keys[old];
             if (replaced.orgId != proposal.orgId) revert KeyNotOfOrganisation(old, proposal.orgId);
@@ -174,9 +174,8 @@ contract Membership is IMembership, SignedRecords {
             Organisation storage o = _organisations[proposal.orgId];
             if (o.index == 0) revert UnknownOrganisation(proposal.orgId);
             if (o.status != Kinds.STATUS_SUSPENDED) revert InvalidStatus(proposal.orgId, o.status);
-            IRevocableByGovernance(proposal.account).revokeByGovernance(
-                proposal.orgId, proposal.subject, proposalId
-            );
+            IRevocableByGovernance(proposal.account)
+                .revokeByGovernance(proposal.orgId, proposal.subject, proposalId);
         } else if (action == ADD_RELAYER) {
             _addRelayer(proposal.account, proposalId);
         } else {
@@ -400,7 +399,8 @@ contract Membership is IMembership, SignedRecords {
         }
         // No backdating beyond MAX_KEY_BACKDATE: a key signs for no time more than that before
         // it was registered.
-        uint256 earliest = block.timestamp - MAX_KEY_BACKDATE;
+        uint256 earliest =
+            block.timestamp > MAX_KEY_BACKDATE ? block.timestamp - MAX_KEY_BACKDATE : 0;
         if (validFrom < earliest) validFrom = uint40(earliest);
         _keys[key_] =
             Key({orgId: orgId, validFrom: validFrom, validUntil: validUntil, revokedAt: 0});

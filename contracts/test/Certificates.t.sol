@@ -162,6 +162,21 @@ contract CertificatesTest is Checks {
         certificates.issue(r, sig);
     }
 
+    function test_issue_revertsWhenSignedIssueIsStale() public {
+        vm.warp(T0 + 8 days); // the issuer's key is still valid; the signature is not fresh
+        ICertificates.CertificateIssue memory r = _issueRecord(keccak256("n3"), 5);
+        r.issuedAt = uint40(block.timestamp - 7 days - 1);
+        ISignedRecords.Sig memory sig = _signIssue(r, PK_ISSUER);
+        vm.expectRevert(
+            abi.encodeWithSelector(
+                ICertificates.IssueTooOld.selector, r.issuedAt, uint40(block.timestamp)
+            )
+        );
+        certificates.issue(r, sig);
+        r.issuedAt = uint40(block.timestamp - 7 days); // at the bound: accepted
+        certificates.issue(r, _signIssue(r, PK_ISSUER));
+    }
+
     function test_issue_revertsWhenRelayerNotAllowed() public {
         ICertificates.CertificateIssue memory r = _issueRecord(keccak256("n2"), 5);
         ISignedRecords.Sig memory sig = _signIssue(r, PK_ISSUER);
@@ -449,9 +464,8 @@ contract CertificatesTest is Checks {
         reg.consignor = bytes32(0);
         reg.consignee = bytes32(0); // registered by the carrier, the exporter no party
         consignments.register(reg, _signRegistration(reg, PK_CARRIER));
-        ICertificates.Drawdown memory r = ICertificates.Drawdown({
-            certificateId: certId, consignmentId: unrelated, quantity: 1
-        });
+        ICertificates.Drawdown memory r =
+            ICertificates.Drawdown({certificateId: certId, consignmentId: unrelated, quantity: 1});
         for (uint256 i; i < 2; ++i) {
             uint256 pk = i == 0 ? PK_EXPORTER : PK_CUSTOMS_CN; // exporter or customs: same rule
             ISignedRecords.Sig memory sig = _signDrawdown(r, pk);
@@ -515,9 +529,7 @@ contract CertificatesTest is Checks {
     }
 
     function test_revokeByGovernance_revertsUnlessCalledByMembership() public {
-        vm.expectRevert(
-            abi.encodeWithSelector(ICertificates.NotMembership.selector, address(this))
-        );
+        vm.expectRevert(abi.encodeWithSelector(ICertificates.NotMembership.selector, address(this)));
         certificates.revokeByGovernance(ISSUER, certId, bytes32(0));
     }
 

@@ -149,10 +149,17 @@ class SigningKeyStore:
     def _next_file(self, org_id: str) -> Path:
         return self.path / f"{normalize_org_id(org_id)}.next.json"
 
-    def _write(self, target: Path, account: LocalAccount) -> None:
-        encrypted = Account.encrypt(
-            account.key, self._secret.get_secret_value(), kdf="scrypt", iterations=self._scrypt_n
+    def _encrypt(self, account: LocalAccount) -> dict[str, object]:
+        return dict(
+            Account.encrypt(
+                account.key,
+                self._secret.get_secret_value(),
+                kdf="scrypt",
+                iterations=self._scrypt_n,
+            )
         )
+
+    def _write(self, target: Path, encrypted: dict[str, object]) -> None:
         self.path.mkdir(parents=True, exist_ok=True)
         os.chmod(self.path, 0o700)
         tmp = target.with_suffix(".tmp")
@@ -182,10 +189,11 @@ class SigningKeyStore:
         account: LocalAccount = (
             Account.create() if private_key is None else Account.from_key(private_key)
         )
+        encrypted = self._encrypt(account)  # slow (scrypt): outside the lock
         target = self._file(org)
         with self._lock:
             if not target.exists():
-                self._write(target, account)
+                self._write(target, encrypted)
                 self._unlocked[org] = account
                 logger.info("custodial key %s stored for %s", account.address, org)
                 return SigningKey(org, str(account.address))
@@ -199,8 +207,8 @@ class SigningKeyStore:
                     code="key_exists",
                     field="private_key",
                 )
-            if self.registry is not None and not self.registry.registered(org, current):
-                self._write(target, account)
+            if self.registry is not None and not self._registered(org, current):
+                self._write(target, encrypted)
                 self._next_file(org).unlink(missing_ok=True)
                 self._unlocked[org] = account
                 logger.info(
@@ -210,7 +218,7 @@ class SigningKeyStore:
                     account.address,
                 )
                 return SigningKey(org, str(account.address))
-            self._write(self._next_file(org), account)
+            self._write(self._next_file(org), encrypted)
         logger.info(
             "custodial key %s staged for %s; %s signs until it is registered on chain",
             account.address,
@@ -226,7 +234,14 @@ class SigningKeyStore:
         if self.registry is None or not staged.is_file():
             return
         successor = self._address(staged)
-        if not self.registry.confirmed(org, successor):
+        try:
+            confirmed = self.registry.confirmed(org, successor)
+        except Exception as exc:  # the node is down: keep signing with the registered key
+            logger.warning(
+                "custodial key %s of %s: registration not checked (%s)", successor, org, exc
+            )
+            return
+        if not confirmed:
             return
         target = self._file(org)
         if target.is_file():
@@ -234,6 +249,18 @@ class SigningKeyStore:
         staged.replace(target)
         self._unlocked.pop(org, None)
         logger.info("custodial key of %s rotated to %s (registered on chain)", org, successor)
+
+    def _registered(self, org: str, address: str) -> bool:
+        """Whether the chain knows ``address`` as a key of ``org``; when the chain cannot be
+        asked, assume it does (the safe side: the key is kept)."""
+        assert self.registry is not None
+        try:
+            return self.registry.registered(org, address)
+        except Exception as exc:
+            logger.warning(
+                "custodial key %s of %s: registration not checked (%s)", address, org, exc
+            )
+            return True
 
     def get(self, org_id: str) -> SigningKey | None:
         """The organisation's signing key (not its staged successor: :meth:`pending`)."""

@@ -238,6 +238,10 @@ class InvalidStatus(RecordStateConflict):
     """The organisation's status does not allow this action."""
 
 
+class InvalidProposalSubject(InvalidRecord):
+    """A governance action's `subject` is not what the action needs."""
+
+
 class InvalidStatusTransition(RecordStateConflict):
     """The action does not apply to the certification's status."""
 
@@ -266,8 +270,10 @@ class KeyExpired(SignerNotAuthorised):
     """The key is no longer valid at `at` (now or the record's own time)."""
 
 
-class InvalidSubject(InvalidRecord):
-    """A governance action's `subject` is not what the action needs."""
+class IssueTooOld(InvalidRecord):
+    """The issue record's `issuedAt` is more than MAX_ISSUE_AGE before the block time: a signed
+    issue record is fresh for MAX_ISSUE_AGE only.
+    """
 
 
 class IssuerSuspended(RecordStateConflict):

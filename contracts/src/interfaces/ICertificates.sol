@@ -125,6 +125,12 @@ interface ICertificates is ISignedRecords, IRevocableByGovernance {
     error ExporterNotConsignmentParty(bytes32 certificateId, bytes32 consignmentId);
     /// @notice Only the Membership contract (executing a governance proposal) may call this.
     error NotMembership(address sender);
+    /// @notice The issue record's `issuedAt` is more than MAX_ISSUE_AGE before the block time: a
+    /// signed issue record is fresh for MAX_ISSUE_AGE only.
+    error IssueTooOld(uint40 issuedAt, uint40 blockTime);
+
+    /// @notice How long a signed CertificateIssue stays acceptable after its `issuedAt` (7 days).
+    function MAX_ISSUE_AGE() external view returns (uint40);
 
     /// @notice EIP-712 type hash of `CertificateIssue(...)`.
     function ISSUE_TYPEHASH() external view returns (bytes32);

@@ -192,7 +192,7 @@ interface IMembership is ISignedRecords {
     /// @notice Relayers are not signers: the account is a registered signing key.
     error SignerCannotRelay(address account);
     /// @notice A governance action's `subject` is not what the action needs.
-    error InvalidSubject(bytes32 subject);
+    error InvalidProposalSubject(bytes32 subject);
 
     /// @notice EIP-712 type hash of `Proposal(...)`.
     function PROPOSAL_TYPEHASH() external view returns (bytes32);

@@ -153,6 +153,7 @@ def _explain_aeo(ctx: Context, run: Run, op: bytes, admin: bytes) -> None:
             )
         )
         return
+
     def suspended(org: bytes) -> bool:
         record = ctx.orgs.get(org)
         return record is not None and record.status == "suspended"

@@ -170,7 +170,8 @@ def test_key_files_are_encrypted_private_and_reopenable(tmp_path: Path) -> None:
     # Without a chain to ask (no registry) a replacement is staged; the stored key keeps signing.
     replaced = store.add(org, replace=True)
     assert replaced.address != account.address
-    assert replaced.pending and replaced.replaces == account.address
+    assert replaced.pending
+    assert replaced.replaces == account.address
     assert store.account(org).address == account.address
     assert [(k.org_id, k.pending) for k in store.list()] == [(org, False), (org, True)]
 

@@ -40,7 +40,8 @@ def test_replace_keeps_the_registered_key_until_the_successor_is_confirmed(
     assert staged.address != carrier.address
     assert staged.pending is True
     assert staged.replaces == carrier.address
-    assert chain_services.chain is not None and chain_services.chain.signing_keys is not None
+    assert chain_services.chain is not None
+    assert chain_services.chain.signing_keys is not None
     store = chain_services.chain.signing_keys
     # The registered key still signs, so the organisation can register its successor.
     assert store.account(org).address == carrier.address
@@ -75,7 +76,8 @@ def test_replace_of_a_key_never_registered_swaps_at_once(
     swapped = operator.add_signing_key(org_id=org, private_key=replacement.key.hex(), replace=True)
     assert swapped.address == replacement.address != first.address
     assert swapped.pending is False
-    assert chain_services.chain is not None and chain_services.chain.signing_keys is not None
+    assert chain_services.chain is not None
+    assert chain_services.chain.signing_keys is not None
     assert chain_services.chain.signing_keys.account(org).address == replacement.address
 
 
@@ -158,13 +160,15 @@ def test_governance_key_actions_refuse_malformed_proposals(
 ) -> None:
     now = chain_now(ledger)
     body = _proposal_body(
-        "add_key", org_hex(world.parties["carrier"]), Account.create().address, now, "0x" + "00" * 32
+        "add_key",
+        org_hex(world.parties["carrier"]),
+        Account.create().address,
+        now,
+        "0x" + "00" * 32,
     )
     body.update(change)
     body = {k: v for k, v in body.items() if v is not None}
-    response = chain_client.post(
-        "/governance/proposals", json=body, headers=auth(party_keys["au"])
-    )
+    response = chain_client.post("/governance/proposals", json=body, headers=auth(party_keys["au"]))
     assert response.status_code == 422, response.text
     assert field in response.text
 
@@ -177,7 +181,10 @@ def test_governance_key_actions_refuse_wrong_role(
 ) -> None:
     now = chain_now(ledger)
     body = _proposal_body(
-        "add_key", org_hex(world.parties["carrier"]), Account.create().address, now,
+        "add_key",
+        org_hex(world.parties["carrier"]),
+        Account.create().address,
+        now,
         "0x" + secrets.token_hex(32),
     )
     response = chain_client.post(
