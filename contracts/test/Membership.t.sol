@@ -629,7 +629,9 @@ contract MembershipTest is Checks {
         p.subject = bytes32(uint256(uint160(vm.addr(PK_CARRIER))) | (1 << 200));
         bytes32 id = _propose(p, PK_CUSTOMS_DE);
         _approve(id, PK_CUSTOMS_NL);
-        vm.expectRevert(abi.encodeWithSelector(IMembership.InvalidProposalSubject.selector, p.subject));
+        vm.expectRevert(
+            abi.encodeWithSelector(IMembership.InvalidProposalSubject.selector, p.subject)
+        );
         membership.execute(p);
     }
 
