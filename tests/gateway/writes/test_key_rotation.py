@@ -191,3 +191,77 @@ def test_governance_key_actions_refuse_wrong_role(
         "/governance/proposals", json=body, headers=auth(party_keys["carrier"])
     )
     assert response.status_code == 403, response.text
+
+
+def _govern_through_gateway(
+    client: httpx.Client, keys: dict[str, IssuedKey], body: dict[str, Any], proposal: Proposal
+) -> None:
+    """AU proposes ``body`` (whose record is ``proposal``), CN approves, AU executes."""
+    au, cn = keys["au"], keys["cn"]
+    steps = [
+        ("/governance/proposals", body, au),
+        ("/governance/approvals", {"proposal_id": hx(proposal.proposal_id)}, cn),
+        ("/governance/executions", {"proposal": proposal.json_message()}, au),
+    ]
+    for path, payload, key in steps:
+        response = client.post(path, json=payload, headers=auth(key))
+        assert response.status_code == 202, response.text
+        rid = response.json()["record_id"]
+        assert wait_final(client, key, [rid])[rid]["status"] == "confirmed", path
+
+
+def test_governance_revokes_a_suspended_issuers_certificate(
+    chain_client: httpx.Client,
+    party_keys: dict[str, IssuedKey],
+    ledger: Ledger,
+    world: DemoWorld,
+) -> None:
+    chamber = world.parties["chamber"]
+    now = chain_now(ledger)
+    salt = "0x" + secrets.token_hex(32)
+    suspend = Proposal(
+        action=ProposalAction.SUSPEND_MEMBER,
+        org_id=chamber.org_id,
+        expires_at=now + DAY,
+        salt=bytes.fromhex(salt[2:]),
+    )
+    _govern_through_gateway(
+        chain_client,
+        party_keys,
+        {
+            "action": "suspend_member",
+            "org_id": org_hex(chamber),
+            "expires_at": iso(now + DAY),
+            "salt": salt,
+        },
+        suspend,
+    )
+    # The suspended chamber cannot revoke its certificate itself.
+    refused = chain_client.post(
+        KIND_PATHS[RecordKind.CERTIFICATE_REVOKE],
+        json={"certificate_number": world.certificate_number},
+        headers=auth(party_keys["chamber"]),
+    )
+    assert refused.status_code == 403, refused.text
+    salt = "0x" + secrets.token_hex(32)
+    revoke = Proposal(
+        action=ProposalAction.REVOKE_RECORD,
+        org_id=chamber.org_id,
+        account=ledger.certificates.address,
+        expires_at=now + DAY,
+        salt=bytes.fromhex(salt[2:]),
+        subject=world.certificate_id,
+    )
+    _govern_through_gateway(
+        chain_client,
+        party_keys,
+        {
+            "action": "revoke_certificate",
+            "org_id": org_hex(chamber),
+            "certificate_id": hx(world.certificate_id),
+            "expires_at": iso(now + DAY),
+            "salt": salt,
+        },
+        revoke,
+    )
+    assert ledger.certificates.certificate(world.certificate_id).status == 2
