@@ -3,6 +3,7 @@ pragma solidity 0.8.30;
 
 import {MembershipClient} from "./base/MembershipClient.sol";
 import {IAeoRegistry} from "./interfaces/IAeoRegistry.sol";
+import {IRevocableByGovernance} from "./interfaces/IRevocableByGovernance.sol";
 import {IMembership} from "./interfaces/IMembership.sol";
 import {Kinds} from "./libraries/Kinds.sol";
 import {Programmes} from "./libraries/Programmes.sol";
@@ -143,6 +144,29 @@ contract AeoRegistry is IAeoRegistry, MembershipClient {
         if (m.terminatedAt != 0) revert MraAlreadyTerminated(mraId);
         m.terminatedAt = uint40(block.timestamp);
         emit MraTerminated(mraId, info.orgId, signer);
+    }
+
+    /// @inheritdoc IRevocableByGovernance
+    function revokeByGovernance(bytes32 administration, bytes32 certificationId_, bytes32)
+        external
+    {
+        if (msg.sender != address(_membership)) revert NotMembership(msg.sender);
+        Certification storage c = _certifications[certificationId_];
+        if (administration == bytes32(0) || c.administration != administration) {
+            revert UnknownCertification(certificationId_);
+        }
+        uint8 status = c.status;
+        if (status == _REVOKED) revert InvalidStatusTransition(certificationId_, status, _REVOKE);
+        c.status = _REVOKED;
+        _history[certificationId_].push(
+            StatusChange({
+                at: uint40(block.timestamp),
+                status: _REVOKED,
+                validFrom: c.validFrom,
+                validUntil: c.validUntil
+            })
+        );
+        emit AeoRevoked(certificationId_, c.operatorId, administration, address(0), 0);
     }
 
     // ------------------------------------------------------------------ views

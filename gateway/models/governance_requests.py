@@ -179,6 +179,7 @@ _PROPOSAL_ACTIONS: dict[str, int] = {
     "add_key": ProposalAction.ADD_KEY,
     "replace_key": ProposalAction.REPLACE_KEY,
     "revoke_certificate": ProposalAction.REVOKE_RECORD,
+    "revoke_aeo_certification": ProposalAction.REVOKE_RECORD,
 }
 _KIND_CODES: dict[OrgKind, int] = {
     OrgKind.CUSTOMS: 1,
@@ -221,6 +222,7 @@ class ProposalCreate(RecordCreate):
         "add_key",
         "replace_key",
         "revoke_certificate",
+        "revoke_aeo_certification",
     ] = Field(
         description=(
             "add_key / replace_key: governance gives any organisation (customs administrations "
@@ -228,8 +230,9 @@ class ProposalCreate(RecordCreate):
             "replace_key `replaces` (the organisation's key revoked when the new one is added). "
             "Proposals and approvals of these two may be signed with an expired, never revoked "
             "customs key, so expiries cannot freeze governance. revoke_certificate: revoke "
-            "`certificate_id`, issued by org_id, a suspended issuer (what a suspended member "
-            "issued only governance may revoke)."
+            "`certificate_id`, issued by org_id, a suspended issuer; revoke_aeo_certification: "
+            "revoke `certification_id`, certified by org_id, a suspended customs administration "
+            "(what a suspended member issued only governance may revoke)."
         )
     )
     org_id: Bytes32 | None = None
@@ -247,6 +250,10 @@ class ProposalCreate(RecordCreate):
     certificate_id: Bytes32 | None = Field(
         default=None, description="revoke_certificate only: the certificate to revoke."
     )
+    certification_id: Bytes32 | None = Field(
+        default=None,
+        description="revoke_aeo_certification only: the AEO certification to revoke.",
+    )
 
     @model_validator(mode="after")
     def _key_fields(self) -> Self:
@@ -258,8 +265,12 @@ class ProposalCreate(RecordCreate):
             raise ValueError("replaces is given with replace_key, and only with it")
         if (self.action == "revoke_certificate") != (self.certificate_id is not None):
             raise ValueError("certificate_id is given with revoke_certificate, and only with it")
-        if self.action == "revoke_certificate" and self.org_id is None:
-            raise ValueError("revoke_certificate needs org_id (the certificate's issuer)")
+        if (self.action == "revoke_aeo_certification") != (self.certification_id is not None):
+            raise ValueError(
+                "certification_id is given with revoke_aeo_certification, and only with it"
+            )
+        if self.action in ("revoke_certificate", "revoke_aeo_certification") and not self.org_id:
+            raise ValueError(f"{self.action} needs org_id (the record's issuer)")
         return self
 
     def to_record(self, ctx: BuildContext) -> Proposal:
@@ -271,6 +282,8 @@ class ProposalCreate(RecordCreate):
             account=(
                 ctx.certificates
                 if self.action == "revoke_certificate"
+                else ctx.aeo
+                if self.action == "revoke_aeo_certification"
                 else self.account or "0x" + "00" * 20
             ),
             valid_from=_ts(self.valid_from) if self.valid_from else 0,
@@ -283,6 +296,8 @@ class ProposalCreate(RecordCreate):
                 if self.replaces
                 else _b32(self.certificate_id)
                 if self.certificate_id
+                else _b32(self.certification_id)
+                if self.certification_id
                 else bytes(32)
             ),
         )

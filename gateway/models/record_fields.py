@@ -122,8 +122,10 @@ class BuildContext:
     now: int
     nonce: Callable[[], int]
     certificate_unit: Callable[[bytes], str | None]
-    #: The Certificates contract's address (governance's revoke_certificate names it).
+    #: The Certificates and AeoRegistry contracts' addresses (governance's revoke_certificate
+    #: and revoke_aeo_certification name them).
     certificates: str = "0x" + "00" * 20
+    aeo: str = "0x" + "00" * 20
 
 
 class RecordCreate(BaseModel):

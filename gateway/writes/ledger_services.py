@@ -83,6 +83,7 @@ class LedgerServices:
             nonce=nonce,
             certificate_unit=self.certificate_unit,
             certificates=self.ledger.certificates.address,
+            aeo=self.ledger.aeo.address,
         )
 
     def certificate_unit(self, certificate_id: bytes) -> str | None:

@@ -148,6 +148,8 @@ def test_governance_key_actions_through_the_gateway(
         ({"action": "replace_key"}, "replaces"),
         ({"replaces": "0x" + "11" * 20}, "replaces"),
         ({"action": "revoke_certificate"}, "certificate_id"),
+        ({"action": "revoke_aeo_certification"}, "certification_id"),
+        ({"certification_id": "0x" + "22" * 32}, "certification_id"),
     ],
 )
 def test_governance_key_actions_refuse_malformed_proposals(

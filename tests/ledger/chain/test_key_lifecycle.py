@@ -27,7 +27,7 @@ from ledger.records import (
     ProposalAction,
     consignment_id,
 )
-from ledger.stack import DemoWorld, Party
+from ledger.stack import CUSTOMS, DemoWorld, Party, admit
 
 DAY = 86_400
 
@@ -236,3 +236,30 @@ def test_drawdown_only_onto_a_consignment_of_the_exporter(ledger: Ledger, world:
     own = register(ledger, world, consignor=exporter.org_id)
     ok = Drawdown(certificate_id=world.certificate_id, consignment_id=own, quantity=1)
     assert ledger.submit(ledger.sign(ok, exporter.private_key)).succeeded
+
+
+def test_only_governance_revokes_a_suspended_administrations_aeo_certification(
+    ledger: Ledger, world: DemoWorld
+) -> None:
+    au, cn, exporter = (world.parties[k] for k in ("au", "cn", "exporter"))
+    nz = Party.random("New Zealand Customs Service", CUSTOMS, "NZ")
+    admit(ledger, nz, governors=[au, cn], now=now(ledger), salt=secrets.token_bytes(32))
+    assert ledger.aeo.recognition(exporter.org_id, cn.org_id, now(ledger)).recognised
+    suspend(ledger, world, au)  # 2 of 3 administrations remain: k = 2 still reachable
+    # Recognition through the suspended administration's certification is cut at once.
+    assert not ledger.aeo.recognition(exporter.org_id, cn.org_id, now(ledger)).recognised
+    assert ledger.aeo.certification(world.certification_id).status == 1, "record unchanged"
+    revoke = Proposal(
+        action=ProposalAction.REVOKE_RECORD,
+        org_id=au.org_id,
+        account=ledger.aeo.address,
+        subject=world.certification_id,
+        expires_at=now(ledger) + 3600,
+        salt=secrets.token_bytes(32),
+    )
+    with pytest.raises(ce.MemberNotActive):  # AU signs nothing now
+        ledger.membership.propose(ledger.sign(revoke, au.private_key))
+    ledger.membership.propose(ledger.sign(revoke, cn.private_key))
+    ledger.membership.approve(ledger.sign(Approval(proposal_id=revoke.proposal_id), nz.private_key))
+    ledger.membership.execute(revoke)
+    assert ledger.aeo.certification(world.certification_id).status == 3
