@@ -5,6 +5,7 @@ a final block; only then does the store switch to it."""
 from __future__ import annotations
 
 import secrets
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -20,7 +21,7 @@ from ledger.chain import Ledger
 from ledger.records import Proposal, ProposalAction
 from ledger.stack import DemoWorld
 from tests.gateway.chain_cases import DAY, chain_now, hx, iso
-from tests.gateway.conftest import auth, org_hex
+from tests.gateway.conftest import auth, org_hex, signing_key_store
 from tests.gateway.writes.test_chain_relay import wait_final
 
 
@@ -267,3 +268,42 @@ def test_governance_revokes_a_suspended_issuers_certificate(
         revoke,
     )
     assert ledger.certificates.certificate(world.certificate_id).status == 2
+
+
+class _Registry:
+    """A chain that knows the current key, and the successor once ``confirm`` is set; or that
+    cannot be asked at all (``down``)."""
+
+    def __init__(self, current: str) -> None:
+        self.current = current
+        self.confirm = False
+        self.down = False
+
+    def registered(self, org_id: str, address: str) -> bool:
+        if self.down:
+            raise ConnectionError("node unreachable")
+        return address == self.current
+
+    def confirmed(self, org_id: str, address: str) -> bool:
+        if self.down:
+            raise ConnectionError("node unreachable")
+        return self.confirm
+
+
+def test_rotation_keeps_the_registered_key_while_the_chain_cannot_be_asked(tmp_path: Path) -> None:
+    store = signing_key_store(tmp_path / "keys")
+    org = "0x" + "ab" * 32
+    current = store.add(org)
+    registry = _Registry(current.address)
+    store.registry = registry
+    registry.down = True
+    staged = store.add(org, replace=True)  # unknown whether registered: the safe side, staged
+    assert staged.pending
+    assert store.account(org).address == current.address  # no promotion while unreachable
+    registry.down = False
+    assert store.account(org).address == current.address  # reachable, not registered yet
+    registry.confirm = True
+    assert store.account(org).address == staged.address
+    retired = tmp_path / "keys" / f"{org}.{current.address}.retired"
+    assert retired.is_file(), "the old key's file is kept"
+    assert store.pending(org) is None
