@@ -3,6 +3,7 @@ pragma solidity 0.8.30;
 
 import {MembershipClient} from "./base/MembershipClient.sol";
 import {IAeoRegistry} from "./interfaces/IAeoRegistry.sol";
+import {IRevocableByGovernance} from "./interfaces/IRevocableByGovernance.sol";
 import {IMembership} from "./interfaces/IMembership.sol";
 import {Kinds} from "./libraries/Kinds.sol";
 import {Programmes} from "./libraries/Programmes.sol";
@@ -145,6 +146,29 @@ contract AeoRegistry is IAeoRegistry, MembershipClient {
         emit MraTerminated(mraId, info.orgId, signer);
     }
 
+    /// @inheritdoc IRevocableByGovernance
+    function revokeByGovernance(bytes32 administration, bytes32 certificationId_, bytes32)
+        external
+    {
+        if (msg.sender != address(_membership)) revert NotMembership(msg.sender);
+        Certification storage c = _certifications[certificationId_];
+        if (administration == bytes32(0) || c.administration != administration) {
+            revert UnknownCertification(certificationId_);
+        }
+        uint8 status = c.status;
+        if (status == _REVOKED) revert InvalidStatusTransition(certificationId_, status, _REVOKE);
+        c.status = _REVOKED;
+        _history[certificationId_].push(
+            StatusChange({
+                at: uint40(block.timestamp),
+                status: _REVOKED,
+                validFrom: c.validFrom,
+                validUntil: c.validUntil
+            })
+        );
+        emit AeoRevoked(certificationId_, c.operatorId, administration, address(0), 0);
+    }
+
     // ------------------------------------------------------------------ views
 
     /// @inheritdoc IAeoRegistry
@@ -155,16 +179,21 @@ contract AeoRegistry is IAeoRegistry, MembershipClient {
     {
         bytes32[] storage ids = _operatorCertifications[operatorId];
         uint256 n = ids.length;
+        // A suspended administration's certifications are recognised by no one (itself
+        // included) while it is suspended, whatever `at`: suspension cuts present authority.
+        bool ownActive = _isActive(administration);
         for (uint256 i; i < n; ++i) {
             bytes32 id = ids[i];
-            if (_certifications[id].administration == administration && _inForce(id, at)) {
-                return Recognition({recognised: true, certificationId: id, mraId: bytes32(0)});
-            }
+            if (
+                ownActive && _certifications[id].administration == administration
+                    && _inForce(id, at)
+            ) return Recognition({recognised: true, certificationId: id, mraId: bytes32(0)});
         }
         for (uint256 i; i < n; ++i) {
             bytes32 id = ids[i];
             Certification storage c = _certifications[id];
             if (c.administration == administration || !_inForce(id, at)) continue;
+            if (!_isActive(c.administration)) continue;
             bytes32 mraId =
                 _mraCovering(c.administration, administration, Programmes.bit(c.programme), at);
             if (mraId != bytes32(0)) {
@@ -303,6 +332,11 @@ contract AeoRegistry is IAeoRegistry, MembershipClient {
         } else {
             emit AeoRevoked(id, r.operatorId, administration, signer, r.nonce);
         }
+    }
+
+    /// @dev Whether the organisation is an active member now.
+    function _isActive(bytes32 orgId) private view returns (bool) {
+        return _membership.organisation(orgId).status == Kinds.STATUS_ACTIVE;
     }
 
     /// @dev Whether the certification was active and within its validity at `at`.

@@ -3,6 +3,7 @@ pragma solidity 0.8.30;
 
 import {MembershipClient} from "./base/MembershipClient.sol";
 import {ICertificates} from "./interfaces/ICertificates.sol";
+import {IRevocableByGovernance} from "./interfaces/IRevocableByGovernance.sol";
 import {IConsignments} from "./interfaces/IConsignments.sol";
 import {IMembership} from "./interfaces/IMembership.sol";
 import {HsCodes} from "./libraries/HsCodes.sol";
@@ -25,6 +26,9 @@ contract Certificates is ICertificates, MembershipClient {
     bytes32 public constant DRAWDOWN_BATCH_TYPEHASH =
         keccak256("DrawdownBatch(bytes32 drawdownsHash,uint40 deadline)");
 
+    /// @inheritdoc ICertificates
+    uint40 public constant MAX_ISSUE_AGE = 7 days;
+
     uint8 private constant _ISSUED = 1;
     uint8 private constant _REVOKED = 2;
 
@@ -39,7 +43,14 @@ contract Certificates is ICertificates, MembershipClient {
         // --- slot 2
         bytes2 origin; // ISO 3166-1 alpha-2
         bytes2 destination; // ISO 3166-1 alpha-2
-        bytes28 recordHash; // top 224 bits of the issue record's struct hash
+        uint32 issuer; // organisation index of the issuer
+        bytes24 recordHash; // top 192 bits of the issue record's struct hash
+    }
+
+    /// @dev A batch's memo of the last issuer found active (member status cannot change during
+    /// a transaction), so that a run of certificates of one issuer costs one Membership lookup.
+    struct IssuerCache {
+        uint32 active; // organisation index of the last issuer found active, or zero
     }
 
     IConsignments private immutable _consignments;
@@ -94,10 +105,26 @@ contract Certificates is ICertificates, MembershipClient {
         emit CertificateRevoked(id, info.orgId, signer, record.reasonDigest);
     }
 
+    /// @inheritdoc IRevocableByGovernance
+    function revokeByGovernance(bytes32 issuer, bytes32 certificateId_, bytes32 proposalId)
+        external
+    {
+        if (msg.sender != address(_membership)) revert NotMembership(msg.sender);
+        Stored storage c = _certificates[certificateId_];
+        uint8 status = c.status;
+        if (status == 0 || _membership.organisationId(c.issuer) != issuer) {
+            revert UnknownCertificate(certificateId_);
+        }
+        if (status == _REVOKED) revert CertificateIsRevoked(certificateId_);
+        c.status = _REVOKED;
+        emit CertificateRevoked(certificateId_, issuer, address(0), proposalId);
+    }
+
     /// @inheritdoc ICertificates
     function drawDown(Drawdown calldata record, Sig calldata sig) external onlyRelayer {
         SignerCache memory cache;
-        _drawDown(record, sig, cache, _NO_BATCH_ITEM);
+        IssuerCache memory issuers;
+        _drawDown(record, sig, cache, issuers, _NO_BATCH_ITEM);
     }
 
     /// @inheritdoc ICertificates
@@ -105,8 +132,9 @@ contract Certificates is ICertificates, MembershipClient {
         uint256 n = records.length;
         _checkLengths(n, sigs.length);
         SignerCache memory cache;
+        IssuerCache memory issuers;
         for (uint256 i; i < n; ++i) {
-            _drawDown(records[i], sigs[i], cache, i);
+            _drawDown(records[i], sigs[i], cache, issuers, i);
         }
     }
 
@@ -120,8 +148,9 @@ contract Certificates is ICertificates, MembershipClient {
         (address signer,) = _recover(_hashDrawdownBatch(_drawdownsHash(records), deadline), sig);
         KeyInfo memory info = _authorise(signer, uint40(block.timestamp), Kinds.MASK_ANY);
         _checkDeadline(deadline);
+        IssuerCache memory issuers;
         for (uint256 i; i < n; ++i) {
-            _applyDrawdown(records[i], info, signer, i);
+            _applyDrawdown(records[i], info, signer, issuers, i);
         }
     }
 
@@ -144,6 +173,7 @@ contract Certificates is ICertificates, MembershipClient {
         c.origin = s.origin;
         c.destination = s.destination;
         c.recordHash = s.recordHash;
+        if (s.issuer != 0) c.issuer = _membership.organisationId(s.issuer);
     }
 
     /// @inheritdoc ICertificates
@@ -240,6 +270,12 @@ contract Certificates is ICertificates, MembershipClient {
         (address signer,) = _recover(structHash, sig, index);
         KeyInfo memory info =
             _authorise(signer, r.issuedAt, Kinds.MASK_ISSUING_BODY | Kinds.MASK_CUSTOMS, index);
+        if (uint256(r.issuedAt) + MAX_ISSUE_AGE < block.timestamp) {
+            _fail(
+                index,
+                abi.encodeWithSelector(IssueTooOld.selector, r.issuedAt, uint40(block.timestamp))
+            );
+        }
         if (info.country != r.origin) {
             _fail(
                 index,
@@ -267,8 +303,9 @@ contract Certificates is ICertificates, MembershipClient {
             exporter: exporter.index,
             origin: r.origin,
             destination: r.destination,
-            // forge-lint: disable-next-line(unsafe-typecast) -- keeps the top 224 bits by design
-            recordHash: bytes28(structHash)
+            issuer: info.orgIndex,
+            // forge-lint: disable-next-line(unsafe-typecast) -- keeps the top 192 bits by design
+            recordHash: bytes24(structHash)
         });
         emit CertificateIssued(id, info.orgId, r.exporter, signer, r);
     }
@@ -290,26 +327,32 @@ contract Certificates is ICertificates, MembershipClient {
         Drawdown calldata r,
         Sig calldata sig,
         SignerCache memory cache,
+        IssuerCache memory issuers,
         uint256 index
     ) private {
         (address signer,) = _recover(hashDrawdown(r), sig, index);
         KeyInfo memory info =
             _authoriseCached(signer, uint40(block.timestamp), Kinds.MASK_ANY, cache, index);
-        _applyDrawdown(r, info, signer, index);
+        _applyDrawdown(r, info, signer, issuers, index);
     }
 
     /// @dev Check drawdown `r` (batch item `index`) by the authorised `signer` of organisation
     /// `info` (who may draw, the certificate drawable, quantity, once per (certificate,
     /// consignment), the consignment registered), record it and emit `QuantityDrawn`.
-    function _applyDrawdown(Drawdown calldata r, KeyInfo memory info, address signer, uint256 index)
-        private
-    {
+    function _applyDrawdown(
+        Drawdown calldata r,
+        KeyInfo memory info,
+        address signer,
+        IssuerCache memory issuers,
+        uint256 index
+    ) private {
         bytes32 id = r.certificateId;
         Stored storage c = _certificates[id];
         uint64 quantity = c.quantity;
         uint64 drawn = c.drawn;
-        _checkDrawable(id, c, index);
-        if (info.orgIndex != c.exporter) _checkCustomsOfCertificate(id, c, info, index);
+        _checkDrawable(id, c, issuers, index);
+        uint32 exporter = c.exporter;
+        if (info.orgIndex != exporter) _checkCustomsOfCertificate(id, c, info, index);
 
         uint64 q = r.quantity;
         if (q == 0) _fail(index, abi.encodeWithSelector(ZeroQuantity.selector));
@@ -320,8 +363,15 @@ contract Certificates is ICertificates, MembershipClient {
         if (_drawdowns[id][consignmentId] != 0) {
             _fail(index, abi.encodeWithSelector(AlreadyDrawn.selector, id, consignmentId));
         }
-        if (!_consignments.exists(consignmentId)) {
+        (bool registered, bool party) = _consignments.isParty(consignmentId, exporter);
+        if (!registered) {
             _fail(index, abi.encodeWithSelector(UnknownConsignment.selector, consignmentId));
+        }
+        if (!party) {
+            _fail(
+                index,
+                abi.encodeWithSelector(ExporterNotConsignmentParty.selector, id, consignmentId)
+            );
         }
 
         drawn += q;
@@ -330,7 +380,10 @@ contract Certificates is ICertificates, MembershipClient {
         emit QuantityDrawn(id, consignmentId, info.orgId, signer, q, drawn);
     }
 
-    function _checkDrawable(bytes32 id, Stored storage c, uint256 index) private view {
+    function _checkDrawable(bytes32 id, Stored storage c, IssuerCache memory issuers, uint256 index)
+        private
+        view
+    {
         uint8 status = c.status;
         if (status == 0) _fail(index, abi.encodeWithSelector(UnknownCertificate.selector, id));
         if (status == _REVOKED) {
@@ -342,6 +395,18 @@ contract Certificates is ICertificates, MembershipClient {
         if (block.timestamp >= c.validUntil) {
             _fail(index, abi.encodeWithSelector(CertificateExpired.selector, id, c.validUntil));
         }
+        // A suspended issuer's certificates prove what was issued but allow no more drawdowns.
+        uint32 issuer = c.issuer;
+        if (issuer == issuers.active) return;
+        if (_membership.statusAt(issuer) != Kinds.STATUS_ACTIVE) {
+            _fail(
+                index,
+                abi.encodeWithSelector(
+                    IssuerSuspended.selector, id, _membership.organisationId(issuer)
+                )
+            );
+        }
+        issuers.active = issuer;
     }
 
     function _checkCustomsOfCertificate(

@@ -132,6 +132,18 @@ contract Consignments is IConsignments, MembershipClient {
     }
 
     /// @inheritdoc IConsignments
+    function isParty(bytes32 consignmentId, uint32 orgIndex)
+        external
+        view
+        returns (bool registered, bool party)
+    {
+        Parties memory p = _parties[consignmentId];
+        registered = p.registrant != 0;
+        party = registered
+            && (orgIndex == p.registrant || orgIndex == p.consignor || orgIndex == p.consignee);
+    }
+
+    /// @inheritdoc IConsignments
     function head(bytes32 consignmentId) external view returns (bytes28 head_, uint32 eventCount) {
         Chain memory c = _chains[consignmentId];
         return (c.head, c.eventCount);

@@ -3,6 +3,7 @@ pragma solidity 0.8.30;
 
 import {SignedRecords} from "./base/SignedRecords.sol";
 import {IMembership} from "./interfaces/IMembership.sol";
+import {IRevocableByGovernance} from "./interfaces/IRevocableByGovernance.sol";
 import {Kinds} from "./libraries/Kinds.sol";
 
 /// @title Membership
@@ -10,7 +11,7 @@ import {Kinds} from "./libraries/Kinds.sol";
 contract Membership is IMembership, SignedRecords {
     /// @inheritdoc IMembership
     bytes32 public constant PROPOSAL_TYPEHASH = keccak256(
-        "Proposal(uint8 action,bytes32 orgId,uint8 kind,bytes2 country,address account,uint40 validFrom,uint40 validUntil,uint16 threshold,uint40 expiresAt,bytes32 salt)"
+        "Proposal(uint8 action,bytes32 orgId,uint8 kind,bytes2 country,address account,uint40 validFrom,uint40 validUntil,uint16 threshold,uint40 expiresAt,bytes32 salt,bytes32 subject)"
     );
     /// @inheritdoc IMembership
     bytes32 public constant APPROVAL_TYPEHASH = keccak256("Approval(bytes32 proposalId)");
@@ -22,6 +23,8 @@ contract Membership is IMembership, SignedRecords {
         keccak256("KeyRevocation(bytes32 orgId,address key)");
     /// @inheritdoc IMembership
     uint40 public constant MAX_PROPOSAL_LIFETIME = 30 days;
+    /// @inheritdoc IMembership
+    uint40 public constant MAX_KEY_BACKDATE = 30 days;
 
     uint8 internal constant ADMIT_MEMBER = 1;
     uint8 internal constant SUSPEND_MEMBER = 2;
@@ -31,6 +34,9 @@ contract Membership is IMembership, SignedRecords {
     uint8 internal constant REVOKE_KEY = 6;
     uint8 internal constant ADD_RELAYER = 7;
     uint8 internal constant REMOVE_RELAYER = 8;
+    uint8 internal constant ADD_KEY = 9;
+    uint8 internal constant REPLACE_KEY = 10;
+    uint8 internal constant REVOKE_RECORD = 11;
 
     /// @dev Governance counters, one slot.
     struct Config {
@@ -76,8 +82,8 @@ contract Membership is IMembership, SignedRecords {
     {
         proposalId = hashProposal(proposal);
         (address signer,) = _recover(proposalId, sig);
-        KeyInfo memory info = _authorise(signer, uint40(block.timestamp), Kinds.MASK_CUSTOMS);
-        if (proposal.action == 0 || proposal.action > REMOVE_RELAYER) {
+        KeyInfo memory info = _authoriseGovernance(signer, proposal.action);
+        if (proposal.action == 0 || proposal.action > REVOKE_RECORD) {
             revert UnknownAction(proposal.action);
         }
         if (
@@ -97,8 +103,8 @@ contract Membership is IMembership, SignedRecords {
     /// @inheritdoc IMembership
     function approve(bytes32 proposalId, Sig calldata sig) external onlyRelayer {
         (address signer,) = _recover(hashApproval(proposalId), sig);
-        KeyInfo memory info = _authorise(signer, uint40(block.timestamp), Kinds.MASK_CUSTOMS);
         ProposalState storage p = _openProposal(proposalId);
+        KeyInfo memory info = _authoriseGovernance(signer, p.action);
         if (_approvals[proposalId][info.orgId]) revert AlreadyApproved(proposalId, info.orgId);
 
         uint16 approvals = p.approvals + 1;
@@ -137,6 +143,39 @@ contract Membership is IMembership, SignedRecords {
             Key storage k_ = _keys[proposal.account];
             if (k_.orgId == bytes32(0)) revert KeyNotRegistered(proposal.account);
             _revoke(k_, proposal.account, address(0), proposalId);
+        } else if (action == ADD_KEY) {
+            _knownOrganisation(proposal.orgId);
+            _registerKey(
+                proposal.orgId,
+                proposal.account,
+                proposal.validFrom,
+                proposal.validUntil,
+                address(0),
+                proposalId
+            );
+        } else if (action == REPLACE_KEY) {
+            _knownOrganisation(proposal.orgId);
+            bytes32 subject = proposal.subject;
+            if (uint256(subject) >> 160 != 0) revert InvalidProposalSubject(subject);
+            address old = address(uint160(uint256(subject)));
+            Key storage replaced = _keys[old];
+            if (replaced.orgId != proposal.orgId) revert KeyNotOfOrganisation(old, proposal.orgId);
+            _registerKey(
+                proposal.orgId,
+                proposal.account,
+                proposal.validFrom,
+                proposal.validUntil,
+                address(0),
+                proposalId
+            );
+            if (replaced.revokedAt == 0) _revoke(replaced, old, address(0), proposalId);
+        } else if (action == REVOKE_RECORD) {
+            // What a suspended member issued: only governance may revoke it.
+            Organisation storage o = _organisations[proposal.orgId];
+            if (o.index == 0) revert UnknownOrganisation(proposal.orgId);
+            if (o.status != Kinds.STATUS_SUSPENDED) revert InvalidStatus(proposal.orgId, o.status);
+            IRevocableByGovernance(proposal.account)
+                .revokeByGovernance(proposal.orgId, proposal.subject, proposalId);
         } else if (action == ADD_RELAYER) {
             _addRelayer(proposal.account, proposalId);
         } else {
@@ -206,6 +245,11 @@ contract Membership is IMembership, SignedRecords {
     }
 
     /// @inheritdoc IMembership
+    function statusAt(uint32 index) external view returns (uint8) {
+        return _organisations[_organisationIds[index]].status;
+    }
+
+    /// @inheritdoc IMembership
     function organisationCount() external view returns (uint32) {
         return _config.organisationCount;
     }
@@ -236,7 +280,7 @@ contract Membership is IMembership, SignedRecords {
         assembly ("memory-safe") {
             offset := r
         }
-        h = _hashStatic(PROPOSAL_TYPEHASH, offset, 10);
+        h = _hashStatic(PROPOSAL_TYPEHASH, offset, 11);
     }
 
     /// @inheritdoc IMembership
@@ -285,6 +329,23 @@ contract Membership is IMembership, SignedRecords {
         });
     }
 
+    /// @dev The signer check of proposals and approvals: a key of an active customs
+    /// administration, valid now. For key recovery (ADD_KEY, REPLACE_KEY) a key that has
+    /// expired but was never revoked is accepted too, so that expiries alone can never freeze
+    /// governance: k administrations holding unrevoked keys can always give keys back.
+    function _authoriseGovernance(address signer, uint8 action)
+        private
+        view
+        returns (KeyInfo memory info)
+    {
+        info = _keyInfo(signer);
+        if (
+            (action == ADD_KEY || action == REPLACE_KEY) && info.revokedAt == 0
+                && info.validUntil <= block.timestamp
+        ) info.validUntil = type(uint40).max;
+        _check(info, signer, uint40(block.timestamp), Kinds.MASK_CUSTOMS, _NO_BATCH_ITEM);
+    }
+
     function _openProposal(bytes32 proposalId) private view returns (ProposalState storage p) {
         p = _proposals[proposalId];
         if (p.action == 0) revert UnknownProposal(proposalId);
@@ -295,6 +356,10 @@ contract Membership is IMembership, SignedRecords {
     function _admitWithKey(Proposal calldata p, bytes32 proposalId) private {
         _admit(p.orgId, p.kind, p.country, proposalId);
         _registerKey(p.orgId, p.account, p.validFrom, p.validUntil, address(0), proposalId);
+    }
+
+    function _knownOrganisation(bytes32 orgId) private view {
+        if (_organisations[orgId].index == 0) revert UnknownOrganisation(orgId);
     }
 
     function _admit(bytes32 orgId, uint8 kind, bytes2 country, bytes32 proposalId) private {
@@ -332,6 +397,11 @@ contract Membership is IMembership, SignedRecords {
         if (validUntil <= validFrom || validUntil <= block.timestamp) {
             revert InvalidValidity(validFrom, validUntil);
         }
+        // No backdating beyond MAX_KEY_BACKDATE: a key signs for no time more than that before
+        // it was registered.
+        uint256 earliest =
+            block.timestamp > MAX_KEY_BACKDATE ? block.timestamp - MAX_KEY_BACKDATE : 0;
+        if (validFrom < earliest) validFrom = uint40(earliest);
         _keys[key_] =
             Key({orgId: orgId, validFrom: validFrom, validUntil: validUntil, revokedAt: 0});
         emit SigningKeyAdded(orgId, key_, validFrom, validUntil, signer, proposalId);

@@ -3,6 +3,7 @@ pragma solidity 0.8.30;
 
 import {Fixture} from "./utils/Fixture.sol";
 import {IAeoRegistry} from "../src/interfaces/IAeoRegistry.sol";
+import {IMembership} from "../src/interfaces/IMembership.sol";
 import {ISignedRecords} from "../src/interfaces/ISignedRecords.sol";
 import {Kinds} from "../src/libraries/Kinds.sol";
 
@@ -314,6 +315,77 @@ contract AeoRegistryTest is Fixture {
         assertEq(r.mraId, id, "mra");
         assertFalse(aeo.recognition(EXPORTER, CUSTOMS_DE, T0 + 9).recognised, "before acceptance");
         assertFalse(aeo.recognition(EXPORTER, CUSTOMS_NL, T0 + 10).recognised, "no MRA with NL");
+    }
+
+    function test_recognition_cutWhileCertifyingAdministrationSuspended() public {
+        bytes32 id = _proposeMra(_mraProposal(CUSTOMS_DE, 0x4), PK_CUSTOMS_CN);
+        _acceptMra(id, PK_CUSTOMS_DE);
+        assertTrue(aeo.recognition(EXPORTER, CUSTOMS_DE, T0).recognised, "through the MRA");
+        _suspend(CUSTOMS_CN);
+        assertFalse(aeo.recognition(EXPORTER, CUSTOMS_DE, T0).recognised, "MRA partner: cut");
+        assertFalse(aeo.recognition(EXPORTER, CUSTOMS_CN, T0).recognised, "own: cut");
+        // The certification itself is unchanged: it still proves what was certified.
+        assertEq(aeo.certification(certId).status, 1, "still recorded active");
+        IMembership.Proposal memory p = _proposal(3);
+        p.orgId = CUSTOMS_CN;
+        _govern(p);
+        assertTrue(aeo.recognition(EXPORTER, CUSTOMS_DE, T0).recognised, "back on reinstatement");
+    }
+
+    function _revokeRecord(bytes32 administration)
+        internal
+        returns (IMembership.Proposal memory p)
+    {
+        p = _proposal(11);
+        p.orgId = administration;
+        p.account = address(aeo);
+        p.subject = certId;
+    }
+
+    function test_revokeByGovernance_revokesSuspendedAdministrationsCertification() public {
+        _suspend(CUSTOMS_CN);
+        IMembership.Proposal memory p = _revokeRecord(CUSTOMS_CN);
+        bytes32 id = _propose(p, PK_CUSTOMS_DE);
+        _approve(id, PK_CUSTOMS_NL);
+        vm.expectEmit(true, true, true, true, address(aeo));
+        emit IAeoRegistry.AeoRevoked(certId, EXPORTER, CUSTOMS_CN, address(0), 0);
+        membership.execute(p);
+        assertEq(aeo.certification(certId).status, 3, "revoked");
+        assertEq(aeo.statusHistory(certId).length, 2, "history");
+        // Reinstating the administration does not bring the certification back.
+        IMembership.Proposal memory back = _proposal(3);
+        back.orgId = CUSTOMS_CN;
+        _govern(back);
+        assertFalse(
+            aeo.recognition(EXPORTER, CUSTOMS_CN, uint40(block.timestamp)).recognised,
+            "still revoked"
+        );
+    }
+
+    function test_revokeByGovernance_revertsForCertificationOfAnotherAdministration() public {
+        _suspend(CUSTOMS_NL);
+        IMembership.Proposal memory p = _revokeRecord(CUSTOMS_NL);
+        bytes32 id = _propose(p, PK_CUSTOMS_DE);
+        _approve(id, PK_CUSTOMS_CN);
+        vm.expectRevert(abi.encodeWithSelector(IAeoRegistry.UnknownCertification.selector, certId));
+        membership.execute(p);
+    }
+
+    function test_revokeByGovernance_revertsWhenReplayed() public {
+        _suspend(CUSTOMS_CN);
+        _govern(_revokeRecord(CUSTOMS_CN));
+        IMembership.Proposal memory again = _revokeRecord(CUSTOMS_CN);
+        bytes32 id = _propose(again, PK_CUSTOMS_DE);
+        _approve(id, PK_CUSTOMS_NL);
+        vm.expectRevert(
+            abi.encodeWithSelector(IAeoRegistry.InvalidStatusTransition.selector, certId, 3, 4)
+        );
+        membership.execute(again);
+    }
+
+    function test_revokeByGovernance_revertsUnlessCalledByMembership() public {
+        vm.expectRevert(abi.encodeWithSelector(IAeoRegistry.NotMembership.selector, address(this)));
+        aeo.revokeByGovernance(CUSTOMS_CN, certId, bytes32(0));
     }
 
     function test_recognition_requiresProgrammeInScope() public {

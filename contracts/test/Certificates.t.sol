@@ -4,6 +4,8 @@ pragma solidity 0.8.30;
 import {Checks} from "./utils/Checks.sol";
 import {Vm} from "./utils/Vm.sol";
 import {ICertificates} from "../src/interfaces/ICertificates.sol";
+import {IConsignments} from "../src/interfaces/IConsignments.sol";
+import {IMembership} from "../src/interfaces/IMembership.sol";
 import {ISignedRecords} from "../src/interfaces/ISignedRecords.sol";
 import {HsCodes} from "../src/libraries/HsCodes.sol";
 import {Kinds} from "../src/libraries/Kinds.sol";
@@ -39,7 +41,7 @@ contract CertificatesTest is Checks {
         assertEq(bytes32(c.origin), bytes32(bytes2("CN")), "origin");
         assertEq(bytes32(c.destination), bytes32(bytes2("DE")), "destination");
         bytes32 structHash = certificates.hashIssue(_issueRecord(NUMBER, 1000));
-        assertEq(bytes32(c.recordHash), bytes32(bytes28(structHash)), "record hash");
+        assertEq(bytes32(c.recordHash), bytes32(bytes24(structHash)), "record hash");
         assertEq(certificates.remaining(certId), 1000, "remaining");
     }
 
@@ -158,6 +160,21 @@ contract CertificatesTest is Checks {
             )
         );
         certificates.issue(r, sig);
+    }
+
+    function test_issue_revertsWhenSignedIssueIsStale() public {
+        vm.warp(T0 + 8 days); // the issuer's key is still valid; the signature is not fresh
+        ICertificates.CertificateIssue memory r = _issueRecord(keccak256("n3"), 5);
+        r.issuedAt = uint40(block.timestamp - 7 days - 1);
+        ISignedRecords.Sig memory sig = _signIssue(r, PK_ISSUER);
+        vm.expectRevert(
+            abi.encodeWithSelector(
+                ICertificates.IssueTooOld.selector, r.issuedAt, uint40(block.timestamp)
+            )
+        );
+        certificates.issue(r, sig);
+        r.issuedAt = uint40(block.timestamp - 7 days); // at the bound: accepted
+        certificates.issue(r, _signIssue(r, PK_ISSUER));
     }
 
     function test_issue_revertsWhenRelayerNotAllowed() public {
@@ -396,6 +413,124 @@ contract CertificatesTest is Checks {
             )
         );
         certificates.drawDown(r, sig);
+    }
+
+    // ------------------------------------------------------------------ suspension, binding
+
+    function test_issue_storesIssuer() public view {
+        assertEq(certificates.certificate(certId).issuer, ISSUER, "issuer");
+    }
+
+    function test_drawDown_revertsWhenIssuerSuspended() public {
+        _suspend(ISSUER);
+        ICertificates.Drawdown memory r =
+            ICertificates.Drawdown({certificateId: certId, consignmentId: UCR1, quantity: 1});
+        ISignedRecords.Sig memory sig = _signDrawdown(r, PK_EXPORTER);
+        vm.expectRevert(
+            abi.encodeWithSelector(ICertificates.IssuerSuspended.selector, certId, ISSUER)
+        );
+        certificates.drawDown(r, sig);
+        // The certificate still proves what was issued.
+        assertEq(certificates.certificate(certId).status, 1, "still issued");
+    }
+
+    function test_drawDownSignedBatch_revertsWhenIssuerSuspended() public {
+        _suspend(ISSUER);
+        ICertificates.Drawdown[] memory rs = new ICertificates.Drawdown[](1);
+        rs[0] = ICertificates.Drawdown({certificateId: certId, consignmentId: UCR1, quantity: 1});
+        ISignedRecords.Sig memory sig = _signDrawdownBatch(rs, BATCH_DEADLINE, PK_EXPORTER);
+        vm.expectRevert(
+            abi.encodeWithSelector(
+                ISignedRecords.BatchItemFailed.selector,
+                0,
+                abi.encodeWithSelector(ICertificates.IssuerSuspended.selector, certId, ISSUER)
+            )
+        );
+        certificates.drawDownSignedBatch(rs, BATCH_DEADLINE, sig);
+    }
+
+    function test_drawDown_resumesWhenIssuerReinstated() public {
+        _suspend(ISSUER);
+        IMembership.Proposal memory p = _proposal(3);
+        p.orgId = ISSUER;
+        _govern(p);
+        _draw(certId, UCR1, 5, PK_EXPORTER);
+        assertEq(certificates.drawnFor(certId, UCR1), 5, "drawn");
+    }
+
+    function test_drawDown_revertsOntoConsignmentOfOtherParties() public {
+        bytes32 unrelated = keccak256("UCR:unrelated");
+        IConsignments.Registration memory reg = _registration(unrelated);
+        reg.consignor = bytes32(0);
+        reg.consignee = bytes32(0); // registered by the carrier, the exporter no party
+        consignments.register(reg, _signRegistration(reg, PK_CARRIER));
+        ICertificates.Drawdown memory r =
+            ICertificates.Drawdown({certificateId: certId, consignmentId: unrelated, quantity: 1});
+        for (uint256 i; i < 2; ++i) {
+            uint256 pk = i == 0 ? PK_EXPORTER : PK_CUSTOMS_CN; // exporter or customs: same rule
+            ISignedRecords.Sig memory sig = _signDrawdown(r, pk);
+            vm.expectRevert(
+                abi.encodeWithSelector(
+                    ICertificates.ExporterNotConsignmentParty.selector, certId, unrelated
+                )
+            );
+            certificates.drawDown(r, sig);
+        }
+    }
+
+    function _revokeRecordProposal(bytes32 issuer, bytes32 id)
+        internal
+        returns (IMembership.Proposal memory p)
+    {
+        p = _proposal(11);
+        p.orgId = issuer;
+        p.account = address(certificates);
+        p.subject = id;
+    }
+
+    function test_revokeByGovernance_revokesSuspendedIssuersCertificate() public {
+        _suspend(ISSUER);
+        IMembership.Proposal memory p = _revokeRecordProposal(ISSUER, certId);
+        bytes32 id = _propose(p, PK_CUSTOMS_DE);
+        _approve(id, PK_CUSTOMS_NL);
+        vm.expectEmit(true, true, true, true, address(certificates));
+        emit ICertificates.CertificateRevoked(certId, ISSUER, address(0), id);
+        membership.execute(p);
+        assertEq(certificates.certificate(certId).status, 2, "revoked");
+    }
+
+    function test_revokeByGovernance_revertsWhileIssuerActive() public {
+        IMembership.Proposal memory p = _revokeRecordProposal(ISSUER, certId);
+        bytes32 id = _propose(p, PK_CUSTOMS_DE);
+        _approve(id, PK_CUSTOMS_NL);
+        vm.expectRevert(
+            abi.encodeWithSelector(IMembership.InvalidStatus.selector, ISSUER, Kinds.STATUS_ACTIVE)
+        );
+        membership.execute(p);
+    }
+
+    function test_revokeByGovernance_revertsForCertificateOfAnotherIssuer() public {
+        _suspend(EXPORTER);
+        IMembership.Proposal memory p = _revokeRecordProposal(EXPORTER, certId);
+        bytes32 id = _propose(p, PK_CUSTOMS_DE);
+        _approve(id, PK_CUSTOMS_NL);
+        vm.expectRevert(abi.encodeWithSelector(ICertificates.UnknownCertificate.selector, certId));
+        membership.execute(p);
+    }
+
+    function test_revokeByGovernance_revertsWhenReplayed() public {
+        _suspend(ISSUER);
+        _govern(_revokeRecordProposal(ISSUER, certId));
+        IMembership.Proposal memory again = _revokeRecordProposal(ISSUER, certId);
+        bytes32 id = _propose(again, PK_CUSTOMS_DE);
+        _approve(id, PK_CUSTOMS_NL);
+        vm.expectRevert(abi.encodeWithSelector(ICertificates.CertificateIsRevoked.selector, certId));
+        membership.execute(again);
+    }
+
+    function test_revokeByGovernance_revertsUnlessCalledByMembership() public {
+        vm.expectRevert(abi.encodeWithSelector(ICertificates.NotMembership.selector, address(this)));
+        certificates.revokeByGovernance(ISSUER, certId, bytes32(0));
     }
 
     function test_drawDown_revertsWhenRelayerNotAllowed() public {

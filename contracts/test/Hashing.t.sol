@@ -31,7 +31,7 @@ contract HashingTest is Fixture {
         bytes32 expected = keccak256(
             abi.encode(
                 keccak256(
-                    "Proposal(uint8 action,bytes32 orgId,uint8 kind,bytes2 country,address account,uint40 validFrom,uint40 validUntil,uint16 threshold,uint40 expiresAt,bytes32 salt)"
+                    "Proposal(uint8 action,bytes32 orgId,uint8 kind,bytes2 country,address account,uint40 validFrom,uint40 validUntil,uint16 threshold,uint40 expiresAt,bytes32 salt,bytes32 subject)"
                 ),
                 p.action,
                 p.orgId,
@@ -42,7 +42,8 @@ contract HashingTest is Fixture {
                 p.validUntil,
                 p.threshold,
                 p.expiresAt,
-                p.salt
+                p.salt,
+                p.subject
             )
         );
         assertEq(membership.hashProposal(p), expected, "proposal");

@@ -104,7 +104,7 @@ contract MembershipTest is Checks {
         assertEq(
             membership.PROPOSAL_TYPEHASH(),
             keccak256(
-                "Proposal(uint8 action,bytes32 orgId,uint8 kind,bytes2 country,address account,uint40 validFrom,uint40 validUntil,uint16 threshold,uint40 expiresAt,bytes32 salt)"
+                "Proposal(uint8 action,bytes32 orgId,uint8 kind,bytes2 country,address account,uint40 validFrom,uint40 validUntil,uint16 threshold,uint40 expiresAt,bytes32 salt,bytes32 subject)"
             ),
             "proposal"
         );
@@ -189,10 +189,10 @@ contract MembershipTest is Checks {
     }
 
     function test_propose_revertsForUnknownAction() public {
-        IMembership.Proposal memory p = _proposal(9);
+        IMembership.Proposal memory p = _proposal(12);
         ISignedRecords.Sig memory sig =
             _sig(PK_CUSTOMS_DE, membership.hashTypedData(membership.hashProposal(p)));
-        vm.expectRevert(abi.encodeWithSelector(IMembership.UnknownAction.selector, 9));
+        vm.expectRevert(abi.encodeWithSelector(IMembership.UnknownAction.selector, 12));
         membership.propose(p, sig);
     }
 
@@ -530,6 +530,204 @@ contract MembershipTest is Checks {
     }
 
     // ------------------------------------------------------------------ own keys
+
+    // ------------------------------------------------------------------ key lifecycle
+
+    uint256 internal constant PK_NEW = 0xBEE5;
+
+    function _keyProposal(uint8 action, bytes32 orgId, address account)
+        internal
+        returns (IMembership.Proposal memory p)
+    {
+        p = _proposal(action);
+        p.orgId = orgId;
+        p.account = account;
+        p.validFrom = uint40(block.timestamp);
+        p.validUntil = uint40(block.timestamp + KEY_LIFETIME);
+    }
+
+    function test_execute_addKeyGivesLockedOutOrganisationAKey() public {
+        IMembership.Proposal memory revoke = _proposal(6);
+        revoke.account = vm.addr(PK_CARRIER);
+        _govern(revoke); // the carrier's only key: it can sign nothing now
+        IMembership.Proposal memory p = _keyProposal(9, CARRIER, vm.addr(PK_NEW));
+        bytes32 id = _propose(p, PK_CUSTOMS_DE);
+        _approve(id, PK_CUSTOMS_NL);
+        vm.expectEmit(true, true, true, true, address(membership));
+        emit IMembership.ProposalExecuted(id, 9, 2);
+        vm.expectEmit(true, true, true, true, address(membership));
+        emit IMembership.SigningKeyAdded(
+            CARRIER, vm.addr(PK_NEW), p.validFrom, p.validUntil, address(0), id
+        );
+        membership.execute(p);
+        // The new key manages the organisation's keys again.
+        _addKey(CARRIER, PK_NEW, address(0x7777), uint40(block.timestamp), T0 + 100 days);
+        assertEq(membership.keyInfo(address(0x7777)).orgId, CARRIER, "key added by new key");
+    }
+
+    function test_execute_addKeyForCustomsAdministration() public {
+        _govern(_keyProposal(9, CUSTOMS_CN, vm.addr(PK_NEW)));
+        IMembership.Proposal memory p = _proposal(7);
+        p.account = address(0xABCD);
+        _propose(p, PK_NEW); // CN proposes with its new key
+        assertTrue(membership.hasApproved(membership.hashProposal(p), CUSTOMS_CN), "approved");
+    }
+
+    function test_execute_revertsAddKeyForUnknownOrganisation() public {
+        IMembership.Proposal memory p = _keyProposal(9, keccak256("nobody"), vm.addr(PK_NEW));
+        bytes32 id = _propose(p, PK_CUSTOMS_DE);
+        _approve(id, PK_CUSTOMS_NL);
+        vm.expectRevert(
+            abi.encodeWithSelector(ISignedRecords.UnknownOrganisation.selector, keccak256("nobody"))
+        );
+        membership.execute(p);
+    }
+
+    function test_execute_revertsAddKeyOfRegisteredKey() public {
+        IMembership.Proposal memory p = _keyProposal(9, CARRIER, vm.addr(PK_EXPORTER));
+        bytes32 id = _propose(p, PK_CUSTOMS_DE);
+        _approve(id, PK_CUSTOMS_NL);
+        vm.expectRevert(
+            abi.encodeWithSelector(IMembership.KeyAlreadyRegistered.selector, vm.addr(PK_EXPORTER))
+        );
+        membership.execute(p);
+    }
+
+    function test_execute_replaceKeyAddsSuccessorAndRevokesReplacedKey() public {
+        IMembership.Proposal memory p = _keyProposal(10, CARRIER, vm.addr(PK_NEW));
+        p.subject = bytes32(uint256(uint160(vm.addr(PK_CARRIER))));
+        _govern(p);
+        assertEq(membership.key(vm.addr(PK_CARRIER)).revokedAt, block.timestamp, "old revoked");
+        ISignedRecords.KeyInfo memory info = membership.keyInfo(vm.addr(PK_NEW));
+        assertEq(info.orgId, CARRIER, "new key of the carrier");
+        assertEq(info.revokedAt, 0, "new key live");
+    }
+
+    function test_execute_replaceKeyOfRevokedKeyOnlyAdds() public {
+        _revokeKey(CARRIER, PK_CARRIER, vm.addr(PK_CARRIER));
+        IMembership.Proposal memory p = _keyProposal(10, CARRIER, vm.addr(PK_NEW));
+        p.subject = bytes32(uint256(uint160(vm.addr(PK_CARRIER))));
+        _govern(p);
+        assertEq(membership.keyInfo(vm.addr(PK_NEW)).orgId, CARRIER, "added");
+    }
+
+    function test_execute_revertsReplaceKeyOfOtherOrganisation() public {
+        IMembership.Proposal memory p = _keyProposal(10, CARRIER, vm.addr(PK_NEW));
+        p.subject = bytes32(uint256(uint160(vm.addr(PK_EXPORTER))));
+        bytes32 id = _propose(p, PK_CUSTOMS_DE);
+        _approve(id, PK_CUSTOMS_NL);
+        vm.expectRevert(
+            abi.encodeWithSelector(
+                IMembership.KeyNotOfOrganisation.selector, vm.addr(PK_EXPORTER), CARRIER
+            )
+        );
+        membership.execute(p);
+    }
+
+    function test_execute_revertsReplaceKeyWithMalformedSubject() public {
+        IMembership.Proposal memory p = _keyProposal(10, CARRIER, vm.addr(PK_NEW));
+        p.subject = bytes32(uint256(uint160(vm.addr(PK_CARRIER))) | (1 << 200));
+        bytes32 id = _propose(p, PK_CUSTOMS_DE);
+        _approve(id, PK_CUSTOMS_NL);
+        vm.expectRevert(
+            abi.encodeWithSelector(IMembership.InvalidProposalSubject.selector, p.subject)
+        );
+        membership.execute(p);
+    }
+
+    function test_propose_revertsAddKeyByWrongKind() public {
+        IMembership.Proposal memory p = _keyProposal(9, CARRIER, vm.addr(PK_NEW));
+        ISignedRecords.Sig memory sig =
+            _sig(PK_CARRIER, membership.hashTypedData(membership.hashProposal(p)));
+        vm.expectRevert(
+            abi.encodeWithSelector(ISignedRecords.WrongKind.selector, CARRIER, Kinds.CARRIER)
+        );
+        membership.propose(p, sig);
+    }
+
+    function test_propose_revertsAddKeyWhenReplayed() public {
+        IMembership.Proposal memory p = _keyProposal(9, CARRIER, vm.addr(PK_NEW));
+        bytes32 id = _propose(p, PK_CUSTOMS_DE);
+        ISignedRecords.Sig memory sig = _sig(PK_CUSTOMS_DE, membership.hashTypedData(id));
+        vm.expectRevert(abi.encodeWithSelector(IMembership.ProposalExists.selector, id));
+        membership.propose(p, sig);
+    }
+
+    /// @dev Every administration's key has expired: governance still gives keys back, with the
+    /// expired (never revoked) keys, and only for key recovery.
+    function test_governance_recoversWhenEveryAdministrationKeyHasExpired() public {
+        vm.warp(T0 + KEY_LIFETIME + 1);
+        IMembership.Proposal memory other = _proposal(7);
+        other.account = address(0xABCD);
+        ISignedRecords.Sig memory otherSig =
+            _sig(PK_CUSTOMS_DE, membership.hashTypedData(membership.hashProposal(other)));
+        vm.expectRevert(
+            abi.encodeWithSelector(
+                ISignedRecords.KeyExpired.selector,
+                vm.addr(PK_CUSTOMS_DE),
+                T0 + KEY_LIFETIME,
+                uint40(block.timestamp)
+            )
+        );
+        membership.propose(other, otherSig);
+
+        _govern(_keyProposal(9, CUSTOMS_DE, vm.addr(PK_NEW)));
+        _propose(other, PK_NEW); // DE governs again with its new key
+        assertTrue(membership.hasApproved(membership.hashProposal(other), CUSTOMS_DE), "DE");
+    }
+
+    function test_propose_revertsKeyRecoveryWithRevokedKey() public {
+        IMembership.Proposal memory revoke = _proposal(6);
+        revoke.account = vm.addr(PK_CUSTOMS_DE);
+        _govern(revoke);
+        IMembership.Proposal memory p = _keyProposal(9, CUSTOMS_DE, vm.addr(PK_NEW));
+        ISignedRecords.Sig memory sig =
+            _sig(PK_CUSTOMS_DE, membership.hashTypedData(membership.hashProposal(p)));
+        vm.expectRevert(
+            abi.encodeWithSelector(
+                ISignedRecords.KeyRevoked.selector, vm.addr(PK_CUSTOMS_DE), uint40(block.timestamp)
+            )
+        );
+        membership.propose(p, sig);
+        // The others give DE a key back.
+        bytes32 id = _propose(p, PK_CUSTOMS_NL);
+        _approve(id, PK_CUSTOMS_CN);
+        membership.execute(p);
+        assertEq(membership.keyInfo(vm.addr(PK_NEW)).orgId, CUSTOMS_DE, "DE has a key again");
+    }
+
+    function test_addKey_cannotBackdateTheKey() public {
+        uint40 earliest = T0 - membership.MAX_KEY_BACKDATE();
+        vm.expectEmit(true, true, true, true, address(membership));
+        emit IMembership.SigningKeyAdded(
+            CARRIER, vm.addr(PK_NEW), earliest, T0 + 100 days, vm.addr(PK_CARRIER), bytes32(0)
+        );
+        _addKey(CARRIER, PK_CARRIER, vm.addr(PK_NEW), 0, T0 + 100 days);
+        assertEq(membership.keyInfo(vm.addr(PK_NEW)).validFrom, earliest, "bounded backdating");
+        vm.expectRevert(
+            abi.encodeWithSelector(
+                ISignedRecords.KeyNotYetValid.selector, vm.addr(PK_NEW), earliest, uint40(1)
+            )
+        );
+        membership.authorise(vm.addr(PK_NEW), 1, Kinds.MASK_ANY); // an event dated 1970
+        membership.authorise(vm.addr(PK_NEW), earliest, Kinds.MASK_ANY); // within the bound
+        // A window starting later is kept as signed.
+        _addKey(CARRIER, PK_CARRIER, address(0x7778), T0 - 1 hours, T0 + 100 days);
+        assertEq(membership.keyInfo(address(0x7778)).validFrom, T0 - 1 hours, "as signed");
+    }
+
+    function test_execute_admissionCannotBackdateTheFirstKey() public {
+        IMembership.Proposal memory p = _keyProposal(1, keccak256("org:late"), vm.addr(PK_NEW));
+        p.kind = Kinds.TRADER;
+        p.country = "FR";
+        p.validFrom = 0;
+        _govern(p);
+        assertEq(
+            membership.keyInfo(vm.addr(PK_NEW)).validFrom,
+            block.timestamp - membership.MAX_KEY_BACKDATE(),
+            "bounded backdating"
+        );
+    }
 
     function test_addKey_registersKeyWithWindow() public {
         address k = address(0x5555);

@@ -143,7 +143,15 @@ class SigningKeyCreate(BaseModel):
     private_key: SecretStr | None = Field(
         default=None, description="0x-hex private key to import; omitted: a new random key."
     )
-    replace: bool = Field(default=False, description="Replace the organisation's current key.")
+    replace: bool = Field(
+        default=False,
+        description=(
+            "Rotate the organisation's key. Two-phase: while the current key is registered on "
+            "chain, the new key is staged (`pending`) and the current key keeps signing until "
+            "the new key is registered for the organisation (e.g. `POST /organisations/keys`) "
+            "in a final block; a current key never registered is replaced at once."
+        ),
+    )
 
 
 class SigningKeyView(BaseModel):
@@ -155,6 +163,13 @@ class SigningKeyView(BaseModel):
 
     org_id: str
     address: str
+    pending: bool = Field(
+        default=False,
+        description="A staged successor: signs once registered on chain for the organisation.",
+    )
+    replaces: str | None = Field(
+        default=None, description="For a pending key: the key that signs until then."
+    )
 
 
 class SigningKeyList(BaseModel):

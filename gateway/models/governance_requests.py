@@ -176,6 +176,10 @@ _PROPOSAL_ACTIONS: dict[str, int] = {
     "revoke_key": ProposalAction.REVOKE_KEY,
     "add_relayer": ProposalAction.ADD_RELAYER,
     "remove_relayer": ProposalAction.REMOVE_RELAYER,
+    "add_key": ProposalAction.ADD_KEY,
+    "replace_key": ProposalAction.REPLACE_KEY,
+    "revoke_certificate": ProposalAction.REVOKE_RECORD,
+    "revoke_aeo_certification": ProposalAction.REVOKE_RECORD,
 }
 _KIND_CODES: dict[OrgKind, int] = {
     OrgKind.CUSTOMS: 1,
@@ -215,7 +219,22 @@ class ProposalCreate(RecordCreate):
         "revoke_key",
         "add_relayer",
         "remove_relayer",
-    ]
+        "add_key",
+        "replace_key",
+        "revoke_certificate",
+        "revoke_aeo_certification",
+    ] = Field(
+        description=(
+            "add_key / replace_key: governance gives any organisation (customs administrations "
+            "included) a key: org_id, account (the new key), valid_from, valid_until, and for "
+            "replace_key `replaces` (the organisation's key revoked when the new one is added). "
+            "Proposals and approvals of these two may be signed with an expired, never revoked "
+            "customs key, so expiries cannot freeze governance. revoke_certificate: revoke "
+            "`certificate_id`, issued by org_id, a suspended issuer; revoke_aeo_certification: "
+            "revoke `certification_id`, certified by org_id, a suspended customs administration "
+            "(what a suspended member issued only governance may revoke)."
+        )
+    )
     org_id: Bytes32 | None = None
     org_kind: OrgKind | None = None
     country: CountryCode | None = None
@@ -225,6 +244,34 @@ class ProposalCreate(RecordCreate):
     threshold: int | None = Field(default=None, ge=1, lt=2**16)
     expires_at: Timestamp | None = Field(default=None, description="Default: in 7 days.")
     salt: Bytes32 | None = Field(default=None, description="Default: random.")
+    replaces: Address | None = Field(
+        default=None, description="replace_key only: the key of org_id that the new key replaces."
+    )
+    certificate_id: Bytes32 | None = Field(
+        default=None, description="revoke_certificate only: the certificate to revoke."
+    )
+    certification_id: Bytes32 | None = Field(
+        default=None,
+        description="revoke_aeo_certification only: the AEO certification to revoke.",
+    )
+
+    @model_validator(mode="after")
+    def _key_fields(self) -> Self:
+        if self.action in ("add_key", "replace_key"):
+            for name in ("org_id", "account", "valid_until"):
+                if getattr(self, name) is None:
+                    raise ValueError(f"{self.action} needs {name}")
+        if (self.action == "replace_key") != (self.replaces is not None):
+            raise ValueError("replaces is given with replace_key, and only with it")
+        if (self.action == "revoke_certificate") != (self.certificate_id is not None):
+            raise ValueError("certificate_id is given with revoke_certificate, and only with it")
+        if (self.action == "revoke_aeo_certification") != (self.certification_id is not None):
+            raise ValueError(
+                "certification_id is given with revoke_aeo_certification, and only with it"
+            )
+        if self.action in ("revoke_certificate", "revoke_aeo_certification") and not self.org_id:
+            raise ValueError(f"{self.action} needs org_id (the record's issuer)")
+        return self
 
     def to_record(self, ctx: BuildContext) -> Proposal:
         return Proposal(
@@ -232,12 +279,27 @@ class ProposalCreate(RecordCreate):
             org_id=_b32(self.org_id) if self.org_id else bytes(32),
             kind=_KIND_CODES[self.org_kind] if self.org_kind else 0,
             country=self.country.to_bytes2() if self.country else b"\0\0",
-            account=self.account or "0x" + "00" * 20,
+            account=(
+                ctx.certificates
+                if self.action == "revoke_certificate"
+                else ctx.aeo
+                if self.action == "revoke_aeo_certification"
+                else self.account or "0x" + "00" * 20
+            ),
             valid_from=_ts(self.valid_from) if self.valid_from else 0,
             valid_until=_ts(self.valid_until) if self.valid_until else 0,
             threshold=self.threshold or 0,
             expires_at=_ts(self.expires_at) if self.expires_at else ctx.now + _PROPOSAL_SECONDS,
             salt=_b32(self.salt) if self.salt else secrets.token_bytes(32),
+            subject=(
+                Proposal.key_subject(self.replaces)
+                if self.replaces
+                else _b32(self.certificate_id)
+                if self.certificate_id
+                else _b32(self.certification_id)
+                if self.certification_id
+                else bytes(32)
+            ),
         )
 
 
@@ -273,6 +335,7 @@ class ExecutionCreate(BaseModel):
                         "threshold": 0,
                         "expiresAt": 1796000000,
                         "salt": "0x" + "00" * 32,
+                        "subject": "0x" + "00" * 32,
                     }
                 }
             ]

@@ -189,6 +189,10 @@ class BuildContext:
     now: int
     nonce: Callable[[], int]
     certificate_unit: Callable[[bytes], str | None]
+    #: The Certificates and AeoRegistry contracts' addresses (governance's revoke_certificate
+    #: and revoke_aeo_certification name them).
+    certificates: str = "0x" + "00" * 20
+    aeo: str = "0x" + "00" * 20
 
 
 class RecordCreate(BaseModel):

@@ -17,6 +17,17 @@ it) or ``allow_insecure_keystore_secret`` is set. See :func:`check_keystore_secr
 The key must also be registered on chain for its organisation (Membership ``addKey``, or the
 admission's first key); until it is, the gateway refuses records it signs (403 ``UnknownKey``).
 
+**Rotation is two-phase.** ``replace`` never discards a key that is registered on chain: the
+new key is staged beside it (``<org id>.next.json``) and the registered key keeps signing, so
+the organisation can register its successor (``POST /organisations/keys``, signed by the
+current key; or governance ``add_key`` when the current key is revoked or expired). The store
+switches to the successor the first time it is asked for the organisation's key after the
+successor is registered for the organisation, unrevoked and valid in a final block
+(:class:`KeyRegistry`, which the gateway's :class:`~gateway.writes.ledger_services.LedgerServices`
+provides); the old key's file is kept as ``<org id>.<address>.retired``. A stored key that was
+never registered can sign nothing, so replacing it swaps at once. Without a registry (the CLI
+off the gateway) a replacement is always staged.
+
 :func:`add_signing_key` and :func:`list_signing_keys` are what the CLI calls; the
 ``/admin/signing-keys`` routes do the same over HTTP.
 """
@@ -29,6 +40,7 @@ import os
 import threading
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
@@ -42,6 +54,7 @@ from ledger.errors import ConfigurationError
 from ledger.settings import DEFAULT_KEYSTORE_SECRET, LOCAL_CHAIN_ID
 
 __all__ = [
+    "KeyRegistry",
     "SigningKey",
     "SigningKeyStore",
     "add_signing_key",
@@ -85,10 +98,28 @@ def check_keystore_secret(settings: GatewaySettings) -> None:
 
 @dataclass(frozen=True, slots=True)
 class SigningKey:
-    """A stored custodial key: the organisation and the key's address (never the key)."""
+    """A stored custodial key: the organisation and the key's address (never the key).
+
+    ``pending``: a staged successor, not signing yet; ``replaces`` is then the key that signs
+    until the successor is registered and final on chain."""
 
     org_id: str
     address: str
+    pending: bool = False
+    replaces: str | None = None
+
+
+class KeyRegistry(Protocol):
+    """What the store asks the chain about a key of an organisation."""
+
+    def registered(self, org_id: str, address: str) -> bool:
+        """Whether ``address`` was ever registered for ``org_id`` (latest block)."""
+        ...
+
+    def confirmed(self, org_id: str, address: str) -> bool:
+        """Whether ``address`` is a key of ``org_id``, unrevoked and valid now, in a final
+        block."""
+        ...
 
 
 def _account_from(private_key: str) -> LocalAccount:
@@ -123,7 +154,9 @@ class SigningKeyStore:
         self._secret = secret
         self._scrypt_n = scrypt_n
         self._unlocked: dict[str, LocalAccount] = {}
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()
+        #: What the chain says about keys (set by the gateway's LedgerServices); None: offline.
+        self.registry: KeyRegistry | None = None
 
     @classmethod
     def from_settings(cls, settings: GatewaySettings) -> SigningKeyStore:
@@ -137,56 +170,164 @@ class SigningKeyStore:
     def _file(self, org_id: str) -> Path:
         return self.path / f"{normalize_org_id(org_id)}.json"
 
+    def _next_file(self, org_id: str) -> Path:
+        return self.path / f"{normalize_org_id(org_id)}.next.json"
+
+    def _encrypt(self, account: LocalAccount) -> dict[str, object]:
+        return dict(
+            Account.encrypt(
+                account.key,
+                self._secret.get_secret_value(),
+                kdf="scrypt",
+                iterations=self._scrypt_n,
+            )
+        )
+
+    def _write(self, target: Path, encrypted: dict[str, object]) -> None:
+        self.path.mkdir(parents=True, exist_ok=True)
+        os.chmod(self.path, 0o700)
+        tmp = target.with_suffix(".tmp")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as out:
+            json.dump(encrypted, out)
+            out.flush()
+            os.fsync(out.fileno())
+        tmp.replace(target)
+
+    @staticmethod
+    def _address(file: Path) -> str:
+        data = json.loads(file.read_text(encoding="utf-8"))
+        return str(to_checksum_address("0x" + data["address"]))
+
     def add(
         self, org_id: str, private_key: str | None = None, *, replace: bool = False
     ) -> SigningKey:
         """Store ``private_key`` (or a new random key) for ``org_id``; returns its address.
 
-        Refuses (409) to overwrite an organisation's key unless ``replace``.
+        Refuses (409) to touch an organisation's key unless ``replace``. With ``replace`` the
+        new key is staged as the successor (``pending``) while the current key is registered
+        on chain, or, without a :attr:`registry`, always; a current key that was never
+        registered is replaced at once.
         """
         org = normalize_org_id(org_id)
         account = Account.create() if private_key is None else _account_from(private_key)
-        encrypted = Account.encrypt(
-            account.key, self._secret.get_secret_value(), kdf="scrypt", iterations=self._scrypt_n
-        )
+        encrypted = self._encrypt(account)  # slow (scrypt): outside the lock
         target = self._file(org)
         with self._lock:
-            if target.exists() and not replace:
+            if not target.exists():
+                self._write(target, encrypted)
+                self._unlocked[org] = account
+                logger.info("custodial key %s stored for %s", account.address, org)
+                return SigningKey(org, str(account.address))
+            if not replace:
                 raise Conflict(f"organisation {org} already has a custodial key", code="key_exists")
-            self.path.mkdir(parents=True, exist_ok=True)
-            os.chmod(self.path, 0o700)
-            tmp = target.with_suffix(".tmp")
-            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-            with os.fdopen(fd, "w", encoding="utf-8") as out:
-                json.dump(encrypted, out)
-                out.flush()
-                os.fsync(out.fileno())
-            tmp.replace(target)
-            self._unlocked[org] = account
-        logger.info("custodial key %s stored for %s", account.address, org)
-        return SigningKey(org, str(account.address))
+            self._promote(org)
+            current = self._address(target)
+            if current == account.address:
+                raise Conflict(
+                    f"{account.address} is already organisation {org}'s custodial key",
+                    code="key_exists",
+                    field="private_key",
+                )
+            if self.registry is not None and not self._registered(org, current):
+                self._write(target, encrypted)
+                self._next_file(org).unlink(missing_ok=True)
+                self._unlocked[org] = account
+                logger.info(
+                    "custodial key %s of %s (never registered on chain) replaced by %s",
+                    current,
+                    org,
+                    account.address,
+                )
+                return SigningKey(org, str(account.address))
+            self._write(self._next_file(org), encrypted)
+        logger.info(
+            "custodial key %s staged for %s; %s signs until it is registered on chain",
+            account.address,
+            org,
+            current,
+        )
+        return SigningKey(org, str(account.address), pending=True, replaces=current)
+
+    def _promote(self, org: str) -> None:
+        """Switch to the staged successor if the registry shows it registered and final
+        (caller holds the lock)."""
+        staged = self._next_file(org)
+        if self.registry is None or not staged.is_file():
+            return
+        successor = self._address(staged)
+        try:
+            confirmed = self.registry.confirmed(org, successor)
+        except Exception as exc:  # the node is down: keep signing with the registered key
+            logger.warning(
+                "custodial key %s of %s: registration not checked (%s)", successor, org, exc
+            )
+            return
+        if not confirmed:
+            return
+        target = self._file(org)
+        if target.is_file():
+            target.replace(self.path / f"{org}.{self._address(target)}.retired")
+        staged.replace(target)
+        self._unlocked.pop(org, None)
+        logger.info("custodial key of %s rotated to %s (registered on chain)", org, successor)
+
+    def _registered(self, org: str, address: str) -> bool:
+        """Whether the chain knows ``address`` as a key of ``org``; when the chain cannot be
+        asked, assume it does (the safe side: the key is kept)."""
+        assert self.registry is not None
+        try:
+            return self.registry.registered(org, address)
+        except Exception as exc:
+            logger.warning(
+                "custodial key %s of %s: registration not checked (%s)", address, org, exc
+            )
+            return True
 
     def get(self, org_id: str) -> SigningKey | None:
+        """The organisation's signing key (not its staged successor: :meth:`pending`)."""
         target = self._file(org_id)
         if not target.is_file():
             return None
-        data = json.loads(target.read_text(encoding="utf-8"))
-        return SigningKey(normalize_org_id(org_id), to_checksum_address("0x" + data["address"]))
+        return SigningKey(normalize_org_id(org_id), self._address(target))
+
+    def pending(self, org_id: str) -> SigningKey | None:
+        """The organisation's staged successor, if any."""
+        staged = self._next_file(org_id)
+        if not staged.is_file():
+            return None
+        current = self.get(org_id)
+        return SigningKey(
+            normalize_org_id(org_id),
+            self._address(staged),
+            pending=True,
+            replaces=current.address if current else None,
+        )
 
     def list(self) -> list[SigningKey]:
+        """Every organisation's signing key, and after it its staged successor if any."""
         if not self.path.is_dir():
             return []
         keys = []
         for file in sorted(self.path.glob("0x*.json")):
+            if file.name.endswith(".next.json"):
+                continue
+            with self._lock:
+                self._promote(file.stem)
             found = self.get(file.stem)
             if found is not None:
                 keys.append(found)
+            staged = self.pending(file.stem)
+            if staged is not None:
+                keys.append(staged)
         return keys
 
     def account(self, org_id: str) -> LocalAccount:
-        """The organisation's unlocked key (404 ``no_custodial_key`` if there is none)."""
+        """The organisation's unlocked key (404 ``no_custodial_key`` if there is none); its
+        staged successor once that is registered and final on chain."""
         org = normalize_org_id(org_id)
         with self._lock:
+            self._promote(org)
             unlocked = self._unlocked.get(org)
             if unlocked is not None:
                 return unlocked

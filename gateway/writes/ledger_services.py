@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from gateway.auth import Caller
@@ -16,7 +17,7 @@ from gateway.errors import ServiceUnavailable
 from gateway.models.record_fields import BuildContext, NonceSource
 from gateway.writes.custodial_keys import SigningKeyStore
 from gateway.writes.validation import ChainValidator
-from ledger.chain import Ledger
+from ledger.chain import Ledger, finality_of
 
 if TYPE_CHECKING:
     from ledger.index import Index
@@ -39,6 +40,30 @@ class LedgerServices:
 
     def __post_init__(self) -> None:
         self.validator = ChainValidator(self.ledger)
+        if self.signing_keys is not None:
+            self.signing_keys.registry = self
+
+    @cached_property
+    def confirmations(self) -> int:
+        """Blocks on top of a block before it is final (the network's finality depth)."""
+        return finality_of(self.ledger.w3).depth
+
+    def registered(self, org_id: str, address: str) -> bool:
+        """Whether ``address`` was ever registered as a key of ``org_id`` (latest block)."""
+        info = self.ledger.membership.key_info(address)
+        return info.org_id == bytes.fromhex(org_id[2:])
+
+    def confirmed(self, org_id: str, address: str) -> bool:
+        """Whether ``address`` is a key of ``org_id``, unrevoked and valid now, in the newest
+        final block (custodial key rotation switches only then)."""
+        final = max(0, int(self.ledger.w3.eth.block_number) - self.confirmations)
+        info = self.ledger.membership.key_info(address, block=final)
+        now = self.now()
+        return (
+            info.org_id == bytes.fromhex(org_id[2:])
+            and info.revoked_at == 0
+            and info.valid_from <= now < info.valid_until
+        )
 
     def now(self) -> int:
         """The chain's time (latest block), never behind the wall clock by much."""
@@ -57,6 +82,8 @@ class LedgerServices:
             now=self.now(),
             nonce=nonce,
             certificate_unit=self.certificate_unit,
+            certificates=self.ledger.certificates.address,
+            aeo=self.ledger.aeo.address,
         )
 
     def certificate_unit(self, certificate_id: bytes) -> str | None:

@@ -250,6 +250,10 @@ class InvalidStatus(RecordStateConflict):
     """The organisation's status does not allow this action."""
 
 
+class InvalidProposalSubject(InvalidRecord):
+    """A governance action's `subject` is not what the action needs."""
+
+
 class InvalidStatusTransition(RecordStateConflict):
     """The action does not apply to the certification's status."""
 
@@ -276,6 +280,26 @@ class KeyAlreadyRevoked(RecordStateConflict):
 
 class KeyExpired(SignerNotAuthorised):
     """The key is no longer valid at `at` (now or the record's own time)."""
+
+
+class IssueTooOld(InvalidRecord):
+    """The issue record's `issuedAt` is more than MAX_ISSUE_AGE before the block time: a signed
+    issue record is fresh for MAX_ISSUE_AGE only.
+    """
+
+
+class IssuerSuspended(RecordStateConflict):
+    """The certificate's issuer is suspended: its certificates cannot be drawn."""
+
+
+class ExporterNotConsignmentParty(SignerNotAuthorised):
+    """The certificate's exporter is not a party (registrant, consignor or consignee) of the
+    consignment.
+    """
+
+
+class NotMembership(SignerNotAuthorised):
+    """Only the Membership contract (executing a governance proposal) may call this."""
 
 
 class KeyNotOfOrganisation(SignerNotAuthorised):

@@ -379,6 +379,7 @@ class CertificatesClient(ContractClient):
             origin=_text(d["origin"]),
             destination=_text(d["destination"]),
             record_hash=d["recordHash"],
+            issuer=d["issuer"],
         )
 
     def drawn_for(self, certificate_id: bytes, consignment_id: bytes) -> int:

@@ -100,7 +100,8 @@ class CertificateState:
     exporter: bytes
     origin: str
     destination: str
-    record_hash: bytes  # bytes28
+    record_hash: bytes  # bytes24: the top 192 bits of the issue record's struct hash
+    issuer: bytes  # orgId of the issuing organisation
 
     @property
     def remaining(self) -> int:

@@ -60,6 +60,9 @@ class ProposalAction:
     REVOKE_KEY = 6
     ADD_RELAYER = 7
     REMOVE_RELAYER = 8
+    ADD_KEY = 9
+    REPLACE_KEY = 10
+    REVOKE_RECORD = 11
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -79,6 +82,7 @@ class Proposal(Record):
         ("threshold", "threshold", "uint16"),
         ("expires_at", "expiresAt", "uint40"),
         ("salt", "salt", "bytes32"),
+        ("subject", "subject", "bytes32"),
     )
     action: int
     org_id: bytes = ZERO32
@@ -90,10 +94,17 @@ class Proposal(Record):
     threshold: int = 0
     expires_at: int
     salt: bytes = ZERO32
+    subject: bytes = ZERO32
 
     @property
     def proposal_id(self) -> bytes:
         return self.struct_hash()
+
+    @staticmethod
+    def key_subject(key: str) -> bytes:
+        """The ``subject`` of a REPLACE_KEY proposal: the replaced key, left-padded to 32
+        bytes."""
+        return bytes(12) + bytes.fromhex(key.removeprefix("0x"))
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

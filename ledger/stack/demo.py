@@ -81,7 +81,8 @@ from ledger.records.vocabulary import (
 log = logging.getLogger("ledger.stack.demo")
 
 KEY_LIFETIME = 5 * 365 * 24 * 3600
-KEY_BACKDATE = 90 * 24 * 3600  # demo keys cover the demo journey, which starts in the past
+KEY_BACKDATE = 21 * 24 * 3600  # demo keys cover the demo journey, which starts 14 days back
+# (Membership stores at most MAX_KEY_BACKDATE = 30 days before a key's registration)
 
 
 @dataclass(frozen=True, slots=True)

@@ -318,10 +318,11 @@ class Builder:
         release: bool = True,
         start: int | None = None,
         keys: Mapping[str, str] | None = None,
+        registrant: str = "carrier",
     ) -> Shipment:
         """A consignment with its journey, a drawdown on a certificate and its export release."""
         number, cert_id, document = certificate or self.certificate(issuer=issuer)
-        ref, cid = self.register()
+        ref, cid = self.register(registrant=registrant)
         begin = start if start is not None else now(self.ledger) - JOURNEY_START
         if draw:
             self.draw(cert_id, cid, draw)

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 pragma solidity ^0.8.24;
 
+import {IRevocableByGovernance} from "./IRevocableByGovernance.sol";
 import {ISignedRecords} from "./ISignedRecords.sol";
 
 /// @title IAeoRegistry
@@ -10,7 +11,9 @@ import {ISignedRecords} from "./ISignedRecords.sol";
 /// certification id = keccak256(abi.encode(administrationOrgId, operatorId, programme)).
 /// Programme codes (bytes8, ASCII right-padded) and MRA scope bits: "AEOC" 0x1, "AEOS" 0x2,
 /// "AEOF" 0x4. An MRA id = keccak256(abi.encode(proposerOrgId, structHash of MraProposal)).
-interface IAeoRegistry is ISignedRecords {
+/// Governance may revoke a certification of a suspended administration (`revokeByGovernance`,
+/// called by Membership executing REVOKE_RECORD): AeoRevoked with signer zero and nonce zero.
+interface IAeoRegistry is ISignedRecords, IRevocableByGovernance {
     /// @notice An AEO action, signed by a customs administration of the operator's country.
     /// Replay protection: the signer's unordered nonce, plus the deadline.
     /// Actions: 1 CERTIFY (needs validFrom < validUntil, validUntil in the future; allowed when the
@@ -139,6 +142,8 @@ interface IAeoRegistry is ISignedRecords {
     error CertificationInForce(bytes32 certificationId);
     /// @notice The action does not apply to the certification's status.
     error InvalidStatusTransition(bytes32 certificationId, uint8 status, uint8 action);
+    /// @notice Only the Membership contract (executing a governance proposal) may call this.
+    error NotMembership(address sender);
     /// @notice The counterpart is not a customs administration, or is the proposer itself.
     error InvalidCounterpart(bytes32 counterpart);
     /// @notice The scope is zero or has bits outside 0x7.
@@ -194,7 +199,8 @@ interface IAeoRegistry is ISignedRecords {
     /// certification by another administration counts when an MRA between the two, covering the
     /// programme, was in effect at `at` (accepted, validFrom <= at < validUntil, at >= acceptedAt,
     /// not terminated at or before `at`). A certification counts at `at` when its status at `at`
-    /// (from its history) is active and validFrom <= at < validUntil.
+    /// (from its history) is active and validFrom <= at < validUntil. A certification by an
+    /// administration that is suspended now counts for no one, whatever `at`.
     function recognition(bytes32 operatorId, bytes32 administration, uint40 at)
         external
         view

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 pragma solidity ^0.8.24;
 
+import {IRevocableByGovernance} from "./IRevocableByGovernance.sol";
 import {ISignedRecords} from "./ISignedRecords.sol";
 
 /// @title ICertificates
@@ -11,7 +12,10 @@ import {ISignedRecords} from "./ISignedRecords.sol";
 /// certificate's exporter or by a customs administration of the certificate's origin or
 /// destination country; the drawn sum never exceeds the total; one drawdown per (certificate,
 /// consignment); revoked, expired or not-yet-valid certificates cannot be drawn.
-interface ICertificates is ISignedRecords {
+/// Governance may revoke a suspended issuer's certificate (`revokeByGovernance`, called by
+/// Membership executing REVOKE_RECORD): CertificateRevoked with signer zero and reasonDigest =
+/// the proposal id.
+interface ICertificates is ISignedRecords, IRevocableByGovernance {
     /// @notice A certificate issue record. Replay protection: the certificate id is unique.
     struct CertificateIssue {
         bytes32 certificateNumber; // keccak256 of the issuer's certificate number (UTF-8)
@@ -61,7 +65,8 @@ interface ICertificates is ISignedRecords {
         bytes32 exporter; // orgId
         bytes2 origin;
         bytes2 destination;
-        bytes28 recordHash; // top 224 bits of the issue record's EIP-712 struct hash
+        bytes24 recordHash; // top 192 bits of the issue record's EIP-712 struct hash
+        bytes32 issuer; // orgId of the issuing organisation
     }
 
     /// @notice A certificate was issued (every field of the record, plus id, issuer and signer).
@@ -113,6 +118,19 @@ interface ICertificates is ISignedRecords {
     /// @notice The signer is neither the exporter nor a customs administration of the
     /// certificate's origin or destination country.
     error NotAuthorisedToDraw(bytes32 certificateId, bytes32 orgId);
+    /// @notice The certificate's issuer is suspended: its certificates cannot be drawn.
+    error IssuerSuspended(bytes32 certificateId, bytes32 issuer);
+    /// @notice The certificate's exporter is not a party (registrant, consignor or consignee) of
+    /// the consignment.
+    error ExporterNotConsignmentParty(bytes32 certificateId, bytes32 consignmentId);
+    /// @notice Only the Membership contract (executing a governance proposal) may call this.
+    error NotMembership(address sender);
+    /// @notice The issue record's `issuedAt` is more than MAX_ISSUE_AGE before the block time: a
+    /// signed issue record is fresh for MAX_ISSUE_AGE only.
+    error IssueTooOld(uint40 issuedAt, uint40 blockTime);
+
+    /// @notice How long a signed CertificateIssue stays acceptable after its `issuedAt` (7 days).
+    function MAX_ISSUE_AGE() external view returns (uint40);
 
     /// @notice EIP-712 type hash of `CertificateIssue(...)`.
     function ISSUE_TYPEHASH() external view returns (bytes32);

@@ -168,6 +168,13 @@ interface IConsignments is ISignedRecords {
     /// @notice Whether the consignment is registered.
     function exists(bytes32 consignmentId) external view returns (bool);
 
+    /// @notice Whether the consignment is registered, and whether the organisation with index
+    /// `orgIndex` (Membership) is one of its parties: registrant, consignor or consignee.
+    function isParty(bytes32 consignmentId, uint32 orgIndex)
+        external
+        view
+        returns (bool registered, bool party);
+
     /// @notice The hash-chain head and event count.
     function head(bytes32 consignmentId) external view returns (bytes28 head_, uint32 eventCount);
 

@@ -46,6 +46,17 @@ interface IMembership is ISignedRecords {
     ///   6 REVOKE_KEY       account (emergency revocation of any member's key)
     ///   7 ADD_RELAYER      account
     ///   8 REMOVE_RELAYER   account
+    ///   9 ADD_KEY          orgId (any registered organisation, customs included), account (the
+    ///                      new key), validFrom, validUntil
+    ///  10 REPLACE_KEY      as ADD_KEY, and subject = the key of orgId it replaces (revoked at
+    ///                      execution unless already revoked)
+    ///  11 REVOKE_RECORD    orgId (a suspended organisation), account (the record contract, e.g.
+    ///                      Certificates), subject (the record id, e.g. a certificate id):
+    ///                      calls account.revokeByGovernance(orgId, subject, proposalId)
+    /// Proposals and approvals of ADD_KEY and REPLACE_KEY may be signed with an expired (never
+    /// revoked) customs key, so that expiries cannot freeze governance. Every key registration
+    /// (admission, addKey, ADD_KEY, REPLACE_KEY, bootstrap) stores validFrom = max(validFrom,
+    /// block time - MAX_KEY_BACKDATE).
     struct Proposal {
         uint8 action;
         bytes32 orgId;
@@ -57,6 +68,7 @@ interface IMembership is ISignedRecords {
         uint16 threshold;
         uint40 expiresAt; // approvals and execution are refused from this time on
         bytes32 salt; // makes otherwise equal proposals distinct
+        bytes32 subject; // REPLACE_KEY: the replaced key (bytes32(uint256(uint160(key)))); else zero
     }
 
     /// @notice A proposal's state (one slot).
@@ -179,6 +191,8 @@ interface IMembership is ISignedRecords {
     error RelayerCannotSign(address account);
     /// @notice Relayers are not signers: the account is a registered signing key.
     error SignerCannotRelay(address account);
+    /// @notice A governance action's `subject` is not what the action needs.
+    error InvalidProposalSubject(bytes32 subject);
 
     /// @notice EIP-712 type hash of `Proposal(...)`.
     function PROPOSAL_TYPEHASH() external view returns (bytes32);
@@ -190,6 +204,11 @@ interface IMembership is ISignedRecords {
     function KEY_REVOCATION_TYPEHASH() external view returns (bytes32);
     /// @notice Longest a proposal may stay open (seconds).
     function MAX_PROPOSAL_LIFETIME() external view returns (uint40);
+
+    /// @notice How far before its registration a key's validity may start: every key
+    /// registration stores validFrom = max(validFrom, block time - MAX_KEY_BACKDATE), so a new key
+    /// can record at most this much past (e.g. a journey already under way), never 1970.
+    function MAX_KEY_BACKDATE() external view returns (uint40);
 
     /// @notice Create a proposal signed by a customs administration; counts as its approval.
     /// @param proposal The proposal; its id is `hashProposal(proposal)`.
@@ -241,6 +260,9 @@ interface IMembership is ISignedRecords {
 
     /// @notice The organisation id with sequential index `index` (zero if none).
     function organisationId(uint32 index) external view returns (bytes32);
+
+    /// @notice The status of the organisation with `index` (zero for an unknown index).
+    function statusAt(uint32 index) external view returns (uint8);
 
     /// @notice Number of registered organisations.
     function organisationCount() external view returns (uint32);

@@ -29,7 +29,8 @@ add_write_routes(
     summary="Propose a governance action",
     description=(
         "A customs administration proposes to admit, suspend or reinstate a member, add a "
-        "customs administration, change the threshold, revoke any key, or add or remove a "
+        "customs administration, change the threshold, add, replace or revoke any "
+        "organisation's key (customs administrations' own included), or add or remove a "
         "relayer. The proposer's approval counts; the proposal id is its struct hash."
     ),
 )

@@ -9,7 +9,7 @@ from gateway.auth import normalize_org_id
 from gateway.errors import PermissionDenied, ServiceUnavailable
 from gateway.models.admin import SigningKeyCreate, SigningKeyList, SigningKeyView
 from gateway.models.error_views import ERROR_401, ERROR_403, ERROR_409, ERROR_422
-from gateway.writes.custodial_keys import SigningKeyStore
+from gateway.writes.custodial_keys import SigningKey, SigningKeyStore
 
 __all__ = ["router"]
 
@@ -37,6 +37,11 @@ def add_signing_key(
     The address must then be registered on chain as a key of the organisation (admission
     or `POST /organisations/keys`) before the gateway can sign with it. The operator may
     store keys for any organisation, an organisation's admin key for its own only.
+
+    `replace: true` rotates in two phases: a key registered on chain is never discarded; the
+    new key is staged (`pending: true`, `replaces` the current key), the current key keeps
+    signing (so it can register the new one), and the gateway switches once the new key is
+    registered for the organisation in a final block.
     """
     org_id = normalize_org_id(body.org_id)
     if admin.org_id is not None and admin.org_id != org_id:
@@ -47,7 +52,7 @@ def add_signing_key(
         )
     secret = None if body.private_key is None else body.private_key.get_secret_value()
     stored = _store(services).add(org_id, secret, replace=body.replace)
-    return SigningKeyView(org_id=stored.org_id, address=stored.address)
+    return _view(stored)
 
 
 @router.get(
@@ -61,4 +66,10 @@ def list_signing_keys(admin: AdminDep, services: ServicesDep) -> SigningKeyList:
     keys = _store(services).list()
     if admin.org_id is not None:
         keys = [k for k in keys if k.org_id == admin.org_id]
-    return SigningKeyList(items=[SigningKeyView(org_id=k.org_id, address=k.address) for k in keys])
+    return SigningKeyList(items=[_view(k) for k in keys])
+
+
+def _view(key: SigningKey) -> SigningKeyView:
+    return SigningKeyView(
+        org_id=key.org_id, address=key.address, pending=key.pending, replaces=key.replaces
+    )

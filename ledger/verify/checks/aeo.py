@@ -13,6 +13,9 @@ code                      severity meaning
 ``AEO_EXPIRED``           critical its certification is outside its validity on the date
 ``AEO_NOT_RECOGNISED``    critical certified, but not recognised by the verifying
                                    administration (no MRA, terminated, out of scope)
+``AEO_CERTIFIER_SUSPENDED`` critical certified only by administrations suspended now: their
+                                   certifications are recognised by no one (the
+                                   contract's rule) while they are suspended
 ========================= ======== =========================================================
 """
 
@@ -38,7 +41,17 @@ AEO_EXPIRED = FindingSpec(
 AEO_NOT_RECOGNISED = FindingSpec(
     "AEO_NOT_RECOGNISED", Severity.CRITICAL, "AEO not recognised by this administration"
 )
-FINDINGS = (AEO_NOT_CERTIFIED, AEO_SUSPENDED, AEO_REVOKED, AEO_EXPIRED, AEO_NOT_RECOGNISED)
+AEO_CERTIFIER_SUSPENDED = FindingSpec(
+    "AEO_CERTIFIER_SUSPENDED", Severity.CRITICAL, "AEO certified by a suspended administration"
+)
+FINDINGS = (
+    AEO_NOT_CERTIFIED,
+    AEO_SUSPENDED,
+    AEO_REVOKED,
+    AEO_EXPIRED,
+    AEO_NOT_RECOGNISED,
+    AEO_CERTIFIER_SUSPENDED,
+)
 
 
 def check_aeo(ctx: Context, run: Run) -> None:
@@ -140,9 +153,30 @@ def _explain_aeo(ctx: Context, run: Run, op: bytes, admin: bytes) -> None:
             )
         )
         return
+
+    def suspended(org: bytes) -> bool:
+        record = ctx.orgs.get(org)
+        return record is not None and record.status == "suspended"
+
+    cut = [s for s in in_force if suspended(s.administration)]
+    if len(cut) == len(in_force):
+        run.add(
+            AEO_CERTIFIER_SUSPENDED.finding(
+                f"{name} is certified as AEO only by "
+                + ", ".join(sorted({ctx.org_name(s.administration) for s in cut}))
+                + ", suspended now: a suspended administration's certifications are "
+                "recognised by no one while it is suspended (the certification records stay "
+                "on the ledger).",
+                [e for s in cut for e in _aeo_evidence(ctx, s.certification_id)],
+            )
+        )
+        return
     reasons: list[str] = []
     proof: list[Evidence] = []
     for s in in_force:
+        if suspended(s.administration):
+            reasons.append(f"{ctx.org_name(s.administration)}, which certified it, is suspended")
+            continue
         proof.extend(_aeo_evidence(ctx, s.certification_id))
         mras = ctx.index.mras_between(s.administration, admin)
         if not mras:

@@ -20,6 +20,9 @@ code                             severity meaning
 ``GOODS_NOT_COVERED``            critical a claimed HS code is not in the certificate's list
 ``CERT_DESTINATION_MISMATCH``    critical the certificate is for another destination country
 ``CERT_EXPORTER_MISMATCH``       warning  the consignor is not the certificate's exporter
+``CERT_ISSUER_SUSPENDED``        warning  the issuer is suspended now: the certificate still
+                                          proves what was issued, but allows no drawdown and
+                                          only governance may revoke it
 ================================ ======== ===================================================
 """
 
@@ -64,6 +67,9 @@ CERT_DESTINATION_MISMATCH = FindingSpec(
 CERT_EXPORTER_MISMATCH = FindingSpec(
     "CERT_EXPORTER_MISMATCH", Severity.WARNING, "Consignor is not the certificate's exporter"
 )
+CERT_ISSUER_SUSPENDED = FindingSpec(
+    "CERT_ISSUER_SUSPENDED", Severity.WARNING, "Certificate's issuer is suspended"
+)
 FINDINGS = (
     CERT_NOT_FOUND,
     CERT_DIGEST_MISMATCH,
@@ -75,6 +81,7 @@ FINDINGS = (
     GOODS_NOT_COVERED,
     CERT_DESTINATION_MISMATCH,
     CERT_EXPORTER_MISMATCH,
+    CERT_ISSUER_SUSPENDED,
 )
 
 
@@ -150,6 +157,17 @@ def check_certificate(ctx: Context, run: Run) -> None:
     integrity.certificate_state(run, cert, state, evidence)
     _cert_document(run, cert, evidence)
     _cert_issuer(ctx, run, cert, evidence)
+    issuer = ctx.orgs.get(cert.issuer)
+    if issuer is not None and issuer.status == "suspended":
+        run.add(
+            CERT_ISSUER_SUSPENDED.finding(
+                f"The issuer {ctx.org_name(cert.issuer)} is suspended. The certificate still "
+                "proves what it recorded when issued, but the ledger refuses drawdowns on it "
+                "while the issuer is suspended, and only governance (k of n customs "
+                "administrations) may revoke it.",
+                [evidence],
+            )
+        )
     revoked = state.status == 2 or cert.revoked_at is not None
     if revoked:
         run.add(

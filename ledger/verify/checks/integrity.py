@@ -302,7 +302,7 @@ def certificate_state(run: Run, cert: CertificateRecord, state: Any, evidence: E
         valid_until=cert.valid_until,
         issued_at=cert.issued_at,
     )
-    if issue.struct_hash()[:28] != state.record_hash or state.drawn != cert.drawn:
+    if issue.struct_hash()[:24] != state.record_hash or state.drawn != cert.drawn:
         run.add(
             INDEX_MISMATCH.finding(
                 "The certificate as served by the index differs from the record the "

@@ -168,9 +168,13 @@ def test_key_files_are_encrypted_private_and_reopenable(tmp_path: Path) -> None:
         wrong.account(org)
     with pytest.raises(Conflict):
         store.add(org)
+    # Without a chain to ask (no registry) a replacement is staged; the stored key keeps signing.
     replaced = store.add(org, replace=True)
     assert replaced.address != account.address
-    assert [k.org_id for k in store.list()] == [org]
+    assert replaced.pending
+    assert replaced.replaces == account.address
+    assert store.account(org).address == account.address
+    assert [(k.org_id, k.pending) for k in store.list()] == [(org, False), (org, True)]
 
 
 def test_cli_functions_use_the_settings_key_store(tmp_path: Path) -> None:

@@ -52,7 +52,10 @@ def _register(ledger: Ledger, world: DemoWorld, count: int) -> list[str]:
         [
             ledger.sign(
                 ConsignmentRegistration(
-                    consignment_id=consignment_id(ref), origin=b"AU", destination=b"CN"
+                    consignment_id=consignment_id(ref),
+                    origin=b"AU",
+                    destination=b"CN",
+                    consignor=world.parties["exporter"].org_id,  # drawn on: the exporter's
                 ),
                 world.parties["carrier"].private_key,
             )

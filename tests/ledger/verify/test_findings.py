@@ -14,6 +14,7 @@ from eth_utils.crypto import keccak
 from sqlalchemy import update
 
 from ledger.chain import Ledger
+from ledger.chain import contract_errors as ce
 from ledger.index import Index, consignment_events, drawdowns
 from ledger.records import (
     AeoAction,
@@ -24,7 +25,7 @@ from ledger.records import (
     fixed_ascii,
     hs_codes_digest,
 )
-from ledger.stack import ISSUING_BODY, TRADER
+from ledger.stack import CUSTOMS, ISSUING_BODY, TRADER
 from ledger.verify import (
     CertificateClaim,
     Claim,
@@ -134,15 +135,35 @@ def test_certificate_for_another_destination(build: Builder, verifier: Verifier)
 def test_certificate_of_another_exporter(
     ledger: Ledger, build: Builder, verifier: Verifier
 ) -> None:
-    """Another trader's certificate, drawn by that trader, for the exporter's consignment."""
+    """Another trader's certificate, drawn by that trader, for the exporter's consignment. The
+    chain refuses it unless that trader is a party of the consignment (here its registrant),
+    and then the verdict names the mismatch."""
     other = build.admit("other_exporter", "Barossa Bulk Wines", TRADER, "AU")
-    shipment = build.shipment(certificate=issue(build, exporter="other_exporter"), draw=None)
+    certificate = issue(build, exporter="other_exporter")
+    unrelated = build.shipment(certificate=certificate, draw=None)
+    drawdown = Drawdown(
+        certificate_id=unrelated.certificate_id, consignment_id=unrelated.cid, quantity=4500
+    )
+    with pytest.raises(ce.ExporterNotConsignmentParty):
+        ledger.certificates.draw_down(ledger.sign(drawdown, other.private_key))
+    shipment = build.shipment(certificate=certificate, draw=None, registrant="other_exporter")
     drawdown = Drawdown(
         certificate_id=shipment.certificate_id, consignment_id=shipment.cid, quantity=4500
     )
     ledger.certificates.draw_down(ledger.sign(drawdown, other.private_key))
     verdict = verifier.verify(build.claim(shipment, quantity=4500))
     assert_verdict(verdict, VerdictStatus.SUSPICIOUS, "CERT_EXPORTER_MISMATCH")
+
+
+def test_certificate_of_a_suspended_issuer(
+    ledger: Ledger, build: Builder, verifier: Verifier
+) -> None:
+    """The chamber is suspended after issuing and drawing: the certificate still proves what
+    it recorded (no failure), but it cannot be drawn any more, which the verdict says."""
+    shipment = build.shipment()
+    build.suspend(build.parties["chamber"])
+    verdict = verifier.verify(build.claim(shipment))
+    assert_verdict(verdict, VerdictStatus.SUSPICIOUS, "CERT_ISSUER_SUSPENDED")
 
 
 def test_index_overdrawing_a_certificate(index: Index, build: Builder, verifier: Verifier) -> None:
@@ -227,6 +248,25 @@ def test_index_showing_an_invalid_signing_key(
 # ------------------------------------------------------------------------------------------
 # AEO
 # ------------------------------------------------------------------------------------------
+
+
+def test_aeo_certified_by_a_suspended_administration(
+    ledger: Ledger, build: Builder, verifier: Verifier
+) -> None:
+    """AU certified the exporter; CN recognises it through the MRA until AU is suspended: a
+    suspended administration's certifications are recognised by no one (the contract's rule),
+    though the certification itself is unchanged."""
+    shipment = build.shipment()
+    assert ledger.aeo.recognition(
+        build.parties["exporter"].org_id, build.parties["cn"].org_id, now(ledger)
+    ).recognised
+    build.admit("nz", "New Zealand Customs Service", CUSTOMS, "NZ")  # k = 2 of 3 after AU
+    build.suspend(build.parties["au"])
+    verdict = verifier.verify(build.claim(shipment))
+    # AU also signed the shipment's export release: a signer suspended since, as ever.
+    assert_verdict(
+        verdict, VerdictStatus.FAILED, "AEO_CERTIFIER_SUSPENDED", "SIGNER_MEMBER_SUSPENDED"
+    )
 
 
 def test_aeo_revoked(build: Builder, verifier: Verifier) -> None:
