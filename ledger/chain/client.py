@@ -57,6 +57,7 @@ from ledger.chain.contracts import (
     _batch_args,
 )
 from ledger.chain.deploy import SUITE, Deployment
+from ledger.chain.epcis import EpcisCapturesClient
 from ledger.chain.txmanager import Receipt, TxManager
 from ledger.records import (
     AeoAction,
@@ -71,6 +72,7 @@ from ledger.records import (
     Domain,
     Drawdown,
     DrawdownBatch,
+    EpcisCapture,
     EventBatch,
     KeyAddition,
     KeyRevocation,
@@ -135,6 +137,7 @@ ROUTES: Mapping[type[Record], tuple[str, str, str | None, str]] = {
     MraProposal: ("AeoRegistry", "proposeMra", None, "struct"),
     MraAcceptance: ("AeoRegistry", "acceptMra", None, "value"),
     MraTermination: ("AeoRegistry", "terminateMra", None, "value"),
+    EpcisCapture: ("EpcisCaptures", "commitCapture", "commitCaptures", "struct"),
 }
 
 R = TypeVar("R", bound=Record)
@@ -166,6 +169,9 @@ class Ledger:
         self.aeo = AeoRegistryClient(
             w3, deployment.address("AeoRegistry"), chain_id=chain_id, tx=tx
         )
+        self.epcis = EpcisCapturesClient(
+            w3, deployment.address("EpcisCaptures"), chain_id=chain_id, tx=tx
+        )
         self.clients: dict[str, ContractClient] = {
             c.NAME: c
             for c in (
@@ -174,6 +180,7 @@ class Ledger:
                 self.certificates,
                 self.attestations,
                 self.aeo,
+                self.epcis,
             )
         }
 

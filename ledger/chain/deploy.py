@@ -14,6 +14,7 @@ Deployment order and constructor wiring::
     Certificates(membership, consignments)
     Attestations(membership)
     AeoRegistry(membership)
+    EpcisCaptures(membership)
 """
 
 from __future__ import annotations
@@ -94,6 +95,7 @@ SUITE: tuple[tuple[str, ArgsBuilder], ...] = (
     ("Certificates", lambda _, a: (a["Membership"], a["Consignments"])),
     ("Attestations", lambda _, a: (a["Membership"],)),
     ("AeoRegistry", lambda _, a: (a["Membership"],)),
+    ("EpcisCaptures", lambda _, a: (a["Membership"],)),
 )
 
 

@@ -6,8 +6,10 @@ Owns: the follower that reads the suite's logs, survives reorgs and cross-checks
 database schema (:mod:`.schema`; SQLite and PostgreSQL), the read models (:mod:`.models`) and
 the queries that build them (:mod:`.queries`), and the one encoding of stored values they share
 (:mod:`.codec`). :mod:`.codec`, :mod:`.logs` and :mod:`.writer` are private to the package.
+Beside the logs, on the same database: captured EPCIS 2.0 documents, their events for the
+standard's queries, and where each serial and logistic unit was (:mod:`.epcis`).
 
-May import: :mod:`ledger.errors`, :mod:`ledger.records`, :mod:`ledger.chain`.
+May import: :mod:`ledger.errors`, :mod:`ledger.records`, :mod:`ledger.chain`, :mod:`ledger.epcis`.
 """
 
 from ledger.index.follower import DEFAULT_SPAN, Index

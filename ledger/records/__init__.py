@@ -42,6 +42,7 @@ from ledger.records.code_lists import (
     LocodeEntry,
     great_circle_km,
 )
+from ledger.records.epcis import EpcisCapture
 from ledger.records.kinds import (
     AeoAction,
     AeoActionCode,
@@ -163,6 +164,7 @@ __all__ = [
     "Domain",
     "Drawdown",
     "DrawdownBatch",
+    "EpcisCapture",
     "EventBatch",
     "Gln",
     "HsCode",

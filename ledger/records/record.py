@@ -54,6 +54,7 @@ DOMAIN_NAMES: Mapping[str, str] = {
     "Certificates": "TradeLedger Certificates",
     "Attestations": "TradeLedger Attestations",
     "AeoRegistry": "TradeLedger AeoRegistry",
+    "EpcisCaptures": "TradeLedger EpcisCaptures",
 }
 
 
