@@ -37,6 +37,7 @@ class RecordKind(StrEnum):
     EXECUTION = "execution"  # Proposal (unsigned) -> execute
     KEY_ADDITION = "key_addition"  # KeyAddition -> addKey
     KEY_REVOCATION = "key_revocation"  # KeyRevocation -> revokeKey
+    EPCIS_CAPTURE = "epcis_capture"  # EpcisCapture -> commitCapture / commitCaptures
 
 
 class RecordStatus(StrEnum):

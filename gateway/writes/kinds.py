@@ -40,6 +40,7 @@ from ledger.records import (
     ConsignmentEvent,
     ConsignmentRegistration,
     Drawdown,
+    EpcisCapture,
     KeyAddition,
     KeyRevocation,
     MraAcceptance,
@@ -87,6 +88,7 @@ KIND_TYPES: Mapping[RecordKind, type[Record]] = {
     RecordKind.EXECUTION: Proposal,
     RecordKind.KEY_ADDITION: KeyAddition,
     RecordKind.KEY_REVOCATION: KeyRevocation,
+    RecordKind.EPCIS_CAPTURE: EpcisCapture,
 }
 """The record type each kind carries (``execution`` carries the proposal it executes)."""
 
@@ -114,6 +116,7 @@ KIND_SCOPES: Mapping[RecordKind, Scope] = {
     RecordKind.EXECUTION: Scope.GOVERNANCE_WRITE,
     RecordKind.KEY_ADDITION: Scope.GOVERNANCE_WRITE,
     RecordKind.KEY_REVOCATION: Scope.GOVERNANCE_WRITE,
+    RecordKind.EPCIS_CAPTURE: Scope.EVENTS_WRITE,
 }
 """The API-key scope needed to submit each kind of record."""
 
@@ -135,6 +138,7 @@ KIND_PATHS: Mapping[RecordKind, str] = {
     RecordKind.EXECUTION: "/governance/executions",
     RecordKind.KEY_ADDITION: "/organisations/keys",
     RecordKind.KEY_REVOCATION: "/organisations/keys/revocations",
+    RecordKind.EPCIS_CAPTURE: "/epcis/capture",
 }
 """Where each kind is submitted: ``POST {path}`` (custodial), ``POST {path}/signed``."""
 
@@ -145,6 +149,7 @@ BATCH_FUNCTIONS: Mapping[RecordKind, str] = {
     RecordKind.DRAWDOWN: "drawDownBatch",
     RecordKind.ATTESTATION: "attestBatch",
     RecordKind.ATTESTATION_REVOKE: "revokeBatch",
+    RecordKind.EPCIS_CAPTURE: "commitCaptures",
 }
 """Kinds with a batch function; every other kind travels one record per transaction."""
 
@@ -168,6 +173,7 @@ KIND_EVENTS: Mapping[RecordKind, frozenset[str]] = {
     RecordKind.EXECUTION: frozenset({"ProposalExecuted"}),
     RecordKind.KEY_ADDITION: frozenset({"SigningKeyAdded"}),
     RecordKind.KEY_REVOCATION: frozenset({"SigningKeyRevoked"}),
+    RecordKind.EPCIS_CAPTURE: frozenset({"CaptureCommitted"}),
 }
 """The log each record of a kind emits once (in item order): its log index is the record's."""
 

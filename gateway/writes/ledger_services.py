@@ -20,6 +20,7 @@ from ledger.chain import Ledger
 
 if TYPE_CHECKING:
     from ledger.index import Index
+    from ledger.index.epcis import EpcisStore
 
 __all__ = ["LedgerServices", "require_ledger"]
 
@@ -36,9 +37,20 @@ class LedgerServices:
     validator: ChainValidator = field(init=False)
     nonces: NonceSource = field(default_factory=NonceSource)
     _units: dict[bytes, str] = field(default_factory=dict, init=False, repr=False)
+    _epcis: EpcisStore | None = field(default=None, init=False, repr=False)
 
     def __post_init__(self) -> None:
         self.validator = ChainValidator(self.ledger)
+
+    def epcis_store(self) -> EpcisStore:
+        """The captured EPCIS documents and events, on the index database (503 without one)."""
+        if self.index is None:
+            raise ServiceUnavailable("this gateway has no index", code="no_index")
+        if self._epcis is None:
+            from ledger.index.epcis import EpcisStore
+
+            self._epcis = EpcisStore(self.index.engine)
+        return self._epcis
 
     def now(self) -> int:
         """The chain's time (latest block), never behind the wall clock by much."""

@@ -10,6 +10,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from eth_utils.address import to_checksum_address
+
 from ledger.chain.contracts import ContractClient
 from ledger.chain.txmanager import Receipt
 from ledger.records import EpcisCapture, SignedRecord
@@ -42,7 +44,7 @@ class EpcisCapturesClient(ContractClient):
             capture_id=capture_id,
             root=bytes(d["root"]),
             org_id=bytes(d["orgId"]),
-            signer=str(d["signer"]),
+            signer=to_checksum_address(str(d["signer"])),
             captured_at=int(d["capturedAt"]),
             event_count=int(d["eventCount"]),
         )

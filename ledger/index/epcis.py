@@ -378,6 +378,32 @@ class EpcisStore:
         e = epcis_events.c
         return self._event_rows(or_(e.event_id == event_id, e.hash_id == event_id))
 
+    def events_for_reference(
+        self, reference: str, *, containers: Sequence[str] = ()
+    ) -> list[EventRow]:
+        """Events that concern a consignment: a business transaction whose id is ``reference``
+        (or ends in ``/reference`` or ``:reference``, as a URI carrying it does), or an EPC
+        that is one of ``containers``; in capture order."""
+        ref = reference.strip()
+
+        def names_reference(row: EventRow) -> bool:
+            for t in row.event.get("bizTransactionList") or ():
+                value = str(t.get("bizTransaction", "")).strip() if isinstance(t, Mapping) else ""
+                if value == ref or value.endswith(("/" + ref, ":" + ref)):
+                    return True
+            return False
+
+        e, x = epcis_events.c, epcis_event_epcs.c
+        found = {r.row: r for r in self._event_rows(e.biz_transactions.contains(ref))}
+        found = {k: r for k, r in found.items() if names_reference(r)}
+        if containers:
+            wanted = [canonical_epc(c) for c in containers]
+            for r in self._event_rows(
+                exists().where(and_(x.event_row == e.id, x.epc.in_(wanted)))
+            ):
+                found[r.row] = r
+        return [found[k] for k in sorted(found)]
+
     def capture_events(self, capture_id: str) -> list[EventRow]:
         return self._event_rows(epcis_events.c.capture_id == capture_id)
 

@@ -1,0 +1,291 @@
+"""GS1 EPCIS 2.0 (REST binding): capture, capture jobs, the simple event query, events by id
+and by EPC, and a consignment's events as an EPCISDocument.
+
+``POST /epcis/capture`` takes an EPCISDocument (``application/ld+json`` or
+``application/json``), validates it whole against GS1's JSON Schema and CBV 2.0, and answers
+``202`` with the capture id (``Location: /epcis/capture/{captureID}``); the gateway signs the
+capture's Merkle root with the organisation's key. A client that signs itself gets the typed
+data from ``POST /epcis/capture/typed-data`` and sends ``POST /epcis/capture/signed``.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request, Response
+from starlette.concurrency import run_in_threadpool
+from pydantic import BaseModel, ConfigDict, Field
+
+from gateway.api.deps import CurrentCaller, OutboxDep, ReadCaller, ServicesDep
+from gateway.api.write_routes import WRITE_RESPONSES, IdempotencyKey, scoped_caller
+from gateway.errors import InvalidRequest, NotFound
+from gateway.models.record_views import RecordView
+from gateway.models.stored import AcceptResult, RecordKind
+from gateway.reads.epcis import (
+    capture_view,
+    consignment_document,
+    encode_page_token,
+    event_query,
+    query_document,
+)
+from gateway.writes.epcis_capture import (
+    accept_capture,
+    capture_typed_data,
+    parse_document,
+    prepare_capture,
+)
+from gateway.writes.intake import sync_caller
+from gateway.writes.kinds import record_id_for
+from gateway.writes.ledger_services import require_ledger
+from ledger.index.epcis import CaptureRow, EventQuery
+from ledger.records import EpcisCapture
+
+__all__ = ["router"]
+
+router = APIRouter(prefix="/epcis", tags=["epcis"])
+
+_MEDIA_TYPES = ("application/ld+json", "application/json")
+
+
+class CaptureAccepted(BaseModel):
+    """A capture accepted for commitment."""
+
+    captureID: str = Field(description="0x-hex; keccak256(orgId ‖ root)")  # noqa: N815
+    record: RecordView
+
+
+class SignedCapture(BaseModel):
+    """A capture signed by the client: the document, the ``Capture`` message and signature."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    document: dict[str, Any]
+    message: dict[str, Any]
+    signature: str
+
+
+def _media_type(request: Request) -> None:
+    media = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+    if media not in _MEDIA_TYPES:
+        raise InvalidRequest(
+            f"an EPCIS capture is sent as application/ld+json or application/json, not "
+            f"{media or 'nothing'}",
+            code="unsupported_media_type",
+            field="Content-Type",
+            rule="epcis_rest_binding",
+        )
+
+
+def _accepted(result: AcceptResult, row: CaptureRow, response: Response) -> CaptureAccepted:
+    response.headers["Location"] = f"/epcis/capture/{row.capture_id}"
+    if not result.created:
+        response.headers["Idempotent-Replayed"] = "true"
+    return CaptureAccepted(captureID=row.capture_id, record=RecordView.from_stored(result.record))
+
+
+@router.post(
+    "/capture",
+    status_code=202,
+    response_model=CaptureAccepted,
+    summary="Capture an EPCIS 2.0 document (the gateway signs its commitment)",
+    responses=WRITE_RESPONSES,
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {t: {"schema": {"type": "object"}} for t in _MEDIA_TYPES},
+        }
+    },
+)
+async def post_capture(
+    request: Request,
+    caller: CurrentCaller,
+    outbox: OutboxDep,
+    services: ServicesDep,
+    response: Response,
+    idempotency_key: IdempotencyKey = None,
+) -> CaptureAccepted:
+    """All five event types, errorDeclaration, sensor data, certificationInfo, ILMD and user
+    extensions are accepted and kept whole. A document with any problem is refused whole
+    (`422 epcis_document_rejected`, `details` naming each problem's event index and JSON
+    pointer) and nothing of it is stored."""
+    scoped_caller(caller, RecordKind.EPCIS_CAPTURE)
+    _media_type(request)
+    document = parse_document(await request.body())
+    chain = require_ledger(services.chain)
+
+    def accept() -> tuple[AcceptResult, CaptureRow]:
+        synced = sync_caller(chain, caller, request.app.state.keys)
+        return accept_capture(chain, outbox, synced, document, idempotency_key=idempotency_key)
+
+    result, row = await run_in_threadpool(accept)
+    return _accepted(result, row, response)
+
+
+@router.post(
+    "/capture/typed-data",
+    summary="The EIP-712 typed data to sign for capturing a document",
+)
+async def capture_typed(request: Request, caller: CurrentCaller, services: ServicesDep) -> Any:
+    """Validates the document as `POST /epcis/capture` does and returns the `Capture` typed
+    data (Merkle root, event count, capture id, time and deadline) to sign with
+    `eth_signTypedData_v4`, and the record id it will have."""
+    scoped_caller(caller, RecordKind.EPCIS_CAPTURE)
+    _media_type(request)
+    document = parse_document(await request.body())
+    chain = require_ledger(services.chain)
+    prepared = await run_in_threadpool(prepare_capture, document, caller)
+    typed = await run_in_threadpool(capture_typed_data, chain, prepared)
+    record = EpcisCapture.from_message(typed["message"])
+    digest = record.digest(chain.ledger.domain(record))
+    return {
+        "typed_data": typed,
+        "captureID": "0x" + prepared.capture_id.hex(),
+        "record_id": record_id_for(digest, org_id=caller.org_id),
+    }
+
+
+@router.post(
+    "/capture/signed",
+    status_code=202,
+    response_model=CaptureAccepted,
+    summary="Capture an EPCIS 2.0 document signed by the client",
+    responses=WRITE_RESPONSES,
+)
+def post_capture_signed(
+    body: SignedCapture,
+    request: Request,
+    caller: CurrentCaller,
+    outbox: OutboxDep,
+    services: ServicesDep,
+    response: Response,
+    idempotency_key: IdempotencyKey = None,
+) -> CaptureAccepted:
+    """The `message` must commit this document (same root and event count) and be signed by
+    a valid key of the API key's organisation."""
+    scoped_caller(caller, RecordKind.EPCIS_CAPTURE)
+    chain = require_ledger(services.chain)
+    caller = sync_caller(chain, caller, request.app.state.keys)
+    result, row = accept_capture(
+        chain,
+        outbox,
+        caller,
+        body.document,
+        message=body.message,
+        signature=body.signature,
+        idempotency_key=idempotency_key,
+    )
+    return _accepted(result, row, response)
+
+
+@router.get("/capture/{capture_id}", summary="A capture job: its state and errors")
+def get_capture(
+    capture_id: str, caller: ReadCaller, outbox: OutboxDep, services: ServicesDep
+) -> dict[str, Any]:
+    chain = require_ledger(services.chain)
+    view = capture_view(chain, capture_id)
+    record = outbox.get(view["recordID"])
+    if record is None:
+        view.update(running=False, success=False, errors=[{"code": "not_relayed"}])
+        return view
+    status = RecordView.from_stored(record)
+    failed = status.error is not None
+    view.update(
+        running=not failed and not status.final,
+        success=status.final and not failed,
+        status=status.status,
+        final=status.final,
+        txHash=status.tx_hash,
+        blockNumber=status.block_number,
+        errors=[status.error.model_dump()] if status.error else [],
+    )
+    return view
+
+
+Values = Annotated[list[str] | None, Query()]
+
+
+@router.get("/events", summary="EPCIS 2.0 simple event query")
+def get_events(
+    caller: ReadCaller,
+    services: ServicesDep,
+    response: Response,
+    request: Request,
+    eventType: Values = None,  # noqa: N803
+    GE_eventTime: Annotated[str | None, Query()] = None,  # noqa: N803
+    LT_eventTime: Annotated[str | None, Query()] = None,  # noqa: N803
+    EQ_bizStep: Values = None,  # noqa: N803
+    EQ_disposition: Values = None,  # noqa: N803
+    MATCH_epc: Values = None,  # noqa: N803
+    MATCH_anyEPC: Values = None,  # noqa: N803
+    EQ_bizLocation: Values = None,  # noqa: N803
+    EQ_readPoint: Values = None,  # noqa: N803
+    perPage: Annotated[int, Query()] = 30,  # noqa: N803
+    nextPageToken: Annotated[str | None, Query()] = None,  # noqa: N803
+    proof: bool = False,
+) -> dict[str, Any]:
+    """Events matching every given parameter (a parameter repeated, or with `|`-separated
+    values, matches any of them), in capture order, `perPage` at a time; the next page is
+    in the `Link` header (`rel="next"`, with `nextPageToken`). `proof=true` adds each event's
+    inclusion proof."""
+    chain = require_ledger(services.chain)
+    q = event_query(
+        event_type=eventType,
+        ge_event_time=GE_eventTime,
+        lt_event_time=LT_eventTime,
+        eq_biz_step=EQ_bizStep,
+        eq_disposition=EQ_disposition,
+        match_epc=MATCH_epc,
+        match_any_epc=MATCH_anyEPC,
+        eq_biz_location=EQ_bizLocation,
+        eq_read_point=EQ_readPoint,
+        per_page=perPage,
+        next_page_token=nextPageToken,
+    )
+    rows = chain.epcis_store().query(q)
+    if len(rows) == q.limit:
+        token = encode_page_token(rows[-1].row)
+        url = request.url.remove_query_params("nextPageToken").include_query_params(
+            nextPageToken=token
+        )
+        response.headers["Link"] = f'<{url}>; rel="next"'
+    return query_document(chain, rows, proof=proof)
+
+
+@router.get("/events/{event_id:path}", summary="An event by its eventID or CBV 2.0 hash id")
+def get_event(
+    event_id: str, caller: ReadCaller, services: ServicesDep, proof: bool = False
+) -> dict[str, Any]:
+    chain = require_ledger(services.chain)
+    rows = chain.epcis_store().events_by_id(event_id)
+    if not rows:
+        raise NotFound(f"no captured event {event_id}", code="unknown_event", field="eventID")
+    return query_document(chain, rows, proof=proof)
+
+
+@router.get("/epcs/{epc:path}/events", summary="The events that name an EPC")
+def get_epc_events(
+    epc: str, caller: ReadCaller, services: ServicesDep, proof: bool = False
+) -> dict[str, Any]:
+    """Events naming the EPC (EPC URN or GS1 Digital Link, any spelling) in any role: epcList,
+    childEPCs, parentID, inputEPCList, outputEPCList."""
+    chain = require_ledger(services.chain)
+    rows = chain.epcis_store().query(EventQuery(match_any_epc=[epc], limit=10_000))
+    return query_document(chain, rows, proof=proof)
+
+
+@router.get(
+    "/consignments/{reference}", summary="A consignment's captured events as an EPCISDocument"
+)
+def get_consignment_document(
+    reference: str,
+    caller: ReadCaller,
+    services: ServicesDep,
+    container: Values = None,
+    proof: bool = False,
+) -> dict[str, Any]:
+    """Events whose business transaction carries the consignment's reference (UCR or carrier
+    reference), or that name one of the given `container` EPCs, oldest first. The document
+    validates against GS1's schema and each event's hash id is the one committed."""
+    chain = require_ledger(services.chain)
+    rows = chain.epcis_store().events_for_reference(reference, containers=container or ())
+    return consignment_document(chain, rows, proof=proof)
