@@ -54,8 +54,8 @@ from ledger.chain import (
     SignerNotAuthorised,
 )
 from ledger.errors import (
-    EpcisDocumentRejected,
     DeploymentError,
+    EpcisDocumentRejected,
     LedgerError,
     NodeError,
     TransactionError,

@@ -108,9 +108,7 @@ def capture_typed_data(
 ) -> dict[str, Any]:
     """The EIP-712 typed data a client signs for this capture (``eth_signTypedData_v4``)."""
     now = chain.now()
-    record = _record(
-        prepared, captured_at=now, deadline=deadline or now + CAPTURE_DEADLINE_SECONDS
-    )
+    record = _record(prepared, captured_at=now, deadline=deadline or now + CAPTURE_DEADLINE_SECONDS)
     return record.typed_data(chain.ledger.domain(record))
 
 
@@ -128,9 +126,7 @@ def _signed_capture(
             )
         account = chain.signing_keys.account(caller.org_id)
         now = chain.now()
-        record = _record(
-            prepared, captured_at=now, deadline=now + CAPTURE_DEADLINE_SECONDS
-        )
+        record = _record(prepared, captured_at=now, deadline=now + CAPTURE_DEADLINE_SECONDS)
         return sign(record, account.key, chain.ledger.domain(record))
     signed = decode(RecordKind.EPCIS_CAPTURE, message, signature)
     record = signed.record

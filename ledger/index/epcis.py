@@ -299,7 +299,9 @@ class EpcisStore:
             ).scalar()
         return None if capture_id is None else self.capture(capture_id)
 
-    def _event_rows(self, where: ColumnElement[bool], *, limit: int | None = None) -> list[EventRow]:
+    def _event_rows(
+        self, where: ColumnElement[bool], *, limit: int | None = None
+    ) -> list[EventRow]:
         stmt = (
             select(epcis_events, epcis_captures.c.document)
             .join(epcis_captures, epcis_captures.c.capture_id == epcis_events.c.capture_id)
@@ -398,9 +400,7 @@ class EpcisStore:
         found = {k: r for k, r in found.items() if names_reference(r)}
         if containers:
             wanted = [canonical_epc(c) for c in containers]
-            for r in self._event_rows(
-                exists().where(and_(x.event_row == e.id, x.epc.in_(wanted)))
-            ):
+            for r in self._event_rows(exists().where(and_(x.event_row == e.id, x.epc.in_(wanted)))):
                 found[r.row] = r
         return [found[k] for k in sorted(found)]
 
@@ -410,13 +410,13 @@ class EpcisStore:
     def proof(self, capture_id: str, position: int) -> list[bytes]:
         """The inclusion proof of event ``position`` of a capture (for ``proveEvent``)."""
         with self.engine.connect() as conn:
-            digests = [
-                bytes(d)
-                for (d,) in conn.execute(
+            digests: list[bytes] = [
+                bytes(row.digest)
+                for row in conn.execute(
                     select(epcis_events.c.digest)
                     .where(epcis_events.c.capture_id == capture_id)
                     .order_by(epcis_events.c.position)
-                )
+                ).all()
             ]
         return MerkleTree.of_digests(digests).proof(position)
 
@@ -438,13 +438,13 @@ class EpcisStore:
         )
         with self.engine.connect() as conn:
             rows = conn.execute(stmt).all()
-            parents = {
-                row_id: p
-                for row_id, p in conn.execute(
+            parents: dict[int, str] = {
+                row.event_row: row.epc
+                for row in conn.execute(
                     select(x.event_row, x.epc)
                     .where(x.role == "parent")
                     .where(x.event_row.in_([r.id for r in rows if r.role == "child"]))
-                )
+                ).all()
             }
         current: str | None = None
         for r in rows:

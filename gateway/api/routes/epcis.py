@@ -13,15 +13,15 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response
-from starlette.concurrency import run_in_threadpool
 from pydantic import BaseModel, ConfigDict, Field
+from starlette.concurrency import run_in_threadpool
 
 from gateway.api.deps import CurrentCaller, OutboxDep, ReadCaller, ServicesDep
 from gateway.api.write_routes import WRITE_RESPONSES, IdempotencyKey, scoped_caller
 from gateway.errors import InvalidRequest, NotFound
 from gateway.models.record_views import RecordView
 from gateway.models.stored import AcceptResult, RecordKind
-from gateway.reads.epcis import (
+from gateway.reads.epcis_queries import (
     capture_view,
     consignment_document,
     encode_page_token,

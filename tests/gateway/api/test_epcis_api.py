@@ -51,7 +51,8 @@ def _services(ledger: Ledger, tmp_path: Path, *, relayer: TxManager | None) -> G
 
 
 def _custody(services: GatewayServices, world: DemoWorld) -> None:
-    assert services.chain is not None and services.chain.signing_keys is not None
+    assert services.chain is not None
+    assert services.chain.signing_keys is not None
     for party in world.parties.values():
         services.chain.signing_keys.add("0x" + party.org_id.hex(), party.private_key)
 
@@ -123,7 +124,10 @@ def _shipment(world: DemoWorld, *, serial: str = "7001", time_: str = "2026-11-2
                     "readPoint": {"id": "urn:epc:id:sgln:9312345.00001.0"},
                     "bizLocation": {"id": "urn:epc:id:sgln:9312345.00001.0"},
                     "bizTransactionList": [
-                        {"type": "bol", "bizTransaction": f"urn:example:ucr:{world.consignment_ref}"}
+                        {
+                            "type": "bol",
+                            "bizTransaction": f"urn:example:ucr:{world.consignment_ref}",
+                        }
                     ],
                     "example:temperatureLog": {"example:max": 18.5, "example:unit": "CEL"},
                 },
@@ -160,7 +164,8 @@ def test_gs1_example_is_captured_committed_and_provable(
     capture_id = response.json()["captureID"]
     assert response.headers["Location"] == f"/epcis/capture/{capture_id}"
     view = _wait(epcis_client, key, capture_id)
-    assert view["status"] == "confirmed" and view["success"] is True, view
+    assert view["status"] == "confirmed", view
+    assert view["success"] is True, view
     committed = ledger.epcis.capture(bytes.fromhex(capture_id[2:]))
     assert "0x" + committed.root.hex() == view["root"]
     assert committed.event_count == len(document_hash_ids(document))
@@ -207,7 +212,9 @@ def test_capture_keeps_extensions_and_answers_queries(
     assert len(events(MATCH_anyEPC="urn:epc:id:sscc:9312345.0000000001")) == 1
     assert len(events(EQ_bizLocation="urn:epc:id:sgln:9312345.00001.0")) == 2
     assert len(events(EQ_readPoint="urn:epc:id:sgln:9312345.00001.0")) == 1
-    assert len(events(GE_eventTime="2026-11-20T08:00:00Z", LT_eventTime="2026-11-20T09:00:00Z")) == 2
+    assert (
+        len(events(GE_eventTime="2026-11-20T08:00:00Z", LT_eventTime="2026-11-20T09:00:00Z")) == 2
+    )
     assert events(GE_eventTime="2026-11-20T08:00:00.001Z") == []
     assert events(LT_eventTime="2026-11-20T18:30:00+10:30") == []
     by_epc = epcis_client.get(
@@ -235,9 +242,12 @@ def test_paging_with_next_page_token(
         link = answer.headers.get("Link")
         url = link.split(";")[0].strip("<>") if link else None
         pages += 1
-    assert pages == 2 and len(seen) == 4 and len(set(seen)) == 4
+    assert pages == 2
+    assert len(seen) == 4
+    assert len(set(seen)) == 4
     bad = epcis_client.get("/epcis/events?nextPageToken=%%%", headers=auth(key))
-    assert bad.status_code == 422 and bad.json()["error"]["field"] == "nextPageToken"
+    assert bad.status_code == 422
+    assert bad.json()["error"]["field"] == "nextPageToken"
 
 
 def test_consignment_export_validates_and_matches_commitment(
@@ -295,14 +305,16 @@ def test_invalid_document_is_refused_whole_and_nothing_is_stored(
 def test_malformed_bodies(unrelayed: httpx.Client, party_keys: dict[str, IssuedKey]) -> None:
     key = party_keys["carrier"]
     not_json = unrelayed.post("/epcis/capture", content=b"{", headers={**auth(key), **LD})
-    assert not_json.status_code == 422 and not_json.json()["error"]["rule"] == "json"
+    assert not_json.status_code == 422
+    assert not_json.json()["error"]["rule"] == "json"
     wrong_type = unrelayed.post(
         "/epcis/capture", content=b"{}", headers={**auth(key), "Content-Type": "text/xml"}
     )
     assert wrong_type.status_code == 422
     assert wrong_type.json()["error"]["field"] == "Content-Type"
     array = unrelayed.post("/epcis/capture", content=b"[]", headers={**auth(key), **LD})
-    assert array.status_code == 422 and array.json()["error"]["field"] == "body"
+    assert array.status_code == 422
+    assert array.json()["error"]["field"] == "body"
 
 
 def test_issuing_body_may_not_capture(
@@ -321,7 +333,8 @@ def test_missing_scope_is_refused(
         org_id="0x" + party.org_id.hex(), org_kind="carrier", country=party.country, scopes=["read"]
     )
     response = _capture(unrelayed, reader, _shipment(world))
-    assert response.status_code == 403 and response.json()["error"]["code"] == "missing_scope"
+    assert response.status_code == 403
+    assert response.json()["error"]["code"] == "missing_scope"
 
 
 def _typed(client: httpx.Client, key: IssuedKey, document: dict[str, Any]) -> dict[str, Any]:
@@ -359,12 +372,14 @@ def test_client_signed_capture_is_committed(
     view = _wait(epcis_client, key, typed["captureID"])
     assert view["status"] == "confirmed"
     committed = ledger.epcis.capture(bytes.fromhex(typed["captureID"][2:]))
-    assert committed.org_id == party.org_id and committed.signer == party.address
+    assert committed.org_id == party.org_id
+    assert committed.signer == party.address
     # The same signed capture again: the same record, not a second commitment.
     again = epcis_client.post(
         "/epcis/capture/signed", json=_signed(document, typed, party.private_key), headers=auth(key)
     )
-    assert again.status_code == 202 and again.headers.get("Idempotent-Replayed") == "true"
+    assert again.status_code == 202
+    assert again.headers.get("Idempotent-Replayed") == "true"
     assert again.json()["record"]["record_id"] == typed["record_id"]
 
 
@@ -374,7 +389,9 @@ def test_signed_capture_by_another_organisation_is_refused(
     document = _shipment(world)
     typed = _typed(unrelayed, party_keys["carrier"], document)
     body = _signed(document, typed, world.parties["exporter"].private_key)
-    response = unrelayed.post("/epcis/capture/signed", json=body, headers=auth(party_keys["carrier"]))
+    response = unrelayed.post(
+        "/epcis/capture/signed", json=body, headers=auth(party_keys["carrier"])
+    )
     assert response.status_code == 403, response.text
     assert response.json()["error"]["code"] == "wrong_organisation"
 
@@ -429,11 +446,15 @@ def test_signed_capture_with_malformed_signature_is_refused(
     assert response.status_code == 422, response.text
 
 
-def test_unknown_capture_and_event(unrelayed: httpx.Client, party_keys: dict[str, IssuedKey]) -> None:
+def test_unknown_capture_and_event(
+    unrelayed: httpx.Client, party_keys: dict[str, IssuedKey]
+) -> None:
     key = party_keys["carrier"]
     assert unrelayed.get("/epcis/capture/0x" + "00" * 32, headers=auth(key)).status_code == 404
     assert unrelayed.get("/epcis/events/urn:uuid:none", headers=auth(key)).status_code == 404
     bad_time = unrelayed.get("/epcis/events?GE_eventTime=yesterday", headers=auth(key))
-    assert bad_time.status_code == 422 and bad_time.json()["error"]["field"] == "GE_eventTime"
+    assert bad_time.status_code == 422
+    assert bad_time.json()["error"]["field"] == "GE_eventTime"
     bad_type = unrelayed.get("/epcis/events?eventType=Party", headers=auth(key))
-    assert bad_type.status_code == 422 and bad_type.json()["error"]["field"] == "eventType"
+    assert bad_type.status_code == 422
+    assert bad_type.json()["error"]["field"] == "eventType"

@@ -162,4 +162,5 @@ def test_a_query_document_is_not_a_capture() -> None:
 
 def test_not_an_object() -> None:
     errors = check_document([1, 2])
-    assert errors and errors[0].rule == "epcis_schema"
+    assert errors
+    assert errors[0].rule == "epcis_schema"

@@ -95,7 +95,10 @@ def event_query(
     """The store query for the standard's simple query parameters (422 on a bad value)."""
     if not 1 <= per_page <= MAX_PER_PAGE:
         raise InvalidRequest(
-            f"perPage must be 1 to {MAX_PER_PAGE}", field="perPage", rule="range", code="invalid_value"
+            f"perPage must be 1 to {MAX_PER_PAGE}",
+            field="perPage",
+            rule="range",
+            code="invalid_value",
         )
     types = _split(event_type)
     known = {
@@ -178,9 +181,7 @@ def _events_and_proofs(
             captures[row.capture_id] = capture
             documents[row.capture_id] = _contexts(capture.document)
     events = [_event_out(r, documents) for r in rows]
-    proofs = (
-        [_proof(store, chain, r, captures[r.capture_id].root) for r in rows] if proof else []
-    )
+    proofs = [_proof(store, chain, r, captures[r.capture_id].root) for r in rows] if proof else []
     return events, proofs
 
 
