@@ -23,7 +23,7 @@ from gateway.errors import InvalidRequest, NotFound
 from gateway.writes.ledger_services import LedgerServices
 from ledger.epcis.events import canonical_term, time_millis
 from ledger.errors import EpcisError
-from ledger.index.epcis import CaptureRow, EpcisStore, EventQuery, EventRow
+from ledger.index import CaptureRow, EpcisStore, EventQuery, EventRow
 
 __all__ = [
     "EPCIS_CONTEXT",

@@ -37,7 +37,7 @@ from ledger.epcis.events import summarise
 from ledger.epcis.merkle import MerkleTree
 from ledger.epcis.validation import validate_document
 from ledger.errors import InvalidEpcisDocument
-from ledger.index.epcis import CaptureRow
+from ledger.index import CaptureRow
 from ledger.records import EpcisCapture, SignedRecord, sign
 
 __all__ = [

@@ -19,8 +19,7 @@ from gateway.writes.validation import ChainValidator
 from ledger.chain import Ledger
 
 if TYPE_CHECKING:
-    from ledger.index import Index
-    from ledger.index.epcis import EpcisStore
+    from ledger.index import EpcisStore, Index
 
 __all__ = ["LedgerServices", "require_ledger"]
 
@@ -47,7 +46,7 @@ class LedgerServices:
         if self.index is None:
             raise ServiceUnavailable("this gateway has no index", code="no_index")
         if self._epcis is None:
-            from ledger.index.epcis import EpcisStore
+            from ledger.index import EpcisStore
 
             self._epcis = EpcisStore(self.index.engine)
         return self._epcis

@@ -12,6 +12,14 @@ standard's queries, and where each serial and logistic unit was (:mod:`.epcis`).
 May import: :mod:`ledger.errors`, :mod:`ledger.records`, :mod:`ledger.chain`, :mod:`ledger.epcis`.
 """
 
+from ledger.index.epcis import (
+    CaptureRow,
+    EpcisStore,
+    EventQuery,
+    EventRow,
+    Sighting,
+    epcis_store,
+)
 from ledger.index.follower import DEFAULT_SPAN, Index
 from ledger.index.heads import event_digest, next_head, registration_digest
 from ledger.index.models import (
@@ -62,10 +70,14 @@ __all__ = [
     "DEFAULT_SPAN",
     "AeoStatus",
     "AttestationRecord",
+    "CaptureRow",
     "CertificateRecord",
     "ConsignmentRecord",
     "ConsignmentView",
     "DrawdownRecord",
+    "EpcisStore",
+    "EventQuery",
+    "EventRow",
     "Finding",
     "HeadVerification",
     "Index",
@@ -76,6 +88,7 @@ __all__ = [
     "OrganisationRecord",
     "RawBytes",
     "RawLog",
+    "Sighting",
     "SyncResult",
     "TimelineEvent",
     "Uint64",
@@ -88,6 +101,7 @@ __all__ = [
     "consignment_events",
     "consignments",
     "drawdowns",
+    "epcis_store",
     "event_digest",
     "findings",
     "metadata",

@@ -17,6 +17,7 @@ when, and in what": an EPC's events, with the parent it was aggregated into at t
 from __future__ import annotations
 
 import json
+import weakref
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
@@ -46,12 +47,16 @@ from ledger.epcis.events import EventSummary, canonical_epc, summarise
 from ledger.epcis.merkle import MerkleTree
 
 __all__ = [
+    "COMMISSIONING",
     "CaptureRow",
     "EpcisStore",
     "EventQuery",
     "EventRow",
     "Sighting",
+    "epcis_store",
 ]
+
+COMMISSIONING = "https://ref.gs1.org/cbv/BizStep-commissioning"
 
 epcis_metadata = MetaData()
 
@@ -470,17 +475,35 @@ class EpcisStore:
                 biz_transactions=tuple(json.loads(r.biz_transactions)),
             )
 
-    def commissioned(self, epc: str) -> bool:
-        """Whether a captured event commissioned ``epc`` (bizStep commissioning, action ADD):
-        the brand owners' commissioning events are the registry of genuine serials."""
+    def commissioning(self, epc: str) -> bool | None:
+        """Whether a captured commissioning event (bizStep commissioning) made ``epc``: the
+        brand owners' commissioning events are the registry of genuine serials. ``None`` when
+        no serial of its product class (the same GTIN) was ever commissioned here, so there is
+        no registry to judge by; ``False`` when the class has one without this serial."""
+        wanted = canonical_epc(epc)
         e, x = epcis_events.c, epcis_event_epcs.c
-        stmt = (
+        base = (
             select(e.id)
             .join(epcis_event_epcs, x.event_row == e.id)
-            .where(x.epc == canonical_epc(epc))
             .where(x.role.in_(["epc", "output"]))
-            .where(e.biz_step == "https://ref.gs1.org/cbv/BizStep-commissioning")
-            .limit(1)
+            .where(e.biz_step == COMMISSIONING)
         )
         with self.engine.connect() as conn:
-            return conn.execute(stmt).first() is not None
+            if conn.execute(base.where(x.epc == wanted).limit(1)).first() is not None:
+                return True
+            product, marker, _ = wanted.partition("/21/")
+            if not marker:
+                return None
+            listed = conn.execute(base.where(x.epc.startswith(product + "/21/")).limit(1)).first()
+        return False if listed is not None else None
+
+
+_STORES: weakref.WeakKeyDictionary[Engine, EpcisStore] = weakref.WeakKeyDictionary()
+
+
+def epcis_store(engine: Engine) -> EpcisStore:
+    """The store on ``engine`` (one per engine; its tables are made once)."""
+    store = _STORES.get(engine)
+    if store is None:
+        store = _STORES[engine] = EpcisStore(engine)
+    return store

@@ -37,7 +37,7 @@ from gateway.writes.epcis_capture import (
 from gateway.writes.intake import sync_caller
 from gateway.writes.kinds import record_id_for
 from gateway.writes.ledger_services import require_ledger
-from ledger.index.epcis import CaptureRow, EventQuery
+from ledger.index import CaptureRow, EventQuery
 from ledger.records import EpcisCapture
 
 __all__ = ["router"]
