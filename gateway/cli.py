@@ -29,10 +29,13 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import create_engine
+
 from gateway.auth import OrgKind, Scope, issue_key
 from gateway.config import GatewaySettings
 from ledger import cli as base
 from ledger.chain import SUITE, Ledger, TxManager
+from ledger.index import epcis_store
 from ledger.stack import (
     DEMO_FILE,
     DEMO_PARTIES,
@@ -190,7 +193,9 @@ def cmd_up(args: argparse.Namespace) -> int:
         demo_file = settings.data_dir / DEMO_FILE
         demo = is_dev_chain(w3) and demo_governed(ledger)
         if demo:
-            seed_if_new(ledger, data_dir=settings.data_dir)
+            epcis = epcis_store(create_engine(settings.index_url))
+            seed_if_new(ledger, data_dir=settings.data_dir, epcis=epcis)
+            epcis.engine.dispose()
         keys_file = None
         if demo:
             keys_file = _demo_api_keys(settings)
