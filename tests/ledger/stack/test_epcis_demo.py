@@ -32,7 +32,8 @@ def test_demo_clone_and_duplicate_container_are_found(
     missing = next(f for f in suspect.findings if f.code == "SERIAL_NOT_COMMISSIONED")
     assert f"{DEMO_GTIN_EPC}.9" in missing.explanation
     duplicate = next(f for f in suspect.findings if f.code == "DUPLICATE_CONTAINER")
-    assert DEMO_CONTAINER in duplicate.explanation and "SGSIN" in duplicate.explanation
+    assert DEMO_CONTAINER in duplicate.explanation
+    assert "SGSIN" in duplicate.explanation
 
     genuine = verifier.verify(Claim(consignment_ref=world.consignment_ref))
     assert not ({f.code for f in genuine.findings} & EPCIS_CODES)
