@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 
 import pytest
-
 from epcis_event_hash_generator.hash_generator import epcis_hashes_from_events
 from epcis_event_hash_generator.json_to_py import event_list_from_epcis_document_str
 
