@@ -130,6 +130,10 @@ class AttestationExists(DuplicateRecord):
     """The attestation (same attester, same content) is recorded already."""
 
 
+class CaptureExists(DuplicateRecord):
+    """An EPCIS capture with this id was already committed."""
+
+
 class CertificateExists(DuplicateRecord):
     """A certificate with this id exists already."""
 
@@ -156,6 +160,10 @@ class ConsignmentExists(DuplicateRecord):
 
 class DeadlineExpired(InvalidRecord):
     """The record's deadline has passed."""
+
+
+class EmptyCapture(InvalidRecord):
+    """An EPCIS capture names no events, or a zero Merkle root."""
 
 
 class EmptySchema(InvalidRecord):
@@ -396,6 +404,10 @@ class UnknownAction(InvalidRecord):
 
 class UnknownAttestation(RecordNotFound):
     """No attestation with this uid."""
+
+
+class UnknownCapture(RecordNotFound):
+    """No EPCIS capture with this id was committed."""
 
 
 class UnknownCertificate(RecordNotFound):

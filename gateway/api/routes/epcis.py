@@ -37,6 +37,7 @@ from gateway.writes.epcis_capture import (
 from gateway.writes.intake import sync_caller
 from gateway.writes.kinds import record_id_for
 from gateway.writes.ledger_services import require_ledger
+from ledger.chain import ContractError
 from ledger.index import CaptureRow, EventQuery
 from ledger.records import EpcisCapture
 
@@ -185,7 +186,18 @@ def get_capture(
     view = capture_view(chain, capture_id)
     record = outbox.get(view["recordID"])
     if record is None:
-        view.update(running=False, success=False, errors=[{"code": "not_relayed"}])
+        # Not relayed by this gateway (another member's, or the demo's): the chain says.
+        try:
+            committed = chain.ledger.epcis.capture(bytes.fromhex(view["captureID"][2:]))
+        except ContractError:
+            view.update(running=False, success=False, errors=[{"code": "not_committed"}])
+            return view
+        view.update(
+            running=False,
+            success="0x" + committed.root.hex() == view["root"],
+            status="committed",
+            errors=[],
+        )
         return view
     status = RecordView.from_stored(record)
     failed = status.error is not None
