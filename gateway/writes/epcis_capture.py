@@ -27,8 +27,9 @@ from eth_utils.crypto import keccak
 
 from gateway.auth import Caller
 from gateway.errors import InvalidRequest, ServiceUnavailable
-from gateway.models.stored import AcceptResult, RecordKind
-from gateway.writes.intake import _store, prepare_signed
+from gateway.models.stored import AcceptResult, NewRecord, RecordKind
+from gateway.writes.epcis_consignments import Link, Unlinked, consignment_links
+from gateway.writes.intake import _store, prepare_many, prepare_signed
 from gateway.writes.kinds import decode, record_id_for, recover
 from gateway.writes.ledger_services import LedgerServices
 from gateway.writes.outbox import Outbox
@@ -36,12 +37,13 @@ from ledger.epcis import document_events
 from ledger.epcis.events import summarise
 from ledger.epcis.merkle import MerkleTree
 from ledger.epcis.validation import validate_document
-from ledger.errors import InvalidEpcisDocument
+from ledger.errors import InvalidEpcisDocument, LedgerError
 from ledger.index import CaptureRow
 from ledger.records import EpcisCapture, SignedRecord, sign
 
 __all__ = [
     "CAPTURE_DEADLINE_SECONDS",
+    "CaptureOutcome",
     "PreparedCapture",
     "accept_capture",
     "capture_typed_data",
@@ -142,6 +144,48 @@ def _signed_capture(
     return signed
 
 
+@dataclass(frozen=True)
+class CaptureOutcome:
+    """What a capture request stored: the capture, its record, and the consignment events
+    written from its events (custodial captures only; see :mod:`.epcis_consignments`)."""
+
+    result: AcceptResult
+    row: CaptureRow
+    consignment_events: list[dict[str, Any]]
+    not_linked: list[dict[str, Any]]
+
+
+def _consignment_events(
+    chain: LedgerServices,
+    outbox: Outbox,
+    caller: Caller,
+    prepared: PreparedCapture,
+    account: Any,
+) -> tuple[list[tuple[Link, NewRecord | AcceptResult]], list[Unlinked]]:
+    """The capture's events that concern a consignment, signed and checked as the chain
+    would (any refusal refuses the capture whole)."""
+    events = document_events(prepared.document)
+    summaries = summarise(events, prepared.document.get("@context"))
+    ctx = chain.context(caller, signer=account.address)
+    links, unlinked = consignment_links(
+        chain.ledger,
+        events,
+        summaries,
+        nonce=ctx.nonce,
+        deadline=ctx.now + CAPTURE_DEADLINE_SECONDS,
+    )
+    if not links:
+        return [], unlinked
+    signed = [sign(link.record, account.key, chain.ledger.domain(link.record)) for link in links]
+    answers = prepare_many(chain, outbox, caller, [(s, None) for s in signed])
+    checked: list[NewRecord | AcceptResult] = []
+    for answer in answers:
+        if isinstance(answer, LedgerError):
+            raise answer  # the first refused event refuses the capture whole
+        checked.append(answer)
+    return list(zip(links, checked, strict=True)), unlinked
+
+
 def accept_capture(
     chain: LedgerServices,
     outbox: Outbox,
@@ -151,9 +195,13 @@ def accept_capture(
     message: Mapping[str, Any] | None = None,
     signature: str | None = None,
     idempotency_key: str | None = None,
-) -> tuple[AcceptResult, CaptureRow]:
+) -> CaptureOutcome:
     """Validate, sign (custodial: no ``message``) or check the client's signature, then store
-    the document and relay its root. A repeat of a stored capture is answered from the store."""
+    the document and relay its root. A repeat of a stored capture is answered from the store.
+
+    A custodial capture's events that concern a consignment are also written as that
+    consignment's signed events (:mod:`.epcis_consignments`), checked before anything is
+    stored: a refused one refuses the capture whole."""
     store = chain.epcis_store()
     prepared = prepare_capture(document, caller)
     capture_hex = "0x" + prepared.capture_id.hex()
@@ -161,7 +209,7 @@ def accept_capture(
     if existing is not None:
         stored = outbox.get(existing.record_id)
         if stored is not None:
-            return AcceptResult(stored, created=False), existing
+            return CaptureOutcome(AcceptResult(stored, created=False), existing, [], [])
     signed = _signed_capture(chain, caller, prepared, message, signature)
     digest = signed.record.digest(chain.ledger.domain(signed.record))
     signer = recover(digest, signed.signature)
@@ -179,7 +227,13 @@ def accept_capture(
         row = store.capture(capture_hex)
         if row is None:
             raise InvalidEpcisDocument("document", "the capture's document was not stored", None)
-        return prepared_record, row
+        return CaptureOutcome(prepared_record, row, [], [])
+    linked: list[tuple[Link, NewRecord | AcceptResult]] = []
+    unlinked: list[Unlinked] = []
+    if message is None:
+        assert chain.signing_keys is not None
+        account = chain.signing_keys.account(caller.org_id)
+        linked, unlinked = _consignment_events(chain, outbox, caller, prepared, account)
     rid = record_id_for(digest, org_id=caller.org_id)
     assert prepared_record.record_id == rid
     row = store.add_capture(
@@ -189,4 +243,15 @@ def accept_capture(
         captured_at=signed.record.captured_at,
         document=prepared.document,
     )
-    return _store(outbox, prepared_record), row
+    result = _store(outbox, prepared_record)
+    events: list[dict[str, Any]] = []
+    for link, answer in linked:
+        stored_event = answer if isinstance(answer, AcceptResult) else _store(outbox, answer)
+        events.append(
+            {
+                "event_index": link.event_index,
+                "reference": link.reference,
+                "record_id": stored_event.record.record_id,
+            }
+        )
+    return CaptureOutcome(result, row, events, [u.as_dict() for u in unlinked])

@@ -20,7 +20,7 @@ from gateway.api.deps import CurrentCaller, OutboxDep, ReadCaller, ServicesDep
 from gateway.api.write_routes import WRITE_RESPONSES, IdempotencyKey, scoped_caller
 from gateway.errors import InvalidRequest, NotFound
 from gateway.models.record_views import RecordView
-from gateway.models.stored import AcceptResult, RecordKind
+from gateway.models.stored import RecordKind
 from gateway.reads.epcis_queries import (
     capture_view,
     consignment_document,
@@ -29,6 +29,7 @@ from gateway.reads.epcis_queries import (
     query_document,
 )
 from gateway.writes.epcis_capture import (
+    CaptureOutcome,
     accept_capture,
     capture_typed_data,
     parse_document,
@@ -38,7 +39,7 @@ from gateway.writes.intake import sync_caller
 from gateway.writes.kinds import record_id_for
 from gateway.writes.ledger_services import require_ledger
 from ledger.chain import ContractError
-from ledger.index import CaptureRow, EventQuery
+from ledger.index import EventQuery
 from ledger.records import EpcisCapture
 
 __all__ = ["router"]
@@ -53,6 +54,16 @@ class CaptureAccepted(BaseModel):
 
     captureID: str = Field(description="0x-hex; keccak256(orgId ‖ root)")  # noqa: N815
     record: RecordView
+    consignmentEvents: list[dict[str, Any]] = Field(  # noqa: N815
+        default_factory=list,
+        description="Captured events written as consignment events (event_index, reference, "
+        "record_id): custodial captures whose business transaction names a registered "
+        "consignment and whose bizLocation is urn:un:locode:<code>.",
+    )
+    notLinked: list[dict[str, Any]] = Field(  # noqa: N815
+        default_factory=list,
+        description="Events that name a consignment but could not be its events, and why.",
+    )
 
 
 class SignedCapture(BaseModel):
@@ -77,11 +88,16 @@ def _media_type(request: Request) -> None:
         )
 
 
-def _accepted(result: AcceptResult, row: CaptureRow, response: Response) -> CaptureAccepted:
-    response.headers["Location"] = f"/epcis/capture/{row.capture_id}"
-    if not result.created:
+def _accepted(outcome: CaptureOutcome, response: Response) -> CaptureAccepted:
+    response.headers["Location"] = f"/epcis/capture/{outcome.row.capture_id}"
+    if not outcome.result.created:
         response.headers["Idempotent-Replayed"] = "true"
-    return CaptureAccepted(captureID=row.capture_id, record=RecordView.from_stored(result.record))
+    return CaptureAccepted(
+        captureID=outcome.row.capture_id,
+        record=RecordView.from_stored(outcome.result.record),
+        consignmentEvents=outcome.consignment_events,
+        notLinked=outcome.not_linked,
+    )
 
 
 @router.post(
@@ -114,12 +130,11 @@ async def post_capture(
     document = parse_document(await request.body())
     chain = require_ledger(services.chain)
 
-    def accept() -> tuple[AcceptResult, CaptureRow]:
+    def accept() -> CaptureOutcome:
         synced = sync_caller(chain, caller, request.app.state.keys)
         return accept_capture(chain, outbox, synced, document, idempotency_key=idempotency_key)
 
-    result, row = await run_in_threadpool(accept)
-    return _accepted(result, row, response)
+    return _accepted(await run_in_threadpool(accept), response)
 
 
 @router.post(
@@ -166,7 +181,7 @@ def post_capture_signed(
     scoped_caller(caller, RecordKind.EPCIS_CAPTURE)
     chain = require_ledger(services.chain)
     caller = sync_caller(chain, caller, request.app.state.keys)
-    result, row = accept_capture(
+    outcome = accept_capture(
         chain,
         outbox,
         caller,
@@ -175,7 +190,7 @@ def post_capture_signed(
         signature=body.signature,
         idempotency_key=idempotency_key,
     )
-    return _accepted(result, row, response)
+    return _accepted(outcome, response)
 
 
 @router.get("/capture/{capture_id}", summary="A capture job: its state and errors")

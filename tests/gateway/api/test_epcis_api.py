@@ -8,6 +8,7 @@ import copy
 import json
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -458,3 +459,82 @@ def test_unknown_capture_and_event(
     bad_type = unrelayed.get("/epcis/events?eventType=Party", headers=auth(key))
     assert bad_type.status_code == 422
     assert bad_type.json()["error"]["field"] == "eventType"
+
+
+# ---------------------------------------------------------------------------- consignments
+
+
+def _at_port(world: DemoWorld, *, when: str, place: str = "urn:un:locode:CNSGH") -> dict[str, Any]:
+    document = _shipment(world, serial="8001", time_=when)
+    first = document["epcisBody"]["eventList"][0]
+    first["bizLocation"] = {"id": place}
+    first["bizStep"] = "arriving"
+    return document
+
+
+def test_event_naming_a_consignment_joins_its_hash_chain(
+    epcis_client: httpx.Client,
+    party_keys: dict[str, IssuedKey],
+    world: DemoWorld,
+    ledger: Ledger,
+) -> None:
+    key = party_keys["carrier"]
+    now = int(ledger.w3.eth.get_block("latest")["timestamp"])
+    when = datetime.fromtimestamp(now - 600, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    document = _at_port(world, when=when)
+    before = ledger.consignments.consignment(world.consignment_id).event_count
+    response = _capture(epcis_client, key, document)
+    assert response.status_code == 202, response.text
+    body = response.json()
+    (linked,) = body["consignmentEvents"]
+    assert linked["event_index"] == 0
+    assert linked["reference"] == world.consignment_ref
+    assert body["notLinked"] == []  # the aggregation event names no consignment
+    _wait(epcis_client, key, body["captureID"])
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        view = epcis_client.get(f"/records/{linked['record_id']}", headers=auth(key)).json()
+        if view["status"] in ("confirmed", "failed"):
+            break
+        time.sleep(0.05)
+    assert view["status"] == "confirmed", view
+    assert ledger.consignments.consignment(world.consignment_id).event_count == before + 1
+    logs = ledger.w3.eth.get_logs(
+        {
+            "address": ledger.consignments.address,
+            "fromBlock": view["block_number"],
+            "toBlock": view["block_number"],
+        }
+    )
+    recorded = [
+        d.args for d in ledger.decode_logs(list(logs)) if d.event == "ConsignmentEventRecorded"
+    ]
+    digest = bytes.fromhex(document_hash_ids(document)[0].split(";")[1].split("?")[0])
+    assert [bytes(r["epcisEventHash"]) for r in recorded] == [digest]
+
+
+def test_event_without_locode_is_reported_not_linked(
+    unrelayed: httpx.Client, party_keys: dict[str, IssuedKey], world: DemoWorld
+) -> None:
+    response = _capture(unrelayed, party_keys["carrier"], _shipment(world))
+    assert response.status_code == 202, response.text
+    assert response.json()["consignmentEvents"] == []
+    (unlinked,) = response.json()["notLinked"]
+    assert unlinked["reference"] == world.consignment_ref
+    assert "urn:un:locode:" in unlinked["reason"]
+
+
+def test_refused_consignment_event_refuses_the_capture_whole(
+    unrelayed: httpx.Client,
+    party_keys: dict[str, IssuedKey],
+    world: DemoWorld,
+    ledger: Ledger,
+) -> None:
+    key = party_keys["carrier"]
+    now = int(ledger.w3.eth.get_block("latest")["timestamp"])
+    later = datetime.fromtimestamp(now + 2 * 86400, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    response = _capture(unrelayed, key, _at_port(world, when=later))
+    assert response.status_code in (409, 422), response.text
+    assert "RecordTimeInFuture" in response.text
+    stored = unrelayed.get("/epcis/events", headers=auth(key)).json()
+    assert stored["epcisBody"]["queryResults"]["resultsBody"]["eventList"] == []
