@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from _pytest.mark import ParameterSet
 
+from ledger.cli import main
 from ledger.epcis import load_document
 from ledger.epcis.validation import check_document, load_schema, validate_document
 from ledger.errors import EpcisDocumentRejected
@@ -164,3 +165,17 @@ def test_not_an_object() -> None:
     errors = check_document([1, 2])
     assert errors
     assert errors[0].rule == "epcis_schema"
+
+
+def test_cli_validate(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    good = tmp_path / "good.jsonld"
+    good.write_text(json.dumps(_example(), default=str))
+    bad_document = _example()
+    bad_document["epcisBody"]["eventList"][0]["bizStep"] = "transforming"
+    bad = tmp_path / "bad.jsonld"
+    bad.write_text(json.dumps(bad_document, default=str))
+    assert main(["epcis", "validate", str(good)]) == 0
+    assert capsys.readouterr().out == ""
+    assert main(["epcis", "validate", str(bad)]) == 1
+    (line,) = capsys.readouterr().out.splitlines()
+    assert json.loads(line)["pointer"] == "/epcisBody/eventList/0/bizStep"
