@@ -28,7 +28,12 @@ from eth_utils.crypto import keccak
 from gateway.auth import Caller
 from gateway.errors import InvalidRequest, ServiceUnavailable
 from gateway.models.stored import AcceptResult, NewRecord, RecordKind
-from gateway.writes.epcis_consignments import Link, Unlinked, consignment_links
+from gateway.writes.epcis_consignments import (
+    ContainerLookup,
+    Link,
+    Unlinked,
+    consignment_links,
+)
 from gateway.writes.intake import _store, prepare_many, prepare_signed
 from gateway.writes.kinds import decode, record_id_for, recover
 from gateway.writes.ledger_services import LedgerServices
@@ -155,6 +160,21 @@ class CaptureOutcome:
     not_linked: list[dict[str, Any]]
 
 
+def _container_lookup(chain: LedgerServices) -> ContainerLookup | None:
+    """The consignment whose latest indexed event up to a time carried a container."""
+    index = chain.index
+    if index is None:
+        return None
+
+    def lookup(container: str, at: int) -> bytes | None:
+        carried = [e for e in index.events_by_container(container) if e.event_time <= at]
+        if not carried:
+            return None
+        return max(carried, key=lambda e: (e.event_time, e.block_number)).consignment_id
+
+    return lookup
+
+
 def _consignment_events(
     chain: LedgerServices,
     outbox: Outbox,
@@ -173,6 +193,7 @@ def _consignment_events(
         summaries,
         nonce=ctx.nonce,
         deadline=ctx.now + CAPTURE_DEADLINE_SECONDS,
+        by_container=_container_lookup(chain),
     )
     if not links:
         return [], unlinked

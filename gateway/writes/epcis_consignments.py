@@ -2,7 +2,10 @@
 
 An event concerns a consignment when one of its business transactions carries the
 consignment's reference (UCR or carrier reference: the whole ``bizTransaction``, or its last
-``/`` or ``:`` segment, names a consignment registered on chain). Such an event is also written
+``/`` or ``:`` segment, names a consignment registered on chain), or else when it names a
+freight container (``urn:epc:id:bic:<ISO 6346>``, in ``epcList``, ``parentID`` or
+``childEPCs``) that the consignment's latest event up to that time carried (from the index).
+Such an event is also written
 as a :class:`~ledger.records.ConsignmentEvent` in the consignment's hash chain, signed with the
 capturing organisation's custodial key, with the event's CBV 2.0 hash digest as its
 ``epcisEventHash``: business step and disposition as the CBV words (a step or disposition
@@ -17,18 +20,30 @@ capture only; its commitment proves it all the same.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
 from ledger.chain import Ledger
 from ledger.epcis.events import EventSummary
 from ledger.errors import ValidationError
-from ledger.records import BusinessStep, ConsignmentEvent, Disposition, Locode, consignment_id
+from ledger.records import (
+    BusinessStep,
+    ConsignmentEvent,
+    ContainerNumber,
+    Disposition,
+    Locode,
+    consignment_id,
+)
 
-__all__ = ["LOCODE_URN", "Link", "Unlinked", "consignment_links"]
+__all__ = ["BIC_URN", "LOCODE_URN", "ContainerLookup", "Link", "Unlinked", "consignment_links"]
 
 LOCODE_URN: Final = "urn:un:locode:"
+BIC_URN: Final = "urn:epc:id:bic:"
+
+ContainerLookup = Callable[[str, int], bytes | None]
+"""(ISO 6346 container, unix time) -> the consignment id whose latest event up to then
+carried it, or None."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,6 +90,17 @@ def _reference(ledger: Ledger, event: Mapping[str, Any], known: dict[str, bool])
     return None
 
 
+def _container(event: Mapping[str, Any]) -> str | None:
+    values: list[Any] = [event.get("parentID")]
+    for name in ("epcList", "childEPCs"):
+        items = event.get(name)
+        values.extend(items if isinstance(items, list) else ())
+    for value in values:
+        if isinstance(value, str) and value.strip().startswith(BIC_URN):
+            return value.strip()[len(BIC_URN) :]
+    return None
+
+
 def _locode(event: Mapping[str, Any]) -> str | None:
     for name in ("bizLocation", "readPoint"):
         place = event.get(name)
@@ -91,16 +117,23 @@ def consignment_links(
     *,
     nonce: Any,
     deadline: int,
+    by_container: ContainerLookup | None = None,
 ) -> tuple[list[Link], list[Unlinked]]:
     """The consignment events to write for a capture's events, and those that cannot be.
 
-    ``nonce`` gives each record a fresh nonce (``() -> int``)."""
+    ``nonce`` gives each record a fresh nonce (``() -> int``); ``by_container`` finds the
+    consignment of a container (none: events are linked by business transaction only)."""
     links: list[Link] = []
     unlinked: list[Unlinked] = []
     known: dict[str, bool] = {}
     for event, summary in zip(events, summaries, strict=True):
         ref = _reference(ledger, event, known)
-        if ref is None:
+        box = _container(event)
+        cid = consignment_id(ref) if ref is not None else None
+        if cid is None and box is not None and by_container is not None:
+            cid = by_container(box, summary.event_time // 1000)
+            ref = None if cid is None else "0x" + cid.hex()
+        if ref is None or cid is None:
             continue
         code = _locode(event)
         if code is None:
@@ -116,12 +149,12 @@ def consignment_links(
             step = BusinessStep(str(event.get("bizStep", "")))
             disposition = event.get("disposition")
             record = ConsignmentEvent(
-                consignment_id=consignment_id(ref),
+                consignment_id=cid,
                 biz_step=step.code,
                 disposition=Disposition(str(disposition)).code if disposition else 0,
                 location=Locode(code).to_bytes5(),
                 event_time=summary.event_time // 1000,
-                container=bytes(11),
+                container=ContainerNumber(box).to_bytes11() if box else bytes(11),
                 seal_digest=bytes(32),
                 epcis_event_hash=summary.digest,
                 nonce=nonce(),

@@ -15,6 +15,7 @@ On top of the schema, CBV 2.0: a business step, disposition, business transactio
 source/destination type or error reason written as a CBV web URI
 (``https://ref.gs1.org/cbv/BizStep-...``) or a CBV 1.x URN (``urn:epcglobal:cbv:bizstep:...``)
 must name a word of that CBV vocabulary; a GS1 key (EPC URN, GS1 Digital Link) must parse
+with its check digit, and a freight container (``urn:epc:id:bic:CSQU3054383``) must be ISO 6346
 with its check digit; and every event must be hashable (:mod:`ledger.epcis.hashing`).
 
 Every problem is reported (:class:`DocumentError`: the event's index in ``eventList``, the JSON
@@ -38,7 +39,13 @@ from jsonschema.exceptions import best_match
 from ledger.epcis.hashing import event_prehash
 from ledger.epcis.identifiers import parse_gs1_key
 from ledger.epcis.vocabulary import CBV, CBV_URN_PREFIXES, VOCAB_TERMS
-from ledger.errors import EpcisDocumentRejected, EpcisError, InvalidEpcisDocument
+from ledger.errors import (
+    EpcisDocumentRejected,
+    EpcisError,
+    InvalidEpcisDocument,
+    ValidationError,
+)
+from ledger.records import ContainerNumber
 
 __all__ = [
     "SCHEMA_PATH",
@@ -197,17 +204,29 @@ def _vocabulary(event: Mapping[str, Any], base: list[Any]) -> Iterator[DocumentE
 
 _KEY_LISTS: Final = ("epcList", "childEPCs", "inputEPCList", "outputEPCList")
 
+BIC_URN: Final = "urn:epc:id:bic:"
+"""EPC URN of an ISO 6346 freight container (GS1 EPC Tag Data Standard 2.0, BIC scheme)."""
+
 
 def _identifiers(event: Mapping[str, Any], base: list[Any]) -> Iterator[DocumentError]:
     def checked(value: Any, parts: list[Any]) -> Iterator[DocumentError]:
         if not isinstance(value, str):
             return
+        pointer = _pointer(base + parts)
+        if value.startswith(BIC_URN):
+            try:
+                ContainerNumber(value[len(BIC_URN) :])
+            except ValidationError as exc:
+                yield DocumentError(base[2], pointer, "iso6346", str(exc))
+            return
         if not (value.startswith("urn:epc:") or "/01/" in value or "/00/" in value):
             return  # a private identifier (any URI) is allowed; only GS1 keys are parsed
         try:
-            parse_gs1_key(value, field=_pointer(base + parts))
+            parse_gs1_key(value, field=pointer)
         except EpcisError as exc:
-            yield DocumentError(base[2], _pointer(base + parts), "gs1_identifier", str(exc))
+            if exc.rule.startswith("EPC scheme") and exc.rule.endswith("is not supported"):
+                return  # an EPC scheme that names no GS1 key (ADI, USDOD, ...): as written
+            yield DocumentError(base[2], pointer, "gs1_identifier", str(exc))
 
     for name in _KEY_LISTS:
         values = event.get(name)

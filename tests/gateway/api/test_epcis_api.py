@@ -538,3 +538,62 @@ def test_refused_consignment_event_refuses_the_capture_whole(
     assert "RecordTimeInFuture" in response.text
     stored = unrelayed.get("/epcis/events", headers=auth(key)).json()
     assert stored["epcisBody"]["queryResults"]["resultsBody"]["eventList"] == []
+
+
+def test_event_naming_a_container_joins_the_consignment_that_carries_it(
+    settings: GatewaySettings,
+    ledger: Ledger,
+    relayer_tx: TxManager,
+    world: DemoWorld,
+    party_keys: dict[str, IssuedKey],
+    tmp_path: Path,
+) -> None:
+    services = _services(ledger, tmp_path, relayer=relayer_tx)
+    _custody(services, world)
+    assert services.chain is not None
+    assert services.chain.index is not None
+    index = services.chain.index
+    key = party_keys["carrier"]
+    now = int(ledger.w3.eth.get_block("latest")["timestamp"])
+    document = {
+        "@context": ["https://ref.gs1.org/standards/epcis/epcis-context.jsonld"],
+        "type": "EPCISDocument",
+        "schemaVersion": "2.0",
+        "creationDate": "2026-11-20T08:05:00Z",
+        "epcisBody": {
+            "eventList": [
+                {
+                    "type": "ObjectEvent",
+                    "eventTime": datetime.fromtimestamp(now - 300, UTC).strftime(
+                        "%Y-%m-%dT%H:%M:%SZ"
+                    ),
+                    "eventTimeZoneOffset": "+08:00",
+                    "epcList": ["urn:epc:id:bic:CSQU3054383"],
+                    "action": "OBSERVE",
+                    "bizStep": "inspecting",
+                    "disposition": "in_progress",
+                    "bizLocation": {"id": "urn:un:locode:CNSGH"},
+                }
+            ]
+        },
+    }
+    with serve(create_app(settings, services=services)) as client:
+        deadline = time.monotonic() + 30
+        while not index.events_by_container("CSQU3054383") and time.monotonic() < deadline:
+            time.sleep(0.05)
+        response = _capture(client, key, document)
+        assert response.status_code == 202, response.text
+        (linked,) = response.json()["consignmentEvents"]
+    assert linked["reference"] == "0x" + world.consignment_id.hex()
+
+
+def test_bad_container_number_is_refused(
+    unrelayed: httpx.Client, party_keys: dict[str, IssuedKey], world: DemoWorld
+) -> None:
+    document = _shipment(world)
+    document["epcisBody"]["eventList"][0]["epcList"].append("urn:epc:id:bic:CSQU3054384")
+    response = _capture(unrelayed, party_keys["carrier"], document)
+    assert response.status_code == 422, response.text
+    (detail,) = response.json()["error"]["details"]
+    assert detail["rule"] == "iso6346"
+    assert detail["pointer"] == "/epcisBody/eventList/0/epcList/1"
