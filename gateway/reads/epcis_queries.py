@@ -16,12 +16,13 @@ import base64
 import binascii
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
-from decimal import Decimal
 from typing import Any, Final
+
+from starlette.responses import Response
 
 from gateway.errors import InvalidRequest, NotFound
 from gateway.writes.ledger_services import LedgerServices
-from ledger.epcis.events import canonical_term, time_millis
+from ledger.epcis.events import canonical_term, exact_json, time_millis
 from ledger.errors import EpcisError
 from ledger.index import CaptureRow, EpcisStore, EventQuery, EventRow
 
@@ -33,12 +34,18 @@ __all__ = [
     "decode_page_token",
     "encode_page_token",
     "event_query",
+    "json_ld",
     "query_document",
 ]
 
 EPCIS_CONTEXT: Final = "https://ref.gs1.org/standards/epcis/epcis-context.jsonld"
 MAX_PER_PAGE: Final = 1000
 DEFAULT_PER_PAGE: Final = 30
+
+
+def json_ld(value: Any) -> Response:
+    """An answer as JSON-LD, its numbers exactly as captured (:func:`exact_json`)."""
+    return Response(content=exact_json(value), media_type="application/ld+json")
 
 
 def encode_page_token(row: int) -> str:
@@ -137,20 +144,8 @@ def _contexts(document: Mapping[str, Any]) -> list[Any]:
     return [e for e in entries if isinstance(e, Mapping)]
 
 
-def _plain(value: Any) -> Any:
-    """JSON values with the exactly-read numbers (Decimal) as JSON numbers again: integers as
-    int, others as float (exact for every value with up to 15 significant digits)."""
-    if isinstance(value, Decimal):
-        return int(value) if value == value.to_integral_value() else float(value)
-    if isinstance(value, Mapping):
-        return {k: _plain(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_plain(v) for v in value]
-    return value
-
-
 def _event_out(row: EventRow, documents: dict[str, list[Any]]) -> dict[str, Any]:
-    event: dict[str, Any] = _plain(row.event)
+    event: dict[str, Any] = dict(row.event)
     extra = documents.get(row.capture_id) or []
     if extra and "@context" not in event:
         event["@context"] = extra

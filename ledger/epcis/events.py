@@ -9,9 +9,12 @@ milliseconds. Other identifiers stay as written.
 
 from __future__ import annotations
 
+import json
+import secrets
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any, Final
 
 from ledger.epcis.hashing import canonical_time, event_prehash, hash_id_of_prehash, namespaces_of
@@ -23,6 +26,7 @@ __all__ = [
     "EventSummary",
     "canonical_epc",
     "canonical_term",
+    "exact_json",
     "summarise",
     "time_millis",
 ]
@@ -35,6 +39,22 @@ EPC_ROLES: Final = {
     "parentID": "parent",
 }
 """Where an event names an EPC, and the role it is stored under."""
+
+
+def exact_json(value: Any) -> str:
+    """JSON text with numbers read as :class:`~decimal.Decimal` written exactly as numbers
+    (``json`` writes no Decimal itself, and a float would round beyond 15-17 digits, which
+    would change an event's hash id)."""
+    mark = "\x00" + secrets.token_hex(8)  # no document holds a NUL and this token
+    escaped = "\\u0000" + mark[1:]
+
+    def decimal(number: object) -> object:
+        if isinstance(number, Decimal):
+            return mark + str(number) + mark
+        raise TypeError(f"not JSON: {type(number).__name__}")
+
+    text = json.dumps(value, default=decimal, ensure_ascii=False, separators=(",", ":"))
+    return text.replace('"' + escaped, "").replace(escaped + '"', "")
 
 
 def canonical_epc(value: str) -> str:

@@ -43,7 +43,7 @@ from sqlalchemy import (
 from sqlalchemy.sql.elements import ColumnElement
 
 from ledger.epcis import document_events
-from ledger.epcis.events import EventSummary, canonical_epc, summarise
+from ledger.epcis.events import EventSummary, canonical_epc, exact_json, summarise
 from ledger.epcis.merkle import MerkleTree
 
 __all__ = [
@@ -103,15 +103,9 @@ epcis_event_epcs = Table(
 )
 
 
-def _json_default(value: object) -> object:
-    if isinstance(value, Decimal):
-        return int(value) if value == value.to_integral_value() else float(value)
-    raise TypeError(f"not JSON: {type(value).__name__}")
-
-
 def _dumps(document: Mapping[str, Any]) -> str:
-    # Numbers read as Decimal are written back exactly (json cannot write Decimal itself).
-    return json.dumps(document, default=_json_default, ensure_ascii=False, separators=(",", ":"))
+    # Numbers read as Decimal are written back exactly (a float could change a hash id).
+    return exact_json(document)
 
 
 @dataclass(frozen=True, slots=True)

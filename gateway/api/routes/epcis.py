@@ -26,6 +26,7 @@ from gateway.reads.epcis_queries import (
     consignment_document,
     encode_page_token,
     event_query,
+    json_ld,
     query_document,
 )
 from gateway.writes.epcis_capture import (
@@ -235,7 +236,6 @@ Values = Annotated[list[str] | None, Query()]
 def get_events(
     caller: ReadCaller,
     services: ServicesDep,
-    response: Response,
     request: Request,
     eventType: Values = None,  # noqa: N803
     GE_eventTime: Annotated[str | None, Query()] = None,  # noqa: N803
@@ -249,7 +249,7 @@ def get_events(
     perPage: Annotated[int, Query()] = 30,  # noqa: N803
     nextPageToken: Annotated[str | None, Query()] = None,  # noqa: N803
     proof: bool = False,
-) -> dict[str, Any]:
+) -> Response:
     """Events matching every given parameter (a parameter repeated, or with `|`-separated
     values, matches any of them), in capture order, `perPage` at a time; the next page is
     in the `Link` header (`rel="next"`, with `nextPageToken`). `proof=true` adds each event's
@@ -269,35 +269,36 @@ def get_events(
         next_page_token=nextPageToken,
     )
     rows = chain.epcis_store().query(q)
+    answer = json_ld(query_document(chain, rows, proof=proof))
     if len(rows) == q.limit:
         token = encode_page_token(rows[-1].row)
         url = request.url.remove_query_params("nextPageToken").include_query_params(
             nextPageToken=token
         )
-        response.headers["Link"] = f'<{url}>; rel="next"'
-    return query_document(chain, rows, proof=proof)
+        answer.headers["Link"] = f'<{url}>; rel="next"'
+    return answer
 
 
 @router.get("/events/{event_id:path}", summary="An event by its eventID or CBV 2.0 hash id")
 def get_event(
     event_id: str, caller: ReadCaller, services: ServicesDep, proof: bool = False
-) -> dict[str, Any]:
+) -> Response:
     chain = require_ledger(services.chain)
     rows = chain.epcis_store().events_by_id(event_id)
     if not rows:
         raise NotFound(f"no captured event {event_id}", code="unknown_event", field="eventID")
-    return query_document(chain, rows, proof=proof)
+    return json_ld(query_document(chain, rows, proof=proof))
 
 
 @router.get("/epcs/{epc:path}/events", summary="The events that name an EPC")
 def get_epc_events(
     epc: str, caller: ReadCaller, services: ServicesDep, proof: bool = False
-) -> dict[str, Any]:
+) -> Response:
     """Events naming the EPC (EPC URN or GS1 Digital Link, any spelling) in any role: epcList,
     childEPCs, parentID, inputEPCList, outputEPCList."""
     chain = require_ledger(services.chain)
     rows = chain.epcis_store().query(EventQuery(match_any_epc=[epc], limit=10_000))
-    return query_document(chain, rows, proof=proof)
+    return json_ld(query_document(chain, rows, proof=proof))
 
 
 @router.get(
@@ -309,10 +310,10 @@ def get_consignment_document(
     services: ServicesDep,
     container: Values = None,
     proof: bool = False,
-) -> dict[str, Any]:
+) -> Response:
     """Events whose business transaction carries the consignment's reference (UCR or carrier
     reference), or that name one of the given `container` EPCs, oldest first. The document
     validates against GS1's schema and each event's hash id is the one committed."""
     chain = require_ledger(services.chain)
     rows = chain.epcis_store().events_for_reference(reference, containers=container or ())
-    return consignment_document(chain, rows, proof=proof)
+    return json_ld(consignment_document(chain, rows, proof=proof))

@@ -597,3 +597,22 @@ def test_bad_container_number_is_refused(
     (detail,) = response.json()["error"]["details"]
     assert detail["rule"] == "iso6346"
     assert detail["pointer"] == "/epcisBody/eventList/0/epcList/1"
+
+
+def test_numbers_come_back_exactly_so_hash_ids_stay_equal(
+    unrelayed: httpx.Client, party_keys: dict[str, IssuedKey], world: DemoWorld
+) -> None:
+    key = party_keys["carrier"]
+    text = json.dumps(_shipment(world)).replace(
+        '"example:max": 18.5', '"example:max": 18.50000000000000000001'
+    )
+    assert "18.50000000000000000001" in text
+    response = _capture(unrelayed, key, text.encode())
+    assert response.status_code == 202, response.text
+    sent = load_document(text.encode())
+    (hash_id, _) = document_hash_ids(sent)
+    answer = unrelayed.get(f"/epcis/events/{quote(hash_id, safe='')}", headers=auth(key))
+    assert answer.status_code == 200, answer.text
+    assert answer.headers["content-type"].startswith("application/ld+json")
+    assert "18.50000000000000000001" in answer.text
+    assert document_hash_ids(load_document(answer.content)) == [hash_id]
