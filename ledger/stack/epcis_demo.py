@@ -166,7 +166,7 @@ def seed_epcis_demo(
     base = world.consignment_ref.rsplit("-", 1)[0]
     suspect, other = f"{base}-0002", f"{base}-0003"
     serials = [f"{DEMO_GTIN_EPC}.{n}" for n in (1, 2, 3)]
-    start = now - 6 * 86400
+    start = now - 20 * 86400  # the suspect sails 14 days, as far as Adelaide-Shanghai takes
     _capture(
         ledger,
         store,
@@ -217,7 +217,7 @@ def seed_epcis_demo(
         p["carrier"],
         p["exporter"],
         other,
-        [("loading", "SGSIN", start + 2 * 86400), ("departing", "SGSIN", start + 2 * 86400 + 3600)],
+        [("loading", "SGSIN", start + 5 * 86400), ("departing", "SGSIN", start + 5 * 86400 + 3600)],
     )
     _capture(
         ledger,
@@ -226,7 +226,7 @@ def seed_epcis_demo(
         _document(
             [
                 _event(
-                    when=start + 2 * 86400,
+                    when=start + 5 * 86400,
                     epcs=[serials[0]],
                     step="receiving",
                     disposition="in_progress",
@@ -234,9 +234,9 @@ def seed_epcis_demo(
                     reference=other,
                 )
             ],
-            start + 2 * 86400,
+            start + 5 * 86400,
         ),
-        at=start + 2 * 86400,
+        at=start + 5 * 86400,
     )
     # The suspect's arrival: its journey spans the other consignment's loading at Singapore.
     _consignment(
@@ -247,7 +247,7 @@ def seed_epcis_demo(
         [
             ("loading", "AUADL", start),
             ("departing", "AUADL", start + 3600),
-            ("arriving", "CNSGH", start + 5 * 86400),
+            ("arriving", "CNSGH", start + 14 * 86400),
         ],
     )
     log.info("EPCIS demo: suspect consignment %s, clone in %s", suspect, other)

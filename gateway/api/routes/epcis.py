@@ -49,9 +49,90 @@ router = APIRouter(prefix="/epcis", tags=["epcis"])
 
 _MEDIA_TYPES = ("application/ld+json", "application/json")
 
+_EVENT: dict[str, Any] = {
+    "type": "ObjectEvent",
+    "eventTime": "2026-11-20T08:00:00Z",
+    "eventTimeZoneOffset": "+10:30",
+    "epcList": ["urn:epc:id:sgtin:9312345.012345.7001"],
+    "action": "OBSERVE",
+    "bizStep": "shipping",
+    "disposition": "in_transit",
+    "readPoint": {"id": "urn:epc:id:sgln:9312345.00001.0"},
+    "bizLocation": {"id": "urn:un:locode:AUADL"},
+    "bizTransactionList": [{"type": "bol", "bizTransaction": "urn:example:ucr:AU-UCR-2026-0001"}],
+}
+_CONTEXT = "https://ref.gs1.org/standards/epcis/epcis-context.jsonld"
+DOCUMENT_EXAMPLE: dict[str, Any] = {
+    "@context": [_CONTEXT],
+    "type": "EPCISDocument",
+    "schemaVersion": "2.0",
+    "creationDate": "2026-11-20T08:05:00Z",
+    "epcisBody": {"eventList": [_EVENT]},
+}
+QUERY_EXAMPLE: dict[str, Any] = {
+    "@context": [_CONTEXT],
+    "type": "EPCISQueryDocument",
+    "schemaVersion": "2.0",
+    "creationDate": "2026-11-21T00:00:00.000Z",
+    "epcisBody": {
+        "queryResults": {"queryName": "SimpleEventQuery", "resultsBody": {"eventList": [_EVENT]}}
+    },
+}
+_CAPTURE_ID = "0x5c1e7a0d8f3b2c4e6a9d1b0f2e4c6a8b0d2f4e6a8c0b2d4f6e8a0c2b4d6f8e0a"
+CAPTURE_JOB_EXAMPLE: dict[str, Any] = {
+    "captureID": _CAPTURE_ID,
+    "orgID": "0x" + "11" * 32,
+    "recordID": "0x" + "22" * 32,
+    "root": "0x" + "33" * 32,
+    "eventCount": 1,
+    "capturedAt": "2026-11-20T08:05:01+00:00",
+    "captureErrorBehaviour": "rollback",
+    "running": False,
+    "success": True,
+    "status": "confirmed",
+    "final": True,
+    "txHash": "0x" + "44" * 32,
+    "blockNumber": 1042,
+    "errors": [],
+}
+
+
+def _ok(example: dict[str, Any], media: str = "application/ld+json") -> dict[int | str, Any]:
+    return {200: {"content": {media: {"example": example}}}}
+
+
+_DOCUMENT_BODY: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            media: {"schema": {"type": "object"}, "example": DOCUMENT_EXAMPLE}
+            for media in ("application/ld+json", "application/json")
+        },
+    }
+}
+
 
 class CaptureAccepted(BaseModel):
     """A capture accepted for commitment."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "captureID": _CAPTURE_ID,
+                    "record": {"record_id": "0x" + "22" * 32, "kind": "epcis_capture"},
+                    "consignmentEvents": [
+                        {
+                            "event_index": 0,
+                            "reference": "AU-UCR-2026-0001",
+                            "record_id": "0x" + "55" * 32,
+                        }
+                    ],
+                    "notLinked": [],
+                }
+            ]
+        }
+    )
 
     captureID: str = Field(description="0x-hex; keccak256(orgId ‖ root)")  # noqa: N815
     record: RecordView
@@ -70,7 +151,24 @@ class CaptureAccepted(BaseModel):
 class SignedCapture(BaseModel):
     """A capture signed by the client: the document, the ``Capture`` message and signature."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "document": {"type": "EPCISDocument", "...": "as for POST /epcis/capture"},
+                    "message": {
+                        "captureId": _CAPTURE_ID,
+                        "root": "0x" + "33" * 32,
+                        "eventCount": 1,
+                        "capturedAt": 1795680301,
+                        "deadline": 1795766701,
+                    },
+                    "signature": "0x" + "ab" * 65,
+                }
+            ]
+        },
+    )
 
     document: dict[str, Any]
     message: dict[str, Any]
@@ -107,12 +205,7 @@ def _accepted(outcome: CaptureOutcome, response: Response) -> CaptureAccepted:
     response_model=CaptureAccepted,
     summary="Capture an EPCIS 2.0 document (the gateway signs its commitment)",
     responses=WRITE_RESPONSES,
-    openapi_extra={
-        "requestBody": {
-            "required": True,
-            "content": {t: {"schema": {"type": "object"}} for t in _MEDIA_TYPES},
-        }
-    },
+    openapi_extra=_DOCUMENT_BODY,
 )
 async def post_capture(
     request: Request,
@@ -141,6 +234,15 @@ async def post_capture(
 @router.post(
     "/capture/typed-data",
     summary="The EIP-712 typed data to sign for capturing a document",
+    openapi_extra=_DOCUMENT_BODY,
+    responses=_ok(
+        {
+            "typed_data": {"primaryType": "Capture", "message": {"eventCount": 1}},
+            "captureID": _CAPTURE_ID,
+            "record_id": "0x" + "22" * 32,
+        },
+        "application/json",
+    ),
 )
 async def capture_typed(request: Request, caller: CurrentCaller, services: ServicesDep) -> Any:
     """Validates the document as `POST /epcis/capture` does and returns the `Capture` typed
@@ -194,7 +296,11 @@ def post_capture_signed(
     return _accepted(outcome, response)
 
 
-@router.get("/capture/{capture_id}", summary="A capture job: its state and errors")
+@router.get(
+    "/capture/{capture_id}",
+    summary="A capture job: its state and errors",
+    responses=_ok(CAPTURE_JOB_EXAMPLE, "application/json"),
+)
 def get_capture(
     capture_id: str, caller: ReadCaller, outbox: OutboxDep, services: ServicesDep
 ) -> dict[str, Any]:
@@ -232,7 +338,7 @@ def get_capture(
 Values = Annotated[list[str] | None, Query()]
 
 
-@router.get("/events", summary="EPCIS 2.0 simple event query")
+@router.get("/events", summary="EPCIS 2.0 simple event query", responses=_ok(QUERY_EXAMPLE))
 def get_events(
     caller: ReadCaller,
     services: ServicesDep,
@@ -279,7 +385,11 @@ def get_events(
     return answer
 
 
-@router.get("/events/{event_id:path}", summary="An event by its eventID or CBV 2.0 hash id")
+@router.get(
+    "/events/{event_id:path}",
+    summary="An event by its eventID or CBV 2.0 hash id",
+    responses=_ok(QUERY_EXAMPLE),
+)
 def get_event(
     event_id: str, caller: ReadCaller, services: ServicesDep, proof: bool = False
 ) -> Response:
@@ -290,7 +400,9 @@ def get_event(
     return json_ld(query_document(chain, rows, proof=proof))
 
 
-@router.get("/epcs/{epc:path}/events", summary="The events that name an EPC")
+@router.get(
+    "/epcs/{epc:path}/events", summary="The events that name an EPC", responses=_ok(QUERY_EXAMPLE)
+)
 def get_epc_events(
     epc: str, caller: ReadCaller, services: ServicesDep, proof: bool = False
 ) -> Response:
@@ -302,7 +414,9 @@ def get_epc_events(
 
 
 @router.get(
-    "/consignments/{reference}", summary="A consignment's captured events as an EPCISDocument"
+    "/consignments/{reference}",
+    summary="A consignment's captured events as an EPCISDocument",
+    responses=_ok(DOCUMENT_EXAMPLE),
 )
 def get_consignment_document(
     reference: str,
