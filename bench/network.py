@@ -363,10 +363,8 @@ def measure(
             stack.callback(gateway.stop)
             gateway.start()
         keys = {
-            "au": issue_api_key(a, au, scopes=["governance:write", "read"]),
-            "cn": issue_api_key(b, cn, scopes=["governance:write", "read"]),
-            "carrier_a": issue_api_key(a, carrier, scopes=["events:write", "read"]),
-            "carrier_b": issue_api_key(b, carrier, scopes=["events:write", "read"]),
+            "au": issue_api_key(a, au, scopes=["governance:write", "read"], net=chain),
+            "cn": issue_api_key(b, cn, scopes=["governance:write", "read"], net=chain),
         }
         via_a = stack.enter_context(GatewayClient(a.url, keys["au"], timeout=120))
         via_b = stack.enter_context(GatewayClient(b.url, keys["cn"], timeout=120))
@@ -378,6 +376,9 @@ def measure(
             via_approver=via_b,
             now=chain_now(chain, a.node),
         )
+        # issuing checks membership on chain: the carrier's keys once it is admitted
+        keys["carrier_a"] = issue_api_key(a, carrier, scopes=["events:write", "read"], net=chain)
+        keys["carrier_b"] = issue_api_key(b, carrier, scopes=["events:write", "read"], net=chain)
         timings["setup_s"] = round(time.perf_counter() - t, 1)
         carrier_a = stack.enter_context(GatewayClient(a.url, keys["carrier_a"], timeout=120))
         carrier_b = stack.enter_context(GatewayClient(b.url, keys["carrier_b"], timeout=120))

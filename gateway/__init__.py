@@ -8,7 +8,8 @@ Depends on :mod:`ledger`; :mod:`ledger` never imports it. Inside, imports point 
   keys -- and :mod:`gateway.reads` -- queries and their views; then
 * :mod:`gateway.models` -- request, stored and response models; then the foundation modules
   :mod:`gateway.auth` (API keys, callers), :mod:`gateway.errors`, :mod:`gateway.config`,
-  :mod:`gateway.db`, :mod:`gateway.metrics`, :mod:`gateway.logs`.
+  :mod:`gateway.db`, :mod:`gateway.metrics`, :mod:`gateway.ratelimit` (per-key 429s),
+  :mod:`gateway.logs`.
 
 The app (:mod:`gateway.main`, ``create_app``), the stack that wires it to a deployment
 (:mod:`gateway.stack`), the typed client (:mod:`gateway.client`), the ``ledger`` command line

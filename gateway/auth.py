@@ -12,6 +12,12 @@ are given when the key is issued; the gateway will refresh them from the chain
 (:meth:`KeyStore.refresh_organisation`).
 
 :func:`issue_key` is the entry point for the ``ledger apikey`` CLI command.
+
+An organisation's ``admin`` key may issue keys for its own organisation, each with scopes
+within its own (never wider: an admin key without ``aeo:write`` cannot mint one that has it),
+and the new key remembers who issued it (``issued_by``). Revoking a key revokes every key it
+issued, and theirs in turn; a key whose issuer was revoked is refused all the same (401
+``revoked_api_key``). Keys issued by the operator (admin token, CLI) have no issuer.
 """
 
 from __future__ import annotations
@@ -38,7 +44,9 @@ from sqlalchemy import (
     String,
     Table,
     insert,
+    inspect,
     select,
+    text,
     update,
 )
 
@@ -55,8 +63,10 @@ __all__ = [
     "KeyStore",
     "OrgKind",
     "Scope",
+    "allowed_scopes",
     "issue_key",
     "normalize_org_id",
+    "scopes_for_kind",
 ]
 
 BYTES32_PATTERN = r"^0x[0-9a-fA-F]{64}$"
@@ -85,6 +95,52 @@ class OrgKind(StrEnum):
     TRADER = "trader"
     ISSUING_BODY = "issuing_body"
     POSTAL_OPERATOR = "postal_operator"
+
+
+_WRITE_BY_KIND: dict[OrgKind, tuple[Scope, ...]] = {
+    OrgKind.CUSTOMS: (
+        Scope.EVENTS_WRITE,
+        Scope.CERTIFICATES_WRITE,
+        Scope.ATTESTATIONS_WRITE,
+        Scope.AEO_WRITE,
+        Scope.GOVERNANCE_WRITE,
+    ),
+    OrgKind.CARRIER: (Scope.EVENTS_WRITE, Scope.ATTESTATIONS_WRITE, Scope.GOVERNANCE_WRITE),
+    OrgKind.POSTAL_OPERATOR: (
+        Scope.EVENTS_WRITE,
+        Scope.ATTESTATIONS_WRITE,
+        Scope.GOVERNANCE_WRITE,
+    ),
+    OrgKind.TRADER: (
+        Scope.EVENTS_WRITE,
+        Scope.CERTIFICATES_WRITE,
+        Scope.ATTESTATIONS_WRITE,
+        Scope.GOVERNANCE_WRITE,
+    ),
+    OrgKind.ISSUING_BODY: (
+        Scope.CERTIFICATES_WRITE,
+        Scope.ATTESTATIONS_WRITE,
+        Scope.GOVERNANCE_WRITE,
+    ),
+}
+
+
+def scopes_for_kind(kind: OrgKind | str) -> frozenset[Scope]:
+    """The scopes an organisation of ``kind`` can use (the records its kind may write on
+    chain, ``contracts/RECORDS.md``, and ``read``): what a key gets by default.
+
+    customs: every write; carrier and postal operator: events, attestations; trader: events
+    (its consignments), certificates (drawdowns as exporter), attestations; issuing body:
+    certificates, attestations. Every kind has ``governance:write`` for its own signing keys
+    (``KeyAddition``, ``KeyRevocation``); proposals and approvals stay refused to all but
+    customs by the role check. ``admin`` (managing the organisation's API keys) is never a
+    default: it is given only when asked for."""
+    return frozenset((*_WRITE_BY_KIND[OrgKind(kind)], Scope.READ))
+
+
+def allowed_scopes(kind: OrgKind | str) -> frozenset[Scope]:
+    """The scopes a key of ``kind`` may be issued with: its kind's, and ``admin``."""
+    return scopes_for_kind(kind) | {Scope.ADMIN}
 
 
 KIND_BY_CODE: dict[int, OrgKind] = {
@@ -124,6 +180,7 @@ class KeyRecord:
     created_at: datetime
     expires_at: datetime | None
     revoked_at: datetime | None
+    issued_by: str | None = None
 
     @property
     def active(self) -> bool:
@@ -157,7 +214,9 @@ api_keys = Table(
     Column("created_at", Float, nullable=False),
     Column("expires_at", Float),
     Column("revoked_at", Float),
+    Column("issued_by", String(16), comment="key id of the admin key that issued this one"),
     Index("ix_gateway_api_keys_org", "org_id"),
+    Index("ix_gateway_api_keys_issued_by", "issued_by"),
 )
 
 
@@ -212,7 +271,23 @@ def _row_to_record(row: Any) -> KeyRecord:
         created_at=datetime.fromtimestamp(row.created_at, UTC),
         expires_at=_ts(row.expires_at),
         revoked_at=_ts(row.revoked_at),
+        issued_by=row.issued_by,
     )
+
+
+def _add_issued_by(engine: Engine) -> None:
+    """Databases made before keys remembered their issuer get the column (nullable)."""
+    columns = {c["name"] for c in inspect(engine).get_columns("gateway_api_keys")}
+    if "issued_by" in columns:
+        return
+    with engine.begin() as conn:
+        conn.execute(text("ALTER TABLE gateway_api_keys ADD COLUMN issued_by VARCHAR(16)"))
+        conn.execute(
+            text(
+                "CREATE INDEX IF NOT EXISTS ix_gateway_api_keys_issued_by"
+                " ON gateway_api_keys (issued_by)"
+            )
+        )
 
 
 class KeyStore:
@@ -221,6 +296,7 @@ class KeyStore:
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
         metadata.create_all(engine)
+        _add_issued_by(engine)
 
     @classmethod
     def open(cls, url: str) -> KeyStore:
@@ -244,8 +320,13 @@ class KeyStore:
         scopes: Iterable[Scope | str],
         label: str | None = None,
         expires_at: datetime | None = None,
+        issued_by: str | None = None,
     ) -> IssuedKey:
-        """Create a key for one user of ``org_id``; the returned token is never stored."""
+        """Create a key for one user of ``org_id``; the returned token is never stored.
+
+        ``issued_by`` is the key id of the admin key that asks (None: the operator); the
+        caller checks that the scopes lie within that key's.
+        """
         try:
             kind = OrgKind(org_kind)
         except ValueError:
@@ -267,8 +348,15 @@ class KeyStore:
             "created_at": now,
             "expires_at": None if expires_at is None else expires_at.timestamp(),
             "revoked_at": None,
+            "issued_by": issued_by,
         }
         with self._engine.begin() as conn:
+            if issued_by is not None:
+                issuer = conn.execute(
+                    select(api_keys.c.revoked_at).where(api_keys.c.key_id == issued_by)
+                ).first()
+                if issuer is None or issuer.revoked_at is not None:
+                    raise Unauthenticated("API key revoked", code="revoked_api_key")
             conn.execute(insert(api_keys).values(**row))
         record = self.get(key_id)
         assert record is not None
@@ -287,11 +375,27 @@ class KeyStore:
         if row is None or not hmac.compare_digest(presented, stored):
             raise Unauthenticated("unknown API key", code="invalid_api_key")
         record = _row_to_record(row)
-        if record.revoked_at is not None:
+        if record.revoked_at is not None or self._issuer_revoked(record.issued_by):
             raise Unauthenticated("API key revoked", code="revoked_api_key")
         if not record.active:
             raise Unauthenticated("API key expired", code="expired_api_key")
         return record.caller()
+
+    def _issuer_revoked(self, issued_by: str | None) -> bool:
+        """Whether a key up the chain of issuers is revoked (or gone)."""
+        seen: set[str] = set()
+        with self._engine.connect() as conn:
+            while issued_by is not None and issued_by not in seen:
+                seen.add(issued_by)
+                row = conn.execute(
+                    select(api_keys.c.revoked_at, api_keys.c.issued_by).where(
+                        api_keys.c.key_id == issued_by
+                    )
+                ).first()
+                if row is None or row.revoked_at is not None:
+                    return True
+                issued_by = row.issued_by
+        return False
 
     def get(self, key_id: str) -> KeyRecord | None:
         with self._engine.connect() as conn:
@@ -310,12 +414,35 @@ class KeyStore:
             return [_row_to_record(row) for row in conn.execute(query)]
 
     def revoke(self, key_id: str, *, org_id: str | None = None) -> KeyRecord:
-        """Revoke a key (idempotent). With ``org_id``, only a key of that organisation."""
+        """Revoke a key (idempotent), and every key it issued, theirs in turn. With ``org_id``,
+        only a key of that organisation."""
         query = update(api_keys).where(api_keys.c.key_id == key_id, api_keys.c.revoked_at.is_(None))
         if org_id is not None:
             query = query.where(api_keys.c.org_id == org_id)
+        now = time.time()
         with self._engine.begin() as conn:
-            conn.execute(query.values(revoked_at=time.time()))
+            conn.execute(query.values(revoked_at=now))
+            exists = conn.execute(
+                select(api_keys.c.key_id).where(api_keys.c.key_id == key_id)
+            ).first()
+            frontier = [key_id] if exists is not None else []
+            seen = set(frontier)
+            while frontier:
+                children = [
+                    r.key_id
+                    for r in conn.execute(
+                        select(api_keys.c.key_id).where(api_keys.c.issued_by.in_(frontier))
+                    )
+                    if r.key_id not in seen
+                ]
+                if children:
+                    conn.execute(
+                        update(api_keys)
+                        .where(api_keys.c.key_id.in_(children), api_keys.c.revoked_at.is_(None))
+                        .values(revoked_at=now)
+                    )
+                seen.update(children)
+                frontier = children
         record = self.get(key_id)
         if record is None or (org_id is not None and record.org_id != org_id):
             raise NotFound(f"no API key {key_id!r}")

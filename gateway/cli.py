@@ -11,6 +11,14 @@
 timestamp (ISO 8601, ``2027-01-31`` or ``2027-01-31T12:00:00Z``; no offset means UTC); it must
 lie in the future. A key past its expiry is refused (401 ``expired_api_key``).
 
+``apikey issue`` first checks, on the chain of the data directory's deployment, that the
+organisation is an active member of that kind and country (otherwise it says which, and exits
+1), and gives the key its kind's scopes (:func:`gateway.auth.scopes_for_kind`) unless
+``--scope`` names some; a scope the kind cannot use is refused.
+
+Exit codes are those of :mod:`ledger.cli` (0 done, 1 an error, 2 usage, 3/4 a suspicious or
+failed ``verify``); ``up`` and ``serve`` exit 1 at once when the gateway cannot start.
+
 The library's own commands (``compile``, ``node``, ``deploy``) are defined in
 :mod:`ledger.cli`; this module adds to that parser, so that ``ledger`` never imports the
 gateway.
@@ -31,10 +39,11 @@ from typing import Any
 
 from sqlalchemy import create_engine
 
-from gateway.auth import OrgKind, Scope, issue_key
+from gateway.auth import KIND_BY_CODE, OrgKind, Scope, allowed_scopes, issue_key, scopes_for_kind
 from gateway.config import GatewaySettings
 from ledger import cli as base
 from ledger.chain import SUITE, Ledger, TxManager
+from ledger.errors import ConfigurationError
 from ledger.index import epcis_store
 from ledger.stack import (
     DEMO_FILE,
@@ -118,7 +127,7 @@ def _demo_api_keys(settings: GatewaySettings) -> Path:
             org_id="0x" + party.org_id.hex(),
             org_kind=KIND_NAMES[party.kind],
             country=party.country,
-            scopes=[s.value for s in Scope if s is not Scope.ADMIN],
+            scopes=sorted(scopes_for_kind(KIND_NAMES[party.kind])),
             label=f"demo key of {party.name}",
         )
         keys[party.name] = {"org_id": "0x" + party.org_id.hex(), "api_key": issued.token}
@@ -147,11 +156,14 @@ def _build_app(settings: GatewaySettings, ledger: Ledger) -> Any:
     return create_app(settings, services=build_services(settings, ledger=ledger))
 
 
-def _serve(settings: GatewaySettings, app: Any, *, json_logs: bool) -> None:
-    """Serve until SIGINT or SIGTERM, then shut the gateway down cleanly.
+def _serve(settings: GatewaySettings, app: Any, *, json_logs: bool) -> int:
+    """Serve until SIGINT or SIGTERM, then shut the gateway down cleanly; the exit code.
 
     uvicorn runs in a thread so that this process, not uvicorn, owns the signals: the node
-    and everything else started here are stopped in order after the gateway.
+    and everything else started here are stopped in order after the gateway. When the server
+    cannot start (port taken, the app's startup failed) or stops on its own, the command
+    returns 1 at once (after stopping the rest), so that a supervisor sees it and restarts
+    it, rather than a process that lives on with its port closed.
     """
     import threading
 
@@ -172,11 +184,34 @@ def _serve(settings: GatewaySettings, app: Any, *, json_logs: bool) -> None:
         log_config=None,
     )
     server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, name="gateway", daemon=True)
+    failed = threading.Event()
+
+    def run() -> None:
+        try:
+            server.run()
+        except SystemExit:  # uvicorn could not start (it logged why: port taken, ...)
+            pass
+        except Exception:
+            log.exception("the gateway server stopped")
+        finally:
+            failed.set()
+
+    stop = base.stop_signals()
+    thread = threading.Thread(target=run, name="gateway", daemon=True)
     thread.start()
-    base.wait_for_stop()
+    while not stop.wait(0.2):
+        if failed.is_set():
+            break
+    if failed.is_set() and not stop.is_set():
+        log.error(
+            "the gateway is not serving on %s:%d; exiting with status 1",
+            settings.gateway_host,
+            settings.gateway_port,
+        )
+        return 1
     server.should_exit = True
     thread.join(timeout=30)
+    return 0
 
 
 def cmd_up(args: argparse.Namespace) -> int:
@@ -223,8 +258,7 @@ def cmd_up(args: argparse.Namespace) -> int:
             )
         lines.append("Ctrl-C stops everything.")
         base.out("\n".join(lines))
-        _serve(settings, _build_app(settings, ledger), json_logs=False)
-    return 0
+        return _serve(settings, _build_app(settings, ledger), json_logs=False)
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
@@ -234,8 +268,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     deployment = Deployment.load(manifest_path(settings.data_dir, settings.chain_id))
     tx = TxManager(w3, relayer_key(settings, w3), confirmations=confirmations(settings, w3))
-    _serve(settings, _build_app(settings, Ledger(w3, deployment, tx=tx)), json_logs=True)
-    return 0
+    return _serve(settings, _build_app(settings, Ledger(w3, deployment, tx=tx)), json_logs=True)
 
 
 def cmd_apikey(args: argparse.Namespace) -> int:
@@ -243,12 +276,15 @@ def cmd_apikey(args: argparse.Namespace) -> int:
 
     settings = _settings(args)
     if args.action == "issue":
+        kind = OrgKind(args.kind)
+        scopes = _scopes_to_issue(kind, args.scope)
+        _check_organisation_on_chain(settings, args.org_id, kind, args.country)
         issued = issue_key(
             settings,
             org_id=args.org_id,
-            org_kind=args.kind,
+            org_kind=kind,
             country=args.country,
-            scopes=args.scope or [s.value for s in Scope if s is not Scope.ADMIN],
+            scopes=sorted(scopes),
             label=args.label,
             expires_at=args.expires,
         )
@@ -262,6 +298,58 @@ def cmd_apikey(args: argparse.Namespace) -> int:
         store.revoke(args.key_id)
         base.out(f"revoked {args.key_id}")
     return 0
+
+
+def _scopes_to_issue(kind: OrgKind, asked: Sequence[str] | None) -> set[Scope]:
+    """The kind's scopes by default; asked-for scopes must be the kind's (or ``admin``)."""
+    if not asked:
+        return set(scopes_for_kind(kind))
+    wanted = {Scope(s) for s in asked}
+    extra = wanted - allowed_scopes(kind)
+    if extra:
+        raise ConfigurationError(
+            f"--scope {', '.join(sorted(extra))}: not for a {kind.value} key (a {kind.value} "
+            f"may have {', '.join(sorted(allowed_scopes(kind)))})"
+        )
+    return wanted
+
+
+def _check_organisation_on_chain(
+    settings: GatewaySettings, org_id: str, kind: OrgKind, country: str
+) -> None:
+    """Refuse a key for an organisation that is not an active member of this kind and
+    country on the chain the gateway serves (the chain would refuse its records anyway)."""
+    from ledger.chain import Deployment, manifest_path
+
+    try:
+        org = bytes.fromhex(org_id.removeprefix("0x"))
+    except ValueError:
+        org = b""
+    if len(org) != 32:
+        raise ConfigurationError(f"--org-id {org_id!r}: must be 0x and 64 hex digits")
+    path = manifest_path(settings.data_dir, settings.chain_id)
+    if not path.is_file():
+        raise ConfigurationError(
+            f"no deployment manifest at {path}: run `ledger deploy` (or `ledger up`) first, or "
+            "give the gateway's --data-dir and --chain-id, so the organisation can be checked"
+        )
+    ledger = Ledger(connect(settings), Deployment.load(path))
+    found = ledger.membership.organisation(org)
+    where = f"on chain {settings.chain_id}"
+    if not found.registered:
+        raise ConfigurationError(
+            f"organisation {org_id} is not a member {where}: admit it by governance first"
+        )
+    if found.status != 1:
+        raise ConfigurationError(f"organisation {org_id} is suspended {where}")
+    actual = KIND_BY_CODE.get(found.kind)
+    if actual is not kind:
+        shown = actual.value if actual is not None else f"kind {found.kind}"
+        raise ConfigurationError(f"--kind {kind.value}: organisation {org_id} is a {shown} {where}")
+    if found.country.upper() != country.strip().upper():
+        raise ConfigurationError(
+            f"--country {country}: organisation {org_id} is registered in {found.country} {where}"
+        )
 
 
 def _key_json(record: Any) -> dict[str, Any]:

@@ -33,6 +33,15 @@ class GatewaySettings(Settings):
         ge=1_024,
         description="Largest accepted request body in bytes; larger bodies get 413.",
     )
+    database_busy_timeout_seconds: float = Field(
+        default=30.0,
+        gt=0,
+        le=600,
+        description=(
+            "How long a write waits for a SQLite database locked by another process before "
+            "the request is answered 503 (database_unavailable, rule locked)."
+        ),
+    )
     admin_token: SecretStr | None = Field(
         default=None,
         description="Operator token for /admin routes (unset: only admin-scoped API keys).",
@@ -81,6 +90,19 @@ class GatewaySettings(Settings):
         gt=0,
         le=600,
         description="How often the background task syncs the log index (when there is one).",
+    )
+    rate_limit_per_second: float = Field(
+        default=200.0,
+        ge=0,
+        description=(
+            "Requests per second each API key may make on average (0: no limit); past it the "
+            "gateway answers 429 with Retry-After. Bulk routes carry many records per request."
+        ),
+    )
+    rate_limit_burst: int = Field(
+        default=1000,
+        ge=1,
+        description="Requests an API key may make at once before rate_limit_per_second applies.",
     )
     readiness_max_index_lag: int = Field(
         default=12, ge=0, description="Index lag in blocks above which /readyz reports 503."

@@ -21,12 +21,14 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
+from gateway.api.openapi import document_app
 from gateway.api.routes import (
     aeo,
     api_keys,
     attestations,
     certificates,
     consignments,
+    docs,
     epcis,
     events,
     governance,
@@ -39,13 +41,15 @@ from gateway.api.routes import (
 )
 from gateway.auth import KeyStore
 from gateway.config import GatewaySettings
-from gateway.db import create_gateway_engine
-from gateway.errors import install_exception_handlers
+from gateway.db import DatabaseProbe, create_gateway_engine
+from gateway.errors import ServiceUnavailable, database_fault, install_exception_handlers
 from gateway.logs import configure_logging
 from gateway.metrics import GatewayMetrics
 from gateway.middleware import BodyLimitMiddleware, RequestContextMiddleware
+from gateway.ratelimit import RateLimiter
 from gateway.services import GatewayServices
 from gateway.writes.outbox import Outbox, Submitter, load_relayer_factory
+from ledger.records import use_code_lists
 
 __all__ = ["app_factory", "create_app", "serve"]
 
@@ -84,6 +88,19 @@ def _start_index_sync(
     return thread
 
 
+def _check_stores_at_start(app: FastAPI) -> None:
+    """One clear log line per store that is not usable at start (the gateway still starts:
+    /readyz answers 503 with the reason, and writes into a damaged outbox are refused)."""
+    for name in ("outbox_probe", "index_probe"):
+        probe: DatabaseProbe | None = getattr(app.state, name)
+        if probe is None:
+            continue
+        try:
+            probe()
+        except Exception as exc:
+            logger.error("%s database not usable: %s", name.removesuffix("_probe"), exc)
+
+
 def _services_from_settings(settings: GatewaySettings) -> GatewayServices:
     if settings.relayer_factory is None:
         return GatewayServices()
@@ -107,9 +124,25 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        engine = create_gateway_engine(settings.gateway_db_url)
-        keys = KeyStore(engine)
-        outbox = Outbox(engine)
+        # The code lists every write is checked against: loaded now, so a bad unlocode_csv
+        # or hs_csv stops the start and the first request does not wait for them.
+        use_code_lists(settings.code_lists())
+        engine = create_gateway_engine(
+            settings.gateway_db_url, busy_timeout=settings.database_busy_timeout_seconds
+        )
+        try:
+            keys = KeyStore(engine)
+            outbox = Outbox(engine)
+        except Exception as exc:
+            fault = database_fault(exc)
+            if fault is None:
+                raise
+            # One clear line; the gateway does not start (a supervisor sees the exit).
+            logger.error("outbox database not usable (%s): %s", fault[0], fault[1])
+            engine.dispose()
+            raise ServiceUnavailable(
+                f"the outbox database is not usable: {fault[1]}", code="database_unavailable"
+            ) from None
         submitter: Submitter | None = None
         if services.relayer is not None:
             submitter = Submitter(
@@ -123,6 +156,11 @@ def create_app(
             )
         app.state.keys = keys
         app.state.outbox = outbox
+        app.state.outbox_probe = DatabaseProbe(engine)
+        index = services.chain.index if services.chain is not None else None
+        index_engine = getattr(index, "engine", None)
+        app.state.index_probe = None if index_engine is None else DatabaseProbe(index_engine)
+        _check_stores_at_start(app)
         app.state.submitter = submitter
         if submitter is not None:
             submitter.start()
@@ -143,6 +181,7 @@ def create_app(
             if owns_relayer and callable(close):
                 close()
             engine.dispose()
+            use_code_lists(None)
             logger.info("gateway stopped")
 
     app = FastAPI(
@@ -150,12 +189,22 @@ def create_app(
         version="0.1.0",
         description=DESCRIPTION,
         lifespan=lifespan,
+        # /docs and /redoc are served from the gateway's own assets (routes/docs.py), not
+        # FastAPI's pages, which load their scripts from a CDN
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.services = services
     app.state.metrics = metrics
+    app.state.rate_limiter = RateLimiter(
+        per_second=settings.rate_limit_per_second, burst=settings.rate_limit_burst
+    )
     app.state.submitter = None
+    app.state.outbox_probe = None
+    app.state.index_probe = None
     install_exception_handlers(app)
+    document_app(app)
     app.include_router(health.router)
     app.include_router(records.router)
     app.include_router(consignments.router)
@@ -170,6 +219,7 @@ def create_app(
     app.include_router(api_keys.router)
     app.include_router(signing_keys.router)
     app.include_router(verify.router)
+    app.include_router(docs.router)
     # Added last = outermost: request ids and metrics see every answer, 413 included.
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_request_bytes)
     if settings.cors_origins:

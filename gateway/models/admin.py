@@ -8,6 +8,7 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 from gateway.auth import BYTES32_PATTERN, IssuedKey, KeyRecord, OrgKind, Scope
+from gateway.models.record_fields import TextLine, Timestamp
 
 __all__ = [
     "ApiKeyCreate",
@@ -49,8 +50,8 @@ class ApiKeyCreate(BaseModel):
         pattern=r"^[A-Za-z]{2}$", description="ISO 3166-1 alpha-2; cached from the chain."
     )
     scopes: list[Scope] = Field(min_length=1)
-    label: str | None = Field(default=None, max_length=200)
-    expires_at: datetime | None = None
+    label: TextLine | None = Field(default=None, max_length=200)
+    expires_at: Timestamp | None = None
 
 
 class ApiKeyView(BaseModel):

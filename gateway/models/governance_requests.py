@@ -4,10 +4,9 @@ approvals and executions, and organisations' signing keys (custodial ``POST`` bo
 from __future__ import annotations
 
 import secrets
-from datetime import datetime
 from typing import Any, Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, model_validator
 
 from gateway.auth import OrgKind
 from gateway.models.record_fields import (
@@ -21,6 +20,7 @@ from gateway.models.record_fields import (
     Bytes32,
     Programme,
     RecordCreate,
+    Timestamp,
     _b32,
     _ts,
 )
@@ -81,10 +81,10 @@ class AeoActionCreate(RecordCreate):
     action: Literal["certify", "suspend", "reinstate", "revoke"]
     operator_id: Bytes32
     programme: Programme
-    valid_from: datetime | None = Field(default=None, description="certify only.")
-    valid_until: datetime | None = Field(default=None, description="certify only.")
-    nonce: int | None = Field(default=None, ge=0, lt=2**32)
-    deadline: datetime | None = None
+    valid_from: Timestamp | None = Field(default=None, description="certify only.")
+    valid_until: Timestamp | None = Field(default=None, description="certify only.")
+    nonce: StrictInt | None = Field(default=None, ge=0, lt=2**32)
+    deadline: Timestamp | None = None
 
     @model_validator(mode="after")
     def _validity(self) -> Self:
@@ -126,8 +126,8 @@ class MraProposalCreate(RecordCreate):
     )
     counterpart: Bytes32
     programmes: list[Programme] = Field(min_length=1, description="Programmes recognised.")
-    valid_from: datetime
-    valid_until: datetime
+    valid_from: Timestamp
+    valid_until: Timestamp
 
     def to_record(self, ctx: BuildContext) -> MraProposal:
         scope = 0
@@ -220,10 +220,10 @@ class ProposalCreate(RecordCreate):
     org_kind: OrgKind | None = None
     country: CountryCode | None = None
     account: Address | None = None
-    valid_from: datetime | None = None
-    valid_until: datetime | None = None
+    valid_from: Timestamp | None = None
+    valid_until: Timestamp | None = None
     threshold: int | None = Field(default=None, ge=1, lt=2**16)
-    expires_at: datetime | None = Field(default=None, description="Default: in 7 days.")
+    expires_at: Timestamp | None = Field(default=None, description="Default: in 7 days.")
     salt: Bytes32 | None = Field(default=None, description="Default: random.")
 
     def to_record(self, ctx: BuildContext) -> Proposal:
@@ -298,8 +298,8 @@ class KeyAdditionCreate(RecordCreate):
         },
     )
     key: Address
-    valid_from: datetime
-    valid_until: datetime
+    valid_from: Timestamp
+    valid_until: Timestamp
 
     def to_record(self, ctx: BuildContext) -> KeyAddition:
         return KeyAddition(

@@ -5,12 +5,23 @@ from __future__ import annotations
 
 import secrets
 import threading
+import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Annotated, ClassVar, Literal, Self
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, JsonValue, model_validator
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    JsonValue,
+    model_validator,
+)
+from pydantic_core import PydanticCustomError
 
 from gateway.auth import BYTES32_PATTERN
 from gateway.models.stored import RecordKind
@@ -24,11 +35,67 @@ __all__ = [
     "Address",
     "BuildContext",
     "Bytes32",
+    "FreeText",
     "NonceSource",
     "Programme",
     "RecordCreate",
     "Signature",
+    "TextLine",
+    "Timestamp",
 ]
+
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+_LINE_BREAKS = frozenset("\t\n\r")
+
+
+def _refuse_controls(value: str, *, allowed: frozenset[str] = frozenset()) -> str:
+    for char in value:
+        if char not in allowed and unicodedata.category(char) in ("Cc", "Cf", "Cs", "Co"):
+            raise PydanticCustomError(
+                "control_character",
+                "must not contain control, format or private-use characters (found {char})",
+                {"char": f"U+{ord(char):04X}"},
+            )
+    return value
+
+
+def _text_line(value: str) -> str:
+    return _refuse_controls(value)
+
+
+def _free_text(value: str) -> str:
+    return _refuse_controls(value, allowed=_LINE_BREAKS)
+
+
+TextLine = Annotated[str, AfterValidator(_text_line)]
+"""An identifier or one line of text (seal, reference, certificate number, label): no
+control characters (U+0000, ...), no format characters (U+202E right-to-left override, zero
+width joiners, ...), which would make two values look alike or a reading reorder them."""
+
+FreeText = Annotated[str, AfterValidator(_free_text)]
+"""Free text (a reason, a definition): as :data:`TextLine`, but tabs and line breaks are
+allowed."""
+
+
+def _iso_text(value: object) -> object:
+    # pydantic also takes a number (or a string of digits) as Unix seconds; the API takes
+    # ISO 8601 text only, as its schema says (``format: date-time``).
+    if isinstance(value, bool | int | float) or (
+        isinstance(value, str) and value.strip().lstrip("+-").replace(".", "", 1).isdigit()
+    ):
+        raise ValueError("must be an ISO 8601 time with its offset, e.g. 2026-11-23T18:00:00Z")
+    return value
+
+
+Timestamp = Annotated[
+    AwareDatetime,
+    BeforeValidator(_iso_text),
+    Field(ge=datetime(1970, 1, 1, 0, 0, 1, tzinfo=UTC), lt=datetime(9999, 1, 1, tzinfo=UTC)),
+]
+"""A time in a request: ISO 8601 *with* its offset (``2026-11-23T18:00:00Z`` or ``+08:00``).
+A time without one is refused (422 naming the field, rule ``timezone_aware``) rather than
+guessed as UTC: a local time taken for UTC would date a record hours off."""
 
 Bytes32 = Annotated[
     str,
@@ -57,7 +124,7 @@ EXAMPLE_EVENT_MESSAGE: dict[str, JsonValue] = {
     "disposition": 15,
     "location": "0x415541444c",
     "eventTime": 1795422600,
-    "container": "0x43535155333035343338330000",
+    "container": "0x" + b"CSQU3054383".hex(),  # ISO 6346, bytes11
     "sealDigest": "0x" + "5e" * 32,
     "documentsDigest": "0x" + "00" * 32,
     "epcisEventHash": "0x" + "00" * 32,
@@ -135,7 +202,7 @@ class RecordCreate(BaseModel):
 
 
 class _ConsignmentRef(RecordCreate):
-    consignment_ref: str | None = Field(
+    consignment_ref: TextLine | None = Field(
         default=None,
         min_length=1,
         max_length=256,

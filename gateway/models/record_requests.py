@@ -19,10 +19,9 @@ context, the base class), :mod:`~gateway.models.trade_requests`,
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
 from gateway.models.governance_requests import (
     AeoActionCreate,
@@ -43,6 +42,7 @@ from gateway.models.record_fields import (
     BuildContext,
     RecordCreate,
     Signature,
+    Timestamp,
     _ts,
 )
 from gateway.models.stored import RecordKind
@@ -169,10 +169,10 @@ class EventBatchCreate(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     items: list[EventCreate] = Field(min_length=1, max_length=EVENT_BATCH_MAX)
-    nonce: int | None = Field(
+    nonce: StrictInt | None = Field(
         default=None, ge=0, lt=2**32, description="The batch's nonce (default: the next one)."
     )
-    deadline: datetime | None = Field(
+    deadline: Timestamp | None = Field(
         default=None, description="Latest time the batch may be recorded (default: +24 h)."
     )
 
@@ -224,7 +224,7 @@ class AttestationBatchCreate(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     items: list[AttestationCreate] = Field(min_length=1, max_length=ATTESTATION_BATCH_MAX)
-    deadline: datetime | None = Field(
+    deadline: Timestamp | None = Field(
         default=None, description="Latest time the batch may be recorded (default: +24 h)."
     )
 
@@ -274,7 +274,7 @@ class DrawdownBatchCreate(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     items: list[DrawdownCreate] = Field(min_length=1, max_length=DRAWDOWN_BATCH_MAX)
-    deadline: datetime | None = Field(
+    deadline: Timestamp | None = Field(
         default=None, description="Latest time the batch may be recorded (default: +24 h)."
     )
 

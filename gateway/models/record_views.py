@@ -18,6 +18,7 @@ from gateway.models.record_fields import (
     EXAMPLE_EVENT_MESSAGE,
 )
 from gateway.models.stored import OutboxRecord, RecordKind, RecordStatus
+from ledger.records import certificate_id
 
 __all__ = [
     "AttestationBatchTypedDataView",
@@ -163,6 +164,15 @@ class RecordView(BaseModel):
         ),
     )
 
+    certificate_id: str | None = Field(
+        default=None,
+        description=(
+            "For a certificate issue: the certificate's id, "
+            "`keccak256(abi.encode(issuer org id, keccak256(certificate number)))`, as "
+            "`GET /certificates/{certificate_id}` and drawdowns name it."
+        ),
+    )
+
     @classmethod
     def from_stored(cls, record: OutboxRecord) -> RecordView:
         error = None
@@ -185,7 +195,21 @@ class RecordView(BaseModel):
             created_at=record.created_at,
             updated_at=record.updated_at,
             signed_batch=record.signed_batch,
+            certificate_id=_certificate_id(record),
         )
+
+
+def _certificate_id(record: OutboxRecord) -> str | None:
+    if record.kind is not RecordKind.CERTIFICATE_ISSUE:
+        return None
+    number = record.payload.get("certificateNumber")
+    if not isinstance(number, str):
+        return None
+    try:
+        issuer = bytes.fromhex(record.org_id.removeprefix("0x"))
+        return "0x" + certificate_id(issuer, bytes.fromhex(number.removeprefix("0x"))).hex()
+    except ValueError:
+        return None
 
 
 class RecordPage(BaseModel):

@@ -3,11 +3,10 @@ and their drawdowns, attestation schemas and attestations (custodial ``POST`` bo
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Literal, Self
 
 from eth_utils.crypto import keccak
-from pydantic import ConfigDict, Field, model_validator
+from pydantic import ConfigDict, Field, StrictInt, model_validator
 
 from gateway.models.record_fields import (
     _CERT,
@@ -15,7 +14,10 @@ from gateway.models.record_fields import (
     _ORG,
     BuildContext,
     Bytes32,
+    FreeText,
     RecordCreate,
+    TextLine,
+    Timestamp,
     _b32,
     _ConsignmentRef,
     _ts,
@@ -33,8 +35,8 @@ from ledger.records import (
     CountryCode,
     Disposition,
     Drawdown,
-    HsCode,
-    Locode,
+    ListedHsCode,
+    ListedLocode,
     Quantity,
     SchemaRegistration,
     SubjectType,
@@ -108,16 +110,18 @@ class EventCreate(_ConsignmentRef):
     )
     biz_step: BusinessStep = Field(description="CBV 2.0 bizStep word, e.g. 'loading'.")
     disposition: Disposition | None = Field(default=None, description="CBV 2.0 disposition.")
-    location: Locode = Field(description="UN/LOCODE, e.g. 'NLRTM'.")
-    event_time: datetime
+    location: ListedLocode = Field(
+        description="UN/LOCODE, e.g. 'NLRTM'; must be in the UN/LOCODE list in force."
+    )
+    event_time: Timestamp
     container: ContainerNumber | None = Field(default=None, description="ISO 6346 number.")
-    seals: list[Annotated[str, Field(min_length=1, max_length=64)]] | None = Field(
+    seals: list[Annotated[TextLine, Field(min_length=1, max_length=64)]] | None = Field(
         default=None, max_length=16, description="Seal numbers; on chain their digest."
     )
     documents_digest: Bytes32 | None = None
     epcis_event_hash: Bytes32 | None = None
-    nonce: int | None = Field(default=None, ge=0, lt=2**32)
-    deadline: datetime | None = Field(
+    nonce: StrictInt | None = Field(default=None, ge=0, lt=2**32)
+    deadline: Timestamp | None = Field(
         default=None, description="Latest time the record may be recorded (default: +24 h)."
     )
 
@@ -162,16 +166,23 @@ class CertificateCreate(RecordCreate):
             ]
         },
     )
-    certificate_number: str = Field(min_length=1, max_length=128)
+    certificate_number: TextLine = Field(min_length=1, max_length=128)
     exporter: Bytes32 = Field(description="Organisation id of the exporter (a trader).")
     origin: CountryCode
     destination: CountryCode
-    document_digest: Bytes32
-    hs_codes: list[HsCode] = Field(min_length=1, max_length=256)
+    document_digest: Bytes32 = Field(
+        description=(
+            "keccak-256 (Ethereum's Keccak, not NIST SHA3-256) of the certificate document's "
+            "bytes, as 0x + 64 hex: `eth_utils.keccak(document)`; the document stays off chain."
+        )
+    )
+    hs_codes: list[ListedHsCode] = Field(
+        min_length=1, max_length=256, description="HS 2022 subheadings, e.g. '2204.21'."
+    )
     quantity: Quantity = Field(description="Whole units on chain; use a smaller unit if not.")
-    valid_from: datetime
-    valid_until: datetime
-    issued_at: datetime | None = Field(default=None, description="Default: now.")
+    valid_from: Timestamp
+    valid_until: Timestamp
+    issued_at: Timestamp | None = Field(default=None, description="Default: now.")
 
     def to_record(self, ctx: BuildContext) -> CertificateIssue:
         amount, unit = self.quantity.to_chain()
@@ -202,8 +213,8 @@ class CertificateRevocationCreate(RecordCreate):
             ]
         },
     )
-    certificate_number: str = Field(min_length=1, max_length=128)
-    reason: str | None = Field(default=None, max_length=2000, description="Only its digest.")
+    certificate_number: TextLine = Field(min_length=1, max_length=128)
+    reason: FreeText | None = Field(default=None, max_length=2000, description="Only its digest.")
 
     def to_record(self, ctx: BuildContext) -> CertificateRevocation:
         return CertificateRevocation(
@@ -251,7 +262,7 @@ class SchemaCreate(RecordCreate):
             "examples": [{"definition": "seal-check(bytes32 sealDigest,bool intact)"}]
         },
     )
-    definition: str = Field(min_length=1, max_length=4096)
+    definition: FreeText = Field(min_length=1, max_length=4096)
 
     def to_record(self, ctx: BuildContext) -> SchemaRegistration:
         return SchemaRegistration(definition=self.definition)
@@ -282,18 +293,18 @@ class AttestationCreate(RecordCreate):
             ]
         },
     )
-    schema_: str | None = Field(
+    schema_: FreeText | None = Field(
         default=None, alias="schema", min_length=1, description="Schema definition text."
     )
     schema_id: Bytes32 | None = Field(default=None, description="Instead of schema.")
     subject_type: Literal["consignment", "certificate", "organisation", "attestation"]
     subject_id: Bytes32 | None = None
-    subject_ref: str | None = Field(
+    subject_ref: TextLine | None = Field(
         default=None, min_length=1, description="A consignment's business key (consignments)."
     )
     data_digest: Bytes32
     ref_uid: Bytes32 | None = None
-    expires_at: datetime | None = None
+    expires_at: Timestamp | None = None
 
     @model_validator(mode="after")
     def _choices(self) -> Self:
@@ -333,7 +344,7 @@ class AttestationRevocationCreate(RecordCreate):
         json_schema_extra={"examples": [{"uid": "0x" + "a7" * 32, "reason": "superseded"}]},
     )
     uid: Bytes32
-    reason: str | None = Field(default=None, max_length=2000, description="Only its digest.")
+    reason: FreeText | None = Field(default=None, max_length=2000, description="Only its digest.")
 
     def to_record(self, ctx: BuildContext) -> AttestationRevocation:
         return AttestationRevocation(

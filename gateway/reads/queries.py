@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Mapping
+from pathlib import Path
 
 from gateway.auth import KIND_BY_CODE
 from gateway.errors import NotFound, ServiceUnavailable
@@ -35,7 +37,9 @@ from gateway.reads.views import (
     when,
 )
 from gateway.writes.ledger_services import LedgerServices
+from ledger.errors import ConfigurationError
 from ledger.records import consignment_id
+from ledger.stack import OrganisationNames
 
 __all__ = [
     "attestation",
@@ -310,13 +314,28 @@ def mras(chain: LedgerServices, a: bytes, b: bytes, at: int | None) -> MraList:
     return MraList(at=stamp, items=items)
 
 
-def organisations(chain: LedgerServices) -> OrganisationList:
+def organisation_names(data_dir: Path) -> OrganisationNames:
+    """The names this gateway knows members by (:class:`ledger.stack.OrganisationNames`:
+    the demo's, the bootstrap file's, ``<data_dir>/organisation-names.json``). A names file
+    that does not read is the operator's to fix: 503 with the reason, not a server error."""
+    try:
+        return OrganisationNames.known(data_dir)
+    except ConfigurationError as exc:
+        raise ServiceUnavailable(str(exc), code="organisation_names_unreadable") from exc
+
+
+def organisations(
+    chain: LedgerServices, names: Mapping[bytes, str] | None = None
+) -> OrganisationList:
+    """Every member, with its name where ``names`` (org id -> name) has it."""
     now = int(time.time())
+    names = names or {}
     if chain.index is not None:
         return OrganisationList(
             items=[
                 OrganisationView(
                     org_id=hx(o.org_id),
+                    name=names.get(o.org_id),
                     kind=o.kind_name,
                     country=o.country,
                     status=o.status,
@@ -339,6 +358,7 @@ def organisations(chain: LedgerServices) -> OrganisationList:
         items=[
             OrganisationView(
                 org_id=hx(o.org_id),
+                name=names.get(o.org_id),
                 kind=str(KIND_BY_CODE.get(o.kind, o.kind)),
                 country=o.country,
                 status="active" if o.status == 1 else "suspended",
@@ -349,8 +369,10 @@ def organisations(chain: LedgerServices) -> OrganisationList:
     )
 
 
-def organisation(chain: LedgerServices, org_id: bytes) -> OrganisationView:
-    for view in organisations(chain).items:
+def organisation(
+    chain: LedgerServices, org_id: bytes, names: Mapping[bytes, str] | None = None
+) -> OrganisationView:
+    for view in organisations(chain, names).items:
         if view.org_id == hx(org_id):
             return view
     raise NotFound(f"no organisation {hx(org_id)}", code="UnknownOrganisation")

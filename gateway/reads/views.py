@@ -382,6 +382,7 @@ class OrganisationView(BaseModel):
             "examples": [
                 {
                     "org_id": _ORG,
+                    "name": "Oceanic Container Line",
                     "kind": "carrier",
                     "country": "SG",
                     "status": "active",
@@ -401,6 +402,14 @@ class OrganisationView(BaseModel):
     )
 
     org_id: str
+    name: str | None = Field(
+        default=None,
+        description=(
+            "The organisation's name where this gateway knows it (the chain holds ids only; "
+            "an id is keccak256 of the name): the demo world's, the bootstrap file's and "
+            "<data_dir>/organisation-names.json. Null when unknown."
+        ),
+    )
     kind: str
     country: str
     status: str
@@ -418,6 +427,7 @@ class OrganisationList(BaseModel):
                     "items": [
                         {
                             "org_id": _ORG,
+                            "name": "Oceanic Container Line",
                             "kind": "carrier",
                             "country": "SG",
                             "status": "active",

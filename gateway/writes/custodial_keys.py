@@ -37,7 +37,7 @@ from pydantic import SecretStr
 
 from gateway.auth import normalize_org_id
 from gateway.config import GatewaySettings
-from gateway.errors import Conflict, NotFound
+from gateway.errors import Conflict, InvalidRequest, NotFound
 from ledger.errors import ConfigurationError
 from ledger.settings import DEFAULT_KEYSTORE_SECRET, LOCAL_CHAIN_ID
 
@@ -91,6 +91,30 @@ class SigningKey:
     address: str
 
 
+def _account_from(private_key: str) -> LocalAccount:
+    """The account of a private key given to import; a bad one is a 422 that never repeats
+    the value (not in the answer, not in a log, not chained to the library's error, whose
+    message quotes it)."""
+    text = private_key.strip()
+    digits = text[2:] if text[:2].lower() == "0x" else text
+    problem = None
+    if len(digits) != 64 or any(c not in "0123456789abcdefABCDEF" for c in digits):
+        problem = "must be 32 bytes as 0x followed by 64 hex digits"
+    elif not 0 < int(digits, 16) < _SECP256K1_ORDER:
+        problem = "must be a secp256k1 private key (between 1 and the curve order - 1)"
+    if problem is None:
+        try:
+            account: LocalAccount = Account.from_key("0x" + digits)
+        except Exception:
+            problem = "is not a usable secp256k1 private key"
+        else:
+            return account
+    raise InvalidRequest(f"private_key {problem}", field="private_key", rule="secp256k1_key")
+
+
+_SECP256K1_ORDER = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141
+
+
 class SigningKeyStore:
     """The encrypted per-organisation key files in one directory (thread-safe)."""
 
@@ -121,9 +145,7 @@ class SigningKeyStore:
         Refuses (409) to overwrite an organisation's key unless ``replace``.
         """
         org = normalize_org_id(org_id)
-        account: LocalAccount = (
-            Account.create() if private_key is None else Account.from_key(private_key)
-        )
+        account = Account.create() if private_key is None else _account_from(private_key)
         encrypted = Account.encrypt(
             account.key, self._secret.get_secret_value(), kdf="scrypt", iterations=self._scrypt_n
         )

@@ -24,7 +24,7 @@ import json
 import logging
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager, nullcontext
+from contextlib import contextmanager
 from typing import Any
 
 from gateway.auth import KIND_BY_CODE, Caller, KeyStore
@@ -48,11 +48,13 @@ from ledger.records import (
     Attestation,
     ConsignmentEvent,
     Drawdown,
+    Locode,
     Proposal,
     SignedAttestationBatch,
     SignedDrawdownBatch,
     SignedEventBatch,
     SignedRecord,
+    active_code_lists,
     sign,
 )
 
@@ -93,9 +95,13 @@ def sync_caller(chain: LedgerServices, caller: Caller, keys: KeyStore) -> Caller
 
 
 @contextmanager
-def _serialised(chain: LedgerServices, kind: RecordKind) -> Iterator[None]:
-    lock = chain.validator.drawdown_lock if kind is RecordKind.DRAWDOWN else nullcontext()
-    with lock:
+def _serialised(chain: LedgerServices, kind: RecordKind, outbox: Outbox) -> Iterator[None]:
+    """Drawdowns one at a time from the balance check to the outbox: in this process (the
+    validator's lock) and across gateways sharing the database (the outbox's lock)."""
+    if kind is not RecordKind.DRAWDOWN:
+        yield
+        return
+    with chain.validator.drawdown_lock, outbox.exclusive("drawdown-balance"):
         yield
 
 
@@ -254,7 +260,7 @@ def accept_signed(
 ) -> AcceptResult:
     """Validate (unless already stored) and store a signed record (``body_sha256``: of the
     custodial request it was signed from)."""
-    with _serialised(chain, kind_of(signed.record)):
+    with _serialised(chain, kind_of(signed.record), outbox):
         prepared = prepare_signed(
             chain,
             outbox,
@@ -281,6 +287,7 @@ def accept_message(
 ) -> AcceptResult:
     """A non-custodial submission: the EIP-712 message as signed, and its signature."""
     signed = decode(kind, message, signature)
+    check_listed_codes(signed.record)
     signer = chain.ledger.signer(signed)  # a signature that does not recover is a 422 here
     return accept_signed(
         chain, outbox, caller, signed, idempotency_key=idempotency_key, memo=memo, signer=signer
@@ -389,6 +396,20 @@ def _decode_items(
     return tuple(items)
 
 
+def check_listed_codes(record: Any, *, prefix: str = "") -> None:
+    """422 if a signed record names a place that is not in the UN/LOCODE list in force
+    (the field is the message's ``location``, behind ``prefix``). Custodial requests are
+    checked by their models (``ListedLocode``, ``ListedHsCode``); a certificate signed by its
+    client carries only the digest of its HS codes, so there is nothing to look up."""
+    if isinstance(record, ConsignmentEvent):
+        field = f"{prefix}location"
+        try:
+            code = Locode.from_bytes5(record.location)
+        except ValidationError as exc:
+            raise type(exc)(field, exc.rule, exc.value) from None
+        active_code_lists().locode(code, field=field)
+
+
 def _signature_bytes(signature: str) -> bytes:
     try:
         return bytes.fromhex(signature.removeprefix("0x"))
@@ -463,6 +484,8 @@ def decode_event_batch(messages: Sequence[Mapping[str, Any]], signature: str) ->
     malformed: an event that does not decode, or one without the batch's nonce and
     deadline, is named ``events[i]...``)."""
     events = _decode_items(messages, ConsignmentEvent, "events")
+    for index, event in enumerate(events):
+        check_listed_codes(event, prefix=f"events[{index}].")
     # checks the signature and the batch terms
     return SignedEventBatch(events, _signature_bytes(signature))
 
@@ -612,7 +635,7 @@ def accept_drawdown_batch(
         same="draws the same certificate for the same consignment as",
         rule="unique_drawdowns",
     )
-    with _serialised(chain, RecordKind.DRAWDOWN):
+    with _serialised(chain, RecordKind.DRAWDOWN, outbox):
         records = _store_signed_batch(
             outbox,
             caller,

@@ -34,6 +34,8 @@ log = logging.getLogger("ledger.chain.node")
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 STATE_FILE = "anvil-state.json"
+RPC_URL_FILE = "rpc-url"
+"""In the state directory while the node runs: its JSON-RPC URL, for the other commands."""
 _PR_SET_PDEATHSIG = 1
 
 
@@ -194,6 +196,9 @@ class AnvilNode:
                     f"not {self.chain_id}: use another data directory"
                 )
             log.info("anvil ready at %s (chain id %d)", self.rpc_url, chain_id)
+            if self.state_dir is not None:
+                # The other commands on this data directory find the node here (Settings).
+                (self.state_dir / RPC_URL_FILE).write_text(self.rpc_url + "\n", encoding="utf-8")
             return
         self.stop()
         raise NodeError(f"anvil did not answer on {self.rpc_url} within {timeout:g} s")
@@ -213,6 +218,13 @@ class AnvilNode:
                 process.wait()
         self._process = None
         self._close_log()
+        if self.state_dir is not None:
+            marker = self.state_dir / RPC_URL_FILE
+            try:
+                if marker.read_text(encoding="utf-8").strip() == self.rpc_url:
+                    marker.unlink()
+            except OSError:
+                pass
         atexit.unregister(self.stop)
         log.info("anvil stopped")
 

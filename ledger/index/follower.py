@@ -49,6 +49,7 @@ import threading
 import time
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
+from pathlib import Path
 from typing import Any, Final
 
 from sqlalchemy import (
@@ -147,6 +148,15 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None
     cursor.close()
 
 
+def _file_id(path: Path) -> tuple[int, int] | None:
+    """(device, inode) of a file, None when it is gone: a new file has another."""
+    try:
+        info = path.stat()
+    except OSError:
+        return None
+    return info.st_dev, info.st_ino
+
+
 class Index(_IndexWriter, IndexQueries):
     """A database index of the suite's logs, kept in step with the chain.
 
@@ -197,12 +207,44 @@ class Index(_IndexWriter, IndexQueries):
         for name in _CONTRACTS:
             for topic0, abi_event in contract_abi(name).events.items():
                 self._decoders[(name, topic0)] = (abi_event.name, _static_decoder(abi_event))
+        self._prepare()
+
+    def _prepare(self) -> None:
+        """Create what is missing (tables, columns, indexes, the state row)."""
+        engine = self.engine
         metadata.create_all(engine)
         _add_missing_columns(engine)
         for table in metadata.sorted_tables:  # indexes added to the schema after the file was made
             for table_index in table.indexes:
                 table_index.create(engine, checkfirst=True)
         self._init_state()
+        path = self._file()
+        self._file_id = _file_id(path) if path is not None else None
+
+    def _file(self) -> Path | None:
+        url = self.engine.url
+        database = url.database
+        if url.get_backend_name() != "sqlite" or not database or database == ":memory:":
+            return None
+        return Path(database)
+
+    def rebuild_if_deleted(self) -> bool:
+        """If the SQLite file was deleted (or replaced) under the running index, start a new
+        one and rebuild it from the deployment block (the index is derived: nothing is lost);
+        True then. The open connections would otherwise go on writing into the deleted file,
+        and new ones find an empty file (reads answer 503 until it is rebuilt)."""
+        path = self._file()
+        if path is None or _file_id(path) == self._file_id:
+            return False
+        with self._lock:
+            if _file_id(path) == self._file_id:
+                return False
+            log.warning("the index file %s was deleted; rebuilding it from the chain", path)
+            self.engine.dispose()
+            self._heads.clear()
+            self._span = 1
+            self._prepare()
+        return True
 
     # ------------------------------------------------------------------ state and cursor
 
@@ -473,6 +515,7 @@ class Index(_IndexWriter, IndexQueries):
         failures = 0
         while not stop_event.is_set():
             try:
+                self.rebuild_if_deleted()
                 result = self.sync()
                 failures = 0
                 if result.logs:

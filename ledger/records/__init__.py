@@ -5,9 +5,9 @@ contracts accept (:mod:`.kinds`) and the batches signed as one (:mod:`.batches`)
 hashing, signing and recovery (:mod:`.typed_data`), the domain values parsed once at the edge: the
 identifiers (UN/LOCODE, ISO 6346, HS 2022, ISO 3166, GS1 GLN; :mod:`.values`), the CBV 2.0
 business steps and dispositions (:mod:`.cbv`), units and quantities (:mod:`.quantities`), the
-optional code lists they are checked against (the UN/LOCODE list, the HS nomenclature;
-:mod:`.code_lists`), and the shared vocabulary: organisation kinds and attestation schemas
-(:mod:`.vocabulary`).
+code lists they are checked against (the UN/LOCODE list, the HS nomenclature;
+:mod:`.code_lists`), shipped and on by default (:mod:`.packaged_lists`), and the shared
+vocabulary: organisation kinds and attestation schemas (:mod:`.vocabulary`).
 
 May import: :mod:`ledger.errors` and third-party packages only. It is the bottom of the tree
 with :mod:`ledger.chain`, and knows nothing of nodes, databases or HTTP. Inside, the value
@@ -63,6 +63,22 @@ from ledger.records.kinds import (
     ProposalAction,
     SchemaRegistration,
     SubjectType,
+)
+from ledger.records.packaged_lists import (
+    PACKAGED_UNLOCODE,
+    ListedHsCode,
+    ListedLocode,
+    UnlocodeRelease,
+    active_code_lists,
+    load_unlocode,
+    packaged_code_lists,
+    packaged_hs,
+    packaged_unlocode,
+    packaged_unlocode_source,
+    parse_unece_coordinates,
+    read_unece_release,
+    use_code_lists,
+    write_packaged_unlocode,
 )
 from ledger.records.quantities import (
     QUANTITY_DECIMALS,
@@ -137,6 +153,7 @@ __all__ = [
     "LOCODE_EXTRA_COUNTRIES",
     "LOCODE_FUNCTIONS",
     "LOCODE_LISTED_WITH_ZERO",
+    "PACKAGED_UNLOCODE",
     "POSTAL_OPERATOR",
     "QUANTITY_DECIMALS",
     "QUANTITY_MAX",
@@ -171,6 +188,8 @@ __all__ = [
     "HsNomenclature",
     "KeyAddition",
     "KeyRevocation",
+    "ListedHsCode",
+    "ListedLocode",
     "Locode",
     "LocodeDirectory",
     "LocodeEntry",
@@ -188,6 +207,8 @@ __all__ = [
     "SignedRecord",
     "SubjectType",
     "UnitCode",
+    "UnlocodeRelease",
+    "active_code_lists",
     "attestations_hash",
     "certificate_id",
     "check_signature",
@@ -202,7 +223,14 @@ __all__ = [
     "great_circle_km",
     "hash_typed_data",
     "hs_codes_digest",
+    "load_unlocode",
     "new_nonce",
+    "packaged_code_lists",
+    "packaged_hs",
+    "packaged_unlocode",
+    "packaged_unlocode_source",
+    "parse_unece_coordinates",
+    "read_unece_release",
     "recover_digest",
     "recover_typed_data",
     "sign",
@@ -215,5 +243,7 @@ __all__ = [
     "to_compact_signature",
     "type_hash",
     "typed_digest",
+    "use_code_lists",
     "with_batch_terms",
+    "write_packaged_unlocode",
 ]

@@ -3,18 +3,18 @@ configured set that input is checked against.
 
 The format rules of :class:`~ledger.records.values.Locode` and
 :class:`~ledger.records.values.HsCode` say whether a code is well formed; the lists here say
-whether it exists. They are too large to ship, so they are optional: :class:`LocodeDirectory`
-and :class:`HsNomenclature` load them from CSV files (names, functions and coordinates of
-locations; :func:`great_circle_km` measures between them), and :class:`CodeLists` holds the
-ones configured (settings ``unlocode_csv`` and ``hs_csv``: ``Settings.code_lists()``) and checks
-input against them.
+whether it exists. :class:`LocodeDirectory` and :class:`HsNomenclature` hold them (names,
+functions and coordinates of locations; :func:`great_circle_km` measures between them) and
+load them from CSV files; :class:`CodeLists` holds a pair and checks input against them. The
+lists shipped with the library, and in force by default, are in :mod:`.packaged_lists`;
+``Settings.code_lists()`` (settings ``unlocode_csv`` and ``hs_csv``) can name others.
 """
 
 from __future__ import annotations
 
 import csv
 import math
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
@@ -219,10 +219,27 @@ class LocodeDirectory:
     :class:`LocodeEntry` objects are built on lookup.
     """
 
-    __slots__ = ("_rows",)
+    __slots__ = ("_decode", "_rows")
 
     def __init__(self, rows: Mapping[str, _Row]) -> None:
-        self._rows: dict[str, _Row] = dict(rows)
+        self._rows: dict[str, _Row | str] = dict(rows)
+        self._decode: Callable[[str], _Row] | None = None
+
+    @classmethod
+    def from_lines(cls, lines: dict[str, str], decode: Callable[[str], _Row]) -> LocodeDirectory:
+        """A directory kept compact: one line of text per code, decoded by ``decode`` on lookup
+        (the packaged list, :mod:`.packaged_lists`)."""
+        directory = cls({})
+        directory._rows = dict(lines)
+        directory._decode = decode
+        return directory
+
+    def _row(self, key: str) -> _Row | None:
+        row = self._rows.get(key)
+        if isinstance(row, str):
+            assert self._decode is not None
+            return self._decode(row)
+        return row
 
     @classmethod
     def from_csv(cls, path: str | Path, *more: str | Path) -> LocodeDirectory:
@@ -305,7 +322,7 @@ class LocodeDirectory:
     def get(self, code: str) -> LocodeEntry | None:
         """The entry for ``code`` (any accepted spelling), or ``None`` if not listed."""
         key = self._key(code)
-        row = self._rows.get(key)
+        row = self._row(key)
         if row is None:
             return None
         name, alts, subdivision, status, functions, lat, lon = row
@@ -328,7 +345,7 @@ class LocodeDirectory:
 
     def coordinates(self, code: str) -> tuple[float, float] | None:
         """``(latitude, longitude)`` in degrees if the loaded files give them, else ``None``."""
-        row = self._rows.get(self._key(code))
+        row = self._row(self._key(code))
         if row is None or row[5] is None or row[6] is None:
             return None
         return (row[5], row[6])
@@ -432,9 +449,10 @@ def _as_field(exc: ValidationError, field: str) -> ValidationError:
 class CodeLists:
     """The code lists that input is checked against on top of the format rules.
 
-    ``locodes`` (the UN/LOCODE list) and ``hs`` (the HS 2022 nomenclature) are each optional:
-    without a list, only the format rule of :class:`Locode` or :class:`HsCode` applies; with
-    one, a well-formed code that the list does not hold is refused too. Errors name the
+    ``locodes`` (the UN/LOCODE list) and ``hs`` (the HS 2022 nomenclature): a well-formed code
+    that the list does not hold is refused. A ``CodeLists`` built by hand may leave one
+    ``None`` (then only the format rule applies); the lists in force never do
+    (:func:`~.packaged_lists.active_code_lists`). Errors name the
     caller's ``field`` and the broken rule (``InvalidLocode``: ``"is not in the UN/LOCODE
     list"``; ``InvalidHsCode``: ``"is not an HS 2022 subheading"``).
 

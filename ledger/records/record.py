@@ -287,7 +287,10 @@ def _coerce(name: str, typ: str, value: Any) -> Any:
     if typ.startswith(("uint", "int")):
         if isinstance(value, bool) or not isinstance(value, int | str):
             raise ValidationError(name, f"must be an integer ({typ})", value)
-        number = int(value, 0) if isinstance(value, str) else value
+        try:
+            number = int(value, 0) if isinstance(value, str) else value
+        except ValueError:
+            raise ValidationError(name, f"must be an integer ({typ})", value) from None
         bits = int(typ[4:] if typ.startswith("uint") else typ[3:])
         if typ.startswith("uint") and not 0 <= number < 2**bits:
             raise ValidationError(name, f"must fit in {typ}", value)

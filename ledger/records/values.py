@@ -25,9 +25,11 @@ The ``str`` subclasses are usable directly as pydantic field types: a request mo
 ``location: Locode`` validates with the same rule, and a broken rule becomes a 422 response
 that names the field (pydantic turns the ``ValueError`` into a field error).
 
-Code lists that are too large to ship (the full UN/LOCODE list, the HS nomenclature) are
-optional and live in :mod:`.code_lists`: they add the check "this code exists" on top of the
-format rules here.
+The code lists (the UN/LOCODE list, the HS 2022 nomenclature) live in :mod:`.code_lists` and
+are shipped and in force by default (:mod:`.packaged_lists`): they add the check "this code
+exists" on top of the format rules here. The constructors check the format only, so a value
+read back from the chain always decodes; input is checked against the lists by
+``CodeLists.locode`` / ``hs_code`` and the pydantic types ``ListedLocode`` / ``ListedHsCode``.
 """
 
 from __future__ import annotations
@@ -389,7 +391,7 @@ class HsCode(_ValidatedStr):
     Rule: after trimming, 4 digits, an optional ``.`` or space, 2 digits (``"2204.21"``,
     ``"2204 21"`` and ``"220421"`` all give ``"220421"``); the chapter (first two digits)
     is 01-97 and not 77 (reserved). Whether the subheading exists is checked by
-    :class:`~.code_lists.HsNomenclature` when a nomenclature is loaded. On chain: ``bytes6``
+    :class:`~.code_lists.HsNomenclature` (the packaged HS 2022, by default). On chain: ``bytes6``
     (ASCII).
     """
 

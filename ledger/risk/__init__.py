@@ -24,8 +24,10 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 from ledger.risk.score import (
+    BANDS,
     Contribution,
     RiskScore,
+    band_of,
     score_risk,
 )
 
@@ -64,6 +66,7 @@ _LAZY = {
 }
 
 __all__ = [
+    "BANDS",
     "MAX_CREDIT",
     "Contribution",
     "DataDescription",
@@ -75,6 +78,7 @@ __all__ = [
     "RiskModel",
     "RiskScore",
     "Selected",
+    "band_of",
     "build_features",
     "choose",
     "declarations_frame",

@@ -1,7 +1,8 @@
 """Putting the pieces together: node connection, relayer, deployment, bootstrap and demo data.
 
 Owns: connecting to (or starting) a node and deploying the suite (:mod:`.wiring`), the
-production bootstrap file (:mod:`.bootstrap`) and the demo world (:mod:`.demo`).
+production bootstrap file (:mod:`.bootstrap`), the demo world (:mod:`.demo`) and the
+organisation names people know members by (:mod:`.names`).
 
 May import: every other package of :mod:`ledger` except the command line; used by the
 ``ledger`` command line and the gateway.
@@ -26,6 +27,7 @@ from ledger.stack.demo import (
     demo_world,
     seed_demo,
 )
+from ledger.stack.names import NAMES_FILE, OrganisationNames, record_names
 from ledger.stack.wiring import (
     ANVIL_CHAIN_ID,
     ANVIL_DEV_KEY,
@@ -52,11 +54,13 @@ __all__ = [
     "DEMO_PARTIES",
     "EXPORT_RELEASE_SCHEMA",
     "ISSUING_BODY",
+    "NAMES_FILE",
     "POSTAL_OPERATOR",
     "SEAL_CHECK_SCHEMA",
     "SEEDING_FILE",
     "TRADER",
     "DemoWorld",
+    "OrganisationNames",
     "Party",
     "admit",
     "bootstrap_for",
@@ -70,6 +74,7 @@ __all__ = [
     "is_anvil",
     "is_dev_chain",
     "load_bootstrap",
+    "record_names",
     "relayer_key",
     "seed_demo",
     "seed_if_new",

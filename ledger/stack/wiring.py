@@ -30,6 +30,7 @@ from ledger.settings import Settings
 from ledger.stack.bootstrap import load_bootstrap
 from ledger.stack.demo import CUSTOMS, DEMO_PARTIES, DemoWorld, bootstrap_for, seed_demo
 from ledger.stack.epcis_demo import seed_epcis_demo
+from ledger.stack.names import bootstrap_names, record_names
 
 __all__ = [
     "ANVIL_CHAIN_ID",
@@ -138,9 +139,12 @@ def deploy(
     deployment is bootstrapped from ``bootstrap_file``; without one, from the demo
     administrations on a local development chain (:func:`is_dev_chain`), and anywhere else
     it is refused with :class:`ConfigurationError`. A given ``bootstrap_file`` is read (and
-    its errors reported) even when the recorded deployment is re-used.
+    its errors reported) even when the recorded deployment is re-used; its administrations'
+    names are recorded in ``<data_dir>/organisation-names.json`` (:mod:`.names`).
     """
     given = load_bootstrap(bootstrap_file) if bootstrap_file is not None else None
+    if bootstrap_file is not None:
+        record_names(settings.data_dir, bootstrap_names(bootstrap_file))
 
     def bootstrap() -> Bootstrap:
         if given is not None:

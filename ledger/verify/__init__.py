@@ -12,6 +12,8 @@ and the proof bundles:
 * :mod:`.engine` — the :class:`Verifier` that runs the checks and assembles the verdict,
   :func:`verify_claim`; :mod:`.run` — what a check reads and writes; :mod:`.reads` — the
   batched chain reads; :mod:`.evidence` — evidence of index records;
+* :mod:`.dossier` — the positive evidence of a verdict (``verdict.record``) and the names of
+  the organisations it names (``verdict.organisations``);
 * :mod:`.registry` — a claim's EPCIS events hashed (CBV 2.0), the :class:`SerialRegistry`;
 * :mod:`.report` — :func:`render_report`, :func:`verdict_json`;
 * :mod:`.bundle` — proof bundles: export, scope, check.
@@ -33,7 +35,13 @@ from ledger.verify.bundle import (
 )
 from ledger.verify.catalogue import CATALOGUE, make_finding
 from ledger.verify.checks.custody import AIR_KMH, DISTANCE_SLACK_KM, SEA_KMH
-from ledger.verify.claim import CertificateClaim, Claim, VerificationPolicy, claim_from_json
+from ledger.verify.claim import (
+    CertificateClaim,
+    Claim,
+    VerificationPolicy,
+    claim_from_json,
+    claim_names,
+)
 from ledger.verify.engine import RiskScorer, Verifier, verify_claim
 from ledger.verify.findings import (
     Check,
@@ -71,6 +79,7 @@ __all__ = [
     "Verifier",
     "bundle_scope",
     "claim_from_json",
+    "claim_names",
     "epcis_event_hash",
     "epcis_serials",
     "export_bundle",

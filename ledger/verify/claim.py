@@ -17,10 +17,10 @@ from typing import Any
 
 from eth_utils.crypto import keccak
 
-from ledger.errors import InvalidClaim, LedgerError
-from ledger.records import EXPORT_RELEASE_SCHEMA, INSPECTION_SCHEMA, Quantity
+from ledger.errors import InvalidClaim, InvalidContainerNumber, LedgerError
+from ledger.records import EXPORT_RELEASE_SCHEMA, INSPECTION_SCHEMA, ContainerNumber, Quantity
 
-__all__ = ["CertificateClaim", "Claim", "VerificationPolicy", "claim_from_json"]
+__all__ = ["CertificateClaim", "Claim", "VerificationPolicy", "claim_from_json", "claim_names"]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -103,7 +103,9 @@ def _org_ref(value: Any, name: str) -> bytes:
 def claim_from_json(data: Mapping[str, Any]) -> Claim:
     """A :class:`Claim` from its JSON form (CLI files, gateway requests).
 
-    Keys: ``consignment_ref``, ``consignment_id`` (0x), ``container``, ``certificate``
+    Keys: ``consignment_ref``, ``consignment_id`` (0x), ``container`` (ISO 6346, check
+    digit checked: :class:`~ledger.errors.InvalidContainerNumber` naming ``container``),
+    ``certificate``
     (``number``, ``issuer`` (id or name), ``document`` (text or 0x-hex), ``document_digest``,
     ``hs_codes``), ``origin``, ``hs_codes``, ``quantity`` + ``unit``, ``aeo_operators`` (ids or
     names), ``administration`` (id or name), ``at`` (unix or ISO 8601), ``epcis_events``.
@@ -165,6 +167,14 @@ def claim_from_json(data: Mapping[str, Any]) -> Claim:
         except ValueError:
             raise InvalidClaim("at: must be unix seconds or ISO 8601") from None
     events = data.get("epcis_events") or ()
+    container = data.get("container")
+    if container is not None:
+        # A mistyped container number is the claim's error, not a consignment the ledger
+        # lacks: ISO 6346 (check digit included) before any lookup.
+        try:
+            container = str(ContainerNumber(container))
+        except InvalidContainerNumber as exc:
+            raise InvalidContainerNumber("container", exc.rule, container) from None
     return Claim(
         consignment_ref=data.get("consignment_ref"),
         consignment_id=(
@@ -172,7 +182,7 @@ def claim_from_json(data: Mapping[str, Any]) -> Claim:
             if data.get("consignment_id") is None
             else _hex_bytes(data["consignment_id"], 32, "consignment_id")
         ),
-        container=data.get("container"),
+        container=container,
         certificate=cert,
         origin=data.get("origin"),
         hs_codes=tuple(data.get("hs_codes") or ()),
@@ -186,3 +196,17 @@ def claim_from_json(data: Mapping[str, Any]) -> Claim:
         at=None if at is None else int(at),
         epcis_events=tuple(events),
     )
+
+
+def claim_names(data: Mapping[str, Any]) -> list[str]:
+    """The organisation names (not ids) a claim's JSON form spells out: its AEO operators,
+    verifying administration and certificate issuer. A claim keeps only their ids
+    (keccak256 of the name); a verifier given these names says them back."""
+    values: list[Any] = list(data.get("aeo_operators") or [])
+    values.append(data.get("administration"))
+    certificate = data.get("certificate")
+    if isinstance(certificate, Mapping):
+        values.append(certificate.get("issuer"))
+    return [
+        v.strip() for v in values if isinstance(v, str) and v.strip() and not v.startswith("0x")
+    ]

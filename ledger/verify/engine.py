@@ -1,7 +1,6 @@
 """The verifier: runs the checks on a claim and assembles the verdict.
 
-    verifier = Verifier(ledger, index, locodes=LocodeDirectory.from_csv(seaports_csv),
-                        scorer=score_risk)      # ledger.risk.score_risk, optional
+    verifier = Verifier(ledger, index, scorer=score_risk)  # ledger.risk.score_risk, optional
     verdict = verifier.verify(Claim(consignment_ref="AU-UCR-...", origin="AU",
                                     certificate=CertificateClaim(number="CHAFTA-...",
                                                                  issuer=chamber_org_id),
@@ -34,9 +33,8 @@ For the CLI and the gateway
 * ``ledger verify``: :func:`~ledger.verify.claim_from_json` (a JSON claim file or request
   body) then :func:`verify_claim` (``ledger``, ``index``, optional ``locodes``, ``serials``,
   ``policy``, ``scorer``), then :func:`~ledger.verify.render_report` (text) or
-  :func:`~ledger.verify.verdict_json` (``--json``). Exit status: 0 verified, 1 suspicious,
-  2 failed is a natural mapping of :attr:`Verdict.status`.
-  :class:`~ledger.errors.InvalidClaim` is a usage error (HTTP 422).
+  :func:`~ledger.verify.verdict_json` (``--json``). Exit status (``ledger.cli``): 0 verified,
+  3 suspicious, 4 failed, 1 an error (an :class:`~ledger.errors.InvalidClaim` too: HTTP 422).
 * ``ledger verify-bundle``: :func:`ledger.verify.bundle.load_bundle` then
   :func:`ledger.verify.bundle.verify_bundle` (``bundle``, ``w3``) and the same rendering;
   :func:`~ledger.verify.export_bundle` + :func:`~ledger.verify.write_bundle` to produce one.
@@ -46,15 +44,16 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Protocol
 
 from ledger.chain import Ledger
 from ledger.errors import InvalidClaim
 from ledger.index import Index
-from ledger.records import LocodeDirectory
+from ledger.records import LocodeDirectory, packaged_unlocode
 from ledger.verify.checks import CLAIM_CHECKS, certificate, consignment, integrity
 from ledger.verify.claim import Claim, VerificationPolicy
+from ledger.verify.dossier import dossier, organisations
 from ledger.verify.evidence import ZERO32, h
 from ledger.verify.findings import Finding, Verdict, status_of
 from ledger.verify.reads import checksummed, log_ranges
@@ -70,16 +69,25 @@ class RiskScorer(Protocol):
     """What makes ``verdict.risk`` of a claim's findings (:func:`ledger.risk.score_risk`)."""
 
     def __call__(
-        self, findings: Iterable[Finding], *, recognised_aeos: int, history: tuple[int, bool]
+        self,
+        findings: Iterable[Finding],
+        *,
+        recognised_aeos: int,
+        history: tuple[int, bool],
+        on_ledger: bool,
     ) -> object: ...
 
 
 class Verifier:
     """Checks claims against the index and the chain (see the module docstring).
 
-    ``locodes``: a :class:`~ledger.records.LocodeDirectory` with coordinates enables the travel
-    time check; ``serials``: a :class:`~ledger.verify.SerialRegistry` enables the cloned-serial
-    checks; ``scorer``: a risk scorer for ``verdict.risk`` (none: ``verdict.risk`` is None).
+    ``locodes``: the :class:`~ledger.records.LocodeDirectory` whose coordinates the travel
+    time check uses (default: the packaged UN/LOCODE list, so the check always runs);
+    ``serials``: a :class:`~ledger.verify.SerialRegistry` enables the cloned-serial
+    checks; ``scorer``: a risk scorer for ``verdict.risk`` (none: ``verdict.risk`` is None);
+    ``names``: organisation names (org id -> name, :class:`ledger.stack.OrganisationNames`)
+    for the findings' words and ``verdict.organisations``. ``verdict.record`` is the positive
+    evidence (:mod:`ledger.verify.dossier`).
 
     Kept between verifications: only the index's organisation directory and members' status
     history, while the index cursor (block number and hash) stays where it was read. Every
@@ -95,17 +103,22 @@ class Verifier:
         serials: SerialRegistry | None = None,
         policy: VerificationPolicy | None = None,
         scorer: RiskScorer | None = None,
+        names: Mapping[bytes, str] | None = None,
     ) -> None:
         self.ledger = ledger
+        self.names = names
         self.index = index
-        self.locodes = locodes
+        self.locodes = locodes if locodes is not None else packaged_unlocode()
         self.serials = serials
         self.policy = policy or VerificationPolicy()
         self.scorer = scorer
         self._directory: Directory | None = None
 
-    def verify(self, claim: Claim, *, sync: bool = True) -> Verdict:
-        """Verify ``claim``; with ``sync`` the index first catches up with the chain."""
+    def verify(
+        self, claim: Claim, *, sync: bool = True, names: Mapping[bytes, str] | None = None
+    ) -> Verdict:
+        """Verify ``claim``; with ``sync`` the index first catches up with the chain.
+        ``names`` (org id -> name) adds to the verifier's for this verification."""
         if (
             claim.consignment_ref is None
             and claim.consignment_id is None
@@ -128,6 +141,7 @@ class Verifier:
             policy=self.policy,
             locodes=self.locodes,
             serials=self.serials,
+            names={**(self.names or {}), **(names or {})},
         )
         run = Run(claim=claim, at=0 if claim.at is None else claim.at, block=block)
 
@@ -146,10 +160,14 @@ class Verifier:
         risk = None
         if self.scorer is not None:
             risk = self.scorer(
-                run.findings, recognised_aeos=len(run.recognised_aeos), history=_history(ctx, run)
+                run.findings,
+                recognised_aeos=len(run.recognised_aeos),
+                history=_history(ctx, run),
+                on_ledger=run.consignment is not None,
             )
         status = status_of(run.findings)
         subject = _subject(run)
+        record = dossier(ctx, run)
         log.info(
             "verified %s: %s (%d findings) in %.3f s",
             subject,
@@ -167,6 +185,8 @@ class Verifier:
             consignment_id=None if run.consignment is None else run.consignment.consignment_id,
             certificate_id=None if run.certificate is None else run.certificate.certificate_id,
             risk=risk,
+            record=record,
+            organisations=organisations(ctx, run, record),
         )
 
 
@@ -237,10 +257,17 @@ def verify_claim(
     serials: SerialRegistry | None = None,
     policy: VerificationPolicy | None = None,
     scorer: RiskScorer | None = None,
+    names: Mapping[bytes, str] | None = None,
     sync: bool = True,
 ) -> Verdict:
     """One-call form of :meth:`Verifier.verify` (what ``ledger verify`` calls)."""
     verifier = Verifier(
-        ledger, index, locodes=locodes, serials=serials, policy=policy, scorer=scorer
+        ledger,
+        index,
+        locodes=locodes,
+        serials=serials,
+        policy=policy,
+        scorer=scorer,
+        names=names,
     )
     return verifier.verify(claim, sync=sync)

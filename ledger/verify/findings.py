@@ -103,6 +103,11 @@ class Verdict:
     # what the verifier's scorer made of the findings (ledger.risk.RiskScore when the caller
     # passes ledger.risk.score_risk); None for bundles and without a scorer
     risk: Any = None
+    # the positive evidence: what the ledger holds for the claim (ledger.verify.dossier);
+    # None for bundles and when nothing claimed is on the ledger
+    record: Any = None
+    # 0x org id -> {name, kind, country, status, member} of the organisations named
+    organisations: Any = None
 
     @property
     def codes(self) -> list[str]:

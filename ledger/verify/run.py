@@ -4,15 +4,16 @@ so far (:class:`Run`).
 The :class:`Context` is built by :class:`ledger.verify.engine.Verifier` for each verification:
 the index, this verification's chain reads (:class:`~ledger.verify.reads.ChainReads`) and the
 typed clients answered from them, the policy, the optional UN/LOCODE directory and serial
-registry, and the organisation :class:`Directory` (index rows, kept between verifications
-while the index cursor stays where it was read). Every check is a function of a context and a
+registry, the organisation :class:`Directory` (index rows, kept between verifications
+while the index cursor stays where it was read) and the organisation names the caller knows
+(id -> name: the chain holds ids only). Every check is a function of a context and a
 run (:data:`CheckFn`); it appends findings to the run and records how it went.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Final
 
@@ -121,8 +122,10 @@ class Context:
         policy: VerificationPolicy,
         locodes: LocodeDirectory | None,
         serials: SerialRegistry | None,
+        names: Mapping[bytes, str] | None = None,
     ) -> None:
         self.ledger = ledger
+        self.names: Mapping[bytes, str] = names or {}
         self.index = index
         self.policy = policy
         self.locodes = locodes
@@ -176,10 +179,19 @@ class Context:
         return (int(row[0]), int(row[1])) < position
 
     def org_name(self, org: bytes) -> str:
+        """The organisation in words: its name where known (``Barossa Valley Wine Exports
+        (trader, AU)``), else its kind, short id and country; ``(not a member)`` when the
+        ledger does not know the id."""
         record = self.orgs.get(org)
+        name = self.names.get(org)
         if record is None:
+            if name is not None:
+                return f"{name} (not a member)"
             return f"unknown organisation {h(org)[:12]}..."
-        return f"{KIND_NAMES.get(record.kind, 'member')} {h(org)[:12]}... ({record.country})"
+        kind = KIND_NAMES.get(record.kind, "member")
+        if name is not None:
+            return f"{name} ({kind}, {record.country})"
+        return f"{kind} {h(org)[:12]}... ({record.country})"
 
 
 #: A check: reads the context, adds findings and its outcome to the run.

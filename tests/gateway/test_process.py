@@ -31,7 +31,9 @@ KILL_AFTER = 250
 
 
 @contextmanager
-def gateway_process(data_dir: Path, port: int, log: Path) -> Iterator[subprocess.Popen[bytes]]:
+def gateway_process(
+    data_dir: Path, port: int, log: Path, *, busy_timeout: str | None = None
+) -> Iterator[subprocess.Popen[bytes]]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("LEDGER_")}
     env.update(
         {
@@ -44,6 +46,8 @@ def gateway_process(data_dir: Path, port: int, log: Path) -> Iterator[subprocess
             "LEDGER_RELAY_RETRY_SECONDS": "0.1",
         }
     )
+    if busy_timeout is not None:
+        env["LEDGER_DATABASE_BUSY_TIMEOUT_SECONDS"] = busy_timeout
     command = [
         sys.executable,
         "-m",

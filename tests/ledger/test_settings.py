@@ -11,7 +11,7 @@ from pydantic import ValidationError as SettingsValidationError
 
 from gateway.config import GatewaySettings
 from ledger.errors import ConfigurationError, InvalidHsCode, InvalidLocode
-from ledger.records import HsCode, Locode
+from ledger.records import HsCode, Locode, packaged_hs, packaged_unlocode
 from ledger.settings import GATEWAY_KEYS, Settings
 
 
@@ -31,8 +31,9 @@ def test_defaults_without_a_file() -> None:
     settings = Settings()
     assert settings.chain_id == 31337
     assert settings.config is None
-    assert settings.code_lists().locodes is None
-    assert settings.code_lists().hs is None
+    # the packaged lists, with no setting
+    assert settings.code_lists().locodes is packaged_unlocode()
+    assert settings.code_lists().hs is packaged_hs()
 
 
 def test_file_named_by_ledger_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -178,10 +179,19 @@ def test_an_hs_code_absent_from_the_configured_nomenclature_is_refused(tmp_path:
         codes.hs_codes_digest(["2204.29"])
 
 
-def test_without_configured_lists_only_the_format_rules_apply(tmp_path: Path) -> None:
+def test_without_configured_lists_the_packaged_ones_apply() -> None:
     codes = Settings().code_lists()
     assert codes.locode("NLRTM") == Locode("NLRTM")
     assert codes.hs_code("2204.29") == HsCode("220429")
+    with pytest.raises(InvalidLocode) as err:
+        codes.locode("AUZZZ", field="location")
+    assert (err.value.field, err.value.rule) == ("location", "is not in the UN/LOCODE list")
+    with pytest.raises(InvalidHsCode) as hs_err:
+        codes.hs_code("2204.99", field="hs_codes[0]")
+    assert (hs_err.value.field, hs_err.value.rule) == (
+        "hs_codes[0]",
+        "is not an HS 2022 subheading",
+    )
     with pytest.raises(InvalidLocode) as err:
         codes.locode("N1RTM", field="location")
     assert err.value.field == "location"
@@ -197,3 +207,31 @@ def test_code_lists_from_the_settings_file(tmp_path: Path, clean_environment: Pa
 def test_a_configured_list_that_cannot_be_read_is_an_error(tmp_path: Path) -> None:
     with pytest.raises(ConfigurationError, match="hs_csv: cannot read"):
         Settings(hs_csv=tmp_path / "missing.csv").code_lists()
+    with pytest.raises(ConfigurationError, match="cannot read"):
+        Settings(unlocode_csv=tmp_path / "missing.csv").code_lists()
+
+
+def test_commands_find_the_data_directorys_running_node(clean_environment: Path) -> None:
+    data = clean_environment / "data"
+    assert Settings(data_dir=data).effective_rpc_url == "http://127.0.0.1:8545"
+    (data / "node").mkdir(parents=True)
+    (data / "node" / "rpc-url").write_text("http://127.0.0.1:18545\n", encoding="utf-8")
+    assert Settings(data_dir=data).effective_rpc_url == "http://127.0.0.1:18545"
+    # A node named outright wins over the one the data directory ran.
+    assert Settings(data_dir=data, node_port=9545).effective_rpc_url == "http://127.0.0.1:9545"
+    assert Settings(data_dir=data, rpc_url="http://10.0.0.1:8545").effective_rpc_url == (
+        "http://10.0.0.1:8545"
+    )
+
+
+def test_the_node_writes_its_url_while_it_runs(tmp_path: Path) -> None:
+    from ledger.chain import AnvilNode
+    from tests.conftest import free_port
+
+    port = free_port()
+    node = AnvilNode(port=port, state_dir=tmp_path / "node")
+    with node:
+        written = (tmp_path / "node" / "rpc-url").read_text(encoding="utf-8").strip()
+        assert written == f"http://127.0.0.1:{port}"
+        assert Settings(data_dir=tmp_path).effective_rpc_url == written
+    assert not (tmp_path / "node" / "rpc-url").exists()

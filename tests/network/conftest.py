@@ -178,9 +178,10 @@ class Parties:
 
 @pytest.fixture(scope="session")
 def parties(consortium: Consortium, gateways: Gateways) -> Parties:
-    """API keys issued by each member's operator (``ledger apikey issue``), then a carrier
-    and a forwarder admitted by governance: Australia proposes through its gateway (A), China
-    approves and executes through its own (B). Each administration signs with its own key."""
+    """The administrations' API keys issued by each member's operator (``ledger apikey
+    issue``), then a carrier and a forwarder admitted by governance: Australia proposes
+    through its gateway (A), China approves and executes through its own (B), each signing
+    with its own key; then their API keys (issuing checks membership on chain)."""
     a, b = consortium.a, consortium.b
     au, cn = consortium.admins["au"], consortium.admins["cn"]
     carrier = Organisation("Tasman Container Line", "carrier", "AU")
@@ -188,12 +189,8 @@ def parties(consortium: Consortium, gateways: Gateways) -> Parties:
     customs_scopes = ["governance:write", "attestations:write", "read"]
     org_scopes = ["events:write", "governance:write", "read"]
     keys = {
-        ("au", "au"): issue_api_key(a, au, scopes=customs_scopes),
-        ("cn", "cn"): issue_api_key(b, cn, scopes=customs_scopes),
-        ("au", "carrier"): issue_api_key(a, carrier, scopes=org_scopes),
-        ("cn", "carrier"): issue_api_key(b, carrier, scopes=["read"]),
-        ("au", "forwarder"): issue_api_key(a, forwarder, scopes=org_scopes),
-        ("cn", "forwarder"): issue_api_key(b, forwarder, scopes=org_scopes),
+        ("au", "au"): issue_api_key(a, au, scopes=customs_scopes, net=consortium.net),
+        ("cn", "cn"): issue_api_key(b, cn, scopes=customs_scopes, net=consortium.net),
     }
     made = Parties(consortium, carrier, forwarder, keys, {})
     with made.client("au", "au") as via_a, made.client("cn", "cn") as via_b:
@@ -207,4 +204,10 @@ def parties(consortium: Consortium, gateways: Gateways) -> Parties:
                 now=chain_now(consortium.net, AU),
             )
         )
+    # `ledger apikey issue` checks on chain that the organisation is a member: the carrier's
+    # and the forwarder's keys can be issued only once they are admitted.
+    keys[("au", "carrier")] = issue_api_key(a, carrier, scopes=org_scopes, net=consortium.net)
+    keys[("cn", "carrier")] = issue_api_key(b, carrier, scopes=["read"], net=consortium.net)
+    keys[("au", "forwarder")] = issue_api_key(a, forwarder, scopes=org_scopes, net=consortium.net)
+    keys[("cn", "forwarder")] = issue_api_key(b, forwarder, scopes=org_scopes, net=consortium.net)
     return made

@@ -263,13 +263,26 @@ class GatewayProcess:
             process.wait(timeout=10)
 
 
-def issue_api_key(member: Member, org: Organisation, *, scopes: Sequence[str]) -> str:
-    """``ledger apikey issue`` in the member's data directory: the key is printed once."""
+def issue_api_key(
+    member: Member, org: Organisation, *, scopes: Sequence[str], net: Chain, timeout: float = 60.0
+) -> str:
+    """``ledger apikey issue`` in the member's data directory, against the member's node: the
+    key is printed once. Issuing checks on chain that ``org`` is a member of that kind and
+    country; a member admitted a moment ago through the other gateway is waited for (up to
+    ``timeout``) until the member's own node has the block."""
     args = ["apikey", "issue", "--data-dir", str(member.data_dir), "--org-id", org.org_hex]
     args += ["--kind", org.kind, "--country", org.country, "--label", f"{org.name} (suite)"]
     for scope in scopes:
         args += ["--scope", scope]
-    done = run_ledger(args, cwd=member.data_dir, timeout=120)
+    env = clean_env(LEDGER_RPC_URL=net.rpc_url(member.node), LEDGER_CHAIN_ID=str(net.chain_id))
+    deadline = time.monotonic() + timeout
+    while True:
+        done = run_ledger(args, cwd=member.data_dir, env=env, timeout=120)
+        if done.returncode == 0 or "is not a member" not in done.stderr:
+            break
+        if time.monotonic() > deadline:
+            break
+        time.sleep(1)
     assert done.returncode == 0, done.stderr
     token = done.stdout.strip().splitlines()[-1]
     assert token.startswith("clk_"), done.stdout

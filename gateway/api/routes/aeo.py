@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query
@@ -11,6 +11,7 @@ from gateway.api.deps import ReadCaller, ServicesDep
 from gateway.api.write_routes import add_write_routes
 from gateway.auth import BYTES32_PATTERN
 from gateway.models.error_views import ERROR_401, ERROR_403, ERROR_422, ERROR_503
+from gateway.models.record_fields import Timestamp
 from gateway.models.stored import RecordKind
 from gateway.reads import queries
 from gateway.reads.views import MraList, OperatorAeoView, RecognitionView
@@ -54,19 +55,16 @@ add_write_routes(
 
 OrgIdQuery = Annotated[str, Query(pattern=BYTES32_PATTERN, examples=["0x" + "0a" * 32])]
 AtQuery = Annotated[
-    datetime | None,
+    Timestamp | None,
     Query(
-        description="As of this time (ISO 8601); default: now.", examples=["2026-11-23T18:00:00Z"]
+        description="As of this time (ISO 8601 with its offset, after 1970); default: now.",
+        examples=["2026-11-23T18:00:00Z"],
     ),
 ]
 
 
 def _at(value: datetime | None) -> int | None:
-    if value is None:
-        return None
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=UTC)
-    return int(value.timestamp())
+    return None if value is None else int(value.timestamp())
 
 
 @router.get(

@@ -37,7 +37,9 @@ def issue_api_key(body: ApiKeyCreate, admin: AdminDep, keys: KeyStoreDep) -> Api
     """Issue a key for one user of an organisation; the secret is in this answer only.
 
     The operator (admin token) may issue keys for any organisation; an ``admin``-scoped key
-    only for its own, with the kind and country already on record for it.
+    only for its own, with the kind and country already on record for it, and scopes within
+    its own (403 ``scope_not_held`` otherwise). Revoking an admin key revokes the keys it
+    issued.
     """
     org_id = normalize_org_id(body.org_id)
     _check_org(admin, org_id)
@@ -48,6 +50,15 @@ def issue_api_key(body: ApiKeyCreate, admin: AdminDep, keys: KeyStoreDep) -> Api
             "kind and country of an organisation are set by the operator (from the chain)",
             code="wrong_organisation",
         )
+    if admin.caller is not None:
+        wider = sorted(s.value for s in set(body.scopes) - admin.caller.scopes)
+        if wider:
+            raise PermissionDenied(
+                f"an admin key issues keys within its own scopes; it lacks {', '.join(wider)}",
+                code="scope_not_held",
+                field="scopes",
+                rule="within_issuer_scopes",
+            )
     issued = keys.issue(
         org_id=org_id,
         org_kind=body.org_kind,
@@ -55,6 +66,7 @@ def issue_api_key(body: ApiKeyCreate, admin: AdminDep, keys: KeyStoreDep) -> Api
         scopes=body.scopes,
         label=body.label,
         expires_at=body.expires_at,
+        issued_by=None if admin.caller is None else admin.caller.key_id,
     )
     return ApiKeyIssued.from_issued(issued)
 
@@ -92,7 +104,8 @@ def revoke_api_key(
     admin: AdminDep,
     keys: KeyStoreDep,
 ) -> ApiKeyView:
-    """Revoke a key at once (idempotent); requests with it get 401 from now on."""
+    """Revoke a key at once (idempotent), with every key it issued; requests with them get
+    401 from now on."""
     existing = keys.get(key_id)
     if existing is None or (admin.org_id is not None and existing.org_id != admin.org_id):
         raise NotFound(f"no API key {key_id!r}")

@@ -49,13 +49,24 @@ def readyz(
     services: ServicesDep,
     metrics: MetricsDep,
 ) -> Response:
-    """Ready for traffic: the outbox database answers, a relayer runs, every check passes.
+    """Ready for traffic: the outbox and index databases are writable and intact, a relayer
+    runs, the node answers, every check passes.
+
+    ``outbox`` and ``index_db`` make a real write and, every few minutes, an integrity check
+    (``PRAGMA quick_check`` on SQLite); a locked, read-only, full, damaged or deleted database
+    fails them with the reason.
 
     Checks given to ``create_app`` (e.g. ``rpc``, ``deployment``) run as they are; the index
     lag check fails above ``readiness_max_index_lag`` blocks (and sets the
     ``gateway_index_lag_blocks`` gauge, which every scrape of ``/metrics`` also measures).
     """
-    checks: dict[str, CheckView] = {"outbox": _run(outbox.ping)}
+    outbox_probe = request.app.state.outbox_probe
+    checks: dict[str, CheckView] = {
+        "outbox": _run(outbox.ping if outbox_probe is None else outbox_probe)
+    }
+    index_probe = request.app.state.index_probe
+    if index_probe is not None:
+        checks["index_db"] = _run(index_probe)
     submitter = request.app.state.submitter
     checks["relayer"] = (
         CheckView(ok=True)

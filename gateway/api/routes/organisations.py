@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path
 
-from gateway.api.deps import ReadCaller, ServicesDep
+from gateway.api.deps import ReadCaller, ServicesDep, SettingsDep
 from gateway.api.write_routes import add_write_routes
 from gateway.auth import BYTES32_PATTERN
 from gateway.models.error_views import ERROR_401, ERROR_403, ERROR_404
@@ -47,10 +47,13 @@ add_write_routes(
     summary="The organisation directory",
     responses={**ERROR_401, **ERROR_403},
 )
-def list_organisations(caller: ReadCaller, services: ServicesDep) -> OrganisationList:
-    """Every member: kind, country, status, admission time and (from the index) its signing
-    keys with their validity."""
-    return queries.organisations(require_ledger(services.chain))
+def list_organisations(
+    caller: ReadCaller, services: ServicesDep, settings: SettingsDep
+) -> OrganisationList:
+    """Every member: name (where this gateway knows it), kind, country, status, admission
+    time and (from the index) its signing keys with their validity."""
+    names = queries.organisation_names(settings.data_dir)
+    return queries.organisations(require_ledger(services.chain), names)
 
 
 @router.get(
@@ -63,6 +66,8 @@ def get_organisation(
     org_id: Annotated[str, Path(pattern=BYTES32_PATTERN, examples=["0x" + "0a" * 32])],
     caller: ReadCaller,
     services: ServicesDep,
+    settings: SettingsDep,
 ) -> OrganisationView:
-    """One member of the directory."""
-    return queries.organisation(require_ledger(services.chain), bytes.fromhex(org_id[2:]))
+    """One member of the directory, with its name where this gateway knows it."""
+    names = queries.organisation_names(settings.data_dir)
+    return queries.organisation(require_ledger(services.chain), bytes.fromhex(org_id[2:]), names)

@@ -146,7 +146,10 @@ def list_records(
         RecordStatus | None, Query(description="Only records in this state.", examples=["failed"])
     ] = None,
     kind: Annotated[RecordKind | None, Query(description="Only records of this kind.")] = None,
-    after: Annotated[int, Query(ge=0, description="Cursor: next_after of the previous page.")] = 0,
+    after: Annotated[
+        int,
+        Query(ge=0, le=2**63 - 1, description="Cursor: next_after of the previous page."),
+    ] = 0,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> RecordPage:
     """Records of the caller's organisation, oldest first, one page at a time."""

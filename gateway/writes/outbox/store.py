@@ -3,9 +3,11 @@ durably and once, and the lookups of the API side."""
 
 from __future__ import annotations
 
+import hashlib
 import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from typing import Any, Self
 
 from sqlalchemy import Engine, func, insert, literal, or_, select
@@ -75,6 +77,28 @@ class OutboxStore:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+    @contextmanager
+    def exclusive(self, name: str) -> Iterator[None]:
+        """Hold a lock named ``name`` across every gateway on this database, for a check
+        that reads the outbox and a write that depends on it (the drawdown balance).
+
+        On PostgreSQL (replicas sharing one database) it is a session advisory lock
+        (``pg_advisory_lock``) on a connection of its own, released at the end; on SQLite
+        (one gateway per file) the caller's in-process lock is enough and this holds nothing.
+        """
+        if self._engine.dialect.name != "postgresql":
+            yield
+            return
+        key = int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "big", signed=True)
+        with self._engine.connect() as conn:
+            conn.exec_driver_sql("SELECT pg_advisory_lock(%s)", (key,))
+            conn.commit()
+            try:
+                yield
+            finally:
+                conn.exec_driver_sql("SELECT pg_advisory_unlock(%s)", (key,))
+                conn.commit()
 
     def on_accept(self, listener: Callable[[], None]) -> None:
         """Call ``listener`` after each newly accepted record (the submitter's wake-up)."""

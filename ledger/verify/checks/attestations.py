@@ -5,9 +5,13 @@ valid on the verification date.
 ========================= ======== ======================================================
 code                      severity meaning
 ========================= ======== ======================================================
-``ATTESTATION_MISSING``   critical a required attestation (e.g. export release) is absent
-``ATTESTATION_REVOKED``   critical required attestation revoked or expired
+``ATTESTATION_MISSING``   critical a required attestation (e.g. export release) is absent,
+                                   or was made only after the verification time
+``ATTESTATION_REVOKED``   critical required attestation revoked or expired by then
 ========================= ======== ======================================================
+
+An attestation made after the verification time did not exist then: it is *missing* as of
+that time (the explanation says when it was made), never *revoked*.
 """
 
 from __future__ import annotations
@@ -49,12 +53,23 @@ def check_required_attestations(ctx: Context, run: Run) -> None:
         valid = [a for a in candidates if a.valid_at(run.at)]
         if valid:
             continue
-        if candidates:
+        made = [a for a in candidates if a.attested_at <= run.at]
+        if candidates and not made:
+            first = min(a.attested_at for a in candidates)
+            run.add(
+                ATTESTATION_MISSING.finding(
+                    f"No {name} attestation by the customs of {country} existed on "
+                    f"{date(run.at)}: the first was made on {date(first)}, after the "
+                    "verification time.",
+                    [ev_attestation(a) for a in candidates],
+                )
+            )
+        elif made:
             run.add(
                 ATTESTATION_REVOKED.finding(
                     f"The {name} attestation by the customs of {country} was revoked or has "
                     f"expired by {date(run.at)}.",
-                    [ev_attestation(a) for a in candidates],
+                    [ev_attestation(a) for a in made],
                 )
             )
         else:

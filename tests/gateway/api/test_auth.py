@@ -174,7 +174,7 @@ def test_admin_routes_with_operator_token(client: httpx.Client) -> None:
 def test_admin_scoped_key_manages_its_own_organisation_only(
     client: httpx.Client, make_key: KeyMaker
 ) -> None:
-    admin_a = make_key(ORG_A, scopes=("admin",))
+    admin_a = make_key(ORG_A, scopes=("admin", "events:write"))
     plain_a = make_key(ORG_A, scopes=("read",))
     key_b = make_key(ORG_B, scopes=("read",))
     own = {"org_id": ORG_A, "org_kind": "carrier", "country": "NL", "scopes": ["events:write"]}

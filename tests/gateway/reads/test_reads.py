@@ -241,3 +241,25 @@ def test_reads_need_the_read_scope(
     with pytest.raises(PermissionDenied) as denied:
         _client(chain_client, writer).consignment(world.consignment_ref)
     assert denied.value.code == "missing_scope"
+
+
+def test_the_directory_names_organisations(
+    chain_client: httpx.Client,
+    party_keys: dict[str, IssuedKey],
+    world: DemoWorld,
+    settings: GatewaySettings,
+) -> None:
+    headers = {"Authorization": f"Bearer {party_keys['au'].token}"}
+    items = chain_client.get("/organisations", headers=headers).json()["items"]
+    assert {o["org_id"]: o["name"] for o in items} == {
+        org_hex(p): p.name for p in world.parties.values()
+    }
+    carrier = org_hex(world.parties["carrier"])
+    one = chain_client.get(f"/organisations/{carrier}", headers=headers).json()
+    assert one["name"] == "Oceanic Container Line"
+    # A names file that does not read is the operator's to fix: 503 naming it.
+    (settings.data_dir / "organisation-names.json").write_text("{not json", encoding="utf-8")
+    broken = chain_client.get("/organisations", headers=headers)
+    assert broken.status_code == 503
+    assert broken.json()["error"]["code"] == "organisation_names_unreadable"
+    assert "organisation-names.json" in broken.json()["error"]["message"]

@@ -25,6 +25,7 @@ from tests.gateway.chain_cases import (
     allowed_role,
     body,
     chain_now,
+    iso,
     prepare,
     status_and_code,
 )
@@ -286,3 +287,123 @@ def test_bulk_is_limited_to_1000_items(
         "items",
         "too_long",
     )
+
+
+def test_bulk_judges_a_bad_location_or_seal_in_one_item_alone(
+    unrelayed_client: httpx.Client,
+    party_keys: dict[str, IssuedKey],
+    ledger: Ledger,
+    world: DemoWorld,
+) -> None:
+    prep = prepare(ledger, world, RecordKind.EVENT)
+    good = body(RecordKind.EVENT, "carrier", world, prep)
+    bad_place = dict(good, location="XXQQQ1")
+    bad_seal = dict(good, seals=["ML-AU \u202e7654321"])
+    response = unrelayed_client.post(
+        "/events/bulk",
+        json={"items": [good, bad_place, bad_seal, dict(good, biz_step="departing"), 7]},
+        headers=auth(party_keys["carrier"]),
+    )
+    assert response.status_code == 207, response.text
+    result = response.json()
+    assert (result["accepted"], result["rejected"]) == (2, 3)
+    items = result["items"]
+    assert [i["status"] for i in items] == [202, 422, 422, 202, 422]
+    assert items[1]["error"]["field"] == "items[1].location"
+    assert items[2]["error"]["field"] == "items[2].seals.0"
+    assert items[2]["error"]["rule"] == "control_character"
+    assert items[4]["error"]["field"].startswith("items[4]")
+
+
+@pytest.mark.parametrize("text", ["ML-AU\u0000123", "AU\u202eUCR", "AU\u200bUCR", "A\x07B"])
+def test_control_and_format_characters_are_refused_in_references_and_seals(
+    unrelayed_client: httpx.Client,
+    party_keys: dict[str, IssuedKey],
+    ledger: Ledger,
+    world: DemoWorld,
+    text: str,
+) -> None:
+    prep = prepare(ledger, world, RecordKind.EVENT)
+    good = body(RecordKind.EVENT, "carrier", world, prep)
+    for bad, field in (
+        (dict(good, seals=[text]), "seals.0"),
+        (
+            {**{k: v for k, v in good.items() if k != "consignment_id"}, "consignment_ref": text},
+            "consignment_ref",
+        ),
+    ):
+        response = unrelayed_client.post("/events", json=bad, headers=auth(party_keys["carrier"]))
+        assert response.status_code == 422, response.text
+        error = response.json()["error"]
+        assert (error["field"], error["rule"]) == (field, "control_character")
+
+
+def test_a_contract_refusal_names_the_field(
+    unrelayed_client: httpx.Client,
+    party_keys: dict[str, IssuedKey],
+    ledger: Ledger,
+    world: DemoWorld,
+) -> None:
+    prep = prepare(ledger, world, RecordKind.EVENT)
+    good = body(RecordKind.EVENT, "carrier", world, prep)
+    future = dict(good, event_time=iso(chain_now(ledger) + 30 * DAY))
+    response = unrelayed_client.post("/events", json=future, headers=auth(party_keys["carrier"]))
+    assert status_and_code(response) == (422, "RecordTimeInFuture")
+    assert response.json()["error"]["field"] == "event_time"
+    unknown = dict(good, consignment_ref=f"NO-SUCH-{secrets.token_hex(4)}")
+    response = unrelayed_client.post("/events", json=unknown, headers=auth(party_keys["carrier"]))
+    assert status_and_code(response) == (404, "UnknownConsignment")
+    assert response.json()["error"]["field"] == "consignment_ref"
+
+
+@pytest.mark.parametrize(
+    ("name", "path", "field"),
+    [
+        ("RecordTimeInFuture", "/events", "event_time"),
+        ("RecordTimeInFuture", "/events/signed", "message.eventTime"),
+        ("RecordTimeInFuture", "/certificates", "issued_at"),
+        ("RecordTimeInFuture", "/records", None),  # which record's time: the kind says
+        ("InvalidValidity", "/aeo/actions", "valid_until"),
+        ("InvalidValidity", "/aeo/actions/signed", "message.validUntil"),
+        ("DeadlineExpired", "/records", "payload.deadline"),
+        ("KeyRevoked", "/events", None),  # the signer's key, not a field of the request
+    ],
+)
+def test_contract_errors_map_to_the_request_field(name: str, path: str, field: str | None) -> None:
+    from gateway.errors import contract_error_field
+
+    assert contract_error_field(name, path) == field
+
+
+def test_a_certificate_issue_answers_the_certificate_id(
+    unrelayed_client: httpx.Client,
+    party_keys: dict[str, IssuedKey],
+    ledger: Ledger,
+    world: DemoWorld,
+) -> None:
+    from ledger.records import certificate_id
+
+    role = allowed_role(RecordKind.CERTIFICATE_ISSUE)
+    prep = prepare(ledger, world, RecordKind.CERTIFICATE_ISSUE)
+    data = body(RecordKind.CERTIFICATE_ISSUE, role, world, prep)
+    response = unrelayed_client.post("/certificates", json=data, headers=auth(party_keys[role]))
+    assert response.status_code == 202, response.text
+    issuer = world.parties[role].org_id
+    expected = "0x" + certificate_id(issuer, data["certificate_number"]).hex()
+    assert response.json()["certificate_id"] == expected
+    record = unrelayed_client.get(
+        f"/records/{response.json()['record_id']}", headers=auth(party_keys[role])
+    )
+    assert record.json()["certificate_id"] == expected
+
+
+def test_bulk_with_not_one_event_shaped_item_is_422(
+    unrelayed_client: httpx.Client, party_keys: dict[str, IssuedKey]
+) -> None:
+    response = unrelayed_client.post(
+        "/events/bulk",
+        json={"items": [{"message": {}}, {"location": "AUADL"}]},
+        headers=auth(party_keys["carrier"]),
+    )
+    assert response.status_code == 422, response.text
+    assert response.json()["error"]["field"].startswith("items[0]")

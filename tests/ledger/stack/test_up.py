@@ -10,9 +10,11 @@ import subprocess
 import sys
 import time
 import urllib.request
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from web3 import Web3
 
@@ -109,6 +111,80 @@ def _anvil_alive(port: int) -> bool:
     return True
 
 
+def _iso(seconds_ago: int) -> str:
+    return datetime.fromtimestamp(time.time() - seconds_ago, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _code_lists_and_scopes_are_enforced(
+    base: str, keys: dict[str, Any], demo: dict[str, Any]
+) -> None:
+    """On a plain `ledger up` (no code-list setting): unlisted places and HS codes are 422,
+    a 10-minute Adelaide -> Shanghai voyage is IMPOSSIBLE_TRAVEL, and the demo keys carry
+    only their kinds' scopes."""
+
+    def key(name: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {keys[name]['api_key']}"}
+
+    carrier, chamber = "Oceanic Container Line", "Australian Chamber of Commerce and Industry"
+    ref = demo["consignment"]["ref"]
+    event = {"consignment_ref": ref, "container": "CSQU3054383", "disposition": "in_transit"}
+    with httpx.Client(base_url=base, timeout=30) as http:
+        bad_place = http.post(
+            "/events",
+            json={**event, "biz_step": "departing", "location": "AUZZZ", "event_time": _iso(3600)},
+            headers=key(carrier),
+        )
+        assert bad_place.status_code == 422, bad_place.text
+        assert bad_place.json()["error"]["field"] == "location"
+        certificate = {
+            "certificate_number": "CHAFTA-AU-TEST-1",
+            "exporter": keys["Barossa Valley Wine Exports"]["org_id"],
+            "origin": "AU",
+            "destination": "CN",
+            "document_digest": "0x" + "d0" * 32,
+            "hs_codes": ["2204.99"],
+            "quantity": {"amount": "100", "unit": "LTR"},
+            "valid_from": _iso(3600),
+            "valid_until": _iso(-365 * 86400),
+        }
+        bad_hs = http.post("/certificates", json=certificate, headers=key(chamber))
+        assert bad_hs.status_code == 422, bad_hs.text
+        assert bad_hs.json()["error"]["field"] == "hs_codes.0"
+        # least privilege: a carrier's demo key cannot write AEO records
+        aeo = {
+            "action": "suspend",
+            "operator_id": keys["Barossa Valley Wine Exports"]["org_id"],
+            "programme": "AEOF",
+        }
+        refused = http.post("/aeo/actions", json=aeo, headers=key(carrier))
+        assert refused.status_code == 403, refused.text
+        assert "aeo:write" in refused.text
+
+        ids = []
+        for step, where, ago in (("departing", "AUADL", 3600), ("arriving", "CNSGH", 3000)):
+            answer = http.post(
+                "/events",
+                json={**event, "biz_step": step, "location": where, "event_time": _iso(ago)},
+                headers=key(carrier),
+            )
+            assert answer.status_code == 202, answer.text
+            ids.append(answer.json()["record_id"])
+        customs = key("General Administration of Customs of China")
+        deadline = time.monotonic() + 90
+        codes: list[str] = []
+        while time.monotonic() < deadline:
+            statuses = [http.get(f"/records/{rid}", headers=key(carrier)).json() for rid in ids]
+            if all(s.get("status") == "confirmed" for s in statuses):
+                verdict = http.post(
+                    "/verify", json={"consignment_ref": ref, "origin": "AU"}, headers=customs
+                ).json()
+                codes = [f["code"] for f in verdict.get("findings", [])]
+                if "IMPOSSIBLE_TRAVEL" in codes:
+                    break
+            time.sleep(1)
+        assert "IMPOSSIBLE_TRAVEL" in codes, codes
+
+
 @pytest.mark.slow
 def test_up_serves_then_stops_cleanly_and_restarts_on_the_same_chain(tmp_path: Path) -> None:
     data = tmp_path / "data"
@@ -124,6 +200,7 @@ def test_up_serves_then_stops_cleanly_and_restarts_on_the_same_chain(tmp_path: P
         assert len(keys) == 5
         assert all(k["api_key"].startswith("clk_") for k in keys.values())
         demo = json.loads((data / "demo.json").read_text())
+        _code_lists_and_scopes_are_enforced(f"http://127.0.0.1:{gateway_port}", keys, demo)
         height = int(rpc_call(f"http://127.0.0.1:{node_port}", "eth_blockNumber"), 16)
         customs = next(v["api_key"] for k, v in keys.items() if "China" in k)
         codes = _epcis_demo_codes(gateway_port, customs, demo["epcis"]["suspect_consignment"])

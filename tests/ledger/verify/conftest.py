@@ -1,6 +1,6 @@
 """Fixtures shared by the verification and proof-bundle tests: the scenario builder, and a
-verifier with the UN/LOCODE seaport coordinates and the risk scorer (as the CLI and the gateway
-verify). The index fixture is ``tests/ledger/conftest.py``'s."""
+verifier with the packaged UN/LOCODE list's coordinates and the risk scorer (as the CLI and
+the gateway verify). The index fixture is ``tests/ledger/conftest.py``'s."""
 
 from __future__ import annotations
 
@@ -8,17 +8,16 @@ import pytest
 
 from ledger.chain import Ledger
 from ledger.index import Index
-from ledger.records import LocodeDirectory
+from ledger.records import LocodeDirectory, packaged_unlocode
 from ledger.risk import score_risk
 from ledger.stack import DemoWorld
 from ledger.verify import Verifier
-from tests.data_paths import shared_file
 from tests.ledger.scenarios import Builder
 
 
 @pytest.fixture(scope="module")
 def locodes() -> LocodeDirectory:
-    return LocodeDirectory.from_csv(shared_file("unlocode", "unlocode_seaports.csv"))
+    return packaged_unlocode()
 
 
 @pytest.fixture

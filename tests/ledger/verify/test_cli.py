@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -33,6 +34,11 @@ def test_verify_reports_the_genuine_demo_consignment(
     assert code == 0, out
     assert out.startswith("VERIFIED")
     assert "Risk score: " in out  # the CLI passes ledger.risk.score_risk to the verifier
+    # The positive evidence, with the organisations' names.
+    assert "On the ledger:" in out
+    assert re.search(r"#2 loading at (Adelaide \()?AUADL", out)
+    assert "signed by Oceanic Container Line" in out
+    assert "export-release by Australian Border Force" in out
     code, out = _run(
         ["verify", *common, "--consignment-ref", world.consignment_ref, "--origin", "NZ", "--json"],
         capsys,
@@ -60,6 +66,8 @@ def test_bundle_round_trip_and_tamper(
     assert code == 0
     code, out = _run(["verify-bundle", str(bundle), "--rpc", anvil.rpc_url], capsys)
     assert code == 0, out
+    assert out.startswith("VERIFIED: every record of the bundle is on the chain as stated")
+    assert "claim" not in out.replace("not a claim", "")
     data = json.loads(bundle.read_text())
     data["consignment"]["event_count"] -= 1
     bundle.write_text(json.dumps(data))

@@ -224,12 +224,24 @@ def test_impossible_travel_time(build: Builder, verifier: Verifier) -> None:
     assert_verdict(verdict, VerdictStatus.FAILED, "IMPOSSIBLE_TRAVEL")
 
 
+def test_travel_times_are_checked_by_default(ledger: Ledger, index: Index, build: Builder) -> None:
+    """No directory given: the packaged UN/LOCODE list's coordinates are used."""
+    legs = (
+        *DIRECT[:3],
+        Leg("arriving", "CNSGH", 6, disposition="in_transit"),  # 7,000 km in 3 hours
+        Leg("unloading", "CNSGH", 7, disposition="in_progress"),
+    )
+    shipment = build.shipment(legs=legs)
+    verdict = Verifier(ledger, index).verify(build.claim(shipment))
+    assert_verdict(verdict, VerdictStatus.FAILED, "IMPOSSIBLE_TRAVEL")
+
+
 def test_travel_time_is_skipped_without_coordinates(
     ledger: Ledger, index: Index, build: Builder
 ) -> None:
     legs = (*DIRECT[:3], Leg("arriving", "CNSGH", 6), Leg("unloading", "CNSGH", 7))
     shipment = build.shipment(legs=legs)
-    verdict = Verifier(ledger, index).verify(build.claim(shipment))
+    verdict = Verifier(ledger, index, locodes=LocodeDirectory({})).verify(build.claim(shipment))
     assert_verdict(verdict, VerdictStatus.VERIFIED)
     assert any(c.name == "travel times" and c.outcome == "skipped" for c in verdict.checks)
 

@@ -13,7 +13,7 @@ from ledger.chain import Ledger
 from ledger.errors import InvalidClaim
 from ledger.index import Index
 from ledger.records import Quantity
-from ledger.risk import score_risk
+from ledger.risk import BANDS, band_of, score_risk
 from ledger.stack import DemoWorld
 from ledger.verify import (
     CertificateClaim,
@@ -114,20 +114,77 @@ def test_status_follows_the_worst_severity() -> None:
 
 
 def test_risk_score_contributions() -> None:
-    clean = score_risk([], recognised_aeos=1, history=(5, True))
-    assert clean.score == 10
+    clean = score_risk([], recognised_aeos=1, history=(5, True), on_ledger=True)
+    assert clean.score == 0
     assert clean.band == "low"
-    assert [c.points for c in clean.contributions] == [40, -20, -10]
-    unknown = score_risk([], recognised_aeos=0, history=(0, False))
-    assert unknown.score == 45
-    assert unknown.band == "medium"
-    failed = score_risk([make_finding("CERT_REVOKED", "r")], recognised_aeos=1, history=(5, True))
+    assert [c.points for c in clean.contributions] == [40, -15, -20, -10]
+    unknown = score_risk([], recognised_aeos=0, history=(0, False), on_ledger=True)
+    assert unknown.score == 30
+    assert unknown.band == "low"
+    failed = score_risk(
+        [make_finding("CERT_REVOKED", "r")], recognised_aeos=1, history=(5, True), on_ledger=True
+    )
     assert failed.band == "high"
     assert failed.score >= 60
     many = score_risk(
-        [make_finding("CERT_REVOKED", "r")] * 5, recognised_aeos=0, history=(0, False)
+        [
+            make_finding(code, "r")
+            for code in ("CERT_REVOKED", "ORIGIN_LAUNDERING", "HEAD_MISMATCH")
+        ],
+        recognised_aeos=0,
+        history=(0, False),
+        on_ledger=True,
     )
     assert many.score == 100
+
+
+def test_a_clean_verified_consignment_is_low_risk_with_or_without_facilitation() -> None:
+    """Every combination of AEO credit and consignor history, with nothing found on a
+    consignment on the ledger, lands in the low band (the demo consignment was "medium")."""
+    for aeos in (0, 1):
+        for history in ((0, False), (1, True), (2, False), (3, True), (9, False)):
+            risk = score_risk([], recognised_aeos=aeos, history=history, on_ledger=True)
+            assert risk.band == "low", (aeos, history, risk)
+    # the demo: the exporter is a recognised AEO, its first consignment
+    demo = score_risk([], recognised_aeos=1, history=(0, False), on_ledger=True)
+    assert demo.band == "low"
+    assert demo.score == 10
+
+
+def test_a_finding_code_counts_once() -> None:
+    twice = [
+        make_finding("ORIGIN_MISMATCH", "registered origin is CN"),
+        make_finding("ORIGIN_MISMATCH", "first loaded at CNSGH"),
+    ]
+    risk = score_risk(twice, recognised_aeos=0, history=(5, True), on_ledger=True)
+    points = [c for c in risk.contributions if c.reason.startswith("ORIGIN_MISMATCH")]
+    assert [(c.reason, c.points) for c in points] == [("ORIGIN_MISMATCH (x2) (critical)", 35)]
+    assert risk.score == 65
+
+
+def test_no_aeo_credit_for_a_consignment_not_on_the_ledger() -> None:
+    finding = make_finding("CONSIGNMENT_NOT_FOUND", "no such consignment")
+    off = score_risk([finding], recognised_aeos=1, history=(0, False), on_ledger=False)
+    assert not any("AEO" in c.reason for c in off.contributions)
+    assert not any("every check passed" in c.reason for c in off.contributions)
+    on = score_risk([finding], recognised_aeos=1, history=(0, False), on_ledger=True)
+    assert any("AEO" in c.reason for c in on.contributions)
+
+
+def test_bands_cover_every_score() -> None:
+    assert [band_of(s) for s in (0, 34, 35, 59, 60, 100)] == [
+        "low",
+        "low",
+        "medium",
+        "medium",
+        "high",
+        "high",
+    ]
+    assert [b[0] for b in BANDS] == ["low", "medium", "high"]
+    high = score_risk(
+        [make_finding("CERT_REVOKED", "r")], recognised_aeos=0, history=(0, False), on_ledger=True
+    )
+    assert "physical inspection" in high.meaning
 
 
 def test_report_and_json_name_codes_and_evidence() -> None:
@@ -144,7 +201,7 @@ def test_report_and_json_name_codes_and_evidence() -> None:
         at=1772323200,
         block_number=41,
         consignment_id=b"\x01" * 32,
-        risk=score_risk([finding], recognised_aeos=0, history=(0, False)),
+        risk=score_risk([finding], recognised_aeos=0, history=(0, False), on_ledger=True),
     )
     report = render_report(verdict)
     assert report.startswith("FAILED")
@@ -176,10 +233,14 @@ def test_seeded_demo_consignment_verifies(ledger: Ledger, world: DemoWorld, tmp_
             aeo_operators=(exporter.org_id,),
             administration=cn.org_id,
         )
-        verifier = Verifier(ledger, index)
+        verifier = Verifier(ledger, index, scorer=score_risk)
         index.sync()
         verdict = verifier.verify(claim, sync=False)
         assert verdict.status is VerdictStatus.VERIFIED, render_report(verdict)
         assert verdict.findings == ()
+        # the travel times were checked with the packaged UN/LOCODE coordinates
+        assert "travel times" not in {c.name for c in verdict.checks if c.outcome == "skipped"}
+        assert verdict.risk is not None
+        assert verdict.risk.band == "low", verdict.risk
     finally:
         index.engine.dispose()
