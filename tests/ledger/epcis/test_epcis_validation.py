@@ -107,7 +107,29 @@ def test_non_cbv_words_are_refused_where_they_stand() -> None:
 
 
 def _example() -> dict[str, Any]:
-    return load_document(shared_file(*EXAMPLES, "Example_9.6.1-ObjectEvent.jsonld"))
+    """A capture of two object events (written here: these tests need no shared data)."""
+    event = {
+        "type": "ObjectEvent",
+        "eventTime": "2005-04-03T20:33:31.116-06:00",
+        "eventTimeZoneOffset": "-06:00",
+        "epcList": ["urn:epc:id:sgtin:0614141.107346.2017", "urn:epc:id:sgtin:0614141.107346.2018"],
+        "action": "OBSERVE",
+        "bizStep": "shipping",
+        "disposition": "in_transit",
+        "readPoint": {"id": "urn:epc:id:sgln:0614141.07346.1234"},
+        "bizTransactionList": [
+            {"type": "po", "bizTransaction": "http://transaction.acme.com/po/12345678"}
+        ],
+    }
+    second = copy.deepcopy(event)
+    second["eventTime"] = "2005-04-04T20:33:31.116-06:00"
+    return {
+        "@context": ["https://ref.gs1.org/standards/epcis/epcis-context.jsonld"],
+        "type": "EPCISDocument",
+        "schemaVersion": "2.0",
+        "creationDate": "2005-07-11T11:30:47.0Z",
+        "epcisBody": {"eventList": [event, second]},
+    }
 
 
 @pytest.mark.parametrize(
