@@ -20,8 +20,9 @@ $(PY_STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
 	touch $@
 
-$(NPM_STAMP): package.json package-lock.json
+$(NPM_STAMP): package.json package-lock.json scripts/fetch-epcis-schema
 	npm ci --no-audit --no-fund --loglevel=error
+	scripts/fetch-epcis-schema
 	touch $@
 
 # PostgreSQL and Chromium for the PostgreSQL index and browser tests (apt-get when root).

@@ -62,6 +62,8 @@ class Sizes:
     index_sizes: tuple[int, ...]  # consignment events on chain at which verification is timed
     verify_samples: int  # verifications timed at each of those sizes
     ingest_events: int  # pre-signed events sent through the gateway's HTTP API
+    epcis_captures: tuple[int, ...] = (1, 100, 10_000)  # events per EPCIS capture document
+    epcis_hash_events: int = 2_000  # events hashed by us and by the reference implementation
 
 
 # Batches stay at 100 in quick mode: the result keys name that size, and one batched
@@ -81,6 +83,8 @@ QUICK = Sizes(
     index_sizes=(2_000,),
     verify_samples=20,
     ingest_events=500,
+    epcis_captures=(1, 20),
+    epcis_hash_events=50,
 )
 
 

@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.context import FULL, QUICK, BenchContext, BenchError, Figures, dev_accounts
+from bench.epcis import bench_epcis
 from bench.index_verify import bench_index, bench_verification
 from bench.ingest import bench_ingest
 from bench.naive import bench_baseline_gas, bench_naive_throughput
@@ -74,6 +75,7 @@ SECTIONS: tuple[Section, ...] = (
     Section("ingest", bench_ingest, "pre-signed events through the gateway's HTTP API"),
     Section("verify", bench_verification, "claim verification latency at growing index sizes"),
     Section("index", bench_index, "index catch-up from chain logs into a fresh SQLite file"),
+    Section("epcis", bench_epcis, "EPCIS capture throughput, gas per event, hashing vs the peer"),
 )
 
 # (ratio key, numerator key, denominator key): computed when both keys exist.
@@ -87,6 +89,8 @@ RATIOS: tuple[tuple[str, str, str], ...] = (
     ("ratio_eas_multiattest_over_emit_batch100", "eas_gas_multiattest100",
      "baseline_gas_emit_batch100"),
     ("ratio_docstore_issue_over_emit_single", "docstore_gas_issue", "baseline_gas_emit_single"),
+    # EPCIS event hashing: ours against GS1's reference implementation.
+    ("ratio_epcis_hash_over_peer", "epcis_hash_events_per_s", "epcis_peer_hash_events_per_s"),
 )  # fmt: skip
 
 

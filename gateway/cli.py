@@ -37,11 +37,14 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import create_engine
+
 from gateway.auth import KIND_BY_CODE, OrgKind, Scope, allowed_scopes, issue_key, scopes_for_kind
 from gateway.config import GatewaySettings
 from ledger import cli as base
 from ledger.chain import SUITE, Ledger, TxManager
 from ledger.errors import ConfigurationError
+from ledger.index import epcis_store
 from ledger.stack import (
     DEMO_FILE,
     DEMO_PARTIES,
@@ -225,7 +228,9 @@ def cmd_up(args: argparse.Namespace) -> int:
         demo_file = settings.data_dir / DEMO_FILE
         demo = is_dev_chain(w3) and demo_governed(ledger)
         if demo:
-            seed_if_new(ledger, data_dir=settings.data_dir)
+            epcis = epcis_store(create_engine(settings.index_url))
+            seed_if_new(ledger, data_dir=settings.data_dir, epcis=epcis)
+            epcis.engine.dispose()
         keys_file = None
         if demo:
             keys_file = _demo_api_keys(settings)

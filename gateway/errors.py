@@ -62,6 +62,7 @@ from ledger.chain import (
 )
 from ledger.errors import (
     DeploymentError,
+    EpcisDocumentRejected,
     LedgerError,
     NodeError,
     TransactionError,
@@ -316,7 +317,11 @@ def _ledger_error_response(exc: LedgerError, path: str = "") -> JSONResponse:
     if isinstance(exc, ValidationError):
         code = "invalid_value" if type(exc) is ValidationError else _snake(type(exc).__name__)
         rule = _STANDARD_RULES.get(type(exc).__name__, exc.rule)
-        return JSONResponse(error_body(code, str(exc), field=exc.field, rule=rule), status_code=422)
+        body = error_body(code, str(exc), field=exc.field, rule=rule)
+        if isinstance(exc, EpcisDocumentRejected):
+            # Every problem of the document, each with its event index and JSON pointer.
+            body["error"]["details"] = [e.as_dict() for e in exc.errors]
+        return JSONResponse(body, status_code=422)
     if isinstance(exc, NodeError | DeploymentError | TransactionError):
         logger.warning("chain unavailable: %s", exc)
         return JSONResponse(

@@ -30,6 +30,7 @@ from gateway.api.routes import (
     consignments,
     declarations,
     docs,
+    epcis,
     events,
     governance,
     health,
@@ -219,6 +220,7 @@ def create_app(
     app.include_router(records.router)
     app.include_router(consignments.router)
     app.include_router(events.router)
+    app.include_router(epcis.router)
     app.include_router(certificates.router)
     app.include_router(attestations.router)
     app.include_router(aeo.router)

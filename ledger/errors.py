@@ -25,7 +25,8 @@ One root, with standard-library mix-ins so that callers can catch either::
     │       ├── InvalidGs1Identifier (an EPC URN or GS1 Digital Link URI)
     │       │   └── CheckDigitMismatch (a GS1 key whose check digit is wrong)
     │       ├── InvalidEpcisEvent    (an event that cannot be hashed)
-    │       └── InvalidEpcisDocument (no EPCIS document or no event list)
+    │       ├── InvalidEpcisDocument (no EPCIS document or no event list)
+    │       └── EpcisDocumentRejected (a capture document that breaks the schema or CBV 2.0)
     ├── IndexingError (RuntimeError)  (the log index, ``ledger.index.follower``)
     │   ├── IndexMismatch            (the database was built for another chain or deployment)
     │   └── HeadMismatch             (a recomputed consignment head differs from the chain's)
@@ -51,10 +52,14 @@ Modules that add errors extend this tree here, so that it stays in one place.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any
+
 __all__ = [
     "CheckDigitMismatch",
     "ConfigurationError",
     "DeploymentError",
+    "EpcisDocumentRejected",
     "EpcisError",
     "GasLimitExceeded",
     "GethBuildError",
@@ -285,6 +290,26 @@ class InvalidEpcisEvent(EpcisError):
 
 class InvalidEpcisDocument(EpcisError):
     """A document that is not JSON, not an object, or holds no event list."""
+
+
+class EpcisDocumentRejected(EpcisError):
+    """An EPCIS 2.0 capture document breaks the GS1 JSON Schema or the CBV 2.0 vocabularies.
+
+    ``errors`` lists every problem found (:class:`ledger.epcis.validation.DocumentError`: the
+    event index, the JSON pointer, the rule and a message); the document is refused whole.
+    """
+
+    def __init__(self, errors: Sequence[Any]) -> None:
+        self.errors = tuple(errors)
+        first = self.errors[0] if self.errors else None
+        pointer = getattr(first, "pointer", "") or "/"
+        rule = getattr(first, "rule", "epcis_schema")
+        super().__init__(pointer, rule, None)
+        more = len(self.errors) - 1
+        self.args = (
+            f"EPCIS document refused: {getattr(first, 'message', '')} at {pointer}"
+            + (f" (and {more} more)" if more > 0 else ""),
+        )
 
 
 class NetworkError(LedgerError, RuntimeError):

@@ -38,6 +38,7 @@ class RecordKind(StrEnum):
     KEY_ADDITION = "key_addition"  # KeyAddition -> addKey
     KEY_REVOCATION = "key_revocation"  # KeyRevocation -> revokeKey
     DECLARATION = "declaration"  # Declaration -> lodge / lodgeBatch
+    EPCIS_CAPTURE = "epcis_capture"  # EpcisCapture -> commitCapture / commitCaptures
 
 
 class RecordStatus(StrEnum):

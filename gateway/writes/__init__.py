@@ -15,7 +15,9 @@ Owns everything between a write route and the contracts:
 * :mod:`~gateway.writes.ledger_services` -- the deployed suite and what the gateway builds on
   it (also what the read path reads through);
 * :mod:`gateway.writes.outbox` -- the durable outbox and its submitter;
-* :mod:`~gateway.writes.relayer` -- the outbox's relayer on the contracts.
+* :mod:`~gateway.writes.relayer` -- the outbox's relayer on the contracts;
+* :mod:`~gateway.writes.epcis_capture` -- EPCIS 2.0 capture: a document validated whole, its
+  events stored, its Merkle root signed and relayed.
 
 May import :mod:`ledger`, :mod:`gateway.models`, and the gateway's foundation modules
 (:mod:`gateway.auth`, :mod:`gateway.config`, :mod:`gateway.db`, :mod:`gateway.errors`,

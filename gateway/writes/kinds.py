@@ -41,6 +41,7 @@ from ledger.records import (
     ConsignmentRegistration,
     Declaration,
     Drawdown,
+    EpcisCapture,
     KeyAddition,
     KeyRevocation,
     MraAcceptance,
@@ -89,6 +90,7 @@ KIND_TYPES: Mapping[RecordKind, type[Record]] = {
     RecordKind.KEY_ADDITION: KeyAddition,
     RecordKind.KEY_REVOCATION: KeyRevocation,
     RecordKind.DECLARATION: Declaration,
+    RecordKind.EPCIS_CAPTURE: EpcisCapture,
 }
 """The record type each kind carries (``execution`` carries the proposal it executes)."""
 
@@ -117,6 +119,7 @@ KIND_SCOPES: Mapping[RecordKind, Scope] = {
     RecordKind.KEY_ADDITION: Scope.GOVERNANCE_WRITE,
     RecordKind.KEY_REVOCATION: Scope.GOVERNANCE_WRITE,
     RecordKind.DECLARATION: Scope.DECLARATIONS_WRITE,
+    RecordKind.EPCIS_CAPTURE: Scope.EVENTS_WRITE,
 }
 """The API-key scope needed to submit each kind of record."""
 
@@ -139,6 +142,7 @@ KIND_PATHS: Mapping[RecordKind, str] = {
     RecordKind.KEY_ADDITION: "/organisations/keys",
     RecordKind.KEY_REVOCATION: "/organisations/keys/revocations",
     RecordKind.DECLARATION: "/declarations",
+    RecordKind.EPCIS_CAPTURE: "/epcis/capture",
 }
 """Where each kind is submitted: ``POST {path}`` (custodial), ``POST {path}/signed``."""
 
@@ -150,6 +154,7 @@ BATCH_FUNCTIONS: Mapping[RecordKind, str] = {
     RecordKind.ATTESTATION: "attestBatch",
     RecordKind.ATTESTATION_REVOKE: "revokeBatch",
     RecordKind.DECLARATION: "lodgeBatch",
+    RecordKind.EPCIS_CAPTURE: "commitCaptures",
 }
 """Kinds with a batch function; every other kind travels one record per transaction."""
 
@@ -174,6 +179,7 @@ KIND_EVENTS: Mapping[RecordKind, frozenset[str]] = {
     RecordKind.KEY_ADDITION: frozenset({"SigningKeyAdded"}),
     RecordKind.KEY_REVOCATION: frozenset({"SigningKeyRevoked"}),
     RecordKind.DECLARATION: frozenset({"DeclarationLodged"}),
+    RecordKind.EPCIS_CAPTURE: frozenset({"CaptureCommitted"}),
 }
 """The log each record of a kind emits once (in item order): its log index is the record's."""
 

@@ -20,7 +20,7 @@ from gateway.writes.validation import ChainValidator
 from ledger.chain import Ledger, finality_of
 
 if TYPE_CHECKING:
-    from ledger.index import Index
+    from ledger.index import EpcisStore, Index
 
 __all__ = ["LedgerServices", "require_ledger"]
 
@@ -37,6 +37,7 @@ class LedgerServices:
     validator: ChainValidator = field(init=False)
     nonces: NonceSource = field(default_factory=NonceSource)
     _units: dict[bytes, str] = field(default_factory=dict, init=False, repr=False)
+    _epcis: EpcisStore | None = field(default=None, init=False, repr=False)
 
     def __post_init__(self) -> None:
         self.validator = ChainValidator(self.ledger)
@@ -64,6 +65,16 @@ class LedgerServices:
             and info.revoked_at == 0
             and info.valid_from <= now < info.valid_until
         )
+
+    def epcis_store(self) -> EpcisStore:
+        """The captured EPCIS documents and events, on the index database (503 without one)."""
+        if self.index is None:
+            raise ServiceUnavailable("this gateway has no index", code="no_index")
+        if self._epcis is None:
+            from ledger.index import EpcisStore
+
+            self._epcis = EpcisStore(self.index.engine)
+        return self._epcis
 
     def now(self) -> int:
         """The chain's time (latest block), never behind the wall clock by much."""

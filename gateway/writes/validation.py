@@ -155,6 +155,10 @@ def authorise(ledger: Ledger, *, org: Organisation, kind: RecordKind, record: Re
         if org_kind is not OrgKind.CUSTOMS:
             raise _deny("WrongKind", f"only customs administrations may submit {kind} records")
         return
+    if kind is RecordKind.EPCIS_CAPTURE:
+        if org_kind is OrgKind.ISSUING_BODY:
+            raise _deny("WrongKind", "issuing bodies do not capture EPCIS events")
+        return
     if kind is RecordKind.CONSIGNMENT:
         if org_kind is OrgKind.ISSUING_BODY:
             raise _deny("WrongKind", "issuing bodies do not register consignments")

@@ -58,6 +58,7 @@ from ledger.chain.contracts import (
 )
 from ledger.chain.declarations import DeclarationsClient
 from ledger.chain.deploy import SUITE, Deployment
+from ledger.chain.epcis import EpcisCapturesClient
 from ledger.chain.txmanager import Receipt, TxManager
 from ledger.records import (
     AeoAction,
@@ -73,6 +74,7 @@ from ledger.records import (
     Domain,
     Drawdown,
     DrawdownBatch,
+    EpcisCapture,
     EventBatch,
     KeyAddition,
     KeyRevocation,
@@ -138,6 +140,7 @@ ROUTES: Mapping[type[Record], tuple[str, str, str | None, str]] = {
     MraAcceptance: ("AeoRegistry", "acceptMra", None, "value"),
     MraTermination: ("AeoRegistry", "terminateMra", None, "value"),
     Declaration: ("Declarations", "lodge", "lodgeBatch", "struct"),
+    EpcisCapture: ("EpcisCaptures", "commitCapture", "commitCaptures", "struct"),
 }
 
 R = TypeVar("R", bound=Record)
@@ -172,6 +175,9 @@ class Ledger:
         self.declarations = DeclarationsClient(
             w3, deployment.address("Declarations"), chain_id=chain_id, tx=tx
         )
+        self.epcis = EpcisCapturesClient(
+            w3, deployment.address("EpcisCaptures"), chain_id=chain_id, tx=tx
+        )
         self.clients: dict[str, ContractClient] = {
             c.NAME: c
             for c in (
@@ -181,6 +187,7 @@ class Ledger:
                 self.attestations,
                 self.aeo,
                 self.declarations,
+                self.epcis,
             )
         }
 

@@ -138,6 +138,10 @@ class AttestationExists(DuplicateRecord):
     """The attestation (same attester, same content) is recorded already."""
 
 
+class CaptureExists(DuplicateRecord):
+    """An EPCIS capture with this id was already committed."""
+
+
 class CertificateExists(DuplicateRecord):
     """A certificate with this id exists already."""
 
@@ -168,6 +172,10 @@ class DeadlineExpired(InvalidRecord):
 
 class DeclarationExists(DuplicateRecord):
     """A declaration with this id (declarant and reference) is already recorded."""
+
+
+class EmptyCapture(InvalidRecord):
+    """An EPCIS capture names no events, or a zero Merkle root."""
 
 
 class EmptySchema(InvalidRecord):
@@ -440,6 +448,10 @@ class UnknownAction(InvalidRecord):
 
 class UnknownAttestation(RecordNotFound):
     """No attestation with this uid."""
+
+
+class UnknownCapture(RecordNotFound):
+    """No EPCIS capture with this id was committed."""
 
 
 class UnknownCertificate(RecordNotFound):

@@ -15,6 +15,7 @@ Deployment order and constructor wiring::
     Attestations(membership)
     AeoRegistry(membership)
     Declarations(membership)
+    EpcisCaptures(membership)
 """
 
 from __future__ import annotations
@@ -96,6 +97,7 @@ SUITE: tuple[tuple[str, ArgsBuilder], ...] = (
     ("Attestations", lambda _, a: (a["Membership"],)),
     ("AeoRegistry", lambda _, a: (a["Membership"],)),
     ("Declarations", lambda _, a: (a["Membership"],)),
+    ("EpcisCaptures", lambda _, a: (a["Membership"],)),
 )
 
 

@@ -5,8 +5,10 @@ Owns: the CBV 2.0 event hash ID of EPCIS 2.0 JSON/JSON-LD events and documents
 GS1 keys of EPCIS (:mod:`.identifiers`: SGTIN, SSCC, SGLN, GRAI, GIAI, LGTIN, GLN and more,
 read from EPC URNs and GS1 Digital Link URIs, check digits validated, written in the
 constrained canonical Digital Link form), the CBV words that JSON-LD lets a document write
-bare (:mod:`.vocabulary`) and the ``ledger epcis`` command (:mod:`.cli`). Its errors are in
-the one tree of :mod:`ledger.errors`, under ``EpcisError``.
+bare (:mod:`.vocabulary`), capture documents checked against GS1's EPCIS 2.0 JSON Schema and
+CBV 2.0 (:mod:`.validation`), what a query needs of each event (:mod:`.events`), the Merkle
+tree a capture commits on chain (:mod:`.merkle`) and the ``ledger epcis`` commands
+(:mod:`.cli`). Its errors are in the one tree of :mod:`ledger.errors`, under ``EpcisError``.
 
 May import: :mod:`ledger.errors`, :mod:`ledger.records` and third-party packages only. It
 knows nothing of chains, databases or HTTP; :mod:`ledger.verify` may use it, not the reverse.

@@ -2,16 +2,21 @@
 
 ``ledger epcis hash FILE [--prehash]`` prints one CBV 2.0 event hash ID per event, in
 document order (with ``--prehash``, each followed by a tab and its canonical pre-hash string).
+``ledger epcis validate FILE`` checks a capture document as ``POST /epcis/capture`` does (GS1's
+JSON Schema with format checks, CBV 2.0) and prints each problem as a JSON line; exit 0 when
+valid, 1 otherwise.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from pathlib import Path
 from typing import Any
 
 from ledger.epcis.hashing import document_prehashes, hash_id_of_prehash, load_document
+from ledger.epcis.validation import check_document
 
 __all__ = ["add_commands"]
 
@@ -23,6 +28,14 @@ def cmd_hash(args: argparse.Namespace) -> int:
         sys.stdout.write(f"{line}\t{prehash}\n" if args.prehash else f"{line}\n")
     sys.stdout.flush()
     return 0
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    errors = check_document(load_document(args.file))
+    for error in errors:
+        sys.stdout.write(json.dumps(error.as_dict()) + "\n")
+    sys.stdout.flush()
+    return 1 if errors else 0
 
 
 def add_commands(sub: Any) -> None:
@@ -37,3 +50,9 @@ def add_commands(sub: Any) -> None:
         "--prehash", action="store_true", help="also print each canonical pre-hash string"
     )
     p.set_defaults(func=cmd_hash)
+    v = commands.add_parser(
+        "validate",
+        help="check a capture document (GS1 JSON Schema, CBV 2.0): one JSON line per problem",
+    )
+    v.add_argument("file", type=Path, help="EPCIS 2.0 JSON/JSON-LD capture document")
+    v.set_defaults(func=cmd_validate)

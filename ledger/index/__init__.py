@@ -6,10 +6,20 @@ Owns: the follower that reads the suite's logs, survives reorgs and cross-checks
 database schema (:mod:`.schema`; SQLite and PostgreSQL), the read models (:mod:`.models`) and
 the queries that build them (:mod:`.queries`), and the one encoding of stored values they share
 (:mod:`.codec`). :mod:`.codec`, :mod:`.logs` and :mod:`.writer` are private to the package.
+Beside the logs, on the same database: captured EPCIS 2.0 documents, their events for the
+standard's queries, and where each serial and logistic unit was (:mod:`.epcis`).
 
-May import: :mod:`ledger.errors`, :mod:`ledger.records`, :mod:`ledger.chain`.
+May import: :mod:`ledger.errors`, :mod:`ledger.records`, :mod:`ledger.chain`, :mod:`ledger.epcis`.
 """
 
+from ledger.index.epcis import (
+    CaptureRow,
+    EpcisStore,
+    EventQuery,
+    EventRow,
+    Sighting,
+    epcis_store,
+)
 from ledger.index.follower import DEFAULT_SPAN, Index
 from ledger.index.heads import event_digest, next_head, registration_digest
 from ledger.index.models import (
@@ -60,10 +70,14 @@ __all__ = [
     "DEFAULT_SPAN",
     "AeoStatus",
     "AttestationRecord",
+    "CaptureRow",
     "CertificateRecord",
     "ConsignmentRecord",
     "ConsignmentView",
     "DrawdownRecord",
+    "EpcisStore",
+    "EventQuery",
+    "EventRow",
     "Finding",
     "HeadVerification",
     "Index",
@@ -74,6 +88,7 @@ __all__ = [
     "OrganisationRecord",
     "RawBytes",
     "RawLog",
+    "Sighting",
     "SyncResult",
     "TimelineEvent",
     "Uint64",
@@ -86,6 +101,7 @@ __all__ = [
     "consignment_events",
     "consignments",
     "drawdowns",
+    "epcis_store",
     "event_digest",
     "findings",
     "metadata",

@@ -54,6 +54,7 @@ from ledger.records.declarations import (
     new_salt,
     values_digest,
 )
+from ledger.records.epcis import EpcisCapture
 from ledger.records.kinds import (
     AeoAction,
     AeoActionCode,
@@ -197,6 +198,7 @@ __all__ = [
     "Domain",
     "Drawdown",
     "DrawdownBatch",
+    "EpcisCapture",
     "EventBatch",
     "Gln",
     "HsCode",

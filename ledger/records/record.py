@@ -55,6 +55,7 @@ DOMAIN_NAMES: Mapping[str, str] = {
     "Attestations": "TradeLedger Attestations",
     "AeoRegistry": "TradeLedger AeoRegistry",
     "Declarations": "TradeLedger Declarations",
+    "EpcisCaptures": "TradeLedger EpcisCaptures",
 }
 
 

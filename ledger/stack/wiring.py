@@ -25,9 +25,11 @@ from ledger.chain import (
     web3_for,
 )
 from ledger.errors import ConfigurationError, NodeError
+from ledger.index import EpcisStore
 from ledger.settings import Settings
 from ledger.stack.bootstrap import load_bootstrap
 from ledger.stack.demo import CUSTOMS, DEMO_PARTIES, DemoWorld, bootstrap_for, seed_demo
+from ledger.stack.epcis_demo import seed_epcis_demo
 from ledger.stack.names import bootstrap_names, record_names
 
 __all__ = [
@@ -216,7 +218,9 @@ def demo_complete(ledger: Ledger, *, data_dir: Path) -> bool:
     return bool(done["deployment"] == _deployment_key(ledger))
 
 
-def seed_if_new(ledger: Ledger, *, data_dir: Path) -> DemoWorld | None:
+def seed_if_new(
+    ledger: Ledger, *, data_dir: Path, epcis: EpcisStore | None = None
+) -> DemoWorld | None:
     """Seed the demo world into this deployment unless that was done to the end already.
 
     Completion is explicit: ``<data_dir>/demo.json`` is written last, naming the deployment.
@@ -237,7 +241,12 @@ def seed_if_new(ledger: Ledger, *, data_dir: Path) -> DemoWorld | None:
         anchor = int(ledger.w3.eth.get_block("latest")["timestamp"])
         _write_json(progress_file, {"deployment": _deployment_key(ledger), "anchor": anchor})
     world = seed_demo(ledger, now=anchor)
-    _write_json(data_dir / DEMO_FILE, {**world.summary(), "deployment": _deployment_key(ledger)})
+    summary: dict[str, Any] = {**world.summary(), "deployment": _deployment_key(ledger)}
+    if epcis is not None:
+        # The EPCIS demo (captures on chain and in the index): a cloned serial and a
+        # duplicated container for the verifier to find.
+        summary["epcis"] = seed_epcis_demo(ledger, epcis, world, now=anchor)
+    _write_json(data_dir / DEMO_FILE, summary)
     progress_file.unlink(missing_ok=True)
     log.info("demo world seeded: consignment %s", world.consignment_ref)
     return world

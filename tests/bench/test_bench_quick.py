@@ -158,3 +158,19 @@ def test_solc_version_is_read_from_cbor_metadata() -> None:
     code = bytes.fromhex("6080604052") + cbor + len(cbor).to_bytes(2, "big")
     assert solc_version_from_runtime(code) == "0.8.29"
     assert solc_version_from_runtime(b"\x00\x00") is None
+
+
+def test_quick_run_measures_epcis_captures_and_the_peer(quick_results: dict[str, Any]) -> None:
+    small, large = QUICK.epcis_captures[0], QUICK.epcis_captures[-1]
+    for n in QUICK.epcis_captures:
+        assert quick_results[f"epcis_capture_events_per_s_{n}"] > 0
+        assert quick_results[f"epcis_gas_per_event_{n}"] > 0
+    # One root per capture: the gas of a capture hardly depends on its size.
+    assert quick_results[f"epcis_gas_per_event_{large}"] * large < (
+        quick_results[f"epcis_gas_per_event_{small}"] * small * 1.01
+    )
+    assert quick_results["epcis_hash_events_per_s"] > 0
+    assert quick_results["epcis_peer_hash_events_per_s"] > 0
+    epcis = quick_results["meta"]["sections"]["epcis"]
+    n = QUICK.epcis_hash_events
+    assert epcis["peer_hash_ids_equal"] == f"{n} of {n}"

@@ -11,6 +11,7 @@ Times: journeys start :data:`JOURNEY_START` seconds in the past (the demo keys a
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import secrets
 from collections.abc import Mapping, Sequence
@@ -19,6 +20,7 @@ from typing import Any
 
 from eth_account import Account
 from eth_utils.crypto import keccak
+from stdnum import iso6346
 
 from ledger.chain import Ledger
 from ledger.records import (
@@ -68,8 +70,18 @@ from ledger.verify import (
 DAY = 86400
 JOURNEY_START = 20 * DAY
 CONTAINER = "MSCU1234566"
+"""The container legs name by default; each shipment puts its own container in its place
+(:func:`fresh_container`), since one container in two consignments at once is itself a
+finding (``DUPLICATE_CONTAINER``)."""
 WINE = ("2204.21",)
 _counter = itertools.count(1)
+_containers = itertools.count(200_001)
+
+
+def fresh_container() -> str:
+    """A new valid ISO 6346 container number (owner MSCU) for one shipment."""
+    body = f"MSCU{next(_containers):06d}"
+    return body + iso6346.calc_check_digit(body)
 
 
 def rpc(ledger: Ledger, method: str, *params: Any) -> Any:
@@ -135,6 +147,7 @@ class Shipment:
     quantity: int
     start: int
     epcis: list[Mapping[str, Any]] = field(default_factory=list)
+    container: str = CONTAINER
 
 
 class Builder:
@@ -322,6 +335,11 @@ class Builder:
     ) -> Shipment:
         """A consignment with its journey, a drawdown on a certificate and its export release."""
         number, cert_id, document = certificate or self.certificate(issuer=issuer)
+        box = fresh_container()
+        legs = [
+            dataclasses.replace(leg, container=box) if leg.container == CONTAINER else leg
+            for leg in legs
+        ]
         ref, cid = self.register(registrant=registrant)
         begin = start if start is not None else now(self.ledger) - JOURNEY_START
         if draw:
@@ -339,6 +357,7 @@ class Builder:
             quantity=draw or 0,
             start=begin,
             epcis=[leg.epcis for leg in legs if leg.epcis],
+            container=box,
         )
 
     def claim(self, shipment: Shipment, **changes: Any) -> Claim:
@@ -351,7 +370,7 @@ class Builder:
         )
         values: dict[str, Any] = {
             "consignment_ref": shipment.ref,
-            "container": CONTAINER,
+            "container": shipment.container,
             "certificate": certificate,
             "origin": "AU",
             "hs_codes": WINE,

@@ -19,7 +19,7 @@ MAY_IMPORT: dict[str, set[str]] = {
     "records": {"errors"},
     "settings": {"errors", "records"},
     "chain": {"errors", "records"},
-    "index": {"errors", "records", "chain"},
+    "index": {"errors", "records", "chain", "epcis"},
     "epcis": {"errors", "records"},
     "network": {"errors", "records", "settings", "chain"},
     "verify": {"errors", "records", "chain", "index", "epcis"},

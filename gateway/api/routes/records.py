@@ -14,7 +14,7 @@ from gateway.api.deps import (
     ServicesDep,
 )
 from gateway.auth import BYTES32_PATTERN
-from gateway.errors import NotFound, PermissionDenied
+from gateway.errors import InvalidRequest, NotFound, PermissionDenied
 from gateway.models.error_views import (
     ERROR_401,
     ERROR_403,
@@ -76,6 +76,15 @@ def submit_record(
     if not caller.has(needed):
         raise PermissionDenied(
             f"the API key lacks the scope {needed.value!r}", code="missing_scope"
+        )
+    if submission.kind is RecordKind.EPCIS_CAPTURE:
+        # A capture's root means nothing without its events: it comes with its document.
+        raise InvalidRequest(
+            "an EPCIS capture is submitted with its document: POST /epcis/capture or "
+            "/epcis/capture/signed",
+            code="document_required",
+            field="kind",
+            rule="epcis_capture_document",
         )
     if services.chain is not None:
         # With a ledger, the payload is the EIP-712 message and every check applies (the

@@ -19,14 +19,17 @@ In the order :class:`ledger.verify.engine.Verifier` runs them (:data:`CLAIM_CHEC
 * :mod:`.seals` — seals (``SEAL_CHANGED_WITHOUT_INSPECTION``);
 * :mod:`.signers` — signing keys and members (``SIGNER_*``);
 * :mod:`.attestations` — required customs attestations (``ATTESTATION_*``);
-* :mod:`.serials` — EPCIS events and item serials (``EPCIS_HASH_MISMATCH``, ``CLONED_SERIAL``,
-  ``SERIAL_NOT_COMMISSIONED``);
+* :mod:`.serials` — EPCIS events and item serials, from the index's EPCIS captures by default
+  (``EPCIS_HASH_MISMATCH``, ``CLONED_SERIAL``, ``SERIAL_NOT_COMMISSIONED``);
+* :mod:`.containers` — a container or logistic unit in two consignments or places at once
+  (``DUPLICATE_CONTAINER``);
 * :mod:`.aeo` — AEO status and recognition (``AEO_*``).
 
 The proof bundle's codes (``BUNDLE_*``) are declared by :mod:`ledger.verify.bundle.check`.
 
 May import: :mod:`ledger.errors`, :mod:`ledger.records`, :mod:`ledger.chain`,
-:mod:`ledger.index` and the verification model (:mod:`ledger.verify.findings`,
+:mod:`ledger.index` (with its EPCIS captures) and the verification model
+(:mod:`ledger.verify.findings`,
 :mod:`ledger.verify.claim`, :mod:`ledger.verify.evidence`, :mod:`ledger.verify.registry`,
 :mod:`ledger.verify.reads`, :mod:`ledger.verify.run`); never the orchestrator or the report.
 """
@@ -36,6 +39,7 @@ from ledger.verify.checks import (
     attestations,
     certificate,
     consignment,
+    containers,
     custody,
     integrity,
     origin,
@@ -61,6 +65,7 @@ FAMILIES = (
     signers,
     attestations,
     serials,
+    containers,
     aeo,
 )
 
@@ -78,5 +83,6 @@ CLAIM_CHECKS: tuple[ClaimCheck, ...] = (
     *signers.CHECKS,
     *attestations.CHECKS,
     *serials.CHECKS,
+    *containers.CHECKS,
     *aeo.CHECKS,
 )

@@ -1,10 +1,18 @@
-"""Item serials: the EPCIS events supplied with a claim committed on chain, and their serials
-neither travelling elsewhere at the same time (cloned) nor unknown to the brand owner.
+"""Item serials: the EPCIS events of a consignment, and their serials neither travelling
+elsewhere at the same time (cloned) nor unknown to the brand owner.
 
-The EPCIS events must hash (:func:`~ledger.verify.registry.epcis_event_hash`) to an event of the
-consignment; their serials are compared through the optional
-:class:`~ledger.verify.registry.SerialRegistry`. Without EPCIS events the check is skipped,
-without a registry the cloned-serial part is.
+By default the events are the EPCIS captures of the index (:mod:`ledger.index.epcis`) that
+concern the consignment: a business transaction carrying the claim's consignment reference, or
+a hash id that one of its on-chain events commits. Their item serials (SGTINs and other
+instance EPCs in ``epcList``, ``childEPCs`` and ``outputEPCList``) are looked up in every
+other capture: a sighting during this consignment's journey at a place none of its events is
+at, or under another consignment's business transaction, is a cloned serial; a serial whose
+product class has commissioning events (the brand owner's registry) but none for it was never
+commissioned.
+
+EPCIS events supplied with a claim must hash (:func:`~ledger.verify.registry.epcis_event_hash`)
+to an event of the consignment, and their serials are compared through the optional
+:class:`~ledger.verify.registry.SerialRegistry` as well.
 
 ============================== ======== ====================================================
 code                           severity meaning
@@ -18,13 +26,13 @@ code                           severity meaning
 
 from __future__ import annotations
 
-from ledger.index import TimelineEvent
+from ledger.index import EventRow, Sighting, TimelineEvent, epcis_store
 from ledger.verify.evidence import ZERO32, date, ev_event, ev_registration, h
 from ledger.verify.findings import Evidence, FindingSpec, Severity
 from ledger.verify.registry import epcis_event_hash, epcis_serials
 from ledger.verify.run import ClaimCheck, Context, Run
 
-__all__ = ["CHECKS", "FINDINGS"]
+__all__ = ["CHECKS", "FINDINGS", "captured_events", "journey"]
 
 EPCIS_HASH_MISMATCH = FindingSpec(
     "EPCIS_HASH_MISMATCH", Severity.CRITICAL, "EPCIS event not committed on the ledger"
@@ -36,6 +44,113 @@ SERIAL_NOT_COMMISSIONED = FindingSpec(
     "SERIAL_NOT_COMMISSIONED", Severity.CRITICAL, "Item serial never commissioned"
 )
 FINDINGS = (EPCIS_HASH_MISMATCH, CLONED_SERIAL, SERIAL_NOT_COMMISSIONED)
+
+
+def journey(run: Run) -> tuple[int, int]:
+    """This consignment's journey: its first and last event times (unix seconds)."""
+    times = [e.event_time for e in run.timeline] or [run.at]
+    return min(times), max(times)
+
+
+def captured_events(ctx: Context, run: Run) -> list[EventRow]:
+    """The captured EPCIS events that concern this consignment (see the module docstring)."""
+    store = epcis_store(ctx.index.engine)
+    found: dict[int, EventRow] = {}
+    if run.claim.consignment_ref:
+        for row in store.events_for_reference(run.claim.consignment_ref):
+            found[row.row] = row
+    for e in run.timeline:
+        if e.epcis_event_hash != ZERO32:
+            hash_id = "ni:///sha-256;" + e.epcis_event_hash.hex() + "?ver=CBV2.0"
+            for row in store.events_by_id(hash_id):
+                found[row.row] = row
+    return [found[k] for k in sorted(found)]
+
+
+_SERIAL_ROLES = ("epcList", "childEPCs", "outputEPCList")
+
+
+def _serials_of(row: EventRow) -> set[str]:
+    out: set[str] = set()
+    for name in _SERIAL_ROLES:
+        values = row.event.get(name)
+        for value in values if isinstance(values, list) else ():
+            if isinstance(value, str) and ("/21/" in value or ":sgtin:" in value):
+                out.add(value.strip())
+    return out
+
+
+def _elsewhere(s: Sighting, *, own: set[str], places: set[str], reference: str | None) -> bool:
+    if s.hash_id in own:
+        return False
+    if (
+        reference
+        and s.biz_transactions
+        and not any(
+            t == reference or t.endswith(("/" + reference, ":" + reference))
+            for t in s.biz_transactions
+        )
+    ):
+        return True
+    where = s.biz_location or s.read_point
+    return where is not None and where not in places
+
+
+def check_captured_serials(ctx: Context, run: Run) -> None:
+    assert run.consignment is not None
+    rows = captured_events(ctx, run)
+    if not rows:
+        run.skip("captured serials", "no EPCIS capture concerns this consignment")
+        return
+    before = len(run.findings)
+    store = epcis_store(ctx.index.engine)
+    first, last = journey(run)
+    own = {r.hash_id for r in rows}
+    places = {
+        p
+        for r in rows
+        for p in (_place(r.event.get("bizLocation")), _place(r.event.get("readPoint")))
+        if p is not None
+    }
+    evidence = [ev_registration(run.consignment)]
+    for serial in sorted({s for r in rows for s in _serials_of(r)}):
+        clones = [
+            s
+            for s in store.sightings(serial)
+            if first * 1000 <= s.event_time <= last * 1000
+            and _elsewhere(s, own=own, places=places, reference=run.claim.consignment_ref)
+        ]
+        if clones:
+            other = clones[0]
+            run.add(
+                CLONED_SERIAL.finding(
+                    f"Item {serial} is also captured at "
+                    f"{other.biz_location or other.read_point} on {date(other.event_time // 1000)}"
+                    f" (EPCIS event {other.hash_id}), while this consignment carried it. One "
+                    "item cannot be in two places: at least one of them carries a copied serial "
+                    "(counterfeit).",
+                    [*evidence, *(_ev_sighting(s) for s in clones)],
+                )
+            )
+        if store.commissioning(serial) is False:
+            run.add(
+                SERIAL_NOT_COMMISSIONED.finding(
+                    f"Item {serial} was never commissioned: its brand owner's commissioning "
+                    "events cover its product but not this serial.",
+                    evidence,
+                )
+            )
+    run.check("captured serials", before)
+
+
+def _place(value: object) -> str | None:
+    if isinstance(value, dict):
+        value = value.get("id")
+    return value.strip() if isinstance(value, str) and value.strip() else None
+
+
+def _ev_sighting(s: Sighting) -> Evidence:
+    return Evidence("epcis_event", s.hash_id, note=f"{s.epc} in capture {s.capture_id}")
 
 
 def check_serials(ctx: Context, run: Run) -> None:
@@ -111,4 +226,7 @@ def check_serials(ctx: Context, run: Run) -> None:
     run.check("item serials", before)
 
 
-CHECKS = (ClaimCheck("item serials", check_serials),)
+CHECKS = (
+    ClaimCheck("captured serials", check_captured_serials),
+    ClaimCheck("item serials", check_serials),
+)

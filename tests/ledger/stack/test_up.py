@@ -42,6 +42,29 @@ def _wait_http(url: str, timeout: float = 90) -> bytes:
             time.sleep(0.2)
 
 
+def _epcis_demo_codes(port: int, api_key: str, reference: str, timeout: float = 60) -> set[str]:
+    """The finding codes of the EPCIS demo's suspect consignment, once the index has it."""
+    deadline = time.monotonic() + timeout
+    codes: set[str] = set()
+    while time.monotonic() < deadline:
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{port}/verify",
+            data=json.dumps({"consignment_ref": reference}).encode(),
+            headers={"Authorization": f"Bearer {api_key}", "Content-Type": "application/json"},
+            method="POST",
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=10) as response:
+                verdict = json.loads(response.read())
+            codes = {f["code"] for f in verdict["findings"]}
+            if "DUPLICATE_CONTAINER" in codes:
+                return codes
+        except OSError:
+            pass
+        time.sleep(0.5)
+    return codes
+
+
 def _start(
     data: Path,
     node_port: int,
@@ -179,6 +202,9 @@ def test_up_serves_then_stops_cleanly_and_restarts_on_the_same_chain(tmp_path: P
         demo = json.loads((data / "demo.json").read_text())
         _code_lists_and_scopes_are_enforced(f"http://127.0.0.1:{gateway_port}", keys, demo)
         height = int(rpc_call(f"http://127.0.0.1:{node_port}", "eth_blockNumber"), 16)
+        customs = next(v["api_key"] for k, v in keys.items() if "China" in k)
+        codes = _epcis_demo_codes(gateway_port, customs, demo["epcis"]["suspect_consignment"])
+        assert {"CLONED_SERIAL", "SERIAL_NOT_COMMISSIONED", "DUPLICATE_CONTAINER"} <= codes
     finally:
         code = _stop(proc, signal.SIGINT)
     assert code == 0, log.read_text()
