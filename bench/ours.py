@@ -95,10 +95,13 @@ class OurSuite:
 
     def register(self, count: int) -> list[bytes]:
         carrier = self.world.parties["carrier"]
+        exporter = self.world.parties["exporter"]  # the consignor: drawdowns need a party
         ids = [consignment_id(f"BENCH-{secrets.token_hex(6)}") for _ in range(count)]
         records = [
             self.ledger.sign(
-                ConsignmentRegistration(consignment_id=cid, origin=b"AU", destination=b"CN"),
+                ConsignmentRegistration(
+                    consignment_id=cid, origin=b"AU", destination=b"CN", consignor=exporter.org_id
+                ),
                 carrier.private_key,
             )
             for cid in ids

@@ -323,6 +323,7 @@ class ExecutionCreate(BaseModel):
         extra="forbid",
         json_schema_extra={
             "examples": [
+                {"proposal_id": "0x" + "9a" * 32},
                 {
                     "proposal": {
                         "action": 1,
@@ -337,11 +338,24 @@ class ExecutionCreate(BaseModel):
                         "salt": "0x" + "00" * 32,
                         "subject": "0x" + "00" * 32,
                     }
-                }
+                },
             ]
         },
     )
-    proposal: dict[str, Any] = Field(description="The Proposal's EIP-712 message, as proposed.")
+    proposal: dict[str, Any] | None = Field(
+        default=None, description="The Proposal's EIP-712 message, as proposed."
+    )
+    proposal_id: Bytes32 | None = Field(
+        default=None,
+        description="Or the proposal's id (as `POST /governance/proposals` answered it): the "
+        "gateway reads the message from the chain.",
+    )
+
+    @model_validator(mode="after")
+    def _one_of(self) -> Self:
+        if (self.proposal is None) == (self.proposal_id is None):
+            raise ValueError("give either proposal (the message) or proposal_id, not both")
+        return self
 
 
 class KeyAdditionCreate(RecordCreate):

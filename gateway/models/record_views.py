@@ -18,7 +18,7 @@ from gateway.models.record_fields import (
     EXAMPLE_EVENT_MESSAGE,
 )
 from gateway.models.stored import OutboxRecord, RecordKind, RecordStatus
-from ledger.records import certificate_id
+from ledger.records import Proposal, certificate_id
 
 __all__ = [
     "AttestationBatchTypedDataView",
@@ -173,6 +173,22 @@ class RecordView(BaseModel):
         ),
     )
 
+    proposal_id: str | None = Field(
+        default=None,
+        description=(
+            "For a governance proposal: its id (the struct hash), which approvals name and "
+            "`GET /governance/proposals/{proposal_id}` reads; for an approval: the proposal "
+            "it approves."
+        ),
+    )
+    proposal: dict[str, Any] | None = Field(
+        default=None,
+        description=(
+            "For a governance proposal: its EIP-712 message as proposed, with the salt and "
+            "expiry (`expiresAt`) a custodial proposal was given."
+        ),
+    )
+
     @classmethod
     def from_stored(cls, record: OutboxRecord) -> RecordView:
         error = None
@@ -196,7 +212,21 @@ class RecordView(BaseModel):
             updated_at=record.updated_at,
             signed_batch=record.signed_batch,
             certificate_id=_certificate_id(record),
+            **_proposal_fields(record),
         )
+
+
+def _proposal_fields(record: OutboxRecord) -> dict[str, Any]:
+    if record.kind is RecordKind.PROPOSAL:
+        try:
+            proposal = Proposal.from_message(record.payload)
+        except (ValueError, TypeError):
+            return {}
+        return {"proposal_id": "0x" + proposal.proposal_id.hex(), "proposal": record.payload}
+    if record.kind is RecordKind.APPROVAL:
+        value = record.payload.get("proposalId")
+        return {"proposal_id": value} if isinstance(value, str) else {}
+    return {}
 
 
 def _certificate_id(record: OutboxRecord) -> str | None:

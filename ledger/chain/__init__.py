@@ -84,6 +84,7 @@ from ledger.chain.models import (
     Mra,
     Organisation,
     ProposalState,
+    ProposedAction,
     Recognition,
     StatusChange,
 )
@@ -169,6 +170,7 @@ __all__ = [
     "Organisation",
     "PendingTx",
     "ProposalState",
+    "ProposedAction",
     "Receipt",
     "Recognition",
     "RecordNotFound",

@@ -30,6 +30,7 @@ from ledger.chain.models import (
     Mra,
     Organisation,
     ProposalState,
+    ProposedAction,
     Recognition,
     StatusChange,
 )
@@ -265,6 +266,39 @@ class MembershipClient(ContractClient):
 
     def has_approved(self, proposal_id: bytes, org: bytes) -> bool:
         return bool(self.call("hasApproved", proposal_id, org))
+
+    def proposed(
+        self, *, from_block: int, proposal_id: bytes | None = None
+    ) -> list[ProposedAction]:
+        """The proposals made since ``from_block`` (oldest first), or the one with
+        ``proposal_id``, as proposed: read from their ``ProposalCreated`` logs (the topic
+        filters on the proposal id, so one proposal is one indexed lookup)."""
+        event = self.abi.event("ProposalCreated")
+        topics: list[str | None] = ["0x" + event.topic0.hex()]
+        if proposal_id is not None:
+            topics.append("0x" + proposal_id.hex())
+        logs = self.w3.eth.get_logs(
+            {
+                "address": self.address,
+                "fromBlock": from_block,
+                "toBlock": "latest",
+                "topics": topics,
+            }
+        )
+        found: list[ProposedAction] = []
+        for raw in logs:
+            decoded = self.abi.decode_log(raw)
+            if decoded is None or decoded.event != "ProposalCreated":
+                continue
+            found.append(
+                ProposedAction(
+                    proposal=Proposal.from_message(decoded.args["proposal"]),
+                    proposer=bytes(decoded.args["proposer"]),
+                    block_number=decoded.block_number,
+                    tx_hash=decoded.tx_hash,
+                )
+            )
+        return found
 
 
 class ConsignmentsClient(ContractClient):

@@ -11,6 +11,8 @@ from dataclasses import dataclass
 
 from eth_typing import ChecksumAddress
 
+from ledger.records import Proposal
+
 __all__ = [
     "AttestationState",
     "CertificateState",
@@ -20,6 +22,7 @@ __all__ = [
     "Mra",
     "Organisation",
     "ProposalState",
+    "ProposedAction",
     "Recognition",
     "StatusChange",
 ]
@@ -70,6 +73,17 @@ class ProposalState:
     approvals: int
     expires_at: int
     executed: bool
+
+
+@dataclass(frozen=True, slots=True)
+class ProposedAction:
+    """A proposal as proposed (its ``ProposalCreated`` log): the message, who proposed it,
+    where."""
+
+    proposal: Proposal
+    proposer: bytes
+    block_number: int
+    tx_hash: str
 
 
 @dataclass(frozen=True, slots=True)
