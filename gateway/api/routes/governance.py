@@ -17,10 +17,15 @@ from gateway.api.write_routes import (
 from gateway.auth import BYTES32_PATTERN
 from gateway.models.error_views import ERROR_401, ERROR_403, ERROR_404
 from gateway.models.governance_requests import ExecutionCreate
-from gateway.models.governance_views import ProposalList, ProposalView
 from gateway.models.record_views import RecordView
 from gateway.models.stored import RecordKind
-from gateway.reads.proposals import find_proposal, list_proposals, proposal_view
+from gateway.reads.proposals import (
+    ProposalList,
+    ProposalView,
+    find_proposal,
+    list_proposals,
+    proposal_view,
+)
 from gateway.writes.intake import accept_execution, sync_caller
 from gateway.writes.ledger_services import require_ledger
 
