@@ -360,9 +360,8 @@ contract Certificates is ICertificates, MembershipClient {
             _fail(index, abi.encodeWithSelector(QuantityExceeded.selector, id, q, quantity - drawn));
         }
         bytes32 consignmentId = r.consignmentId;
-        if (_drawdowns[id][consignmentId] != 0) {
-            _fail(index, abi.encodeWithSelector(AlreadyDrawn.selector, id, consignmentId));
-        }
+        // Recorded here, before the consignment checks: a failed check reverts it with the rest.
+        _recordOnce(id, consignmentId, q, index);
         (bool registered, bool party) = _consignments.isParty(consignmentId, exporter);
         if (!registered) {
             _fail(index, abi.encodeWithSelector(UnknownConsignment.selector, consignmentId));
@@ -376,8 +375,28 @@ contract Certificates is ICertificates, MembershipClient {
 
         drawn += q;
         c.drawn = drawn;
-        _drawdowns[id][consignmentId] = q;
         emit QuantityDrawn(id, consignmentId, info.orgId, signer, q, drawn);
+    }
+
+    /// @dev `_drawdowns[id][consignmentId] = q`, refused (`AlreadyDrawn`) if already set; the
+    /// slot (Solidity's mapping layout) is hashed once for the read and the write.
+    function _recordOnce(bytes32 id, bytes32 consignmentId, uint64 q, uint256 index) private {
+        uint256 slot;
+        uint256 already;
+        assembly ("memory-safe") {
+            mstore(0x00, id)
+            mstore(0x20, _drawdowns.slot)
+            mstore(0x20, keccak256(0x00, 0x40))
+            mstore(0x00, consignmentId)
+            slot := keccak256(0x00, 0x40)
+            already := sload(slot)
+        }
+        if (already != 0) {
+            _fail(index, abi.encodeWithSelector(AlreadyDrawn.selector, id, consignmentId));
+        }
+        assembly ("memory-safe") {
+            sstore(slot, q) // the slot holds only this uint64
+        }
     }
 
     function _checkDrawable(bytes32 id, Stored storage c, IssuerCache memory issuers, uint256 index)
