@@ -51,7 +51,7 @@ from typing import Any
 
 from bench.context import BenchContext, BenchError, Figures, percentile
 from bench.ingest import gateway_process, status_kib
-from bench.load import CONTAINER, event_load, size_label
+from bench.load import container_for, event_load, size_label
 from bench.ours import OurSuite
 from ledger.chain import manifest_path
 from ledger.index import Index
@@ -234,7 +234,7 @@ def _claim(cid: bytes, world: DemoWorld) -> Claim:
     return Claim(
         consignment_id=cid,
         origin="AU",
-        container=CONTAINER,
+        container=container_for(cid),
         administration=world.parties["cn"].org_id,
     )
 

@@ -11,7 +11,7 @@ back from the logs.
 
 Each consignment (registered by the carrier, consignor the exporter, AU -> CN) gets an export
 release attestation from the Australian customs and a journey of :data:`JOURNEY` (20 events,
-one container and seal, Adelaide -> Melbourne -> Shanghai, two weeks in the past), all signed
+its own container, one seal, Adelaide -> Melbourne -> Shanghai, two weeks in the past), all signed
 by the carrier. The journey is consistent, so verification of these consignments runs every
 check and passes (the verdicts are put on record).
 
@@ -41,6 +41,7 @@ from typing import Any
 
 import coincurve
 from eth_utils.crypto import keccak
+from stdnum import iso6346
 
 from bench.context import BenchContext, BenchError
 from bench.ours import OurSuite, our_suite
@@ -63,7 +64,14 @@ from ledger.records import (
     to_compact_signature,
 )
 
-__all__ = ["EVENTS_PER_CONSIGNMENT", "JOURNEY", "EventLoad", "event_load", "size_label"]
+__all__ = [
+    "EVENTS_PER_CONSIGNMENT",
+    "JOURNEY",
+    "EventLoad",
+    "container_for",
+    "event_load",
+    "size_label",
+]
 
 log = logging.getLogger("bench.load")
 
@@ -100,7 +108,13 @@ JOURNEY: tuple[tuple[str, str | None, str, int], ...] = (
     ("receiving", "in_progress", "CNSHA", 316),
 )
 EVENTS_PER_CONSIGNMENT = len(JOURNEY)
-CONTAINER = "CSQU3054383"
+
+
+def container_for(cid: bytes) -> str:
+    """The consignment's own ISO 6346 container (owner BNCU, serial from its id): one
+    container in two consignments at once is a finding (DUPLICATE_CONTAINER)."""
+    body = f"BNCU{int.from_bytes(cid[:8], 'big') % 1_000_000:06d}"
+    return body + iso6346.calc_check_digit(body)
 
 
 def size_label(events: int) -> str:
@@ -180,7 +194,6 @@ class EventLoad:
         self._customs = world.parties["au"]
         self._exporter = world.parties["exporter"]
         self._release_schema = world.schema_ids.get("export-release", bytes(32))
-        self._container = ContainerNumber(CONTAINER).to_bytes11()
         self._seal = keccak(text="seal ML-AU bench")
 
     # -- records -------------------------------------------------------------------------
@@ -223,7 +236,9 @@ class EventLoad:
                         disposition=disp,
                         location=location,
                         event_time=start + hours * 3600,
-                        container=bytes(11) if packing else self._container,
+                        container=bytes(11)
+                        if packing
+                        else ContainerNumber(container_for(cid)).to_bytes11(),
                         seal_digest=bytes(32) if packing else self._seal,
                         documents_digest=keccak(cid + location + bytes([biz])),
                         epcis_event_hash=keccak(b"epcis" + cid + bytes([biz, hours % 256])),
