@@ -11,7 +11,11 @@ it: the verification of its consignment and of the certificate of origin behind 
 claim (``ledger.verify``, when the gateway has an index), and AEO status. An AEO credit is
 granted only when the declarant is certified and recognised by the administration on the
 declaration's date (``AeoRegistry.recognition`` at ``lodgedAt``), and is a bounded reduction of
-the score (``ledger.risk.MAX_CREDIT``), never an exemption.
+the score (``ledger.risk.MAX_CREDIT``), never an exemption. The findings also move the score,
+for every candidate that names a consignment or claims a preference: a critical finding on its
+consignment or certificate raises it by ``UPLIFT_CRITICAL``, a warning by ``UPLIFT_WARNING``
+(bounded by ``ledger.risk.MAX_UPLIFT``), since the declaration history cannot show what the
+ledger contradicts; the selected declaration's reasons say so.
 """
 
 from __future__ import annotations
@@ -25,7 +29,20 @@ from gateway.errors import Conflict
 from gateway.writes.declaration_store import Inspection, StoredDeclaration
 from gateway.writes.ledger_services import LedgerServices
 
-__all__ = ["LedgerView", "describe_model", "load_model", "select", "training_frame"]
+__all__ = [
+    "UPLIFT_CRITICAL",
+    "UPLIFT_WARNING",
+    "LedgerView",
+    "describe_model",
+    "load_model",
+    "select",
+    "training_frame",
+]
+
+UPLIFT_CRITICAL = 0.3
+"""Score rise for a critical finding on the declaration's consignment or certificate."""
+UPLIFT_WARNING = 0.1
+"""Score rise for a warning finding (and no critical one)."""
 
 
 def _risk_row(s: StoredDeclaration, inspection: Inspection | None) -> dict[str, Any]:
@@ -88,6 +105,7 @@ class LedgerView:
         self.administration = administration
         self._admin = bytes.fromhex(administration[2:])
         self._recognised: dict[tuple[str, int], bool] = {}
+        self._verified: dict[str, list[dict[str, Any]]] = {}
 
     def recognised(self, s: StoredDeclaration) -> bool:
         """Whether the declarant is an AEO certified and recognised by the administration
@@ -105,10 +123,41 @@ class LedgerView:
 
         return MAX_CREDIT if self.recognised(s) else 0.0
 
+    def uplift(self, s: StoredDeclaration) -> float:
+        """The score rise the ledger's findings on the declaration's consignment and
+        certificate bring (0 without a consignment or preference claim)."""
+        severities = {f["severity"] for f in self.ledger_findings(s)}
+        if "critical" in severities:
+            return UPLIFT_CRITICAL
+        return UPLIFT_WARNING if "warning" in severities else 0.0
+
     def findings(self, s: StoredDeclaration) -> list[dict[str, Any]]:
         """The findings on the declaration's consignment and certificate, and its AEO status."""
         from ledger.risk import MAX_CREDIT
 
+        findings = list(self.ledger_findings(s))
+        if self.recognised(s):
+            findings.append(
+                _finding(
+                    "aeo",
+                    "aeo_recognised",
+                    "info",
+                    "the declarant is an AEO recognised by this administration on the "
+                    f"declaration's date: a credit of at most {MAX_CREDIT:.2f} on the score, "
+                    "not an exemption",
+                )
+            )
+        return findings
+
+    def ledger_findings(self, s: StoredDeclaration) -> list[dict[str, Any]]:
+        """The verifier's findings on the consignment and the certificate behind a
+        preference claim, as of the declaration's date (once per declaration)."""
+        hit = self._verified.get(s.declaration_id)
+        if hit is None:
+            hit = self._verified[s.declaration_id] = self._verify(s)
+        return hit
+
+    def _verify(self, s: StoredDeclaration) -> list[dict[str, Any]]:
         v = s.values
         chain = self.chain
         findings: list[dict[str, Any]] = []
@@ -147,17 +196,6 @@ class LedgerView:
                         "ledger",
                     )
                 )
-        if self.recognised(s):
-            findings.append(
-                _finding(
-                    "aeo",
-                    "aeo_recognised",
-                    "info",
-                    "the declarant is an AEO recognised by this administration on the "
-                    f"declaration's date: a credit of at most {MAX_CREDIT:.2f} on the score, "
-                    "not an exemption",
-                )
-            )
         return findings
 
 
@@ -185,11 +223,12 @@ def select(
     seed: int,
     credit: Callable[[StoredDeclaration], float],
     findings: Callable[[StoredDeclaration], list[dict[str, Any]]],
+    uplift: Callable[[StoredDeclaration], float] | None = None,
 ) -> tuple[list[dict[str, Any]], int]:
     """The selection (items with score, reasons and findings) and the number considered.
 
-    ``credit`` is asked for every candidate (it moves the ranking), ``findings`` only for
-    the declarations selected."""
+    ``credit`` and ``uplift`` are asked for every candidate (they move the ranking),
+    ``findings`` only for the declarations selected."""
     from ledger.risk import Declaration, declarations_frame
 
     amended = {s.amends for s in stored if s.amends}
@@ -202,8 +241,17 @@ def select(
     frame = declarations_frame([Declaration(**_risk_row(s, None)) for s in candidates])
     by_id = {s.declaration_id: s for s in candidates}
     credits = {s.declaration_id: c for s in candidates if (c := credit(s))}
+    uplifts = (
+        {} if uplift is None else {s.declaration_id: u for s in candidates if (u := uplift(s))}
+    )
     picked = model.select(
-        history, frame, rate=rate, exploration=exploration, seed=seed, credits=credits
+        history,
+        frame,
+        rate=rate,
+        exploration=exploration,
+        seed=seed,
+        credits=credits,
+        uplifts=uplifts,
     )
     items = [
         {
@@ -211,12 +259,23 @@ def select(
             "declaration_number": by_id[p.declaration_id].values.declaration_number,
             "score": p.score,
             "by": "model" if p.by == "risk" else "exploration",
-            "reasons": [r.text for r in p.reasons],
+            "reasons": [r.text for r in p.reasons] + _uplift_reason(uplifts, p.declaration_id),
             "findings": findings(by_id[p.declaration_id]),
         }
         for p in picked
     ]
     return items, len(candidates)
+
+
+def _uplift_reason(uplifts: dict[str, float], declaration_id: str) -> list[str]:
+    rise = uplifts.get(declaration_id)
+    if not rise:
+        return []
+    kind = "a critical finding" if rise >= UPLIFT_CRITICAL else "a warning"
+    return [
+        f"the ledger holds {kind} on its consignment or certificate (score +{rise:.2f}; "
+        "see the findings)"
+    ]
 
 
 def describe_model(model: Any) -> str:

@@ -43,7 +43,7 @@ if TYPE_CHECKING:
     from ledger.risk.features import ExtraFeatures, FeatureConfig, build_features
     from ledger.risk.metrics import figures
     from ledger.risk.model import ModelParams, RiskModel, train_model
-    from ledger.risk.selection import MAX_CREDIT, Reason, Selected, choose
+    from ledger.risk.selection import MAX_CREDIT, MAX_UPLIFT, Reason, Selected, choose
 
 _LAZY = {
     "DataDescription": "declarations",
@@ -60,6 +60,7 @@ _LAZY = {
     "RiskModel": "model",
     "train_model": "model",
     "MAX_CREDIT": "selection",
+    "MAX_UPLIFT": "selection",
     "Reason": "selection",
     "Selected": "selection",
     "choose": "selection",
@@ -68,6 +69,7 @@ _LAZY = {
 __all__ = [
     "BANDS",
     "MAX_CREDIT",
+    "MAX_UPLIFT",
     "Contribution",
     "DataDescription",
     "Declaration",

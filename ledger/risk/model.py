@@ -201,9 +201,13 @@ class RiskModel:
         extra: ExtraFeatures | None = None,
         credits: Mapping[str, float] | None = None,
         max_credit: float = MAX_CREDIT,
+        uplifts: Mapping[str, float] | None = None,
         reasons: int = 3,
     ) -> list[Selected]:
-        """Declarations selected for inspection (risk first, then exploration), with reasons."""
+        """Declarations selected for inspection (risk first, then exploration), with reasons.
+
+        ``credits``: AEO credits (score reductions, at most ``max_credit``); ``uplifts``: rises
+        from the ledger's findings (at most :data:`~ledger.risk.selection.MAX_UPLIFT`)."""
         feats = self.features(history, declarations, extra=extra)
         ids = [str(i) for i in declarations["declaration_id"]]
         by_risk, by_chance, scores = choose(
@@ -214,6 +218,7 @@ class RiskModel:
             seed=seed,
             credits=credits,
             max_credit=max_credit,
+            uplifts=uplifts,
         )
         picked = by_risk + by_chance
         risky = set(by_risk)

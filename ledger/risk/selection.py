@@ -9,6 +9,10 @@ An AEO credit lowers a declaration's score by at most ``max_credit`` (a bounded,
 that the caller computes from the ledger at the declaration's date), never to an exemption: a
 credited declaration still ranks by its lowered score and can always be drawn by exploration.
 
+The ledger's findings raise a declaration's score by at most ``max_uplift``: a critical
+finding on its consignment or on the certificate behind its preference claim is evidence the
+declaration history cannot show (the caller computes the uplift from the verifier's verdict).
+
 Every selection carries its score and its reasons: the features that moved its score most
 (per-feature contributions, e.g. LightGBM's SHAP values), in plain words.
 """
@@ -24,9 +28,10 @@ import numpy as np
 from ledger.errors import ValidationError
 from ledger.risk.metrics import inspected_count
 
-__all__ = ["MAX_CREDIT", "Reason", "Selected", "choose", "top_reasons"]
+__all__ = ["MAX_CREDIT", "MAX_UPLIFT", "Reason", "Selected", "choose", "top_reasons"]
 
 MAX_CREDIT = 0.05  # the largest score reduction an AEO credit can bring (score is 0..1)
+MAX_UPLIFT = 0.5  # the largest score rise the ledger's findings can bring
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +64,19 @@ def _credited(
     return credited
 
 
+def _uplifted(
+    ids: Sequence[str],
+    scores: np.ndarray[Any, Any],
+    uplifts: Mapping[str, float] | None,
+    bound: float,
+) -> np.ndarray[Any, Any]:
+    if not uplifts:
+        return scores
+    rise = np.array([min(max(float(uplifts.get(i, 0.0)), 0.0), bound) for i in ids])
+    raised: np.ndarray[Any, Any] = np.clip(scores + rise, 0.0, 1.0)
+    return raised
+
+
 def choose(
     ids: Sequence[str],
     scores: Sequence[float] | np.ndarray[Any, Any],
@@ -68,8 +86,10 @@ def choose(
     seed: int = 0,
     credits: Mapping[str, float] | None = None,
     max_credit: float = MAX_CREDIT,
+    uplifts: Mapping[str, float] | None = None,
+    max_uplift: float = MAX_UPLIFT,
 ) -> tuple[list[int], list[int], np.ndarray[Any, Any]]:
-    """Positions chosen by risk and by exploration, and the (credited) scores.
+    """Positions chosen by risk and by exploration, and the scores (credited, uplifted).
 
     ``rate`` and ``exploration`` are fractions in 0..1; ties in the score keep input order.
     """
@@ -80,7 +100,7 @@ def choose(
     values = np.asarray(scores, dtype=np.float64)
     if values.shape != (len(ids),):
         raise ValidationError("scores", f"needs one score per declaration ({len(ids)})")
-    values = _credited(ids, values, credits, max_credit)
+    values = _uplifted(ids, _credited(ids, values, credits, max_credit), uplifts, max_uplift)
     n = len(ids)
     total = inspected_count(n, rate) if rate > 0 else 0
     explore = round(exploration * total)

@@ -81,7 +81,9 @@ from ledger.records.vocabulary import (
 log = logging.getLogger("ledger.stack.demo")
 
 KEY_LIFETIME = 5 * 365 * 24 * 3600
-KEY_BACKDATE = 28 * 24 * 3600  # demo keys cover the demo journeys (the EPCIS suspect starts 22 days back)
+KEY_BACKDATE = (
+    28 * 24 * 3600
+)  # demo keys cover the demo journeys (the EPCIS suspect starts 22 days back)
 # (Membership stores at most MAX_KEY_BACKDATE = 30 days before a key's registration)
 
 

@@ -62,6 +62,7 @@ def selection(
         seed=seed,
         credit=view.credit,
         findings=view.findings,
+        uplift=view.uplift,
     )
     return SelectionView(
         rate=rate,

@@ -263,3 +263,6 @@ def test_selection_shows_the_verification_findings_behind_a_declaration(
     assert sources["ORIGIN_MISMATCH"] == "consignment"
     genuine_serious = {f["code"] for f in by_id[genuine]["findings"] if f["severity"] == "critical"}
     assert not genuine_serious & serious - {"aeo_recognised"}, (genuine_serious, serious)
+    # the ledger's critical findings move the score, and the reasons say so
+    assert any("critical finding" in r for r in by_id[laundered]["reasons"])
+    assert not any("critical finding" in r for r in by_id[genuine]["reasons"])

@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 from ledger.errors import ValidationError
 from ledger.risk.metrics import auc, figures, precision_at, recall_at
-from ledger.risk.selection import MAX_CREDIT, choose, top_reasons
+from ledger.risk.selection import MAX_CREDIT, MAX_UPLIFT, choose, top_reasons
 
 
 @settings(max_examples=60, deadline=None)
@@ -99,3 +99,17 @@ def test_figures_on_a_hand_made_ranking() -> None:
     assert set(f["precision_at"]) == {"1", "2", "5", "10"}
     assert f["precision_at"]["10"] == 1.0  # round(0.1 * 10) = 1 declaration
     assert f["positives"] == 3
+
+
+def test_ledger_findings_raise_a_score_within_their_bound() -> None:
+    ids = ["LOW", "MID", "HIGH"]
+    scores = [0.1, 0.5, 0.65]
+    by_risk, _, raised = choose(ids, scores, rate=1 / 3, exploration=0, uplifts={"LOW": 0.9})
+    assert raised[0] == pytest.approx(0.1 + MAX_UPLIFT), "bounded by MAX_UPLIFT"
+    assert by_risk == [2], "0.65 still outranks 0.1 + 0.5"
+    _, _, raised = choose(ids, scores, rate=1 / 3, exploration=0, uplifts={"LOW": 0.3})
+    assert raised.tolist() == pytest.approx([0.4, 0.5, 0.65])
+    _, _, raised = choose(ids, scores, rate=1 / 3, uplifts={"MID": -1.0})
+    assert raised[1] == pytest.approx(0.5), "a negative uplift is no credit"
+    by_risk, _, _ = choose(ids, [0.1, 0.5, 0.55], rate=1 / 3, exploration=0, uplifts={"LOW": 0.5})
+    assert by_risk == [0], "a critical ledger finding can put a low model score first"
