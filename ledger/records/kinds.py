@@ -153,13 +153,13 @@ class ConsignmentRegistration(Record):
     CONTRACT: ClassVar[str] = "Consignments"
     PRIMARY_TYPE: ClassVar[str] = "ConsignmentRegistration"
     FIELDS: ClassVar[tuple[tuple[str, str, str], ...]] = (
-        ("consignment_id", "consignmentId", "bytes32"),
+        ("reference_hash", "referenceHash", "bytes32"),
         ("origin", "origin", "bytes2"),
         ("destination", "destination", "bytes2"),
         ("consignor", "consignor", "bytes32"),
         ("consignee", "consignee", "bytes32"),
     )
-    consignment_id: bytes
+    reference_hash: bytes  # keccak256 of the business key; see record.reference_hash
     origin: bytes
     destination: bytes
     consignor: bytes = ZERO32

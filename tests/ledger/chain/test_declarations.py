@@ -43,6 +43,7 @@ def values(world: DemoWorld, **changes: Any) -> DeclarationValues:
         "item_price": "31500.00",
         "currency": "aud",
         "consignment_ref": world.consignment_ref,
+        "consignment_registrant": "0x" + world.parties["carrier"].org_id.hex(),
     }
     data.update(changes)
     return DeclarationValues.parse(data)
