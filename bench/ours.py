@@ -103,7 +103,7 @@ class OurSuite:
                 ConsignmentRegistration(reference_hash=ref, origin=b"AU", destination=b"CN"),
                 carrier.private_key,
             )
-            for cid in ids
+            for ref in refs
         ]
         for start in range(0, count, 100):
             self.ledger.consignments.register_batch(records[start : start + 100])

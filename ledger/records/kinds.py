@@ -20,7 +20,7 @@ from typing import Any, ClassVar
 from eth_abi.abi import encode
 from eth_utils.crypto import keccak
 
-from ledger.records.record import ZERO32, ZERO_ADDRESS, Record
+from ledger.records.record import ZERO32, ZERO_ADDRESS, Record, consignment_id
 
 __all__ = [
     "AeoAction",
@@ -164,6 +164,11 @@ class ConsignmentRegistration(Record):
     destination: bytes
     consignor: bytes = ZERO32
     consignee: bytes = ZERO32
+
+    def consignment_id_for(self, registrant: bytes) -> bytes:
+        """The id of the consignment this registration creates when signed for organisation
+        ``registrant`` (the contract derives it from the signer's organisation)."""
+        return consignment_id(self.reference_hash, registrant=registrant)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -63,7 +63,7 @@ SAMPLES: list[Record] = [
     KeyAddition(org_id=B32, key=ADDRESS, valid_from=10, valid_until=20),
     KeyRevocation(org_id=B32, key=ADDRESS),
     ConsignmentRegistration(
-        consignment_id=B32,
+        reference_hash=B32,
         origin=b"AU",
         destination=b"CN",
         consignor=keccak(text="a"),
