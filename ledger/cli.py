@@ -219,6 +219,7 @@ def cmd_export_bundle(args: argparse.Namespace) -> int:
         assert registrant is not None
         cid = consignment_id(ref, registrant=registrant)
     else:  # the reference's only registration; with several the registrant must be named
+        index.sync()
         found = index.consignments_by_reference(reference_hash(ref))
         if len(found) != 1:
             raise InvalidClaim(

@@ -112,15 +112,21 @@ class LedgerServices:
         A consignment id is bound to its registrant (keccak256(abi.encode(registrant,
         keccak256(ref))), so a reference names one consignment per registering organisation:
         ``registrant``'s when given; else ``org``'s own when it registered the reference; else
-        the reference's only registration in the index. Several registrations and none of them
-        ``org``'s: ``Conflict`` (409) naming ``field``. Not registered at all (or not indexed
-        yet): ``org``'s own id, which the chain then rejects as unknown."""
+        the reference's only registration (from the index, or the chain's registration logs on
+        a gateway without one). Several registrations and none of them ``org``'s: ``Conflict``
+        (409) naming ``field``. Not registered at all (or not indexed yet): ``org``'s own id,
+        which the chain then rejects as unknown."""
         if registrant is not None:
             return consignment_id(ref, registrant=registrant)
         own = consignment_id(ref, registrant=org)
-        if self.index is None or self.ledger.consignments.exists(own):
+        if self.ledger.consignments.exists(own):
             return own
-        found = self.index.consignments_by_reference(reference_hash(ref))
+        ref_hash = reference_hash(ref)
+        found = (
+            self.index.consignments_by_reference(ref_hash)
+            if self.index is not None
+            else self.registrations_on_chain(ref_hash)
+        )
         if len(found) == 1:
             return found[0][0]
         if len(found) > 1:
@@ -134,6 +140,27 @@ class LedgerServices:
                 rule="one registrant",
             )
         return own
+
+    def registrations_on_chain(self, ref_hash: bytes) -> list[tuple[bytes, bytes]]:
+        """(consignment id, registrant) of every registration of reference hash ``ref_hash``,
+        from the Consignments logs (a gateway without an index; one log query)."""
+        client = self.ledger.consignments
+        topic = "0x" + bytes(client.abi.event("ConsignmentRegistered").topic0).hex()
+        logs: list[Any] = list(
+            self.ledger.w3.eth.get_logs(
+                {
+                    "address": client.address,
+                    "fromBlock": self.ledger.deployment.block,
+                    "toBlock": "latest",
+                    "topics": [topic],
+                }
+            )
+        )
+        return [
+            (bytes(d.args["consignmentId"]), bytes(d.args["registrant"]))
+            for d in client.decode_logs(logs)
+            if d.event == "ConsignmentRegistered" and bytes(d.args["referenceHash"]) == ref_hash
+        ]
 
     def certificate_unit(self, certificate_id: bytes) -> str | None:
         """The unit a certificate's quantity is in (from its CertificateIssued log)."""

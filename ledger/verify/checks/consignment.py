@@ -52,7 +52,8 @@ def _by_reference(ctx: Context, run: Run, ref: str) -> bytes | None:
     registrant = run.claim.registrant
     if registrant is not None:
         return consignment_id(ref, registrant=registrant)
-    found = ctx.index.consignments_by_reference(reference_hash(ref))
+    ref_hash = reference_hash(ref)
+    found = ctx.index.consignments_by_reference(ref_hash)
     if len(found) == 1:
         return found[0][0]
     if not found:
@@ -60,6 +61,7 @@ def _by_reference(ctx: Context, run: Run, ref: str) -> bytes | None:
             CONSIGNMENT_NOT_FOUND.finding(
                 f"No organisation has registered consignment {ref} on the ledger (as indexed; "
                 "name the claim's registrant to ask the chain itself).",
+                [Evidence("reference", h(ref_hash), note="keccak256 of the reference")],
             )
         )
         return None
