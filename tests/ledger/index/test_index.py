@@ -1120,3 +1120,30 @@ def test_an_index_file_without_the_kept_counts_is_upgraded(
     finally:
         upgraded.engine.dispose()
         engine.dispose()
+
+
+def test_a_reference_maps_to_one_consignment_per_registrant(
+    index: Index, ledger: Ledger, world: DemoWorld
+) -> None:
+    """Two organisations registering one reference make two consignments (the id is bound to
+    the registrant); the index keeps the reference hash and lists both, oldest first."""
+    ref = f"AU-UCR-SHARED-{secrets.token_hex(4)}"
+    carrier = world.parties["carrier"]
+    competitor = world.parties["exporter"]
+    first = register(ledger, world, ref)  # by the carrier
+    squat = ConsignmentRegistration(
+        reference_hash=reference_hash(ref), origin=b"AU", destination=b"CN"
+    )
+    ledger.consignments.register(ledger.sign(squat, competitor.private_key))
+    index.sync()
+    second = consignment_id(ref, registrant=competitor.org_id)
+    assert first != second
+    assert index.consignments_by_reference(reference_hash(ref)) == [
+        (first, carrier.org_id),
+        (second, competitor.org_id),
+    ]
+    record = index.consignment(second)
+    assert record is not None
+    assert (record.reference_hash, record.registrant) == (reference_hash(ref), competitor.org_id)
+    assert index.consignments_by_reference(reference_hash("NO-SUCH-UCR")) == []
+    assert index.verify_heads().ok
