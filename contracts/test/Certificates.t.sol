@@ -480,6 +480,33 @@ contract CertificatesTest is Checks {
         }
     }
 
+    function test_drawDown_landsOnTheRegistrantsConsignmentNotACompetitorsOfTheSameReference()
+        public
+    {
+        // A competitor registers the carrier's public reference too: its own consignment, of
+        // which the exporter is no party; the carrier's still takes the drawdown.
+        IConsignments.Registration memory squat = _registration(UCR1_REF);
+        squat.consignor = bytes32(0);
+        squat.consignee = bytes32(0);
+        consignments.register(squat, _signRegistration(squat, PK_CONSIGNEE));
+        bytes32 squatId = _cid(CONSIGNEE, UCR1_REF);
+        assertTrue(squatId != UCR1, "two consignments");
+
+        ICertificates.Drawdown memory r =
+            ICertificates.Drawdown({certificateId: certId, consignmentId: squatId, quantity: 1});
+        ISignedRecords.Sig memory sig = _signDrawdown(r, PK_EXPORTER);
+        vm.expectRevert(
+            abi.encodeWithSelector(
+                ICertificates.ExporterNotConsignmentParty.selector, certId, squatId
+            )
+        );
+        certificates.drawDown(r, sig);
+
+        _draw(certId, UCR1, 7, PK_EXPORTER);
+        assertEq(certificates.drawnFor(certId, UCR1), 7, "drawn on the carrier's");
+        assertEq(certificates.drawnFor(certId, squatId), 0, "nothing on the competitor's");
+    }
+
     function _revokeRecordProposal(bytes32 issuer, bytes32 id)
         internal
         returns (IMembership.Proposal memory p)

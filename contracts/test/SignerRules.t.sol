@@ -194,8 +194,9 @@ contract SignerRulesTest is Checks {
             IConsignments.Registration memory r =
                 _registration(keccak256(abi.encode("UCR:new", ++_item)));
             _subjectSig = _signRegistration(r, pk);
-            _replayError =
-                abi.encodeWithSelector(IConsignments.ConsignmentExists.selector, _cid(r.referenceHash));
+            _replayError = abi.encodeWithSelector(
+                IConsignments.ConsignmentExists.selector, _cid(r.referenceHash)
+            );
             if (ep == Ep.Register) return abi.encodeCall(consignments.register, (r, _subjectSig));
             IConsignments.Registration[] memory rs = new IConsignments.Registration[](2);
             ISignedRecords.Sig[] memory sigs = new ISignedRecords.Sig[](2);

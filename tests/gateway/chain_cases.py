@@ -271,6 +271,7 @@ def body(kind: RecordKind, role: str, world: DemoWorld, prep: Prepared) -> dict[
                 "item_price": 2500,
                 "currency": "AUD",
                 "consignment_ref": world.consignment_ref,
+                "consignment_registrant": "0x" + world.parties["carrier"].org_id.hex(),
             }
     raise AssertionError(kind)
 
