@@ -113,7 +113,8 @@ class LedgerServices:
         keccak256(ref))), so a reference names one consignment per registering organisation:
         ``registrant``'s when given; else ``org``'s own when it registered the reference; else
         the reference's only registration (from the index, or the chain's registration logs on
-        a gateway without one). Several registrations and none of them ``org``'s: ``Conflict``
+        a gateway without one; an index's unprocessed blocks are read from the chain).
+        Several registrations and none of them ``org``'s: ``Conflict``
         (409) naming ``field``. Not registered at all (or not indexed yet): ``org``'s own id,
         which the chain then rejects as unknown."""
         if registrant is not None:
@@ -122,11 +123,12 @@ class LedgerServices:
         if self.ledger.consignments.exists(own):
             return own
         ref_hash = reference_hash(ref)
-        found = (
-            self.index.consignments_by_reference(ref_hash)
-            if self.index is not None
-            else self.registrations_on_chain(ref_hash)
-        )
+        if self.index is None:
+            found = self.registrations_on_chain(ref_hash)
+        else:  # the index, and the blocks it has not processed yet
+            found = self.index.consignments_by_reference(ref_hash)
+            later = self.registrations_on_chain(ref_hash, after=self.index.cursor()[0])
+            found += [r for r in later if r not in found]
         if len(found) == 1:
             return found[0][0]
         if len(found) > 1:
@@ -141,16 +143,21 @@ class LedgerServices:
             )
         return own
 
-    def registrations_on_chain(self, ref_hash: bytes) -> list[tuple[bytes, bytes]]:
-        """(consignment id, registrant) of every registration of reference hash ``ref_hash``,
-        from the Consignments logs (a gateway without an index; one log query)."""
+    def registrations_on_chain(
+        self, ref_hash: bytes, *, after: int | None = None
+    ) -> list[tuple[bytes, bytes]]:
+        """(consignment id, registrant) of every registration of reference hash ``ref_hash``
+        in the Consignments logs after block ``after`` (default: all of them), oldest first;
+        one log query."""
+        if after is not None and after >= int(self.ledger.w3.eth.block_number):
+            return []  # the index has every block
         client = self.ledger.consignments
         topic = "0x" + bytes(client.abi.event("ConsignmentRegistered").topic0).hex()
         logs: list[Any] = list(
             self.ledger.w3.eth.get_logs(
                 {
                     "address": client.address,
-                    "fromBlock": self.ledger.deployment.block,
+                    "fromBlock": self.ledger.deployment.block if after is None else after + 1,
                     "toBlock": "latest",
                     "topics": [topic],
                 }
