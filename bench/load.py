@@ -60,6 +60,7 @@ from ledger.records import (
     SignedRecord,
     SubjectType,
     consignment_id,
+    reference_hash,
     sign,
     to_compact_signature,
 )
@@ -189,6 +190,7 @@ class EventLoad:
         self.gas: dict[str, list[int]] = {"registration": [], "attestation": [], "event": []}
         self.items: dict[str, int] = {"registration": 0, "attestation": 0, "event": 0}
         self._next_id = 0
+        self._ref_hashes: dict[bytes, bytes] = {}  # consignment id -> its reference hash
         world = suite.world
         self._carrier = world.parties["carrier"]
         self._customs = world.parties["au"]
@@ -201,7 +203,10 @@ class EventLoad:
     def _registrations(self, ids: Sequence[bytes]) -> list[Record]:
         return [
             ConsignmentRegistration(
-                consignment_id=cid, origin=b"AU", destination=b"CN", consignor=self._exporter.org_id
+                reference_hash=self._ref_hashes[cid],
+                origin=b"AU",
+                destination=b"CN",
+                consignor=self._exporter.org_id,
             )
             for cid in ids
         ]
@@ -272,7 +277,13 @@ class EventLoad:
         """Ids of ``count`` consignments not used yet in this run."""
         first = self._next_id
         self._next_id += count
-        return [consignment_id(f"{prefix}-{first + i:07d}") for i in range(count)]
+        ids = []
+        for i in range(count):  # registered by the carrier (see _registrations)
+            ref = reference_hash(f"{prefix}-{first + i:07d}")
+            cid = consignment_id(ref, registrant=self._carrier.org_id)
+            self._ref_hashes[cid] = ref
+            ids.append(cid)
+        return ids
 
     def grow_to(self, events: int) -> None:
         """Register consignments and relay their journeys until ``events`` events of this

@@ -56,7 +56,7 @@ from bench.run import git_meta, machine_meta
 from gateway.client import GatewayClient
 from ledger.chain import AnvilNode, web3_for
 from ledger.network import CliqueNetwork, KeyPair, ensure_geth
-from ledger.records import ConsignmentEvent, ConsignmentRegistration, SignedRecord, consignment_id
+from ledger.records import ConsignmentEvent, ConsignmentRegistration, SignedRecord, reference_hash
 from tests.network.consortium import (
     CONFIRMATIONS,
     Chain,
@@ -303,7 +303,7 @@ def _register(client: GatewayClient, carrier: Organisation, refs: Sequence[str])
     views = [
         client.sign_and_submit(
             ConsignmentRegistration(
-                consignment_id=consignment_id(ref), origin=b"AU", destination=b"CN"
+                reference_hash=reference_hash(ref), origin=b"AU", destination=b"CN"
             ),
             carrier.private_key,
             idempotency_key=f"register {ref}",

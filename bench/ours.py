@@ -48,6 +48,7 @@ from ledger.records import (
     consignment_id,
     fixed_ascii,
     hs_codes_digest,
+    reference_hash,
 )
 from ledger.stack import DEMO_PARTIES, DemoWorld, admit, bootstrap_for, demo_world, seed_demo
 
@@ -96,15 +97,16 @@ class OurSuite:
     def register(self, count: int) -> list[bytes]:
         carrier = self.world.parties["carrier"]
         exporter = self.world.parties["exporter"]  # the consignor: drawdowns need a party
-        ids = [consignment_id(f"BENCH-{secrets.token_hex(6)}") for _ in range(count)]
+        refs = [reference_hash(f"BENCH-{secrets.token_hex(6)}") for _ in range(count)]
+        ids = [consignment_id(ref, registrant=carrier.org_id) for ref in refs]
         records = [
             self.ledger.sign(
                 ConsignmentRegistration(
-                    consignment_id=cid, origin=b"AU", destination=b"CN", consignor=exporter.org_id
+                    reference_hash=ref, origin=b"AU", destination=b"CN", consignor=exporter.org_id
                 ),
                 carrier.private_key,
             )
-            for cid in ids
+            for ref in refs
         ]
         for start in range(0, count, 100):
             self.ledger.consignments.register_batch(records[start : start + 100])

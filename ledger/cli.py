@@ -191,7 +191,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
     data: dict[str, Any] = {}
     if args.claim is not None:
         data = _claim_file(args.claim)
-    for name in ("consignment_ref", "container", "origin", "administration"):
+    for name in ("consignment_ref", "registrant", "container", "origin", "administration"):
         value = getattr(args, name)
         if value is not None:
             data[name] = value
@@ -207,12 +207,29 @@ def cmd_verify(args: argparse.Namespace) -> int:
 
 
 def cmd_export_bundle(args: argparse.Namespace) -> int:
-    from ledger.records import consignment_id
-    from ledger.verify import export_bundle, write_bundle
+    from ledger.errors import InvalidClaim
+    from ledger.records import consignment_id, reference_hash
+    from ledger.verify import claim_from_json, export_bundle, write_bundle
 
     settings = settings_from_args(args)
     _, index = _attached(settings)
-    bundle = export_bundle(index, consignment_id(args.consignment_ref))
+    ref = args.consignment_ref
+    if args.registrant is not None:
+        registrant = claim_from_json({"registrant": args.registrant}).registrant
+        assert registrant is not None
+        cid = consignment_id(ref, registrant=registrant)
+    else:  # the reference's only registration; with several the registrant must be named
+        index.sync()
+        found = index.consignments_by_reference(reference_hash(ref))
+        if len(found) != 1:
+            raise InvalidClaim(
+                f"consignment {ref}: registered by {len(found)} organisations; "
+                "name the registrant (--registrant)"
+                if found
+                else f"consignment {ref}: no organisation has registered it (as indexed)"
+            )
+        cid = found[0][0]
+    bundle = export_bundle(index, cid)
     write_bundle(bundle, args.output)
     out(f"proof bundle of {args.consignment_ref} written to {args.output}")
     return 0
@@ -339,6 +356,9 @@ def build_parser(*, risk_store: Any = None) -> tuple[argparse.ArgumentParser, An
     p.add_argument("claim", nargs="?", type=Path, help="claim JSON file (see ledger.verify.claim)")
     p.add_argument("--rpc", dest="rpc_url", help="JSON-RPC URL of the chain")
     p.add_argument("--consignment-ref", dest="consignment_ref", help="consignment reference")
+    p.add_argument(
+        "--registrant", help="organisation that registered the reference (needed if several did)"
+    )
     p.add_argument("--container", help="container number (ISO 6346)")
     p.add_argument("--origin", help="claimed origin country (ISO 3166-1 alpha-2)")
     p.add_argument("--administration", help="verifying customs administration (name or id)")
@@ -349,6 +369,9 @@ def build_parser(*, risk_store: Any = None) -> tuple[argparse.ArgumentParser, An
     add_common(p)
     p.add_argument("--rpc", dest="rpc_url", help="JSON-RPC URL of the chain")
     p.add_argument("--consignment-ref", dest="consignment_ref", required=True)
+    p.add_argument(
+        "--registrant", help="organisation that registered the reference (needed if several did)"
+    )
     p.add_argument("-o", "--output", type=Path, required=True, help="bundle file to write")
     p.set_defaults(func=cmd_export_bundle)
 

@@ -67,8 +67,9 @@ contract GasBench {
         IConsignments.Registration[] memory regs = new IConsignments.Registration[](N);
         ISignedRecords.Sig[] memory sigs = new ISignedRecords.Sig[](N);
         for (uint256 i; i < N; ++i) {
-            ucrs[i] = keccak256(abi.encode("UCR", i));
-            regs[i] = IConsignments.Registration(ucrs[i], "CN", "DE", EXPORTER, bytes32(0));
+            bytes32 ref = keccak256(abi.encode("UCR", i));
+            ucrs[i] = keccak256(abi.encode(CARRIER, ref)); // the carrier's consignment id
+            regs[i] = IConsignments.Registration(ref, "CN", "DE", EXPORTER, bytes32(0));
             sigs[i] = _sig(
                 PK_CARRIER, consignments.hashTypedData(consignments.hashRegistration(regs[i]))
             );

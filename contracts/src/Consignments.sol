@@ -14,7 +14,7 @@ import {Kinds} from "./libraries/Kinds.sol";
 contract Consignments is IConsignments, MembershipClient {
     /// @inheritdoc IConsignments
     bytes32 public constant REGISTRATION_TYPEHASH = keccak256(
-        "ConsignmentRegistration(bytes32 consignmentId,bytes2 origin,bytes2 destination,bytes32 consignor,bytes32 consignee)"
+        "ConsignmentRegistration(bytes32 referenceHash,bytes2 origin,bytes2 destination,bytes32 consignor,bytes32 consignee)"
     );
     /// @inheritdoc IConsignments
     bytes32 public constant EVENT_TYPEHASH = keccak256(
@@ -164,6 +164,19 @@ contract Consignments is IConsignments, MembershipClient {
     }
 
     /// @inheritdoc IConsignments
+    function consignmentIdOf(bytes32 registrant, bytes32 referenceHash)
+        public
+        pure
+        returns (bytes32 id)
+    {
+        assembly ("memory-safe") {
+            mstore(0x00, registrant)
+            mstore(0x20, referenceHash)
+            id := keccak256(0x00, 0x40)
+        }
+    }
+
+    /// @inheritdoc IConsignments
     function hashRegistration(Registration calldata r) public pure returns (bytes32 h) {
         uint256 offset;
         assembly ("memory-safe") {
@@ -288,9 +301,9 @@ contract Consignments is IConsignments, MembershipClient {
     function _register(Registration calldata r, Sig calldata sig, uint256 index) private {
         (address signer, bytes32 digest) = _recover(hashRegistration(r), sig, index);
         KeyInfo memory info = _authorise(signer, uint40(block.timestamp), _REGISTRARS, index);
-        bytes32 id = r.consignmentId;
-        if (id == bytes32(0) || r.origin == bytes2(0) || r.destination == bytes2(0)) {
-            _fail(index, abi.encodeWithSelector(InvalidRegistration.selector, id));
+        bytes32 id = consignmentIdOf(info.orgId, r.referenceHash);
+        if (r.referenceHash == bytes32(0) || r.origin == bytes2(0) || r.destination == bytes2(0)) {
+            _fail(index, abi.encodeWithSelector(InvalidRegistration.selector, r.referenceHash));
         }
         if (_chains[id].head != bytes28(0)) {
             _fail(index, abi.encodeWithSelector(ConsignmentExists.selector, id));
@@ -300,8 +313,26 @@ contract Consignments is IConsignments, MembershipClient {
         bytes28 first = HashChain.next(bytes28(0), digest, info.orgId, signer);
         _chains[id] = Chain({head: first, eventCount: 0});
         _parties[id] = parties;
+        _emitRegistered(id, r, info.orgId, signer, first);
+    }
+
+    function _emitRegistered(
+        bytes32 id,
+        Registration calldata r,
+        bytes32 orgId,
+        address signer,
+        bytes28 first
+    ) private {
         emit ConsignmentRegistered(
-            id, info.orgId, signer, r.origin, r.destination, r.consignor, r.consignee, first
+            id,
+            orgId,
+            signer,
+            r.referenceHash,
+            r.origin,
+            r.destination,
+            r.consignor,
+            r.consignee,
+            first
         );
     }
 

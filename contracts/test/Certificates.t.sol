@@ -12,8 +12,10 @@ import {Kinds} from "../src/libraries/Kinds.sol";
 
 contract CertificatesTest is Checks {
     bytes32 internal constant NUMBER = keccak256("CCPIT-2026-000123");
-    bytes32 internal constant UCR1 = keccak256("UCR:1");
-    bytes32 internal constant UCR2 = keccak256("UCR:2");
+    bytes32 internal constant UCR1_REF = keccak256("UCR:1");
+    bytes32 internal constant UCR2_REF = keccak256("UCR:2");
+    bytes32 internal constant UCR1 = keccak256(abi.encode(CARRIER, UCR1_REF));
+    bytes32 internal constant UCR2 = keccak256(abi.encode(CARRIER, UCR2_REF));
 
     uint256 internal constant TYPEHASH_DRAWDOWN_BATCH_DOCUMENTED =
         0x80aac9522173f88e75ac5b1ecd1af2bbb0b0a311e7361555f1a5d1aa1215723a;
@@ -23,8 +25,8 @@ contract CertificatesTest is Checks {
 
     function setUp() public override {
         super.setUp();
-        _register(UCR1);
-        _register(UCR2);
+        _register(UCR1_REF);
+        _register(UCR2_REF);
         certId = _issue(NUMBER, 1000);
     }
 
@@ -459,8 +461,8 @@ contract CertificatesTest is Checks {
     }
 
     function test_drawDown_revertsOntoConsignmentOfOtherParties() public {
-        bytes32 unrelated = keccak256("UCR:unrelated");
-        IConsignments.Registration memory reg = _registration(unrelated);
+        IConsignments.Registration memory reg = _registration(keccak256("UCR:unrelated"));
+        bytes32 unrelated = _cid(reg.referenceHash);
         reg.consignor = bytes32(0);
         reg.consignee = bytes32(0); // registered by the carrier, the exporter no party
         consignments.register(reg, _signRegistration(reg, PK_CARRIER));
@@ -476,6 +478,33 @@ contract CertificatesTest is Checks {
             );
             certificates.drawDown(r, sig);
         }
+    }
+
+    function test_drawDown_landsOnTheRegistrantsConsignmentNotACompetitorsOfTheSameReference()
+        public
+    {
+        // A competitor registers the carrier's public reference too: its own consignment, of
+        // which the exporter is no party; the carrier's still takes the drawdown.
+        IConsignments.Registration memory squat = _registration(UCR1_REF);
+        squat.consignor = bytes32(0);
+        squat.consignee = bytes32(0);
+        consignments.register(squat, _signRegistration(squat, PK_CONSIGNEE));
+        bytes32 squatId = _cid(CONSIGNEE, UCR1_REF);
+        assertTrue(squatId != UCR1, "two consignments");
+
+        ICertificates.Drawdown memory r =
+            ICertificates.Drawdown({certificateId: certId, consignmentId: squatId, quantity: 1});
+        ISignedRecords.Sig memory sig = _signDrawdown(r, PK_EXPORTER);
+        vm.expectRevert(
+            abi.encodeWithSelector(
+                ICertificates.ExporterNotConsignmentParty.selector, certId, squatId
+            )
+        );
+        certificates.drawDown(r, sig);
+
+        _draw(certId, UCR1, 7, PK_EXPORTER);
+        assertEq(certificates.drawnFor(certId, UCR1), 7, "drawn on the carrier's");
+        assertEq(certificates.drawnFor(certId, squatId), 0, "nothing on the competitor's");
     }
 
     function _revokeRecordProposal(bytes32 issuer, bytes32 id)
@@ -584,8 +613,9 @@ contract CertificatesTest is Checks {
     function _ddBatch(uint256 n) internal returns (ICertificates.Drawdown[] memory rs) {
         rs = new ICertificates.Drawdown[](n);
         for (uint256 i; i < n; ++i) {
-            bytes32 ucr = keccak256(abi.encode("UCR:dd", i));
-            if (!consignments.exists(ucr)) _register(ucr);
+            bytes32 ref = keccak256(abi.encode("UCR:dd", i));
+            bytes32 ucr = _cid(ref);
+            if (!consignments.exists(ucr)) _register(ref);
             rs[i] =
                 ICertificates.Drawdown({certificateId: certId, consignmentId: ucr, quantity: 10});
         }
@@ -1095,8 +1125,7 @@ contract CertificatesTest is Checks {
         ICertificates.Drawdown[] memory rs = new ICertificates.Drawdown[](n);
         uint64 sum;
         for (uint256 i; i < n; ++i) {
-            bytes32 ucr = keccak256(abi.encode(seed, i));
-            _register(ucr);
+            bytes32 ucr = _register(keccak256(abi.encode(seed, i)));
             uint64 q = uint64(1 + uint256(keccak256(abi.encode(seed, "q", i))) % 80);
             rs[i] = ICertificates.Drawdown({certificateId: certId, consignmentId: ucr, quantity: q});
             sum += q;

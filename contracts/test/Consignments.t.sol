@@ -9,13 +9,14 @@ import {EventMeta} from "../src/libraries/EventMeta.sol";
 import {Kinds} from "../src/libraries/Kinds.sol";
 
 contract ConsignmentsTest is Checks {
-    bytes32 internal constant UCR = keccak256("UCR:6CN1234567890-2026-0001");
+    bytes32 internal constant UCR_REF = keccak256("UCR:6CN1234567890-2026-0001");
+    bytes32 internal constant UCR = keccak256(abi.encode(CARRIER, UCR_REF));
     uint256 internal constant TYPEHASH_EVENT_BATCH_DOCUMENTED =
         0x85928ce74740dea390accb306073f50f1a1cf0b8ff92e8f4862cc23ae3c9ccd2;
 
     function setUp() public override {
         super.setUp();
-        _register(UCR);
+        _register(UCR_REF);
     }
 
     /// @dev The chain step computed independently of HashChain: the 128 bytes are the head, 4
@@ -42,15 +43,16 @@ contract ConsignmentsTest is Checks {
     // ------------------------------------------------------------------ register
 
     function test_register_startsChainWithRegistrationDigest() public {
-        bytes32 id = keccak256("UCR:2");
-        IConsignments.Registration memory r = _registration(id);
+        bytes32 ref = keccak256("UCR:2");
+        bytes32 id = _cid(CARRIER, ref);
+        IConsignments.Registration memory r = _registration(ref);
         bytes32 digest = _digest(
             address(consignments), "TradeLedger Consignments", consignments.hashRegistration(r)
         );
         ISignedRecords.Sig memory sig = _signRegistration(r, PK_CARRIER);
         vm.expectEmit(true, true, true, true, address(consignments));
         emit IConsignments.ConsignmentRegistered(
-            id, CARRIER, vm.addr(PK_CARRIER), "CN", "DE", EXPORTER, CONSIGNEE, _step(0, digest)
+            id, CARRIER, vm.addr(PK_CARRIER), ref, "CN", "DE", EXPORTER, CONSIGNEE, _step(0, digest)
         );
         consignments.register(r, sig);
         (bytes28 head, uint32 count) = consignments.head(id);
@@ -65,8 +67,53 @@ contract ConsignmentsTest is Checks {
         assertEq(c.registeredAt, block.timestamp, "registeredAt");
     }
 
+    function test_consignmentIdOf_bindsTheRegistrant() public view {
+        assertEq(consignments.consignmentIdOf(CARRIER, UCR_REF), UCR, "carrier's id");
+        assertEq(
+            consignments.consignmentIdOf(CONSIGNEE, UCR_REF),
+            keccak256(abi.encode(CONSIGNEE, UCR_REF)),
+            "keccak256(abi.encode(registrant, referenceHash))"
+        );
+        assertTrue(
+            consignments.consignmentIdOf(CONSIGNEE, UCR_REF) != UCR, "other registrant, other id"
+        );
+    }
+
+    function test_register_competitorCannotPreemptAReference() public {
+        bytes32 ref = keccak256("UCR:6CN1234567890-2026-0042"); // a public reference
+        // A competitor (a trader with no part in the shipment) registers it first...
+        IConsignments.Registration memory squat = _registration(ref);
+        squat.consignor = bytes32(0);
+        squat.consignee = bytes32(0);
+        consignments.register(squat, _signRegistration(squat, PK_CONSIGNEE));
+        // ...and the carrier still registers its own consignment under the same reference.
+        IConsignments.Registration memory r = _registration(ref);
+        r.consignee = bytes32(0);
+        consignments.register(r, _signRegistration(r, PK_CARRIER));
+
+        bytes32 squatId = _cid(CONSIGNEE, ref);
+        bytes32 id = _cid(CARRIER, ref);
+        assertTrue(squatId != id, "two consignments");
+        assertTrue(consignments.exists(squatId) && consignments.exists(id), "both registered");
+        assertEq(consignments.consignment(id).registrant, CARRIER, "carrier's registrant");
+        assertEq(consignments.consignment(squatId).registrant, CONSIGNEE, "squatter's registrant");
+
+        // Events land on the consignment they name; the squatter cannot post to the carrier's.
+        _post(_event(id, 900), PK_CARRIER);
+        (, uint32 count) = consignments.head(id);
+        (, uint32 squatCount) = consignments.head(squatId);
+        assertEq(count, 1, "carrier's event on its consignment");
+        assertEq(squatCount, 0, "nothing on the squatter's");
+        IConsignments.EventRecord memory e = _event(id, 901);
+        ISignedRecords.Sig memory sig = _signEvent(e, PK_CONSIGNEE);
+        vm.expectRevert(
+            abi.encodeWithSelector(IConsignments.NotConsignmentParty.selector, id, CONSIGNEE)
+        );
+        consignments.postEvent(e, sig);
+    }
+
     function test_register_revertsWhenReplayed() public {
-        IConsignments.Registration memory r = _registration(UCR);
+        IConsignments.Registration memory r = _registration(UCR_REF);
         ISignedRecords.Sig memory sig = _signRegistration(r, PK_CARRIER);
         vm.expectRevert(abi.encodeWithSelector(IConsignments.ConsignmentExists.selector, UCR));
         consignments.register(r, sig);
@@ -86,7 +133,7 @@ contract ConsignmentsTest is Checks {
         r.destination = bytes2(0);
         ISignedRecords.Sig memory sig = _signRegistration(r, PK_CARRIER);
         vm.expectRevert(
-            abi.encodeWithSelector(IConsignments.InvalidRegistration.selector, r.consignmentId)
+            abi.encodeWithSelector(IConsignments.InvalidRegistration.selector, r.referenceHash)
         );
         consignments.register(r, sig);
     }
@@ -120,7 +167,7 @@ contract ConsignmentsTest is Checks {
         }
         consignments.registerBatch(rs, sigs);
         for (uint256 i; i < 3; ++i) {
-            assertTrue(consignments.exists(rs[i].consignmentId), "exists");
+            assertTrue(consignments.exists(_cid(POSTAL, rs[i].referenceHash)), "exists");
         }
     }
 
@@ -130,7 +177,7 @@ contract ConsignmentsTest is Checks {
         for (uint256 i; i < 3; ++i) {
             rs[i] = _registration(keccak256(abi.encode("batch", i)));
         }
-        rs[2] = _registration(UCR); // exists already
+        rs[2] = _registration(UCR_REF); // exists already
         for (uint256 i; i < 3; ++i) {
             sigs[i] = _signRegistration(rs[i], PK_CARRIER);
         }
@@ -142,7 +189,7 @@ contract ConsignmentsTest is Checks {
             )
         );
         consignments.registerBatch(rs, sigs);
-        assertFalse(consignments.exists(rs[0].consignmentId), "nothing recorded");
+        assertFalse(consignments.exists(_cid(rs[0].referenceHash)), "nothing recorded");
     }
 
     function test_registerBatch_revertsOnLengthMismatch() public {
@@ -394,8 +441,7 @@ contract ConsignmentsTest is Checks {
     // ------------------------------------------------------------------ postEvents
 
     function test_postEvents_appliesInOrder() public {
-        bytes32 second = keccak256("UCR:2");
-        _register(second);
+        bytes32 second = _register(keccak256("UCR:2"));
         IConsignments.EventRecord[] memory rs = new IConsignments.EventRecord[](4);
         ISignedRecords.Sig[] memory sigs = new ISignedRecords.Sig[](4);
         for (uint256 i; i < 4; ++i) {
@@ -523,8 +569,7 @@ contract ConsignmentsTest is Checks {
     }
 
     function test_postEventBatch_recordsEachEventAsASignedEvent() public {
-        bytes32 second = keccak256("UCR:2");
-        _register(second);
+        bytes32 second = _register(keccak256("UCR:2"));
         IConsignments.EventRecord[] memory rs = _mixedBatch(second, 4, 7);
         (bytes28 h1,) = consignments.head(UCR);
         (bytes28 h2,) = consignments.head(second);
@@ -663,8 +708,8 @@ contract ConsignmentsTest is Checks {
     }
 
     function test_postEventBatch_revertsNamingConsignmentOfWhichSignerIsNoParty() public {
-        bytes32 other = keccak256("UCR:2");
-        IConsignments.Registration memory reg = _registration(other);
+        IConsignments.Registration memory reg = _registration(keccak256("UCR:2"));
+        bytes32 other = _cid(reg.referenceHash);
         reg.consignee = bytes32(0); // CONSIGNEE is no party of `other`
         consignments.register(reg, _signRegistration(reg, PK_CARRIER));
         IConsignments.EventRecord[] memory rs = _mixedBatch(other, 2, 1);
@@ -881,8 +926,7 @@ contract ConsignmentsTest is Checks {
 
     function testFuzz_postEventBatch_headEqualsSingleEvents(uint8 size, uint32 nonce) public {
         uint256 n = bound(size, 1, 16);
-        bytes32 second = keccak256("UCR:2");
-        _register(second);
+        bytes32 second = _register(keccak256("UCR:2"));
         IConsignments.EventRecord[] memory rs = _mixedBatch(second, n, nonce);
         // the fold of the digests the same events have when signed alone
         (bytes28 h1,) = consignments.head(UCR);

@@ -28,9 +28,9 @@ contract GasTest is Fixture {
         IConsignments.Registration[] memory rs = new IConsignments.Registration[](N + 1);
         ISignedRecords.Sig[] memory sigs = new ISignedRecords.Sig[](N + 1);
         for (uint256 i; i <= N; ++i) {
-            bytes32 id = keccak256(abi.encode("UCR", i));
-            ucrs.push(id);
-            rs[i] = _registration(id);
+            bytes32 ref = keccak256(abi.encode("UCR", i));
+            ucrs.push(_cid(ref));
+            rs[i] = _registration(ref);
             sigs[i] = _signRegistration(rs[i], PK_CARRIER);
         }
         consignments.registerBatch(rs, sigs);

@@ -94,9 +94,9 @@ contract HashingTest is Fixture {
             keccak256(
                 abi.encode(
                     keccak256(
-                        "ConsignmentRegistration(bytes32 consignmentId,bytes2 origin,bytes2 destination,bytes32 consignor,bytes32 consignee)"
+                        "ConsignmentRegistration(bytes32 referenceHash,bytes2 origin,bytes2 destination,bytes32 consignor,bytes32 consignee)"
                     ),
-                    r.consignmentId,
+                    r.referenceHash,
                     r.origin,
                     r.destination,
                     r.consignor,

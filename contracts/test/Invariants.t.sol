@@ -33,8 +33,7 @@ contract LedgerInvariantsTest is Fixture {
         _govern(p);
 
         for (uint256 i; i < 3; ++i) {
-            bytes32 id = keccak256(abi.encode("UCR", i));
-            _register(id);
+            bytes32 id = _register(keccak256(abi.encode("UCR", i)));
             handler.track(id);
         }
         handler.trackCertificate(_issue(keccak256("CO-1"), 1000));

@@ -66,8 +66,10 @@ contract SignerRulesTest is Checks {
     uint256 internal constant PK_FRESH = 0xF2E501;
     /// @dev A second key of the carrier, the subject of key revocations.
     address internal constant VICTIM_KEY = address(0x5555);
-    bytes32 internal constant UCR = keccak256("UCR:signer-rules-1");
-    bytes32 internal constant UCR2 = keccak256("UCR:signer-rules-2");
+    bytes32 internal constant UCR_REF = keccak256("UCR:signer-rules-1");
+    bytes32 internal constant UCR2_REF = keccak256("UCR:signer-rules-2");
+    bytes32 internal constant UCR = keccak256(abi.encode(CARRIER, UCR_REF));
+    bytes32 internal constant UCR2 = keccak256(abi.encode(CARRIER, UCR2_REF));
     bytes32 internal constant NUMBER = keccak256("CCPIT-2026-signer-rules");
     string internal constant SCHEMA_2 = "seal(bytes32 seal,bool intact)";
 
@@ -87,8 +89,8 @@ contract SignerRulesTest is Checks {
 
     function setUp() public override {
         super.setUp();
-        _register(UCR);
-        _register(UCR2);
+        _register(UCR_REF);
+        _register(UCR2_REF);
         certId = _issue(NUMBER, 1000);
         schemaId = _registerSchema(SCHEMA, PK_CUSTOMS_DE);
         IMembership.Proposal memory p = _proposal(7);
@@ -192,8 +194,9 @@ contract SignerRulesTest is Checks {
             IConsignments.Registration memory r =
                 _registration(keccak256(abi.encode("UCR:new", ++_item)));
             _subjectSig = _signRegistration(r, pk);
-            _replayError =
-                abi.encodeWithSelector(IConsignments.ConsignmentExists.selector, r.consignmentId);
+            _replayError = abi.encodeWithSelector(
+                IConsignments.ConsignmentExists.selector, _cid(r.referenceHash)
+            );
             if (ep == Ep.Register) return abi.encodeCall(consignments.register, (r, _subjectSig));
             IConsignments.Registration[] memory rs = new IConsignments.Registration[](2);
             ISignedRecords.Sig[] memory sigs = new ISignedRecords.Sig[](2);
@@ -202,7 +205,7 @@ contract SignerRulesTest is Checks {
             (rs[1], sigs[1]) = (r, _subjectSig);
             _replayError = _item0(
                 abi.encodeWithSelector(
-                    IConsignments.ConsignmentExists.selector, rs[0].consignmentId
+                    IConsignments.ConsignmentExists.selector, _cid(POSTAL, rs[0].referenceHash)
                 )
             );
             return abi.encodeCall(consignments.registerBatch, (rs, sigs));

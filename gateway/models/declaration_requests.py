@@ -40,6 +40,7 @@ _EXAMPLE: dict[str, Any] = {
     "item_price": 31500,
     "currency": "AUD",
     "consignment_ref": "AU-UCR-...",
+    "consignment_registrant": "0x" + "ca" * 32,
 }
 
 
@@ -72,6 +73,11 @@ class DeclarationCreate(RecordCreate):
     item_price: float | str = Field(description="Item price, positive, in `currency`.")
     currency: str = Field(description="ISO 4217 currency code.")
     consignment_ref: str = Field(default="", description="The consignment's business key.")
+    consignment_registrant: Bytes32 | None = Field(
+        default=None,
+        description="The organisation that registered `consignment_ref` (required with it: a "
+        "consignment id is bound to its registrant).",
+    )
     amends: Bytes32 | None = Field(
         default=None, description="The declaration id this one amends (its latest version)."
     )
@@ -85,6 +91,7 @@ class DeclarationCreate(RecordCreate):
         data["declarant"] = "0x" + declarant.hex()
         data["certificate_issuer"] = data["certificate_issuer"] or ""
         data["certificate_number"] = data["certificate_number"] or ""
+        data["consignment_registrant"] = data["consignment_registrant"] or ""
         return DeclarationValues.parse(data)
 
     @property

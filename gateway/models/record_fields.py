@@ -193,6 +193,19 @@ class BuildContext:
     #: and revoke_aeo_certification name them).
     certificates: str = "0x" + "00" * 20
     aeo: str = "0x" + "00" * 20
+    #: The consignment id of a reference (and its registrant when the request names it), for
+    #: the caller: the caller's own registration, else the reference's only registration in the
+    #: index; a reference several organisations registered raises a 409 naming the field.
+    #: Without one: the caller's own registration.
+    consignment: Callable[[str, bytes | None, str], bytes] | None = None
+
+    def consignment_of(self, ref: str, registrant: bytes | None, field: str) -> bytes:
+        """The consignment id that reference ``ref`` (request field ``field``) names."""
+        if registrant is not None:
+            return consignment_id(ref, registrant=registrant)
+        if self.consignment is None:
+            return consignment_id(ref, registrant=self.org_id)
+        return self.consignment(ref, registrant, field)
 
 
 class RecordCreate(BaseModel):
@@ -210,7 +223,14 @@ class _ConsignmentRef(RecordCreate):
         default=None,
         min_length=1,
         max_length=256,
-        description="Business key (WCO UCR or carrier reference); the id is its keccak256.",
+        description="Business key (WCO UCR or carrier reference). The consignment id is "
+        "keccak256(abi.encode(registrant, keccak256(reference))): the caller's own registration "
+        "of it, else its only registration (409 when several organisations registered it: give "
+        "consignment_registrant or consignment_id).",
+    )
+    consignment_registrant: Bytes32 | None = Field(
+        default=None,
+        description="The organisation that registered consignment_ref (with consignment_ref).",
     )
     consignment_id: Bytes32 | None = Field(
         default=None, description="On-chain consignment id (instead of consignment_ref)."
@@ -220,10 +240,15 @@ class _ConsignmentRef(RecordCreate):
     def _one_reference(self) -> Self:
         if (self.consignment_ref is None) == (self.consignment_id is None):
             raise ValueError("give exactly one of consignment_ref and consignment_id")
+        if self.consignment_registrant is not None and self.consignment_ref is None:
+            raise ValueError("consignment_registrant is given only with consignment_ref")
         return self
 
-    def _consignment(self) -> bytes:
+    def _consignment(self, ctx: BuildContext) -> bytes:
         if self.consignment_id is not None:
             return _b32(self.consignment_id)
         assert self.consignment_ref is not None
-        return consignment_id(self.consignment_ref)
+        registrant = (
+            _b32(self.consignment_registrant) if self.consignment_registrant is not None else None
+        )
+        return ctx.consignment_of(self.consignment_ref, registrant, "consignment_ref")

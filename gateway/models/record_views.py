@@ -268,7 +268,7 @@ class TypedDataView(BaseModel):
                         "types": {
                             "EIP712Domain": _DOMAIN_TYPE,
                             "ConsignmentRegistration": [
-                                {"name": "consignmentId", "type": "bytes32"},
+                                {"name": "referenceHash", "type": "bytes32"},
                                 {"name": "origin", "type": "bytes2"},
                                 {"name": "destination", "type": "bytes2"},
                                 {"name": "consignor", "type": "bytes32"},
@@ -283,7 +283,7 @@ class TypedDataView(BaseModel):
                             "verifyingContract": "0x" + "5f" * 20,
                         },
                         "message": {
-                            "consignmentId": "0x" + "c0" * 32,
+                            "referenceHash": "0x" + "4e" * 32,
                             "origin": "0x4155",
                             "destination": "0x434e",
                             "consignor": _ORG,

@@ -23,6 +23,7 @@ from gateway.models.record_fields import (
     _ts,
 )
 from gateway.models.stored import RecordKind
+from ledger.errors import ValidationError
 from ledger.records import (
     Attestation,
     AttestationRevocation,
@@ -40,8 +41,8 @@ from ledger.records import (
     Quantity,
     SchemaRegistration,
     SubjectType,
-    consignment_id,
     hs_codes_digest,
+    reference_hash,
 )
 
 __all__ = [
@@ -79,8 +80,20 @@ class ConsignmentCreate(_ConsignmentRef):
     consignee: Bytes32 | None = None
 
     def to_record(self, ctx: BuildContext) -> ConsignmentRegistration:
+        # The id is derived on chain from the caller's organisation and the reference: a
+        # registration names its reference, never an id or another registrant.
+        if self.consignment_ref is None:
+            raise ValidationError(
+                "consignment_ref",
+                "is required to register (the consignment id is derived from it and the "
+                "registering organisation)",
+            )
+        if self.consignment_registrant is not None:
+            raise ValidationError(
+                "consignment_registrant", "is not given when registering (the caller registers)"
+            )
         return ConsignmentRegistration(
-            consignment_id=self._consignment(),
+            reference_hash=reference_hash(self.consignment_ref),
             origin=self.origin.to_bytes2(),
             destination=self.destination.to_bytes2(),
             consignor=_b32(self.consignor) if self.consignor else bytes(32),
@@ -130,7 +143,7 @@ class EventCreate(_ConsignmentRef):
         if self.seals:
             seal = keccak(text=",".join(sorted(self.seals)))
         return ConsignmentEvent(
-            consignment_id=self._consignment(),
+            consignment_id=self._consignment(ctx),
             biz_step=self.biz_step.code,
             disposition=Disposition.code_of(self.disposition),
             location=self.location.to_bytes5(),
@@ -248,7 +261,7 @@ class DrawdownCreate(_ConsignmentRef):
         quantity = self.quantity.to(unit) if unit else self.quantity
         amount, _ = quantity.to_chain()
         return Drawdown(
-            certificate_id=certificate, consignment_id=self._consignment(), quantity=amount
+            certificate_id=certificate, consignment_id=self._consignment(ctx), quantity=amount
         )
 
 
@@ -323,7 +336,9 @@ class AttestationCreate(RecordCreate):
             assert self.schema_ is not None
             schema = keccak(text=self.schema_)
         subject = (
-            _b32(self.subject_id) if self.subject_id else consignment_id(str(self.subject_ref))
+            _b32(self.subject_id)
+            if self.subject_id
+            else ctx.consignment_of(str(self.subject_ref), None, "subject_ref")
         )
         return Attestation(
             schema_id=schema,

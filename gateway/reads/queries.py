@@ -38,7 +38,6 @@ from gateway.reads.views import (
 )
 from gateway.writes.ledger_services import LedgerServices
 from ledger.errors import ConfigurationError
-from ledger.records import consignment_id
 from ledger.stack import OrganisationNames
 
 __all__ = [
@@ -62,15 +61,17 @@ _AEO_STATUS = {1: "active", 2: "suspended", 3: "revoked"}
 _PROGRAMMES = {"AEOC": 0x1, "AEOS": 0x2, "AEOF": 0x4}
 
 
-def parse_key(value: str) -> bytes:
-    """A bytes32 id given as 0x-hex, or a business key (e.g. a UCR) that hashes to one."""
+def parse_key(chain: LedgerServices, org_id: str, value: str, field: str) -> bytes:
+    """A bytes32 id given as 0x-hex, or a consignment's business key (e.g. a UCR): the
+    consignment it names for organisation ``org_id`` (its own registration, else the
+    reference's only one; 409 naming ``field`` when several organisations registered it)."""
     text = value.strip()
     if text.startswith("0x") and len(text) == 66:
         try:
             return bytes.fromhex(text[2:])
         except ValueError:
             pass
-    return consignment_id(text)
+    return chain.consignment_for(bytes.fromhex(org_id[2:]), text, None, field)
 
 
 def _opt(value: bytes) -> str | None:

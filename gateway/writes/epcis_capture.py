@@ -31,6 +31,7 @@ from gateway.models.stored import AcceptResult, NewRecord, RecordKind
 from gateway.writes.epcis_consignments import (
     ContainerLookup,
     Link,
+    ReferenceLookup,
     Unlinked,
     consignment_links,
 )
@@ -175,6 +176,18 @@ def _container_lookup(chain: LedgerServices) -> ContainerLookup | None:
     return lookup
 
 
+def _reference_lookup(chain: LedgerServices) -> ReferenceLookup | None:
+    """Every registration of a reference hash, from the index (None without one)."""
+    index = chain.index
+    if index is None:
+        return None
+
+    def lookup(ref_hash: bytes) -> list[bytes]:
+        return [cid for cid, _ in index.consignments_by_reference(ref_hash)]
+
+    return lookup
+
+
 def _consignment_events(
     chain: LedgerServices,
     outbox: Outbox,
@@ -193,7 +206,9 @@ def _consignment_events(
         summaries,
         nonce=ctx.nonce,
         deadline=ctx.now + CAPTURE_DEADLINE_SECONDS,
+        capturer=ctx.org_id,
         by_container=_container_lookup(chain),
+        by_reference=_reference_lookup(chain),
     )
     if not links:
         return [], unlinked

@@ -16,6 +16,11 @@ one from ``bizLocation`` (else ``readPoint``) written as ``urn:un:locode:<code>`
 (:data:`LOCODE_URN`), and from nowhere else. An event that concerns a consignment but has no
 UN/LOCODE place or a non-CBV step is reported as not linked (with the reason) and stays in the
 capture only; its commitment proves it all the same.
+
+A consignment id is bound to the organisation that registered the reference, so a reference
+names the capturing organisation's own registration of it, else its only registration (from
+the index). A reference that several organisations registered, none of them the capturer, is
+reported as not linked (the capture cannot say whose consignment it meant).
 """
 
 from __future__ import annotations
@@ -34,9 +39,18 @@ from ledger.records import (
     Disposition,
     Locode,
     consignment_id,
+    reference_hash,
 )
 
-__all__ = ["BIC_URN", "LOCODE_URN", "ContainerLookup", "Link", "Unlinked", "consignment_links"]
+__all__ = [
+    "BIC_URN",
+    "LOCODE_URN",
+    "ContainerLookup",
+    "Link",
+    "ReferenceLookup",
+    "Unlinked",
+    "consignment_links",
+]
 
 LOCODE_URN: Final = "urn:un:locode:"
 BIC_URN: Final = "urn:epc:id:bic:"
@@ -44,6 +58,10 @@ BIC_URN: Final = "urn:epc:id:bic:"
 ContainerLookup = Callable[[str, int], bytes | None]
 """(ISO 6346 container, unix time) -> the consignment id whose latest event up to then
 carried it, or None."""
+
+ReferenceLookup = Callable[[bytes], list[bytes]]
+"""keccak256 of a reference -> the ids of its registrations (every registrant's), e.g. from the
+index's ``consignments_by_reference``."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,16 +95,34 @@ def _candidates(value: str) -> list[str]:
     return out
 
 
-def _reference(ledger: Ledger, event: Mapping[str, Any], known: dict[str, bool]) -> str | None:
+def _registrations(
+    ledger: Ledger, ref: str, capturer: bytes, by_reference: ReferenceLookup | None
+) -> list[bytes]:
+    """The consignments ``ref`` may name for ``capturer``: its own registration when there is
+    one, else every registration of the reference."""
+    own = consignment_id(ref, registrant=capturer)
+    if ledger.consignments.exists(own):
+        return [own]
+    return [] if by_reference is None else by_reference(reference_hash(ref))
+
+
+def _reference(
+    ledger: Ledger,
+    event: Mapping[str, Any],
+    known: dict[str, list[bytes]],
+    capturer: bytes,
+    by_reference: ReferenceLookup | None,
+) -> tuple[str, list[bytes]] | None:
+    """The first business transaction naming a registered consignment, and its registrations."""
     for t in event.get("bizTransactionList") or ():
         value = t.get("bizTransaction") if isinstance(t, Mapping) else None
         if not isinstance(value, str):
             continue
         for ref in _candidates(value):
             if ref not in known:
-                known[ref] = bool(ledger.consignments.exists(consignment_id(ref)))
+                known[ref] = _registrations(ledger, ref, capturer, by_reference)
             if known[ref]:
-                return ref
+                return ref, known[ref]
     return None
 
 
@@ -117,19 +153,35 @@ def consignment_links(
     *,
     nonce: Any,
     deadline: int,
+    capturer: bytes,
     by_container: ContainerLookup | None = None,
+    by_reference: ReferenceLookup | None = None,
 ) -> tuple[list[Link], list[Unlinked]]:
     """The consignment events to write for a capture's events, and those that cannot be.
 
-    ``nonce`` gives each record a fresh nonce (``() -> int``); ``by_container`` finds the
-    consignment of a container (none: events are linked by business transaction only)."""
+    ``nonce`` gives each record a fresh nonce (``() -> int``); ``capturer`` is the capturing
+    organisation (its own registration of a reference comes first); ``by_reference`` finds
+    the other registrations of a reference (none: only the capturer's own are linked);
+    ``by_container`` finds the consignment of a container (none: events are linked by business
+    transaction only)."""
     links: list[Link] = []
     unlinked: list[Unlinked] = []
-    known: dict[str, bool] = {}
+    known: dict[str, list[bytes]] = {}
     for event, summary in zip(events, summaries, strict=True):
-        ref = _reference(ledger, event, known)
+        found = _reference(ledger, event, known, capturer, by_reference)
+        ref = None if found is None else found[0]
         box = _container(event)
-        cid = consignment_id(ref) if ref is not None else None
+        if found is not None and len(found[1]) > 1:
+            unlinked.append(
+                Unlinked(
+                    summary.index,
+                    found[0],
+                    f"reference registered by {len(found[1])} organisations, none of them the "
+                    "capturer: whose consignment is meant is not known",
+                )
+            )
+            continue
+        cid = found[1][0] if found is not None else None
         if cid is None and box is not None and by_container is not None:
             cid = by_container(box, summary.event_time // 1000)
             ref = None if cid is None else "0x" + cid.hex()

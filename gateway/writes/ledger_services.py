@@ -13,11 +13,12 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from gateway.auth import Caller
-from gateway.errors import ServiceUnavailable
+from gateway.errors import Conflict, ServiceUnavailable
 from gateway.models.record_fields import BuildContext, NonceSource
 from gateway.writes.custodial_keys import SigningKeyStore
 from gateway.writes.validation import ChainValidator
 from ledger.chain import Ledger, finality_of
+from ledger.records import consignment_id, reference_hash
 
 if TYPE_CHECKING:
     from ledger.index import EpcisStore, Index
@@ -88,14 +89,85 @@ class LedgerServices:
         def nonce() -> int:
             return self.nonces.next(who)
 
+        org = bytes.fromhex(caller.org_id[2:])
+
+        def consignment(ref: str, registrant: bytes | None, field: str) -> bytes:
+            return self.consignment_for(org, ref, registrant, field)
+
         return BuildContext(
-            org_id=bytes.fromhex(caller.org_id[2:]),
+            org_id=org,
             now=self.now(),
             nonce=nonce,
             certificate_unit=self.certificate_unit,
             certificates=self.ledger.certificates.address,
             aeo=self.ledger.aeo.address,
+            consignment=consignment,
         )
+
+    def consignment_for(
+        self, org: bytes, ref: str, registrant: bytes | None, field: str = "consignment_ref"
+    ) -> bytes:
+        """The consignment id that reference ``ref`` names for organisation ``org``.
+
+        A consignment id is bound to its registrant (keccak256(abi.encode(registrant,
+        keccak256(ref))), so a reference names one consignment per registering organisation:
+        ``registrant``'s when given; else ``org``'s own when it registered the reference; else
+        the reference's only registration (from the index, or the chain's registration logs on
+        a gateway without one; an index's unprocessed blocks are read from the chain).
+        Several registrations and none of them ``org``'s: ``Conflict``
+        (409) naming ``field``. Not registered at all (or not indexed yet): ``org``'s own id,
+        which the chain then rejects as unknown."""
+        if registrant is not None:
+            return consignment_id(ref, registrant=registrant)
+        own = consignment_id(ref, registrant=org)
+        if self.ledger.consignments.exists(own):
+            return own
+        ref_hash = reference_hash(ref)
+        if self.index is None:
+            found = self.registrations_on_chain(ref_hash)
+        else:  # the index, and the blocks it has not processed yet
+            found = self.index.consignments_by_reference(ref_hash)
+            later = self.registrations_on_chain(ref_hash, after=self.index.cursor()[0])
+            found += [r for r in later if r not in found]
+        if len(found) == 1:
+            return found[0][0]
+        if len(found) > 1:
+            registrants = ", ".join("0x" + r.hex() for _, r in found)
+            raise Conflict(
+                f"consignment reference {ref!r} is registered by {len(found)} organisations "
+                f"({registrants}), each with its own consignment: give consignment_registrant "
+                "or consignment_id",
+                code="ambiguous_consignment_ref",
+                field=field,
+                rule="one registrant",
+            )
+        return own
+
+    def registrations_on_chain(
+        self, ref_hash: bytes, *, after: int | None = None
+    ) -> list[tuple[bytes, bytes]]:
+        """(consignment id, registrant) of every registration of reference hash ``ref_hash``
+        in the Consignments logs after block ``after`` (default: all of them), oldest first;
+        one log query."""
+        if after is not None and after >= int(self.ledger.w3.eth.block_number):
+            return []  # the index has every block
+        client = self.ledger.consignments
+        topic = "0x" + bytes(client.abi.event("ConsignmentRegistered").topic0).hex()
+        logs: list[Any] = list(
+            self.ledger.w3.eth.get_logs(
+                {
+                    "address": client.address,
+                    "fromBlock": self.ledger.deployment.block if after is None else after + 1,
+                    "toBlock": "latest",
+                    "topics": [topic],
+                }
+            )
+        )
+        return [
+            (bytes(d.args["consignmentId"]), bytes(d.args["registrant"]))
+            for d in client.decode_logs(logs)
+            if d.event == "ConsignmentRegistered" and bytes(d.args["referenceHash"]) == ref_hash
+        ]
 
     def certificate_unit(self, certificate_id: bytes) -> str | None:
         """The unit a certificate's quantity is in (from its CertificateIssued log)."""

@@ -78,6 +78,7 @@ from ledger.records import (
     SignedDrawdownBatch,
     SignedEventBatch,
     SignedRecord,
+    consignment_id,
 )
 
 __all__ = ["Candidate", "ChainValidator", "authorise", "signer_nonce"]
@@ -619,10 +620,7 @@ class ChainValidator:
                     raise _nonce_conflict(signer, int(nonce))
 
     def _pending_registrations(self, outbox: Outbox) -> set[str]:
-        return {
-            str(r.payload.get("consignmentId", "")).lower()
-            for r in outbox.pending(RecordKind.CONSIGNMENT)
-        }
+        return _registered_ids(outbox)
 
     def _simulate(self, kind: RecordKind, signed: SignedRecord[Any], *, outbox: Outbox) -> None:
         client, function, args = self.ledger.call_for(signed)
@@ -638,11 +636,7 @@ class ChainValidator:
 
     @staticmethod
     def _registration_pending(consignment_id: bytes, *, outbox: Outbox) -> bool:
-        wanted = _hex(consignment_id)
-        return any(
-            str(r.payload.get("consignmentId", "")).lower() == wanted
-            for r in outbox.pending(RecordKind.CONSIGNMENT)
-        )
+        return _hex(consignment_id) in _registered_ids(outbox)
 
     def _check_pending_drawdowns(self, record: Drawdown, *, outbox: Outbox) -> None:
         certificate = _hex(record.certificate_id)
@@ -677,3 +671,17 @@ class ChainValidator:
                 field="quantity",
                 rule="contract",
             )
+
+
+def _registered_ids(outbox: Outbox) -> set[str]:
+    """The consignment ids (0x hex) of the registrations on their way to the chain: each the
+    registering organisation's id for the record's reference hash (see ``consignment_id``)."""
+    ids = set()
+    for r in outbox.pending(RecordKind.CONSIGNMENT):
+        ref = str(r.payload.get("referenceHash", ""))
+        try:
+            cid = consignment_id(bytes.fromhex(ref[2:]), registrant=bytes.fromhex(r.org_id[2:]))
+        except (ValueError, LedgerError):  # not a well-formed stored record: nothing pending
+            continue
+        ids.add(_hex(cid))
+    return ids

@@ -117,7 +117,7 @@ class _RpcError(Exception):
 
 # Columns added to the schema after index files were made with it: (table, column), each added
 # (NULL in the existing rows) when a file without it is opened.
-_ADDED_COLUMNS: Final = ((consignments, "consignor_earlier"),)
+_ADDED_COLUMNS: Final = ((consignments, "consignor_earlier"), (consignments, "reference_hash"))
 
 
 def _add_missing_columns(engine: Engine) -> None:
@@ -629,11 +629,13 @@ class Index(_IndexWriter, IndexQueries):
         """Fold the stored rows of one consignment: (head, event count, problem or "")."""
         if registration is None:
             return ZERO28, 0, "not registered in the index"
+        if registration.reference_hash is None:
+            return ZERO28, 0, "registration indexed without its reference hash: re-index"
         head = next_head(
             ZERO28,
             registration_digest(
                 self._separator,
-                consignment_id=cid,
+                reference_hash=bytes(registration.reference_hash),
                 origin=_raw(registration.origin, 2),
                 destination=_raw(registration.destination, 2),
                 consignor=bytes(registration.consignor),

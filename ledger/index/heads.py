@@ -72,7 +72,7 @@ def _b(value: bytes) -> bytes:
 def registration_digest(
     separator: bytes,
     *,
-    consignment_id: bytes,
+    reference_hash: bytes,
     origin: bytes,
     destination: bytes,
     consignor: bytes,
@@ -81,7 +81,7 @@ def registration_digest(
     """EIP-712 digest of a ConsignmentRegistration (``separator``: the Consignments domain's)."""
     struct = keccak(
         _REGISTRATION_TYPEHASH
-        + consignment_id
+        + reference_hash
         + _b(origin)
         + _b(destination)
         + consignor

@@ -80,9 +80,10 @@ class TimelineEvent:
 
 @dataclass(frozen=True, slots=True)
 class ConsignmentRecord:
-    consignment_id: bytes
+    consignment_id: bytes  # keccak256(abi.encode(registrant, reference_hash))
     registrant: bytes
     signer: ChecksumAddress
+    reference_hash: bytes  # keccak256 of the business key (zero: an index row from before it)
     origin: str
     destination: str
     consignor: bytes

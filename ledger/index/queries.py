@@ -260,6 +260,7 @@ class IndexQueries:
             consignment_id=bytes(r.consignment_id),
             registrant=bytes(r.registrant),
             signer=_checksum(bytes(r.signer)),
+            reference_hash=bytes(r.reference_hash) if r.reference_hash is not None else bytes(32),
             origin=r.origin,
             destination=r.destination,
             consignor=bytes(r.consignor),
@@ -290,6 +291,18 @@ class IndexQueries:
             else:
                 revoked, sanctioned = conn.execute(_CONSIGNOR_RECORD, params).one()
         return int(earlier), not revoked and not sanctioned
+
+    def consignments_by_reference(self, reference_hash: bytes) -> list[tuple[bytes, bytes]]:
+        """(consignment id, registrant orgId) of every registration of the business key whose
+        keccak256 is ``reference_hash``, oldest first. More than one when several organisations
+        registered the same reference (each gets its own consignment)."""
+        query = (
+            select(consignments.c.consignment_id, consignments.c.registrant)
+            .where(consignments.c.reference_hash == reference_hash)
+            .order_by(consignments.c.block_number, consignments.c.log_index)
+        )
+        with self.engine.connect() as conn:
+            return [(bytes(r[0]), bytes(r[1])) for r in conn.execute(query)]
 
     def consignment_ids(self) -> list[bytes]:
         with self.engine.connect() as conn:

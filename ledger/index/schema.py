@@ -214,9 +214,14 @@ consignments = Table(
     "index_consignments",
     metadata,
     *_position(),
-    Column("consignment_id", B32, nullable=False),
+    Column(
+        "consignment_id", B32, nullable=False
+    ),  # keccak256(abi.encode(registrant, reference_hash))
     Column("registrant", B32, nullable=False),
     Column("signer", ADDR, nullable=False),
+    # keccak256 of the business key (the UCR); one reference may have several registrants.
+    # NULL only in rows of index files made before the column was added
+    Column("reference_hash", B32, nullable=True),
     Column("origin", String(2), nullable=False),
     Column("destination", String(2), nullable=False),
     Column("consignor", B32, nullable=False),
@@ -228,6 +233,7 @@ consignments = Table(
     # NULL in rows indexed before the column was added (counted when read)
     Column("consignor_earlier", BigInteger, nullable=True),
     Index("ix_index_consignments_id", "consignment_id"),
+    Index("ix_index_consignments_reference", "reference_hash"),  # reference -> consignment ids
     Index("ix_index_consignments_consignor", "consignor", "block_number"),  # history (risk)
 )
 

@@ -362,7 +362,7 @@ class _IndexWriter:
             cid = a["consignmentId"]
             digest = registration_digest(
                 self._separator,
-                consignment_id=cid,
+                reference_hash=a["referenceHash"],
                 origin=a["origin"],
                 destination=a["destination"],
                 consignor=a["consignor"],
@@ -385,6 +385,7 @@ class _IndexWriter:
                     "consignment_id": cid,
                     "registrant": a["registrant"],
                     "signer": a["signer"],
+                    "reference_hash": a["referenceHash"],
                     "origin": _text(a["origin"]),
                     "destination": _text(a["destination"]),
                     "consignor": a["consignor"],

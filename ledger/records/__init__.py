@@ -109,6 +109,7 @@ from ledger.records.record import (
     consignment_id,
     fixed_ascii,
     new_nonce,
+    reference_hash,
     sign,
     typed_digest,
 )
@@ -253,6 +254,7 @@ __all__ = [
     "read_unece_release",
     "recover_digest",
     "recover_typed_data",
+    "reference_hash",
     "sign",
     "sign_attestation_batch",
     "sign_drawdown_batch",

@@ -29,6 +29,7 @@ from eth_utils.crypto import keccak
 
 from ledger.errors import ValidationError
 from ledger.records.record import Record
+from ledger.records.record import consignment_id as bound_consignment_id
 from ledger.records.values import CountryCode, HsCode
 
 __all__ = [
@@ -185,6 +186,9 @@ class DeclarationValues:
     item_price: str  # decimal string
     currency: str  # ISO 4217
     consignment_ref: str  # "" when the goods travel in no consignment on the ledger
+    # the organisation that registered consignment_ref (0x hex), "" without a reference: a
+    # consignment id is bound to its registrant, so the reference alone names no consignment
+    consignment_registrant: str = ""
 
     @classmethod
     def parse(cls, data: Mapping[str, Any]) -> DeclarationValues:
@@ -218,6 +222,16 @@ class DeclarationValues:
             except ValidationError as exc:
                 raise type(exc)(field, exc.rule, value) from None
 
+        ref = _code("consignment_ref", data.get("consignment_ref"), empty=True)
+        registrant = _org("consignment_registrant", data.get("consignment_registrant"), empty=True)
+        if ref and not registrant:
+            raise ValidationError(
+                "consignment_registrant",
+                "is required with consignment_ref (a consignment id is bound to the organisation "
+                "that registered the reference)",
+            )
+        if registrant and not ref:
+            raise ValidationError("consignment_registrant", "is given only with consignment_ref")
         try:
             hs6 = str(HsCode(data.get("hs6")))
         except ValidationError as exc:
@@ -244,7 +258,8 @@ class DeclarationValues:
             net_mass_kg=_decimal("net_mass_kg", data.get("net_mass_kg")),
             item_price=_decimal("item_price", data.get("item_price")),
             currency=_currency(data.get("currency")),
-            consignment_ref=_code("consignment_ref", data.get("consignment_ref"), empty=True),
+            consignment_ref=ref,
+            consignment_registrant=registrant,
         )
 
     def as_dict(self) -> dict[str, Any]:
@@ -268,8 +283,13 @@ class DeclarationValues:
         return keccak(encode(["bytes32", "bytes32"], [issuer, number]))
 
     def consignment_id(self) -> bytes:
-        """keccak256 of the consignment reference (zero bytes without one)."""
-        return keccak(text=self.consignment_ref) if self.consignment_ref else ZERO32
+        """The consignment's id: its reference as registered by ``consignment_registrant``
+        (zero bytes without a reference)."""
+        if not self.consignment_ref:
+            return ZERO32
+        return bound_consignment_id(
+            self.consignment_ref, registrant=bytes.fromhex(self.consignment_registrant[2:])
+        )
 
     def record(self, *, salt: bytes, lodged_at: int, amends: bytes = ZERO32) -> Declaration:
         """The on-chain record for these values."""

@@ -20,7 +20,7 @@ from typing import Any, ClassVar
 from eth_abi.abi import encode
 from eth_utils.crypto import keccak
 
-from ledger.records.record import ZERO32, ZERO_ADDRESS, Record
+from ledger.records.record import ZERO32, ZERO_ADDRESS, Record, consignment_id
 
 __all__ = [
     "AeoAction",
@@ -153,17 +153,22 @@ class ConsignmentRegistration(Record):
     CONTRACT: ClassVar[str] = "Consignments"
     PRIMARY_TYPE: ClassVar[str] = "ConsignmentRegistration"
     FIELDS: ClassVar[tuple[tuple[str, str, str], ...]] = (
-        ("consignment_id", "consignmentId", "bytes32"),
+        ("reference_hash", "referenceHash", "bytes32"),
         ("origin", "origin", "bytes2"),
         ("destination", "destination", "bytes2"),
         ("consignor", "consignor", "bytes32"),
         ("consignee", "consignee", "bytes32"),
     )
-    consignment_id: bytes
+    reference_hash: bytes  # keccak256 of the business key; see record.reference_hash
     origin: bytes
     destination: bytes
     consignor: bytes = ZERO32
     consignee: bytes = ZERO32
+
+    def consignment_id_for(self, registrant: bytes) -> bytes:
+        """The id of the consignment this registration creates when signed for organisation
+        ``registrant`` (the contract derives it from the signer's organisation)."""
+        return consignment_id(self.reference_hash, registrant=registrant)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -43,6 +43,7 @@ __all__ = [
     "consignment_id",
     "fixed_ascii",
     "new_nonce",
+    "reference_hash",
     "sign",
     "typed_digest",
 ]
@@ -120,12 +121,28 @@ def fixed_ascii(text: str, size: int) -> bytes:
     return raw.ljust(size, b"\0")
 
 
-def consignment_id(business_key: str) -> bytes:
-    """The on-chain consignment id: keccak256 of the UTF-8 business key (e.g. a WCO UCR)."""
+def reference_hash(business_key: str) -> bytes:
+    """keccak256 of the UTF-8 business key (e.g. a WCO UCR): a registration's ``referenceHash``."""
     key = business_key.strip()
     if not key:
         raise ValidationError("consignment_ref", "must not be empty")
     return keccak(text=key)
+
+
+def consignment_id(business_key: str | bytes, *, registrant: bytes) -> bytes:
+    """The on-chain consignment id of ``business_key`` registered by organisation ``registrant``.
+
+    keccak256(abi.encode(registrant orgId, keccak256(business key))), as Consignments derives it
+    (``consignmentIdOf``): the id is bound to the registering organisation, so two organisations
+    registering the same reference get two consignments and neither can pre-empt the other.
+    ``business_key`` is the reference text or its 32-byte :func:`reference_hash`.
+    """
+    if len(registrant) != 32 or registrant == bytes(32):
+        raise ValidationError("registrant", "must be a non-zero 32-byte organisation id")
+    ref = business_key if isinstance(business_key, bytes) else reference_hash(business_key)
+    if len(ref) != 32:
+        raise ValidationError("consignment_ref", "a reference hash must be 32 bytes")
+    return keccak(encode(["bytes32", "bytes32"], [registrant, ref]))
 
 
 def certificate_id(issuer: bytes, certificate_number: str | bytes) -> bytes:

@@ -48,6 +48,7 @@ from ledger.records import (
     consignment_id,
     fixed_ascii,
     hs_codes_digest,
+    reference_hash,
 )
 
 __all__ = [
@@ -322,10 +323,13 @@ def seed_demo(
 
     # The consignment and its journey.
     ref = f"AU-UCR-{now}-0001"
-    cid = consignment_id(ref)
+    cid = consignment_id(ref, registrant=carrier.org_id)
     if not ledger.consignments.exists(cid):
         consignment = ConsignmentRegistration(
-            consignment_id=cid, origin=b"AU", destination=b"CN", consignor=exporter.org_id
+            reference_hash=reference_hash(ref),
+            origin=b"AU",
+            destination=b"CN",
+            consignor=exporter.org_id,
         )
         ledger.consignments.register(ledger.sign(consignment, carrier.private_key))
     if ledger.certificates.drawn_for(cert_id, cid) == 0:

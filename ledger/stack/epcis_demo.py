@@ -40,6 +40,7 @@ from ledger.records import (
     EpcisCapture,
     Locode,
     consignment_id,
+    reference_hash,
 )
 from ledger.stack.demo import DemoWorld, Party
 
@@ -132,10 +133,13 @@ def _capture(
 def _consignment(
     ledger: Ledger, carrier: Party, consignor: Party, ref: str, legs: list[tuple[str, str, int]]
 ) -> None:
-    cid = consignment_id(ref)
+    cid = consignment_id(ref, registrant=carrier.org_id)
     if not ledger.consignments.exists(cid):
         registration = ConsignmentRegistration(
-            consignment_id=cid, origin=b"AU", destination=b"CN", consignor=consignor.org_id
+            reference_hash=reference_hash(ref),
+            origin=b"AU",
+            destination=b"CN",
+            consignor=consignor.org_id,
         )
         ledger.consignments.register(ledger.sign(registration, carrier.private_key))
     recorded = ledger.consignments.consignment(cid).event_count

@@ -44,6 +44,8 @@ class Claim:
     consignment (reference, id or container) or a certificate."""
 
     consignment_ref: str | None = None
+    # the organisation that registered ``consignment_ref``: needed only when several did
+    registrant: bytes | None = None
     consignment_id: bytes | None = None
     container: str | None = None
     certificate: CertificateClaim | None = None
@@ -103,7 +105,8 @@ def _org_ref(value: Any, name: str) -> bytes:
 def claim_from_json(data: Mapping[str, Any]) -> Claim:
     """A :class:`Claim` from its JSON form (CLI files, gateway requests).
 
-    Keys: ``consignment_ref``, ``consignment_id`` (0x), ``container`` (ISO 6346, check
+    Keys: ``consignment_ref``, ``registrant`` (the organisation that registered the reference,
+    id or name; needed when several did), ``consignment_id`` (0x), ``container`` (ISO 6346, check
     digit checked: :class:`~ledger.errors.InvalidContainerNumber` naming ``container``),
     ``certificate``
     (``number``, ``issuer`` (id or name), ``document`` (text or 0x-hex), ``document_digest``,
@@ -112,6 +115,7 @@ def claim_from_json(data: Mapping[str, Any]) -> Claim:
     """
     known = {
         "consignment_ref",
+        "registrant",
         "consignment_id",
         "container",
         "certificate",
@@ -177,6 +181,9 @@ def claim_from_json(data: Mapping[str, Any]) -> Claim:
             raise InvalidContainerNumber("container", exc.rule, container) from None
     return Claim(
         consignment_ref=data.get("consignment_ref"),
+        registrant=(
+            None if data.get("registrant") is None else _org_ref(data["registrant"], "registrant")
+        ),
         consignment_id=(
             None
             if data.get("consignment_id") is None

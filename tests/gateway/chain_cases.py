@@ -33,7 +33,7 @@ from ledger.records import (
     MraProposal,
     Proposal,
     ProposalAction,
-    consignment_id,
+    reference_hash,
 )
 from ledger.stack import POSTAL_OPERATOR, SEAL_CHECK_SCHEMA, DemoWorld, Party, admit
 from tests.gateway.conftest import auth
@@ -118,7 +118,7 @@ def prepare(ledger: Ledger, world: DemoWorld, kind: RecordKind | None = None) ->
     for role in roles if kind in (None, RecordKind.DRAWDOWN) else ():
         ref = f"MATRIX-{role}-{secrets.token_hex(4)}"
         registration = ConsignmentRegistration(
-            consignment_id=consignment_id(ref),
+            reference_hash=reference_hash(ref),
             origin=b"AU",
             destination=b"CN",
             consignor=p["exporter"].org_id,
@@ -271,6 +271,7 @@ def body(kind: RecordKind, role: str, world: DemoWorld, prep: Prepared) -> dict[
                 "item_price": 2500,
                 "currency": "AUD",
                 "consignment_ref": world.consignment_ref,
+                "consignment_registrant": "0x" + world.parties["carrier"].org_id.hex(),
             }
     raise AssertionError(kind)
 

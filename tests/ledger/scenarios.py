@@ -48,6 +48,7 @@ from ledger.records import (
     consignment_id,
     fixed_ascii,
     hs_codes_digest,
+    reference_hash,
 )
 from ledger.stack.demo import (
     CUSTOMS,
@@ -256,9 +257,9 @@ class Builder:
 
     def register(self, *, origin: str = "AU", registrant: str = "carrier") -> tuple[str, bytes]:
         ref = f"UCR-{now(self.ledger)}-{next(_counter)}-{secrets.token_hex(3)}"
-        cid = consignment_id(ref)
+        cid = consignment_id(ref, registrant=self.parties[registrant].org_id)
         registration = ConsignmentRegistration(
-            consignment_id=cid,
+            reference_hash=reference_hash(ref),
             origin=origin.encode(),
             destination=b"CN",
             consignor=self.parties["exporter"].org_id,

@@ -44,6 +44,7 @@ from ledger.records import (
     ProposalAction,
     SignedRecord,
     consignment_id,
+    reference_hash,
 )
 
 T = TypeVar("T")
@@ -397,7 +398,7 @@ def register_consignment(
     client: GatewayClient, carrier: Organisation, *, ref: str, origin: str, destination: str
 ) -> RecordView:
     record = ConsignmentRegistration(
-        consignment_id=consignment_id(ref),
+        reference_hash=reference_hash(ref),
         origin=origin.encode("ascii"),
         destination=destination.encode("ascii"),
     )
@@ -412,7 +413,7 @@ def sensor_events(
     base = nonce_block()
     step = BusinessStep("sensor_reporting").code
     location = Locode("AUMEL").to_bytes5()
-    cid = consignment_id(ref)
+    cid = consignment_id(ref, registrant=carrier.org_id)
     return [
         client.sign(
             ConsignmentEvent(
@@ -490,7 +491,7 @@ def assert_exactly_once(
     """0 lost, 0 duplicated: the chain (read from ``ledger``'s node), the gateway's outbox
     and its index all hold every accepted event exactly once, and nothing else."""
     assert len(accepted) == len(set(accepted)) == len(events)
-    cid = consignment_id(ref)
+    cid = events[0].record.consignment_id
     wait_for(
         f"{len(events)} events of {ref} on chain",
         lambda: ledger.consignments.head(cid)[1] >= len(events),

@@ -39,6 +39,7 @@ from ledger.records import (
     SchemaRegistration,
     SubjectType,
     consignment_id,
+    reference_hash,
 )
 from tests.network.conftest import AU, CN, NZ, RPC_NODE, Parties
 from tests.network.consortium import (
@@ -92,9 +93,10 @@ def test_admission_proposed_through_a_approved_and_executed_through_b(parties: P
             assert proposed.block_number < approved.block_number < executed.block_number
 
 
-def journey(ref: str, now: int) -> list[ConsignmentEvent]:
-    """Melbourne to Shanghai in a sealed container: loading, departing, arriving, unloading."""
-    cid = consignment_id(ref)
+def journey(ref: str, now: int, registrant: bytes) -> list[ConsignmentEvent]:
+    """Melbourne to Shanghai in a sealed container: loading, departing, arriving, unloading
+    (of ``ref`` as ``registrant`` registered it)."""
+    cid = consignment_id(ref, registrant=registrant)
     container = ContainerNumber("CSQU3054383").to_bytes11()
     seal = bytes.fromhex(secrets.token_hex(32))
     start = now - 20 * DAY
@@ -130,7 +132,7 @@ def shipment(parties: Parties) -> dict[str, Any]:
         now = latest_time(parties, AU)
         views = [
             carrier_a.sign_and_submit(event, parties.carrier.private_key)
-            for event in journey(ref, now)
+            for event in journey(ref, now, parties.carrier.org_id)
         ]
         # Australian customs releases the goods for export (the attestation China requires).
         schema = SchemaRegistration(definition=EXPORT_RELEASE_SCHEMA)
@@ -139,7 +141,7 @@ def shipment(parties: Parties) -> dict[str, Any]:
         release = Attestation(
             schema_id=schema.schema_id,
             subject_type=SubjectType.CONSIGNMENT,
-            subject_id=consignment_id(ref),
+            subject_id=consignment_id(ref, registrant=parties.carrier.org_id),
             data_digest=keccak(text=f"export declaration for {ref}"),
         )
         released = au_a.sign_and_submit(release, au.private_key)
@@ -165,7 +167,7 @@ def test_records_written_through_a_are_indexed_by_b(
             timeout=120,
         )
         consignment = carrier_b.consignment(ref)
-    head, count = ledger.consignments.head(consignment_id(ref))
+    head, count = ledger.consignments.head(consignment_id(ref, registrant=parties.carrier.org_id))
     assert count == 4
     assert (consignment.event_count, consignment.head) == (count, hx(head))
 
@@ -301,10 +303,10 @@ def test_key_rotation_proposed_through_b_approved_through_a(parties: Parties) ->
             assert refused.value.code == "KeyRevoked", refused.value
         view = forwarder_a.sign_and_submit(registration_old, new_key)
         wait_records(forwarder_a, [view.record_id], timeout=180)
-        assert ledger.consignments.exists(consignment_id(ref))
+        assert ledger.consignments.exists(consignment_id(ref, registrant=old.org_id))
 
 
 def _registration(ref: str) -> ConsignmentRegistration:
     return ConsignmentRegistration(
-        consignment_id=consignment_id(ref), origin=b"NZ", destination=b"AU"
+        reference_hash=reference_hash(ref), origin=b"NZ", destination=b"AU"
     )

@@ -94,8 +94,7 @@ def test_signer_killed_during_ingest_chain_goes_on_nothing_lost_or_doubled(
         target = rpc.block_number()
         wait_for("nz at the RPC node's head", lambda: net.rpc(NZ).block_number() >= target)
         assert net.rpc(NZ).block(target)["hash"] == rpc.block(target)["hash"]
-        assert rejoined.consignments.head(consignment_id(ref)) == ledger.consignments.head(
-            consignment_id(ref)
-        )
+        cid = consignment_id(ref, registrant=parties.carrier.org_id)
+        assert rejoined.consignments.head(cid) == ledger.consignments.head(cid)
     finally:
         restore(net)

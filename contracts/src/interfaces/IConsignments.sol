@@ -12,9 +12,12 @@ import {ISignedRecords} from "./ISignedRecords.sol";
 /// that is a party of the consignment (its registrant, consignor or consignee).
 interface IConsignments is ISignedRecords {
     /// @notice A consignment registration. Signed by a customs administration, carrier, trader
-    /// or postal operator. Replay protection: the consignment id is registered once.
+    /// or postal operator. The consignment id is not chosen by the signer: it is
+    /// `consignmentIdOf(registrant orgId, referenceHash)`, so the same business key registered by
+    /// two organisations gives two consignments and no one can pre-empt another's reference.
+    /// Replay protection: that id is registered once.
     struct Registration {
-        bytes32 consignmentId; // keccak256 of the business key (e.g. the WCO UCR), chosen off chain
+        bytes32 referenceHash; // keccak256 of the business key (e.g. the WCO UCR)
         bytes2 origin; // ISO 3166-1 alpha-2 country of origin (dispatch)
         bytes2 destination; // ISO 3166-1 alpha-2 country of destination
         bytes32 consignor; // orgId of the consignor, or zero
@@ -66,12 +69,14 @@ interface IConsignments is ISignedRecords {
         uint32 nonce;
     }
 
-    /// @notice A consignment was registered; `head` is the chain's first link, which commits to
+    /// @notice A consignment was registered; `consignmentId` is
+    /// `consignmentIdOf(registrant, referenceHash)`; `head` is the chain's first link, which commits to
     /// the registration digest, `registrant` and `signer` (see `nextHead`).
     event ConsignmentRegistered(
         bytes32 indexed consignmentId,
         bytes32 indexed registrant,
         address indexed signer,
+        bytes32 referenceHash,
         bytes2 origin,
         bytes2 destination,
         bytes32 consignor,
@@ -94,8 +99,8 @@ interface IConsignments is ISignedRecords {
         uint32 eventCount
     );
 
-    /// @notice Zero consignment id or zero country.
-    error InvalidRegistration(bytes32 consignmentId);
+    /// @notice Zero reference hash or zero country.
+    error InvalidRegistration(bytes32 referenceHash);
     /// @notice The consignment is registered already.
     error ConsignmentExists(bytes32 consignmentId);
     /// @notice The consignment is not registered.
@@ -180,6 +185,13 @@ interface IConsignments is ISignedRecords {
 
     /// @notice The consignment's stored state.
     function consignment(bytes32 consignmentId) external view returns (Consignment memory);
+
+    /// @notice The consignment id that organisation `registrant` gets for the business key whose
+    /// keccak256 is `referenceHash`: keccak256(abi.encode(registrant, referenceHash)).
+    function consignmentIdOf(bytes32 registrant, bytes32 referenceHash)
+        external
+        pure
+        returns (bytes32);
 
     /// @notice EIP-712 struct hash of a registration.
     function hashRegistration(Registration calldata record) external pure returns (bytes32);

@@ -178,9 +178,14 @@ abstract contract Fixture is Test {
 
     // ------------------------------------------------------------------ consignments
 
-    function _registration(bytes32 id) internal pure returns (IConsignments.Registration memory) {
+    /// @dev A registration of the business key whose keccak256 is `refHash`.
+    function _registration(bytes32 refHash)
+        internal
+        pure
+        returns (IConsignments.Registration memory)
+    {
         return IConsignments.Registration({
-            consignmentId: id,
+            referenceHash: refHash,
             origin: "CN",
             destination: "DE",
             consignor: EXPORTER,
@@ -196,9 +201,21 @@ abstract contract Fixture is Test {
         return _sig(pk, consignments.hashTypedData(consignments.hashRegistration(r)));
     }
 
-    function _register(bytes32 id) internal {
-        IConsignments.Registration memory r = _registration(id);
+    /// @dev The consignment id organisation `registrant` gets for reference hash `refHash`.
+    function _cid(bytes32 registrant, bytes32 refHash) internal pure returns (bytes32) {
+        return keccak256(abi.encode(registrant, refHash));
+    }
+
+    /// @dev The consignment id the carrier gets for reference hash `refHash`.
+    function _cid(bytes32 refHash) internal pure returns (bytes32) {
+        return _cid(CARRIER, refHash);
+    }
+
+    /// @dev Register reference hash `refHash` as the carrier; returns the consignment id.
+    function _register(bytes32 refHash) internal returns (bytes32 id) {
+        IConsignments.Registration memory r = _registration(refHash);
         consignments.register(r, _signRegistration(r, PK_CARRIER));
+        return _cid(refHash);
     }
 
     function _event(bytes32 consignmentId, uint32 nonce)

@@ -150,7 +150,10 @@ def list_attestations(
 ) -> AttestationList:
     """Every attestation about the subject in chain order (export release, inspections,
     seal checks, ...), with whether each is valid now (not revoked, not expired)."""
-    return queries.attestations_for(require_ledger(services.chain), queries.parse_key(subject))
+    chain = require_ledger(services.chain)
+    return queries.attestations_for(
+        chain, queries.parse_key(chain, caller.org_id, subject, "subject")
+    )
 
 
 @router.get(

@@ -52,7 +52,10 @@ def get_consignment(
 ) -> ConsignmentView:
     """Countries, parties, registration time, and the hash-chain head and event count as the
     contract holds them (what a verifier checks a proof bundle against)."""
-    return queries.consignment(require_ledger(services.chain), queries.parse_key(consignment))
+    chain = require_ledger(services.chain)
+    return queries.consignment(
+        chain, queries.parse_key(chain, caller.org_id, consignment, "consignment")
+    )
 
 
 @router.get(
@@ -67,4 +70,7 @@ def get_timeline(
     """Every event in chain order from the index, each with its record id and the head after
     it; ``head_matches_chain`` says whether the index's last head and count equal the
     contract's (false while the index is catching up)."""
-    return queries.timeline(require_ledger(services.chain), queries.parse_key(consignment))
+    chain = require_ledger(services.chain)
+    return queries.timeline(
+        chain, queries.parse_key(chain, caller.org_id, consignment, "consignment")
+    )

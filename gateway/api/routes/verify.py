@@ -23,7 +23,6 @@ from gateway.models.error_views import ERROR_401, ERROR_403, ERROR_404
 from gateway.reads import queries
 from gateway.writes.ledger_services import require_ledger
 from ledger.errors import InvalidBundle, InvalidClaim, ValidationError
-from ledger.records import consignment_id
 from ledger.risk import score_risk
 from ledger.verify import Verifier, claim_from_json, claim_names, export_bundle, verify_bundle
 
@@ -263,6 +262,14 @@ def bundle(
     consignment_ref: Annotated[
         str, Query(min_length=1, max_length=200, examples=["AU-UCR-1795458359-0001"])
     ],
+    registrant: Annotated[
+        str | None,
+        Query(
+            pattern=r"^0x[0-9a-fA-F]{64}$",
+            description="The organisation that registered the reference (needed when several "
+            "did: each registration is its own consignment).",
+        ),
+    ] = None,
 ) -> dict[str, Any]:
     """A self-contained JSON file with the consignment's records, transactions, blocks,
     contract addresses and chain id, anchored at the indexed block. Check it against any
@@ -270,7 +277,11 @@ def bundle(
     chain = require_ledger(services.chain)
     if chain.index is None:
         raise ServiceUnavailable("this gateway has no index to export from", code="no_index")
-    cid = consignment_id(consignment_ref)
+    cid = chain.consignment_for(
+        bytes.fromhex(caller.org_id[2:]),
+        consignment_ref,
+        None if registrant is None else bytes.fromhex(registrant[2:]),
+    )
     if chain.index.consignment(cid) is None:
         raise NotFound(
             f"no consignment with reference {consignment_ref!r}", field="consignment_ref"

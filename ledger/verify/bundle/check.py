@@ -34,7 +34,7 @@ from web3.exceptions import TransactionNotFound
 
 from ledger.chain import contract_abi, load_artifact
 from ledger.index import event_digest, next_head, registration_digest
-from ledger.records import Domain
+from ledger.records import Domain, consignment_id
 from ledger.verify.bundle import completeness
 from ledger.verify.bundle.scope import (
     BUNDLE_FORMAT,
@@ -416,11 +416,13 @@ def verify_bundle(bundle: Mapping[str, Any], w3: Web3) -> Verdict:
             continue
         args = contract_abi("Consignments").events[topics[0]].decode(topics, data)
         if event == "ConsignmentRegistered":
+            if cid != consignment_id(bytes(args["referenceHash"]), registrant=bytes(topics[2])):
+                problem = problem or "the consignment id is not the registrant's for its reference"
             head = next_head(
                 bytes(28),
                 registration_digest(
                     separator,
-                    consignment_id=cid,
+                    reference_hash=bytes(args["referenceHash"]),
                     origin=bytes(args["origin"]),
                     destination=bytes(args["destination"]),
                     consignor=bytes(args["consignor"]),

@@ -2,12 +2,18 @@
 
 A claim names its consignment by reference, id or container (:func:`locate`, run before the
 checks); a consignment the index lacks is looked up on chain before it is declared missing.
+A consignment id is bound to the organisation that registered the reference (keccak256 of
+registrant and reference), so one reference may have several registrants: the index maps the
+reference to them, and when there is more than one the claim must name its ``registrant``;
+otherwise the verifier does not guess and reports ``REFERENCE_AMBIGUOUS``.
 The container check compares the claimed container with the consignment's events.
 
 ========================== ======== ====================================================
 code                       severity meaning
 ========================== ======== ====================================================
 ``CONSIGNMENT_NOT_FOUND``  critical no consignment with that reference/id/container
+``REFERENCE_AMBIGUOUS``    critical several organisations registered the reference and the
+                                    claim names no registrant
 ``CONTAINER_MISMATCH``     critical claimed container not in the consignment's events
 ``CONTAINER_CHANGED``      warning  events name different containers
 ========================== ======== ====================================================
@@ -16,7 +22,7 @@ code                       severity meaning
 from __future__ import annotations
 
 from ledger.index import TimelineEvent
-from ledger.records import consignment_id
+from ledger.records import consignment_id, reference_hash
 from ledger.verify.checks import integrity
 from ledger.verify.evidence import ev_event, h
 from ledger.verify.findings import Check, Evidence, FindingSpec, Severity
@@ -27,13 +33,46 @@ __all__ = ["CHECKS", "FINDINGS", "locate"]
 CONSIGNMENT_NOT_FOUND = FindingSpec(
     "CONSIGNMENT_NOT_FOUND", Severity.CRITICAL, "Consignment not on the ledger"
 )
+REFERENCE_AMBIGUOUS = FindingSpec(
+    "REFERENCE_AMBIGUOUS", Severity.CRITICAL, "Reference registered by several organisations"
+)
 CONTAINER_MISMATCH = FindingSpec(
     "CONTAINER_MISMATCH", Severity.CRITICAL, "Container not in the consignment's events"
 )
 CONTAINER_CHANGED = FindingSpec(
     "CONTAINER_CHANGED", Severity.WARNING, "Container changed during the journey"
 )
-FINDINGS = (CONSIGNMENT_NOT_FOUND, CONTAINER_MISMATCH, CONTAINER_CHANGED)
+FINDINGS = (CONSIGNMENT_NOT_FOUND, REFERENCE_AMBIGUOUS, CONTAINER_MISMATCH, CONTAINER_CHANGED)
+
+
+def _by_reference(ctx: Context, run: Run, ref: str) -> bytes | None:
+    """The consignment id of reference ``ref``: the claim's registrant's, else the only
+    registration of the reference in the index. None (with a finding) when no organisation
+    or several registered it."""
+    registrant = run.claim.registrant
+    if registrant is not None:
+        return consignment_id(ref, registrant=registrant)
+    ref_hash = reference_hash(ref)
+    found = ctx.index.consignments_by_reference(ref_hash)
+    if len(found) == 1:
+        return found[0][0]
+    if not found:
+        run.add(
+            CONSIGNMENT_NOT_FOUND.finding(
+                f"No organisation has registered consignment {ref} on the ledger (as indexed; "
+                "name the claim's registrant to ask the chain itself).",
+                [Evidence("reference", h(ref_hash), note="keccak256 of the reference")],
+            )
+        )
+        return None
+    run.add(
+        REFERENCE_AMBIGUOUS.finding(
+            f"Consignment reference {ref} is registered by {len(found)} organisations, each "
+            "with its own consignment: the claim must name its registrant to say which.",
+            [Evidence("consignment", h(cid), note=f"registrant {h(org)}") for cid, org in found],
+        )
+    )
+    return None
 
 
 def locate(ctx: Context, run: Run) -> None:
@@ -41,7 +80,9 @@ def locate(ctx: Context, run: Run) -> None:
     c = run.claim
     cid: bytes | None = c.consignment_id
     if cid is None and c.consignment_ref:
-        cid = consignment_id(c.consignment_ref)
+        cid = _by_reference(ctx, run, c.consignment_ref)
+        if cid is None:
+            return
     if cid is None and c.container:
         events = ctx.index.events_by_container(c.container)
         if events:

@@ -88,7 +88,7 @@ def check_head(ctx: Context, run: Run) -> None:
         bytes(28),
         registration_digest(
             separator,
-            consignment_id=cons.consignment_id,
+            reference_hash=cons.reference_hash,
             origin=cons.origin.encode("latin-1"),
             destination=cons.destination.encode("latin-1"),
             consignor=cons.consignor,

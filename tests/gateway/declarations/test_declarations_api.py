@@ -52,6 +52,7 @@ def declaration_body(world: DemoWorld, **changes: Any) -> dict[str, Any]:
         "item_price": 31500,
         "currency": "AUD",
         "consignment_ref": world.consignment_ref,
+        "consignment_registrant": org_hex(world.parties["carrier"]),
     }
     body.update(changes)
     return body

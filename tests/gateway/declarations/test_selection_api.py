@@ -147,7 +147,12 @@ def test_selection_with_reasons_findings_and_scopes(
     unknown_cert = lodged(
         chain_client,
         exporter,
-        declaration_body(world, certificate_number="NOT-ISSUED-1", consignment_ref=""),
+        declaration_body(
+            world,
+            certificate_number="NOT-ISSUED-1",
+            consignment_ref="",
+            consignment_registrant=None,
+        ),
     )
     wait_final(
         chain_client,

@@ -26,7 +26,7 @@ from gateway.services import GatewayServices
 from gateway.writes.kinds import KIND_PATHS
 from gateway.writes.outbox import RecordKind
 from ledger.chain import Ledger
-from ledger.records import ConsignmentRegistration, consignment_id
+from ledger.records import ConsignmentRegistration, reference_hash
 from ledger.stack import POSTAL_OPERATOR, DemoWorld
 from tests.gateway.chain_cases import (
     BODY_KINDS,
@@ -204,7 +204,7 @@ def test_events_on_a_consignment_the_trader_is_no_party_to(
     p = world.parties
     ref = f"NOT-THE-EXPORTERS-{secrets.token_hex(4)}"
     registration = ConsignmentRegistration(
-        consignment_id=consignment_id(ref),
+        reference_hash=reference_hash(ref),
         origin=b"AU",
         destination=b"CN",
         consignor=p["chamber"].org_id,

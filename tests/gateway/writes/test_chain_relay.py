@@ -305,7 +305,9 @@ def test_drawdown_quantity_is_converted_to_the_certificate_unit(
     response = chain_client.post("/certificates/drawdowns", json=data, headers=auth(key))
     assert response.status_code == 202, response.text
     wait_final(chain_client, key, [response.json()["record_id"]])
-    cid = consignment_id(prep.consignment_refs["exporter"])
+    cid = consignment_id(
+        prep.consignment_refs["exporter"], registrant=world.parties["carrier"].org_id
+    )
     assert ledger.certificates.drawn_for(world.certificate_id, cid) == 150
 
 

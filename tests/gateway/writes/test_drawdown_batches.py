@@ -33,6 +33,7 @@ from ledger.records import (
     ProposalAction,
     SignedDrawdownBatch,
     consignment_id,
+    reference_hash,
     sign_drawdown_batch,
 )
 from ledger.stack import DemoWorld
@@ -52,7 +53,7 @@ def _register(ledger: Ledger, world: DemoWorld, count: int) -> list[str]:
         [
             ledger.sign(
                 ConsignmentRegistration(
-                    consignment_id=consignment_id(ref),
+                    reference_hash=reference_hash(ref),
                     origin=b"AU",
                     destination=b"CN",
                     consignor=world.parties["exporter"].org_id,  # drawn on: the exporter's
@@ -72,7 +73,7 @@ def _drawdowns(
     return [
         Drawdown(
             certificate_id=world.certificate_id,
-            consignment_id=consignment_id(ref),
+            consignment_id=consignment_id(ref, registrant=world.parties["carrier"].org_id),
             quantity=quantity,
         )
         for ref in _register(ledger, world, count)
@@ -497,7 +498,8 @@ def test_client_errors_are_raised(
     assert typed.drawdowns == [
         {
             "certificateId": "0x" + world.certificate_id.hex(),
-            "consignmentId": "0x" + consignment_id(ref).hex(),
+            "consignmentId": "0x"
+            + consignment_id(ref, registrant=world.parties["carrier"].org_id).hex(),
             "quantity": 10,
         }
     ]

@@ -305,7 +305,12 @@ def test_an_event_that_would_fail_refuses_the_whole_batch(
     key = party_keys["carrier"]
     events = _events(ledger, world, 3)
     events[1] = ConsignmentEvent(
-        **{**_fields(events[1]), "consignment_id": consignment_id("NEVER-REGISTERED")}
+        **{
+            **_fields(events[1]),
+            "consignment_id": consignment_id(
+                "NEVER-REGISTERED", registrant=world.parties["carrier"].org_id
+            ),
+        }
     )
     batch = sign_event_batch(
         events,

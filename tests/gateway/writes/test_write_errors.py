@@ -17,7 +17,14 @@ from gateway.auth import IssuedKey
 from gateway.writes.kinds import KIND_PATHS, decode, decode_record
 from gateway.writes.outbox import RecordKind
 from ledger.chain import Ledger
-from ledger.records import KeyAddition, KeyRevocation, Proposal
+from ledger.records import (
+    ConsignmentRegistration,
+    KeyAddition,
+    KeyRevocation,
+    Proposal,
+    consignment_id,
+    reference_hash,
+)
 from ledger.stack import DemoWorld
 from tests.gateway.chain_cases import (
     BODY_KINDS,
@@ -408,3 +415,49 @@ def test_bulk_with_not_one_event_shaped_item_is_422(
     )
     assert response.status_code == 422, response.text
     assert response.json()["error"]["field"].startswith("items[0]")
+
+
+def test_a_reference_several_organisations_registered_must_name_its_registrant(
+    unrelayed_client: httpx.Client,
+    party_keys: dict[str, IssuedKey],
+    ledger: Ledger,
+    world: DemoWorld,
+) -> None:
+    """A consignment id is bound to its registrant, so a public reference that a competitor
+    registered too names two consignments: a caller who registered neither must say whose
+    (409 naming the field), the registrant itself gets its own, and naming the registrant
+    picks that one."""
+    prep = prepare(ledger, world, RecordKind.EVENT)
+    ref = f"SHARED-{secrets.token_hex(4)}"
+    carrier, competitor = world.parties["carrier"], world.parties["exporter"]
+    for party in (competitor, carrier):  # the competitor first: it pre-empts nothing
+        registration = ConsignmentRegistration(
+            reference_hash=reference_hash(ref), origin=b"AU", destination=b"CN"
+        )
+        ledger.consignments.register(ledger.sign(registration, party.private_key))
+    carriers = "0x" + consignment_id(ref, registrant=carrier.org_id).hex()
+    event = dict(body(RecordKind.EVENT, "au", world, prep), consignment_ref=ref)
+
+    response = unrelayed_client.post("/events", json=event, headers=auth(party_keys["au"]))
+    assert status_and_code(response) == (409, "ambiguous_consignment_ref")
+    assert response.json()["error"]["field"] == "consignment_ref"
+
+    named = dict(event, consignment_registrant="0x" + carrier.org_id.hex())
+    typed = _typed(unrelayed_client, party_keys["au"], RecordKind.EVENT, named)
+    assert typed["message"]["consignmentId"] == carriers
+    response = unrelayed_client.post("/events", json=named, headers=auth(party_keys["au"]))
+    assert response.status_code == 202, response.text
+
+    own = _typed(unrelayed_client, party_keys["carrier"], RecordKind.EVENT, event)
+    assert own["message"]["consignmentId"] == carriers
+
+
+def test_a_registration_names_its_reference_not_an_id(
+    unrelayed_client: httpx.Client, party_keys: dict[str, IssuedKey], world: DemoWorld
+) -> None:
+    data = {"consignment_id": "0x" + "ab" * 32, "origin": "AU", "destination": "CN"}
+    response = unrelayed_client.post(
+        "/consignments", json=data, headers=auth(party_keys["carrier"])
+    )
+    assert response.status_code == 422, response.text
+    assert response.json()["error"]["field"] == "consignment_ref"

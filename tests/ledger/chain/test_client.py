@@ -44,6 +44,7 @@ from ledger.records import (
     consignment_id,
     fixed_ascii,
     hs_codes_digest,
+    reference_hash,
 )
 from ledger.stack import CARRIER, TRADER, DemoWorld, Party, admit
 
@@ -85,7 +86,7 @@ def make_event(ledger: Ledger, world: DemoWorld) -> tuple[Record, Party]:
 
 def make_registration(ledger: Ledger, world: DemoWorld) -> tuple[Record, Party]:
     record = ConsignmentRegistration(
-        consignment_id=consignment_id(f"UCR-{secrets.token_hex(4)}"),
+        reference_hash=reference_hash(f"UCR-{secrets.token_hex(4)}"),
         origin=b"AU",
         destination=b"CN",
         consignor=world.parties["exporter"].org_id,  # drawdowns need the exporter as a party
@@ -116,7 +117,9 @@ def make_drawdown(ledger: Ledger, world: DemoWorld) -> tuple[Record, Party]:
     ledger.submit(ledger.sign(registration, carrier.private_key))
     assert isinstance(registration, ConsignmentRegistration)
     record = Drawdown(
-        certificate_id=world.certificate_id, consignment_id=registration.consignment_id, quantity=10
+        certificate_id=world.certificate_id,
+        consignment_id=registration.consignment_id_for(carrier.org_id),
+        quantity=10,
     )
     return record, world.parties["exporter"]
 
@@ -470,7 +473,46 @@ def test_batch_failure_names_the_item(ledger: Ledger, world: DemoWorld) -> None:
 def test_registration_batch(ledger: Ledger, world: DemoWorld) -> None:
     records = [make_registration(ledger, world) for _ in range(3)]
     ledger.consignments.register_batch([ledger.sign(r, p.private_key) for r, p in records])
-    assert all(ledger.consignments.exists(r.consignment_id) for r, _ in records)  # type: ignore[attr-defined]
+    assert all(ledger.consignments.exists(r.consignment_id_for(p.org_id)) for r, p in records)  # type: ignore[attr-defined]
+
+
+def test_a_competitor_registering_the_same_reference_first_does_not_preempt_it(
+    ledger: Ledger, world: DemoWorld
+) -> None:
+    """A UCR is public: a trader registering the carrier's reference first gets its own
+    consignment (the id is bound to the registrant); the carrier's registration still goes
+    through, and events and drawdowns land on the consignment they name."""
+    carrier, squatter = world.parties["carrier"], world.parties["exporter"]
+    ref = f"UCR-PUBLIC-{secrets.token_hex(4)}"
+    squat = ConsignmentRegistration(
+        reference_hash=reference_hash(ref), origin=b"AU", destination=b"CN"
+    )
+    ledger.submit(ledger.sign(squat, squatter.private_key))
+    own = ConsignmentRegistration(
+        reference_hash=reference_hash(ref),
+        origin=b"AU",
+        destination=b"CN",
+        consignor=squatter.org_id,
+    )
+    ledger.submit(ledger.sign(own, carrier.private_key))  # before the binding: ConsignmentExists
+    squat_id = consignment_id(ref, registrant=squatter.org_id)
+    cid = consignment_id(ref, registrant=carrier.org_id)
+    assert squat_id != cid
+    assert cid == ledger.consignments.call("consignmentIdOf", carrier.org_id, reference_hash(ref))
+    assert ledger.consignments.consignment(cid).registrant == carrier.org_id
+    assert ledger.consignments.consignment(squat_id).registrant == squatter.org_id
+    t = now(ledger)
+    event = ConsignmentEvent(
+        consignment_id=cid,
+        biz_step=BusinessStep("loading").code,
+        location=Locode("AUADL").to_bytes5(),
+        event_time=t,
+        nonce=_nonce(),
+        deadline=t + 600,
+    )
+    ledger.submit(ledger.sign(event, carrier.private_key))
+    assert ledger.consignments.head(cid)[1] == 1
+    assert ledger.consignments.head(squat_id)[1] == 0
 
 
 def test_certificate_lifecycle(ledger: Ledger, world: DemoWorld) -> None:
@@ -487,8 +529,10 @@ def test_certificate_lifecycle(ledger: Ledger, world: DemoWorld) -> None:
         ledger.submit(ledger.sign(registration, carrier.private_key))
         drawdowns.append(
             Drawdown(
-                certificate_id=cert, consignment_id=registration.consignment_id, quantity=quantity
-            )  # type: ignore[attr-defined]
+                certificate_id=cert,
+                consignment_id=registration.consignment_id_for(carrier.org_id),  # type: ignore[attr-defined]
+                quantity=quantity,
+            )
         )
     exporter = world.parties["exporter"]
     ledger.certificates.draw_down_batch([ledger.sign(d, exporter.private_key) for d in drawdowns])
@@ -497,8 +541,10 @@ def test_certificate_lifecycle(ledger: Ledger, world: DemoWorld) -> None:
     registration, carrier = make_registration(ledger, world)
     ledger.submit(ledger.sign(registration, carrier.private_key))
     overdraw = Drawdown(
-        certificate_id=cert, consignment_id=registration.consignment_id, quantity=11
-    )  # type: ignore[attr-defined]
+        certificate_id=cert,
+        consignment_id=registration.consignment_id_for(carrier.org_id),  # type: ignore[attr-defined]
+        quantity=11,
+    )
     with pytest.raises(ce.QuantityExceeded):
         ledger.certificates.draw_down(ledger.sign(overdraw, exporter.private_key))
     revocation = CertificateRevocation(certificate_number=record.certificate_number)
@@ -524,7 +570,8 @@ def test_expired_certificate_cannot_be_drawn(ledger: Ledger, world: DemoWorld) -
     registration, carrier = make_registration(ledger, world)
     ledger.submit(ledger.sign(registration, carrier.private_key))
     cert = certificate_id(chamber.org_id, short.certificate_number)  # type: ignore[attr-defined]
-    drawdown = Drawdown(certificate_id=cert, consignment_id=registration.consignment_id, quantity=1)  # type: ignore[attr-defined]
+    cid = registration.consignment_id_for(carrier.org_id)  # type: ignore[attr-defined]
+    drawdown = Drawdown(certificate_id=cert, consignment_id=cid, quantity=1)
     with pytest.raises(ce.CertificateExpired):
         ledger.submit(ledger.sign(drawdown, world.parties["exporter"].private_key))
 

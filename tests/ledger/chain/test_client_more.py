@@ -21,9 +21,9 @@ from ledger.records import (
     ConsignmentRegistration,
     SignedRecord,
     SubjectType,
-    consignment_id,
     fixed_ascii,
     hs_codes_digest,
+    reference_hash,
 )
 from ledger.stack import DEMO_PARTIES, TRADER, DemoWorld, Party, admit, bootstrap_for
 
@@ -61,7 +61,7 @@ def _signed_certificates(
 
 def _registration() -> ConsignmentRegistration:
     return ConsignmentRegistration(
-        consignment_id=consignment_id(f"UCR-{secrets.token_hex(6)}"),
+        reference_hash=reference_hash(f"UCR-{secrets.token_hex(6)}"),
         origin=b"AU",
         destination=b"CN",
     )
@@ -93,7 +93,9 @@ def test_attach_gives_clients_at_the_deployment_addresses(
     carrier = world.parties["carrier"]
     registration = _registration()
     attached.submit(attached.sign(registration, carrier.private_key))
-    assert ledger.consignments.exists(registration.consignment_id)
+    assert ledger.consignments.exists(
+        registration.consignment_id_for(world.parties["carrier"].org_id)
+    )
 
 
 def test_attach_without_a_transaction_manager_reads_but_cannot_write(
@@ -106,7 +108,9 @@ def test_attach_without_a_transaction_manager_reads_but_cannot_write(
         reader.submit(signed)
     with pytest.raises(ConfigurationError, match="Membership client has no transaction manager"):
         reader.membership.transact("execute", ())
-    assert not ledger.consignments.exists(signed.record.consignment_id)
+    assert not ledger.consignments.exists(
+        signed.record.consignment_id_for(world.parties["carrier"].org_id)
+    )
 
 
 def test_transact_sends_the_encoded_call_and_returns_its_receipt(
@@ -123,12 +127,14 @@ def test_transact_sends_the_encoded_call_and_returns_its_receipt(
     )
     events = [d.event for d in ledger.decode_logs(receipt.logs)]
     assert events == ["ConsignmentRegistered"]
-    assert ledger.consignments.exists(registration.consignment_id)
+    assert ledger.consignments.exists(
+        registration.consignment_id_for(world.parties["carrier"].org_id)
+    )
 
 
 def test_transact_raises_the_decoded_contract_error(ledger: Ledger, world: DemoWorld) -> None:
     existing = ConsignmentRegistration(
-        consignment_id=world.consignment_id, origin=b"AU", destination=b"CN"
+        reference_hash=reference_hash(world.consignment_ref), origin=b"AU", destination=b"CN"
     )
     signed = ledger.sign(existing, world.parties["carrier"].private_key)
     with pytest.raises(ce.ConsignmentExists) as caught:
@@ -197,14 +203,14 @@ def test_submit_batch_names_the_failing_item_and_records_nothing(
     carrier = world.parties["carrier"]
     fresh = _registration()
     duplicate = ConsignmentRegistration(
-        consignment_id=world.consignment_id, origin=b"AU", destination=b"CN"
+        reference_hash=reference_hash(world.consignment_ref), origin=b"AU", destination=b"CN"
     )
     batch = [ledger.sign(fresh, carrier.private_key), ledger.sign(duplicate, carrier.private_key)]
     with pytest.raises(ce.BatchItemFailed) as caught:
         ledger.submit_batch(batch)
     assert caught.value.index == 1
     assert isinstance(caught.value.cause, ce.ConsignmentExists)
-    assert not ledger.consignments.exists(fresh.consignment_id)
+    assert not ledger.consignments.exists(fresh.consignment_id_for(carrier.org_id))
 
 
 def test_issue_batch_issues_every_certificate(ledger: Ledger, world: DemoWorld) -> None:

@@ -11,7 +11,7 @@ import pytest
 from ledger.chain import Ledger
 from ledger.chain import contract_errors as ce
 from ledger.errors import ValidationError
-from ledger.records import DeclarationValues, declaration_id, new_salt
+from ledger.records import DeclarationValues, consignment_id, declaration_id, new_salt
 from ledger.stack import DemoWorld
 
 
@@ -43,6 +43,7 @@ def values(world: DemoWorld, **changes: Any) -> DeclarationValues:
         "item_price": "31500.00",
         "currency": "aud",
         "consignment_ref": world.consignment_ref,
+        "consignment_registrant": "0x" + world.parties["carrier"].org_id.hex(),
     }
     data.update(changes)
     return DeclarationValues.parse(data)
@@ -119,6 +120,8 @@ def test_refusals(ledger: Ledger, world: DemoWorld) -> None:
         ("date", "06/12/2026"),
         ("declarant", "exporter"),
         ("certificate_number", ""),
+        ("consignment_registrant", ""),  # a reference names no consignment without it
+        ("consignment_registrant", "carrier"),
     ],
 )
 def test_values_refuse_bad_fields(world: DemoWorld, field: str, value: object) -> None:
@@ -141,3 +144,16 @@ def test_digest_is_salted_and_canonical(world: DemoWorld) -> None:
     salt = new_salt()
     assert v.digest(salt) == same.digest(salt)
     assert v.digest(salt) != v.digest(new_salt())
+
+
+def test_the_consignment_is_the_registrants(world: DemoWorld) -> None:
+    """The declared consignment id is the reference as its registrant registered it."""
+    carrier = world.parties["carrier"]
+    v = values(world)
+    assert v.consignment_id() == consignment_id(world.consignment_ref, registrant=carrier.org_id)
+    assert v.consignment_id() == world.consignment_id
+    with pytest.raises(ValidationError) as info:
+        values(world, consignment_ref="")  # a registrant without a reference
+    assert info.value.field == "consignment_registrant"
+    none = values(world, consignment_ref="", consignment_registrant="")
+    assert none.consignment_id() == bytes(32)

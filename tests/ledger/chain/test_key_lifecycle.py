@@ -25,7 +25,7 @@ from ledger.records import (
     Locode,
     Proposal,
     ProposalAction,
-    consignment_id,
+    reference_hash,
 )
 from ledger.stack import CUSTOMS, DemoWorld, Party, admit
 
@@ -166,13 +166,13 @@ def test_a_key_cannot_be_backdated_beyond_the_bound(ledger: Ledger, world: DemoW
 def register(ledger: Ledger, world: DemoWorld, *, consignor: bytes) -> bytes:
     carrier = world.parties["carrier"]
     registration = ConsignmentRegistration(
-        consignment_id=consignment_id(f"UCR-{secrets.token_hex(4)}"),
+        reference_hash=reference_hash(f"UCR-{secrets.token_hex(4)}"),
         origin=b"AU",
         destination=b"CN",
         consignor=consignor,
     )
     ledger.submit(ledger.sign(registration, carrier.private_key))
-    return registration.consignment_id
+    return registration.consignment_id_for(carrier.org_id)
 
 
 def suspend(ledger: Ledger, world: DemoWorld, party: Party) -> None:

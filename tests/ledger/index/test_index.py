@@ -51,6 +51,7 @@ from ledger.records import (
     certificate_id,
     consignment_id,
     fixed_ascii,
+    reference_hash,
 )
 from ledger.stack import DemoWorld
 
@@ -105,9 +106,9 @@ def post_event(
 
 
 def register(ledger: Ledger, world: DemoWorld, ref: str) -> bytes:
-    cid = consignment_id(ref)
+    cid = consignment_id(ref, registrant=world.parties["carrier"].org_id)
     record = ConsignmentRegistration(
-        consignment_id=cid,
+        reference_hash=reference_hash(ref),
         origin=b"AU",
         destination=b"CN",
         consignor=world.parties["exporter"].org_id,
@@ -175,8 +176,12 @@ def check_seeded_world(index: Index, ledger: Ledger, world: DemoWorld) -> None:
     assert registration.consignor == exporter.org_id
     assert registration.registrant == carrier.org_id
     assert registration.signer == carrier.address
+    assert registration.reference_hash == reference_hash(world.consignment_ref)
     assert registration.digest == ConsignmentRegistration(
-        consignment_id=cid, origin=b"AU", destination=b"CN", consignor=exporter.org_id
+        reference_hash=registration.reference_hash,
+        origin=b"AU",
+        destination=b"CN",
+        consignor=exporter.org_id,
     ).digest(domain)
     head = next_head(bytes(28), registration.digest, org_id=carrier.org_id, signer=carrier.address)
     for e in timeline:
@@ -378,11 +383,14 @@ def test_fast_digests_equal_the_records_and_the_contract(ledger: Ledger, world: 
     )
     assert fast == event.digest(domain)
     registration = ConsignmentRegistration(
-        consignment_id=world.consignment_id, origin=b"AU", destination=b"CN", consignee=b"\x01" * 32
+        reference_hash=reference_hash(world.consignment_ref),
+        origin=b"AU",
+        destination=b"CN",
+        consignee=b"\x01" * 32,
     )
     assert registration_digest(
         domain.separator,
-        consignment_id=registration.consignment_id,
+        reference_hash=registration.reference_hash,
         origin=b"AU",
         destination=b"CN",
         consignor=bytes(32),
@@ -946,7 +954,8 @@ def test_consignment_view_is_the_separate_queries_on_one_connection(
     assert len(view.timeline) == view.consignment.event_count == 5
     assert view.attestations  # the demo has both: the comparisons above bite
     assert view.drawdowns
-    assert index.consignment_view(consignment_id("NO-SUCH-UCR")) is None
+    no_such = consignment_id("NO-SUCH-UCR", registrant=world.parties["carrier"].org_id)
+    assert index.consignment_view(no_such) is None
     fresh = register(ledger, world, "AU-UCR-VIEW-NO-EVENTS")
     index.sync()
     empty = index.consignment_view(fresh)
@@ -1012,15 +1021,16 @@ def kept_counts(index: Index) -> dict[bytes, tuple[int | None, int]]:
 
 def register_together(ledger: Ledger, world: DemoWorld, count: int) -> list[bytes]:
     """``count`` registrations of the exporter's in one transaction (one block)."""
-    ids = [consignment_id(f"AU-UCR-TOGETHER-{secrets.token_hex(4)}") for _ in range(count)]
+    refs = [reference_hash(f"AU-UCR-TOGETHER-{secrets.token_hex(4)}") for _ in range(count)]
+    ids = [consignment_id(r, registrant=world.parties["carrier"].org_id) for r in refs]
     records = [
         ConsignmentRegistration(
-            consignment_id=cid,
+            reference_hash=r,
             origin=b"AU",
             destination=b"CN",
             consignor=world.parties["exporter"].org_id,
         )
-        for cid in ids
+        for r in refs
     ]
     key = world.parties["carrier"].private_key
     ledger.consignments.register_batch([ledger.sign(r, key) for r in records])
@@ -1110,3 +1120,30 @@ def test_an_index_file_without_the_kept_counts_is_upgraded(
     finally:
         upgraded.engine.dispose()
         engine.dispose()
+
+
+def test_a_reference_maps_to_one_consignment_per_registrant(
+    index: Index, ledger: Ledger, world: DemoWorld
+) -> None:
+    """Two organisations registering one reference make two consignments (the id is bound to
+    the registrant); the index keeps the reference hash and lists both, oldest first."""
+    ref = f"AU-UCR-SHARED-{secrets.token_hex(4)}"
+    carrier = world.parties["carrier"]
+    competitor = world.parties["exporter"]
+    first = register(ledger, world, ref)  # by the carrier
+    squat = ConsignmentRegistration(
+        reference_hash=reference_hash(ref), origin=b"AU", destination=b"CN"
+    )
+    ledger.consignments.register(ledger.sign(squat, competitor.private_key))
+    index.sync()
+    second = consignment_id(ref, registrant=competitor.org_id)
+    assert first != second
+    assert index.consignments_by_reference(reference_hash(ref)) == [
+        (first, carrier.org_id),
+        (second, competitor.org_id),
+    ]
+    record = index.consignment(second)
+    assert record is not None
+    assert (record.reference_hash, record.registrant) == (reference_hash(ref), competitor.org_id)
+    assert index.consignments_by_reference(reference_hash("NO-SUCH-UCR")) == []
+    assert index.verify_heads().ok

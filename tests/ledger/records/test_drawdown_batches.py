@@ -38,6 +38,7 @@ from ledger.records import (
     fixed_ascii,
     hash_typed_data,
     recover_typed_data,
+    reference_hash,
     sign,
     sign_drawdown_batch,
 )
@@ -55,20 +56,21 @@ def exporter(world: DemoWorld) -> Party:
 def register(ledger: Ledger, world: DemoWorld, count: int, *, tag: str = "") -> list[bytes]:
     """``count`` new consignments (registered in one batch by the carrier)."""
     label = tag or secrets.token_hex(4)
-    ids = [consignment_id(f"UCR-DD-{label}-{i}") for i in range(count)]
+    refs = [reference_hash(f"UCR-DD-{label}-{i}") for i in range(count)]
     carrier = world.parties["carrier"]
+    ids = [consignment_id(r, registrant=carrier.org_id) for r in refs]
     ledger.consignments.register_batch(
         [
             ledger.sign(
                 ConsignmentRegistration(
-                    consignment_id=c,
+                    reference_hash=r,
                     origin=b"AU",
                     destination=b"CN",
                     consignor=world.parties["exporter"].org_id,  # drawn on: the exporter's
                 ),
                 carrier.private_key,
             )
-            for c in ids
+            for r in refs
         ]
     )
     return ids

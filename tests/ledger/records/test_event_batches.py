@@ -35,6 +35,7 @@ from ledger.records import (
     events_hash,
     hash_typed_data,
     recover_typed_data,
+    reference_hash,
     sign,
     sign_event_batch,
     with_batch_terms,
@@ -47,9 +48,10 @@ def now(ledger: Ledger) -> int:
 
 
 def register(ledger: Ledger, world: DemoWorld) -> bytes:
-    cid = consignment_id(f"UCR-BATCH-{secrets.token_hex(4)}")
+    ref = f"UCR-BATCH-{secrets.token_hex(4)}"
+    cid = consignment_id(ref, registrant=world.parties["carrier"].org_id)
     record = ConsignmentRegistration(
-        consignment_id=cid,
+        reference_hash=reference_hash(ref),
         origin=b"AU",
         destination=b"CN",
         consignor=world.parties["exporter"].org_id,

@@ -35,9 +35,11 @@ from ledger.records import (
     Record,
     SchemaRegistration,
     SignedRecord,
+    consignment_id,
     fixed_ascii,
     hash_typed_data,
     recover_typed_data,
+    reference_hash,
     sign,
     sign_typed_data,
 )
@@ -63,7 +65,7 @@ SAMPLES: list[Record] = [
     KeyAddition(org_id=B32, key=ADDRESS, valid_from=10, valid_until=20),
     KeyRevocation(org_id=B32, key=ADDRESS),
     ConsignmentRegistration(
-        consignment_id=B32,
+        reference_hash=B32,
         origin=b"AU",
         destination=b"CN",
         consignor=keccak(text="a"),
@@ -278,3 +280,23 @@ def _domain() -> Any:
     from ledger.records import Domain
 
     return Domain.for_contract("Consignments", chain_id=1, address="0x" + "00" * 19 + "01")
+
+
+def test_consignment_id_is_bound_to_the_registrant() -> None:
+    """keccak256(abi.encode(registrant, keccak256(reference))), as Consignments derives it: the
+    same reference gives each registering organisation its own consignment."""
+    carrier, competitor = keccak(text="org:carrier"), keccak(text="org:competitor")
+    ref = "AU-UCR-2026-000042"
+    expected = keccak(carrier + keccak(text=ref))
+    assert consignment_id(ref, registrant=carrier) == expected
+    assert consignment_id(f"  {ref} ", registrant=carrier) == expected  # surrounding space
+    assert consignment_id(reference_hash(ref), registrant=carrier) == expected
+    assert consignment_id(ref, registrant=competitor) != expected
+    registration = ConsignmentRegistration(
+        reference_hash=reference_hash(ref), origin=b"AU", destination=b"CN"
+    )
+    assert registration.consignment_id_for(carrier) == expected
+    with pytest.raises(ValidationError, match="registrant: must be a non-zero"):
+        consignment_id(ref, registrant=bytes(32))
+    with pytest.raises(ValidationError, match="consignment_ref: must not be empty"):
+        consignment_id(" ", registrant=carrier)

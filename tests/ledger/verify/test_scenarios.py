@@ -16,7 +16,14 @@ from sqlalchemy import update
 from ledger.chain import Ledger
 from ledger.errors import InvalidClaim
 from ledger.index import Index, attestation_revocations, consignment_events
-from ledger.records import AeoActionCode, AttestationRevocation, LocodeDirectory
+from ledger.records import (
+    AeoActionCode,
+    AttestationRevocation,
+    ConsignmentRegistration,
+    LocodeDirectory,
+    consignment_id,
+    reference_hash,
+)
 from ledger.risk import score_risk
 from ledger.stack import CARRIER, CUSTOMS, EXPORT_RELEASE_SCHEMA, ISSUING_BODY
 from ledger.verify import (
@@ -452,6 +459,31 @@ def test_consignment_found_by_container(build: Builder, verifier: Verifier) -> N
     shipment = build.shipment()
     verdict = verifier.verify(build.claim(shipment, consignment_ref=None))
     assert verdict.consignment_id == shipment.cid
+
+
+def test_a_reference_registered_by_two_organisations_needs_its_registrant(
+    build: Builder, verifier: Verifier
+) -> None:
+    """A competitor registering the same public reference gets its own consignment (the id is
+    bound to the registrant): a claim by reference alone is ambiguous and the verifier says so
+    rather than guess; naming the registrant finds the carrier's consignment."""
+    shipment = build.shipment()
+    squatter = build.world.parties["exporter"]
+    squat = ConsignmentRegistration(
+        reference_hash=reference_hash(shipment.ref), origin=b"AU", destination=b"CN"
+    )
+    build.ledger.submit(build.ledger.sign(squat, squatter.private_key))
+    verdict = verifier.verify(build.claim(shipment, container=None))
+    assert_verdict(verdict, VerdictStatus.FAILED, "REFERENCE_AMBIGUOUS")
+    (finding,) = verdict.findings
+    assert {e.record_id for e in finding.evidence} == {
+        "0x" + shipment.cid.hex(),
+        "0x" + consignment_id(shipment.ref, registrant=squatter.org_id).hex(),
+    }
+    carrier = build.world.parties["carrier"]
+    named = verifier.verify(build.claim(shipment, container=None, registrant=carrier.org_id))
+    assert named.consignment_id == shipment.cid
+    assert_verdict(named, VerdictStatus.VERIFIED)
 
 
 def test_unknown_consignment(build: Builder, verifier: Verifier) -> None:

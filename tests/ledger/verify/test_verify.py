@@ -47,6 +47,7 @@ def test_claim_from_json_reads_every_field() -> None:
     claim = claim_from_json(
         {
             "consignment_ref": "AU-UCR-1",
+            "registrant": "Oceanic Container Line",
             "container": "MSCU1234566",
             "certificate": {
                 "number": "COO-1",
@@ -69,6 +70,7 @@ def test_claim_from_json_reads_every_field() -> None:
     assert claim.quantity == Quantity.parse("4.5", "TNE")
     assert claim.aeo_operators == (bytes.fromhex("ab" * 32),)
     assert claim.at == 1772323200
+    assert claim.registrant == keccak(text="Oceanic Container Line")
 
 
 @pytest.mark.parametrize(
@@ -78,6 +80,7 @@ def test_claim_from_json_reads_every_field() -> None:
         {"consignment_id": "0x1234"},
         {"consignment_ref": "x", "at": "yesterday"},
         {"consignment_ref": "x", "quantity": "1.5", "unit": "PARSEC"},
+        {"consignment_ref": "x", "registrant": ""},
     ],
 )
 def test_claim_from_json_rejects_bad_input(data: dict[str, object]) -> None:
