@@ -267,8 +267,16 @@ class Submitter:
                 continue
             except RecordRejected as exc:
                 # Pre-validation (e.g. eth_call) named the item the contract would refuse: fail
-                # it, never sent; the rest of the batch is formed again on the next pass.
-                self._error("sign", batch)
+                # it, never sent; the rest of the batch is formed again on the next pass. An
+                # expected outcome (e.g. a capture committed twice), so one line, no traceback.
+                logger.warning(
+                    "batch %s: record %s refused before sending: %s",
+                    batch.batch_id,
+                    exc.record_id,
+                    exc.message,
+                )
+                if self.metrics is not None:
+                    self.metrics.relay_errors.labels("sign").inc()
                 failed = self.outbox.fail_unsent(exc.record_id, code=exc.code, reason=exc.message)
                 self._observe([failed] if failed is not None else [])
                 continue

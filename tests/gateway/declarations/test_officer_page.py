@@ -128,6 +128,8 @@ def test_officer_sees_the_selection_and_records_a_result(
     # A key that is not an administration's is told why, not shown a table.
     page.fill("#key", exporter.token)
     page.click("#load")
-    page.wait_for_function("() => document.querySelector('#status').innerText.length > 0")
+    page.wait_for_function(
+        "() => !document.querySelector('#status').innerText.startsWith('Loading')"
+    )
     assert "only customs administrations" in page.inner_text("#status")
     assert errors == []
