@@ -147,7 +147,12 @@ def shipment(parties: Parties) -> dict[str, Any]:
         released = au_a.sign_and_submit(release, au.private_key)
         wait_records(au_a, [released.record_id], timeout=180)
         confirmed = wait_records(carrier_a, [v.record_id for v in views], timeout=180)
-    return {"ref": ref, "record_ids": [v.record_id for v in views], "confirmed": confirmed}
+    return {
+        "ref": ref,
+        "record_ids": [v.record_id for v in views],
+        "confirmed": confirmed,
+        "release_subject": hx(release.subject_id),
+    }
 
 
 def test_records_written_through_a_are_indexed_by_b(
@@ -191,6 +196,13 @@ def test_chinese_customs_verify_through_b(parties: Parties, shipment: dict[str, 
         wait_for(
             "B's index to hold the journey",
             lambda: indexed_record_ids(carrier_b, shipment["ref"])[1],
+            timeout=120,
+        )
+        # The export release may sit in a later block than the last event: B's index must
+        # hold it too before China's customs verify through B.
+        wait_for(
+            "B's index to hold the export release",
+            lambda: len(carrier_b.attestations(shipment["release_subject"]).items) > 0,
             timeout=120,
         )
     verdict = verify(c.b.url, key, {"consignment_ref": shipment["ref"], "origin": "AU"})
