@@ -172,7 +172,11 @@ def verify_deployment(w3: Web3, deployment: Deployment, *, source: str = "the ma
         )
     for name, _ in SUITE:
         if name not in deployment.contracts:
-            raise ManifestMismatch(f"{source} has no {name} contract")
+            raise ManifestMismatch(
+                f"{source} has no {name} contract: it records an older suite than this "
+                "version's. Deploy afresh (`ledger deploy --fresh`; for the local demo, remove "
+                "the data directory and `make run` again)"
+            )
         record = deployment.contracts[name]
         code = bytes(w3.eth.get_code(to_checksum_address(record.address)))
         if not code:
