@@ -340,7 +340,7 @@ class LocodeDirectory:
         """The entry for ``code``; raises :class:`~ledger.errors.InvalidLocode` if not listed."""
         found = self.get(code)
         if found is None:
-            raise InvalidLocode(Locode.field, "is not in the UN/LOCODE list", code)
+            raise InvalidLocode(Locode.field, "is not in the UN/LOCODE list", str(code))
         return found
 
     def coordinates(self, code: str) -> tuple[float, float] | None:

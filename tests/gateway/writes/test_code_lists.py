@@ -132,3 +132,11 @@ def test_an_unlisted_place_in_a_signed_batch_names_the_event(
     error = response.json()["error"]
     assert error["field"] == "events[1].location"
     assert error["code"] == "invalid_locode"
+
+
+def test_an_unlisted_place_is_quoted_as_written() -> None:
+    from ledger.errors import InvalidLocode
+    from ledger.records import Locode, packaged_unlocode
+
+    with pytest.raises(InvalidLocode, match=r"\(got 'AUZZZ'\)"):
+        packaged_unlocode().entry(Locode("AUZZZ"))
