@@ -254,6 +254,8 @@ def contract_error_status(exc: ContractError) -> int:
 # The request field a contract refusal is about: (custodial body field, signed message field).
 _CONTRACT_FIELDS: dict[str, tuple[str, str]] = {
     "DeadlineExpired": ("deadline", "deadline"),
+    "IssueTooOld": ("issued_at", "issuedAt"),
+    "LodgementTooOld": ("lodged_at", "lodgedAt"),
     "InvalidValidity": ("valid_until", "validUntil"),
     "InvalidExpiry": ("expires_at", "expiresAt"),
     "InvalidLocation": ("location", "location"),

@@ -15,6 +15,9 @@ contract Declarations is IDeclarations, MembershipClient {
         "Declaration(bytes32 declarationRef,bytes32 administration,bytes32 consignmentId,bytes32 certificateId,bytes32 valuesDigest,bytes32 amends,uint40 lodgedAt)"
     );
 
+    /// @inheritdoc IDeclarations
+    uint40 public constant MAX_LODGE_AGE = 1 days;
+
     /// @dev Who may lodge: declarants are traders (importers, customs brokers), carriers
     /// (express couriers) and postal operators; never a customs administration or issuing body.
     uint256 private constant _DECLARANT_KINDS =
@@ -103,6 +106,14 @@ contract Declarations is IDeclarations, MembershipClient {
         (address signer,) = _recover(structHash, sig, index);
         KeyInfo memory info =
             _authoriseCached(signer, record.lodgedAt, _DECLARANT_KINDS, cache, index);
+        if (uint256(record.lodgedAt) + MAX_LODGE_AGE < block.timestamp) {
+            _fail(
+                index,
+                abi.encodeWithSelector(
+                    LodgementTooOld.selector, record.lodgedAt, uint40(block.timestamp)
+                )
+            );
+        }
         if (record.valuesDigest == bytes32(0) || record.declarationRef == bytes32(0)) {
             _fail(index, abi.encodeWithSelector(MalformedDeclaration.selector));
         }

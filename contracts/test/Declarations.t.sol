@@ -188,6 +188,42 @@ contract DeclarationsTest is Fixture {
         declarations.lodge(r, sig_);
     }
 
+    function test_lodge_revertsWhenHeldBackPastMaxLodgeAge() public {
+        vm.warp(T0 + 2 days);
+        IDeclarations.Declaration memory r = _decl(keccak256("D-1"));
+        r.lodgedAt = uint40(block.timestamp - 1 days - 1);
+        ISignedRecords.Sig memory sig_ = _sign(r, PK_CONSIGNEE);
+        vm.expectRevert(
+            abi.encodeWithSelector(
+                IDeclarations.LodgementTooOld.selector, r.lodgedAt, uint40(block.timestamp)
+            )
+        );
+        declarations.lodge(r, sig_);
+        r.lodgedAt = uint40(block.timestamp - 1 days); // at the bound: accepted
+        _lodge(r, PK_CONSIGNEE);
+    }
+
+    function test_lodgeBatch_wrapsLodgementTooOld() public {
+        vm.warp(T0 + 2 days);
+        IDeclarations.Declaration[] memory rs = new IDeclarations.Declaration[](2);
+        ISignedRecords.Sig[] memory sigs = new ISignedRecords.Sig[](2);
+        rs[0] = _decl(keccak256("B-0"));
+        sigs[0] = _sign(rs[0], PK_CONSIGNEE);
+        rs[1] = _decl(keccak256("B-1"));
+        rs[1].lodgedAt = uint40(block.timestamp - 2 days);
+        sigs[1] = _sign(rs[1], PK_CONSIGNEE);
+        vm.expectRevert(
+            abi.encodeWithSelector(
+                ISignedRecords.BatchItemFailed.selector,
+                1,
+                abi.encodeWithSelector(
+                    IDeclarations.LodgementTooOld.selector, rs[1].lodgedAt, uint40(block.timestamp)
+                )
+            )
+        );
+        declarations.lodgeBatch(rs, sigs);
+    }
+
     function test_lodge_revertsForCustomsAsDeclarant() public {
         IDeclarations.Declaration memory r = _decl(keccak256("D-1"));
         ISignedRecords.Sig memory sig_ = _sign(r, PK_CUSTOMS_NL);

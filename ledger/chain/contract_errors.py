@@ -296,6 +296,12 @@ class IssueTooOld(InvalidRecord):
     """
 
 
+class LodgementTooOld(InvalidRecord):
+    """The declaration's `lodgedAt` is more than MAX_LODGE_AGE before the block time: a signed
+    declaration is fresh for MAX_LODGE_AGE only.
+    """
+
+
 class IssuerSuspended(RecordStateConflict):
     """The certificate's issuer is suspended: its certificates cannot be drawn."""
 

@@ -73,6 +73,12 @@ interface IDeclarations is ISignedRecords {
     error AmendmentMismatch(bytes32 amends);
     /// @notice The declaration was amended already, by `amendedBy`: amend the latest one.
     error AlreadyAmended(bytes32 declarationId, bytes32 amendedBy);
+    /// @notice The declaration's `lodgedAt` is more than MAX_LODGE_AGE before the block time: a
+    /// signed declaration is fresh for MAX_LODGE_AGE only.
+    error LodgementTooOld(uint40 lodgedAt, uint40 blockTime);
+
+    /// @notice How long a signed declaration stays usable after its `lodgedAt` (1 day).
+    function MAX_LODGE_AGE() external view returns (uint40);
 
     /// @notice The Declaration type hash.
     function DECLARATION_TYPEHASH() external view returns (bytes32);

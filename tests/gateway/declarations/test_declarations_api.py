@@ -209,12 +209,13 @@ def test_a_revoked_custodial_key_is_refused(
 
 
 def signed_body(
-    ledger: Ledger, world: DemoWorld, key: Any, **changes: Any
+    ledger: Ledger, world: DemoWorld, key: Any, *, age: int = 0, **changes: Any
 ) -> tuple[dict[str, Any], DeclarationValues]:
+    """A client-signed declaration, lodged ``age`` seconds before the latest block."""
     body = declaration_body(world, **changes)
     values = DeclarationValues.parse(dict(body, declarant=org_hex(world.parties["exporter"])))
     salt = new_salt()
-    lodged_at = int(ledger.w3.eth.get_block("latest")["timestamp"])
+    lodged_at = int(ledger.w3.eth.get_block("latest")["timestamp"]) - age
     record = values.record(salt=salt, lodged_at=lodged_at)
     signed = ledger.sign(record, key)
     payload = {
@@ -267,6 +268,23 @@ def test_client_signed_declaration_is_accepted_and_checked(
         assert status_and_code(response) == expected, response.text
     listed = unrelayed_client.get("/declarations", headers=auth(key)).json()["items"]
     assert len(listed) == 1, "only the good declaration is stored"
+
+
+def test_a_signed_declaration_held_back_over_a_day_is_refused_naming_lodged_at(
+    unrelayed_client: httpx.Client,
+    party_keys: dict[str, IssuedKey],
+    ledger: Ledger,
+    world: DemoWorld,
+) -> None:
+    key = party_keys["exporter"]
+    exporter = world.parties["exporter"].private_key
+    stale, _ = signed_body(ledger, world, exporter, age=24 * 3600 + 120)
+    refused = unrelayed_client.post("/declarations/signed", json=stale, headers=auth(key))
+    assert status_and_code(refused) == (422, "LodgementTooOld"), refused.text
+    assert refused.json()["error"]["field"] == "message.lodgedAt"
+    fresh, _ = signed_body(ledger, world, exporter, age=24 * 3600 - 600)
+    accepted = unrelayed_client.post("/declarations/signed", json=fresh, headers=auth(key))
+    assert accepted.status_code == 202, accepted.text
 
 
 def test_client_signed_declaration_for_another_declarant_is_refused(
