@@ -81,11 +81,14 @@ from ledger.records import (
     consignment_id,
 )
 
-__all__ = ["Candidate", "ChainValidator", "authorise", "signer_nonce"]
+__all__ = ["CONSIGNMENTS_ON_CHAIN", "Candidate", "ChainValidator", "authorise", "signer_nonce"]
 
 logger = logging.getLogger("gateway.validation")
 
 ACTIVE = 1
+
+CONSIGNMENTS_ON_CHAIN = "consignments-on-chain"
+"""Key of a request's ``memo``: consignment id -> whether it is on chain (looked up once)."""
 
 _GOVERNANCE = {
     RecordKind.PROPOSAL,
@@ -369,6 +372,11 @@ class ChainValidator:
                 errors[i] = conflict
                 live.remove(i)
         pending_registrations: set[str] | None = None
+        if kind is RecordKind.EVENT:
+            pending_registrations = self._pending_registrations(outbox)
+            live = self._refuse_unknown_consignments(
+                candidates, live, errors, memo=memo, pending=pending_registrations
+            )
         while live:
             signed = [candidates[i].signed for i in live]
             try:
@@ -618,6 +626,39 @@ class ChainValidator:
                 if holder.record_id != rid:
                     signer, nonce = value.split(":")[1:]
                     raise _nonce_conflict(signer, int(nonce))
+
+    def _refuse_unknown_consignments(
+        self,
+        candidates: Sequence[Candidate],
+        live: list[int],
+        errors: list[LedgerError | None],
+        *,
+        memo: dict[str, Any],
+        pending: set[str],
+    ) -> list[int]:
+        """The events of ``live`` whose consignment is on chain or on its way (registration
+        accepted, not mined); the others get ``UnknownConsignment`` (404) in ``errors``
+        without a simulation each: one ``exists`` call per consignment (the answer kept in
+        ``memo`` for the request, "not there" too), so a bulk request on consignments that
+        are not on the ledger costs a lookup per consignment, not a batch simulation per
+        event. Such an event would fail anyway: the contract checks the consignment last, so
+        a signed event that also breaks an earlier rule (deadline, key validity, nonce) is
+        answered with ``UnknownConsignment`` rather than that rule."""
+        on_chain: dict[bytes, bool] = memo.setdefault(CONSIGNMENTS_ON_CHAIN, {})
+        kept: list[int] = []
+        for i in live:
+            record = candidates[i].signed.record
+            assert isinstance(record, ConsignmentEvent)
+            cid = record.consignment_id
+            known = on_chain.get(cid)
+            if known is None:
+                with _chain_calls():
+                    known = on_chain[cid] = self.ledger.consignments.exists(cid)
+            if known or _hex(cid) in pending:
+                kept.append(i)
+            else:
+                errors[i] = UnknownConsignment("UnknownConsignment", {"consignmentId": cid})
+        return kept
 
     def _pending_registrations(self, outbox: Outbox) -> set[str]:
         return _registered_ids(outbox)
