@@ -4,7 +4,7 @@ approvals and executions, and organisations' signing keys (custodial ``POST`` bo
 from __future__ import annotations
 
 import secrets
-from typing import Any, Literal, Self
+from typing import Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, model_validator
 
@@ -18,6 +18,7 @@ from gateway.models.record_fields import (
     Address,
     BuildContext,
     Bytes32,
+    Message,
     Programme,
     RecordCreate,
     Timestamp,
@@ -342,7 +343,7 @@ class ExecutionCreate(BaseModel):
             ]
         },
     )
-    proposal: dict[str, Any] | None = Field(
+    proposal: Message | None = Field(
         default=None, description="The Proposal's EIP-712 message, as proposed."
     )
     proposal_id: Bytes32 | None = Field(

@@ -9,7 +9,7 @@ import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Annotated, ClassVar, Literal, Self
+from typing import Annotated, Any, ClassVar, Literal, Self
 
 from pydantic import (
     AfterValidator,
@@ -36,6 +36,7 @@ __all__ = [
     "BuildContext",
     "Bytes32",
     "FreeText",
+    "Message",
     "NonceSource",
     "Programme",
     "RecordCreate",
@@ -76,6 +77,27 @@ width joiners, ...), which would make two values look alike or a reading reorder
 FreeText = Annotated[str, AfterValidator(_free_text)]
 """Free text (a reason, a definition): as :data:`TextLine`, but tabs and line breaks are
 allowed."""
+
+
+def _message_text(value: Any) -> Any:
+    if isinstance(value, str):
+        _refuse_controls(value)
+    elif isinstance(value, list):
+        for item in value:
+            _message_text(item)
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            _refuse_controls(str(key))
+            _message_text(item)
+    return value
+
+
+Message = dict[
+    Annotated[str, AfterValidator(_text_line)], Annotated[Any, AfterValidator(_message_text)]
+]
+"""A message as the client sent it (an EIP-712 message, a governance proposal's): its field
+names and every text in it follow :data:`TextLine` (a refusal names the message's field, rule
+``control_character``), whatever the record type then makes of them."""
 
 
 def _iso_text(value: object) -> object:

@@ -19,8 +19,6 @@ context, the base class), :mod:`~gateway.models.trade_requests`,
 
 from __future__ import annotations
 
-from typing import Any
-
 from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
 from gateway.models.declaration_requests import DeclarationCreate
@@ -41,6 +39,7 @@ from gateway.models.record_fields import (
     EXAMPLE_DRAWDOWN_MESSAGE,
     EXAMPLE_EVENT_MESSAGE,
     BuildContext,
+    Message,
     RecordCreate,
     Signature,
     Timestamp,
@@ -119,7 +118,7 @@ class SignedSubmission(BaseModel):
             ]
         },
     )
-    message: dict[str, Any] = Field(
+    message: Message = Field(
         description="The EIP-712 message (field names as in the type; bytes as 0x-hex)."
     )
     signature: Signature
@@ -157,7 +156,7 @@ class EventBatchSubmission(BaseModel):
             ]
         },
     )
-    events: list[dict[str, Any]] = Field(
+    events: list[Message] = Field(
         min_length=1,
         max_length=EVENT_BATCH_MAX,
         description="ConsignmentEvent messages in the order signed, each with the batch's "
@@ -210,7 +209,7 @@ class AttestationBatchSubmission(BaseModel):
             ]
         },
     )
-    attestations: list[dict[str, Any]] = Field(
+    attestations: list[Message] = Field(
         min_length=1,
         max_length=ATTESTATION_BATCH_MAX,
         description="Attestation messages in the order signed.",
@@ -260,7 +259,7 @@ class DrawdownBatchSubmission(BaseModel):
             ]
         },
     )
-    drawdowns: list[dict[str, Any]] = Field(
+    drawdowns: list[Message] = Field(
         min_length=1,
         max_length=DRAWDOWN_BATCH_MAX,
         description="Drawdown messages in the order signed.",
