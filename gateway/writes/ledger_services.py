@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
-from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from gateway.auth import Caller

@@ -63,9 +63,7 @@ def test_a_bulk_on_unknown_consignments_looks_each_up_once(
         registration = ConsignmentRegistration(
             reference_hash=reference_hash(shared), origin=b"AU", destination=b"CN"
         )
-        ledger.consignments.register(
-            ledger.sign(registration, world.parties[role].private_key)
-        )
+        ledger.consignments.register(ledger.sign(registration, world.parties[role].private_key))
     # A consignment whose registration is accepted but not mined (no relayer here).
     pending = f"PENDING-{tag}"
     registered = unrelayed_client.post(
