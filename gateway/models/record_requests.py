@@ -19,7 +19,7 @@ context, the base class), :mod:`~gateway.models.trade_requests`,
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field, StrictInt
+from pydantic import BaseModel, ConfigDict, Field
 
 from gateway.models.declaration_requests import DeclarationCreate
 from gateway.models.governance_requests import (
@@ -40,6 +40,7 @@ from gateway.models.record_fields import (
     EXAMPLE_EVENT_MESSAGE,
     BuildContext,
     Message,
+    Nonce,
     RecordCreate,
     Signature,
     Timestamp,
@@ -170,8 +171,8 @@ class EventBatchCreate(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     items: list[EventCreate] = Field(min_length=1, max_length=EVENT_BATCH_MAX)
-    nonce: StrictInt | None = Field(
-        default=None, ge=0, lt=2**32, description="The batch's nonce (default: the next one)."
+    nonce: Nonce | None = Field(
+        default=None, description="The batch's nonce (default: the next one)."
     )
     deadline: Timestamp | None = Field(
         default=None, description="Latest time the batch may be recorded (default: +24 h)."
