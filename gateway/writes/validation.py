@@ -41,7 +41,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -372,10 +372,17 @@ class ChainValidator:
                 errors[i] = conflict
                 live.remove(i)
         pending_registrations: set[str] | None = None
-        if kind is RecordKind.EVENT:
-            pending_registrations = self._pending_registrations(outbox)
+        looked_up = False  # whether every event's consignment was looked up (memo)
+
+        def pending() -> set[str]:
+            nonlocal pending_registrations
+            if pending_registrations is None:
+                pending_registrations = self._pending_registrations(outbox)
+            return pending_registrations
+
+        if kind is RecordKind.EVENT:  # what the request's lookups found already (no call)
             live = self._refuse_unknown_consignments(
-                candidates, live, errors, memo=memo, pending=pending_registrations
+                candidates, live, errors, memo=memo, pending=pending, look_up=False
             )
         while live:
             signed = [candidates[i].signed for i in live]
@@ -413,10 +420,15 @@ class ChainValidator:
                 break
             record = candidates[failed].signed.record
             if isinstance(error, UnknownConsignment) and isinstance(record, ConsignmentEvent):
-                if pending_registrations is None:
-                    pending_registrations = self._pending_registrations(outbox)
-                if _hex(record.consignment_id) in pending_registrations:
+                if _hex(record.consignment_id) in pending():
                     continue  # its registration is on its way: accepted, as a single event is
+                if not looked_up:
+                    # One event's consignment is not on chain: look the others' up (once
+                    # per consignment) rather than simulate the batch again per such event.
+                    looked_up = True
+                    live = self._refuse_unknown_consignments(
+                        candidates, live, errors, memo=memo, pending=pending, look_up=True
+                    )
             errors[failed] = error
         return errors
 
@@ -634,16 +646,19 @@ class ChainValidator:
         errors: list[LedgerError | None],
         *,
         memo: dict[str, Any],
-        pending: set[str],
+        pending: Callable[[], set[str]],
+        look_up: bool,
     ) -> list[int]:
         """The events of ``live`` whose consignment is on chain or on its way (registration
-        accepted, not mined); the others get ``UnknownConsignment`` (404) in ``errors``
-        without a simulation each: one ``exists`` call per consignment (the answer kept in
-        ``memo`` for the request, "not there" too), so a bulk request on consignments that
-        are not on the ledger costs a lookup per consignment, not a batch simulation per
-        event. Such an event would fail anyway: the contract checks the consignment last, so
-        a signed event that also breaks an earlier rule (deadline, key validity, nonce) is
-        answered with ``UnknownConsignment`` rather than that rule."""
+        accepted, not mined), or not known yet; the others get ``UnknownConsignment`` (404)
+        in ``errors`` without a simulation each. Known: what ``memo`` holds (the request's
+        reference lookups; "not there" too) and, with ``look_up``, one ``exists`` call per
+        consignment not in it (kept there). So a bulk request on consignments that are not
+        on the ledger costs a lookup per consignment, not a batch simulation per event, and
+        one on consignments that are costs nothing more. Such an event would fail anyway:
+        the contract checks the consignment last, so a signed event that also breaks an
+        earlier rule (deadline, key validity, nonce) is answered with ``UnknownConsignment``
+        rather than that rule."""
         on_chain: dict[bytes, bool] = memo.setdefault(CONSIGNMENTS_ON_CHAIN, {})
         kept: list[int] = []
         for i in live:
@@ -651,10 +666,10 @@ class ChainValidator:
             assert isinstance(record, ConsignmentEvent)
             cid = record.consignment_id
             known = on_chain.get(cid)
-            if known is None:
+            if known is None and look_up:
                 with _chain_calls():
                     known = on_chain[cid] = self.ledger.consignments.exists(cid)
-            if known or _hex(cid) in pending:
+            if known is None or known or _hex(cid) in pending():
                 kept.append(i)
             else:
                 errors[i] = UnknownConsignment("UnknownConsignment", {"consignmentId": cid})

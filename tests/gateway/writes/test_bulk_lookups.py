@@ -15,12 +15,19 @@ import httpx
 import pytest
 
 from gateway.auth import IssuedKey
+from gateway.client import GatewayClient
 from gateway.writes.outbox import RecordKind
 from ledger.chain import Ledger
 from ledger.chain.contracts import ContractClient
-from ledger.records import ConsignmentRegistration, reference_hash
+from ledger.records import (
+    BusinessStep,
+    ConsignmentEvent,
+    ConsignmentRegistration,
+    Locode,
+    reference_hash,
+)
 from ledger.stack import DemoWorld
-from tests.gateway.chain_cases import body, prepare
+from tests.gateway.chain_cases import body, chain_now, prepare
 from tests.gateway.conftest import auth
 
 UNKNOWN = 40
@@ -107,3 +114,48 @@ def test_a_bulk_on_unknown_consignments_looks_each_up_once(
     assert counts["exists"] == 0, counts
     assert counts["postEvents"] == 2, counts
     assert sum(counts.values()) < 10, counts
+
+
+def test_a_signed_bulk_looks_consignments_up_only_when_one_is_unknown(
+    unrelayed_client: httpx.Client,
+    party_keys: dict[str, IssuedKey],
+    ledger: Ledger,
+    world: DemoWorld,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Events signed by the client name their consignment ids: on known consignments the
+    request costs one simulation and no lookup; once the simulation names an event on an
+    unknown consignment, the others' consignments are looked up once each (not one batch
+    simulation per unknown event)."""
+    carrier = world.parties["carrier"]
+    client = GatewayClient("http://testserver", party_keys["carrier"].token, http=unrelayed_client)
+    now = chain_now(ledger)
+
+    def event(i: int, consignment: bytes) -> Any:
+        record = ConsignmentEvent(
+            consignment_id=consignment,
+            biz_step=BusinessStep("sensor_reporting").code,
+            location=Locode("CNSHA").to_bytes5(),
+            event_time=now - 300 + i,
+            nonce=(91 << 8) + i,
+            deadline=now + 3600,
+        )
+        return client.sign(record, carrier.private_key)
+
+    known = [event(i, world.consignment_id) for i in range(5)]
+    counts = _count_chain_reads(monkeypatch, ledger)
+    result = client.post_events(known)
+    assert (result.accepted, result.rejected) == (5, 0)
+    assert (counts["exists"], counts["postEvents"]) == (0, 1), counts
+
+    unknown = [event(10 + i, secrets.token_bytes(32)) for i in range(UNKNOWN)]
+    tail = [event(100 + i, world.consignment_id) for i in range(3)]
+    counts.clear()
+    result = client.post_events([unknown[0], *tail[:1], *unknown[1:], *tail[1:]])
+    assert (result.accepted, result.rejected) == (3, UNKNOWN)
+    codes = {item.error.code for item in result.items if item.error is not None}
+    assert codes == {"UnknownConsignment"}
+    # The first simulation names the first unknown event; then one lookup per consignment
+    # (the known one included) and one simulation of the events that can pass.
+    assert counts["postEvents"] == 2, counts
+    assert counts["exists"] == UNKNOWN, counts
