@@ -5,7 +5,8 @@ themselves. Nothing is stored.
 Each ``POST`` needs the write scope of the route whose record it builds (``events:write`` for
 an event or an event batch, ``certificates:write`` for a drawdown, ...): typed data is the
 first half of that write, and it reads the chain for the caller (nonces, consignments).
-``GET /typed-data/domains`` needs ``read``.
+``GET /typed-data/domains`` takes any valid key (a client that signs needs the domains,
+whatever its scopes).
 
 ``GET /typed-data/domains``, ``POST /typed-data/{kind}`` for every signed kind,
 ``POST /typed-data/event_batch``, ``POST /typed-data/attestation_batch`` and
@@ -21,7 +22,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Depends
 from pydantic import BaseModel
 
-from gateway.api.deps import ReadCaller, ServicesDep, require_scope
+from gateway.api.deps import CurrentCaller, ServicesDep, require_scope
 from gateway.auth import Caller, Scope
 from gateway.models.error_views import ERROR_401, ERROR_403, ERROR_422
 from gateway.models.record_fields import RecordCreate
@@ -109,7 +110,7 @@ def _event_batch_typed_data(
     )
 
 
-def _domains(caller: ReadCaller, services: ServicesDep) -> DomainList:
+def _domains(caller: CurrentCaller, services: ServicesDep) -> DomainList:
     """The EIP-712 domain of every contract (name, version, chain id, address): what a
     client needs to sign records itself, with its own copy of the record types."""
     chain = require_ledger(services.chain)
@@ -173,7 +174,7 @@ def _build_router() -> APIRouter:
         methods=["GET"],
         response_model=DomainList,
         summary="EIP-712 domains of the contracts",
-        responses={**ERROR_401, **ERROR_403},
+        responses=ERROR_401,
     )
     for kind in CREATE_MODELS:
         if kind is not RecordKind.DECLARATION:  # it stages the values: routes/declarations.py
