@@ -164,14 +164,26 @@ class LedgerServices:
     ) -> None:
         """:meth:`consignment_for` (no registrant named) for many references at once, into
         ``memo`` (``context(memo=...)`` reads it): the registrations of every reference from
-        the index (one query each) or the chain's registration logs (one log query for all),
-        never a call per reference. The answer for each: the consignment id, or the
-        ``Conflict`` of a reference several organisations registered. Also notes in ``memo``
-        whether each id is on chain (:func:`~gateway.writes.validation.consignment_known`),
-        so that the events of a bulk request on a consignment that is not there are refused
-        without simulating each."""
+        the index (one query each) or the chain's registration logs (one log query for the
+        caller's own registrations, by consignment id, and one for the references it did not
+        register), never a call per reference. The answer for each: the consignment id, or
+        the ``Conflict`` of a reference several organisations registered. Also notes in
+        ``memo`` whether each id is on chain (key ``CONSIGNMENTS_ON_CHAIN``), so that the
+        events of a bulk request on a consignment that is not there are refused without
+        simulating each."""
         answers: dict[tuple[bytes, str], bytes | Conflict] = memo.setdefault(_REFS, {})
+        on_chain: dict[bytes, bool] = memo.setdefault(CONSIGNMENTS_ON_CHAIN, {})
         wanted = {ref: reference_hash(ref) for ref in refs if (org, ref) not in answers}
+        if self.index is None and wanted:
+            # The caller's own registrations first: its own id wins, and they are found by
+            # their (indexed) consignment id, not by scanning every registration.
+            owns = {ref: consignment_id(ref, registrant=org) for ref in wanted}
+            registered = self._registered(set(owns.values()))
+            for ref, own in owns.items():
+                if own in registered:
+                    answers[(org, ref)] = own
+                    on_chain[own] = True
+            wanted = {ref: h for ref, h in wanted.items() if (org, ref) not in answers}
         if not wanted:
             return
         hashes = set(wanted.values())
@@ -184,7 +196,6 @@ class LedgerServices:
             chain_found = self._registrations(hashes, after=self.index.cursor()[0])
         for ref_hash, later in chain_found.items():
             found[ref_hash] += [r for r in later if r not in found[ref_hash]]
-        on_chain: dict[bytes, bool] = memo.setdefault(CONSIGNMENTS_ON_CHAIN, {})
         for ref, ref_hash in wanted.items():
             registrations = found[ref_hash]
             for cid, _ in registrations:
@@ -199,6 +210,32 @@ class LedgerServices:
             else:
                 answers[(org, ref)] = own
                 on_chain[own] = False
+
+    def _registered(self, ids: set[bytes]) -> set[bytes]:
+        """The consignment ids among ``ids`` with a registration log (a query per 500 ids,
+        filtered by the node on the indexed ``consignmentId``)."""
+        client = self.ledger.consignments
+        topic = "0x" + bytes(client.abi.event("ConsignmentRegistered").topic0).hex()
+        wanted = sorted(ids)
+        out: set[bytes] = set()
+        for start in range(0, len(wanted), 500):
+            chunk = ["0x" + cid.hex() for cid in wanted[start : start + 500]]
+            logs: list[Any] = list(
+                self.ledger.w3.eth.get_logs(
+                    {
+                        "address": client.address,
+                        "fromBlock": self.ledger.deployment.block,
+                        "toBlock": "latest",
+                        "topics": [topic, chunk],
+                    }
+                )
+            )
+            out |= {
+                bytes(d.args["consignmentId"])
+                for d in client.decode_logs(logs)
+                if d.event == "ConsignmentRegistered"
+            }
+        return out
 
     def registrations_on_chain(
         self, ref_hash: bytes, *, after: int | None = None
