@@ -49,7 +49,7 @@ from gateway.errors import ServiceUnavailable, database_fault, install_exception
 from gateway.logs import configure_logging
 from gateway.metrics import GatewayMetrics
 from gateway.middleware import BodyLimitMiddleware, RequestContextMiddleware
-from gateway.ratelimit import RateLimiter
+from gateway.ratelimit import RateLimiter, rate_limiter_for
 from gateway.services import GatewayServices
 from gateway.writes.declaration_store import DeclarationStore, load_or_create_key
 from gateway.writes.outbox import Outbox, Submitter, load_relayer_factory
@@ -164,6 +164,9 @@ def create_app(
                 retry_interval=settings.relay_retry_seconds,
                 metrics=metrics,
             )
+        app.state.rate_limiter = rate_limiter_for(
+            engine, per_second=settings.rate_limit_per_second, burst=settings.rate_limit_burst
+        )
         app.state.keys = keys
         app.state.outbox = outbox
         app.state.declarations = declarations

@@ -4,9 +4,9 @@ approvals and executions, and organisations' signing keys (custodial ``POST`` bo
 from __future__ import annotations
 
 import secrets
-from typing import Any, Literal, Self
+from typing import Annotated, Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field, StrictInt, model_validator
+from pydantic import ConfigDict, Field, model_validator
 
 from gateway.auth import OrgKind
 from gateway.models.record_fields import (
@@ -18,11 +18,18 @@ from gateway.models.record_fields import (
     Address,
     BuildContext,
     Bytes32,
+    Message,
+    Nonce,
     Programme,
     RecordCreate,
+    RuledModel,
     Timestamp,
     _b32,
     _ts,
+    absent,
+    branch,
+    given,
+    one_of_fields,
 )
 from gateway.models.stored import RecordKind
 from ledger.records import (
@@ -83,8 +90,23 @@ class AeoActionCreate(RecordCreate):
     programme: Programme
     valid_from: Timestamp | None = Field(default=None, description="certify only.")
     valid_until: Timestamp | None = Field(default=None, description="certify only.")
-    nonce: StrictInt | None = Field(default=None, ge=0, lt=2**32)
+    nonce: Nonce | None = Field(default=None)
     deadline: Timestamp | None = None
+
+    SCHEMA_RULES = (
+        {
+            "anyOf": [
+                branch(
+                    {"properties": {"action": {"const": "certify"}}},
+                    given("valid_from", "valid_until"),
+                ),
+                branch(
+                    {"properties": {"action": {"enum": ["suspend", "reinstate", "revoke"]}}},
+                    absent("valid_from", "valid_until"),
+                ),
+            ]
+        },
+    )
 
     @model_validator(mode="after")
     def _validity(self) -> Self:
@@ -190,6 +212,13 @@ _KIND_CODES: dict[OrgKind, int] = {
 }
 
 
+_PLAIN_ACTIONS = [
+    action
+    for action in _PROPOSAL_ACTIONS
+    if action not in ("add_key", "replace_key", "revoke_certificate", "revoke_aeo_certification")
+]
+
+
 class ProposalCreate(RecordCreate):
     """A governance proposal of a customs administration (k-of-n)."""
 
@@ -241,7 +270,7 @@ class ProposalCreate(RecordCreate):
     account: Address | None = None
     valid_from: Timestamp | None = None
     valid_until: Timestamp | None = None
-    threshold: int | None = Field(default=None, ge=1, lt=2**16)
+    threshold: Annotated[int, Field(ge=1, lt=2**16)] | None = None
     expires_at: Timestamp | None = Field(default=None, description="Default: in 7 days.")
     salt: Bytes32 | None = Field(default=None, description="Default: random.")
     replaces: Address | None = Field(
@@ -253,6 +282,37 @@ class ProposalCreate(RecordCreate):
     certification_id: Bytes32 | None = Field(
         default=None,
         description="revoke_aeo_certification only: the AEO certification to revoke.",
+    )
+
+    SCHEMA_RULES = (
+        {
+            "anyOf": [
+                branch(
+                    {"properties": {"action": {"const": "add_key"}}},
+                    given("org_id", "account", "valid_until"),
+                    absent("replaces", "certificate_id", "certification_id"),
+                ),
+                branch(
+                    {"properties": {"action": {"const": "replace_key"}}},
+                    given("org_id", "account", "valid_until", "replaces"),
+                    absent("certificate_id", "certification_id"),
+                ),
+                branch(
+                    {"properties": {"action": {"const": "revoke_certificate"}}},
+                    given("org_id", "certificate_id"),
+                    absent("replaces", "certification_id"),
+                ),
+                branch(
+                    {"properties": {"action": {"const": "revoke_aeo_certification"}}},
+                    given("org_id", "certification_id"),
+                    absent("replaces", "certificate_id"),
+                ),
+                branch(
+                    {"properties": {"action": {"enum": _PLAIN_ACTIONS}}},
+                    absent("replaces", "certificate_id", "certification_id"),
+                ),
+            ]
+        },
     )
 
     @model_validator(mode="after")
@@ -316,7 +376,7 @@ class ApprovalCreate(RecordCreate):
         return Approval(proposal_id=_b32(self.proposal_id))
 
 
-class ExecutionCreate(BaseModel):
+class ExecutionCreate(RuledModel):
     """Execute a proposal that has its approvals (unsigned: the proposal's message)."""
 
     model_config = ConfigDict(
@@ -342,7 +402,7 @@ class ExecutionCreate(BaseModel):
             ]
         },
     )
-    proposal: dict[str, Any] | None = Field(
+    proposal: Message | None = Field(
         default=None, description="The Proposal's EIP-712 message, as proposed."
     )
     proposal_id: Bytes32 | None = Field(
@@ -350,6 +410,8 @@ class ExecutionCreate(BaseModel):
         description="Or the proposal's id (as `POST /governance/proposals` answered it): the "
         "gateway reads the message from the chain.",
     )
+
+    SCHEMA_RULES = (one_of_fields("proposal", "proposal_id"),)
 
     @model_validator(mode="after")
     def _one_of(self) -> Self:

@@ -9,7 +9,7 @@ import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Annotated, ClassVar, Literal, Self
+from typing import Annotated, Any, ClassVar, Literal, Self
 
 from pydantic import (
     AfterValidator,
@@ -18,10 +18,14 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    GetJsonSchemaHandler,
     JsonValue,
+    Strict,
+    StrictInt,
     model_validator,
 )
-from pydantic_core import PydanticCustomError
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import CoreSchema, PydanticCustomError
 
 from gateway.auth import BYTES32_PATTERN
 from gateway.models.stored import RecordKind
@@ -36,12 +40,20 @@ __all__ = [
     "BuildContext",
     "Bytes32",
     "FreeText",
+    "Message",
+    "Nonce",
     "NonceSource",
     "Programme",
     "RecordCreate",
+    "RuledModel",
     "Signature",
     "TextLine",
     "Timestamp",
+    "WholeNumber",
+    "absent",
+    "branch",
+    "given",
+    "one_of_fields",
 ]
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -76,6 +88,43 @@ width joiners, ...), which would make two values look alike or a reading reorder
 FreeText = Annotated[str, AfterValidator(_free_text)]
 """Free text (a reason, a definition): as :data:`TextLine`, but tabs and line breaks are
 allowed."""
+
+
+def _message_text(value: Any) -> Any:
+    if isinstance(value, str):
+        _refuse_controls(value)
+    elif isinstance(value, list):
+        for item in value:
+            _message_text(item)
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            _refuse_controls(str(key))
+            _message_text(item)
+    return value
+
+
+Message = dict[
+    Annotated[str, AfterValidator(_text_line)], Annotated[Any, AfterValidator(_message_text)]
+]
+"""A message as the client sent it (an EIP-712 message, a governance proposal's): its field
+names and every text in it follow :data:`TextLine` (a refusal names the message's field, rule
+``control_character``), whatever the record type then makes of them."""
+
+
+def _whole(value: object) -> object:
+    # JSON Schema's integer is any number with a zero fraction (7.0 too), so a client
+    # generating from the OpenAPI may send one; a bool or a string is still refused.
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+WholeNumber = Annotated[StrictInt, BeforeValidator(_whole)]
+"""An integer as JSON Schema has it: ``7`` or ``7.0``, never ``7.5``, ``"7"`` or ``true``."""
+
+Nonce = Annotated[int, Strict(), Field(ge=0, lt=2**32), BeforeValidator(_whole)]
+"""A record's nonce (uint32); its bounds are in the OpenAPI (``minimum``,
+``exclusiveMaximum``)."""
 
 
 def _iso_text(value: object) -> object:
@@ -208,7 +257,58 @@ class BuildContext:
         return self.consignment(ref, registrant, field)
 
 
-class RecordCreate(BaseModel):
+def given(*names: str) -> dict[str, Any]:
+    """JSON Schema: the fields ``names`` are given, not null."""
+    return {"required": list(names), "properties": {n: {"not": {"type": "null"}} for n in names}}
+
+
+def absent(*names: str) -> dict[str, Any]:
+    """JSON Schema: the fields ``names`` are left out or null."""
+    return {"properties": {n: {"type": "null"} for n in names}}
+
+
+def branch(*parts: dict[str, Any]) -> dict[str, Any]:
+    """JSON Schema: every one of ``parts`` (``given``, ``absent``, ``{"properties": ...}``)."""
+    merged: dict[str, Any] = {"properties": {}}
+    for part in parts:
+        merged["properties"].update(part.get("properties", {}))
+        if "required" in part:
+            merged.setdefault("required", []).extend(part["required"])
+    return merged
+
+
+def one_of_fields(first: str, second: str) -> dict[str, Any]:
+    """JSON Schema: exactly one of the fields ``first`` and ``second`` is given."""
+    return {"anyOf": [branch(given(first), absent(second)), branch(given(second), absent(first))]}
+
+
+class RuledModel(BaseModel):
+    """A request model whose rules across fields (one field or the other, a field an action
+    needs) its JSON Schema says too (``SCHEMA_RULES``, each a schema all values must
+    match, under ``allOf``), so that the OpenAPI documents them and a client or a fuzzer
+    generating from it sends what the model accepts. The model's own validators stay the
+    rule; the schema says the same."""
+
+    SCHEMA_RULES: ClassVar[tuple[dict[str, Any], ...]] = ()
+
+    @classmethod
+    def __get_pydantic_json_schema__(
+        cls, core_schema: CoreSchema, handler: GetJsonSchemaHandler
+    ) -> JsonSchemaValue:
+        json_schema = handler(core_schema)
+        rules = [rule for klass in reversed(cls.__mro__) for rule in _own_rules(klass)]
+        if rules:
+            target = handler.resolve_ref_schema(json_schema)
+            target["allOf"] = [*target.get("allOf", []), *rules]
+        return json_schema
+
+
+def _own_rules(klass: type) -> tuple[dict[str, Any], ...]:
+    rules = klass.__dict__.get("SCHEMA_RULES", ())
+    return rules if isinstance(rules, tuple) else ()
+
+
+class RecordCreate(RuledModel):
     """Base of the human-friendly request models."""
 
     model_config = ConfigDict(extra="forbid")
@@ -234,6 +334,11 @@ class _ConsignmentRef(RecordCreate):
     )
     consignment_id: Bytes32 | None = Field(
         default=None, description="On-chain consignment id (instead of consignment_ref)."
+    )
+
+    SCHEMA_RULES: ClassVar[tuple[dict[str, Any], ...]] = (
+        one_of_fields("consignment_ref", "consignment_id"),
+        {"anyOf": [given("consignment_ref"), absent("consignment_registrant")]},
     )
 
     @model_validator(mode="after")

@@ -19,9 +19,7 @@ context, the base class), :mod:`~gateway.models.trade_requests`,
 
 from __future__ import annotations
 
-from typing import Any
-
-from pydantic import BaseModel, ConfigDict, Field, StrictInt
+from pydantic import BaseModel, ConfigDict, Field
 
 from gateway.models.declaration_requests import DeclarationCreate
 from gateway.models.governance_requests import (
@@ -41,6 +39,8 @@ from gateway.models.record_fields import (
     EXAMPLE_DRAWDOWN_MESSAGE,
     EXAMPLE_EVENT_MESSAGE,
     BuildContext,
+    Message,
+    Nonce,
     RecordCreate,
     Signature,
     Timestamp,
@@ -119,7 +119,7 @@ class SignedSubmission(BaseModel):
             ]
         },
     )
-    message: dict[str, Any] = Field(
+    message: Message = Field(
         description="The EIP-712 message (field names as in the type; bytes as 0x-hex)."
     )
     signature: Signature
@@ -157,7 +157,7 @@ class EventBatchSubmission(BaseModel):
             ]
         },
     )
-    events: list[dict[str, Any]] = Field(
+    events: list[Message] = Field(
         min_length=1,
         max_length=EVENT_BATCH_MAX,
         description="ConsignmentEvent messages in the order signed, each with the batch's "
@@ -171,8 +171,8 @@ class EventBatchCreate(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     items: list[EventCreate] = Field(min_length=1, max_length=EVENT_BATCH_MAX)
-    nonce: StrictInt | None = Field(
-        default=None, ge=0, lt=2**32, description="The batch's nonce (default: the next one)."
+    nonce: Nonce | None = Field(
+        default=None, description="The batch's nonce (default: the next one)."
     )
     deadline: Timestamp | None = Field(
         default=None, description="Latest time the batch may be recorded (default: +24 h)."
@@ -210,7 +210,7 @@ class AttestationBatchSubmission(BaseModel):
             ]
         },
     )
-    attestations: list[dict[str, Any]] = Field(
+    attestations: list[Message] = Field(
         min_length=1,
         max_length=ATTESTATION_BATCH_MAX,
         description="Attestation messages in the order signed.",
@@ -260,7 +260,7 @@ class DrawdownBatchSubmission(BaseModel):
             ]
         },
     )
-    drawdowns: list[dict[str, Any]] = Field(
+    drawdowns: list[Message] = Field(
         min_length=1,
         max_length=DRAWDOWN_BATCH_MAX,
         description="Drawdown messages in the order signed.",

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Annotated, Literal, Self
 
 from eth_utils.crypto import keccak
-from pydantic import ConfigDict, Field, StrictInt, model_validator
+from pydantic import ConfigDict, Field, model_validator
 
 from gateway.models.record_fields import (
     _CERT,
@@ -15,12 +15,17 @@ from gateway.models.record_fields import (
     BuildContext,
     Bytes32,
     FreeText,
+    Nonce,
     RecordCreate,
     TextLine,
     Timestamp,
     _b32,
     _ConsignmentRef,
     _ts,
+    absent,
+    branch,
+    given,
+    one_of_fields,
 )
 from gateway.models.stored import RecordKind
 from ledger.errors import ValidationError
@@ -78,6 +83,7 @@ class ConsignmentCreate(_ConsignmentRef):
     destination: CountryCode
     consignor: Bytes32 | None = None
     consignee: Bytes32 | None = None
+    SCHEMA_RULES = (branch(given("consignment_ref"), absent("consignment_registrant")),)
 
     def to_record(self, ctx: BuildContext) -> ConsignmentRegistration:
         # The id is derived on chain from the caller's organisation and the reference: a
@@ -133,7 +139,7 @@ class EventCreate(_ConsignmentRef):
     )
     documents_digest: Bytes32 | None = None
     epcis_event_hash: Bytes32 | None = None
-    nonce: StrictInt | None = Field(default=None, ge=0, lt=2**32)
+    nonce: Nonce | None = Field(default=None)
     deadline: Timestamp | None = Field(
         default=None, description="Latest time the record may be recorded (default: +24 h)."
     )
@@ -318,6 +324,17 @@ class AttestationCreate(RecordCreate):
     data_digest: Bytes32
     ref_uid: Bytes32 | None = None
     expires_at: Timestamp | None = None
+
+    SCHEMA_RULES = (
+        one_of_fields("schema", "schema_id"),
+        one_of_fields("subject_id", "subject_ref"),
+        {
+            "anyOf": [
+                absent("subject_ref"),
+                {"properties": {"subject_type": {"const": "consignment"}}},
+            ]
+        },
+    )
 
     @model_validator(mode="after")
     def _choices(self) -> Self:

@@ -321,16 +321,18 @@ def sign_custodial(
     body: RecordCreate,
     *,
     idempotency_key: str | None,
+    memo: dict[str, Any] | None = None,
 ) -> AcceptResult | SignedRecord[Any]:
     """Build the record and sign it with the organisation's custodial key, unless the
-    idempotency key was used already (then the stored answer)."""
+    idempotency key was used already (then the stored answer). ``memo``: one per request,
+    for the chain lookups the request's records share (see ``LedgerServices.context``)."""
     replay = _replay(outbox, caller, body, idempotency_key)
     if replay is not None:
         return replay
     if chain.signing_keys is None:
         raise ServiceUnavailable("this gateway holds no custodial keys", code="no_custodial_keys")
     account = chain.signing_keys.account(caller.org_id)
-    record = body.to_record(chain.context(caller, signer=account.address))
+    record = body.to_record(chain.context(caller, signer=account.address, memo=memo))
     return sign(record, account.key, chain.ledger.domain(record))
 
 

@@ -41,7 +41,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -81,11 +81,14 @@ from ledger.records import (
     consignment_id,
 )
 
-__all__ = ["Candidate", "ChainValidator", "authorise", "signer_nonce"]
+__all__ = ["CONSIGNMENTS_ON_CHAIN", "Candidate", "ChainValidator", "authorise", "signer_nonce"]
 
 logger = logging.getLogger("gateway.validation")
 
 ACTIVE = 1
+
+CONSIGNMENTS_ON_CHAIN = "consignments-on-chain"
+"""Key of a request's ``memo``: consignment id -> whether it is on chain (looked up once)."""
 
 _GOVERNANCE = {
     RecordKind.PROPOSAL,
@@ -369,6 +372,18 @@ class ChainValidator:
                 errors[i] = conflict
                 live.remove(i)
         pending_registrations: set[str] | None = None
+        looked_up = False  # whether every event's consignment was looked up (memo)
+
+        def pending() -> set[str]:
+            nonlocal pending_registrations
+            if pending_registrations is None:
+                pending_registrations = self._pending_registrations(outbox)
+            return pending_registrations
+
+        if kind is RecordKind.EVENT:  # what the request's lookups found already (no call)
+            live = self._refuse_unknown_consignments(
+                candidates, live, errors, memo=memo, pending=pending, look_up=False
+            )
         while live:
             signed = [candidates[i].signed for i in live]
             try:
@@ -405,10 +420,15 @@ class ChainValidator:
                 break
             record = candidates[failed].signed.record
             if isinstance(error, UnknownConsignment) and isinstance(record, ConsignmentEvent):
-                if pending_registrations is None:
-                    pending_registrations = self._pending_registrations(outbox)
-                if _hex(record.consignment_id) in pending_registrations:
+                if _hex(record.consignment_id) in pending():
                     continue  # its registration is on its way: accepted, as a single event is
+                if not looked_up:
+                    # One event's consignment is not on chain: look the others' up (once
+                    # per consignment) rather than simulate the batch again per such event.
+                    looked_up = True
+                    live = self._refuse_unknown_consignments(
+                        candidates, live, errors, memo=memo, pending=pending, look_up=True
+                    )
             errors[failed] = error
         return errors
 
@@ -618,6 +638,42 @@ class ChainValidator:
                 if holder.record_id != rid:
                     signer, nonce = value.split(":")[1:]
                     raise _nonce_conflict(signer, int(nonce))
+
+    def _refuse_unknown_consignments(
+        self,
+        candidates: Sequence[Candidate],
+        live: list[int],
+        errors: list[LedgerError | None],
+        *,
+        memo: dict[str, Any],
+        pending: Callable[[], set[str]],
+        look_up: bool,
+    ) -> list[int]:
+        """The events of ``live`` whose consignment is on chain or on its way (registration
+        accepted, not mined), or not known yet; the others get ``UnknownConsignment`` (404)
+        in ``errors`` without a simulation each. Known: what ``memo`` holds (the request's
+        reference lookups; "not there" too) and, with ``look_up``, one ``exists`` call per
+        consignment not in it (kept there). So a bulk request on consignments that are not
+        on the ledger costs a lookup per consignment, not a batch simulation per event, and
+        one on consignments that are costs nothing more. Such an event would fail anyway:
+        the contract checks the consignment last, so a signed event that also breaks an
+        earlier rule (deadline, key validity, nonce) is answered with ``UnknownConsignment``
+        rather than that rule."""
+        on_chain: dict[bytes, bool] = memo.setdefault(CONSIGNMENTS_ON_CHAIN, {})
+        kept: list[int] = []
+        for i in live:
+            record = candidates[i].signed.record
+            assert isinstance(record, ConsignmentEvent)
+            cid = record.consignment_id
+            known = on_chain.get(cid)
+            if known is None and look_up:
+                with _chain_calls():
+                    known = on_chain[cid] = self.ledger.consignments.exists(cid)
+            if known is None or known or _hex(cid) in pending():
+                kept.append(i)
+            else:
+                errors[i] = UnknownConsignment("UnknownConsignment", {"consignmentId": cid})
+        return kept
 
     def _pending_registrations(self, outbox: Outbox) -> set[str]:
         return _registered_ids(outbox)

@@ -178,13 +178,27 @@ def post_events_bulk(
         raise malformed[0]
     signed_items: list[tuple[int, SignedRecord[Any], str | None]] = []
     bodies: dict[int, str] = {}  # custodial items: the fingerprint of the body signed
+    # One memo for the request: the chain's time, the consignment of each reference (looked
+    # up together, found or not), keys and organisations, each read once.
+    memo: dict[str, Any] = {}
+    refs = [
+        item.consignment_ref
+        for item in parsed.values()
+        if isinstance(item, EventCreate)
+        and item.consignment_ref is not None
+        and item.consignment_registrant is None
+    ]
+    if refs:
+        chain.resolve_consignments(bytes.fromhex(acting.org_id[2:]), refs, memo=memo)
     for index, item in parsed.items():
         key = None if idempotency_key is None else f"{idempotency_key}:{index}"
         try:
             if isinstance(item, SignedSubmission):
                 signed = decode(RecordKind.EVENT, item.message, item.signature)
             else:
-                custodial = sign_custodial(chain, outbox, acting, item, idempotency_key=key)
+                custodial = sign_custodial(
+                    chain, outbox, acting, item, idempotency_key=key, memo=memo
+                )
                 if isinstance(custodial, AcceptResult):
                     answers[index] = custodial
                     continue
@@ -199,7 +213,7 @@ def post_events_bulk(
     # Checked together: one outbox lookup, one simulation of the request's events as the
     # batch they will travel in (a record that fails gets its own error).
     prepared = prepare_many(
-        chain, outbox, acting, [(signed, key) for _, signed, key in signed_items], memo={}
+        chain, outbox, acting, [(signed, key) for _, signed, key in signed_items], memo=memo
     )
     to_store: list[tuple[int, NewRecord]] = []
     for (index, _, _), answer in zip(signed_items, prepared, strict=True):

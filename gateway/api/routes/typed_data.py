@@ -2,6 +2,12 @@
 from the same body as the custodial route, and the contracts' domains, for clients that sign
 themselves. Nothing is stored.
 
+Each ``POST`` needs the write scope of the route whose record it builds (``events:write`` for
+an event or an event batch, ``certificates:write`` for a drawdown, ...): typed data is the
+first half of that write, and it reads the chain for the caller (nonces, consignments).
+``GET /typed-data/domains`` takes any valid key (a client that signs needs the domains,
+whatever its scopes).
+
 ``GET /typed-data/domains``, ``POST /typed-data/{kind}`` for every signed kind,
 ``POST /typed-data/event_batch``, ``POST /typed-data/attestation_batch`` and
 ``POST /typed-data/drawdown_batch``.
@@ -13,11 +19,12 @@ time and FastAPI reads them from the endpoint's annotations.
 from collections.abc import Callable
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body
+from fastapi import APIRouter, Body, Depends
 from pydantic import BaseModel
 
-from gateway.api.deps import CurrentCaller, ServicesDep
-from gateway.models.error_views import ERROR_401, ERROR_422
+from gateway.api.deps import CurrentCaller, ServicesDep, require_scope
+from gateway.auth import Caller, Scope
+from gateway.models.error_views import ERROR_401, ERROR_403, ERROR_422
 from gateway.models.record_fields import RecordCreate
 from gateway.models.record_requests import (
     CREATE_MODELS,
@@ -33,20 +40,25 @@ from gateway.models.record_views import (
     TypedDataView,
 )
 from gateway.models.stored import RecordKind
-from gateway.writes.kinds import KIND_TYPES, record_id, record_id_for
+from gateway.writes.kinds import KIND_SCOPES, KIND_TYPES, record_id, record_id_for
 from gateway.writes.ledger_services import require_ledger
 from ledger.records import AttestationBatch, DrawdownBatch, EventBatch
 
 __all__ = ["router"]
 
+EventsWriter = Annotated[Caller, Depends(require_scope(Scope.EVENTS_WRITE))]
+AttestationsWriter = Annotated[Caller, Depends(require_scope(Scope.ATTESTATIONS_WRITE))]
+CertificatesWriter = Annotated[Caller, Depends(require_scope(Scope.CERTIFICATES_WRITE))]
+
 
 def _typed_data_route(router: APIRouter, kind: RecordKind) -> None:
     model = CREATE_MODELS[kind]
     primary = KIND_TYPES[kind].PRIMARY_TYPE
+    writer = require_scope(KIND_SCOPES[kind])
 
     def typed_data(
         body: Annotated[model, Body()],  # type: ignore[valid-type]
-        caller: CurrentCaller,
+        caller: Annotated[Caller, Depends(writer)],
         services: ServicesDep,
     ) -> TypedDataView:
         chain = require_ledger(services.chain)
@@ -71,13 +83,13 @@ def _typed_data_route(router: APIRouter, kind: RecordKind) -> None:
         methods=["POST"],
         response_model=TypedDataView,
         summary=f"Typed data to sign: {primary}",
-        responses={**ERROR_401, **ERROR_422},
+        responses={**ERROR_401, **ERROR_403, **ERROR_422},
         operation_id=f"typed_data_{kind.value}",
     )
 
 
 def _event_batch_typed_data(
-    body: EventBatchCreate, caller: CurrentCaller, services: ServicesDep
+    body: EventBatchCreate, caller: EventsWriter, services: ServicesDep
 ) -> EventBatchTypedDataView:
     """The EIP-712 typed data of an EventBatch over events built from the same bodies as
     `POST /events` (custodial), for the client to sign itself: sign `typed_data` and post
@@ -108,7 +120,7 @@ def _domains(caller: CurrentCaller, services: ServicesDep) -> DomainList:
 
 
 def _attestation_batch_typed_data(
-    body: AttestationBatchCreate, caller: CurrentCaller, services: ServicesDep
+    body: AttestationBatchCreate, caller: AttestationsWriter, services: ServicesDep
 ) -> AttestationBatchTypedDataView:
     """The EIP-712 typed data of an AttestationBatch over attestations built from the same
     bodies as `POST /attestations` (custodial), for the client to sign itself: sign
@@ -131,7 +143,7 @@ def _attestation_batch_typed_data(
 
 
 def _drawdown_batch_typed_data(
-    body: DrawdownBatchCreate, caller: CurrentCaller, services: ServicesDep
+    body: DrawdownBatchCreate, caller: CertificatesWriter, services: ServicesDep
 ) -> DrawdownBatchTypedDataView:
     """The EIP-712 typed data of a DrawdownBatch over drawdowns built from the same bodies as
     `POST /certificates/drawdowns` (custodial; quantities converted to each certificate's
@@ -189,7 +201,7 @@ def _build_router() -> APIRouter:
             methods=["POST"],
             response_model=view,
             summary=f"Typed data to sign: {what} signed together)",
-            responses={**ERROR_401, **ERROR_422},
+            responses={**ERROR_401, **ERROR_403, **ERROR_422},
             operation_id=f"typed_data_{name}_batch",
         )
     return router

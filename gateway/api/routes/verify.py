@@ -267,7 +267,8 @@ def bundle(
         Query(
             pattern=r"^0x[0-9a-fA-F]{64}$",
             description="The organisation that registered the reference (needed when several "
-            "did: each registration is its own consignment).",
+            "did: each registration is its own consignment); not the zero id.",
+            json_schema_extra={"not": {"pattern": "^0x0{64}$"}},
         ),
     ] = None,
 ) -> dict[str, Any]:

@@ -7,13 +7,20 @@ every scope (``admin`` too), so every route is reached past authentication.
 
 Two checks are configured rather than run as they come, each for a stated reason:
 
-* ``positive_data_acceptance`` takes 422 as an answer to a schema-valid request: a schema
-  cannot say that a signature must recover to a registered key, that a consignment must be on
-  the ledger or that ``valid_until`` must follow ``valid_from``; those refusals are 422 with
-  the field and the rule (they are checked by the route tests).
-* ``max_response_time`` is given 120 s: a bulk of 1,000 custodial events, each checked
-  against the chain, takes tens of seconds on a loaded two-core machine; the check is for
-  hangs, not for throughput (``make bench`` measures that).
+* ``positive_data_acceptance`` expects a schema-valid request to be answered 2xx, 401, 403,
+  404 or 409, never 422: the request models say their rules in the OpenAPI (patterns,
+  lengths, enums, bounds, and the rules across fields: ``certify`` needs ``valid_from`` and
+  ``valid_until``, a proposal's action the fields it needs, exactly one of ``schema`` and
+  ``schema_id`` ...), so what schemathesis generates from it is what the gateway accepts.
+  Only the operations of :data:`WITH_422` may also answer 422, each for the reason given
+  there: a signature that must recover (no schema can say that), a document checked against
+  a schema the OpenAPI does not inline, and rules of code lists and text the OpenAPI does not
+  carry yet (those refusals are 422 with the field and the rule, checked by the route tests).
+* ``max_response_time`` is 30 s: the slowest request schemathesis sends is a bulk of up to
+  1,000 custodial events on consignments that are not on the ledger, which the gateway looks
+  up once per request (about a second on a quiet machine); 30 s leaves room for a loaded
+  two-core machine and still catches a route that does per-item chain round trips again.
+  The check is for such regressions and hangs, not for throughput (``make bench``).
 """
 
 from __future__ import annotations
@@ -28,10 +35,71 @@ from tests.gateway.live import REPO, ledger_env, ledger_up
 MAX_EXAMPLES = 6
 SEED = 20261206
 
-CONFIG = """\
-[checks.positive_data_acceptance]
-expected-statuses = ["2xx", "401", "403", "404", "409", "422"]
-"""
+ACCEPTED = ["2xx", "401", "403", "404", "409"]
+
+WITH_422: dict[str, tuple[str, str, list[str]]] = {
+    # A message signed by the client: its signature must recover to a key (422
+    # invalid_signature when it does not), which no schema can say; the message is the
+    # record type's EIP-712 message, a free object in the OpenAPI.
+    "signed": ("POST", "include-path-regex", ["/signed$"]),
+    "records": ("POST", "include-path", ["/records"]),
+    # The EPCIS 2.0 document is checked against GS1's EPCIS JSON Schema, not inlined.
+    "epcis": ("POST", "include-path", ["/epcis/capture", "/epcis/capture/typed-data"]),
+    # Custodial bodies and their typed data: country codes (ISO 3166-1), CBV words, UN/ECE
+    # units, places and HS codes of the lists in force, text without control characters and
+    # times from 1970-01-01T00:00:01Z are checked by the models but not yet carried in the
+    # OpenAPI as enums or patterns (the UN/LOCODE and HS lists never will: too large).
+    "codes": (
+        "POST",
+        "include-path",
+        [
+            "/aeo/mras",
+            "/attestations",
+            "/attestations/schemas",
+            "/certificates",
+            "/certificates/drawdowns",
+            "/consignments",
+            "/events",
+            "/events/bulk",
+            "/governance/proposals",
+            "/organisations/keys",
+        ],
+    ),
+    "typed-data": ("POST", "include-path-regex", ["^/typed-data/"]),
+    # The proposal to execute is the Proposal message, a free object in the OpenAPI; a claim
+    # to verify is a free object read by ledger.verify.
+    "free objects": ("POST", "include-path", ["/governance/executions", "/verify"]),
+    # Query and path values: a time before 1970-01-01T00:00:01Z, an empty EPCIS time bound,
+    # and ids schemathesis takes from a response where they are null (a link it infers).
+    "queries": (
+        "GET",
+        "include-path",
+        [
+            "/aeo/recognition",
+            "/epcis/events",
+            "/certificates/{certificate_id}",
+            "/governance/proposals/{proposal_id}",
+        ],
+    ),
+}
+
+
+def _config() -> str:
+    lines = ["[checks.positive_data_acceptance]", f"expected-statuses = {json.dumps(ACCEPTED)}"]
+    for method, key, paths in WITH_422.values():
+        value = json.dumps(paths[0]) if key.endswith("regex") else json.dumps(paths)
+        lines += [
+            "",
+            "[[operations]]",
+            f'include-method = "{method}"',
+            f"{key} = {value}",
+            "[operations.checks.positive_data_acceptance]",
+            f"expected-statuses = {json.dumps([*ACCEPTED, 422])}",
+        ]
+    return "\n".join(lines) + "\n"
+
+
+CONFIG = _config()
 
 
 def _issue_admin_key(data_dir: Path, org_id: str) -> str:
@@ -88,7 +156,7 @@ def test_schemathesis_finds_nothing_on_a_live_gateway(tmp_path: Path) -> None:
             "--request-timeout",
             "120",
             "--max-response-time",
-            "120",
+            "30",
             "--no-color",
             "--report",
             "json",
