@@ -22,6 +22,7 @@ from gateway.models.record_fields import (
     RecordCreate,
     Timestamp,
     _b32,
+    _deadline,
     _ts,
 )
 from gateway.models.stored import RecordKind
@@ -128,6 +129,9 @@ class MraProposalCreate(RecordCreate):
     programmes: list[Programme] = Field(min_length=1, description="Programmes recognised.")
     valid_from: Timestamp
     valid_until: Timestamp
+    deadline: Timestamp | None = Field(
+        default=None, description="Latest time the record may be recorded (default: +24 h)."
+    )
 
     def to_record(self, ctx: BuildContext) -> MraProposal:
         scope = 0
@@ -138,6 +142,7 @@ class MraProposalCreate(RecordCreate):
             scope=scope,
             valid_from=_ts(self.valid_from),
             valid_until=_ts(self.valid_until),
+            deadline=_deadline(self.deadline, ctx),
         )
 
 
@@ -149,9 +154,12 @@ class MraAcceptanceCreate(RecordCreate):
         extra="forbid", json_schema_extra={"examples": [{"mra_id": "0x" + "4d" * 32}]}
     )
     mra_id: Bytes32
+    deadline: Timestamp | None = Field(
+        default=None, description="Latest time the record may be recorded (default: +24 h)."
+    )
 
     def to_record(self, ctx: BuildContext) -> MraAcceptance:
-        return MraAcceptance(mra_id=_b32(self.mra_id))
+        return MraAcceptance(mra_id=_b32(self.mra_id), deadline=_deadline(self.deadline, ctx))
 
 
 class MraTerminationCreate(RecordCreate):
@@ -162,9 +170,12 @@ class MraTerminationCreate(RecordCreate):
         extra="forbid", json_schema_extra={"examples": [{"mra_id": "0x" + "4d" * 32}]}
     )
     mra_id: Bytes32
+    deadline: Timestamp | None = Field(
+        default=None, description="Latest time the record may be recorded (default: +24 h)."
+    )
 
     def to_record(self, ctx: BuildContext) -> MraTermination:
-        return MraTermination(mra_id=_b32(self.mra_id))
+        return MraTermination(mra_id=_b32(self.mra_id), deadline=_deadline(self.deadline, ctx))
 
 
 _PROPOSAL_ACTIONS: dict[str, int] = {

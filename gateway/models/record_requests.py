@@ -19,6 +19,7 @@ context, the base class), :mod:`~gateway.models.trade_requests`,
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt
@@ -231,9 +232,13 @@ class AttestationBatchCreate(BaseModel):
     )
 
     def to_attestations(self, ctx: BuildContext) -> tuple[tuple[Attestation, ...], int]:
-        """The attestations, and the batch's deadline."""
+        """The attestations, and the batch's deadline (also an item's own when it gives none)."""
         deadline = _ts(self.deadline) if self.deadline else ctx.now + _DEADLINE_SECONDS
-        return tuple(item.to_record(ctx) for item in self.items), deadline
+        items = tuple(item.to_record(ctx) for item in self.items)
+        return tuple(
+            a if item.deadline else replace(a, deadline=deadline)
+            for item, a in zip(self.items, items, strict=True)
+        ), deadline
 
 
 class DrawdownBatchSubmission(BaseModel):
