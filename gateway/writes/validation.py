@@ -451,9 +451,10 @@ class ChainValidator:
         first failure, for the whole batch: one signature covers every attestation, so none
         can be dropped. Any member may attest (no role check); the batch runs as its
         ``attestSignedBatch`` call on the pending block. An attestation that would fail is
-        named with ``field`` = ``attestations[i]`` and the contract error's name and status.
-        Replays need no outbox check: an attestation on its way to the chain has the record
-        id it would have alone, so the same content again is the same record.
+        named with ``field`` = ``attestations[i]`` (``attestations[i].deadline`` when its own
+        deadline has passed) and the contract error's name and status. Replays need no outbox
+        check: an attestation on its way to the chain has the record id it would have alone,
+        so the same content again is the same record.
         """
         org = self.check_signer(caller, signer)
         with _chain_calls():
@@ -462,10 +463,13 @@ class ChainValidator:
             try:
                 client.call(function, *args, block="pending")
             except BatchItemFailed as exc:
+                field = f"attestations[{exc.index}]"
+                if exc.cause.name == "DeadlineExpired":  # the item's own (the batch's is not)
+                    field += ".deadline"
                 raise GatewayError(
                     str(exc.cause),
                     code=exc.cause.name,
-                    field=f"attestations[{exc.index}]",
+                    field=field,
                     rule="contract",
                     status_code=contract_error_status(exc),
                 ) from exc

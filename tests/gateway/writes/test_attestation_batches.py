@@ -50,6 +50,7 @@ def _attestations(world: DemoWorld, count: int, *, tag: str = "") -> list[Attest
             subject_type=SubjectType.CONSIGNMENT,
             subject_id=world.consignment_id,
             data_digest=keccak(text=f"seal check {label} {i}"),
+            deadline=4_102_444_800,  # 2100: far ahead of the tests' chain time
         )
         for i in range(count)
     ]
@@ -347,6 +348,28 @@ def test_an_attestation_that_would_fail_refuses_the_whole_batch(
     response = unrelayed_client.post(PATH, json=_body(batch), headers=auth(key))
     assert status_and_code(response) == (404, "UnknownSchema")
     assert response.json()["error"]["field"] == "attestations[1]"
+    assert_nothing_stored(unrelayed_client, key, "attestation")
+
+
+def test_an_attestation_past_its_own_deadline_is_named(
+    unrelayed_client: httpx.Client,
+    party_keys: dict[str, IssuedKey],
+    ledger: Ledger,
+    world: DemoWorld,
+) -> None:
+    """The batch's deadline is ahead, attestation 1's own has passed: 422 naming its deadline."""
+    key = party_keys["au"]
+    items = _attestations(world, 3)
+    items[1] = replace(items[1], deadline=chain_now(ledger) - 60)
+    batch = sign_attestation_batch(
+        items,
+        world.parties["au"].private_key,
+        ledger.attestations.domain,
+        deadline=chain_now(ledger) + 3600,
+    )
+    response = unrelayed_client.post(PATH, json=_body(batch), headers=auth(key))
+    assert status_and_code(response) == (422, "DeadlineExpired")
+    assert response.json()["error"]["field"] == "attestations[1].deadline"
     assert_nothing_stored(unrelayed_client, key, "attestation")
 
 

@@ -461,3 +461,60 @@ def test_a_registration_names_its_reference_not_an_id(
     )
     assert response.status_code == 422, response.text
     assert response.json()["error"]["field"] == "consignment_ref"
+
+
+FRESHNESS_KINDS = [
+    RecordKind.SCHEMA,
+    RecordKind.ATTESTATION,
+    RecordKind.ATTESTATION_REVOKE,
+    RecordKind.MRA_PROPOSAL,
+    RecordKind.MRA_ACCEPTANCE,
+    RecordKind.MRA_TERMINATION,
+]
+
+
+@pytest.mark.parametrize("kind", FRESHNESS_KINDS, ids=str)
+def test_a_record_past_its_deadline_is_422_naming_the_deadline(
+    kind: RecordKind,
+    unrelayed_client: httpx.Client,
+    party_keys: dict[str, IssuedKey],
+    ledger: Ledger,
+    world: DemoWorld,
+) -> None:
+    """Custodial with a ``deadline`` already passed, client-signed over typed data whose
+    deadline has passed (``/signed`` and ``POST /records``): 422 naming the deadline, nothing
+    stored; the same body without a deadline gets one 24 h ahead and is accepted."""
+    role = allowed_role(kind)
+    prep = prepare(ledger, world, kind)
+    key = party_keys[role]
+    data = body(kind, role, world, prep)
+    past = dict(data, deadline=iso(chain_now(ledger) - 60))
+
+    custodial = unrelayed_client.post(KIND_PATHS[kind], json=past, headers=auth(key))
+    assert status_and_code(custodial) == (422, "DeadlineExpired"), custodial.text
+    assert custodial.json()["error"]["field"] == "deadline"
+
+    typed = _typed(unrelayed_client, key, kind, past)
+    assert typed["message"]["deadline"] < chain_now(ledger)
+    signed_body = _signed_body(typed, world.parties[role].private_key)
+    signed = unrelayed_client.post(
+        f"{KIND_PATHS[kind]}/signed", json=signed_body, headers=auth(key)
+    )
+    assert status_and_code(signed) == (422, "DeadlineExpired"), signed.text
+    assert signed.json()["error"]["field"] == "message.deadline"
+    generic = unrelayed_client.post(
+        "/records",
+        json={
+            "kind": kind.value,
+            "payload": signed_body["message"],
+            "signature": signed_body["signature"],
+        },
+        headers=auth(key),
+    )
+    assert status_and_code(generic) == (422, "DeadlineExpired"), generic.text
+    assert generic.json()["error"]["field"] == "payload.deadline"
+
+    fresh = _typed(unrelayed_client, key, kind, data)["message"]["deadline"]
+    assert fresh > chain_now(ledger) + 23 * 3600
+    accepted = unrelayed_client.post(KIND_PATHS[kind], json=data, headers=auth(key))
+    assert accepted.status_code == 202, accepted.text
