@@ -373,6 +373,32 @@ def test_an_attestation_past_its_own_deadline_is_named(
     assert_nothing_stored(unrelayed_client, key, "attestation")
 
 
+def test_attestations_signed_again_with_other_deadlines_are_refused_while_on_their_way(
+    unrelayed_client: httpx.Client,
+    party_keys: dict[str, IssuedKey],
+    ledger: Ledger,
+    world: DemoWorld,
+) -> None:
+    key = party_keys["au"]
+    items = _attestations(world, 2)
+    first = sign_attestation_batch(
+        items,
+        world.parties["au"].private_key,
+        ledger.attestations.domain,
+        deadline=chain_now(ledger) + 3600,
+    )
+    assert unrelayed_client.post(PATH, json=_body(first), headers=auth(key)).status_code == 202
+    again = sign_attestation_batch(
+        [replace(a, deadline=a.deadline - 60) for a in items],
+        world.parties["au"].private_key,
+        ledger.attestations.domain,
+        deadline=chain_now(ledger) + 3600,
+    )
+    response = unrelayed_client.post(PATH, json=_body(again), headers=auth(key))
+    assert status_and_code(response) == (409, "AttestationExists")
+    assert response.json()["error"]["field"] == "attestations[0]"
+
+
 def test_malformed_batches_are_422(
     unrelayed_client: httpx.Client,
     party_keys: dict[str, IssuedKey],

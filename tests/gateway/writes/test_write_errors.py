@@ -518,3 +518,40 @@ def test_a_record_past_its_deadline_is_422_naming_the_deadline(
     assert fresh > chain_now(ledger) + 23 * 3600
     accepted = unrelayed_client.post(KIND_PATHS[kind], json=data, headers=auth(key))
     assert accepted.status_code == 202, accepted.text
+
+
+@pytest.mark.parametrize("kind", [RecordKind.ATTESTATION, RecordKind.MRA_PROPOSAL], ids=str)
+def test_the_same_content_signed_again_with_another_deadline_is_refused_while_on_its_way(
+    kind: RecordKind,
+    unrelayed_client: httpx.Client,
+    party_keys: dict[str, IssuedKey],
+    ledger: Ledger,
+    world: DemoWorld,
+) -> None:
+    """A custodial request sent again without its Idempotency-Key signs another deadline: a
+    new record id, but the same attestation uid or MRA id, so it is refused (409) while the
+    first is on its way, as the chain would refuse it."""
+    role = allowed_role(kind)
+    prep = prepare(ledger, world, kind)
+    key = party_keys[role]
+    data = body(kind, role, world, prep)
+    now = chain_now(ledger)
+    first = unrelayed_client.post(
+        KIND_PATHS[kind], json=dict(data, deadline=iso(now + DAY)), headers=auth(key)
+    )
+    assert first.status_code == 202, first.text
+    again = unrelayed_client.post(
+        KIND_PATHS[kind], json=dict(data, deadline=iso(now + DAY + 60)), headers=auth(key)
+    )
+    expected = "AttestationExists" if kind is RecordKind.ATTESTATION else "MraExists"
+    assert status_and_code(again) == (409, expected), again.text
+    assert first.json()["record_id"] in again.json()["error"]["message"]
+    # Another organisation's attestation of the same content is another uid: accepted.
+    if kind is RecordKind.ATTESTATION:
+        other = "au" if role != "au" else "cn"
+        response = unrelayed_client.post(
+            KIND_PATHS[kind],
+            json=dict(data, deadline=iso(now + DAY)),
+            headers=auth(party_keys[other]),
+        )
+        assert response.status_code == 202, response.text
