@@ -228,7 +228,9 @@ class AttestationBatchCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
     items: list[AttestationCreate] = Field(min_length=1, max_length=ATTESTATION_BATCH_MAX)
     deadline: Timestamp | None = Field(
-        default=None, description="Latest time the batch may be recorded (default: +24 h)."
+        default=None,
+        description="Latest time the batch may be recorded (default: +24 h); also the "
+        "deadline of each attestation that gives none of its own.",
     )
 
     def to_attestations(self, ctx: BuildContext) -> tuple[tuple[Attestation, ...], int]:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import secrets
 import uuid
 from dataclasses import replace
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -172,6 +173,8 @@ def test_typed_data_of_a_batch_signed_by_eth_account_is_accepted(
         }
         for i in range(3)
     ]
+    own = chain_now(ledger) + 7200  # item 2 gives its own deadline; the others take the batch's
+    items[2]["deadline"] = datetime.fromtimestamp(own, UTC).isoformat()
     typed = unrelayed_client.post(
         "/typed-data/attestation_batch", json={"items": items}, headers=auth(key)
     )
@@ -179,6 +182,7 @@ def test_typed_data_of_a_batch_signed_by_eth_account_is_accepted(
     data = typed.json()
     assert data["typed_data"]["primaryType"] == "AttestationBatch"
     assert data["typed_data"]["message"]["deadline"] == data["deadline"]
+    assert [a["deadline"] for a in data["attestations"]] == [data["deadline"]] * 2 + [own]
     signature = Account.sign_typed_data(
         world.parties["au"].private_key, full_message=data["typed_data"]
     ).signature
