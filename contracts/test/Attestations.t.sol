@@ -942,6 +942,19 @@ contract AttestationsTest is Fixture {
         attestations.attestBatch(rs, sigs);
     }
 
+    function test_attestBatch_acceptsItemsAtTheirDeadline() public {
+        IAttestations.Attestation[] memory rs = _batch(2);
+        ISignedRecords.Sig[] memory sigs = new ISignedRecords.Sig[](2);
+        for (uint256 i; i < 2; ++i) {
+            rs[i].deadline = T0;
+            sigs[i] = _signAttestation(rs[i], PK_CUSTOMS_DE);
+        }
+        attestations.attestBatch(rs, sigs);
+        for (uint256 i; i < 2; ++i) {
+            assertTrue(attestations.isValid(_uidOf(CUSTOMS_DE, rs[i])), "recorded");
+        }
+    }
+
     function test_attestSignedBatch_revertsNamingItemAfterItsOwnDeadline() public {
         // The batch's deadline is in the future; item 1's own deadline has passed.
         IAttestations.Attestation[] memory rs = _batch(3);
@@ -1019,6 +1032,20 @@ contract AttestationsTest is Fixture {
             r, _sig(PK_CUSTOMS_DE, attestations.hashTypedData(attestations.hashRevocation(r)))
         );
         assertFalse(attestations.isValid(uid), "revoked");
+    }
+
+    function test_revokeBatch_acceptsItemsAtTheirDeadline() public {
+        IAttestations.Revocation[] memory rs = new IAttestations.Revocation[](2);
+        ISignedRecords.Sig[] memory sigs = new ISignedRecords.Sig[](2);
+        for (uint256 i; i < 2; ++i) {
+            bytes32 uid =
+                _attest(_attestation(schemaId, UCR, keccak256(abi.encode(i))), PK_CUSTOMS_DE);
+            rs[i] = IAttestations.Revocation({uid: uid, reasonDigest: bytes32(0), deadline: T0});
+            sigs[i] =
+                _sig(PK_CUSTOMS_DE, attestations.hashTypedData(attestations.hashRevocation(rs[i])));
+        }
+        attestations.revokeBatch(rs, sigs);
+        assertFalse(attestations.isValid(rs[1].uid), "revoked");
     }
 
     function test_revokeBatch_revertsNamingItemAfterDeadline() public {
