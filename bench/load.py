@@ -212,12 +212,14 @@ class EventLoad:
         ]
 
     def _attestations(self, ids: Sequence[bytes]) -> list[Record]:
+        deadline = self.suite.now() + 6 * 3600  # as the events': relayed within hours
         return [
             Attestation(
                 schema_id=self._release_schema,
                 subject_type=SubjectType.CONSIGNMENT,
                 subject_id=cid,
                 data_digest=keccak(b"export declaration" + cid),
+                deadline=deadline,
             )
             for cid in ids
         ]

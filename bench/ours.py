@@ -250,6 +250,7 @@ def bench_our_gas(ctx: BenchContext) -> Figures:
             subject_type=SubjectType.CONSIGNMENT,
             subject_id=distinct[i % len(distinct)],
             data_digest=keccak(text=f"seal check {secrets.token_hex(8)}"),
+            deadline=suite.now() + 3600,
         )
         return ledger.sign(record, cn.private_key)
 

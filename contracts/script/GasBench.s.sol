@@ -84,12 +84,16 @@ contract GasBench {
             certs[i] = keccak256(abi.encode(ISSUER, cs[i].certificateNumber));
         }
         certificates.issueBatch(cs, sigs);
+        uint40 schemaDeadline = uint40(block.timestamp + 1 hours);
         bytes32 schemaId = attestations.registerSchema(
             "inspection(bytes32 report,uint8 result)",
+            schemaDeadline,
             _sig(
                 PK_DE,
                 attestations.hashTypedData(
-                    attestations.hashSchema("inspection(bytes32 report,uint8 result)")
+                    attestations.hashSchema(
+                        "inspection(bytes32 report,uint8 result)", schemaDeadline
+                    )
                 )
             )
         );
@@ -122,15 +126,16 @@ contract GasBench {
         bytes32[] memory fresh = new bytes32[](1); // a certificate with nothing drawn yet
         fresh[0] = keccak256(abi.encode(ISSUER, ci.certificateNumber));
         _drawDownSignedBatch(fresh, ucrs, 0); // drawDownSignedBatch100.one
-        IAttestations.Attestation memory a =
-            IAttestations.Attestation(schemaId, 1, ucrs[0], keccak256("ok"), bytes32(0), 0);
+        IAttestations.Attestation memory a = IAttestations.Attestation(
+            schemaId, 1, ucrs[0], keccak256("ok"), bytes32(0), 0, schemaDeadline
+        );
         attestations.attest(
             a, _sig(PK_DE, attestations.hashTypedData(attestations.hashAttestation(a)))
         );
         IAttestations.Attestation[] memory as_ = new IAttestations.Attestation[](N);
         for (uint256 i; i < N; ++i) {
             as_[i] = IAttestations.Attestation(
-                schemaId, 1, ucrs[i], keccak256(abi.encode("ok", i)), bytes32(0), 0
+                schemaId, 1, ucrs[i], keccak256(abi.encode("ok", i)), bytes32(0), 0, schemaDeadline
             );
             sigs[i] = _sig(PK_DE, attestations.hashTypedData(attestations.hashAttestation(as_[i])));
         }

@@ -17,12 +17,14 @@ contract AeoRegistry is IAeoRegistry, MembershipClient {
     );
     /// @inheritdoc IAeoRegistry
     bytes32 public constant MRA_PROPOSAL_TYPEHASH = keccak256(
-        "MraProposal(bytes32 counterpart,uint32 scope,uint40 validFrom,uint40 validUntil)"
+        "MraProposal(bytes32 counterpart,uint32 scope,uint40 validFrom,uint40 validUntil,uint40 deadline)"
     );
     /// @inheritdoc IAeoRegistry
-    bytes32 public constant MRA_ACCEPTANCE_TYPEHASH = keccak256("MraAcceptance(bytes32 mraId)");
+    bytes32 public constant MRA_ACCEPTANCE_TYPEHASH =
+        keccak256("MraAcceptance(bytes32 mraId,uint40 deadline)");
     /// @inheritdoc IAeoRegistry
-    bytes32 public constant MRA_TERMINATION_TYPEHASH = keccak256("MraTermination(bytes32 mraId)");
+    bytes32 public constant MRA_TERMINATION_TYPEHASH =
+        keccak256("MraTermination(bytes32 mraId,uint40 deadline)");
 
     uint8 private constant _CERTIFY = 1;
     uint8 private constant _SUSPEND = 2;
@@ -88,9 +90,9 @@ contract AeoRegistry is IAeoRegistry, MembershipClient {
         onlyRelayer
         returns (bytes32 mraId)
     {
-        bytes32 structHash = hashMraProposal(r);
-        (address signer,) = _recover(structHash, sig);
+        (address signer,) = _recover(hashMraProposal(r), sig);
         KeyInfo memory info = _authorise(signer, uint40(block.timestamp), Kinds.MASK_CUSTOMS);
+        _checkDeadline(r.deadline);
         IMembership.Organisation memory other = _organisation(r.counterpart);
         if (other.kind != Kinds.CUSTOMS || r.counterpart == info.orgId) {
             revert InvalidCounterpart(r.counterpart);
@@ -99,7 +101,7 @@ contract AeoRegistry is IAeoRegistry, MembershipClient {
         if (r.validUntil <= r.validFrom || r.validUntil <= block.timestamp) {
             revert InvalidValidity(r.validFrom, r.validUntil);
         }
-        mraId = keccak256(abi.encode(info.orgId, structHash));
+        mraId = mraIdOf(info.orgId, r);
         if (_mras[mraId].proposer != bytes32(0)) revert MraExists(mraId);
 
         _mras[mraId] = Mra({
@@ -118,9 +120,10 @@ contract AeoRegistry is IAeoRegistry, MembershipClient {
     }
 
     /// @inheritdoc IAeoRegistry
-    function acceptMra(bytes32 mraId, Sig calldata sig) external onlyRelayer {
-        (address signer,) = _recover(hashMraAcceptance(mraId), sig);
+    function acceptMra(bytes32 mraId, uint40 deadline, Sig calldata sig) external onlyRelayer {
+        (address signer,) = _recover(hashMraAcceptance(mraId, deadline), sig);
         KeyInfo memory info = _authorise(signer, uint40(block.timestamp), Kinds.MASK_CUSTOMS);
+        _checkDeadline(deadline);
         Mra storage m = _mras[mraId];
         if (m.proposer == bytes32(0)) revert UnknownMra(mraId);
         if (info.orgId != m.counterpart) revert NotMraCounterpart(mraId, info.orgId);
@@ -133,9 +136,10 @@ contract AeoRegistry is IAeoRegistry, MembershipClient {
     }
 
     /// @inheritdoc IAeoRegistry
-    function terminateMra(bytes32 mraId, Sig calldata sig) external onlyRelayer {
-        (address signer,) = _recover(hashMraTermination(mraId), sig);
+    function terminateMra(bytes32 mraId, uint40 deadline, Sig calldata sig) external onlyRelayer {
+        (address signer,) = _recover(hashMraTermination(mraId, deadline), sig);
         KeyInfo memory info = _authorise(signer, uint40(block.timestamp), Kinds.MASK_CUSTOMS);
+        _checkDeadline(deadline);
         Mra storage m = _mras[mraId];
         if (m.proposer == bytes32(0)) revert UnknownMra(mraId);
         if (info.orgId != m.proposer && info.orgId != m.counterpart) {
@@ -237,6 +241,11 @@ contract AeoRegistry is IAeoRegistry, MembershipClient {
     }
 
     /// @inheritdoc IAeoRegistry
+    function mraIdOf(bytes32 proposer, MraProposal calldata r) public pure returns (bytes32) {
+        return keccak256(abi.encode(proposer, r.counterpart, r.scope, r.validFrom, r.validUntil));
+    }
+
+    /// @inheritdoc IAeoRegistry
     function hashAeoAction(AeoAction calldata r) public pure returns (bytes32 h) {
         uint256 offset;
         assembly ("memory-safe") {
@@ -251,17 +260,17 @@ contract AeoRegistry is IAeoRegistry, MembershipClient {
         assembly ("memory-safe") {
             offset := r
         }
-        h = _hashStatic(MRA_PROPOSAL_TYPEHASH, offset, 4);
+        h = _hashStatic(MRA_PROPOSAL_TYPEHASH, offset, 5);
     }
 
     /// @inheritdoc IAeoRegistry
-    function hashMraAcceptance(bytes32 mraId) public pure returns (bytes32) {
-        return keccak256(abi.encode(MRA_ACCEPTANCE_TYPEHASH, mraId));
+    function hashMraAcceptance(bytes32 mraId, uint40 deadline) public pure returns (bytes32) {
+        return keccak256(abi.encode(MRA_ACCEPTANCE_TYPEHASH, mraId, deadline));
     }
 
     /// @inheritdoc IAeoRegistry
-    function hashMraTermination(bytes32 mraId) public pure returns (bytes32) {
-        return keccak256(abi.encode(MRA_TERMINATION_TYPEHASH, mraId));
+    function hashMraTermination(bytes32 mraId, uint40 deadline) public pure returns (bytes32) {
+        return keccak256(abi.encode(MRA_TERMINATION_TYPEHASH, mraId, deadline));
     }
 
     // ------------------------------------------------------------------ internals

@@ -10,19 +10,22 @@ import {Kinds} from "./libraries/Kinds.sol";
 /// @notice Schema registry and signed attestations with revocation by the attester.
 contract Attestations is IAttestations, MembershipClient {
     /// @inheritdoc IAttestations
-    bytes32 public constant SCHEMA_TYPEHASH = keccak256("SchemaRegistration(string definition)");
+    bytes32 public constant SCHEMA_TYPEHASH =
+        keccak256("SchemaRegistration(string definition,uint40 deadline)");
     /// @inheritdoc IAttestations
     bytes32 public constant ATTESTATION_TYPEHASH = keccak256(
-        "Attestation(bytes32 schemaId,uint8 subjectType,bytes32 subjectId,bytes32 dataDigest,bytes32 refUid,uint40 expiresAt)"
+        "Attestation(bytes32 schemaId,uint8 subjectType,bytes32 subjectId,bytes32 dataDigest,bytes32 refUid,uint40 expiresAt,uint40 deadline)"
     );
     /// @inheritdoc IAttestations
     bytes32 public constant REVOCATION_TYPEHASH =
-        keccak256("AttestationRevocation(bytes32 uid,bytes32 reasonDigest)");
+        keccak256("AttestationRevocation(bytes32 uid,bytes32 reasonDigest,uint40 deadline)");
     /// @inheritdoc IAttestations
     bytes32 public constant ATTESTATION_BATCH_TYPEHASH =
         keccak256("AttestationBatch(bytes32 attestationsHash,uint40 deadline)");
 
     uint8 private constant _SUBJECT_ATTESTATION = 4;
+    /// @dev Words of an Attestation that its uid covers: all but the deadline.
+    uint256 private constant _UID_WORDS = 6;
 
     /// @dev An attestation, one slot.
     struct Record {
@@ -49,13 +52,14 @@ contract Attestations is IAttestations, MembershipClient {
     // ------------------------------------------------------------------ writes
 
     /// @inheritdoc IAttestations
-    function registerSchema(string calldata definition, Sig calldata sig)
+    function registerSchema(string calldata definition, uint40 deadline, Sig calldata sig)
         external
         onlyRelayer
         returns (bytes32 schemaId)
     {
-        (address signer,) = _recover(hashSchema(definition), sig);
+        (address signer,) = _recover(hashSchema(definition, deadline), sig);
         KeyInfo memory info = _authorise(signer, uint40(block.timestamp), Kinds.MASK_ANY);
+        _checkDeadline(deadline);
         if (bytes(definition).length == 0) revert EmptySchema();
         schemaId = keccak256(bytes(definition));
         if (_schemas[schemaId].registrant != 0) revert SchemaExists(schemaId);
@@ -97,7 +101,9 @@ contract Attestations is IAttestations, MembershipClient {
         KeyInfo memory info = _authorise(signer, uint40(block.timestamp), Kinds.MASK_ANY);
         _checkDeadline(deadline);
         for (uint256 i; i < n; ++i) {
-            _record(records[i], structHashes[i], info, signer, i);
+            Attestation calldata r = records[i];
+            _checkDeadline(r.deadline, i);
+            _record(r, info, signer, i);
         }
     }
 
@@ -149,12 +155,12 @@ contract Attestations is IAttestations, MembershipClient {
         pure
         returns (bytes32)
     {
-        return _uid(attester, hashAttestation(record));
+        return _uid(attester, record);
     }
 
     /// @inheritdoc IAttestations
-    function hashSchema(string calldata definition) public pure returns (bytes32) {
-        return keccak256(abi.encode(SCHEMA_TYPEHASH, keccak256(bytes(definition))));
+    function hashSchema(string calldata definition, uint40 deadline) public pure returns (bytes32) {
+        return keccak256(abi.encode(SCHEMA_TYPEHASH, keccak256(bytes(definition)), deadline));
     }
 
     /// @inheritdoc IAttestations
@@ -163,7 +169,7 @@ contract Attestations is IAttestations, MembershipClient {
         assembly ("memory-safe") {
             offset := r
         }
-        h = _hashStatic(ATTESTATION_TYPEHASH, offset, 6);
+        h = _hashStatic(ATTESTATION_TYPEHASH, offset, 7);
     }
 
     /// @inheritdoc IAttestations
@@ -172,7 +178,7 @@ contract Attestations is IAttestations, MembershipClient {
         assembly ("memory-safe") {
             offset := r
         }
-        h = _hashStatic(REVOCATION_TYPEHASH, offset, 2);
+        h = _hashStatic(REVOCATION_TYPEHASH, offset, 3);
     }
 
     /// @inheritdoc IAttestations
@@ -216,12 +222,16 @@ contract Attestations is IAttestations, MembershipClient {
         }
     }
 
-    /// @dev keccak256(abi.encode(attester, structHash)), in scratch space.
-    function _uid(bytes32 attester, bytes32 structHash) private pure returns (bytes32 uid) {
+    /// @dev keccak256(abi.encode(attester, schemaId, subjectType, subjectId, dataDigest, refUid,
+    /// expiresAt)): the attester and every word of the record but its deadline, so a record
+    /// signed again with another deadline has the same uid. Hashed from free memory, not
+    /// advanced (as `_hashStatic`); the words are raw calldata words, as for the struct hash.
+    function _uid(bytes32 attester, Attestation calldata r) private pure returns (bytes32 uid) {
         assembly ("memory-safe") {
-            mstore(0x00, attester)
-            mstore(0x20, structHash)
-            uid := keccak256(0x00, 0x40)
+            let p := mload(0x40)
+            mstore(p, attester)
+            calldatacopy(add(p, 0x20), r, shl(5, _UID_WORDS))
+            uid := keccak256(p, add(0x20, shl(5, _UID_WORDS)))
         }
     }
 
@@ -232,24 +242,21 @@ contract Attestations is IAttestations, MembershipClient {
         SignerCache memory cache,
         uint256 index
     ) private returns (bytes32 uid) {
-        bytes32 structHash = hashAttestation(r);
-        (address signer,) = _recover(structHash, sig, index);
+        (address signer,) = _recover(hashAttestation(r), sig, index);
         KeyInfo memory info =
             _authoriseCached(signer, uint40(block.timestamp), Kinds.MASK_ANY, cache, index);
-        uid = _record(r, structHash, info, signer, index);
+        _checkDeadline(r.deadline, index);
+        uid = _record(r, info, signer, index);
     }
 
-    /// @dev Check attestation `r` (struct hash `structHash`, batch item `index`) by the
-    /// authorised `signer` of organisation `info`, store it under its uid and emit `Attested`.
-    function _record(
-        Attestation calldata r,
-        bytes32 structHash,
-        KeyInfo memory info,
-        address signer,
-        uint256 index
-    ) private returns (bytes32 uid) {
+    /// @dev Check attestation `r` (batch item `index`) by the authorised `signer` of
+    /// organisation `info`, store it under its uid and emit `Attested`.
+    function _record(Attestation calldata r, KeyInfo memory info, address signer, uint256 index)
+        private
+        returns (bytes32 uid)
+    {
         _checkAttestation(r, index);
-        uid = _uid(info.orgId, structHash);
+        uid = _uid(info.orgId, r);
         if (_records[uid].attester != 0) {
             _fail(index, abi.encodeWithSelector(AttestationExists.selector, uid));
         }
@@ -302,6 +309,7 @@ contract Attestations is IAttestations, MembershipClient {
         (address signer,) = _recover(hashRevocation(r), sig, index);
         KeyInfo memory info =
             _authoriseCached(signer, uint40(block.timestamp), Kinds.MASK_ANY, cache, index);
+        _checkDeadline(r.deadline, index);
         bytes32 uid = r.uid;
         Record storage rec = _records[uid];
         uint32 attester = rec.attester;

@@ -25,7 +25,8 @@ contract AeoRegistryTest is Fixture {
             counterpart: counterpart,
             scope: scope,
             validFrom: uint40(block.timestamp),
-            validUntil: uint40(block.timestamp + 5 * 365 days)
+            validUntil: uint40(block.timestamp + 5 * 365 days),
+            deadline: MRA_DEADLINE
         });
     }
 
@@ -34,11 +35,15 @@ contract AeoRegistryTest is Fixture {
     }
 
     function _acceptMra(bytes32 id, uint256 pk) internal {
-        aeo.acceptMra(id, _sig(pk, aeo.hashTypedData(aeo.hashMraAcceptance(id))));
+        aeo.acceptMra(
+            id, MRA_DEADLINE, _sig(pk, aeo.hashTypedData(aeo.hashMraAcceptance(id, MRA_DEADLINE)))
+        );
     }
 
     function _terminateMra(bytes32 id, uint256 pk) internal {
-        aeo.terminateMra(id, _sig(pk, aeo.hashTypedData(aeo.hashMraTermination(id))));
+        aeo.terminateMra(
+            id, MRA_DEADLINE, _sig(pk, aeo.hashTypedData(aeo.hashMraTermination(id, MRA_DEADLINE)))
+        );
     }
 
     // ------------------------------------------------------------------ certify
@@ -246,28 +251,28 @@ contract AeoRegistryTest is Fixture {
     function test_acceptMra_revertsForProposer() public {
         bytes32 id = _proposeMra(_mraProposal(CUSTOMS_DE, 0x6), PK_CUSTOMS_CN);
         ISignedRecords.Sig memory sig =
-            _sig(PK_CUSTOMS_CN, aeo.hashTypedData(aeo.hashMraAcceptance(id)));
+            _sig(PK_CUSTOMS_CN, aeo.hashTypedData(aeo.hashMraAcceptance(id, MRA_DEADLINE)));
         vm.expectRevert(
             abi.encodeWithSelector(IAeoRegistry.NotMraCounterpart.selector, id, CUSTOMS_CN)
         );
-        aeo.acceptMra(id, sig);
+        aeo.acceptMra(id, MRA_DEADLINE, sig);
     }
 
     function test_acceptMra_revertsWhenReplayed() public {
         bytes32 id = _proposeMra(_mraProposal(CUSTOMS_DE, 0x6), PK_CUSTOMS_CN);
         ISignedRecords.Sig memory sig =
-            _sig(PK_CUSTOMS_DE, aeo.hashTypedData(aeo.hashMraAcceptance(id)));
-        aeo.acceptMra(id, sig);
+            _sig(PK_CUSTOMS_DE, aeo.hashTypedData(aeo.hashMraAcceptance(id, MRA_DEADLINE)));
+        aeo.acceptMra(id, MRA_DEADLINE, sig);
         vm.expectRevert(abi.encodeWithSelector(IAeoRegistry.MraNotPending.selector, id));
-        aeo.acceptMra(id, sig);
+        aeo.acceptMra(id, MRA_DEADLINE, sig);
     }
 
     function test_acceptMra_revertsForUnknown() public {
         bytes32 id = keccak256("none");
         ISignedRecords.Sig memory sig =
-            _sig(PK_CUSTOMS_DE, aeo.hashTypedData(aeo.hashMraAcceptance(id)));
+            _sig(PK_CUSTOMS_DE, aeo.hashTypedData(aeo.hashMraAcceptance(id, MRA_DEADLINE)));
         vm.expectRevert(abi.encodeWithSelector(IAeoRegistry.UnknownMra.selector, id));
-        aeo.acceptMra(id, sig);
+        aeo.acceptMra(id, MRA_DEADLINE, sig);
     }
 
     function test_terminateMra_byEitherParty() public {
@@ -281,18 +286,18 @@ contract AeoRegistryTest is Fixture {
     function test_terminateMra_revertsForThirdAdministration() public {
         bytes32 id = _proposeMra(_mraProposal(CUSTOMS_DE, 0x6), PK_CUSTOMS_CN);
         ISignedRecords.Sig memory sig =
-            _sig(PK_CUSTOMS_NL, aeo.hashTypedData(aeo.hashMraTermination(id)));
+            _sig(PK_CUSTOMS_NL, aeo.hashTypedData(aeo.hashMraTermination(id, MRA_DEADLINE)));
         vm.expectRevert(abi.encodeWithSelector(IAeoRegistry.NotMraParty.selector, id, CUSTOMS_NL));
-        aeo.terminateMra(id, sig);
+        aeo.terminateMra(id, MRA_DEADLINE, sig);
     }
 
     function test_terminateMra_revertsWhenReplayed() public {
         bytes32 id = _proposeMra(_mraProposal(CUSTOMS_DE, 0x6), PK_CUSTOMS_CN);
         ISignedRecords.Sig memory sig =
-            _sig(PK_CUSTOMS_CN, aeo.hashTypedData(aeo.hashMraTermination(id)));
-        aeo.terminateMra(id, sig);
+            _sig(PK_CUSTOMS_CN, aeo.hashTypedData(aeo.hashMraTermination(id, MRA_DEADLINE)));
+        aeo.terminateMra(id, MRA_DEADLINE, sig);
         vm.expectRevert(abi.encodeWithSelector(IAeoRegistry.MraAlreadyTerminated.selector, id));
-        aeo.terminateMra(id, sig);
+        aeo.terminateMra(id, MRA_DEADLINE, sig);
     }
 
     // ------------------------------------------------------------------ recognition
@@ -513,7 +518,8 @@ contract AeoRegistryTest is Fixture {
         IAeoRegistry.MraProposal memory r = _mraProposal(CUSTOMS_DE, 0x6);
         ISignedRecords.Sig memory sig =
             _sig(PK_CUSTOMS_CN, aeo.hashTypedData(aeo.hashMraProposal(r)));
-        bytes32 id = keccak256(abi.encode(CUSTOMS_CN, aeo.hashMraProposal(r)));
+        bytes32 id =
+            keccak256(abi.encode(CUSTOMS_CN, r.counterpart, r.scope, r.validFrom, r.validUntil));
         vm.expectEmit(true, true, true, true, address(aeo));
         emit IAeoRegistry.MraProposed(
             id, CUSTOMS_CN, CUSTOMS_DE, vm.addr(PK_CUSTOMS_CN), 0x6, r.validFrom, r.validUntil
@@ -527,26 +533,26 @@ contract AeoRegistryTest is Fixture {
         bytes32 id = _proposeMra(r, PK_CUSTOMS_CN);
         vm.warp(T0 + 10 days);
         ISignedRecords.Sig memory sig =
-            _sig(PK_CUSTOMS_DE, aeo.hashTypedData(aeo.hashMraAcceptance(id)));
+            _sig(PK_CUSTOMS_DE, aeo.hashTypedData(aeo.hashMraAcceptance(id, MRA_DEADLINE)));
         vm.expectRevert(abi.encodeWithSelector(IAeoRegistry.MraNotPending.selector, id));
-        aeo.acceptMra(id, sig);
+        aeo.acceptMra(id, MRA_DEADLINE, sig);
     }
 
     function test_acceptMra_revertsAfterWithdrawal() public {
         bytes32 id = _proposeMra(_mraProposal(CUSTOMS_DE, 0x6), PK_CUSTOMS_CN);
         _terminateMra(id, PK_CUSTOMS_CN);
         ISignedRecords.Sig memory sig =
-            _sig(PK_CUSTOMS_DE, aeo.hashTypedData(aeo.hashMraAcceptance(id)));
+            _sig(PK_CUSTOMS_DE, aeo.hashTypedData(aeo.hashMraAcceptance(id, MRA_DEADLINE)));
         vm.expectRevert(abi.encodeWithSelector(IAeoRegistry.MraNotPending.selector, id));
-        aeo.acceptMra(id, sig);
+        aeo.acceptMra(id, MRA_DEADLINE, sig);
     }
 
     function test_terminateMra_revertsForUnknown() public {
         bytes32 id = keccak256("none");
         ISignedRecords.Sig memory sig =
-            _sig(PK_CUSTOMS_CN, aeo.hashTypedData(aeo.hashMraTermination(id)));
+            _sig(PK_CUSTOMS_CN, aeo.hashTypedData(aeo.hashMraTermination(id, MRA_DEADLINE)));
         vm.expectRevert(abi.encodeWithSelector(IAeoRegistry.UnknownMra.selector, id));
-        aeo.terminateMra(id, sig);
+        aeo.terminateMra(id, MRA_DEADLINE, sig);
     }
 
     function test_recognition_falseForUnknownOperator() public view {
@@ -565,5 +571,93 @@ contract AeoRegistryTest is Fixture {
         assertEq(r.mraId, bytes32(0), "no MRA needed");
         r = aeo.recognition(CARRIER, CUSTOMS_CN, T0);
         assertEq(r.mraId, id, "CN recognises through the MRA");
+    }
+
+    // ------------------------------------------------------------------ freshness (deadline)
+
+    function _expired(uint40 deadline) internal view returns (bytes memory) {
+        return abi.encodeWithSelector(
+            ISignedRecords.DeadlineExpired.selector, deadline, uint40(block.timestamp)
+        );
+    }
+
+    function test_proposeMra_revertsAfterDeadline() public {
+        IAeoRegistry.MraProposal memory r = _mraProposal(CUSTOMS_DE, 0x6);
+        r.deadline = T0 - 1;
+        ISignedRecords.Sig memory sig =
+            _sig(PK_CUSTOMS_CN, aeo.hashTypedData(aeo.hashMraProposal(r)));
+        vm.expectRevert(_expired(T0 - 1));
+        aeo.proposeMra(r, sig);
+    }
+
+    function test_proposeMra_acceptsAtDeadline() public {
+        IAeoRegistry.MraProposal memory r = _mraProposal(CUSTOMS_DE, 0x6);
+        r.deadline = T0;
+        bytes32 id = _proposeMra(r, PK_CUSTOMS_CN);
+        assertEq(aeo.mra(id).proposer, CUSTOMS_CN, "proposed");
+    }
+
+    function test_proposeMra_idDoesNotDependOnDeadline() public {
+        IAeoRegistry.MraProposal memory first = _mraProposal(CUSTOMS_DE, 0x6);
+        IAeoRegistry.MraProposal memory again = _mraProposal(CUSTOMS_DE, 0x6);
+        again.deadline = first.deadline - 1 days;
+        assertTrue(aeo.hashMraProposal(first) != aeo.hashMraProposal(again), "deadline signed");
+        bytes32 id = aeo.mraIdOf(CUSTOMS_CN, first);
+        assertEq(aeo.mraIdOf(CUSTOMS_CN, again), id, "one id");
+        assertEq(
+            id,
+            keccak256(
+                abi.encode(
+                    CUSTOMS_CN, first.counterpart, first.scope, first.validFrom, first.validUntil
+                )
+            ),
+            "documented rule"
+        );
+        assertEq(_proposeMra(first, PK_CUSTOMS_CN), id, "proposed under it");
+        ISignedRecords.Sig memory sig =
+            _sig(PK_CUSTOMS_CN, aeo.hashTypedData(aeo.hashMraProposal(again)));
+        vm.expectRevert(abi.encodeWithSelector(IAeoRegistry.MraExists.selector, id));
+        aeo.proposeMra(again, sig);
+    }
+
+    function test_acceptMra_revertsAfterDeadline() public {
+        bytes32 id = _proposeMra(_mraProposal(CUSTOMS_DE, 0x6), PK_CUSTOMS_CN);
+        ISignedRecords.Sig memory sig =
+            _sig(PK_CUSTOMS_DE, aeo.hashTypedData(aeo.hashMraAcceptance(id, T0 + 1 hours)));
+        vm.warp(T0 + 1 hours + 1);
+        vm.expectRevert(_expired(T0 + 1 hours));
+        aeo.acceptMra(id, T0 + 1 hours, sig);
+        assertEq(aeo.mra(id).acceptedAt, 0, "not accepted");
+    }
+
+    function test_acceptMra_acceptsAtDeadline() public {
+        bytes32 id = _proposeMra(_mraProposal(CUSTOMS_DE, 0x6), PK_CUSTOMS_CN);
+        aeo.acceptMra(id, T0, _sig(PK_CUSTOMS_DE, aeo.hashTypedData(aeo.hashMraAcceptance(id, T0))));
+        assertEq(aeo.mra(id).acceptedAt, T0, "accepted");
+    }
+
+    function test_acceptMra_revertsWhenDeadlineAltered() public {
+        bytes32 id = _proposeMra(_mraProposal(CUSTOMS_DE, 0x6), PK_CUSTOMS_CN);
+        ISignedRecords.Sig memory sig =
+            _sig(PK_CUSTOMS_DE, aeo.hashTypedData(aeo.hashMraAcceptance(id, T0)));
+        vm.expectRevert(); // another deadline recovers another (unknown) signer
+        aeo.acceptMra(id, T0 + 1 days, sig);
+    }
+
+    function test_terminateMra_revertsAfterDeadline() public {
+        bytes32 id = _proposeMra(_mraProposal(CUSTOMS_DE, 0x6), PK_CUSTOMS_CN);
+        ISignedRecords.Sig memory sig =
+            _sig(PK_CUSTOMS_CN, aeo.hashTypedData(aeo.hashMraTermination(id, T0 - 1)));
+        vm.expectRevert(_expired(T0 - 1));
+        aeo.terminateMra(id, T0 - 1, sig);
+        assertEq(aeo.mra(id).terminatedAt, 0, "not terminated");
+    }
+
+    function test_terminateMra_acceptsAtDeadline() public {
+        bytes32 id = _proposeMra(_mraProposal(CUSTOMS_DE, 0x6), PK_CUSTOMS_CN);
+        aeo.terminateMra(
+            id, T0, _sig(PK_CUSTOMS_CN, aeo.hashTypedData(aeo.hashMraTermination(id, T0)))
+        );
+        assertEq(aeo.mra(id).terminatedAt, T0, "terminated");
     }
 }

@@ -13,6 +13,8 @@ contract AttestationsTest is Fixture {
     uint256 internal constant TYPEHASH_ATTESTATION_BATCH_DOCUMENTED =
         0xcb1f5e795d0b89e20195c11aa7a9db2f42fca51443d67c382ed45ce81bf0547e;
     uint40 internal constant BATCH_DEADLINE = T0 + 1 hours;
+    /// @dev The deadline of the schema registrations and revocations signed here.
+    uint40 internal constant DEADLINE = T0 + 1 hours;
 
     function setUp() public override {
         super.setUp();
@@ -28,8 +30,29 @@ contract AttestationsTest is Fixture {
         view
         returns (IAttestations.Revocation memory r, ISignedRecords.Sig memory sig)
     {
-        r = IAttestations.Revocation({uid: uid, reasonDigest: keccak256("withdrawn")});
+        r = IAttestations.Revocation({
+            uid: uid, reasonDigest: keccak256("withdrawn"), deadline: DEADLINE
+        });
         sig = _sig(pk, attestations.hashTypedData(attestations.hashRevocation(r)));
+    }
+
+    /// @dev The uid as RECORDS.md defines it: the attester and every field but the deadline.
+    function _uidOf(bytes32 attester, IAttestations.Attestation memory r)
+        internal
+        pure
+        returns (bytes32)
+    {
+        return keccak256(
+            abi.encode(
+                attester,
+                r.schemaId,
+                r.subjectType,
+                r.subjectId,
+                r.dataDigest,
+                r.refUid,
+                r.expiresAt
+            )
+        );
     }
 
     // ------------------------------------------------------------------ schemas
@@ -47,37 +70,40 @@ contract AttestationsTest is Fixture {
     }
 
     function test_registerSchema_revertsWhenReplayed() public {
-        ISignedRecords.Sig memory sig =
-            _sig(PK_CUSTOMS_DE, attestations.hashTypedData(attestations.hashSchema(SCHEMA)));
+        ISignedRecords.Sig memory sig = _sig(
+            PK_CUSTOMS_DE, attestations.hashTypedData(attestations.hashSchema(SCHEMA, DEADLINE))
+        );
         vm.expectRevert(abi.encodeWithSelector(IAttestations.SchemaExists.selector, schemaId));
-        attestations.registerSchema(SCHEMA, sig);
+        attestations.registerSchema(SCHEMA, DEADLINE, sig);
     }
 
     function test_registerSchema_revertsForEmptyDefinition() public {
         ISignedRecords.Sig memory sig =
-            _sig(PK_CUSTOMS_DE, attestations.hashTypedData(attestations.hashSchema("")));
+            _sig(PK_CUSTOMS_DE, attestations.hashTypedData(attestations.hashSchema("", DEADLINE)));
         vm.expectRevert(IAttestations.EmptySchema.selector);
-        attestations.registerSchema("", sig);
+        attestations.registerSchema("", DEADLINE, sig);
     }
 
     function test_registerSchema_revertsForSuspendedMember() public {
         _suspend(CARRIER);
         ISignedRecords.Sig memory sig =
-            _sig(PK_CARRIER, attestations.hashTypedData(attestations.hashSchema("x")));
+            _sig(PK_CARRIER, attestations.hashTypedData(attestations.hashSchema("x", DEADLINE)));
         vm.expectRevert(
             abi.encodeWithSelector(
                 ISignedRecords.MemberNotActive.selector, CARRIER, Kinds.STATUS_SUSPENDED
             )
         );
-        attestations.registerSchema("x", sig);
+        attestations.registerSchema("x", DEADLINE, sig);
     }
 
     function test_hashSchema_matchesTypeString() public view {
         assertEq(
-            attestations.hashSchema(SCHEMA),
+            attestations.hashSchema(SCHEMA, DEADLINE),
             keccak256(
                 abi.encode(
-                    keccak256("SchemaRegistration(string definition)"), keccak256(bytes(SCHEMA))
+                    keccak256("SchemaRegistration(string definition,uint40 deadline)"),
+                    keccak256(bytes(SCHEMA)),
+                    DEADLINE
                 )
             ),
             "struct hash"
@@ -88,7 +114,7 @@ contract AttestationsTest is Fixture {
 
     function test_attest_recordsAndIsValid() public {
         IAttestations.Attestation memory r = _attestation(schemaId, UCR, keccak256("ok"));
-        bytes32 expectedUid = keccak256(abi.encode(CUSTOMS_DE, attestations.hashAttestation(r)));
+        bytes32 expectedUid = _uidOf(CUSTOMS_DE, r);
         ISignedRecords.Sig memory sig = _signAttestation(r, PK_CUSTOMS_DE);
         vm.expectEmit(true, true, true, true, address(attestations));
         emit IAttestations.Attested(
@@ -304,7 +330,7 @@ contract AttestationsTest is Fixture {
         assertEq(logs.length, 3, "one log per attestation");
         for (uint256 i; i < 3; ++i) {
             // the uid and the log of the same attestation signed alone
-            bytes32 uid = keccak256(abi.encode(CARRIER, attestations.hashAttestation(rs[i])));
+            bytes32 uid = _uidOf(CARRIER, rs[i]);
             assertEq(logs[i].topics[0], IAttestations.Attested.selector, "event");
             assertEq(logs[i].topics[1], uid, "uid");
             assertEq(logs[i].topics[2], UCR, "subject");
@@ -700,7 +726,7 @@ contract AttestationsTest is Fixture {
         }
         _attestSigned(rs, PK_EXPORTER);
         for (uint256 i; i < n; ++i) {
-            bytes32 uid = keccak256(abi.encode(EXPORTER, attestations.hashAttestation(rs[i])));
+            bytes32 uid = _uidOf(EXPORTER, rs[i]);
             assertTrue(attestations.isValid(uid), "recorded under the single-attestation uid");
             assertEq(attestations.attestation(uid).attester, EXPORTER, "attester");
         }
@@ -785,7 +811,7 @@ contract AttestationsTest is Fixture {
         IAttestations.Attestation memory r = _attestation(schemaId, subject, data);
         r.expiresAt = expiresAt;
         bytes32 uid = _attest(r, PK_CARRIER);
-        assertEq(uid, keccak256(abi.encode(CARRIER, attestations.hashAttestation(r))), "uid");
+        assertEq(uid, _uidOf(CARRIER, r), "uid");
         assertTrue(attestations.isValid(uid), "valid");
     }
 
@@ -823,12 +849,12 @@ contract AttestationsTest is Fixture {
 
     function test_registerSchema_revertsWhenRelayerNotAllowed() public {
         ISignedRecords.Sig memory sig =
-            _sig(PK_CUSTOMS_DE, attestations.hashTypedData(attestations.hashSchema("y")));
+            _sig(PK_CUSTOMS_DE, attestations.hashTypedData(attestations.hashSchema("y", DEADLINE)));
         vm.prank(OUTSIDER_RELAYER);
         vm.expectRevert(
             abi.encodeWithSelector(ISignedRecords.RelayerNotAllowed.selector, OUTSIDER_RELAYER)
         );
-        attestations.registerSchema("y", sig);
+        attestations.registerSchema("y", DEADLINE, sig);
     }
 
     function test_attest_revertsForZeroSubject() public {
@@ -844,5 +870,196 @@ contract AttestationsTest is Fixture {
         bytes32 uid = _attest(_attestation(schemaId, UCR, keccak256("ok")), PK_CARRIER);
         _suspend(CARRIER);
         assertTrue(attestations.isValid(uid), "validity is about the attestation, not the member");
+    }
+
+    // ------------------------------------------------------------------ freshness (deadline)
+
+    /// @dev DeadlineExpired(deadline, now), wrapped for batch item `index` unless it is
+    /// `type(uint256).max`.
+    function _expired(uint40 deadline, uint256 index) internal view returns (bytes memory e) {
+        e = abi.encodeWithSelector(
+            ISignedRecords.DeadlineExpired.selector, deadline, uint40(block.timestamp)
+        );
+        if (index != type(uint256).max) {
+            e = abi.encodeWithSelector(ISignedRecords.BatchItemFailed.selector, index, e);
+        }
+    }
+
+    function test_registerSchema_revertsAfterDeadline() public {
+        uint40 past = T0 - 1;
+        ISignedRecords.Sig memory sig =
+            _sig(PK_CARRIER, attestations.hashTypedData(attestations.hashSchema("late", past)));
+        vm.expectRevert(_expired(past, type(uint256).max));
+        attestations.registerSchema("late", past, sig);
+    }
+
+    function test_registerSchema_acceptsAtDeadline() public {
+        ISignedRecords.Sig memory sig =
+            _sig(PK_CARRIER, attestations.hashTypedData(attestations.hashSchema("on time", T0)));
+        bytes32 id = attestations.registerSchema("on time", T0, sig);
+        assertEq(attestations.schema(id).registrant, CARRIER, "registered");
+    }
+
+    function test_registerSchema_revertsWhenDeadlineAltered() public {
+        ISignedRecords.Sig memory sig =
+            _sig(PK_CARRIER, attestations.hashTypedData(attestations.hashSchema("later", T0)));
+        // The deadline is signed: a relayer that extends it gets another signer.
+        vm.expectRevert();
+        attestations.registerSchema("later", T0 + 1 days, sig);
+        assertEq(attestations.schema(keccak256("later")).registrant, bytes32(0), "not recorded");
+    }
+
+    function test_attest_revertsAfterDeadline() public {
+        IAttestations.Attestation memory r = _attestation(schemaId, UCR, keccak256("late"));
+        r.deadline = T0 - 1;
+        ISignedRecords.Sig memory sig = _signAttestation(r, PK_CUSTOMS_DE);
+        vm.expectRevert(_expired(T0 - 1, type(uint256).max));
+        attestations.attest(r, sig);
+    }
+
+    function test_attest_acceptsAtDeadline() public {
+        IAttestations.Attestation memory r = _attestation(schemaId, UCR, keccak256("on time"));
+        r.deadline = T0;
+        assertTrue(attestations.isValid(_attest(r, PK_CUSTOMS_DE)), "recorded");
+    }
+
+    function test_attest_signatureExpiresWhenHeldBack() public {
+        IAttestations.Attestation memory r = _attestation(schemaId, UCR, keccak256("held"));
+        ISignedRecords.Sig memory sig = _signAttestation(r, PK_CUSTOMS_DE);
+        vm.warp(r.deadline + 1);
+        vm.expectRevert(_expired(r.deadline, type(uint256).max));
+        attestations.attest(r, sig);
+    }
+
+    function test_attestBatch_revertsNamingItemAfterDeadline() public {
+        IAttestations.Attestation[] memory rs = _batch(3);
+        rs[2].deadline = T0 - 1;
+        ISignedRecords.Sig[] memory sigs = new ISignedRecords.Sig[](3);
+        for (uint256 i; i < 3; ++i) {
+            sigs[i] = _signAttestation(rs[i], PK_CUSTOMS_DE);
+        }
+        vm.expectRevert(_expired(T0 - 1, 2));
+        attestations.attestBatch(rs, sigs);
+    }
+
+    function test_attestBatch_acceptsItemsAtTheirDeadline() public {
+        IAttestations.Attestation[] memory rs = _batch(2);
+        ISignedRecords.Sig[] memory sigs = new ISignedRecords.Sig[](2);
+        for (uint256 i; i < 2; ++i) {
+            rs[i].deadline = T0;
+            sigs[i] = _signAttestation(rs[i], PK_CUSTOMS_DE);
+        }
+        attestations.attestBatch(rs, sigs);
+        for (uint256 i; i < 2; ++i) {
+            assertTrue(attestations.isValid(_uidOf(CUSTOMS_DE, rs[i])), "recorded");
+        }
+    }
+
+    function test_attestSignedBatch_revertsNamingItemAfterItsOwnDeadline() public {
+        // The batch's deadline is in the future; item 1's own deadline has passed.
+        IAttestations.Attestation[] memory rs = _batch(3);
+        rs[1].deadline = T0 - 1;
+        ISignedRecords.Sig memory sig = _signAttestationBatch(rs, BATCH_DEADLINE, PK_CARRIER);
+        vm.expectRevert(_expired(T0 - 1, 1));
+        attestations.attestSignedBatch(rs, BATCH_DEADLINE, sig);
+    }
+
+    function test_attestSignedBatch_acceptsItemAtItsOwnDeadline() public {
+        IAttestations.Attestation[] memory rs = _batch(2);
+        rs[0].deadline = T0;
+        _attestSigned(rs, PK_CARRIER);
+        assertTrue(attestations.isValid(attestations.attestationUid(CARRIER, rs[0])), "recorded");
+    }
+
+    function test_attest_uidDoesNotDependOnDeadline() public {
+        IAttestations.Attestation memory first = _attestation(schemaId, UCR, keccak256("once"));
+        IAttestations.Attestation memory again = IAttestations.Attestation({
+            schemaId: first.schemaId,
+            subjectType: first.subjectType,
+            subjectId: first.subjectId,
+            dataDigest: first.dataDigest,
+            refUid: first.refUid,
+            expiresAt: first.expiresAt,
+            deadline: first.deadline + 1 days
+        });
+        assertTrue(
+            attestations.hashAttestation(first) != attestations.hashAttestation(again),
+            "the deadline is signed"
+        );
+        bytes32 uid = attestations.attestationUid(CUSTOMS_DE, first);
+        assertEq(attestations.attestationUid(CUSTOMS_DE, again), uid, "one uid");
+        assertEq(uid, _uidOf(CUSTOMS_DE, first), "documented rule");
+        assertEq(_attest(first, PK_CUSTOMS_DE), uid, "recorded under it");
+        ISignedRecords.Sig memory sig = _signAttestation(again, PK_CUSTOMS_DE);
+        vm.expectRevert(abi.encodeWithSelector(IAttestations.AttestationExists.selector, uid));
+        attestations.attest(again, sig);
+    }
+
+    function test_attestSignedBatch_refusesAttestationSignedAgainWithOtherDeadline() public {
+        IAttestations.Attestation[] memory rs = _batch(2);
+        _attestSigned(rs, PK_CARRIER);
+        IAttestations.Attestation[] memory again = _batch(2);
+        again[1].deadline = rs[1].deadline + 1 days;
+        ISignedRecords.Sig memory sig = _signAttestationBatch(again, BATCH_DEADLINE, PK_CARRIER);
+        vm.expectRevert(
+            abi.encodeWithSelector(
+                ISignedRecords.BatchItemFailed.selector,
+                0,
+                abi.encodeWithSelector(
+                    IAttestations.AttestationExists.selector, _uidOf(CARRIER, rs[0])
+                )
+            )
+        );
+        attestations.attestSignedBatch(again, BATCH_DEADLINE, sig);
+    }
+
+    function test_revoke_revertsAfterDeadline() public {
+        bytes32 uid = _attest(_attestation(schemaId, UCR, keccak256("ok")), PK_CUSTOMS_DE);
+        IAttestations.Revocation memory r =
+            IAttestations.Revocation({uid: uid, reasonDigest: bytes32(0), deadline: T0 - 1});
+        ISignedRecords.Sig memory sig =
+            _sig(PK_CUSTOMS_DE, attestations.hashTypedData(attestations.hashRevocation(r)));
+        vm.expectRevert(_expired(T0 - 1, type(uint256).max));
+        attestations.revoke(r, sig);
+        assertTrue(attestations.isValid(uid), "not revoked");
+    }
+
+    function test_revoke_acceptsAtDeadline() public {
+        bytes32 uid = _attest(_attestation(schemaId, UCR, keccak256("ok")), PK_CUSTOMS_DE);
+        IAttestations.Revocation memory r =
+            IAttestations.Revocation({uid: uid, reasonDigest: bytes32(0), deadline: T0});
+        attestations.revoke(
+            r, _sig(PK_CUSTOMS_DE, attestations.hashTypedData(attestations.hashRevocation(r)))
+        );
+        assertFalse(attestations.isValid(uid), "revoked");
+    }
+
+    function test_revokeBatch_acceptsItemsAtTheirDeadline() public {
+        IAttestations.Revocation[] memory rs = new IAttestations.Revocation[](2);
+        ISignedRecords.Sig[] memory sigs = new ISignedRecords.Sig[](2);
+        for (uint256 i; i < 2; ++i) {
+            bytes32 uid =
+                _attest(_attestation(schemaId, UCR, keccak256(abi.encode(i))), PK_CUSTOMS_DE);
+            rs[i] = IAttestations.Revocation({uid: uid, reasonDigest: bytes32(0), deadline: T0});
+            sigs[i] =
+                _sig(PK_CUSTOMS_DE, attestations.hashTypedData(attestations.hashRevocation(rs[i])));
+        }
+        attestations.revokeBatch(rs, sigs);
+        assertFalse(attestations.isValid(rs[1].uid), "revoked");
+    }
+
+    function test_revokeBatch_revertsNamingItemAfterDeadline() public {
+        IAttestations.Revocation[] memory rs = new IAttestations.Revocation[](2);
+        ISignedRecords.Sig[] memory sigs = new ISignedRecords.Sig[](2);
+        for (uint256 i; i < 2; ++i) {
+            bytes32 uid =
+                _attest(_attestation(schemaId, UCR, keccak256(abi.encode(i))), PK_CUSTOMS_DE);
+            (rs[i], sigs[i]) = _revocation(uid, PK_CUSTOMS_DE);
+        }
+        rs[1].deadline = T0 - 1;
+        sigs[1] =
+            _sig(PK_CUSTOMS_DE, attestations.hashTypedData(attestations.hashRevocation(rs[1])));
+        vm.expectRevert(_expired(T0 - 1, 1));
+        attestations.revokeBatch(rs, sigs);
     }
 }

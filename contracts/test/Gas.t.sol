@@ -335,8 +335,9 @@ contract GasTest is Fixture {
             abi.encodeCall(attestations.attestBatch, (rs, sigs)),
             N
         );
-        // Budget 35,000 per attestation is missed by ~3% (see RECORDS.md "Gas").
-        assertLe(total / N, 36_500, "attestation batch regression");
+        // Budget 35,000 per attestation is missed by ~4.5% (see RECORDS.md "Gas"); the signed
+        // deadline added ~490 per attestation (its calldata word, hashing and check).
+        assertLe(total / N, 37_000, "attestation batch regression");
     }
 
     // ------------------------------------------------------------------ batch-signed attestations

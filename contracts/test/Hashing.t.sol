@@ -175,21 +175,23 @@ contract HashingTest is Fixture {
     function testFuzz_hashAttestationRecords_matchTypeStrings(
         IAttestations.Attestation memory r,
         IAttestations.Revocation memory v,
-        string memory definition
+        string memory definition,
+        uint40 deadline
     ) public view {
         assertEq(
             attestations.hashAttestation(r),
             keccak256(
                 abi.encode(
                     keccak256(
-                        "Attestation(bytes32 schemaId,uint8 subjectType,bytes32 subjectId,bytes32 dataDigest,bytes32 refUid,uint40 expiresAt)"
+                        "Attestation(bytes32 schemaId,uint8 subjectType,bytes32 subjectId,bytes32 dataDigest,bytes32 refUid,uint40 expiresAt,uint40 deadline)"
                     ),
                     r.schemaId,
                     r.subjectType,
                     r.subjectId,
                     r.dataDigest,
                     r.refUid,
-                    r.expiresAt
+                    r.expiresAt,
+                    r.deadline
                 )
             ),
             "attestation"
@@ -198,18 +200,23 @@ contract HashingTest is Fixture {
             attestations.hashRevocation(v),
             keccak256(
                 abi.encode(
-                    keccak256("AttestationRevocation(bytes32 uid,bytes32 reasonDigest)"),
+                    keccak256(
+                        "AttestationRevocation(bytes32 uid,bytes32 reasonDigest,uint40 deadline)"
+                    ),
                     v.uid,
-                    v.reasonDigest
+                    v.reasonDigest,
+                    v.deadline
                 )
             ),
             "revocation"
         );
         assertEq(
-            attestations.hashSchema(definition),
+            attestations.hashSchema(definition, deadline),
             keccak256(
                 abi.encode(
-                    keccak256("SchemaRegistration(string definition)"), keccak256(bytes(definition))
+                    keccak256("SchemaRegistration(string definition,uint40 deadline)"),
+                    keccak256(bytes(definition)),
+                    deadline
                 )
             ),
             "schema"
@@ -219,7 +226,8 @@ contract HashingTest is Fixture {
     function testFuzz_hashAeoRecords_matchTypeStrings(
         IAeoRegistry.AeoAction memory a,
         IAeoRegistry.MraProposal memory m,
-        bytes32 mraId
+        bytes32 mraId,
+        uint40 deadline
     ) public view {
         assertEq(
             aeo.hashAeoAction(a),
@@ -244,24 +252,33 @@ contract HashingTest is Fixture {
             keccak256(
                 abi.encode(
                     keccak256(
-                        "MraProposal(bytes32 counterpart,uint32 scope,uint40 validFrom,uint40 validUntil)"
+                        "MraProposal(bytes32 counterpart,uint32 scope,uint40 validFrom,uint40 validUntil,uint40 deadline)"
                     ),
                     m.counterpart,
                     m.scope,
                     m.validFrom,
-                    m.validUntil
+                    m.validUntil,
+                    m.deadline
                 )
             ),
             "mra proposal"
         );
         assertEq(
-            aeo.hashMraAcceptance(mraId),
-            keccak256(abi.encode(keccak256("MraAcceptance(bytes32 mraId)"), mraId)),
+            aeo.hashMraAcceptance(mraId, deadline),
+            keccak256(
+                abi.encode(
+                    keccak256("MraAcceptance(bytes32 mraId,uint40 deadline)"), mraId, deadline
+                )
+            ),
             "acceptance"
         );
         assertEq(
-            aeo.hashMraTermination(mraId),
-            keccak256(abi.encode(keccak256("MraTermination(bytes32 mraId)"), mraId)),
+            aeo.hashMraTermination(mraId, deadline),
+            keccak256(
+                abi.encode(
+                    keccak256("MraTermination(bytes32 mraId,uint40 deadline)"), mraId, deadline
+                )
+            ),
             "termination"
         );
     }

@@ -303,11 +303,13 @@ contract SignerRulesTest is Checks {
 
     function _signedAttestations(Ep ep, uint256 pk) internal returns (bytes memory) {
         if (ep == Ep.RegisterSchema) {
-            _subjectSig = _sig(pk, attestations.hashTypedData(attestations.hashSchema(SCHEMA_2)));
+            uint40 deadline = uint40(block.timestamp + 1 hours);
+            _subjectSig =
+                _sig(pk, attestations.hashTypedData(attestations.hashSchema(SCHEMA_2, deadline)));
             _replayError = abi.encodeWithSelector(
                 IAttestations.SchemaExists.selector, keccak256(bytes(SCHEMA_2))
             );
-            return abi.encodeCall(attestations.registerSchema, (SCHEMA_2, _subjectSig));
+            return abi.encodeCall(attestations.registerSchema, (SCHEMA_2, deadline, _subjectSig));
         }
         if (ep == Ep.Attest || ep == Ep.AttestBatch) {
             IAttestations.Attestation memory a =
@@ -344,8 +346,11 @@ contract SignerRulesTest is Checks {
             );
             return abi.encodeCall(attestations.attestSignedBatch, (list, deadline, _subjectSig));
         }
-        IAttestations.Revocation memory v =
-            IAttestations.Revocation({uid: carrierUid, reasonDigest: keccak256("withdrawn")});
+        IAttestations.Revocation memory v = IAttestations.Revocation({
+            uid: carrierUid,
+            reasonDigest: keccak256("withdrawn"),
+            deadline: uint40(block.timestamp + 1 hours)
+        });
         _subjectSig = _sig(pk, attestations.hashTypedData(attestations.hashRevocation(v)));
         _replayError =
             abi.encodeWithSelector(IAttestations.AttestationAlreadyRevoked.selector, carrierUid);
@@ -354,7 +359,9 @@ contract SignerRulesTest is Checks {
         }
         IAttestations.Revocation[] memory vs = new IAttestations.Revocation[](2);
         ISignedRecords.Sig[] memory vsigs = new ISignedRecords.Sig[](2);
-        vs[0] = IAttestations.Revocation({uid: customsUid, reasonDigest: keccak256("withdrawn")});
+        vs[0] = IAttestations.Revocation({
+            uid: customsUid, reasonDigest: keccak256("withdrawn"), deadline: v.deadline
+        });
         vsigs[0] = _sig(_peer(ep), attestations.hashTypedData(attestations.hashRevocation(vs[0])));
         (vs[1], vsigs[1]) = (v, _subjectSig);
         _replayError = _item0(
@@ -374,21 +381,19 @@ contract SignerRulesTest is Checks {
         }
         if (ep == Ep.ProposeMra) {
             IAeoRegistry.MraProposal memory m = _mra(CUSTOMS_NL);
-            bytes32 structHash = aeo.hashMraProposal(m);
-            _subjectSig = _sig(pk, aeo.hashTypedData(structHash));
-            _replayError = abi.encodeWithSelector(
-                IAeoRegistry.MraExists.selector, keccak256(abi.encode(CUSTOMS_CN, structHash))
-            );
+            _subjectSig = _sig(pk, aeo.hashTypedData(aeo.hashMraProposal(m)));
+            _replayError =
+                abi.encodeWithSelector(IAeoRegistry.MraExists.selector, aeo.mraIdOf(CUSTOMS_CN, m));
             return abi.encodeCall(aeo.proposeMra, (m, _subjectSig));
         }
         if (ep == Ep.AcceptMra) {
-            _subjectSig = _sig(pk, aeo.hashTypedData(aeo.hashMraAcceptance(mraId)));
+            _subjectSig = _sig(pk, aeo.hashTypedData(aeo.hashMraAcceptance(mraId, MRA_DEADLINE)));
             _replayError = abi.encodeWithSelector(IAeoRegistry.MraNotPending.selector, mraId);
-            return abi.encodeCall(aeo.acceptMra, (mraId, _subjectSig));
+            return abi.encodeCall(aeo.acceptMra, (mraId, MRA_DEADLINE, _subjectSig));
         }
-        _subjectSig = _sig(pk, aeo.hashTypedData(aeo.hashMraTermination(mraId)));
+        _subjectSig = _sig(pk, aeo.hashTypedData(aeo.hashMraTermination(mraId, MRA_DEADLINE)));
         _replayError = abi.encodeWithSelector(IAeoRegistry.MraAlreadyTerminated.selector, mraId);
-        return abi.encodeCall(aeo.terminateMra, (mraId, _subjectSig));
+        return abi.encodeCall(aeo.terminateMra, (mraId, MRA_DEADLINE, _subjectSig));
     }
 
     function _mra(bytes32 counterpart) internal view returns (IAeoRegistry.MraProposal memory) {
@@ -396,7 +401,8 @@ contract SignerRulesTest is Checks {
             counterpart: counterpart,
             scope: 0x6,
             validFrom: uint40(block.timestamp),
-            validUntil: uint40(block.timestamp + 5 * 365 days)
+            validUntil: uint40(block.timestamp + 5 * 365 days),
+            deadline: MRA_DEADLINE
         });
     }
 

@@ -25,6 +25,7 @@ from gateway.models.record_fields import (
     RuledModel,
     Timestamp,
     _b32,
+    _deadline,
     _ts,
     absent,
     branch,
@@ -150,6 +151,9 @@ class MraProposalCreate(RecordCreate):
     programmes: list[Programme] = Field(min_length=1, description="Programmes recognised.")
     valid_from: Timestamp
     valid_until: Timestamp
+    deadline: Timestamp | None = Field(
+        default=None, description="Latest time the record may be recorded (default: +24 h)."
+    )
 
     def to_record(self, ctx: BuildContext) -> MraProposal:
         scope = 0
@@ -160,6 +164,7 @@ class MraProposalCreate(RecordCreate):
             scope=scope,
             valid_from=_ts(self.valid_from),
             valid_until=_ts(self.valid_until),
+            deadline=_deadline(self.deadline, ctx),
         )
 
 
@@ -171,9 +176,12 @@ class MraAcceptanceCreate(RecordCreate):
         extra="forbid", json_schema_extra={"examples": [{"mra_id": "0x" + "4d" * 32}]}
     )
     mra_id: Bytes32
+    deadline: Timestamp | None = Field(
+        default=None, description="Latest time the record may be recorded (default: +24 h)."
+    )
 
     def to_record(self, ctx: BuildContext) -> MraAcceptance:
-        return MraAcceptance(mra_id=_b32(self.mra_id))
+        return MraAcceptance(mra_id=_b32(self.mra_id), deadline=_deadline(self.deadline, ctx))
 
 
 class MraTerminationCreate(RecordCreate):
@@ -184,9 +192,12 @@ class MraTerminationCreate(RecordCreate):
         extra="forbid", json_schema_extra={"examples": [{"mra_id": "0x" + "4d" * 32}]}
     )
     mra_id: Bytes32
+    deadline: Timestamp | None = Field(
+        default=None, description="Latest time the record may be recorded (default: +24 h)."
+    )
 
     def to_record(self, ctx: BuildContext) -> MraTermination:
-        return MraTermination(mra_id=_b32(self.mra_id))
+        return MraTermination(mra_id=_b32(self.mra_id), deadline=_deadline(self.deadline, ctx))
 
 
 _PROPOSAL_ACTIONS: dict[str, int] = {

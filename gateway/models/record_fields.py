@@ -188,6 +188,7 @@ EXAMPLE_ATTESTATION_MESSAGE: dict[str, JsonValue] = {
     "dataDigest": "0x" + "da" * 32,
     "refUid": "0x" + "00" * 32,
     "expiresAt": 0,
+    "deadline": 1795509000,
 }
 # A Drawdown message as signed (4,500 litres of a certificate for a consignment).
 EXAMPLE_DRAWDOWN_MESSAGE: dict[str, JsonValue] = {
@@ -207,6 +208,11 @@ def _ts(value: datetime) -> int:
     if value.tzinfo is None:
         value = value.replace(tzinfo=UTC)
     return int(value.timestamp())
+
+
+def _deadline(value: datetime | None, ctx: BuildContext) -> int:
+    """A record's deadline: the request's, else ``_DEADLINE_SECONDS`` from now."""
+    return _ts(value) if value else ctx.now + _DEADLINE_SECONDS
 
 
 class NonceSource:

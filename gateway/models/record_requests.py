@@ -19,6 +19,8 @@ context, the base class), :mod:`~gateway.models.trade_requests`,
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from pydantic import BaseModel, ConfigDict, Field
 
 from gateway.models.declaration_requests import DeclarationCreate
@@ -227,13 +229,19 @@ class AttestationBatchCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
     items: list[AttestationCreate] = Field(min_length=1, max_length=ATTESTATION_BATCH_MAX)
     deadline: Timestamp | None = Field(
-        default=None, description="Latest time the batch may be recorded (default: +24 h)."
+        default=None,
+        description="Latest time the batch may be recorded (default: +24 h); also the "
+        "deadline of each attestation that gives none of its own.",
     )
 
     def to_attestations(self, ctx: BuildContext) -> tuple[tuple[Attestation, ...], int]:
-        """The attestations, and the batch's deadline."""
+        """The attestations, and the batch's deadline (also an item's own when it gives none)."""
         deadline = _ts(self.deadline) if self.deadline else ctx.now + _DEADLINE_SECONDS
-        return tuple(item.to_record(ctx) for item in self.items), deadline
+        items = tuple(item.to_record(ctx) for item in self.items)
+        return tuple(
+            a if item.deadline else replace(a, deadline=deadline)
+            for item, a in zip(self.items, items, strict=True)
+        ), deadline
 
 
 class DrawdownBatchSubmission(BaseModel):

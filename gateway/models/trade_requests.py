@@ -21,6 +21,7 @@ from gateway.models.record_fields import (
     Timestamp,
     _b32,
     _ConsignmentRef,
+    _deadline,
     _ts,
     absent,
     branch,
@@ -282,9 +283,14 @@ class SchemaCreate(RecordCreate):
         },
     )
     definition: FreeText = Field(min_length=1, max_length=4096)
+    deadline: Timestamp | None = Field(
+        default=None, description="Latest time the record may be recorded (default: +24 h)."
+    )
 
     def to_record(self, ctx: BuildContext) -> SchemaRegistration:
-        return SchemaRegistration(definition=self.definition)
+        return SchemaRegistration(
+            definition=self.definition, deadline=_deadline(self.deadline, ctx)
+        )
 
 
 _SUBJECTS: dict[str, int] = {
@@ -324,6 +330,9 @@ class AttestationCreate(RecordCreate):
     data_digest: Bytes32
     ref_uid: Bytes32 | None = None
     expires_at: Timestamp | None = None
+    deadline: Timestamp | None = Field(
+        default=None, description="Latest time the record may be recorded (default: +24 h)."
+    )
 
     SCHEMA_RULES = (
         one_of_fields("schema", "schema_id"),
@@ -364,6 +373,7 @@ class AttestationCreate(RecordCreate):
             data_digest=_b32(self.data_digest),
             ref_uid=_b32(self.ref_uid) if self.ref_uid else bytes(32),
             expires_at=_ts(self.expires_at) if self.expires_at else 0,
+            deadline=_deadline(self.deadline, ctx),
         )
 
 
@@ -377,8 +387,13 @@ class AttestationRevocationCreate(RecordCreate):
     )
     uid: Bytes32
     reason: FreeText | None = Field(default=None, max_length=2000, description="Only its digest.")
+    deadline: Timestamp | None = Field(
+        default=None, description="Latest time the record may be recorded (default: +24 h)."
+    )
 
     def to_record(self, ctx: BuildContext) -> AttestationRevocation:
         return AttestationRevocation(
-            uid=_b32(self.uid), reason_digest=keccak(text=self.reason) if self.reason else bytes(32)
+            uid=_b32(self.uid),
+            reason_digest=keccak(text=self.reason) if self.reason else bytes(32),
+            deadline=_deadline(self.deadline, ctx),
         )

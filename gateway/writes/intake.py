@@ -588,7 +588,9 @@ def accept_attestation_batch(
         ],
         signature=batch.signature,
         idempotency_key=idempotency_key,
-        check=lambda: chain.validator.check_attestation_batch(caller, batch, signer=signer),
+        check=lambda: chain.validator.check_attestation_batch(
+            caller, batch, signer=signer, outbox=outbox
+        ),
     )
     return batch, signer, batch_id, records
 

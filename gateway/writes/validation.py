@@ -57,7 +57,13 @@ from gateway.errors import (
     contract_error_status,
 )
 from gateway.models.stored import RecordKind
-from gateway.writes.kinds import BATCH_FUNCTIONS, execution_id, kind_of, record_id
+from gateway.writes.kinds import (
+    BATCH_FUNCTIONS,
+    decode_record,
+    execution_id,
+    kind_of,
+    record_id,
+)
 from gateway.writes.outbox import Outbox
 from ledger.chain import BatchItemFailed, ContractError, Ledger, Organisation, is_transient
 from ledger.chain.contract_errors import (  # not re-exported by ledger.chain
@@ -67,11 +73,13 @@ from ledger.chain.contract_errors import (  # not re-exported by ledger.chain
 from ledger.errors import LedgerError
 from ledger.records import (
     AeoAction,
+    Attestation,
     CertificateIssue,
     ConsignmentEvent,
     Drawdown,
     KeyAddition,
     KeyRevocation,
+    MraProposal,
     Proposal,
     Record,
     SignedAttestationBatch,
@@ -320,6 +328,8 @@ class ChainValidator:
             self._simulate(kind, signed, outbox=outbox)
             if isinstance(signed.record, Drawdown):
                 self._check_pending_drawdowns(signed.record, outbox=outbox)
+            if kind in _ONCE_BY_CONTENT:
+                _check_pending_content(kind, signed.record, org, rid, outbox=outbox)
         return rid
 
     def check_many(
@@ -465,15 +475,18 @@ class ChainValidator:
             client.call(function, *args, block="pending")
 
     def check_attestation_batch(
-        self, caller: Caller, batch: SignedAttestationBatch, *, signer: str
+        self, caller: Caller, batch: SignedAttestationBatch, *, signer: str, outbox: Outbox
     ) -> None:
         """Checks 2-5 for attestations signed together (``attestSignedBatch``); raises the
         first failure, for the whole batch: one signature covers every attestation, so none
         can be dropped. Any member may attest (no role check); the batch runs as its
         ``attestSignedBatch`` call on the pending block. An attestation that would fail is
-        named with ``field`` = ``attestations[i]`` and the contract error's name and status.
-        Replays need no outbox check: an attestation on its way to the chain has the record
-        id it would have alone, so the same content again is the same record.
+        named with ``field`` = ``attestations[i]`` (``attestations[i].deadline`` when its own
+        deadline has passed) and the contract error's name and status. An attestation on its
+        way to the chain has the record id it would have alone, so the same batch again is the
+        same records; the same content signed again with another deadline (another record id)
+        is refused while the first is on its way (409 ``AttestationExists``), as the chain
+        would refuse it.
         """
         org = self.check_signer(caller, signer)
         with _chain_calls():
@@ -481,11 +494,24 @@ class ChainValidator:
             client, function, args = self.ledger.call_for(batch)
             try:
                 client.call(function, *args, block="pending")
+                for index, attestation in enumerate(batch.attestations):
+                    rid = record_id(self.ledger, attestation, org_id=caller.org_id)
+                    _check_pending_content(
+                        RecordKind.ATTESTATION,
+                        attestation,
+                        org,
+                        rid,
+                        outbox=outbox,
+                        field=f"attestations[{index}]",
+                    )
             except BatchItemFailed as exc:
+                field = f"attestations[{exc.index}]"
+                if exc.cause.name == "DeadlineExpired":  # the item's own (the batch's is not)
+                    field += ".deadline"
                 raise GatewayError(
                     str(exc.cause),
                     code=exc.cause.name,
-                    field=f"attestations[{exc.index}]",
+                    field=field,
                     rule="contract",
                     status_code=contract_error_status(exc),
                 ) from exc
@@ -725,6 +751,56 @@ class ChainValidator:
                 f"{error} (counting {pending} in drawdowns accepted but not yet on chain)",
                 code="QuantityExceeded",
                 field="quantity",
+                rule="contract",
+            )
+
+
+# Record kinds recorded once per content and signer's organisation, whatever their deadline:
+# the error a second one on its way gets (the contract's, for the same content).
+_ONCE_BY_CONTENT: dict[RecordKind, str] = {
+    RecordKind.ATTESTATION: "AttestationExists",
+    RecordKind.MRA_PROPOSAL: "MraExists",
+}
+
+
+def _content_id(kind: RecordKind, record: Record, org_id: bytes) -> bytes:
+    """An attestation's uid or an MRA proposal's MRA id for organisation ``org_id``."""
+    if isinstance(record, Attestation):
+        return record.uid(org_id)
+    assert isinstance(record, MraProposal), kind
+    return record.mra_id(org_id)
+
+
+def _check_pending_content(
+    kind: RecordKind,
+    record: Record,
+    org: Organisation,
+    rid: str,
+    *,
+    outbox: Outbox,
+    field: str | None = None,
+) -> None:
+    """Refuse an attestation or MRA proposal whose uid or MRA id another record on its way
+    to the chain has (the same content by the same organisation, signed with another deadline:
+    a custodial request sent again without its ``Idempotency-Key``); the chain would refuse the
+    second anyway, this answers it now (409) instead of accepting a record bound to fail."""
+    wanted = _content_id(kind, record, org.org_id)
+    for stored in outbox.pending(kind):
+        if stored.record_id == rid or stored.org_id.lower() != _hex(org.org_id):
+            continue
+        try:
+            other = _content_id(
+                kind, decode_record(kind, stored.payload), bytes.fromhex(stored.org_id[2:])
+            )
+        except (ValueError, TypeError, LedgerError):  # not a well-formed stored record
+            continue
+        if other == wanted:
+            code = _ONCE_BY_CONTENT[kind]
+            raise Conflict(
+                f"{code}: the same content by this organisation is already on its way to the "
+                f"chain as record {stored.record_id} (id {_hex(wanted)})",
+                code=code,
+                field=field,
                 rule="contract",
             )
 

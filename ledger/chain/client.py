@@ -114,7 +114,8 @@ def org_id(name: str) -> bytes:
 # --------------------------------------------------------------------------------------------
 
 # record type -> (contract, single function, batch function or None, argument style)
-# "struct": f(record, sig); "value": f(first field, sig); "proposal": execute-style (no sig);
+# "struct": f(record, sig); "value": f(first field, sig); "fields": f(every field, sig), e.g.
+# registerSchema(definition, deadline, sig); "proposal": execute-style (no sig);
 # "events": f(event records, nonce, deadline, sig), from a SignedEventBatch (the EventBatch
 # record alone cannot be sent: the events travel with it); "attestations": f(attestation
 # records, deadline, sig), from a SignedAttestationBatch, likewise; "drawdowns": f(drawdown
@@ -131,14 +132,14 @@ ROUTES: Mapping[type[Record], tuple[str, str, str | None, str]] = {
     CertificateRevocation: ("Certificates", "revoke", None, "struct"),
     Drawdown: ("Certificates", "drawDown", "drawDownBatch", "struct"),
     DrawdownBatch: ("Certificates", "drawDownSignedBatch", None, "drawdowns"),
-    SchemaRegistration: ("Attestations", "registerSchema", None, "value"),
+    SchemaRegistration: ("Attestations", "registerSchema", None, "fields"),
     Attestation: ("Attestations", "attest", "attestBatch", "struct"),
     AttestationBatch: ("Attestations", "attestSignedBatch", None, "attestations"),
     AttestationRevocation: ("Attestations", "revoke", "revokeBatch", "struct"),
     AeoAction: ("AeoRegistry", "applyAction", None, "struct"),
     MraProposal: ("AeoRegistry", "proposeMra", None, "struct"),
-    MraAcceptance: ("AeoRegistry", "acceptMra", None, "value"),
-    MraTermination: ("AeoRegistry", "terminateMra", None, "value"),
+    MraAcceptance: ("AeoRegistry", "acceptMra", None, "fields"),
+    MraTermination: ("AeoRegistry", "terminateMra", None, "fields"),
     Declaration: ("Declarations", "lodge", "lodgeBatch", "struct"),
     EpcisCapture: ("EpcisCaptures", "commitCapture", "commitCaptures", "struct"),
 }
@@ -258,6 +259,8 @@ class Ledger:
             args = signed.onchain()
         elif style == "value":
             args = (signed.record.onchain()[0], signed.sig())
+        elif style == "fields":
+            args = (*signed.record.onchain(), signed.sig())
         else:
             args = (signed.record.onchain(), signed.sig())
         return self.clients[contract], function, args

@@ -427,7 +427,7 @@ class AttestationsClient(ContractClient):
     NAME = "Attestations"
 
     def register_schema(self, signed: SignedRecord[SchemaRegistration]) -> Receipt:
-        return self.transact("registerSchema", signed.record.definition, signed.sig())
+        return self.transact("registerSchema", *signed.record.onchain(), signed.sig())
 
     def attest(self, signed: SignedRecord[Attestation]) -> Receipt:
         return self.transact("attest", *self._sign_args(signed))
@@ -485,10 +485,14 @@ class AeoRegistryClient(ContractClient):
         return self.transact("proposeMra", *self._sign_args(signed))
 
     def accept_mra(self, signed: SignedRecord[MraAcceptance]) -> Receipt:
-        return self.transact("acceptMra", signed.record.mra_id, signed.sig())
+        return self.transact("acceptMra", *signed.record.onchain(), signed.sig())
 
     def terminate_mra(self, signed: SignedRecord[MraTermination]) -> Receipt:
-        return self.transact("terminateMra", signed.record.mra_id, signed.sig())
+        return self.transact("terminateMra", *signed.record.onchain(), signed.sig())
+
+    def mra_id(self, proposer: bytes, proposal: MraProposal) -> bytes:
+        """The id ``proposal`` gets when ``proposer`` (an orgId) proposes it (``mraIdOf``)."""
+        return bytes(self.call("mraIdOf", proposer, proposal.onchain()))
 
     def recognition(self, operator: bytes, administration: bytes, at: int) -> Recognition:
         d = self.call("recognition", operator, administration, at)

@@ -27,7 +27,6 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, ClassVar
 
-from eth_abi.abi import encode
 from eth_account import Account
 from eth_typing import ChecksumAddress
 from eth_utils.crypto import keccak
@@ -232,7 +231,8 @@ class AttestationBatch(Record):
     ``attestations_hash`` is keccak256 of the attestations' struct hashes concatenated in
     order. There is no nonce: every attestation's uid is recorded once, ever, so a batch sent
     again fails at its first attestation (``AttestationExists``); ``deadline`` bounds the
-    signature's life. Build it with :meth:`of`.
+    signature's life, and each attestation's own ``deadline`` is checked too. Build it with
+    :meth:`of`.
     """
 
     CONTRACT: ClassVar[str] = "Attestations"
@@ -403,10 +403,7 @@ class SignedAttestationBatch:
 
     def uids(self, attester: bytes) -> list[bytes]:
         """Each attestation's uid when ``attester`` (the signer's orgId) records it."""
-        return [
-            keccak(encode(["bytes32", "bytes32"], [attester, struct_hash]))
-            for struct_hash in self.struct_hashes
-        ]
+        return [a.uid(attester) for a in self.attestations]
 
     def signer(self, domain: Domain) -> ChecksumAddress:
         """The address that signed the batch (recovered from the signature)."""

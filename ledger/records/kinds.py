@@ -315,15 +315,19 @@ class Drawdown(Record):
 class SchemaRegistration(Record):
     CONTRACT: ClassVar[str] = "Attestations"
     PRIMARY_TYPE: ClassVar[str] = "SchemaRegistration"
-    FIELDS: ClassVar[tuple[tuple[str, str, str], ...]] = (("definition", "definition", "string"),)
+    FIELDS: ClassVar[tuple[tuple[str, str, str], ...]] = (
+        ("definition", "definition", "string"),
+        ("deadline", "deadline", "uint40"),
+    )
     definition: str
+    deadline: int
 
     @property
     def schema_id(self) -> bytes:
         return keccak(text=self.definition)
 
     def onchain(self) -> tuple[Any, ...]:
-        return (self.definition,)
+        return (self.definition, self.deadline)
 
 
 class SubjectType:
@@ -344,6 +348,7 @@ class Attestation(Record):
         ("data_digest", "dataDigest", "bytes32"),
         ("ref_uid", "refUid", "bytes32"),
         ("expires_at", "expiresAt", "uint40"),
+        ("deadline", "deadline", "uint40"),
     )
     schema_id: bytes
     subject_type: int
@@ -351,10 +356,26 @@ class Attestation(Record):
     data_digest: bytes
     ref_uid: bytes = ZERO32
     expires_at: int = 0
+    deadline: int
 
     def uid(self, attester: bytes) -> bytes:
-        """keccak256(abi.encode(attester orgId, struct hash))."""
-        return keccak(encode(["bytes32", "bytes32"], [attester, self.struct_hash()]))
+        """keccak256(abi.encode(attester orgId, schemaId, subjectType, subjectId, dataDigest,
+        refUid, expiresAt)): every field but the deadline, so the same attestation signed again
+        with another deadline has the same uid."""
+        return keccak(
+            encode(
+                ["bytes32", "bytes32", "uint8", "bytes32", "bytes32", "bytes32", "uint40"],
+                [
+                    attester,
+                    self.schema_id,
+                    self.subject_type,
+                    self.subject_id,
+                    self.data_digest,
+                    self.ref_uid,
+                    self.expires_at,
+                ],
+            )
+        )
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -364,9 +385,11 @@ class AttestationRevocation(Record):
     FIELDS: ClassVar[tuple[tuple[str, str, str], ...]] = (
         ("uid", "uid", "bytes32"),
         ("reason_digest", "reasonDigest", "bytes32"),
+        ("deadline", "deadline", "uint40"),
     )
     uid: bytes
     reason_digest: bytes = ZERO32
+    deadline: int
 
 
 # --------------------------------------------------------------------------------------------
@@ -414,24 +437,45 @@ class MraProposal(Record):
         ("scope", "scope", "uint32"),
         ("valid_from", "validFrom", "uint40"),
         ("valid_until", "validUntil", "uint40"),
+        ("deadline", "deadline", "uint40"),
     )
     counterpart: bytes
     scope: int
     valid_from: int
     valid_until: int
+    deadline: int
+
+    def mra_id(self, proposer: bytes) -> bytes:
+        """The id of the MRA this proposal creates when signed for administration ``proposer``:
+        keccak256(abi.encode(proposer, counterpart, scope, validFrom, validUntil)), not the
+        deadline (the contract's ``mraIdOf``)."""
+        return keccak(
+            encode(
+                ["bytes32", "bytes32", "uint32", "uint40", "uint40"],
+                [proposer, self.counterpart, self.scope, self.valid_from, self.valid_until],
+            )
+        )
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class MraAcceptance(Record):
     CONTRACT: ClassVar[str] = "AeoRegistry"
     PRIMARY_TYPE: ClassVar[str] = "MraAcceptance"
-    FIELDS: ClassVar[tuple[tuple[str, str, str], ...]] = (("mra_id", "mraId", "bytes32"),)
+    FIELDS: ClassVar[tuple[tuple[str, str, str], ...]] = (
+        ("mra_id", "mraId", "bytes32"),
+        ("deadline", "deadline", "uint40"),
+    )
     mra_id: bytes
+    deadline: int
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class MraTermination(Record):
     CONTRACT: ClassVar[str] = "AeoRegistry"
     PRIMARY_TYPE: ClassVar[str] = "MraTermination"
-    FIELDS: ClassVar[tuple[tuple[str, str, str], ...]] = (("mra_id", "mraId", "bytes32"),)
+    FIELDS: ClassVar[tuple[tuple[str, str, str], ...]] = (
+        ("mra_id", "mraId", "bytes32"),
+        ("deadline", "deadline", "uint40"),
+    )
     mra_id: bytes
+    deadline: int

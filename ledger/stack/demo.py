@@ -17,7 +17,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from eth_abi.abi import encode
 from eth_account import Account
 from eth_typing import ChecksumAddress
 from eth_utils.crypto import keccak
@@ -277,17 +276,23 @@ def seed_demo(
         )
         ledger.aeo.apply_action(ledger.sign(certify, au.private_key))
     mra = MraProposal(
-        counterpart=cn.org_id, scope=0x7, valid_from=now - 3600, valid_until=now + 10 * 365 * 86400
+        counterpart=cn.org_id,
+        scope=0x7,
+        valid_from=now - 3600,
+        valid_until=now + 10 * 365 * 86400,
+        deadline=clock + 3600,
     )
-    # The contract's MRA id: keccak256(abi.encode(proposer orgId, struct hash)).
-    mra_id = keccak(encode(["bytes32", "bytes32"], [au.org_id, mra.struct_hash()]))
+    # The contract's MRA id: its proposer and terms, not the deadline (IAeoRegistry.mraIdOf).
+    mra_id = mra.mra_id(au.org_id)
     if ledger.aeo.mra(mra_id).proposed_at == 0:
         receipt = ledger.aeo.propose_mra(ledger.sign(mra, au.private_key))
         mra_id = next(
             d.args["mraId"] for d in ledger.decode_logs(receipt.logs) if d.event == "MraProposed"
         )
     if ledger.aeo.mra(mra_id).accepted_at == 0:
-        ledger.aeo.accept_mra(ledger.sign(MraAcceptance(mra_id=mra_id), cn.private_key))
+        ledger.aeo.accept_mra(
+            ledger.sign(MraAcceptance(mra_id=mra_id, deadline=clock + 3600), cn.private_key)
+        )
 
     # Schemas for customs attestations.
     schema_ids: dict[str, bytes] = {}
@@ -297,7 +302,7 @@ def seed_demo(
         INSPECTION_SCHEMA,
         DECLARATION_INSPECTION_SCHEMA,
     ):
-        registration = SchemaRegistration(definition=definition)
+        registration = SchemaRegistration(definition=definition, deadline=clock + 3600)
         if ledger.attestations.schema_registrant(registration.schema_id) == bytes(32):
             ledger.attestations.register_schema(ledger.sign(registration, au.private_key))
         schema_ids[definition.split("(")[0]] = registration.schema_id
@@ -374,6 +379,7 @@ def seed_demo(
         subject_type=SubjectType.CONSIGNMENT,
         subject_id=cid,
         data_digest=keccak(text=f"export declaration for {ref}"),
+        deadline=clock + 3600,
     )
     release_uid = release.uid(au.org_id)
     if ledger.attestations.attestation(release_uid).attested_at == 0:

@@ -139,7 +139,11 @@ def _dummy_proposal(now: int) -> Proposal:
 def _pending_mra(ledger: Ledger, world: DemoWorld, now: int) -> bytes:
     p = world.parties
     mra = MraProposal(
-        counterpart=p["cn"].org_id, scope=0x2, valid_from=now - 60, valid_until=now + 365 * DAY
+        counterpart=p["cn"].org_id,
+        scope=0x2,
+        valid_from=now - 60,
+        valid_until=now + 365 * DAY,
+        deadline=now + DAY,
     )
     receipt = ledger.aeo.propose_mra(ledger.sign(mra, p["au"].private_key))
     mra_id: bytes = next(

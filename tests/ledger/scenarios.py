@@ -303,7 +303,8 @@ class Builder:
 
             self.ledger.attestations.register_schema(
                 self.ledger.sign(
-                    SchemaRegistration(definition=schema), self.parties["au"].private_key
+                    SchemaRegistration(definition=schema, deadline=now(self.ledger) + 3600),
+                    self.parties["au"].private_key,
                 )
             )
         attestation = Attestation(
@@ -311,6 +312,7 @@ class Builder:
             subject_type=SubjectType.CONSIGNMENT,
             subject_id=cid,
             data_digest=keccak(text=data or f"{schema} {secrets.token_hex(4)}"),
+            deadline=now(self.ledger) + 3600,
         )
         party = self.parties[by]
         self.ledger.attestations.attest(self.ledger.sign(attestation, party.private_key))
@@ -397,7 +399,7 @@ class Builder:
         self.ledger.aeo.apply_action(self.ledger.sign(record, self.parties["au"].private_key))
 
     def terminate_demo_mra(self) -> None:
-        termination = MraTermination(mra_id=self.world.mra_id)
+        termination = MraTermination(mra_id=self.world.mra_id, deadline=now(self.ledger) + 3600)
         self.ledger.aeo.terminate_mra(self.ledger.sign(termination, self.parties["au"].private_key))
 
     def mra(self, scope: int) -> None:
@@ -407,6 +409,7 @@ class Builder:
             scope=scope,
             valid_from=t - 3600,
             valid_until=t + 365 * DAY,
+            deadline=t + 3600,
         )
         receipt = self.ledger.aeo.propose_mra(
             self.ledger.sign(proposal, self.parties["au"].private_key)
@@ -417,7 +420,9 @@ class Builder:
             if d.event == "MraProposed"
         )
         self.ledger.aeo.accept_mra(
-            self.ledger.sign(MraAcceptance(mra_id=mra_id), self.parties["cn"].private_key)
+            self.ledger.sign(
+                MraAcceptance(mra_id=mra_id, deadline=t + 3600), self.parties["cn"].private_key
+            )
         )
 
 

@@ -135,7 +135,7 @@ def shipment(parties: Parties) -> dict[str, Any]:
             for event in journey(ref, now, parties.carrier.org_id)
         ]
         # Australian customs releases the goods for export (the attestation China requires).
-        schema = SchemaRegistration(definition=EXPORT_RELEASE_SCHEMA)
+        schema = SchemaRegistration(definition=EXPORT_RELEASE_SCHEMA, deadline=now + 3600)
         registered = au_a.sign_and_submit(schema, au.private_key)
         wait_records(au_a, [registered.record_id], timeout=180)
         release = Attestation(
@@ -143,6 +143,7 @@ def shipment(parties: Parties) -> dict[str, Any]:
             subject_type=SubjectType.CONSIGNMENT,
             subject_id=consignment_id(ref, registrant=parties.carrier.org_id),
             data_digest=keccak(text=f"export declaration for {ref}"),
+            deadline=now + 3600,
         )
         released = au_a.sign_and_submit(release, au.private_key)
         wait_records(au_a, [released.record_id], timeout=180)

@@ -10,7 +10,11 @@ import {ISignedRecords} from "./ISignedRecords.sol";
 /// @dev A certification is made by a customs administration of the operator's country;
 /// certification id = keccak256(abi.encode(administrationOrgId, operatorId, programme)).
 /// Programme codes (bytes8, ASCII right-padded) and MRA scope bits: "AEOC" 0x1, "AEOS" 0x2,
-/// "AEOF" 0x4. An MRA id = keccak256(abi.encode(proposerOrgId, structHash of MraProposal)).
+/// "AEOF" 0x4. An MRA id = keccak256(abi.encode(proposerOrgId, counterpart, scope, validFrom,
+/// validUntil)) (`mraIdOf`): the proposal's terms, not its deadline, so a proposal signed again
+/// with another deadline has the same id and is refused as existing. Every signed record
+/// carries a deadline (unix seconds, inclusive), checked once the signer is authorised:
+/// `DeadlineExpired(deadline, blockTime)` after it.
 /// Governance may revoke a certification of a suspended administration (`revokeByGovernance`,
 /// called by Membership executing REVOKE_RECORD): AeoRevoked with signer zero and nonce zero.
 interface IAeoRegistry is ISignedRecords, IRevocableByGovernance {
@@ -30,12 +34,14 @@ interface IAeoRegistry is ISignedRecords, IRevocableByGovernance {
         uint40 deadline;
     }
 
-    /// @notice An MRA proposal by the signer's administration. Replay protection: the MRA id.
+    /// @notice An MRA proposal by the signer's administration. Replay protection: the MRA id
+    /// (which does not cover the deadline); freshness: the deadline.
     struct MraProposal {
         bytes32 counterpart; // orgId of the other customs administration
         uint32 scope; // bit mask of programmes (0x1 AEOC, 0x2 AEOS, 0x4 AEOF)
         uint40 validFrom; // inclusive
         uint40 validUntil; // exclusive
+        uint40 deadline; // last block time the proposal is accepted at
     }
 
     /// @notice A certification's stored state.
@@ -164,11 +170,12 @@ interface IAeoRegistry is ISignedRecords, IRevocableByGovernance {
     /// @notice EIP-712 type hash of `AeoAction(uint8 action,bytes32 operatorId,bytes8 programme,
     /// uint40 validFrom,uint40 validUntil,uint32 nonce,uint40 deadline)`.
     function AEO_ACTION_TYPEHASH() external view returns (bytes32);
-    /// @notice EIP-712 type hash of `MraProposal(bytes32 counterpart,uint32 scope,uint40 validFrom,uint40 validUntil)`.
+    /// @notice EIP-712 type hash of `MraProposal(bytes32 counterpart,uint32 scope,uint40 validFrom,
+    /// uint40 validUntil,uint40 deadline)`.
     function MRA_PROPOSAL_TYPEHASH() external view returns (bytes32);
-    /// @notice EIP-712 type hash of `MraAcceptance(bytes32 mraId)`.
+    /// @notice EIP-712 type hash of `MraAcceptance(bytes32 mraId,uint40 deadline)`.
     function MRA_ACCEPTANCE_TYPEHASH() external view returns (bytes32);
-    /// @notice EIP-712 type hash of `MraTermination(bytes32 mraId)`.
+    /// @notice EIP-712 type hash of `MraTermination(bytes32 mraId,uint40 deadline)`.
     function MRA_TERMINATION_TYPEHASH() external view returns (bytes32);
 
     /// @notice Apply an AEO action.
@@ -180,19 +187,20 @@ interface IAeoRegistry is ISignedRecords, IRevocableByGovernance {
         returns (bytes32 certificationId);
 
     /// @notice Propose an MRA to another administration.
-    /// @param record Counterpart, scope bit mask and validity.
+    /// @param record Counterpart, scope bit mask, validity and deadline.
     /// @param sig Signature of the proposing customs administration.
     /// @return mraId The MRA id.
     function proposeMra(MraProposal calldata record, Sig calldata sig)
         external
         returns (bytes32 mraId);
 
-    /// @notice Accept an MRA (counterpart only); signed `MraAcceptance(mraId)`.
-    function acceptMra(bytes32 mraId, Sig calldata sig) external;
+    /// @notice Accept an MRA (counterpart only); signed `MraAcceptance(mraId,deadline)`, refused
+    /// after `deadline` (`DeadlineExpired`).
+    function acceptMra(bytes32 mraId, uint40 deadline, Sig calldata sig) external;
 
     /// @notice Terminate an MRA, or withdraw a pending one (either party); signed
-    /// `MraTermination(mraId)`.
-    function terminateMra(bytes32 mraId, Sig calldata sig) external;
+    /// `MraTermination(mraId,deadline)`, refused after `deadline` (`DeadlineExpired`).
+    function terminateMra(bytes32 mraId, uint40 deadline, Sig calldata sig) external;
 
     /// @notice Is `operatorId` recognised by `administration` at time `at`, and through which
     /// certification and MRA? Own certifications by `administration` come first; otherwise a
@@ -227,12 +235,17 @@ interface IAeoRegistry is ISignedRecords, IRevocableByGovernance {
         pure
         returns (bytes32);
 
+    /// @notice The id of MRA proposal `record` by administration `proposer`:
+    /// keccak256(abi.encode(proposer, counterpart, scope, validFrom, validUntil)) (not the
+    /// deadline).
+    function mraIdOf(bytes32 proposer, MraProposal calldata record) external pure returns (bytes32);
+
     /// @notice EIP-712 struct hash of an AEO action.
     function hashAeoAction(AeoAction calldata record) external pure returns (bytes32);
     /// @notice EIP-712 struct hash of an MRA proposal.
     function hashMraProposal(MraProposal calldata record) external pure returns (bytes32);
-    /// @notice EIP-712 struct hash of `MraAcceptance(mraId)`.
-    function hashMraAcceptance(bytes32 mraId) external pure returns (bytes32);
-    /// @notice EIP-712 struct hash of `MraTermination(mraId)`.
-    function hashMraTermination(bytes32 mraId) external pure returns (bytes32);
+    /// @notice EIP-712 struct hash of `MraAcceptance(mraId,deadline)`.
+    function hashMraAcceptance(bytes32 mraId, uint40 deadline) external pure returns (bytes32);
+    /// @notice EIP-712 struct hash of `MraTermination(mraId,deadline)`.
+    function hashMraTermination(bytes32 mraId, uint40 deadline) external pure returns (bytes32);
 }

@@ -8,13 +8,18 @@ import {ISignedRecords} from "./ISignedRecords.sol";
 /// organisations or other attestations. EIP-712 domain: name "TradeLedger Attestations",
 /// version "1".
 /// @dev Schema id = keccak256(bytes(definition)). Attestation uid =
-/// keccak256(abi.encode(attesterOrgId, structHash)) where structHash is the EIP-712 struct hash
-/// of the Attestation record, so the same organisation cannot record the same content twice.
+/// keccak256(abi.encode(attesterOrgId, schemaId, subjectType, subjectId, dataDigest, refUid,
+/// expiresAt)): every field of the record but its deadline, so the same organisation cannot
+/// record the same content twice, whatever deadline each signature carries.
+/// Every signed record carries a `deadline` (unix seconds, inclusive): a record applied after it
+/// is refused with `DeadlineExpired(deadline, blockTime)` (wrapped in `BatchItemFailed` for a
+/// batch item), so a signature held back by a relayer stops being usable.
 /// Subject types: 1 consignment, 2 certificate, 3 organisation, 4 attestation. Only attestation
 /// subjects (and `refUid`) are checked for existence on chain; the others are digests/ids checked
 /// off chain by the indexer.
 interface IAttestations is ISignedRecords {
-    /// @notice An attestation record, signed by any active member. Replay protection: the uid.
+    /// @notice An attestation record, signed by any active member. Replay protection: the uid
+    /// (which does not cover the deadline); freshness: the deadline.
     struct Attestation {
         bytes32 schemaId; // a registered schema
         uint8 subjectType; // 1 consignment, 2 certificate, 3 organisation, 4 attestation
@@ -22,12 +27,14 @@ interface IAttestations is ISignedRecords {
         bytes32 dataDigest; // digest of the attestation data (off chain)
         bytes32 refUid; // a related attestation, or zero
         uint40 expiresAt; // zero: never expires
+        uint40 deadline; // last block time the record is accepted at
     }
 
     /// @notice A revocation, signed by a key of the attesting organisation. Once per uid.
     struct Revocation {
         bytes32 uid;
         bytes32 reasonDigest;
+        uint40 deadline; // last block time the revocation is accepted at
     }
 
     /// @notice A batch-signed list of attestations: one signature of the attesting
@@ -94,26 +101,29 @@ interface IAttestations is ISignedRecords {
     /// @notice Only the attesting organisation may revoke.
     error NotAttester(bytes32 uid, bytes32 orgId);
 
-    /// @notice EIP-712 type hash of `SchemaRegistration(string definition)`.
+    /// @notice EIP-712 type hash of `SchemaRegistration(string definition,uint40 deadline)`.
     function SCHEMA_TYPEHASH() external view returns (bytes32);
     /// @notice EIP-712 type hash of `Attestation(bytes32 schemaId,uint8 subjectType,bytes32 subjectId,
-    /// bytes32 dataDigest,bytes32 refUid,uint40 expiresAt)`.
+    /// bytes32 dataDigest,bytes32 refUid,uint40 expiresAt,uint40 deadline)`.
     function ATTESTATION_TYPEHASH() external view returns (bytes32);
-    /// @notice EIP-712 type hash of `AttestationRevocation(bytes32 uid,bytes32 reasonDigest)`.
+    /// @notice EIP-712 type hash of `AttestationRevocation(bytes32 uid,bytes32 reasonDigest,
+    /// uint40 deadline)`.
     function REVOCATION_TYPEHASH() external view returns (bytes32);
     /// @notice EIP-712 type hash of `AttestationBatch(bytes32 attestationsHash,uint40 deadline)`.
     function ATTESTATION_BATCH_TYPEHASH() external view returns (bytes32);
 
     /// @notice Register a schema (any active member).
     /// @param definition The schema definition string (UTF-8, non-empty).
-    /// @param sig Signature over `SchemaRegistration(string definition)`.
+    /// @param deadline Last block time the registration is accepted at (`DeadlineExpired`).
+    /// @param sig Signature over `SchemaRegistration(string definition,uint40 deadline)`.
     /// @return schemaId keccak256(bytes(definition)).
-    function registerSchema(string calldata definition, Sig calldata sig)
+    function registerSchema(string calldata definition, uint40 deadline, Sig calldata sig)
         external
         returns (bytes32 schemaId);
 
     /// @notice Record an attestation.
-    /// @param record The attestation; the schema must be registered.
+    /// @param record The attestation; the schema must be registered, the deadline not passed
+    /// (`DeadlineExpired`, checked once the signer is authorised).
     /// @param sig Signature of any active member's key.
     /// @return uid The attestation uid.
     function attest(Attestation calldata record, Sig calldata sig) external returns (bytes32 uid);
@@ -131,8 +141,8 @@ interface IAttestations is ISignedRecords {
     /// block time (`UnknownKey`, `KeyRevoked`, `KeyNotYetValid`, `KeyExpired`,
     /// `MemberNotActive`; any kind may attest); `deadline` not passed (`DeadlineExpired`).
     /// Per-attestation rules, wrapped in `BatchItemFailed(index, reason)`: as for `attest`
-    /// (schema registered, subject, referenced attestations, expiry, uid not recorded yet, also
-    /// by an earlier item of the batch). Replay protection is the uid: a batch sent again fails
+    /// (the attestation's own deadline not passed, schema registered, subject, referenced
+    /// attestations, expiry, uid not recorded yet, also by an earlier item of the batch). Replay protection is the uid: a batch sent again fails
     /// at its first record with `BatchItemFailed(0, AttestationExists(uid))`. A failing item
     /// reverts the whole batch; nothing is recorded then.
     /// @param records The attestations, applied in order.
@@ -142,7 +152,7 @@ interface IAttestations is ISignedRecords {
         external;
 
     /// @notice Revoke an attestation (attesting organisation only).
-    /// @param record The uid and a reason digest.
+    /// @param record The uid, a reason digest and the deadline (`DeadlineExpired`).
     /// @param sig Signature of a key of the attesting organisation.
     function revoke(Revocation calldata record, Sig calldata sig) external;
 
@@ -158,14 +168,15 @@ interface IAttestations is ISignedRecords {
     /// @notice The schema's stored state.
     function schema(bytes32 schemaId) external view returns (Schema memory);
 
-    /// @notice The uid the record gets when attested by `attester`.
+    /// @notice The uid the record gets when attested by `attester` (its deadline is not part of
+    /// it).
     function attestationUid(bytes32 attester, Attestation calldata record)
         external
         pure
         returns (bytes32);
 
     /// @notice EIP-712 struct hash of a schema registration.
-    function hashSchema(string calldata definition) external pure returns (bytes32);
+    function hashSchema(string calldata definition, uint40 deadline) external pure returns (bytes32);
     /// @notice EIP-712 struct hash of an attestation.
     function hashAttestation(Attestation calldata record) external pure returns (bytes32);
     /// @notice EIP-712 struct hash of a revocation.

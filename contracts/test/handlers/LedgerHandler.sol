@@ -311,7 +311,8 @@ contract LedgerHandler is Test {
             subjectId: consignmentIds[consignmentSeed % consignmentIds.length],
             dataDigest: data,
             refUid: bytes32(0),
-            expiresAt: 0
+            expiresAt: 0,
+            deadline: uint40(block.timestamp + 1 hours)
         });
         ISignedRecords.Sig memory sig =
             _sig(k.pk, attestations.hashTypedData(attestations.hashAttestation(r)));
@@ -342,7 +343,8 @@ contract LedgerHandler is Test {
                 subjectId: consignmentIds[c],
                 dataDigest: keccak256(abi.encode(data, i)),
                 refUid: bytes32(0),
-                expiresAt: 0
+                expiresAt: 0,
+                deadline: deadline
             });
             structHashes[i] = attestations.hashAttestation(rs[i]);
         }
@@ -360,7 +362,18 @@ contract LedgerHandler is Test {
             if (!_valid(k, uint40(block.timestamp))) ++violations;
             bytes32 orgId = _orgs[k.org].id;
             for (uint256 i; i < n; ++i) {
-                bytes32 uid = keccak256(abi.encode(orgId, structHashes[i]));
+                IAttestations.Attestation memory r = rs[i];
+                bytes32 uid = keccak256(
+                    abi.encode(
+                        orgId,
+                        r.schemaId,
+                        r.subjectType,
+                        r.subjectId,
+                        r.dataDigest,
+                        r.refUid,
+                        r.expiresAt
+                    )
+                );
                 if (attestations.attestation(uid).attester != orgId) ++violations;
             }
         } catch {}

@@ -356,14 +356,18 @@ abstract contract Fixture is Test {
     string internal constant SCHEMA = "inspection(bytes32 report,uint8 result)";
 
     function _registerSchema(string memory definition, uint256 pk) internal returns (bytes32) {
+        uint40 deadline = uint40(block.timestamp + 1 hours);
         return attestations.registerSchema(
-            definition, _sig(pk, attestations.hashTypedData(attestations.hashSchema(definition)))
+            definition,
+            deadline,
+            _sig(pk, attestations.hashTypedData(attestations.hashSchema(definition, deadline)))
         );
     }
 
+    /// @dev An attestation of a consignment, valid for an hour from now.
     function _attestation(bytes32 schemaId, bytes32 subject, bytes32 data)
         internal
-        pure
+        view
         returns (IAttestations.Attestation memory)
     {
         return IAttestations.Attestation({
@@ -372,7 +376,8 @@ abstract contract Fixture is Test {
             subjectId: subject,
             dataDigest: data,
             refUid: bytes32(0),
-            expiresAt: 0
+            expiresAt: 0,
+            deadline: uint40(block.timestamp + 1 hours)
         });
     }
 
@@ -397,6 +402,10 @@ abstract contract Fixture is Test {
     }
 
     // ------------------------------------------------------------------ AEO
+
+    /// @dev The deadline the tests' MRA proposals, acceptances and terminations carry: years
+    /// after every time the tests warp to.
+    uint40 internal constant MRA_DEADLINE = T0 + 10 * 365 days;
 
     function _aeoAction(uint8 action, bytes32 operatorId, bytes8 programme)
         internal

@@ -8,6 +8,7 @@ from __future__ import annotations
 import secrets
 import uuid
 from dataclasses import replace
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -50,6 +51,7 @@ def _attestations(world: DemoWorld, count: int, *, tag: str = "") -> list[Attest
             subject_type=SubjectType.CONSIGNMENT,
             subject_id=world.consignment_id,
             data_digest=keccak(text=f"seal check {label} {i}"),
+            deadline=4_102_444_800,  # 2100: far ahead of the tests' chain time
         )
         for i in range(count)
     ]
@@ -171,6 +173,8 @@ def test_typed_data_of_a_batch_signed_by_eth_account_is_accepted(
         }
         for i in range(3)
     ]
+    own = chain_now(ledger) + 7200  # item 2 gives its own deadline; the others take the batch's
+    items[2]["deadline"] = datetime.fromtimestamp(own, UTC).isoformat()
     typed = unrelayed_client.post(
         "/typed-data/attestation_batch", json={"items": items}, headers=auth(key)
     )
@@ -178,6 +182,7 @@ def test_typed_data_of_a_batch_signed_by_eth_account_is_accepted(
     data = typed.json()
     assert data["typed_data"]["primaryType"] == "AttestationBatch"
     assert data["typed_data"]["message"]["deadline"] == data["deadline"]
+    assert [a["deadline"] for a in data["attestations"]] == [data["deadline"]] * 2 + [own]
     signature = Account.sign_typed_data(
         world.parties["au"].private_key, full_message=data["typed_data"]
     ).signature
@@ -348,6 +353,54 @@ def test_an_attestation_that_would_fail_refuses_the_whole_batch(
     assert status_and_code(response) == (404, "UnknownSchema")
     assert response.json()["error"]["field"] == "attestations[1]"
     assert_nothing_stored(unrelayed_client, key, "attestation")
+
+
+def test_an_attestation_past_its_own_deadline_is_named(
+    unrelayed_client: httpx.Client,
+    party_keys: dict[str, IssuedKey],
+    ledger: Ledger,
+    world: DemoWorld,
+) -> None:
+    """The batch's deadline is ahead, attestation 1's own has passed: 422 naming its deadline."""
+    key = party_keys["au"]
+    items = _attestations(world, 3)
+    items[1] = replace(items[1], deadline=chain_now(ledger) - 60)
+    batch = sign_attestation_batch(
+        items,
+        world.parties["au"].private_key,
+        ledger.attestations.domain,
+        deadline=chain_now(ledger) + 3600,
+    )
+    response = unrelayed_client.post(PATH, json=_body(batch), headers=auth(key))
+    assert status_and_code(response) == (422, "DeadlineExpired")
+    assert response.json()["error"]["field"] == "attestations[1].deadline"
+    assert_nothing_stored(unrelayed_client, key, "attestation")
+
+
+def test_attestations_signed_again_with_other_deadlines_are_refused_while_on_their_way(
+    unrelayed_client: httpx.Client,
+    party_keys: dict[str, IssuedKey],
+    ledger: Ledger,
+    world: DemoWorld,
+) -> None:
+    key = party_keys["au"]
+    items = _attestations(world, 2)
+    first = sign_attestation_batch(
+        items,
+        world.parties["au"].private_key,
+        ledger.attestations.domain,
+        deadline=chain_now(ledger) + 3600,
+    )
+    assert unrelayed_client.post(PATH, json=_body(first), headers=auth(key)).status_code == 202
+    again = sign_attestation_batch(
+        [replace(a, deadline=a.deadline - 60) for a in items],
+        world.parties["au"].private_key,
+        ledger.attestations.domain,
+        deadline=chain_now(ledger) + 3600,
+    )
+    response = unrelayed_client.post(PATH, json=_body(again), headers=auth(key))
+    assert status_and_code(response) == (409, "AttestationExists")
+    assert response.json()["error"]["field"] == "attestations[0]"
 
 
 def test_malformed_batches_are_422(

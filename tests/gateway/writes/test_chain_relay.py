@@ -13,6 +13,7 @@ from typing import Any
 import httpx
 import pytest
 from eth_account import Account
+from eth_utils.crypto import keccak
 
 from gateway.auth import IssuedKey
 from gateway.client import GatewayClient
@@ -32,11 +33,13 @@ from ledger.chain import Ledger, TxManager
 from ledger.errors import ConfigurationError
 from ledger.records import (
     Approval,
+    Attestation,
     BusinessStep,
     ConsignmentEvent,
     Locode,
     Proposal,
     ProposalAction,
+    SubjectType,
     consignment_id,
 )
 from ledger.stack import DemoWorld
@@ -458,6 +461,43 @@ def test_batches_shrink_to_fit_the_gas_cap(
     assert 1 < limit < 60
     for tx_hash in {outbox.get(i).tx_hash for i in ids}:
         assert ledger.w3.eth.get_transaction(tx_hash)["gas"] <= 1_000_000
+
+
+def test_an_attestation_held_past_its_deadline_fails_unsent(
+    ledger: Ledger, relayer_tx: TxManager, world: DemoWorld, outbox: Outbox
+) -> None:
+    """An attestation accepted but not relayed before its deadline (the relayer was down, the
+    chain busy) fails with DeadlineExpired at pre-validation; no transaction is sent."""
+    relayer = ContractRelayer(ledger, relayer_tx, RELAYER_KEY)
+    cn = world.parties["cn"]
+    now = chain_now(ledger)
+    attestation = Attestation(
+        schema_id=world.schema_ids["seal-check"],
+        subject_type=SubjectType.CONSIGNMENT,
+        subject_id=world.consignment_id,
+        data_digest=keccak(text=f"held back {uuid.uuid4()}"),
+        deadline=now + 30,
+    )
+    signed = ledger.sign(attestation, cn.private_key)
+    org = "0x" + cn.org_id.hex()
+    rid = record_id(ledger, attestation, org_id=org)
+    outbox.accept(
+        org_id=org,
+        kind=RecordKind.ATTESTATION,
+        record_id=rid,
+        payload=attestation.json_message(),
+        signature="0x" + signed.signature.hex(),
+    )
+    ledger.w3.provider.make_request("evm_setNextBlockTimestamp", [now + 120])  # type: ignore[arg-type]
+    ledger.w3.provider.make_request("evm_mine", [])  # type: ignore[arg-type]
+    submitter = Submitter(outbox, relayer, max_batch=10, linger=0)
+    for _ in range(5):
+        submitter.run_once()
+    failed = outbox.get(rid)
+    assert failed.status is RecordStatus.FAILED
+    assert failed.error_code == "DeadlineExpired"
+    assert failed.tx_hash is None
+    assert ledger.attestations.attestation(attestation.uid(cn.org_id)).attested_at == 0
 
 
 def test_rejected_by_prevalidation_is_a_record_rejected(

@@ -461,3 +461,97 @@ def test_a_registration_names_its_reference_not_an_id(
     )
     assert response.status_code == 422, response.text
     assert response.json()["error"]["field"] == "consignment_ref"
+
+
+FRESHNESS_KINDS = [
+    RecordKind.SCHEMA,
+    RecordKind.ATTESTATION,
+    RecordKind.ATTESTATION_REVOKE,
+    RecordKind.MRA_PROPOSAL,
+    RecordKind.MRA_ACCEPTANCE,
+    RecordKind.MRA_TERMINATION,
+]
+
+
+@pytest.mark.parametrize("kind", FRESHNESS_KINDS, ids=str)
+def test_a_record_past_its_deadline_is_422_naming_the_deadline(
+    kind: RecordKind,
+    unrelayed_client: httpx.Client,
+    party_keys: dict[str, IssuedKey],
+    ledger: Ledger,
+    world: DemoWorld,
+) -> None:
+    """Custodial with a ``deadline`` already passed, client-signed over typed data whose
+    deadline has passed (``/signed`` and ``POST /records``): 422 naming the deadline, nothing
+    stored; the same body without a deadline gets one 24 h ahead and is accepted."""
+    role = allowed_role(kind)
+    prep = prepare(ledger, world, kind)
+    key = party_keys[role]
+    data = body(kind, role, world, prep)
+    past = dict(data, deadline=iso(chain_now(ledger) - 60))
+
+    custodial = unrelayed_client.post(KIND_PATHS[kind], json=past, headers=auth(key))
+    assert status_and_code(custodial) == (422, "DeadlineExpired"), custodial.text
+    assert custodial.json()["error"]["field"] == "deadline"
+
+    typed = _typed(unrelayed_client, key, kind, past)
+    assert typed["message"]["deadline"] < chain_now(ledger)
+    signed_body = _signed_body(typed, world.parties[role].private_key)
+    signed = unrelayed_client.post(
+        f"{KIND_PATHS[kind]}/signed", json=signed_body, headers=auth(key)
+    )
+    assert status_and_code(signed) == (422, "DeadlineExpired"), signed.text
+    assert signed.json()["error"]["field"] == "message.deadline"
+    generic = unrelayed_client.post(
+        "/records",
+        json={
+            "kind": kind.value,
+            "payload": signed_body["message"],
+            "signature": signed_body["signature"],
+        },
+        headers=auth(key),
+    )
+    assert status_and_code(generic) == (422, "DeadlineExpired"), generic.text
+    assert generic.json()["error"]["field"] == "payload.deadline"
+
+    fresh = _typed(unrelayed_client, key, kind, data)["message"]["deadline"]
+    assert fresh > chain_now(ledger) + 23 * 3600
+    accepted = unrelayed_client.post(KIND_PATHS[kind], json=data, headers=auth(key))
+    assert accepted.status_code == 202, accepted.text
+
+
+@pytest.mark.parametrize("kind", [RecordKind.ATTESTATION, RecordKind.MRA_PROPOSAL], ids=str)
+def test_the_same_content_signed_again_with_another_deadline_is_refused_while_on_its_way(
+    kind: RecordKind,
+    unrelayed_client: httpx.Client,
+    party_keys: dict[str, IssuedKey],
+    ledger: Ledger,
+    world: DemoWorld,
+) -> None:
+    """A custodial request sent again without its Idempotency-Key signs another deadline: a
+    new record id, but the same attestation uid or MRA id, so it is refused (409) while the
+    first is on its way, as the chain would refuse it."""
+    role = allowed_role(kind)
+    prep = prepare(ledger, world, kind)
+    key = party_keys[role]
+    data = body(kind, role, world, prep)
+    now = chain_now(ledger)
+    first = unrelayed_client.post(
+        KIND_PATHS[kind], json=dict(data, deadline=iso(now + DAY)), headers=auth(key)
+    )
+    assert first.status_code == 202, first.text
+    again = unrelayed_client.post(
+        KIND_PATHS[kind], json=dict(data, deadline=iso(now + DAY + 60)), headers=auth(key)
+    )
+    expected = "AttestationExists" if kind is RecordKind.ATTESTATION else "MraExists"
+    assert status_and_code(again) == (409, expected), again.text
+    assert first.json()["record_id"] in again.json()["error"]["message"]
+    # Another organisation's attestation of the same content is another uid: accepted.
+    if kind is RecordKind.ATTESTATION:
+        other = "au" if role != "au" else "cn"
+        response = unrelayed_client.post(
+            KIND_PATHS[kind],
+            json=dict(data, deadline=iso(now + DAY)),
+            headers=auth(party_keys[other]),
+        )
+        assert response.status_code == 202, response.text

@@ -38,6 +38,7 @@ from ledger.records import (
     Proposal,
     ProposalAction,
     Record,
+    SchemaRegistration,
     SignedRecord,
     SubjectType,
     certificate_id,
@@ -130,6 +131,7 @@ def make_attestation(ledger: Ledger, world: DemoWorld) -> tuple[Record, Party]:
         subject_type=SubjectType.CONSIGNMENT,
         subject_id=world.consignment_id,
         data_digest=keccak(text=secrets.token_hex(8)),
+        deadline=now(ledger) + 600,
     )
     return record, world.parties["cn"]
 
@@ -138,7 +140,7 @@ def make_attestation_revocation(ledger: Ledger, world: DemoWorld) -> tuple[Recor
     attestation, cn = make_attestation(ledger, world)
     ledger.submit(ledger.sign(attestation, cn.private_key))
     assert isinstance(attestation, Attestation)
-    return AttestationRevocation(uid=attestation.uid(cn.org_id)), cn
+    return AttestationRevocation(uid=attestation.uid(cn.org_id), deadline=now(ledger) + 600), cn
 
 
 def make_aeo_action(ledger: Ledger, world: DemoWorld) -> tuple[Record, Party]:
@@ -158,7 +160,11 @@ def make_aeo_action(ledger: Ledger, world: DemoWorld) -> tuple[Record, Party]:
 def make_mra(ledger: Ledger, world: DemoWorld) -> tuple[Record, Party]:
     t = now(ledger)
     record = MraProposal(
-        counterpart=world.parties["cn"].org_id, scope=0x2, valid_from=t - 10, valid_until=t + 99999
+        counterpart=world.parties["cn"].org_id,
+        scope=0x2,
+        valid_from=t - 10,
+        valid_until=t + 99999,
+        deadline=t + 600,
     )
     return record, world.parties["au"]
 
@@ -586,10 +592,16 @@ def test_attestation_lifecycle(ledger: Ledger, world: DemoWorld) -> None:
     assert state.attester == cn.org_id
     with pytest.raises(ce.NotAttester):
         ledger.attestations.revoke(
-            ledger.sign(AttestationRevocation(uid=uids[0]), world.parties["au"].private_key)
+            ledger.sign(
+                AttestationRevocation(uid=uids[0], deadline=now(ledger) + 600),
+                world.parties["au"].private_key,
+            )
         )
     ledger.attestations.revoke_batch(
-        [ledger.sign(AttestationRevocation(uid=u), cn.private_key) for u in uids]
+        [
+            ledger.sign(AttestationRevocation(uid=u, deadline=now(ledger) + 600), cn.private_key)
+            for u in uids
+        ]
     )
     assert not any(ledger.attestations.is_valid(u) for u in uids)
     assert ledger.attestations.attestation(uids[1]).revoked_at > 0
@@ -631,9 +643,14 @@ def test_aeo_status_history_and_recognition(ledger: Ledger, world: DemoWorld) ->
 
     with pytest.raises(ce.WrongKind):  # only customs administrations act on MRAs
         ledger.aeo.terminate_mra(
-            ledger.sign(MraTermination(mra_id=world.mra_id), exporter.private_key)
+            ledger.sign(
+                MraTermination(mra_id=world.mra_id, deadline=now(ledger) + 600),
+                exporter.private_key,
+            )
         )
-    ledger.aeo.terminate_mra(ledger.sign(MraTermination(mra_id=world.mra_id), cn.private_key))
+    ledger.aeo.terminate_mra(
+        ledger.sign(MraTermination(mra_id=world.mra_id, deadline=now(ledger) + 600), cn.private_key)
+    )
     assert ledger.aeo.mra(world.mra_id).terminated_at > 0
     assert not ledger.aeo.recognition(exporter.org_id, cn.org_id, now(ledger)).recognised
     assert world.mra_id in ledger.aeo.mras_between(au.org_id, cn.org_id)
@@ -646,11 +663,11 @@ def test_mra_takes_effect_only_when_accepted(ledger: Ledger, world: DemoWorld) -
         d.args["mraId"] for d in ledger.decode_logs(receipt.logs) if d.event == "MraProposed"
     )
     assert ledger.aeo.mra(mra_id).accepted_at == 0
+    assert mra_id == record.mra_id(au.org_id)  # type: ignore[attr-defined]
+    acceptance = MraAcceptance(mra_id=mra_id, deadline=now(ledger) + 600)
     with pytest.raises(ce.NotMraCounterpart):
-        ledger.aeo.accept_mra(ledger.sign(MraAcceptance(mra_id=mra_id), au.private_key))
-    ledger.aeo.accept_mra(
-        ledger.sign(MraAcceptance(mra_id=mra_id), world.parties["cn"].private_key)
-    )
+        ledger.aeo.accept_mra(ledger.sign(acceptance, au.private_key))
+    ledger.aeo.accept_mra(ledger.sign(acceptance, world.parties["cn"].private_key))
     assert ledger.aeo.mra(mra_id).in_force(now(ledger))
 
 
@@ -714,12 +731,20 @@ def test_static_words_encode_is_eth_abi_for_batch_calls() -> None:
     assert fn.inputs == (f"{record}[]", "uint32", "uint40", sig)
     fn = contract_abi("Consignments").fn("postEvents")
     assert fn.inputs == (f"{record}[]", f"{sig}[]")
-    attestation = "(bytes32,uint8,bytes32,bytes32,bytes32,uint40)"
+    attestation = "(bytes32,uint8,bytes32,bytes32,bytes32,uint40,uint40)"
     fn = contract_abi("Attestations").fn("attestSignedBatch")
     assert fn.inputs == (f"{attestation}[]", "uint40", sig)
     for n in (1, 5):
         items = [
-            (word(), rng.randrange(256), word(), word(), word(), rng.randrange(2**40))
+            (
+                word(),
+                rng.randrange(256),
+                word(),
+                word(),
+                word(),
+                rng.randrange(2**40),
+                rng.randrange(2**40),
+            )
             for _ in range(n)
         ]
         args = [items, rng.randrange(2**40), (word(), word())]
@@ -730,3 +755,50 @@ def test_static_words_encode_is_eth_abi_for_batch_calls() -> None:
     assert static_words_encode(["bytes32"], [b"short"]) is None
     assert static_words_encode(["uint8"], [256]) is None
     assert static_words_encode(["(bytes32,bytes2)[]"], [[(word(), b"AU")]]) is None
+
+
+@pytest.mark.parametrize("path", ["attestation", "attestation_revoke", "mra"])
+def test_attestation_and_mra_records_past_their_deadline_are_refused(
+    ledger: Ledger, world: DemoWorld, path: str
+) -> None:
+    record, party = WRITE_PATHS[path](ledger, world)
+    late = replace(record, deadline=now(ledger) - 1)  # type: ignore[type-var]
+    with pytest.raises(ce.DeadlineExpired):
+        ledger.submit(ledger.sign(late, party.private_key))
+    ledger.submit(ledger.sign(record, party.private_key))  # the same, in time
+
+
+def test_schema_and_mra_decisions_past_their_deadline_are_refused(
+    ledger: Ledger, world: DemoWorld
+) -> None:
+    au, cn = world.parties["au"], world.parties["cn"]
+    past = now(ledger) - 1
+    late_schema = SchemaRegistration(definition=f"late({secrets.token_hex(4)})", deadline=past)
+    with pytest.raises(ce.DeadlineExpired):
+        ledger.submit(ledger.sign(late_schema, au.private_key))
+    proposal, _ = make_mra(ledger, world)
+    ledger.submit(ledger.sign(proposal, au.private_key))
+    mra_id = proposal.mra_id(au.org_id)  # type: ignore[attr-defined]
+    with pytest.raises(ce.DeadlineExpired):
+        ledger.submit(ledger.sign(MraAcceptance(mra_id=mra_id, deadline=past), cn.private_key))
+    with pytest.raises(ce.DeadlineExpired):
+        ledger.submit(ledger.sign(MraTermination(mra_id=mra_id, deadline=past), au.private_key))
+    assert ledger.aeo.mra(mra_id).accepted_at == 0
+    assert ledger.aeo.mra(mra_id).terminated_at == 0
+
+
+def test_records_signed_again_with_a_new_deadline_keep_their_id(
+    ledger: Ledger, world: DemoWorld
+) -> None:
+    """A retried signing (a custodial POST sent again signs a new deadline) hits the same
+    attestation uid or MRA id, so the duplicate is still refused."""
+    attestation, cn = make_attestation(ledger, world)
+    ledger.submit(ledger.sign(attestation, cn.private_key))
+    again = replace(attestation, deadline=attestation.deadline + 60)  # type: ignore[type-var]
+    with pytest.raises(ce.AttestationExists):
+        ledger.submit(ledger.sign(again, cn.private_key))
+    proposal, au = make_mra(ledger, world)
+    ledger.submit(ledger.sign(proposal, au.private_key))
+    again_mra = replace(proposal, deadline=proposal.deadline + 60)  # type: ignore[type-var]
+    with pytest.raises(ce.MraExists):
+        ledger.submit(ledger.sign(again_mra, au.private_key))

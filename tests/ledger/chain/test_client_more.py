@@ -184,6 +184,7 @@ def test_submit_batch_records_every_item_in_one_transaction(
             subject_type=SubjectType.CONSIGNMENT,
             subject_id=world.consignment_id,
             data_digest=keccak(text=secrets.token_hex(8)),
+            deadline=_now(ledger) + 600,
         )
         for _ in range(3)
     ]

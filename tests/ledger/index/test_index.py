@@ -473,12 +473,16 @@ def test_follows_new_records(
         subject_type=SubjectType.CONSIGNMENT,
         subject_id=cid,
         data_digest=keccak(text="seal intact"),
+        deadline=now(ledger) + 600,
     )
     ledger.attestations.attest(ledger.sign(seal_check, cn.private_key))
     uid = seal_check.uid(cn.org_id)
     reason = keccak(text="wrong seal number")
     ledger.attestations.revoke(
-        ledger.sign(AttestationRevocation(uid=uid, reason_digest=reason), cn.private_key)
+        ledger.sign(
+            AttestationRevocation(uid=uid, reason_digest=reason, deadline=now(ledger) + 600),
+            cn.private_key,
+        )
     )
 
     # AEO suspended then reinstated, with time passing in between; the MRA is terminated.
@@ -499,7 +503,9 @@ def test_follows_new_records(
     advance(ledger, 100)
     aeo(AeoActionCode.REINSTATE)
     advance(ledger, 100)
-    ledger.aeo.terminate_mra(ledger.sign(MraTermination(mra_id=world.mra_id), cn.private_key))
+    ledger.aeo.terminate_mra(
+        ledger.sign(MraTermination(mra_id=world.mra_id, deadline=now(ledger) + 600), cn.private_key)
+    )
 
     result = index.sync()
     assert result.consignment_events == 3

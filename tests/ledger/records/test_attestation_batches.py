@@ -48,6 +48,10 @@ def customs(world: DemoWorld) -> Party:
     return world.parties["au"]
 
 
+# Each attestation's own deadline: far ahead (the tests' chain time may run ahead of the clock).
+DEADLINE = 4_102_444_800  # 2100-01-01
+
+
 def attestations(world: DemoWorld, count: int = 3, *, tag: str = "") -> list[Attestation]:
     """``count`` distinct attestations about the demo consignment."""
     label = tag or secrets.token_hex(4)
@@ -57,6 +61,7 @@ def attestations(world: DemoWorld, count: int = 3, *, tag: str = "") -> list[Att
             subject_type=SubjectType.CONSIGNMENT,
             subject_id=world.consignment_id,
             data_digest=keccak(text=f"inspection report {label} {i}"),
+            deadline=DEADLINE,
         )
         for i in range(count)
     ]
@@ -380,6 +385,33 @@ def test_refuses_an_expired_deadline(ledger: Ledger, world: DemoWorld) -> None:
     )
     with pytest.raises(ce.DeadlineExpired):
         ledger.submit(signed)
+
+
+def test_refuses_an_attestation_past_its_own_deadline_naming_it(
+    ledger: Ledger, world: DemoWorld
+) -> None:
+    """The batch's deadline is ahead; attestation 1's own deadline has passed."""
+    items = attestations(world, 3)
+    items[1] = replace(items[1], deadline=now(ledger) - 1)
+    signed = ledger.sign_attestation_batch(
+        items, customs(world).private_key, deadline=now(ledger) + 600
+    )
+    with pytest.raises(ce.BatchItemFailed) as caught:
+        ledger.submit(signed)
+    assert (caught.value.index, type(caught.value.cause)) == (1, ce.DeadlineExpired)
+
+
+def test_an_attestation_signed_again_with_another_deadline_is_refused_as_recorded(
+    ledger: Ledger, world: DemoWorld
+) -> None:
+    items = attestations(world, 2)
+    key = customs(world).private_key
+    ledger.submit(ledger.sign_attestation_batch(items, key, deadline=now(ledger) + 600))
+    again = [replace(a, deadline=a.deadline - 1) for a in items]
+    with pytest.raises(ce.BatchItemFailed) as caught:
+        ledger.submit(ledger.sign_attestation_batch(again, key, deadline=now(ledger) + 600))
+    assert (caught.value.index, type(caught.value.cause)) == (0, ce.AttestationExists)
+    assert caught.value.cause.args_map["uid"] == items[0].uid(customs(world).org_id)
 
 
 def test_refuses_an_empty_batch(ledger: Ledger, world: DemoWorld) -> None:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import pytest
+from eth_abi.abi import encode
 from eth_account import Account
 from eth_utils.address import to_checksum_address
 from eth_utils.crypto import keccak
@@ -99,7 +101,9 @@ SAMPLES: list[Record] = [
     ),
     CertificateRevocation(certificate_number=keccak(text="n"), reason_digest=keccak(text="r")),
     Drawdown(certificate_id=B32, consignment_id=keccak(text="c"), quantity=12),
-    SchemaRegistration(definition="export-release(bytes32 declarationDigest)"),
+    SchemaRegistration(
+        definition="export-release(bytes32 declarationDigest)", deadline=1_800_000_001
+    ),
     Attestation(
         schema_id=B32,
         subject_type=1,
@@ -107,8 +111,9 @@ SAMPLES: list[Record] = [
         data_digest=keccak(text="d"),
         ref_uid=keccak(text="r"),
         expires_at=99,
+        deadline=1_800_000_002,
     ),
-    AttestationRevocation(uid=B32, reason_digest=keccak(text="why")),
+    AttestationRevocation(uid=B32, reason_digest=keccak(text="why"), deadline=1_800_000_003),
     AeoAction(
         action=1,
         operator_id=B32,
@@ -118,9 +123,9 @@ SAMPLES: list[Record] = [
         nonce=7,
         deadline=8,
     ),
-    MraProposal(counterpart=B32, scope=7, valid_from=1, valid_until=2),
-    MraAcceptance(mra_id=B32),
-    MraTermination(mra_id=B32),
+    MraProposal(counterpart=B32, scope=7, valid_from=1, valid_until=2, deadline=1_800_000_004),
+    MraAcceptance(mra_id=B32, deadline=1_800_000_005),
+    MraTermination(mra_id=B32, deadline=1_800_000_006),
     EventBatch(events_hash=keccak(text="events"), nonce=0xDEADBEEF, deadline=1_800_000_000),
     AttestationBatch(attestations_hash=keccak(text="attestations"), deadline=1_800_000_000),
     DrawdownBatch(drawdowns_hash=keccak(text="drawdowns"), deadline=1_800_000_000),
@@ -171,13 +176,13 @@ HASH_FUNCTIONS: dict[type[Record], tuple[str, Any]] = {
     CertificateRevocation: ("hashRevocation", lambda r: (r.onchain(),)),
     Drawdown: ("hashDrawdown", lambda r: (r.onchain(),)),
     DrawdownBatch: ("hashDrawdownBatch", lambda r: (r.onchain(),)),
-    SchemaRegistration: ("hashSchema", lambda r: (r.definition,)),
+    SchemaRegistration: ("hashSchema", lambda r: r.onchain()),
     Attestation: ("hashAttestation", lambda r: (r.onchain(),)),
     AttestationRevocation: ("hashRevocation", lambda r: (r.onchain(),)),
     AeoAction: ("hashAeoAction", lambda r: (r.onchain(),)),
     MraProposal: ("hashMraProposal", lambda r: (r.onchain(),)),
-    MraAcceptance: ("hashMraAcceptance", lambda r: (r.mra_id,)),
-    MraTermination: ("hashMraTermination", lambda r: (r.mra_id,)),
+    MraAcceptance: ("hashMraAcceptance", lambda r: r.onchain()),
+    MraTermination: ("hashMraTermination", lambda r: r.onchain()),
     Declaration: ("hashDeclaration", lambda r: (r.onchain(),)),
 }
 
@@ -300,3 +305,28 @@ def test_consignment_id_is_bound_to_the_registrant() -> None:
         consignment_id(ref, registrant=bytes(32))
     with pytest.raises(ValidationError, match="consignment_ref: must not be empty"):
         consignment_id(" ", registrant=carrier)
+
+
+def test_attestation_uid_and_mra_id_equal_the_contract_and_ignore_the_deadline(
+    ledger: Ledger,
+) -> None:
+    attestation = next(r for r in SAMPLES if isinstance(r, Attestation))
+    proposal = next(r for r in SAMPLES if isinstance(r, MraProposal))
+    attester = keccak(text="attester")
+    uid = attestation.uid(attester)
+    assert uid == ledger.attestations.attestation_uid(attester, attestation)
+    assert uid == keccak(
+        encode(
+            ["bytes32", "bytes32", "uint8", "bytes32", "bytes32", "bytes32", "uint40"],
+            [attester, B32, 1, keccak(text="c"), keccak(text="d"), keccak(text="r"), 99],
+        )
+    )
+    later = replace(attestation, deadline=attestation.deadline + 3600)
+    assert later.struct_hash() != attestation.struct_hash()  # the deadline is signed
+    assert later.uid(attester) == uid
+    mra_id = proposal.mra_id(attester)
+    assert mra_id == ledger.aeo.mra_id(attester, proposal)
+    assert mra_id == keccak(
+        encode(["bytes32", "bytes32", "uint32", "uint40", "uint40"], [attester, B32, 7, 1, 2])
+    )
+    assert replace(proposal, deadline=1).mra_id(attester) == mra_id

@@ -312,7 +312,8 @@ def _attest_on(build: Builder, subject_type: int, subject_id: bytes, by: str) ->
     if build.ledger.attestations.schema_registrant(schema_id) == bytes(32):
         build.ledger.attestations.register_schema(
             build.ledger.sign(
-                SchemaRegistration(definition=INSPECTION_SCHEMA), build.parties["au"].private_key
+                SchemaRegistration(definition=INSPECTION_SCHEMA, deadline=now(build.ledger) + 600),
+                build.parties["au"].private_key,
             )
         )
     attestation = Attestation(
@@ -320,6 +321,7 @@ def _attest_on(build: Builder, subject_type: int, subject_id: bytes, by: str) ->
         subject_type=subject_type,
         subject_id=subject_id,
         data_digest=keccak(text=f"inspection {subject_id.hex()}"),
+        deadline=now(build.ledger) + 600,
     )
     party = build.parties[by]
     build.ledger.attestations.attest(build.ledger.sign(attestation, party.private_key))
@@ -354,7 +356,10 @@ def rich(ledger: Ledger, world: DemoWorld, index: Index) -> Rich:
     release = build.attest(EXPORT_RELEASE_SCHEMA, shipment.cid, "au")
     inspection = build.attest(INSPECTION_SCHEMA, shipment.cid, "cn")
     build.ledger.attestations.revoke(
-        build.ledger.sign(AttestationRevocation(uid=inspection), build.parties["cn"].private_key)
+        build.ledger.sign(
+            AttestationRevocation(uid=inspection, deadline=now(ledger) + 600),
+            build.parties["cn"].private_key,
+        )
     )
     _attest_on(build, SubjectType.ATTESTATION, release, "cn")  # on the export release
     _attest_on(build, SubjectType.CERTIFICATE, shipment.certificate_id, "cn")

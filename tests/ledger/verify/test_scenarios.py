@@ -546,7 +546,10 @@ def test_index_hiding_a_revoked_export_release(
     shipment = build.shipment(release=False)
     uid = build.attest(EXPORT_RELEASE_SCHEMA, shipment.cid, "au")
     build.ledger.attestations.revoke(
-        build.ledger.sign(AttestationRevocation(uid=uid), build.parties["au"].private_key)
+        build.ledger.sign(
+            AttestationRevocation(uid=uid, deadline=now(build.ledger) + 600),
+            build.parties["au"].private_key,
+        )
     )
     index.sync()
     with index.engine.begin() as conn:
