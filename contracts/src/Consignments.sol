@@ -333,6 +333,7 @@ contract Consignments is IConsignments, MembershipClient {
             r.destination,
             r.consignor,
             r.consignee,
+            r.deadline,
             first
         );
     }

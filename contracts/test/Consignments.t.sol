@@ -52,7 +52,16 @@ contract ConsignmentsTest is Checks {
         ISignedRecords.Sig memory sig = _signRegistration(r, PK_CARRIER);
         vm.expectEmit(true, true, true, true, address(consignments));
         emit IConsignments.ConsignmentRegistered(
-            id, CARRIER, vm.addr(PK_CARRIER), ref, "CN", "DE", EXPORTER, CONSIGNEE, _step(0, digest)
+            id,
+            CARRIER,
+            vm.addr(PK_CARRIER),
+            ref,
+            "CN",
+            "DE",
+            EXPORTER,
+            CONSIGNEE,
+            r.deadline,
+            _step(0, digest)
         );
         consignments.register(r, sig);
         (bytes28 head, uint32 count) = consignments.head(id);

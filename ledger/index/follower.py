@@ -631,6 +631,8 @@ class Index(_IndexWriter, IndexQueries):
             return ZERO28, 0, "not registered in the index"
         if registration.reference_hash is None:
             return ZERO28, 0, "registration indexed without its reference hash: re-index"
+        if registration.deadline is None:
+            return ZERO28, 0, "registration indexed without its deadline: re-index"
         head = next_head(
             ZERO28,
             registration_digest(
@@ -640,6 +642,7 @@ class Index(_IndexWriter, IndexQueries):
                 destination=_raw(registration.destination, 2),
                 consignor=bytes(registration.consignor),
                 consignee=bytes(registration.consignee),
+                deadline=int(registration.deadline),
             ),
             org_id=bytes(registration.registrant),
             signer=bytes(registration.signer),

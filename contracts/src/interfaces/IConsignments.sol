@@ -73,7 +73,9 @@ interface IConsignments is ISignedRecords {
 
     /// @notice A consignment was registered; `consignmentId` is
     /// `consignmentIdOf(registrant, referenceHash)`; `head` is the chain's first link, which commits to
-    /// the registration digest, `registrant` and `signer` (see `nextHead`).
+    /// the registration digest, `registrant` and `signer` (see `nextHead`). The log carries every
+    /// field of the signed registration (its `deadline` too), so the digest and the head can be
+    /// recomputed from the log alone.
     event ConsignmentRegistered(
         bytes32 indexed consignmentId,
         bytes32 indexed registrant,
@@ -83,6 +85,7 @@ interface IConsignments is ISignedRecords {
         bytes2 destination,
         bytes32 consignor,
         bytes32 consignee,
+        uint40 deadline,
         bytes28 head
     );
 

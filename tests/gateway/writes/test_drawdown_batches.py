@@ -57,6 +57,7 @@ def _register(ledger: Ledger, world: DemoWorld, count: int) -> list[str]:
                     origin=b"AU",
                     destination=b"CN",
                     consignor=world.parties["exporter"].org_id,  # drawn on: the exporter's
+                    deadline=chain_now(ledger) + 3600,
                 ),
                 world.parties["carrier"].private_key,
             )
@@ -75,6 +76,7 @@ def _drawdowns(
             certificate_id=world.certificate_id,
             consignment_id=consignment_id(ref, registrant=world.parties["carrier"].org_id),
             quantity=quantity,
+            deadline=chain_now(ledger) + 3600,
         )
         for ref in _register(ledger, world, count)
     ]

@@ -112,6 +112,7 @@ def register(ledger: Ledger, world: DemoWorld, ref: str) -> bytes:
         origin=b"AU",
         destination=b"CN",
         consignor=world.parties["exporter"].org_id,
+        deadline=now(ledger) + 3600,
     )
     ledger.consignments.register(ledger.sign(record, world.parties["carrier"].private_key))
     return cid
@@ -182,7 +183,9 @@ def check_seeded_world(index: Index, ledger: Ledger, world: DemoWorld) -> None:
         origin=b"AU",
         destination=b"CN",
         consignor=exporter.org_id,
+        deadline=registration.deadline,
     ).digest(domain)
+    assert registration.deadline > 0  # signed by the demo, and kept from the log
     head = next_head(bytes(28), registration.digest, org_id=carrier.org_id, signer=carrier.address)
     for e in timeline:
         record = ConsignmentEvent(
@@ -387,6 +390,7 @@ def test_fast_digests_equal_the_records_and_the_contract(ledger: Ledger, world: 
         origin=b"AU",
         destination=b"CN",
         consignee=b"\x01" * 32,
+        deadline=1_800_000_000,
     )
     assert registration_digest(
         domain.separator,
@@ -395,6 +399,7 @@ def test_fast_digests_equal_the_records_and_the_contract(ledger: Ledger, world: 
         destination=b"CN",
         consignor=bytes(32),
         consignee=b"\x01" * 32,
+        deadline=1_800_000_000,
     ) == registration.digest(domain)
     previous = keccak(b"previous")[:28]
     org, signer = keccak(b"org"), keccak(b"signer")[:20]
@@ -462,9 +467,16 @@ def test_follows_new_records(
     ledger.certificates.issue(ledger.sign(issue, chamber.private_key))
     cert_b = certificate_id(chamber.org_id, number)
     for consignment, quantity in ((cid, 30), (other, 50)):
-        drawdown = Drawdown(certificate_id=cert_b, consignment_id=consignment, quantity=quantity)
+        drawdown = Drawdown(
+            certificate_id=cert_b,
+            consignment_id=consignment,
+            quantity=quantity,
+            deadline=now(ledger) + 3600,
+        )
         ledger.certificates.draw_down(ledger.sign(drawdown, exporter.private_key))
-    revocation = CertificateRevocation(certificate_number=keccak(text=world.certificate_number))
+    revocation = CertificateRevocation(
+        certificate_number=keccak(text=world.certificate_number), deadline=now(ledger) + 3600
+    )
     ledger.certificates.revoke(ledger.sign(revocation, chamber.private_key))
 
     # A seal-check attestation by China, then revoked.
@@ -771,7 +783,9 @@ def test_key_validity_as_of_a_time(index: Index, ledger: Ledger, world: DemoWorl
     )
     ledger.membership.add_key(ledger.sign(addition, carrier.private_key))
     advance(ledger, 50)
-    revocation = KeyRevocation(org_id=carrier.org_id, key=new_key.address)
+    revocation = KeyRevocation(
+        org_id=carrier.org_id, key=new_key.address, deadline=now(ledger) + 3600
+    )
     ledger.membership.revoke_key(ledger.sign(revocation, carrier.private_key))
     index.sync()
 
@@ -1029,6 +1043,7 @@ def register_together(ledger: Ledger, world: DemoWorld, count: int) -> list[byte
             origin=b"AU",
             destination=b"CN",
             consignor=world.parties["exporter"].org_id,
+            deadline=now(ledger) + 3600,
         )
         for r in refs
     ]
@@ -1132,7 +1147,10 @@ def test_a_reference_maps_to_one_consignment_per_registrant(
     competitor = world.parties["exporter"]
     first = register(ledger, world, ref)  # by the carrier
     squat = ConsignmentRegistration(
-        reference_hash=reference_hash(ref), origin=b"AU", destination=b"CN"
+        reference_hash=reference_hash(ref),
+        origin=b"AU",
+        destination=b"CN",
+        deadline=now(ledger) + 3600,
     )
     ledger.consignments.register(ledger.sign(squat, competitor.private_key))
     index.sync()
