@@ -503,6 +503,7 @@ def test_client_errors_are_raised(
             "consignmentId": "0x"
             + consignment_id(ref, registrant=world.parties["carrier"].org_id).hex(),
             "quantity": 10,
+            "deadline": typed.deadline,  # an item's own deadline defaults to the batch's
         }
     ]
     assert len(typed.record_ids) == 1
