@@ -14,7 +14,8 @@ identical content of two organisations is two records. An execution's id is
 
 Records signed together with one batch signature (``signed_batch`` set) store that
 signature. An event carries its batch's nonce and deadline in its own fields; an attestation
-or a drawdown has no such field, so its stored payload adds the batch's deadline under
+or a drawdown does not carry its batch's deadline (a drawdown has a deadline of its own, signed
+in it and checked for each item), so its stored payload adds the batch's deadline under
 :data:`BATCH_DEADLINE_KEY` (outside the Attestation or Drawdown type: its record id, and an
 attestation's uid, are those of the record signed alone).
 """
