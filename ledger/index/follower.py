@@ -117,7 +117,11 @@ class _RpcError(Exception):
 
 # Columns added to the schema after index files were made with it: (table, column), each added
 # (NULL in the existing rows) when a file without it is opened.
-_ADDED_COLUMNS: Final = ((consignments, "consignor_earlier"), (consignments, "reference_hash"))
+_ADDED_COLUMNS: Final = (
+    (consignments, "consignor_earlier"),
+    (consignments, "reference_hash"),
+    (consignments, "deadline"),
+)
 
 
 def _add_missing_columns(engine: Engine) -> None:

@@ -1137,6 +1137,39 @@ def test_an_index_file_without_the_kept_counts_is_upgraded(
         engine.dispose()
 
 
+def test_an_index_file_without_registration_deadlines_is_upgraded(
+    ledger: Ledger, world: DemoWorld, tmp_path: Path
+) -> None:
+    """A file made before registrations kept their deadline: the column is added when the
+    file is opened; a row without it cannot give its registration digest, so the head check
+    names it (re-index) instead of passing or failing on a guess; new rows keep theirs."""
+    old = make_index(tmp_path, ledger)
+    earlier = register(ledger, world, f"AU-UCR-OLD-{secrets.token_hex(4)}")
+    old.sync()
+    with old.engine.begin() as conn:
+        conn.exec_driver_sql("ALTER TABLE index_consignments DROP COLUMN deadline")
+    old.engine.dispose()
+    engine = create_engine(f"sqlite:///{tmp_path / 'index.db'}")
+    assert "deadline" not in columns(engine)
+    upgraded = make_index(tmp_path, ledger)
+    try:
+        assert "deadline" in columns(engine)
+        later = register(ledger, world, f"AU-UCR-NEW-{secrets.token_hex(4)}")
+        upgraded.sync()
+        old_row, new_row = upgraded.consignment(earlier), upgraded.consignment(later)
+        assert old_row is not None
+        assert new_row is not None
+        assert old_row.deadline == 0
+        assert new_row.deadline > now(ledger)
+        checked = upgraded.verify_heads([earlier, later], raise_on_mismatch=False)
+        (mismatch,) = checked.mismatches
+        assert mismatch.consignment_id == earlier
+        assert "without its deadline" in mismatch.detail
+    finally:
+        upgraded.engine.dispose()
+        engine.dispose()
+
+
 def test_a_reference_maps_to_one_consignment_per_registrant(
     index: Index, ledger: Ledger, world: DemoWorld
 ) -> None:
