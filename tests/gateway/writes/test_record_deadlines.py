@@ -23,6 +23,7 @@ from ledger.records import (
     CertificateRevocation,
     ConsignmentRegistration,
     Drawdown,
+    KeyAddition,
     KeyRevocation,
     Record,
     reference_hash,
@@ -57,7 +58,13 @@ def _body(
     role = allowed_role(kind)
     data = body(kind, role, world, prepare(ledger, world, kind))
     if kind is RecordKind.KEY_REVOCATION:
-        data = {"key": Account.create().address}  # not a key the demo world signs with
+        # a key of the organisation that the demo world does not sign with
+        party, spare, t = world.parties[role], Account.create(), chain_now(ledger)
+        addition = KeyAddition(
+            org_id=party.org_id, key=spare.address, valid_from=t - 60, valid_until=t + DAY
+        )
+        ledger.membership.add_key(ledger.sign(addition, party.private_key))
+        data = {"key": spare.address}
     return role, {**data, **extra}
 
 
@@ -136,6 +143,42 @@ def test_a_client_signed_record_past_its_deadline_is_422(
     assert status_and_code(relayed) == (422, "DeadlineExpired"), relayed.text
     assert relayed.json()["error"]["field"] == "payload.deadline"
     assert_nothing_stored(unrelayed_client, key, kind.value)
+
+
+PENDING_DUPLICATE = {
+    RecordKind.CONSIGNMENT: ("ConsignmentExists", "referenceHash"),
+    RecordKind.CERTIFICATE_REVOKE: ("CertificateIsRevoked", "certificateNumber"),
+    RecordKind.DRAWDOWN: ("AlreadyDrawn", "consignmentId"),
+    RecordKind.KEY_REVOCATION: ("KeyAlreadyRevoked", "key"),
+}
+
+
+@pytest.mark.parametrize("kind", DEADLINE_KINDS, ids=str)
+def test_a_record_signed_again_with_a_new_deadline_is_refused_while_the_first_is_pending(
+    kind: RecordKind,
+    unrelayed_client: httpx.Client,
+    party_keys: dict[str, IssuedKey],
+    ledger: Ledger,
+    world: DemoWorld,
+) -> None:
+    """A custodial retry without an Idempotency-Key is signed with a new deadline: another
+    record for the same consignment, certificate, (certificate, consignment) pair or key. While
+    the first is on its way it is refused (409 naming the id); the same record again (same
+    deadline, same record id) is the stored one."""
+    t = chain_now(ledger)
+    role, data = _body(kind, ledger, world, deadline=iso(t + 3600))
+    key = party_keys[role]
+    first = unrelayed_client.post(KIND_PATHS[kind], json=data, headers=auth(key))
+    assert first.status_code == 202, first.text
+    repeat = unrelayed_client.post(KIND_PATHS[kind], json=data, headers=auth(key))
+    assert repeat.status_code == 202, repeat.text
+    assert repeat.json()["record_id"] == first.json()["record_id"]
+    again = unrelayed_client.post(
+        KIND_PATHS[kind], json={**data, "deadline": iso(t + 7200)}, headers=auth(key)
+    )
+    code, field = PENDING_DUPLICATE[kind]
+    assert status_and_code(again) == (409, code), again.text
+    assert again.json()["error"]["field"] == field
 
 
 def _records(ledger: Ledger, world: DemoWorld, deadline: int) -> list[tuple[str, Record]]:
