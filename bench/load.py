@@ -200,13 +200,15 @@ class EventLoad:
 
     # -- records -------------------------------------------------------------------------
 
-    def _registrations(self, ids: Sequence[bytes]) -> list[Record]:
+    def _registrations(self, ids: Sequence[bytes], now: int) -> list[Record]:
+        deadline = now + 6 * 3600  # as the events': relayed within the stage
         return [
             ConsignmentRegistration(
                 reference_hash=self._ref_hashes[cid],
                 origin=b"AU",
                 destination=b"CN",
                 consignor=self._exporter.org_id,
+                deadline=deadline,
             )
             for cid in ids
         ]
@@ -296,7 +298,7 @@ class EventLoad:
         ids = self.new_ids(count)
         now = self.suite.now()
         tasks = [
-            *self._tasks("registration", self._registrations(ids), REGISTRATION_BATCH),
+            *self._tasks("registration", self._registrations(ids, now), REGISTRATION_BATCH),
             *self._tasks("attestation", self._attestations(ids), ATTESTATION_BATCH),
             *self._tasks("event", self._events(ids, now), EVENT_BATCH),
         ]
@@ -321,7 +323,8 @@ class EventLoad:
 
     def register(self, ids: Sequence[bytes]) -> None:
         """Register consignments (relayed here, as the load is)."""
-        self._relay(self._tasks("registration", self._registrations(ids), REGISTRATION_BATCH))
+        registrations = self._registrations(ids, self.suite.now())
+        self._relay(self._tasks("registration", registrations, REGISTRATION_BATCH))
 
     def sign_journeys(self, ids: Sequence[bytes]) -> list[SignedRecord[ConsignmentEvent]]:
         """The journeys of ``ids``, signed (in the pool) and not sent: round by round."""

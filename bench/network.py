@@ -300,10 +300,14 @@ def _ingest_until_final(
 
 
 def _register(client: GatewayClient, carrier: Organisation, refs: Sequence[str]) -> None:
+    deadline = int(time.time()) + 3600  # the consortium's blocks follow the wall clock
     views = [
         client.sign_and_submit(
             ConsignmentRegistration(
-                reference_hash=reference_hash(ref), origin=b"AU", destination=b"CN"
+                reference_hash=reference_hash(ref),
+                origin=b"AU",
+                destination=b"CN",
+                deadline=deadline,
             ),
             carrier.private_key,
             idempotency_key=f"register {ref}",

@@ -99,10 +99,15 @@ class OurSuite:
         exporter = self.world.parties["exporter"]  # the consignor: drawdowns need a party
         refs = [reference_hash(f"BENCH-{secrets.token_hex(6)}") for _ in range(count)]
         ids = [consignment_id(ref, registrant=carrier.org_id) for ref in refs]
+        deadline = self.now() + 3600
         records = [
             self.ledger.sign(
                 ConsignmentRegistration(
-                    reference_hash=ref, origin=b"AU", destination=b"CN", consignor=exporter.org_id
+                    reference_hash=ref,
+                    origin=b"AU",
+                    destination=b"CN",
+                    consignor=exporter.org_id,
+                    deadline=deadline,
                 ),
                 carrier.private_key,
             )
@@ -210,7 +215,12 @@ def bench_our_gas(ctx: BenchContext) -> Figures:
     drawdowns = [
         ledger.certificates.draw_down(
             ledger.sign(
-                Drawdown(certificate_id=cert_ids[0], consignment_id=cid, quantity=10),
+                Drawdown(
+                    certificate_id=cert_ids[0],
+                    consignment_id=cid,
+                    quantity=10,
+                    deadline=suite.now() + 3600,
+                ),
                 exporter.private_key,
             )
         ).gas_used
@@ -220,10 +230,11 @@ def bench_our_gas(ctx: BenchContext) -> Figures:
     hundred = [certificate() for _ in range(100)]
     ledger.certificates.issue_batch([ledger.sign(r, chamber.private_key) for r in hundred])
     distinct_certs = [certificate_id(chamber.org_id, r.certificate_number) for r in hundred]
+    deadline = suite.now() + 3600
     drawdown_signed_each = ledger.certificates.draw_down_batch(
         [
             ledger.sign(
-                Drawdown(certificate_id=cert, consignment_id=cid, quantity=10),
+                Drawdown(certificate_id=cert, consignment_id=cid, quantity=10, deadline=deadline),
                 exporter.private_key,
             )
             for cert, cid in zip(distinct_certs, distinct, strict=True)
@@ -233,11 +244,11 @@ def bench_our_gas(ctx: BenchContext) -> Figures:
     drawdown_batch = ledger.certificates.draw_down_signed_batch(
         ledger.sign_drawdown_batch(
             [
-                Drawdown(certificate_id=cert, consignment_id=cid, quantity=10)
+                Drawdown(certificate_id=cert, consignment_id=cid, quantity=10, deadline=deadline)
                 for cert, cid in zip(distinct_certs, [*distinct[1:], distinct[0]], strict=True)
             ],
             exporter.private_key,
-            deadline=suite.now() + 3600,
+            deadline=deadline,
         )
     )
 

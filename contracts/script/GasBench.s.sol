@@ -69,7 +69,9 @@ contract GasBench {
         for (uint256 i; i < N; ++i) {
             bytes32 ref = keccak256(abi.encode("UCR", i));
             ucrs[i] = keccak256(abi.encode(CARRIER, ref)); // the carrier's consignment id
-            regs[i] = IConsignments.Registration(ref, "CN", "DE", EXPORTER, bytes32(0));
+            regs[i] = IConsignments.Registration(
+                ref, "CN", "DE", EXPORTER, bytes32(0), uint40(block.timestamp + 1 hours)
+            );
             sigs[i] = _sig(
                 PK_CARRIER, consignments.hashTypedData(consignments.hashRegistration(regs[i]))
             );
@@ -110,13 +112,14 @@ contract GasBench {
         certificates.issue(
             ci, _sig(PK_ISSUER, certificates.hashTypedData(certificates.hashIssue(ci)))
         );
-        ICertificates.Drawdown memory d = ICertificates.Drawdown(certs[0], ucrs[0], 10);
+        ICertificates.Drawdown memory d =
+            ICertificates.Drawdown(certs[0], ucrs[0], 10, uint40(block.timestamp + 1 hours));
         certificates.drawDown(
             d, _sig(PK_EXPORTER, certificates.hashTypedData(certificates.hashDrawdown(d)))
         );
         ICertificates.Drawdown[] memory ds = new ICertificates.Drawdown[](N);
         for (uint256 i; i < N; ++i) {
-            ds[i] = ICertificates.Drawdown(certs[i], ucrs[i], 10);
+            ds[i] = ICertificates.Drawdown(certs[i], ucrs[i], 10, uint40(block.timestamp + 1 hours));
             if (i == 0) ds[i].consignmentId = ucrs[1];
             sigs[i] =
                 _sig(PK_EXPORTER, certificates.hashTypedData(certificates.hashDrawdown(ds[i])));
@@ -222,10 +225,12 @@ contract GasBench {
         internal
     {
         ICertificates.Drawdown[] memory ds = new ICertificates.Drawdown[](N);
-        for (uint256 i; i < N; ++i) {
-            ds[i] = ICertificates.Drawdown(certIds[i % certIds.length], ucrs[(i + shift) % N], 10);
-        }
         uint40 deadline = uint40(block.timestamp + 1 hours);
+        for (uint256 i; i < N; ++i) {
+            ds[i] = ICertificates.Drawdown(
+                certIds[i % certIds.length], ucrs[(i + shift) % N], 10, deadline
+            );
+        }
         ICertificates.DrawdownBatch memory db =
             ICertificates.DrawdownBatch(certificates.drawdownsHash(ds), deadline);
         certificates.drawDownSignedBatch( // tx: drawDownSignedBatch100

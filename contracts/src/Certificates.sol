@@ -17,11 +17,13 @@ contract Certificates is ICertificates, MembershipClient {
         "CertificateIssue(bytes32 certificateNumber,bytes32 exporter,bytes2 origin,bytes2 destination,bytes32 documentDigest,bytes32 hsCodesDigest,uint64 quantity,bytes8 unit,uint40 validFrom,uint40 validUntil,uint40 issuedAt)"
     );
     /// @inheritdoc ICertificates
-    bytes32 public constant REVOCATION_TYPEHASH =
-        keccak256("CertificateRevocation(bytes32 certificateNumber,bytes32 reasonDigest)");
+    bytes32 public constant REVOCATION_TYPEHASH = keccak256(
+        "CertificateRevocation(bytes32 certificateNumber,bytes32 reasonDigest,uint40 deadline)"
+    );
     /// @inheritdoc ICertificates
-    bytes32 public constant DRAWDOWN_TYPEHASH =
-        keccak256("Drawdown(bytes32 certificateId,bytes32 consignmentId,uint64 quantity)");
+    bytes32 public constant DRAWDOWN_TYPEHASH = keccak256(
+        "Drawdown(bytes32 certificateId,bytes32 consignmentId,uint64 quantity,uint40 deadline)"
+    );
     /// @inheritdoc ICertificates
     bytes32 public constant DRAWDOWN_BATCH_TYPEHASH =
         keccak256("DrawdownBatch(bytes32 drawdownsHash,uint40 deadline)");
@@ -31,6 +33,13 @@ contract Certificates is ICertificates, MembershipClient {
 
     uint8 private constant _ISSUED = 1;
     uint8 private constant _REVOKED = 2;
+
+    /// @dev Bit offsets of the fields in a certificate's first slot (see `_firstSlot`).
+    uint256 private constant _DRAWN_SHIFT = 64;
+    uint256 private constant _VALID_FROM_SHIFT = 128;
+    uint256 private constant _VALID_UNTIL_SHIFT = 168;
+    uint256 private constant _STATUS_SHIFT = 208;
+    uint256 private constant _EXPORTER_SHIFT = 216;
 
     /// @dev A certificate, two slots: the first holds everything a drawdown by the exporter needs.
     struct Stored {
@@ -96,6 +105,7 @@ contract Certificates is ICertificates, MembershipClient {
         KeyInfo memory info = _authorise(
             signer, uint40(block.timestamp), Kinds.MASK_ISSUING_BODY | Kinds.MASK_CUSTOMS
         );
+        _checkDeadline(record.deadline);
         bytes32 id = certificateId(info.orgId, record.certificateNumber);
         Stored storage c = _certificates[id];
         uint8 status = c.status;
@@ -216,7 +226,7 @@ contract Certificates is ICertificates, MembershipClient {
         assembly ("memory-safe") {
             offset := r
         }
-        h = _hashStatic(REVOCATION_TYPEHASH, offset, 2);
+        h = _hashStatic(REVOCATION_TYPEHASH, offset, 3);
     }
 
     /// @inheritdoc ICertificates
@@ -225,7 +235,7 @@ contract Certificates is ICertificates, MembershipClient {
         assembly ("memory-safe") {
             offset := r
         }
-        h = _hashStatic(DRAWDOWN_TYPEHASH, offset, 3);
+        h = _hashStatic(DRAWDOWN_TYPEHASH, offset, 4);
     }
 
     /// @inheritdoc ICertificates
@@ -249,15 +259,24 @@ contract Certificates is ICertificates, MembershipClient {
         return keccak256(abi.encode(DRAWDOWN_BATCH_TYPEHASH, drawdownsHash_, deadline));
     }
 
-    /// @dev keccak256 of the concatenated Drawdown struct hashes of `records`, in order.
+    /// @dev keccak256 of the concatenated Drawdown struct hashes of `records`, in order. Each
+    /// struct hash is `hashDrawdown`'s (keccak256 of the type hash and the record's 4 calldata
+    /// words, see `_hashStatic`), computed in one loop in scratch memory past the free memory
+    /// pointer: the struct hashes first, the word being hashed after them.
     function _drawdownsHash(Drawdown[] calldata records) private pure returns (bytes32 h) {
-        uint256 n = records.length;
-        bytes32[] memory hashes = new bytes32[](n);
-        for (uint256 i; i < n; ++i) {
-            hashes[i] = hashDrawdown(records[i]);
-        }
+        bytes32 typehash = DRAWDOWN_TYPEHASH;
         assembly ("memory-safe") {
-            h := keccak256(add(hashes, 0x20), shl(5, n))
+            let n := records.length
+            let hashes := mload(0x40)
+            let buf := add(hashes, shl(5, n))
+            mstore(buf, typehash)
+            let src := records.offset
+            for { let i := 0 } lt(i, n) { i := add(i, 1) } {
+                calldatacopy(add(buf, 0x20), src, 0x80)
+                mstore(add(hashes, shl(5, i)), keccak256(buf, 0xa0))
+                src := add(src, 0x80)
+            }
+            h := keccak256(hashes, shl(5, n))
         }
     }
 
@@ -337,8 +356,10 @@ contract Certificates is ICertificates, MembershipClient {
     }
 
     /// @dev Check drawdown `r` (batch item `index`) by the authorised `signer` of organisation
-    /// `info` (who may draw, the certificate drawable, quantity, once per (certificate,
-    /// consignment), the consignment registered), record it and emit `QuantityDrawn`.
+    /// `info` (its deadline, who may draw, the certificate drawable, quantity, once per
+    /// (certificate, consignment), the consignment registered), record it and emit
+    /// `QuantityDrawn`. Every path calls it right after the signer is authorised, so the
+    /// drawdown's own deadline is checked there, for items of a batch-signed list too.
     function _applyDrawdown(
         Drawdown calldata r,
         KeyInfo memory info,
@@ -346,22 +367,39 @@ contract Certificates is ICertificates, MembershipClient {
         IssuerCache memory issuers,
         uint256 index
     ) private {
+        _checkDeadline(r.deadline, index);
         bytes32 id = r.certificateId;
         Stored storage c = _certificates[id];
-        uint64 quantity = c.quantity;
-        uint64 drawn = c.drawn;
-        _checkDrawable(id, c, issuers, index);
-        uint32 exporter = c.exporter;
+        uint256 head = _firstSlot(c);
+        _checkDrawable(id, c, head, issuers, index);
+        uint32 exporter = _exporterOf(head);
         if (info.orgIndex != exporter) _checkCustomsOfCertificate(id, c, info, index);
 
         uint64 q = r.quantity;
         if (q == 0) _fail(index, abi.encodeWithSelector(ZeroQuantity.selector));
-        if (q > quantity - drawn) {
-            _fail(index, abi.encodeWithSelector(QuantityExceeded.selector, id, q, quantity - drawn));
+        uint64 left = _quantityOf(head) - _drawnOf(head);
+        if (q > left) {
+            _fail(index, abi.encodeWithSelector(QuantityExceeded.selector, id, q, left));
         }
         bytes32 consignmentId = r.consignmentId;
         // Recorded here, before the consignment checks: a failed check reverts it with the rest.
         _recordOnce(id, consignmentId, q, index);
+        _checkConsignment(id, consignmentId, exporter, index);
+
+        // drawn + q <= quantity < 2^64: adding q to the `drawn` bits cannot carry out of them.
+        head += uint256(q) << _DRAWN_SHIFT;
+        assembly ("memory-safe") {
+            sstore(c.slot, head)
+        }
+        emit QuantityDrawn(id, consignmentId, info.orgId, signer, q, _drawnOf(head));
+    }
+
+    /// @dev Refuse drawing certificate `id` (batch item `index`) onto a consignment that is not
+    /// registered, or of which its exporter (organisation index `exporter`) is no party.
+    function _checkConsignment(bytes32 id, bytes32 consignmentId, uint32 exporter, uint256 index)
+        private
+        view
+    {
         (bool registered, bool party) = _consignments.isParty(consignmentId, exporter);
         if (!registered) {
             _fail(index, abi.encodeWithSelector(UnknownConsignment.selector, consignmentId));
@@ -372,10 +410,6 @@ contract Certificates is ICertificates, MembershipClient {
                 abi.encodeWithSelector(ExporterNotConsignmentParty.selector, id, consignmentId)
             );
         }
-
-        drawn += q;
-        c.drawn = drawn;
-        emit QuantityDrawn(id, consignmentId, info.orgId, signer, q, drawn);
     }
 
     /// @dev `_drawdowns[id][consignmentId] = q`, refused (`AlreadyDrawn`) if already set; the
@@ -399,21 +433,30 @@ contract Certificates is ICertificates, MembershipClient {
         }
     }
 
-    function _checkDrawable(bytes32 id, Stored storage c, IssuerCache memory issuers, uint256 index)
-        private
-        view
-    {
-        uint8 status = c.status;
+    /// @dev Refuse drawing certificate `id` (first slot `head`, batch item `index`) when it is
+    /// unknown, revoked, not valid at the block time, or its issuer is suspended.
+    function _checkDrawable(
+        bytes32 id,
+        Stored storage c,
+        uint256 head,
+        IssuerCache memory issuers,
+        uint256 index
+    ) private view {
+        // forge-lint: disable-start(unsafe-typecast) -- fields of the first slot, see _firstSlot
+        uint8 status = uint8(head >> _STATUS_SHIFT);
         if (status == 0) _fail(index, abi.encodeWithSelector(UnknownCertificate.selector, id));
         if (status == _REVOKED) {
             _fail(index, abi.encodeWithSelector(CertificateIsRevoked.selector, id));
         }
-        if (block.timestamp < c.validFrom) {
-            _fail(index, abi.encodeWithSelector(CertificateNotYetValid.selector, id, c.validFrom));
+        uint40 validFrom = uint40(head >> _VALID_FROM_SHIFT);
+        if (block.timestamp < validFrom) {
+            _fail(index, abi.encodeWithSelector(CertificateNotYetValid.selector, id, validFrom));
         }
-        if (block.timestamp >= c.validUntil) {
-            _fail(index, abi.encodeWithSelector(CertificateExpired.selector, id, c.validUntil));
+        uint40 validUntil = uint40(head >> _VALID_UNTIL_SHIFT);
+        if (block.timestamp >= validUntil) {
+            _fail(index, abi.encodeWithSelector(CertificateExpired.selector, id, validUntil));
         }
+        // forge-lint: disable-end(unsafe-typecast)
         // A suspended issuer's certificates prove what was issued but allow no more drawdowns.
         uint32 issuer = c.issuer;
         if (issuer == issuers.active) return;
@@ -427,6 +470,31 @@ contract Certificates is ICertificates, MembershipClient {
         }
         issuers.active = issuer;
     }
+
+    /// @dev The first slot of certificate `c` as one word, read once by a drawdown instead of
+    /// once per field. Solidity packs `Stored`'s first six fields into it from the lowest bits
+    /// up: quantity (bits 0..63), drawn (64..127), validFrom (128..167), validUntil (168..207),
+    /// status (208..215), exporter (216..247); the `_*_SHIFT` constants and the accessors below
+    /// follow that layout (the drawdown tests read every field back through `certificate`).
+    function _firstSlot(Stored storage c) private view returns (uint256 word) {
+        assembly ("memory-safe") {
+            word := sload(c.slot)
+        }
+    }
+
+    // forge-lint: disable-start(unsafe-typecast) -- fields of the first slot, see _firstSlot
+    function _quantityOf(uint256 head) private pure returns (uint64) {
+        return uint64(head);
+    }
+
+    function _drawnOf(uint256 head) private pure returns (uint64) {
+        return uint64(head >> _DRAWN_SHIFT);
+    }
+
+    function _exporterOf(uint256 head) private pure returns (uint32) {
+        return uint32(head >> _EXPORTER_SHIFT);
+    }
+    // forge-lint: disable-end(unsafe-typecast)
 
     function _checkCustomsOfCertificate(
         bytes32 id,

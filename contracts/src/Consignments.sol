@@ -14,7 +14,7 @@ import {Kinds} from "./libraries/Kinds.sol";
 contract Consignments is IConsignments, MembershipClient {
     /// @inheritdoc IConsignments
     bytes32 public constant REGISTRATION_TYPEHASH = keccak256(
-        "ConsignmentRegistration(bytes32 referenceHash,bytes2 origin,bytes2 destination,bytes32 consignor,bytes32 consignee)"
+        "ConsignmentRegistration(bytes32 referenceHash,bytes2 origin,bytes2 destination,bytes32 consignor,bytes32 consignee,uint40 deadline)"
     );
     /// @inheritdoc IConsignments
     bytes32 public constant EVENT_TYPEHASH = keccak256(
@@ -182,7 +182,7 @@ contract Consignments is IConsignments, MembershipClient {
         assembly ("memory-safe") {
             offset := r
         }
-        h = _hashStatic(REGISTRATION_TYPEHASH, offset, 5);
+        h = _hashStatic(REGISTRATION_TYPEHASH, offset, 6);
     }
 
     /// @inheritdoc IConsignments
@@ -301,6 +301,7 @@ contract Consignments is IConsignments, MembershipClient {
     function _register(Registration calldata r, Sig calldata sig, uint256 index) private {
         (address signer, bytes32 digest) = _recover(hashRegistration(r), sig, index);
         KeyInfo memory info = _authorise(signer, uint40(block.timestamp), _REGISTRARS, index);
+        _checkDeadline(r.deadline, index);
         bytes32 id = consignmentIdOf(info.orgId, r.referenceHash);
         if (r.referenceHash == bytes32(0) || r.origin == bytes2(0) || r.destination == bytes2(0)) {
             _fail(index, abi.encodeWithSelector(InvalidRegistration.selector, r.referenceHash));
@@ -332,6 +333,7 @@ contract Consignments is IConsignments, MembershipClient {
             r.destination,
             r.consignor,
             r.consignee,
+            r.deadline,
             first
         );
     }

@@ -20,7 +20,7 @@ contract Membership is IMembership, SignedRecords {
         keccak256("KeyAddition(bytes32 orgId,address key,uint40 validFrom,uint40 validUntil)");
     /// @inheritdoc IMembership
     bytes32 public constant KEY_REVOCATION_TYPEHASH =
-        keccak256("KeyRevocation(bytes32 orgId,address key)");
+        keccak256("KeyRevocation(bytes32 orgId,address key,uint40 deadline)");
     /// @inheritdoc IMembership
     uint40 public constant MAX_PROPOSAL_LIFETIME = 30 days;
     /// @inheritdoc IMembership
@@ -202,6 +202,7 @@ contract Membership is IMembership, SignedRecords {
     function revokeKey(KeyRevocation calldata record, Sig calldata sig) external onlyRelayer {
         (address signer,) = _recover(hashKeyRevocation(record), sig);
         KeyInfo memory info = _authorise(signer, uint40(block.timestamp), Kinds.MASK_ANY);
+        _checkDeadline(record.deadline);
         if (info.orgId != record.orgId) revert NotOrganisationKey(info.orgId, record.orgId);
         Key storage k = _keys[record.key];
         if (k.orgId != record.orgId) revert KeyNotOfOrganisation(record.key, record.orgId);
@@ -303,7 +304,7 @@ contract Membership is IMembership, SignedRecords {
         assembly ("memory-safe") {
             offset := r
         }
-        h = _hashStatic(KEY_REVOCATION_TYPEHASH, offset, 2);
+        h = _hashStatic(KEY_REVOCATION_TYPEHASH, offset, 3);
     }
 
     // ------------------------------------------------------------------ internals

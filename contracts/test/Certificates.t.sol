@@ -230,7 +230,7 @@ contract CertificatesTest is Checks {
         returns (ICertificates.CertificateRevocation memory r, ISignedRecords.Sig memory sig)
     {
         r = ICertificates.CertificateRevocation({
-            certificateNumber: NUMBER, reasonDigest: keccak256("fraud")
+            certificateNumber: NUMBER, reasonDigest: keccak256("fraud"), deadline: _deadline()
         });
         sig = _sig(pk, certificates.hashTypedData(certificates.hashRevocation(r)));
     }
@@ -274,8 +274,9 @@ contract CertificatesTest is Checks {
     // ------------------------------------------------------------------ drawDown
 
     function test_drawDown_byExporter() public {
-        ICertificates.Drawdown memory r =
-            ICertificates.Drawdown({certificateId: certId, consignmentId: UCR1, quantity: 400});
+        ICertificates.Drawdown memory r = ICertificates.Drawdown({
+            certificateId: certId, consignmentId: UCR1, quantity: 400, deadline: _deadline()
+        });
         ISignedRecords.Sig memory sig = _signDrawdown(r, PK_EXPORTER);
         vm.expectEmit(true, true, true, true, address(certificates));
         emit ICertificates.QuantityDrawn(certId, UCR1, EXPORTER, vm.addr(PK_EXPORTER), 400, 400);
@@ -291,8 +292,9 @@ contract CertificatesTest is Checks {
     }
 
     function test_drawDown_revertsForCustomsOfThirdCountry() public {
-        ICertificates.Drawdown memory r =
-            ICertificates.Drawdown({certificateId: certId, consignmentId: UCR1, quantity: 1});
+        ICertificates.Drawdown memory r = ICertificates.Drawdown({
+            certificateId: certId, consignmentId: UCR1, quantity: 1, deadline: _deadline()
+        });
         ISignedRecords.Sig memory sig = _signDrawdown(r, PK_CUSTOMS_NL);
         vm.expectRevert(
             abi.encodeWithSelector(ICertificates.NotAuthorisedToDraw.selector, certId, CUSTOMS_NL)
@@ -301,8 +303,9 @@ contract CertificatesTest is Checks {
     }
 
     function test_drawDown_revertsForOtherTrader() public {
-        ICertificates.Drawdown memory r =
-            ICertificates.Drawdown({certificateId: certId, consignmentId: UCR1, quantity: 1});
+        ICertificates.Drawdown memory r = ICertificates.Drawdown({
+            certificateId: certId, consignmentId: UCR1, quantity: 1, deadline: _deadline()
+        });
         ISignedRecords.Sig memory sig = _signDrawdown(r, PK_CONSIGNEE);
         vm.expectRevert(
             abi.encodeWithSelector(ICertificates.NotAuthorisedToDraw.selector, certId, CONSIGNEE)
@@ -312,8 +315,9 @@ contract CertificatesTest is Checks {
 
     function test_drawDown_revertsWhenExceedingTotal() public {
         _draw(certId, UCR1, 900, PK_EXPORTER);
-        ICertificates.Drawdown memory r =
-            ICertificates.Drawdown({certificateId: certId, consignmentId: UCR2, quantity: 101});
+        ICertificates.Drawdown memory r = ICertificates.Drawdown({
+            certificateId: certId, consignmentId: UCR2, quantity: 101, deadline: _deadline()
+        });
         ISignedRecords.Sig memory sig = _signDrawdown(r, PK_EXPORTER);
         vm.expectRevert(
             abi.encodeWithSelector(ICertificates.QuantityExceeded.selector, certId, 101, 100)
@@ -323,16 +327,18 @@ contract CertificatesTest is Checks {
 
     function test_drawDown_revertsForSecondDrawOnSameConsignment() public {
         _draw(certId, UCR1, 10, PK_EXPORTER);
-        ICertificates.Drawdown memory r =
-            ICertificates.Drawdown({certificateId: certId, consignmentId: UCR1, quantity: 11});
+        ICertificates.Drawdown memory r = ICertificates.Drawdown({
+            certificateId: certId, consignmentId: UCR1, quantity: 11, deadline: _deadline()
+        });
         ISignedRecords.Sig memory sig = _signDrawdown(r, PK_CUSTOMS_DE);
         vm.expectRevert(abi.encodeWithSelector(ICertificates.AlreadyDrawn.selector, certId, UCR1));
         certificates.drawDown(r, sig);
     }
 
     function test_drawDown_revertsWhenReplayed() public {
-        ICertificates.Drawdown memory r =
-            ICertificates.Drawdown({certificateId: certId, consignmentId: UCR1, quantity: 10});
+        ICertificates.Drawdown memory r = ICertificates.Drawdown({
+            certificateId: certId, consignmentId: UCR1, quantity: 10, deadline: _deadline()
+        });
         ISignedRecords.Sig memory sig = _signDrawdown(r, PK_EXPORTER);
         certificates.drawDown(r, sig);
         vm.expectRevert(abi.encodeWithSelector(ICertificates.AlreadyDrawn.selector, certId, UCR1));
@@ -343,8 +349,9 @@ contract CertificatesTest is Checks {
         (ICertificates.CertificateRevocation memory rv, ISignedRecords.Sig memory rs) =
             _revocation(PK_ISSUER);
         certificates.revoke(rv, rs);
-        ICertificates.Drawdown memory r =
-            ICertificates.Drawdown({certificateId: certId, consignmentId: UCR1, quantity: 10});
+        ICertificates.Drawdown memory r = ICertificates.Drawdown({
+            certificateId: certId, consignmentId: UCR1, quantity: 10, deadline: _deadline()
+        });
         ISignedRecords.Sig memory sig = _signDrawdown(r, PK_EXPORTER);
         vm.expectRevert(abi.encodeWithSelector(ICertificates.CertificateIsRevoked.selector, certId));
         certificates.drawDown(r, sig);
@@ -352,8 +359,9 @@ contract CertificatesTest is Checks {
 
     function test_drawDown_revertsForExpiredCertificate() public {
         vm.warp(T0 + 180 days);
-        ICertificates.Drawdown memory r =
-            ICertificates.Drawdown({certificateId: certId, consignmentId: UCR1, quantity: 10});
+        ICertificates.Drawdown memory r = ICertificates.Drawdown({
+            certificateId: certId, consignmentId: UCR1, quantity: 10, deadline: _deadline()
+        });
         ISignedRecords.Sig memory sig = _signDrawdown(r, PK_EXPORTER);
         vm.expectRevert(
             abi.encodeWithSelector(ICertificates.CertificateExpired.selector, certId, T0 + 180 days)
@@ -365,8 +373,9 @@ contract CertificatesTest is Checks {
         ICertificates.CertificateIssue memory ir = _issueRecord(keccak256("future"), 10);
         ir.validFrom = T0 + 1 days;
         bytes32 id = certificates.issue(ir, _signIssue(ir, PK_ISSUER));
-        ICertificates.Drawdown memory r =
-            ICertificates.Drawdown({certificateId: id, consignmentId: UCR1, quantity: 1});
+        ICertificates.Drawdown memory r = ICertificates.Drawdown({
+            certificateId: id, consignmentId: UCR1, quantity: 1, deadline: _deadline()
+        });
         ISignedRecords.Sig memory sig = _signDrawdown(r, PK_EXPORTER);
         vm.expectRevert(
             abi.encodeWithSelector(ICertificates.CertificateNotYetValid.selector, id, T0 + 1 days)
@@ -376,7 +385,10 @@ contract CertificatesTest is Checks {
 
     function test_drawDown_revertsForUnknownCertificate() public {
         ICertificates.Drawdown memory r = ICertificates.Drawdown({
-            certificateId: keccak256("forged"), consignmentId: UCR1, quantity: 1
+            certificateId: keccak256("forged"),
+            consignmentId: UCR1,
+            quantity: 1,
+            deadline: _deadline()
         });
         ISignedRecords.Sig memory sig = _signDrawdown(r, PK_EXPORTER);
         vm.expectRevert(
@@ -387,7 +399,10 @@ contract CertificatesTest is Checks {
 
     function test_drawDown_revertsForUnknownConsignment() public {
         ICertificates.Drawdown memory r = ICertificates.Drawdown({
-            certificateId: certId, consignmentId: keccak256("nope"), quantity: 1
+            certificateId: certId,
+            consignmentId: keccak256("nope"),
+            quantity: 1,
+            deadline: _deadline()
         });
         ISignedRecords.Sig memory sig = _signDrawdown(r, PK_EXPORTER);
         vm.expectRevert(
@@ -397,8 +412,9 @@ contract CertificatesTest is Checks {
     }
 
     function test_drawDown_revertsForZeroQuantity() public {
-        ICertificates.Drawdown memory r =
-            ICertificates.Drawdown({certificateId: certId, consignmentId: UCR1, quantity: 0});
+        ICertificates.Drawdown memory r = ICertificates.Drawdown({
+            certificateId: certId, consignmentId: UCR1, quantity: 0, deadline: _deadline()
+        });
         ISignedRecords.Sig memory sig = _signDrawdown(r, PK_EXPORTER);
         vm.expectRevert(ICertificates.ZeroQuantity.selector);
         certificates.drawDown(r, sig);
@@ -406,8 +422,9 @@ contract CertificatesTest is Checks {
 
     function test_drawDown_revertsForSuspendedExporter() public {
         _suspend(EXPORTER);
-        ICertificates.Drawdown memory r =
-            ICertificates.Drawdown({certificateId: certId, consignmentId: UCR1, quantity: 1});
+        ICertificates.Drawdown memory r = ICertificates.Drawdown({
+            certificateId: certId, consignmentId: UCR1, quantity: 1, deadline: _deadline()
+        });
         ISignedRecords.Sig memory sig = _signDrawdown(r, PK_EXPORTER);
         vm.expectRevert(
             abi.encodeWithSelector(
@@ -425,8 +442,9 @@ contract CertificatesTest is Checks {
 
     function test_drawDown_revertsWhenIssuerSuspended() public {
         _suspend(ISSUER);
-        ICertificates.Drawdown memory r =
-            ICertificates.Drawdown({certificateId: certId, consignmentId: UCR1, quantity: 1});
+        ICertificates.Drawdown memory r = ICertificates.Drawdown({
+            certificateId: certId, consignmentId: UCR1, quantity: 1, deadline: _deadline()
+        });
         ISignedRecords.Sig memory sig = _signDrawdown(r, PK_EXPORTER);
         vm.expectRevert(
             abi.encodeWithSelector(ICertificates.IssuerSuspended.selector, certId, ISSUER)
@@ -439,7 +457,9 @@ contract CertificatesTest is Checks {
     function test_drawDownSignedBatch_revertsWhenIssuerSuspended() public {
         _suspend(ISSUER);
         ICertificates.Drawdown[] memory rs = new ICertificates.Drawdown[](1);
-        rs[0] = ICertificates.Drawdown({certificateId: certId, consignmentId: UCR1, quantity: 1});
+        rs[0] = ICertificates.Drawdown({
+            certificateId: certId, consignmentId: UCR1, quantity: 1, deadline: _deadline()
+        });
         ISignedRecords.Sig memory sig = _signDrawdownBatch(rs, BATCH_DEADLINE, PK_EXPORTER);
         vm.expectRevert(
             abi.encodeWithSelector(
@@ -466,8 +486,9 @@ contract CertificatesTest is Checks {
         reg.consignor = bytes32(0);
         reg.consignee = bytes32(0); // registered by the carrier, the exporter no party
         consignments.register(reg, _signRegistration(reg, PK_CARRIER));
-        ICertificates.Drawdown memory r =
-            ICertificates.Drawdown({certificateId: certId, consignmentId: unrelated, quantity: 1});
+        ICertificates.Drawdown memory r = ICertificates.Drawdown({
+            certificateId: certId, consignmentId: unrelated, quantity: 1, deadline: _deadline()
+        });
         for (uint256 i; i < 2; ++i) {
             uint256 pk = i == 0 ? PK_EXPORTER : PK_CUSTOMS_CN; // exporter or customs: same rule
             ISignedRecords.Sig memory sig = _signDrawdown(r, pk);
@@ -492,8 +513,9 @@ contract CertificatesTest is Checks {
         bytes32 squatId = _cid(CONSIGNEE, UCR1_REF);
         assertTrue(squatId != UCR1, "two consignments");
 
-        ICertificates.Drawdown memory r =
-            ICertificates.Drawdown({certificateId: certId, consignmentId: squatId, quantity: 1});
+        ICertificates.Drawdown memory r = ICertificates.Drawdown({
+            certificateId: certId, consignmentId: squatId, quantity: 1, deadline: _deadline()
+        });
         ISignedRecords.Sig memory sig = _signDrawdown(r, PK_EXPORTER);
         vm.expectRevert(
             abi.encodeWithSelector(
@@ -563,8 +585,9 @@ contract CertificatesTest is Checks {
     }
 
     function test_drawDown_revertsWhenRelayerNotAllowed() public {
-        ICertificates.Drawdown memory r =
-            ICertificates.Drawdown({certificateId: certId, consignmentId: UCR1, quantity: 1});
+        ICertificates.Drawdown memory r = ICertificates.Drawdown({
+            certificateId: certId, consignmentId: UCR1, quantity: 1, deadline: _deadline()
+        });
         ISignedRecords.Sig memory sig = _signDrawdown(r, PK_EXPORTER);
         vm.prank(OUTSIDER_RELAYER);
         vm.expectRevert(
@@ -576,8 +599,12 @@ contract CertificatesTest is Checks {
     function test_drawDownBatch_revertsNamingFailingItem() public {
         ICertificates.Drawdown[] memory rs = new ICertificates.Drawdown[](2);
         ISignedRecords.Sig[] memory sigs = new ISignedRecords.Sig[](2);
-        rs[0] = ICertificates.Drawdown({certificateId: certId, consignmentId: UCR1, quantity: 600});
-        rs[1] = ICertificates.Drawdown({certificateId: certId, consignmentId: UCR2, quantity: 401});
+        rs[0] = ICertificates.Drawdown({
+            certificateId: certId, consignmentId: UCR1, quantity: 600, deadline: _deadline()
+        });
+        rs[1] = ICertificates.Drawdown({
+            certificateId: certId, consignmentId: UCR2, quantity: 401, deadline: _deadline()
+        });
         sigs[0] = _signDrawdown(rs[0], PK_EXPORTER);
         sigs[1] = _signDrawdown(rs[1], PK_EXPORTER);
         vm.expectRevert(
@@ -594,8 +621,12 @@ contract CertificatesTest is Checks {
     function test_drawDownBatch_drawsAll() public {
         ICertificates.Drawdown[] memory rs = new ICertificates.Drawdown[](2);
         ISignedRecords.Sig[] memory sigs = new ISignedRecords.Sig[](2);
-        rs[0] = ICertificates.Drawdown({certificateId: certId, consignmentId: UCR1, quantity: 600});
-        rs[1] = ICertificates.Drawdown({certificateId: certId, consignmentId: UCR2, quantity: 400});
+        rs[0] = ICertificates.Drawdown({
+            certificateId: certId, consignmentId: UCR1, quantity: 600, deadline: _deadline()
+        });
+        rs[1] = ICertificates.Drawdown({
+            certificateId: certId, consignmentId: UCR2, quantity: 400, deadline: _deadline()
+        });
         sigs[0] = _signDrawdown(rs[0], PK_EXPORTER);
         sigs[1] = _signDrawdown(rs[1], PK_CUSTOMS_DE);
         certificates.drawDownBatch(rs, sigs);
@@ -616,8 +647,9 @@ contract CertificatesTest is Checks {
             bytes32 ref = keccak256(abi.encode("UCR:dd", i));
             bytes32 ucr = _cid(ref);
             if (!consignments.exists(ucr)) _register(ref);
-            rs[i] =
-                ICertificates.Drawdown({certificateId: certId, consignmentId: ucr, quantity: 10});
+            rs[i] = ICertificates.Drawdown({
+                certificateId: certId, consignmentId: ucr, quantity: 10, deadline: _deadline()
+            });
         }
     }
 
@@ -904,8 +936,8 @@ contract CertificatesTest is Checks {
     }
 
     function test_drawDownSignedBatch_revertsForExpiredCertificate() public {
-        ICertificates.Drawdown[] memory rs = _ddBatch(2);
         vm.warp(T0 + 180 days);
+        ICertificates.Drawdown[] memory rs = _ddBatch(2);
         uint40 deadline = T0 + 181 days;
         ISignedRecords.Sig memory sig = _signDrawdownBatch(rs, deadline, PK_EXPORTER);
         vm.expectRevert(
@@ -1023,8 +1055,9 @@ contract CertificatesTest is Checks {
 
     function test_drawDown_afterSignedBatchDoesNotWrapErrors() public {
         _drawSigned(_ddBatch(2), PK_EXPORTER);
-        ICertificates.Drawdown memory r =
-            ICertificates.Drawdown({certificateId: certId, consignmentId: UCR1, quantity: 0});
+        ICertificates.Drawdown memory r = ICertificates.Drawdown({
+            certificateId: certId, consignmentId: UCR1, quantity: 0, deadline: _deadline()
+        });
         ISignedRecords.Sig memory sig = _signDrawdown(r, PK_EXPORTER);
         vm.expectRevert(ICertificates.ZeroQuantity.selector);
         certificates.drawDown(r, sig);
@@ -1127,7 +1160,9 @@ contract CertificatesTest is Checks {
         for (uint256 i; i < n; ++i) {
             bytes32 ucr = _register(keccak256(abi.encode(seed, i)));
             uint64 q = uint64(1 + uint256(keccak256(abi.encode(seed, "q", i))) % 80);
-            rs[i] = ICertificates.Drawdown({certificateId: certId, consignmentId: ucr, quantity: q});
+            rs[i] = ICertificates.Drawdown({
+                certificateId: certId, consignmentId: ucr, quantity: q, deadline: _deadline()
+            });
             sum += q;
         }
         _drawSigned(rs, PK_CUSTOMS_DE);
@@ -1146,6 +1181,138 @@ contract CertificatesTest is Checks {
                 "stored as alone"
             );
         }
+    }
+
+    // ------------------------------------------------------------------ freshness (deadline)
+
+    function _drawdown(bytes32 consignmentId, uint64 q, uint40 deadline)
+        internal
+        view
+        returns (ICertificates.Drawdown memory)
+    {
+        return ICertificates.Drawdown({
+            certificateId: certId, consignmentId: consignmentId, quantity: q, deadline: deadline
+        });
+    }
+
+    function _expired(uint40 deadline) internal view returns (bytes memory) {
+        return abi.encodeWithSelector(
+            ISignedRecords.DeadlineExpired.selector, deadline, uint40(block.timestamp)
+        );
+    }
+
+    function test_revoke_revertsAfterDeadline() public {
+        ICertificates.CertificateRevocation memory r = ICertificates.CertificateRevocation({
+            certificateNumber: NUMBER, reasonDigest: keccak256("fraud"), deadline: T0 - 1
+        });
+        ISignedRecords.Sig memory sig =
+            _sig(PK_ISSUER, certificates.hashTypedData(certificates.hashRevocation(r)));
+        vm.expectRevert(_expired(T0 - 1));
+        certificates.revoke(r, sig);
+        assertEq(certificates.certificate(certId).status, 1, "still issued");
+    }
+
+    function test_revoke_acceptedAtDeadline_replayWithOtherDeadlineRefused() public {
+        ICertificates.CertificateRevocation memory r = ICertificates.CertificateRevocation({
+            certificateNumber: NUMBER, reasonDigest: keccak256("fraud"), deadline: T0
+        });
+        certificates.revoke(
+            r, _sig(PK_ISSUER, certificates.hashTypedData(certificates.hashRevocation(r)))
+        );
+        assertEq(certificates.certificate(certId).status, 2, "revoked at its deadline");
+        r.deadline = T0 + 1 days; // a new signature, same certificate: still once
+        ISignedRecords.Sig memory sig =
+            _sig(PK_ISSUER, certificates.hashTypedData(certificates.hashRevocation(r)));
+        vm.expectRevert(abi.encodeWithSelector(ICertificates.CertificateIsRevoked.selector, certId));
+        certificates.revoke(r, sig);
+    }
+
+    function test_drawDown_revertsAfterDeadline() public {
+        ICertificates.Drawdown memory r = _drawdown(UCR1, 10, T0 - 1);
+        ISignedRecords.Sig memory sig = _signDrawdown(r, PK_EXPORTER);
+        vm.expectRevert(_expired(T0 - 1));
+        certificates.drawDown(r, sig);
+        assertEq(certificates.drawnFor(certId, UCR1), 0, "nothing drawn");
+    }
+
+    function test_drawDown_signerCheckedBeforeDeadline() public {
+        ICertificates.Drawdown memory r = _drawdown(UCR1, 10, T0 - 1);
+        ISignedRecords.Sig memory sig = _signDrawdown(r, PK_OUTSIDER);
+        vm.expectRevert(
+            abi.encodeWithSelector(ISignedRecords.UnknownKey.selector, vm.addr(PK_OUTSIDER))
+        );
+        certificates.drawDown(r, sig);
+    }
+
+    function test_drawDown_acceptedAtDeadline_sameDrawdownWithOtherDeadlineRefused() public {
+        ICertificates.Drawdown memory r = _drawdown(UCR1, 10, T0);
+        certificates.drawDown(r, _signDrawdown(r, PK_EXPORTER));
+        assertEq(certificates.drawnFor(certId, UCR1), 10, "drawn at its deadline");
+        ICertificates.Drawdown memory again = _drawdown(UCR1, 10, T0 + 1 days);
+        ISignedRecords.Sig memory sig = _signDrawdown(again, PK_EXPORTER);
+        vm.expectRevert(abi.encodeWithSelector(ICertificates.AlreadyDrawn.selector, certId, UCR1));
+        certificates.drawDown(again, sig);
+    }
+
+    function test_drawDownBatch_revertsForItemAfterDeadline() public {
+        ICertificates.Drawdown[] memory rs = new ICertificates.Drawdown[](2);
+        ISignedRecords.Sig[] memory sigs = new ISignedRecords.Sig[](2);
+        rs[0] = _drawdown(UCR1, 10, T0);
+        rs[1] = _drawdown(UCR2, 10, T0 - 1);
+        sigs[0] = _signDrawdown(rs[0], PK_EXPORTER);
+        sigs[1] = _signDrawdown(rs[1], PK_EXPORTER);
+        vm.expectRevert(_failed(1, _expired(T0 - 1)));
+        certificates.drawDownBatch(rs, sigs);
+        assertEq(certificates.certificate(certId).drawn, 0, "nothing drawn");
+    }
+
+    function test_drawDownSignedBatch_revertsForItemAfterItsDeadline() public {
+        ICertificates.Drawdown[] memory rs = _ddBatch(3);
+        rs[1].deadline = T0 - 1; // the batch's own deadline is still ahead
+        ISignedRecords.Sig memory sig = _signDrawdownBatch(rs, BATCH_DEADLINE, PK_EXPORTER);
+        vm.expectRevert(_failed(1, _expired(T0 - 1)));
+        certificates.drawDownSignedBatch(rs, BATCH_DEADLINE, sig);
+        assertEq(certificates.certificate(certId).drawn, 0, "nothing drawn");
+    }
+
+    function test_drawDownSignedBatch_acceptsItemsAtTheirDeadline() public {
+        ICertificates.Drawdown[] memory rs = _ddBatch(2);
+        rs[0].deadline = T0;
+        _drawSigned(rs, PK_EXPORTER);
+        assertEq(certificates.certificate(certId).drawn, 20, "both drawn");
+        // The same pairs under other deadlines are the same drawdowns: refused as replays.
+        rs[0].deadline = T0 + 2 hours;
+        rs[1].deadline = T0 + 2 hours;
+        ISignedRecords.Sig memory sig = _signDrawdownBatch(rs, BATCH_DEADLINE, PK_EXPORTER);
+        vm.expectRevert(
+            _failed(
+                0,
+                abi.encodeWithSelector(
+                    ICertificates.AlreadyDrawn.selector, certId, rs[0].consignmentId
+                )
+            )
+        );
+        certificates.drawDownSignedBatch(rs, BATCH_DEADLINE, sig);
+    }
+
+    function test_drawDownSignedBatch_itemDeadlineIsSigned() public {
+        ICertificates.Drawdown[] memory rs = _ddBatch(2);
+        ISignedRecords.Sig memory sig = _signDrawdownBatch(rs, BATCH_DEADLINE, PK_EXPORTER);
+        rs[1].deadline += 1 days; // a relayer extending an item's life breaks the signature
+        address recovered = ecrecover(
+            certificates.hashTypedData(
+                certificates.hashDrawdownBatch(
+                    ICertificates.DrawdownBatch({
+                        drawdownsHash: certificates.drawdownsHash(rs), deadline: BATCH_DEADLINE
+                    })
+                )
+            ),
+            uint8(uint256(sig.vs) >> 255) + 27,
+            sig.r,
+            sig.vs & bytes32(uint256(type(uint256).max >> 1))
+        );
+        vm.expectRevert(abi.encodeWithSelector(ISignedRecords.UnknownKey.selector, recovered));
+        certificates.drawDownSignedBatch(rs, BATCH_DEADLINE, sig);
     }
 
     // ------------------------------------------------------------------ HS codes
@@ -1185,8 +1352,9 @@ contract CertificatesTest is Checks {
         first = uint64(bound(first, 1, type(uint64).max));
         second = uint64(bound(second, 1, type(uint64).max));
         bool firstOk = first <= total;
-        ICertificates.Drawdown memory r =
-            ICertificates.Drawdown({certificateId: id, consignmentId: UCR1, quantity: first});
+        ICertificates.Drawdown memory r = ICertificates.Drawdown({
+            certificateId: id, consignmentId: UCR1, quantity: first, deadline: _deadline()
+        });
         ISignedRecords.Sig memory sig = _signDrawdown(r, PK_EXPORTER);
         if (!firstOk) {
             vm.expectRevert(
@@ -1195,7 +1363,9 @@ contract CertificatesTest is Checks {
         }
         certificates.drawDown(r, sig);
         uint64 drawn = firstOk ? first : 0;
-        r = ICertificates.Drawdown({certificateId: id, consignmentId: UCR2, quantity: second});
+        r = ICertificates.Drawdown({
+            certificateId: id, consignmentId: UCR2, quantity: second, deadline: _deadline()
+        });
         sig = _signDrawdown(r, PK_EXPORTER);
         bool secondOk = uint256(drawn) + second <= total;
         if (!secondOk) {
@@ -1221,8 +1391,9 @@ contract CertificatesTest is Checks {
         bytes32 id = certificates.issue(ir, _signIssue(ir, PK_ISSUER));
         nowTs = uint40(bound(nowTs, T0, T0 + 250 days));
         vm.warp(nowTs);
-        ICertificates.Drawdown memory r =
-            ICertificates.Drawdown({certificateId: id, consignmentId: UCR1, quantity: 1});
+        ICertificates.Drawdown memory r = ICertificates.Drawdown({
+            certificateId: id, consignmentId: UCR1, quantity: 1, deadline: _deadline()
+        });
         ISignedRecords.Sig memory sig = _signDrawdown(r, PK_EXPORTER);
         bool ok = from <= nowTs && nowTs < from + length && nowTs < T0 + KEY_LIFETIME;
         // the signer check comes first, then the certificate's own window
@@ -1309,8 +1480,9 @@ contract CertificatesTest is Checks {
     }
 
     function test_drawDown_revertsWhenKeyRevokedAfterSigning() public {
-        ICertificates.Drawdown memory r =
-            ICertificates.Drawdown({certificateId: certId, consignmentId: UCR1, quantity: 1});
+        ICertificates.Drawdown memory r = ICertificates.Drawdown({
+            certificateId: certId, consignmentId: UCR1, quantity: 1, deadline: _deadline()
+        });
         ISignedRecords.Sig memory sig = _signDrawdown(r, PK_EXPORTER);
         _revokeKey(EXPORTER, PK_EXPORTER, vm.addr(PK_EXPORTER));
         vm.expectRevert(
@@ -1320,8 +1492,9 @@ contract CertificatesTest is Checks {
     }
 
     function test_drawDown_revertsForDirtyCalldataWord() public {
-        ICertificates.Drawdown memory r =
-            ICertificates.Drawdown({certificateId: certId, consignmentId: UCR1, quantity: 10});
+        ICertificates.Drawdown memory r = ICertificates.Drawdown({
+            certificateId: certId, consignmentId: UCR1, quantity: 10, deadline: _deadline()
+        });
         ISignedRecords.Sig memory sig = _signDrawdown(r, PK_EXPORTER);
         bytes memory data = abi.encodeCall(certificates.drawDown, (r, sig));
         // set a high bit in the uint64 quantity word (selector + 2 words)

@@ -52,7 +52,16 @@ contract ConsignmentsTest is Checks {
         ISignedRecords.Sig memory sig = _signRegistration(r, PK_CARRIER);
         vm.expectEmit(true, true, true, true, address(consignments));
         emit IConsignments.ConsignmentRegistered(
-            id, CARRIER, vm.addr(PK_CARRIER), ref, "CN", "DE", EXPORTER, CONSIGNEE, _step(0, digest)
+            id,
+            CARRIER,
+            vm.addr(PK_CARRIER),
+            ref,
+            "CN",
+            "DE",
+            EXPORTER,
+            CONSIGNEE,
+            r.deadline,
+            _step(0, digest)
         );
         consignments.register(r, sig);
         (bytes28 head, uint32 count) = consignments.head(id);
@@ -195,6 +204,57 @@ contract ConsignmentsTest is Checks {
     function test_registerBatch_revertsOnLengthMismatch() public {
         vm.expectRevert(abi.encodeWithSelector(ISignedRecords.LengthMismatch.selector, 1, 0));
         consignments.registerBatch(new IConsignments.Registration[](1), new ISignedRecords.Sig[](0));
+    }
+
+    function test_register_revertsAfterDeadline() public {
+        IConsignments.Registration memory r = _registration(keccak256("UCR:late"));
+        r.deadline = T0 - 1;
+        ISignedRecords.Sig memory sig = _signRegistration(r, PK_CARRIER);
+        vm.expectRevert(abi.encodeWithSelector(ISignedRecords.DeadlineExpired.selector, T0 - 1, T0));
+        consignments.register(r, sig);
+        assertFalse(consignments.exists(_cid(r.referenceHash)), "not registered");
+    }
+
+    function test_register_signerCheckedBeforeDeadline() public {
+        IConsignments.Registration memory r = _registration(keccak256("UCR:late"));
+        r.deadline = T0 - 1;
+        ISignedRecords.Sig memory sig = _signRegistration(r, PK_ISSUER);
+        vm.expectRevert(
+            abi.encodeWithSelector(ISignedRecords.WrongKind.selector, ISSUER, Kinds.ISSUING_BODY)
+        );
+        consignments.register(r, sig);
+    }
+
+    function test_register_acceptedAtDeadline_idIgnoresDeadline() public {
+        bytes32 ref = keccak256("UCR:fresh");
+        IConsignments.Registration memory r = _registration(ref);
+        r.deadline = T0;
+        consignments.register(r, _signRegistration(r, PK_CARRIER));
+        assertTrue(consignments.exists(_cid(ref)), "registered at its deadline");
+        // The same registration signed again with another deadline names the same consignment.
+        r.deadline = T0 + 1 days;
+        ISignedRecords.Sig memory sig = _signRegistration(r, PK_CARRIER);
+        vm.expectRevert(abi.encodeWithSelector(IConsignments.ConsignmentExists.selector, _cid(ref)));
+        consignments.register(r, sig);
+    }
+
+    function test_registerBatch_revertsForItemAfterDeadline() public {
+        IConsignments.Registration[] memory rs = new IConsignments.Registration[](2);
+        ISignedRecords.Sig[] memory sigs = new ISignedRecords.Sig[](2);
+        rs[0] = _registration(keccak256("UCR:batch-fresh"));
+        rs[1] = _registration(keccak256("UCR:batch-late"));
+        rs[1].deadline = T0 - 1;
+        sigs[0] = _signRegistration(rs[0], PK_CARRIER);
+        sigs[1] = _signRegistration(rs[1], PK_CARRIER);
+        vm.expectRevert(
+            abi.encodeWithSelector(
+                ISignedRecords.BatchItemFailed.selector,
+                1,
+                abi.encodeWithSelector(ISignedRecords.DeadlineExpired.selector, T0 - 1, T0)
+            )
+        );
+        consignments.registerBatch(rs, sigs);
+        assertFalse(consignments.exists(_cid(rs[0].referenceHash)), "nothing recorded");
     }
 
     // ------------------------------------------------------------------ postEvent

@@ -54,7 +54,8 @@ contract HashingTest is Fixture {
         address key,
         uint40 validFrom,
         uint40 validUntil,
-        bytes32 proposalId
+        bytes32 proposalId,
+        uint40 deadline
     ) public view {
         assertEq(
             membership.hashKeyAddition(IMembership.KeyAddition(orgId, key, validFrom, validUntil)),
@@ -72,9 +73,14 @@ contract HashingTest is Fixture {
             "key addition"
         );
         assertEq(
-            membership.hashKeyRevocation(IMembership.KeyRevocation(orgId, key)),
+            membership.hashKeyRevocation(IMembership.KeyRevocation(orgId, key, deadline)),
             keccak256(
-                abi.encode(keccak256("KeyRevocation(bytes32 orgId,address key)"), orgId, key)
+                abi.encode(
+                    keccak256("KeyRevocation(bytes32 orgId,address key,uint40 deadline)"),
+                    orgId,
+                    key,
+                    deadline
+                )
             ),
             "key revocation"
         );
@@ -94,13 +100,14 @@ contract HashingTest is Fixture {
             keccak256(
                 abi.encode(
                     keccak256(
-                        "ConsignmentRegistration(bytes32 referenceHash,bytes2 origin,bytes2 destination,bytes32 consignor,bytes32 consignee)"
+                        "ConsignmentRegistration(bytes32 referenceHash,bytes2 origin,bytes2 destination,bytes32 consignor,bytes32 consignee,uint40 deadline)"
                     ),
                     r.referenceHash,
                     r.origin,
                     r.destination,
                     r.consignor,
-                    r.consignee
+                    r.consignee,
+                    r.deadline
                 )
             ),
             "registration"
@@ -148,11 +155,12 @@ contract HashingTest is Fixture {
             keccak256(
                 abi.encode(
                     keccak256(
-                        "Drawdown(bytes32 certificateId,bytes32 consignmentId,uint64 quantity)"
+                        "Drawdown(bytes32 certificateId,bytes32 consignmentId,uint64 quantity,uint40 deadline)"
                     ),
                     d.certificateId,
                     d.consignmentId,
-                    d.quantity
+                    d.quantity,
+                    d.deadline
                 )
             ),
             "drawdown"
@@ -162,10 +170,11 @@ contract HashingTest is Fixture {
             keccak256(
                 abi.encode(
                     keccak256(
-                        "CertificateRevocation(bytes32 certificateNumber,bytes32 reasonDigest)"
+                        "CertificateRevocation(bytes32 certificateNumber,bytes32 reasonDigest,uint40 deadline)"
                     ),
                     v.certificateNumber,
-                    v.reasonDigest
+                    v.reasonDigest,
+                    v.deadline
                 )
             ),
             "revocation"

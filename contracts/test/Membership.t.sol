@@ -118,7 +118,7 @@ contract MembershipTest is Checks {
         );
         assertEq(
             membership.KEY_REVOCATION_TYPEHASH(),
-            keccak256("KeyRevocation(bytes32 orgId,address key)"),
+            keccak256("KeyRevocation(bytes32 orgId,address key,uint40 deadline)"),
             "key revocation"
         );
     }
@@ -820,8 +820,9 @@ contract MembershipTest is Checks {
     }
 
     function test_revokeKey_revertsForKeyOfOtherOrganisation() public {
-        IMembership.KeyRevocation memory r =
-            IMembership.KeyRevocation({orgId: CARRIER, key: vm.addr(PK_EXPORTER)});
+        IMembership.KeyRevocation memory r = IMembership.KeyRevocation({
+            orgId: CARRIER, key: vm.addr(PK_EXPORTER), deadline: _deadline()
+        });
         ISignedRecords.Sig memory sig =
             _sig(PK_CARRIER, membership.hashTypedData(membership.hashKeyRevocation(r)));
         vm.expectRevert(
@@ -836,8 +837,9 @@ contract MembershipTest is Checks {
         uint256 second = 0xCA0099;
         _addKey(CARRIER, PK_CARRIER, vm.addr(second), T0, T0 + 100);
         _revokeKey(CARRIER, PK_CARRIER, vm.addr(second));
-        IMembership.KeyRevocation memory r =
-            IMembership.KeyRevocation({orgId: CARRIER, key: vm.addr(second)});
+        IMembership.KeyRevocation memory r = IMembership.KeyRevocation({
+            orgId: CARRIER, key: vm.addr(second), deadline: _deadline()
+        });
         ISignedRecords.Sig memory sig =
             _sig(PK_CARRIER, membership.hashTypedData(membership.hashKeyRevocation(r)));
         vm.expectRevert(
@@ -857,6 +859,39 @@ contract MembershipTest is Checks {
             abi.encodeWithSelector(ISignedRecords.KeyRevoked.selector, vm.addr(PK_CARRIER), T0)
         );
         membership.addKey(r, sig);
+    }
+
+    function _keyRevocation(address key_, uint40 deadline)
+        internal
+        view
+        returns (IMembership.KeyRevocation memory r, ISignedRecords.Sig memory sig)
+    {
+        r = IMembership.KeyRevocation({orgId: CARRIER, key: key_, deadline: deadline});
+        sig = _sig(PK_CARRIER, membership.hashTypedData(membership.hashKeyRevocation(r)));
+    }
+
+    function test_revokeKey_revertsAfterDeadline() public {
+        uint256 second = 0xCA0099;
+        _addKey(CARRIER, PK_CARRIER, vm.addr(second), T0, T0 + 100);
+        (IMembership.KeyRevocation memory r, ISignedRecords.Sig memory sig) =
+            _keyRevocation(vm.addr(second), T0 - 1);
+        vm.expectRevert(abi.encodeWithSelector(ISignedRecords.DeadlineExpired.selector, T0 - 1, T0));
+        membership.revokeKey(r, sig);
+        assertEq(membership.key(vm.addr(second)).revokedAt, 0, "not revoked");
+    }
+
+    function test_revokeKey_acceptedAtDeadline_againWithOtherDeadlineRefused() public {
+        uint256 second = 0xCA0099;
+        _addKey(CARRIER, PK_CARRIER, vm.addr(second), T0, T0 + 100);
+        (IMembership.KeyRevocation memory r, ISignedRecords.Sig memory sig) =
+            _keyRevocation(vm.addr(second), T0);
+        membership.revokeKey(r, sig);
+        assertEq(membership.key(vm.addr(second)).revokedAt, T0, "revoked at its deadline");
+        (r, sig) = _keyRevocation(vm.addr(second), T0 + 1 days);
+        vm.expectRevert(
+            abi.encodeWithSelector(IMembership.KeyAlreadyRevoked.selector, vm.addr(second))
+        );
+        membership.revokeKey(r, sig);
     }
 
     // ------------------------------------------------------------------ authorise
@@ -1025,8 +1060,9 @@ contract MembershipTest is Checks {
     function test_revokeKey_emitsSigningKeyRevoked() public {
         uint256 second = 0xCA0099;
         _addKey(CARRIER, PK_CARRIER, vm.addr(second), T0, T0 + 100);
-        IMembership.KeyRevocation memory r =
-            IMembership.KeyRevocation({orgId: CARRIER, key: vm.addr(second)});
+        IMembership.KeyRevocation memory r = IMembership.KeyRevocation({
+            orgId: CARRIER, key: vm.addr(second), deadline: _deadline()
+        });
         ISignedRecords.Sig memory sig =
             _sig(second, membership.hashTypedData(membership.hashKeyRevocation(r)));
         vm.expectEmit(true, true, true, true, address(membership));

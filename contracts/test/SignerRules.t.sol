@@ -183,7 +183,7 @@ contract SignerRulesTest is Checks {
             return abi.encodeCall(membership.addKey, (k, _subjectSig));
         }
         IMembership.KeyRevocation memory r =
-            IMembership.KeyRevocation({orgId: CARRIER, key: VICTIM_KEY});
+            IMembership.KeyRevocation({orgId: CARRIER, key: VICTIM_KEY, deadline: _deadline()});
         _subjectSig = _sig(pk, membership.hashTypedData(membership.hashKeyRevocation(r)));
         _replayError = abi.encodeWithSelector(IMembership.KeyAlreadyRevoked.selector, VICTIM_KEY);
         return abi.encodeCall(membership.revokeKey, (r, _subjectSig));
@@ -267,7 +267,7 @@ contract SignerRulesTest is Checks {
         }
         if (ep == Ep.RevokeCertificate) {
             ICertificates.CertificateRevocation memory v = ICertificates.CertificateRevocation({
-                certificateNumber: NUMBER, reasonDigest: keccak256("fraud")
+                certificateNumber: NUMBER, reasonDigest: keccak256("fraud"), deadline: _deadline()
             });
             _subjectSig = _sig(pk, certificates.hashTypedData(certificates.hashRevocation(v)));
             _replayError =
@@ -276,24 +276,29 @@ contract SignerRulesTest is Checks {
         }
         if (ep == Ep.DrawDownSignedBatch) {
             ICertificates.Drawdown[] memory list = new ICertificates.Drawdown[](2);
-            list[0] =
-                ICertificates.Drawdown({certificateId: certId, consignmentId: UCR, quantity: 10});
-            list[1] =
-                ICertificates.Drawdown({certificateId: certId, consignmentId: UCR2, quantity: 10});
+            list[0] = ICertificates.Drawdown({
+                certificateId: certId, consignmentId: UCR, quantity: 10, deadline: _deadline()
+            });
+            list[1] = ICertificates.Drawdown({
+                certificateId: certId, consignmentId: UCR2, quantity: 10, deadline: _deadline()
+            });
             uint40 deadline = uint40(block.timestamp + 1 hours);
             _subjectSig = _signDrawdownBatch(list, deadline, pk);
             _replayError =
                 _item0(abi.encodeWithSelector(ICertificates.AlreadyDrawn.selector, certId, UCR));
             return abi.encodeCall(certificates.drawDownSignedBatch, (list, deadline, _subjectSig));
         }
-        ICertificates.Drawdown memory d =
-            ICertificates.Drawdown({certificateId: certId, consignmentId: UCR, quantity: 10});
+        ICertificates.Drawdown memory d = ICertificates.Drawdown({
+            certificateId: certId, consignmentId: UCR, quantity: 10, deadline: _deadline()
+        });
         _subjectSig = _signDrawdown(d, pk);
         _replayError = abi.encodeWithSelector(ICertificates.AlreadyDrawn.selector, certId, UCR);
         if (ep == Ep.DrawDown) return abi.encodeCall(certificates.drawDown, (d, _subjectSig));
         ICertificates.Drawdown[] memory ds = new ICertificates.Drawdown[](2);
         ISignedRecords.Sig[] memory dsigs = new ISignedRecords.Sig[](2);
-        ds[0] = ICertificates.Drawdown({certificateId: certId, consignmentId: UCR2, quantity: 10});
+        ds[0] = ICertificates.Drawdown({
+            certificateId: certId, consignmentId: UCR2, quantity: 10, deadline: _deadline()
+        });
         dsigs[0] = _signDrawdown(ds[0], _peer(ep));
         (ds[1], dsigs[1]) = (d, _subjectSig);
         _replayError =

@@ -468,6 +468,13 @@ class KeyRevocationCreate(RecordCreate):
         extra="forbid", json_schema_extra={"examples": [{"key": "0x" + "5b" * 20}]}
     )
     key: Address
+    deadline: Timestamp | None = Field(
+        default=None, description="Latest time the record may be recorded (default: +24 h)."
+    )
 
     def to_record(self, ctx: BuildContext) -> KeyRevocation:
-        return KeyRevocation(org_id=ctx.org_id, key=self.key)
+        return KeyRevocation(
+            org_id=ctx.org_id,
+            key=self.key,
+            deadline=_ts(self.deadline) if self.deadline else ctx.now + _DEADLINE_SECONDS,
+        )

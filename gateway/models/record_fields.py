@@ -195,6 +195,7 @@ EXAMPLE_DRAWDOWN_MESSAGE: dict[str, JsonValue] = {
     "certificateId": "0x" + "ce" * 32,
     "consignmentId": "0x" + "c0" * 32,
     "quantity": 4500,
+    "deadline": 1795509000,
 }
 _DEADLINE_SECONDS = 24 * 3600
 _PROPOSAL_SECONDS = 7 * 24 * 3600

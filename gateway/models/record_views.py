@@ -273,6 +273,7 @@ class TypedDataView(BaseModel):
                                 {"name": "destination", "type": "bytes2"},
                                 {"name": "consignor", "type": "bytes32"},
                                 {"name": "consignee", "type": "bytes32"},
+                                {"name": "deadline", "type": "uint40"},
                             ],
                         },
                         "primaryType": "ConsignmentRegistration",
@@ -288,6 +289,7 @@ class TypedDataView(BaseModel):
                             "destination": "0x434e",
                             "consignor": _ORG,
                             "consignee": "0x" + "00" * 32,
+                            "deadline": 1795509000,
                         },
                     },
                 }

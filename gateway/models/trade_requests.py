@@ -84,6 +84,9 @@ class ConsignmentCreate(_ConsignmentRef):
     destination: CountryCode
     consignor: Bytes32 | None = None
     consignee: Bytes32 | None = None
+    deadline: Timestamp | None = Field(
+        default=None, description="Latest time the record may be recorded (default: +24 h)."
+    )
     SCHEMA_RULES = (branch(given("consignment_ref"), absent("consignment_registrant")),)
 
     def to_record(self, ctx: BuildContext) -> ConsignmentRegistration:
@@ -105,6 +108,7 @@ class ConsignmentCreate(_ConsignmentRef):
             destination=self.destination.to_bytes2(),
             consignor=_b32(self.consignor) if self.consignor else bytes(32),
             consignee=_b32(self.consignee) if self.consignee else bytes(32),
+            deadline=_ts(self.deadline) if self.deadline else ctx.now + _DEADLINE_SECONDS,
         )
 
 
@@ -235,11 +239,15 @@ class CertificateRevocationCreate(RecordCreate):
     )
     certificate_number: TextLine = Field(min_length=1, max_length=128)
     reason: FreeText | None = Field(default=None, max_length=2000, description="Only its digest.")
+    deadline: Timestamp | None = Field(
+        default=None, description="Latest time the record may be recorded (default: +24 h)."
+    )
 
     def to_record(self, ctx: BuildContext) -> CertificateRevocation:
         return CertificateRevocation(
             certificate_number=keccak(text=self.certificate_number),
             reason_digest=keccak(text=self.reason) if self.reason else bytes(32),
+            deadline=_ts(self.deadline) if self.deadline else ctx.now + _DEADLINE_SECONDS,
         )
 
 
@@ -261,6 +269,9 @@ class DrawdownCreate(_ConsignmentRef):
     )
     certificate_id: Bytes32
     quantity: Quantity = Field(description="Converted to the certificate's unit.")
+    deadline: Timestamp | None = Field(
+        default=None, description="Latest time the record may be recorded (default: +24 h)."
+    )
 
     def to_record(self, ctx: BuildContext) -> Drawdown:
         certificate = _b32(self.certificate_id)
@@ -268,7 +279,10 @@ class DrawdownCreate(_ConsignmentRef):
         quantity = self.quantity.to(unit) if unit else self.quantity
         amount, _ = quantity.to_chain()
         return Drawdown(
-            certificate_id=certificate, consignment_id=self._consignment(ctx), quantity=amount
+            certificate_id=certificate,
+            consignment_id=self._consignment(ctx),
+            quantity=amount,
+            deadline=_ts(self.deadline) if self.deadline else ctx.now + _DEADLINE_SECONDS,
         )
 
 

@@ -14,10 +14,10 @@ identical content of two organisations is two records. An execution's id is
 
 Records signed together with one batch signature (``signed_batch`` set) store that
 signature. An event carries its batch's nonce and deadline in its own fields; an attestation
-carries its own deadline (checked too) but not its batch's, and a drawdown has no such field,
-so its stored payload adds the batch's deadline under :data:`BATCH_DEADLINE_KEY` (outside the
-Attestation or Drawdown type: its record id, and an attestation's uid, are those of the record
-signed alone).
+carries its own deadline, and so does a drawdown (signed in it and checked for each item),
+but neither carries its batch's deadline, so its stored payload adds the batch's deadline
+under :data:`BATCH_DEADLINE_KEY` (outside the Attestation or Drawdown type: its record id, and
+an attestation's uid, are those of the record signed alone).
 """
 
 from __future__ import annotations

@@ -32,7 +32,11 @@ chain, in this order (the first failure is the answer):
 6. **What the chain cannot see yet**: drawdowns accepted but not mined count against the
    certificate's balance (409 ``QuantityExceeded``, ``AlreadyDrawn``); a nonce held by
    another record in the outbox (accepted or submitted) is refused (409 ``NonceAlreadyUsed``);
-   an event whose consignment registration is accepted but not mined is accepted.
+   a registration, certificate revocation or key revocation whose consignment, certificate or
+   key another record in the outbox already registers or revokes is refused (409
+   ``ConsignmentExists``, ``CertificateIsRevoked``, ``KeyAlreadyRevoked``: a record signed again
+   with a new deadline is another record, for the same id); an event whose consignment
+   registration is accepted but not mined is accepted.
 
 The signature is recovered once per record (by the route, which passes the signer on).
 """
@@ -75,7 +79,9 @@ from ledger.records import (
     AeoAction,
     Attestation,
     CertificateIssue,
+    CertificateRevocation,
     ConsignmentEvent,
+    ConsignmentRegistration,
     Drawdown,
     KeyAddition,
     KeyRevocation,
@@ -330,6 +336,7 @@ class ChainValidator:
                 self._check_pending_drawdowns(signed.record, outbox=outbox)
             if kind in _ONCE_BY_CONTENT:
                 _check_pending_content(kind, signed.record, org, rid, outbox=outbox)
+            _check_pending_duplicate(signed.record, org_id=caller.org_id, outbox=outbox)
         return rid
 
     def check_many(
@@ -803,6 +810,43 @@ def _check_pending_content(
                 field=field,
                 rule="contract",
             )
+
+
+def _check_pending_duplicate(record: Record, *, org_id: str, outbox: Outbox) -> None:
+    """Refuse (409) a registration, certificate revocation or key revocation whose id another
+    record in the outbox already takes: the chain would refuse the later one, and a record
+    signed again with a new deadline is a new record (a new record id) for the same id."""
+    if isinstance(record, ConsignmentRegistration):
+        cid = consignment_id(record.reference_hash, registrant=bytes.fromhex(org_id[2:]))
+        if _hex(cid) in _registered_ids(outbox):
+            raise Conflict(
+                "a registration of this consignment is already on its way",
+                code="ConsignmentExists",
+                field="referenceHash",
+                rule="contract",
+            )
+    elif isinstance(record, CertificateRevocation):
+        number = _hex(record.certificate_number)
+        for stored in outbox.pending(RecordKind.CERTIFICATE_REVOKE):
+            if stored.org_id == org_id and (
+                str(stored.payload.get("certificateNumber", "")).lower() == number
+            ):
+                raise Conflict(
+                    "a revocation of this certificate is already on its way",
+                    code="CertificateIsRevoked",
+                    field="certificateNumber",
+                    rule="contract",
+                )
+    elif isinstance(record, KeyRevocation):
+        key = record.key.lower()
+        for stored in outbox.pending(RecordKind.KEY_REVOCATION):
+            if str(stored.payload.get("key", "")).lower() == key:
+                raise Conflict(
+                    "a revocation of this key is already on its way",
+                    code="KeyAlreadyRevoked",
+                    field="key",
+                    rule="contract",
+                )
 
 
 def _registered_ids(outbox: Outbox) -> set[str]:

@@ -117,7 +117,11 @@ class _RpcError(Exception):
 
 # Columns added to the schema after index files were made with it: (table, column), each added
 # (NULL in the existing rows) when a file without it is opened.
-_ADDED_COLUMNS: Final = ((consignments, "consignor_earlier"), (consignments, "reference_hash"))
+_ADDED_COLUMNS: Final = (
+    (consignments, "consignor_earlier"),
+    (consignments, "reference_hash"),
+    (consignments, "deadline"),
+)
 
 
 def _add_missing_columns(engine: Engine) -> None:
@@ -631,6 +635,8 @@ class Index(_IndexWriter, IndexQueries):
             return ZERO28, 0, "not registered in the index"
         if registration.reference_hash is None:
             return ZERO28, 0, "registration indexed without its reference hash: re-index"
+        if registration.deadline is None:
+            return ZERO28, 0, "registration indexed without its deadline: re-index"
         head = next_head(
             ZERO28,
             registration_digest(
@@ -640,6 +646,7 @@ class Index(_IndexWriter, IndexQueries):
                 destination=_raw(registration.destination, 2),
                 consignor=bytes(registration.consignor),
                 consignee=bytes(registration.consignee),
+                deadline=int(registration.deadline),
             ),
             org_id=bytes(registration.registrant),
             signer=bytes(registration.signer),

@@ -77,6 +77,7 @@ def registration_digest(
     destination: bytes,
     consignor: bytes,
     consignee: bytes,
+    deadline: int,
 ) -> bytes:
     """EIP-712 digest of a ConsignmentRegistration (``separator``: the Consignments domain's)."""
     struct = keccak(
@@ -86,6 +87,7 @@ def registration_digest(
         + _b(destination)
         + consignor
         + consignee
+        + _u(deadline)
     )
     return keccak(b"\x19\x01" + separator + struct)
 

@@ -88,6 +88,7 @@ class ConsignmentRecord:
     destination: str
     consignor: bytes
     consignee: bytes
+    deadline: int  # the registration's signed deadline (0: an index row from before it)
     registered_at: int  # block time
     digest: bytes  # EIP-712 digest of the registration
     head: bytes  # current recomputed head (bytes28)

@@ -265,6 +265,7 @@ class IndexQueries:
             destination=r.destination,
             consignor=bytes(r.consignor),
             consignee=bytes(r.consignee),
+            deadline=int(r.deadline) if r.deadline is not None else 0,
             registered_at=r.block_time,
             digest=bytes(r.digest),
             head=bytes(r.head) if last is None else last[0],

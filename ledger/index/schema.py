@@ -226,6 +226,9 @@ consignments = Table(
     Column("destination", String(2), nullable=False),
     Column("consignor", B32, nullable=False),
     Column("consignee", B32, nullable=False),
+    # the registration's signed deadline (part of its digest); NULL only in rows of index files
+    # made before the column was added
+    Column("deadline", BigInteger, nullable=True),
     Column("digest", B32, nullable=False),  # EIP-712 digest of the registration
     Column("head", B32, nullable=False),  # recomputed head_0 (bytes28)
     Column("emitted_head", B32, nullable=False),  # head in the log

@@ -367,6 +367,7 @@ class _IndexWriter:
                 destination=a["destination"],
                 consignor=a["consignor"],
                 consignee=a["consignee"],
+                deadline=a["deadline"],
             )
             head = next_head(ZERO28, digest, org_id=a["registrant"], signer=a["signer"])
             if head != a["head"]:
@@ -390,6 +391,7 @@ class _IndexWriter:
                     "destination": _text(a["destination"]),
                     "consignor": a["consignor"],
                     "consignee": a["consignee"],
+                    "deadline": a["deadline"],
                     "digest": digest,
                     "head": head,
                     "emitted_head": a["head"],

@@ -166,11 +166,12 @@ DRAWDOWN_BATCH_MAX = 300
 """Most drawdowns in one signed batch. The batch is one transaction that the relayer cannot
 split (one signature covers the list), so its gas with the relayer's margin (x 1.2,
 ``TxManager.gas_margin``) must stay under EIP-7825's 16,777,216 cap whatever the drawdowns
-hold: 37,038 gas each on distinct certificates by the exporter (contracts/RECORDS.md §8),
-40,028 each when a customs administration draws (it also reads each certificate's second slot,
-the countries) on distinct certificates and consignments, all cold (``eth_estimateGas``,
-measured by ``tests/ledger/records/test_drawdown_batches.py``): 300 x 40,028 x 1.2 = 14.4 M, leaving
-room for full-width quantities (+96 gas each) and the estimate's spread."""
+hold: 39,378 gas each on distinct certificates by the exporter (contracts/RECORDS.md §8),
+39,344 each when a customs administration draws (it also reads each certificate's countries)
+on distinct certificates and consignments, all cold (``eth_estimateGas``, measured by
+``tests/ledger/records/test_drawdown_batches.py``; 40,028 before each drawdown carried its own
+deadline and the contract read the certificate's first slot once): 300 x 39,344 x 1.2 =
+14.2 M, leaving room for full-width quantities (+96 gas each) and the estimate's spread."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -138,9 +138,11 @@ class KeyRevocation(Record):
     FIELDS: ClassVar[tuple[tuple[str, str, str], ...]] = (
         ("org_id", "orgId", "bytes32"),
         ("key", "key", "address"),
+        ("deadline", "deadline", "uint40"),
     )
     org_id: bytes
     key: str
+    deadline: int  # last block time (unix seconds) the revocation is accepted at
 
 
 # --------------------------------------------------------------------------------------------
@@ -158,12 +160,14 @@ class ConsignmentRegistration(Record):
         ("destination", "destination", "bytes2"),
         ("consignor", "consignor", "bytes32"),
         ("consignee", "consignee", "bytes32"),
+        ("deadline", "deadline", "uint40"),
     )
     reference_hash: bytes  # keccak256 of the business key; see record.reference_hash
     origin: bytes
     destination: bytes
     consignor: bytes = ZERO32
     consignee: bytes = ZERO32
+    deadline: int  # last block time (unix seconds) the registration is accepted at; not in the id
 
     def consignment_id_for(self, registrant: bytes) -> bytes:
         """The id of the consignment this registration creates when signed for organisation
@@ -287,9 +291,11 @@ class CertificateRevocation(Record):
     FIELDS: ClassVar[tuple[tuple[str, str, str], ...]] = (
         ("certificate_number", "certificateNumber", "bytes32"),
         ("reason_digest", "reasonDigest", "bytes32"),
+        ("deadline", "deadline", "uint40"),
     )
     certificate_number: bytes
     reason_digest: bytes = ZERO32
+    deadline: int  # last block time (unix seconds) the revocation is accepted at
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -300,10 +306,12 @@ class Drawdown(Record):
         ("certificate_id", "certificateId", "bytes32"),
         ("consignment_id", "consignmentId", "bytes32"),
         ("quantity", "quantity", "uint64"),
+        ("deadline", "deadline", "uint40"),
     )
     certificate_id: bytes
     consignment_id: bytes
     quantity: int
+    deadline: int  # last block time (unix seconds) it is accepted at; not part of the pair
 
 
 # --------------------------------------------------------------------------------------------

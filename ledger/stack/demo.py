@@ -335,12 +335,18 @@ def seed_demo(
             origin=b"AU",
             destination=b"CN",
             consignor=exporter.org_id,
+            deadline=clock + 3600,
         )
         ledger.consignments.register(ledger.sign(consignment, carrier.private_key))
     if ledger.certificates.drawn_for(cert_id, cid) == 0:
         ledger.certificates.draw_down(
             ledger.sign(
-                Drawdown(certificate_id=cert_id, consignment_id=cid, quantity=4500),
+                Drawdown(
+                    certificate_id=cert_id,
+                    consignment_id=cid,
+                    quantity=4500,
+                    deadline=clock + 3600,
+                ),
                 exporter.private_key,
             )
         )

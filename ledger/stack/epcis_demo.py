@@ -134,16 +134,17 @@ def _consignment(
     ledger: Ledger, carrier: Party, consignor: Party, ref: str, legs: list[tuple[str, str, int]]
 ) -> None:
     cid = consignment_id(ref, registrant=carrier.org_id)
+    clock = int(ledger.w3.eth.get_block("latest")["timestamp"])
     if not ledger.consignments.exists(cid):
         registration = ConsignmentRegistration(
             reference_hash=reference_hash(ref),
             origin=b"AU",
             destination=b"CN",
             consignor=consignor.org_id,
+            deadline=clock + 3600,
         )
         ledger.consignments.register(ledger.sign(registration, carrier.private_key))
     recorded = ledger.consignments.consignment(cid).event_count
-    clock = int(ledger.w3.eth.get_block("latest")["timestamp"])
     box = ContainerNumber(DEMO_CONTAINER).to_bytes11()
     for i, (step, where, when) in enumerate(legs):
         if i < recorded:

@@ -122,6 +122,7 @@ def prepare(ledger: Ledger, world: DemoWorld, kind: RecordKind | None = None) ->
             origin=b"AU",
             destination=b"CN",
             consignor=p["exporter"].org_id,
+            deadline=now + 3600,
         )
         ledger.consignments.register(ledger.sign(registration, p["carrier"].private_key))
         refs[role] = ref

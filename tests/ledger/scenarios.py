@@ -206,7 +206,11 @@ class Builder:
 
     def revoke_key(self, role: str, private_key: str) -> None:
         party = self.parties[role]
-        revocation = KeyRevocation(org_id=party.org_id, key=Account.from_key(private_key).address)
+        revocation = KeyRevocation(
+            org_id=party.org_id,
+            key=Account.from_key(private_key).address,
+            deadline=now(self.ledger) + 3600,
+        )
         self.ledger.membership.revoke_key(self.ledger.sign(revocation, party.private_key))
 
     # ---------------------------------------------------------------- certificates
@@ -242,13 +246,20 @@ class Builder:
         return number, certificate_id(party.org_id, number), document
 
     def draw(self, cert_id: bytes, cid: bytes, quantity: int) -> None:
-        drawdown = Drawdown(certificate_id=cert_id, consignment_id=cid, quantity=quantity)
+        drawdown = Drawdown(
+            certificate_id=cert_id,
+            consignment_id=cid,
+            quantity=quantity,
+            deadline=now(self.ledger) + 3600,
+        )
         self.ledger.certificates.draw_down(
             self.ledger.sign(drawdown, self.parties["exporter"].private_key)
         )
 
     def revoke_certificate(self, number: str, issuer: str = "chamber") -> None:
-        revocation = CertificateRevocation(certificate_number=keccak(text=number))
+        revocation = CertificateRevocation(
+            certificate_number=keccak(text=number), deadline=now(self.ledger) + 3600
+        )
         self.ledger.certificates.revoke(
             self.ledger.sign(revocation, self.parties[issuer].private_key)
         )
@@ -263,6 +274,7 @@ class Builder:
             origin=origin.encode(),
             destination=b"CN",
             consignor=self.parties["exporter"].org_id,
+            deadline=now(self.ledger) + 3600,
         )
         self.ledger.consignments.register(
             self.ledger.sign(registration, self.parties[registrant].private_key)

@@ -401,6 +401,9 @@ def register_consignment(
         reference_hash=reference_hash(ref),
         origin=origin.encode("ascii"),
         destination=destination.encode("ascii"),
+        # The consortium's blocks follow the wall clock (Clique); an hour covers its skew and
+        # a gateway that waits out a partition.
+        deadline=int(time.time()) + 3600,
     )
     view = client.sign_and_submit(record, carrier.private_key, idempotency_key=f"register {ref}")
     return wait_records(client, [view.record_id])[view.record_id]

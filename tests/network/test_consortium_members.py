@@ -309,7 +309,7 @@ def test_key_rotation_proposed_through_b_approved_through_a(parties: Parties) ->
 
         # The old key is refused at the door of either gateway; the new one is taken.
         ref = f"NZ-FWD-{secrets.token_hex(4).upper()}"
-        registration_old = _registration(ref)
+        registration_old = _registration(ref, deadline=now + 3600)
         for client in (forwarder_a, forwarder_b):
             with pytest.raises(PermissionDenied) as refused:
                 client.sign_and_submit(registration_old, old.private_key)
@@ -319,7 +319,7 @@ def test_key_rotation_proposed_through_b_approved_through_a(parties: Parties) ->
         assert ledger.consignments.exists(consignment_id(ref, registrant=old.org_id))
 
 
-def _registration(ref: str) -> ConsignmentRegistration:
+def _registration(ref: str, *, deadline: int) -> ConsignmentRegistration:
     return ConsignmentRegistration(
-        reference_hash=reference_hash(ref), origin=b"NZ", destination=b"AU"
+        reference_hash=reference_hash(ref), origin=b"NZ", destination=b"AU", deadline=deadline
     )

@@ -33,16 +33,21 @@ interface ICertificates is ISignedRecords, IRevocableByGovernance {
 
     /// @notice A certificate revocation, signed by the issuer. The certificate is
     /// keccak256(abi.encode(signer's orgId, certificateNumber)). Replay protection: once.
+    /// Freshness: refused after `deadline` (`DeadlineExpired`).
     struct CertificateRevocation {
         bytes32 certificateNumber;
         bytes32 reasonDigest; // digest of the reason text, or zero
+        uint40 deadline; // last block time the revocation is accepted at (unix seconds)
     }
 
-    /// @notice A drawdown. Replay protection: one per (certificateId, consignmentId).
+    /// @notice A drawdown. Replay protection: one per (certificateId, consignmentId); the
+    /// deadline is not part of that pair. Freshness: refused after `deadline`
+    /// (`DeadlineExpired`), alone, signed each in a batch, or as an item of a batch-signed list.
     struct Drawdown {
         bytes32 certificateId;
         bytes32 consignmentId; // must be registered in Consignments
         uint64 quantity; // > 0
+        uint40 deadline; // last block time the drawdown is accepted at (unix seconds)
     }
 
     /// @notice A batch-signed list of drawdowns: one signature of the drawing organisation's key
@@ -134,9 +139,9 @@ interface ICertificates is ISignedRecords, IRevocableByGovernance {
 
     /// @notice EIP-712 type hash of `CertificateIssue(...)`.
     function ISSUE_TYPEHASH() external view returns (bytes32);
-    /// @notice EIP-712 type hash of `CertificateRevocation(bytes32 certificateNumber,bytes32 reasonDigest)`.
+    /// @notice EIP-712 type hash of `CertificateRevocation(bytes32 certificateNumber,bytes32 reasonDigest,uint40 deadline)`.
     function REVOCATION_TYPEHASH() external view returns (bytes32);
-    /// @notice EIP-712 type hash of `Drawdown(bytes32 certificateId,bytes32 consignmentId,uint64 quantity)`.
+    /// @notice EIP-712 type hash of `Drawdown(bytes32 certificateId,bytes32 consignmentId,uint64 quantity,uint40 deadline)`.
     function DRAWDOWN_TYPEHASH() external view returns (bytes32);
     /// @notice EIP-712 type hash of `DrawdownBatch(bytes32 drawdownsHash,uint40 deadline)`.
     function DRAWDOWN_BATCH_TYPEHASH() external view returns (bytes32);
@@ -154,17 +159,21 @@ interface ICertificates is ISignedRecords, IRevocableByGovernance {
     function issueBatch(CertificateIssue[] calldata records, Sig[] calldata sigs) external;
 
     /// @notice Revoke a certificate (issuer only).
+    /// @dev Refused after the record's `deadline` (`DeadlineExpired`).
     /// @param record The certificate number (the id is derived from the signer's organisation).
     /// @param sig Signature of a key of the issuing organisation.
     function revoke(CertificateRevocation calldata record, Sig calldata sig) external;
 
     /// @notice Draw quantity for a consignment.
-    /// @param record Certificate, registered consignment and quantity (> 0, <= remaining).
+    /// @dev Refused after the record's `deadline` (`DeadlineExpired`), checked right after the
+    /// signer is authorised.
+    /// @param record Certificate, registered consignment, quantity (> 0, <= remaining) and
+    /// deadline.
     /// @param sig Signature of the exporter, or of customs of the origin or destination country.
     function drawDown(Drawdown calldata record, Sig calldata sig) external;
 
     /// @notice Many drawdowns; the whole batch reverts with `BatchItemFailed(index, reason)` if
-    /// any item fails.
+    /// any item fails (e.g. an item past its `deadline`: `DeadlineExpired`).
     function drawDownBatch(Drawdown[] calldata records, Sig[] calldata sigs) external;
 
     /// @notice Many drawdowns signed together: one EIP-712 `DrawdownBatch` signature by one key
@@ -174,7 +183,8 @@ interface ICertificates is ISignedRecords, IRevocableByGovernance {
     /// `LengthMismatch(0, 1)`; the signature (`InvalidSignature`); the signer authorised at the
     /// block time (`UnknownKey`, `KeyRevoked`, `KeyNotYetValid`, `KeyExpired`,
     /// `MemberNotActive`; any kind may sign, as for `drawDown`); `deadline` not passed
-    /// (`DeadlineExpired`). Per-drawdown rules, wrapped in `BatchItemFailed(index, reason)`: as for
+    /// (`DeadlineExpired`). Per-drawdown rules, wrapped in `BatchItemFailed(index, reason)`: the
+    /// drawdown's own `deadline` not passed (`DeadlineExpired`), then as for
     /// `drawDown` (certificate known, not revoked, valid now; signer's organisation the exporter
     /// or customs of the origin or destination country, else `NotAuthorisedToDraw`; quantity > 0
     /// and within the remaining quantity, earlier items of the batch counted; not drawn yet for

@@ -15,13 +15,15 @@ interface IConsignments is ISignedRecords {
     /// or postal operator. The consignment id is not chosen by the signer: it is
     /// `consignmentIdOf(registrant orgId, referenceHash)`, so the same business key registered by
     /// two organisations gives two consignments and no one can pre-empt another's reference.
-    /// Replay protection: that id is registered once.
+    /// Replay protection: that id is registered once. Freshness: refused after `deadline`
+    /// (`DeadlineExpired`), so a signature held back cannot be used later.
     struct Registration {
         bytes32 referenceHash; // keccak256 of the business key (e.g. the WCO UCR)
         bytes2 origin; // ISO 3166-1 alpha-2 country of origin (dispatch)
         bytes2 destination; // ISO 3166-1 alpha-2 country of destination
         bytes32 consignor; // orgId of the consignor, or zero
         bytes32 consignee; // orgId of the consignee, or zero
+        uint40 deadline; // last block time the registration is accepted at (unix seconds)
     }
 
     /// @notice A consignment event as sent on chain. The small fields are packed in `meta`
@@ -71,7 +73,9 @@ interface IConsignments is ISignedRecords {
 
     /// @notice A consignment was registered; `consignmentId` is
     /// `consignmentIdOf(registrant, referenceHash)`; `head` is the chain's first link, which commits to
-    /// the registration digest, `registrant` and `signer` (see `nextHead`).
+    /// the registration digest, `registrant` and `signer` (see `nextHead`). The log carries every
+    /// field of the signed registration (its `deadline` too), so the digest and the head can be
+    /// recomputed from the log alone.
     event ConsignmentRegistered(
         bytes32 indexed consignmentId,
         bytes32 indexed registrant,
@@ -81,6 +85,7 @@ interface IConsignments is ISignedRecords {
         bytes2 destination,
         bytes32 consignor,
         bytes32 consignee,
+        uint40 deadline,
         bytes28 head
     );
 
@@ -117,8 +122,8 @@ interface IConsignments is ISignedRecords {
     /// @notice The consignment's event count reached 2^32 - 1.
     error EventCountOverflow(bytes32 consignmentId);
 
-    /// @notice EIP-712 type hash of `ConsignmentRegistration(bytes32 consignmentId,bytes2 origin,
-    /// bytes2 destination,bytes32 consignor,bytes32 consignee)`.
+    /// @notice EIP-712 type hash of `ConsignmentRegistration(bytes32 referenceHash,bytes2 origin,
+    /// bytes2 destination,bytes32 consignor,bytes32 consignee,uint40 deadline)`.
     function REGISTRATION_TYPEHASH() external view returns (bytes32);
 
     /// @notice EIP-712 type hash of `ConsignmentEvent(...)` (see EventRecord).
@@ -128,12 +133,15 @@ interface IConsignments is ISignedRecords {
     function EVENT_BATCH_TYPEHASH() external view returns (bytes32);
 
     /// @notice Register a consignment; its first hash-chain link is the registration digest.
+    /// @dev Refused after the record's `deadline` (`DeadlineExpired`), checked right after the
+    /// signer is authorised.
     /// @param record The registration.
     /// @param sig Signature of a customs administration, carrier, trader or postal operator key.
     function register(Registration calldata record, Sig calldata sig) external;
 
     /// @notice Register many consignments. The whole batch reverts with
-    /// `BatchItemFailed(index, reason)` if any item fails.
+    /// `BatchItemFailed(index, reason)` if any item fails (e.g. an item past its `deadline`:
+    /// `BatchItemFailed(index, DeadlineExpired(deadline, blockTime))`).
     function registerBatch(Registration[] calldata records, Sig[] calldata sigs) external;
 
     /// @notice Append a signed event to a consignment's chain.

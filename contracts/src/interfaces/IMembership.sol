@@ -87,10 +87,12 @@ interface IMembership is ISignedRecords {
         uint40 validUntil;
     }
 
-    /// @notice A key revocation signed by a currently valid key of `orgId`.
+    /// @notice A key revocation signed by a currently valid key of `orgId`. Freshness: refused
+    /// after `deadline` (`DeadlineExpired`).
     struct KeyRevocation {
         bytes32 orgId;
         address key;
+        uint40 deadline; // last block time the revocation is accepted at (unix seconds)
     }
 
     /// @notice An organisation was admitted (also for bootstrap and added administrations).
@@ -200,7 +202,7 @@ interface IMembership is ISignedRecords {
     function APPROVAL_TYPEHASH() external view returns (bytes32);
     /// @notice EIP-712 type hash of `KeyAddition(bytes32 orgId,address key,uint40 validFrom,uint40 validUntil)`.
     function KEY_ADDITION_TYPEHASH() external view returns (bytes32);
-    /// @notice EIP-712 type hash of `KeyRevocation(bytes32 orgId,address key)`.
+    /// @notice EIP-712 type hash of `KeyRevocation(bytes32 orgId,address key,uint40 deadline)`.
     function KEY_REVOCATION_TYPEHASH() external view returns (bytes32);
     /// @notice Longest a proposal may stay open (seconds).
     function MAX_PROPOSAL_LIFETIME() external view returns (uint40);
@@ -234,7 +236,9 @@ interface IMembership is ISignedRecords {
     function addKey(KeyAddition calldata record, Sig calldata sig) external;
 
     /// @notice Revoke one of the organisation's keys; signed by one of its currently valid keys.
-    /// @param record The organisation and the key to revoke (it may be the signing key itself).
+    /// @dev Refused after the record's `deadline` (`DeadlineExpired`).
+    /// @param record The organisation, the key to revoke (it may be the signing key itself) and
+    /// the record's deadline.
     /// @param sig Signature of a currently valid key of `record.orgId`.
     function revokeKey(KeyRevocation calldata record, Sig calldata sig) external;
 

@@ -240,8 +240,9 @@ contract LedgerHandler is Test {
         bytes32 certId = certificateIds[certSeed % certificateIds.length];
         bytes32 id = consignmentIds[consignmentSeed % consignmentIds.length];
         quantity = uint64(bound(quantity, 0, 400));
-        ICertificates.Drawdown memory r =
-            ICertificates.Drawdown({certificateId: certId, consignmentId: id, quantity: quantity});
+        ICertificates.Drawdown memory r = ICertificates.Drawdown({
+            certificateId: certId, consignmentId: id, quantity: quantity, deadline: _deadline()
+        });
         ISignedRecords.Sig memory sig =
             _sig(k.pk, certificates.hashTypedData(certificates.hashDrawdown(r)));
         try certificates.drawDown(r, sig) {
@@ -276,7 +277,8 @@ contract LedgerHandler is Test {
                         % certificateIds.length],
                 consignmentId: consignmentIds[uint256(keccak256(abi.encode(consignmentSeed, i)))
                         % consignmentIds.length],
-                quantity: uint64(uint256(keccak256(abi.encode(quantitySeed, i))) % 401)
+                quantity: uint64(uint256(keccak256(abi.encode(quantitySeed, i))) % 401),
+                deadline: deadline
             });
             structHashes[i] = certificates.hashDrawdown(rs[i]);
         }
@@ -388,7 +390,7 @@ contract LedgerHandler is Test {
         ModelKey storage k = _keys[i];
         ModelOrg memory o = _orgs[k.org];
         IMembership.KeyRevocation memory r =
-            IMembership.KeyRevocation({orgId: o.id, key: vm.addr(k.pk)});
+            IMembership.KeyRevocation({orgId: o.id, key: vm.addr(k.pk), deadline: _deadline()});
         ISignedRecords.Sig memory sig =
             _sig(o.mainPk, membership.hashTypedData(membership.hashKeyRevocation(r)));
         try membership.revokeKey(r, sig) {
@@ -464,6 +466,11 @@ contract LedgerHandler is Test {
             )
         );
         return keccak256(abi.encodePacked("\x19\x01", domain, structHash));
+    }
+
+    /// @dev The deadline single records are signed with: an hour after the block time.
+    function _deadline() internal view returns (uint40) {
+        return uint40(block.timestamp + 1 hours);
     }
 
     function _sig(uint256 pk, bytes32 digest) internal pure returns (ISignedRecords.Sig memory) {

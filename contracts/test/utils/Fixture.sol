@@ -79,6 +79,11 @@ abstract contract Fixture is Test {
 
     // ------------------------------------------------------------------ signing
 
+    /// @dev The deadline the helpers sign records with: an hour after the block time.
+    function _deadline() internal view returns (uint40) {
+        return uint40(block.timestamp + 1 hours);
+    }
+
     function _sig(uint256 pk, bytes32 digest) internal pure returns (ISignedRecords.Sig memory) {
         (uint8 v, bytes32 r, bytes32 s) = vm.sign(pk, digest);
         return ISignedRecords.Sig({r: r, vs: bytes32(uint256(s) | (uint256(v - 27) << 255))});
@@ -170,7 +175,8 @@ abstract contract Fixture is Test {
     }
 
     function _revokeKey(bytes32 orgId, uint256 signerPk, address key) internal {
-        IMembership.KeyRevocation memory r = IMembership.KeyRevocation({orgId: orgId, key: key});
+        IMembership.KeyRevocation memory r =
+            IMembership.KeyRevocation({orgId: orgId, key: key, deadline: _deadline()});
         membership.revokeKey(
             r, _sig(signerPk, membership.hashTypedData(membership.hashKeyRevocation(r)))
         );
@@ -181,7 +187,7 @@ abstract contract Fixture is Test {
     /// @dev A registration of the business key whose keccak256 is `refHash`.
     function _registration(bytes32 refHash)
         internal
-        pure
+        view
         returns (IConsignments.Registration memory)
     {
         return IConsignments.Registration({
@@ -189,7 +195,8 @@ abstract contract Fixture is Test {
             origin: "CN",
             destination: "DE",
             consignor: EXPORTER,
-            consignee: CONSIGNEE
+            consignee: CONSIGNEE,
+            deadline: _deadline()
         });
     }
 
@@ -346,7 +353,7 @@ abstract contract Fixture is Test {
 
     function _draw(bytes32 certId, bytes32 consignmentId, uint64 q, uint256 pk) internal {
         ICertificates.Drawdown memory r = ICertificates.Drawdown({
-            certificateId: certId, consignmentId: consignmentId, quantity: q
+            certificateId: certId, consignmentId: consignmentId, quantity: q, deadline: _deadline()
         });
         certificates.drawDown(r, _signDrawdown(r, pk));
     }

@@ -427,6 +427,7 @@ def verify_bundle(bundle: Mapping[str, Any], w3: Web3) -> Verdict:
                     destination=bytes(args["destination"]),
                     consignor=bytes(args["consignor"]),
                     consignee=bytes(args["consignee"]),
+                    deadline=int(args["deadline"]),
                 ),
                 # the step commits to the log's registrant and signer topics
                 org_id=bytes(topics[2]),

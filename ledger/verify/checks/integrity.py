@@ -93,6 +93,7 @@ def check_head(ctx: Context, run: Run) -> None:
             destination=cons.destination.encode("latin-1"),
             consignor=cons.consignor,
             consignee=cons.consignee,
+            deadline=cons.deadline,
         ),
         org_id=cons.registrant,
         signer=cons.signer,

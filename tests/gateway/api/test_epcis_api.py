@@ -425,7 +425,10 @@ def test_signed_capture_with_revoked_key_is_refused(
     )
     ledger.membership.add_key(ledger.sign(addition, party.private_key))
     ledger.membership.revoke_key(
-        ledger.sign(KeyRevocation(org_id=party.org_id, key=revoked.address), party.private_key)
+        ledger.sign(
+            KeyRevocation(org_id=party.org_id, key=revoked.address, deadline=now + 3600),
+            party.private_key,
+        )
     )
     document = _shipment(world)
     typed = _typed(unrelayed, key, document)

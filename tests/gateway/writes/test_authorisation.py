@@ -34,6 +34,7 @@ from tests.gateway.chain_cases import (
     MATRIX_ROLES,
     POSTAL,
     body,
+    chain_now,
     prepare,
     with_postal_operator,
 )
@@ -208,6 +209,7 @@ def test_events_on_a_consignment_the_trader_is_no_party_to(
         origin=b"AU",
         destination=b"CN",
         consignor=p["chamber"].org_id,
+        deadline=chain_now(ledger) + 3600,
     )
     ledger.consignments.register(ledger.sign(registration, p["carrier"].private_key))
     prep = prepare(ledger, world, RecordKind.EVENT)

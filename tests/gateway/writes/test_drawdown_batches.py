@@ -57,6 +57,7 @@ def _register(ledger: Ledger, world: DemoWorld, count: int) -> list[str]:
                     origin=b"AU",
                     destination=b"CN",
                     consignor=world.parties["exporter"].org_id,  # drawn on: the exporter's
+                    deadline=chain_now(ledger) + 3600,
                 ),
                 world.parties["carrier"].private_key,
             )
@@ -75,6 +76,7 @@ def _drawdowns(
             certificate_id=world.certificate_id,
             consignment_id=consignment_id(ref, registrant=world.parties["carrier"].org_id),
             quantity=quantity,
+            deadline=chain_now(ledger) + 3600,
         )
         for ref in _register(ledger, world, count)
     ]
@@ -501,6 +503,7 @@ def test_client_errors_are_raised(
             "consignmentId": "0x"
             + consignment_id(ref, registrant=world.parties["carrier"].org_id).hex(),
             "quantity": 10,
+            "deadline": typed.deadline,  # an item's own deadline defaults to the batch's
         }
     ]
     assert len(typed.record_ids) == 1

@@ -63,7 +63,9 @@ def _extra_keys(ledger: Ledger, world: DemoWorld, role: str) -> tuple[LocalAccou
             org_id=party.org_id, key=key.address, valid_from=now - DAY, valid_until=until
         )
         ledger.membership.add_key(ledger.sign(addition, party.private_key))
-    revocation = KeyRevocation(org_id=party.org_id, key=revoked.address)
+    revocation = KeyRevocation(
+        org_id=party.org_id, key=revoked.address, deadline=chain_now(ledger) + 3600
+    )
     ledger.membership.revoke_key(ledger.sign(revocation, party.private_key))
     # Past the expiring key's end (an absolute time: increaseTime is relative to an offset
     # that evm_revert resets).
@@ -432,7 +434,10 @@ def test_a_reference_several_organisations_registered_must_name_its_registrant(
     carrier, competitor = world.parties["carrier"], world.parties["exporter"]
     for party in (competitor, carrier):  # the competitor first: it pre-empts nothing
         registration = ConsignmentRegistration(
-            reference_hash=reference_hash(ref), origin=b"AU", destination=b"CN"
+            reference_hash=reference_hash(ref),
+            origin=b"AU",
+            destination=b"CN",
+            deadline=chain_now(ledger) + 3600,
         )
         ledger.consignments.register(ledger.sign(registration, party.private_key))
     carriers = "0x" + consignment_id(ref, registrant=carrier.org_id).hex()

@@ -91,6 +91,7 @@ def make_registration(ledger: Ledger, world: DemoWorld) -> tuple[Record, Party]:
         origin=b"AU",
         destination=b"CN",
         consignor=world.parties["exporter"].org_id,  # drawdowns need the exporter as a party
+        deadline=now(ledger) + 3600,
     )
     return record, world.parties["carrier"]
 
@@ -121,6 +122,7 @@ def make_drawdown(ledger: Ledger, world: DemoWorld) -> tuple[Record, Party]:
         certificate_id=world.certificate_id,
         consignment_id=registration.consignment_id_for(carrier.org_id),
         quantity=10,
+        deadline=now(ledger) + 3600,
     )
     return record, world.parties["exporter"]
 
@@ -429,7 +431,10 @@ def test_key_rotation_by_the_organisation(ledger: Ledger, world: DemoWorld) -> N
         )
     )
     ledger.membership.revoke_key(
-        ledger.sign(KeyRevocation(org_id=carrier.org_id, key=carrier.address), new.key)
+        ledger.sign(
+            KeyRevocation(org_id=carrier.org_id, key=carrier.address, deadline=now(ledger) + 3600),
+            new.key,
+        )
     )
     assert ledger.membership.key_info(carrier.address).revoked_at > 0
     event, _ = make_event(ledger, world)
@@ -491,7 +496,10 @@ def test_a_competitor_registering_the_same_reference_first_does_not_preempt_it(
     carrier, squatter = world.parties["carrier"], world.parties["exporter"]
     ref = f"UCR-PUBLIC-{secrets.token_hex(4)}"
     squat = ConsignmentRegistration(
-        reference_hash=reference_hash(ref), origin=b"AU", destination=b"CN"
+        reference_hash=reference_hash(ref),
+        origin=b"AU",
+        destination=b"CN",
+        deadline=now(ledger) + 3600,
     )
     ledger.submit(ledger.sign(squat, squatter.private_key))
     own = ConsignmentRegistration(
@@ -499,6 +507,7 @@ def test_a_competitor_registering_the_same_reference_first_does_not_preempt_it(
         origin=b"AU",
         destination=b"CN",
         consignor=squatter.org_id,
+        deadline=now(ledger) + 3600,
     )
     ledger.submit(ledger.sign(own, carrier.private_key))  # before the binding: ConsignmentExists
     squat_id = consignment_id(ref, registrant=squatter.org_id)
@@ -538,6 +547,7 @@ def test_certificate_lifecycle(ledger: Ledger, world: DemoWorld) -> None:
                 certificate_id=cert,
                 consignment_id=registration.consignment_id_for(carrier.org_id),  # type: ignore[attr-defined]
                 quantity=quantity,
+                deadline=now(ledger) + 3600,
             )
         )
     exporter = world.parties["exporter"]
@@ -550,10 +560,13 @@ def test_certificate_lifecycle(ledger: Ledger, world: DemoWorld) -> None:
         certificate_id=cert,
         consignment_id=registration.consignment_id_for(carrier.org_id),  # type: ignore[attr-defined]
         quantity=11,
+        deadline=now(ledger) + 3600,
     )
     with pytest.raises(ce.QuantityExceeded):
         ledger.certificates.draw_down(ledger.sign(overdraw, exporter.private_key))
-    revocation = CertificateRevocation(certificate_number=record.certificate_number)
+    revocation = CertificateRevocation(
+        certificate_number=record.certificate_number, deadline=now(ledger) + 3600
+    )
     ledger.certificates.revoke(ledger.sign(revocation, chamber.private_key))
     assert ledger.certificates.certificate(cert).status == 2
     with pytest.raises(ce.CertificateIsRevoked):
@@ -577,7 +590,9 @@ def test_expired_certificate_cannot_be_drawn(ledger: Ledger, world: DemoWorld) -
     ledger.submit(ledger.sign(registration, carrier.private_key))
     cert = certificate_id(chamber.org_id, short.certificate_number)  # type: ignore[attr-defined]
     cid = registration.consignment_id_for(carrier.org_id)  # type: ignore[attr-defined]
-    drawdown = Drawdown(certificate_id=cert, consignment_id=cid, quantity=1)
+    drawdown = Drawdown(
+        certificate_id=cert, consignment_id=cid, quantity=1, deadline=now(ledger) + 3600
+    )
     with pytest.raises(ce.CertificateExpired):
         ledger.submit(ledger.sign(drawdown, world.parties["exporter"].private_key))
 

@@ -59,11 +59,12 @@ def _signed_certificates(
     ]
 
 
-def _registration() -> ConsignmentRegistration:
+def _registration(ledger: Ledger) -> ConsignmentRegistration:
     return ConsignmentRegistration(
         reference_hash=reference_hash(f"UCR-{secrets.token_hex(6)}"),
         origin=b"AU",
         destination=b"CN",
+        deadline=_now(ledger) + 3600,
     )
 
 
@@ -91,7 +92,7 @@ def test_attach_gives_clients_at_the_deployment_addresses(
     assert attached.consignments.exists(world.consignment_id)
     # A record signed for the attached suite is accepted by it.
     carrier = world.parties["carrier"]
-    registration = _registration()
+    registration = _registration(ledger)
     attached.submit(attached.sign(registration, carrier.private_key))
     assert ledger.consignments.exists(
         registration.consignment_id_for(world.parties["carrier"].org_id)
@@ -103,7 +104,7 @@ def test_attach_without_a_transaction_manager_reads_but_cannot_write(
 ) -> None:
     reader = Ledger.attach(ledger.w3, deployment)
     assert reader.membership.organisation(world.parties["carrier"].org_id).registered
-    signed = reader.sign(_registration(), world.parties["carrier"].private_key)
+    signed = reader.sign(_registration(ledger), world.parties["carrier"].private_key)
     with pytest.raises(ConfigurationError, match="Consignments client has no transaction manager"):
         reader.submit(signed)
     with pytest.raises(ConfigurationError, match="Membership client has no transaction manager"):
@@ -116,7 +117,7 @@ def test_attach_without_a_transaction_manager_reads_but_cannot_write(
 def test_transact_sends_the_encoded_call_and_returns_its_receipt(
     ledger: Ledger, world: DemoWorld
 ) -> None:
-    registration = _registration()
+    registration = _registration(ledger)
     signed = ledger.sign(registration, world.parties["carrier"].private_key)
     height = ledger.w3.eth.block_number
     receipt = ledger.consignments.transact("register", registration.onchain(), signed.sig())
@@ -134,7 +135,10 @@ def test_transact_sends_the_encoded_call_and_returns_its_receipt(
 
 def test_transact_raises_the_decoded_contract_error(ledger: Ledger, world: DemoWorld) -> None:
     existing = ConsignmentRegistration(
-        reference_hash=reference_hash(world.consignment_ref), origin=b"AU", destination=b"CN"
+        reference_hash=reference_hash(world.consignment_ref),
+        origin=b"AU",
+        destination=b"CN",
+        deadline=_now(ledger) + 3600,
     )
     signed = ledger.sign(existing, world.parties["carrier"].private_key)
     with pytest.raises(ce.ConsignmentExists) as caught:
@@ -156,7 +160,7 @@ def test_batch_call_for_routes_a_batch_to_its_batch_function(
     assert function == "issueBatch"
     assert args == ([s.record.onchain() for s in batch], [s.sig() for s in batch])
     registrations = [
-        ledger.sign(_registration(), world.parties["carrier"].private_key) for _ in range(2)
+        ledger.sign(_registration(ledger), world.parties["carrier"].private_key) for _ in range(2)
     ]
     client, function, _ = ledger.batch_call_for(registrations)
     assert (client, function) == (ledger.consignments, "registerBatch")
@@ -166,7 +170,7 @@ def test_batch_call_for_refuses_mixed_kinds_and_kinds_without_a_batch_function(
     ledger: Ledger, world: DemoWorld
 ) -> None:
     certificate = _signed_certificates(ledger, world, [10])[0]
-    registration = ledger.sign(_registration(), world.parties["carrier"].private_key)
+    registration = ledger.sign(_registration(ledger), world.parties["carrier"].private_key)
     with pytest.raises(ValueError, match="a batch holds records of one kind"):
         ledger.batch_call_for([certificate, registration])
     approval = ledger.sign(Approval(proposal_id=bytes(32)), world.parties["au"].private_key)
@@ -202,9 +206,12 @@ def test_submit_batch_names_the_failing_item_and_records_nothing(
     ledger: Ledger, world: DemoWorld
 ) -> None:
     carrier = world.parties["carrier"]
-    fresh = _registration()
+    fresh = _registration(ledger)
     duplicate = ConsignmentRegistration(
-        reference_hash=reference_hash(world.consignment_ref), origin=b"AU", destination=b"CN"
+        reference_hash=reference_hash(world.consignment_ref),
+        origin=b"AU",
+        destination=b"CN",
+        deadline=_now(ledger) + 3600,
     )
     batch = [ledger.sign(fresh, carrier.private_key), ledger.sign(duplicate, carrier.private_key)]
     with pytest.raises(ce.BatchItemFailed) as caught:

@@ -170,6 +170,7 @@ def register(ledger: Ledger, world: DemoWorld, *, consignor: bytes) -> bytes:
         origin=b"AU",
         destination=b"CN",
         consignor=consignor,
+        deadline=now(ledger) + 3600,
     )
     ledger.submit(ledger.sign(registration, carrier.private_key))
     return registration.consignment_id_for(carrier.org_id)
@@ -189,7 +190,12 @@ def test_no_drawdown_on_a_suspended_issuers_certificate(ledger: Ledger, world: D
     exporter, chamber = world.parties["exporter"], world.parties["chamber"]
     cid = register(ledger, world, consignor=exporter.org_id)
     suspend(ledger, world, chamber)
-    drawdown = Drawdown(certificate_id=world.certificate_id, consignment_id=cid, quantity=1)
+    drawdown = Drawdown(
+        certificate_id=world.certificate_id,
+        consignment_id=cid,
+        quantity=1,
+        deadline=now(ledger) + 3600,
+    )
     with pytest.raises(ce.IssuerSuspended):
         ledger.submit(ledger.sign(drawdown, exporter.private_key))
     state = ledger.certificates.certificate(world.certificate_id)
@@ -219,7 +225,12 @@ def test_only_governance_revokes_a_suspended_issuers_certificate(
 def test_drawdown_only_onto_a_consignment_of_the_exporter(ledger: Ledger, world: DemoWorld) -> None:
     exporter = world.parties["exporter"]
     unrelated = register(ledger, world, consignor=bytes(32))
-    drawdown = Drawdown(certificate_id=world.certificate_id, consignment_id=unrelated, quantity=1)
+    drawdown = Drawdown(
+        certificate_id=world.certificate_id,
+        consignment_id=unrelated,
+        quantity=1,
+        deadline=now(ledger) + 3600,
+    )
     with pytest.raises(ce.ExporterNotConsignmentParty):
         ledger.submit(ledger.sign(drawdown, exporter.private_key))
     with pytest.raises(ce.UnknownConsignment):
@@ -229,12 +240,18 @@ def test_drawdown_only_onto_a_consignment_of_the_exporter(ledger: Ledger, world:
                     certificate_id=world.certificate_id,
                     consignment_id=keccak(text="never registered"),
                     quantity=1,
+                    deadline=now(ledger) + 3600,
                 ),
                 exporter.private_key,
             )
         )
     own = register(ledger, world, consignor=exporter.org_id)
-    ok = Drawdown(certificate_id=world.certificate_id, consignment_id=own, quantity=1)
+    ok = Drawdown(
+        certificate_id=world.certificate_id,
+        consignment_id=own,
+        quantity=1,
+        deadline=now(ledger) + 3600,
+    )
     assert ledger.submit(ledger.sign(ok, exporter.private_key)).succeeded
 
 

@@ -112,6 +112,7 @@ def register(ledger: Ledger, world: DemoWorld, ref: str) -> bytes:
         origin=b"AU",
         destination=b"CN",
         consignor=world.parties["exporter"].org_id,
+        deadline=now(ledger) + 3600,
     )
     ledger.consignments.register(ledger.sign(record, world.parties["carrier"].private_key))
     return cid
@@ -182,7 +183,9 @@ def check_seeded_world(index: Index, ledger: Ledger, world: DemoWorld) -> None:
         origin=b"AU",
         destination=b"CN",
         consignor=exporter.org_id,
+        deadline=registration.deadline,
     ).digest(domain)
+    assert registration.deadline > 0  # signed by the demo, and kept from the log
     head = next_head(bytes(28), registration.digest, org_id=carrier.org_id, signer=carrier.address)
     for e in timeline:
         record = ConsignmentEvent(
@@ -387,6 +390,7 @@ def test_fast_digests_equal_the_records_and_the_contract(ledger: Ledger, world: 
         origin=b"AU",
         destination=b"CN",
         consignee=b"\x01" * 32,
+        deadline=1_800_000_000,
     )
     assert registration_digest(
         domain.separator,
@@ -395,6 +399,7 @@ def test_fast_digests_equal_the_records_and_the_contract(ledger: Ledger, world: 
         destination=b"CN",
         consignor=bytes(32),
         consignee=b"\x01" * 32,
+        deadline=1_800_000_000,
     ) == registration.digest(domain)
     previous = keccak(b"previous")[:28]
     org, signer = keccak(b"org"), keccak(b"signer")[:20]
@@ -462,9 +467,16 @@ def test_follows_new_records(
     ledger.certificates.issue(ledger.sign(issue, chamber.private_key))
     cert_b = certificate_id(chamber.org_id, number)
     for consignment, quantity in ((cid, 30), (other, 50)):
-        drawdown = Drawdown(certificate_id=cert_b, consignment_id=consignment, quantity=quantity)
+        drawdown = Drawdown(
+            certificate_id=cert_b,
+            consignment_id=consignment,
+            quantity=quantity,
+            deadline=now(ledger) + 3600,
+        )
         ledger.certificates.draw_down(ledger.sign(drawdown, exporter.private_key))
-    revocation = CertificateRevocation(certificate_number=keccak(text=world.certificate_number))
+    revocation = CertificateRevocation(
+        certificate_number=keccak(text=world.certificate_number), deadline=now(ledger) + 3600
+    )
     ledger.certificates.revoke(ledger.sign(revocation, chamber.private_key))
 
     # A seal-check attestation by China, then revoked.
@@ -777,7 +789,9 @@ def test_key_validity_as_of_a_time(index: Index, ledger: Ledger, world: DemoWorl
     )
     ledger.membership.add_key(ledger.sign(addition, carrier.private_key))
     advance(ledger, 50)
-    revocation = KeyRevocation(org_id=carrier.org_id, key=new_key.address)
+    revocation = KeyRevocation(
+        org_id=carrier.org_id, key=new_key.address, deadline=now(ledger) + 3600
+    )
     ledger.membership.revoke_key(ledger.sign(revocation, carrier.private_key))
     index.sync()
 
@@ -1035,6 +1049,7 @@ def register_together(ledger: Ledger, world: DemoWorld, count: int) -> list[byte
             origin=b"AU",
             destination=b"CN",
             consignor=world.parties["exporter"].org_id,
+            deadline=now(ledger) + 3600,
         )
         for r in refs
     ]
@@ -1128,6 +1143,39 @@ def test_an_index_file_without_the_kept_counts_is_upgraded(
         engine.dispose()
 
 
+def test_an_index_file_without_registration_deadlines_is_upgraded(
+    ledger: Ledger, world: DemoWorld, tmp_path: Path
+) -> None:
+    """A file made before registrations kept their deadline: the column is added when the
+    file is opened; a row without it cannot give its registration digest, so the head check
+    names it (re-index) instead of passing or failing on a guess; new rows keep theirs."""
+    old = make_index(tmp_path, ledger)
+    earlier = register(ledger, world, f"AU-UCR-OLD-{secrets.token_hex(4)}")
+    old.sync()
+    with old.engine.begin() as conn:
+        conn.exec_driver_sql("ALTER TABLE index_consignments DROP COLUMN deadline")
+    old.engine.dispose()
+    engine = create_engine(f"sqlite:///{tmp_path / 'index.db'}")
+    assert "deadline" not in columns(engine)
+    upgraded = make_index(tmp_path, ledger)
+    try:
+        assert "deadline" in columns(engine)
+        later = register(ledger, world, f"AU-UCR-NEW-{secrets.token_hex(4)}")
+        upgraded.sync()
+        old_row, new_row = upgraded.consignment(earlier), upgraded.consignment(later)
+        assert old_row is not None
+        assert new_row is not None
+        assert old_row.deadline == 0
+        assert new_row.deadline > now(ledger)
+        checked = upgraded.verify_heads([earlier, later], raise_on_mismatch=False)
+        (mismatch,) = checked.mismatches
+        assert mismatch.consignment_id == earlier
+        assert "without its deadline" in mismatch.detail
+    finally:
+        upgraded.engine.dispose()
+        engine.dispose()
+
+
 def test_a_reference_maps_to_one_consignment_per_registrant(
     index: Index, ledger: Ledger, world: DemoWorld
 ) -> None:
@@ -1138,7 +1186,10 @@ def test_a_reference_maps_to_one_consignment_per_registrant(
     competitor = world.parties["exporter"]
     first = register(ledger, world, ref)  # by the carrier
     squat = ConsignmentRegistration(
-        reference_hash=reference_hash(ref), origin=b"AU", destination=b"CN"
+        reference_hash=reference_hash(ref),
+        origin=b"AU",
+        destination=b"CN",
+        deadline=now(ledger) + 3600,
     )
     ledger.consignments.register(ledger.sign(squat, competitor.private_key))
     index.sync()

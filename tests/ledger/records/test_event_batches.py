@@ -55,6 +55,7 @@ def register(ledger: Ledger, world: DemoWorld) -> bytes:
         origin=b"AU",
         destination=b"CN",
         consignor=world.parties["exporter"].org_id,
+        deadline=now(ledger) + 3600,
     )
     ledger.consignments.register(ledger.sign(record, world.parties["carrier"].private_key))
     return cid

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import replace
 from typing import Any
 
@@ -25,6 +26,7 @@ from ledger.records import (
     ConsignmentEvent,
     ConsignmentRegistration,
     Declaration,
+    Domain,
     Drawdown,
     DrawdownBatch,
     EventBatch,
@@ -65,13 +67,14 @@ SAMPLES: list[Record] = [
     ),
     Approval(proposal_id=B32),
     KeyAddition(org_id=B32, key=ADDRESS, valid_from=10, valid_until=20),
-    KeyRevocation(org_id=B32, key=ADDRESS),
+    KeyRevocation(org_id=B32, key=ADDRESS, deadline=1_800_000_000),
     ConsignmentRegistration(
         reference_hash=B32,
         origin=b"AU",
         destination=b"CN",
         consignor=keccak(text="a"),
         consignee=keccak(text="b"),
+        deadline=1_800_000_000,
     ),
     ConsignmentEvent(
         consignment_id=B32,
@@ -99,8 +102,12 @@ SAMPLES: list[Record] = [
         valid_until=2,
         issued_at=3,
     ),
-    CertificateRevocation(certificate_number=keccak(text="n"), reason_digest=keccak(text="r")),
-    Drawdown(certificate_id=B32, consignment_id=keccak(text="c"), quantity=12),
+    CertificateRevocation(
+        certificate_number=keccak(text="n"), reason_digest=keccak(text="r"), deadline=1_800_000_000
+    ),
+    Drawdown(
+        certificate_id=B32, consignment_id=keccak(text="c"), quantity=12, deadline=1_800_000_000
+    ),
     SchemaRegistration(
         definition="export-release(bytes32 declarationDigest)", deadline=1_800_000_001
     ),
@@ -298,9 +305,15 @@ def test_consignment_id_is_bound_to_the_registrant() -> None:
     assert consignment_id(reference_hash(ref), registrant=carrier) == expected
     assert consignment_id(ref, registrant=competitor) != expected
     registration = ConsignmentRegistration(
-        reference_hash=reference_hash(ref), origin=b"AU", destination=b"CN"
+        reference_hash=reference_hash(ref), origin=b"AU", destination=b"CN", deadline=1_800_000_000
     )
     assert registration.consignment_id_for(carrier) == expected
+    # The deadline is signed but is no part of the id: a registration signed again later (a
+    # new deadline) names the same consignment.
+    later = dataclasses.replace(registration, deadline=1_900_000_000)
+    domain = Domain.for_contract("Consignments", chain_id=1, address="0x" + "11" * 20)
+    assert later.digest(domain) != registration.digest(domain)
+    assert later.consignment_id_for(carrier) == expected
     with pytest.raises(ValidationError, match="registrant: must be a non-zero"):
         consignment_id(ref, registrant=bytes(32))
     with pytest.raises(ValidationError, match="consignment_ref: must not be empty"):

@@ -142,13 +142,19 @@ def test_certificate_of_another_exporter(
     certificate = issue(build, exporter="other_exporter")
     unrelated = build.shipment(certificate=certificate, draw=None)
     drawdown = Drawdown(
-        certificate_id=unrelated.certificate_id, consignment_id=unrelated.cid, quantity=4500
+        certificate_id=unrelated.certificate_id,
+        consignment_id=unrelated.cid,
+        quantity=4500,
+        deadline=now(ledger) + 3600,
     )
     with pytest.raises(ce.ExporterNotConsignmentParty):
         ledger.certificates.draw_down(ledger.sign(drawdown, other.private_key))
     shipment = build.shipment(certificate=certificate, draw=None, registrant="other_exporter")
     drawdown = Drawdown(
-        certificate_id=shipment.certificate_id, consignment_id=shipment.cid, quantity=4500
+        certificate_id=shipment.certificate_id,
+        consignment_id=shipment.cid,
+        quantity=4500,
+        deadline=now(ledger) + 3600,
     )
     ledger.certificates.draw_down(ledger.sign(drawdown, other.private_key))
     verdict = verifier.verify(build.claim(shipment, quantity=4500))

@@ -470,7 +470,10 @@ def test_a_reference_registered_by_two_organisations_needs_its_registrant(
     shipment = build.shipment()
     squatter = build.world.parties["exporter"]
     squat = ConsignmentRegistration(
-        reference_hash=reference_hash(shipment.ref), origin=b"AU", destination=b"CN"
+        reference_hash=reference_hash(shipment.ref),
+        origin=b"AU",
+        destination=b"CN",
+        deadline=now(build.ledger) + 3600,
     )
     build.ledger.submit(build.ledger.sign(squat, squatter.private_key))
     verdict = verifier.verify(build.claim(shipment, container=None))
