@@ -7,6 +7,8 @@ Owns everything between a write route and the contracts:
 * :mod:`~gateway.writes.validation` -- what is checked before a record is accepted (signer,
   organisation, role, an ``eth_call`` of the contract, what the chain cannot see yet);
 * :mod:`~gateway.writes.kinds` -- record kinds and the ledger's record types, record ids;
+* :mod:`~gateway.writes.pending` -- what the outbox holds that the chain cannot see yet (a
+  second record for the same consignment, revocation, attestation uid or MRA id);
 * :mod:`~gateway.writes.custodial_keys` -- organisations' keys held by the gateway, encrypted;
 * :mod:`~gateway.writes.declaration_store` -- declared values (AES-GCM at rest) and inspection
   results, readable by the declarant and its administration only;

@@ -32,11 +32,12 @@ chain, in this order (the first failure is the answer):
 6. **What the chain cannot see yet**: drawdowns accepted but not mined count against the
    certificate's balance (409 ``QuantityExceeded``, ``AlreadyDrawn``); a nonce held by
    another record in the outbox (accepted or submitted) is refused (409 ``NonceAlreadyUsed``);
-   a registration, certificate revocation or key revocation whose consignment, certificate or
-   key another record in the outbox already registers or revokes is refused (409
-   ``ConsignmentExists``, ``CertificateIsRevoked``, ``KeyAlreadyRevoked``: a record signed again
-   with a new deadline is another record, for the same id); an event whose consignment
-   registration is accepted but not mined is accepted.
+   a registration, certificate revocation, key revocation, attestation or MRA proposal whose
+   natural id another record in the outbox already takes is refused (409 ``ConsignmentExists``,
+   ``CertificateIsRevoked``, ``KeyAlreadyRevoked``, ``AttestationExists``, ``MraExists``: a
+   record signed again with a new deadline is another record, for the same id;
+   :mod:`~gateway.writes.pending`); an event whose consignment registration is accepted but
+   not mined is accepted.
 
 The signature is recovered once per record (by the route, which passes the signer on).
 """
@@ -63,12 +64,12 @@ from gateway.errors import (
 from gateway.models.stored import RecordKind
 from gateway.writes.kinds import (
     BATCH_FUNCTIONS,
-    decode_record,
     execution_id,
     kind_of,
     record_id,
 )
 from gateway.writes.outbox import Outbox
+from gateway.writes.pending import refuse_pending_duplicate, registered_ids
 from ledger.chain import BatchItemFailed, ContractError, Ledger, Organisation, is_transient
 from ledger.chain.contract_errors import (  # not re-exported by ledger.chain
     QuantityExceeded,
@@ -77,22 +78,17 @@ from ledger.chain.contract_errors import (  # not re-exported by ledger.chain
 from ledger.errors import LedgerError
 from ledger.records import (
     AeoAction,
-    Attestation,
     CertificateIssue,
-    CertificateRevocation,
     ConsignmentEvent,
-    ConsignmentRegistration,
     Drawdown,
     KeyAddition,
     KeyRevocation,
-    MraProposal,
     Proposal,
     Record,
     SignedAttestationBatch,
     SignedDrawdownBatch,
     SignedEventBatch,
     SignedRecord,
-    consignment_id,
 )
 
 __all__ = ["CONSIGNMENTS_ON_CHAIN", "Candidate", "ChainValidator", "authorise", "signer_nonce"]
@@ -334,9 +330,9 @@ class ChainValidator:
             self._simulate(kind, signed, outbox=outbox)
             if isinstance(signed.record, Drawdown):
                 self._check_pending_drawdowns(signed.record, outbox=outbox)
-            if kind in _ONCE_BY_CONTENT:
-                _check_pending_content(kind, signed.record, org, rid, outbox=outbox)
-            _check_pending_duplicate(signed.record, org_id=caller.org_id, outbox=outbox)
+            refuse_pending_duplicate(
+                kind, signed.record, org_id=org.org_id, record_id=rid, outbox=outbox
+            )
         return rid
 
     def check_many(
@@ -503,11 +499,11 @@ class ChainValidator:
                 client.call(function, *args, block="pending")
                 for index, attestation in enumerate(batch.attestations):
                     rid = record_id(self.ledger, attestation, org_id=caller.org_id)
-                    _check_pending_content(
+                    refuse_pending_duplicate(
                         RecordKind.ATTESTATION,
                         attestation,
-                        org,
-                        rid,
+                        org_id=org.org_id,
+                        record_id=rid,
                         outbox=outbox,
                         field=f"attestations[{index}]",
                     )
@@ -709,7 +705,7 @@ class ChainValidator:
         return kept
 
     def _pending_registrations(self, outbox: Outbox) -> set[str]:
-        return _registered_ids(outbox)
+        return registered_ids(outbox)
 
     def _simulate(self, kind: RecordKind, signed: SignedRecord[Any], *, outbox: Outbox) -> None:
         client, function, args = self.ledger.call_for(signed)
@@ -725,7 +721,7 @@ class ChainValidator:
 
     @staticmethod
     def _registration_pending(consignment_id: bytes, *, outbox: Outbox) -> bool:
-        return _hex(consignment_id) in _registered_ids(outbox)
+        return _hex(consignment_id) in registered_ids(outbox)
 
     def _check_pending_drawdowns(self, record: Drawdown, *, outbox: Outbox) -> None:
         certificate = _hex(record.certificate_id)
@@ -760,104 +756,3 @@ class ChainValidator:
                 field="quantity",
                 rule="contract",
             )
-
-
-# Record kinds recorded once per content and signer's organisation, whatever their deadline:
-# the error a second one on its way gets (the contract's, for the same content).
-_ONCE_BY_CONTENT: dict[RecordKind, str] = {
-    RecordKind.ATTESTATION: "AttestationExists",
-    RecordKind.MRA_PROPOSAL: "MraExists",
-}
-
-
-def _content_id(kind: RecordKind, record: Record, org_id: bytes) -> bytes:
-    """An attestation's uid or an MRA proposal's MRA id for organisation ``org_id``."""
-    if isinstance(record, Attestation):
-        return record.uid(org_id)
-    assert isinstance(record, MraProposal), kind
-    return record.mra_id(org_id)
-
-
-def _check_pending_content(
-    kind: RecordKind,
-    record: Record,
-    org: Organisation,
-    rid: str,
-    *,
-    outbox: Outbox,
-    field: str | None = None,
-) -> None:
-    """Refuse an attestation or MRA proposal whose uid or MRA id another record on its way
-    to the chain has (the same content by the same organisation, signed with another deadline:
-    a custodial request sent again without its ``Idempotency-Key``); the chain would refuse the
-    second anyway, this answers it now (409) instead of accepting a record bound to fail."""
-    wanted = _content_id(kind, record, org.org_id)
-    for stored in outbox.pending(kind):
-        if stored.record_id == rid or stored.org_id.lower() != _hex(org.org_id):
-            continue
-        try:
-            other = _content_id(
-                kind, decode_record(kind, stored.payload), bytes.fromhex(stored.org_id[2:])
-            )
-        except (ValueError, TypeError, LedgerError):  # not a well-formed stored record
-            continue
-        if other == wanted:
-            code = _ONCE_BY_CONTENT[kind]
-            raise Conflict(
-                f"{code}: the same content by this organisation is already on its way to the "
-                f"chain as record {stored.record_id} (id {_hex(wanted)})",
-                code=code,
-                field=field,
-                rule="contract",
-            )
-
-
-def _check_pending_duplicate(record: Record, *, org_id: str, outbox: Outbox) -> None:
-    """Refuse (409) a registration, certificate revocation or key revocation whose id another
-    record in the outbox already takes: the chain would refuse the later one, and a record
-    signed again with a new deadline is a new record (a new record id) for the same id."""
-    if isinstance(record, ConsignmentRegistration):
-        cid = consignment_id(record.reference_hash, registrant=bytes.fromhex(org_id[2:]))
-        if _hex(cid) in _registered_ids(outbox):
-            raise Conflict(
-                "a registration of this consignment is already on its way",
-                code="ConsignmentExists",
-                field="referenceHash",
-                rule="contract",
-            )
-    elif isinstance(record, CertificateRevocation):
-        number = _hex(record.certificate_number)
-        for stored in outbox.pending(RecordKind.CERTIFICATE_REVOKE):
-            if stored.org_id == org_id and (
-                str(stored.payload.get("certificateNumber", "")).lower() == number
-            ):
-                raise Conflict(
-                    "a revocation of this certificate is already on its way",
-                    code="CertificateIsRevoked",
-                    field="certificateNumber",
-                    rule="contract",
-                )
-    elif isinstance(record, KeyRevocation):
-        key = record.key.lower()
-        for stored in outbox.pending(RecordKind.KEY_REVOCATION):
-            if str(stored.payload.get("key", "")).lower() == key:
-                raise Conflict(
-                    "a revocation of this key is already on its way",
-                    code="KeyAlreadyRevoked",
-                    field="key",
-                    rule="contract",
-                )
-
-
-def _registered_ids(outbox: Outbox) -> set[str]:
-    """The consignment ids (0x hex) of the registrations on their way to the chain: each the
-    registering organisation's id for the record's reference hash (see ``consignment_id``)."""
-    ids = set()
-    for r in outbox.pending(RecordKind.CONSIGNMENT):
-        ref = str(r.payload.get("referenceHash", ""))
-        try:
-            cid = consignment_id(bytes.fromhex(ref[2:]), registrant=bytes.fromhex(r.org_id[2:]))
-        except (ValueError, LedgerError):  # not a well-formed stored record: nothing pending
-            continue
-        ids.add(_hex(cid))
-    return ids

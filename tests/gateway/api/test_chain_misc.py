@@ -18,12 +18,13 @@ from gateway.auth import IssuedKey, KeyStore
 from gateway.client import GatewayClient
 from gateway.config import GatewaySettings
 from gateway.errors import Conflict, PermissionDenied
+from gateway.models.record_requests import CREATE_MODELS
 from gateway.writes.custodial_keys import SigningKeyStore, add_signing_key, list_signing_keys
 from gateway.writes.kinds import KIND_PATHS, decode_record
 from gateway.writes.outbox import RecordKind
 from ledger.chain import Ledger
 from ledger.stack import DemoWorld
-from tests.gateway.chain_cases import BODY_KINDS, allowed_role, body, prepare
+from tests.gateway.chain_cases import BODY_KINDS, allowed_role, body, chain_now, iso, prepare
 from tests.gateway.conftest import ADMIN_TOKEN, auth, org_hex
 
 METHODS: dict[RecordKind, Callable[..., Any]] = {
@@ -63,10 +64,15 @@ def test_client_methods_custodial_and_client_signed(
         view = client.execute(decode_record(kind, data["proposal"]))
         assert (view.kind, view.status) == (kind, "accepted")
         return
-    view = METHODS[kind](client, data)
+    # One deadline for both ways, so that both are the same record (the gateway's default is
+    # 24 hours after the moment it builds the record).
+    deadline = {"deadline": iso(chain_now(ledger) + 3600)}
+    if "deadline" not in CREATE_MODELS[kind].model_fields:
+        deadline = {}
+    view = METHODS[kind](client, {**data, **deadline})
     assert (view.kind, view.status) == (kind, "accepted")
     # The same body, built and signed by the client itself: the gateway only relays.
-    typed = client.typed_data(kind, body(kind, role, world, prep))
+    typed = client.typed_data(kind, {**body(kind, role, world, prep), **deadline})
     record = decode_record(kind, typed.typed_data["message"])
     signed_view = client.sign_and_submit(record, world.parties[role].private_key)
     assert signed_view.record_id == typed.record_id

@@ -1,0 +1,123 @@
+"""What the outbox holds that the chain cannot see yet: records accepted but not mined.
+
+Pre-validation (:mod:`gateway.writes.validation`) runs a record as ``eth_call`` on the pending
+block, which knows nothing of the records still in the outbox. Some kinds are recorded once per
+**natural id**, an id that leaves the signed ``deadline`` out:
+
+========================  ==========================================  =======================
+kind                      natural id                                  a second one is refused
+========================  ==========================================  =======================
+consignment registration  consignment id (registrant, reference)      ``ConsignmentExists``
+certificate revocation    certificate id (issuer, certificate number)  ``CertificateIsRevoked``
+key revocation            the key                                     ``KeyAlreadyRevoked``
+attestation               uid (attester, content)                     ``AttestationExists``
+MRA proposal              MRA id (proposer, content)                  ``MraExists``
+========================  ==========================================  =======================
+
+The same content signed again with a new deadline (a custodial request sent again without its
+``Idempotency-Key``) is another record, with another record id, for the same natural id: the
+chain would refuse the later one, so :func:`refuse_pending_duplicate` answers it at once (409,
+the contract's error) instead of accepting a record bound to fail.
+"""
+
+from __future__ import annotations
+
+from gateway.errors import Conflict
+from gateway.models.stored import RecordKind
+from gateway.writes.kinds import decode_record
+from gateway.writes.outbox import Outbox
+from ledger.errors import LedgerError
+from ledger.records import (
+    Attestation,
+    CertificateRevocation,
+    ConsignmentRegistration,
+    KeyRevocation,
+    MraProposal,
+    Record,
+    certificate_id,
+    consignment_id,
+)
+
+__all__ = ["natural_id", "refuse_pending_duplicate", "registered_ids"]
+
+# The contract's error for a second record with a natural id taken, and the message field it
+# is about (None: the record as a whole).
+_ONCE: dict[RecordKind, tuple[str, str | None]] = {
+    RecordKind.CONSIGNMENT: ("ConsignmentExists", "referenceHash"),
+    RecordKind.CERTIFICATE_REVOKE: ("CertificateIsRevoked", "certificateNumber"),
+    RecordKind.KEY_REVOCATION: ("KeyAlreadyRevoked", "key"),
+    RecordKind.ATTESTATION: ("AttestationExists", None),
+    RecordKind.MRA_PROPOSAL: ("MraExists", None),
+}
+
+
+def natural_id(record: Record, org_id: bytes) -> bytes | None:
+    """The id under which the contract records ``record`` signed for organisation ``org_id``
+    once (see the table above), or None for other kinds."""
+    if isinstance(record, ConsignmentRegistration):
+        return consignment_id(record.reference_hash, registrant=org_id)
+    if isinstance(record, CertificateRevocation):
+        return certificate_id(org_id, record.certificate_number)
+    if isinstance(record, KeyRevocation):
+        return bytes.fromhex(record.key.removeprefix("0x").lower())
+    if isinstance(record, Attestation):
+        return record.uid(org_id)
+    if isinstance(record, MraProposal):
+        return record.mra_id(org_id)
+    return None
+
+
+def _pending_ids(kind: RecordKind, outbox: Outbox) -> dict[bytes, str]:
+    """The natural ids of the records of ``kind`` on their way to the chain, with the record
+    id of each (the oldest first wins)."""
+    ids: dict[bytes, str] = {}
+    for stored in outbox.pending(kind):
+        try:
+            record = decode_record(kind, stored.payload)
+            nid = natural_id(record, bytes.fromhex(stored.org_id.removeprefix("0x")))
+        except (ValueError, TypeError, KeyError, LedgerError):  # not a well-formed record
+            continue
+        if nid is not None:
+            ids.setdefault(nid, stored.record_id)
+    return ids
+
+
+def refuse_pending_duplicate(
+    kind: RecordKind,
+    record: Record,
+    *,
+    org_id: bytes,
+    record_id: str,
+    outbox: Outbox,
+    field: str | None = None,
+) -> None:
+    """Raise :class:`~gateway.errors.Conflict` (409, the contract's error) when another record
+    on its way to the chain takes ``record``'s natural id; the same record again (the same
+    ``record_id``) is not a duplicate (its stored answer is given elsewhere). ``field``
+    overrides the field the error names (e.g. ``attestations[3]`` in a batch)."""
+    once = _ONCE.get(kind)
+    wanted = natural_id(record, org_id)
+    if once is None or wanted is None:
+        return
+    for stored in outbox.pending(kind):
+        if stored.record_id == record_id:
+            continue
+        try:
+            other = decode_record(kind, stored.payload)
+            nid = natural_id(other, bytes.fromhex(stored.org_id.removeprefix("0x")))
+        except (ValueError, TypeError, KeyError, LedgerError):  # not a well-formed record
+            continue
+        if nid == wanted:
+            code, default_field = once
+            raise Conflict(
+                f"{code}: a record with the same id (0x{wanted.hex()}) is already on its way "
+                f"to the chain as record {stored.record_id}",
+                code=code,
+                field=field or default_field,
+                rule="contract",
+            )
+
+
+def registered_ids(outbox: Outbox) -> set[str]:
+    """The consignment ids (0x hex) of the registrations on their way to the chain."""
+    return {"0x" + nid.hex() for nid in _pending_ids(RecordKind.CONSIGNMENT, outbox)}
