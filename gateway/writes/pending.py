@@ -38,7 +38,7 @@ from ledger.records import (
     consignment_id,
 )
 
-__all__ = ["natural_id", "refuse_pending_duplicate", "registered_ids"]
+__all__ = ["natural_id", "pending_ids", "refuse_pending_duplicate", "registered_ids"]
 
 # The contract's error for a second record with a natural id taken, and the message field it
 # is about (None: the record as a whole).
@@ -67,9 +67,9 @@ def natural_id(record: Record, org_id: bytes) -> bytes | None:
     return None
 
 
-def _pending_ids(kind: RecordKind, outbox: Outbox) -> dict[bytes, str]:
-    """The natural ids of the records of ``kind`` on their way to the chain, with the record
-    id of each (the oldest first wins)."""
+def pending_ids(kind: RecordKind, outbox: Outbox) -> dict[bytes, str]:
+    """The natural ids of the records of ``kind`` on their way to the chain, each with the
+    record id that takes it (read once, for checking many records: a signed batch)."""
     ids: dict[bytes, str] = {}
     for stored in outbox.pending(kind):
         try:
@@ -89,35 +89,30 @@ def refuse_pending_duplicate(
     org_id: bytes,
     record_id: str,
     outbox: Outbox,
+    pending: dict[bytes, str] | None = None,
     field: str | None = None,
 ) -> None:
     """Raise :class:`~gateway.errors.Conflict` (409, the contract's error) when another record
     on its way to the chain takes ``record``'s natural id; the same record again (the same
-    ``record_id``) is not a duplicate (its stored answer is given elsewhere). ``field``
-    overrides the field the error names (e.g. ``attestations[3]`` in a batch)."""
+    ``record_id``) is not a duplicate (its stored answer is given elsewhere). ``pending`` is
+    :func:`pending_ids` read already; ``field`` overrides the field the error names (e.g.
+    ``attestations[3]`` in a batch)."""
     once = _ONCE.get(kind)
     wanted = natural_id(record, org_id)
     if once is None or wanted is None:
         return
-    for stored in outbox.pending(kind):
-        if stored.record_id == record_id:
-            continue
-        try:
-            other = decode_record(kind, stored.payload)
-            nid = natural_id(other, bytes.fromhex(stored.org_id.removeprefix("0x")))
-        except (ValueError, TypeError, KeyError, LedgerError):  # not a well-formed record
-            continue
-        if nid == wanted:
-            code, default_field = once
-            raise Conflict(
-                f"{code}: a record with the same id (0x{wanted.hex()}) is already on its way "
-                f"to the chain as record {stored.record_id}",
-                code=code,
-                field=field or default_field,
-                rule="contract",
-            )
+    taken = (pending if pending is not None else pending_ids(kind, outbox)).get(wanted)
+    if taken is not None and taken != record_id:
+        code, default_field = once
+        raise Conflict(
+            f"{code}: a record with the same id (0x{wanted.hex()}) is already on its way to "
+            f"the chain as record {taken}",
+            code=code,
+            field=field or default_field,
+            rule="contract",
+        )
 
 
 def registered_ids(outbox: Outbox) -> set[str]:
     """The consignment ids (0x hex) of the registrations on their way to the chain."""
-    return {"0x" + nid.hex() for nid in _pending_ids(RecordKind.CONSIGNMENT, outbox)}
+    return {"0x" + nid.hex() for nid in pending_ids(RecordKind.CONSIGNMENT, outbox)}

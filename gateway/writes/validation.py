@@ -69,7 +69,7 @@ from gateway.writes.kinds import (
     record_id,
 )
 from gateway.writes.outbox import Outbox
-from gateway.writes.pending import refuse_pending_duplicate, registered_ids
+from gateway.writes.pending import pending_ids, refuse_pending_duplicate, registered_ids
 from ledger.chain import BatchItemFailed, ContractError, Ledger, Organisation, is_transient
 from ledger.chain.contract_errors import (  # not re-exported by ledger.chain
     QuantityExceeded,
@@ -497,6 +497,7 @@ class ChainValidator:
             client, function, args = self.ledger.call_for(batch)
             try:
                 client.call(function, *args, block="pending")
+                pending = pending_ids(RecordKind.ATTESTATION, outbox)
                 for index, attestation in enumerate(batch.attestations):
                     rid = record_id(self.ledger, attestation, org_id=caller.org_id)
                     refuse_pending_duplicate(
@@ -505,6 +506,7 @@ class ChainValidator:
                         org_id=org.org_id,
                         record_id=rid,
                         outbox=outbox,
+                        pending=pending,
                         field=f"attestations[{index}]",
                     )
             except BatchItemFailed as exc:
