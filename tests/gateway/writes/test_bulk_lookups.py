@@ -68,7 +68,10 @@ def test_a_bulk_on_unknown_consignments_looks_each_up_once(
     shared = f"SHARED-{tag}"
     for role in ("exporter", "au"):
         registration = ConsignmentRegistration(
-            reference_hash=reference_hash(shared), origin=b"AU", destination=b"CN"
+            reference_hash=reference_hash(shared),
+            origin=b"AU",
+            destination=b"CN",
+            deadline=chain_now(ledger) + 3600,
         )
         ledger.consignments.register(ledger.sign(registration, world.parties[role].private_key))
     # A consignment whose registration is accepted but not mined (no relayer here).
