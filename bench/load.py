@@ -112,9 +112,12 @@ EVENTS_PER_CONSIGNMENT = len(JOURNEY)
 
 
 def container_for(cid: bytes) -> str:
-    """The consignment's own ISO 6346 container (owner BNCU, serial from its id): one
-    container in two consignments at once is a finding (DUPLICATE_CONTAINER)."""
-    body = f"BNCU{int.from_bytes(cid[:8], 'big') % 1_000_000:06d}"
+    """The consignment's own ISO 6346 container, owner code and serial from its id: one
+    container in two consignments at once is a finding (DUPLICATE_CONTAINER), so the space
+    (26^3 owner codes x 10^6 serials) keeps two of 10,000 consignments from sharing one
+    (a serial alone, 10^6, gave ~1 % of them a twin)."""
+    owner = "".join(chr(ord("A") + b % 26) for b in cid[8:11])
+    body = f"{owner}U{int.from_bytes(cid[:8], 'big') % 1_000_000:06d}"
     return body + iso6346.calc_check_digit(body)
 
 

@@ -376,8 +376,19 @@ class EpcisStore:
 
     def events_by_id(self, event_id: str) -> list[EventRow]:
         """Events whose document eventID, or CBV 2.0 hash id, is ``event_id``."""
+        return self.events_by_ids([event_id])
+
+    def events_by_ids(self, event_ids: Sequence[str]) -> list[EventRow]:
+        """Events whose document eventID, or CBV 2.0 hash id, is one of ``event_ids``, in
+        capture order (one query per 500 ids)."""
         e = epcis_events.c
-        return self._event_rows(or_(e.event_id == event_id, e.hash_id == event_id))
+        wanted = sorted(set(event_ids))
+        found: dict[int, EventRow] = {}
+        for i in range(0, len(wanted), 500):
+            chunk = wanted[i : i + 500]
+            for row in self._event_rows(or_(e.event_id.in_(chunk), e.hash_id.in_(chunk))):
+                found[row.row] = row
+        return [found[k] for k in sorted(found)]
 
     def events_for_reference(
         self, reference: str, *, containers: Sequence[str] = ()

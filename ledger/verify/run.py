@@ -25,6 +25,7 @@ from ledger.index import (
     CertificateRecord,
     ConsignmentRecord,
     DrawdownRecord,
+    EventRow,
     Index,
     OrganisationRecord,
     TimelineEvent,
@@ -69,6 +70,7 @@ class Run:
     certificate: CertificateRecord | None = None
     recognised_aeos: list[bytes] = field(default_factory=list)
     consignor_earlier: int | None = None  # the index's count, kept with the registration
+    captured: list[EventRow] | None = None  # the consignment's EPCIS events, once read
 
     def add(self, finding: Finding) -> None:
         self.findings.append(finding)

@@ -53,18 +53,24 @@ def journey(run: Run) -> tuple[int, int]:
 
 
 def captured_events(ctx: Context, run: Run) -> list[EventRow]:
-    """The captured EPCIS events that concern this consignment (see the module docstring)."""
+    """The captured EPCIS events that concern this consignment (see the module docstring),
+    read once per verification (the serial and container checks both use them)."""
+    if run.captured is not None:
+        return run.captured
     store = epcis_store(ctx.index.engine)
     found: dict[int, EventRow] = {}
     if run.claim.consignment_ref:
         for row in store.events_for_reference(run.claim.consignment_ref):
             found[row.row] = row
-    for e in run.timeline:
-        if e.epcis_event_hash != ZERO32:
-            hash_id = "ni:///sha-256;" + e.epcis_event_hash.hex() + "?ver=CBV2.0"
-            for row in store.events_by_id(hash_id):
-                found[row.row] = row
-    return [found[k] for k in sorted(found)]
+    hash_ids = [
+        "ni:///sha-256;" + e.epcis_event_hash.hex() + "?ver=CBV2.0"
+        for e in run.timeline
+        if e.epcis_event_hash != ZERO32
+    ]
+    for row in store.events_by_ids(hash_ids):
+        found[row.row] = row
+    run.captured = [found[k] for k in sorted(found)]
+    return run.captured
 
 
 _SERIAL_ROLES = ("epcList", "childEPCs", "outputEPCList")

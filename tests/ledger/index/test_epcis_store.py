@@ -165,3 +165,23 @@ def test_a_repeated_capture_is_stored_once(store: EpcisStore) -> None:
     _add(store, 1, document)
     _add(store, 1, document)
     assert len(store.query(EventQuery())) == 1
+
+
+def test_events_by_ids_finds_by_event_id_or_hash_id_in_one_call(store: EpcisStore) -> None:
+    named = _event(
+        "ObjectEvent", "2026-01-01T00:00:00Z", epcList=[CASE.format(1)], action="OBSERVE"
+    )
+    named["eventID"] = "urn:uuid:6d1c9a2e-0c4b-4f0e-9a61-2f7d3b0e5a11"
+    document = _doc(
+        named,
+        _event("ObjectEvent", "2026-01-01T01:00:00Z", epcList=[CASE.format(2)], action="OBSERVE"),
+        _event("ObjectEvent", "2026-01-01T02:00:00Z", epcList=[CASE.format(3)], action="OBSERVE"),
+    )
+    _add(store, 1, document)
+    hashes = document_hash_ids(document)
+    found = store.events_by_ids([hashes[2], named["eventID"], "ni:///sha-256;00?ver=CBV2.0"])
+    assert [r.position for r in found] == [0, 2]  # capture order, the unknown id ignored
+    assert [r.position for r in store.events_by_id(hashes[1])] == [1]
+    assert store.events_by_ids([]) == []
+    many = [f"urn:uuid:{i:032x}" for i in range(1200)] + [hashes[1]]  # more than one query
+    assert [r.position for r in store.events_by_ids(many)] == [1]
