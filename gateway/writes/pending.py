@@ -4,15 +4,22 @@ Pre-validation (:mod:`gateway.writes.validation`) runs a record as ``eth_call`` 
 block, which knows nothing of the records still in the outbox. Some kinds are recorded once per
 **natural id**, an id that leaves the signed ``deadline`` out:
 
-========================  ==========================================  =======================
-kind                      natural id                                  a second one is refused
-========================  ==========================================  =======================
-consignment registration  consignment id (registrant, reference)      ``ConsignmentExists``
-certificate revocation    certificate id (issuer, certificate number)  ``CertificateIsRevoked``
-key revocation            the key                                     ``KeyAlreadyRevoked``
-attestation               uid (attester, content)                     ``AttestationExists``
-MRA proposal              MRA id (proposer, content)                  ``MraExists``
-========================  ==========================================  =======================
+======================== ========================================== ===========================
+kind                     natural id                                 a second one is refused
+======================== ========================================== ===========================
+consignment registration consignment id (registrant, reference)     ``ConsignmentExists``
+certificate revocation   certificate id (issuer, number)            ``CertificateIsRevoked``
+key revocation           the key                                    ``KeyAlreadyRevoked``
+schema registration      schema id (its definition)                 ``SchemaExists``
+attestation              uid (attester, content)                    ``AttestationExists``
+attestation revocation   the attestation's uid                      ``AttestationAlreadyRevoked``
+MRA proposal             MRA id (proposer, content)                 ``MraExists``
+MRA acceptance           the MRA id                                 ``MraNotPending``
+MRA termination          the MRA id                                 ``MraAlreadyTerminated``
+======================== ========================================== ===========================
+
+(A drawdown's (certificate, consignment) pair is checked with the certificate's balance, in
+:mod:`~gateway.writes.validation`.)
 
 The same content signed again with a new deadline (a custodial request sent again without its
 ``Idempotency-Key``) is another record, with another record id, for the same natural id: the
@@ -29,11 +36,15 @@ from gateway.writes.outbox import Outbox
 from ledger.errors import LedgerError
 from ledger.records import (
     Attestation,
+    AttestationRevocation,
     CertificateRevocation,
     ConsignmentRegistration,
     KeyRevocation,
+    MraAcceptance,
     MraProposal,
+    MraTermination,
     Record,
+    SchemaRegistration,
     certificate_id,
     consignment_id,
 )
@@ -46,8 +57,12 @@ _ONCE: dict[RecordKind, tuple[str, str | None]] = {
     RecordKind.CONSIGNMENT: ("ConsignmentExists", "referenceHash"),
     RecordKind.CERTIFICATE_REVOKE: ("CertificateIsRevoked", "certificateNumber"),
     RecordKind.KEY_REVOCATION: ("KeyAlreadyRevoked", "key"),
+    RecordKind.SCHEMA: ("SchemaExists", "definition"),
     RecordKind.ATTESTATION: ("AttestationExists", None),
+    RecordKind.ATTESTATION_REVOKE: ("AttestationAlreadyRevoked", "uid"),
     RecordKind.MRA_PROPOSAL: ("MraExists", None),
+    RecordKind.MRA_ACCEPTANCE: ("MraNotPending", "mraId"),
+    RecordKind.MRA_TERMINATION: ("MraAlreadyTerminated", "mraId"),
 }
 
 
@@ -60,10 +75,16 @@ def natural_id(record: Record, org_id: bytes) -> bytes | None:
         return certificate_id(org_id, record.certificate_number)
     if isinstance(record, KeyRevocation):
         return bytes.fromhex(record.key.removeprefix("0x").lower())
+    if isinstance(record, SchemaRegistration):
+        return record.schema_id
     if isinstance(record, Attestation):
         return record.uid(org_id)
+    if isinstance(record, AttestationRevocation):
+        return record.uid
     if isinstance(record, MraProposal):
         return record.mra_id(org_id)
+    if isinstance(record, MraAcceptance | MraTermination):
+        return record.mra_id
     return None
 
 

@@ -1,7 +1,10 @@
-"""The signed deadline of consignment registrations, certificate revocations, drawdowns and key
-revocations through the gateway: a custodial body takes an optional ``deadline`` (default
-+24 h), a client signs it in the typed data, a deadline already passed is a 422 naming the
-field, and a record whose deadline passes in the outbox fails unsent."""
+"""The signed deadline of the records that carry one without a nonce (consignment registrations,
+certificate revocations, drawdowns, key revocations, schemas, attestations and their
+revocations, MRA proposals, acceptances and terminations) through the gateway: a custodial body
+takes an optional ``deadline`` (default +24 h), a client signs it in the typed data, a deadline
+already passed is a 422 naming the field, the same record signed again with a new deadline is
+refused while the first is on its way, and a record whose deadline passes in the outbox fails
+unsent."""
 
 from __future__ import annotations
 
@@ -47,6 +50,12 @@ DEADLINE_KINDS = [
     RecordKind.CERTIFICATE_REVOKE,
     RecordKind.DRAWDOWN,
     RecordKind.KEY_REVOCATION,
+    RecordKind.SCHEMA,
+    RecordKind.ATTESTATION,
+    RecordKind.ATTESTATION_REVOKE,
+    RecordKind.MRA_PROPOSAL,
+    RecordKind.MRA_ACCEPTANCE,
+    RecordKind.MRA_TERMINATION,
 ]
 """The kinds whose records carry a deadline of their own (no nonce)."""
 
@@ -200,6 +209,12 @@ PENDING_DUPLICATE = {
     RecordKind.CERTIFICATE_REVOKE: ("CertificateIsRevoked", "certificateNumber"),
     RecordKind.DRAWDOWN: ("AlreadyDrawn", "consignmentId"),
     RecordKind.KEY_REVOCATION: ("KeyAlreadyRevoked", "key"),
+    RecordKind.SCHEMA: ("SchemaExists", "definition"),
+    RecordKind.ATTESTATION: ("AttestationExists", None),
+    RecordKind.ATTESTATION_REVOKE: ("AttestationAlreadyRevoked", "uid"),
+    RecordKind.MRA_PROPOSAL: ("MraExists", None),
+    RecordKind.MRA_ACCEPTANCE: ("MraNotPending", "mraId"),
+    RecordKind.MRA_TERMINATION: ("MraAlreadyTerminated", "mraId"),
 }
 
 
@@ -228,7 +243,28 @@ def test_a_record_signed_again_with_a_new_deadline_is_refused_while_the_first_is
     )
     code, field = PENDING_DUPLICATE[kind]
     assert status_and_code(again) == (409, code), again.text
-    assert again.json()["error"]["field"] == field
+    assert again.json()["error"].get("field") == field
+    if kind is not RecordKind.DRAWDOWN:  # the balance check names no record
+        assert first.json()["record_id"] in again.json()["error"]["message"]
+
+
+def test_the_same_attestation_by_another_organisation_is_another_uid(
+    unrelayed_client: httpx.Client,
+    party_keys: dict[str, IssuedKey],
+    ledger: Ledger,
+    world: DemoWorld,
+) -> None:
+    """The attestation uid covers the attester: the same content attested by another
+    organisation while the first is on its way is its own attestation."""
+    role, data = _body(RecordKind.ATTESTATION, ledger, world)
+    deadline = {"deadline": iso(chain_now(ledger) + DAY)}
+    path = KIND_PATHS[RecordKind.ATTESTATION]
+    first = unrelayed_client.post(path, json={**data, **deadline}, headers=auth(party_keys[role]))
+    assert first.status_code == 202, first.text
+    other = "au" if role != "au" else "cn"
+    second = unrelayed_client.post(path, json={**data, **deadline}, headers=auth(party_keys[other]))
+    assert second.status_code == 202, second.text
+    assert second.json()["record_id"] != first.json()["record_id"]
 
 
 def _records(ledger: Ledger, world: DemoWorld, deadline: int) -> list[tuple[str, Record]]:
