@@ -282,9 +282,13 @@ class Index(_IndexWriter, IndexQueries):
             log.info("resuming index after block %d", row.cursor_block)
 
     def cursor(self) -> tuple[int, bytes | None]:
-        """The last processed block number and its hash."""
+        """The last processed block number and its hash; the block before the deployment (and
+        no hash) while an index is being made afresh and holds no state row yet (a deleted
+        index file rebuilt under a live gateway), so readers fall back on the chain."""
         with self.engine.connect() as conn:
-            row = conn.execute(_CURSOR).one()
+            row = conn.execute(_CURSOR).first()
+        if row is None:
+            return self.ledger.deployment.block - 1, None
         return int(row.cursor_block), row.cursor_hash
 
     def lag(self) -> int:

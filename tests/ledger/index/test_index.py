@@ -601,6 +601,20 @@ def test_follows_new_records(
     assert carrier.org_id in {o.org_id for o in index.organisations()}
 
 
+def test_an_index_without_its_state_row_yet_reads_as_not_started(
+    index: Index, ledger: Ledger
+) -> None:
+    """While a deleted index file is made afresh under a live gateway, the schema is there
+    before the state row: the cursor is the block before the deployment, not an error."""
+    from ledger.index.schema import state
+
+    index.sync()
+    assert index.cursor()[0] > ledger.deployment.block
+    with index.engine.begin() as conn:
+        conn.execute(state.delete())
+    assert index.cursor() == (ledger.deployment.block - 1, None)
+
+
 def test_resume_after_restart_continues_without_duplicates(
     ledger: Ledger, world: DemoWorld, tmp_path: Path
 ) -> None:
