@@ -30,6 +30,7 @@ from ledger.chain import Ledger
 from ledger.records import (
     Approval,
     ConsignmentRegistration,
+    MraAcceptance,
     MraProposal,
     Proposal,
     ProposalAction,
@@ -150,6 +151,25 @@ def _pending_mra(ledger: Ledger, world: DemoWorld, now: int) -> bytes:
     mra_id: bytes = next(
         d.args["mraId"] for d in ledger.decode_logs(receipt.logs) if d.event == "MraProposed"
     )
+    return mra_id
+
+
+def active_mra(ledger: Ledger, world: DemoWorld, *, days: int = 365) -> bytes:
+    """A new MRA between the demo's two administrations, proposed by au and accepted by cn,
+    valid for ``days`` (distinct ``days`` give distinct MRA ids within one block time)."""
+    p = world.parties
+    now = chain_now(ledger)
+    mra = MraProposal(
+        counterpart=p["cn"].org_id,
+        scope=0x2,
+        valid_from=now - 60,
+        valid_until=now + days * DAY,
+        deadline=now + DAY,
+    )
+    mra_id = mra.mra_id(p["au"].org_id)
+    ledger.aeo.propose_mra(ledger.sign(mra, p["au"].private_key))
+    acceptance = MraAcceptance(mra_id=mra_id, deadline=now + DAY)
+    ledger.aeo.accept_mra(ledger.sign(acceptance, p["cn"].private_key))
     return mra_id
 
 

@@ -33,6 +33,7 @@ from tests.gateway.chain_cases import (
     EXPECTED,
     MATRIX_ROLES,
     POSTAL,
+    active_mra,
     body,
     chain_now,
     prepare,
@@ -102,9 +103,14 @@ def test_own_organisation_matrix(
     world = matrix.world
     prep = prepare(ledger, world, kind)
     got = {}
-    for role in MATRIX_ROLES:
+    for n, role in enumerate(MATRIX_ROLES):
+        data = body(kind, role, world, prep)
+        if kind is RecordKind.MRA_TERMINATION:
+            # Either party may terminate an MRA, once: each role gets an MRA of its own (the
+            # demo's, terminated by the first, would be a 409 MraAlreadyTerminated for the next).
+            data = {"mra_id": "0x" + active_mra(ledger, world, days=300 + n).hex()}
         response = unrelayed_client.post(
-            KIND_PATHS[kind], json=body(kind, role, world, prep), headers=auth(matrix.keys[role])
+            KIND_PATHS[kind], json=data, headers=auth(matrix.keys[role])
         )
         got[role] = _outcome(response)
     assert got == EXPECTED[kind]
