@@ -10,7 +10,6 @@ from pydantic import ConfigDict, Field, model_validator
 
 from gateway.auth import OrgKind
 from gateway.models.record_fields import (
-    _DEADLINE_SECONDS,
     _ORG,
     _OTHER,
     _PROPOSAL_SECONDS,
@@ -126,7 +125,7 @@ class AeoActionCreate(RecordCreate):
             valid_from=_ts(self.valid_from) if self.valid_from else 0,
             valid_until=_ts(self.valid_until) if self.valid_until else 0,
             nonce=self.nonce if self.nonce is not None else ctx.nonce(),
-            deadline=_ts(self.deadline) if self.deadline else ctx.now + _DEADLINE_SECONDS,
+            deadline=_deadline(self.deadline, ctx),
         )
 
 
@@ -476,5 +475,5 @@ class KeyRevocationCreate(RecordCreate):
         return KeyRevocation(
             org_id=ctx.org_id,
             key=self.key,
-            deadline=_ts(self.deadline) if self.deadline else ctx.now + _DEADLINE_SECONDS,
+            deadline=_deadline(self.deadline, ctx),
         )

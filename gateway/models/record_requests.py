@@ -35,7 +35,6 @@ from gateway.models.governance_requests import (
     ProposalCreate,
 )
 from gateway.models.record_fields import (
-    _DEADLINE_SECONDS,
     _SIG,
     EXAMPLE_ATTESTATION_MESSAGE,
     EXAMPLE_DRAWDOWN_MESSAGE,
@@ -46,7 +45,7 @@ from gateway.models.record_fields import (
     RecordCreate,
     Signature,
     Timestamp,
-    _ts,
+    _deadline,
 )
 from gateway.models.stored import RecordKind
 from gateway.models.trade_requests import (
@@ -183,7 +182,7 @@ class EventBatchCreate(BaseModel):
     def to_events(self, ctx: BuildContext) -> tuple[ConsignmentEvent, ...]:
         """The events, each with the batch's nonce and deadline (an item's own are replaced)."""
         nonce = self.nonce if self.nonce is not None else ctx.nonce()
-        deadline = _ts(self.deadline) if self.deadline else ctx.now + _DEADLINE_SECONDS
+        deadline = _deadline(self.deadline, ctx)
         events = [item.model_copy(update={"nonce": nonce}).to_record(ctx) for item in self.items]
         return with_batch_terms(events, nonce=nonce, deadline=deadline)
 
@@ -236,7 +235,7 @@ class AttestationBatchCreate(BaseModel):
 
     def to_attestations(self, ctx: BuildContext) -> tuple[tuple[Attestation, ...], int]:
         """The attestations, and the batch's deadline (also an item's own when it gives none)."""
-        deadline = _ts(self.deadline) if self.deadline else ctx.now + _DEADLINE_SECONDS
+        deadline = _deadline(self.deadline, ctx)
         items = tuple(item.to_record(ctx) for item in self.items)
         return tuple(
             a if item.deadline else replace(a, deadline=deadline)
@@ -290,5 +289,5 @@ class DrawdownBatchCreate(BaseModel):
 
     def to_drawdowns(self, ctx: BuildContext) -> tuple[tuple[Drawdown, ...], int]:
         """The drawdowns, and the batch's deadline."""
-        deadline = _ts(self.deadline) if self.deadline else ctx.now + _DEADLINE_SECONDS
+        deadline = _deadline(self.deadline, ctx)
         return tuple(item.to_record(ctx) for item in self.items), deadline

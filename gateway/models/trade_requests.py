@@ -10,7 +10,6 @@ from pydantic import ConfigDict, Field, model_validator
 
 from gateway.models.record_fields import (
     _CERT,
-    _DEADLINE_SECONDS,
     _ORG,
     BuildContext,
     Bytes32,
@@ -108,7 +107,7 @@ class ConsignmentCreate(_ConsignmentRef):
             destination=self.destination.to_bytes2(),
             consignor=_b32(self.consignor) if self.consignor else bytes(32),
             consignee=_b32(self.consignee) if self.consignee else bytes(32),
-            deadline=_ts(self.deadline) if self.deadline else ctx.now + _DEADLINE_SECONDS,
+            deadline=_deadline(self.deadline, ctx),
         )
 
 
@@ -164,7 +163,7 @@ class EventCreate(_ConsignmentRef):
             documents_digest=_b32(self.documents_digest) if self.documents_digest else bytes(32),
             epcis_event_hash=_b32(self.epcis_event_hash) if self.epcis_event_hash else bytes(32),
             nonce=self.nonce if self.nonce is not None else ctx.nonce(),
-            deadline=_ts(self.deadline) if self.deadline else ctx.now + _DEADLINE_SECONDS,
+            deadline=_deadline(self.deadline, ctx),
         )
 
 
@@ -247,7 +246,7 @@ class CertificateRevocationCreate(RecordCreate):
         return CertificateRevocation(
             certificate_number=keccak(text=self.certificate_number),
             reason_digest=keccak(text=self.reason) if self.reason else bytes(32),
-            deadline=_ts(self.deadline) if self.deadline else ctx.now + _DEADLINE_SECONDS,
+            deadline=_deadline(self.deadline, ctx),
         )
 
 
@@ -282,7 +281,7 @@ class DrawdownCreate(_ConsignmentRef):
             certificate_id=certificate,
             consignment_id=self._consignment(ctx),
             quantity=amount,
-            deadline=_ts(self.deadline) if self.deadline else ctx.now + _DEADLINE_SECONDS,
+            deadline=_deadline(self.deadline, ctx),
         )
 
 
